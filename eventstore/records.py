@@ -1,0 +1,67 @@
+"""What the store keeps: tiny, opaque records. The store knows nothing of the domain.
+
+Imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def time_key(moment: datetime) -> str:
+    """The sortable UTC form of an aware datetime, to the microsecond (`2026-03-01T22:14:05.123456Z`).
+
+    Lexicographic order of these strings is time order, which both backends rely on.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("event times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One stored event.
+
+    `stream` is the object the event belongs to (a druid) or another stream name; `payload` is
+    opaque bytes (the domain's JSON). `position` is the global append order, set by the store on
+    read (None on records not yet stored).
+    """
+
+    event_id: str
+    stream: str
+    type: str
+    occurred_at: datetime
+    payload: bytes
+    position: int | None = None
+
+    @property
+    def cursor(self) -> str:
+        """Opaque paging cursor for `read_stream(after=...)`: this record's place in its stream."""
+        return f"{time_key(self.occurred_at)}#{self.event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did: ids newly written, and ids that were already stored."""
+
+    written: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionRow:
+    """A projection row as stored: the value and the version it was written with (1, 2, ...)."""
+
+    key: str
+    value: bytes
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionWrite:
+    """One row to write: `expected_version` is the version read (0 when the row did not exist)."""
+
+    key: str
+    value: bytes
+    expected_version: int

@@ -1,0 +1,1 @@
+"""Thin Lambda entry points (ingest, api, projector); built in the AWS runtime issue."""
