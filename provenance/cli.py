@@ -1,0 +1,316 @@
+"""The `prov` command: the contract of DESIGN.md ("Command line").
+
+Parses arguments, calls one application function, prints the result. Heavy modules (pydantic,
+lxml, rdflib, the sources) are imported inside the commands so `prov --help` answers at once.
+Exit codes: 0 ok, 1 usage or input error (one line on stderr), 2 not found. Nothing else in
+the project prints to the terminal or decides exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from eventstore import EventStore
+
+DEFAULT_STORE_PATH = Path(
+    os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+) / "sdr-provenance" / "provenance.db"
+EXIT_INPUT = 1
+EXIT_NOT_FOUND = 2
+
+store_option = click.option(
+    "--store",
+    "store_url",
+    envvar="PROV_STORE",
+    default=None,
+    metavar="URL",
+    help=f"sqlite:///path.db or dynamodb://TABLE?... [env PROV_STORE; default {DEFAULT_STORE_PATH}]",
+)
+
+
+def _format_option(*choices: str) -> Any:
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True
+    )
+
+
+class _Fail(Exception):
+    """A one-line error for the user, with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _open_store(url: str | None, *, create: bool = False) -> EventStore:
+    from eventstore import open_store
+
+    if url is None:
+        url = f"sqlite:///{DEFAULT_STORE_PATH}"
+        if create:
+            DEFAULT_STORE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return open_store(url, create=create)
+
+
+def _print_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sdr-provenance")
+def cli() -> None:
+    """Preservation logs -> provenance events -> object history, state and PREMIS 3."""
+
+
+@cli.command()
+@store_option
+def init(store_url: str | None) -> None:
+    """Create the event store (idempotent)."""
+    with _open_store(store_url, create=True):
+        pass
+    click.echo(f"store ready: {store_url or f'sqlite:///{DEFAULT_STORE_PATH}'}")
+
+
+@cli.command()
+@store_option
+@click.option("--source", default="auto", show_default=True, help="input format (see below)")
+@click.option("--service", default=None, help="the service the logs come from")
+@click.option("--host", default="", help="the host the logs come from (part of event identity)")
+@click.option("--tz", default=None, envvar="PROV_TZ", help="zone of zone-less times [env PROV_TZ]")
+@_format_option("table", "json")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+def ingest(
+    store_url: str | None,
+    source: str,
+    service: str | None,
+    host: str,
+    tz: str | None,
+    fmt: str,
+    files: tuple[str, ...],
+) -> None:
+    """Read log FILES (or - for stdin) into the store.
+
+    Sources: prescat, robots, sdr-events, auto (detect per line).
+    """
+    from provenance.ingest import IngestOptions, IngestReport, ingest_stream
+    from provenance.sources import source_class
+    from provenance.timezones import resolve_zone
+
+    source_class(source)  # unknown names fail before anything is read
+    options = IngestOptions(source=source, origin=host, service=service, tz=resolve_zone(tz))
+    for name in files:
+        if name != "-" and not Path(name).is_file():
+            raise _Fail(f"cannot read {name}: no such file")
+    report = IngestReport()
+    progress = _progress_printer() if sys.stderr.isatty() else None
+    with _open_store(store_url, create=True) as store:
+        for name in files:
+            if name == "-":
+                ingest_stream(store, sys.stdin.buffer, "-", options, report, progress)
+                continue
+            try:
+                with open(name, "rb") as stream:
+                    ingest_stream(store, stream, name, options, report, progress)
+            except OSError as exc:
+                raise _Fail(f"cannot read {name}: {exc.strerror or exc}") from exc
+    if progress is not None:
+        click.echo("", err=True)
+    if fmt == "json":
+        _print_json(report.as_json())
+        return
+    click.echo(
+        f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "
+        f"{report.quarantined:,} quarantined"
+    )
+    click.echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
+    for kind, count in sorted(report.by_type.items()):
+        click.echo(f"  {kind:<28} {count:>9,}")
+    for label, reasons in (
+        ("ignored", report.ignored_by_reason),
+        ("quarantined", report.quarantined_by_reason),
+    ):
+        for reason, count in sorted(reasons.items()):
+            click.echo(f"  {label}: {reason} ({count:,} lines)")
+
+
+def _progress_printer() -> Any:
+    def show(lines: int) -> None:
+        click.echo(f"\r{lines:,} lines read", nl=False, err=True)
+
+    return show
+
+
+@cli.command()
+@click.argument("druid")
+@store_option
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="at most N events")
+@click.option("--after", default=None, metavar="CURSOR", help="continue after this cursor")
+@_format_option("table", "json")
+def history(
+    druid: str, store_url: str | None, limit: int | None, after: str | None, fmt: str
+) -> None:
+    """One object's events in time order."""
+    from provenance.queries import object_history
+
+    with _open_store(store_url) as store:
+        events = object_history(store, druid, limit=limit, after=after)
+    if fmt == "json":
+        _print_json(events)
+        return
+    for event in events:
+        premis = event["premis_event_type"].rsplit("/", 1)[-1] if event["premis_event_type"] else ""
+        click.echo(
+            f"{event['occurred_at']:<32} {event['type']:<26} {premis:<4} "
+            f"{event['outcome'] or '':<8} {_shorten(event['detail'] or '', 90)}"
+        )
+
+
+def _shorten(text: str, width: int) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.command()
+@click.argument("druid")
+@store_option
+@_format_option("table", "json")
+def state(druid: str, store_url: str | None, fmt: str) -> None:
+    """An object's current preservation state (the Object State Dashboard)."""
+    from provenance.queries import object_state_view
+
+    with _open_store(store_url) as store:
+        view = object_state_view(store, druid)
+    if fmt == "json":
+        _print_json(view)
+        return
+    from provenance.render import state_table
+
+    click.echo(state_table(view))
+
+
+@cli.command()
+@click.argument("druid")
+@store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xml", "turtle", "json-ld"]),
+    default="xml",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="file to write")
+@click.option("--validate", is_flag=True, help="validate against the PREMIS 3 XSD before writing")
+@click.option(
+    "--organization",
+    envvar="PROV_ORGANIZATION",
+    default=None,
+    help="the organisation agent's name [env PROV_ORGANIZATION]",
+)
+def premis(
+    druid: str,
+    store_url: str | None,
+    fmt: str,
+    output: str | None,
+    validate: bool,
+    organization: str | None,
+) -> None:
+    """Export one object's history as a PREMIS 3 document."""
+    from provenance.premis_export import ExportOptions, export_object
+
+    options = ExportOptions(organization=organization) if organization else ExportOptions()
+    with _open_store(store_url) as store:
+        target = Path(output) if output else None
+        export_object(
+            store, druid, fmt=fmt, target=target, validate=validate, options=options,
+            stdout=sys.stdout.buffer,
+        )
+    if output:
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@store_option
+@click.option("--limit", type=click.IntRange(min=0), default=None)
+@_format_option("table", "json")
+def quarantine(store_url: str | None, limit: int | None, fmt: str) -> None:
+    """Lines that were not understood, kept verbatim with the reason."""
+    from provenance.queries import quarantined_lines
+
+    with _open_store(store_url) as store:
+        items = quarantined_lines(store, limit=limit)
+    if fmt == "json":
+        _print_json(items)
+        return
+    for item in items:
+        where = f"{item['file'] or '-'}:{item['line']}"
+        click.echo(f"{where:<40} {item['source_type']:<10} {item['reason']:<32} "
+                   f"{_shorten(item['text'], 80)}")
+    click.echo(f"{len(items)} quarantined entries", err=True)
+
+
+@cli.command()
+@store_option
+def rebuild(store_url: str | None) -> None:
+    """Rebuild every projection from the events alone."""
+    from provenance.projections import object_state
+
+    with _open_store(store_url) as store:
+        count = object_state.rebuild(store)
+    click.echo(f"object_state rebuilt from {count:,} events")
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default="prov-demo",
+              show_default=True, help="where logs, store and PREMIS files go")
+@click.option("--objects", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--days", type=click.IntRange(min=1), default=120, show_default=True)
+def demo(directory: str, objects: int, days: int) -> None:
+    """Generate sample logs, ingest them into a fresh store, and show a tour."""
+    from provenance.demo import run_demo
+
+    run_demo(Path(directory), objects=objects, days=days, echo=click.echo)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"prov: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every expected failure is one line on stderr and an exit code."""
+    from eventstore.errors import EventStoreError  # stdlib-only module: cheap
+
+    from provenance.errors import NotFoundError, ProvenanceError
+
+    try:
+        cli.main(args=argv, prog_name="prov", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), EXIT_INPUT)
+    except NotFoundError as exc:
+        _fail(str(exc), EXIT_NOT_FOUND)
+    except _Fail as exc:
+        _fail(str(exc), exc.code)
+    except (ProvenanceError, EventStoreError) as exc:
+        _fail(str(exc), EXIT_INPUT)
+    except BrokenPipeError:
+        # `prov history ... | head`: the reader left; that's not an error.
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:
+        if _is_premis_error(exc):
+            _fail(str(exc), EXIT_INPUT)
+        raise
+
+
+def _is_premis_error(exc: Exception) -> bool:
+    premis_errors = sys.modules.get("premis.errors")
+    return premis_errors is not None and isinstance(exc, premis_errors.PremisError)

@@ -1,0 +1,54 @@
+"""Druids, the repository's object identifiers: parsing, normalising, flagging test-style ones.
+
+Imports nothing of the project but `provenance.errors`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from provenance.errors import InvalidDruidError
+
+PREFIX = "druid:"
+# The real pattern: letters exclude vowels and `l` (reference/sdr-logs.md, "Identifiers").
+STRICT = re.compile(r"[b-df-hjkmnp-tv-z]{2}[0-9]{3}[b-df-hjkmnp-tv-z]{2}[0-9]{4}")
+# Test fixtures of the source systems use druids like `ab123cd4567`; real logs carry them too.
+LOOSE = re.compile(r"[a-z]{2}[0-9]{3}[a-z]{2}[0-9]{4}")
+# Finds a druid inside free text (a path, a message), bare or prefixed.
+IN_TEXT = re.compile(r"(?<![a-z0-9])(?:druid:)?([a-z]{2}[0-9]{3}[a-z]{2}[0-9]{4})(?![a-z0-9])")
+
+
+@dataclass(frozen=True, slots=True)
+class Druid:
+    """A normalised druid (`druid:bc123df4567`); `conforming` is False for test-style ones."""
+
+    value: str
+    conforming: bool
+
+    @property
+    def bare(self) -> str:
+        return self.value[len(PREFIX) :]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def parse_druid(text: str) -> Druid:
+    """Accept `druid:bc123df4567` or `bc123df4567` (any case); raise InvalidDruidError otherwise."""
+    candidate = text.strip().lower()
+    if candidate.startswith(PREFIX):
+        candidate = candidate[len(PREFIX) :]
+    if STRICT.fullmatch(candidate):
+        return Druid(PREFIX + candidate, conforming=True)
+    if LOOSE.fullmatch(candidate):
+        return Druid(PREFIX + candidate, conforming=False)
+    raise InvalidDruidError(
+        f"not a druid: {text!r} (expected like druid:bc123df4567 or bc123df4567)"
+    )
+
+
+def find_druid(text: str) -> Druid | None:
+    """The first druid named in free text (bare or prefixed), or None."""
+    match = IN_TEXT.search(text.lower())
+    return parse_druid(match.group(1)) if match else None

@@ -1,0 +1,243 @@
+"""Domain events: what happened to an object (or a service), typed, versioned, serialisable.
+
+Pydantic v2 models forming a discriminated union on `type`. Every event carries the common
+envelope of DESIGN.md ("Domain events"). `premis_type` is the LoC eventType code decided by the
+source mapping (None where no PREMIS type fits); `outcome` is success | fail | warning | None.
+
+Stored payloads carry `schema_version`; old payloads are upcast on read (`load_event`), never
+rewritten. Imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+
+Outcome = Literal["success", "fail", "warning"]
+AgentKind = Literal["software", "organization", "person", "hardware"]
+LinkKind = Literal["file", "manifest", "zip_part", "endpoint", "storage_root", "bag"]
+LinkRole = Literal["source", "outcome"]
+
+# Streams that are not objects. Object streams are named by the normalised druid.
+QUARANTINE_STREAM = "$quarantine"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceRef(_Model):
+    """Where an event was read: the source (parser) name, origin (service/host), file, line."""
+
+    type: str
+    origin: str = ""
+    file: str | None = None
+    line: int | None = None
+
+
+class AgentRef(_Model):
+    """Who or what did it: software by name (and version where known), or an organisation."""
+
+    name: str
+    kind: AgentKind = "software"
+    version: str | None = None
+    host: str | None = None
+
+
+class LinkedObject(_Model):
+    """An object an event names besides its own: a file path, a zip part, an endpoint, ..."""
+
+    kind: LinkKind
+    identifier: str
+    role: LinkRole | None = "source"
+
+
+class ZipPart(_Model):
+    s3_key: str
+    size: int | None = None
+    md5: str | None = None
+
+
+class DomainEvent(_Model):
+    """The common envelope; every concrete event adds a `type` literal and its own fields."""
+
+    schema_version: int = 1
+    event_id: str
+    object: str | None
+    object_conforming: bool = True
+    version: int | None = None
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    source: SourceRef
+    agent: AgentRef
+    premis_type: str | None = None
+    outcome: Outcome | None = None
+    detail: str | None = None
+    linked_objects: tuple[LinkedObject, ...] = ()
+
+
+class AuditResult(DomainEvent):
+    """Fields shared by the preservation catalog's audit results (one log line each)."""
+
+    check: str
+    result_code: str | None = None
+    storage_root: str | None = None
+
+
+class FixityChecked(AuditResult):
+    """`validate_checksums` result: the Moab's files match their manifests (or do not)."""
+
+    type: Literal["FixityChecked"] = "FixityChecked"
+    file_path: str | None = None
+
+
+class ReplicaAudited(AuditResult):
+    """Replication audit result for one version on one endpoint (cloud copy)."""
+
+    type: Literal["ReplicaAudited"] = "ReplicaAudited"
+    endpoint: str | None = None
+    zip_part: str | None = None
+
+
+class ObjectValidated(AuditResult):
+    """Moab or bag validation (INVALID_MOAB, validate-* robot steps, moab-valid events)."""
+
+    type: Literal["ObjectValidated"] = "ObjectValidated"
+    errors: tuple[str, ...] = ()
+
+
+class VersionAudited(AuditResult):
+    """Catalog-to-Moab version and existence checks."""
+
+    type: Literal["VersionAudited"] = "VersionAudited"
+    actual_version: int | None = None
+    db_version: int | None = None
+
+
+class CatalogUpdated(AuditResult):
+    """The catalog's own bookkeeping after ingest (create/update results, db errors)."""
+
+    type: Literal["CatalogUpdated"] = "CatalogUpdated"
+
+
+class PreservationStatusChanged(AuditResult):
+    """The catalog's status for the object's Moab on one storage root changed."""
+
+    type: Literal["PreservationStatusChanged"] = "PreservationStatusChanged"
+    old_status: str
+    new_status: str
+
+
+class ReplicationCompleted(DomainEvent):
+    """All zip parts of one version were uploaded to one endpoint (`druid_version_replicated`)."""
+
+    type: Literal["ReplicationCompleted"] = "ReplicationCompleted"
+    endpoint: str
+    parts: tuple[ZipPart, ...] = ()
+
+
+StepStatus = Literal["started", "completed", "failed"]
+
+
+class StepRecorded(DomainEvent):
+    """Fields shared by workflow robot step events."""
+
+    workflow: str
+    step: str | None = None
+    status: StepStatus
+    duration_s: float | None = None
+    error: str | None = None
+
+
+class IngestStepRecorded(StepRecorded):
+    """A preservationIngestWF step (start-ingest ... complete-ingest)."""
+
+    type: Literal["IngestStepRecorded"] = "IngestStepRecorded"
+
+
+class WorkflowStepRecorded(StepRecorded):
+    """A step of any other workflow (accessionWF, ...)."""
+
+    type: Literal["WorkflowStepRecorded"] = "WorkflowStepRecorded"
+
+
+class RepositoryEventRecorded(DomainEvent):
+    """Any other repository object event (registration, update, publishing_complete, ...)."""
+
+    type: Literal["RepositoryEventRecorded"] = "RepositoryEventRecorded"
+    event_type: str
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class LineQuarantined(DomainEvent):
+    """Input that was not understood, kept verbatim so it can be replayed after a parser fix.
+
+    `raw` is the entry's bytes, base64; `text` a readable rendering; `occurrence` lets a replay
+    give the events the identity they would have had.
+    """
+
+    type: Literal["LineQuarantined"] = "LineQuarantined"
+    reason: str
+    raw: str
+    text: str
+    source_type: str
+    occurrence: int = 0
+    line_count: int = 1
+
+
+AnyEvent = Annotated[
+    FixityChecked
+    | ReplicaAudited
+    | ObjectValidated
+    | VersionAudited
+    | CatalogUpdated
+    | PreservationStatusChanged
+    | ReplicationCompleted
+    | IngestStepRecorded
+    | WorkflowStepRecorded
+    | RepositoryEventRecorded
+    | LineQuarantined,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (
+        FixityChecked,
+        ReplicaAudited,
+        ObjectValidated,
+        VersionAudited,
+        CatalogUpdated,
+        PreservationStatusChanged,
+        ReplicationCompleted,
+        IngestStepRecorded,
+        WorkflowStepRecorded,
+        RepositoryEventRecorded,
+        LineQuarantined,
+    )
+}
+CURRENT_SCHEMA_VERSION = 1
+
+# (type, stored schema_version) -> function turning that payload into the next version's shape.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def dump_event(event: DomainEvent) -> bytes:
+    """The stored payload: compact JSON bytes."""
+    return EVENT_ADAPTER.dump_json(event)  # type: ignore[arg-type]
+
+
+def load_event(payload: bytes) -> AnyEvent:
+    """A stored payload back as a typed event, upcast from older schema versions on the way."""
+    data = json.loads(payload)
+    version = data.get("schema_version", 1)
+    while version < CURRENT_SCHEMA_VERSION:
+        data = UPCASTERS[(data["type"], version)](data)
+        version += 1
+        data["schema_version"] = version
+    return EVENT_ADAPTER.validate_python(data)

@@ -1,0 +1,245 @@
+"""Ingest: raw log lines -> sources -> identified domain events -> the event store.
+
+Owns the accounting (every line is consumed, ignored or quarantined), the event envelope
+(id, recorded_at, source) and batching. Keeps the ObjectState projection current after each
+batch. Imports the sources, identity, events, projections and `eventstore`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+
+from eventstore import EventRecord, EventStore
+from provenance.events import (
+    QUARANTINE_STREAM,
+    AgentRef,
+    DomainEvent,
+    LineQuarantined,
+    SourceRef,
+    dump_event,
+)
+from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id
+from provenance.projections import object_state
+from provenance.sources import create_source
+from provenance.sources.base import Entry, SourceContext
+
+BATCH_SIZE = 5_000
+_INGEST_AGENT = AgentRef(name="prov ingest", kind="software")
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did; `lines == consumed + ignored + quarantined` always holds."""
+
+    lines: int = 0
+    consumed: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+    events: int = 0
+    duplicates: int = 0
+    quarantine_records: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    ignored_by_reason: Counter[str] = field(default_factory=Counter)
+    quarantined_by_reason: Counter[str] = field(default_factory=Counter)
+    files: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "events": self.events,
+            "duplicates": self.duplicates,
+            "consumed": self.consumed,
+            "ignored": self.ignored,
+            "quarantined": self.quarantined,
+            "events_by_type": dict(sorted(self.by_type.items())),
+            "ignored_by_reason": dict(sorted(self.ignored_by_reason.items())),
+            "quarantined_by_reason": dict(sorted(self.quarantined_by_reason.items())),
+            "files": self.files,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    source: str = "auto"
+    origin: str = ""
+    service: str | None = None
+    tz: tzinfo = UTC
+    batch_size: int = BATCH_SIZE
+
+
+class _Batch:
+    """Records waiting to be appended, with what the report needs to know about them."""
+
+    def __init__(self, store: EventStore, report: IngestReport) -> None:
+        self.store = store
+        self.report = report
+        self.records: list[EventRecord] = []
+
+    def add(self, record: EventRecord) -> None:
+        self.records.append(record)
+
+    def flush(self) -> None:
+        if not self.records:
+            return
+        result = self.store.append(self.records)
+        written = set(result.written)
+        report = self.report
+        for record in self.records:
+            is_new = record.event_id in written
+            if record.stream == QUARANTINE_STREAM:
+                report.quarantine_records += is_new
+            elif is_new:
+                report.events += 1
+                report.by_type[record.type] += 1
+            else:
+                report.duplicates += 1
+        self.records = []
+        object_state.catch_up(self.store)
+
+
+def ingest_stream(
+    store: EventStore,
+    stream: BinaryIO | Iterable[bytes],
+    name: str | None,
+    options: IngestOptions,
+    report: IngestReport | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Read one input (a file or stdin) to its end and store what it holds."""
+    report = report if report is not None else IngestReport()
+    batch = _Batch(store, report)
+    _Reader(batch, name, options, progress).run(stream)
+    batch.flush()
+    if name is not None:
+        report.files.append(name)
+    return report
+
+
+class _Reader:
+    """One pass over one input: decode, feed the source, turn entries into records."""
+
+    def __init__(
+        self, batch: _Batch, name: str | None, options: IngestOptions, progress: Progress | None
+    ) -> None:
+        self.batch = batch
+        self.report = batch.report
+        self.name = name
+        self.options = options
+        self.progress = progress
+        self.counter = OccurrenceCounter()
+        self.recorded_at = datetime.now(UTC)
+        context = SourceContext(
+            tz=options.tz, origin=options.origin, service=options.service, file=name
+        )
+        self.source = create_source(options.source, context)
+
+    def run(self, stream: BinaryIO | Iterable[bytes]) -> None:
+        source = self.source
+        report = self.report
+        handle = self.handle
+        batch_size = self.options.batch_size
+        progress = self.progress
+        line_no = 0
+        for raw in stream:
+            line_no += 1
+            report.lines += 1
+            raw_line = raw.rstrip(b"\n")
+            if raw_line.endswith(b"\r"):
+                raw_line = raw_line[:-1]
+            try:
+                line = raw_line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                handle(Entry(line_no, [raw_line.decode("utf-8", "surrogateescape")],
+                             quarantined=f"invalid UTF-8 at byte {exc.start}"))
+            else:
+                for entry in source.feed(line_no, line):
+                    handle(entry)
+            if len(self.batch.records) >= batch_size:
+                self.batch.flush()
+                if progress is not None:
+                    progress(report.lines)
+        for entry in source.finish():
+            handle(entry)
+
+    def handle(self, entry: Entry) -> None:
+        report = self.report
+        source_name = entry.source or self.source.name
+        occurrence = self.counter.next(entry.head)
+        count = len(entry.lines)
+        if entry.drafts:
+            records = self._records(entry, source_name, occurrence)
+            if records is not None:
+                report.consumed += count
+                for record in records:
+                    self.batch.add(record)
+                return
+            reason = "event rejected by its model"
+        elif entry.ignored is not None:
+            report.ignored += count
+            report.ignored_by_reason[entry.ignored] += count
+            return
+        else:
+            reason = entry.quarantined or "not understood"
+        report.quarantined += count
+        report.quarantined_by_reason[reason] += count
+        self.batch.add(self._quarantine_record(entry, source_name, occurrence, reason))
+
+    def _records(self, entry: Entry, source_name: str, occurrence: int) -> list[EventRecord] | None:
+        origin = self.options.origin
+        source_ref = SourceRef(type=source_name, origin=origin, file=self.name, line=entry.line_no)
+        records = []
+        try:
+            for index, draft in enumerate(entry.drafts):
+                event: DomainEvent = draft.model(
+                    event_id=event_id(source_name, origin, entry.head, occurrence, index),
+                    recorded_at=self.recorded_at,
+                    source=source_ref,
+                    **draft.fields,
+                )
+                if event.object is None:
+                    return None
+                records.append(_record(event, event.object))
+        except (ValidationError, TypeError):
+            # A source produced something its model refuses: keep the line, don't guess.
+            return None
+        return records
+
+    def _quarantine_record(
+        self, entry: Entry, source_name: str, occurrence: int, reason: str
+    ) -> EventRecord:
+        raw = "\n".join(entry.lines).encode("utf-8", "surrogateescape")
+        origin = self.options.origin
+        event = LineQuarantined(
+            event_id=event_id(source_name, origin, entry.head, occurrence, QUARANTINE_INDEX),
+            object=None,
+            occurred_at=self.recorded_at,
+            recorded_at=self.recorded_at,
+            source=SourceRef(type=source_name, origin=origin, file=self.name, line=entry.line_no),
+            agent=_INGEST_AGENT,
+            reason=reason,
+            raw=base64.b64encode(raw).decode("ascii"),
+            text=raw.decode("utf-8", "backslashreplace"),
+            source_type=source_name,
+            occurrence=occurrence,
+            line_count=len(entry.lines),
+        )
+        return _record(event, QUARANTINE_STREAM)
+
+
+def _record(event: DomainEvent, stream: str) -> EventRecord:
+    return EventRecord(
+        event_id=event.event_id,
+        stream=stream,
+        type=event.type,  # type: ignore[attr-defined]
+        occurred_at=event.occurred_at,
+        payload=dump_event(event),
+    )

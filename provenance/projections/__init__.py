@@ -1,0 +1,1 @@
+"""Projections: derived, rebuildable state kept in the event store's projection rows."""

@@ -1,0 +1,137 @@
+"""Read-side application functions: an object's history, its state view, the quarantine.
+
+Shared by the CLI and (later) the query API, so both answer the same way. Imports events,
+projections, druid and `eventstore`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from eventstore import EventRecord, EventStore
+from provenance.druid import parse_druid
+from provenance.errors import NotFoundError
+from provenance.events import QUARANTINE_STREAM, load_event
+from provenance.projections import object_state
+
+PREMIS_EVENT_TYPE_URI = "http://id.loc.gov/vocabulary/preservation/eventType/"
+_LEADING = ("event_id", "type", "object", "version", "occurred_at", "premis_event_type",
+            "outcome", "agent", "detail", "source")
+
+
+def event_view(record: EventRecord) -> dict[str, Any]:
+    """One stored event as the JSON users see: the envelope first, then the event's fields."""
+    data = load_event(record.payload).model_dump(mode="json")
+    code = data.get("premis_type")
+    data["premis_event_type"] = PREMIS_EVENT_TYPE_URI + code if code else None
+    view = {key: data.pop(key, None) for key in _LEADING}
+    view.update(data)
+    view["cursor"] = record.cursor
+    return view
+
+
+def object_history(
+    store: EventStore, druid: str, *, limit: int | None = None, after: str | None = None
+) -> list[dict[str, Any]]:
+    stream = parse_druid(druid).value
+    records = store.read_stream(stream, after=after, limit=limit)
+    if not records and after is None and limit != 0:
+        raise NotFoundError(f"no events for {stream} in this store")
+    return [event_view(record) for record in records]
+
+
+def object_state_view(store: EventStore, druid: str) -> dict[str, Any]:
+    """The Object State Dashboard for one druid, brought up to date first."""
+    stream = parse_druid(druid).value
+    object_state.catch_up(store)
+    state = object_state.get_state(store, stream)
+    if state is None:
+        raise NotFoundError(f"no events for {stream} in this store")
+    return state_view(state)
+
+
+def _plain(value: dict[str, Any]) -> dict[str, Any]:
+    return {key: item for key, item in value.items() if key != "cursor"}
+
+
+def state_view(state: dict[str, Any]) -> dict[str, Any]:
+    """The stored projection row reshaped for people: no cursors, derived fields added."""
+    status = {root: _plain(item) for root, item in sorted(state["status"].items())}
+    fixity = {root: _plain(item) for root, item in sorted(state["fixity"].items())}
+    replica = {ep: _plain(item) for ep, item in sorted(state["replica_audits"].items())}
+    replication = {
+        version: {ep: _plain(item) for ep, item in sorted(endpoints.items())}
+        for version, endpoints in sorted(state["replication"].items(), key=lambda kv: kv[0])
+    }
+    locations: list[dict[str, Any]] = []
+    for root in sorted(set(status) | set(fixity) | set(state["validation"])):
+        if not root or root in replica:
+            continue
+        last = fixity.get(root)
+        locations.append({
+            "kind": "storage_root",
+            "name": root,
+            "status": status.get(root, {}).get("status"),
+            "last_fixity_check": last["at"] if last else None,
+            "last_fixity_outcome": last["outcome"] if last else None,
+        })
+    endpoints = sorted({ep for versions in replication.values() for ep in versions} | set(replica))
+    for endpoint in endpoints:
+        audit = replica.get(endpoint)
+        locations.append({
+            "kind": "endpoint",
+            "name": endpoint,
+            "versions_replicated": sorted(
+                int(v) for v, eps in replication.items() if endpoint in eps and v != "None"
+            ),
+            "last_audit": audit["at"] if audit else None,
+            "last_audit_outcome": audit["outcome"] if audit else None,
+        })
+    return {
+        "object": state["object"],
+        "conforming_druid": state["conforming"],
+        "latest_version": state["latest_version"],
+        "versions": state["versions"],
+        "first_event_at": state["first_event"]["at"] if state["first_event"] else None,
+        "last_event_at": state["last_event"]["at"] if state["last_event"] else None,
+        "preservation_status": status,
+        "locations": locations,
+        "last_fixity_check": fixity,
+        "last_replica_audit": replica,
+        "replication": replication,
+        "steps": {
+            workflow: {step: _plain(item) for step, item in sorted(steps.items())}
+            for workflow, steps in sorted(state["steps"].items())
+        },
+        "open_failures": [_plain(item) for item in object_state.open_failures(state)],
+        "events_by_type": dict(sorted(state["events_by_type"].items())),
+    }
+
+
+def quarantined_lines(store: EventStore, *, limit: int | None = None) -> list[dict[str, Any]]:
+    items = []
+    for record in store.read_stream(QUARANTINE_STREAM, limit=limit):
+        event = load_event(record.payload)
+        data = event.model_dump(mode="json")
+        items.append({
+            "event_id": data["event_id"],
+            "recorded_at": data["recorded_at"],
+            "file": data["source"]["file"],
+            "line": data["source"]["line"],
+            "source_type": data["source_type"],
+            "reason": data["reason"],
+            "line_count": data["line_count"],
+            "text": data["text"],
+            "raw_base64": data["raw"],
+            "raw_is_utf8": _is_utf8(data["raw"]),
+        })
+    return items
+
+
+def _is_utf8(raw_b64: str) -> bool:
+    try:
+        base64.b64decode(raw_b64).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

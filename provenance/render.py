@@ -1,0 +1,48 @@
+"""Plain-text renderings for the terminal (the JSON forms come from `provenance.queries`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def state_table(view: dict[str, Any]) -> str:
+    """The Object State Dashboard as a few aligned blocks of text."""
+    lines = [
+        f"object          {view['object']}"
+        + ("" if view["conforming_druid"] else "   (test-style druid: breaks the strict pattern)"),
+        f"latest version  {view['latest_version'] if view['latest_version'] is not None else '?'}"
+        f"   (versions seen: {', '.join(map(str, view['versions'])) or 'none'})",
+        f"events          {view['first_event_at']} .. {view['last_event_at']}",
+        "",
+        "where it is now:",
+    ]
+    for place in view["locations"]:
+        if place["kind"] == "storage_root":
+            lines.append(
+                f"  disk  {place['name']:<22} status {place['status'] or '?':<20} "
+                f"last fixity {place['last_fixity_outcome'] or '-'} at "
+                f"{place['last_fixity_check'] or '-'}"
+            )
+        else:
+            versions = ",".join(f"v{v}" for v in place["versions_replicated"]) or "-"
+            lines.append(
+                f"  cloud {place['name']:<22} versions {versions:<18} "
+                f"last audit {place['last_audit_outcome'] or '-'} at {place['last_audit'] or '-'}"
+            )
+    if not view["locations"]:
+        lines.append("  (no storage events yet)")
+    lines += ["", "steps done:"]
+    for workflow, steps in view["steps"].items():
+        done = ", ".join(f"{step} ({item['status']})" for step, item in steps.items())
+        lines.append(f"  {workflow}: {done}")
+    failures = view["open_failures"]
+    lines += ["", f"open failures: {len(failures)}"]
+    for failure in failures:
+        detail = (failure.get("detail") or "").replace("\n", " ")
+        lines.append(
+            f"  {failure['at']}  {failure['outcome']:<7} {failure['result_code'] or ''} "
+            f"{detail[:100]}"
+        )
+    lines += ["", "events by type:"]
+    lines += [f"  {kind:<28} {count:>7,}" for kind, count in view["events_by_type"].items()]
+    return "\n".join(lines)

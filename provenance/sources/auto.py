@@ -1,0 +1,55 @@
+"""`auto`: detect the format per line and hand each line to the right source.
+
+A line no source recognises continues the entry of the source that had the previous head
+(multi-line messages and backtraces); with none, it is quarantined. When the format changes,
+the previous source's pending entry is completed first, so entries come out in input order.
+Imports the registry and the sources it dispatches to.
+"""
+
+from __future__ import annotations
+
+from provenance.sources import DETECTION_ORDER, source_class
+from provenance.sources.base import Entry, Source, SourceContext
+
+
+class AutoSource(Source):
+    name = "auto"
+
+    def __init__(self, context: SourceContext) -> None:
+        super().__init__(context)
+        self._classes = [source_class(name) for name in DETECTION_ORDER]
+        self._instances: dict[type[Source], Source] = {}
+        self._current: Source | None = None
+
+    @classmethod
+    def detect(cls, line: str) -> bool:
+        return False
+
+    def feed(self, line_no: int, line: str) -> list[Entry]:
+        for cls in self._classes:
+            if cls.detect(line):
+                target = self._instances.get(cls)
+                if target is None:
+                    target = self._instances[cls] = cls(self.context)
+                break
+        else:
+            if self._current is None:
+                return [Entry(line_no, [line], quarantined="format not recognised")]
+            return _stamp(self._current.feed(line_no, line), self._current.name)
+        done: list[Entry] = []
+        if self._current is not None and self._current is not target:
+            done = _stamp(self._current.flush(), self._current.name)
+        self._current = target
+        entries = _stamp(target.feed(line_no, line), target.name)
+        return done + entries if done else entries
+
+    def flush(self) -> list[Entry]:
+        if self._current is None:
+            return []
+        return _stamp(self._current.flush(), self._current.name)
+
+
+def _stamp(entries: list[Entry], name: str) -> list[Entry]:
+    for entry in entries:
+        entry.source = name
+    return entries

@@ -1,0 +1,130 @@
+"""What every source (one parser per input format) gives the ingest pipeline.
+
+A source is fed the input's lines one at a time and hands back `Entry`s: a head line with its
+continuation lines, each entry accounted as events (drafts), ignored (with a reason) or
+quarantined (with a reason). The pipeline, not the source, gives events their identity and
+envelope (`provenance.identity`, `provenance.ingest`). Imports `provenance.events` only.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any, ClassVar
+
+from provenance.events import DomainEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """What a source needs besides the lines: the zone for zone-less times, and the origin."""
+
+    tz: tzinfo
+    origin: str = ""
+    service: str | None = None
+    file: str | None = None
+
+
+@dataclass(slots=True)
+class Draft:
+    """A domain event before identity and envelope: its model and fields.
+
+    The pipeline adds `event_id`, `recorded_at` and `source`; everything else comes from here.
+    """
+
+    model: type[DomainEvent]
+    fields: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Entry:
+    """One accounted unit of input: a head line plus the continuation lines that belong to it.
+
+    Exactly one of: `drafts` non-empty (consumed), `ignored` set, `quarantined` set.
+    `lines` holds every physical line of the entry verbatim (head first).
+    """
+
+    line_no: int
+    lines: list[str]
+    drafts: list[Draft] = field(default_factory=list)
+    ignored: str | None = None
+    quarantined: str | None = None
+    # The concrete source that read it; set by `auto` so identities match an explicit --source.
+    source: str | None = None
+
+    @property
+    def head(self) -> str:
+        return self.lines[0]
+
+
+class Source(ABC):
+    """A stateful parser for one format. Feed lines in order, then call `finish()`.
+
+    `feed` returns the entries completed by this line (usually zero or one);
+    `flush` completes the pending entry, if any (used when `auto` switches formats).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, context: SourceContext) -> None:
+        self.context = context
+
+    @classmethod
+    @abstractmethod
+    def detect(cls, line: str) -> bool:
+        """Whether this line starts an entry of this format (cheap: used per line by `auto`)."""
+
+    @abstractmethod
+    def feed(self, line_no: int, line: str) -> list[Entry]:
+        """Take one line (without its line ending); return the entries it completes."""
+
+    @abstractmethod
+    def flush(self) -> list[Entry]:
+        """Complete the pending entry, if any."""
+
+    def finish(self) -> list[Entry]:
+        """End of input: every line fed so far is now in a returned entry."""
+        return self.flush()
+
+
+class MultilineSource(Source):
+    """A format whose entries start with a recognisable head and may continue on more lines.
+
+    Subclasses give `HEAD` (a compiled regex matched at the start of a line) and `make_entry`.
+    A line that is not a head continues the pending entry; with no pending entry it is
+    quarantined as an orphan.
+    """
+
+    HEAD: ClassVar[re.Pattern[str]]
+
+    def __init__(self, context: SourceContext) -> None:
+        super().__init__(context)
+        self._pending: tuple[int, re.Match[str], list[str]] | None = None
+
+    @classmethod
+    def detect(cls, line: str) -> bool:
+        return cls.HEAD.match(line) is not None
+
+    @abstractmethod
+    def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
+        """Turn a complete entry (head match, and all its lines) into an accounted Entry."""
+
+    def feed(self, line_no: int, line: str) -> list[Entry]:
+        match = self.HEAD.match(line)
+        if match is None:
+            if self._pending is not None:
+                self._pending[2].append(line)
+                return []
+            return [Entry(line_no, [line], quarantined=f"not a {self.name} line")]
+        done = self.flush()
+        self._pending = (line_no, match, [line])
+        return done
+
+    def flush(self) -> list[Entry]:
+        if self._pending is None:
+            return []
+        line_no, match, lines = self._pending
+        self._pending = None
+        return [self.make_entry(line_no, match, lines)]
