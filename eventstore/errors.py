@@ -20,3 +20,8 @@ class ConcurrencyError(EventStoreError):
 
 class InvalidRecordError(EventStoreError):
     """A record the store cannot accept (naive time, empty id, oversized payload, ...)."""
+
+
+class InvalidRequestError(EventStoreError, ValueError):
+    """A call the store cannot answer as asked (a malformed cursor, a negative limit, a naive
+    time filter, one projection key written twice in one call); fix the arguments."""

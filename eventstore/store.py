@@ -1,17 +1,31 @@
 """The event store interface: append-only events, per-stream and global reads, projection rows.
 
+Also the argument checks every backend runs (`check_record`, `parse_cursor`, ...), so that all
+backends accept and refuse exactly the same things.
+
 Imports only `eventstore.records` and `eventstore.errors`. Backends implement `EventStore`;
 every backend must pass `tests/eventstore/contract.py`.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 
-from eventstore.records import AppendResult, EventRecord, ProjectionRow, ProjectionWrite
+from eventstore.errors import InvalidRecordError, InvalidRequestError
+from eventstore.records import AppendResult, EventRecord, ProjectionRow, ProjectionWrite, time_key
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""Largest event payload or projection value any backend accepts. A DynamoDB item holds at most
+400 KB with its keys; the embedded store refuses the same sizes so nothing that works locally
+fails in AWS."""
+
+MAX_NAME_BYTES = 512
+"""Longest event id, stream, type, projection name or projection key, in UTF-8 bytes (DynamoDB
+limits key attributes: 2,048 bytes for a partition key, 1,024 for a sort key of time + id)."""
 
 
 class EventStore(ABC):
@@ -88,3 +102,115 @@ class EventStore(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def check_record(record: EventRecord) -> str:
+    """Check a record before `append` and return its `time_key`; raise InvalidRecordError."""
+    event_id, stream, type_, payload = record.event_id, record.stream, record.type, record.payload
+    # Fast path for the usual record (ASCII names, one byte per character, and a small payload):
+    # this runs once per appended record, so the full checks run only when it fails.
+    if not (
+        type(event_id) is str
+        and type(stream) is str
+        and type(type_) is str
+        and type(payload) is bytes
+        and 0 < len(event_id) <= MAX_NAME_BYTES
+        and 0 < len(stream) <= MAX_NAME_BYTES
+        and 0 < len(type_) <= MAX_NAME_BYTES
+        and len(payload) <= MAX_PAYLOAD_BYTES
+        and event_id.isascii()
+        and stream.isascii()
+        and type_.isascii()
+    ):
+        for what, value in (("event_id", event_id), ("stream", stream), ("type", type_)):
+            problem = _name_problem(what, value)
+            if problem:
+                raise InvalidRecordError(f"event {event_id!r}: {problem}")
+        problem = _blob_problem("payload", payload)
+        if problem:
+            raise InvalidRecordError(f"event {event_id!r}: {problem}")
+    try:
+        return time_key(record.occurred_at)
+    except (AttributeError, ValueError, OverflowError) as exc:
+        raise InvalidRecordError(
+            f"event {event_id!r}: occurred_at must be a timezone-aware datetime "
+            f"within the years 1-9999 in UTC, got {record.occurred_at!r}"
+        ) from exc
+
+
+def check_projection_writes(projection: str, writes: Sequence[ProjectionWrite]) -> None:
+    """Check the arguments of `write_projection`: names, values, versions, no key twice."""
+    problem = _name_problem("projection", projection)
+    if problem:
+        raise InvalidRecordError(problem)
+    seen: set[str] = set()
+    for write in writes:
+        problem = _name_problem("projection key", write.key) or _blob_problem(
+            "projection value", write.value
+        )
+        if problem:
+            raise InvalidRecordError(f"projection {projection!r}: {problem}")
+        version = write.expected_version
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise InvalidRecordError(
+                f"projection {projection!r}, key {write.key!r}: expected_version must be an "
+                f"integer >= 0 (0 = the row must not exist yet), got {version!r}"
+            )
+        if write.key in seen:
+            raise InvalidRequestError(
+                f"projection {projection!r}: key {write.key!r} is written twice in one call; "
+                "merge the writes"
+            )
+        seen.add(write.key)
+
+
+_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)#(.+)\Z", re.DOTALL)
+
+
+def parse_cursor(cursor: str) -> tuple[str, str]:
+    """Split a record's `cursor` into (time_key, event_id); InvalidRequestError if it is not one."""
+    match = _CURSOR.match(cursor) if isinstance(cursor, str) else None
+    if match is None:
+        raise InvalidRequestError(
+            f"{cursor!r} is not a paging cursor: pass the `cursor` of the last record "
+            "of the previous page (<time_key>#<event_id>)"
+        )
+    return match.group(1), match.group(2)
+
+
+def check_limit(limit: int | None) -> None:
+    """`limit` is None (no limit) or an integer >= 0; raise InvalidRequestError otherwise."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise InvalidRequestError(f"limit must be None or an integer >= 0, got {limit!r}")
+
+
+def bound_key(name: str, moment: datetime | None) -> str | None:
+    """The `time_key` of a `since`/`until` bound (None stays None); InvalidRequestError if naive."""
+    if moment is None:
+        return None
+    try:
+        return time_key(moment)
+    except (AttributeError, ValueError, OverflowError) as exc:
+        raise InvalidRequestError(
+            f"{name} must be a timezone-aware datetime, got {moment!r}"
+        ) from exc
+
+
+def _name_problem(what: str, value: object) -> str | None:
+    if not isinstance(value, str) or not value:
+        return f"{what} must be a non-empty string, got {value!r}"
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        return f"{what} {value!r} is not valid Unicode text"
+    if size > MAX_NAME_BYTES:
+        return f"{what} is {size} bytes long; at most {MAX_NAME_BYTES} are allowed"
+    return None
+
+
+def _blob_problem(what: str, value: object) -> str | None:
+    if not isinstance(value, bytes):
+        return f"{what} must be bytes, got {type(value).__name__}"
+    if len(value) > MAX_PAYLOAD_BYTES:
+        return f"{what} is {len(value)} bytes long; at most {MAX_PAYLOAD_BYTES} are allowed"
+    return None

@@ -1,0 +1,101 @@
+"""A standalone, typed PREMIS 3 library: model, LoC vocabularies, XML, RDF, XSD validation.
+
+The model, vocabularies and errors are imported at once (stdlib only). The XML writer (lxml),
+the schema tools (lxml) and the RDF mapping (rdflib) are loaded on first use of one of their
+names, so `import premis` stays cheap and `python -m premis.schema` runs cleanly.
+
+Imports nothing of the project; third-party: lxml, rdflib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from premis.errors import PremisError, PremisModelError, PremisSchemaError, PremisValidationError
+from premis.escaping import xml_safe
+from premis.model import (
+    Agent,
+    AgentSource,
+    Event,
+    Identifier,
+    LinkingAgent,
+    LinkingObject,
+    ObjectCategory,
+    PremisObject,
+    Relationship,
+    RelationshipSubType,
+    format_date_time,
+)
+from premis.vocabulary import (
+    AgentRole,
+    AgentType,
+    EventOutcome,
+    EventType,
+    HashFunction,
+    LocTerm,
+    ObjectRole,
+)
+
+if TYPE_CHECKING:
+    from premis.rdf import resource_uri, serialize, to_graph
+    from premis.schema import fetch, is_valid, load_schema, schema_path, validate
+    from premis.xml import document_bytes, write_document
+
+_LAZY = {
+    "document_bytes": "premis.xml",
+    "write_document": "premis.xml",
+    "fetch": "premis.schema",
+    "is_valid": "premis.schema",
+    "load_schema": "premis.schema",
+    "schema_path": "premis.schema",
+    "validate": "premis.schema",
+    "resource_uri": "premis.rdf",
+    "serialize": "premis.rdf",
+    "to_graph": "premis.rdf",
+}
+
+__all__ = [
+    "Agent",
+    "AgentRole",
+    "AgentSource",
+    "AgentType",
+    "Event",
+    "EventOutcome",
+    "EventType",
+    "HashFunction",
+    "Identifier",
+    "LinkingAgent",
+    "LinkingObject",
+    "LocTerm",
+    "ObjectCategory",
+    "ObjectRole",
+    "PremisError",
+    "PremisModelError",
+    "PremisObject",
+    "PremisSchemaError",
+    "PremisValidationError",
+    "Relationship",
+    "RelationshipSubType",
+    "document_bytes",
+    "fetch",
+    "format_date_time",
+    "is_valid",
+    "load_schema",
+    "resource_uri",
+    "schema_path",
+    "serialize",
+    "to_graph",
+    "validate",
+    "write_document",
+    "xml_safe",
+]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'premis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

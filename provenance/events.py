@@ -150,6 +150,7 @@ class StepRecorded(DomainEvent):
     status: StepStatus
     duration_s: float | None = None
     error: str | None = None
+    errors: tuple[str, ...] = ()
 
 
 class IngestStepRecorded(StepRecorded):

@@ -15,14 +15,20 @@ import uuid
 
 # Fixed forever: changing it would give every stored event a new identity.
 NAMESPACE = uuid.UUID("6f1d8a52-3c1e-5b8e-9a57-5f0c2d3e4b61")
+_NAMESPACE_BYTES = NAMESPACE.bytes
 _SEP = "\x1f"
 QUARANTINE_INDEX = -1  # quarantine records never share an id with the events a replay yields
 
 
 def event_id(source: str, origin: str, line: str, occurrence: int, index: int) -> str:
-    """The id of event number `index` of the `occurrence`-th instance of `line`."""
+    """The id of event number `index` of the `occurrence`-th instance of `line`.
+
+    A UUIDv5 (RFC 9562) computed over the line's original bytes: lines holding invalid UTF-8
+    arrive decoded with `surrogateescape`, and must hash as the bytes they were.
+    """
     name = f"{source}{_SEP}{origin}{_SEP}{line}{_SEP}{occurrence}{_SEP}{index}"
-    return str(uuid.uuid5(NAMESPACE, name))
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8", "surrogateescape")).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
 
 
 class OccurrenceCounter:

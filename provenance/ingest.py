@@ -15,6 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, BinaryIO
 
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from eventstore import EventRecord, EventStore
 from provenance.events import (
@@ -208,7 +209,7 @@ class _Reader:
                 if event.object is None:
                     return None
                 records.append(_record(event, event.object))
-        except (ValidationError, TypeError):
+        except (ValidationError, PydanticSerializationError, TypeError):
             # A source produced something its model refuses: keep the line, don't guess.
             return None
         return records

@@ -174,9 +174,19 @@ def apply(state: State, record: EventRecord, event: dict[str, Any]) -> None:
         )
     # Open failures: per check and place, the latest outcome; a later success closes it.
     if kind != "PreservationStatusChanged" and event.get("outcome") is not None:
-        check = event.get("check") or event.get("step") or event.get("event_type") or kind
-        key = f"{kind}|{check}|{place}"
-        _later(state["checks"], key, {**summary, "detail": event.get("detail")})
+        _later(state["checks"], _check_key(kind, event, place), {**summary, "detail": event.get("detail")})
+
+
+def _check_key(kind: str, event: dict[str, Any], place: str) -> str:
+    """What a later success must match to close a failure.
+
+    A replica audit's failure or warning for version N on an endpoint is closed when version N
+    is (re)replicated there; any other check by a later success of the same check, same place.
+    """
+    if kind in ("ReplicaAudited", "ReplicationCompleted"):
+        return f"replication|{place}|v{event.get('version')}"
+    check = event.get("check") or event.get("step") or event.get("event_type") or kind
+    return f"{kind}|{check}|{place}"
 
 
 def open_failures(state: State) -> list[dict[str, Any]]:

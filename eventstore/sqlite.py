@@ -1,0 +1,464 @@
+"""The embedded event store: one SQLite file in WAL mode, shared safely by several processes.
+
+Owns the SQLite schema and its version (the `meta` table), and the translation of sqlite3
+exceptions into the store's errors (`_translate`, the only place that looks at them).
+Imports the standard library and `eventstore.store`, `eventstore.records`, `eventstore.errors`.
+
+Concurrency: any number of processes may open the same file. Writers take SQLite's write lock
+with `BEGIN IMMEDIATE` (waiting up to `BUSY_TIMEOUT_S` for it), so each append and each projection
+write sees the latest committed state and commits whole or not at all; readers never block.
+Positions are handed out under that lock, so they grow in commit order and a reader that pages
+`read_all` by position never skips a record committed later. One `SQLiteEventStore` object
+belongs to one thread (sqlite3 connections refuse to be shared): open one per thread or process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from eventstore.errors import (
+    ConcurrencyError,
+    EventStoreError,
+    InvalidRequestError,
+    StoreUnavailableError,
+)
+from eventstore.records import AppendResult, EventRecord, ProjectionRow, ProjectionWrite
+from eventstore.store import (
+    EventStore,
+    bound_key,
+    check_limit,
+    check_projection_writes,
+    check_record,
+    parse_cursor,
+)
+
+SCHEMA_VERSION = 1
+"""The layout this module writes and reads; a file with a newer one is refused, not guessed at."""
+
+BUSY_TIMEOUT_S = 30.0
+"""How long a writer waits for another process's write lock before giving up."""
+
+MEMORY = ":memory:"
+"""Pass as `path` for a private in-memory store (tests, one-off runs); it vanishes on close."""
+
+# Rows per query when streaming `read_all`, `streams` and `read_projection`: bounded memory,
+# few enough round trips that paging costs nothing measurable.
+_PAGE_ROWS = 5000
+# Per-connection page cache (KiB). Appends update two indexes with random keys (event ids,
+# streams); keeping their pages cached instead of re-reading them doubles append throughput.
+_CACHE_KIB = 64 * 1024
+# SQLite's default is a few hundred bound variables per statement on old builds.
+_IN_CHUNK = 500
+
+# Tables, in creation order. `position` is AUTOINCREMENT so a position is never reused, even
+# after the newest rows were deleted by hand; `time_key` (records.time_key) sorts as time and is
+# also how occurred_at is kept (UTC, to the microsecond).
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        stream TEXT NOT NULL,
+        type TEXT NOT NULL,
+        time_key TEXT NOT NULL,
+        payload BLOB NOT NULL
+    )""",
+    "CREATE INDEX events_by_stream ON events (stream, time_key, event_id)",
+    """CREATE TABLE projections (
+        projection TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value BLOB NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (projection, key)
+    ) WITHOUT ROWID""",
+)
+
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+_COLUMNS = "position, event_id, stream, type, time_key, payload"
+_INSERT_EVENT = (
+    "INSERT INTO events (event_id, stream, type, time_key, payload) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+_UPSERT_ROW = (
+    "INSERT INTO projections (projection, key, value, version) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value, version = excluded.version"
+)
+
+# Primary result codes meaning "the file cannot be used right now", as opposed to a bug.
+_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_AUTH,
+    }
+)
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+class SQLiteEventStore(EventStore):
+    """The event store in one SQLite file (see the module docstring for concurrency).
+
+    `create=False` refuses to make a new file: opening a missing path raises
+    StoreUnavailableError instead of silently starting an empty store.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self._where = str(path)
+        if self._where != MEMORY:
+            _check_location(Path(path), create=create)
+        self._con: sqlite3.Connection | None = None
+        try:
+            self._con = _connect(self._where, create=create)
+            self._ensure_schema(create=create)
+        except sqlite3.Error as exc:
+            self.close()
+            raise _translate(exc, self._where, "open") from exc
+        except EventStoreError:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLiteEventStore({self._where!r})"
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def append(self, records: Sequence[EventRecord]) -> AppendResult:
+        rows: list[tuple[str, str, str, str, bytes]] = []
+        distinct: set[str] = set()
+        for record in records:
+            key = check_record(record)
+            if record.event_id not in distinct:
+                distinct.add(record.event_id)
+                rows.append((record.event_id, record.stream, record.type, key, record.payload))
+        if not rows:
+            return AppendResult()
+        with self._write("append to") as con:
+            (last,) = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            inserted = con.executemany(_INSERT_EVENT, rows).rowcount
+            # We hold the write lock, so the rows past the old maximum position are exactly
+            # the ones this call inserted: an exact answer even when another process appended
+            # the same ids a moment ago. Only needed when something was skipped.
+            if inserted != len(rows):
+                distinct = {
+                    event_id
+                    for (event_id,) in con.execute(
+                        "SELECT event_id FROM events WHERE position > ?", (last,)
+                    )
+                }
+        written = [row[0] for row in rows if row[0] in distinct]
+        if len(written) == len(records):
+            return AppendResult(written=written)
+        # The first occurrence of a newly written id is the write; every other one a duplicate.
+        unclaimed = set(written)
+        duplicates: list[str] = []
+        for record in records:
+            if record.event_id in unclaimed:
+                unclaimed.remove(record.event_id)
+            else:
+                duplicates.append(record.event_id)
+        return AppendResult(written=written, duplicates=duplicates)
+
+    def read_stream(
+        self,
+        stream: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        descending: bool = False,
+    ) -> list[EventRecord]:
+        check_limit(limit)
+        if limit == 0:
+            return []
+        sql = f"SELECT {_COLUMNS} FROM events WHERE stream = ?"
+        params: list[Any] = [stream]
+        if after is not None:
+            params.extend(parse_cursor(after))
+            sql += " AND (time_key, event_id) " + ("< (?, ?)" if descending else "> (?, ?)")
+        order = "DESC" if descending else "ASC"
+        sql += f" ORDER BY time_key {order}, event_id {order} LIMIT ?"
+        params.append(-1 if limit is None else limit)
+        return [_record(row) for row in self._fetch("read", sql, params)]
+
+    def read_all(
+        self,
+        *,
+        types: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_position: int | None = None,
+    ) -> Iterator[EventRecord]:
+        # Arguments are checked here, eagerly; the generator below runs only when iterated.
+        if after_position is not None and (
+            not isinstance(after_position, int)
+            or isinstance(after_position, bool)
+            or after_position < 0
+        ):
+            raise InvalidRequestError(
+                f"after_position must be None or an integer >= 0, got {after_position!r}"
+            )
+        where: list[str] = []
+        params: list[Any] = []
+        if types is not None:
+            wanted = sorted({types} if isinstance(types, str) else set(types))
+            if not wanted:
+                return iter(())
+            where.append(f"type IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        since_key, until_key = bound_key("since", since), bound_key("until", until)
+        if since_key is not None:
+            where.append("time_key >= ?")
+            params.append(since_key)
+        if until_key is not None:
+            where.append("time_key < ?")
+            params.append(until_key)
+        condition = "".join(f" AND {clause}" for clause in where)
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE position > ?{condition} "
+            f"ORDER BY position LIMIT {_PAGE_ROWS}"
+        )
+        return self._feed(sql, params, after_position or 0)
+
+    def _feed(self, sql: str, params: list[Any], position: int) -> Iterator[EventRecord]:
+        # Each page is its own short read, so a slow consumer holds no snapshot open (which
+        # would stop WAL checkpoints) and may append or write projections while iterating.
+        while True:
+            rows = self._fetch("read", sql, [position, *params])
+            yield from map(_record, rows)
+            if len(rows) < _PAGE_ROWS:
+                return
+            position = rows[-1][0]
+
+    def streams(self, *, prefix: str = "") -> Iterator[str]:
+        return self._streams(prefix)
+
+    def _streams(self, prefix: str) -> Iterator[str]:
+        # Names sharing a prefix are contiguous in the (binary) index order, starting at the
+        # prefix itself, so the walk stops at the first name without it.
+        sql = "SELECT DISTINCT stream FROM events WHERE stream {} ? ORDER BY stream LIMIT ?"
+        rows = self._fetch("read", sql.format(">="), [prefix, _PAGE_ROWS])
+        while rows:
+            for (name,) in rows:
+                if not name.startswith(prefix):
+                    return
+                yield name
+            if len(rows) < _PAGE_ROWS:
+                return
+            rows = self._fetch("read", sql.format(">"), [rows[-1][0], _PAGE_ROWS])
+
+    # -- projections ----------------------------------------------------------------------------
+
+    def get_projection(self, projection: str, key: str) -> ProjectionRow | None:
+        rows = self._fetch(
+            "read",
+            "SELECT value, version FROM projections WHERE projection = ? AND key = ?",
+            [projection, key],
+        )
+        return ProjectionRow(key=key, value=rows[0][0], version=rows[0][1]) if rows else None
+
+    def read_projection(self, projection: str) -> Iterator[ProjectionRow]:
+        return self._projection_rows(projection)
+
+    def _projection_rows(self, projection: str) -> Iterator[ProjectionRow]:
+        sql = (
+            "SELECT key, value, version FROM projections WHERE projection = ? AND key > ? "
+            f"ORDER BY key LIMIT {_PAGE_ROWS}"
+        )
+        # The empty key is never stored (names are checked), so "> ''" starts at the first row.
+        rows = self._fetch("read", sql, [projection, ""])
+        while rows:
+            yield from (ProjectionRow(key=k, value=v, version=n) for k, v, n in rows)
+            if len(rows) < _PAGE_ROWS:
+                return
+            rows = self._fetch("read", sql, [projection, rows[-1][0]])
+
+    def write_projection(self, projection: str, writes: Sequence[ProjectionWrite]) -> None:
+        check_projection_writes(projection, writes)
+        if not writes:
+            return
+        with self._write("write a projection to") as con:
+            # Versions are compared and rows written under one write lock, so no other writer
+            # can slip in between; a mismatch raises before anything is written.
+            current: dict[str, int] = {}
+            for start in range(0, len(writes), _IN_CHUNK):
+                keys = [write.key for write in writes[start : start + _IN_CHUNK]]
+                current.update(
+                    con.execute(
+                        "SELECT key, version FROM projections WHERE projection = ? "
+                        f"AND key IN ({', '.join('?' * len(keys))})",
+                        [projection, *keys],
+                    ).fetchall()
+                )
+            stale = [w for w in writes if current.get(w.key, 0) != w.expected_version]
+            if stale:
+                raise _conflict(projection, stale, current)
+            con.executemany(
+                _UPSERT_ROW,
+                [(projection, w.key, w.value, w.expected_version + 1) for w in writes],
+            )
+
+    def clear_projection(self, projection: str) -> None:
+        with self._write("clear a projection in") as con:
+            con.execute("DELETE FROM projections WHERE projection = ?", (projection,))
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._con is None:
+            raise StoreUnavailableError(f"the event store at {self._where} is closed")
+        return self._con
+
+    def _fetch(self, action: str, sql: str, params: Sequence[Any]) -> list[Any]:
+        con = self._connection()
+        try:
+            return con.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self._where, action) from exc
+
+    @contextlib.contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction holding SQLite's write lock from its first statement."""
+        con = self._connection()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    # A failing rollback must not hide the error that caused it.
+                    with contextlib.suppress(sqlite3.Error):
+                        con.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _translate(exc, self._where, action) from exc
+
+    def _ensure_schema(self, *, create: bool) -> None:
+        if self._schema_version() is not None:
+            return
+        if not create:
+            raise StoreUnavailableError(
+                f"{self._where} is an empty SQLite database, not an event store "
+                "(open it with create=True to make one)"
+            )
+        with self._write("create") as con:
+            # Another process may have created the schema while this one waited for the lock.
+            if self._schema_version() is None:
+                for statement in _SCHEMA:
+                    con.execute(statement)
+                con.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+
+    def _schema_version(self) -> int | None:
+        """The file's schema version, or None if it is empty; refuses foreign or newer files."""
+        tables = {name for (name,) in self._fetch("open", _TABLES, ())}
+        if "meta" not in tables:
+            if tables - {"sqlite_sequence"}:
+                raise StoreUnavailableError(
+                    f"{self._where} is an SQLite database of something else, not an event "
+                    "store; choose another path"
+                )
+            return None
+        rows = self._fetch("open", "SELECT value FROM meta WHERE key = 'schema_version'", ())
+        version = int(rows[0][0]) if rows else 0
+        if version != SCHEMA_VERSION:
+            raise StoreUnavailableError(
+                f"the event store at {self._where} has schema version {version}; this program "
+                f"reads version {SCHEMA_VERSION}: use a matching version of the program"
+            )
+        return version
+
+
+def _check_location(path: Path, *, create: bool) -> None:
+    """Refuse early, with a precise message, what SQLite would refuse with a vague one."""
+    if not create and not path.is_file():
+        raise StoreUnavailableError(
+            f"no event store at {path}: the file does not exist (pass create=True to make one)"
+        )
+    if not path.parent.is_dir():
+        raise StoreUnavailableError(
+            f"cannot create the event store at {path}: {path.parent} is not an existing directory"
+        )
+
+
+def _connect(where: str, *, create: bool) -> sqlite3.Connection:
+    if where == MEMORY:
+        target = MEMORY
+    else:
+        # A URI, so that mode=rw refuses to create a file when create=False.
+        target = f"file:{quote(os.path.abspath(where))}?mode={'rwc' if create else 'rw'}"
+    # isolation_level=None: no implicit transactions; `_write` issues BEGIN IMMEDIATE itself.
+    con = sqlite3.connect(target, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        # WAL: readers and one writer at a time across processes, and commits without fsync
+        # under synchronous=NORMAL (durable at checkpoints; a power cut can lose the last
+        # commits but never corrupts the file).
+        con.execute("PRAGMA journal_mode = WAL").fetchone()
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _record(row: Sequence[Any]) -> EventRecord:
+    position, event_id, stream, type_, key, payload = row
+    return EventRecord(
+        event_id=event_id,
+        stream=stream,
+        type=type_,
+        occurred_at=datetime.fromisoformat(key),
+        payload=payload,
+        position=position,
+    )
+
+
+def _conflict(
+    projection: str, stale: list[ProjectionWrite], current: dict[str, int]
+) -> ConcurrencyError:
+    shown = ", ".join(
+        f"{w.key!r} (expected version {w.expected_version}, found {current.get(w.key, 0)})"
+        for w in stale[:3]
+    )
+    more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
+    return ConcurrencyError(
+        f"projection {projection!r} changed since it was read: {shown}{more}; "
+        "nothing was written, re-read and retry"
+    )
+
+
+def _translate(exc: sqlite3.Error, where: str, action: str) -> EventStoreError:
+    """The one place that turns sqlite3 exceptions into the store's errors."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in _BUSY_CODES:
+        return StoreUnavailableError(
+            f"cannot {action} the event store at {where}: another process held it locked for "
+            f"more than {BUSY_TIMEOUT_S:.0f} s; retry when it is done"
+        )
+    detail = " ".join(str(exc).split())
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        detail += " (is the directory writable by this user?)"
+    if primary in _UNAVAILABLE_CODES:
+        return StoreUnavailableError(f"cannot {action} the event store at {where}: {detail}")
+    return EventStoreError(f"cannot {action} the event store at {where}: {detail}")

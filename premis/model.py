@@ -1,0 +1,315 @@
+"""The PREMIS 3 model: identifiers, objects, events, agents and the links between them.
+
+Frozen, slotted dataclasses that check themselves at construction (raising `PremisModelError`),
+so a value that exists is one the serializers can write as a valid document. Sequences are
+stored as tuples (a list passed in is converted). Text is kept as given: characters XML cannot
+carry are escaped by the serializers, not here.
+
+Also owns the two rules both serializers share: how a date-time is written
+(`format_date_time`) and how agent links are resolved to agent records (`ReferencedAgents`).
+
+Imports only `premis.errors` and `premis.vocabulary`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, TypeAlias
+
+from premis.errors import PremisModelError
+from premis.vocabulary import AgentRole, AgentType, EventOutcome, EventType, ObjectRole
+
+
+def _require_text(value: object, what: str) -> None:
+    if not isinstance(value, str):
+        raise PremisModelError(f"{what} must be a str, not {type(value).__name__}")
+    # Whitespace-only text is as useless to a reader as empty text (empty event identifiers
+    # are the first complaint about other exporters).
+    if not value.strip():
+        raise PremisModelError(f"{what} must not be empty")
+
+
+def _require_optional_text(value: object, what: str) -> None:
+    if value is not None:
+        _require_text(value, f"{what} (when given)")
+
+
+def _require_instance(value: object, kind: type[Any], what: str) -> None:
+    if not isinstance(value, kind):
+        raise PremisModelError(f"{what} must be a {kind.__name__}, not {value!r}")
+
+
+def _freeze_tuple(owner: object, field: str, kind: type[Any], what: str) -> tuple[Any, ...]:
+    """Store `owner.field` as a tuple whose items are all `kind`; return it."""
+    raw = getattr(owner, field)
+    if isinstance(raw, str | bytes) or not hasattr(raw, "__iter__"):
+        raise PremisModelError(f"{what} must be a tuple of {kind.__name__}, not {raw!r}")
+    items = tuple(raw)
+    for item in items:
+        if kind is str:
+            _require_text(item, f"each of {what}")
+        else:
+            _require_instance(item, kind, f"each of {what}")
+    # The dataclass is frozen; this runs once, in __post_init__, before anyone sees the value.
+    object.__setattr__(owner, field, items)
+    return items
+
+
+def _require_unique(items: tuple[Any, ...], what: str) -> None:
+    if len(set(items)) != len(items):
+        raise PremisModelError(f"{what} must not repeat a value: {items!r}")
+
+
+def format_date_time(value: datetime) -> str:
+    """The one way this library writes a date-time: ISO 8601 with the value's own UTC offset.
+
+    `datetime.isoformat()`: microseconds only when non-zero, the offset as `+HH:MM` (UTC is
+    `+00:00`), e.g. `2026-03-01T22:14:05.123456+00:00` or `2026-03-01T22:14:05-08:00`.
+    Both XML (`eventDateTime`) and RDF (`prov:startedAtTime`) use it, so the two agree.
+    """
+    return value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """An identifier: a type (the scheme, e.g. `UUID`, `druid`, `local`) and a value.
+
+    Both must be non-blank. The pair is what links compare: two identifiers are the same only
+    when type and value both match.
+    """
+
+    type: str
+    value: str
+
+    def __post_init__(self) -> None:
+        _require_text(self.type, "identifier type")
+        _require_text(self.value, "identifier value")
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.value}"
+
+
+class ObjectCategory(Enum):
+    """The four PREMIS object categories; the value is the XSD type name used in `xsi:type`."""
+
+    INTELLECTUAL_ENTITY = "intellectualEntity"
+    REPRESENTATION = "representation"
+    FILE = "file"
+    BITSTREAM = "bitstream"
+
+
+class RelationshipSubType(Enum):
+    """Structural relationship sub-types (PREMIS relationshipSubType labels).
+
+    The value is the label written in `relationshipSubType`; every one of them belongs to the
+    relationshipType "structural".
+    """
+
+    IS_PART_OF = "is Part of"
+    HAS_PART = "has Part"
+    REPRESENTS = "represents"
+    IS_REPRESENTED_BY = "is Represented by"
+
+
+RELATIONSHIP_TYPE_STRUCTURAL = "structural"
+"""The relationshipType of every `Relationship` (the only kind this library writes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """A structural relationship from the object that holds it to another object.
+
+    E.g. a representation holds `Relationship(RelationshipSubType.REPRESENTS, entity_id)` and
+    the intellectual entity `Relationship(RelationshipSubType.IS_REPRESENTED_BY, rep_id)`.
+    """
+
+    sub_type: RelationshipSubType
+    related: Identifier
+
+    def __post_init__(self) -> None:
+        _require_instance(self.sub_type, RelationshipSubType, "relationship sub_type")
+        _require_instance(self.related, Identifier, "relationship related")
+
+    @property
+    def type(self) -> str:
+        """The relationshipType: always "structural"."""
+        return RELATIONSHIP_TYPE_STRUCTURAL
+
+
+@dataclass(frozen=True, slots=True)
+class PremisObject:
+    """A PREMIS object of one category.
+
+    `format_name` is required for a file or bitstream (the XSD requires `objectCharacteristics`
+    with a `format` there) and refused for the other categories, which have no place for it.
+    `original_name` is refused for a bitstream (the XSD has no `originalName` there).
+    """
+
+    identifier: Identifier
+    category: ObjectCategory
+    original_name: str | None = None
+    format_name: str | None = None
+    relationships: tuple[Relationship, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_instance(self.identifier, Identifier, "object identifier")
+        _require_instance(self.category, ObjectCategory, "object category")
+        _require_optional_text(self.original_name, "object original_name")
+        _require_optional_text(self.format_name, "object format_name")
+        _freeze_tuple(self, "relationships", Relationship, "object relationships")
+        has_format = self.category in (ObjectCategory.FILE, ObjectCategory.BITSTREAM)
+        if has_format and self.format_name is None:
+            raise PremisModelError(
+                f"object {self.identifier}: a {self.category.value} needs a format_name "
+                "(PREMIS requires a format for files and bitstreams)"
+            )
+        if not has_format and self.format_name is not None:
+            raise PremisModelError(
+                f"object {self.identifier}: a {self.category.value} has no format; "
+                "describe the format on its files"
+            )
+        if self.category is ObjectCategory.BITSTREAM and self.original_name is not None:
+            raise PremisModelError(
+                f"object {self.identifier}: a bitstream has no original name in PREMIS"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkingAgent:
+    """An event's link to an agent, with the roles (eventRelatedAgentRole) it played."""
+
+    identifier: Identifier
+    roles: tuple[AgentRole, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_instance(self.identifier, Identifier, "linking agent identifier")
+        _require_unique(_freeze_tuple(self, "roles", AgentRole, "linking agent roles"), "roles")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkingObject:
+    """An event's link to an object, with its roles (eventRelatedObjectRole), if known."""
+
+    identifier: Identifier
+    roles: tuple[ObjectRole, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_instance(self.identifier, Identifier, "linking object identifier")
+        _require_unique(_freeze_tuple(self, "roles", ObjectRole, "linking object roles"), "roles")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """A PREMIS event (keyword arguments only: eight fields are too many to pass by position).
+
+    `date_time` must be timezone-aware with a whole-minute offset (ISO 8601 and xsd:dateTime
+    cannot write seconds in an offset). At least one agent link is required: an event nobody
+    did cannot be audited. `detail` and each outcome note must be non-blank when given.
+    """
+
+    identifier: Identifier
+    type: EventType
+    date_time: datetime
+    detail: str | None = None
+    outcome: EventOutcome | None = None
+    outcome_notes: tuple[str, ...] = ()
+    agents: tuple[LinkingAgent, ...]
+    objects: tuple[LinkingObject, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_instance(self.identifier, Identifier, "event identifier")
+        where = f"event {self.identifier}"
+        _require_instance(self.type, EventType, f"{where}: type")
+        _require_instance(self.date_time, datetime, f"{where}: date_time")
+        offset = self.date_time.utcoffset()
+        if offset is None:
+            raise PremisModelError(
+                f"{where}: date_time {self.date_time.isoformat()} is naive; "
+                "give it a timezone (e.g. datetime.now(UTC))"
+            )
+        if offset % timedelta(minutes=1):
+            raise PremisModelError(f"{where}: UTC offset {offset} is not a whole minute")
+        _require_optional_text(self.detail, f"{where}: detail")
+        if self.outcome is not None:
+            _require_instance(self.outcome, EventOutcome, f"{where}: outcome")
+        _freeze_tuple(self, "outcome_notes", str, f"{where}: outcome_notes")
+        if not _freeze_tuple(self, "agents", LinkingAgent, f"{where}: agents"):
+            raise PremisModelError(f"{where}: needs at least one linking agent")
+        _freeze_tuple(self, "objects", LinkingObject, f"{where}: objects")
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A PREMIS agent record: who or what took part in events."""
+
+    identifier: Identifier
+    name: str
+    type: AgentType
+    version: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_instance(self.identifier, Identifier, "agent identifier")
+        where = f"agent {self.identifier}"
+        _require_text(self.name, f"{where}: name")
+        _require_instance(self.type, AgentType, f"{where}: type")
+        _require_optional_text(self.version, f"{where}: version")
+        _freeze_tuple(self, "notes", str, f"{where}: notes")
+
+
+AgentSource: TypeAlias = Mapping[str, Agent] | Callable[[Identifier], Agent | None]
+"""Where agent records come from: a mapping keyed by identifier *value*, or a function from
+the linking identifier to the record (None when there is none)."""
+
+
+class ReferencedAgents:
+    """The agent records a stream of events links to: each once, in order of first reference.
+
+    `add_links(event)` resolves every agent link of `event` through the `AgentSource` (each
+    distinct identifier is looked up once) and raises `PremisModelError` naming the agent when a
+    link resolves to nothing, or to a record with a different identifier: a document must never
+    link to an agent it does not describe.
+    """
+
+    __slots__ = ("_by_identifier", "_lookup")
+
+    def __init__(self, agents: AgentSource) -> None:
+        if isinstance(agents, Mapping):
+            mapping = agents
+            self._lookup: Callable[[Identifier], Agent | None] = lambda ident: mapping.get(
+                ident.value
+            )
+        elif callable(agents):
+            self._lookup = agents
+        else:
+            raise PremisModelError(
+                f"agents must be a mapping of identifier value to Agent or a function, "
+                f"not {type(agents).__name__}"
+            )
+        self._by_identifier: dict[Identifier, Agent] = {}
+
+    def add_links(self, event: Event) -> None:
+        for link in event.agents:
+            if link.identifier in self._by_identifier:
+                continue
+            agent = self._lookup(link.identifier)
+            if agent is None:
+                raise PremisModelError(
+                    f"event {event.identifier}: linking agent {link.identifier} has no agent "
+                    "record; add it to the agents given to the writer"
+                )
+            if not isinstance(agent, Agent) or agent.identifier != link.identifier:
+                raise PremisModelError(
+                    f"event {event.identifier}: linking agent {link.identifier} resolved to "
+                    f"{agent!r}, not an Agent with that identifier"
+                )
+            self._by_identifier[link.identifier] = agent
+
+    def __iter__(self) -> Iterator[Agent]:
+        return iter(self._by_identifier.values())
+
+    def __len__(self) -> int:
+        return len(self._by_identifier)

@@ -1,0 +1,258 @@
+"""The PREMIS mapping: one object's stored events -> a PREMIS 3 document (XML, Turtle, JSON-LD).
+
+Owns the choices the `premis` library leaves to its caller: identifier types, which domain
+events are PREMIS events, how agents and linked objects are named, the organisation agent.
+Events are read from the store page by page and written as they come, so an object with
+100,000 events never sits in memory as a whole (XML; RDF graphs are built in memory).
+Imports `premis`, `eventstore`, events, druid, projections.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import premis
+from eventstore import EventStore
+from premis import (
+    Agent,
+    AgentRole,
+    AgentType,
+    Event,
+    EventOutcome,
+    EventType,
+    Identifier,
+    LinkingAgent,
+    LinkingObject,
+    ObjectCategory,
+    ObjectRole,
+    PremisObject,
+    Relationship,
+    RelationshipSubType,
+)
+from provenance.druid import parse_druid
+from provenance.errors import NotFoundError, ProvenanceError
+from provenance.events import AnyEvent, load_event
+from provenance.projections import object_state
+
+Format = Literal["xml", "turtle", "json-ld"]
+PAGE = 1_000
+DEFAULT_ORGANIZATION = "Stanford Digital Repository"
+ID_DRUID = "druid"
+ID_VERSION = "druid version"
+ID_EVENT = "UUID"
+ID_AGENT = "local"
+_OUTCOMES = {
+    "success": EventOutcome.SUCCESS,
+    "fail": EventOutcome.FAIL,
+    "warning": EventOutcome.WARNING,
+}
+_AGENT_TYPES = {
+    "software": AgentType.SOFTWARE,
+    "organization": AgentType.ORGANIZATION,
+    "person": AgentType.PERSON,
+    "hardware": AgentType.HARDWARE,
+}
+_LINK_ROLES = {"source": (ObjectRole.SOURCE,), "outcome": (ObjectRole.OUTCOME,), None: ()}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    organization: str = os.environ.get("PROV_ORGANIZATION", DEFAULT_ORGANIZATION)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    events: int
+    path: Path | None
+
+
+def version_identifier(druid: str, version: int) -> Identifier:
+    return Identifier(ID_VERSION, f"{druid}/v{version:04d}")
+
+
+def objects_for(druid: str, versions: list[int]) -> list[PremisObject]:
+    """The intellectual entity (the druid) and one representation per known version."""
+    entity = Identifier(ID_DRUID, druid)
+    reps = [version_identifier(druid, version) for version in versions]
+    objects = [
+        PremisObject(
+            identifier=entity,
+            category=ObjectCategory.INTELLECTUAL_ENTITY,
+            relationships=tuple(
+                Relationship(RelationshipSubType.IS_REPRESENTED_BY, rep) for rep in reps
+            ),
+        )
+    ]
+    objects += [
+        PremisObject(
+            identifier=rep,
+            category=ObjectCategory.REPRESENTATION,
+            relationships=(Relationship(RelationshipSubType.REPRESENTS, entity),),
+        )
+        for rep in reps
+    ]
+    return objects
+
+
+class EventMapper:
+    """Turns domain events into PREMIS events, collecting the agent records they link to."""
+
+    def __init__(self, druid: str, options: ExportOptions) -> None:
+        self.druid = druid
+        self.entity = Identifier(ID_DRUID, druid)
+        self.organization = Agent(
+            identifier=Identifier(ID_AGENT, f"organization/{options.organization}"),
+            name=options.organization,
+            type=AgentType.ORGANIZATION,
+        )
+        self.agents: dict[str, Agent] = {self.organization.identifier.value: self.organization}
+
+    def agent_link(self, event: AnyEvent) -> LinkingAgent:
+        ref = event.agent
+        value = f"{ref.kind}/{ref.name}" + (f"@{ref.version}" if ref.version else "")
+        if value not in self.agents:
+            self.agents[value] = Agent(
+                identifier=Identifier(ID_AGENT, value),
+                name=ref.name,
+                type=_AGENT_TYPES[ref.kind],
+                version=ref.version,
+            )
+        return LinkingAgent(Identifier(ID_AGENT, value), (AgentRole.EXECUTING_PROGRAM,))
+
+    def to_premis(self, event: AnyEvent) -> Event | None:
+        """The PREMIS event for a domain event, or None when it is not a PREMIS event."""
+        if event.premis_type is None:
+            return None
+        objects = [LinkingObject(self.entity, (ObjectRole.SOURCE,))]
+        if event.version is not None:
+            objects.append(
+                LinkingObject(version_identifier(self.druid, event.version), (ObjectRole.SOURCE,))
+            )
+        seen = {link.identifier for link in objects}
+        for linked in event.linked_objects:
+            identifier = Identifier(linked.kind.replace("_", " "), linked.identifier)
+            if identifier not in seen:
+                seen.add(identifier)
+                objects.append(LinkingObject(identifier, _LINK_ROLES[linked.role]))
+        notes = [note for note in (_result_note(event), event.detail) if note]
+        return Event(
+            identifier=Identifier(ID_EVENT, event.event_id),
+            type=EventType.from_code(event.premis_type),
+            date_time=event.occurred_at,
+            detail=_describe(event),
+            outcome=_OUTCOMES[event.outcome] if event.outcome else None,
+            outcome_notes=tuple(notes),
+            agents=(
+                self.agent_link(event),
+                LinkingAgent(self.organization.identifier, (AgentRole.IMPLEMENTER,)),
+            ),
+            objects=tuple(objects),
+        )
+
+
+def _result_note(event: AnyEvent) -> str | None:
+    code = getattr(event, "result_code", None)
+    return f"result code {code}" if code else None
+
+
+def _describe(event: AnyEvent) -> str:
+    """eventDetail: what was done, where, by which check or step (the message goes to notes)."""
+    fields: dict[str, Any] = event.__dict__
+    parts = [event.type]
+    for label, key in (("check", "check"), ("workflow", "workflow"), ("step", "step"),
+                       ("storage root", "storage_root"), ("endpoint", "endpoint"),
+                       ("event type", "event_type"), ("status", "status")):
+        value = fields.get(key)
+        if value:
+            parts.append(f"{label} {value}")
+    return "; ".join(parts)
+
+
+def _premis_events(store: EventStore, mapper: EventMapper, stream: str) -> Iterator[Event]:
+    after: str | None = None
+    while True:
+        records = store.read_stream(stream, after=after, limit=PAGE)
+        for record in records:
+            converted = mapper.to_premis(load_event(record.payload))
+            if converted is not None:
+                yield converted
+        if len(records) < PAGE:
+            return
+        after = records[-1].cursor
+
+
+class _Counted:
+    """Counts what passes through an iterator (the writer consumes it lazily)."""
+
+    def __init__(self, events: Iterator[Event]) -> None:
+        self.events = events
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Event]:
+        for event in self.events:
+            self.count += 1
+            yield event
+
+
+def export_object(
+    store: EventStore,
+    druid: str,
+    *,
+    fmt: Format | str = "xml",
+    target: Path | None = None,
+    validate: bool = False,
+    options: ExportOptions | None = None,
+    stdout: BinaryIO | None = None,
+) -> ExportResult:
+    """Write one object's PREMIS document to `target` (atomically) or to `stdout`."""
+    stream = parse_druid(druid).value
+    if validate and fmt != "xml":
+        raise ProvenanceError("--validate checks the XML against the PREMIS XSD: use --format xml")
+    if not store.read_stream(stream, limit=1):
+        raise NotFoundError(f"no events for {stream} in this store")
+    object_state.catch_up(store)
+    state = object_state.get_state(store, stream) or {"versions": []}
+    mapper = EventMapper(stream, options or ExportOptions())
+    objects = objects_for(stream, state["versions"])
+    events = _Counted(_premis_events(store, mapper, stream))
+
+    directory = target.parent if target is not None else None
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "wb", dir=directory, prefix=".premis-", suffix=".tmp", delete=False
+    ) as tmp:
+        tmp_path = Path(tmp.name)
+        try:
+            if fmt == "xml":
+                premis.write_document(tmp, objects, events, mapper.agents)
+            else:
+                graph = premis.to_graph(objects, events, mapper.agents)
+                tmp.write(premis.serialize(graph, fmt))  # type: ignore[arg-type]
+        except BaseException:
+            tmp.close()
+            tmp_path.unlink(missing_ok=True)
+            raise
+    try:
+        if validate:
+            premis.validate(tmp_path)
+        if target is not None:
+            tmp_path.replace(target)
+            return ExportResult(events.count, target)
+        with tmp_path.open("rb") as written:
+            shutil.copyfileobj(written, stdout or _stdout())
+        return ExportResult(events.count, None)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def _stdout() -> BinaryIO:
+    import sys
+
+    return sys.stdout.buffer

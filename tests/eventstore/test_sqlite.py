@@ -1,0 +1,162 @@
+"""The SQLite backend: the shared contract, plus what only a file-backed store can get wrong."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from eventstore import EventStoreError, ProjectionWrite, StoreUnavailableError
+from eventstore import sqlite as sqlite_backend
+from eventstore.sqlite import MEMORY, SQLiteEventStore
+from tests.eventstore.contract import EventStoreContract, StoreOpener, event, unstored
+
+
+class TestSQLiteStore(EventStoreContract):
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path: Path) -> None:
+        self.directory = tmp_path
+        self.created = 0
+
+    def create_store(self) -> SQLiteEventStore:
+        self.created += 1
+        self.path = self.directory / f"events-{self.created}.db"
+        return SQLiteEventStore(self.path)
+
+    def store_opener(self) -> StoreOpener:
+        return partial(SQLiteEventStore, self.path, create=False)
+
+
+def test_data_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    with SQLiteEventStore(path) as store:
+        store.append([event("a")])
+        store.write_projection("p", [ProjectionWrite("k", b"v", 0)])
+
+    with SQLiteEventStore(path, create=False) as store:
+        assert unstored(store.read_stream("druid:bc123df4567")) == [event("a")]
+        assert store.append([event("a")]).duplicates == ["a"]
+        row = store.get_projection("p", "k")
+        assert row is not None
+        assert row.version == 1
+
+
+def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    SQLiteEventStore(path).close()
+
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_memory_store_works_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with SQLiteEventStore(MEMORY) as store:
+        store.append([event("a")])
+        assert [r.event_id for r in store.read_all()] == ["a"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_file_without_create(tmp_path: Path) -> None:
+    path = tmp_path / "absent.db"
+
+    with pytest.raises(StoreUnavailableError, match=r"absent\.db"):
+        SQLiteEventStore(path, create=False)
+
+    assert not path.exists()
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "events.db"
+
+    with pytest.raises(StoreUnavailableError, match=r"events\.db"):
+        SQLiteEventStore(path)
+
+
+def test_parent_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("x")
+
+    with pytest.raises(StoreUnavailableError, match="plain"):
+        SQLiteEventStore(tmp_path / "plain" / "events.db")
+
+
+def test_garbage_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    garbage = b"this is not a database\n" * 200
+    path.write_bytes(garbage)
+
+    with pytest.raises(StoreUnavailableError, match=r"notes\.db") as caught:
+        SQLiteEventStore(path)
+
+    assert "\n" not in str(caught.value)
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    assert path.read_bytes() == garbage
+
+
+def test_another_applications_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE invoices (id INTEGER)")
+
+    with pytest.raises(StoreUnavailableError, match="not an event store"):
+        SQLiteEventStore(path)
+
+
+def test_empty_database_without_create(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+
+    with pytest.raises(StoreUnavailableError, match=r"empty\.db"):
+        SQLiteEventStore(path, create=False)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    SQLiteEventStore(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+
+    with pytest.raises(StoreUnavailableError, match="schema version 99"):
+        SQLiteEventStore(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to any directory")
+def test_unwritable_directory(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        with pytest.raises(StoreUnavailableError, match=r"events\.db"):
+            SQLiteEventStore(locked / "events.db")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_writer_locked_out_for_too_long_gets_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "events.db"
+    SQLiteEventStore(path).close()
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_S", 0.2)
+    with SQLiteEventStore(path) as store:
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreUnavailableError, match="locked"):
+                store.append([event("a")])
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+        assert store.append([event("a")]).written == ["a"]
+
+
+def test_using_a_store_from_another_thread_is_an_error(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with SQLiteEventStore(tmp_path / "events.db") as store, ThreadPoolExecutor(1) as pool:
+        future = pool.submit(store.read_stream, "druid:bc123df4567")
+        with pytest.raises(EventStoreError, match="thread"):
+            future.result()

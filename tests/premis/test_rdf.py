@@ -1,0 +1,192 @@
+"""The RDF mapping: expected triples, Turtle and JSON-LD that parse back, stable bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import DCTERMS, OWL, PROV
+
+from premis import Identifier, PremisModelError, resource_uri, serialize, to_graph
+from premis.rdf import PREMIS, RdfFormat
+from tests.premis import documents
+
+REFERENCE = Path(__file__).parents[2].parent / "shared/reference/premis"
+REPO_ROOT = Path(__file__).parents[2]
+LOC = "http://id.loc.gov/vocabulary/preservation/"
+FIXITY_EVENT = URIRef("urn:uuid:00000000-0000-5000-8000-000000000002")
+CATALOG = URIRef("urn:premis:local/preservation_catalog")
+ENTITY = URIRef("urn:premis:druid/bc123df4567")
+PDF = URIRef("urn:premis:local/bc123df4567%2Fv2%2Fcontent%2Fthesis.pdf")
+# Not rdflib's XSD namespace object: pytest's collection probes module attributes, and that
+# namespace warns about every name it does not define.
+XSD_DATE_TIME = URIRef("http://www.w3.org/2001/XMLSchema#dateTime")
+
+
+@pytest.fixture(scope="module")
+def graph() -> Graph:
+    full = documents.full()
+    return to_graph(full.objects, full.events, full.agents)
+
+
+def test_an_event_is_typed_by_its_loc_term(graph: Graph) -> None:
+    assert set(graph.objects(FIXITY_EVENT, RDF.type)) == {
+        PREMIS.Event,
+        URIRef(f"{LOC}eventType/fix"),
+    }
+    assert graph.value(FIXITY_EVENT, DCTERMS.identifier) == Literal(
+        "00000000-0000-5000-8000-000000000002"
+    )
+
+
+def test_an_event_has_its_time_outcome_and_notes(graph: Graph) -> None:
+    started = graph.value(FIXITY_EVENT, PROV.startedAtTime)
+    assert isinstance(started, Literal)
+    assert started.datatype == XSD_DATE_TIME
+    assert str(started) == "2026-03-01T22:14:05.123456+00:00"
+    assert graph.value(FIXITY_EVENT, PREMIS.outcome) == URIRef(f"{LOC}eventOutcome/fai")
+    assert set(graph.objects(FIXITY_EVENT, PREMIS.outcomeNote)) == {
+        Literal("MOAB_FILE_CHECKSUM_MISMATCH"),
+        Literal("1 of 12 files"),
+    }
+    note = graph.value(FIXITY_EVENT, PREMIS.note)
+    assert str(note) == documents.NASTY_DETAIL.replace("\x01", "\\u0001").replace(
+        "\udce9", "\\udce9"
+    )
+
+
+def test_agents_are_linked_by_role_and_by_association(graph: Graph) -> None:
+    assert (FIXITY_EVENT, URIRef(f"{LOC}eventRelatedAgentRole/exe"), CATALOG) in graph
+    assert (FIXITY_EVENT, PROV.wasAssociatedWith, CATALOG) in graph
+    server = URIRef("urn:premis:local/sdr-storage-01")
+    assert (FIXITY_EVENT, PROV.wasAssociatedWith, server) in graph  # a link without a role
+    assert set(graph.objects(CATALOG, RDF.type)) == {PREMIS.Agent, URIRef(f"{LOC}agentType/sof")}
+    assert graph.value(CATALOG, RDFS.label) == Literal("Preservation Catalog")
+    assert graph.value(CATALOG, PREMIS.version) == Literal("4.2.0")
+
+
+def test_objects_are_linked_by_role_or_used(graph: Graph) -> None:
+    source = URIRef(f"{LOC}eventRelatedObjectRole/sou")
+    assert (FIXITY_EVENT, source, ENTITY) in graph
+    assert (FIXITY_EVENT, source, PDF) in graph
+    zipped = URIRef("urn:premis:local/bc123df4567.v0002.zip")
+    replication = URIRef("urn:uuid:00000000-0000-5000-8000-000000000003")
+    assert (replication, URIRef(f"{LOC}eventRelatedObjectRole/out"), zipped) in graph
+    validation = URIRef("urn:uuid:00000000-0000-5000-8000-000000000004")
+    assert (validation, PROV.used, ENTITY) in graph
+
+
+def test_objects_are_typed_and_related(graph: Graph) -> None:
+    assert graph.value(ENTITY, RDF.type) == PREMIS.IntellectualEntity
+    assert graph.value(PDF, RDF.type) == PREMIS.File
+    assert graph.value(PDF, PREMIS.originalName) == Literal("thesis.pdf")
+    file_format = graph.value(PDF, DCTERMS.format)
+    assert graph.value(file_format, RDFS.label) == Literal("application/pdf")
+    version_2 = URIRef("urn:premis:local/bc123df4567%2Fv2")
+    assert graph.value(version_2, RDF.type) == PREMIS.Representation
+    assert set(graph.objects(version_2, PREMIS.relationship)) == {ENTITY, PDF}
+
+
+def test_no_v1_properties_and_only_terms_of_the_v3_ontology(graph: Graph) -> None:
+    premis_terms = {
+        term
+        for triple in graph
+        for term in (triple[1], triple[2])
+        if isinstance(term, URIRef) and str(term).startswith(str(PREMIS))
+    }
+    names = {str(term).removeprefix(str(PREMIS)) for term in premis_terms}
+    assert not {name for name in names if name.startswith("has")}
+    assert "eventType" not in names and "outcomeDetail" not in names
+    if (REFERENCE / "premis3.owl").is_file():
+        ontology = Graph().parse(REFERENCE / "premis3.owl", format="xml")
+        defined = {
+            subject
+            for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+            for subject in ontology.subjects(RDF.type, kind)
+        }
+        assert premis_terms <= defined, premis_terms - defined
+
+
+# rdflib's own JSON-LD parser uses its deprecated ConjunctiveGraph internally.
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+@pytest.mark.parametrize(("fmt", "parser"), [("turtle", "turtle"), ("json-ld", "json-ld")])
+def test_serializations_parse_back_to_the_same_graph(
+    graph: Graph, fmt: RdfFormat, parser: str
+) -> None:
+    data = serialize(graph, fmt)
+    assert data == serialize(graph, fmt)
+    parsed = Graph().parse(data=data, format=parser)
+    assert isomorphic(parsed, graph)
+    assert (FIXITY_EVENT, RDF.type, URIRef(f"{LOC}eventType/fix")) in parsed
+    started = parsed.value(FIXITY_EVENT, PROV.startedAtTime)
+    assert isinstance(started, Literal) and started.datatype == XSD_DATE_TIME
+
+
+_SERIALIZE_IN_A_FRESH_PROCESS = """
+import sys
+from premis import serialize, to_graph
+from tests.premis import documents
+full = documents.full()
+graph = to_graph(full.objects, full.events, full.agents)
+sys.stdout.buffer.write(serialize(graph, sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "json-ld"])
+def test_output_does_not_depend_on_hash_seeds(fmt: str) -> None:
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", _SERIALIZE_IN_A_FRESH_PROCESS, fmt],
+            capture_output=True,
+            check=True,
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(runs) == 1
+
+
+def test_json_ld_is_sorted_and_uses_the_fixed_context(graph: Graph) -> None:
+    document = json.loads(serialize(graph, "json-ld"))
+    ids = [node["@id"] for node in document["@graph"]]
+    assert ids == sorted(ids)
+    assert document["@context"]["premis"] == str(PREMIS)
+
+
+@pytest.mark.parametrize(
+    ("identifier", "base", "uri"),
+    [
+        (Identifier("UUID", "2B1E6F1C-2F4F-5B7E-9F3A-1C2D3E4F5A6B"), "urn:premis:",
+         "urn:uuid:2b1e6f1c-2f4f-5b7e-9f3a-1c2d3e4f5a6b"),
+        (Identifier("uuid", "not-a-uuid"), "urn:premis:", "urn:premis:uuid/not-a-uuid"),
+        (Identifier("druid", "bc123df4567"), "https://example.org/premis/",
+         "https://example.org/premis/druid/bc123df4567"),
+        (Identifier("local id", "a/b?c#d é"), "urn:premis:",
+         "urn:premis:local%20id/a%2Fb%3Fc%23d%20%C3%A9"),
+        (Identifier("local", "bad \udce9 byte"), "urn:premis:",
+         "urn:premis:local/bad%20%5Cudce9%20byte"),
+    ],
+)  # fmt: skip
+def test_resource_uris(identifier: Identifier, base: str, uri: str) -> None:
+    assert resource_uri(identifier, base) == uri
+
+
+def test_a_base_uri_must_end_with_a_separator() -> None:
+    full = documents.full()
+    with pytest.raises(PremisModelError, match="must end with '/' or ':'"):
+        to_graph(full.objects, full.events, full.agents, base_uri="https://example.org/premis")
+
+
+def test_the_graph_checks_what_the_xml_writer_checks() -> None:
+    full = documents.full()
+    with pytest.raises(PremisModelError, match="at least one object"):
+        to_graph([], full.events, full.agents)
+    with pytest.raises(PremisModelError, match="local:preservation_catalog has no agent record"):
+        to_graph(full.objects, full.events, {})

@@ -1,0 +1,136 @@
+"""The `prov` contract: outputs, exit codes and one-line errors (DESIGN.md, "Command line")."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provenance.cli import main
+from tests.samples import OBJECT_LOG
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Path:
+    path = tmp_path / "object.log"
+    path.write_text("not a log line\n" + OBJECT_LOG)
+    return path
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_ingest_json_is_one_document_with_the_counts(capsys, log_file, url) -> None:
+    code, out, err = run(capsys, "ingest", "--store", url, "--tz", "UTC", "--format", "json",
+                         str(log_file))
+    assert code == 0, err
+    report = json.loads(out)
+    assert {"lines", "events", "duplicates", "ignored", "quarantined"} <= report.keys()
+    assert report["lines"] == 9
+    assert report["quarantined"] == 1
+    assert report["lines"] == report["consumed"] + report["ignored"] + report["quarantined"]
+
+
+def test_history_and_state_json(capsys, log_file, url) -> None:
+    run(capsys, "ingest", "--store", url, str(log_file))
+    code, out, _ = run(capsys, "history", "druid:bj102hs9687", "--store", url, "--format", "json")
+    assert code == 0
+    events = json.loads(out)
+    assert len(events) == 8
+    for event in events:
+        for key in ("event_id", "type", "object", "version", "occurred_at", "premis_event_type",
+                    "outcome", "agent", "detail", "source"):
+            assert key in event
+    times = [event["cursor"] for event in events]
+    assert times == sorted(times)
+    fixity = [e for e in events if e["type"] == "FixityChecked"]
+    assert fixity[0]["premis_event_type"] == "http://id.loc.gov/vocabulary/preservation/eventType/fix"
+    code, out, _ = run(capsys, "state", "bj102hs9687", "--store", url, "--format", "json")
+    assert code == 0
+    view = json.loads(out)
+    assert view["object"] == "druid:bj102hs9687"
+    assert view["preservation_status"]["fixture_sr3"]["status"] == "ok"
+    assert view["open_failures"] == []
+
+
+def test_history_paging_with_limit_and_cursor(capsys, log_file, url) -> None:
+    run(capsys, "ingest", "--store", url, str(log_file))
+    _, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json")
+    everything = json.loads(out)
+    _, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json",
+                    "--limit", "3")
+    first = json.loads(out)
+    _, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json",
+                    "--after", first[-1]["cursor"])
+    rest = json.loads(out)
+    assert first + rest == everything and len(first) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["history", "druid:bc123df4567"], 2, "no events for druid:bc123df4567"),
+        (["state", "bc123df4567"], 2, "no events"),
+        (["premis", "bc123df4567"], 2, "no events"),
+        (["history", "not-a-druid"], 1, "not a druid"),
+        (["ingest", "/nonexistent/file.log"], 1, "cannot read /nonexistent/file.log"),
+        (["ingest", "--source", "nope", "x.log"], 1, "unknown source 'nope'"),
+        (["history", "druid:bc123df4567", "--after", "garbage"], 1, "cursor"),
+        (["history"], 1, "Missing argument"),
+    ],
+)
+def test_errors_are_one_line_with_the_right_exit_code(capsys, url, log_file, args, code, fragment):
+    run(capsys, "ingest", "--store", url, str(log_file))
+    got, out, err = run(capsys, *args, "--store", url)
+    assert got == code
+    assert fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert out == ""
+
+
+def test_an_unreadable_store_is_a_clear_error(capsys, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    code, _, err = run(capsys, "history", "bc123df4567", "--store", f"sqlite:///{junk}")
+    assert code == 1 and err.startswith("prov: error:") and err.count("\n") == 1
+
+
+def test_missing_store_is_not_created_by_a_read(capsys, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    code, _, err = run(capsys, "state", "bc123df4567", "--store", f"sqlite:///{missing}")
+    assert code == 1 and "nowhere.db" in err
+    assert not missing.exists()
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    probe = (
+        "import sys; from provenance.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pydantic', 'lxml', 'rdflib') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("[]"), out.stdout
+
+
+def test_console_script_has_no_traceback_on_error(tmp_path: Path) -> None:
+    prov = Path(sys.executable).with_name("prov")
+    done = subprocess.run([str(prov), "history", "xx", "--store", f"sqlite:///{tmp_path}/a.db"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.startswith("prov: error:") and "Traceback" not in done.stderr

@@ -1,0 +1,69 @@
+"""Event identity: replays add nothing, real repeats are kept (DESIGN.md, "Event identity")."""
+
+from __future__ import annotations
+
+from provenance.identity import OccurrenceCounter, event_id
+from tests.conftest import ingest_bytes
+from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG
+
+
+def test_ids_depend_on_every_part_of_the_key() -> None:
+    base = event_id("prescat", "", "line", 0, 0)
+    assert base == event_id("prescat", "", "line", 0, 0)
+    variants = {
+        event_id("robots", "", "line", 0, 0),
+        event_id("prescat", "host-a", "line", 0, 0),
+        event_id("prescat", "", "line2", 0, 0),
+        event_id("prescat", "", "line", 1, 0),
+        event_id("prescat", "", "line", 0, 1),
+    }
+    assert base not in variants
+    assert len(variants) == 5
+
+
+def test_occurrence_counter_counts_identical_lines() -> None:
+    counter = OccurrenceCounter()
+    assert [counter.next(x) for x in ["a", "b", "a", "a", "b"]] == [0, 0, 1, 2, 1]
+
+
+def test_reingesting_a_file_under_another_name_adds_nothing(store) -> None:
+    first = ingest_bytes(store, OBJECT_LOG.encode(), name="a.log")
+    again = ingest_bytes(store, OBJECT_LOG.encode(), name="renamed.log")
+    assert first.events > 0
+    assert again.events == 0
+    assert again.duplicates == first.events
+
+
+def test_reingesting_part_of_a_file_adds_nothing(store) -> None:
+    lines = OBJECT_LOG.splitlines(keepends=True)
+    ingest_bytes(store, "".join(lines).encode())
+    tail = ingest_bytes(store, "".join(lines[3:]).encode(), name="tail.log")
+    head = ingest_bytes(store, "".join(lines[:2]).encode(), name="head.log")
+    assert tail.events == 0 and tail.duplicates > 0
+    assert head.events == 0
+
+
+def test_identical_lines_that_happened_twice_are_two_events(store) -> None:
+    text = f"{CHECKSUM_OK}\n{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n"
+    report = ingest_bytes(store, text.encode(), source="prescat")
+    assert report.events == 3
+    history = store.read_stream("druid:bj102hs9687")
+    assert len(history) == 3
+    assert len({record.event_id for record in history}) == 3
+
+
+def test_auto_and_explicit_source_give_the_same_ids(tmp_path) -> None:
+    from eventstore.sqlite import SQLiteEventStore
+
+    with SQLiteEventStore(tmp_path / "a.db") as auto, SQLiteEventStore(tmp_path / "b.db") as explicit:
+        ingest_bytes(auto, f"{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n".encode(), source="auto")
+        ingest_bytes(explicit, f"{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n".encode(), source="prescat")
+        ids_auto = [r.event_id for r in auto.read_all()]
+        ids_explicit = [r.event_id for r in explicit.read_all()]
+    assert ids_auto == ids_explicit and len(ids_auto) == 2
+
+
+def test_origin_is_part_of_identity(store) -> None:
+    ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), origin="host-a")
+    report = ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), origin="host-b")
+    assert report.events == 1

@@ -1,0 +1,146 @@
+"""The ingest pipeline end to end into SQLite: accounting, quarantine, odd bytes, projection."""
+
+from __future__ import annotations
+
+import base64
+import json
+import multiprocessing
+import random
+from pathlib import Path
+
+from eventstore.sqlite import SQLiteEventStore
+from provenance.events import QUARANTINE_STREAM, load_event
+from provenance.projections import object_state
+from provenance.queries import object_history, quarantined_lines
+from tests.conftest import ingest_bytes
+from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG
+
+INVALID_UTF8 = (
+    b"E, [2026-03-01T22:14:06.000000 #4711] ERROR -- : validate_checksums(bj102hs9687, fixture_sr3)"
+    b" checksums or size for /services-disk02/caf\xe9\xff.pdf version 1 do not match entry in"
+    b" latest signatureCatalog.xml."
+)
+
+
+def _accounted(report) -> bool:
+    return report.lines == report.consumed + report.ignored + report.quarantined
+
+
+def test_every_line_is_accounted_for(store) -> None:
+    # Before any entry, a line in no known layout has no entry to continue: quarantined.
+    noise = "this is not a log line\n{not json\n"
+    report = ingest_bytes(store, (noise + OBJECT_LOG).encode())
+    assert _accounted(report)
+    assert report.lines == len((noise + OBJECT_LOG).splitlines())
+    assert report.quarantined == 2
+    assert report.consumed == len(OBJECT_LOG.splitlines())
+
+
+def test_invalid_utf8_is_quarantined_verbatim_and_the_rest_goes_on(store) -> None:
+    data = f"{CHECKSUM_OK}\n".encode() + INVALID_UTF8 + b"\n" + f"{CHECKSUM_MISMATCH}\n".encode()
+    report = ingest_bytes(store, data, name="odd.log")
+    assert _accounted(report)
+    assert report.events == 2 and report.quarantined == 1
+    (item,) = quarantined_lines(store)
+    assert item["reason"].startswith("invalid UTF-8")
+    assert base64.b64decode(item["raw_base64"]) == INVALID_UTF8
+    assert item["raw_is_utf8"] is False
+    assert (item["file"], item["line"]) == ("odd.log", 2)
+
+
+def test_quarantine_is_idempotent_too(store) -> None:
+    data = b"garbage line\n" + INVALID_UTF8 + b"\n"
+    ingest_bytes(store, data)
+    ingest_bytes(store, data, name="again.log")
+    assert len(store.read_stream(QUARANTINE_STREAM)) == 2
+
+
+def test_control_characters_survive_into_the_event(store) -> None:
+    line = CHECKSUM_MISMATCH.replace("eric-smith", "eric\x01smith\x1b")
+    ingest_bytes(store, f"{line}\n".encode(), source="prescat")
+    (event,) = object_history(store, "bj102hs9687")
+    assert "eric\x01smith\x1b" in event["detail"]
+
+
+def test_crlf_line_endings_give_the_same_events(store) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    report = ingest_bytes(store, OBJECT_LOG.replace("\n", "\r\n").encode(), name="dos.log")
+    assert report.events == 0 and report.duplicates > 0
+
+
+def test_stored_events_round_trip_as_typed_models(store) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    for record in store.read_all():
+        event = load_event(record.payload)
+        assert event.event_id == record.event_id
+        assert event.occurred_at.tzinfo is not None
+
+
+def _rows(store) -> dict[str, bytes]:
+    return {row.key: row.value for row in store.read_projection(object_state.PROJECTION)}
+
+
+def _demo_files(tmp_path: Path) -> list[Path]:
+    from provenance.demo_data import generate
+
+    data = generate(tmp_path / "demo", objects=12, days=20)
+    return [file.path for file in data.files]
+
+
+def test_rebuild_gives_exactly_the_incremental_state(tmp_path: Path) -> None:
+    # Incremental: many small batches, files in shuffled order, some twice, tiny projection chunks.
+    files = _demo_files(tmp_path)
+    order = files + files[:2]
+    random.Random(7).shuffle(order)
+    from provenance.ingest import IngestOptions, ingest_stream
+    from tests.conftest import LA
+
+    with SQLiteEventStore(tmp_path / "p.db") as store:
+        for path in order:
+            with path.open("rb") as stream:
+                ingest_stream(store, stream, path.name, IngestOptions(tz=LA, batch_size=97))
+        incremental = _rows(store)
+        assert len(incremental) > 12
+        object_state.rebuild(store)
+        rebuilt = _rows(store)
+    assert rebuilt == incremental
+
+
+def _ingest_worker(db: str, paths: list[str]) -> None:
+    from provenance.ingest import IngestOptions, ingest_stream
+    from tests.conftest import LA
+
+    with SQLiteEventStore(db) as store:
+        for path in paths:
+            with open(path, "rb") as stream:
+                ingest_stream(store, stream, path, IngestOptions(tz=LA, batch_size=50))
+
+
+def test_two_processes_ingesting_overlapping_files_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    files = [str(path) for path in _demo_files(tmp_path)]
+    db = str(tmp_path / "shared.db")
+    with SQLiteEventStore(tmp_path / "alone.db") as alone:
+        _ingest_worker(str(tmp_path / "alone.db"), files)
+        expected = sorted(record.event_id for record in alone.read_all())
+        expected_state = _rows(alone)
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_ingest_worker, args=(db, files)),
+        context.Process(target=_ingest_worker, args=(db, list(reversed(files)))),
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    with SQLiteEventStore(db) as shared:
+        got = sorted(record.event_id for record in shared.read_all())
+        state = _rows(shared)
+    assert got == expected
+    # The projections agree on everything but the checkpoint position, which depends on
+    # how the two writers interleaved.
+    state.pop(object_state.CHECKPOINT)
+    expected_state.pop(object_state.CHECKPOINT)
+    assert {k: json.loads(v) for k, v in state.items()} == {
+        k: json.loads(v) for k, v in expected_state.items()
+    }
