@@ -11,17 +11,21 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 if TYPE_CHECKING:
     from eventstore import EventStore
 
-DEFAULT_STORE_PATH = Path(
-    os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-) / "sdr-provenance" / "provenance.db"
+DEFAULT_STORE_PATH = (
+    Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    / "sdr-provenance"
+    / "provenance.db"
+)
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 EXIT_INPUT = 1
 EXIT_NOT_FOUND = 2
 
@@ -31,17 +35,17 @@ store_option = click.option(
     envvar="PROV_STORE",
     default=None,
     metavar="URL",
-    help=f"sqlite:///path.db or dynamodb://TABLE?... [env PROV_STORE; default {DEFAULT_STORE_PATH}]",
+    help=f"sqlite:///path.db [env PROV_STORE; default sqlite:///{DEFAULT_STORE_PATH}]",
 )
 
 
-def _format_option(*choices: str) -> Any:
+def _format_option(*choices: str) -> Callable[[_Command], _Command]:
     return click.option(
         "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True
     )
 
 
-class _Fail(Exception):
+class _FailError(Exception):
     """A one-line error for the user, with its exit code."""
 
     def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
@@ -107,7 +111,7 @@ def ingest(
     options = IngestOptions(source=source, origin=host, service=service, tz=resolve_zone(tz))
     for name in files:
         if name != "-" and not Path(name).is_file():
-            raise _Fail(f"cannot read {name}: no such file")
+            raise _FailError(f"cannot read {name}: no such file")
     report = IngestReport()
     progress = _progress_printer() if sys.stderr.isatty() else None
     with _open_store(store_url, create=True) as store:
@@ -119,7 +123,7 @@ def ingest(
                 with open(name, "rb") as stream:
                     ingest_stream(store, stream, name, options, report, progress)
             except OSError as exc:
-                raise _Fail(f"cannot read {name}: {exc.strerror or exc}") from exc
+                raise _FailError(f"cannot read {name}: {exc.strerror or exc}") from exc
     if progress is not None:
         click.echo("", err=True)
     if fmt == "json":
@@ -228,7 +232,12 @@ def premis(
     with _open_store(store_url) as store:
         target = Path(output) if output else None
         export_object(
-            store, druid, fmt=fmt, target=target, validate=validate, options=options,
+            store,
+            druid,
+            fmt=fmt,
+            target=target,
+            validate=validate,
+            options=options,
             stdout=sys.stdout.buffer,
         )
     if output:
@@ -250,8 +259,10 @@ def quarantine(store_url: str | None, limit: int | None, fmt: str) -> None:
         return
     for item in items:
         where = f"{item['file'] or '-'}:{item['line']}"
-        click.echo(f"{where:<40} {item['source_type']:<10} {item['reason']:<32} "
-                   f"{_shorten(item['text'], 80)}")
+        click.echo(
+            f"{where:<40} {item['source_type']:<10} {item['reason']:<32} "
+            f"{_shorten(item['text'], 80)}"
+        )
     click.echo(f"{len(items)} quarantined entries", err=True)
 
 
@@ -267,8 +278,14 @@ def rebuild(store_url: str | None) -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False), default="prov-demo",
-              show_default=True, help="where logs, store and PREMIS files go")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="prov-demo",
+    show_default=True,
+    help="where logs, store and PREMIS files go",
+)
 @click.option("--objects", type=click.IntRange(min=1), default=300, show_default=True)
 @click.option("--days", type=click.IntRange(min=1), default=120, show_default=True)
 def demo(directory: str, objects: int, days: int) -> None:
@@ -286,7 +303,6 @@ def _fail(message: str, code: int) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every expected failure is one line on stderr and an exit code."""
     from eventstore.errors import EventStoreError  # stdlib-only module: cheap
-
     from provenance.errors import NotFoundError, ProvenanceError
 
     try:
@@ -297,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message(), EXIT_INPUT)
     except NotFoundError as exc:
         _fail(str(exc), EXIT_NOT_FOUND)
-    except _Fail as exc:
+    except _FailError as exc:
         _fail(str(exc), exc.code)
     except (ProvenanceError, EventStoreError) as exc:
         _fail(str(exc), EXIT_INPUT)

@@ -229,8 +229,9 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 def dump_event(event: DomainEvent) -> bytes:
-    """The stored payload: compact JSON bytes."""
-    return EVENT_ADAPTER.dump_json(event)  # type: ignore[arg-type]
+    """The stored payload: compact JSON bytes (the model's own serializer: the union adapter
+    gives the same bytes at nearly three times the cost)."""
+    return event.__pydantic_serializer__.to_json(event)
 
 
 def load_event(payload: bytes) -> AnyEvent:

@@ -26,12 +26,12 @@ from provenance.events import (
     SourceRef,
     dump_event,
 )
-from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id
+from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id, line_digest
 from provenance.projections import object_state
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 
-BATCH_SIZE = 5_000
+BATCH_SIZE = 20_000
 _INGEST_AGENT = AgentRef(name="prov ingest", kind="software")
 
 Progress = Callable[[int], None]
@@ -149,9 +149,7 @@ class _Reader:
         handle = self.handle
         batch_size = self.options.batch_size
         progress = self.progress
-        line_no = 0
-        for raw in stream:
-            line_no += 1
+        for line_no, raw in enumerate(stream, start=1):
             report.lines += 1
             raw_line = raw.rstrip(b"\n")
             if raw_line.endswith(b"\r"):
@@ -159,8 +157,13 @@ class _Reader:
             try:
                 line = raw_line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                handle(Entry(line_no, [raw_line.decode("utf-8", "surrogateescape")],
-                             quarantined=f"invalid UTF-8 at byte {exc.start}"))
+                handle(
+                    Entry(
+                        line_no,
+                        [raw_line.decode("utf-8", "surrogateescape")],
+                        quarantined=f"invalid UTF-8 at byte {exc.start}",
+                    )
+                )
             else:
                 for entry in source.feed(line_no, line):
                     handle(entry)
@@ -174,10 +177,11 @@ class _Reader:
     def handle(self, entry: Entry) -> None:
         report = self.report
         source_name = entry.source or self.source.name
-        occurrence = self.counter.next(entry.head)
+        digest = line_digest(entry.head)
+        occurrence = self.counter.next(digest)
         count = len(entry.lines)
         if entry.drafts:
-            records = self._records(entry, source_name, occurrence)
+            records = self._records(entry, source_name, digest, occurrence)
             if records is not None:
                 report.consumed += count
                 for record in records:
@@ -192,16 +196,18 @@ class _Reader:
             reason = entry.quarantined or "not understood"
         report.quarantined += count
         report.quarantined_by_reason[reason] += count
-        self.batch.add(self._quarantine_record(entry, source_name, occurrence, reason))
+        self.batch.add(self._quarantine_record(entry, source_name, digest, occurrence, reason))
 
-    def _records(self, entry: Entry, source_name: str, occurrence: int) -> list[EventRecord] | None:
+    def _records(
+        self, entry: Entry, source_name: str, digest: bytes, occurrence: int
+    ) -> list[EventRecord] | None:
         origin = self.options.origin
         source_ref = SourceRef(type=source_name, origin=origin, file=self.name, line=entry.line_no)
         records = []
         try:
             for index, draft in enumerate(entry.drafts):
                 event: DomainEvent = draft.model(
-                    event_id=event_id(source_name, origin, entry.head, occurrence, index),
+                    event_id=event_id(source_name, origin, digest, occurrence, index),
                     recorded_at=self.recorded_at,
                     source=source_ref,
                     **draft.fields,
@@ -215,12 +221,12 @@ class _Reader:
         return records
 
     def _quarantine_record(
-        self, entry: Entry, source_name: str, occurrence: int, reason: str
+        self, entry: Entry, source_name: str, digest: bytes, occurrence: int, reason: str
     ) -> EventRecord:
         raw = "\n".join(entry.lines).encode("utf-8", "surrogateescape")
         origin = self.options.origin
         event = LineQuarantined(
-            event_id=event_id(source_name, origin, entry.head, occurrence, QUARANTINE_INDEX),
+            event_id=event_id(source_name, origin, digest, occurrence, QUARANTINE_INDEX),
             object=None,
             occurred_at=self.recorded_at,
             recorded_at=self.recorded_at,

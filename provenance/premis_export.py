@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import premis
 from eventstore import EventStore
@@ -164,10 +165,16 @@ def _result_note(event: AnyEvent) -> str | None:
 def _describe(event: AnyEvent) -> str:
     """eventDetail: what was done, where, by which check or step (the message goes to notes)."""
     fields: dict[str, Any] = event.__dict__
-    parts = [event.type]
-    for label, key in (("check", "check"), ("workflow", "workflow"), ("step", "step"),
-                       ("storage root", "storage_root"), ("endpoint", "endpoint"),
-                       ("event type", "event_type"), ("status", "status")):
+    parts: list[str] = [event.type]
+    for label, key in (
+        ("check", "check"),
+        ("workflow", "workflow"),
+        ("step", "step"),
+        ("storage root", "storage_root"),
+        ("endpoint", "endpoint"),
+        ("event type", "event_type"),
+        ("status", "status"),
+    ):
         value = fields.get(key)
         if value:
             parts.append(f"{label} {value}")
@@ -231,7 +238,7 @@ def export_object(
         tmp_path = Path(tmp.name)
         try:
             if fmt == "xml":
-                premis.write_document(tmp, objects, events, mapper.agents)
+                premis.write_document(cast(BinaryIO, tmp), objects, events, mapper.agents)
             else:
                 graph = premis.to_graph(objects, events, mapper.agents)
                 tmp.write(premis.serialize(graph, fmt))  # type: ignore[arg-type]
@@ -253,6 +260,4 @@ def export_object(
 
 
 def _stdout() -> BinaryIO:
-    import sys
-
     return sys.stdout.buffer

@@ -16,8 +16,18 @@ from provenance.events import QUARANTINE_STREAM, load_event
 from provenance.projections import object_state
 
 PREMIS_EVENT_TYPE_URI = "http://id.loc.gov/vocabulary/preservation/eventType/"
-_LEADING = ("event_id", "type", "object", "version", "occurred_at", "premis_event_type",
-            "outcome", "agent", "detail", "source")
+_LEADING = (
+    "event_id",
+    "type",
+    "object",
+    "version",
+    "occurred_at",
+    "premis_event_type",
+    "outcome",
+    "agent",
+    "detail",
+    "source",
+)
 
 
 def event_view(record: EventRecord) -> dict[str, Any]:
@@ -69,25 +79,29 @@ def state_view(state: dict[str, Any]) -> dict[str, Any]:
         if not root or root in replica:
             continue
         last = fixity.get(root)
-        locations.append({
-            "kind": "storage_root",
-            "name": root,
-            "status": status.get(root, {}).get("status"),
-            "last_fixity_check": last["at"] if last else None,
-            "last_fixity_outcome": last["outcome"] if last else None,
-        })
+        locations.append(
+            {
+                "kind": "storage_root",
+                "name": root,
+                "status": status.get(root, {}).get("status"),
+                "last_fixity_check": last["at"] if last else None,
+                "last_fixity_outcome": last["outcome"] if last else None,
+            }
+        )
     endpoints = sorted({ep for versions in replication.values() for ep in versions} | set(replica))
     for endpoint in endpoints:
         audit = replica.get(endpoint)
-        locations.append({
-            "kind": "endpoint",
-            "name": endpoint,
-            "versions_replicated": sorted(
-                int(v) for v, eps in replication.items() if endpoint in eps and v != "None"
-            ),
-            "last_audit": audit["at"] if audit else None,
-            "last_audit_outcome": audit["outcome"] if audit else None,
-        })
+        locations.append(
+            {
+                "kind": "endpoint",
+                "name": endpoint,
+                "versions_replicated": sorted(
+                    int(v) for v, eps in replication.items() if endpoint in eps and v != "None"
+                ),
+                "last_audit": audit["at"] if audit else None,
+                "last_audit_outcome": audit["outcome"] if audit else None,
+            }
+        )
     return {
         "object": state["object"],
         "conforming_druid": state["conforming"],
@@ -114,18 +128,20 @@ def quarantined_lines(store: EventStore, *, limit: int | None = None) -> list[di
     for record in store.read_stream(QUARANTINE_STREAM, limit=limit):
         event = load_event(record.payload)
         data = event.model_dump(mode="json")
-        items.append({
-            "event_id": data["event_id"],
-            "recorded_at": data["recorded_at"],
-            "file": data["source"]["file"],
-            "line": data["source"]["line"],
-            "source_type": data["source_type"],
-            "reason": data["reason"],
-            "line_count": data["line_count"],
-            "text": data["text"],
-            "raw_base64": data["raw"],
-            "raw_is_utf8": _is_utf8(data["raw"]),
-        })
+        items.append(
+            {
+                "event_id": data["event_id"],
+                "recorded_at": data["recorded_at"],
+                "file": data["source"]["file"],
+                "line": data["source"]["line"],
+                "source_type": data["source_type"],
+                "reason": data["reason"],
+                "line_count": data["line_count"],
+                "text": data["text"],
+                "raw_base64": data["raw"],
+                "raw_is_utf8": _is_utf8(data["raw"]),
+            }
+        )
     return items
 
 

@@ -9,7 +9,8 @@ CHECKSUM_OK = (
 CHECKSUM_MISMATCH = (
     "E, [2026-03-01T22:14:05.123456 #4711] ERROR -- : validate_checksums(bj102hs9687, fixture_sr3)"
     " checksums or size for /services-disk02/sdr2objects/bj/102/hs/9687/bj102hs9687/v0001/data/"
-    "content/eric-smith-dissertation.pdf version 1 do not match entry in latest signatureCatalog.xml."
+    "content/eric-smith-dissertation.pdf version 1 do not match entry in latest "
+    "signatureCatalog.xml."
 )
 STATUS_CHANGED = (
     "I, [2026-03-01T22:14:05.323456 #4711]  INFO -- : validate_checksums(bj102hs9687, fixture_sr3)"
@@ -27,16 +28,30 @@ REPLICATED = (
     '{"druid": "druid:bj102hs9687", "event_type": "druid_version_replicated", "data": '
     '{"host": "preservation-catalog-prod-04.stanford.edu", "invoked_by": "preservation-catalog", '
     '"version": 1, "endpoint_name": "aws_s3_west_2", "parts_info": [{"s3_key": '
-    '"bj/102/hs/9687/bj102hs9687.v0001.zip", "size": 1024, "md5": "00112233445566778899aabbccddeeff"}]}, '
+    '"bj/102/hs/9687/bj102hs9687.v0001.zip", "size": 1024, '
+    '"md5": "00112233445566778899aabbccddeeff"}]}, '
     '"created_at": "2026-02-01T10:00:00Z"}'
 )
 ROBOT_PROCESSING = (
     "2026-02-01T09:00:00.000Z pid=12 tid=abc INFO: druid:bj102hs9687 processing transfer-object "
     "(preservationIngestWF)"
 )
-ROBOT_FINISHED = "2026-02-01T09:00:03.500Z pid=12 tid=abc INFO: Finished druid:bj102hs9687 in 3.5000s"
+ROBOT_FINISHED = (
+    "2026-02-01T09:00:03.500Z pid=12 tid=abc INFO: Finished druid:bj102hs9687 in 3.5000s"
+)
 
-OBJECT_LOG = "\n".join(
-    [ROBOT_PROCESSING, ROBOT_FINISHED, REPLICATED, CHECKSUM_OK, CHECKSUM_MISMATCH, STATUS_CHANGED,
-     CHECKSUM_OK_LATER, STATUS_BACK]
-) + "\n"
+OBJECT_LOG = (
+    "\n".join(
+        [
+            ROBOT_PROCESSING,
+            ROBOT_FINISHED,
+            REPLICATED,
+            CHECKSUM_OK,
+            CHECKSUM_MISMATCH,
+            STATUS_CHANGED,
+            CHECKSUM_OK_LATER,
+            STATUS_BACK,
+        ]
+    )
+    + "\n"
+)

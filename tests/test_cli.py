@@ -36,8 +36,9 @@ def url(tmp_path: Path) -> str:
 
 
 def test_ingest_json_is_one_document_with_the_counts(capsys, log_file, url) -> None:
-    code, out, err = run(capsys, "ingest", "--store", url, "--tz", "UTC", "--format", "json",
-                         str(log_file))
+    code, out, err = run(
+        capsys, "ingest", "--store", url, "--tz", "UTC", "--format", "json", str(log_file)
+    )
     assert code == 0, err
     report = json.loads(out)
     assert {"lines", "events", "duplicates", "ignored", "quarantined"} <= report.keys()
@@ -53,13 +54,25 @@ def test_history_and_state_json(capsys, log_file, url) -> None:
     events = json.loads(out)
     assert len(events) == 8
     for event in events:
-        for key in ("event_id", "type", "object", "version", "occurred_at", "premis_event_type",
-                    "outcome", "agent", "detail", "source"):
+        for key in (
+            "event_id",
+            "type",
+            "object",
+            "version",
+            "occurred_at",
+            "premis_event_type",
+            "outcome",
+            "agent",
+            "detail",
+            "source",
+        ):
             assert key in event
     times = [event["cursor"] for event in events]
     assert times == sorted(times)
     fixity = [e for e in events if e["type"] == "FixityChecked"]
-    assert fixity[0]["premis_event_type"] == "http://id.loc.gov/vocabulary/preservation/eventType/fix"
+    assert (
+        fixity[0]["premis_event_type"] == "http://id.loc.gov/vocabulary/preservation/eventType/fix"
+    )
     code, out, _ = run(capsys, "state", "bj102hs9687", "--store", url, "--format", "json")
     assert code == 0
     view = json.loads(out)
@@ -72,11 +85,21 @@ def test_history_paging_with_limit_and_cursor(capsys, log_file, url) -> None:
     run(capsys, "ingest", "--store", url, str(log_file))
     _, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json")
     everything = json.loads(out)
-    _, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json",
-                    "--limit", "3")
+    _, out, _ = run(
+        capsys, "history", "bj102hs9687", "--store", url, "--format", "json", "--limit", "3"
+    )
     first = json.loads(out)
-    _, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json",
-                    "--after", first[-1]["cursor"])
+    _, out, _ = run(
+        capsys,
+        "history",
+        "bj102hs9687",
+        "--store",
+        url,
+        "--format",
+        "json",
+        "--after",
+        first[-1]["cursor"],
+    )
     rest = json.loads(out)
     assert first + rest == everything and len(first) == 3
 
@@ -130,7 +153,11 @@ def test_help_does_not_import_heavy_modules() -> None:
 
 def test_console_script_has_no_traceback_on_error(tmp_path: Path) -> None:
     prov = Path(sys.executable).with_name("prov")
-    done = subprocess.run([str(prov), "history", "xx", "--store", f"sqlite:///{tmp_path}/a.db"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(prov), "history", "xx", "--store", f"sqlite:///{tmp_path}/a.db"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 1
     assert done.stderr.startswith("prov: error:") and "Traceback" not in done.stderr

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from provenance.identity import OccurrenceCounter, event_id
+from provenance.identity import OccurrenceCounter, event_id, line_digest
 from tests.conftest import ingest_bytes
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG
 
 
 def test_ids_depend_on_every_part_of_the_key() -> None:
-    base = event_id("prescat", "", "line", 0, 0)
-    assert base == event_id("prescat", "", "line", 0, 0)
+    line, other = line_digest("line"), line_digest("line2")
+    base = event_id("prescat", "", line, 0, 0)
+    assert base == event_id("prescat", "", line_digest("line"), 0, 0)
     variants = {
-        event_id("robots", "", "line", 0, 0),
-        event_id("prescat", "host-a", "line", 0, 0),
-        event_id("prescat", "", "line2", 0, 0),
-        event_id("prescat", "", "line", 1, 0),
-        event_id("prescat", "", "line", 0, 1),
+        event_id("robots", "", line, 0, 0),
+        event_id("prescat", "host-a", line, 0, 0),
+        event_id("prescat", "", other, 0, 0),
+        event_id("prescat", "", line, 1, 0),
+        event_id("prescat", "", line, 0, 1),
     }
     assert base not in variants
     assert len(variants) == 5
@@ -23,7 +24,16 @@ def test_ids_depend_on_every_part_of_the_key() -> None:
 
 def test_occurrence_counter_counts_identical_lines() -> None:
     counter = OccurrenceCounter()
-    assert [counter.next(x) for x in ["a", "b", "a", "a", "b"]] == [0, 0, 1, 2, 1]
+    assert [counter.next(line_digest(x)) for x in ["a", "b", "a", "a", "b"]] == [0, 0, 1, 2, 1]
+
+
+def test_invalid_utf8_lines_hash_as_their_bytes() -> None:
+    raw = b"caf\xe9"
+    text = raw.decode("utf-8", "surrogateescape")
+    assert line_digest(text) == __import__("hashlib").sha1(raw).digest()
+    assert event_id("prescat", "", line_digest(text), 0, 0) != event_id(
+        "prescat", "", line_digest("caf\u00e9"), 0, 0
+    )
 
 
 def test_reingesting_a_file_under_another_name_adds_nothing(store) -> None:
@@ -55,7 +65,10 @@ def test_identical_lines_that_happened_twice_are_two_events(store) -> None:
 def test_auto_and_explicit_source_give_the_same_ids(tmp_path) -> None:
     from eventstore.sqlite import SQLiteEventStore
 
-    with SQLiteEventStore(tmp_path / "a.db") as auto, SQLiteEventStore(tmp_path / "b.db") as explicit:
+    with (
+        SQLiteEventStore(tmp_path / "a.db") as auto,
+        SQLiteEventStore(tmp_path / "b.db") as explicit,
+    ):
         ingest_bytes(auto, f"{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n".encode(), source="auto")
         ingest_bytes(explicit, f"{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n".encode(), source="prescat")
         ids_auto = [r.event_id for r in auto.read_all()]
@@ -67,3 +80,13 @@ def test_origin_is_part_of_identity(store) -> None:
     ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), origin="host-a")
     report = ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), origin="host-b")
     assert report.events == 1
+
+
+def test_event_ids_are_standard_uuid5() -> None:
+    import uuid
+
+    from provenance.identity import NAMESPACE
+
+    digest = line_digest("a line")
+    name = f"prescat\x1fhost\x1f{digest.hex()}\x1f3\x1f1"
+    assert event_id("prescat", "host", digest, 3, 1) == str(uuid.uuid5(NAMESPACE, name))

@@ -76,8 +76,10 @@ def test_stored_events_round_trip_as_typed_models(store) -> None:
         assert event.occurred_at.tzinfo is not None
 
 
-def _rows(store) -> dict[str, bytes]:
-    return {row.key: row.value for row in store.read_projection(object_state.PROJECTION)}
+def _rows(store) -> dict[str, object]:
+    return {
+        row.key: json.loads(row.value) for row in store.read_projection(object_state.PROJECTION)
+    }
 
 
 def _demo_files(tmp_path: Path) -> list[Path]:
@@ -116,7 +118,9 @@ def _ingest_worker(db: str, paths: list[str]) -> None:
                 ingest_stream(store, stream, path, IngestOptions(tz=LA, batch_size=50))
 
 
-def test_two_processes_ingesting_overlapping_files_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+def test_two_processes_ingesting_overlapping_files_lose_and_duplicate_nothing(
+    tmp_path: Path,
+) -> None:
     files = [str(path) for path in _demo_files(tmp_path)]
     db = str(tmp_path / "shared.db")
     with SQLiteEventStore(tmp_path / "alone.db") as alone:
@@ -141,6 +145,13 @@ def test_two_processes_ingesting_overlapping_files_lose_and_duplicate_nothing(tm
     # how the two writers interleaved.
     state.pop(object_state.CHECKPOINT)
     expected_state.pop(object_state.CHECKPOINT)
-    assert {k: json.loads(v) for k, v in state.items()} == {
-        k: json.loads(v) for k, v in expected_state.items()
-    }
+    assert state == expected_state
+
+
+def test_payload_bytes_match_the_union_serializer(store) -> None:
+    from provenance.events import EVENT_ADAPTER, dump_event
+
+    ingest_bytes(store, OBJECT_LOG.encode())
+    for record in store.read_all():
+        event = load_event(record.payload)
+        assert dump_event(event) == EVENT_ADAPTER.dump_json(event) == record.payload

@@ -87,7 +87,12 @@ def assert_accounted(lines: list[str], entries: list[Entry]) -> None:
         ("preservationIngestWF", "transfer-object", IngestStepRecorded, "tra"),
         ("preservationIngestWF", "validate-bag", IngestStepRecorded, "val"),
         ("preservationIngestWF", "update-moab", IngestStepRecorded, "ing"),
-        ("preservationIngestWF", "validate-moab", IngestStepRecorded, None),  # the catalog note is the event
+        (
+            "preservationIngestWF",
+            "validate-moab",
+            IngestStepRecorded,
+            None,
+        ),  # the catalog note is the event
         ("preservationIngestWF", "validate-something-new", IngestStepRecorded, "val"),
         ("preservationIngestWF", "update-catalog", IngestStepRecorded, None),
         ("preservationIngestWF", "complete-ingest", IngestStepRecorded, "ine"),
