@@ -168,12 +168,9 @@ def history(
     if fmt == "json":
         _print_json(events)
         return
-    for event in events:
-        premis = event["premis_event_type"].rsplit("/", 1)[-1] if event["premis_event_type"] else ""
-        click.echo(
-            f"{event['occurred_at']:<32} {event['type']:<26} {premis:<4} "
-            f"{event['outcome'] or '':<8} {_shorten(event['detail'] or '', 90)}"
-        )
+    from provenance.render import history_table
+
+    click.echo(history_table(events))
 
 
 def _shorten(text: str, width: int) -> str:

@@ -15,7 +15,7 @@ from eventstore.sqlite import SQLiteEventStore
 from provenance.demo_data import generate
 from provenance.ingest import IngestOptions, IngestReport, ingest_stream
 from provenance.premis_export import export_object
-from provenance.queries import object_history, object_state_view
+from provenance.queries import object_history, object_state_view, summary
 from provenance.render import state_table
 
 DEMO_TZ = "America/Los_Angeles"
@@ -57,7 +57,10 @@ def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], 
 
         druid = data.featured
         events = object_history(store, druid)
-        echo(f"\n3. the history of {druid} ({len(events)} events; routine passes folded):")
+        echo(
+            f"\n3. the history of {druid} ({len(events)} events, times in UTC; step starts "
+            "left out, runs of passing audits folded):"
+        )
         for line in story(events):
             echo(f"   {line}")
         echo("\n4. its state now:\n")
@@ -86,7 +89,7 @@ def story(events: list[dict[str, Any]]) -> list[str]:
         elif folded:
             kinds = sorted({event["type"] for event in folded})
             lines.append(
-                f"{folded[0]['occurred_at'][:10]} .. {folded[-1]['occurred_at'][:10]}  "
+                f"{folded[0]['cursor'][:10]} .. {folded[-1]['cursor'][:10]}   "
                 f"{len(folded)} routine events passed ({', '.join(kinds)})"
             )
         folded.clear()
@@ -108,8 +111,7 @@ def story(events: list[dict[str, Any]]) -> list[str]:
 
 def _event_line(event: dict[str, Any]) -> str:
     premis = (event["premis_event_type"] or "").rsplit("/", 1)[-1]
-    detail = (event["detail"] or "").replace("\n", " ")
     return (
-        f"{event['occurred_at'][:19]}  {event['type']:<26} {premis:<4} "
-        f"{event['outcome'] or '':<8} {detail[:70]}"
+        f"{event['cursor'][:19]}Z  {event['type']:<26} {premis:<4} "
+        f"{event['outcome'] or '':<8} {summary(event)[:70]}"
     )

@@ -41,6 +41,15 @@ def event_view(record: EventRecord) -> dict[str, Any]:
     return view
 
 
+def summary(event: dict[str, Any]) -> str:
+    """One line saying what an event was, for tables: the step for robot steps, else detail."""
+    if event.get("workflow"):
+        took = f" in {event['duration_s']:.1f} s" if event.get("duration_s") is not None else ""
+        error = f": {event['error']}" if event.get("error") else ""
+        return f"{event['workflow']}/{event.get('step') or '?'} {event['status']}{took}{error}"
+    return (event.get("detail") or "").replace("\n", " ")
+
+
 def object_history(
     store: EventStore, druid: str, *, limit: int | None = None, after: str | None = None
 ) -> list[dict[str, Any]]:
@@ -62,7 +71,14 @@ def object_state_view(store: EventStore, druid: str) -> dict[str, Any]:
 
 
 def _plain(value: dict[str, Any]) -> dict[str, Any]:
-    return {key: item for key, item in value.items() if key != "cursor"}
+    """A projection entry for people: times in UTC (from its cursor), no cursor."""
+    plain = {key: item for key, item in value.items() if key != "cursor"}
+    plain["at"] = _utc(value["cursor"])
+    return plain
+
+
+def _utc(cursor: str) -> str:
+    return cursor.split("#", 1)[0]
 
 
 def state_view(state: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +90,10 @@ def state_view(state: dict[str, Any]) -> dict[str, Any]:
         version: {ep: _plain(item) for ep, item in sorted(endpoints.items())}
         for version, endpoints in sorted(state["replication"].items(), key=lambda kv: kv[0])
     }
+    last_replication: dict[str, str] = {}
+    for endpoints_of_version in replication.values():
+        for endpoint, item in endpoints_of_version.items():
+            last_replication[endpoint] = max(last_replication.get(endpoint, ""), item["at"])
     locations: list[dict[str, Any]] = []
     for root in sorted(set(status) | set(fixity) | set(state["validation"])):
         if not root or root in replica:
@@ -98,7 +118,8 @@ def state_view(state: dict[str, Any]) -> dict[str, Any]:
                 "versions_replicated": sorted(
                     int(v) for v, eps in replication.items() if endpoint in eps and v != "None"
                 ),
-                "last_audit": audit["at"] if audit else None,
+                "last_replicated_at": last_replication.get(endpoint),
+            "last_audit": audit["at"] if audit else None,
                 "last_audit_outcome": audit["outcome"] if audit else None,
             }
         )
@@ -107,15 +128,18 @@ def state_view(state: dict[str, Any]) -> dict[str, Any]:
         "conforming_druid": state["conforming"],
         "latest_version": state["latest_version"],
         "versions": state["versions"],
-        "first_event_at": state["first_event"]["at"] if state["first_event"] else None,
-        "last_event_at": state["last_event"]["at"] if state["last_event"] else None,
+        "first_event_at": _utc(state["first_event"]["cursor"]) if state["first_event"] else None,
+        "last_event_at": _utc(state["last_event"]["cursor"]) if state["last_event"] else None,
         "preservation_status": status,
         "locations": locations,
         "last_fixity_check": fixity,
         "last_replica_audit": replica,
         "replication": replication,
         "steps": {
-            workflow: {step: _plain(item) for step, item in sorted(steps.items())}
+            workflow: {
+                step: _plain(item)
+                for step, item in sorted(steps.items(), key=lambda kv: kv[1]["cursor"])
+            }
             for workflow, steps in sorted(state["steps"].items())
         },
         "open_failures": [_plain(item) for item in object_state.open_failures(state)],

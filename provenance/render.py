@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provenance.queries import summary
+
 
 def state_table(view: dict[str, Any]) -> str:
     """The Object State Dashboard as a few aligned blocks of text."""
@@ -25,15 +27,23 @@ def state_table(view: dict[str, Any]) -> str:
             )
         else:
             versions = ",".join(f"v{v}" for v in place["versions_replicated"]) or "-"
+            audit = (
+                f"; last audit finding {place['last_audit_outcome']} at {place['last_audit']}"
+                if place["last_audit"]
+                else ""
+            )
             lines.append(
                 f"  cloud {place['name']:<22} versions {versions:<18} "
-                f"last audit {place['last_audit_outcome'] or '-'} at {place['last_audit'] or '-'}"
+                f"replicated at {place['last_replicated_at'] or '-'}{audit}"
             )
     if not view["locations"]:
         lines.append("  (no storage events yet)")
     lines += ["", "steps done:"]
     for workflow, steps in view["steps"].items():
-        done = ", ".join(f"{step} ({item['status']})" for step, item in steps.items())
+        done = ", ".join(
+            step if item["status"] == "completed" else f"{step} ({item['status']})"
+            for step, item in steps.items()
+        )
         lines.append(f"  {workflow}: {done}")
     failures = view["open_failures"]
     lines += ["", f"open failures: {len(failures)}"]
@@ -46,3 +56,19 @@ def state_table(view: dict[str, Any]) -> str:
     lines += ["", "events by type:"]
     lines += [f"  {kind:<28} {count:>7,}" for kind, count in view["events_by_type"].items()]
     return "\n".join(lines)
+
+
+def history_table(events: list[dict[str, Any]]) -> str:
+    """One line per event: UTC time, type, PREMIS code, outcome, what happened."""
+    lines = [f"{'occurred (UTC)':<27} {'event':<26} {'PREMIS':<6} {'outcome':<8} what"]
+    for event in events:
+        premis = (event["premis_event_type"] or "").rsplit("/", 1)[-1]
+        lines.append(
+            f"{event['cursor'][:26]:<27} {event['type']:<26} {premis:<6} "
+            f"{event['outcome'] or '':<8} {_shorten(summary(event), 100)}"
+        )
+    return "\n".join(lines)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

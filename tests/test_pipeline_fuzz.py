@@ -1,0 +1,55 @@
+"""Whatever bytes come in, ingest never raises and every line is accounted for."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventstore.sqlite import MEMORY, SQLiteEventStore
+from provenance.ingest import IngestOptions, ingest_stream
+from tests.samples import (
+    CHECKSUM_MISMATCH,
+    CHECKSUM_OK,
+    REPLICATED,
+    ROBOT_FINISHED,
+    ROBOT_PROCESSING,
+    STATUS_CHANGED,
+)
+
+REAL = [
+    CHECKSUM_OK,
+    CHECKSUM_MISMATCH,
+    STATUS_CHANGED,
+    REPLICATED,
+    ROBOT_PROCESSING,
+    ROBOT_FINISHED,
+]
+real_lines = st.sampled_from([line.encode() for line in REAL])
+# Real lines with a few bytes flipped, cut short or extended: the near misses parsers meet.
+mutated = st.builds(
+    lambda line, at, junk: (line[:at] + junk + line[at + len(junk) :]).replace(b"\n", b""),
+    real_lines,
+    st.integers(0, 200),
+    st.binary(max_size=4),
+)
+any_line = st.one_of(
+    real_lines, mutated, st.binary(max_size=300).map(lambda b: b.replace(b"\n", b""))
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(any_line, max_size=40), st.sampled_from(["auto", "prescat", "robots", "sdr-events"])
+)
+def test_ingest_never_raises_and_accounts_for_every_line(lines: list[bytes], source: str) -> None:
+    data = b"\n".join(lines) + (b"\n" if lines else b"")
+    with SQLiteEventStore(MEMORY) as store:
+        report = ingest_stream(store, io.BytesIO(data), "fuzz.log", IngestOptions(source, tz=UTC))
+        assert report.lines == len(lines)
+        assert report.lines == report.consumed + report.ignored + report.quarantined
+        again = ingest_stream(store, io.BytesIO(data), "again.log", IngestOptions(source, tz=UTC))
+        assert again.events == 0
+        assert again.duplicates == report.events

@@ -1,0 +1,145 @@
+"""The PREMIS mapping end to end: logs -> store -> PREMIS 3 XML and RDF, checked against the XSD."""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import RDF, XSD
+
+from provenance.premis_export import ExportOptions, export_object
+from tests.conftest import ingest_bytes
+from tests.premis_helpers import assert_valid_premis
+from tests.samples import CHECKSUM_MISMATCH, OBJECT_LOG
+
+GOLDEN = Path(__file__).parent / "golden" / "bj102hs9687.premis.xml"
+P = "{http://www.loc.gov/premis/v3}"
+OPTIONS = ExportOptions(organization="Stanford Digital Repository")
+LOC = "http://id.loc.gov/vocabulary/preservation/"
+
+
+def _export(store, fmt: str = "xml", **kwargs) -> bytes:
+    out = io.BytesIO()
+    export_object(store, "bj102hs9687", fmt=fmt, options=OPTIONS, stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def test_xml_matches_the_golden_file_byte_for_byte_and_is_valid(store) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    document = _export(store)
+    assert_valid_premis(document)
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_bytes(document)
+    assert document == GOLDEN.read_bytes()
+
+
+def test_same_store_same_bytes_whatever_the_ingest_order(tmp_path: Path) -> None:
+    from eventstore.sqlite import SQLiteEventStore
+
+    # The robot's two lines stay together: "Finished" names its step only through "processing".
+    lines = OBJECT_LOG.splitlines(keepends=True)
+    parts = [lines[2:4], lines[4:], lines[:2]]
+    with SQLiteEventStore(tmp_path / "reversed.db") as other:
+        for part in parts:
+            ingest_bytes(other, "".join(part).encode(), name="part.log")
+        assert _export(other) == GOLDEN.read_bytes()
+
+
+def test_every_event_is_linked_to_the_object_and_every_agent_resolves(store) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    root = etree.fromstring(_export(store))
+    agents = {
+        (
+            a.findtext(f"{P}agentIdentifier/{P}agentIdentifierType"),
+            a.findtext(f"{P}agentIdentifier/{P}agentIdentifierValue"),
+        )
+        for a in root.iter(f"{P}agent")
+    }
+    events = list(root.iter(f"{P}event"))
+    # Step starts and status changes are not PREMIS events; everything else is.
+    assert len(events) == 5
+    times = [e.findtext(f"{P}eventDateTime") for e in events]
+    assert all(datetime.fromisoformat(t).tzinfo is not None for t in times)
+    for event in events:
+        objects = [
+            o.findtext(f"{P}linkingObjectIdentifierValue")
+            for o in event.iter(f"{P}linkingObjectIdentifier")
+        ]
+        assert "druid:bj102hs9687" in objects
+        links = event.findall(f"{P}linkingAgentIdentifier")
+        assert links
+        for link in links:
+            key = (
+                link.findtext(f"{P}linkingAgentIdentifierType"),
+                link.findtext(f"{P}linkingAgentIdentifierValue"),
+            )
+            assert key in agents
+    types = {e.find(f"{P}eventType").get("valueURI") for e in events}
+    assert f"{LOC}eventType/fix" in types and f"{LOC}eventType/rep" in types
+    kinds = {a.findtext(f"{P}agentType") for a in root.iter(f"{P}agent")}
+    assert kinds == {"software", "organization"}
+
+
+def test_versions_are_representations_of_the_entity(store) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    root = etree.fromstring(_export(store))
+    xsi = "{http://www.w3.org/2001/XMLSchema-instance}type"
+    objects = [
+        (o.get(xsi), o.findtext(f"{P}objectIdentifier/{P}objectIdentifierValue"))
+        for o in root.iter(f"{P}object")
+    ]
+    assert objects == [
+        ("premis:intellectualEntity", "druid:bj102hs9687"),
+        ("premis:representation", "druid:bj102hs9687/v0001"),
+    ]
+
+
+def test_control_characters_in_paths_are_escaped_visibly_not_lost(store) -> None:
+    line = CHECKSUM_MISMATCH.replace("eric-smith", "eric\x01smith\x0c")
+    ingest_bytes(store, f"{line}\n".encode(), source="prescat")
+    document = _export(store)
+    assert_valid_premis(document)
+    notes = etree.fromstring(document).iter(f"{P}eventOutcomeDetailNote")
+    assert any("eric\\u0001smith\\u000c" in (note.text or "") for note in notes)
+
+
+def test_validate_flag_validates_and_writes_atomically(store, tmp_path: Path) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    target = tmp_path / "out" / "bj102hs9687.xml"
+    result = export_object(store, "bj102hs9687", target=target, validate=True, options=OPTIONS)
+    assert result.path == target and result.events == 5
+    assert target.read_bytes() == GOLDEN.read_bytes()
+    assert [p.name for p in target.parent.iterdir()] == ["bj102hs9687.xml"]
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "json-ld"])
+def test_rdf_parses_back_with_the_expected_triples(store, fmt: str) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    data = _export(store, fmt=fmt)
+    assert data == _export(store, fmt=fmt)  # deterministic
+    graph = Graph().parse(data=data, format=fmt)
+    premis = Namespace("http://www.loc.gov/premis/rdf/v3/")
+    prov = Namespace("http://www.w3.org/ns/prov#")
+    fixity = list(graph.subjects(RDF.type, URIRef(f"{LOC}eventType/fix")))
+    assert len(fixity) == 3
+    outcomes = {graph.value(event, premis.outcome) for event in fixity}
+    assert outcomes == {URIRef(f"{LOC}eventOutcome/suc"), URIRef(f"{LOC}eventOutcome/fai")}
+    for event in fixity:
+        started = graph.value(event, prov.startedAtTime)
+        assert isinstance(started, Literal) and started.datatype == XSD.dateTime
+        executor = graph.value(event, URIRef(f"{LOC}eventRelatedAgentRole/exe"))
+        assert executor is not None and (executor, RDF.type, premis.Agent) in graph
+    assert not any(str(p).startswith(str(premis) + "has") for p in graph.predicates())
+
+
+def test_validate_needs_xml(store) -> None:
+    from provenance.errors import ProvenanceError
+
+    ingest_bytes(store, OBJECT_LOG.encode())
+    with pytest.raises(ProvenanceError, match="--format xml"):
+        _export(store, fmt="turtle", validate=True)
