@@ -119,7 +119,7 @@ def state_view(state: dict[str, Any]) -> dict[str, Any]:
                     int(v) for v, eps in replication.items() if endpoint in eps and v != "None"
                 ),
                 "last_replicated_at": last_replication.get(endpoint),
-            "last_audit": audit["at"] if audit else None,
+                "last_audit": audit["at"] if audit else None,
                 "last_audit_outcome": audit["outcome"] if audit else None,
             }
         )
