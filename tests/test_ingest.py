@@ -155,3 +155,23 @@ def test_payload_bytes_match_the_union_serializer(store) -> None:
     for record in store.read_all():
         event = load_event(record.payload)
         assert dump_event(event) == EVENT_ADAPTER.dump_json(event) == record.payload
+
+
+def test_old_payloads_are_upcast_on_read_never_rewritten(store, monkeypatch) -> None:
+    import provenance.events as events
+
+    ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), source="prescat")
+    (record,) = store.read_all()
+    stored = json.loads(record.payload)
+    # Pretend the schema moved on to version 2, whose upcaster rewrites the detail.
+    monkeypatch.setattr(events, "CURRENT_SCHEMA_VERSION", 2)
+
+    def v1_to_v2(data: dict) -> dict:
+        data["detail"] = f"[upcast] {data['detail']}"
+        return data
+
+    monkeypatch.setitem(events.UPCASTERS, ("FixityChecked", 1), v1_to_v2)
+    upcast = load_event(record.payload)
+    assert upcast.schema_version == 2
+    assert upcast.detail == f"[upcast] {stored['detail']}"
+    assert next(iter(store.read_all())).payload == record.payload
