@@ -84,6 +84,7 @@ class _Batch:
         self.store = store
         self.report = report
         self.records: list[EventRecord] = []
+        self.projector = object_state.ObjectStateProjector(store)
 
     def add(self, record: EventRecord) -> None:
         self.records.append(record)
@@ -104,7 +105,7 @@ class _Batch:
             else:
                 report.duplicates += 1
         self.records = []
-        object_state.catch_up(self.store)
+        self.projector.catch_up()
 
 
 def ingest_stream(

@@ -158,7 +158,7 @@ def test_payload_bytes_match_the_union_serializer(store) -> None:
 
 
 def test_old_payloads_are_upcast_on_read_never_rewritten(store, monkeypatch) -> None:
-    import provenance.events as events
+    from provenance import events
 
     ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), source="prescat")
     (record,) = store.read_all()

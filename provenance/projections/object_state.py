@@ -31,14 +31,7 @@ State = dict[str, Any]
 
 def catch_up(store: EventStore, *, chunk: int = CHUNK) -> int:
     """Apply every event appended since the checkpoint; return how many were applied."""
-    applied = 0
-    for _attempt in range(_RETRIES):
-        try:
-            return applied + _catch_up_once(store, chunk)
-        except ConcurrencyError:
-            # Another writer advanced the projection first: start again from its checkpoint.
-            continue
-    raise ConcurrencyError(f"projection {PROJECTION} kept changing under {_RETRIES} retries")
+    return ObjectStateProjector(store, chunk=chunk).catch_up()
 
 
 def rebuild(store: EventStore) -> int:
@@ -58,37 +51,78 @@ def all_states(store: EventStore) -> Iterator[tuple[str, State]]:
             yield row.key, from_json(row.value)
 
 
-def _catch_up_once(store: EventStore, chunk: int) -> int:
-    applied = 0
-    while True:
-        checkpoint_row = store.get_projection(PROJECTION, CHECKPOINT)
-        position = int(checkpoint_row.value) if checkpoint_row else 0
-        checkpoint_version = checkpoint_row.version if checkpoint_row else 0
-        states: dict[str, tuple[State, int]] = {}
-        last = position
-        count = 0
-        for record in store.read_all(after_position=position):
-            last = record.position or last
-            count += 1
-            if not record.stream.startswith("$"):
-                entry = states.get(record.stream)
-                if entry is None:
-                    row = store.get_projection(PROJECTION, record.stream)
-                    entry = (from_json(row.value), row.version) if row else (_new(record), 0)
-                    states[record.stream] = entry
-                apply(entry[0], record, from_json(record.payload))
-            if count >= chunk:
-                break
-        if count == 0:
-            return applied
-        writes = [
-            ProjectionWrite(key, _dumps(state), version) for key, (state, version) in states.items()
-        ]
-        writes.append(ProjectionWrite(CHECKPOINT, str(last).encode(), checkpoint_version))
-        store.write_projection(PROJECTION, writes)
-        applied += count
-        if count < chunk:
-            return applied
+class ObjectStateProjector:
+    """Follows the store's feed into ObjectState rows.
+
+    A long-lived projector (one per ingest run) keeps the rows it wrote, with their versions,
+    so the next catch-up does not read them back. That is safe because every write carries
+    the checkpoint row's version too: if anyone else wrote the projection in between, the
+    write fails as a whole, the cache is dropped, and the catch-up starts again from the
+    stored checkpoint.
+    """
+
+    MAX_CACHED = 50_000
+
+    def __init__(self, store: EventStore, *, chunk: int = CHUNK) -> None:
+        self.store = store
+        self.chunk = chunk
+        self._rows: dict[str, tuple[State, int]] = {}
+        self._checkpoint: tuple[int, int] | None = None
+
+    def catch_up(self) -> int:
+        for _attempt in range(_RETRIES):
+            try:
+                return self._catch_up_once()
+            except ConcurrencyError:
+                # Another writer advanced the projection first: start again from its checkpoint.
+                self._rows.clear()
+                self._checkpoint = None
+        raise ConcurrencyError(f"projection {PROJECTION} kept changing under {_RETRIES} retries")
+
+    def _stored_checkpoint(self) -> tuple[int, int]:
+        row = self.store.get_projection(PROJECTION, CHECKPOINT)
+        return (int(row.value), row.version) if row else (0, 0)
+
+    def _row(self, record: EventRecord) -> tuple[State, int]:
+        cached = self._rows.pop(record.stream, None)
+        if cached is not None:
+            return cached
+        row = self.store.get_projection(PROJECTION, record.stream)
+        return (from_json(row.value), row.version) if row else (_new(record), 0)
+
+    def _catch_up_once(self) -> int:
+        applied = 0
+        while True:
+            position, checkpoint_version = self._checkpoint or self._stored_checkpoint()
+            touched: dict[str, tuple[State, int]] = {}
+            last = position
+            count = 0
+            for record in self.store.read_all(after_position=position):
+                last = record.position or last
+                count += 1
+                if not record.stream.startswith("$"):
+                    entry = touched.get(record.stream)
+                    if entry is None:
+                        entry = touched[record.stream] = self._row(record)
+                    apply(entry[0], record, from_json(record.payload))
+                if count >= self.chunk:
+                    break
+            if count == 0:
+                return applied
+            writes = [
+                ProjectionWrite(key, _dumps(state), version)
+                for key, (state, version) in touched.items()
+            ]
+            writes.append(ProjectionWrite(CHECKPOINT, str(last).encode(), checkpoint_version))
+            self.store.write_projection(PROJECTION, writes)
+            if len(self._rows) + len(touched) > self.MAX_CACHED:
+                self._rows.clear()
+            for key, (state, version) in touched.items():
+                self._rows[key] = (state, version + 1)
+            self._checkpoint = (last, checkpoint_version + 1)
+            applied += count
+            if count < self.chunk:
+                return applied
 
 
 def _dumps(state: State) -> bytes:
@@ -123,64 +157,68 @@ def _later(slot: dict[str, Any], key: str, value: dict[str, Any]) -> None:
         slot[key] = value
 
 
+_PLACE_SLOTS = {
+    "FixityChecked": "fixity",
+    "ReplicaAudited": "replica_audits",
+    "VersionAudited": "version_audits",
+}
+_STEP_EVENTS = frozenset({"IngestStepRecorded", "WorkflowStepRecorded"})
+
+
 def apply(state: State, record: EventRecord, event: dict[str, Any]) -> None:
-    """Fold one event into its object's state (order-independent; see the module docstring)."""
+    """Fold one event into its object's state (order-independent; see the module docstring).
+
+    One summary dict per event, shared by every slot it lands in: slots are only ever
+    replaced, never edited, so sharing is safe and keeps this hot path cheap.
+    """
     cursor = record.cursor
     kind = event["type"]
-    at = event["occurred_at"]
+    get = event.get
     counts = state["events_by_type"]
     counts[kind] = counts.get(kind, 0) + 1
-    if not event.get("object_conforming", True):
+    if not get("object_conforming", True):
         state["conforming"] = False
-    if state["first_event"] is None or cursor < state["first_event"]["cursor"]:
-        state["first_event"] = {"cursor": cursor, "at": at}
-    if state["last_event"] is None or cursor > state["last_event"]["cursor"]:
-        state["last_event"] = {"cursor": cursor, "at": at}
-    version = event.get("version")
+    first = state["first_event"]
+    if first is None or cursor < first:
+        state["first_event"] = cursor
+    last = state["last_event"]
+    if last is None or cursor > last:
+        state["last_event"] = cursor
+    version = get("version")
     if version is not None and version not in state["versions"]:
         state["versions"] = sorted([*state["versions"], version])
         state["latest_version"] = state["versions"][-1]
 
+    outcome = get("outcome")
     summary = {
         "cursor": cursor,
-        "at": at,
         "event_id": event["event_id"],
-        "outcome": event.get("outcome"),
-        "result_code": event.get("result_code"),
+        "outcome": outcome,
+        "result_code": get("result_code"),
         "version": version,
+        "detail": get("detail"),
     }
-    place = event.get("storage_root") or event.get("endpoint") or ""
-    if kind == "FixityChecked":
-        _later(state["fixity"], place, summary)
-    elif kind == "ReplicaAudited":
-        _later(state["replica_audits"], place, summary)
-    elif kind == "ObjectValidated":
-        _later(state["validation"], place or event.get("check", ""), summary)
-    elif kind == "VersionAudited":
-        _later(state["version_audits"], place, summary)
-    elif kind == "PreservationStatusChanged":
-        _later(
-            state["status"],
-            place,
-            {**summary, "status": event["new_status"], "previous": event["old_status"]},
-        )
+    place = get("storage_root") or get("endpoint") or ""
+    slot = _PLACE_SLOTS.get(kind)
+    if slot is not None:
+        _later(state[slot], place, summary)
+    elif kind in _STEP_EVENTS:
+        summary["status"] = event["status"]
+        summary["duration_s"] = get("duration_s")
+        _later(state["steps"].setdefault(event["workflow"], {}), get("step") or "?", summary)
     elif kind == "ReplicationCompleted":
-        per_version = state["replication"].setdefault(str(version), {})
-        _later(per_version, event["endpoint"], {**summary, "parts": len(event.get("parts", []))})
-    elif kind in ("IngestStepRecorded", "WorkflowStepRecorded"):
-        steps = state["steps"].setdefault(event["workflow"], {})
-        _later(
-            steps,
-            event.get("step") or "?",
-            {**summary, "status": event["status"], "duration_s": event.get("duration_s")},
-        )
+        summary["parts"] = len(get("parts") or ())
+        _later(state["replication"].setdefault(str(version), {}), event["endpoint"], summary)
+    elif kind == "ObjectValidated":
+        _later(state["validation"], place or get("check", ""), summary)
+    elif kind == "PreservationStatusChanged":
+        summary["status"] = event["new_status"]
+        summary["previous"] = event["old_status"]
+        _later(state["status"], place, summary)
+        return
     # Open failures: per check and place, the latest outcome; a later success closes it.
-    if kind != "PreservationStatusChanged" and event.get("outcome") is not None:
-        _later(
-            state["checks"],
-            _check_key(kind, event, place),
-            {**summary, "detail": event.get("detail")},
-        )
+    if outcome is not None:
+        _later(state["checks"], _check_key(kind, event, place), summary)
 
 
 def _check_key(kind: str, event: dict[str, Any], place: str) -> str:
