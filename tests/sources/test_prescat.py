@@ -24,13 +24,12 @@ from provenance.events import (
     ObjectValidated,
     PreservationStatusChanged,
     ReplicaAudited,
-    SourceRef,
     VersionAudited,
-    dump_event,
 )
 from provenance.sources.auto import AutoSource
 from provenance.sources.base import Entry, SourceContext
 from provenance.sources.prescat import PrescatSource, moab_errors, recognise
+from tests.sources.helpers import build_events, feed_source
 
 LA = ZoneInfo("America/Los_Angeles")
 DRUID = "bj102hs9687"
@@ -58,28 +57,11 @@ def rails(message: str, severity: str = "INFO", ts: str = "2026-03-01T22:14:05.1
 
 
 def feed(lines: list[str], tz: Any = LA) -> list[Entry]:
-    source = PrescatSource(SourceContext(tz=tz, origin="prescat-host"))
-    entries: list[Entry] = []
-    for number, text in enumerate(lines, 1):
-        entries.extend(source.feed(number, text))
-    entries.extend(source.finish())
-    return entries
+    return feed_source(PrescatSource, lines, tz, "prescat-host")
 
 
 def build(entries: list[Entry]) -> list[DomainEvent]:
-    """Every draft as the pipeline would build it: the model must accept it, and serialise."""
-    events = []
-    for entry in entries:
-        for draft in entry.drafts:
-            event = draft.model(
-                event_id="x",
-                recorded_at=datetime(2026, 3, 5, tzinfo=UTC),
-                source=SourceRef(type=PrescatSource.name),
-                **draft.fields,
-            )
-            dump_event(event)
-            events.append(event)
-    return events
+    return build_events(entries, PrescatSource.name)
 
 
 def assert_accounted(lines: list[str], entries: list[Entry]) -> None:

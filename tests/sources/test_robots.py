@@ -18,12 +18,11 @@ from provenance.events import (
     DomainEvent,
     IngestStepRecorded,
     LinkedObject,
-    SourceRef,
     WorkflowStepRecorded,
-    dump_event,
 )
-from provenance.sources.base import Entry, SourceContext
+from provenance.sources.base import Entry
 from provenance.sources.robots import RobotsSource, premis_type
+from tests.sources.helpers import build_events, feed_source
 
 LA = ZoneInfo("America/Los_Angeles")
 T = "2026-02-01T09:00:00.000Z"
@@ -38,28 +37,11 @@ def line(
 
 
 def feed(lines: list[str], tz: Any = LA) -> list[Entry]:
-    source = RobotsSource(SourceContext(tz=tz, origin="robots-host"))
-    entries: list[Entry] = []
-    for number, text in enumerate(lines, 1):
-        entries.extend(source.feed(number, text))
-    entries.extend(source.finish())
-    return entries
+    return feed_source(RobotsSource, lines, tz, "robots-host")
 
 
 def build(entries: list[Entry]) -> list[DomainEvent]:
-    """Every draft as the pipeline would build it: the model must accept it."""
-    events = []
-    for entry in entries:
-        for draft in entry.drafts:
-            event = draft.model(
-                event_id="x",
-                recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
-                source=SourceRef(type=RobotsSource.name),
-                **draft.fields,
-            )
-            dump_event(event)
-            events.append(event)
-    return events
+    return build_events(entries, RobotsSource.name)
 
 
 def one(lines: list[str]) -> DomainEvent:

@@ -22,13 +22,12 @@ from provenance.events import (
     ObjectValidated,
     ReplicationCompleted,
     RepositoryEventRecorded,
-    SourceRef,
     VersionAudited,
     ZipPart,
-    dump_event,
 )
-from provenance.sources.base import Entry, SourceContext
+from provenance.sources.base import Entry
 from provenance.sources.sdr_events import SdrEventsSource
+from tests.sources.helpers import build_events, feed_source
 
 LA = ZoneInfo("America/Los_Angeles")
 HOST = "preservation-catalog-prod-04.stanford.edu"
@@ -50,28 +49,11 @@ def event_line(
 
 
 def feed(lines: list[str], tz: Any = LA) -> list[Entry]:
-    source = SdrEventsSource(SourceContext(tz=tz, origin="dsa"))
-    entries: list[Entry] = []
-    for number, text in enumerate(lines, 1):
-        entries.extend(source.feed(number, text))
-    entries.extend(source.finish())
-    return entries
+    return feed_source(SdrEventsSource, lines, tz, "dsa")
 
 
 def build(entries: list[Entry]) -> list[DomainEvent]:
-    """Every draft as the pipeline would build it (and store it): the model must accept it."""
-    events = []
-    for entry in entries:
-        for draft in entry.drafts:
-            event = draft.model(
-                event_id="x",
-                recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
-                source=SourceRef(type=SdrEventsSource.name),
-                **draft.fields,
-            )
-            dump_event(event)
-            events.append(event)
-    return events
+    return build_events(entries, SdrEventsSource.name)
 
 
 def one(text: str) -> DomainEvent:

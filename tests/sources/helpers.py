@@ -1,0 +1,35 @@
+"""What every source test does: feed lines to a source, build its drafts as ingest would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+
+from provenance.events import DomainEvent, SourceRef, dump_event
+from provenance.sources.base import Entry, Source, SourceContext
+
+
+def feed_source(
+    source_class: type[Source], lines: list[str], tz: tzinfo, origin: str
+) -> list[Entry]:
+    source = source_class(SourceContext(tz=tz, origin=origin))
+    entries: list[Entry] = []
+    for number, text in enumerate(lines, 1):
+        entries.extend(source.feed(number, text))
+    entries.extend(source.finish())
+    return entries
+
+
+def build_events(entries: list[Entry], source_name: str) -> list[DomainEvent]:
+    """Every draft as the pipeline would build it (and store it): the model must accept it."""
+    events = []
+    for entry in entries:
+        for draft in entry.drafts:
+            event = draft.model(
+                event_id="x",
+                recorded_at=datetime(2026, 3, 5, tzinfo=UTC),
+                source=SourceRef(type=source_name),
+                **draft.fields,
+            )
+            dump_event(event)
+            events.append(event)
+    return events
