@@ -34,8 +34,11 @@ class Druid:
         return self.value
 
 
-def parse_druid(text: str) -> Druid:
-    """Accept `druid:bc123df4567` or `bc123df4567` (any case); raise InvalidDruidError otherwise."""
+def druid_or_none(text: str) -> Druid | None:
+    """`druid:bc123df4567` or `bc123df4567` (any case) as a Druid; None for anything else.
+
+    What parsers call on every line: a failed match is cheaper than an exception.
+    """
     candidate = text.strip().lower()
     if candidate.startswith(PREFIX):
         candidate = candidate[len(PREFIX) :]
@@ -43,9 +46,17 @@ def parse_druid(text: str) -> Druid:
         return Druid(PREFIX + candidate, conforming=True)
     if LOOSE.fullmatch(candidate):
         return Druid(PREFIX + candidate, conforming=False)
-    raise InvalidDruidError(
-        f"not a druid: {text!r} (expected like druid:bc123df4567 or bc123df4567)"
-    )
+    return None
+
+
+def parse_druid(text: str) -> Druid:
+    """Like `druid_or_none`, but raise InvalidDruidError with a message for people."""
+    druid = druid_or_none(text)
+    if druid is None:
+        raise InvalidDruidError(
+            f"not a druid: {text!r} (expected like druid:bc123df4567 or bc123df4567)"
+        )
+    return druid
 
 
 def find_druid(text: str) -> Druid | None:

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from provenance.druid import LOOSE, PREFIX, Druid, parse_druid
+from provenance.druid import Druid, druid_or_none
 from provenance.events import (
     AgentRef,
     AuditResult,
@@ -563,11 +563,7 @@ class PrescatSource(MultilineSource):
         """Parse (and remember) the druid argument; None when it is not a druid."""
         if text in self._druids:
             return None  # remembered as malformed: a found druid never reaches here
-        candidate = text.strip().lower()
-        if candidate.startswith(PREFIX):
-            candidate = candidate[len(PREFIX) :]
-        # Checked first: a failed match costs less than parse_druid's exception.
-        druid = parse_druid(candidate) if LOOSE.fullmatch(candidate) else None
+        druid = druid_or_none(text)
         if len(self._druids) < _MAX_CACHED:
             self._druids[text] = druid
         return druid

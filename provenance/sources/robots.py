@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from provenance.druid import LOOSE, PREFIX, Druid, find_druid, parse_druid
+from provenance.druid import Druid, druid_or_none, find_druid
 from provenance.events import (
     AgentRef,
     DomainEvent,
@@ -196,7 +196,7 @@ class RobotsSource(MultilineSource):
     # --- the messages --------------------------------------------------------------------
 
     def _processing(self, entry: Entry, line: _Line, match: re.Match[str]) -> Entry:
-        druid = _parse(match[1])
+        druid = druid_or_none(match[1])
         if druid is None:
             entry.quarantined = "malformed druid"
             return entry
@@ -209,7 +209,7 @@ class RobotsSource(MultilineSource):
         return entry
 
     def _finished(self, entry: Entry, line: _Line, match: re.Match[str]) -> Entry:
-        druid = _parse(match[1])
+        druid = druid_or_none(match[1])
         if druid is None:
             entry.quarantined = "malformed druid"
             return entry
@@ -268,7 +268,7 @@ class RobotsSource(MultilineSource):
             if msg.startswith(prefix):
                 template_step = known_step
                 if druid_at is not None and (named := druid_at.match(msg)) is not None:
-                    druid = _parse(named[1])
+                    druid = druid_or_none(named[1])
                 break
         job = self._by_thread.get(line.thread)
         if job is not None and job.done:
@@ -323,7 +323,7 @@ class RobotsSource(MultilineSource):
         elif (skipped := _NOT_QUEUED.match(msg)) is not None:
             # lyber-core skips a job whose step is not queued: nothing happened to the object.
             job = self._by_thread.get(line.thread)
-            if job is not None and (skipped[1] is None or _parse(skipped[1]) == job.druid):
+            if job is not None and (skipped[1] is None or druid_or_none(skipped[1]) == job.druid):
                 job.done = True
             entry.ignored = "step skipped (not queued)"
         else:
@@ -358,7 +358,7 @@ class RobotsSource(MultilineSource):
     def _druid_in_context(ctx: str) -> Druid | None:
         if "druid=" not in ctx:
             return None
-        return _parse(_context(ctx).get("druid", ""))
+        return druid_or_none(_context(ctx).get("druid", ""))
 
     def _robot_from_context(self, ctx: str) -> tuple[str | None, str | None]:
         """(step, workflow) from Sidekiq's `class=Robots::<Repo>::<Workflow>::<Step>` context."""
@@ -432,16 +432,6 @@ def premis_type(workflow: str, step: str | None) -> str | None:
             return INGEST_PREMIS[step]
         return "val" if step.startswith("validate-") else None
     return OTHER_PREMIS.get(step)
-
-
-def _parse(text: str) -> Druid | None:
-    """The druid, or None: checked first, because raising costs more than a failed match."""
-    candidate = text.strip().lower()
-    if candidate.startswith(PREFIX):
-        candidate = candidate[len(PREFIX) :]
-    if LOOSE.fullmatch(candidate) is None:
-        return None
-    return parse_druid(candidate)
 
 
 def _context(ctx: str) -> dict[str, str]:

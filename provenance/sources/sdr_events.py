@@ -47,7 +47,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from provenance.druid import LOOSE, PREFIX, Druid, parse_druid
+from provenance.druid import Druid, druid_or_none
 from provenance.events import (
     AgentRef,
     DomainEvent,
@@ -336,13 +336,10 @@ _DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_fl
 
 
 def _parse_druid(text: str) -> Druid:
-    candidate = text.strip().lower()
-    if candidate.startswith(PREFIX):
-        candidate = candidate[len(PREFIX) :]
-    # Checked first: parse_druid's error is the project's, which sources do not import.
-    if LOOSE.fullmatch(candidate) is None:
+    druid = druid_or_none(text)
+    if druid is None:
         raise _RejectError("malformed druid")
-    return parse_druid(candidate)
+    return druid
 
 
 def _text(value: Any) -> str | None:
