@@ -52,8 +52,14 @@ MEMORY = ":memory:"
 # few enough round trips that paging costs nothing measurable.
 _PAGE_ROWS = 5000
 # Per-connection page cache (KiB). Appends update two indexes with random keys (event ids,
-# streams); keeping their pages cached instead of re-reading them doubles append throughput.
+# streams); keeping their pages cached makes appends to a 500,000-event store ~15% faster
+# than SQLite's 2 MB default.
 _CACHE_KIB = 64 * 1024
+# WAL pages before a checkpoint copies them into the database (SQLite's default is 1,000).
+# Random index updates dirty many pages per batch; checkpointing (and fsyncing) less often
+# lets a page rewritten by several batches be copied once: about 15% faster appends, for a
+# WAL file of up to ~40 MB.
+_CHECKPOINT_PAGES = 10_000
 # SQLite's default is a few hundred bound variables per statement on old builds.
 _IN_CHUNK = 500
 
@@ -148,17 +154,18 @@ class SQLiteEventStore(EventStore):
         with self._write("append to") as con:
             (last,) = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
             inserted = con.executemany(_INSERT_EVENT, rows).rowcount
+            new = distinct
             # We hold the write lock, so the rows past the old maximum position are exactly
             # the ones this call inserted: an exact answer even when another process appended
             # the same ids a moment ago. Only needed when something was skipped.
             if inserted != len(rows):
-                distinct = {
+                new = {
                     event_id
                     for (event_id,) in con.execute(
                         "SELECT event_id FROM events WHERE position > ?", (last,)
                     )
                 }
-        written = [row[0] for row in rows if row[0] in distinct]
+        written = [row[0] for row in rows if row[0] in new]
         if len(written) == len(records):
             return AppendResult(written=written)
         # The first occurrence of a newly written id is the write; every other one a duplicate.
@@ -180,8 +187,6 @@ class SQLiteEventStore(EventStore):
         descending: bool = False,
     ) -> list[EventRecord]:
         check_limit(limit)
-        if limit == 0:
-            return []
         sql = f"SELECT {_COLUMNS} FROM events WHERE stream = ?"
         params: list[Any] = [stream]
         if after is not None:
@@ -415,6 +420,7 @@ def _connect(where: str, *, create: bool) -> sqlite3.Connection:
         con.execute("PRAGMA journal_mode = WAL").fetchone()
         con.execute("PRAGMA synchronous = NORMAL")
         con.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+        con.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES}")
     except BaseException:
         con.close()
         raise
