@@ -244,9 +244,31 @@ def premis(
 @cli.command()
 @store_option
 @click.option("--limit", type=click.IntRange(min=0), default=None)
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="run every quarantined entry through the parsers again (after a parser fix)",
+)
+@click.option("--tz", default=None, envvar="PROV_TZ", help="with --replay: zone of zone-less times")
 @_format_option("table", "json")
-def quarantine(store_url: str | None, limit: int | None, fmt: str) -> None:
+def quarantine(
+    store_url: str | None, limit: int | None, replay: bool, tz: str | None, fmt: str
+) -> None:
     """Lines that were not understood, kept verbatim with the reason."""
+    if replay:
+        from provenance.ingest import IngestOptions, replay_quarantine
+        from provenance.timezones import resolve_zone
+
+        with _open_store(store_url) as store:
+            report = replay_quarantine(store, IngestOptions(tz=resolve_zone(tz)))
+        if fmt == "json":
+            _print_json(report.as_json())
+        else:
+            click.echo(
+                f"{report.lines:,} quarantined lines replayed: {report.events:,} new events, "
+                f"{report.quarantined:,} lines still not understood"
+            )
+        return
     from provenance.queries import quarantined_lines
 
     with _open_store(store_url) as store:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any, BinaryIO
 
@@ -25,6 +25,7 @@ from provenance.events import (
     LineQuarantined,
     SourceRef,
     dump_event,
+    load_event,
 )
 from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id, line_digest
 from provenance.projections import object_state
@@ -126,6 +127,31 @@ def ingest_stream(
     return report
 
 
+def replay_quarantine(store: EventStore, options: IngestOptions) -> IngestReport:
+    """Run every quarantined entry through today's parsers again (after a parser fix).
+
+    Each entry keeps the identity it would have had at ingest (same source, origin, head line
+    and occurrence index), so a replay adds only what the fix newly understands: replaying
+    twice, or after re-ingesting the original file, adds nothing. Quarantine records are never
+    removed; an entry that still fails is counted as quarantined again. Zone-less times are
+    read in `options.tz`, as at ingest.
+    """
+    report = IngestReport()
+    batch = _Batch(store, report)
+    for record in store.read_stream(QUARANTINE_STREAM):
+        kept = load_event(record.payload)
+        if not isinstance(kept, LineQuarantined):
+            continue
+        lines = base64.b64decode(kept.raw).split(b"\n")
+        entry_options = replace(options, source=kept.source_type, origin=kept.source.origin)
+        reader = _Reader(batch, kept.source.file, entry_options, None)
+        head = lines[0].decode("utf-8", "surrogateescape")
+        reader.counter = OccurrenceCounter({line_digest(head)[:8]: kept.occurrence})
+        reader.run(lines, first_line=kept.source.line or 1)
+    batch.flush()
+    return report
+
+
 class _Reader:
     """One pass over one input: decode, feed the source, turn entries into records."""
 
@@ -144,13 +170,13 @@ class _Reader:
         )
         self.source = create_source(options.source, context)
 
-    def run(self, stream: BinaryIO | Iterable[bytes]) -> None:
+    def run(self, stream: BinaryIO | Iterable[bytes], first_line: int = 1) -> None:
         source = self.source
         report = self.report
         handle = self.handle
         batch_size = self.options.batch_size
         progress = self.progress
-        for line_no, raw in enumerate(stream, start=1):
+        for line_no, raw in enumerate(stream, start=first_line):
             report.lines += 1
             raw_line = raw.rstrip(b"\n")
             if raw_line.endswith(b"\r"):

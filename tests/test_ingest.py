@@ -175,3 +175,33 @@ def test_old_payloads_are_upcast_on_read_never_rewritten(store, monkeypatch) -> 
     assert upcast.schema_version == 2
     assert upcast.detail == f"[upcast] {stored['detail']}"
     assert next(iter(store.read_all())).payload == record.payload
+
+
+def test_replaying_the_quarantine_after_a_parser_fix_adds_exactly_the_new_events(
+    store, monkeypatch
+) -> None:
+    from provenance.ingest import IngestOptions, replay_quarantine
+    from provenance.sources import prescat
+    from tests.conftest import LA
+
+    unknown = CHECKSUM_OK.replace("checksum(s) match", "checksum(s) all good")
+    data = f"{CHECKSUM_OK}\n{unknown}\n{unknown}\n".encode()
+    first = ingest_bytes(store, data, name="audit.log")
+    assert (first.events, first.quarantined) == (1, 2)
+    # Nothing changed yet: replay finds the same two entries still not understood.
+    again = replay_quarantine(store, IngestOptions(tz=LA))
+    assert (again.events, again.quarantined) == (0, 2)
+    # The parser learns the new wording (a "fix"), and the replay turns both into events ...
+    real = prescat.recognise
+    monkeypatch.setattr(
+        prescat,
+        "recognise",
+        lambda message: real(message.replace("all good", "match")),
+    )
+    fixed = replay_quarantine(store, IngestOptions(tz=LA))
+    assert (fixed.events, fixed.quarantined) == (2, 0)
+    # ... with the ids a fresh ingest of the original file gives them, so nothing doubles.
+    reingest = ingest_bytes(store, data, name="audit-again.log")
+    assert reingest.events == 0 and reingest.duplicates == 3
+    assert len(store.read_stream("druid:bj102hs9687")) == 3
+    assert replay_quarantine(store, IngestOptions(tz=LA)).events == 0
