@@ -360,8 +360,7 @@ class SQLiteEventStore(EventStore):
             return
         if not create:
             raise StoreUnavailableError(
-                f"{self._where} is an empty SQLite database, not an event store "
-                "(open it with create=True to make one)"
+                f"{self._where} is an empty SQLite database, not an event store"
             )
         with self._write("create") as con:
             # Another process may have created the schema while this one waited for the lock.
@@ -396,9 +395,7 @@ class SQLiteEventStore(EventStore):
 def _check_location(path: Path, *, create: bool) -> None:
     """Refuse early, with a precise message, what SQLite would refuse with a vague one."""
     if not create and not path.is_file():
-        raise StoreUnavailableError(
-            f"no event store at {path}: the file does not exist (pass create=True to make one)"
-        )
+        raise StoreUnavailableError(f"no event store at {path}: the file does not exist")
     if not path.parent.is_dir():
         raise StoreUnavailableError(
             f"cannot create the event store at {path}: {path.parent} is not an existing directory"
