@@ -1,12 +1,17 @@
 """Helpers shared by the benchmark scripts: measured child processes, medians, the machine.
 
-Every measurement runs in a fresh child process, started with `subprocess.Popen` and reaped
-with `os.wait4`, which returns that one child's own resource usage: its peak resident set size
-(`ru_maxrss`, the same figure `resource.getrusage(RUSAGE_CHILDREN)` and `/usr/bin/time -v`
-report, but for exactly this child rather than the largest child so far) and its user + system
-CPU time. Wall time is measured around the child with `time.perf_counter`. The machine is
-shared and noisy, so scripts compare speeds as ratios measured in the same run and report
-medians of a few repeats where a run is cheap.
+Every measurement runs in a fresh child process. Peak memory is the child's peak resident set
+size, `ru_maxrss` (what `resource.getrusage(RUSAGE_CHILDREN)` and `/usr/bin/time -v` report),
+with its user + system CPU time, taken with `os.wait4` for exactly that child.
+
+Linux keeps a process's peak RSS across `exec`, and a child forked (or vforked) from a big
+parent starts with the parent's pages, so a child started straight from a benchmark script
+that has just generated 1M lines would report the script's peak, not its own. The child is
+therefore started by a tiny launcher (`launch.py`, run as `python -I -S launch.py`, about
+10 MiB) that spawns the command, reaps it with `os.wait4` and writes the figures to a file;
+the launcher's own size is the floor of any figure. Wall time is measured inside the
+launcher, around the command only. The machine is shared and noisy, so the scripts compare
+speeds as ratios measured in the same run and report medians of a few repeats where cheap.
 
 Imports only the standard library.
 """
@@ -14,6 +19,7 @@ Imports only the standard library.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -22,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -58,20 +63,24 @@ def prov_command() -> str:
 
 
 def run_measured(cmd: Sequence[str], *, cwd: Path | None = None) -> Run:
-    """Run `cmd` as a child; raise with its stderr if it fails."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """Run `cmd` as a child (through the launcher); raise with its stderr if it fails."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".json") as figures,
+    ):
+        launcher = [PYTHON, "-I", "-S", str(BENCH_DIR / "launch.py"), figures.name, *cmd]
+        subprocess.run(
+            launcher, check=False, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd
+        )
         out.seek(0)
         err.seek(0)
+        measured = json.loads(figures.read() or "{}")
         run = Run(
-            wall_s=wall,
-            cpu_s=usage.ru_utime + usage.ru_stime,
-            max_rss_mib=usage.ru_maxrss / 1024,  # Linux reports KiB
-            returncode=proc.returncode,
+            wall_s=measured.get("wall_s", 0.0),
+            cpu_s=measured.get("cpu_s", 0.0),
+            max_rss_mib=measured.get("max_rss_kib", 0) / 1024,
+            returncode=measured.get("returncode", -1),
             stdout=out.read(),
             stderr=err.read(),
         )
@@ -104,6 +113,28 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout
+
+
+def source_line() -> str:
+    """The commit measured, and the project files that differed from it (read-only git)."""
+    commit = _git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    changed = [
+        line[3:]
+        for line in _git("status", "--porcelain").splitlines()
+        if line and not line[3:].startswith(("bench/", "BENCHMARKS.md"))
+    ]
+    dirty = f" plus uncommitted changes to {', '.join(changed)}" if changed else " (clean)"
+    return f"- code: commit {commit}{dirty}"
+
+
 def machine_lines() -> list[str]:
     """A markdown list describing where and when the figures were measured."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -112,9 +143,10 @@ def machine_lines() -> list[str]:
         f"- date: {now}",
         f"- CPU: {cpu_model()}; nproc {usable}",
         f"- OS: {platform.system()} {platform.release()}",
-        f"- Python {platform.python_version()} ({sys.executable})",
+        f"- Python {platform.python_version()} ({os.path.normpath(sys.executable)})",
         f"- SQLite {sqlite3.sqlite_version}; lxml {_version('lxml')}; "
         f"pydantic {_version('pydantic')}; metsrw {_version('metsrw')}",
+        source_line(),
     ]
 
 

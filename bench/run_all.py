@@ -1,0 +1,63 @@
+"""Run every benchmark and print one markdown summary (what `make bench` runs).
+
+Runs, one after the other, each in its own process (each of them starts a fresh child process
+per measurement):
+
+1. `bench/prescat_parse.py`  prescat parse-and-type vs a bare regex (about 1 min);
+2. `bench/ingest_1m.py`      `prov ingest` of 1,000,000 lines, twice per input (about 4 min);
+3. `bench/premis_export.py`  `prov premis` of 100,000 events vs metsrw (about 5 min).
+
+The summary starts with the machine and the date, then each script's section with its figures.
+`--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
+out: those figures are not the benchmark's). Every script makes its data in a temporary
+directory and removes it. Needs the `bench` extra (`pip install -e '.[bench]'`: metsrw).
+
+Run: `.venv/bin/python bench/run_all.py [--markdown results.md] [--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import BENCH_DIR, PYTHON, REPO, machine_lines
+
+SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
+    # script, full-size arguments, --quick arguments
+    ("prescat_parse.py", ["--repeats", "5"], ["--repeats", "2", "--quick"]),
+    ("ingest_1m.py", ["--lines", "1000000"], ["--lines", "50000"]),
+    ("premis_export.py", ["--events", "100000", "--repeats", "3"], ["--events", "5000"]),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", type=Path, help="also write the summary here")
+    parser.add_argument("--quick", action="store_true", help="small sizes, to try it out")
+    args = parser.parse_args(argv)
+    sections = ["## Benchmark results", "", *machine_lines(), ""]
+    started = time.perf_counter()
+    for script, full, quick in SCRIPTS:
+        cmd = [PYTHON, str(BENCH_DIR / script), *(quick if args.quick else full)]
+        shown = " ".join(["python", f"bench/{script}", *cmd[2:]])
+        print(f"running: {shown}", file=sys.stderr, flush=True)
+        begun = time.perf_counter()
+        done = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False)
+        if done.returncode != 0:
+            print(f"bench: {shown} failed with exit code {done.returncode}", file=sys.stderr)
+            return done.returncode
+        took = time.perf_counter() - begun
+        sections += [done.stdout.rstrip(), "", f"Command: `{shown}` ({took:.0f} s)", ""]
+    sections.append(f"Total: {time.perf_counter() - started:.0f} s.")
+    summary = "\n".join(sections)
+    print(summary)
+    if args.markdown:
+        args.markdown.write_text(summary + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
