@@ -43,6 +43,7 @@ from provenance.projections import object_state
 
 Format = Literal["xml", "turtle", "json-ld"]
 PAGE = 1_000
+_MAX_CACHED_LINKS = 10_000
 DEFAULT_ORGANIZATION = "Stanford Digital Repository"
 ID_DRUID = "druid"
 ID_VERSION = "druid version"
@@ -113,34 +114,55 @@ class EventMapper:
             type=AgentType.ORGANIZATION,
         )
         self.agents: dict[str, Agent] = {self.organization.identifier.value: self.organization}
+        self._organization_link = LinkingAgent(
+            self.organization.identifier, (AgentRole.IMPLEMENTER,)
+        )
+        self._entity_link = LinkingObject(self.entity, (ObjectRole.SOURCE,))
+        self._agent_links: dict[str, LinkingAgent] = {}
+        self._object_links: dict[tuple[Identifier, tuple[ObjectRole, ...]], LinkingObject] = {}
 
     def agent_link(self, event: AnyEvent) -> LinkingAgent:
         ref = event.agent
         value = f"{ref.kind}/{ref.name}" + (f"@{ref.version}" if ref.version else "")
-        if value not in self.agents:
+        link = self._agent_links.get(value)
+        if link is None:
             self.agents[value] = Agent(
                 identifier=Identifier(ID_AGENT, value),
                 name=ref.name,
                 type=_AGENT_TYPES[ref.kind],
                 version=ref.version,
             )
-        return LinkingAgent(Identifier(ID_AGENT, value), (AgentRole.EXECUTING_PROGRAM,))
+            link = LinkingAgent(Identifier(ID_AGENT, value), (AgentRole.EXECUTING_PROGRAM,))
+            self._agent_links[value] = link
+        return link
+
+    def _object_link(self, identifier: Identifier, roles: tuple[ObjectRole, ...]) -> LinkingObject:
+        # Links are immutable and repeat across an object's events: build (and validate) once.
+        key = (identifier, roles)
+        link = self._object_links.get(key)
+        if link is None:
+            if len(self._object_links) > _MAX_CACHED_LINKS:
+                self._object_links.clear()
+            link = self._object_links[key] = LinkingObject(identifier, roles)
+        return link
 
     def to_premis(self, event: AnyEvent) -> Event | None:
         """The PREMIS event for a domain event, or None when it is not a PREMIS event."""
         if event.premis_type is None:
             return None
-        objects = [LinkingObject(self.entity, (ObjectRole.SOURCE,))]
+        objects = [self._entity_link]
         if event.version is not None:
             objects.append(
-                LinkingObject(version_identifier(self.druid, event.version), (ObjectRole.SOURCE,))
+                self._object_link(
+                    version_identifier(self.druid, event.version), (ObjectRole.SOURCE,)
+                )
             )
         seen = {link.identifier for link in objects}
         for linked in event.linked_objects:
             identifier = Identifier(linked.kind.replace("_", " "), linked.identifier)
             if identifier not in seen:
                 seen.add(identifier)
-                objects.append(LinkingObject(identifier, _LINK_ROLES[linked.role]))
+                objects.append(self._object_link(identifier, _LINK_ROLES[linked.role]))
         notes = [note for note in (_result_note(event), event.detail) if note]
         return Event(
             identifier=Identifier(ID_EVENT, event.event_id),
@@ -149,10 +171,7 @@ class EventMapper:
             detail=_describe(event),
             outcome=_OUTCOMES[event.outcome] if event.outcome else None,
             outcome_notes=tuple(notes),
-            agents=(
-                self.agent_link(event),
-                LinkingAgent(self.organization.identifier, (AgentRole.IMPLEMENTER,)),
-            ),
+            agents=(self.agent_link(event), self._organization_link),
             objects=tuple(objects),
         )
 
