@@ -108,19 +108,10 @@ def build_store(directory: Path, count: int) -> dict[str, Any]:
 
 
 def _events(store: Any, mapper: Any, stream: str) -> Iterator[Any]:
-    """The object's PREMIS events, read and mapped as `provenance.premis_export` does."""
-    from provenance.events import load_event
+    """The object's PREMIS events, read and mapped exactly as `prov premis` does."""
+    from provenance.premis_export import premis_events
 
-    after = None
-    while True:
-        records = store.read_stream(stream, after=after, limit=PAGE)
-        for record in records:
-            event = mapper.to_premis(load_event(record.payload))
-            if event is not None:
-                yield event
-        if len(records) < PAGE:
-            return
-        after = records[-1].cursor
+    return premis_events(store, mapper, stream)
 
 
 def _term(name: str, term: Any) -> tuple[Any, ...]:

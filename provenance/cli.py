@@ -173,11 +173,6 @@ def history(
     click.echo(history_table(events))
 
 
-def _shorten(text: str, width: int) -> str:
-    text = text.replace("\n", " ")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 @cli.command()
 @click.argument("druid")
 @store_option
@@ -270,6 +265,7 @@ def quarantine(
             )
         return
     from provenance.queries import quarantined_lines
+    from provenance.render import shorten
 
     with _open_store(store_url) as store:
         items = quarantined_lines(store, limit=limit)
@@ -280,7 +276,7 @@ def quarantine(
         where = f"{item['file'] or '-'}:{item['line']}"
         click.echo(
             f"{where:<40} {item['source_type']:<10} {item['reason']:<32} "
-            f"{_shorten(item['text'], 80)}"
+            f"{shorten(item['text'], 80)}"
         )
     click.echo(f"{len(items)} quarantined entries", err=True)
 

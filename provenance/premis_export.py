@@ -9,7 +9,6 @@ Imports `premis`, `eventstore`, events, druid, projections.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -65,7 +64,8 @@ _LINK_ROLES = {"source": (ObjectRole.SOURCE,), "outcome": (ObjectRole.OUTCOME,),
 
 @dataclass(frozen=True, slots=True)
 class ExportOptions:
-    organization: str = os.environ.get("PROV_ORGANIZATION", DEFAULT_ORGANIZATION)
+    # The CLI reads $PROV_ORGANIZATION (click's envvar); the library takes no hidden input.
+    organization: str = DEFAULT_ORGANIZATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +200,8 @@ def _describe(event: AnyEvent) -> str:
     return "; ".join(parts)
 
 
-def _premis_events(store: EventStore, mapper: EventMapper, stream: str) -> Iterator[Event]:
+def premis_events(store: EventStore, mapper: EventMapper, stream: str) -> Iterator[Event]:
+    """One object's PREMIS events in time order, read page by page and mapped as they come."""
     after: str | None = None
     while True:
         records = store.read_stream(stream, after=after, limit=PAGE)
@@ -246,7 +247,7 @@ def export_object(
     state = object_state.get_state(store, stream) or {"versions": []}
     mapper = EventMapper(stream, options or ExportOptions())
     objects = objects_for(stream, state["versions"])
-    events = _Counted(_premis_events(store, mapper, stream))
+    events = _Counted(premis_events(store, mapper, stream))
 
     directory = target.parent if target is not None else None
     if directory is not None:

@@ -65,10 +65,12 @@ def history_table(events: list[dict[str, Any]]) -> str:
         premis = (event["premis_event_type"] or "").rsplit("/", 1)[-1]
         lines.append(
             f"{event['cursor'][:26]:<27} {event['type']:<26} {premis:<6} "
-            f"{event['outcome'] or '':<8} {_shorten(summary(event), 100)}"
+            f"{event['outcome'] or '':<8} {shorten(summary(event), 100)}"
         )
     return "\n".join(lines)
 
 
-def _shorten(text: str, width: int) -> str:
+def shorten(text: str, width: int) -> str:
+    """One line of at most `width` characters."""
+    text = text.replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -14,7 +14,6 @@ no upcasting here; pydantic-core's JSON parser is used for speed, 3x the standar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic_core import from_json, to_json
@@ -43,12 +42,6 @@ def rebuild(store: EventStore) -> int:
 def get_state(store: EventStore, druid: str) -> State | None:
     row = store.get_projection(PROJECTION, druid)
     return from_json(row.value) if row is not None else None
-
-
-def all_states(store: EventStore) -> Iterator[tuple[str, State]]:
-    for row in store.read_projection(PROJECTION):
-        if row.key != CHECKPOINT:
-            yield row.key, from_json(row.value)
 
 
 class ObjectStateProjector:
