@@ -5,12 +5,15 @@ per measurement):
 
 1. `bench/prescat_parse.py`  prescat parse-and-type vs a bare regex (about 1 min);
 2. `bench/ingest_1m.py`      `prov ingest` of 1,000,000 lines, twice per input (about 4 min);
-3. `bench/premis_export.py`  `prov premis` of 100,000 events vs metsrw (about 5 min).
+3. `bench/premis_export.py`  `prov premis` of 100,000 events vs metsrw (about 5 min);
+4. `bench/clf_ingest.py`     `prov ingest --source clf` of 1,000,000 access-log lines vs
+   apache-log-parser's parse of the same lines (about 8 min).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
 out: those figures are not the benchmark's). Every script makes its data in a temporary
-directory and removes it. Needs the `bench` extra (`pip install -e '.[bench]'`: metsrw).
+directory and removes it. Needs the `bench` extra (`pip install -e '.[bench]'`: metsrw,
+apache-log-parser).
 
 Run: `.venv/bin/python bench/run_all.py [--markdown results.md] [--quick]`.
 """
@@ -30,6 +33,7 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("prescat_parse.py", ["--repeats", "5"], ["--repeats", "2", "--quick"]),
     ("ingest_1m.py", ["--lines", "1000000"], ["--lines", "50000"]),
     ("premis_export.py", ["--events", "100000", "--repeats", "3"], ["--events", "5000"]),
+    ("clf_ingest.py", ["--lines", "1000000"], ["--lines", "20000"]),
 )
 
 

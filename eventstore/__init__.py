@@ -11,7 +11,14 @@ from eventstore.errors import (
     InvalidRequestError,
     StoreUnavailableError,
 )
-from eventstore.records import AppendResult, EventRecord, ProjectionRow, ProjectionWrite, time_key
+from eventstore.records import (
+    AppendResult,
+    EventRecord,
+    ExpireResult,
+    ProjectionRow,
+    ProjectionWrite,
+    time_key,
+)
 from eventstore.sqlite import SQLiteEventStore
 from eventstore.store import EventStore
 from eventstore.url import open_store
@@ -22,6 +29,7 @@ __all__ = [
     "EventRecord",
     "EventStore",
     "EventStoreError",
+    "ExpireResult",
     "InvalidRecordError",
     "InvalidRequestError",
     "ProjectionRow",

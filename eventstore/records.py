@@ -28,7 +28,8 @@ class EventRecord:
 
     `stream` is the object the event belongs to (a druid) or another stream name; `payload` is
     opaque bytes (the domain's JSON). `position` is the global append order, set by the store on
-    read (None on records not yet stored).
+    read (None on records not yet stored). `expires_at`, when set, is when the store may delete
+    the record (`EventStore.expire`; DynamoDB's TTL): for data a retention policy lets go.
     """
 
     event_id: str
@@ -37,6 +38,7 @@ class EventRecord:
     occurred_at: datetime
     payload: bytes
     position: int | None = None
+    expires_at: datetime | None = None
 
     @property
     def cursor(self) -> str:
@@ -53,6 +55,15 @@ class AppendResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpireResult:
+    """What an `expire` did: how many records it deleted, and the latest `occurred_at` among
+    them (None when it deleted nothing), so projections know which past is gone for good."""
+
+    deleted: int = 0
+    latest: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectionRow:
     """A projection row as stored: the value and the version it was written with (1, 2, ...)."""
 
@@ -63,8 +74,9 @@ class ProjectionRow:
 
 @dataclass(frozen=True, slots=True)
 class ProjectionWrite:
-    """One row to write: `expected_version` is the version read (0 when the row did not exist)."""
+    """One row to write: `expected_version` is the version read (0 when the row did not exist).
+    A `value` of None deletes the row (after the same version check)."""
 
     key: str
-    value: bytes
+    value: bytes | None
     expected_version: int

@@ -29,7 +29,14 @@ from eventstore.errors import (
     InvalidRequestError,
     StoreUnavailableError,
 )
-from eventstore.records import AppendResult, EventRecord, ProjectionRow, ProjectionWrite
+from eventstore.records import (
+    AppendResult,
+    EventRecord,
+    ExpireResult,
+    ProjectionRow,
+    ProjectionWrite,
+    time_key,
+)
 from eventstore.store import (
     EventStore,
     bound_key,
@@ -39,8 +46,9 @@ from eventstore.store import (
     parse_cursor,
 )
 
-SCHEMA_VERSION = 1
-"""The layout this module writes and reads; a file with a newer one is refused, not guessed at."""
+SCHEMA_VERSION = 2
+"""The layout this module writes and reads; a file with a newer one is refused, not guessed at.
+Older layouts are migrated in place when opened (`_MIGRATIONS`)."""
 
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write lock before giving up."""
@@ -60,12 +68,23 @@ _CACHE_KIB = 64 * 1024
 # lets a page rewritten by several batches be copied once: about 15% faster appends, for a
 # WAL file of up to ~40 MB.
 _CHECKPOINT_PAGES = 10_000
+# Larger than any position SQLite hands out (a signed 64-bit rowid).
+_MAX_POSITION = 2**63 - 1
 # SQLite's default is a few hundred bound variables per statement on old builds.
 _IN_CHUNK = 500
 
+# Only records with an expiry are indexed for `expire` (a partial index costs the others nothing).
+_EXPIRY_INDEX = (
+    "CREATE INDEX events_by_expiry ON events (expires_key) WHERE expires_key IS NOT NULL"
+)
+# How to bring an older layout to the next version, keyed by the version it upgrades from.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE events ADD COLUMN expires_key TEXT", _EXPIRY_INDEX),
+}
+
 # Tables, in creation order. `position` is AUTOINCREMENT so a position is never reused, even
 # after the newest rows were deleted by hand; `time_key` (records.time_key) sorts as time and is
-# also how occurred_at is kept (UTC, to the microsecond).
+# also how occurred_at is kept (UTC, to the microsecond); `expires_key` likewise for expires_at.
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     """CREATE TABLE events (
@@ -74,9 +93,11 @@ _SCHEMA = (
         stream TEXT NOT NULL,
         type TEXT NOT NULL,
         time_key TEXT NOT NULL,
-        payload BLOB NOT NULL
+        payload BLOB NOT NULL,
+        expires_key TEXT
     )""",
     "CREATE INDEX events_by_stream ON events (stream, time_key, event_id)",
+    _EXPIRY_INDEX,
     """CREATE TABLE projections (
         projection TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -87,10 +108,10 @@ _SCHEMA = (
 )
 
 _TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
-_COLUMNS = "position, event_id, stream, type, time_key, payload"
+_COLUMNS = "position, event_id, stream, type, time_key, payload, expires_key"
 _INSERT_EVENT = (
-    "INSERT INTO events (event_id, stream, type, time_key, payload) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (event_id) DO NOTHING"
+    "INSERT INTO events (event_id, stream, type, time_key, payload, expires_key) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
 )
 _UPSERT_ROW = (
     "INSERT INTO projections (projection, key, value, version) VALUES (?, ?, ?, ?) "
@@ -142,13 +163,23 @@ class SQLiteEventStore(EventStore):
     # -- events ---------------------------------------------------------------------------------
 
     def append(self, records: Sequence[EventRecord]) -> AppendResult:
-        rows: list[tuple[str, str, str, str, bytes]] = []
+        rows: list[tuple[str, str, str, str, bytes, str | None]] = []
         distinct: set[str] = set()
         for record in records:
             key = check_record(record)
             if record.event_id not in distinct:
                 distinct.add(record.event_id)
-                rows.append((record.event_id, record.stream, record.type, key, record.payload))
+                expires = record.expires_at
+                rows.append(
+                    (
+                        record.event_id,
+                        record.stream,
+                        record.type,
+                        key,
+                        record.payload,
+                        None if expires is None else time_key(expires),
+                    )
+                )
         if not rows:
             return AppendResult()
         with self._write("append to") as con:
@@ -246,6 +277,26 @@ class SQLiteEventStore(EventStore):
                 return
             position = rows[-1][0]
 
+    def expire(self, now: datetime, *, through_position: int | None = None) -> ExpireResult:
+        due = bound_key("now", now)
+        if through_position is not None and (
+            not isinstance(through_position, int) or isinstance(through_position, bool)
+        ):
+            raise InvalidRequestError(
+                f"through_position must be None or an integer, got {through_position!r}"
+            )
+        condition = "expires_key <= ? AND position <= ?"
+        params = (due, _MAX_POSITION if through_position is None else through_position)
+        with self._write("expire records in") as con:
+            count, latest = con.execute(
+                f"SELECT count(*), max(time_key) FROM events WHERE {condition}", params
+            ).fetchone()
+            if count:
+                con.execute(f"DELETE FROM events WHERE {condition}", params)
+        return ExpireResult(
+            deleted=count, latest=datetime.fromisoformat(latest) if latest is not None else None
+        )
+
     def streams(self, *, prefix: str = "") -> Iterator[str]:
         return self._streams(prefix)
 
@@ -273,21 +324,31 @@ class SQLiteEventStore(EventStore):
         )
         return ProjectionRow(key=key, value=rows[0][0], version=rows[0][1]) if rows else None
 
-    def read_projection(self, projection: str) -> Iterator[ProjectionRow]:
-        return self._projection_rows(projection)
+    def read_projection(
+        self, projection: str, *, start: str | None = None, stop: str | None = None
+    ) -> Iterator[ProjectionRow]:
+        for name, bound in (("start", start), ("stop", stop)):
+            if bound is not None and not isinstance(bound, str):
+                raise InvalidRequestError(f"{name} must be None or a string, got {bound!r}")
+        return self._projection_rows(projection, start, stop)
 
-    def _projection_rows(self, projection: str) -> Iterator[ProjectionRow]:
+    def _projection_rows(
+        self, projection: str, start: str | None, stop: str | None
+    ) -> Iterator[ProjectionRow]:
+        upper = "" if stop is None else " AND key < ?"
         sql = (
-            "SELECT key, value, version FROM projections WHERE projection = ? AND key > ? "
-            f"ORDER BY key LIMIT {_PAGE_ROWS}"
+            f"SELECT key, value, version FROM projections WHERE projection = ? AND key {{}} ?"
+            f"{upper} ORDER BY key LIMIT {_PAGE_ROWS}"
         )
+        tail = [] if stop is None else [stop]
         # The empty key is never stored (names are checked), so "> ''" starts at the first row.
-        rows = self._fetch("read", sql, [projection, ""])
+        first = (">=", start) if start is not None else (">", "")
+        rows = self._fetch("read", sql.format(first[0]), [projection, first[1], *tail])
         while rows:
             yield from (ProjectionRow(key=k, value=v, version=n) for k, v, n in rows)
             if len(rows) < _PAGE_ROWS:
                 return
-            rows = self._fetch("read", sql, [projection, rows[-1][0]])
+            rows = self._fetch("read", sql.format(">"), [projection, rows[-1][0], *tail])
 
     def write_projection(self, projection: str, writes: Sequence[ProjectionWrite]) -> None:
         check_projection_writes(projection, writes)
@@ -311,7 +372,15 @@ class SQLiteEventStore(EventStore):
                 raise _conflict(projection, stale, current)
             con.executemany(
                 _UPSERT_ROW,
-                [(projection, w.key, w.value, w.expected_version + 1) for w in writes],
+                [
+                    (projection, w.key, w.value, w.expected_version + 1)
+                    for w in writes
+                    if w.value is not None
+                ],
+            )
+            con.executemany(
+                "DELETE FROM projections WHERE projection = ? AND key = ?",
+                [(projection, w.key) for w in writes if w.value is None],
             )
 
     def clear_projection(self, projection: str) -> None:
@@ -356,7 +425,10 @@ class SQLiteEventStore(EventStore):
             raise _translate(exc, self._where, action) from exc
 
     def _ensure_schema(self, *, create: bool) -> None:
-        if self._schema_version() is not None:
+        version = self._schema_version()
+        if version is not None:
+            if version < SCHEMA_VERSION:
+                self._migrate()
             return
         if not create:
             raise StoreUnavailableError(
@@ -382,14 +454,30 @@ class SQLiteEventStore(EventStore):
                     "store; choose another path"
                 )
             return None
-        rows = self._fetch("open", "SELECT value FROM meta WHERE key = 'schema_version'", ())
-        version = int(rows[0][0]) if rows else 0
-        if version != SCHEMA_VERSION:
+        version = self._stored_version()
+        if version not in _MIGRATIONS and version != SCHEMA_VERSION:
             raise StoreUnavailableError(
                 f"the event store at {self._where} has schema version {version}; this program "
                 f"reads version {SCHEMA_VERSION}: use a matching version of the program"
             )
         return version
+
+    def _stored_version(self) -> int:
+        rows = self._fetch("open", "SELECT value FROM meta WHERE key = 'schema_version'", ())
+        return int(rows[0][0]) if rows else 0
+
+    def _migrate(self) -> None:
+        """Upgrade an older layout in place, one version at a time, under the write lock."""
+        with self._write("upgrade") as con:
+            # Another process may have upgraded the file while this one waited for the lock.
+            version = self._stored_version()
+            while version < SCHEMA_VERSION:
+                for statement in _MIGRATIONS[version]:
+                    con.execute(statement)
+                version += 1
+            con.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
 
 
 def _check_location(path: Path, *, create: bool) -> None:
@@ -425,7 +513,7 @@ def _connect(where: str, *, create: bool) -> sqlite3.Connection:
 
 
 def _record(row: Sequence[Any]) -> EventRecord:
-    position, event_id, stream, type_, key, payload = row
+    position, event_id, stream, type_, key, payload, expires = row
     return EventRecord(
         event_id=event_id,
         stream=stream,
@@ -433,6 +521,7 @@ def _record(row: Sequence[Any]) -> EventRecord:
         occurred_at=datetime.fromisoformat(key),
         payload=payload,
         position=position,
+        expires_at=None if expires is None else datetime.fromisoformat(expires),
     )
 
 

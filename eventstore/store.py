@@ -16,7 +16,14 @@ from datetime import datetime
 from types import TracebackType
 
 from eventstore.errors import InvalidRecordError, InvalidRequestError
-from eventstore.records import AppendResult, EventRecord, ProjectionRow, ProjectionWrite, time_key
+from eventstore.records import (
+    AppendResult,
+    EventRecord,
+    ExpireResult,
+    ProjectionRow,
+    ProjectionWrite,
+    time_key,
+)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 """Largest event payload or projection value any backend accepts. A DynamoDB item holds at most
@@ -39,6 +46,7 @@ class EventStore(ABC):
       many remain.
     - `read_all` returns every record once, in increasing `position` (append order).
     - projection rows are written with optimistic concurrency, all rows of one call atomically.
+    - the only deletion is `expire`: records whose `expires_at` has passed, nothing else.
     """
 
     @abstractmethod
@@ -68,6 +76,12 @@ class EventStore(ABC):
         """The global feed in append order; `since` inclusive, `until` exclusive, by occurred_at."""
 
     @abstractmethod
+    def expire(self, now: datetime, *, through_position: int | None = None) -> ExpireResult:
+        """Delete the records whose `expires_at` is at or before `now` (retention); with
+        `through_position`, only those at or before that position (the ones a projection has
+        already counted)."""
+
+    @abstractmethod
     def streams(self, *, prefix: str = "") -> Iterator[str]:
         """Names of the streams that hold at least one record, sorted."""
 
@@ -76,13 +90,16 @@ class EventStore(ABC):
         """One projection row, or None."""
 
     @abstractmethod
-    def read_projection(self, projection: str) -> Iterator[ProjectionRow]:
-        """Every row of a projection, sorted by key."""
+    def read_projection(
+        self, projection: str, *, start: str | None = None, stop: str | None = None
+    ) -> Iterator[ProjectionRow]:
+        """The rows of a projection sorted by key: all, or those with `start <= key < stop`."""
 
     @abstractmethod
     def write_projection(self, projection: str, writes: Sequence[ProjectionWrite]) -> None:
         """Write rows atomically; raise ConcurrencyError (writing nothing) if any row's version
-        is not its `expected_version`. Each written row's version becomes expected_version + 1."""
+        is not its `expected_version`. Each written row's version becomes expected_version + 1;
+        a write whose value is None deletes its row instead (its version starts again at 0)."""
 
     @abstractmethod
     def clear_projection(self, projection: str) -> None:
@@ -129,6 +146,15 @@ def check_record(record: EventRecord) -> str:
         problem = _blob_problem("payload", payload)
         if problem:
             raise InvalidRecordError(f"event {event_id!r}: {problem}")
+    expires_at = record.expires_at
+    if expires_at is not None:
+        try:
+            time_key(expires_at)
+        except (AttributeError, ValueError, OverflowError) as exc:
+            raise InvalidRecordError(
+                f"event {event_id!r}: expires_at must be None or a timezone-aware datetime "
+                f"within the years 1-9999 in UTC, got {expires_at!r}"
+            ) from exc
     try:
         return time_key(record.occurred_at)
     except (AttributeError, ValueError, OverflowError) as exc:
@@ -145,8 +171,8 @@ def check_projection_writes(projection: str, writes: Sequence[ProjectionWrite]) 
         raise InvalidRecordError(problem)
     seen: set[str] = set()
     for write in writes:
-        problem = _name_problem("projection key", write.key) or _blob_problem(
-            "projection value", write.value
+        problem = _name_problem("projection key", write.key) or (
+            None if write.value is None else _blob_problem("projection value", write.value)
         )
         if problem:
             raise InvalidRecordError(f"projection {projection!r}: {problem}")

@@ -39,6 +39,16 @@ store_option = click.option(
 )
 
 
+access_policy_option = click.option(
+    "--access-policy",
+    "policy_path",
+    envvar="PROV_ACCESS_POLICY",
+    default=None,
+    metavar="FILE",
+    help="agent rules, pseudonyms, retention (TOML) [env PROV_ACCESS_POLICY]",
+)
+
+
 def _format_option(*choices: str) -> Callable[[_Command], _Command]:
     return click.option(
         "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True
@@ -88,6 +98,7 @@ def init(store_url: str | None) -> None:
 @click.option("--service", default=None, help="the service the logs come from")
 @click.option("--host", default="", help="the host the logs come from (part of event identity)")
 @click.option("--tz", default=None, envvar="PROV_TZ", help="zone of zone-less times [env PROV_TZ]")
+@access_policy_option
 @_format_option("table", "json")
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 def ingest(
@@ -96,19 +107,28 @@ def ingest(
     service: str | None,
     host: str,
     tz: str | None,
+    policy_path: str | None,
     fmt: str,
     files: tuple[str, ...],
 ) -> None:
     """Read log FILES (or - for stdin) into the store.
 
-    Sources: prescat, robots, sdr-events, auto (detect per line).
+    Sources: prescat, robots, sdr-events (preservation logs); clf, lograge, rails (web access
+    logs: give --service); auto (detect per line).
     """
+    from provenance.access_policy import AccessPolicy
     from provenance.ingest import IngestOptions, IngestReport, ingest_stream
     from provenance.sources import source_class
     from provenance.timezones import resolve_zone
 
     source_class(source)  # unknown names fail before anything is read
-    options = IngestOptions(source=source, origin=host, service=service, tz=resolve_zone(tz))
+    options = IngestOptions(
+        source=source,
+        origin=host,
+        service=service,
+        tz=resolve_zone(tz),
+        access_policy=AccessPolicy.load(Path(policy_path)) if policy_path else None,
+    )
     for name in files:
         if name != "-" and not Path(name).is_file():
             raise _FailError(f"cannot read {name}: no such file")
@@ -285,11 +305,115 @@ def quarantine(
 @store_option
 def rebuild(store_url: str | None) -> None:
     """Rebuild every projection from the events alone."""
-    from provenance.projections import object_state
+    from provenance.projections import access_counts, object_state
 
     with _open_store(store_url) as store:
-        count = object_state.rebuild(store)
-    click.echo(f"object_state rebuilt from {count:,} events")
+        for name, rebuild_one in (
+            ("object_state", object_state.rebuild),
+            ("access_counts", access_counts.rebuild),
+        ):
+            count = rebuild_one(store)
+            click.echo(f"{name} rebuilt from {count:,} events")
+
+
+@cli.command()
+@store_option
+def expire(store_url: str | None) -> None:
+    """Delete access events past their retention (their hourly counts stay)."""
+    from datetime import UTC, datetime
+
+    from provenance.projections import access_counts
+
+    with _open_store(store_url) as store:
+        result = access_counts.expire(store, datetime.now(UTC))
+    click.echo(
+        f"{result.deleted:,} access events expired"
+        + (f" (the latest from {result.latest.isoformat()})" if result.latest else "")
+    )
+
+
+@cli.group()
+def report() -> None:
+    """Reports over the stored events."""
+
+
+@report.command("access")
+@store_option
+@click.option(
+    "--by",
+    "by",
+    default="service",
+    show_default=True,
+    metavar="DIM[,DIM...]",
+    help="group by agent, agent_kind, client, service, path, druid, status, status_class",
+)
+@click.option("--bucket", type=click.Choice(["hour", "day", "week", "month"]), default=None)
+@click.option("--from", "start", default=None, metavar="T", help="ISO date or time (inclusive)")
+@click.option("--to", "stop", default=None, metavar="T", help="ISO date (inclusive) or time")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="keep the N largest groups")
+@click.option("--service", "services", multiple=True, help="only this service (repeatable)")
+@click.option("--agent", "agents", multiple=True, help="only this agent (repeatable)")
+@click.option(
+    "--tz", default=None, envvar="PROV_TZ", help="zone of buckets and dates [env PROV_TZ]"
+)
+@click.option(
+    "--chart", type=click.Path(dir_okay=False), default=None, help="also draw FILE.png|.svg"
+)
+@_format_option("table", "json", "csv")
+def access(
+    store_url: str | None,
+    by: str,
+    bucket: str | None,
+    start: str | None,
+    stop: str | None,
+    top: int | None,
+    services: tuple[str, ...],
+    agents: tuple[str, ...],
+    tz: str | None,
+    chart: str | None,
+    fmt: str,
+) -> None:
+    """Who queries which services, how often, with what queries.
+
+    Counts requests and bytes per group (--by, several dimensions with commas) and, with
+    --bucket, per hour/day/week/month in --tz. `path` is the query template
+    (/file/druid:{druid}/{file}). Answered from the hourly counts; --by druid reads the
+    access events themselves (only what retention kept).
+    """
+    from provenance.access_report import ReportQuery, access_report, csv_rows, parse_time
+    from provenance.timezones import resolve_zone
+
+    zone = resolve_zone(tz)
+    if chart and bucket is None:
+        bucket = "day"  # a chart is over time; a day is the natural default step
+    query = ReportQuery(
+        by=tuple(name.strip() for name in by.split(",") if name.strip()),
+        bucket=bucket,  # type: ignore[arg-type]
+        start=parse_time(start, zone) if start else None,
+        stop=parse_time(stop, zone, end=True) if stop else None,
+        top=top,
+        services=services,
+        agents=agents,
+        tz=zone,
+    )
+    with _open_store(store_url) as store:
+        result = access_report(store, query)
+    if chart:
+        from provenance.access_chart import write_chart
+
+        write_chart(result, Path(chart))
+    if fmt == "json":
+        _print_json(result.rows)
+    elif fmt == "csv":
+        import csv
+
+        csv.writer(sys.stdout, lineterminator="\n").writerows(csv_rows(result))
+    else:
+        from provenance.render import access_table
+
+        click.echo(access_table(result))
+    if chart and fmt == "table":
+        click.echo(f"chart: {chart}")
 
 
 @cli.command()

@@ -7,18 +7,42 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from eventstore.sqlite import SQLiteEventStore
+from provenance.access_policy import AccessPolicy
+from provenance.access_report import ReportQuery, access_report
 from provenance.demo_data import generate
 from provenance.ingest import IngestOptions, IngestReport, ingest_stream
 from provenance.premis_export import export_object
 from provenance.queries import object_history, object_state_view, summary
-from provenance.render import state_table
+from provenance.render import access_table, state_table
 
 DEMO_TZ = "America/Los_Angeles"
+# The demo's agent rules: the campus and a partner library by network (the generator's
+# ranges), crawlers by user agent. A fixed key keeps the demo's pseudonyms the same on every
+# run; it is a demo, so the key is no secret (see the README for real keys).
+DEMO_POLICY = """\
+# Agent rules for the demo (see docs/access-policy.example.toml for every key).
+[clients]
+key_file = "pseudonym.key"
+
+[[networks]]
+name = "stanford"
+kind = "organization"
+cidrs = ["171.64.0.0/14", "2607:f6d0::/32"]
+
+[[networks]]
+name = "partner-library"
+kind = "organization"
+cidrs = ["198.51.100.0/24"]
+"""
+DEMO_KEY = b"prov demo pseudonym key - not a secret"
+# Logs of the public web services (production.log's requests are prescat's own status checks).
+ACCESS_SOURCES = ("clf", "rails", "lograge")
 
 
 def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], None]) -> None:
@@ -35,14 +59,23 @@ def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], 
         f"in {directory / 'logs'}/"
     )
 
-    options = IngestOptions(source="auto", tz=ZoneInfo(DEMO_TZ))
+    policy_path = directory / "access-policy.toml"
+    policy_path.write_text(DEMO_POLICY)
+    (directory / "pseudonym.key").write_bytes(DEMO_KEY)
+    options = IngestOptions(
+        source="auto",
+        tz=ZoneInfo(DEMO_TZ),
+        access_policy=AccessPolicy.load(policy_path, environ={}),
+    )
     report = IngestReport()
     store_url = f"sqlite:///{store_path}"
     ingest_started = time.perf_counter()
     with SQLiteEventStore(store_path) as store:
         for file in data.files:
+            # Each file read with its own source, as `prov ingest --source ... --service ...`.
+            file_options = replace(options, source=file.source, service=file.service)
             with file.path.open("rb") as stream:
-                ingest_stream(store, stream, str(file.path), options, report)
+                ingest_stream(store, stream, str(file.path), file_options, report)
         seconds = time.perf_counter() - ingest_started
         echo(
             f"2. ingested them into {store_url} in {seconds:.1f} s "
@@ -68,13 +101,28 @@ def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], 
 
         target = directory / "premis" / f"{druid.removeprefix('druid:')}.xml"
         result = export_object(store, druid, fmt="xml", target=target, validate=True)
-    echo(
-        f"\n5. its PREMIS 3 document: {target} ({result.events} events, valid against the "
-        f"official XSD)"
-    )
+        echo(
+            f"\n5. its PREMIS 3 document: {target} ({result.events} events, valid against the "
+            f"official XSD)"
+        )
+        public = tuple(
+            file.service for file in data.files if file.service and file.source in ACCESS_SOURCES
+        )
+        access = access_report(
+            store,
+            ReportQuery(by=("service", "agent"), top=12, services=public, tz=ZoneInfo(DEMO_TZ)),
+        )
+        echo(f"\n6. who queries {', '.join(public)} (their access logs; agent rules in")
+        echo(f"   {policy_path}):\n")
+        echo("   " + access_table(access).replace("\n", "\n   "))
     echo(f"\nquarantined lines: prov quarantine --store {store_url}")
     echo(f"try:               prov history {druid} --store {store_url}")
     echo(f"                   prov premis {druid} --format turtle --store {store_url}")
+    echo(
+        f"                   prov report access --by agent --bucket week --service stacks "
+        f"--top 5 --store {store_url}"
+    )
+    echo(f"                   prov report access --by path --agent user:argo --store {store_url}")
     echo(f"done in {time.perf_counter() - started:.1f} s")
 
 

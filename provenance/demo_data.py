@@ -2,22 +2,41 @@
 
 Owns what the demo's logs look like. It simulates a small repository (registrations,
 accessioning, ingest of versions, replication to three cloud endpoints, daily audits, a few
-failures and their repair, request noise) and writes it in the line layouts of
-reference/sdr-logs.md, sections 1-3, to `<out_dir>/logs/`:
+failures and their repair, request noise) and the web traffic to three of its services (file
+and image downloads from stacks, PURL pages, the SDR API), and writes it in the line layouts of
+reference/sdr-logs.md, sections 1-4, to `<out_dir>/logs/`:
 
-| file                               | layout                       | read by source |
-| ---------------------------------- | ---------------------------- | -------------- |
-| audit_checksum_validation.log      | Ruby Logger, local time      | prescat        |
-| audit_catalog_to_moab.log          | Ruby Logger, local time      | prescat        |
-| c2a.log                            | Ruby Logger, local time      | prescat        |
-| production.log                     | Rails tagged, ISO with zone  | prescat        |
-| robots/preservationIngestWF.log    | Sidekiq, UTC                 | robots         |
-| robots/accessionWF.log             | Sidekiq, UTC                 | robots         |
-| events.jsonl                       | sdr-events JSON lines        | sdr-events     |
+| file                            | layout                          | source     | service  |
+| ------------------------------- | ------------------------------- | ---------- | -------- |
+| audit_checksum_validation.log   | Ruby Logger, local time         | prescat    |          |
+| audit_catalog_to_moab.log       | Ruby Logger, local time         | prescat    |          |
+| c2a.log                         | Ruby Logger, local time         | prescat    |          |
+| production.log                  | Rails tagged, ISO with zone     | auto       | (1)      |
+| robots/preservationIngestWF.log | Sidekiq, UTC                    | robots     |          |
+| robots/accessionWF.log          | Sidekiq, UTC                    | robots     |          |
+| events.jsonl                    | sdr-events JSON lines           | sdr-events |          |
+| access/stacks_access.log        | Combined + duration (s)         | clf        | stacks   |
+| access/purl.log                 | Rails request log, tagged       | rails      | purl     |
+| access/sdr-api.log              | lograge, Rails tagged           | lograge    | sdr-api  |
+
+(1) `preservation-catalog`: production.log mixes prescat's audit results with its own lograge
+request lines: `auto` reads the first as audit results, the second as requests to that service.
+
+Who sends the requests (`AGENT_NETWORKS` lists the networks): people on the campus network
+(171.64.0.0/14, 2607:f6d0::/32; some logged in to stacks), on a partner network (made up:
+198.51.100.0/24, TEST-NET-2 of RFC 5737) and a few dozen individuals elsewhere (addresses in
+192.0.2.0/24, 203.0.113.0/24 and 2001:db8::/32, documentation ranges, so no real person's),
+most of them in working hours of the demo's zone; Googlebot, bingbot and AhrefsBot (an
+aggressive SEO crawler) around the clock, from their operators' published ranges; an
+UptimeRobot monitor every hour; scripts (python-requests, curl); and the service accounts
+`argo` and `preservation-robots` on the SDR API. Request volume scales with objects x days
+(about 17,000 access lines for the default world).
 
 Some lines are deliberately bad, so the demo's accounting has something to show: the
 Logger file headers, an audit line with an unknown message, a truncated JSON line, a
-line with an invalid UTF-8 byte sequence, a file path holding U+0001, and blank lines.
+line with an invalid UTF-8 byte sequence, a file path holding U+0001, blank lines, and in the
+access logs a `"-" 400` request, a TLS handshake sent to the HTTP port, a line of binary junk,
+and a PURL request cut off at the end of its log.
 
 Same arguments give byte-identical files: all randomness comes from one `random.Random(seed)`,
 never from the clock. Imports only the standard library.
@@ -25,6 +44,8 @@ never from the clock. Imports only the standard library.
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import json
 import math
 import random
@@ -111,14 +132,116 @@ BAG_BACKTRACE = (
     "lib/lyber_core/robot.rb:76:in `perform'",
 )
 
+# Apache's `%t` months, in English whatever the locale.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# --- web access: who sends the requests ------------------------------------------------------
+
+# The networks the access logs' clients come from, by the agent name a rule could give them.
+# Crawlers and the monitor use their operators' published ranges: in purl's Rails log, which
+# has no user agent, only the network tells them apart.
+AGENT_NETWORKS: dict[str, tuple[str, ...]] = {
+    "campus": ("171.64.0.0/14", "2607:f6d0::/32"),
+    "partner": ("198.51.100.0/24",),
+    "Googlebot": ("66.249.64.0/19",),
+    "bingbot": ("157.55.39.0/24", "40.77.167.0/24"),
+    "AhrefsBot": ("54.36.148.0/23",),
+    "UptimeRobot": ("216.144.248.16/28", "69.162.124.224/28", "63.143.42.240/28"),
+}
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+GOOGLEBOT_SMARTPHONE = (
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, "
+    "like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; "
+    "+http://www.google.com/bot.html)"
+)
+GOOGLEBOT_IMAGE = "Googlebot-Image/1.0"
+BINGBOT = (
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
+    "+http://www.bing.com/bingbot.htm) Chrome/131.0.6778.204 Safari/537.36"
+)
+AHREFSBOT = "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)"
+UPTIMEROBOT = "Mozilla/5.0+(http://www.uptimerobot.com/)"
+# Browser user agents as browsers send them; `browser_agent` fills in the versions.
+BROWSER_AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{chrome}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{chrome}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{chrome}.0.0.0 Safari/537.36 Edg/{chrome}.0.0.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{chrome}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{firefox}.0) Gecko/20100101 Firefox/{firefox}.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:{firefox}.0) Gecko/20100101 "
+    "Firefox/{firefox}.0",
+    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:{firefox}.0) Gecko/20100101 Firefox/{firefox}.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/{safari} Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS {ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) Version/{safari} Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPad; CPU OS {ios} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/{safari} Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{chrome}.0.0.0 Mobile Safari/537.36",
+)
+SAFARI_VERSIONS = (("17.4.1", "17_4_1"), ("17.5", "17_5"), ("17.6", "17_6"), ("18.1", "18_1"))
+SEARCH_REFERERS = (
+    "https://www.google.com/",
+    "https://www.bing.com/",
+    "https://duckduckgo.com/",
+    "https://searchworks.stanford.edu/view/{n}",
+    "https://exhibits.stanford.edu/virtual-tribunals/catalog/{n}",
+    "-",
+)
+# Logged-in campus users of stacks (Apache `%u`); made-up SUNet ids.
+SUNET_IDS = ("akhan7", "bchen", "dlopez2", "eokafor", "mrivera", "tnguyen4")
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    206: "Partial Content",
+    304: "Not Modified",
+    401: "Unauthorized",
+    404: "Not Found",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+# Sizes of content files in bytes by extension: (smallest, largest), drawn log-uniformly.
+FILE_SIZES = {
+    "pdf": (200_000, 30_000_000),
+    "tif": (20_000_000, 200_000_000),
+    "jp2": (2_000_000, 30_000_000),
+    "wav": (50_000_000, 700_000_000),
+    "mp4": (50_000_000, 2_000_000_000),
+    "csv": (10_000, 50_000_000),
+    "txt": (1_000, 20_000),
+    "xml": (5_000, 300_000),
+}
+# Requests per object per day (the demo's volume scales with objects x days).
+VISITS_RATE = 0.02  # people looking at an object (PURL page, viewer, maybe a download)
+GOOGLEBOT_RATE = 0.004
+BINGBOT_RATE = 0.002
+ARGO_RATE = 0.004  # staff looking at objects in Argo, which asks the SDR API
+UNAUTHENTICATED_RATE = 0.001  # SDR API calls without a token
+HARVEST_SHARE = 0.06  # of the published objects, fetched as XML by the partner every week
+
+
+def browser_agent(rng: random.Random) -> str:
+    """A browser's user agent string, versions of the last year or so."""
+    safari, ios = rng.choice(SAFARI_VERSIONS)
+    return rng.choice(BROWSER_AGENTS).format(
+        chrome=rng.randrange(120, 132), firefox=rng.randrange(121, 134), safari=safari, ios=ios
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class DemoFile:
-    """One generated log file: where it is, which source reads it, how many lines it has."""
+    """One generated log file: where it is, which source reads it, how many lines it has, and
+    for access logs the service they are the log of."""
 
     path: Path
     source: str
     lines: int
+    service: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +295,8 @@ class _Clock:
         """Ruby Logger: zone-less local time with microseconds."""
         return f"{self._local(t):%Y-%m-%dT%H:%M:%S}.{t % SECOND:06d}"
 
-    def ruby_header(self, t: int) -> str:
-        """The `# Logfile created on ...` header's `Time#to_s`."""
+    def ruby_time(self, t: int) -> str:
+        """Ruby's `Time#to_s`: the Logger file header's time, and Rails' `Started ... at`."""
         return f"{self._local(t):%Y-%m-%d %H:%M:%S %z}"
 
     def rails(self, t: int) -> str:
@@ -185,15 +308,21 @@ class _Clock:
         moment = datetime.fromtimestamp(t // SECOND, UTC)
         return f"{moment:%Y-%m-%dT%H:%M:%S}.{t % SECOND // 1000:03d}Z"
 
+    def apache(self, t: int) -> str:
+        """Apache's `%t` (without brackets): local time; English month names in any locale."""
+        local = self._local(t)
+        return f"{local.day:02d}/{MONTHS[local.month - 1]}/{local.year}:{local:%H:%M:%S} {local:%z}"
+
 
 class _Log:
     """One output file: (time, sequence, text) records, sorted by time when written."""
 
-    __slots__ = ("records", "relpath", "source")
+    __slots__ = ("records", "relpath", "service", "source")
 
-    def __init__(self, relpath: str, source: str) -> None:
+    def __init__(self, relpath: str, source: str, service: str | None = None) -> None:
         self.relpath = relpath
         self.source = source
+        self.service = service
         self.records: list[tuple[int, int, str]] = []
 
     def add(self, t: int, text: str) -> None:
@@ -281,13 +410,14 @@ class _World:
         self.checksum = _Log("audit_checksum_validation.log", "prescat")
         self.c2m = _Log("audit_catalog_to_moab.log", "prescat")
         self.c2a = _Log("c2a.log", "prescat")
-        self.rails = _Log("production.log", "prescat")
+        self.rails = _Log("production.log", "auto", "preservation-catalog")
         self.ingest_robots = _Log(f"robots/{INGEST_WF}.log", "robots")
         self.accession_robots = _Log(f"robots/{ACCESSION_WF}.log", "robots")
         self.events = _Log("events.jsonl", "sdr-events")
         self.jobs: dict[str, list[_Job]] = {INGEST_WF: [], ACCESSION_WF: []}
         self.pids: dict[tuple[str, int], list[int]] = {}
         self.objects: list[_Object] = []
+        self.traffic = _Traffic(self)
 
     # --- small helpers ---------------------------------------------------------------------
 
@@ -344,6 +474,8 @@ class _World:
         self.noise()
         self.place_jobs(INGEST_WF, self.ingest_robots)
         self.place_jobs(ACCESSION_WF, self.accession_robots)
+        # Last, so the other files are what they were before there was web traffic.
+        self.traffic.run()
 
     def make_objects(self, count: int) -> list[_Object]:
         rng = self.rng
@@ -1033,7 +1165,7 @@ class _World:
         for log in (self.checksum, self.c2m, self.c2a):
             log.add(
                 header,
-                f"# Logfile created on {self.clock.ruby_header(self.begin)} by logger.rb/v1.6.0",
+                f"# Logfile created on {self.clock.ruby_time(self.begin)} by logger.rb/v1.6.0",
             )
         obj = rng.choice(others)
         t = self.between(obj.versions[0].done, self.end)
@@ -1125,15 +1257,624 @@ class _World:
             self.ingest_robots,
             self.accession_robots,
             self.events,
+            self.traffic.stacks,
+            self.traffic.purl,
+            self.traffic.api,
         ):
             path = directory / log.relpath
             path.parent.mkdir(parents=True, exist_ok=True)
             log.records.sort()
             text = "\n".join(record[2] for record in log.records) + "\n"
             path.write_bytes(text.encode("utf-8", "surrogateescape"))
-            files.append(DemoFile(path, log.source, text.count("\n")))
+            files.append(DemoFile(path, log.source, text.count("\n"), log.service))
         druids = tuple(f"druid:{obj.bare}" for obj in self.objects)
         return DemoData(tuple(files), druids[0], druids)
+
+
+# --- web access: the requests ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Client:
+    """Who sends requests: the address as logged, the user agent, and when they are active."""
+
+    address: str
+    agent: str
+    hours: str  # the hourly profile their requests follow: office, daytime or flat
+    protocol: str = "HTTP/1.1"
+    user: str = "-"  # a campus user logged in to stacks: Apache's `%u`
+
+
+class _Traffic:
+    """The world's web traffic: requests to stacks, purl and the SDR API, each written in its
+    service's log layout. An object is asked for once published (its first version ingested),
+    popular objects far more often than others; people mostly in working hours."""
+
+    def __init__(self, world: _World) -> None:
+        self.world = world
+        self.rng = world.rng
+        self.clock = world.clock
+        self.stacks = _Log("access/stacks_access.log", "clf", "stacks")
+        self.purl = _Log("access/purl.log", "rails", "purl")
+        self.api = _Log("access/sdr-api.log", "lograge", "sdr-api")
+        self.hours: list[int] = []
+        self.profiles: dict[str, list[float]] = {}
+        self.sundays: list[int] = []  # hour indexes of Sunday 01:00, local time
+        self.nights: list[int] = []  # hour indexes of 03:00, local time
+        self.popularity: list[float] = []
+        self.people: list[_Client] = []
+        self.activity: list[float] = []
+        self.sizes: dict[str, int] = {}
+
+    def run(self) -> None:
+        world, rng = self.world, self.rng
+        self.plan_hours()
+        self.plan_popularity()
+        self.plan_people()
+        load = len(world.objects) * world.span / DAY
+        for _ in range(round(VISITS_RATE * load)):
+            person = rng.choices(self.people, cum_weights=self.activity)[0]
+            self.visit(person, self.when(person.hours))
+        self.crawlers(load)
+        self.monitor()
+        curl = _Client(f"203.0.113.{rng.randrange(1, 255)}", "curl/8.5.0", "daytime")
+        self.scripts(load, curl)
+        self.api_calls(load, curl)
+        self.bad_lines()
+        self.cut_off()
+
+    # --- when, what, who ---------------------------------------------------------------------
+
+    def plan_hours(self) -> None:
+        """Hourly weights over the whole span, in local time: offices are busy on weekdays
+        from 9 to 5, people at large from morning to late evening; crawlers are flat."""
+        world = self.world
+        office: list[float] = []
+        daytime: list[float] = []
+        for index in range(world.span // HOUR):
+            local = datetime.fromtimestamp((world.begin + index * HOUR) // SECOND, self.clock.zone)
+            hour, weekend = local.hour, local.weekday() >= 5
+            office.append(
+                (10.0 if 9 <= hour < 17 else 3.0 if 7 <= hour < 20 else 0.3)
+                * (0.15 if weekend else 1.0)
+            )
+            daytime.append(
+                (6.0 if 9 <= hour < 18 else 4.0 if 7 <= hour < 23 else 0.8)
+                * (0.7 if weekend else 1.0)
+            )
+            if hour == 1 and local.weekday() == 6:
+                self.sundays.append(index)
+            if hour == 3:
+                self.nights.append(index)
+        self.hours = list(range(len(office)))
+        self.profiles = {
+            "office": list(itertools.accumulate(office)),
+            "daytime": list(itertools.accumulate(daytime)),
+            "flat": list(itertools.accumulate([1.0] * len(office))),
+        }
+
+    def when(self, profile: str) -> int:
+        index = self.rng.choices(self.hours, cum_weights=self.profiles[profile])[0]
+        return self.world.begin + index * HOUR + self.rng.randrange(HOUR)
+
+    def plan_popularity(self) -> None:
+        """Zipf-like: a few objects get most requests; the featured object is the most asked."""
+        ranks = list(range(1, len(self.world.objects)))
+        self.rng.shuffle(ranks)
+        weights = [1.0] + [1 / (rank + 1) ** 0.9 for rank in ranks]
+        self.popularity = list(itertools.accumulate(weights))
+
+    def pick(self, t: int) -> _Object | None:
+        """A popular object published by `t`; None if a few picks were not published yet."""
+        for _ in range(4):
+            obj = self.rng.choices(self.world.objects, cum_weights=self.popularity)[0]
+            if obj.versions and obj.versions[0].done <= t:
+                return obj
+        return None
+
+    def plan_people(self) -> None:
+        """Campus (a quarter on IPv6, some logged in), the partner, individuals anywhere."""
+        rng = self.rng
+        for index in range(16):
+            address = _ipv6(rng, 0x2607F6D0) if index % 4 == 3 else _campus_ipv4(rng)
+            user = SUNET_IDS[index // 2] if index % 2 == 0 and index // 2 < len(SUNET_IDS) else "-"
+            self.people.append(self.browser(address, "office", user))
+        for _ in range(5):
+            self.people.append(self.browser(f"198.51.100.{rng.randrange(1, 255)}", "office"))
+        for index in range(36):
+            if index % 4 == 3:
+                address = _ipv6(rng, 0x20010DB8)
+            else:
+                address = f"{rng.choice(('192.0.2', '203.0.113'))}.{rng.randrange(1, 255)}"
+            self.people.append(self.browser(address, "daytime"))
+        # Some people come back far more often than others.
+        self.activity = list(
+            itertools.accumulate(rng.lognormvariate(0, 1) for _ in range(len(self.people)))
+        )
+
+    def browser(self, address: str, hours: str, user: str = "-") -> _Client:
+        protocol = "HTTP/2.0" if self.rng.random() < 0.8 else "HTTP/1.1"
+        return _Client(address, browser_agent(self.rng), hours, protocol, user)
+
+    def status(self, *, not_modified: float = 0.0, missing: float = 0.0, error: float = 0.0) -> int:
+        """200, or with the given chances 304, 404 or 500."""
+        roll = self.rng.random()
+        if roll < error:
+            return 500
+        if roll < error + missing:
+            return 404
+        if roll < error + missing + not_modified:
+            return 304
+        return 200
+
+    def referer(self) -> str:
+        return self.rng.choice(SEARCH_REFERERS).format(n=self.rng.randrange(10_000_000, 14_000_000))
+
+    def file_size(self, bare: str, name: str) -> int:
+        """A content file's size: drawn once, the same at every download."""
+        key = f"{bare}/{name}"
+        size = self.sizes.get(key)
+        if size is None:
+            low, high = FILE_SIZES[name.rsplit(".", 1)[1]]
+            size = self.sizes[key] = int(math.exp(self.rng.uniform(math.log(low), math.log(high))))
+        return size
+
+    # --- the three logs ----------------------------------------------------------------------
+
+    def stacks_request(
+        self,
+        client: _Client,
+        t: int,
+        method: str,
+        target: str,
+        status: int,
+        size: int,
+        *,
+        referer: str = "-",
+        took: int,
+        user: str = "-",
+    ) -> int:
+        """One Combined Log Format line with the duration in seconds; returns when it ended.
+
+        Apache writes the line when the response is done but logs when the request came, so
+        a long download's line comes after shorter requests that started later.
+        """
+        if method == "HEAD" or status == 304:
+            sent = "-"
+        elif status >= 400:
+            sent = str(self.rng.randrange(1_300, 1_700))  # the error page
+        else:
+            sent = str(size)
+        self.stacks.add(
+            t + took,
+            f"{client.address} - {user} [{self.clock.apache(t)}] "
+            f'"{method} {target} {client.protocol}" {status} {sent} "{referer}" '
+            f'"{client.agent}" {took / SECOND:.4f}',
+        )
+        return t + took
+
+    def purl_line(self, t: int, severity: str, rid: str, message: str) -> None:
+        self.purl.add(t, f"[{self.clock.rails(t)}] [{severity}] [{rid}] {message}")
+
+    def purl_request(
+        self, address: str, t: int, path: str, route: str, response: str, status: int
+    ) -> int:
+        """One request in purl's default Rails log, its lines tagged with the request id; lines
+        of concurrent requests interleave. Returns when it completed."""
+        world, rng = self.world, self.rng
+        rid = world.request_id()
+        bare = path[1:].partition("/")[0].partition(".")[0]
+        self.purl_line(
+            t, "INFO", rid, f'Started GET "{path}" for {address} at {self.clock.ruby_time(t)}'
+        )
+        at = t + world.secs(0.0005, 0.003)
+        self.purl_line(at, "INFO", rid, f"Processing by {route} as {response}")
+        self.purl_line(at, "INFO", rid, f'  Parameters: {{"id"=>"{bare}"}}')
+        if status == 200:
+            took = world.secs(0.05, 0.4) if response == "HTML" else world.secs(0.01, 0.15)
+        else:
+            took = world.secs(0.002, 0.03)
+        end = at + took
+        ms = (end - t) / 1000
+        allocations = rng.randrange(2_000, 9_000) + int(ms * rng.uniform(50, 150))
+        if status == 200 and response == "HTML":
+            self.purl_line(
+                end - took // 10,
+                "INFO",
+                rid,
+                f"  Rendered layout layouts/application.html.erb (Duration: {ms * 0.8:.1f}ms | "
+                f"Allocations: {allocations * 3 // 4})",
+            )
+        if status in (304, 500):
+            detail = f"(ActiveRecord: 0.0ms | Allocations: {allocations})"
+        else:
+            detail = (
+                f"(Views: {ms * rng.uniform(0.3, 0.9):.1f}ms | ActiveRecord: 0.0ms | "
+                f"Allocations: {allocations})"
+            )
+        self.purl_line(
+            end, "INFO", rid, f"Completed {status} {STATUS_TEXT[status]} in {round(ms)}ms {detail}"
+        )
+        if status == 500:
+            # Rails' DebugExceptions logs the error after the request, one tagged line each.
+            for message in (
+                "  ",
+                f"Errno::ENOENT (No such file or directory @ rb_sysopen - "
+                f"/purl/document_cache/{_tree(bare).rsplit('/', 1)[0]}/public):",
+                "  ",
+                "app/models/purl_resource.rb:58:in 'PurlResource#public_xml_body'",
+                "app/controllers/purl_controller.rb:25:in 'PurlController#show'",
+            ):
+                self.purl_line(end, "FATAL", rid, message)
+        return end
+
+    def api_request(
+        self,
+        t: int,
+        address: str,
+        method: str,
+        path: str,
+        route: str,
+        status: int,
+        user: str | None = None,
+    ) -> None:
+        """One lograge line in the SDR API's Rails log, written when the request is done.
+        Requests outside the simulated span are not logged."""
+        world = self.world
+        if not world.begin <= t < world.end:
+            return
+        controller, _, action = route.partition("#")
+        took = world.secs(0.001, 0.005) if status == 401 else world.secs(0.008, 0.4)
+        duration = took / 1000
+        view = duration * self.rng.uniform(0.05, 0.3)
+        db = 0.0 if status == 401 else duration * self.rng.uniform(0.1, 0.6)
+        text = (
+            f"method={method} path={path} format=json controller={controller} "
+            f"action={action} status={status} duration={duration:.2f} view={view:.2f} "
+            f"db={db:.2f} remote_ip={address}"
+        )
+        if user is not None:
+            text += f" user={user}"
+        end = t + took
+        self.api.add(end, f"[{self.clock.rails(end)}] [INFO] [{world.request_id()}] {text}")
+
+    # --- who does what -----------------------------------------------------------------------
+
+    def visit(self, person: _Client, t: int) -> None:
+        """Someone looks at an object: its PURL page and the viewer's images, maybe a download;
+        or, from a search engine or the catalogue, straight to a file."""
+        rng, secs = self.rng, self.world.secs
+        obj = self.pick(t)
+        if obj is None:  # an old or mistyped link
+            self.purl_request(
+                person.address, t, f"/{_random_bare(rng)}", "PurlController#show", "HTML", 404
+            )
+            return
+        if rng.random() < 0.25:
+            self.download(person, t, obj, rng.choice(obj.files), self.referer())
+            return
+        bare = obj.bare
+        status = self.status(not_modified=0.05, error=0.005)
+        t = self.purl_request(person.address, t, f"/{bare}", "PurlController#show", "HTML", status)
+        if status == 500:
+            return
+        page = f"https://purl.stanford.edu/{bare}"
+        images = _image_ids(obj)
+        if images:
+            t = self.purl_request(
+                person.address,
+                t + secs(0.1, 0.6),
+                f"/{bare}/iiif/manifest",
+                "IiifV2Controller#manifest",
+                "JSON",
+                self.status(not_modified=0.1),
+            )
+            t = self.viewer(person, t, bare, images, page)
+        if rng.random() < 0.35:
+            self.download(person, t + secs(5, 300), obj, rng.choice(obj.files), page)
+
+    def viewer(self, person: _Client, t: int, bare: str, images: list[str], page: str) -> int:
+        """The embedded IIIF viewer: the first image's info.json, thumbnails, a few tiles."""
+        rng, secs = self.rng, self.world.secs
+        base = f"/image/iiif/{bare}%2F"
+        first = images[0]
+        t = self.stacks_request(
+            person,
+            t + secs(0.05, 0.4),
+            "GET",
+            f"{base}{first}/info.json",
+            self.status(not_modified=0.15),
+            700 + len(bare) + len(first) + rng.randrange(8) * 60,
+            referer=page,
+            took=secs(0.01, 0.15),
+        )
+        for image in images[:6]:
+            self.stacks_request(
+                person,
+                t + secs(0, 0.3),
+                "GET",
+                f"{base}{image}/full/!400,400/0/default.jpg",
+                self.status(not_modified=0.15, missing=0.005, error=0.005),
+                rng.randrange(15_000, 60_000),
+                referer=page,
+                took=secs(0.05, 1.2),
+            )
+        for _ in range(rng.choice((0, 0, 1, 2, 4))):
+            x, y = rng.randrange(4) * 1024, rng.randrange(4) * 1024
+            t = self.stacks_request(
+                person,
+                t + secs(0.5, 20),
+                "GET",
+                f"{base}{first}/{x},{y},1024,1024/512,/0/default.jpg",
+                self.status(not_modified=0.1),
+                rng.randrange(20_000, 150_000),
+                referer=page,
+                took=secs(0.05, 0.8),
+            )
+        return t
+
+    def download(self, client: _Client, t: int, obj: _Object, name: str, referer: str) -> int:
+        """A file from stacks; audio and video mostly in ranges (206), as players ask."""
+        rng, secs = self.rng, self.world.secs
+        size = self.file_size(obj.bare, name)
+        status = self.status(not_modified=0.04, missing=0.01, error=0.003)
+        if status == 200 and name.endswith((".wav", ".mp4")) and rng.random() < 0.6:
+            status, size = 206, rng.randrange(65_536, min(size, 8 * 1024**2))
+        took = secs(0.005, 0.05)
+        if status in (200, 206):
+            took += size * SECOND // rng.randrange(2_000_000, 60_000_000)  # bytes per second
+        target = f"/file/druid:{obj.bare}/{name}"
+        if rng.random() < 0.2:
+            target += "?download=true"
+        return self.stacks_request(
+            client, t, "GET", target, status, size, referer=referer, took=took, user=client.user
+        )
+
+    def crawlers(self, load: float) -> None:
+        """Googlebot and bingbot around the clock; AhrefsBot in bursts every few days."""
+        rng, world = self.rng, self.world
+        google = [
+            _Client(f"66.249.{rng.choice((66, 68, 79))}.{rng.randrange(1, 255)}", agent, "flat")
+            for agent in (GOOGLEBOT, GOOGLEBOT, GOOGLEBOT_SMARTPHONE)
+        ]
+        bing = [
+            _Client(f"{prefix}.{rng.randrange(1, 255)}", BINGBOT, "flat")
+            for prefix in ("157.55.39", "40.77.167")
+        ]
+        for bots, rate in ((google, GOOGLEBOT_RATE), (bing, BINGBOT_RATE)):
+            for _ in range(round(rate * load)):
+                self.crawl(rng.choice(bots), self.when("flat"))
+        images = _Client(f"66.249.66.{rng.randrange(1, 255)}", GOOGLEBOT_IMAGE, "flat")
+        for _ in range(round(GOOGLEBOT_RATE / 2 * load)):
+            t = self.when("flat")
+            obj = self.pick(t)
+            ids = _image_ids(obj) if obj is not None else []
+            if obj is not None and ids:
+                self.stacks_request(
+                    images,
+                    t,
+                    "GET",
+                    f"/image/iiif/{obj.bare}%2F{rng.choice(ids)}/full/!400,400/0/default.jpg",
+                    self.status(not_modified=0.2),
+                    rng.randrange(15_000, 60_000),
+                    took=world.secs(0.05, 1.2),
+                )
+        ahrefs = [
+            _Client(f"54.36.{148 + i}.{rng.randrange(1, 255)}", AHREFSBOT, "flat") for i in (0, 1)
+        ]
+        t = world.begin + world.between(0, 2 * DAY)
+        while t < world.end:
+            for _ in range(rng.randint(10, 10 + len(world.objects) // 10)):
+                # Requests overlap: the next starts before the last is done.
+                self.crawl(rng.choice(ahrefs), t, stale=0.3)
+                t += world.secs(0.3, 3)
+            t += world.between(2 * DAY, 4 * DAY)
+
+    def crawl(self, bot: _Client, t: int, *, stale: float = 0.03) -> None:
+        """A PURL page or a file; `stale` of the links lead nowhere (404)."""
+        rng = self.rng
+        obj = self.pick(t)
+        if rng.random() < 0.65:
+            if obj is None or rng.random() < stale:
+                path, status = f"/{_random_bare(rng)}", 404
+            else:
+                path, status = f"/{obj.bare}", self.status(not_modified=0.1)
+            self.purl_request(bot.address, t, path, "PurlController#show", "HTML", status)
+        elif obj is not None:
+            name = rng.choice(obj.files)
+            if rng.random() < stale:
+                name = f"{obj.bare}_{rng.randrange(1, 999):03d}.pdf"
+            self.download(bot, t, obj, name, "-")
+
+    def monitor(self) -> None:
+        """UptimeRobot asks for stacks' home page every hour; in one outage it sees 503s."""
+        world, rng = self.world, self.rng
+        probes = [
+            _Client(address, UPTIMEROBOT, "flat")
+            for address in ("216.144.248.21", "69.162.124.231", "63.143.42.245")
+        ]
+        outage = world.begin + world.between(world.span // 4, 3 * world.span // 4)
+        t = world.begin + world.secs(0, 3600)
+        while t < world.end:
+            down = outage <= t < outage + 2 * HOUR
+            self.stacks_request(
+                rng.choice(probes),
+                t,
+                "HEAD",
+                "/",
+                503 if down else 200,
+                0,
+                took=world.secs(0.001, 0.02),
+            )
+            t += HOUR + world.secs(-3, 3)
+
+    def scripts(self, load: float, curl: _Client) -> None:
+        """The partner's weekly harvest of PURL XML, a campus script fetching datasets every
+        night (If-Modified-Since: mostly 304), and someone's curl."""
+        world, rng = self.world, self.rng
+        harvester = _Client(f"198.51.100.{rng.randrange(1, 255)}", "python-requests/2.31.0", "flat")
+        for index in self.sundays:
+            start = world.begin + index * HOUR + world.secs(60, 900)
+            published = [o for o in world.objects if o.versions and o.versions[0].done <= start]
+            if not published:
+                continue
+            chosen = rng.sample(published, max(1, round(HARVEST_SHARE * len(published))))
+            # Three requests at a time: their lines interleave in purl's log.
+            for worker in range(3):
+                t = start + world.secs(0, 0.05)
+                for obj in chosen[worker::3]:
+                    t = self.purl_request(
+                        harvester.address,
+                        t,
+                        f"/{obj.bare}.xml",
+                        "PurlController#show",
+                        "XML",
+                        self.status(error=0.002),
+                    )
+                    t += world.secs(0.02, 0.3)
+        script = _Client(_campus_ipv4(rng), "python-requests/2.32.3", "flat")
+        datasets = [obj for obj in world.objects if "dataset.csv" in obj.files][:3]
+        for index in self.nights:
+            t = world.begin + index * HOUR + world.secs(0, 120)
+            for obj in datasets:
+                if obj.versions[0].done > t:
+                    continue
+                size = self.file_size(obj.bare, "dataset.csv")
+                fresh = rng.random() < 0.8
+                t = self.stacks_request(
+                    script,
+                    t,
+                    "GET",
+                    f"/file/druid:{obj.bare}/dataset.csv",
+                    304 if fresh else 200,
+                    size,
+                    took=world.secs(0.003, 0.02) + (0 if fresh else size * SECOND // 50_000_000),
+                )
+        for _ in range(round(UNAUTHENTICATED_RATE * load)):
+            t = self.when("daytime")
+            wanted = self.pick(t)
+            if wanted is not None:
+                self.download(curl, t, wanted, rng.choice(wanted.files), "-")
+
+    def api_calls(self, load: float, curl: _Client) -> None:
+        """The SDR API: Argo opening and closing versions and showing objects to staff, the
+        preservation robots reading an object before ingest, and calls without a token."""
+        world, rng = self.world, self.rng
+        argo = [_campus_ipv4(rng) for _ in range(2)]
+        robots = _campus_ipv4(rng)
+        for obj in world.objects:
+            path = f"/v1/objects/druid:{obj.bare}"
+            previous = obj.registered
+            for version in obj.versions:
+                if version.number > 1:
+                    opened = world.between(
+                        max(previous + MINUTE, version.closed - DAY), version.closed - MINUTE
+                    )
+                    self.api_request(
+                        opened, rng.choice(argo), "POST", f"{path}/versions",
+                        "VersionsController#create", 201, "argo",
+                    )  # fmt: skip
+                self.api_request(
+                    version.closed - world.secs(0.05, 0.5), rng.choice(argo), "POST",
+                    f"{path}/versions/current/close", "VersionsController#close_current", 200,
+                    "argo",
+                )  # fmt: skip
+                start = version.done - world.secs(600, 3600)
+                self.api_request(
+                    start, robots, "GET", path, "ObjectsController#show", 200,
+                    "preservation-robots",
+                )  # fmt: skip
+                self.api_request(
+                    start + world.secs(0.5, 2), robots, "GET", f"{path}/versions",
+                    "VersionsController#index", 200, "preservation-robots",
+                )  # fmt: skip
+                previous = version.done
+        routes = (
+            ("", "ObjectsController#show"),
+            ("", "ObjectsController#show"),
+            ("/events", "EventsController#index"),
+            ("/versions", "VersionsController#index"),
+        )
+        for _ in range(round(ARGO_RATE * load)):
+            t = self.when("office")
+            shown = self.pick(t)
+            suffix, route = rng.choice(routes)
+            if shown is None:
+                path, status = f"/v1/objects/druid:{_random_bare(rng)}{suffix}", 404
+            else:
+                path, status = f"/v1/objects/druid:{shown.bare}{suffix}", self.status(error=0.003)
+            self.api_request(t, rng.choice(argo), "GET", path, route, status, "argo")
+        for _ in range(round(UNAUTHENTICATED_RATE * load)):
+            t = self.when("daytime")
+            shown = self.pick(t)
+            bare = shown.bare if shown is not None else _random_bare(rng)
+            address = rng.choice((curl.address, rng.choice(self.people).address))
+            self.api_request(
+                t, address, "GET", f"/v1/objects/druid:{bare}", "ObjectsController#show", 401
+            )
+
+    def bad_lines(self) -> None:
+        """What real front ends log too: a request line that never came, a TLS handshake sent
+        to the plain HTTP port (Apache escapes its bytes), and a torn write of binary junk."""
+        world, rng = self.world, self.rng
+        t = world.between(world.begin, world.end)
+        self.stacks.add(
+            t,
+            f"203.0.113.{rng.randrange(1, 255)} - - [{self.clock.apache(t)}] "
+            '"-" 400 - "-" "-" 0.0000',
+        )
+        t = world.between(world.begin, world.end)
+        # A ClientHello's record header, then random bytes, as Apache escapes them.
+        hello = "".join(f"\\x{byte:02x}" for byte in (0x16, 3, 1, 2, 0, 1, 0, 1, 0xFC, 3, 3))
+        hello += "".join(f"\\x{rng.randrange(256):02x}" for _ in range(20))
+        self.stacks.add(
+            t,
+            f"192.0.2.{rng.randrange(1, 255)} - - [{self.clock.apache(t)}] "
+            f'"{hello}" 400 226 "-" "-" 0.0011',
+        )
+        # A lone UTF-8 continuation byte first: the line is never valid UTF-8.
+        other = [byte for byte in range(1, 256) if byte not in (10, 13)]
+        junk = bytes([rng.randrange(0x80, 0xC0)] + [rng.choice(other) for _ in range(60)])
+        self.stacks.add(
+            world.between(world.begin, world.end), junk.decode("utf-8", "surrogateescape")
+        )
+
+    def cut_off(self) -> None:
+        """The log ends inside a request: it started, but the process was stopped."""
+        world, rng = self.world, self.rng
+        last = max((record[0] for record in self.purl.records), default=world.end - MINUTE)
+        t = last + world.secs(0.01, 0.5)
+        rid = world.request_id()
+        obj = self.pick(t) or world.objects[0]
+        address = rng.choice(self.people).address
+        self.purl_line(
+            t, "INFO", rid, f'Started GET "/{obj.bare}" for {address} at {self.clock.ruby_time(t)}'
+        )
+        self.purl_line(t + 1000, "INFO", rid, "Processing by PurlController#show as HTML")
+        self.purl_line(t + 1000, "INFO", rid, f'  Parameters: {{"id"=>"{obj.bare}"}}')
+
+
+def _campus_ipv4(rng: random.Random) -> str:
+    """An address in 171.64.0.0/14."""
+    return f"171.{rng.randrange(64, 68)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
+def _ipv6(rng: random.Random, prefix: int) -> str:
+    """An address in `prefix`::/32: half with a random interface id, half with a short one."""
+    subnet = rng.getrandbits(32)
+    interface = rng.getrandbits(64) if rng.random() < 0.5 else rng.randrange(1, 0x10000)
+    return str(ipaddress.IPv6Address((prefix << 96) | (subnet << 64) | interface))
+
+
+def _image_ids(obj: _Object) -> list[str]:
+    """The IIIF image ids of an object's images: their file names without the extension."""
+    return [name.rsplit(".", 1)[0] for name in obj.files if name.endswith((".tif", ".jp2"))]
+
+
+def _random_bare(rng: random.Random) -> str:
+    """A well-formed bare druid of no object in the world: a stale or mistyped link."""
+    letters = "".join(rng.choice(DRUID_LETTERS) for _ in range(4))
+    return f"{letters[:2]}{rng.randrange(1000):03d}{letters[2:]}{rng.randrange(10000):04d}"
 
 
 def _tid(rng: random.Random) -> str:

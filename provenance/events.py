@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
@@ -23,6 +24,7 @@ LinkRole = Literal["source", "outcome"]
 
 # Streams that are not objects. Object streams are named by the normalised druid.
 QUARANTINE_STREAM = "$quarantine"
+ACCESS_STREAM_PREFIX = "$access/"
 
 
 class _Model(BaseModel):
@@ -173,6 +175,40 @@ class RepositoryEventRecorded(DomainEvent):
     data: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+class ServiceAccessed(DomainEvent):
+    """One request to a web service (purl, stacks, the SDR APIs), from an access log.
+
+    `object` is None: access events live in per-service, per-day streams (`access_stream`),
+    not in object histories. `druid` is the object the path names, if any. `client` is the
+    address as logged (personal data: it expires with the access events, see the access
+    policy); `client_id` is what reports show for it (a keyed pseudonym unless raw addresses
+    are configured) and `agent` who the policy says made the request. Both are set at ingest.
+    `template` is the normalised query (`/file/druid:{druid}/{file}`) that reports count by.
+    `complete` is False for a multi-line request whose end was not in the input.
+    """
+
+    type: Literal["ServiceAccessed"] = "ServiceAccessed"
+    service: str
+    host: str | None = None
+    client: str | None = None
+    client_id: str | None = None
+    user: str | None = None
+    method: str | None = None
+    path: str | None = None
+    template: str | None = None
+    protocol: str | None = None
+    status: int | None = None
+    bytes: int | None = None
+    duration_ms: float | None = None
+    referer: str | None = None
+    user_agent: str | None = None
+    druid: str | None = None
+    request_id: str | None = None
+    controller: str | None = None
+    response_format: str | None = None
+    complete: bool = True
+
+
 class LineQuarantined(DomainEvent):
     """Input that was not understood, kept verbatim so it can be replayed after a parser fix.
 
@@ -200,6 +236,7 @@ AnyEvent = Annotated[
     | IngestStepRecorded
     | WorkflowStepRecorded
     | RepositoryEventRecorded
+    | ServiceAccessed
     | LineQuarantined,
     Field(discriminator="type"),
 ]
@@ -218,6 +255,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         IngestStepRecorded,
         WorkflowStepRecorded,
         RepositoryEventRecorded,
+        ServiceAccessed,
         LineQuarantined,
     )
 }
@@ -226,6 +264,15 @@ CURRENT_SCHEMA_VERSION = 1
 # (type, stored schema_version) -> function turning that payload into the next version's shape.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def access_stream(service: str, occurred_at: datetime) -> str:
+    """The stream of a service's access events on one UTC day: `$access/<service>/<YYYY-MM-DD>`.
+
+    One stream per service and day keeps each stream (a DynamoDB partition) small and lets
+    a day's requests be read without the others.
+    """
+    return f"{ACCESS_STREAM_PREFIX}{service}/{occurred_at.astimezone(UTC).date().isoformat()}"
 
 
 def dump_event(event: DomainEvent) -> bytes:

@@ -17,22 +17,28 @@ from typing import Any, BinaryIO
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
-from eventstore import EventRecord, EventStore
+from eventstore import EventRecord, EventStore, InvalidRecordError
+from eventstore.store import check_record
+from provenance.access_policy import AccessPolicy
 from provenance.events import (
     QUARANTINE_STREAM,
     AgentRef,
     DomainEvent,
     LineQuarantined,
+    ServiceAccessed,
     SourceRef,
+    access_stream,
     dump_event,
     load_event,
 )
 from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id, line_digest
-from provenance.projections import object_state
+from provenance.projections import access_counts, object_state
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 
 BATCH_SIZE = 20_000
+# The service of access events when neither --service nor --host names one.
+UNKNOWN_SERVICE = "unknown"
 _INGEST_AGENT = AgentRef(name="prov ingest", kind="software")
 
 Progress = Callable[[int], None]
@@ -71,11 +77,15 @@ class IngestReport:
 
 @dataclass(frozen=True, slots=True)
 class IngestOptions:
+    """How to read an input. `access_policy` decides agents, pseudonyms and retention of access
+    events; None loads the configured one (`AccessPolicy.load`) when the first request is read."""
+
     source: str = "auto"
     origin: str = ""
     service: str | None = None
     tz: tzinfo = UTC
     batch_size: int = BATCH_SIZE
+    access_policy: AccessPolicy | None = None
 
 
 class _Batch:
@@ -85,7 +95,10 @@ class _Batch:
         self.store = store
         self.report = report
         self.records: list[EventRecord] = []
-        self.projector = object_state.ObjectStateProjector(store)
+        self.projectors = (
+            object_state.ObjectStateProjector(store),
+            access_counts.AccessCountsProjector(store),
+        )
 
     def add(self, record: EventRecord) -> None:
         self.records.append(record)
@@ -106,7 +119,8 @@ class _Batch:
             else:
                 report.duplicates += 1
         self.records = []
-        self.projector.catch_up()
+        for projector in self.projectors:
+            projector.catch_up()
 
 
 def ingest_stream(
@@ -165,6 +179,8 @@ class _Reader:
         self.progress = progress
         self.counter = OccurrenceCounter()
         self.recorded_at = datetime.now(UTC)
+        self.policy = options.access_policy
+        self.service = options.service or options.origin or UNKNOWN_SERVICE
         context = SourceContext(
             tz=options.tz, origin=options.origin, service=options.service, file=name
         )
@@ -233,6 +249,10 @@ class _Reader:
         records = []
         try:
             for index, draft in enumerate(entry.drafts):
+                if draft.model is ServiceAccessed:
+                    key = event_id(source_name, origin, digest, occurrence, index)
+                    records.append(self._access_record(draft.fields, source_ref, key))
+                    continue
                 event: DomainEvent = draft.model(
                     event_id=event_id(source_name, origin, digest, occurrence, index),
                     recorded_at=self.recorded_at,
@@ -242,10 +262,43 @@ class _Reader:
                 if event.object is None:
                     return None
                 records.append(_record(event, event.object))
-        except (ValidationError, PydanticSerializationError, TypeError):
-            # A source produced something its model refuses: keep the line, don't guess.
+            for record in records:
+                # Times the store cannot keep (before year 1 or after 9999 in UTC, say).
+                check_record(record)
+        except (
+            ValidationError,
+            PydanticSerializationError,
+            TypeError,
+            ValueError,
+            OverflowError,
+            InvalidRecordError,
+        ):
+            # A source produced something its model or the store refuses: keep the line,
+            # don't guess.
             return None
         return records
+
+    def _access_record(
+        self, fields: dict[str, Any], source_ref: SourceRef, key: str
+    ) -> EventRecord:
+        """A request: the access policy says who made it, how to name the client and when the
+        event may expire; it lands in its service's stream of the day."""
+        policy = self.policy
+        if policy is None:
+            policy = self.policy = AccessPolicy.load()
+        get = fields.get
+        resolution = policy.resolve(get("client"), get("user"), get("user_agent"))
+        event = ServiceAccessed(
+            event_id=key,
+            recorded_at=self.recorded_at,
+            source=source_ref,
+            agent=resolution.agent,
+            client_id=resolution.client_id,
+            **{"service": self.service, **fields},
+        )
+        record = _record(event, access_stream(event.service, event.occurred_at))
+        expires_at = policy.expires_at(event.occurred_at)
+        return record if expires_at is None else replace(record, expires_at=expires_at)
 
     def _quarantine_record(
         self, entry: Entry, source_name: str, digest: bytes, occurrence: int, reason: str

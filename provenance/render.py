@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provenance.queries import summary
+
+if TYPE_CHECKING:
+    from provenance.access_report import Report
 
 
 def state_table(view: dict[str, Any]) -> str:
@@ -74,3 +77,53 @@ def shorten(text: str, width: int) -> str:
     """One line of at most `width` characters."""
     text = text.replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def access_table(report: Report) -> str:
+    """An access report as aligned columns, with its total and where it came from."""
+    query = report.query
+    columns = [*query.by, *(["bucket"] if query.bucket else [])]
+    header = [*columns, "requests", "share", "bytes"]
+    total = report.requests or 1
+    body = [
+        [
+            *(shorten(str(row[name]), 60) for name in columns),
+            f"{row['requests']:,}",
+            f"{100 * row['requests'] / total:.1f}%",
+            human_bytes(row["bytes"]),
+        ]
+        for row in report.rows
+    ]
+    numeric = {"requests", "share", "bytes"}
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.rjust(width) if name in numeric else cell.ljust(width)
+            for name, cell, width in zip(header, line, widths, strict=True)
+        ).rstrip()
+        for line in [header, *body]
+    ]
+    cut = query.top is not None and report.groups > query.top
+    lines.append(
+        f"total: {report.requests:,} requests, {human_bytes(report.bytes)}"
+        + (f"; top {query.top} of {report.groups:,} groups, the rest as (other)" if cut else "")
+    )
+    if report.basis == "events":
+        since = report.events_since
+        lines.append(
+            "counted from the stored access events"
+            + (f" (events before {since.isoformat()} have expired)" if since else "")
+        )
+    return "\n".join(lines)
+
+
+def human_bytes(size: int) -> str:
+    """1,234,567 -> 1.2 MB (decimal units, as download figures are usually given)."""
+    if size < 1000:
+        return f"{size:,} B"
+    value = size / 1000
+    for unit in ("kB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:,.1f} {unit}"
+        value /= 1000
+    return f"{value:,.1f} TB"

@@ -13,6 +13,17 @@ from eventstore.sqlite import SQLiteEventStore
 from provenance.ingest import IngestOptions, IngestReport, ingest_stream
 
 LA = ZoneInfo("America/Los_Angeles")
+TEST_KEY = "test-pseudonym-key-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _private_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the real user's configuration (access policy, pseudonym key)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("PROV_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.delenv("PROV_ACCESS_POLICY", raising=False)
 
 
 @pytest.fixture
@@ -34,6 +45,7 @@ def ingest_bytes(
     name: str | None = "input.log",
     origin: str = "",
     tz: ZoneInfo = LA,
+    service: str | None = None,
 ) -> IngestReport:
-    options = IngestOptions(source=source, origin=origin, tz=tz)
+    options = IngestOptions(source=source, origin=origin, tz=tz, service=service)
     return ingest_stream(store, io.BytesIO(data), name, options)

@@ -1,25 +1,31 @@
 """The demo's sample logs: deterministic, in the real layouts, telling the featured story.
 
 These tests read the generated files with their own regexes (built from
-reference/sdr-logs.md), never with the project's parsers.
+reference/sdr-logs.md), never with the project's parsers, except the last section, which checks
+that each access log reads cleanly with its source.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from provenance.demo_data import DemoData, generate
+from provenance.demo_data import AGENT_NETWORKS, DemoData, generate
 from provenance.druid import LOOSE, STRICT
+from provenance.events import ServiceAccessed
+from provenance.sources import source_class
+from tests.sources.helpers import build_events, feed_source
 
 LA = ZoneInfo("America/Los_Angeles")
 ENDPOINTS = ("aws_s3_west_2", "aws_s3_east_1", "gcp_s3_south_1")
@@ -42,7 +48,8 @@ LOGFILE_HEADER = re.compile(
     r"# Logfile created on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} by logger\.rb/v[\d.]+"
 )
 RAILS = re.compile(
-    r"\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d)\] \[(?P<sev>DEBUG|INFO|WARN|ERROR)\] "
+    r"\[(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d)\] "
+    r"\[(?P<sev>DEBUG|INFO|WARN|ERROR|FATAL)\] "
     r"\[(?P<rid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\] (?P<msg>.*)"
 )
 SIDEKIQ = re.compile(
@@ -184,15 +191,18 @@ def test_line_counts_match_the_files(demo: DemoData) -> None:
 
 def test_files_sources_and_layout(demo: DemoData) -> None:
     logs = demo.files[0].path.parent
-    names = {f.path.relative_to(logs).as_posix(): f.source for f in demo.files}
+    names = {f.path.relative_to(logs).as_posix(): (f.source, f.service) for f in demo.files}
     assert names == {
-        "audit_checksum_validation.log": "prescat",
-        "audit_catalog_to_moab.log": "prescat",
-        "c2a.log": "prescat",
-        "production.log": "prescat",
-        "robots/preservationIngestWF.log": "robots",
-        "robots/accessionWF.log": "robots",
-        "events.jsonl": "sdr-events",
+        "audit_checksum_validation.log": ("prescat", None),
+        "audit_catalog_to_moab.log": ("prescat", None),
+        "c2a.log": ("prescat", None),
+        "production.log": ("auto", "preservation-catalog"),
+        "robots/preservationIngestWF.log": ("robots", None),
+        "robots/accessionWF.log": ("robots", None),
+        "events.jsonl": ("sdr-events", None),
+        "access/stacks_access.log": ("clf", "stacks"),
+        "access/purl.log": ("rails", "purl"),
+        "access/sdr-api.log": ("lograge", "sdr-api"),
     }
     assert logs.name == "logs"
 
@@ -201,7 +211,9 @@ def test_default_size_and_speed(tmp_path: Path) -> None:
     started = time.perf_counter()
     data = generate(tmp_path)
     seconds = time.perf_counter() - started
-    assert 40_000 <= sum(f.lines for f in data.files) <= 80_000
+    assert 50_000 <= sum(f.lines for f in data.files) <= 90_000
+    # The access logs must not make `prov demo` slow: at most about 20,000 lines.
+    assert 10_000 <= sum(f.lines for f in data.files if f.path.parent.name == "access") <= 20_000
     assert seconds < 10  # about 1 s on a laptop; generous for slow CI machines
 
 
@@ -389,7 +401,7 @@ def _tree(druid: str) -> str:
 # --- the noise ---------------------------------------------------------------------------------
 
 
-def test_exactly_one_line_is_invalid_utf8(demo: DemoData) -> None:
+def test_two_lines_are_invalid_utf8(demo: DemoData) -> None:
     bad = []
     for file in demo.files:
         for line in file.path.read_bytes().split(b"\n"):
@@ -397,9 +409,9 @@ def test_exactly_one_line_is_invalid_utf8(demo: DemoData) -> None:
                 line.decode("utf-8")
             except UnicodeDecodeError:
                 bad.append((file.path.name, line))
-    assert len(bad) == 1
-    name, line = bad[0]
-    assert name == "production.log" and b"r\xe9sum\xe9.pdf" in line
+    assert [name for name, _ in bad] == ["production.log", "stacks_access.log"]
+    assert b"r\xe9sum\xe9.pdf" in bad[0][1]
+    assert len(bad[1][1]) == 61 and 0x80 <= bad[1][1][0] < 0xC0  # binary junk
 
 
 def test_a_fixity_failure_names_a_path_with_a_control_character(demo: DemoData) -> None:
@@ -546,3 +558,296 @@ def test_new_versions_are_seen_by_the_catalog_check(demo: DemoData) -> None:
     newer = {bare for bare, _, _ in updated}
     assert 0.15 * len(demo.druids) <= len(newer) <= 0.45 * len(demo.druids)
     assert any(version == "3" for _, version, _ in updated)
+
+
+# --- web access logs ---------------------------------------------------------------------------
+
+COMBINED = re.compile(
+    r"(?P<client>[0-9.]+|[0-9a-f:]+) - (?P<user>[a-z0-9]+|-) "
+    r"\[(?P<ts>\d\d/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:"
+    r"\d\d:\d\d:\d\d [+-]\d{4})\] "
+    r'"(?P<method>GET|HEAD) (?P<target>/\S*) (?P<protocol>HTTP/1\.1|HTTP/2\.0)" '
+    r'(?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<agent>[^"]+)" '
+    r"(?P<seconds>\d+\.\d{4})"
+)
+STACKS_TARGET = re.compile(
+    r"/"
+    r"|/file/druid:(?P<file_druid>\w{11})/(?P<name>[\w.-]+)(?:\?download=true)?"
+    r"|/image/iiif/(?P<image_druid>\w{11})%2F[\w-]+/"
+    r"(?:info\.json|full/!400,400/0/default\.jpg|\d+,\d+,1024,1024/512,/0/default\.jpg)"
+)
+STARTED = re.compile(
+    r'Started GET "(?P<path>/[^"]+)" for (?P<client>\S+) '
+    r"at (?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})"
+)
+PROCESSING = re.compile(r"Processing by (?P<route>\w+#\w+) as (?P<format>HTML|XML|JSON)")
+PARAMETERS = re.compile(r'  Parameters: \{"id"=>"(?P<bare>\w{11})"\}')
+RENDERED = re.compile(
+    r"  Rendered layout layouts/application\.html\.erb \(Duration: \d+\.\dms \| "
+    r"Allocations: \d+\)"
+)
+COMPLETED = re.compile(
+    r"Completed (?P<status>\d{3}) (?:OK|Not Modified|Not Found|Internal Server Error) "
+    r"in \d+ms \((?:Views: \d+\.\dms \| )?ActiveRecord: 0\.0ms \| Allocations: \d+\)"
+)
+PURL_ROUTES = {
+    "": ("PurlController#show", "HTML"),
+    ".xml": ("PurlController#show", "XML"),
+    "/iiif/manifest": ("IiifV2Controller#manifest", "JSON"),
+}
+API_REQUEST = re.compile(
+    r"method=(?P<method>GET|POST) "
+    r"path=(?P<path>/v1/objects/druid:(?P<bare>\w{11})(?:/versions(?:/current/close)?|/events)?) "
+    r"format=json controller=\w+Controller action=\w+ status=(?P<status>\d{3}) "
+    r"duration=\d+\.\d\d view=\d+\.\d\d db=\d+\.\d\d remote_ip=(?P<client>\S+)"
+    r"(?: user=(?P<user>[a-z-]+))?"
+)
+# Addresses no real person has (RFC 5737, RFC 3849): where the demo's individuals come from.
+DOCUMENTATION = ("192.0.2.0/24", "203.0.113.0/24", "2001:db8::/32")
+DEMO_BEGIN = datetime(2026, 1, 1, tzinfo=LA)
+# 120 days of 24 hours: 01:00 local on May 1, daylight saving time having begun.
+DEMO_END = DEMO_BEGIN.astimezone(UTC) + timedelta(days=120)
+# A visit that starts just before the end may go on a few minutes after it.
+LATEST = DEMO_END + timedelta(hours=1)
+
+
+def _in(address: str, networks: tuple[str, ...]) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(network) for network in networks)
+
+
+def _stacks(data: DemoData) -> tuple[list[re.Match[str]], list[str]]:
+    """Stacks' Combined Log Format lines (with the duration), and the other lines."""
+    matched, others = [], []
+    for line in _lines(data, "access/stacks_access.log"):
+        found = COMBINED.fullmatch(line)
+        if found is None:
+            others.append(line)
+        else:
+            matched.append(found)
+    return matched, others
+
+
+def _apache_time(text: str) -> datetime:
+    return datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z")
+
+
+def _is_browser(agent: str) -> bool:
+    return agent.startswith("Mozilla/5.0 (") and "compatible;" not in agent
+
+
+def _bare_druids(data: DemoData) -> set[str]:
+    return {d.removeprefix("druid:") for d in data.druids}
+
+
+def test_stacks_log_is_combined_format_with_durations(demo: DemoData) -> None:
+    requests, others = _stacks(demo)
+    assert len(others) == 3
+    assert sum(line.endswith(' "-" 400 - "-" "-" 0.0000') for line in others) == 1
+    assert sum('"\\x16\\x03\\x01\\x02' in line and '" 400 226 "-" "-" ' in line for line in others)
+    assert sum(not line.isprintable() for line in others) == 1  # the binary junk
+    world = _bare_druids(demo)
+    sizes: dict[str, set[str]] = {}
+    for request in requests:
+        target = STACKS_TARGET.fullmatch(request["target"])
+        assert target is not None, request[0]
+        druid = target["file_druid"] or target["image_druid"]
+        assert druid in world or request["target"] == "/", request[0]
+        status, sent = int(request["status"]), request["bytes"]
+        if request["method"] == "HEAD":
+            assert request["target"] == "/" and "uptimerobot" in request["agent"]
+        if request["method"] == "HEAD" or status == 304:
+            assert sent == "-", request[0]
+        else:
+            assert int(sent) > 0, request[0]
+        if status == 200 and target["name"]:
+            sizes.setdefault(request["target"].partition("?")[0], set()).add(sent)
+        at = _apache_time(request["ts"])
+        assert DEMO_BEGIN <= at < LATEST, request[0]
+        assert at.utcoffset() == at.astimezone(LA).utcoffset(), request[0]
+    assert all(len(seen) == 1 for seen in sizes.values()), "a file has one size"
+    statuses = Counter(int(request["status"]) for request in requests)
+    assert {200, 206, 304, 404, 500, 503} <= set(statuses)
+    assert statuses[200] > 0.8 * len(requests)
+    # Apache writes a line when the response is done, stamped with when the request came.
+    stamps = [_apache_time(request["ts"]) for request in requests]
+    assert stamps != sorted(stamps)
+
+
+def test_who_asks_stacks(demo: DemoData) -> None:
+    requests, _ = _stacks(demo)
+    agents = {request["agent"] for request in requests}
+    for marker in (
+        "Googlebot/2.1",
+        "Googlebot-Image/1.0",
+        "bingbot/2.0",
+        "AhrefsBot/7.0",
+        "uptimerobot.com",
+        "python-requests/",
+        "curl/",
+    ):
+        assert any(marker in agent for agent in agents), marker
+    for name, marker in (
+        ("Googlebot", "Googlebot"),
+        ("bingbot", "bingbot"),
+        ("AhrefsBot", "AhrefsBot"),
+        ("UptimeRobot", "uptimerobot"),
+    ):
+        assert all(
+            _in(request["client"], AGENT_NETWORKS[name])
+            for request in requests
+            if marker in request["agent"]
+        ), name
+    people = {(r["client"], r["agent"]) for r in requests if _is_browser(r["agent"])}
+    assert len(people) >= 36  # a few dozen browsers
+    clients = {request["client"] for request in requests}
+    campus = [client for client in clients if _in(client, AGENT_NETWORKS["campus"])]
+    assert any(":" in client for client in campus) and any("." in client for client in campus)
+    assert any(_in(client, AGENT_NETWORKS["partner"]) for client in clients)
+    assert any(":" in client and _in(client, DOCUMENTATION) for client in clients)
+    known = tuple(itertools.chain(DOCUMENTATION, *AGENT_NETWORKS.values()))
+    assert all(_in(client, known) for client in clients)
+    users = [request for request in requests if request["user"] != "-"]
+    assert len({request["user"] for request in users}) >= 3
+    assert all(_in(request["client"], AGENT_NETWORKS["campus"]) for request in users)
+    assert all(request["target"].startswith("/file/") for request in users)
+
+
+def test_stacks_traffic_follows_the_clock(demo: DemoData) -> None:
+    requests, _ = _stacks(demo)
+
+    def share(rows: list[re.Match[str]], hours: range, weekdays: bool) -> float:
+        stamps = [_apache_time(row["ts"]) for row in rows]
+        chosen = [s for s in stamps if s.hour in hours and (s.weekday() < 5 or not weekdays)]
+        return len(chosen) / len(stamps)
+
+    people = [r for r in requests if _is_browser(r["agent"])]
+    crawlers = [r for r in requests if re.search("Googlebot|bingbot|AhrefsBot", r["agent"])]
+    # Weekdays 9 to 5 are 40 of the week's 168 hours (24%); midnight to 6 are a quarter of a day.
+    assert share(people, range(9, 17), weekdays=True) > 0.5
+    assert share(people, range(6), weekdays=False) < 0.1
+    assert 0.1 < share(crawlers, range(9, 17), weekdays=True) < 0.4
+    assert share(crawlers, range(6), weekdays=False) > 0.15
+    checks = sorted(_apache_time(r["ts"]) for r in requests if "uptimerobot" in r["agent"])
+    assert len(checks) in (24 * 120 - 1, 24 * 120)
+    assert all(
+        timedelta(seconds=3590) <= b - a <= timedelta(seconds=3610)
+        for a, b in itertools.pairwise(checks)
+    )
+
+
+def test_purl_log_is_a_tagged_rails_request_log(demo: DemoData) -> None:
+    lines = _lines(demo, "access/purl.log")
+    requests: dict[str, list[re.Match[str]]] = {}
+    switches_back = 0
+    previous = None
+    for line in lines:
+        head = _head(RAILS, line)
+        if head["rid"] != previous and head["rid"] in requests:
+            switches_back += 1
+        requests.setdefault(head["rid"], []).append(head)
+        previous = head["rid"]
+    assert switches_back > 50  # concurrent requests interleave
+    world = _bare_druids(demo)
+    statuses: Counter[int] = Counter()
+    *complete, cut = requests.values()
+    for heads in complete:
+        messages = [head["msg"] for head in heads]
+        started = STARTED.fullmatch(messages[0])
+        processing = PROCESSING.fullmatch(messages[1])
+        parameters = PARAMETERS.fullmatch(messages[2])
+        assert started and processing and parameters, messages
+        path = re.fullmatch(r"/(\w{11})(|\.xml|/iiif/manifest)", started["path"])
+        assert path is not None and path[1] == parameters["bare"], messages
+        assert PURL_ROUTES[path[2]] == (processing["route"], processing["format"])
+        assert datetime.fromisoformat(heads[0]["ts"]) == datetime.strptime(
+            started["at"], "%Y-%m-%d %H:%M:%S %z"
+        )
+        rest = messages[3:]
+        if rest[0].startswith("  Rendered"):
+            assert RENDERED.fullmatch(rest.pop(0)) and processing["format"] == "HTML"
+        completed = COMPLETED.fullmatch(rest[0])
+        assert completed is not None, messages
+        status = int(completed["status"])
+        statuses[status] += 1
+        assert (status == 404) == (path[1] not in world), messages
+        assert (status == 200 and processing["format"] == "HTML") == messages[3].startswith(
+            "  Rendered"
+        )
+        fatal = [head["sev"] for head in heads[len(messages) - len(rest) + 1 :]]
+        assert fatal == (["FATAL"] * 5 if status == 500 else []), messages
+        if path[2] == ".xml":
+            assert _in(started["client"], AGENT_NETWORKS["partner"])  # the weekly harvest
+    assert {200, 304, 404, 500} <= set(statuses)
+    # The log ends inside a request: Started, Processing and Parameters, no Completed.
+    assert [head[0] for head in cut] == lines[-3:]
+    assert STARTED.fullmatch(cut[0]["msg"]) and PARAMETERS.fullmatch(cut[2]["msg"])
+
+
+def test_sdr_api_log_is_lograge_with_users(demo: DemoData) -> None:
+    world = _bare_druids(demo)
+    users: Counter[str | None] = Counter()
+    closes: set[tuple[str, datetime]] = set()
+    for line in _lines(demo, "access/sdr-api.log"):
+        head = _head(RAILS, line)
+        request = API_REQUEST.fullmatch(head["msg"])
+        assert request is not None, line
+        status, user = int(request["status"]), request["user"]
+        users[user] += 1
+        assert (status == 401) == (user is None), line
+        # Without a token the API answers 401 before it looks the object up.
+        assert status == 401 or (status == 404) == (request["bare"] not in world), line
+        if user is not None:
+            assert _in(request["client"], AGENT_NETWORKS["campus"]), line
+        if request["path"].endswith("/versions/current/close"):
+            assert user == "argo" and request["method"] == "POST"
+            closes.add((request["bare"], datetime.fromisoformat(head["ts"])))
+    assert set(users) == {"argo", "preservation-robots", None}
+    # Argo closes every version through the API just before the version_close event.
+    for line in filter(None, _lines(demo, "events.jsonl")):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the truncated line
+        if record["event_type"] == "version_close":
+            sent = datetime.fromisoformat(record["created_at"])
+            bare = record["druid"].removeprefix("druid:")
+            assert any(b == bare and abs(at - sent) <= timedelta(seconds=2) for b, at in closes)
+
+
+def test_access_volume_scales_with_the_world(tmp_path: Path) -> None:
+    def requests(data: DemoData) -> int:
+        return sum(f.lines for f in data.files if f.service in ("purl", "sdr-api"))
+
+    small = generate(tmp_path / "small", objects=20, days=30)
+    large = generate(tmp_path / "large", objects=80, days=30)
+    longer = generate(tmp_path / "longer", objects=20, days=60)
+    # Not quite 4x: the crawlers' and the monitor's share does not grow with the objects.
+    assert requests(large) > 2 * requests(small)
+    assert requests(longer) > 1.5 * requests(small)
+
+
+@pytest.mark.parametrize(
+    ("name", "quarantined", "incomplete"),
+    [("access/stacks_access.log", 3, 0), ("access/purl.log", 0, 1), ("access/sdr-api.log", 0, 0)],
+)
+def test_access_logs_read_cleanly_with_their_sources(
+    demo: DemoData, name: str, quarantined: int, incomplete: int
+) -> None:
+    [file] = [f for f in demo.files if f.path.as_posix().endswith("/logs/" + name)]
+    lines = file.path.read_bytes().decode("utf-8", "surrogateescape")[:-1].split("\n")
+    entries = feed_source(source_class(file.source), lines, LA, "")
+    assert sum(len(entry.lines) for entry in entries) == file.lines
+    assert [entry.ignored for entry in entries if entry.ignored] == []
+    assert sum(1 for entry in entries if entry.quarantined) == quarantined
+    events = build_events(entries, file.source)
+    assert all(isinstance(event, ServiceAccessed) for event in events)
+    accessed = [event for event in events if isinstance(event, ServiceAccessed)]
+    assert sum(1 for event in accessed if not event.complete) == incomplete
+    # Only the monitor asks for no object; 401s and 404s name objects the world may not have.
+    assert all(
+        event.druid in demo.druids
+        for event in accessed
+        if event.path != "/" and event.status not in (None, 401, 404)
+    )
+    assert all(DEMO_BEGIN <= event.occurred_at < LATEST for event in accessed)

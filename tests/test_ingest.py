@@ -11,6 +11,7 @@ from pathlib import Path
 from eventstore.sqlite import SQLiteEventStore
 from provenance.events import QUARANTINE_STREAM, load_event
 from provenance.projections import object_state
+from provenance.projections.base import CHECKPOINT
 from provenance.queries import object_history, quarantined_lines
 from tests.conftest import ingest_bytes
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG
@@ -143,8 +144,8 @@ def test_two_processes_ingesting_overlapping_files_lose_and_duplicate_nothing(
     assert got == expected
     # The projections agree on everything but the checkpoint position, which depends on
     # how the two writers interleaved.
-    state.pop(object_state.CHECKPOINT)
-    expected_state.pop(object_state.CHECKPOINT)
+    state.pop(CHECKPOINT)
+    expected_state.pop(CHECKPOINT)
     assert state == expected_state
 
 
@@ -205,3 +206,20 @@ def test_replaying_the_quarantine_after_a_parser_fix_adds_exactly_the_new_events
     assert reingest.events == 0 and reingest.duplicates == 3
     assert len(store.read_stream("druid:bj102hs9687")) == 3
     assert replay_quarantine(store, IngestOptions(tz=LA)).events == 0
+
+
+def test_a_time_the_store_cannot_keep_is_quarantined_not_fatal(store: SQLiteEventStore) -> None:
+    # 0001-01-01T00:00 at +01:00 is in year 0 in UTC: no store can sort it.
+    line = (
+        b'{"druid": "druid:bc123df4567", "event_type": "registration", '
+        b'"data": {"host": "h", "invoked_by": "x"}, "created_at": "0001-01-01T00:00:00+01:00"}\n'
+    )
+    ok = (
+        b'{"druid": "druid:bc123df4567", "event_type": "registration", '
+        b'"data": {"host": "h", "invoked_by": "x"}, "created_at": "2026-01-01T00:00:00Z"}\n'
+    )
+
+    report = ingest_bytes(store, line + ok, source="sdr-events")
+
+    assert (report.events, report.quarantined) == (1, 1)
+    assert report.quarantined_by_reason == {"event rejected by its model": 1}

@@ -5,31 +5,42 @@ maximum, counts, sets), so replaying the whole store from scratch gives exactly 
 incremental updates gave, whatever order files were ingested in. "Latest" compares the
 records' cursors (UTC time, then event id), which are total and deterministic.
 
-The projection follows the store's global feed with a checkpoint row; every batch of rows and
-the checkpoint are written in one atomic call with optimistic concurrency, so two processes
-catching up at once never apply an event twice (the loser re-reads and retries).
-Imports `eventstore` only (the state works on stored JSON, not on models, so old payloads need
-no upcasting here; pydantic-core's JSON parser is used for speed, 3x the standard library's).
+Following the feed exactly once is `projections.base.Projector`'s job. Imports `eventstore` and
+the projection base only (the state works on stored JSON, not on models, so old payloads need
+no upcasting here).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic_core import from_json, to_json
-
-from eventstore import ConcurrencyError, EventRecord, EventStore, ProjectionWrite
+from eventstore import EventRecord, EventStore
+from provenance.projections.base import CHUNK, Projector
 
 PROJECTION = "object_state"
-CHECKPOINT = "$checkpoint"
-CHUNK = 50_000
-_RETRIES = 50
 
 State = dict[str, Any]
 
+# What an object's state is made of: every event of an object stream (not access events, not
+# quarantine records, which live in `$` streams).
+OBJECT_EVENT_TYPES = frozenset(
+    {
+        "FixityChecked",
+        "ReplicaAudited",
+        "ObjectValidated",
+        "VersionAudited",
+        "CatalogUpdated",
+        "PreservationStatusChanged",
+        "ReplicationCompleted",
+        "IngestStepRecorded",
+        "WorkflowStepRecorded",
+        "RepositoryEventRecorded",
+    }
+)
+
 
 def catch_up(store: EventStore, *, chunk: int = CHUNK) -> int:
-    """Apply every event appended since the checkpoint; return how many were applied."""
+    """Apply every event appended since the checkpoint; return how many were read."""
     return ObjectStateProjector(store, chunk=chunk).catch_up()
 
 
@@ -40,87 +51,23 @@ def rebuild(store: EventStore) -> int:
 
 
 def get_state(store: EventStore, druid: str) -> State | None:
-    row = store.get_projection(PROJECTION, druid)
-    return from_json(row.value) if row is not None else None
+    return ObjectStateProjector(store).get(druid)
 
 
-class ObjectStateProjector:
-    """Follows the store's feed into ObjectState rows.
+class ObjectStateProjector(Projector):
+    """Follows the store's feed into one ObjectState row per object stream."""
 
-    A long-lived projector (one per ingest run) keeps the rows it wrote, with their versions,
-    so the next catch-up does not read them back. That is safe because every write carries
-    the checkpoint row's version too: if anyone else wrote the projection in between, the
-    write fails as a whole, the cache is dropped, and the catch-up starts again from the
-    stored checkpoint.
-    """
+    NAME = PROJECTION
+    TYPES = OBJECT_EVENT_TYPES
 
-    MAX_CACHED = 50_000
+    def row_key(self, record: EventRecord, event: dict[str, Any]) -> str | None:
+        return None if record.stream.startswith("$") else record.stream
 
-    def __init__(self, store: EventStore, *, chunk: int = CHUNK) -> None:
-        self.store = store
-        self.chunk = chunk
-        self._rows: dict[str, tuple[State, int]] = {}
-        self._checkpoint: tuple[int, int] | None = None
+    def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> State:
+        return _new(record)
 
-    def catch_up(self) -> int:
-        for _attempt in range(_RETRIES):
-            try:
-                return self._catch_up_once()
-            except ConcurrencyError:
-                # Another writer advanced the projection first: start again from its checkpoint.
-                self._rows.clear()
-                self._checkpoint = None
-        raise ConcurrencyError(f"projection {PROJECTION} kept changing under {_RETRIES} retries")
-
-    def _stored_checkpoint(self) -> tuple[int, int]:
-        row = self.store.get_projection(PROJECTION, CHECKPOINT)
-        return (int(row.value), row.version) if row else (0, 0)
-
-    def _row(self, record: EventRecord) -> tuple[State, int]:
-        cached = self._rows.pop(record.stream, None)
-        if cached is not None:
-            return cached
-        row = self.store.get_projection(PROJECTION, record.stream)
-        return (from_json(row.value), row.version) if row else (_new(record), 0)
-
-    def _catch_up_once(self) -> int:
-        applied = 0
-        while True:
-            position, checkpoint_version = self._checkpoint or self._stored_checkpoint()
-            touched: dict[str, tuple[State, int]] = {}
-            last = position
-            count = 0
-            for record in self.store.read_all(after_position=position):
-                last = record.position or last
-                count += 1
-                if not record.stream.startswith("$"):
-                    entry = touched.get(record.stream)
-                    if entry is None:
-                        entry = touched[record.stream] = self._row(record)
-                    apply(entry[0], record, from_json(record.payload))
-                if count >= self.chunk:
-                    break
-            if count == 0:
-                return applied
-            writes = [
-                ProjectionWrite(key, _dumps(state), version)
-                for key, (state, version) in touched.items()
-            ]
-            writes.append(ProjectionWrite(CHECKPOINT, str(last).encode(), checkpoint_version))
-            self.store.write_projection(PROJECTION, writes)
-            if len(self._rows) + len(touched) > self.MAX_CACHED:
-                self._rows.clear()
-            for key, (state, version) in touched.items():
-                self._rows[key] = (state, version + 1)
-            self._checkpoint = (last, checkpoint_version + 1)
-            applied += count
-            if count < self.chunk:
-                return applied
-
-
-def _dumps(state: State) -> bytes:
-    # Key order follows arrival order, so equal states may differ in bytes: compare parsed.
-    return to_json(state)
+    def apply(self, row: State, record: EventRecord, event: dict[str, Any]) -> None:
+        apply(row, record, event)
 
 
 def _new(record: EventRecord) -> State:

@@ -15,11 +15,16 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "prescat": ("provenance.sources.prescat", "PrescatSource"),
     "robots": ("provenance.sources.robots", "RobotsSource"),
     "sdr-events": ("provenance.sources.sdr_events", "SdrEventsSource"),
+    "clf": ("provenance.sources.clf", "ClfSource"),
+    "lograge": ("provenance.sources.lograge", "LogrageSource"),
+    "rails": ("provenance.sources.rails", "RailsSource"),
     "auto": ("provenance.sources.auto", "AutoSource"),
 }
 SOURCE_NAMES: tuple[str, ...] = tuple(_REGISTRY)
 # The order `auto` tries formats in: cheapest and most specific first.
-DETECTION_ORDER: tuple[str, ...] = ("sdr-events", "robots", "prescat")
+# Access formats go before prescat: its Rails layout would otherwise claim lograge and Rails
+# request lines, which share the `[time] [LEVEL] [request id]` prefix.
+DETECTION_ORDER: tuple[str, ...] = ("sdr-events", "robots", "clf", "lograge", "rails", "prescat")
 
 
 def source_class(name: str) -> type[Source]:

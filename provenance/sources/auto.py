@@ -2,7 +2,9 @@
 
 A line no source recognises continues the entry of the source that had the previous head
 (multi-line messages and backtraces); with none, it is quarantined. When the format changes,
-the previous source's pending entry is completed first, so entries come out in input order.
+the previous source's pending entry is completed first, so entries come out in input order;
+except for interleaved formats (Rails requests joined by request id), whose open requests
+stay open across other lines and which are asked first whether a line belongs to one of them.
 Imports the registry and the sources it dispatches to.
 """
 
@@ -20,33 +22,48 @@ class AutoSource(Source):
         self._classes = [source_class(name) for name in DETECTION_ORDER]
         self._instances: dict[type[Source], Source] = {}
         self._current: Source | None = None
+        self._interleaved: list[Source] = []
 
     @classmethod
     def detect(cls, line: str) -> bool:
         return False
 
     def feed(self, line_no: int, line: str) -> list[Entry]:
-        for cls in self._classes:
-            if cls.detect(line):
-                target = self._instances.get(cls)
-                if target is None:
-                    target = self._instances[cls] = cls(self.context)
-                break
-        else:
-            if self._current is None:
-                return [Entry(line_no, [line], quarantined="format not recognised")]
-            return _stamp(self._current.feed(line_no, line), self._current.name)
+        target = self._claimant(line)
+        if target is None:
+            for cls in self._classes:
+                if cls.detect(line):
+                    target = self._instances.get(cls)
+                    if target is None:
+                        target = self._instances[cls] = cls(self.context)
+                        if target.interleaved:
+                            self._interleaved.append(target)
+                    break
+            else:
+                if self._current is None:
+                    return [Entry(line_no, [line], quarantined="format not recognised")]
+                return _stamp(self._current.feed(line_no, line), self._current.name)
         done: list[Entry] = []
-        if self._current is not None and self._current is not target:
-            done = _stamp(self._current.flush(), self._current.name)
+        current = self._current
+        if current is not None and current is not target and not current.interleaved:
+            done = _stamp(current.flush(), current.name)
         self._current = target
         entries = _stamp(target.feed(line_no, line), target.name)
         return done + entries if done else entries
 
+    def _claimant(self, line: str) -> Source | None:
+        # A Rails request's own lines (Parameters, SQL, Rendered) look like any Rails line
+        # (prescat would detect them): the source holding that request open asks for them.
+        for source in self._interleaved:
+            if source.claims(line):
+                return source
+        return None
+
     def flush(self) -> list[Entry]:
-        if self._current is None:
-            return []
-        return _stamp(self._current.flush(), self._current.name)
+        done: list[Entry] = []
+        for source in self._instances.values():
+            done.extend(_stamp(source.flush(), source.name))
+        return done
 
 
 def _stamp(entries: list[Entry], name: str) -> list[Entry]:

@@ -67,6 +67,9 @@ class Source(ABC):
     """
 
     name: ClassVar[str]
+    # True for formats whose entries interleave (Rails requests joined by request id): `auto`
+    # then does not complete their pending entries when another format's line comes between.
+    interleaved: ClassVar[bool] = False
 
     def __init__(self, context: SourceContext) -> None:
         self.context = context
@@ -75,6 +78,11 @@ class Source(ABC):
     @abstractmethod
     def detect(cls, line: str) -> bool:
         """Whether this line starts an entry of this format (cheap: used per line by `auto`)."""
+
+    def claims(self, line: str) -> bool:
+        """Whether this instance wants the line for an entry it has open, whatever `detect`
+        says of it (asked by `auto` before detection, only of interleaved sources)."""
+        return False
 
     @abstractmethod
     def feed(self, line_no: int, line: str) -> list[Entry]:

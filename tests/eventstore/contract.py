@@ -30,6 +30,7 @@ from eventstore import (
     EventRecord,
     EventStore,
     EventStoreError,
+    ExpireResult,
     InvalidRecordError,
     InvalidRequestError,
     ProjectionRow,
@@ -529,6 +530,97 @@ class EventStoreContract(ABC):
         assert [row.key for row in rows] == sorted(keys)
         assert all(row.value == row.key.encode() and row.version == 1 for row in rows)
         assert list(store.read_projection("absent")) == []
+
+    def test_read_projection_key_range_is_start_inclusive_stop_exclusive(
+        self, store: EventStore
+    ) -> None:
+        keys = [f"2026-03-0{day}T{hour:02d}|svc" for day in (1, 2, 3) for hour in (0, 23)]
+        store.write_projection("p", [ProjectionWrite(key, b"", 0) for key in keys])
+
+        def between(start: str | None, stop: str | None) -> list[str]:
+            return [row.key for row in store.read_projection("p", start=start, stop=stop)]
+
+        assert between("2026-03-02", "2026-03-03") == keys[2:4]
+        assert between(keys[2], keys[4]) == keys[2:4]
+        assert between(None, "2026-03-02") == keys[:2]
+        assert between("2026-03-03", None) == keys[4:]
+        assert between("2026-03-04", None) == []
+        assert between("b", "a") == []
+
+    def test_read_projection_range_pages_completely(self, store: EventStore) -> None:
+        keys = [f"k{n:06d}" for n in range(self.large_feed_size)]
+        store.write_projection("p", [ProjectionWrite(key, b"", 0) for key in keys])
+
+        got = [row.key for row in store.read_projection("p", start="k000001", stop=keys[-1])]
+
+        assert got == keys[1:-1]
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def test_expire_deletes_exactly_the_records_due(self, store: EventStore) -> None:
+        due = T0 + timedelta(days=90)
+        store.append(
+            [
+                replace(event("old-1", at=T0), expires_at=due),
+                replace(event("old-2", at=T0 + timedelta(hours=1)), expires_at=due),
+                replace(event("later", at=T0), expires_at=due + timedelta(microseconds=1)),
+                event("kept", at=T0 - timedelta(days=999)),
+            ]
+        )
+
+        assert store.expire(due - timedelta(microseconds=1)) == ExpireResult(0, None)
+        result = store.expire(due.astimezone(PLUS_TWO))
+
+        assert result == ExpireResult(deleted=2, latest=T0 + timedelta(hours=1))
+        assert set(ids(store.read_all())) == {"later", "kept"}
+        assert ids(store.read_stream("druid:bc123df4567")) == ["kept", "later"]
+        assert store.expire(due) == ExpireResult(0, None)
+
+    def test_expires_at_round_trips(self, store: EventStore) -> None:
+        record = replace(event("a"), expires_at=(T0 + timedelta(days=1)).astimezone(PLUS_TWO))
+        store.append([record])
+
+        (stored,) = store.read_all()
+
+        assert stored.expires_at == record.expires_at
+        assert stored.expires_at is not None and stored.expires_at.utcoffset() is not None
+
+    def test_an_expired_id_may_be_appended_again(self, store: EventStore) -> None:
+        # Expiry forgets the record entirely: a later re-delivery is stored anew (and will
+        # expire again), which is what retention asks for.
+        record = replace(event("a"), expires_at=T0)
+        store.append([record])
+        store.expire(T0)
+
+        assert store.append([record]).written == ["a"]
+
+    def test_naive_expiry_is_refused(self, store: EventStore) -> None:
+        with pytest.raises(InvalidRecordError, match="expires_at"):
+            store.append([replace(event("a"), expires_at=datetime(2026, 1, 1))])
+        with pytest.raises(InvalidRequestError, match="now"):
+            store.expire(datetime(2026, 1, 1))
+
+    def test_expire_through_a_position_spares_later_records(self, store: EventStore) -> None:
+        store.append([replace(event("a"), expires_at=T0)])
+        store.append([replace(event("b"), expires_at=T0)])
+        (first, _) = store.read_all()
+
+        result = store.expire(T0, through_position=first.position)
+
+        assert result.deleted == 1
+        assert ids(store.read_all()) == ["b"]
+
+    def test_a_none_value_deletes_the_row_after_the_version_check(self, store: EventStore) -> None:
+        store.write_projection("p", [ProjectionWrite("a", b"1", 0), ProjectionWrite("b", b"2", 0)])
+        with pytest.raises(ConcurrencyError):
+            store.write_projection("p", [ProjectionWrite("a", None, 7)])
+
+        store.write_projection("p", [ProjectionWrite("a", None, 1), ProjectionWrite("c", b"3", 0)])
+
+        assert [row.key for row in store.read_projection("p")] == ["b", "c"]
+        assert store.get_projection("p", "a") is None
+        store.write_projection("p", [ProjectionWrite("a", b"again", 0)])
+        assert store.get_projection("p", "a") == ProjectionRow("a", b"again", 1)
 
     def test_clear_projection_empties_only_that_projection(self, store: EventStore) -> None:
         store.write_projection("p", [ProjectionWrite("a", b"1", 0), ProjectionWrite("b", b"2", 0)])

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from eventstore import EventStoreError, ProjectionWrite, StoreUnavailableError
+from eventstore import EventRecord, EventStoreError, ProjectionWrite, StoreUnavailableError
 from eventstore import sqlite as sqlite_backend
-from eventstore.sqlite import MEMORY, SQLiteEventStore
+from eventstore.sqlite import MEMORY, SCHEMA_VERSION, SQLiteEventStore
 from tests.eventstore.contract import EventStoreContract, StoreOpener, event, unstored
 
 
@@ -121,6 +121,35 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(StoreUnavailableError, match="schema version 99"):
         SQLiteEventStore(path)
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    # The layout of schema version 1, as the first release wrote it.
+    with sqlite3.connect(path) as raw:
+        raw.executescript(
+            """
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT,
+                event_id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, type TEXT NOT NULL,
+                time_key TEXT NOT NULL, payload BLOB NOT NULL);
+            CREATE INDEX events_by_stream ON events (stream, time_key, event_id);
+            CREATE TABLE projections (projection TEXT NOT NULL, key TEXT NOT NULL,
+                value BLOB NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (projection, key))
+                WITHOUT ROWID;
+            INSERT INTO meta VALUES ('schema_version', '1');
+            INSERT INTO events (event_id, stream, type, time_key, payload)
+                VALUES ('a', 's', 't', '2026-03-01T00:00:00.000000Z', x'00');
+            """
+        )
+
+    with SQLiteEventStore(path) as store:
+        (old,) = store.read_all()
+        assert old.event_id == "a" and old.expires_at is None
+        store.append([EventRecord("b", "s", "t", old.occurred_at, b"", expires_at=old.occurred_at)])
+        assert store.expire(old.occurred_at).deleted == 1
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write to any directory")

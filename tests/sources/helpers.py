@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from provenance.events import DomainEvent, SourceRef, dump_event
+from provenance.events import AgentRef, DomainEvent, ServiceAccessed, SourceRef, dump_event
 from provenance.sources.base import Entry, Source, SourceContext
 
 
@@ -24,11 +24,17 @@ def build_events(entries: list[Entry], source_name: str) -> list[DomainEvent]:
     events = []
     for entry in entries:
         for draft in entry.drafts:
+            fields = dict(draft.fields)
+            if draft.model is ServiceAccessed:
+                # Ingest's access policy decides these; a source never does.
+                assert "agent" not in fields and "client_id" not in fields
+                fields.setdefault("service", "test-service")
+                fields["agent"] = AgentRef(name="test-agent")
             event = draft.model(
                 event_id="x",
                 recorded_at=datetime(2026, 3, 5, tzinfo=UTC),
                 source=SourceRef(type=source_name),
-                **draft.fields,
+                **fields,
             )
             dump_event(event)
             events.append(event)

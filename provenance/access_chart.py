@@ -1,0 +1,64 @@
+"""`prov report access --chart`: requests over time per group, as a PNG or SVG picture.
+
+matplotlib's object API (a `Figure` of its own, no global pyplot state), imported only here
+and only when a chart is asked for: it is an optional extra, not part of the Lambda asset.
+Imports the report model only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from provenance.access_report import Report, ReportError
+
+FORMATS = (".png", ".svg")
+
+
+def write_chart(report: Report, target: Path) -> None:
+    """Draw one line per group (requests per bucket, zero where a group had none)."""
+    if target.suffix.lower() not in FORMATS:
+        raise ReportError(f"--chart {target}: the file name must end in .png or .svg")
+    if report.query.bucket is None:
+        raise ReportError("--chart needs --bucket (hour, day, week or month)")
+    try:
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ReportError("charts need matplotlib: pip install 'sdr-provenance[chart]'") from None
+    by = report.query.by
+    buckets = sorted({row["bucket"] for row in report.rows})
+    series: dict[str, dict[str, int]] = {}
+    for row in report.rows:
+        label = " / ".join(str(row[name]) for name in by)
+        series.setdefault(label, {})[row["bucket"]] = row["requests"]
+    times = [datetime.fromisoformat(bucket) for bucket in buckets]
+
+    figure = Figure(figsize=(11, 5.5), layout="constrained")
+    axes = figure.subplots()
+    for label, counts in series.items():
+        axes.plot(
+            times,  # type: ignore[arg-type]  # matplotlib's stubs omit its date support
+            [counts.get(bucket, 0) for bucket in buckets],
+            marker="o" if len(buckets) <= 60 else None,
+            markersize=3,
+            linewidth=1.4,
+            label=label,
+        )
+    locator = AutoDateLocator(tz=report.query.tz)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    formatter = ConciseDateFormatter(locator, tz=report.query.tz)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(formatter)
+    axes.set_ylabel(f"requests per {report.query.bucket}")
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.set_title(
+        f"Requests by {', '.join(by)}: {report.requests:,} in all"
+        + (f" (top {report.query.top} of {report.groups})" if report.query.top else "")
+    )
+    if series:
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    try:
+        figure.savefig(target)
+    except OSError as exc:
+        raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from None

@@ -1,0 +1,77 @@
+"""Access events built directly (no log format in between), for projection and report tests."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from eventstore import EventRecord
+from provenance.events import AgentRef, ServiceAccessed, SourceRef, access_stream, dump_event
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+AGENTS = (
+    AgentRef(name="crawler:Googlebot", kind="software"),
+    AgentRef(name="stanford", kind="organization"),
+    AgentRef(name="user:argo", kind="person"),
+    AgentRef(name="client:anon:0123456789ab", kind="hardware"),
+)
+TEMPLATES = ("/file/druid:{druid}/{file}", "/{druid}", "/v1/objects/druid:{druid}/events", None)
+DRUIDS = ("druid:bb123cd4567", "druid:cc234dd5678", None)
+
+
+def access_record(
+    number: int,
+    *,
+    at: datetime = T0,
+    service: str = "stacks",
+    agent: AgentRef = AGENTS[0],
+    client_id: str | None = "anon:0123456789ab",
+    status: int | None = 200,
+    template: str | None = TEMPLATES[0],
+    druid: str | None = DRUIDS[0],
+    size: int | None = 1000,
+    expires_at: datetime | None = None,
+) -> EventRecord:
+    event = ServiceAccessed(
+        event_id=f"00000000-0000-5000-8000-{number:012d}",
+        object=None,
+        occurred_at=at,
+        recorded_at=at,
+        source=SourceRef(type="clf"),
+        agent=agent,
+        service=service,
+        client="192.0.2.1" if client_id else None,
+        client_id=client_id,
+        status=status,
+        template=template,
+        druid=druid,
+        bytes=size,
+    )
+    record = EventRecord(
+        event_id=event.event_id,
+        stream=access_stream(service, at),
+        type="ServiceAccessed",
+        occurred_at=at,
+        payload=dump_event(event),
+    )
+    return record if expires_at is None else replace(record, expires_at=expires_at)
+
+
+def random_records(count: int, seed: int, *, days: int = 10) -> list[EventRecord]:
+    """Varied requests over `days` days from T0: every dimension takes several values."""
+    rng = random.Random(seed)
+    return [
+        access_record(
+            number,
+            at=T0 + timedelta(seconds=rng.randrange(days * 86_400)),
+            service=rng.choice(("stacks", "purl", "sdr-api")),
+            agent=rng.choice(AGENTS),
+            client_id=rng.choice(("anon:0123456789ab", "anon:ba9876543210", "171.64.1.2", None)),
+            status=rng.choice((200, 200, 200, 304, 404, 500, None)),
+            template=rng.choice(TEMPLATES),
+            druid=rng.choice(DRUIDS),
+            size=rng.choice((0, 512, 1_000_000, None)),
+        )
+        for number in range(count)
+    ]

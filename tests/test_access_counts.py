@@ -1,0 +1,133 @@
+"""The AccessCounts projection: exact, order-independent, rebuildable, and it outlives retention."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from eventstore import EventStore
+from provenance.access_report import ReportQuery, access_report
+from provenance.projections import access_counts
+from provenance.projections.base import CHECKPOINT
+from tests.access_helpers import T0, access_record, random_records
+
+
+def counts(store: EventStore) -> dict[str, object]:
+    from pydantic_core import from_json
+
+    return {
+        row.key: from_json(row.value)
+        for row in store.read_projection(access_counts.PROJECTION)
+        if row.key != CHECKPOINT
+    }
+
+
+def total(store: EventStore, **query: object) -> tuple[int, int]:
+    report = access_report(store, ReportQuery(**query))  # type: ignore[arg-type]
+    return report.requests, report.bytes
+
+
+def test_rebuild_equals_incremental_whatever_the_arrival_order(store: EventStore) -> None:
+    records = random_records(3000, seed=7)
+    shuffled = records[:]
+    random.Random(1).shuffle(shuffled)
+    for start in range(0, len(shuffled), 250):
+        store.append(shuffled[start : start + 250])
+        access_counts.catch_up(store)
+    incremental = counts(store)
+
+    access_counts.rebuild(store)
+
+    assert counts(store) == incremental
+    assert sum(
+        cell[0]
+        for row in incremental.values()
+        for cell in row["cells"].values()  # type: ignore[index, attr-defined]
+    ) == len(records)
+
+
+def test_every_request_is_counted_with_its_bytes(store: EventStore) -> None:
+    store.append(
+        [
+            access_record(1, size=100),
+            access_record(2, size=None),
+            access_record(3, size=50, at=T0 + timedelta(minutes=59, seconds=59)),
+            access_record(4, size=7, at=T0 + timedelta(hours=1)),
+        ]
+    )
+    access_counts.catch_up(store)
+
+    rows = list(access_counts.rows(store, None, None))
+
+    assert [row["hour"] for row in rows] == [
+        "2026-03-01T00:00:00.000000Z",
+        "2026-03-01T01:00:00.000000Z",
+    ]
+    assert [sum(c[0] for c in row["cells"].values()) for row in rows] == [3, 1]
+    assert [sum(c[1] for c in row["cells"].values()) for row in rows] == [150, 7]
+
+
+def test_catching_up_twice_counts_once(store: EventStore) -> None:
+    store.append(random_records(200, seed=3))
+    access_counts.catch_up(store)
+    first = counts(store)
+
+    assert access_counts.catch_up(store) == 0
+    assert counts(store) == first
+
+
+def test_two_projectors_racing_count_each_event_once(store: EventStore) -> None:
+    first = access_counts.AccessCountsProjector(store, chunk=50)
+    second = access_counts.AccessCountsProjector(store, chunk=70)
+    records = random_records(600, seed=11)
+    for start in range(0, 600, 100):
+        store.append(records[start : start + 100])
+        first.catch_up()
+        second.catch_up()
+
+    assert total(store) == (600, sum_bytes(records))
+
+
+def sum_bytes(records: list) -> int:  # type: ignore[type-arg]
+    from pydantic_core import from_json
+
+    return sum(from_json(record.payload)["bytes"] or 0 for record in records)
+
+
+def test_expired_events_keep_their_counts_through_a_rebuild(store: EventStore) -> None:
+    due = T0 + timedelta(days=30)
+    old = [access_record(n, at=T0 + timedelta(minutes=n), expires_at=due) for n in range(90)]
+    recent = [access_record(100 + n, at=due + timedelta(hours=n)) for n in range(5)]
+    store.append(old + recent)
+    before = total(store)
+
+    result = access_counts.expire(store, due)
+
+    assert result.deleted == 90
+    assert len(list(store.read_all())) == 5
+    assert access_counts.sealed_before(store) == T0 + timedelta(hours=2)  # 89 min -> hour 01
+    assert total(store) == before
+    access_counts.rebuild(store)
+    assert total(store) == before
+
+
+def test_a_late_event_before_the_sealed_hour_is_counted_once(store: EventStore) -> None:
+    store.append([access_record(1, expires_at=T0 + timedelta(days=1))])
+    access_counts.expire(store, T0 + timedelta(days=1))
+    # A log from before the sealed hour arrives after the expiry: it is counted...
+    store.append([access_record(2, at=T0 + timedelta(minutes=5))])
+    assert total(store) == (2, 2000)
+    # ...and a rebuild neither drops nor doubles it (or the expired one).
+    access_counts.rebuild(store)
+    assert total(store) == (2, 2000)
+    store.append([access_record(3, at=T0 + timedelta(minutes=6))])
+    assert total(store) == (3, 3000)
+
+
+def test_expire_never_deletes_what_is_not_counted_yet(store: EventStore) -> None:
+    store.append([access_record(1, expires_at=T0)])
+    # expire() brings the counts up to date before deleting.
+    access_counts.expire(store, T0 + timedelta(days=1))
+
+    assert total(store) == (1, 1000)
+    assert list(store.read_all()) == []
