@@ -7,7 +7,9 @@ per measurement):
 2. `bench/ingest_1m.py`      `prov ingest` of 1,000,000 lines, twice per input (about 4 min);
 3. `bench/premis_export.py`  `prov premis` of 100,000 events vs metsrw (about 5 min);
 4. `bench/clf_ingest.py`     `prov ingest --source clf` of 1,000,000 access-log lines vs
-   apache-log-parser's parse of the same lines (about 8 min).
+   apache-log-parser's parse of the same lines (about 8 min);
+5. `bench/access_report.py`  `prov report access` over 1,000,000 access events, seven
+   reports, five rounds each, after building the store once (about 5 min).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
@@ -34,6 +36,7 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("ingest_1m.py", ["--lines", "1000000"], ["--lines", "50000"]),
     ("premis_export.py", ["--events", "100000", "--repeats", "3"], ["--events", "5000"]),
     ("clf_ingest.py", ["--lines", "1000000"], ["--lines", "20000"]),
+    ("access_report.py", ["--lines", "1000000"], ["--lines", "20000", "--repeats", "2"]),
 )
 
 

@@ -48,10 +48,19 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class AppendResult:
-    """What an append did: ids newly written, and ids that were already stored."""
+    """What an append did: ids newly written, and ids that were already stored.
+
+    A backend that knows may also say where the written records went: `positions` (one per
+    written id, in order) and `previous`, the newest position before them, given only when no
+    other record can lie between it and them. Then `read_all(after_position=previous)` starts
+    with exactly these records, and a projector that had applied everything up to `previous`
+    can apply them from memory instead of reading them back.
+    """
 
     written: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    positions: list[int] | None = field(default=None, compare=False)
+    previous: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

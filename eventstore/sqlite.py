@@ -184,21 +184,20 @@ class SQLiteEventStore(EventStore):
             return AppendResult()
         with self._write("append to") as con:
             (last,) = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-            inserted = con.executemany(_INSERT_EVENT, rows).rowcount
-            new = distinct
+            con.executemany(_INSERT_EVENT, rows)
             # We hold the write lock, so the rows past the old maximum position are exactly
-            # the ones this call inserted: an exact answer even when another process appended
-            # the same ids a moment ago. Only needed when something was skipped.
-            if inserted != len(rows):
-                new = {
-                    event_id
-                    for (event_id,) in con.execute(
-                        "SELECT event_id FROM events WHERE position > ?", (last,)
-                    )
-                }
-        written = [row[0] for row in rows if row[0] in new]
+            # the ones this call inserted, in insertion order: an exact answer even when
+            # another process appended the same ids a moment ago.
+            placed = dict(
+                con.execute(
+                    "SELECT event_id, position FROM events WHERE position > ? ORDER BY position",
+                    (last,),
+                ).fetchall()
+            )
+        written = [row[0] for row in rows if row[0] in placed]
+        positions = [placed[event_id] for event_id in written]
         if len(written) == len(records):
-            return AppendResult(written=written)
+            return AppendResult(written=written, positions=positions, previous=last)
         # The first occurrence of a newly written id is the write; every other one a duplicate.
         unclaimed = set(written)
         duplicates: list[str] = []
@@ -207,7 +206,9 @@ class SQLiteEventStore(EventStore):
                 unclaimed.remove(record.event_id)
             else:
                 duplicates.append(record.event_id)
-        return AppendResult(written=written, duplicates=duplicates)
+        return AppendResult(
+            written=written, duplicates=duplicates, positions=positions, previous=last
+        )
 
     def read_stream(
         self,
@@ -323,6 +324,20 @@ class SQLiteEventStore(EventStore):
             [projection, key],
         )
         return ProjectionRow(key=key, value=rows[0][0], version=rows[0][1]) if rows else None
+
+    def get_projections(self, projection: str, keys: Iterable[str]) -> dict[str, ProjectionRow]:
+        wanted = sorted(set(keys))
+        found: dict[str, ProjectionRow] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            for key, value, version in self._fetch(
+                "read",
+                "SELECT key, value, version FROM projections WHERE projection = ? "
+                f"AND key IN ({', '.join('?' * len(chunk))})",
+                [projection, *chunk],
+            ):
+                found[key] = ProjectionRow(key=key, value=value, version=version)
+        return found
 
     def read_projection(
         self, projection: str, *, start: str | None = None, stop: str | None = None

@@ -90,6 +90,10 @@ class EventStore(ABC):
         """One projection row, or None."""
 
     @abstractmethod
+    def get_projections(self, projection: str, keys: Iterable[str]) -> dict[str, ProjectionRow]:
+        """The rows of these keys that exist, by key (one round trip per few hundred keys)."""
+
+    @abstractmethod
     def read_projection(
         self, projection: str, *, start: str | None = None, stop: str | None = None
     ) -> Iterator[ProjectionRow]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from provenance.access_report import Report, ReportError
+from provenance.access_report import OTHER, Report, ReportError
 
 FORMATS = (".png", ".svg")
 
@@ -36,7 +36,10 @@ def write_chart(report: Report, target: Path) -> None:
 
     figure = Figure(figsize=(11, 5.5), layout="constrained")
     axes = figure.subplots()
+    other = " / ".join(OTHER for _ in by)
     for label, counts in series.items():
+        # The rest of the groups, summed, is drawn apart: grey and dashed.
+        rest = label == other
         axes.plot(
             times,  # type: ignore[arg-type]  # matplotlib's stubs omit its date support
             [counts.get(bucket, 0) for bucket in buckets],
@@ -44,6 +47,8 @@ def write_chart(report: Report, target: Path) -> None:
             markersize=3,
             linewidth=1.4,
             label=label,
+            color="0.55" if rest else None,
+            linestyle="--" if rest else "-",
         )
     locator = AutoDateLocator(tz=report.query.tz)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
@@ -52,8 +57,9 @@ def write_chart(report: Report, target: Path) -> None:
     axes.set_ylabel(f"requests per {report.query.bucket}")
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
+    scope = ", ".join(report.query.services) + ": " if report.query.services else ""
     axes.set_title(
-        f"Requests by {', '.join(by)}: {report.requests:,} in all"
+        f"{scope}requests by {', '.join(by)}: {report.requests:,} in all"
         + (f" (top {report.query.top} of {report.groups})" if report.query.top else "")
     )
     if series:

@@ -85,7 +85,7 @@ def access_report(store: EventStore, query: ReportQuery) -> Report:
     if "druid" in query.by:
         report.basis = "events"
         report.events_since = access_counts.sealed_before(store)
-        cells = _event_cells(store, query)
+        totals = _group(_event_cells(store, query), query)
     else:
         for name, moment in (("--from", query.start), ("--to", query.stop)):
             if moment is not None and moment != _hour_floor(moment):
@@ -94,43 +94,138 @@ def access_report(store: EventStore, query: ReportQuery) -> Report:
                     "(give a date, or a time on the hour)"
                 )
         access_counts.catch_up(store)
-        cells = _count_cells(store, query)
-    totals = _group(cells, query)
+        totals = _count_totals(store, query)
     _finish(report, totals)
     return report
 
 
-# A cell: (hour row start, {dimension: value}, requests, bytes).
-Cell = tuple[datetime, dict[str, str], int, int]
+# The part of a count key each dimension is read from (agent_kind is the agent's, status_class
+# the status's; service is the row's own).
+_BASE_PART = {
+    "agent": "agent",
+    "agent_kind": "agent",
+    "client": "client",
+    "path": "path",
+    "status": "status",
+    "status_class": "status",
+}
+# Where counts are kept, smallest first, with the parts of their keys: the summary views of
+# AccessCounts, then the cells (every part, so every report).
+_VIEWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (access_counts.SUMMARIES, "agent", ("agent",)),
+    (access_counts.SUMMARIES, "status", ("status",)),
+    (access_counts.SUMMARIES, "path", ("path",)),
+    (access_counts.SUMMARIES, "agent_path", ("agent", "path")),
+    (access_counts.CELLS, "cells", ("agent", "client", "status", "path")),
+)
 
 
-def _count_cells(store: EventStore, query: ReportQuery) -> Iterator[Cell]:
+def _view(query: ReportQuery) -> tuple[str, str, tuple[str, ...]]:
+    """The smallest kept breakdown that holds every part the query groups or filters by."""
+    needed = {_BASE_PART[name] for name in query.by if name in _BASE_PART}
+    if query.agents:
+        needed.add("agent")
+    return next(view for view in _VIEWS if needed <= set(view[2]))
+
+
+def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key], list[int]]:
+    """Sum the hourly counts per (bucket, group). This loop is the whole cost of a report over
+    a big store, so each row is summed on its own first (its entries share service, hour and
+    bucket) and a key is split only as far as the grouping needs."""
+    kind, field_name, parts_of = _view(query)
+    position = {part: index for index, part in enumerate(parts_of)}
+    by = query.by
+    getters = [_getter(name, position) for name in by]
+    depth = max((position[_BASE_PART[name]] for name in by if name in _BASE_PART), default=0)
+    agent_at = position.get("agent", 0)
+    depth = max(depth, agent_at) if query.agents else depth
     services = set(query.services)
     agents = set(query.agents)
-    for row in access_counts.rows(store, query.start, query.stop):
+    bucket_of = _bucketer(query.bucket, query.tz)
+    totals: dict[tuple[str, Key], list[int]] = {}
+    for row in _rows(store, query, kind, bucket_of):
         service = row["service"]
         if services and service not in services:
             continue
-        hour = datetime.fromisoformat(row["hour"])
         kinds = row["agents"]
-        for key, (requests, size) in row["cells"].items():
-            agent, client, status, template = key.split(SEP)
-            if agents and agent not in agents:
+        per_group: dict[Key, list[int]] = {}
+        for key, (requests, size) in row[field_name].items():
+            parts = key.split(SEP, depth + 1)
+            if agents and parts[agent_at] not in agents:
                 continue
-            yield (
-                hour,
-                {
-                    "service": service,
-                    "agent": agent,
-                    "agent_kind": kinds.get(agent, NONE),
-                    "client": client,
-                    "path": template,
-                    "status": status,
-                    "status_class": _status_class(status),
-                },
-                requests,
-                size,
-            )
+            group = tuple(get(parts, service, kinds) for get in getters)
+            counts = per_group.get(group)
+            if counts is None:
+                per_group[group] = [requests, size]
+            else:
+                counts[0] += requests
+                counts[1] += size
+        bucket = bucket_of(datetime.fromisoformat(row["hour"]))
+        for group, (requests, size) in per_group.items():
+            counts = totals.get((bucket, group))
+            if counts is None:
+                totals[(bucket, group)] = [requests, size]
+            else:
+                counts[0] += requests
+                counts[1] += size
+    return totals
+
+
+def _rows(
+    store: EventStore, query: ReportQuery, kind: str, bucket_of: Callable[[datetime], str]
+) -> Iterator[dict[str, Any]]:
+    """The rows a report sums: for summaries, a whole UTC day's row wherever the day lies
+    within the range and within one bucket, and the hourly rows of the rest."""
+    if kind != access_counts.SUMMARIES:
+        yield from access_counts.rows(store, query.start, query.stop, kind=kind)
+        return
+    covered: list[datetime] = []
+    for row in access_counts.rows(
+        store, _day_floor(query.start), query.stop, kind=access_counts.DAILY
+    ):
+        day = datetime.fromisoformat(row["hour"])
+        end = day + timedelta(days=1)
+        if (
+            (query.start is None or query.start <= day)
+            and (query.stop is None or end <= query.stop)
+            and bucket_of(day) == bucket_of(end - timedelta(hours=1))
+        ):
+            covered.append(day)
+            yield row
+    # The hours outside the days read whole: between the covered days, and at both ends.
+    start = query.start
+    for day in covered:
+        if start is None or start < day:
+            yield from access_counts.rows(store, start, day, kind=kind)
+        start = day + timedelta(days=1)
+    if start is None or query.stop is None or start < query.stop:
+        yield from access_counts.rows(store, start, query.stop, kind=kind)
+
+
+def _day_floor(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+Getter = Callable[[list[str], str, dict[str, str]], str]
+
+
+def _getter(name: str, position: dict[str, int]) -> Getter:
+    """How to read one dimension from a split key, its row's service and agent kinds."""
+    if name == "service":
+        return lambda parts, service, kinds: service
+    index = position[_BASE_PART[name]]
+    if name == "agent_kind":
+        return lambda parts, service, kinds: kinds.get(parts[index], NONE)
+    if name == "status_class":
+        return lambda parts, service, kinds: _status_class(parts[index])
+    return lambda parts, service, kinds: parts[index]
+
+
+# An event's contribution: (when, {dimension: value}, requests, bytes).
+Cell = tuple[datetime, dict[str, str], int, int]
 
 
 def _event_cells(store: EventStore, query: ReportQuery) -> Iterator[Cell]:

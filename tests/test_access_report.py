@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,6 +46,59 @@ def test_every_grouping_adds_up_to_the_total(filled: EventStore, by: tuple[str, 
         assert sum(row["requests"] for row in result.rows) == whole.requests
         assert sum(row["bytes"] for row in result.rows) == whole.bytes
         assert (result.requests, result.bytes) == (whole.requests, whole.bytes)
+
+
+WINDOWS: dict[str, dict[str, Any]] = {
+    # Whole UTC days are read from daily rows, the rest from hourly ones: every mix must agree.
+    "all, no bucket": {},
+    "local days": {"bucket": "day", "tz": LA},
+    "local weeks": {"bucket": "week", "tz": LA},
+    "utc days": {"bucket": "day", "tz": UTC},
+    "partial days at both ends": {
+        "start": datetime(2026, 3, 2, 5, tzinfo=UTC),
+        "stop": datetime(2026, 3, 7, 19, tzinfo=UTC),
+    },
+    "months from a local date": {
+        "bucket": "month",
+        "tz": LA,
+        "start": datetime(2026, 3, 3, tzinfo=LA),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "by",
+    [("agent",), ("agent_kind",), ("path",), ("status",), ("status_class",), ("agent", "path")],
+)
+@pytest.mark.parametrize("window", WINDOWS)
+def test_summaries_agree_with_the_cells(
+    filled: EventStore, by: tuple[str, ...], window: str
+) -> None:
+    # Grouping by client too forces the hourly cells; summed over clients they must give what
+    # the summary rows (hourly and daily) give.
+    options = WINDOWS[window]
+    summary = access_report(filled, ReportQuery(by=by, **options))
+    cells = access_report(filled, ReportQuery(by=(*by, "client"), **options))
+
+    folded: dict[tuple[object, ...], list[int]] = {}
+    for row in cells.rows:
+        key = (row.get("bucket"), *(row[name] for name in by))
+        pair = folded.setdefault(key, [0, 0])
+        pair[0] += row["requests"]
+        pair[1] += row["bytes"]
+    assert {
+        (row.get("bucket"), *(row[name] for name in by)): [row["requests"], row["bytes"]]
+        for row in summary.rows
+    } == folded
+    assert summary.requests > 0
+
+
+def test_an_agent_filter_reads_views_that_know_the_agent(filled: EventStore) -> None:
+    by_path = access_report(filled, ReportQuery(by=("path",), agents=("user:argo",)))
+    by_status = access_report(filled, ReportQuery(by=("status",), agents=("user:argo",)))
+    argo = access_report(filled, ReportQuery(by=("agent",), agents=("user:argo",)))
+
+    assert by_path.requests == by_status.requests == argo.requests == argo.rows[0]["requests"]
 
 
 def test_top_keeps_the_largest_groups_and_sums_the_rest(filled: EventStore) -> None:

@@ -1,20 +1,31 @@
 """AccessCounts: requests and bytes per service, hour, agent, client, status and query template.
 
-One row per (UTC hour, service, shard), keyed `<YYYY-MM-DDTHH>|<service>|<shard>` so that an
-hour range is a key range. A row holds exact counts for every combination seen in that hour:
+Two kinds of rows per UTC hour and service, keyed so that an hour range is a key range:
 
-    {"hour": "2026-03-02T18:00:00Z", "service": "stacks",
+- **cells** `c|<YYYY-MM-DDTHH>|<service>|<shard>`: exact counts for every combination of
+  agent, client, status and template seen in that hour, split into `SHARDS` by client;
+- **summaries** `s|<YYYY-MM-DDTHH>|<service>|<shard>`: the same requests summed per agent,
+  per template, per status and per (agent, template), split by agent;
+- **daily summaries** `d|<YYYY-MM-DD>|<service>|<shard>`: the summaries of a whole UTC day,
+  so a report over months reads days, not hours, wherever its buckets allow.
+
+    {"hour": "2026-03-02T18:00:00.000000Z", "service": "stacks",
      "agents": {"crawler:Googlebot": "software", ...},
-     "cells": {"<agent>\\x1f<client>\\x1f<status>\\x1f<template>": [requests, bytes], ...}}
+     "cells": {"<agent>\x1f<client>\x1f<status>\x1f<template>": [requests, bytes], ...}}
+    {"hour": ..., "service": ..., "agents": {...},
+     "agent": {"<agent>": [requests, bytes]}, "path": {...}, "status": {...},
+     "agent_path": {"<agent>\x1f<template>": [requests, bytes]}}
 
-Exact cells, not top-N lists, because reports must add up under any grouping and a rebuild
-must equal the incremental result (a top-N cut depends on arrival order). Rows are split into
-`SHARDS` by the client, so a busy service-hour stays far below the store's row size limit
-(one shard holds about 2,500 distinct cells in 256 KiB).
+Exact counts, not top-N lists, because reports must add up under any grouping and a rebuild
+must equal the incremental result (a top-N cut depends on arrival order). The summaries exist
+for speed: most reports (who, what, how often) need no client, and a summary holds several
+times fewer entries than the cells (clients outnumber agents, and templates repeat). The
+shards keep a busy service-hour far below the store's row size limit.
 
 Retention: access events may expire (the access policy) while these counts stay. Expiring
-records `$sealed`, the hour before which events may be gone; a rebuild keeps the rows before
-it and replays only what came after (`projections.base.Checkpoint.floor`).
+records `$sealed`, the UTC midnight before which events may be gone (a day boundary, because
+daily rows count whole days); a rebuild keeps the rows before it and replays only what came
+after (`projections.base.Checkpoint.floor`).
 
 Imports `eventstore` and the projection base only.
 """
@@ -22,7 +33,7 @@ Imports `eventstore` and the projection base only.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,14 +51,22 @@ from provenance.projections.base import CHECKPOINT, CHUNK, Checkpoint, Projector
 
 PROJECTION = "access_counts"
 SEALED = "$sealed"
+CELLS = "c|"
+SUMMARIES = "s|"
+DAILY = "d|"
+KINDS = (CELLS, SUMMARIES, DAILY)
 SHARDS = 16
+# A day's summary holds 24 hours' agents and templates: more shards keep its rows small.
+DAILY_SHARDS = 64
 SEP = "\x1f"
 NONE = "-"  # a dimension the log did not give (no client, no status: an incomplete request)
+# The breakdowns a summary row keeps; each names the report dimensions it can answer.
+SUMMARY_VIEWS = ("agent", "path", "status", "agent_path")
 _RETRIES = 50
 
 
 def hour_key(moment: datetime) -> str:
-    """`2026-03-02T18`: the UTC hour of a moment, as row keys start."""
+    """`2026-03-02T18`: the UTC hour of a moment, as row keys name it."""
     return time_key(moment)[:13]
 
 
@@ -58,19 +77,43 @@ def hour_start(key: str) -> datetime:
 class AccessCountsProjector(Projector):
     NAME = PROJECTION
     TYPES = frozenset({"ServiceAccessed"})
+    # Logs arrive in time order, so only the latest hours' rows are touched again; keeping
+    # all rows would hold the whole projection in memory (a million cells is ~150 MB).
+    MAX_CACHED = 2048
 
-    def row_key(self, record: EventRecord, event: dict[str, Any]) -> str | None:
-        client = event.get("client_id") or NONE
-        shard = zlib.crc32(client.encode()) % SHARDS
-        return f"{hour_key(record.occurred_at)}|{event['service']}|{shard:x}"
+    def __init__(self, store: EventStore, *, chunk: int = CHUNK) -> None:
+        super().__init__(store, chunk=chunk)
+        # Hour keys by hours since the epoch: formatting a time is the costly part.
+        self._hours: dict[int, str] = {}
+
+    def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
+        moment = record.occurred_at
+        since_epoch = int(moment.timestamp() // 3600)
+        hour = self._hours.get(since_epoch)
+        if hour is None:
+            hour = self._hours[since_epoch] = hour_key(moment)
+        service = event["service"]
+        client = _shard(event.get("client_id") or NONE, SHARDS)
+        name = event["agent"]["name"]
+        return (
+            f"{CELLS}{hour}|{service}|{client}",
+            f"{SUMMARIES}{hour}|{service}|{_shard(name, SHARDS)}",
+            f"{DAILY}{hour[:10]}|{service}|{_shard(name, DAILY_SHARDS)}",
+        )
 
     def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> Row:
-        return {
-            "hour": time_key(hour_start(key)),
+        start = key[2:12] + "T00" if key.startswith(DAILY) else key[2:15]
+        row: Row = {
+            # The start of the hour (or day) the row counts, as a time_key.
+            "hour": time_key(hour_start(start)),
             "service": event["service"],
             "agents": {},
-            "cells": {},
         }
+        if key.startswith(CELLS):
+            row["cells"] = {}
+        else:
+            row.update((view, {}) for view in SUMMARY_VIEWS)
+        return row
 
     def apply(self, row: Row, record: EventRecord, event: dict[str, Any]) -> None:
         get = event.get
@@ -78,36 +121,54 @@ class AccessCountsProjector(Projector):
         name = agent["name"]
         row["agents"][name] = agent.get("kind", "software")
         status = get("status")
-        cell = SEP.join(
-            (
-                name,
-                get("client_id") or NONE,
-                NONE if status is None else str(status),
-                get("template") or NONE,
+        status_key = NONE if status is None else str(status)
+        template = get("template") or NONE
+        size = get("bytes") or 0
+        if "cells" in row:
+            _add(
+                row["cells"], SEP.join((name, get("client_id") or NONE, status_key, template)), size
             )
-        )
-        cells = row["cells"]
-        counts = cells.get(cell)
-        if counts is None:
-            cells[cell] = [1, get("bytes") or 0]
         else:
-            counts[0] += 1
-            counts[1] += get("bytes") or 0
+            _add(row["agent"], name, size)
+            _add(row["path"], template, size)
+            _add(row["status"], status_key, size)
+            _add(row["agent_path"], f"{name}{SEP}{template}", size)
+
+
+def _shard(text: str, shards: int) -> str:
+    return format(zlib.crc32(text.encode()) % shards, "02x")
+
+
+def _add(counts: dict[str, list[int]], key: str, size: int) -> None:
+    pair = counts.get(key)
+    if pair is None:
+        counts[key] = [1, size]
+    else:
+        pair[0] += 1
+        pair[1] += size
 
 
 def catch_up(store: EventStore, *, chunk: int = CHUNK) -> int:
     return AccessCountsProjector(store, chunk=chunk).catch_up()
 
 
-def rows(store: EventStore, start: datetime | None, stop: datetime | None) -> Iterator[Row]:
-    """The rows of the hours from `start` (inclusive) to `stop` (exclusive), parsed."""
-    first = None if start is None else hour_key(start)
+def rows(
+    store: EventStore, start: datetime | None, stop: datetime | None, *, kind: str = CELLS
+) -> Iterator[Row]:
+    """The rows of one kind (CELLS, SUMMARIES or DAILY) of the hours (days) from `start`
+    (inclusive) to `stop` (exclusive), parsed; callers pass whole hours (whole UTC days)."""
     # Keys of the hour `stop` falls in sort after the bare hour prefix, so `< prefix` stops
-    # before them: callers pass whole hours.
-    last = None if stop is None else hour_key(stop)
+    # before them.
+    width = 10 if kind == DAILY else 13
+    first = kind if start is None else kind + hour_key(start)[:width]
+    last = _after(kind) if stop is None else kind + hour_key(stop)[:width]
     for row in store.read_projection(PROJECTION, start=first, stop=last):
-        if not row.key.startswith("$"):
-            yield from_json(row.value)
+        yield from_json(row.value)
+
+
+def _after(prefix: str) -> str:
+    """The smallest key greater than every key starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def sealed_before(store: EventStore) -> datetime | None:
@@ -127,7 +188,8 @@ def expire(store: EventStore, now: datetime) -> ExpireResult:
     checkpoint, _ = projector.stored_checkpoint()
     result = store.expire(now, through_position=checkpoint.position)
     if result.latest is not None:
-        _seal(store, hour_key(result.latest + timedelta(hours=1)))
+        # Sealed up to the next UTC midnight, not hour: a day's summary row counts whole days.
+        _seal(store, hour_key(result.latest + timedelta(days=1))[:10] + "T00")
     return result
 
 
@@ -164,7 +226,12 @@ def rebuild(store: EventStore) -> int:
         floor = sealed.value.decode()
         writes = [
             ProjectionWrite(row.key, None, row.version)
-            for row in store.read_projection(PROJECTION, start=floor)
+            for kind in KINDS
+            for row in store.read_projection(
+                PROJECTION,
+                start=kind + (floor[:10] if kind == DAILY else floor),
+                stop=_after(kind),
+            )
         ]
         # An interrupted rebuild left its own floor: what it had not replayed yet still counts.
         through = max(old.position, old.replay_through)

@@ -15,7 +15,9 @@ Imports `eventstore` only. Rows are stored JSON; pydantic-core's parser is used 
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,6 +30,16 @@ CHUNK = 50_000
 _RETRIES = 50
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Records one process just appended, in position order, the store's newest position
+    before them (`AppendResult.previous`) and the position of the last of them."""
+
+    previous: int
+    records: Sequence[EventRecord]
+    last: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +75,7 @@ class Checkpoint:
 class Projector(ABC):
     """Follows the store's feed into the rows of one projection.
 
-    Subclasses say which events they read (`TYPES`), which row an event lands in (`row_key`)
+    Subclasses say which events they read (`TYPES`), which rows an event lands in (`row_keys`)
     and how it changes that row (`new_row`, `apply`). `apply` must not depend on the order
     events arrive in, so that a rebuild gives exactly what incremental updates gave.
 
@@ -84,8 +96,8 @@ class Projector(ABC):
         self._checkpoint: tuple[Checkpoint, int] | None = None
 
     @abstractmethod
-    def row_key(self, record: EventRecord, event: dict[str, Any]) -> str | None:
-        """The key of the row this event changes, or None to pass it by."""
+    def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
+        """The keys of the rows this event changes (none to pass it by)."""
 
     @abstractmethod
     def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> Row:
@@ -99,8 +111,19 @@ class Projector(ABC):
         row = self.store.get_projection(self.NAME, key)
         return from_json(row.value) if row is not None else None
 
-    def catch_up(self) -> int:
-        """Apply every event appended since the checkpoint; return how many were read."""
+    def catch_up(self, appended: Appended | None = None) -> int:
+        """Apply every event appended since the checkpoint; return how many were read.
+
+        `appended` (what this process just appended, with positions) lets a projector that is
+        exactly caught up to just before them apply them from memory, not read them back.
+        """
+        if appended is not None and self._checkpoint is not None:
+            checkpoint, version = self._checkpoint
+            if checkpoint.floor is None and checkpoint.position == appended.previous:
+                try:
+                    return self._apply(appended.records, checkpoint, version, appended.last)
+                except ConcurrencyError:
+                    self.forget()
         for _attempt in range(_RETRIES):
             try:
                 return self._catch_up_once()
@@ -118,54 +141,73 @@ class Projector(ABC):
         row = self.store.get_projection(self.NAME, CHECKPOINT)
         return (Checkpoint.loads(row.value), row.version) if row else (Checkpoint(), 0)
 
-    def _row(self, key: str, record: EventRecord, event: dict[str, Any]) -> tuple[Row, int]:
-        cached = self._rows.pop(key, None)
-        if cached is not None:
-            return cached
-        row = self.store.get_projection(self.NAME, key)
-        return (from_json(row.value), row.version) if row else (self.new_row(key, record, event), 0)
-
     def _catch_up_once(self) -> int:
         applied = 0
-        types = self.TYPES
         while True:
-            checkpoint, checkpoint_version = self._checkpoint or self.stored_checkpoint()
-            touched: dict[str, tuple[Row, int]] = {}
-            last = checkpoint.position
-            count = 0
-            for record in self.store.read_all(after_position=checkpoint.position):
-                last = record.position or last
-                count += 1
-                if record.type in types and not (
-                    checkpoint.floor is not None
-                    and checkpoint.skips(record, time_key(record.occurred_at))
-                ):
-                    event = from_json(record.payload)
-                    key = self.row_key(record, event)
-                    if key is not None:
-                        entry = touched.get(key)
-                        if entry is None:
-                            entry = touched[key] = self._row(key, record, event)
-                        self.apply(entry[0], record, event)
-                if count >= self.chunk:
-                    break
-            if count == 0:
+            checkpoint, version = self._checkpoint or self.stored_checkpoint()
+            chunk = list(
+                itertools.islice(
+                    self.store.read_all(after_position=checkpoint.position), self.chunk
+                )
+            )
+            if not chunk:
                 return applied
-            writes = [
-                ProjectionWrite(key, to_json(row), version)
-                for key, (row, version) in touched.items()
-            ]
-            done = _advance(checkpoint, last)
-            writes.append(ProjectionWrite(CHECKPOINT, done.dumps(), checkpoint_version))
-            self.store.write_projection(self.NAME, writes)
-            if len(self._rows) + len(touched) > self.MAX_CACHED:
-                self._rows.clear()
-            for key, (row, version) in touched.items():
-                self._rows[key] = (row, version + 1)
-            self._checkpoint = (done, checkpoint_version + 1)
-            applied += count
-            if count < self.chunk:
+            applied += self._apply(chunk, checkpoint, version, chunk[-1].position or 0)
+            if len(chunk) < self.chunk:
                 return applied
+
+    def _apply(
+        self, records: Sequence[EventRecord], checkpoint: Checkpoint, version: int, last: int
+    ) -> int:
+        """Fold records (in position order, right after the checkpoint, the last of them at
+        position `last`) into their rows and write the rows with the new checkpoint,
+        atomically; ConcurrencyError if someone else moved the checkpoint meanwhile."""
+        if not records:
+            return 0
+        types = self.TYPES
+        folded: list[tuple[EventRecord, dict[str, Any], Sequence[str]]] = []
+        wanted: set[str] = set()
+        for record in records:
+            if record.type in types and not (
+                checkpoint.floor is not None
+                and checkpoint.skips(record, time_key(record.occurred_at))
+            ):
+                event = from_json(record.payload)
+                keys = self.row_keys(record, event)
+                folded.append((record, event, keys))
+                wanted.update(keys)
+        # Rows not remembered are fetched in one go: one query per row would cost more than
+        # the folding itself.
+        cached = self._rows
+        stored = self.store.get_projections(self.NAME, [k for k in wanted if k not in cached])
+        touched: dict[str, tuple[Row, int]] = {}
+        for record, event, keys in folded:
+            for key in keys:
+                entry = touched.get(key)
+                if entry is None:
+                    entry = cached.pop(key, None)
+                    if entry is None:
+                        found = stored.get(key)
+                        entry = (
+                            (from_json(found.value), found.version)
+                            if found is not None
+                            else (self.new_row(key, record, event), 0)
+                        )
+                    touched[key] = entry
+                self.apply(entry[0], record, event)
+        writes = [
+            ProjectionWrite(key, to_json(row), row_version)
+            for key, (row, row_version) in touched.items()
+        ]
+        done = _advance(checkpoint, last)
+        writes.append(ProjectionWrite(CHECKPOINT, done.dumps(), version))
+        self.store.write_projection(self.NAME, writes)
+        if len(self._rows) + len(touched) > self.MAX_CACHED:
+            self._rows.clear()
+        for key, (row, row_version) in touched.items():
+            self._rows[key] = (row, row_version + 1)
+        self._checkpoint = (done, version + 1)
+        return len(records)
 
 
 def _advance(checkpoint: Checkpoint, position: int) -> Checkpoint:

@@ -12,6 +12,7 @@ no upcasting here).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eventstore import EventRecord, EventStore
@@ -60,8 +61,8 @@ class ObjectStateProjector(Projector):
     NAME = PROJECTION
     TYPES = OBJECT_EVENT_TYPES
 
-    def row_key(self, record: EventRecord, event: dict[str, Any]) -> str | None:
-        return None if record.stream.startswith("$") else record.stream
+    def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
+        return () if record.stream.startswith("$") else (record.stream,)
 
     def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> State:
         return _new(record)

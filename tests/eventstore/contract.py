@@ -124,6 +124,19 @@ class EventStoreContract(ABC):
             assert got.occurred_at == sent.occurred_at
             assert got.cursor == sent.cursor
 
+    def test_positions_reported_by_append_are_where_read_all_finds_them(
+        self, store: EventStore
+    ) -> None:
+        store.append([event("a")])
+        result = store.append([event("b"), event("a"), event("c"), event("b")])
+
+        if result.positions is None:
+            pytest.skip("this backend does not report positions")
+        assert result.previous is not None
+        feed = list(store.read_all(after_position=result.previous))
+        assert ids(feed) == result.written == ["b", "c"]
+        assert [record.position for record in feed] == result.positions
+
     def test_stored_records_carry_increasing_positions(self, store: EventStore) -> None:
         store.append([event("a"), event("b", at=T0 - timedelta(hours=1))])
         store.append([event("c")])
@@ -530,6 +543,17 @@ class EventStoreContract(ABC):
         assert [row.key for row in rows] == sorted(keys)
         assert all(row.value == row.key.encode() and row.version == 1 for row in rows)
         assert list(store.read_projection("absent")) == []
+
+    def test_get_projections_returns_the_rows_that_exist(self, store: EventStore) -> None:
+        keys = [f"k{n:04d}" for n in range(1200)]
+        store.write_projection("p", [ProjectionWrite(key, key.encode(), 0) for key in keys])
+        store.write_projection("q", [ProjectionWrite("k0001", b"other projection", 0)])
+
+        found = store.get_projections("p", [*keys[::2], "absent", keys[0]])
+
+        assert set(found) == set(keys[::2])
+        assert found["k0002"] == ProjectionRow("k0002", b"k0002", 1)
+        assert store.get_projections("p", []) == {}
 
     def test_read_projection_key_range_is_start_inclusive_stop_exclusive(
         self, store: EventStore
