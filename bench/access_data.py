@@ -46,6 +46,7 @@ from provenance.demo_data import (
     BROWSER_AGENTS,
     CONTENT_NAMES,
     DRUID_LETTERS,
+    FILE_SIZES,
     GOOGLEBOT,
     GOOGLEBOT_IMAGE,
     GOOGLEBOT_SMARTPHONE,
@@ -105,16 +106,6 @@ REFERERS = (
     "https://searchworks.stanford.edu/view/{n}",
     "https://exhibits.stanford.edu/virtual-tribunals/catalog/{n}",
 )
-FILE_SIZES = {
-    "pdf": (200_000, 30_000_000),
-    "tif": (20_000_000, 200_000_000),
-    "jp2": (2_000_000, 30_000_000),
-    "wav": (50_000_000, 700_000_000),
-    "mp4": (50_000_000, 2_000_000_000),
-    "csv": (10_000, 50_000_000),
-    "txt": (1_000, 20_000),
-    "xml": (5_000, 300_000),
-}
 # First octets of the addresses of people "anywhere": public unicast, not the ranges above.
 PUBLIC_FIRST_OCTETS = tuple(
     n for n in range(1, 224) if n not in (10, 100, 127, 169, 171, 172, 192, 198, 203)

@@ -153,22 +153,20 @@ def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key]
             parts = key.split(SEP, depth + 1)
             if agents and parts[agent_at] not in agents:
                 continue
-            group = tuple(get(parts, service, kinds) for get in getters)
-            counts = per_group.get(group)
-            if counts is None:
-                per_group[group] = [requests, size]
-            else:
-                counts[0] += requests
-                counts[1] += size
+            _add(per_group, tuple(get(parts, service, kinds) for get in getters), requests, size)
         bucket = bucket_of(datetime.fromisoformat(row["hour"]))
         for group, (requests, size) in per_group.items():
-            counts = totals.get((bucket, group))
-            if counts is None:
-                totals[(bucket, group)] = [requests, size]
-            else:
-                counts[0] += requests
-                counts[1] += size
+            _add(totals, (bucket, group), requests, size)
     return totals
+
+
+def _add(totals: dict[Any, list[int]], key: Any, requests: int, size: int) -> None:
+    counts = totals.get(key)
+    if counts is None:
+        totals[key] = [requests, size]
+    else:
+        counts[0] += requests
+        counts[1] += size
 
 
 def _rows(
@@ -268,13 +266,7 @@ def _group(cells: Iterable[Cell], query: ReportQuery) -> dict[tuple[str, Key], l
     bucket_of = _bucketer(query.bucket, query.tz)
     totals: dict[tuple[str, Key], list[int]] = {}
     for moment, values, requests, size in cells:
-        key = (bucket_of(moment), tuple(values[name] for name in by))
-        counts = totals.get(key)
-        if counts is None:
-            totals[key] = [requests, size]
-        else:
-            counts[0] += requests
-            counts[1] += size
+        _add(totals, (bucket_of(moment), tuple(values[name] for name in by)), requests, size)
     return totals
 
 

@@ -256,7 +256,10 @@ class _Reader:
         self, entry: Entry, source_name: str, digest: bytes, occurrence: int
     ) -> list[EventRecord] | None:
         origin = self.options.origin
-        source_ref = SourceRef(type=source_name, origin=origin, file=self.name, line=entry.line_no)
+        # Built from this module's own typed values, so not validated again (once per line).
+        source_ref = SourceRef.model_construct(
+            type=source_name, origin=origin, file=self.name, line=entry.line_no
+        )
         records = []
         try:
             for index, draft in enumerate(entry.drafts):

@@ -93,12 +93,12 @@ class AccessCountsProjector(Projector):
         if hour is None:
             hour = self._hours[since_epoch] = hour_key(moment)
         service = event["service"]
-        client = _shard(event.get("client_id") or NONE, SHARDS)
-        name = event["agent"]["name"]
+        client = zlib.crc32((event.get("client_id") or NONE).encode())
+        agent = zlib.crc32(event["agent"]["name"].encode())
         return (
-            f"{CELLS}{hour}|{service}|{client}",
-            f"{SUMMARIES}{hour}|{service}|{_shard(name, SHARDS)}",
-            f"{DAILY}{hour[:10]}|{service}|{_shard(name, DAILY_SHARDS)}",
+            f"{CELLS}{hour}|{service}|{client % SHARDS:02x}",
+            f"{SUMMARIES}{hour}|{service}|{agent % SHARDS:02x}",
+            f"{DAILY}{hour[:10]}|{service}|{agent % DAILY_SHARDS:02x}",
         )
 
     def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> Row:
@@ -133,10 +133,6 @@ class AccessCountsProjector(Projector):
             _add(row["path"], template, size)
             _add(row["status"], status_key, size)
             _add(row["agent_path"], f"{name}{SEP}{template}", size)
-
-
-def _shard(text: str, shards: int) -> str:
-    return format(zlib.crc32(text.encode()) % shards, "02x")
 
 
 def _add(counts: dict[str, list[int]], key: str, size: int) -> None:

@@ -1,0 +1,152 @@
+"""`prov ingest` of access logs, `prov report access` and `prov expire`, as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import run
+
+# Two identical requests in the same second (two events), a crawler, a campus address, and a
+# broken request line.
+ACCESS_LOG = "\n".join(
+    [
+        '171.64.1.2 - - [02/Mar/2026:10:01:02 -0800] "GET /file/druid:bb123cd4567/a.pdf HTTP/1.1"'
+        ' 200 1000 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"',
+        '171.64.1.2 - - [02/Mar/2026:10:01:02 -0800] "GET /file/druid:bb123cd4567/a.pdf HTTP/1.1"'
+        ' 200 1000 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"',
+        '66.249.66.1 - - [02/Mar/2026:23:59:59 -0800] "GET /file/druid:cc234dd5678/b.tif HTTP/1.1"'
+        ' 200 500 "-" "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"',
+        '192.0.2.9 - - [02/Mar/2026:10:05:00 -0800] "-" 400 0 "-" "-"',
+    ]
+)
+POLICY = """\
+[[networks]]
+name = "stanford"
+cidrs = ["171.64.0.0/14"]
+"""
+
+
+@pytest.fixture
+def url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    log = tmp_path / "stacks.log"
+    log.write_text(ACCESS_LOG + "\n")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    code, out, err = run(
+        capsys,
+        "ingest", "--store", store, "--source", "clf", "--service", "stacks",
+        "--access-policy", str(policy), "--format", "json", str(log),
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert (report["lines"], report["events"], report["quarantined"]) == (4, 3, 1)
+    assert len(report["access_policy"]) == 16
+    return store
+
+
+def test_report_json_is_one_list_of_named_rows(capsys, url) -> None:
+    code, out, _ = run(
+        capsys, "report", "access", "--store", url, "--by", "agent", "--format", "json"
+    )
+
+    assert code == 0
+    assert json.loads(out) == [
+        {"agent": "stanford", "requests": 2, "bytes": 2000},
+        {"agent": "crawler:Googlebot", "requests": 1, "bytes": 500},
+    ]
+
+
+def test_report_buckets_in_the_given_zone(capsys, url) -> None:
+    code, out, _ = run(
+        capsys, "report", "access", "--store", url, "--by", "service", "--bucket", "day",
+        "--tz", "America/Los_Angeles", "--format", "json",
+    )  # fmt: skip
+
+    assert code == 0
+    assert json.loads(out) == [
+        {"service": "stacks", "bucket": "2026-03-02T00:00:00-08:00", "requests": 3, "bytes": 2500}
+    ]
+
+
+def test_report_csv_has_a_header_and_the_rows(capsys, url) -> None:
+    code, out, _ = run(
+        capsys, "report", "access", "--store", url, "--by", "path,status", "--format", "csv"
+    )
+
+    assert code == 0
+    assert list(csv.reader(io.StringIO(out))) == [
+        ["path", "status", "requests", "bytes"],
+        ["/file/druid:{druid}/{file}", "200", "3", "2500"],
+    ]
+
+
+def test_report_table_and_chart(capsys, url, tmp_path: Path) -> None:
+    chart = tmp_path / "requests.svg"
+
+    code, out, _ = run(
+        capsys, "report", "access", "--store", url, "--by", "agent", "--chart", str(chart)
+    )
+
+    assert code == 0
+    assert "total: 3 requests" in out
+    assert chart.read_bytes().startswith(b"<?xml")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--by", "browser"], "unknown dimension 'browser'"),
+        (["--from", "2026-03-02T10:30"], "not on the hour"),
+        (["--from", "yesterday"], "not an ISO date"),
+        (["--chart", "out.gif"], ".png or .svg"),
+        (["--bucket", "year"], "'year' is not one of"),
+    ],
+)
+def test_report_errors_are_one_line(capsys, url, args: list[str], message: str) -> None:
+    code, out, err = run(capsys, "report", "access", "--store", url, *args)
+
+    assert code == 1
+    assert out == ""
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_bad_access_policy_stops_ingest_with_one_line(capsys, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[networks]]\nname = "x"\ncidrs = ["171.64.1.1/14"]\n')
+    log = tmp_path / "a.log"
+    log.write_text(ACCESS_LOG)
+
+    code, _, err = run(
+        capsys, "ingest", "--store", f"sqlite:///{tmp_path / 's.db'}", "--source", "clf",
+        "--access-policy", str(policy), str(log),
+    )  # fmt: skip
+
+    assert code == 1
+    assert "policy.toml" in err and "cidrs" in err and err.count("\n") == 1
+
+
+def test_expire_deletes_old_access_events_and_reports_still_count_them(
+    capsys, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[retention]\naccess_event_days = 30\n")
+    log = tmp_path / "stacks.log"
+    log.write_text(ACCESS_LOG + "\n")
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    run(capsys, "ingest", "--store", store, "--source", "clf", "--access-policy", str(policy),
+        str(log))  # fmt: skip
+
+    code, out, _ = run(capsys, "expire", "--store", store)
+
+    assert code == 0 and out.startswith("3 access events expired")
+    code, out, _ = run(capsys, "report", "access", "--store", store, "--format", "json")
+    assert json.loads(out) == [{"service": "unknown", "requests": 3, "bytes": 2500}]
+    code, out, _ = run(capsys, "report", "access", "--store", store, "--by", "druid",
+                       "--format", "json")  # fmt: skip
+    assert json.loads(out) == []
