@@ -127,7 +127,8 @@ def ingest(
         origin=host,
         service=service,
         tz=resolve_zone(tz),
-        access_policy=AccessPolicy.load(Path(policy_path)) if policy_path else None,
+        # Loaded before anything is read, so a mistake in the policy stops the run at once.
+        access_policy=AccessPolicy.load(Path(policy_path) if policy_path else None),
     )
     for name in files:
         if name != "-" and not Path(name).is_file():
