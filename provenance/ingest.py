@@ -361,15 +361,15 @@ def _appended(records: list[EventRecord], result: AppendResult) -> Appended | No
     """The newly written records, in position order, when the store told where they went."""
     if not result.positions or result.previous is None:
         return None
-    fresh = set(result.written)
-    placed: list[EventRecord] = []
+    position = dict(zip(result.written, result.positions, strict=True))
+    placed: list[tuple[int, EventRecord]] = []
     for record in records:
         # A record whose id came twice in the batch was written once: take the first.
-        if record.event_id in fresh:
-            fresh.discard(record.event_id)
-            placed.append(record)
-    # The store inserts in the order given, so `placed` is in position order already.
-    return Appended(result.previous, placed, max(result.positions))
+        at = position.pop(record.event_id, None)
+        if at is not None:
+            placed.append((at, record))
+    placed.sort(key=lambda item: item[0])
+    return Appended(result.previous, [record for _, record in placed], max(result.positions))
 
 
 def _record(event: DomainEvent, stream: str) -> EventRecord:

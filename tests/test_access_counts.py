@@ -132,3 +132,25 @@ def test_expire_never_deletes_what_is_not_counted_yet(store: EventStore) -> None
 
     assert total(store) == (1, 1000)
     assert list(store.read_all()) == []
+
+
+def test_ingest_keeps_the_counts_a_rebuild_gives(store: EventStore) -> None:
+    # Ingest applies each batch from memory (the store told where it went); the counts must
+    # be what reading everything back gives, duplicates within and across batches included.
+    import io
+
+    from provenance.ingest import IngestOptions, ingest_stream
+    from tests.test_cli_access import ACCESS_LOG
+
+    lines = ACCESS_LOG.splitlines()
+    data = "\n".join(lines * 5 + lines[:2]).encode() + b"\n"
+    options = IngestOptions("clf", service="stacks", batch_size=3)
+    first = ingest_stream(store, io.BytesIO(data), "a.log", options)
+    again = ingest_stream(store, io.BytesIO(data), "b.log", options)
+    incremental = counts(store)
+
+    access_counts.rebuild(store)
+
+    assert first.events == 17 and again.events == 0
+    assert counts(store) == incremental
+    assert total(store) == (17, 5 * 2500 + 2 * 1000)
