@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, tzinfo
+
+from hypothesis import strategies as st
 
 from provenance.events import AgentRef, DomainEvent, ServiceAccessed, SourceRef, dump_event
 from provenance.sources.base import Entry, Source, SourceContext
@@ -39,3 +42,28 @@ def build_events(entries: list[Entry], source_name: str) -> list[DomainEvent]:
             dump_event(event)
             events.append(event)
     return events
+
+
+def assert_accounted(lines: list[str], entries: list[Entry], *, in_order: bool = True) -> None:
+    """Every line fed is in exactly one entry, and every entry is exactly one of consumed,
+    ignored or quarantined. Sources that join interleaved lines (rails) emit entries when
+    they complete, so for them only the multiset of lines is compared."""
+    got = [text for entry in entries for text in entry.lines]
+    if in_order:
+        assert got == lines
+    else:
+        assert Counter(got) == Counter(lines)
+    for entry in entries:
+        kinds = [bool(entry.drafts), entry.ignored is not None, entry.quarantined is not None]
+        assert kinds.count(True) == 1, entry
+
+
+def mutated(real: list[str], reach: int) -> st.SearchStrategy[str]:
+    """Real lines with up to four characters overwritten somewhere in their first `reach`:
+    the near misses a parser meets in damaged logs."""
+    return st.builds(
+        lambda line, at, junk: line[:at] + junk + line[at + len(junk) :],
+        st.sampled_from(real),
+        st.integers(0, reach),
+        st.text(max_size=4),
+    )

@@ -21,7 +21,8 @@ from provenance.events import DomainEvent, ServiceAccessed, load_event
 from provenance.ingest import IngestOptions, IngestReport, ingest_stream
 from provenance.sources.base import Entry
 from provenance.sources.clf import NOT_A_REQUEST, ClfSource
-from tests.sources.helpers import build_events, feed_source
+from tests.sources.helpers import assert_accounted as accounted
+from tests.sources.helpers import build_events, feed_source, mutated
 
 LA = ZoneInfo("America/Los_Angeles")
 PST = timezone(timedelta(hours=-8))
@@ -54,12 +55,9 @@ def build(entries: list[Entry]) -> list[DomainEvent]:
 
 
 def assert_accounted(lines: list[str], entries: list[Entry]) -> None:
-    assert [text for entry in entries for text in entry.lines] == lines
-    for entry in entries:
-        kinds = [bool(entry.drafts), entry.ignored is not None, entry.quarantined is not None]
-        assert kinds.count(True) == 1, entry
-        assert len(entry.lines) == 1
-        assert len(entry.drafts) <= 1
+    """Every line in exactly one entry, one line and at most one request per entry."""
+    accounted(lines, entries)
+    assert all(len(entry.lines) == 1 and len(entry.drafts) <= 1 for entry in entries)
 
 
 def one(line: str) -> ServiceAccessed:
@@ -461,12 +459,7 @@ _varied_lines = st.builds(
     st.sampled_from(["0", "-", "1" * 25]),
     st.text(max_size=30) | st.sampled_from([' "-" "-"', " 0.5", ' "\\" "\\"', ' "a" "b" 1']),
 )
-_mutated = st.builds(
-    lambda line, at, junk: line[:at] + junk + line[at + len(junk) :],
-    st.sampled_from(VALID),
-    st.integers(0, 160),
-    st.text(max_size=4),
-)
+_mutated = mutated(VALID, 160)
 _any_line = st.one_of(st.sampled_from(VALID), _varied_lines, _mutated, st.text(max_size=200))
 
 

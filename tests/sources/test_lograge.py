@@ -22,7 +22,7 @@ from provenance.ingest import IngestOptions, ingest_stream
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 from provenance.sources.lograge import LogrageSource
-from tests.sources.helpers import build_events, feed_source
+from tests.sources.helpers import assert_accounted, build_events, feed_source, mutated
 
 LA = ZoneInfo("America/Los_Angeles")
 PST = timezone(timedelta(hours=-8))
@@ -49,13 +49,6 @@ def fields(line: str, tz: Any = LA) -> dict[str, Any]:
     (draft,) = entry.drafts
     assert draft.model is ServiceAccessed
     return draft.fields
-
-
-def assert_accounted(lines: list[str], entries: list[Entry]) -> None:
-    assert [text for entry in entries for text in entry.lines] == lines
-    for entry in entries:
-        kinds = [bool(entry.drafts), entry.ignored is not None, entry.quarantined is not None]
-        assert kinds.count(True) == 1, entry
 
 
 # --- request lines ----------------------------------------------------------------------------
@@ -358,16 +351,7 @@ REAL = [
 ]
 
 
-def _mutate(line: str, at: int, junk: str) -> str:
-    return line[:at] + junk + line[at + len(junk) :]
-
-
-_mutated = st.builds(
-    _mutate,
-    st.sampled_from(REAL),
-    st.integers(0, 260),
-    st.text(max_size=4),
-)
+_mutated = mutated(REAL, 260)
 _near_misses = st.builds(
     lambda prefix, tail: prefix + tail,
     st.sampled_from(

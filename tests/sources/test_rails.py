@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import random
-from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,7 +34,8 @@ from provenance.sources.rails import (
     STARTED_BEFORE_INPUT,
     RailsSource,
 )
-from tests.sources.helpers import build_events, feed_source
+from tests.sources.helpers import assert_accounted as accounted
+from tests.sources.helpers import build_events, feed_source, mutated
 
 LA = ZoneInfo("America/Los_Angeles")
 PST = timezone(timedelta(hours=-8))
@@ -70,12 +70,10 @@ def drafts(lines: list[str], tz: Any = LA) -> list[dict[str, Any]]:
 
 
 def assert_accounted(lines: list[str], entries: list[Entry]) -> None:
-    """Every line in exactly one entry (entries come out when complete, not in input order)."""
-    assert Counter(text for entry in entries for text in entry.lines) == Counter(lines)
-    for entry in entries:
-        kinds = [bool(entry.drafts), entry.ignored is not None, entry.quarantined is not None]
-        assert kinds.count(True) == 1, entry
-        assert len(entry.drafts) <= 1
+    """Every line in exactly one entry (entries come out when complete, not in input order),
+    and at most one request per entry."""
+    accounted(lines, entries, in_order=False)
+    assert all(len(entry.drafts) <= 1 for entry in entries)
 
 
 EXPECTED = {
@@ -486,11 +484,7 @@ REAL = [
 ]
 
 
-def _mutate(line: str, at: int, junk: str) -> str:
-    return line[:at] + junk + line[at + len(junk) :]
-
-
-_mutated = st.builds(_mutate, st.sampled_from(REAL), st.integers(0, 160), st.text(max_size=4))
+_mutated = mutated(REAL, 160)
 _near_misses = st.builds(
     lambda prefix, tail: prefix + tail,
     st.sampled_from(
