@@ -49,6 +49,17 @@ class EventStore(ABC):
     - the only deletion is `expire`: records whose `expires_at` has passed, nothing else.
     """
 
+    projected_by_stream: bool = False
+    """True when the backend's own change stream keeps projections current (DynamoDB Streams
+    feeding the projector handler). Callers then never catch projections up from `read_all`,
+    which would apply the same events a second time."""
+
+    max_atomic_writes: int | None = None
+    """How many rows one `write_projection` call writes atomically (None: any number). Above
+    it a backend checks every version first and then writes in atomic groups, so a conflict
+    that arises in between can leave earlier groups written; callers that need all-or-nothing
+    keep their writes within it."""
+
     @abstractmethod
     def append(self, records: Sequence[EventRecord]) -> AppendResult:
         """Store records not stored yet; report the others as duplicates."""

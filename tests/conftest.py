@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ import pytest
 
 from eventstore.sqlite import SQLiteEventStore
 from provenance.ingest import IngestOptions, IngestReport, ingest_stream
+from tests.aws_server import FAKE_CREDENTIALS, MotoServer
 
 LA = ZoneInfo("America/Los_Angeles")
 TEST_KEY = "test-pseudonym-key-0123456789"
@@ -49,3 +51,22 @@ def ingest_bytes(
 ) -> IngestReport:
     options = IngestOptions(source=source, origin=origin, tz=tz, service=service)
     return ingest_stream(store, io.BytesIO(data), name, options)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and no profile: a client without the moto endpoint cannot sign in."""
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("PROV_STORE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    """The moto server of this test process (each xdist worker starts its own)."""
+    for name, value in FAKE_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    server = MotoServer()
+    yield server
+    server.stop()

@@ -117,6 +117,9 @@ class Projector(ABC):
         `appended` (what this process just appended, with positions) lets a projector that is
         exactly caught up to just before them apply them from memory, not read them back.
         """
+        if self.store.projected_by_stream:
+            # The store's change stream feeds the projector handler, which keeps these rows.
+            return 0
         if appended is not None and self._checkpoint is not None:
             checkpoint, version = self._checkpoint
             if checkpoint.floor is None and checkpoint.position == appended.previous:

@@ -1,0 +1,137 @@
+"""The record envelope: how `prov ship` puts log lines into a Kinesis record.
+
+A record's data is this JSON object, gzip-compressed by default (a PUT payload unit is 25 KB,
+and log lines compress about tenfold):
+
+    {"prov_envelope": 1,                 version of this format; also what marks an envelope
+     "source": "auto",                   the source (parser) name, as `prov ingest --source`
+     "service": "stacks",                the service the lines' requests went to, or null
+     "host": "sul-stacks-prod-a",        where the file lives (the events' origin)
+     "file": "/var/log/httpd/access_log",
+     "file_id": "2049:131077",           device:inode of the file when it was read
+     "offset": 0, "end": 18231,          byte range of these lines in the file
+     "first_line": 1,                    line number of the first line (1-based)
+     "lines": ["...", "..."],            the lines, without their line ends
+     "binary": {"3": "<base64>"},        lines that are not UTF-8, by index ("lines" has "")
+     "occurrences": {"9f0c2a...": 2}}    identity state (below)
+
+Identity state: an event's id counts the identical entries before it in the same file
+(`provenance.identity`). A record holds whole entries; `occurrences` gives, for each entry head
+in the record whose line was seen before in the file, how many times it was seen before this
+record (keyed by the first 8 bytes of the head's `line_digest`, in hex). The ingest handler
+starts its counter from these, so a file shipped in any number of records gets the same event
+ids as `prov ingest` of the whole file.
+
+Imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+VERSION = 1
+MARKER = "prov_envelope"
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_RECORD_BYTES = 1_000_000
+"""Kinesis takes at most 1 MiB per record, partition key included; this leaves room for it."""
+
+
+class EnvelopeError(ValueError):
+    """Data that claims to be an envelope but is not a valid one (one-line reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Lines of one file, with where they came from and the identity state they need."""
+
+    source: str
+    service: str | None
+    host: str
+    file: str
+    file_id: str
+    offset: int
+    end: int
+    first_line: int
+    lines: list[bytes]
+    occurrences: dict[bytes, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        texts: list[str] = []
+        binary: dict[str, str] = {}
+        for index, line in enumerate(self.lines):
+            try:
+                texts.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append("")
+                binary[str(index)] = base64.b64encode(line).decode("ascii")
+        document: dict[str, Any] = {
+            MARKER: VERSION,
+            "source": self.source,
+            "service": self.service,
+            "host": self.host,
+            "file": self.file,
+            "file_id": self.file_id,
+            "offset": self.offset,
+            "end": self.end,
+            "first_line": self.first_line,
+            "lines": texts,
+        }
+        if binary:
+            document["binary"] = binary
+        if self.occurrences:
+            document["occurrences"] = {key.hex(): n for key, n in self.occurrences.items()}
+        return document
+
+
+def encode(envelope: Envelope, *, compress: bool = True) -> bytes:
+    """The record data for `envelope`: compact JSON, gzip-compressed unless told not to."""
+    data = json.dumps(envelope.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+    # mtime=0: the same lines give the same bytes, so a retried PUT is byte-identical.
+    return gzip.compress(data, compresslevel=6, mtime=0) if compress else data
+
+
+def is_envelope(document: object) -> bool:
+    """Whether a decoded JSON document is an envelope (of any version)."""
+    return isinstance(document, dict) and MARKER in document
+
+
+def from_json(document: dict[str, Any]) -> Envelope:
+    """The envelope a decoded JSON document holds; EnvelopeError says what is wrong."""
+    version = document.get(MARKER)
+    if version != VERSION:
+        raise EnvelopeError(f"envelope version {version!r} is not supported (this reads {VERSION})")
+    try:
+        texts = document["lines"]
+        binary = document.get("binary") or {}
+        lines = [
+            base64.b64decode(binary[str(i)], validate=True) if str(i) in binary else text.encode()
+            for i, text in enumerate(texts)
+        ]
+        occurrences = {
+            bytes.fromhex(key): int(n) for key, n in (document.get("occurrences") or {}).items()
+        }
+        envelope = Envelope(
+            source=str(document.get("source") or "auto"),
+            service=document.get("service"),
+            host=str(document.get("host") or ""),
+            file=str(document["file"]),
+            file_id=str(document.get("file_id") or ""),
+            offset=int(document["offset"]),
+            end=int(document["end"]),
+            first_line=int(document["first_line"]),
+            lines=lines,
+            occurrences=occurrences,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EnvelopeError(f"malformed envelope: {type(exc).__name__}: {exc}") from exc
+    if envelope.service is not None and not isinstance(envelope.service, str):
+        raise EnvelopeError("malformed envelope: service must be a string or null")
+    if envelope.first_line < 1 or envelope.offset < 0 or envelope.end < envelope.offset:
+        raise EnvelopeError("malformed envelope: first_line, offset or end out of range")
+    if any(len(key) != 8 or n < 0 for key, n in envelope.occurrences.items()):
+        raise EnvelopeError("malformed envelope: occurrences need 16 hex digits and counts >= 0")
+    return envelope
