@@ -6,37 +6,56 @@ Plain constants; imports nothing.
 One table holds every kind of item, told apart by the partition key's prefix:
 - an event: `pk` = `EVENT_PREFIX` + stream, `sk` = `time_key#event_id` (the record's `cursor`),
   so one Query reads a stream in time order, ties by id, in either direction;
-- an id guard: `pk` = `EVENT_ID_PREFIX` + event_id, `sk` = `GUARD_SORT_KEY`, written in the
+- an id guard: `pk` = `EVENT_ID_PREFIX` + event_id, `sk` = `SINGLE_SORT_KEY`, written in the
   same transaction as its event with a condition that it does not exist yet: what makes append
   idempotent on the id alone, whatever stream or time a repeated id comes with;
+- the position counter: `pk` = `COUNTER_KEY`: the last position handed out;
+- a stream name: `pk` = `STREAM_NAME_PREFIX` + a bucket (0..STREAM_NAME_BUCKETS-1, by a hash of
+  the name), `sk` = the stream: what `streams()` lists, spread so no one key is hot;
 - a projection row: `pk` = `PROJECTION_PREFIX` + projection, `sk` = the row's key.
-The global feed (`read_all`) is the `FEED_INDEX` GSI on event items. Its partition key is a
-bucket (e.g. the UTC hour of appending; never one constant value, which would make the index a
-hot partition) and its sort key orders events within a bucket.
+
+The global feed (`read_all`) is the `FEED_INDEX` GSI over event items only (the other items do
+not carry its keys): partition key the position's bucket (`position >> FEED_BUCKET_BITS`, so
+consecutive events share a partition and the index never has one constant key), sort key the
+position itself.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 TABLE_NAME_DEFAULT = "provenance-events"
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
+KEY_TYPE: Final = "S"  # both keys are strings
 
 EVENT_PREFIX = "stream#"
 EVENT_ID_PREFIX = "event#"
 PROJECTION_PREFIX = "projection#"
-GUARD_SORT_KEY = "-"
+STREAM_NAME_PREFIX = "streams#"
+COUNTER_KEY = "counter#position"
+SINGLE_SORT_KEY = "-"
+GUARD_SORT_KEY = SINGLE_SORT_KEY
+STREAM_NAME_BUCKETS = 16
 
 FEED_INDEX = "feed"
 FEED_PARTITION_KEY = "feed_bucket"
-FEED_SORT_KEY = "feed_position"
+FEED_SORT_KEY = "feed_position"  # the record's position in the global feed
+FEED_KEY_TYPE: Final = "N"
+FEED_BUCKET_BITS = 16
+
+# What the table's stream carries: new images are enough for the projector (an event item is
+# written once and never changed; removals are expiry, which counts survive).
+STREAM_VIEW_TYPE: Final = "NEW_IMAGE"
 
 # Attributes of an event item.
 ATTR_EVENT_ID = "event_id"
 ATTR_STREAM = "stream"
 ATTR_TYPE = "type"
-ATTR_OCCURRED_AT = "occurred_at"
 ATTR_PAYLOAD = "payload"
+ATTR_EXPIRES_KEY = "expires_key"  # the exact expiry (time_key); TTL_ATTRIBUTE is whole seconds
+ATTR_COUNTER = "last"
 
 # Attributes of a projection row.
 ATTR_VALUE = "value"

@@ -6,6 +6,7 @@ Imports the backends it opens and `eventstore.errors`; nothing of `provenance` o
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs
 
 from eventstore.errors import StoreUnavailableError
 from eventstore.sqlite import SQLiteEventStore
@@ -41,5 +42,54 @@ def open_store(url: str, *, create: bool = True) -> EventStore:
             )
         return SQLiteEventStore(rest[1:], create=create)
     if scheme == "dynamodb":
-        raise StoreUnavailableError("the DynamoDB store is not available in this build yet")
+        # Imported here: boto3 costs ~100 ms of start-up the embedded store never needs.
+        from eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
+
+        location = dynamodb_location(url)
+        return DynamoDBEventStore(
+            location["table"] or "",
+            region=location["region"],
+            endpoint_url=location["endpoint_url"],
+        )
     raise StoreUnavailableError(f"unknown store URL {url!r}: use {ACCEPTED_FORMS}")
+
+
+def init_store(url: str) -> str:
+    """Create the store `url` names unless it exists (a file, or a table with its index,
+    stream and TTL); return what was done, for people."""
+    if _SCHEME.match(url) and url.lower().startswith("dynamodb://"):
+        from eventstore.dynamodb import create_table  # noqa: PLC0415
+
+        location = dynamodb_location(url)
+        created = create_table(
+            location["table"] or "",
+            region=location["region"],
+            endpoint_url=location["endpoint_url"],
+        )
+        return f"{'created' if created else 'found'} table {location['table']}"
+    with open_store(url, create=True):
+        return f"store ready at {url}"
+
+
+def dynamodb_location(url: str) -> dict[str, str | None]:
+    """The table, region and endpoint of a `dynamodb://TABLE?region=R&endpoint_url=URL` URL."""
+    rest = url[len("dynamodb://") :]
+    table, _, query = rest.partition("?")
+    table = table.rstrip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", table):
+        raise StoreUnavailableError(
+            f"{url!r} names no valid DynamoDB table: use dynamodb://TABLE?region=R"
+            "&endpoint_url=URL (3-255 letters, digits, '_', '-' or '.')"
+        )
+    try:
+        options = parse_qs(query, keep_blank_values=False, strict_parsing=bool(query))
+    except ValueError as exc:
+        raise StoreUnavailableError(f"{url!r}: malformed query string ({exc})") from exc
+    unknown = sorted(set(options) - {"region", "endpoint_url"})
+    if unknown:
+        raise StoreUnavailableError(
+            f"{url!r}: unknown option(s) {', '.join(unknown)}; use region and endpoint_url"
+        )
+    region = options.get("region", [None])[-1]
+    endpoint = options.get("endpoint_url", [None])[-1]
+    return {"table": table, "region": region, "endpoint_url": endpoint}

@@ -7,9 +7,20 @@ isolate themselves by unique table and stream names (`unique_name`), not by rest
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import uuid
+from typing import Any
 
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -28,6 +39,9 @@ class MotoServer:
     """A moto server on a free port of 127.0.0.1, in a thread of this process."""
 
     def __init__(self) -> None:
+        _patch_transactions()
+        # One line per request on stderr would bury test output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -44,3 +58,78 @@ class MotoServer:
 def unique_name(prefix: str) -> str:
     """A table or stream name no other test uses (moto keeps state for the whole session)."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+_TRANSACTIONS = threading.Lock()
+
+
+def _patch_transactions() -> None:
+    """Give moto's TransactWriteItems DynamoDB's own semantics at a cost that does not grow
+    with the table.
+
+    moto 5 deep-copies the whole table once per item of every transaction so it can roll back
+    (O(table size x items) per call: minutes and gigabytes once a table holds a few thousand
+    events), and checks each condition just before applying that item. DynamoDB checks every
+    condition first and then applies all items, isolated from other transactions; this does
+    the same under a lock, so nothing needs rolling back. Only the transaction path changes.
+    """
+    if getattr(DynamoDBBackend.transact_write_items, "_check_then_apply", False):
+        return
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        with _TRANSACTIONS:
+            plans: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+            errors: list[Any] = []
+            seen: set[tuple[str, str]] = set()
+            for entry in transact_items:
+                if len(entry) > 1:
+                    raise TransactWriteSingleOpException
+                op_type, op = next(iter(entry.items()))
+                table_name = op["TableName"]
+                table = self.get_table(table_name)
+                if op_type == "Put":
+                    attrs = op["Item"]
+                    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = attrs[table.range_key_attr]
+                else:
+                    key = op["Key"]
+                unique = (str(table_name), str(dict(sorted(key.items()))))
+                if unique in seen:
+                    raise MultipleTransactionsException()
+                seen.add(unique)
+                condition = op.get("ConditionExpression")
+                current = self.get_item(table_name, key)
+                if condition is not None and not get_filter_expression(
+                    condition,
+                    op.get("ExpressionAttributeNames"),
+                    op.get("ExpressionAttributeValues"),
+                ).expr(current):
+                    errors.append(
+                        ("ConditionalCheckFailed", "The conditional request failed", None)
+                    )
+                else:
+                    errors.append((None, None, None))
+                plans.append((op_type, op, key))
+            if any(code is not None for code, _, _ in errors):
+                raise TransactionCanceledException(errors)
+            for op_type, op, key in plans:
+                names = op.get("ExpressionAttributeNames")
+                values = op.get("ExpressionAttributeValues")
+                if op_type == "Put":
+                    self.put_item(op["TableName"], op["Item"])
+                elif op_type == "Delete":
+                    self.delete_item(op["TableName"], key)
+                elif op_type == "Update":
+                    self.update_item(
+                        op["TableName"],
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=names,
+                        expression_attribute_values=values,
+                    )
+
+    transact_write_items._check_then_apply = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
