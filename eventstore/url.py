@@ -68,7 +68,7 @@ def init_store(url: str) -> str:
         )
         return f"{'created' if created else 'found'} table {location['table']}"
     with open_store(url, create=True):
-        return f"store ready at {url}"
+        return "store ready"
 
 
 def dynamodb_location(url: str) -> dict[str, str | None]:

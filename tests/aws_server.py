@@ -11,8 +11,10 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -133,3 +135,37 @@ def _patch_transactions() -> None:
 
     transact_write_items._check_then_apply = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+class Throttle:
+    """A botocore `before-send` hook that answers the first `times` requests itself with
+    DynamoDB's throttling error, as a throttled table does: what botocore's retries (and the
+    store's own) then see. Register it on a client's events, e.g.
+    `client.meta.events.register("before-send.dynamodb.*", Throttle(3))`."""
+
+    def __init__(self, times: int) -> None:
+        self.left = times
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        body = (
+            b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
+            b'"message":"Rate of requests exceeds the allowed throughput."}'
+        )
+        return AWSResponse(request.url, 400, {"x-amzn-requestid": "throttled"}, _Body(body))
+
+
+class _Body:
+    """The raw body of an injected response, as botocore reads it."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        body, self._body = self._body, b""
+        return body

@@ -215,7 +215,7 @@ def rebuild(store: EventStore) -> int:
     sealed = store.get_projection(PROJECTION, SEALED)
     if sealed is None:
         store.clear_projection(PROJECTION)
-        return catch_up(store)
+        return AccessCountsProjector(store).catch_up(replay=True)
     projector = AccessCountsProjector(store)
     for _attempt in range(_RETRIES):
         old, version = projector.stored_checkpoint()
@@ -240,4 +240,4 @@ def rebuild(store: EventStore) -> int:
             continue
     else:
         raise ConcurrencyError(f"projection {PROJECTION} kept changing during the rebuild")
-    return projector.catch_up()
+    return projector.catch_up(replay=True)

@@ -19,6 +19,7 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic_core import from_json, to_json
@@ -26,6 +27,11 @@ from pydantic_core import from_json, to_json
 from eventstore import ConcurrencyError, EventRecord, EventStore, ProjectionWrite, time_key
 
 CHECKPOINT = "$checkpoint"
+APPLIED = "$applied/"
+"""Key prefix of the markers `apply_changes` leaves: `$applied/<hour>/<event id>`."""
+MARKER_HOURS = 48
+"""How long markers are kept: a change stream redelivers for at most 24 hours (DynamoDB
+Streams' retention), so an older marker can never be needed again."""
 CHUNK = 50_000
 _RETRIES = 50
 
@@ -40,6 +46,29 @@ class Appended:
     previous: int
     records: Sequence[EventRecord]
     last: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One record from the store's change stream, and the UTC hour (`YYYY-MM-DDTHH`) the
+    stream says it was written in: the same on every redelivery."""
+
+    record: EventRecord
+    hour: str
+
+    @property
+    def marker(self) -> str:
+        return f"{APPLIED}{self.hour}/{self.record.event_id}"
+
+
+@dataclass
+class ChangeReport:
+    """What `apply_changes` did with one batch."""
+
+    applied: int = 0
+    already_applied: int = 0
+    passed_by: int = 0
+    conflicts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +140,15 @@ class Projector(ABC):
         row = self.store.get_projection(self.NAME, key)
         return from_json(row.value) if row is not None else None
 
-    def catch_up(self, appended: Appended | None = None) -> int:
+    def catch_up(self, appended: Appended | None = None, *, replay: bool = False) -> int:
         """Apply every event appended since the checkpoint; return how many were read.
 
         `appended` (what this process just appended, with positions) lets a projector that is
         exactly caught up to just before them apply them from memory, not read them back.
+        On a store whose change stream keeps projections (`projected_by_stream`) this does
+        nothing unless `replay` (a rebuild, with the stream's projector paused) asks for it.
         """
-        if self.store.projected_by_stream:
-            # The store's change stream feeds the projector handler, which keeps these rows.
+        if self.store.projected_by_stream and not replay:
             return 0
         if appended is not None and self._checkpoint is not None:
             checkpoint, version = self._checkpoint
@@ -134,6 +164,94 @@ class Projector(ABC):
                 # Another writer advanced the projection first: start again from its checkpoint.
                 self.forget()
         raise ConcurrencyError(f"projection {self.NAME} kept changing under {_RETRIES} retries")
+
+    def apply_changes(self, changes: Sequence[Change]) -> ChangeReport:
+        """Apply records delivered by the store's change stream, each exactly once.
+
+        A stream delivers at least once, in any order across its shards, and several
+        consumers may update the same row (hourly counts) at once. So each applied event
+        leaves a marker row, written in the same atomic call as the rows it changed; a
+        change whose marker exists is skipped, and a write that lost a race (a row or a
+        marker changed since it was read) is read and applied again. Calls stay within the
+        store's `max_atomic_writes`, so each one is all-or-nothing.
+        """
+        report = ChangeReport()
+        wanted = [c for c in changes if c.record.type in self.TYPES]
+        report.passed_by = len(changes) - len(wanted)
+        limit = self.store.max_atomic_writes or len(wanted) * 8 + 8
+        chunk: list[tuple[Change, dict[str, Any], Sequence[str]]] = []
+        keys: set[str] = set()
+        for change in wanted:
+            event = from_json(change.record.payload)
+            row_keys = self.row_keys(change.record, event)
+            if chunk and len(keys | set(row_keys)) + len(chunk) + 1 > limit:
+                self._apply_chunk(chunk, report)
+                chunk, keys = [], set()
+            chunk.append((change, event, row_keys))
+            keys.update(row_keys)
+        if chunk:
+            self._apply_chunk(chunk, report)
+        return report
+
+    def _apply_chunk(
+        self, chunk: list[tuple[Change, dict[str, Any], Sequence[str]]], report: ChangeReport
+    ) -> None:
+        for _attempt in range(_RETRIES):
+            markers = self.store.get_projections(self.NAME, [c.marker for c, _, _ in chunk])
+            todo = [item for item in chunk if item[0].marker not in markers]
+            report.already_applied += len(chunk) - len(todo)
+            if not todo:
+                return
+            stored = self.store.get_projections(
+                self.NAME, {key for _, _, keys in todo for key in keys}
+            )
+            touched: dict[str, tuple[Row, int]] = {}
+            for change, event, keys in todo:
+                for key in keys:
+                    entry = touched.get(key)
+                    if entry is None:
+                        found = stored.get(key)
+                        entry = (
+                            (from_json(found.value), found.version)
+                            if found is not None
+                            else (self.new_row(key, change.record, event), 0)
+                        )
+                        touched[key] = entry
+                    self.apply(entry[0], change.record, event)
+            writes = [
+                ProjectionWrite(key, to_json(row), version)
+                for key, (row, version) in touched.items()
+            ]
+            writes += [ProjectionWrite(change.marker, b"", 0) for change, _, _ in todo]
+            try:
+                self.store.write_projection(self.NAME, writes)
+            except ConcurrencyError:
+                # Another consumer changed one of these rows (or applied one of these
+                # events) since they were read: read again.
+                report.conflicts += 1
+                continue
+            report.applied += len(todo)
+            return
+        raise ConcurrencyError(f"projection {self.NAME} kept changing under {_RETRIES} retries")
+
+    def prune_markers(self, now_hour: str) -> int:
+        """Delete the markers of `apply_changes` older than MARKER_HOURS before `now_hour`
+        (`YYYY-MM-DDTHH`, UTC); return how many were deleted."""
+        moment = datetime.fromisoformat(now_hour + ":00+00:00") - timedelta(hours=MARKER_HOURS)
+        stop = APPLIED + moment.strftime("%Y-%m-%dT%H")
+        old = list(self.store.read_projection(self.NAME, start=APPLIED, stop=stop))
+        limit = self.store.max_atomic_writes or len(old) or 1
+        deleted = 0
+        for start in range(0, len(old), limit):
+            group = old[start : start + limit]
+            try:
+                self.store.write_projection(
+                    self.NAME, [ProjectionWrite(row.key, None, row.version) for row in group]
+                )
+            except ConcurrencyError:
+                continue  # someone else is pruning the same markers
+            deleted += len(group)
+        return deleted
 
     def forget(self) -> None:
         """Drop what this projector remembers of the stored rows (they changed elsewhere)."""

@@ -48,7 +48,7 @@ def catch_up(store: EventStore, *, chunk: int = CHUNK) -> int:
 def rebuild(store: EventStore) -> int:
     """Forget the projection and replay the whole store."""
     store.clear_projection(PROJECTION)
-    return catch_up(store)
+    return ObjectStateProjector(store).catch_up(replay=True)
 
 
 def get_state(store: EventStore, druid: str) -> State | None:

@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -25,7 +24,7 @@ from eventstore.dynamodb import (
 )
 from eventstore.store import EventStore
 from eventstore.url import init_store
-from tests.aws_server import REGION, MotoServer, unique_name
+from tests.aws_server import REGION, MotoServer, Throttle, unique_name
 from tests.eventstore.contract import T0, EventStoreContract, StoreOpener, event, ids
 
 
@@ -203,39 +202,9 @@ def test_transactions_that_stay_cancelled_raise_store_unavailable_and_write_noth
         assert store.append([event("a")]).written == ["a"]
 
 
-class _Throttle:
-    """Answers the first `times` requests itself with DynamoDB's throttling error, before
-    they are sent: what botocore's own retry handling sees from a throttled table."""
-
-    def __init__(self, times: int) -> None:
-        self.left = times
-
-    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
-        if self.left <= 0:
-            return None
-        self.left -= 1
-        body = (
-            b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
-            b'"message":"Rate of requests exceeds the allowed throughput."}'
-        )
-        return AWSResponse(request.url, 400, {"x-amzn-requestid": "throttled"}, _Raw(body))
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-    def read(self, *_: Any) -> bytes:
-        body, self._body = self._body, b""
-        return body
-
-
 def test_throttled_calls_are_retried_by_botocore_with_backoff(moto: MotoServer, table: str) -> None:
     client = _client(moto, retries={"mode": "standard", "max_attempts": 4})
-    throttle = _Throttle(times=3)
+    throttle = Throttle(times=3)
     client.meta.events.register("before-send.dynamodb.*", throttle)
     with _store(moto, table, client=client) as store:
         assert store.append([event("a")]).written == ["a"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from eventstore import SQLiteEventStore, StoreUnavailableError, open_store
+from eventstore.url import dynamodb_location
 from tests.eventstore.contract import event
 
 
@@ -53,11 +54,19 @@ def test_in_memory_url() -> None:
         assert store.append([event("a")]).written == ["a"]
 
 
-def test_dynamodb_is_not_available_yet() -> None:
-    with pytest.raises(
-        StoreUnavailableError, match=r"^the DynamoDB store is not available in this build yet$"
-    ):
-        open_store("dynamodb://provenance-events?region=us-west-2")
+def test_dynamodb_urls_name_table_region_and_endpoint() -> None:
+    assert dynamodb_location(
+        "dynamodb://provenance-events?region=us-west-2&endpoint_url=http://127.0.0.1:5000"
+    ) == {
+        "table": "provenance-events",
+        "region": "us-west-2",
+        "endpoint_url": "http://127.0.0.1:5000",
+    }
+    assert dynamodb_location("dynamodb://provenance-events") == {
+        "table": "provenance-events",
+        "region": None,
+        "endpoint_url": None,
+    }
 
 
 @pytest.mark.parametrize(
