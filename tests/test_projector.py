@@ -1,0 +1,147 @@
+"""Projections fed by the store's change stream (`Projector.apply_changes`, the projector
+Lambda): every event counted exactly once however often and in whatever order it arrives,
+also with several consumers at once, and equal to a replay of the store."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventstore import EventRecord, EventStore, SQLiteEventStore
+from eventstore.dynamodb import DynamoDBEventStore, create_table
+from provenance.projections import access_counts
+from provenance.projections.access_counts import AccessCountsProjector
+from provenance.projections.base import APPLIED, Change, Projector
+from tests.access_helpers import random_records
+from tests.aws_server import REGION, MotoServer, unique_name
+
+
+def _rows(store: EventStore) -> dict[str, Any]:
+    """The projection's count rows (not its markers or checkpoint), parsed: key order inside
+    a row follows arrival order, which is allowed to differ."""
+    return {
+        row.key: json.loads(row.value)
+        for row in store.read_projection(access_counts.PROJECTION)
+        if not row.key.startswith("$")
+    }
+
+
+def _replayed(records: list[EventRecord], path: Path) -> dict[str, Any]:
+    """What the checkpointed projector makes of the same events in one store."""
+    with SQLiteEventStore(path) as store:
+        store.append(records)
+        access_counts.catch_up(store)
+        return _rows(store)
+
+
+def _changes(records: list[EventRecord], hour: str = "2026-03-11T10") -> list[Change]:
+    return [Change(record, hour) for record in records]
+
+
+@pytest.fixture
+def dynamodb(moto: MotoServer) -> Iterator[DynamoDBEventStore]:
+    table = unique_name("events")
+    create_table(table, region=REGION, endpoint_url=moto.endpoint_url)
+    with DynamoDBEventStore(table, region=REGION, endpoint_url=moto.endpoint_url) as store:
+        yield store
+
+
+def test_redelivered_and_reordered_changes_are_counted_once(tmp_path: Path) -> None:
+    records = random_records(300, seed=7)
+    with SQLiteEventStore(tmp_path / "stream.db") as store:
+        projector = AccessCountsProjector(store)
+        first = projector.apply_changes(_changes(records[:200]))
+        # Lambda delivers again from a failed record on; other shards' records come between.
+        shuffled = records[100:]
+        random.Random(3).shuffle(shuffled)
+        second = projector.apply_changes(_changes(shuffled))
+
+        assert (first.applied, first.already_applied) == (200, 0)
+        assert (second.applied, second.already_applied) == (100, 100)
+        assert _rows(store) == _replayed(records, tmp_path / "replayed.db")
+
+
+def test_concurrent_consumers_over_the_wire_count_each_event_once(
+    dynamodb: DynamoDBEventStore, tmp_path: Path
+) -> None:
+    # Two shards' consumers, both touching the same hourly rows, and one of them delivered
+    # twice: conflicts are read again and retried, markers stop the second delivery.
+    records = random_records(240, seed=11, days=1)
+    shards = [records[0::2], records[1::2]]
+    errors: list[BaseException] = []
+
+    def consume(part: list[EventRecord]) -> None:
+        try:
+            projector = AccessCountsProjector(dynamodb)
+            for start in range(0, len(part), 25):
+                projector.apply_changes(_changes(part[start : start + 25]))
+            projector.apply_changes(_changes(part[:50]))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=consume, args=(part,)) for part in shards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not errors
+    assert _rows(dynamodb) == _replayed(records, tmp_path / "replayed.db")
+
+
+def test_each_atomic_write_stays_within_the_store_limit(
+    dynamodb: DynamoDBEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    real = dynamodb.write_projection
+
+    def counting(projection: str, writes: list) -> None:  # type: ignore[type-arg]
+        sizes.append(len(writes))
+        real(projection, writes)
+
+    monkeypatch.setattr(dynamodb, "write_projection", counting)
+    report = AccessCountsProjector(dynamodb).apply_changes(
+        _changes(random_records(400, seed=5, days=30))
+    )
+
+    assert report.applied == 400
+    assert max(sizes) <= dynamodb.max_atomic_writes
+    assert len(sizes) > 1
+
+
+def test_markers_older_than_the_stream_retention_are_pruned(tmp_path: Path) -> None:
+    records = random_records(30, seed=2)
+    with SQLiteEventStore(tmp_path / "stream.db") as store:
+        projector: Projector = AccessCountsProjector(store)
+        projector.apply_changes(_changes(records[:10], hour="2026-03-01T00"))
+        projector.apply_changes(_changes(records[10:], hour="2026-03-02T23"))
+        counts = _rows(store)
+
+        deleted = projector.prune_markers("2026-03-03T01")
+
+        markers = [
+            row.key
+            for row in store.read_projection(access_counts.PROJECTION)
+            if row.key.startswith(APPLIED)
+        ]
+        assert deleted == 10
+        assert len(markers) == 20
+        assert all(key.startswith(APPLIED + "2026-03-02T23/") for key in markers)
+        assert _rows(store) == counts
+
+
+def test_catching_up_from_the_feed_is_left_to_the_stream_on_dynamodb(
+    dynamodb: DynamoDBEventStore,
+) -> None:
+    dynamodb.append(random_records(5, seed=1))
+
+    assert access_counts.catch_up(dynamodb) == 0
+    assert _rows(dynamodb) == {}
+    assert access_counts.rebuild(dynamodb) == 5
+    assert _rows(dynamodb) != {}
