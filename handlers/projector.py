@@ -4,8 +4,9 @@
 answers with a partial batch response (the event source mapping needs
 `ReportBatchItemFailures`).
 
-- Only new event items matter: guards, counters, stream names, projection rows and removals
-  (TTL expiry: the counts stay) are passed by.
+- Only new event items are applied: guards, counters, stream names and projection rows are
+  passed by. Removals are the TTL expiring access events: their counts stay, and the
+  projection is sealed up to their day, so a rebuild keeps those days' counts.
 - Each event is applied exactly once, however often the stream delivers it:
   `Projector.apply_changes` leaves a marker per applied event in the same atomic write as the
   rows it changed, and rereads and retries when another invocation changed a row first
@@ -34,8 +35,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from eventstore import EventStore, EventStoreError, StoreUnavailableError, open_store
+from eventstore import EventStore, EventStoreError, StoreUnavailableError, open_store, schema
 from eventstore.dynamodb import record_from_image
+from provenance.events import ACCESS_STREAM_PREFIX
+from provenance.projections import access_counts
 from provenance.projections.access_counts import AccessCountsProjector
 from provenance.projections.base import Change, ChangeReport, Projector
 from provenance.projections.object_state import ObjectStateProjector
@@ -93,6 +96,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             failures.append({"itemIdentifier": sequence})
             metrics.add_metric(name="FailedSlices", unit=MetricUnit.Count, value=1)
             break
+    if not failures:
+        _seal_expired(records)
     _prune()
     event_changes = sum(1 for change in changes if change is not None)
     metrics.add_metric(name="Changes", unit=MetricUnit.Count, value=event_changes)
@@ -133,6 +138,21 @@ def _change(record: dict[str, Any]) -> Change | None:
         return None
     written = float(data.get("ApproximateCreationDateTime") or time.time())
     return Change(event, datetime.fromtimestamp(written, UTC).strftime("%Y-%m-%dT%H"))
+
+
+def _seal_expired(records: list[dict[str, Any]]) -> None:
+    """Access events the table's TTL removed: their days' counts must survive a rebuild."""
+    latest: str | None = None
+    for record in records:
+        if record.get("eventName") != "REMOVE":
+            continue
+        keys = (record.get("dynamodb") or {}).get("Keys") or {}
+        pk = keys.get(schema.PARTITION_KEY, {}).get("S", "")
+        if pk.startswith(schema.EVENT_PREFIX + ACCESS_STREAM_PREFIX):
+            occurred = keys.get(schema.SORT_KEY, {}).get("S", "").partition("#")[0]
+            latest = max(latest or occurred, occurred)
+    if latest:
+        access_counts.seal_through(store(), datetime.fromisoformat(latest.replace("Z", "+00:00")))
 
 
 def _decoded(image: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import json
 import random
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,32 @@ def test_catching_up_from_the_feed_is_left_to_the_stream_on_dynamodb(
     assert _rows(dynamodb) == {}
     assert access_counts.rebuild(dynamodb) == 5
     assert _rows(dynamodb) != {}
+
+
+def test_the_handler_seals_days_whose_access_events_the_ttl_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.projector
+    from tests.aws_lambda import LambdaContext
+
+    monkeypatch.setenv("PROV_STORE", f"sqlite:///{tmp_path / 'store.db'}")
+    SQLiteEventStore(tmp_path / "store.db").close()
+    removed = {
+        "eventName": "REMOVE",
+        "eventSource": "aws:dynamodb",
+        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+        "dynamodb": {
+            "Keys": {
+                "pk": {"S": "stream#$access/stacks/2026-03-01"},
+                "sk": {"S": "2026-03-01T22:14:05.123456Z#00000000-0000-5000-8000-000000000001"},
+            },
+            "SequenceNumber": "100",
+            "ApproximateCreationDateTime": 1775000000.0,
+        },
+    }
+
+    response = handlers.projector.handler({"Records": [removed]}, LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    with SQLiteEventStore(tmp_path / "store.db") as store:
+        assert access_counts.sealed_before(store) == datetime(2026, 3, 2, tzinfo=UTC)

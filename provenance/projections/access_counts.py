@@ -184,9 +184,16 @@ def expire(store: EventStore, now: datetime) -> ExpireResult:
     checkpoint, _ = projector.stored_checkpoint()
     result = store.expire(now, through_position=checkpoint.position)
     if result.latest is not None:
-        # Sealed up to the next UTC midnight, not hour: a day's summary row counts whole days.
-        _seal(store, hour_key(result.latest + timedelta(days=1))[:10] + "T00")
+        seal_through(store, result.latest)
     return result
+
+
+def seal_through(store: EventStore, latest: datetime) -> None:
+    """Record that access events up to `latest` (occurred_at) may be gone, so a rebuild keeps
+    those days' counts instead of recounting what is left of them. Called after `expire`, and
+    by the projector when the table's TTL removes events."""
+    # Sealed up to the next UTC midnight, not hour: a day's summary row counts whole days.
+    _seal(store, hour_key(latest + timedelta(days=1))[:10] + "T00")
 
 
 def _seal(store: EventStore, hour: str) -> None:
