@@ -86,10 +86,16 @@ def cli() -> None:
 @cli.command()
 @store_option
 def init(store_url: str | None) -> None:
-    """Create the event store (idempotent)."""
-    with _open_store(store_url, create=True):
-        pass
-    click.echo(f"store ready: {store_url or f'sqlite:///{DEFAULT_STORE_PATH}'}")
+    """Create the event store (idempotent): an SQLite file, or a DynamoDB table with its
+    feed index, stream and TTL."""
+    from eventstore.url import init_store
+
+    if store_url is None:
+        with _open_store(store_url, create=True):
+            pass
+        click.echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
+        return
+    click.echo(f"{init_store(store_url)}: {store_url}")
 
 
 @cli.command()
@@ -295,9 +301,11 @@ def quarantine(
         return
     for item in items:
         where = f"{item['file'] or '-'}:{item['line']}"
+        text = item["text"]
+        if item["truncated"]:
+            text = f"[truncated: first part of {item['raw_bytes']:,} bytes] {text}"
         click.echo(
-            f"{where:<40} {item['source_type']:<10} {item['reason']:<32} "
-            f"{shorten(item['text'], 80)}"
+            f"{where:<40} {item['source_type']:<10} {item['reason']:<32} {shorten(text, 80)}"
         )
     click.echo(f"{len(items)} quarantined entries", err=True)
 
@@ -326,6 +334,12 @@ def expire(store_url: str | None) -> None:
     from provenance.projections import access_counts
 
     with _open_store(store_url) as store:
+        if store.projected_by_stream:
+            click.echo(
+                "nothing to do here: the table's TTL deletes access events when their "
+                "retention ends, and the projector keeps their counts"
+            )
+            return
         result = access_counts.expire(store, datetime.now(UTC))
     click.echo(
         f"{result.deleted:,} access events expired"
@@ -418,6 +432,50 @@ def access(
 
 
 @cli.command()
+@store_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to listen on (the API has no authentication: expose it deliberately)",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--organization",
+    envvar="PROV_ORGANIZATION",
+    default=None,
+    help="the PREMIS organisation agent's name [env PROV_ORGANIZATION]",
+)
+def serve(
+    store_url: str | None, host: str, port: int, threads: int, organization: str | None
+) -> None:
+    """Serve the query API over HTTP (the Lambda's routes; waitress, until Ctrl-C)."""
+    import ipaddress
+
+    from provenance.serve import serve_api
+
+    url = store_url or f"sqlite:///{DEFAULT_STORE_PATH}"
+    with _open_store(url):  # a missing or unreadable store fails now, not on the first request
+        pass
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        click.echo(
+            f"prov: warning: listening on {host}: anyone who can reach it can read the store",
+            err=True,
+        )
+    try:
+        serve_api(
+            url, host=host, port=port, threads=threads, organization=organization, echo=click.echo
+        )
+    except OSError as exc:
+        raise _FailError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+@cli.command()
 @click.option(
     "--dir",
     "directory",
@@ -433,6 +491,163 @@ def demo(directory: str, objects: int, days: int) -> None:
     from provenance.demo import run_demo
 
     run_demo(Path(directory), objects=objects, days=days, echo=click.echo)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--stream", required=True, help="the Kinesis stream (name or ARN)")
+@click.option("--source", default="auto", show_default=True, help="input format, as for ingest")
+@click.option("--service", default=None, help="the service the logs come from")
+@click.option(
+    "--host",
+    default=None,
+    help="the host the logs come from (part of event identity) [default: this machine's name]",
+)
+@click.option("--endpoint-url", default=None, metavar="URL", help="another Kinesis endpoint")
+@click.option("--region", default=None, help="AWS region [default: the AWS configuration's]")
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="where shipped offsets are kept [default: $XDG_STATE_HOME/prov/ship.db]",
+)
+@click.option("--once", is_flag=True, help="ship the files to their ends and exit (batch jobs)")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="seconds between looks at followed files",
+)
+@click.option(
+    "--tz",
+    default=None,
+    envvar="PROV_TZ",
+    help="zone of zone-less times here (the ingest handler has its own) [env PROV_TZ]",
+)
+@click.option("--no-compress", is_flag=True, help="records as plain JSON instead of gzip")
+@click.option(
+    "--record-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="bytes of lines to aim for per record [default: 262144]",
+)
+@click.option(
+    "--call-records",
+    type=click.IntRange(1, 500),
+    default=500,
+    show_default=True,
+    help="records per PutRecords call (fewer: smaller, more frequent calls)",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="tries per record (and per call) before giving up",
+)
+@_format_option("table", "json")
+def ship(
+    files: tuple[str, ...],
+    stream: str,
+    source: str,
+    service: str | None,
+    host: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    state_path: str | None,
+    once: bool,
+    poll: float,
+    tz: str | None,
+    no_compress: bool,
+    record_bytes: int | None,
+    call_records: int,
+    max_attempts: int,
+    fmt: str,
+) -> None:
+    """Send log FILES to a Kinesis stream, following them like `tail -F` (or --once).
+
+    Records are `prov ship` envelopes of whole entries; progress is saved after every
+    acknowledged call, so a restart goes on where the last one stopped, losing no line.
+    Ctrl-C or SIGTERM stops after the current call.
+    """
+    import signal
+    import socket
+    from dataclasses import replace
+
+    from provenance.ship import ShipOptions, Shipper, kinesis_client
+    from provenance.ship_state import ShipState, default_state_path
+    from provenance.sources import source_class
+    from provenance.timezones import resolve_zone
+
+    source_class(source)  # unknown names fail before anything is read
+    options = ShipOptions(
+        stream=stream,
+        source=source,
+        service=service,
+        host=socket.gethostname() if host is None else host,
+        tz=resolve_zone(tz),
+        compress=not no_compress,
+        max_call_records=call_records,
+        max_attempts=max_attempts,
+        poll_seconds=poll,
+    )
+    if record_bytes is not None:
+        options = replace(options, record_bytes=record_bytes)
+    for name in files:
+        if not Path(name).is_file():
+            raise _FailError(f"cannot read {name}: no such file")
+    client = kinesis_client(region=region, endpoint_url=endpoint_url, max_attempts=max_attempts)
+    progress = _ship_progress_printer() if sys.stderr.isatty() else None
+    with ShipState(Path(state_path) if state_path else default_state_path()) as state:
+        shipper = Shipper(
+            client,
+            state,
+            options,
+            warn=lambda message: click.echo(f"prov: warning: {message}", err=True),
+            progress=progress,
+        )
+
+        def stop(signum: int, frame: object) -> None:
+            if shipper.stopping and signum == signal.SIGINT:
+                raise KeyboardInterrupt  # a second Ctrl-C: do not wait for the call
+            shipper.request_stop()
+
+        handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            report = shipper.run(files, once=once)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    if progress is not None:
+        click.echo("", err=True)
+    if fmt == "json":
+        _print_json(report.as_json())
+        return
+    click.echo(
+        f"{report.lines:,} lines in {report.records:,} records ({report.bytes:,} bytes, "
+        f"{report.payload_units:,} PUT payload units) to {stream}, "
+        f"{report.put_calls:,} PutRecords calls" + (" (stopped)" if report.stopped else "")
+    )
+    for label, count in (
+        ("entries retried", report.retried_entries),
+        ("forced cuts (an entry split across records)", report.forced_cuts),
+        ("lines shortened to fit a record", report.oversized_lines),
+        ("rotations", report.rotations),
+        ("truncations", report.truncations),
+    ):
+        if count:
+            click.echo(f"  {label}: {count:,}")
+    for item in report.files:
+        click.echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
+
+
+def _ship_progress_printer() -> Any:
+    def show(report: Any) -> None:
+        click.echo(f"\r{report.lines:,} lines in {report.records:,} records", nl=False, err=True)
+
+    return show
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -214,6 +214,10 @@ class LineQuarantined(DomainEvent):
 
     `raw` is the entry's bytes, base64; `text` a readable rendering; `occurrence` lets a replay
     give the events the identity they would have had.
+
+    An entry too large for the store keeps only its first part, never silently: `truncated`
+    is then True and `raw_bytes` and `raw_sha256` give the size and SHA-256 (hex) of the whole
+    entry (both None otherwise). A truncated entry is never replayed.
     """
 
     type: Literal["LineQuarantined"] = "LineQuarantined"
@@ -223,6 +227,9 @@ class LineQuarantined(DomainEvent):
     source_type: str
     occurrence: int = 0
     line_count: int = 1
+    truncated: bool = False
+    raw_bytes: int | None = None
+    raw_sha256: str | None = None
 
 
 AnyEvent = Annotated[

@@ -2,15 +2,30 @@
 
 Owns the accounting (every line is consumed, ignored or quarantined), the event envelope
 (id, recorded_at, source) and batching. Keeps the ObjectState projection current after each
-batch. Imports the sources, identity, events, projections and `eventstore`.
+batch. Imports the sources, identity, events, projections, the record envelope and `eventstore`.
+
+Inputs: a whole file or stream (`ingest_stream`), a part of one (`ingest_lines`: a shipped
+record's lines, with the occurrence counts that came before them), a `prov ship` envelope
+(`ingest_envelope`), messages that each carry their own identity (`ingest_messages`:
+CloudWatch Logs events), and data that could not be read as lines at all (`quarantine_data`).
+
+Events too large for the store: `eventstore.store.MAX_PAYLOAD_BYTES` (256 KiB) is the largest
+payload any backend accepts (a DynamoDB item holds 400 KB). An entry whose event would be
+larger is not stored as an event: the entry is quarantined ("event too large for the store
+(N bytes > 262144)"). A quarantine record that would itself be too large keeps the first part
+of the entry's bytes, marked `truncated` with the whole entry's size and SHA-256, so nothing is
+cut silently; `replay_quarantine` passes truncated entries by (they would give wrong events)
+and counts them as still quarantined.
 """
 
 from __future__ import annotations
 
 import base64
 import gc
+import hashlib
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
@@ -20,8 +35,9 @@ from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
 from eventstore import AppendResult, EventRecord, EventStore, InvalidRecordError
-from eventstore.store import check_record
+from eventstore.store import MAX_PAYLOAD_BYTES, check_record
 from provenance.access_policy import AccessPolicy
+from provenance.envelope import Envelope
 from provenance.events import (
     QUARANTINE_STREAM,
     AgentRef,
@@ -36,7 +52,7 @@ from provenance.events import (
 from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id, line_digest
 from provenance.projections import access_counts, object_state
 from provenance.projections.base import Appended
-from provenance.sources import create_source
+from provenance.sources import SOURCE_NAMES, create_source
 from provenance.sources.base import Entry, SourceContext
 
 BATCH_SIZE = 20_000
@@ -45,6 +61,11 @@ _SAFE_YEARS = (1, 9999)
 # The service of access events when neither --service nor --host names one.
 UNKNOWN_SERVICE = "unknown"
 _INGEST_AGENT = AgentRef(name="prov ingest", kind="software")
+UNDECODED = "undecoded"
+"""The `source_type` of data quarantined before any parser saw it (`quarantine_data`)."""
+MESSAGE_KEY_SHIFT = 20
+"""`ingest_messages`: an entry's occurrence is `key << 20` plus the number of identical entry
+heads before it in the same message (a message of at most 256 KiB has fewer than 2**20)."""
 
 Progress = Callable[[int], None]
 
@@ -63,10 +84,31 @@ class IngestReport:
     by_type: Counter[str] = field(default_factory=Counter)
     ignored_by_reason: Counter[str] = field(default_factory=Counter)
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
+    # Lines by the source (parser) that read them, `auto` for lines no format claimed.
+    lines_by_source: Counter[str] = field(default_factory=Counter)
+    quarantined_by_source: Counter[str] = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
     # The access policy's fingerprint when requests were read: another value on a later
     # ingest means agents or pseudonyms may not match those stored before.
     access_policy: str | None = None
+
+    def add(self, other: IngestReport) -> None:
+        """Count what `other` counted too (a batch's total over its records)."""
+        self.lines += other.lines
+        self.consumed += other.consumed
+        self.ignored += other.ignored
+        self.quarantined += other.quarantined
+        self.events += other.events
+        self.duplicates += other.duplicates
+        self.quarantine_records += other.quarantine_records
+        self.by_type.update(other.by_type)
+        self.ignored_by_reason.update(other.ignored_by_reason)
+        self.quarantined_by_reason.update(other.quarantined_by_reason)
+        self.lines_by_source.update(other.lines_by_source)
+        self.quarantined_by_source.update(other.quarantined_by_source)
+        # Names as they come (a batch of many records would pay quadratically to dedupe).
+        self.files.extend(other.files)
+        self.access_policy = self.access_policy or other.access_policy
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +121,8 @@ class IngestReport:
             "events_by_type": dict(sorted(self.by_type.items())),
             "ignored_by_reason": dict(sorted(self.ignored_by_reason.items())),
             "quarantined_by_reason": dict(sorted(self.quarantined_by_reason.items())),
+            "lines_by_source": dict(sorted(self.lines_by_source.items())),
+            "quarantined_by_source": dict(sorted(self.quarantined_by_source.items())),
             "files": self.files,
             "access_policy": self.access_policy,
         }
@@ -152,6 +196,144 @@ def ingest_stream(
     return report
 
 
+def ingest_lines(
+    store: EventStore,
+    lines: Iterable[bytes],
+    name: str | None,
+    options: IngestOptions,
+    *,
+    first_line: int = 1,
+    occurrences: Mapping[bytes, int] | None = None,
+    report: IngestReport | None = None,
+) -> IngestReport:
+    """Ingest `lines` (bytes, with or without their line end) as the part of input `name`
+    that starts at line number `first_line`, the occurrence counter starting from
+    `occurrences` (first 8 bytes of a line_digest -> how many identical entries came before).
+
+    A line loses a trailing "\\n" and then one "\\r", as when a file is read. The part is
+    read to its end (entries still open at its last line are completed there), so a file
+    ingested in parts cut where no entry is open gets the ids `ingest_stream` gives it whole.
+    """
+    return _ingest_part(store, lines, name, options, first_line, occurrences, report, True)
+
+
+def ingest_envelope(
+    store: EventStore,
+    envelope: Envelope,
+    options: IngestOptions,
+    report: IngestReport | None = None,
+) -> IngestReport:
+    """Ingest a `prov ship` record: `options.source`/`origin`/`service` are taken from the
+    envelope (source, host, service); tz and access_policy from `options`.
+
+    The envelope's lines are taken exactly as shipped (the shipper already removed the line
+    ends), and its `occurrences` seed the counter: the same ids as `prov ingest` of the file.
+    UnknownSourceError if the envelope names no known source.
+    """
+    part_options = replace(
+        options, source=envelope.source, origin=envelope.host, service=envelope.service
+    )
+    return _ingest_part(
+        store,
+        envelope.lines,
+        envelope.file,
+        part_options,
+        envelope.first_line,
+        envelope.occurrences,
+        report,
+        False,
+    )
+
+
+def ingest_messages(
+    store: EventStore,
+    messages: Sequence[tuple[int, Sequence[bytes]]],
+    name: str | None,
+    options: IngestOptions,
+    report: IngestReport | None = None,
+) -> IngestReport:
+    """Ingest messages that each carry a stable identity key (CloudWatch Logs events: the
+    key is the event's id), as one input: `(key, lines)` pairs, lines as in `ingest_lines`.
+
+    The lines are read in order by one source, so a continuation line may join the entry of
+    the message before it. An entry's occurrence is `key << MESSAGE_KEY_SHIFT` plus the number
+    of identical entry heads before it in the message its head came in, so a message delivered
+    again gives the same ids, and identical messages with different keys are separate events.
+    """
+    report = report if report is not None else IngestReport()
+    batch = _Batch(store, report)
+    starts: list[int] = []
+    counters: list[OccurrenceCounter] = []
+    line_no = 1
+    for key, lines in messages:
+        starts.append(line_no)
+        counters.append(_KeyedCounter(key << MESSAGE_KEY_SHIFT))
+        line_no += len(lines)
+    with _bulk_allocation():
+        reader = _MessageReader(batch, name, options, starts, counters)
+        reader.run(line for _, lines in messages for line in lines)
+        batch.flush()
+    _add_file(report, name)
+    return report
+
+
+def quarantine_data(
+    store: EventStore,
+    data: bytes,
+    name: str | None,
+    reason: str,
+    *,
+    origin: str = "",
+    report: IngestReport | None = None,
+) -> IngestReport:
+    """Keep data that could not be read as lines at all (say, a record that claims to be
+    gzip and is not) verbatim in the quarantine, as one entry counted as one line.
+
+    Its identity is its content (source `undecoded`, `origin`, the data's digest): the same
+    data again adds nothing. A replay passes it by: no parser reads it.
+    """
+    report = report if report is not None else IngestReport()
+    batch = _Batch(store, report)
+    recorded_at = datetime.now(UTC)
+    digest = hashlib.sha1(data).digest()
+    source_ref = SourceRef(type=UNDECODED, origin=origin, file=name, line=None)
+    key = event_id(UNDECODED, origin, digest, 0, QUARANTINE_INDEX)
+    batch.add(_quarantine_record(key, source_ref, reason, data, UNDECODED, 0, 1, recorded_at))
+    report.lines += 1
+    report.quarantined += 1
+    report.quarantined_by_reason[reason] += 1
+    report.lines_by_source[UNDECODED] += 1
+    report.quarantined_by_source[UNDECODED] += 1
+    batch.flush()
+    _add_file(report, name)
+    return report
+
+
+def _ingest_part(
+    store: EventStore,
+    lines: Iterable[bytes],
+    name: str | None,
+    options: IngestOptions,
+    first_line: int,
+    occurrences: Mapping[bytes, int] | None,
+    report: IngestReport | None,
+    line_ends: bool,
+) -> IngestReport:
+    report = report if report is not None else IngestReport()
+    batch = _Batch(store, report)
+    counter = OccurrenceCounter(dict(occurrences) if occurrences else None)
+    with _bulk_allocation():
+        _Reader(batch, name, options, None, counter).run(lines, first_line, line_ends=line_ends)
+        batch.flush()
+    _add_file(report, name)
+    return report
+
+
+def _add_file(report: IngestReport, name: str | None) -> None:
+    if name is not None and name not in report.files:
+        report.files.append(name)
+
+
 def replay_quarantine(store: EventStore, options: IngestOptions) -> IngestReport:
     """Run every quarantined entry through today's parsers again (after a parser fix).
 
@@ -160,6 +342,10 @@ def replay_quarantine(store: EventStore, options: IngestOptions) -> IngestReport
     twice, or after re-ingesting the original file, adds nothing. Quarantine records are never
     removed; an entry that still fails is counted as quarantined again. Zone-less times are
     read in `options.tz`, as at ingest.
+
+    Entries that cannot be replayed stay quarantined and are counted by why: those kept
+    truncated (their first part alone would give wrong events) and data no parser read
+    (`quarantine_data`, or a source that no longer exists).
     """
     report = IngestReport()
     batch = _Batch(store, report)
@@ -167,28 +353,54 @@ def replay_quarantine(store: EventStore, options: IngestOptions) -> IngestReport
         kept = load_event(record.payload)
         if not isinstance(kept, LineQuarantined):
             continue
+        unreplayable = _unreplayable(kept)
+        if unreplayable is not None:
+            count = kept.line_count
+            report.lines += count
+            report.quarantined += count
+            report.quarantined_by_reason[unreplayable] += count
+            report.lines_by_source[kept.source_type] += count
+            report.quarantined_by_source[kept.source_type] += count
+            continue
         lines = base64.b64decode(kept.raw).split(b"\n")
         entry_options = replace(options, source=kept.source_type, origin=kept.source.origin)
         reader = _Reader(batch, kept.source.file, entry_options, None)
         head = lines[0].decode("utf-8", "surrogateescape")
         reader.counter = OccurrenceCounter({line_digest(head)[:8]: kept.occurrence})
-        reader.run(lines, first_line=kept.source.line or 1)
+        # The kept lines lost their ends at ingest already: a "\r" left is part of the line.
+        reader.run(lines, first_line=kept.source.line or 1, line_ends=False)
     batch.flush()
     return report
+
+
+def _unreplayable(kept: LineQuarantined) -> str | None:
+    """Why a quarantined entry cannot go through the parsers again, or None if it can."""
+    if kept.truncated:
+        return "kept truncated: cannot be replayed"
+    if kept.source_type == UNDECODED:
+        return "not read as lines: cannot be replayed"
+    if kept.source_type not in SOURCE_NAMES:
+        return f"source {kept.source_type!r} no longer exists: cannot be replayed"
+    return None
 
 
 class _Reader:
     """One pass over one input: decode, feed the source, turn entries into records."""
 
     def __init__(
-        self, batch: _Batch, name: str | None, options: IngestOptions, progress: Progress | None
+        self,
+        batch: _Batch,
+        name: str | None,
+        options: IngestOptions,
+        progress: Progress | None,
+        counter: OccurrenceCounter | None = None,
     ) -> None:
         self.batch = batch
         self.report = batch.report
         self.name = name
         self.options = options
         self.progress = progress
-        self.counter = OccurrenceCounter()
+        self.counter = counter if counter is not None else OccurrenceCounter()
         self.recorded_at = datetime.now(UTC)
         self.policy = options.access_policy
         self.service = options.service or options.origin or UNKNOWN_SERVICE
@@ -197,7 +409,10 @@ class _Reader:
         )
         self.source = create_source(options.source, context)
 
-    def run(self, stream: BinaryIO | Iterable[bytes], first_line: int = 1) -> None:
+    def run(
+        self, stream: BinaryIO | Iterable[bytes], first_line: int = 1, *, line_ends: bool = True
+    ) -> None:
+        """Read every line; `line_ends=False`: the lines come without their ends already."""
         source = self.source
         report = self.report
         handle = self.handle
@@ -205,9 +420,12 @@ class _Reader:
         progress = self.progress
         for line_no, raw in enumerate(stream, start=first_line):
             report.lines += 1
-            raw_line = raw.rstrip(b"\n")
-            if raw_line.endswith(b"\r"):
-                raw_line = raw_line[:-1]
+            if line_ends:
+                raw_line = raw.rstrip(b"\n")
+                if raw_line.endswith(b"\r"):
+                    raw_line = raw_line[:-1]
+            else:
+                raw_line = raw
             try:
                 line = raw_line.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -234,14 +452,15 @@ class _Reader:
         digest = line_digest(entry.head)
         occurrence = self.counter.next(digest)
         count = len(entry.lines)
+        report.lines_by_source[source_name] += count
         if entry.drafts:
             records = self._records(entry, source_name, digest, occurrence)
-            if records is not None:
+            if isinstance(records, list):
                 report.consumed += count
                 for record in records:
                     self.batch.add(record)
                 return
-            reason = "event rejected by its model"
+            reason = records
         elif entry.ignored is not None:
             report.ignored += count
             report.ignored_by_reason[entry.ignored] += count
@@ -250,11 +469,13 @@ class _Reader:
             reason = entry.quarantined or "not understood"
         report.quarantined += count
         report.quarantined_by_reason[reason] += count
+        report.quarantined_by_source[source_name] += count
         self.batch.add(self._quarantine_record(entry, source_name, digest, occurrence, reason))
 
     def _records(
         self, entry: Entry, source_name: str, digest: bytes, occurrence: int
-    ) -> list[EventRecord] | None:
+    ) -> list[EventRecord] | str:
+        """The entry's records, or why there are none (the reason it is quarantined)."""
         origin = self.options.origin
         # Built from this module's own typed values, so not validated again (once per line).
         source_ref = SourceRef.model_construct(
@@ -274,8 +495,13 @@ class _Reader:
                         **draft.fields,
                     )
                     if event.object is None:
-                        return None
+                        return _REJECTED
                     record = _record(event, event.object)
+                if len(record.payload) > MAX_PAYLOAD_BYTES:
+                    return (
+                        f"event too large for the store "
+                        f"({len(record.payload)} bytes > {MAX_PAYLOAD_BYTES})"
+                    )
                 # Times the store cannot sort (before year 1 or after 9999 in UTC): rare, so a
                 # cheap year test here, and the store's own check decides the near misses.
                 if not _SAFE_YEARS[0] < record.occurred_at.year < _SAFE_YEARS[1]:
@@ -291,7 +517,7 @@ class _Reader:
         ):
             # A source produced something its model or the store refuses: keep the line,
             # don't guess.
-            return None
+            return _REJECTED
         return records
 
     def _access_record(
@@ -323,21 +549,101 @@ class _Reader:
     ) -> EventRecord:
         raw = "\n".join(entry.lines).encode("utf-8", "surrogateescape")
         origin = self.options.origin
+        return _quarantine_record(
+            event_id(source_name, origin, digest, occurrence, QUARANTINE_INDEX),
+            SourceRef(type=source_name, origin=origin, file=self.name, line=entry.line_no),
+            reason,
+            raw,
+            source_name,
+            occurrence,
+            len(entry.lines),
+            self.recorded_at,
+        )
+
+
+class _KeyedCounter(OccurrenceCounter):
+    """Occurrences that start from a message's own key instead of 0."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base: int) -> None:
+        super().__init__()
+        self.base = base
+
+    def next(self, digest: bytes) -> int:
+        return self.base + super().next(digest)
+
+
+class _MessageReader(_Reader):
+    """A reader whose entries count their occurrence within the message their head came in."""
+
+    def __init__(
+        self,
+        batch: _Batch,
+        name: str | None,
+        options: IngestOptions,
+        starts: list[int],
+        counters: list[OccurrenceCounter],
+    ) -> None:
+        super().__init__(batch, name, options, None)
+        self.starts = starts  # the line number each message starts at, ascending
+        self.counters = counters
+
+    def handle(self, entry: Entry) -> None:
+        self.counter = self.counters[bisect_right(self.starts, entry.line_no) - 1]
+        super().handle(entry)
+
+
+_REJECTED = "event rejected by its model"
+
+
+def _quarantine_record(
+    key: str,
+    source_ref: SourceRef,
+    reason: str,
+    raw: bytes,
+    source_type: str,
+    occurrence: int,
+    line_count: int,
+    recorded_at: datetime,
+) -> EventRecord:
+    """The quarantine record of an entry; one too large for the store keeps the first part of
+    `raw` that fits, marked `truncated`, with the whole entry's size and SHA-256."""
+
+    def build(kept: bytes, truncated: bool) -> EventRecord:
         event = LineQuarantined(
-            event_id=event_id(source_name, origin, digest, occurrence, QUARANTINE_INDEX),
+            event_id=key,
             object=None,
-            occurred_at=self.recorded_at,
-            recorded_at=self.recorded_at,
-            source=SourceRef(type=source_name, origin=origin, file=self.name, line=entry.line_no),
+            occurred_at=recorded_at,
+            recorded_at=recorded_at,
+            source=source_ref,
             agent=_INGEST_AGENT,
             reason=reason,
-            raw=base64.b64encode(raw).decode("ascii"),
-            text=raw.decode("utf-8", "backslashreplace"),
-            source_type=source_name,
+            raw=base64.b64encode(kept).decode("ascii"),
+            text=kept.decode("utf-8", "backslashreplace"),
+            source_type=source_type,
             occurrence=occurrence,
-            line_count=len(entry.lines),
+            line_count=line_count,
+            truncated=truncated,
+            raw_bytes=len(raw) if truncated else None,
+            raw_sha256=hashlib.sha256(raw).hexdigest() if truncated else None,
         )
         return _record(event, QUARANTINE_STREAM)
+
+    record = build(raw, False)
+    size = len(record.payload)
+    if size <= MAX_PAYLOAD_BYTES:
+        return record
+    # Aim from the bytes each raw byte cost in the full record (base64 and the escaped text
+    # vary with the content), then shrink until it fits; this path is rare.
+    overhead = len(build(b"", True).payload)
+    per_byte = (size - overhead) / len(raw)
+    keep = min(len(raw) - 1, int((MAX_PAYLOAD_BYTES - overhead) / per_byte * 0.95))
+    while True:
+        record = build(raw[:keep], True)
+        if len(record.payload) <= MAX_PAYLOAD_BYTES:
+            return record
+        keep = keep * 3 // 4
 
 
 @contextmanager

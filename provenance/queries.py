@@ -7,6 +7,7 @@ projections, druid and `eventstore`.
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 from eventstore import EventRecord, EventStore
@@ -152,6 +153,7 @@ def quarantined_lines(store: EventStore, *, limit: int | None = None) -> list[di
     for record in store.read_stream(QUARANTINE_STREAM, limit=limit):
         event = load_event(record.payload)
         data = event.model_dump(mode="json")
+        raw = base64.b64decode(data["raw"])
         items.append(
             {
                 "event_id": data["event_id"],
@@ -163,15 +165,20 @@ def quarantined_lines(store: EventStore, *, limit: int | None = None) -> list[di
                 "line_count": data["line_count"],
                 "text": data["text"],
                 "raw_base64": data["raw"],
-                "raw_is_utf8": _is_utf8(data["raw"]),
+                "raw_is_utf8": _is_utf8(raw),
+                # A kept part of an entry too large for the store: `raw_base64` holds its
+                # first `len(raw)` bytes of `raw_bytes`, whose SHA-256 is `raw_sha256`.
+                "truncated": data["truncated"],
+                "raw_bytes": data["raw_bytes"] if data["truncated"] else len(raw),
+                "raw_sha256": data["raw_sha256"] or hashlib.sha256(raw).hexdigest(),
             }
         )
     return items
 
 
-def _is_utf8(raw_b64: str) -> bool:
+def _is_utf8(raw: bytes) -> bool:
     try:
-        base64.b64decode(raw_b64).decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True

@@ -1,0 +1,215 @@
+"""`prov serve`: the query API on this machine, behind waitress (a production WSGI server).
+
+A WSGI request becomes the event API Gateway's HTTP API would send for it (payload format 2.0,
+`event_from_environ`), the same `QueryApi` the Lambda runs answers it, and the payload-2.0
+response goes back out through WSGI (`wsgi_app`). So `prov serve` answers exactly what the
+Lambda answers. Each waitress worker thread opens its own store (`PerThreadStore`): an SQLite
+connection belongs to one thread.
+
+Imports `provenance.http_api`, `eventstore` and waitress (when a server is made: the event
+mapping is usable without it).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from eventstore import EventStore, open_store
+from provenance.http_api import QueryApi
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+Handle = Callable[[dict[str, Any]], dict[str, Any]]
+# CGI names of the headers WSGI keeps outside HTTP_*.
+_UNPREFIXED_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
+def event_from_environ(environ: WSGIEnvironment, *, now: datetime | None = None) -> dict[str, Any]:
+    """The payload-2.0 event API Gateway would send for this request (`$default` route and
+    stage): path decoded, headers lower-cased, repeated query parameters and headers joined by
+    commas, cookies in their own list."""
+    now = now or datetime.now(UTC)
+    path = _text(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
+    query = _text(environ.get("QUERY_STRING", ""))
+    method = environ["REQUEST_METHOD"].upper()
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        name = _UNPREFIXED_HEADERS.get(key)
+        if name is None and key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        if name is not None and value != "":
+            headers[name] = _text(value)
+    cookies = [item.strip() for item in headers.pop("cookie", "").split(";") if item.strip()]
+    parameters: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+    source_ip = environ.get("REMOTE_ADDR", "")
+    domain = headers.get("host") or str(environ.get("SERVER_NAME", ""))
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "prov-serve",
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0],
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    # API Gateway leaves out what the request does not have.
+    if cookies:
+        event["cookies"] = cookies
+    if parameters:
+        event["queryStringParameters"] = parameters
+    body = _read_body(environ)
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
+
+
+def _text(wsgi_string: str) -> str:
+    # PEP 3333 hands over request bytes as latin-1 code points; the URL and headers are UTF-8.
+    return wsgi_string.encode("latin-1").decode("utf-8", "replace")
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
+def wsgi_app(handle: Handle) -> WSGIApplication:
+    """A WSGI application answering each request with `handle(payload-2.0 event)`."""
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        response = handle(event_from_environ(environ))
+        status, headers, body = response_to_wsgi(response)
+        start_response(status, headers)
+        return [body]
+
+    return application
+
+
+def response_to_wsgi(response: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """A payload-2.0 response as a WSGI status line, header list and body."""
+    code = int(response.get("statusCode", 200))
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = ""
+    text = response.get("body") or ""
+    body = base64.b64decode(text) if response.get("isBase64Encoded") else text.encode("utf-8")
+    headers = [(str(name), str(value)) for name, value in (response.get("headers") or {}).items()]
+    headers += [("Set-Cookie", cookie) for cookie in response.get("cookies") or ()]
+    headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(body))))
+    return f"{code} {phrase}".rstrip(), headers, body
+
+
+class PerThreadStore:
+    """Opens the store at `url` once per calling thread (an SQLite connection is not shared)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+
+    def __call__(self) -> EventStore:
+        store: EventStore | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = open_store(self.url, create=False)
+        return store
+
+
+class LocalServer:
+    """waitress serving `application` on host:port (port 0: any free one) with N threads."""
+
+    def __init__(self, application: WSGIApplication, *, host: str, port: int, threads: int) -> None:
+        from waitress.server import create_server  # noqa: PLC0415  (only serving needs it)
+
+        self._map: dict[int, Any] = {}
+        listening = _listening_socket(host, port)
+        try:
+            self._server = create_server(
+                application, map=self._map, sockets=[listening], threads=threads, ident="prov-serve"
+            )
+        except BaseException:
+            listening.close()
+            raise
+        bound_host, bound_port = listening.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        self.url = f"http://{shown}:{bound_port}"
+
+    def run(self) -> None:
+        """Serve until interrupted (Ctrl-C) or `close()`d from another thread."""
+        self._server.run()
+
+    def close(self) -> None:
+        from waitress import wasyncore  # noqa: PLC0415
+
+        self._server.task_dispatcher.shutdown()
+        wasyncore.close_all(self._map)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: a free one), made here rather than by waitress so
+    that a failed bind leaves nothing open and the bound port is known before serving."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listening = socket.socket(family, kind, proto)
+    try:
+        if os.name == "posix":
+            # Restarting right after a stop must not wait out TIME_WAIT (never a second listener).
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+    except BaseException:
+        listening.close()
+        raise
+    return listening
+
+
+def serve_api(
+    store_url: str,
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    organization: str | None,
+    echo: Callable[[str], None],
+) -> None:
+    """Run the query API over `store_url` on host:port until interrupted."""
+    api = QueryApi(PerThreadStore(store_url), organization=organization)
+    server = LocalServer(wsgi_app(api.handle), host=host, port=port, threads=threads)
+    echo(f"serving the query API on {server.url}/ (Ctrl-C to stop)")
+    server.run()

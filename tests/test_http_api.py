@@ -1,0 +1,484 @@
+"""The query API's Lambda handler, given real-shaped API Gateway HTTP API (payload 2.0) events,
+answers what the `prov` commands answer over the same store."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from aws_lambda_powertools import Logger
+
+import handlers.api as api_handler
+from eventstore import open_store
+from provenance.demo import run_demo
+from provenance.http_api import QueryApi, negotiate
+from tests.premis_helpers import assert_valid_premis
+from tests.test_cli import run
+
+Params = dict[str, str | list[str]]
+Call = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Demo:
+    url: str
+    druid: str  # the object with the most events
+    events: int
+
+
+def make_demo(directory: Path) -> Demo:
+    """A small `prov demo` store (4 objects, 30 days: preservation and access logs)."""
+    run_demo(directory, objects=4, days=30, echo=lambda line: None)
+    url = f"sqlite:///{directory / 'provenance.db'}"
+    with open_store(url, create=False) as store:
+        counts = {
+            stream: len(store.read_stream(stream)) for stream in store.streams(prefix="druid:")
+        }
+    druid = max(counts, key=lambda stream: counts[stream])
+    assert counts[druid] > 100, "the paging tests need an object with more than one default page"
+    return Demo(url, druid, counts[druid])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return make_demo(tmp_path_factory.mktemp("api-demo"))
+
+
+def http_event(
+    path: str,
+    params: Params | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    stage: str = "$default",
+) -> dict[str, Any]:
+    """An event as API Gateway's HTTP API sends it (payload 2.0, `$default` route): repeated
+    query parameters joined by commas in queryStringParameters, which is left out when empty."""
+    pairs = [
+        (name, value)
+        for name, values in (params or {}).items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    domain = "r3pmxmplak.execute-api.us-east-2.amazonaws.com"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(pairs),
+        "headers": {
+            "content-length": "0",
+            "host": domain,
+            "user-agent": "curl/8.5.0",
+            "x-amzn-trace-id": "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e",
+            "x-forwarded-for": "205.255.255.176",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+            **{name.lower(): value for name, value in (headers or {}).items()},
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "r3pmxmplak",
+            "domainName": domain,
+            "domainPrefix": "r3pmxmplak",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "205.255.255.176",
+                "userAgent": "curl/8.5.0",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": stage,
+            "time": "10/Mar/2026:05:16:23 +0000",
+            "timeEpoch": 1773119783000,
+        },
+        "isBase64Encoded": False,
+    }
+    if joined:
+        event["queryStringParameters"] = joined
+    return event
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str = "prov-api"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-2:123456789012:function:prov-api"
+    aws_request_id: str = "6f2ce5a1-7a5b-4f5e-9f2c-1d0f1c0e5a11"
+
+
+@pytest.fixture
+def call(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call]:
+    """The Lambda handler as API Gateway invokes it, over the demo store (PROV_STORE)."""
+    monkeypatch.setenv("PROV_STORE", demo.url)
+    monkeypatch.delenv("PROV_ORGANIZATION", raising=False)
+    monkeypatch.setattr(api_handler, "_store", None)
+
+    def invoke(path: str, params: Params | None = None, **options: Any) -> dict[str, Any]:
+        return api_handler.handler(http_event(path, params, **options), LambdaContext())
+
+    yield invoke
+    if api_handler._store is not None:
+        api_handler._store.close()
+
+
+def body_json(response: dict[str, Any]) -> Any:
+    assert not response["isBase64Encoded"]
+    return json.loads(response["body"])
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    code, out, err = run(capsys, *args)
+    assert (code, err) == (0, "")
+    return json.loads(out)
+
+
+def cli_premis(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> bytes:
+    target = tmp_path / "cli-premis.out"
+    code, _, _ = run(capsys, "premis", *args, "-o", str(target))
+    assert code == 0
+    return target.read_bytes()
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+def test_events_pages_give_the_cli_history_once_each(call, capsys, demo) -> None:
+    pages = []
+    after = None
+    while True:
+        response = call(
+            f"/objects/{demo.druid}/events", {"limit": "7", **({"after": after} if after else {})}
+        )
+        assert response["statusCode"] == 200
+        assert response["headers"]["Content-Type"] == "application/json"
+        page = body_json(response)
+        assert page["object"] == demo.druid
+        pages.append(page["events"])
+        after = page["next"]
+        if after is None:
+            break
+        assert after == page["events"][-1]["cursor"]
+
+    events = [event for page in pages for event in page]
+    assert events == cli_json(
+        capsys, "history", demo.druid, "--store", demo.url, "--format", "json"
+    )
+    assert len({event["event_id"] for event in events}) == len(events) == demo.events
+    assert [len(page) for page in pages] == [7] * (demo.events // 7) + (
+        [demo.events % 7] if demo.events % 7 else []
+    )
+
+
+def test_events_default_page_is_100_and_says_where_to_go_on(call, demo) -> None:
+    page = body_json(call(f"/objects/{demo.druid}/events"))
+
+    assert len(page["events"]) == 100
+    assert page["next"] == page["events"][99]["cursor"]
+    rest = body_json(call(f"/objects/{demo.druid}/events", {"after": page["next"]}))
+    assert len(rest["events"]) == demo.events - 100
+    assert rest["next"] is None
+
+
+def test_a_page_that_ends_the_history_exactly_has_no_next(call, demo) -> None:
+    page = body_json(call(f"/objects/{demo.druid}/events", {"limit": str(demo.events)}))
+
+    assert (len(page["events"]), page["next"]) == (demo.events, None)
+
+
+def test_bare_prefixed_and_upper_case_druids_name_the_same_object(call, demo) -> None:
+    bare = demo.druid.removeprefix("druid:")
+    bodies = {
+        call(f"/objects/{form}/events", {"limit": "3"})["body"]
+        for form in (demo.druid, bare, bare.upper(), f"druid%3A{bare}")
+    }
+
+    assert len(bodies) == 1
+
+
+def test_a_named_stage_prefix_is_not_part_of_the_route(call, demo) -> None:
+    response = call(f"/prod/objects/{demo.druid}/state", stage="prod")
+
+    assert response["statusCode"] == 200
+    assert body_json(response)["object"] == demo.druid
+
+
+# -- state and PREMIS ---------------------------------------------------------------------------
+
+
+def test_state_is_the_cli_state(call, capsys, demo) -> None:
+    response = call(f"/objects/{demo.druid}/state")
+
+    assert response["statusCode"] == 200
+    assert body_json(response) == cli_json(
+        capsys, "state", demo.druid, "--store", demo.url, "--format", "json"
+    )
+
+
+def test_premis_is_xml_by_default_valid_and_the_cli_bytes(call, capsys, tmp_path, demo) -> None:
+    response = call(f"/objects/{demo.druid}/premis")
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "application/xml"
+    document = response["body"].encode()
+    assert_valid_premis(document)
+    assert document == cli_premis(capsys, tmp_path, demo.druid, "--store", demo.url)
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type", "fmt"),
+    [
+        ("text/turtle", "text/turtle", "turtle"),
+        ("application/ld+json", "application/ld+json", "json-ld"),
+        ("application/xml;q=0.5, text/turtle;q=0.9", "text/turtle", "turtle"),
+        ("text/turtle;q=0, */*;q=0.1", "application/xml", "xml"),
+        ("application/*, text/turtle;q=0.8", "application/xml", "xml"),
+        ("application/ld+json;q=0.4, application/*;q=0.3, text/*;q=0.2", "application/ld+json",
+         "json-ld"),
+    ],
+)  # fmt: skip
+def test_premis_by_accept_with_q_values_is_the_cli_format(
+    call, capsys, tmp_path, demo, accept, media_type, fmt
+) -> None:
+    response = call(f"/objects/{demo.druid}/premis", headers={"Accept": accept})
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].split(";")[0] == media_type
+    expected = cli_premis(capsys, tmp_path, demo.druid, "--store", demo.url, "--format", fmt)
+    assert response["body"].encode() == expected
+
+
+def test_premis_format_parameter_overrides_accept(call, demo) -> None:
+    response = call(
+        f"/objects/{demo.druid}/premis", {"format": "turtle"}, headers={"Accept": "text/html"}
+    )
+
+    assert response["headers"]["Content-Type"] == "text/turtle; charset=utf-8"
+
+
+def test_gzip_for_clients_that_take_it(call, demo) -> None:
+    plain = call(f"/objects/{demo.druid}/premis")
+    packed = call(f"/objects/{demo.druid}/premis", headers={"Accept-Encoding": "gzip, br"})
+
+    assert "Content-Encoding" not in plain["headers"]
+    assert packed["headers"]["Content-Encoding"] == "gzip"
+    assert packed["isBase64Encoded"] is True
+    assert gzip.decompress(base64.b64decode(packed["body"])).decode() == plain["body"]
+    assert packed["headers"]["ETag"] == plain["headers"]["ETag"]
+
+
+def test_an_unchanged_answer_is_304_for_its_etag(call, demo) -> None:
+    first = call(f"/objects/{demo.druid}/state")
+    etag = first["headers"]["ETag"]
+    assert first["headers"]["Cache-Control"] == "no-cache"
+
+    again = call(f"/objects/{demo.druid}/state", headers={"If-None-Match": etag})
+    other = call(f"/objects/{demo.druid}/state", headers={"If-None-Match": 'W/"0000"'})
+
+    assert (again["statusCode"], again["body"], again["headers"]["ETag"]) == (304, "", etag)
+    assert other["statusCode"] == 200
+
+
+# -- access reports -----------------------------------------------------------------------------
+
+REPORTS = [
+    ({}, []),
+    (
+        {"by": "agent,service", "bucket": "day", "tz": "America/Los_Angeles", "top": "5"},
+        ["--by", "agent,service", "--bucket", "day", "--tz", "America/Los_Angeles", "--top", "5"],
+    ),
+    (
+        {"by": "path", "service": ["stacks", "purl"], "from": "2026-01-05", "to": "2026-01-12",
+         "tz": "UTC"},
+        ["--by", "path", "--service", "stacks", "--service", "purl", "--from", "2026-01-05",
+         "--to", "2026-01-12", "--tz", "UTC"],
+    ),
+    (
+        {"by": "status_class", "service": "stacks,sdr-api", "agent": "user:argo", "tz": "UTC"},
+        ["--by", "status_class", "--service", "stacks", "--service", "sdr-api", "--agent",
+         "user:argo", "--tz", "UTC"],
+    ),
+    ({"by": "druid", "top": "3", "tz": "UTC"}, ["--by", "druid", "--top", "3", "--tz", "UTC"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("params", "options"), REPORTS)
+def test_access_report_json_is_the_cli_report(call, capsys, demo, params, options) -> None:
+    response = call("/reports/access", params)
+
+    assert response["statusCode"] == 200
+    rows = body_json(response)
+    assert rows == cli_json(
+        capsys, "report", "access", "--store", demo.url, *options, "--format", "json"
+    )
+    assert rows, "a report over the demo store has rows"
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [({"format": "csv"}, {}), ({}, {"Accept": "text/csv"}), ({}, {"Accept": "text/*"})],
+)
+def test_access_report_csv_is_the_cli_csv(call, capsys, demo, params, headers) -> None:
+    response = call("/reports/access", {"by": "agent", "tz": "UTC", **params}, headers=headers)
+
+    assert response["headers"]["Content-Type"] == "text/csv; charset=utf-8"
+    code, out, _ = run(
+        capsys, "report", "access", "--store", demo.url, "--by", "agent", "--tz", "UTC",
+        "--format", "csv",
+    )  # fmt: skip
+    assert code == 0
+    assert response["body"] == out
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def assert_error(response: dict[str, Any], status: int, *words: str) -> str:
+    assert response["statusCode"] == status, response["body"]
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert "\n" not in response["body"]
+    message = body_json(response)["error"]
+    for word in words:
+        assert word in message
+    return str(message)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "words"),
+    [
+        ("/objects/xx/events", {}, ["not a druid", "'xx'"]),
+        ("/objects/druid:ae123cd4567x/state", {}, ["not a druid"]),
+        ("/objects/bc123df4567/premis", {"format": "pdf"}, ["format", "'pdf'"]),
+        ("/objects/{druid}/events", {"limit": "0"}, ["limit", "1 to 1000"]),
+        ("/objects/{druid}/events", {"limit": "1001"}, ["limit"]),
+        ("/objects/{druid}/events", {"limit": "ten"}, ["limit", "'ten'"]),
+        ("/objects/{druid}/events", {"limit": ["5", "6"]}, ["limit", "'5,6'"]),
+        ("/objects/{druid}/events", {"after": "yesterday"}, ["not a paging cursor"]),
+        ("/objects/{druid}/events", {"lmit": "5"}, ["unknown parameter 'lmit'", "limit, after"]),
+        ("/objects/{druid}/state", {"limit": "5"}, ["unknown parameter 'limit'"]),
+        ("/reports/access", {"bucket": "year"}, ["bucket", "'year'"]),
+        ("/reports/access", {"by": "colour"}, ["unknown dimension 'colour'"]),
+        ("/reports/access", {"from": "last week"}, ["'last week'", "ISO date"]),
+        ("/reports/access", {"from": "2026-01-05T10:30", "tz": "UTC"}, ["on the hour"]),
+        ("/reports/access", {"from": "2026-01-05", "to": "2026-01-01"}, ["before"]),
+        ("/reports/access", {"top": "0"}, ["top", "at least 1"]),
+        ("/reports/access", {"tz": "Mars/Olympus"}, ["unknown time zone"]),
+        ("/reports/access", {"format": "xml"}, ["format", "'xml'"]),
+    ],
+)
+def test_malformed_druids_and_parameters_are_400(call, demo, path, params, words) -> None:
+    assert_error(call(path.format(druid=demo.druid), params), 400, *words)
+
+
+@pytest.mark.parametrize("route", ["events", "state", "premis"])
+def test_an_unknown_object_is_404(call, route) -> None:
+    assert_error(call(f"/objects/bc123df4567/{route}"), 404, "druid:bc123df4567")
+
+
+def test_an_unknown_object_is_404_on_later_pages_too(call, demo) -> None:
+    page = body_json(call(f"/objects/{demo.druid}/events", {"limit": "1"}))
+
+    response = call("/objects/bc123df4567/events", {"after": page["next"]})
+
+    assert_error(response, 404, "druid:bc123df4567")
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/objects/bc123df4567", "/objects/bc123df4567/events/", "/reports/other"]
+)
+def test_an_unknown_route_is_404(call, path) -> None:
+    assert_error(call(path), 404, "no such resource", "/objects/{druid}/events")
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
+def test_another_method_is_405(call, demo, method) -> None:
+    response = call(f"/objects/{demo.druid}/state", method=method)
+
+    assert_error(response, 405, method)
+    assert response["headers"]["Allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/objects/{druid}/premis", "text/html"),
+        ("/objects/{druid}/premis", "application/xml;q=0, text/turtle;q=0, */*;q=0"),
+        ("/objects/{druid}/state", "text/csv"),
+        ("/reports/access", "application/xml"),
+    ],
+)
+def test_nothing_acceptable_is_406(call, demo, path, accept) -> None:
+    response = call(path.format(druid=demo.druid), headers={"Accept": accept})
+
+    assert_error(response, 406, "available as")
+
+
+def test_an_unreachable_store_is_503(call, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PROV_STORE", f"sqlite:///{tmp_path / 'missing.db'}")
+
+    message = assert_error(call("/objects/bc123df4567/state"), 503, "unavailable")
+
+    assert "missing.db" not in message
+
+
+def test_an_unexpected_error_is_a_generic_500_and_logged_with_its_traceback() -> None:
+    def broken_store() -> Any:
+        raise RuntimeError("secret detail of /var/lib/prov")
+
+    log = io.StringIO()
+    api = QueryApi(broken_store, logger=Logger(service="prov-api-test", stream=log))
+
+    response = api.handle(http_event("/objects/bc123df4567/state"))
+
+    assert assert_error(response, 500) == "internal error"
+    assert "secret" not in response["body"]
+    logged = [json.loads(line) for line in log.getvalue().splitlines()]
+    failure = next(entry for entry in logged if entry["level"] == "ERROR")
+    assert "RuntimeError: secret detail" in failure["exception"]
+    assert logged[-1]["status"] == 500
+
+
+def test_a_response_over_the_body_limit_is_refused_with_advice(demo) -> None:
+    with open_store(demo.url, create=False) as store:
+        api = QueryApi(lambda: store, max_body_bytes=10_000)
+
+        response = api.handle(http_event(f"/objects/{demo.druid}/premis"))
+        small = api.handle(http_event(f"/objects/{demo.druid}/events", {"limit": "2"}))
+
+    assert_error(response, 500, "over the 10,000-byte limit", "Accept-Encoding: gzip")
+    assert small["statusCode"] == 200
+
+
+# -- content negotiation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        (None, "application/xml"),
+        ("", "application/xml"),
+        ("*/*", "application/xml"),
+        ("TEXT/Turtle", "text/turtle"),
+        ("text/turtle;q=0.5, application/ld+json;q=0.5", "text/turtle"),
+        ("text/*;q=0.9, text/turtle;q=0.1, application/xml;q=0.5", "application/xml"),
+        ("application/ld+json;q=bad, text/turtle;q=0.1", "text/turtle"),
+        ("image/png", None),
+    ],
+)
+def test_negotiation_honours_the_most_specific_range_and_q(accept, chosen) -> None:
+    offers = ("application/xml", "text/turtle", "application/ld+json")
+
+    assert negotiate(accept, offers) == chosen

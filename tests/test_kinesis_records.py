@@ -1,0 +1,286 @@
+"""What a Kinesis record's data holds (`decode`), and ingesting one record (`ingest_record`)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from eventstore import StoreUnavailableError
+from eventstore.sqlite import SQLiteEventStore
+from provenance import kinesis_records
+from provenance.envelope import Envelope, encode
+from provenance.events import load_event
+from provenance.ingest import UNDECODED, IngestOptions
+from provenance.kinesis_records import (
+    CLOUDWATCH,
+    CONTROL,
+    ENVELOPE,
+    RAW,
+    UNDECODABLE,
+    ControlMessage,
+    LogEvents,
+    RawText,
+    RecordOrigin,
+    Undecodable,
+    decode,
+    ingest_record,
+    message_key,
+)
+from provenance.queries import quarantined_lines
+from tests.conftest import LA
+from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG, REPLICATED
+
+OPTIONS = IngestOptions(tz=LA)
+ORIGIN = RecordOrigin("prov-logs", "49590338271490256608559692538361571095921575989136588898")
+CW_ID = "31953106606966983378809025079804211143289615424298221568"
+
+
+def gz(data: bytes) -> bytes:
+    """gzip without a timestamp: the same bytes in every test process (xdist ids)."""
+    return gzip.compress(data, mtime=0)
+
+
+def envelope(lines: list[bytes], **fields: Any) -> Envelope:
+    values: dict[str, Any] = {
+        "source": "prescat",
+        "service": None,
+        "host": "pres-01",
+        "file": "/var/log/audit.log",
+        "file_id": "2049:1",
+        "offset": 0,
+        "end": sum(len(line) + 1 for line in lines),
+        "first_line": 1,
+        "lines": lines,
+        **fields,
+    }
+    return Envelope(**values)
+
+
+def cloudwatch(
+    events: list[tuple[str, str]], message_type: str = "DATA_MESSAGE", **extra: Any
+) -> bytes:
+    document = {
+        "messageType": message_type,
+        "owner": "123456789012",
+        "logGroup": "/sdr/preservation-catalog",
+        "logStream": "i-0abc/audit.log",
+        "subscriptionFilters": ["to-kinesis"],
+        "logEvents": [
+            {"id": event_id, "timestamp": 1772403245223, "message": message}
+            for event_id, message in events
+        ],
+        **extra,
+    }
+    return gz(json.dumps(document).encode())
+
+
+CONTROL_PAYLOAD = cloudwatch(
+    [("", "CWL CONTROL MESSAGE: Checking health of destination Kinesis stream.")],
+    "CONTROL_MESSAGE",
+    logGroup="",
+    logStream="",
+)
+
+
+# --- decode ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_an_envelope_decodes_to_itself(compress: bool) -> None:
+    shipped = envelope([CHECKSUM_OK.encode(), b"\xff\xfe"], occurrences={b"\x01" * 8: 2})
+    assert decode(encode(shipped, compress=compress)) == shipped
+
+
+def test_a_cloudwatch_data_message_is_its_log_events_as_keyed_lines() -> None:
+    decoded = decode(cloudwatch([(CW_ID, CHECKSUM_OK + "\n"), ("x-1", "a\nb\r\n")]))
+    assert decoded == LogEvents(
+        "/sdr/preservation-catalog",
+        "i-0abc/audit.log",
+        [(int(CW_ID), [CHECKSUM_OK.encode()]), (message_key("x-1"), [b"a", b"b\r"])],
+    )
+
+
+def test_a_cloudwatch_control_message_is_recognised() -> None:
+    assert decode(CONTROL_PAYLOAD) == ControlMessage()
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"one line", [b"one line"]),
+        (b"one\r\ntwo\n", [b"one\r", b"two"]),
+        (b"caf\xe9\nok\n\n", [b"caf\xe9", b"ok", b""]),
+        (gz(b"zipped\nlines\n"), [b"zipped", b"lines"]),
+        (REPLICATED.encode() + b"\n", [REPLICATED.encode()]),  # JSON, but a log line
+        (b'{"a": 1}\n{"a": 2}\n', [b'{"a": 1}', b'{"a": 2}']),
+        (b"", []),
+    ],
+    ids=["line", "crlf", "latin-1", "gzip", "json-line", "json-lines", "empty"],
+)
+def test_anything_else_is_raw_text(data: bytes, lines: list[bytes]) -> None:
+    assert decode(data) == RawText(lines)
+
+
+def test_gzip_members_are_all_read() -> None:
+    assert decode(gz(b"a\n") + gz(b"b\n")) == RawText([b"a", b"b"])
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\x1f\x8bnot gzip at all", "not valid gzip data: "),
+        (gz(b"x" * 1000)[:-12], "not valid gzip data: it ends before"),
+        (gz(b"x") + b"junk", "not valid gzip data: trailing bytes"),
+        (b'{"prov_envelope": 2, "lines": []}', "envelope version 2 is not supported"),
+        (b'{"prov_envelope": 1, "lines": "x"}', "malformed envelope: "),
+        (cloudwatch([], "SOMETHING_ELSE"), "unknown CloudWatch Logs messageType 'SOMETHING_ELSE'"),
+        (cloudwatch([], logEvents={}), "malformed CloudWatch Logs payload: logEvents"),
+        (cloudwatch([], logGroup=None), "malformed CloudWatch Logs payload: logGroup"),
+        (cloudwatch([(CW_ID, None)]), "malformed CloudWatch Logs payload: logEvents[0].message"),  # type: ignore[list-item]
+        (cloudwatch([("", "m")]), "malformed CloudWatch Logs payload: logEvents[0].id"),
+    ],
+    ids=[
+        "bad-gzip",
+        "truncated-gzip",
+        "trailing-bytes",
+        "envelope-v2",
+        "malformed-envelope",
+        "unknown-message-type",
+        "log-events-not-a-list",
+        "no-log-group",
+        "message-not-a-string",
+        "empty-id",
+    ],
+)
+def test_data_that_is_not_what_it_claims_is_undecodable(data: bytes, reason: str) -> None:
+    decoded = decode(data)
+    assert isinstance(decoded, Undecodable)
+    assert decoded.reason.startswith(reason)
+
+
+def test_a_decompression_bomb_is_not_inflated(monkeypatch) -> None:
+    monkeypatch.setattr(kinesis_records, "MAX_DECOMPRESSED_BYTES", 1024 * 1024)
+    at_limit = b"x" * (1024 * 1024 - 1) + b"\n"
+    assert decode(gz(at_limit)) == RawText([at_limit[:-1]])
+    bomb = gz(b"\0" * (1024 * 1024 + 1))
+    assert len(bomb) < 2000
+    assert decode(bomb) == Undecodable(f"gzip data decompresses to more than {1024 * 1024} bytes")
+
+
+def test_the_decompression_limit_is_64_mib() -> None:
+    assert kinesis_records.MAX_DECOMPRESSED_BYTES == 64 * 1024 * 1024
+
+
+def test_message_keys() -> None:
+    assert message_key(CW_ID) == int(CW_ID)
+    assert message_key(12) == 12
+    assert message_key("abc") == message_key("abc") != message_key("abd")
+    assert message_key("-5") != message_key("5")
+    assert message_key("9" * 5000) > 0  # more digits than int() converts: hashed
+
+
+# --- ingest_record -----------------------------------------------------------------------------
+
+
+def test_raw_text_is_read_with_the_stream_as_origin(store) -> None:
+    result = ingest_record(store, OBJECT_LOG.encode(), ORIGIN, OPTIONS)
+    assert (result.kind, result.report.lines, result.report.events) == (RAW, 8, 8)
+    event = load_event(next(iter(store.read_all())).payload)
+    assert (event.source.origin, event.source.file) == (
+        "prov-logs",
+        f"kinesis:prov-logs:{ORIGIN.sequence_number}",
+    )
+
+
+def test_raw_text_identity_is_content_and_occurrence_within_the_record(store) -> None:
+    data = f"{CHECKSUM_OK}\n{CHECKSUM_OK}\n".encode()
+    first = ingest_record(store, data, ORIGIN, OPTIONS)
+    assert first.report.events == 2  # a real repeat within a record is kept
+    # A producer retry puts the same data under a new sequence number: nothing new.
+    retry = ingest_record(store, data, RecordOrigin("prov-logs", "2"), OPTIONS)
+    assert (retry.report.events, retry.report.duplicates) == (0, 2)
+    # The documented cost: the same line in a separate raw record counts once.
+    alone = ingest_record(store, CHECKSUM_OK.encode(), RecordOrigin("prov-logs", "3"), OPTIONS)
+    assert alone.report.duplicates == 1
+
+
+def test_cloudwatch_log_events_are_identified_by_their_ids(store) -> None:
+    data = cloudwatch([(CW_ID, CHECKSUM_OK), (str(int(CW_ID) + 1), CHECKSUM_OK)])
+    result = ingest_record(store, data, ORIGIN, OPTIONS)
+    # The same message in two log events: it was logged twice, so two events.
+    assert (result.kind, result.report.events) == (CLOUDWATCH, 2)
+    redelivered = ingest_record(store, data, RecordOrigin("prov-logs", "9"), OPTIONS)
+    assert (redelivered.report.events, redelivered.report.duplicates) == (0, 2)
+    # One of the log events again, in another payload: nothing new either.
+    single = ingest_record(store, cloudwatch([(CW_ID, CHECKSUM_OK)]), ORIGIN, OPTIONS)
+    assert single.report.duplicates == 1
+    event = load_event(next(iter(store.read_all())).payload)
+    assert (event.source.origin, event.source.file) == (
+        "/sdr/preservation-catalog",
+        "i-0abc/audit.log",
+    )
+
+
+def test_a_control_message_is_skipped(store) -> None:
+    result = ingest_record(store, CONTROL_PAYLOAD, ORIGIN, OPTIONS)
+    assert (result.kind, result.report.lines) == (CONTROL, 0)
+    assert list(store.read_all()) == []
+
+
+def test_an_envelope_is_ingested_as_its_file(store) -> None:
+    shipped = envelope([CHECKSUM_OK.encode(), CHECKSUM_MISMATCH.encode()])
+    result = ingest_record(store, encode(shipped), ORIGIN, OPTIONS)
+    assert (result.kind, result.report.events) == (ENVELOPE, 2)
+    event = load_event(next(iter(store.read_all())).payload)
+    assert (event.source.origin, event.source.file) == ("pres-01", "/var/log/audit.log")
+
+
+def test_an_envelope_naming_an_unknown_source_is_kept_whole(store) -> None:
+    data = encode(envelope([CHECKSUM_OK.encode()], source="nginx"))
+    result = ingest_record(store, data, ORIGIN, OPTIONS)
+    assert (result.kind, result.report.quarantined, result.report.events) == (UNDECODABLE, 1, 0)
+    (item,) = quarantined_lines(store)
+    assert base64.b64decode(item["raw_base64"]) == data
+    assert item["reason"] == "envelope names an unknown source 'nginx'"
+    assert item["source_type"] == UNDECODED
+
+
+def test_undecodable_data_is_quarantined_and_a_redelivery_adds_nothing(store) -> None:
+    data = b"\x1f\x8b\x08garbage"
+    first = ingest_record(store, data, ORIGIN, OPTIONS)
+    again = ingest_record(store, data, ORIGIN, OPTIONS)
+    assert (first.kind, first.report.quarantine_records, again.report.quarantine_records) == (
+        UNDECODABLE,
+        1,
+        0,
+    )
+
+
+def test_a_failure_that_is_not_the_stores_keeps_the_record_whole(store, monkeypatch) -> None:
+    from provenance.sources.prescat import PrescatSource
+
+    def broken(self: object, line_no: int, line: str) -> list[object]:
+        raise KeyError("a parser bug")
+
+    monkeypatch.setattr(PrescatSource, "feed", broken)
+    data = encode(envelope([CHECKSUM_OK.encode()]))
+    result = ingest_record(store, data, ORIGIN, OPTIONS)
+    assert isinstance(result.error, KeyError)
+    assert (result.kind, result.report.lines, result.report.quarantined) == (ENVELOPE, 1, 1)
+    (item,) = quarantined_lines(store)
+    assert item["reason"] == "could not be ingested: KeyError: 'a parser bug'"
+    assert base64.b64decode(item["raw_base64"]) == data
+
+
+class _DownStore(SQLiteEventStore):
+    def append(self, records):  # type: ignore[no-untyped-def]
+        raise StoreUnavailableError("the store is down")
+
+
+def test_a_store_failure_is_raised_not_quarantined(tmp_path) -> None:
+    with _DownStore(tmp_path / "down.db") as down, pytest.raises(StoreUnavailableError):
+        ingest_record(down, OBJECT_LOG.encode(), ORIGIN, OPTIONS)

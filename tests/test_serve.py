@@ -1,0 +1,288 @@
+"""`prov serve`: real HTTP requests to waitress get what the Lambda handler answers."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from eventstore import open_store
+from provenance.http_api import QueryApi
+from provenance.serve import (
+    LocalServer,
+    PerThreadStore,
+    event_from_environ,
+    response_to_wsgi,
+    wsgi_app,
+)
+from tests.test_cli import run
+from tests.test_http_api import Demo, http_event, make_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def environ(path: str, query: str = "", **extra: Any) -> dict[str, Any]:
+    """A WSGI environ as waitress builds it (PATH_INFO decoded, bytes as latin-1 code points)."""
+    return {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path.encode().decode("latin-1"),
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8080",
+        "wsgi.input": io.BytesIO(b""),
+        **extra,
+    }
+
+
+def test_a_wsgi_request_becomes_a_payload_2_event() -> None:
+    event = event_from_environ(
+        environ(
+            "/objects/druid:bc123df4567/events",
+            "service=stacks&service=purl&limit=5&empty=",
+            HTTP_ACCEPT="text/turtle",
+            HTTP_USER_AGENT="curl/8.5.0",
+            HTTP_COOKIE="a=1; b=2",
+            CONTENT_TYPE="",
+        )
+    )
+
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "$default"
+    assert event["rawPath"] == "/objects/druid:bc123df4567/events"
+    assert event["rawQueryString"] == "service=stacks&service=purl&limit=5&empty="
+    assert event["queryStringParameters"] == {"service": "stacks,purl", "limit": "5", "empty": ""}
+    assert event["headers"] == {
+        "accept": "text/turtle",
+        "user-agent": "curl/8.5.0",
+        "host": "127.0.0.1:8080",
+    }
+    assert event["cookies"] == ["a=1", "b=2"]
+    assert event["requestContext"]["http"] == {
+        "method": "GET",
+        "path": "/objects/druid:bc123df4567/events",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "curl/8.5.0",
+    }
+    assert event["requestContext"]["stage"] == "$default"
+    assert event["isBase64Encoded"] is False
+    assert "body" not in event
+
+
+def test_an_event_without_query_has_no_parameters_and_keeps_utf8_paths() -> None:
+    event = event_from_environ(environ("/objects/é/state"))
+
+    assert "queryStringParameters" not in event
+    assert event["rawQueryString"] == ""
+    assert event["rawPath"] == "/objects/é/state"
+
+
+def test_a_payload_2_response_becomes_wsgi() -> None:
+    status, headers, body = response_to_wsgi(
+        {
+            "statusCode": 406,
+            "headers": {"Content-Type": "application/json", "Content-Length": "999"},
+            "cookies": ["a=1; Path=/"],
+            "body": base64.b64encode(b"\x1f\x8b binary").decode(),
+            "isBase64Encoded": True,
+        }
+    )
+
+    assert status == "406 Not Acceptable"
+    assert body == b"\x1f\x8b binary"
+    assert headers == [
+        ("Content-Type", "application/json"),
+        ("Set-Cookie", "a=1; Path=/"),
+        ("Content-Length", str(len(body))),
+    ]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    return make_demo(tmp_path_factory.mktemp("serve-demo"))
+
+
+@pytest.fixture(scope="module")
+def server(demo: Demo) -> Iterator[tuple[str, QueryApi]]:
+    """`prov serve`'s stack in this process: waitress, the WSGI adapter, one store per thread."""
+    api = QueryApi(PerThreadStore(demo.url))
+    local = LocalServer(wsgi_app(api.handle), host="127.0.0.1", port=0, threads=3)
+    thread = threading.Thread(target=local.run, daemon=True)
+    thread.start()
+    yield local.url, api
+    local.close()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> Any:
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read()
+
+
+def requests_for(druid: str) -> list[tuple[str, dict[str, str], str]]:
+    """(path and query, headers, method) pairs covering every route and error class."""
+    return [
+        (f"/objects/{druid}/events?limit=5", {}, "GET"),
+        (f"/objects/{druid}/state", {}, "GET"),
+        (f"/objects/{druid}/premis", {}, "GET"),
+        (f"/objects/{druid}/premis", {"Accept": "text/turtle;q=0.9, application/xml;q=0.1"}, "GET"),
+        (f"/objects/{druid}/premis", {"Accept-Encoding": "gzip"}, "GET"),
+        ("/reports/access?by=agent,service&bucket=week&tz=UTC&top=4", {}, "GET"),
+        ("/reports/access?by=path&service=stacks&service=purl&format=csv&tz=UTC", {}, "GET"),
+        ("/objects/bc123df4567/state", {}, "GET"),
+        ("/objects/not-a-druid/events", {}, "GET"),
+        (f"/objects/{druid}/events?limit=abc", {}, "GET"),
+        (f"/objects/{druid}/premis", {"Accept": "text/html"}, "GET"),
+        (f"/objects/{druid}/state", {}, "DELETE"),
+        ("/nothing/here", {}, "GET"),
+    ]
+
+
+def test_http_answers_are_the_handler_answers(server, demo) -> None:
+    url, api = server
+    for target, headers, method in requests_for(demo.druid):
+        status, got_headers, body = fetch(url + target, headers, method)
+        path, _, query = target.partition("?")
+        http_headers = {
+            "HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()
+        }
+        expected = api.handle(
+            event_from_environ(environ(path, query, REQUEST_METHOD=method, **http_headers))
+        )
+        want_status, want_headers, want_body = response_to_wsgi(expected)
+
+        assert status == int(want_status.split()[0]), target
+        assert body == want_body, target
+        for name, value in want_headers:
+            assert got_headers[name] == value, (target, name)
+
+
+def test_http_state_is_the_cli_state_for_a_bare_druid(server, demo, capsys) -> None:
+    url, _ = server
+    bare = demo.druid.removeprefix("druid:")
+
+    status, headers, body = fetch(f"{url}/objects/{bare}/state")
+
+    assert (status, headers["Content-Type"]) == (200, "application/json")
+    code, out, _ = run(capsys, "state", demo.druid, "--store", demo.url, "--format", "json")
+    assert code == 0
+    assert json.loads(body) == json.loads(out)
+
+
+def test_concurrent_requests_each_get_their_page(server, demo) -> None:
+    url, _ = server
+    first = json.loads(fetch(f"{url}/objects/{demo.druid}/events?limit=10")[2])
+    cursors = [event["cursor"] for event in first["events"]]
+
+    def page_after(cursor: str) -> list[str]:
+        status, _, body = fetch(f"{url}/objects/{demo.druid}/events?limit=1&after={quote(cursor)}")
+        assert status == 200
+        return [event["cursor"] for event in json.loads(body)["events"]]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        pages = list(pool.map(page_after, cursors[:-1] * 3))
+
+    assert pages == [[following] for following in cursors[1:]] * 3
+
+
+def test_prov_serve_prints_its_url_and_answers_until_interrupted(demo, capsys) -> None:
+    command = [
+        sys.executable, "-c", "from provenance.cli import main; main()",
+        "serve", "--store", demo.url, "--port", "0", "--threads", "2",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("serving the query API on http://127.0.0.1:"), line
+        url = line.split()[5].rstrip("/")
+
+        status, _, body = fetch(f"{url}/objects/{demo.druid}/events?limit=3")
+
+        assert status == 200
+        code, out, _ = run(
+            capsys, "history", demo.druid, "--store", demo.url, "--limit", "3", "--format", "json"
+        )
+        assert code == 0
+        assert json.loads(body)["events"] == json.loads(out)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_prov_serve_refuses_a_missing_store_in_one_line(capsys, tmp_path) -> None:
+    code, out, err = run(capsys, "serve", "--store", f"sqlite:///{tmp_path / 'none.db'}")
+
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("prov: error:")
+
+
+def test_prov_serve_says_when_the_port_is_taken(capsys, demo, server) -> None:
+    url, _ = server
+    port = url.rsplit(":", 1)[1]
+
+    code, _, err = run(capsys, "serve", "--store", demo.url, "--port", port)
+
+    assert code == 1
+    assert err.startswith(f"prov: error: cannot listen on 127.0.0.1:{port}")
+
+
+def test_per_thread_stores_are_separate_connections(demo) -> None:
+    stores = PerThreadStore(demo.url)
+    mine = stores()
+    theirs: list[Any] = []
+    worker = threading.Thread(target=lambda: theirs.append(stores()))
+    worker.start()
+    worker.join()
+
+    assert stores() is mine
+    assert theirs[0] is not mine
+    with open_store(demo.url, create=False) as store:
+        assert mine.read_stream(demo.druid, limit=1) == store.read_stream(demo.druid, limit=1)
+    mine.close()
+
+
+def test_handler_events_and_served_events_agree(server, demo) -> None:
+    """The adapter's event and a hand-made API Gateway event get the same answer."""
+    url, api = server
+    target = f"/objects/{demo.druid}/events"
+    by_gateway = api.handle(http_event(target, {"limit": "4"}))
+
+    _, _, body = fetch(f"{url}{target}?limit=4")
+
+    assert body.decode() == by_gateway["body"]

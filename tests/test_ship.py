@@ -1,0 +1,759 @@
+"""`prov ship` over the wire: a moto Kinesis server on 127.0.0.1, read back with GetRecords.
+
+What must hold whatever happens (partial failures, crashes, restarts, rotation): every line of a
+file reaches the stream at least once, records hold whole entries, and ingesting the records
+gives exactly the event ids `prov ingest` gives the whole file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from eventstore.sqlite import SQLiteEventStore
+from provenance.access_policy import AccessPolicy
+from provenance.cli import main
+from provenance.demo_data import DemoData, generate
+from provenance.envelope import GZIP_MAGIC, Envelope, from_json
+from provenance.ingest import IngestOptions, ingest_envelope, ingest_stream
+from provenance.ship import (
+    KinesisClient,
+    ShipError,
+    ShipOptions,
+    Shipper,
+    ShipReport,
+    kinesis_client,
+    partition_key,
+)
+from provenance.ship_state import FileKey, ShipState
+from provenance.sources import create_source
+from provenance.sources.base import SourceContext
+from tests.aws_server import REGION, MotoServer, unique_name
+from tests.conftest import LA
+from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED, STATUS_CHANGED
+
+HOST = "test-host"
+CLF = (
+    '171.66.{a}.{b} - - [01/Mar/2026:10:{m:02d}:{s:02d} -0800] "GET /file/druid:bj102hs9687/'
+    'a.pdf HTTP/1.1" 200 {n} "-" "Mozilla/5.0 (X11; Linux x86_64; rv:124.0) Gecko/20100101 '
+    'Firefox/124.0"'
+)
+BACKTRACE = [f"  /opt/app/pres/lib/audit/checksum_validator.rb:{n}:in `validate'" for n in (3, 9)]
+
+
+# --- fixtures and helpers ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
+    return generate(tmp_path_factory.mktemp("demo"), objects=8, days=5)
+
+
+@pytest.fixture(scope="module")
+def kinesis(moto: MotoServer) -> Any:
+    return boto3.client("kinesis", region_name=REGION, endpoint_url=moto.endpoint_url)
+
+
+@pytest.fixture
+def stream(kinesis: Any) -> str:
+    name = unique_name("ship")
+    kinesis.create_stream(StreamName=name, ShardCount=2)
+    return name
+
+
+@pytest.fixture(scope="module")
+def client(moto: MotoServer) -> KinesisClient:
+    return kinesis_client(region=REGION, endpoint_url=moto.endpoint_url, max_attempts=2)
+
+
+def read_stream(kinesis: Any, stream: str) -> list[tuple[str, Envelope]]:
+    """Every record of `stream`: (partition key, envelope), in order within each shard."""
+    found = []
+    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while True:
+            response = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            for record in response["Records"]:
+                found.append((record["PartitionKey"], decode(record["Data"])))
+            if not response["Records"]:
+                break
+            iterator = response["NextShardIterator"]
+    return found
+
+
+def decode(data: bytes) -> Envelope:
+    if data[:2] == GZIP_MAGIC:
+        data = gzip.decompress(data)
+    return from_json(json.loads(data))
+
+
+def envelopes_of(kinesis: Any, stream: str, path: Path | str) -> list[Envelope]:
+    """The records of one file, in file order (a retried record may arrive later)."""
+    found = [env for _, env in read_stream(kinesis, stream) if env.file == str(path)]
+    return sorted(found, key=lambda env: (env.offset, env.end))
+
+
+def options(stream: str, **changes: Any) -> ShipOptions:
+    return ShipOptions(stream=stream, host=HOST, tz=LA, **changes)
+
+
+def ship(
+    client: KinesisClient,
+    state: Path,
+    opts: ShipOptions,
+    paths: Sequence[Path],
+    **shipper_args: Any,
+) -> ShipReport:
+    with ShipState(state) as saved:
+        shipper = Shipper(client, saved, opts, sleep=lambda seconds: None, **shipper_args)
+        return shipper.run([str(path) for path in paths], once=True)
+
+
+def assert_exactly_once(envelopes: list[Envelope], path: Path) -> None:
+    """The records of `path` hold each of its lines once, in order, and nothing else."""
+    data = path.read_bytes()
+    position, line = 0, 1
+    for env in envelopes:
+        assert (env.offset, env.first_line) == (position, line)
+        text = b"".join(item + b"\n" for item in env.lines)
+        assert data[env.offset : env.end] in (text, text[:-1])
+        position, line = env.end, line + len(env.lines)
+    assert position == len(data)
+
+
+def assert_at_least_once(envelopes: list[Envelope], path: Path) -> None:
+    lines = path.read_bytes().split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    seen: set[int] = set()
+    for env in envelopes:
+        for number, text in enumerate(env.lines, start=env.first_line):
+            assert text == lines[number - 1]
+            seen.add(number)
+    assert seen == set(range(1, len(lines) + 1))
+
+
+def ids_of_envelopes(tmp_path: Path, envelopes: list[Envelope]) -> set[str]:
+    ingest_options = IngestOptions(tz=LA, access_policy=AccessPolicy.load())
+    with SQLiteEventStore(tmp_path / f"shipped-{uuid.uuid4().hex}.db") as store:
+        for env in envelopes:
+            ingest_envelope(store, env, ingest_options)
+        return {record.event_id for record in store.read_all()}
+
+
+def ids_of_file(
+    tmp_path: Path, path: Path, source: str = "auto", service: str | None = None
+) -> set[str]:
+    with SQLiteEventStore(tmp_path / f"whole-{uuid.uuid4().hex}.db") as store:
+        ingest_options = IngestOptions(source=source, origin=HOST, service=service, tz=LA)
+        with path.open("rb") as stream:
+            ingest_stream(store, stream, str(path), ingest_options)
+        return {record.event_id for record in store.read_all()}
+
+
+def clf_lines(count: int, *, distinct: int | None = None) -> list[str]:
+    distinct = distinct or count
+    return [
+        CLF.format(a=i % 7, b=i % 250, m=(i // 60) % 60, s=i % 60, n=1000 + i)
+        for i in (j % distinct for j in range(count))
+    ]
+
+
+def write(path: Path, lines: Sequence[str], *, mode: str = "w") -> Path:
+    with path.open(mode) as out:
+        out.write("".join(line + "\n" for line in lines))
+    return path
+
+
+class FaultyClient:
+    """Forwards PutRecords to moto, failing chosen entries (not sent on) or crashing."""
+
+    def __init__(
+        self,
+        real: KinesisClient,
+        *,
+        fail: Callable[[int, int, bytes], str | None] = lambda call, index, data: None,
+        crash_after: int | None = None,
+    ) -> None:
+        self.real = real
+        self.fail = fail
+        self.crash_after = crash_after
+        self.calls: list[list[dict[str, Any]]] = []
+
+    def put_records(self, **kwargs: Any) -> Mapping[str, Any]:
+        entries = kwargs.pop("Records")
+        call = len(self.calls)
+        self.calls.append(entries)
+        codes = [self.fail(call, index, entry["Data"]) for index, entry in enumerate(entries)]
+        passed = [entry for entry, code in zip(entries, codes, strict=True) if code is None]
+        results = iter(self.real.put_records(Records=passed, **kwargs)["Records"] if passed else [])
+        response = {
+            "FailedRecordCount": sum(code is not None for code in codes),
+            "Records": [
+                next(results) if code is None else {"ErrorCode": code, "ErrorMessage": "slow down"}
+                for code in codes
+            ],
+        }
+        if self.crash_after is not None and len(self.calls) >= self.crash_after:
+            raise RuntimeError("crash after the put")  # acknowledged by Kinesis, not saved
+        return response
+
+
+# --- what a record holds ----------------------------------------------------------------------
+
+
+def test_records_hold_every_line_once_in_order_and_the_ids_of_whole_file_ingest(
+    tmp_path: Path, demo: DemoData, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    paths = [item.path for item in demo.files]
+    report = ship(client, tmp_path / "ship.db", options(stream, record_bytes=1000), paths)
+    records = read_stream(kinesis, stream)
+    assert report.records == len(records) > len(paths)
+    assert report.lines == sum(item.lines for item in demo.files)
+    assert report.put_calls == 1  # a few hundred small records fit one call
+    for item in demo.files:
+        envelopes = sorted(
+            (env for _, env in records if env.file == str(item.path)), key=lambda env: env.offset
+        )
+        assert len(envelopes) >= item.path.stat().st_size // 1500, item.path
+        assert_exactly_once(envelopes, item.path)
+        assert {key for key, env in records if env.file == str(item.path)} == {
+            partition_key(HOST, str(item.path))
+        }
+        for env in envelopes:
+            assert (env.source, env.host, env.service) == ("auto", HOST, None)
+            assert env.file_id == f"{item.path.stat().st_dev}:{item.path.stat().st_ino}"
+        assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, item.path)
+
+
+@pytest.mark.parametrize("source", ["prescat", "robots", "rails", "lograge", "sdr-events", "clf"])
+def test_an_explicit_source_gives_the_ids_of_whole_file_ingest(
+    tmp_path: Path,
+    demo: DemoData,
+    client: KinesisClient,
+    kinesis: Any,
+    stream: str,
+    source: str,
+) -> None:
+    item = next(item for item in demo.files if item.source == source)
+    opts = options(stream, source=source, service=item.service, record_bytes=400)
+    ship(client, tmp_path / "ship.db", opts, [item.path])
+    envelopes = envelopes_of(kinesis, stream, item.path)
+    assert len(envelopes) > 3
+    assert_exactly_once(envelopes, item.path)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(
+        tmp_path, item.path, source, item.service
+    )
+
+
+def test_identical_lines_in_different_records_keep_distinct_occurrences(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "repeats.log", [CHECKSUM_OK, REPLICATED, STATUS_CHANGED] * 20)
+    ship(client, tmp_path / "ship.db", options(stream, record_bytes=500), [path])
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert len(envelopes) > 5
+    assert any(env.occurrences for env in envelopes)
+    shipped = ids_of_envelopes(tmp_path, envelopes)
+    assert shipped == ids_of_file(tmp_path, path)
+    assert len(shipped) == 60  # every repeat is an event of its own
+
+
+def test_odd_lines_are_shipped_as_ingest_reads_them(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    """CRLF line ends, invalid UTF-8, blank lines after a format `auto` routes them to (a
+    fresh source would quarantine them), and no "\\n" at the very end."""
+    path = tmp_path / "odd.log"
+    path.write_bytes(
+        b"".join(
+            [
+                f"{REPLICATED}\r\n".encode(),
+                b"\n\n",
+                b"caf\xe9 is not UTF-8\n",
+                f"{CHECKSUM_OK}\r\n{REPLICATED}\n\n{REPLICATED}\n\n".encode(),
+                f"{CHECKSUM_MISMATCH}\n{BACKTRACE[0]}\r\n\n{CHECKSUM_OK}".encode(),
+            ]
+        )
+    )
+    ship(client, tmp_path / "ship.db", options(stream, record_bytes=1), [path])
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert len(envelopes) > 4
+    lines = [line for env in envelopes for line in env.lines]
+    assert lines[0] == REPLICATED.encode()  # without its "\r"
+    assert b"caf\xe9 is not UTF-8" in lines
+    assert lines[-1] == CHECKSUM_OK.encode()
+    assert (envelopes[-1].end, len(lines)) == (path.stat().st_size, 13)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
+
+
+def test_multi_line_entries_are_never_cut(
+    tmp_path: Path, demo: DemoData, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    prescat = write(
+        tmp_path / "audit.log",
+        [CHECKSUM_OK, CHECKSUM_MISMATCH, *BACKTRACE, STATUS_CHANGED, CHECKSUM_MISMATCH, *BACKTRACE]
+        * 5,
+    )
+    robots = next(item.path for item in demo.files if item.path.name == "preservationIngestWF.log")
+    assert "  /opt/app/" in robots.read_text()  # it has backtraces
+    # Records as small as they can be: a record wherever an entry may end.
+    report = ship(client, tmp_path / "ship.db", options(stream, record_bytes=1), [prescat, robots])
+    assert report.forced_cuts == 0
+    for path, source in ((prescat, "prescat"), (robots, "robots")):
+        envelopes = envelopes_of(kinesis, stream, path)
+        assert_exactly_once(envelopes, path)
+        whole = _entries(source, path.read_text().splitlines(), 1)
+        assert any(size > 1 for _, size in whole)
+        parts = [_entries(source, env.lines, env.first_line) for env in envelopes]
+        assert [entry for part in parts for entry in part] == whole
+        assert len(parts) >= len(whole) // 2
+
+
+def _entries(source: str, lines: Sequence[str | bytes], first: int) -> list[tuple[int, int]]:
+    """(head line number, line count) of the entries a fresh source makes of `lines`."""
+    reader = create_source(source, SourceContext(tz=LA, origin=HOST))
+    entries = []
+    for number, line in enumerate(lines, start=first):
+        text = line.decode() if isinstance(line, bytes) else line
+        entries.extend(reader.feed(number, text))
+    entries.extend(reader.finish())
+    return sorted((entry.line_no, len(entry.lines)) for entry in entries)
+
+
+# --- size limits ------------------------------------------------------------------------------
+
+
+def test_record_and_call_limits_hold_and_oversized_stretches_are_cut_anyway(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    long_entry = [CHECKSUM_MISMATCH, *(f"  frame {n:04d} " + "x" * 60 for n in range(200))]
+    path = write(tmp_path / "big.log", [*clf_lines(150), *long_entry, *clf_lines(50)])
+    faulty = FaultyClient(client)
+    opts = options(
+        stream,
+        compress=False,
+        record_bytes=2_000,
+        max_record_bytes=6_000,
+        max_call_records=7,
+        max_call_bytes=20_000,
+    )
+    report = ship(faulty, tmp_path / "ship.db", opts, [path])
+    key_bytes = len(partition_key(HOST, str(path)).encode())
+    for call in faulty.calls:
+        assert len(call) <= 7
+        assert sum(len(entry["Data"]) + key_bytes for entry in call) <= 20_000
+        assert all(len(entry["Data"]) + key_bytes <= 6_000 for entry in call)
+    assert max(len(call) for call in faulty.calls) == 7
+    assert report.put_calls == len(faulty.calls) >= 4
+    assert report.forced_cuts >= 2  # the 14 KB backtrace went out in pieces
+    assert_exactly_once(envelopes_of(kinesis, stream, path), path)
+
+
+def test_a_line_too_long_for_any_record_is_shortened_not_dropped(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "long.log", [CHECKSUM_OK, "y" * 9_000, CHECKSUM_OK])
+    warnings: list[str] = []
+    opts = options(stream, compress=False, record_bytes=100, max_record_bytes=4_000)
+    report = ship(client, tmp_path / "ship.db", opts, [path], warn=warnings.append)
+    assert report.oversized_lines == 1
+    assert any("long.log:2" in warning and "shortened" in warning for warning in warnings)
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert [len(env.lines) for env in envelopes] == [1, 1, 1]
+    assert 3_000 < len(envelopes[1].lines[0]) < 4_000
+    assert (envelopes[1].offset, envelopes[1].end) == (
+        len(CHECKSUM_OK) + 1,
+        len(CHECKSUM_OK) + 9_002,
+    )
+
+
+# --- partial failures and crashes -------------------------------------------------------------
+
+
+def test_only_the_failed_entries_of_a_call_are_retried(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(300))
+
+    def fail(call: int, index: int, data: bytes) -> str | None:
+        return "ProvisionedThroughputExceededException" if call == 0 and index in (1, 3) else None
+
+    faulty = FaultyClient(client, fail=fail)
+    delays: list[float] = []
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = Shipper(faulty, state, options(stream, record_bytes=2_000), sleep=delays.append)
+        report = shipper.run([str(path)], once=True)
+    first, retry = faulty.calls
+    assert len(first) > 5
+    assert [entry["Data"] for entry in retry] == [first[1]["Data"], first[3]["Data"]]
+    assert (report.retried_entries, report.put_calls) == (2, 2)
+    assert len(delays) == 1
+    assert 0 <= delays[0] <= ShipOptions(stream="s").backoff_base
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert len(envelopes) == len(first)  # nothing written twice
+    assert_exactly_once(envelopes, path)
+
+
+def test_entries_that_keep_failing_stop_shipping_with_the_acknowledged_part_saved(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(300, distinct=40))
+    state = tmp_path / "ship.db"
+
+    def fail(call: int, index: int, data: bytes) -> str | None:
+        if call == 0 and index == 4:
+            doomed.append(data)
+        return "ProvisionedThroughputExceededException" if data in doomed else None
+
+    doomed: list[bytes] = []
+
+    faulty = FaultyClient(client, fail=fail)
+    opts = options(stream, record_bytes=2_000, max_attempts=3)
+    with pytest.raises(ShipError, match=r"records not written after 3 attempts") as failure:
+        ship(faulty, state, opts, [path])
+    assert "\n" not in str(failure.value)
+    # Calls 2 and 3 retried what failed; the record at index 4 of each is never acknowledged.
+    assert [len(call) for call in faulty.calls[1:]] == [1, 1]
+    written = envelopes_of(kinesis, stream, path)
+    with ShipState(state) as saved:
+        resume = saved.load(FileKey(stream, HOST, str(path)))
+    assert resume is not None
+    assert resume.offset == written[3].end  # records after the failed one are not counted
+    assert resume.counts  # the counter as of that boundary
+
+    ship(client, state, opts, [path])  # restarted, healthy
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert len(envelopes) > len(written) - 1
+    assert_at_least_once(envelopes, path)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
+
+
+def test_an_error_that_retrying_cannot_fix_stops_at_once(
+    tmp_path: Path, client: KinesisClient, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(20))
+    faulty = FaultyClient(client, fail=lambda call, index, data: "KMSAccessDeniedException")
+    with pytest.raises(ShipError, match="KMSAccessDeniedException"):
+        ship(faulty, tmp_path / "ship.db", options(stream, record_bytes=500), [path])
+    assert len(faulty.calls) == 1
+
+
+def test_a_crash_after_a_put_ships_again_with_the_same_ids(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(
+        tmp_path / "mixed.log",
+        [*clf_lines(100, distinct=15), CHECKSUM_MISMATCH, *BACKTRACE, *clf_lines(100, distinct=15)],
+    )
+    state = tmp_path / "ship.db"
+    opts = options(stream, record_bytes=800, max_call_records=4)
+    crashing = FaultyClient(client, crash_after=3)
+    with pytest.raises(RuntimeError, match="crash"):
+        ship(crashing, state, opts, [path])
+    sent_before = len(read_stream(kinesis, stream))
+    assert sent_before == 12
+
+    report = ship(client, state, opts, [path])
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert len(envelopes) == sent_before + report.records
+    duplicated = sum(len(env.lines) for env in envelopes) - report.lines
+    assert duplicated > 0  # the third call's records were acknowledged but not saved
+    assert_at_least_once(envelopes, path)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
+
+
+# --- following files --------------------------------------------------------------------------
+
+
+def _following(client: KinesisClient, state: ShipState, stream: str, **changes: Any) -> Shipper:
+    opts = options(stream, **{"record_bytes": 300, **changes})
+    return Shipper(client, state, opts, sleep=lambda seconds: None)
+
+
+def test_a_growing_file_ships_complete_entries_and_waits_for_the_rest(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = tmp_path / "audit.log"
+    path.write_text(f"{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n{BACKTRACE[0]}\n{STATUS_CHANGED[:30]}")
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = _following(client, state, stream)
+        shipper.follow([str(path)])
+        shipper.poll()
+        # The mismatch may go on (more backtrace): only the first entry is complete.
+        assert [env.lines for env in envelopes_of(kinesis, stream, path)] == [
+            [CHECKSUM_OK.encode()]
+        ]
+        with path.open("a") as out:
+            out.write(f"{STATUS_CHANGED[30:]}\n{BACKTRACE[1]}\n")
+        shipper.poll()
+        # A line after the backtrace's end shows the mismatch complete; the last line waits.
+        assert len(envelopes_of(kinesis, stream, path)) == 2
+        shipper.poll(final=True)  # what --once does at the end
+        shipper.close()
+        envelopes = envelopes_of(kinesis, stream, path)
+    assert [len(env.lines) for env in envelopes] == [1, 2, 2]
+    assert_exactly_once(envelopes, path)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
+
+
+def test_rotation_finishes_the_old_file_then_ships_the_new_one_with_a_fresh_counter(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(30, distinct=10))
+    rotated = tmp_path / "access.log.1"
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = _following(client, state, stream)
+        shipper.follow([str(path)])
+        shipper.poll()
+        write(path, clf_lines(5, distinct=10), mode="a")  # written just before rotation
+        old = path.read_bytes()
+        path.rename(rotated)
+        write(path, clf_lines(12, distinct=10))  # the same lines again: a fresh counter
+        shipper.poll()
+        shipper.poll(final=True)
+        shipper.close()
+        assert shipper.report.rotations == 1
+        saved = state.load(FileKey(stream, HOST, str(path)))
+    envelopes = envelopes_of(kinesis, stream, path)
+    new_id = f"{path.stat().st_dev}:{path.stat().st_ino}"
+    before = [env for env in envelopes if env.file_id != new_id]
+    after = [env for env in envelopes if env.file_id == new_id]
+    assert rotated.read_bytes() == old
+    assert_exactly_once(before, rotated)
+    assert_exactly_once(after, path)
+    assert ids_of_envelopes(tmp_path, after) == ids_of_file(tmp_path, path)
+    assert saved is not None
+    assert (saved.file_id, saved.offset) == (new_id, path.stat().st_size)
+    assert sum(saved.counts.values()) == 12  # only the new file's counter is kept
+
+
+def test_a_file_rotated_while_not_shipping_is_finished_first(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(40, distinct=8))
+    state_path = tmp_path / "ship.db"
+    with ShipState(state_path) as state:
+        shipper = _following(client, state, stream)
+        shipper.follow([str(path)])
+        shipper.poll()
+        shipper.close()
+    write(path, clf_lines(10, distinct=8), mode="a")
+    rotated = path.rename(tmp_path / "access.log.1")
+    write(path, clf_lines(8))
+    warnings: list[str] = []
+    with ShipState(state_path) as state:
+        shipper = Shipper(client, state, options(stream, record_bytes=300), warn=warnings.append)
+        report = shipper.run([str(path)], once=True)
+    assert report.rotations == 1
+    assert any("access.log.1" in warning for warning in warnings)
+    envelopes = envelopes_of(kinesis, stream, path)
+    new_id = f"{path.stat().st_dev}:{path.stat().st_ino}"
+    before = [env for env in envelopes if env.file_id != new_id]
+    assert_exactly_once(before, rotated)
+    assert ids_of_envelopes(tmp_path, before) == ids_of_file(tmp_path, rotated)
+    assert_exactly_once([env for env in envelopes if env.file_id == new_id], path)
+
+
+def test_truncation_ships_the_file_again_from_the_start(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(40, distinct=8))
+    warnings: list[str] = []
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = Shipper(client, state, options(stream, record_bytes=300), warn=warnings.append)
+        shipper.follow([str(path)])
+        shipper.poll()
+        first = len(envelopes_of(kinesis, stream, path))
+        write(path, clf_lines(9, distinct=8))  # copytruncate: the same file, shorter
+        shipper.poll()
+        shipper.poll(final=True)
+        shipper.close()
+        assert shipper.report.truncations == 1
+    assert any("truncated" in warning for warning in warnings)
+    # In the order they were put (one file's records are on one shard).
+    records = [env for _, env in read_stream(kinesis, stream) if env.file == str(path)]
+    # The old content's last line was waiting for the next; it is finished first.
+    assert (records[first].first_line, len(records[first].lines)) == (40, 1)
+    again = records[first + 1 :]
+    assert_exactly_once(again, path)
+    # A fresh counter: the same lines get the ids the new content alone gives them.
+    assert ids_of_envelopes(tmp_path, again) == ids_of_file(tmp_path, path)
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_once_prints_one_json_document(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,
+    stream: str,
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(50))
+    args = ["ship", str(path), "--stream", stream, "--endpoint-url", moto.endpoint_url]
+    args += ["--state", str(tmp_path / "ship.db"), "--once", "--record-bytes", "2000"]
+    code, out, err = run_cli(capsys, *args, "--host", HOST, "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["lines"] == 50
+    assert report["records"] == len(read_stream(kinesis, stream)) > 1
+    for key in ("files", "bytes", "put_calls", "retried_entries", "forced_cuts"):
+        assert key in report
+    assert report["files"][0]["offset"] == path.stat().st_size
+    # Run again: nothing new to ship.
+    code, out, err = run_cli(capsys, *args, "--host", HOST)
+    assert code == 0, err
+    assert out.startswith("0 lines in 0 records (0 bytes, 0 PUT payload units)")
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (
+            lambda p, url, s: [str(p / "missing.log"), "--stream", s, "--endpoint-url", url],
+            "cannot read .*missing.log: no such file",
+        ),
+        (
+            lambda p, url, s: [
+                str(p / "a.log"),
+                "--stream",
+                s,
+                "--endpoint-url",
+                "http://127.0.0.1:9",
+            ],
+            "cannot ship to .*: Could not connect to the endpoint URL",
+        ),
+        (
+            lambda p, url, s: [
+                str(p / "a.log"),
+                "--stream",
+                "no-such-stream",
+                "--endpoint-url",
+                url,
+            ],
+            "stream no-such-stream not found",
+        ),
+        (
+            lambda p, url, s: [str(p / "a.log"), "--stream", s, "--source", "nope"],
+            "unknown source 'nope'",
+        ),
+    ],
+    ids=["missing-file", "unreachable-endpoint", "unknown-stream", "unknown-source"],
+)
+def test_cli_errors_are_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    stream: str,
+    make_args: Callable[[Path, str, str], list[str]],
+    message: str,
+) -> None:
+    write(tmp_path / "a.log", clf_lines(3))
+    args = make_args(tmp_path, moto.endpoint_url, stream)
+    code, out, err = run_cli(
+        capsys, "ship", *args, "--once", "--max-attempts", "1", "--state", str(tmp_path / "s.db")
+    )
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("prov: error: ")
+    assert re.search(message, err), err
+
+
+# --- a real process, killed ---------------------------------------------------------------------
+
+
+def _prov(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from provenance.cli import main; main()", *args]
+
+
+def _saved_offset(state: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT max(offset) FROM shipped_files").fetchone()
+    except sqlite3.Error:
+        return 0
+    return int(row[0] or 0)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_shipper_killed_mid_file_and_restarted_loses_no_line_and_adds_no_id(
+    tmp_path: Path, moto: MotoServer, kinesis: Any, stream: str
+) -> None:
+    lines = clf_lines(3000, distinct=400)
+    lines[1500:1500] = [CHECKSUM_MISMATCH, *BACKTRACE]
+    path = write(tmp_path / "access.log", lines)
+    state = tmp_path / "ship.db"
+    args = _prov(
+        "ship", str(path), "--stream", stream, "--endpoint-url", moto.endpoint_url,
+        "--state", str(state), "--host", HOST, "--tz", "America/Los_Angeles",
+        "--record-bytes", "2000", "--call-records", "10", "--format", "json",
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    first = subprocess.Popen(
+        [*args, "--once"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_for(lambda: _saved_offset(state) > 0 or first.poll() is not None)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.communicate(timeout=30)
+    killed_at = _saved_offset(state)
+    assert 0 < killed_at < path.stat().st_size, "killed too late: make the file longer"
+
+    # Restarted, following this time; SIGTERM stops it cleanly once all is shipped.
+    second = subprocess.Popen(
+        [*args, "--poll", "0.05"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # The last line waits for a line after it (it might be continued): all but it.
+        _wait_for(lambda: _saved_offset(state) >= path.stat().st_size - len(lines[-1]) - 1)
+        second.send_signal(signal.SIGTERM)
+        out, err = second.communicate(timeout=30)
+    finally:
+        second.kill()
+    assert second.returncode == 0, err
+    assert json.loads(out)["stopped"] is True
+
+    subprocess.run([*args, "--once"], env=env, check=True, capture_output=True)
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert_at_least_once(envelopes, path)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)

@@ -1,0 +1,101 @@
+"""The `prov ship` state file: offsets and occurrence counts per (stream, host, path)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from provenance.ship_state import (
+    Advance,
+    FileKey,
+    Reset,
+    ShipState,
+    ShipStateError,
+    default_state_path,
+)
+
+KEY = FileKey("stream-a", "host-1", "/var/log/app.log")
+OTHER = FileKey("stream-a", "host-2", "/var/log/app.log")
+A, B, C = b"aaaaaaaa", b"bbbbbbbb", b"cccccccc"
+
+
+def _rows(path: Path) -> list[tuple[bytes, int]]:
+    with sqlite3.connect(path) as db:
+        return sorted(db.execute("SELECT digest, count FROM head_counts"))
+
+
+def test_nothing_saved_for_a_new_file(tmp_path: Path) -> None:
+    with ShipState(tmp_path / "ship.db") as state:
+        assert state.load(KEY) is None
+
+
+def test_advances_are_saved_and_counts_are_absolute(tmp_path: Path) -> None:
+    path = tmp_path / "ship.db"
+    with ShipState(path) as state:
+        state.commit([Advance(KEY, "1:2", 100, 11, {A: 2, B: 1})])
+        state.commit([Advance(KEY, "1:2", 250, 30, {B: 4, C: 1})])
+    with ShipState(path) as state:  # reopened: it is on disk
+        saved = state.load(KEY)
+        assert saved is not None
+        assert (saved.file_id, saved.offset, saved.next_line) == ("1:2", 250, 30)
+        assert saved.counts == {A: 2, B: 4, C: 1}
+        assert state.load(OTHER) is None
+
+
+def test_reset_drops_the_counter_and_starts_the_new_file_at_zero(tmp_path: Path) -> None:
+    path = tmp_path / "ship.db"
+    with ShipState(path) as state:
+        state.commit([Advance(KEY, "1:2", 100, 11, {A: 2}), Advance(OTHER, "1:9", 5, 2, {A: 7})])
+        state.commit([Advance(KEY, "1:2", 180, 20, {B: 1}), Reset(KEY, "1:3")])
+        saved = state.load(KEY)
+        assert saved is not None
+        assert (saved.file_id, saved.offset, saved.next_line, saved.counts) == ("1:3", 0, 1, {})
+        # Another file's counter is untouched; nothing of the rotated file is left behind.
+        other = state.load(OTHER)
+        assert other is not None
+        assert other.counts == {A: 7}
+    assert _rows(path) == [(A, 7)]
+
+
+def test_changes_after_a_reset_belong_to_the_new_file(tmp_path: Path) -> None:
+    with ShipState(tmp_path / "ship.db") as state:
+        state.commit(
+            [
+                Advance(KEY, "1:2", 100, 11, {A: 2}),
+                Reset(KEY, "1:3"),
+                Advance(KEY, "1:3", 9, 2, {C: 1}),
+            ]
+        )
+        saved = state.load(KEY)
+        assert saved is not None
+        assert (saved.file_id, saved.offset, saved.counts) == ("1:3", 9, {C: 1})
+
+
+def test_a_failed_commit_changes_nothing(tmp_path: Path) -> None:
+    with ShipState(tmp_path / "ship.db") as state:
+        state.commit([Advance(KEY, "1:2", 100, 11, {A: 2})])
+        bad = Advance(KEY, "1:2", 200, 20, {B: object()})  # type: ignore[dict-item]
+        with pytest.raises(sqlite3.Error):
+            state.commit([Advance(KEY, "1:2", 150, 15, {A: 3}), bad])
+        saved = state.load(KEY)
+        assert saved is not None
+        assert (saved.offset, saved.counts) == (100, {A: 2})
+
+
+def test_a_file_that_is_not_a_state_file_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "ship.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ShipStateError, match=r"cannot open ship state .*ship\.db"):
+        ShipState(path)
+
+
+def test_default_path_follows_xdg_state_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_state_path() == tmp_path / "prov" / "ship.db"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_state_path() == tmp_path / "home" / ".local" / "state" / "prov" / "ship.db"
