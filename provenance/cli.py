@@ -521,6 +521,13 @@ def demo(directory: str, objects: int, days: int) -> None:
     help="seconds between looks at followed files",
 )
 @click.option(
+    "--idle-flush",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="seconds of quiet after which an entry still open at the end of a file is shipped",
+)
+@click.option(
     "--tz",
     default=None,
     envvar="PROV_TZ",
@@ -559,6 +566,7 @@ def ship(
     state_path: str | None,
     once: bool,
     poll: float,
+    idle_flush: float,
     tz: str | None,
     no_compress: bool,
     record_bytes: int | None,
@@ -592,6 +600,7 @@ def ship(
         max_call_records=call_records,
         max_attempts=max_attempts,
         poll_seconds=poll,
+        idle_flush_seconds=idle_flush,
     )
     if record_bytes is not None:
         options = replace(options, record_bytes=record_bytes)

@@ -31,8 +31,10 @@ offset, line number and occurrence counts at the end of the last acknowledged re
 file. A crash restarts there with the same counts: no line is lost, and lines shipped again get
 the same ids (duplicates, which the store ignores).
 
-Following (`tail -F`): at the end of a growing file, a line without its "\\n", the entries
-still open and the lines after the last place a record may begin wait for more lines. When
+Following (`tail -F`): at the end of a growing file, a line without its "\\n" waits for the
+rest of it. Lines whose entries are all complete are shipped at once; an entry still open
+waits for the line that completes it, or for `idle_flush_seconds` of quiet, after which it is
+finished and shipped (a forced cut: if it goes on later, the rest is read as new entries). When
 the path names another file (rotation), the old file is read to its end and finished, then the
 new one is shipped from byte 0 with a fresh counter; when the file shrinks below the shipped
 offset (truncation), it is shipped again from byte 0.
@@ -108,6 +110,7 @@ class ShipOptions:
     backoff_base: float = 0.1
     backoff_cap: float = 5.0
     poll_seconds: float = 1.0
+    idle_flush_seconds: float = 30.0
 
     @property
     def stretch_limit(self) -> int:
@@ -270,6 +273,8 @@ class _FileReader:
         self.source = create_source(options.source, source_context)
         self.record_bytes = options.record_bytes
         self.stretch_limit = options.stretch_limit
+        self.idle_flush_seconds = options.idle_flush_seconds
+        self._grown_at = time.monotonic()
         self.forced_cuts = 0
         # The open stretch: lines read since the last cut, and the entry heads counted since.
         self._lines: list[bytes] = []
@@ -303,12 +308,27 @@ class _FileReader:
             # the file is done, so their counts matter to nobody.
             if self._lines:
                 yield self._cut_all()
+        elif self._lines and self._open == 0:
+            # Every line read is in a completed entry (single-line formats, always): ship
+            # them all now rather than wait for the next line to show a place to cut.
+            yield self._cut_all()
+        elif self._lines and time.monotonic() - self._grown_at >= self.idle_flush_seconds:
+            # The file has been quiet for a while with an entry still open (a multi-line
+            # format holds each entry until the next one begins): finish it and ship it, so a
+            # quiet log's last entry is not held back indefinitely. If the entry goes on
+            # later, its rest is read as new entries: a forced cut, counted.
+            for entry in self.source.finish():
+                self._count(entry)
+            self.source = create_source(self.source_name, self.context)
+            self.forced_cuts += 1
+            yield self._cut_all()
         else:
             chunk = self._cut_latest()
             if chunk is not None:
                 yield chunk
 
     def _read_line(self, raw: bytes) -> _Chunk | None:
+        self._grown_at = time.monotonic()
         line_no = self.next_line
         start = self.offset
         self.next_line += 1

@@ -513,6 +513,41 @@ def test_a_growing_file_ships_complete_entries_and_waits_for_the_rest(
     assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
 
 
+def test_a_quiet_single_line_log_ships_its_last_line_without_waiting(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(3))
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = _following(client, state, stream, source="clf")
+        shipper.follow([str(path)])
+        shipper.poll()
+        envelopes = envelopes_of(kinesis, stream, path)
+        shipper.close()
+    assert_exactly_once(envelopes, path)
+    assert shipper.report.forced_cuts == 0
+
+
+def test_an_entry_left_open_by_a_quiet_file_is_shipped_after_the_idle_time(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = tmp_path / "audit.log"
+    path.write_text(f"{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n{BACKTRACE[0]}\n")
+    with ShipState(tmp_path / "ship.db") as state:
+        waiting = _following(client, state, stream, idle_flush_seconds=3600)
+        waiting.follow([str(path)])
+        waiting.poll()
+        assert len(envelopes_of(kinesis, stream, path)) == 1  # the mismatch may go on
+        waiting.close()
+        quiet = _following(client, state, stream, idle_flush_seconds=0)
+        quiet.follow([str(path)])
+        quiet.poll()
+        envelopes = envelopes_of(kinesis, stream, path)
+        quiet.close()
+    assert_exactly_once(envelopes, path)
+    assert quiet.report.forced_cuts == 1
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
+
+
 def test_rotation_finishes_the_old_file_then_ships_the_new_one_with_a_fresh_counter(
     tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
 ) -> None:
@@ -589,9 +624,9 @@ def test_truncation_ships_the_file_again_from_the_start(
     assert any("truncated" in warning for warning in warnings)
     # In the order they were put (one file's records are on one shard).
     records = [env for _, env in read_stream(kinesis, stream) if env.file == str(path)]
-    # The old content's last line was waiting for the next; it is finished first.
-    assert (records[first].first_line, len(records[first].lines)) == (40, 1)
-    again = records[first + 1 :]
+    # Every old line was complete, so all 40 went in the first poll; the rest is the new file.
+    assert sum(len(env.lines) for env in records[:first]) == 40
+    again = records[first:]
     assert_exactly_once(again, path)
     # A fresh counter: the same lines get the ids the new content alone gives them.
     assert ids_of_envelopes(tmp_path, again) == ids_of_file(tmp_path, path)
