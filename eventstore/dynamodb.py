@@ -21,7 +21,7 @@ How the contract is kept:
 - **Projection rows** are written in transactions with a version condition per row: atomic up
   to `max_atomic_writes` rows (DynamoDB's 100 items per transaction, and 4 MB). A bigger write
   checks every version first, then writes in groups.
-- **Retries.** botocore retries whole calls that were throttled (standard mode, 10 attempts);
+- **Retries.** botocore retries whole calls that were throttled (standard mode, 5 attempts);
   this module retries `UnprocessedItems`/`UnprocessedKeys` and transactions cancelled by
   throttling or conflicts, with exponential backoff and jitter. What still fails is raised as
   `StoreUnavailableError`; nothing is reported written that was not.
@@ -84,6 +84,7 @@ MAX_TRANSACTION_BYTES = 4_000_000
 _BATCH_GET_KEYS = 100
 _BATCH_WRITE_ITEMS = 25
 _ATTEMPTS = 10
+_CALL_ATTEMPTS = 5
 _BACKOFF_BASE_S = 0.05
 _BACKOFF_CAP_S = 5.0
 # Cancellation reasons that say "try again later", not "your condition failed".
@@ -119,10 +120,16 @@ _UNAVAILABLE_CODES = frozenset(
 
 
 def client_config() -> Config:
-    """botocore settings for every DynamoDB client of the store."""
+    """botocore settings for every DynamoDB client of the store.
+
+    Five attempts per call with botocore's standard (jittered, exponential) backoff ride out
+    throttling bursts (the store retries transactions and unprocessed items on top), while
+    an unreachable endpoint fails within about half a minute instead of many minutes: a
+    person at a terminal wants the error, and Lambda retries the batch itself.
+    """
     return Config(
-        retries={"mode": "standard", "max_attempts": _ATTEMPTS},
-        connect_timeout=5,
+        retries={"mode": "standard", "max_attempts": _CALL_ATTEMPTS},
+        connect_timeout=3,
         read_timeout=30,
         max_pool_connections=20,
     )
@@ -851,7 +858,7 @@ def _translate(exc: ClientError | BotoCoreError, where: str, action: str) -> Eve
         if code in _THROTTLING_CODES:
             return StoreUnavailableError(
                 f"cannot {action} the event store {where}: still throttled after "
-                f"{_ATTEMPTS} attempts ({code})"
+                f"{_CALL_ATTEMPTS} attempts ({code})"
             )
         if code in _UNAVAILABLE_CODES:
             return StoreUnavailableError(
