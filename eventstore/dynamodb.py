@@ -69,6 +69,7 @@ from eventstore.store import (
     check_limit,
     check_projection_writes,
     check_record,
+    conflict_error,
     parse_cursor,
 )
 
@@ -516,9 +517,18 @@ class DynamoDBEventStore(EventStore):
             }
             stale = [w for w in writes if current.get(w.key, 0) != w.expected_version]
             if stale:
-                raise _conflict(projection, stale, current)
-        for group in groups:
-            self._write_rows(projection, group)
+                raise conflict_error(projection, stale, current)
+        for number, group in enumerate(groups):
+            try:
+                self._write_rows(projection, group)
+            except ConcurrencyError as exc:
+                if number == 0:
+                    raise
+                written = sum(len(done) for done in groups[:number])
+                raise ConcurrencyError(
+                    f"{exc} (the first {written} of {len(writes)} rows were written: a write "
+                    f"of more than {MAX_TRANSACTION_ITEMS} rows is not atomic)"
+                ) from exc
 
     def _write_rows(self, projection: str, writes: Sequence[ProjectionWrite]) -> None:
         pk = schema.PROJECTION_PREFIX + projection
@@ -567,7 +577,7 @@ class DynamoDBEventStore(EventStore):
                             projection, [w.key for w in stale]
                         ).items()
                     }
-                    raise _conflict(projection, stale, current) from None
+                    raise conflict_error(projection, stale, current) from None
                 self._backoff(attempt)
         raise StoreUnavailableError(
             f"cannot write a projection to the event store {self._where}: transactions kept "
@@ -829,19 +839,6 @@ def _groups(
         size += bytes_
     groups.append(writes[start:])
     return groups
-
-
-def _conflict(
-    projection: str, stale: Sequence[ProjectionWrite], current: dict[str, int]
-) -> ConcurrencyError:
-    shown = ", ".join(
-        f"{w.key!r} (expected version {w.expected_version}, found {current.get(w.key, 0)})"
-        for w in stale[:3]
-    )
-    more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
-    return ConcurrencyError(
-        f"projection {projection!r} changed since it was read: {shown}{more}; re-read and retry"
-    )
 
 
 def _translate(exc: ClientError | BotoCoreError, where: str, action: str) -> EventStoreError:

@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import quote
 
 from eventstore.errors import (
-    ConcurrencyError,
     EventStoreError,
     InvalidRequestError,
     StoreUnavailableError,
@@ -43,6 +42,7 @@ from eventstore.store import (
     check_limit,
     check_projection_writes,
     check_record,
+    conflict_error,
     parse_cursor,
 )
 
@@ -384,7 +384,7 @@ class SQLiteEventStore(EventStore):
                 )
             stale = [w for w in writes if current.get(w.key, 0) != w.expected_version]
             if stale:
-                raise _conflict(projection, stale, current)
+                raise conflict_error(projection, stale, current)
             con.executemany(
                 _UPSERT_ROW,
                 [
@@ -537,20 +537,6 @@ def _record(row: Sequence[Any]) -> EventRecord:
         payload=payload,
         position=position,
         expires_at=None if expires is None else datetime.fromisoformat(expires),
-    )
-
-
-def _conflict(
-    projection: str, stale: list[ProjectionWrite], current: dict[str, int]
-) -> ConcurrencyError:
-    shown = ", ".join(
-        f"{w.key!r} (expected version {w.expected_version}, found {current.get(w.key, 0)})"
-        for w in stale[:3]
-    )
-    more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
-    return ConcurrencyError(
-        f"projection {projection!r} changed since it was read: {shown}{more}; "
-        "nothing was written, re-read and retry"
     )
 
 

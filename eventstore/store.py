@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 
-from eventstore.errors import InvalidRecordError, InvalidRequestError
+from eventstore.errors import ConcurrencyError, InvalidRecordError, InvalidRequestError
 from eventstore.records import (
     AppendResult,
     EventRecord,
@@ -255,3 +255,19 @@ def _blob_problem(what: str, value: object) -> str | None:
     if len(value) > MAX_PAYLOAD_BYTES:
         return f"{what} is {len(value)} bytes long; at most {MAX_PAYLOAD_BYTES} are allowed"
     return None
+
+
+def conflict_error(
+    projection: str, stale: Sequence[ProjectionWrite], current: dict[str, int]
+) -> ConcurrencyError:
+    """The error for a projection write whose rows changed since they were read: names the
+    first few rows with the versions expected and found."""
+    shown = ", ".join(
+        f"{w.key!r} (expected version {w.expected_version}, found {current.get(w.key, 0)})"
+        for w in stale[:3]
+    )
+    more = f" and {len(stale) - 3} more" if len(stale) > 3 else ""
+    return ConcurrencyError(
+        f"projection {projection!r} changed since it was read: {shown}{more}; "
+        "nothing was written, re-read and retry"
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from provenance.envelope import Envelope
+
 CHECKSUM_OK = (
     "I, [2026-03-01T22:14:05.223456 #4711]  INFO -- : "
     "validate_checksums(bj102hs9687, fixture_sr3) checksum(s) match"
@@ -55,3 +59,20 @@ OBJECT_LOG = (
     )
     + "\n"
 )
+
+
+def sample_envelope(lines: list[bytes], **fields: Any) -> Envelope:
+    """A `prov ship` envelope of `lines` from a made-up audit log (fields override)."""
+    values: dict[str, Any] = {
+        "source": "auto",
+        "service": None,
+        "host": "pres-01",
+        "file": "/var/log/audit.log",
+        "file_id": "2049:1",
+        "offset": 0,
+        "end": sum(len(line) + 1 for line in lines),
+        "first_line": 1,
+        "lines": lines,
+        **fields,
+    }
+    return Envelope(**values)

@@ -28,7 +28,7 @@ from provenance.ingest import IngestOptions, ingest_stream
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
 from tests.conftest import LA
-from tests.samples import CHECKSUM_OK, OBJECT_LOG, REPLICATED
+from tests.samples import CHECKSUM_OK, OBJECT_LOG, REPLICATED, sample_envelope
 
 STREAM_ARN = "arn:aws:kinesis:us-west-2:123456789012:stream/prov-logs"
 FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588898
@@ -176,28 +176,12 @@ def event_ids(url: str) -> set[str]:
         return {record.event_id for record in store.read_all()}
 
 
-def envelope(lines: list[bytes], **fields: Any) -> Envelope:
-    values: dict[str, Any] = {
-        "source": "auto",
-        "service": None,
-        "host": "pres-01",
-        "file": "/var/log/audit.log",
-        "file_id": "2049:1",
-        "offset": 0,
-        "end": sum(len(line) + 1 for line in lines),
-        "first_line": 1,
-        "lines": lines,
-        **fields,
-    }
-    return Envelope(**values)
-
-
 # --- what a record may hold --------------------------------------------------------------------
 
 
 def test_envelopes_gzip_and_plain_become_events(lambda_store: str, capsys) -> None:
     lines = OBJECT_LOG.encode().splitlines()
-    first, second = envelope(lines[:4]), envelope(lines[4:], first_line=5)
+    first, second = sample_envelope(lines[:4]), sample_envelope(lines[4:], first_line=5)
     event = kinesis_event([encode(first), encode(second, compress=False)])
 
     assert invoke(event) == {"batchItemFailures": []}
@@ -268,7 +252,7 @@ def test_a_redelivered_batch_adds_nothing(lambda_store: str, capsys) -> None:
     lines = OBJECT_LOG.encode().splitlines()
     event = kinesis_event(
         [
-            encode(envelope(lines)),
+            encode(sample_envelope(lines)),
             OBJECT_LOG.encode(),
             cloudwatch("DATA_MESSAGE", [(CW_ID, CHECKSUM_OK)]),
             b"not a log line",

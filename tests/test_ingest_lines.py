@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from eventstore.sqlite import SQLiteEventStore
 from eventstore.store import MAX_PAYLOAD_BYTES
 from provenance.cli import cli
-from provenance.envelope import Envelope
 from provenance.events import QUARANTINE_STREAM, load_event
 from provenance.identity import OccurrenceCounter, line_digest
 from provenance.ingest import (
@@ -39,6 +38,7 @@ from tests.samples import (
     REPLICATED,
     ROBOT_FINISHED,
     ROBOT_PROCESSING,
+    sample_envelope,
 )
 
 OPTIONS = IngestOptions(tz=LA)
@@ -122,22 +122,6 @@ def test_the_occurrence_state_is_not_changed_by_ingest(store) -> None:
 # --- ingest_envelope ---------------------------------------------------------------------------
 
 
-def _envelope(lines: list[bytes], **fields: object) -> Envelope:
-    values: dict[str, object] = {
-        "source": "auto",
-        "service": None,
-        "host": "pres-01",
-        "file": "/var/log/audit.log",
-        "file_id": "2049:1",
-        "offset": 0,
-        "end": sum(len(line) + 1 for line in lines),
-        "first_line": 1,
-        "lines": lines,
-    }
-    values.update(fields)
-    return Envelope(**values)  # type: ignore[arg-type]
-
-
 def test_an_envelope_gives_the_ids_of_prov_ingest_of_its_file(tmp_path) -> None:
     lines = [CHECKSUM_OK.encode(), CHECKSUM_MISMATCH.encode(), b"\xff not utf-8"]
     data = b"\n".join(lines) + b"\n"
@@ -146,7 +130,7 @@ def test_an_envelope_gives_the_ids_of_prov_ingest_of_its_file(tmp_path) -> None:
         whole = ingest_stream(by_file, io.BytesIO(data), "/var/log/audit.log", options)
         expected = _ids(by_file)
     with SQLiteEventStore(tmp_path / "envelope.db") as by_envelope:
-        report = ingest_envelope(by_envelope, _envelope(lines), IngestOptions(tz=LA))
+        report = ingest_envelope(by_envelope, sample_envelope(lines), IngestOptions(tz=LA))
         assert _ids(by_envelope) == expected
         (kept,) = quarantined_lines(by_envelope)
     assert (report.lines, report.events, report.quarantined) == (whole.lines, 2, 1)
@@ -165,7 +149,7 @@ def test_envelope_lines_are_taken_as_shipped(tmp_path) -> None:
         ingest_stream(by_file, io.BytesIO(data), "f", OPTIONS)
         expected = _ids(by_file)
     with SQLiteEventStore(tmp_path / "envelope.db") as by_envelope:
-        ingest_envelope(by_envelope, _envelope([b"not a log line\r"], host=""), OPTIONS)
+        ingest_envelope(by_envelope, sample_envelope([b"not a log line\r"], host=""), OPTIONS)
         assert _ids(by_envelope) == expected
 
 
@@ -174,7 +158,7 @@ def test_an_envelope_sets_source_origin_and_service(store) -> None:
         b'171.64.1.2 - - [01/Mar/2026:10:00:00 -0800] "GET /file/druid:bj102hs9687/a.pdf '
         b'HTTP/1.1" 200 1024 "-" "curl/8.0"'
     )
-    envelope = _envelope([access], source="clf", service="stacks", host="stacks-a")
+    envelope = sample_envelope([access], source="clf", service="stacks", host="stacks-a")
     report = ingest_envelope(store, envelope, OPTIONS)
     assert report.by_type == {"ServiceAccessed": 1}
     (record,) = [r for r in store.read_all() if r.type == "ServiceAccessed"]

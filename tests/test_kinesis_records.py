@@ -32,7 +32,13 @@ from provenance.kinesis_records import (
 )
 from provenance.queries import quarantined_lines
 from tests.conftest import LA
-from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG, REPLICATED
+from tests.samples import (
+    CHECKSUM_MISMATCH,
+    CHECKSUM_OK,
+    OBJECT_LOG,
+    REPLICATED,
+    sample_envelope,
+)
 
 OPTIONS = IngestOptions(tz=LA)
 ORIGIN = RecordOrigin("prov-logs", "49590338271490256608559692538361571095921575989136588898")
@@ -45,19 +51,7 @@ def gz(data: bytes) -> bytes:
 
 
 def envelope(lines: list[bytes], **fields: Any) -> Envelope:
-    values: dict[str, Any] = {
-        "source": "prescat",
-        "service": None,
-        "host": "pres-01",
-        "file": "/var/log/audit.log",
-        "file_id": "2049:1",
-        "offset": 0,
-        "end": sum(len(line) + 1 for line in lines),
-        "first_line": 1,
-        "lines": lines,
-        **fields,
-    }
-    return Envelope(**values)
+    return sample_envelope(lines, **{"source": "prescat", **fields})
 
 
 def cloudwatch(
