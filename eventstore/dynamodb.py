@@ -25,6 +25,10 @@ How the contract is kept:
   this module retries `UnprocessedItems`/`UnprocessedKeys` and transactions cancelled by
   throttling or conflicts, with exponential backoff and jitter. What still fails is raised as
   `StoreUnavailableError`; nothing is reported written that was not.
+- **Compression.** Payloads and projection values of 256 bytes or more are stored
+  zlib-compressed when that saves a tenth or more (`payload_z`/`value_z` instead of
+  `payload`/`value`): write units are counted per started KB and doubled in transactions, and
+  an event's JSON or an object's state row shrinks to about half.
 - **Size.** An event item is its payload (at most `MAX_PAYLOAD_BYTES`, 256 KiB) plus names of
   at most 512 bytes each, so it always fits DynamoDB's 400 KB item limit; `check_record`
   refuses anything bigger before any write (ingest quarantines such an entry instead).
@@ -85,6 +89,8 @@ MAX_TRANSACTION_BYTES = 4_000_000
 _BATCH_GET_KEYS = 100
 _BATCH_WRITE_ITEMS = 25
 _ATTEMPTS = 10
+COMPRESS_FROM = 256
+_KNOWN_STREAMS = 100_000
 _CALL_ATTEMPTS = 5
 _BACKOFF_BASE_S = 0.05
 _BACKOFF_CAP_S = 5.0
@@ -167,6 +173,7 @@ class DynamoDBEventStore(EventStore):
             except (BotoCoreError, ValueError) as exc:
                 raise StoreUnavailableError(f"cannot open the event store {where}: {exc}") from exc
         self._client: DynamoDBClient | None = client
+        self._known_streams: set[str] = set()
         self._sleep: Callable[[float], None] = time.sleep
 
     def __repr__(self) -> str:
@@ -218,11 +225,16 @@ class DynamoDBEventStore(EventStore):
 
     def _register_streams(self, streams: set[str]) -> None:
         # Written before the events, so a listed stream may (after a crash) hold no record,
-        # but a record's stream is always listed.
-        items = [
-            _key(schema.STREAM_NAME_PREFIX + str(_stream_bucket(name)), name) for name in streams
-        ]
+        # but a record's stream is always listed. Names this handle wrote already are not
+        # written again (a Lambda container appends to the same objects' streams often).
+        new = streams - self._known_streams
+        if not new:
+            return
+        items = [_key(schema.STREAM_NAME_PREFIX + str(_stream_bucket(name)), name) for name in new]
         self._batch_write([{"PutRequest": {"Item": item}} for item in items], "append to")
+        if len(self._known_streams) + len(new) > _KNOWN_STREAMS:
+            self._known_streams.clear()
+        self._known_streams |= new
 
     def _reserve_positions(self, count: int) -> int:
         response = self._call(
@@ -553,7 +565,8 @@ class DynamoDBEventStore(EventStore):
                 actions.append({"Delete": {**common, "Key": _key(pk, write.key)}})
             else:
                 item = _key(pk, write.key)
-                item[schema.ATTR_VALUE] = {"B": write.value}
+                name, data = _packed(write.value, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB)
+                item[name] = {"B": data}
                 item[schema.ATTR_VERSION] = {"N": str(write.expected_version + 1)}
                 actions.append({"Put": {**common, "Item": item}})
         for attempt in range(_ATTEMPTS):
@@ -786,7 +799,8 @@ def _event_item(record: EventRecord, key: str, position: int) -> Item:
     item[schema.ATTR_EVENT_ID] = {"S": record.event_id}
     item[schema.ATTR_STREAM] = {"S": record.stream}
     item[schema.ATTR_TYPE] = {"S": record.type}
-    item[schema.ATTR_PAYLOAD] = {"B": record.payload}
+    name, data = _packed(record.payload, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_ZLIB)
+    item[name] = {"B": data}
     item[schema.FEED_PARTITION_KEY] = {"N": str(position >> schema.FEED_BUCKET_BITS)}
     item[schema.FEED_SORT_KEY] = {"N": str(position)}
     expires = record.expires_at
@@ -801,16 +815,33 @@ def _event_item(record: EventRecord, key: str, position: int) -> Item:
 def _record(item: Item) -> EventRecord:
     sk = item[schema.SORT_KEY]["S"]
     expires = item.get(schema.ATTR_EXPIRES_KEY)
-    payload = item[schema.ATTR_PAYLOAD]["B"]
+    payload = _unpacked(item, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_ZLIB)
     return EventRecord(
         event_id=item[schema.ATTR_EVENT_ID]["S"],
         stream=item[schema.ATTR_STREAM]["S"],
         type=item[schema.ATTR_TYPE]["S"],
         occurred_at=_from_time_key(sk[: sk.index("#")]),
-        payload=payload if isinstance(payload, bytes) else bytes(payload),
+        payload=payload,
         position=int(item[schema.FEED_SORT_KEY]["N"]),
         expires_at=_from_time_key(expires["S"]) if expires else None,
     )
+
+
+def _packed(data: bytes, plain: str, compressed: str) -> tuple[str, bytes]:
+    """The attribute name and bytes to store `data` under: compressed when that pays."""
+    if len(data) >= COMPRESS_FROM:
+        packed = zlib.compress(data, 6)
+        if len(packed) <= len(data) * 0.9:
+            return compressed, packed
+    return plain, data
+
+
+def _unpacked(item: Item, plain: str, compressed: str) -> bytes:
+    packed = item.get(compressed)
+    if packed is not None:
+        return zlib.decompress(bytes(packed["B"]))
+    data = item[plain]["B"]
+    return data if isinstance(data, bytes) else bytes(data)
 
 
 def _from_time_key(key: str) -> datetime:
@@ -818,10 +849,9 @@ def _from_time_key(key: str) -> datetime:
 
 
 def _row(item: Item) -> ProjectionRow:
-    value = item[schema.ATTR_VALUE]["B"]
     return ProjectionRow(
         key=item[schema.SORT_KEY]["S"],
-        value=value if isinstance(value, bytes) else bytes(value),
+        value=_unpacked(item, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB),
         version=int(item[schema.ATTR_VERSION]["N"]),
     )
 

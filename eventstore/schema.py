@@ -54,11 +54,13 @@ ATTR_EVENT_ID = "event_id"
 ATTR_STREAM = "stream"
 ATTR_TYPE = "type"
 ATTR_PAYLOAD = "payload"
+ATTR_PAYLOAD_ZLIB = "payload_z"  # the payload zlib-compressed, instead of ATTR_PAYLOAD
 ATTR_EXPIRES_KEY = "expires_key"  # the exact expiry (time_key); TTL_ATTRIBUTE is whole seconds
 ATTR_COUNTER = "last"
 
 # Attributes of a projection row.
 ATTR_VALUE = "value"
+ATTR_VALUE_ZLIB = "value_z"  # the value zlib-compressed, instead of ATTR_VALUE
 ATTR_VERSION = "version"
 
 # Epoch seconds after which DynamoDB may delete the item; set only where retention policy allows.

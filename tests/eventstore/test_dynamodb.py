@@ -3,6 +3,7 @@ what only DynamoDB can get wrong (pages, unprocessed items, throttling, the tabl
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eventstore import ProjectionWrite, StoreUnavailableError, open_store, schema
+from eventstore import ProjectionRow, ProjectionWrite, StoreUnavailableError, open_store, schema
 from eventstore.dynamodb import (
     DynamoDBEventStore,
     client_config,
@@ -299,3 +300,28 @@ def test_open_store_and_init_store_by_url(moto: MotoServer) -> None:
 def test_malformed_dynamodb_urls_are_refused(url: str) -> None:
     with pytest.raises(StoreUnavailableError):
         open_store(url)
+
+
+def test_payloads_and_values_are_compressed_when_that_pays(moto: MotoServer, table: str) -> None:
+    wordy = b'{"type": "FixityChecked", "detail": "checksums match"}' * 20
+    noise = random.Random(1).randbytes(2000)
+    with _store(moto, table) as store:
+        store.append([event("wordy", payload=wordy), event("noise"), event("n2", payload=noise)])
+        store.write_projection("p", [ProjectionWrite("big", wordy, 0)])
+
+        assert {r.event_id: r.payload for r in store.read_all()} == {
+            "wordy": wordy,
+            "noise": b"payload of noise",
+            "n2": noise,
+        }
+        assert store.get_projection("p", "big") == ProjectionRow("big", wordy, 1)
+    items = _client(moto).scan(TableName=table)["Items"]
+    stored = {
+        item[schema.ATTR_EVENT_ID]["S"]: sorted(set(item) & {"payload", "payload_z"})
+        for item in items
+        if item[schema.PARTITION_KEY]["S"].startswith(schema.EVENT_PREFIX)
+    }
+    assert stored == {"wordy": ["payload_z"], "noise": ["payload"], "n2": ["payload"]}
+    (row,) = [i for i in items if i[schema.PARTITION_KEY]["S"] == "projection#p"]
+    assert schema.ATTR_VALUE_ZLIB in row
+    assert len(row[schema.ATTR_VALUE_ZLIB]["B"]) < len(wordy) // 5
