@@ -9,13 +9,18 @@ per measurement):
 4. `bench/clf_ingest.py`     `prov ingest --source clf` of 1,000,000 access-log lines vs
    apache-log-parser's parse of the same lines (about 8 min);
 5. `bench/access_report.py`  `prov report access` over 1,000,000 access events, seven
-   reports, five rounds each, after building the store once (about 5 min).
+   reports, five rounds each, after building the store once (about 5 min);
+6. `bench/aws_cold_start.py` the Lambda handlers' imports against `import boto3`, fresh
+   interpreters, nine rounds (about 1 min);
+7. `bench/aws_units.py`      the AWS runtime over a moto server on 127.0.0.1: 100,000 log
+   lines shipped, ingested and projected, DynamoDB and Kinesis units counted and priced per
+   1,000,000 lines, handler time (about 8 min, most of it moto's).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
 out: those figures are not the benchmark's). Every script makes its data in a temporary
 directory and removes it. Needs the `bench` extra (`pip install -e '.[bench]'`: metsrw,
-apache-log-parser).
+apache-log-parser) and, for the AWS runtime, the `dev` extra (moto[server]).
 
 Run: `.venv/bin/python bench/run_all.py [--markdown results.md] [--quick]`.
 """
@@ -37,6 +42,8 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("premis_export.py", ["--events", "100000", "--repeats", "3"], ["--events", "5000"]),
     ("clf_ingest.py", ["--lines", "1000000"], ["--lines", "20000"]),
     ("access_report.py", ["--lines", "1000000"], ["--lines", "20000", "--repeats", "2"]),
+    ("aws_cold_start.py", ["--rounds", "9"], ["--rounds", "2"]),
+    ("aws_units.py", ["--lines", "100000"], ["--lines", "10000"]),
 )
 
 
