@@ -196,15 +196,15 @@ class Projector(ABC):
     def _apply_chunk(
         self, chunk: list[tuple[Change, dict[str, Any], Sequence[str]]], report: ChangeReport
     ) -> None:
+        wanted = {key for _, _, keys in chunk for key in keys}
+        wanted.update(change.marker for change, _, _ in chunk)
         for _attempt in range(_RETRIES):
-            markers = self.store.get_projections(self.NAME, [c.marker for c, _, _ in chunk])
-            todo = [item for item in chunk if item[0].marker not in markers]
-            report.already_applied += len(chunk) - len(todo)
+            # Markers and rows in one round trip: they are rows of the same projection.
+            stored = self.store.get_projections(self.NAME, wanted)
+            todo = [item for item in chunk if item[0].marker not in stored]
             if not todo:
+                report.already_applied += len(chunk)
                 return
-            stored = self.store.get_projections(
-                self.NAME, {key for _, _, keys in todo for key in keys}
-            )
             touched: dict[str, tuple[Row, int]] = {}
             for change, event, keys in todo:
                 for key in keys:
@@ -231,6 +231,7 @@ class Projector(ABC):
                 report.conflicts += 1
                 continue
             report.applied += len(todo)
+            report.already_applied += len(chunk) - len(todo)
             return
         raise ConcurrencyError(f"projection {self.NAME} kept changing under {_RETRIES} retries")
 
