@@ -67,3 +67,19 @@ def mutated(real: list[str], reach: int) -> st.SearchStrategy[str]:
         st.integers(0, reach),
         st.text(max_size=4),
     )
+
+
+def any_line(real: list[str], *variations: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Real lines, their variations, arbitrary text and very long text: what a fuzz test of
+    a line-oriented source draws from."""
+    return st.one_of(
+        st.sampled_from(real),
+        *variations,
+        st.text(max_size=200),
+        st.text(min_size=5_000, max_size=20_000, alphabet=st.characters(codec="utf-8")),
+    )
+
+
+def log_bytes(lines: list[str]) -> bytes:
+    """Lines as a log file's bytes, each ending in a newline."""
+    return "".join(f"{line}\n" for line in lines).encode()

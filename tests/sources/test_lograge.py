@@ -22,7 +22,14 @@ from provenance.ingest import IngestOptions, ingest_stream
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 from provenance.sources.lograge import LogrageSource
-from tests.sources.helpers import assert_accounted, build_events, feed_source, mutated
+from tests.sources.helpers import (
+    any_line,
+    assert_accounted,
+    build_events,
+    feed_source,
+    log_bytes,
+    mutated,
+)
 
 LA = ZoneInfo("America/Los_Angeles")
 PST = timezone(timedelta(hours=-8))
@@ -370,13 +377,7 @@ _near_misses = st.builds(
     ),
     st.text(max_size=60),
 )
-_any_line = st.one_of(
-    st.sampled_from(REAL),
-    _mutated,
-    _near_misses,
-    st.text(max_size=200),
-    st.text(min_size=5_000, max_size=20_000, alphabet=st.characters(codec="utf-8")),
-)
+_any_line = any_line(REAL, _mutated, _near_misses)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -390,15 +391,11 @@ def test_any_sequence_of_lines_is_accounted_and_valid(
     build_events(entries, LogrageSource.name)
 
 
-def _data(lines: list[str]) -> bytes:
-    return "".join(f"{line}\n" for line in lines).encode()
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.sampled_from(REAL), _mutated, _near_misses), max_size=25))
 def test_ingest_never_raises_accounts_and_replays_to_nothing(lines: list[str]) -> None:
     lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
-    data = _data(lines)
+    data = log_bytes(lines)
     with SQLiteEventStore(MEMORY) as store:
         options = IngestOptions("lograge", tz=UTC)
         report = ingest_stream(store, io.BytesIO(data), "fuzz.log", options)
@@ -410,7 +407,7 @@ def test_ingest_never_raises_accounts_and_replays_to_nothing(lines: list[str]) -
 
 
 def test_ingest_two_identical_lines_in_the_same_second_are_two_events() -> None:
-    data = _data([EXAMPLE, EXAMPLE])
+    data = log_bytes([EXAMPLE, EXAMPLE])
     with SQLiteEventStore(MEMORY) as store:
         report = ingest_stream(store, io.BytesIO(data), "a.log", IngestOptions("lograge", tz=UTC))
         assert (report.consumed, report.quarantined) == (2, 0), report.quarantined_by_reason

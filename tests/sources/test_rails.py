@@ -34,8 +34,8 @@ from provenance.sources.rails import (
     STARTED_BEFORE_INPUT,
     RailsSource,
 )
+from tests.sources.helpers import any_line, build_events, feed_source, log_bytes, mutated
 from tests.sources.helpers import assert_accounted as accounted
-from tests.sources.helpers import build_events, feed_source, mutated
 
 LA = ZoneInfo("America/Los_Angeles")
 PST = timezone(timedelta(hours=-8))
@@ -502,13 +502,7 @@ _near_misses = st.builds(
     ),
     st.text(max_size=60),
 )
-_any_line = st.one_of(
-    st.sampled_from(REAL),
-    _mutated,
-    _near_misses,
-    st.text(max_size=200),
-    st.text(min_size=5_000, max_size=20_000, alphabet=st.characters(codec="utf-8")),
-)
+_any_line = any_line(REAL, _mutated, _near_misses)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -522,10 +516,6 @@ def test_any_sequence_of_lines_is_accounted_and_valid(
     build_events(entries, RailsSource.name)
 
 
-def _data(lines: list[str]) -> bytes:
-    return "".join(f"{line}\n" for line in lines).encode()
-
-
 _ingest_lines = st.lists(
     st.one_of(st.sampled_from(REAL), _mutated, _near_misses).map(
         lambda line: line.replace("\n", " ").replace("\r", " ")
@@ -537,7 +527,7 @@ _ingest_lines = st.lists(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_ingest_lines, st.sampled_from(["rails", "auto"]))
 def test_ingest_never_raises_accounts_and_replays_to_nothing(lines: list[str], source: str) -> None:
-    data = _data(lines)
+    data = log_bytes(lines)
     with SQLiteEventStore(MEMORY) as store:
         options = IngestOptions(source, tz=UTC)
         report = ingest_stream(store, io.BytesIO(data), "fuzz.log", options)
@@ -559,7 +549,7 @@ def test_auto_on_a_mix_of_rails_and_lograge_never_raises_and_accounts(
     chunks: list[list[str]],
 ) -> None:
     lines = [line for chunk in chunks for line in chunk]
-    data = _data(lines)
+    data = log_bytes(lines)
     with SQLiteEventStore(MEMORY) as store:
         options = IngestOptions("auto", tz=UTC)
         report = ingest_stream(store, io.BytesIO(data), "mix.log", options)
@@ -570,7 +560,7 @@ def test_auto_on_a_mix_of_rails_and_lograge_never_raises_and_accounts(
 
 
 def test_ingest_identical_requests_in_the_same_second_are_two_events() -> None:
-    data = _data([STARTED, COMPLETED, STARTED, COMPLETED])
+    data = log_bytes([STARTED, COMPLETED, STARTED, COMPLETED])
     with SQLiteEventStore(MEMORY) as store:
         report = ingest_stream(store, io.BytesIO(data), "a.log", IngestOptions("rails", tz=UTC))
         assert (report.consumed, report.events) == (4, 2), report.quarantined_by_reason
