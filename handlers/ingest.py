@@ -16,10 +16,24 @@ one store append per record (more only for a record of over 20,000 lines).
 
 Configuration (environment): `PROV_STORE` (the store URL; it must exist already: the function
 never creates a store), `PROV_TZ` (zone of zone-less log times; default UTC in Lambda),
-the access policy and pseudonym key as for `prov ingest` (`PROV_ACCESS_POLICY`,
-`PROV_PSEUDONYM_KEY`), and Powertools' `POWERTOOLS_SERVICE_NAME` (default `prov-ingest`) and
-`POWERTOOLS_METRICS_NAMESPACE` (default `Provenance`). The store, zone and policy are set up
-once per container, on the first invocation, and kept.
+the access policy as for `prov ingest` (`PROV_ACCESS_POLICY`; `PROV_ACCESS_EVENT_DAYS`, a
+whole number of days from 1 to 36525 or `never`, overrides its access-event expiry), and
+Powertools' `POWERTOOLS_SERVICE_NAME` (default `prov-ingest`) and
+`POWERTOOLS_METRICS_NAMESPACE` (default `Provenance`).
+
+The pseudonym key (client addresses in access logs are stored as keyed pseudonyms) comes from
+the Secrets Manager secret whose ARN or name is `PROV_PSEUDONYM_KEY_SECRET` (its SecretString,
+used as is: at least 16 characters; the role needs `secretsmanager:GetSecretValue` on it, and
+`kms:Decrypt` if a customer-managed key encrypts it), else from `PROV_PSEUDONYM_KEY` (visible
+to anyone who can read the function's configuration) or the policy's `clients.key_file`;
+setting both variables is an error. The function never makes a key itself: a key made per
+container would give each container its own pseudonyms for the same client. So without a key
+(and unless the policy shows raw addresses) every invocation fails at setup with a one-line
+error, as it does when the secret cannot be read (missing, access denied, too short): Lambda
+retries the batch, which is right, as events stored under another key would carry wrong
+pseudonyms for good. The store, zone, policy and key are set up once per container, on the
+first invocation, and kept (the secret is read once per container); a failed setup is tried
+again on the next invocation.
 
 Observability: one structured JSON log line per batch (`ingest batch`: records by kind,
 lines, events, duplicates, ignored, quarantined with reasons, lines by source, failed sequence
@@ -54,7 +68,15 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from eventstore import EventStore, StoreUnavailableError, open_store
-from provenance.access_policy import AccessPolicy
+from provenance.access_policy import (
+    KEY_ENV,
+    MIN_KEY_LENGTH,
+    POLICY_ENV,
+    RETENTION_ENV,
+    AccessPolicy,
+    MissingKeyError,
+)
+from provenance.errors import ProvenanceError
 from provenance.ingest import UNDECODED, IngestOptions, IngestReport
 from provenance.kinesis_records import (
     CONTROL,
@@ -67,6 +89,7 @@ from provenance.kinesis_records import (
 from provenance.sources import SOURCE_NAMES
 from provenance.timezones import resolve_zone
 
+SECRET_ENV = "PROV_PSEUDONYM_KEY_SECRET"
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "prov-ingest"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Provenance"
 # Reasons listed in the batch log line; the rest are summed under "(other reasons)".
@@ -77,11 +100,22 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
 
+class ConfigurationError(ProvenanceError):
+    """The function's configuration cannot be used (one line, says why)."""
+
+
+# The environment a runtime is made from. Lambda's is fixed for a container's life; a change
+# (tests, or a local run) makes a new runtime rather than using a stale one.
+_SETTINGS = ("PROV_STORE", "PROV_TZ", POLICY_ENV, RETENTION_ENV, KEY_ENV, SECRET_ENV)
+# Secrets Manager answers in milliseconds: fail within seconds, Lambda retries the batch.
+_SECRET_CALL_ATTEMPTS = 3
+
+
 @dataclass
 class _Runtime:
     """What every invocation of this container shares: the open store and ingest options."""
 
-    url: str
+    settings: tuple[str | None, ...]
     store: EventStore
     options: IngestOptions
 
@@ -90,19 +124,83 @@ _runtimes: dict[str, _Runtime] = {}
 
 
 def _runtime() -> _Runtime:
-    """The store `PROV_STORE` names, opened on first use and kept for the container's life."""
-    url = os.environ.get("PROV_STORE", "")
+    """The store `PROV_STORE` names and the ingest options, made on first use and kept for the
+    container's life."""
+    settings = tuple(os.environ.get(name) for name in _SETTINGS)
     runtime = _runtimes.get("current")
-    if runtime is None or runtime.url != url:
+    if runtime is None or runtime.settings != settings:
+        url = os.environ.get("PROV_STORE", "")
         if not url:
             raise StoreUnavailableError("PROV_STORE is not set: give the store URL")
-        options = IngestOptions(tz=resolve_zone(None), access_policy=AccessPolicy.load())
-        runtime = _Runtime(url, open_store(url, create=False), options)
+        options = IngestOptions(tz=resolve_zone(None), access_policy=_access_policy())
+        runtime = _Runtime(settings, open_store(url, create=False), options)
         old = _runtimes.pop("current", None)
         if old is not None:
             old.store.close()
         _runtimes["current"] = runtime
     return runtime
+
+
+def _access_policy() -> AccessPolicy:
+    """The access policy with the deployment's pseudonym key; never a key made here."""
+    secret_id = os.environ.get(SECRET_ENV)
+    if secret_id is None:
+        try:
+            return AccessPolicy.load(allow_default_key=False)
+        except MissingKeyError:
+            raise ConfigurationError(
+                f"no pseudonym key: set {SECRET_ENV} to the ARN of a Secrets Manager secret "
+                f"holding it (or set {KEY_ENV}, or clients.key_file in the access policy); "
+                "a key made in each container would give each container other pseudonyms"
+            ) from None
+    if KEY_ENV in os.environ:
+        raise ConfigurationError(
+            f"both {SECRET_ENV} and {KEY_ENV} are set: give the pseudonym key one way only"
+        )
+    key = _secret_key(secret_id.strip())
+    return AccessPolicy.load(environ={**os.environ, KEY_ENV: key}, allow_default_key=False)
+
+
+def _secret_key(secret_id: str) -> str:
+    """The pseudonym key held by a Secrets Manager secret (its SecretString, as stored)."""
+    if not secret_id:
+        raise ConfigurationError(f"{SECRET_ENV} is empty: give the ARN of the secret")
+    # Imported here: the SQLite store never needs boto3 (and its ~100 ms of import).
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    where = f"pseudonym key secret {secret_id}"
+    config = Config(
+        retries={"mode": "standard", "max_attempts": _SECRET_CALL_ATTEMPTS},
+        connect_timeout=3,
+        read_timeout=10,
+    )
+    try:
+        # Region and endpoint as botocore finds them (AWS_REGION, AWS_ENDPOINT_URL_*).
+        client = boto3.client("secretsmanager", config=config)
+        response = client.get_secret_value(SecretId=secret_id)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "error"), error.get("Message", "")
+        raise ConfigurationError(_one_line(f"{where}: cannot read it: {code}: {message}")) from None
+    except (BotoCoreError, ValueError) as exc:
+        # No region, no credentials, an unreachable endpoint.
+        raise ConfigurationError(_one_line(f"{where}: cannot read it: {exc}")) from None
+    key = response.get("SecretString")
+    if not isinstance(key, str):
+        raise ConfigurationError(
+            f"{where}: holds no SecretString (a binary secret?): store the key as a string"
+        )
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigurationError(
+            f"{where}: the key is {len(key)} characters long, give at least {MIN_KEY_LENGTH}"
+        )
+    return key
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass
@@ -128,6 +226,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         try:
             runtime = _runtime()
+        except ProvenanceError as exc:
+            # A setting to fix, not an outage: the one line says which (a traceback would not).
+            logger.error(
+                "configuration not usable: the batch will come again", extra={"error": str(exc)}
+            )
+            raise
         except Exception:
             logger.exception("store or configuration not available: the batch will come again")
             raise

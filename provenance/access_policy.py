@@ -14,9 +14,11 @@ The agent is decided by the first rule that applies, in this order:
 
 Client addresses are personal data, so `client_id` is a keyed pseudonym (`anon:` + HMAC-SHA256)
 unless the configuration asks for raw addresses. The key comes from `PROV_PSEUDONYM_KEY`, a
-configured key file, or a key file made on first use. The configuration is a TOML file
-(`docs/access-policy.example.toml` explains every key); a missing default file means the
-built-in defaults.
+configured key file, or a key file made on first use (unless the caller forbids that: where
+that file would not be shared, as in a Lambda container, a key must be given).
+The configuration is a TOML file (`docs/access-policy.example.toml` explains every key); a
+missing default file means the built-in defaults. `PROV_ACCESS_EVENT_DAYS`, when set,
+overrides the file's `[retention] access_event_days`: a deployment sets expiry without a file.
 
 Imports `provenance.errors`, `provenance.events` and the standard library; crawlerdetect and
 ua-parser are imported on the first user-agent check only, so that loading stays cheap.
@@ -34,7 +36,7 @@ import re
 import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -46,6 +48,9 @@ from provenance.events import AgentKind, AgentRef
 
 POLICY_ENV = "PROV_ACCESS_POLICY"
 KEY_ENV = "PROV_PSEUDONYM_KEY"
+RETENTION_ENV = "PROV_ACCESS_EVENT_DAYS"
+# The value of RETENTION_ENV that keeps access events forever.
+KEEP_FOREVER = "never"
 CONFIG_DIR_NAME = "sdr-provenance"
 POLICY_FILE_NAME = "access-policy.toml"
 KEY_FILE_NAME = "pseudonym.key"
@@ -79,6 +84,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 class AccessPolicyError(ProvenanceError):
     """An access policy that cannot be used: a bad file, key or setting (one line, says why)."""
+
+
+class MissingKeyError(AccessPolicyError):
+    """Pseudonyms need a key, none is configured, and making one was not allowed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +155,20 @@ class AccessPolicy:
 
     @classmethod
     def load(
-        cls, path: Path | None = None, *, environ: Mapping[str, str] | None = None
+        cls,
+        path: Path | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        allow_default_key: bool = True,
     ) -> AccessPolicy:
         """The policy in `path`; without one `$PROV_ACCESS_POLICY`, then the user's config file
         (`$XDG_CONFIG_HOME/sdr-provenance/access-policy.toml`) if it exists, else the defaults.
 
         A path that was asked for (argument or environment) and does not exist is an error.
+        `$PROV_ACCESS_EVENT_DAYS` (days, or `never`) overrides the retention of any of them.
+        `allow_default_key=False` never uses the default key file (one per machine, made on
+        first use): pseudonyms that need a key then need `$PROV_PSEUDONYM_KEY` or
+        `clients.key_file`, else `MissingKeyError`.
         """
         env = os.environ if environ is None else environ
         config_dir = _config_dir(env)
@@ -159,8 +176,11 @@ class AccessPolicy:
             path = Path(env[POLICY_ENV])
         elif path is None and (config_dir / POLICY_FILE_NAME).exists():
             path = config_dir / POLICY_FILE_NAME
-        rules = PolicyRules() if path is None else read_rules(path, env)
-        return cls(rules, lambda: _pseudonym_key(rules, env, config_dir))
+        rules = _retention_override(PolicyRules() if path is None else read_rules(path, env), env)
+        return cls(
+            rules,
+            lambda: _pseudonym_key(rules, env, config_dir, allow_default_key=allow_default_key),
+        )
 
     @classmethod
     def default(cls, *, key: bytes) -> AccessPolicy:
@@ -523,11 +543,30 @@ class _RulesReader:
         return value
 
 
+def _retention_override(rules: PolicyRules, environ: Mapping[str, str]) -> PolicyRules:
+    """`rules` with the retention `$PROV_ACCESS_EVENT_DAYS` sets, if it is set."""
+    text = environ.get(RETENTION_ENV)
+    if text is None:
+        return rules
+    value = text.strip()
+    if value.lower() == KEEP_FOREVER:
+        return replace(rules, retention_days=None)
+    # ASCII digits only: int() would also take "+30", "3_0" and other scripts' digits.
+    if re.fullmatch(r"[0-9]{1,9}", value) and 1 <= int(value) <= MAX_RETENTION_DAYS:
+        return replace(rules, retention_days=int(value))
+    raise AccessPolicyError(
+        f"{RETENTION_ENV}: must be a whole number of days from 1 to {MAX_RETENTION_DAYS}, or "
+        f"{KEEP_FOREVER} to keep access events forever, not {text!r}"
+    )
+
+
 # -- the pseudonym key ---------------------------------------------------------------------
 
 
-def _pseudonym_key(rules: PolicyRules, environ: Mapping[str, str], config_dir: Path) -> bytes:
-    """$PROV_PSEUDONYM_KEY, else the configured key file, else the default one (made once)."""
+def _pseudonym_key(
+    rules: PolicyRules, environ: Mapping[str, str], config_dir: Path, *, allow_default_key: bool
+) -> bytes:
+    """$PROV_PSEUDONYM_KEY, else the configured key file, else (if allowed) the default one."""
     from_env = environ.get(KEY_ENV)
     if from_env is not None:
         if len(from_env) < MIN_KEY_LENGTH:
@@ -544,6 +583,11 @@ def _pseudonym_key(rules: PolicyRules, environ: Mapping[str, str], config_dir: P
                 f"clients.key_file {rules.key_file}: no such file (make one with "
                 f"`head -c 32 /dev/urandom > {rules.key_file}; chmod 600 {rules.key_file}`)"
             ) from None
+    if not allow_default_key:
+        raise MissingKeyError(
+            f"no pseudonym key: set {KEY_ENV} (at least {MIN_KEY_LENGTH} characters) or "
+            "clients.key_file in the access policy; a key made here would not be shared"
+        )
     return _default_key(config_dir / KEY_FILE_NAME)
 
 

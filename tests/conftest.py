@@ -26,6 +26,9 @@ def _private_config(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
     monkeypatch.setenv("PROV_PSEUDONYM_KEY", TEST_KEY)
     monkeypatch.delenv("PROV_ACCESS_POLICY", raising=False)
+    # A deployment's settings in the developer's shell would change what tests expect.
+    monkeypatch.delenv("PROV_ACCESS_EVENT_DAYS", raising=False)
+    monkeypatch.delenv("PROV_PSEUDONYM_KEY_SECRET", raising=False)
 
 
 @pytest.fixture
@@ -60,6 +63,7 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("PROV_STORE", raising=False)
+    monkeypatch.delenv("PROV_API", raising=False)  # `prov` would ask a deployed API instead
 
 
 @pytest.fixture(scope="session")

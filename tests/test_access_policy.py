@@ -20,8 +20,10 @@ import pytest
 from provenance.access_policy import (
     KEY_ENV,
     POLICY_ENV,
+    RETENTION_ENV,
     AccessPolicy,
     AccessPolicyError,
+    MissingKeyError,
     Resolution,
 )
 from provenance.events import AgentRef
@@ -440,6 +442,31 @@ def test_an_explicit_key_must_be_long_enough() -> None:
         AccessPolicy.default(key=b"short")
 
 
+def test_without_the_default_key_file_a_key_must_be_given(tmp_path: Path, home: Path) -> None:
+    default_file = write(config_dir(home) / "pseudonym.key", "a key made on this machine")
+    with pytest.raises(MissingKeyError) as raised:
+        AccessPolicy.load(allow_default_key=False)
+    assert str(raised.value).startswith(f"no pseudonym key: set {KEY_ENV} (at least 16 ")
+    assert "\n" not in str(raised.value)
+    default_file.unlink()
+    with pytest.raises(MissingKeyError):
+        AccessPolicy.load(allow_default_key=False)
+    assert not default_file.exists()  # and none was made
+    # A given key, a key file, or no need for a key.
+    given = AccessPolicy.load(environ={**os.environ, KEY_ENV: KEY}, allow_default_key=False)
+    assert given.pseudonym("8.8.8.8") == AccessPolicy.default(key=KEY.encode()).pseudonym("8.8.8.8")
+    write(tmp_path / "p.key", OTHER_KEY)
+    key_file = write(tmp_path / "key-file.toml", '[clients]\nkey_file = "p.key"\n')
+    assert AccessPolicy.load(key_file, allow_default_key=False).pseudonym("8.8.8.8") == (
+        AccessPolicy.default(key=OTHER_KEY.encode()).pseudonym("8.8.8.8")
+    )
+    shown = write(tmp_path / "shown.toml", "[clients]\nshow_addresses = true\n")
+    assert AccessPolicy.load(shown, allow_default_key=False).resolve("8.8.8.8", None, None) == (
+        Resolution(agent=AgentRef(name="client:8.8.8.8", kind="hardware"), client_id="8.8.8.8")
+    )
+    assert not default_file.exists()
+
+
 # -- where the policy comes from -------------------------------------------------------------------
 
 
@@ -488,6 +515,80 @@ def test_events_of_one_utc_hour_expire_together(tmp_path: Path, occurred_at: dat
     access = policy(tmp_path, RETENTION_7)
     assert access.retention_days == 7
     assert access.expires_at(occurred_at) == datetime(2026, 3, 12, 14, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("policy_days", "setting", "days"),
+    [
+        (7, "30", 30),
+        (None, "30", 30),
+        (7, "never", None),
+        (7, "NEVER", None),
+        (None, " 1 ", 1),
+        (7, "36525", 36525),
+        (7, None, 7),
+    ],
+)
+def test_the_environment_overrides_the_access_event_expiry(
+    tmp_path: Path, policy_days: int | None, setting: str | None, days: int | None
+) -> None:
+    text = "" if policy_days is None else f"[retention]\naccess_event_days = {policy_days}\n"
+    path = write(tmp_path / "policy.toml", text)
+    environ = {KEY_ENV: KEY} if setting is None else {KEY_ENV: KEY, RETENTION_ENV: setting}
+    access = AccessPolicy.load(path, environ=environ)
+    assert access.retention_days == days
+    occurred_at = datetime(2026, 3, 5, 14, 30, tzinfo=UTC)
+    expected = None if days is None else datetime(2026, 3, 5, 14, tzinfo=UTC) + timedelta(days)
+    assert access.expires_at(occurred_at) == expected
+    # The fingerprint covers the retention in force, whichever way it was set.
+    same = write(
+        tmp_path / "same.toml", "" if days is None else f"[retention]\naccess_event_days = {days}\n"
+    )
+    assert access.fingerprint == AccessPolicy.load(same, environ={KEY_ENV: KEY}).fingerprint
+
+
+def test_the_expiry_setting_applies_to_every_policy_source(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY)
+    monkeypatch.setenv(RETENTION_ENV, "30")
+    assert AccessPolicy.load().retention_days == 30  # the built-in defaults
+    write(config_dir(home) / "access-policy.toml", RETENTION_7)
+    assert AccessPolicy.load().retention_days == 30  # the user's file
+    monkeypatch.setenv(POLICY_ENV, str(write(tmp_path / "env.toml", RETENTION_7)))
+    assert AccessPolicy.load().retention_days == 30  # $PROV_ACCESS_POLICY
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "0",
+        "abc",
+        "",
+        " ",
+        "36526",
+        "-5",
+        "+30",
+        "3_0",
+        "1.5",
+        "30d",
+        "30 days",
+        "٣٠",
+        "7\n8",
+        "9" * 40,
+    ],
+)
+def test_an_expiry_setting_that_is_no_number_of_days_is_a_one_line_error(
+    tmp_path: Path, setting: str
+) -> None:
+    path = write(tmp_path / "policy.toml", RETENTION_7)
+    with pytest.raises(AccessPolicyError) as raised:
+        AccessPolicy.load(path, environ={KEY_ENV: KEY, RETENTION_ENV: setting})
+    assert str(raised.value) == (
+        f"{RETENTION_ENV}: must be a whole number of days from 1 to 36525, or never to keep "
+        f"access events forever, not {setting!r}"
+    )
+    assert "\n" not in str(raised.value)
 
 
 def test_without_retention_access_events_are_kept(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The Kinesis ingest Lambda, driven with real-shaped Lambda events against an SQLite store."""
+"""The Kinesis ingest Lambda, driven with real-shaped Lambda events against an SQLite store
+(and, for its pseudonym key, Secrets Manager on the moto server)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,37 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from click.testing import CliRunner
 
 from eventstore import StoreUnavailableError, open_store
 from eventstore.sqlite import SQLiteEventStore
+from handlers.ingest import SECRET_ENV, ConfigurationError
+from provenance.access_policy import (
+    KEY_ENV,
+    POLICY_ENV,
+    RETENTION_ENV,
+    AccessPolicy,
+    AccessPolicyError,
+)
 from provenance.cli import cli
 from provenance.demo_data import generate
 from provenance.envelope import Envelope, encode
+from provenance.events import ServiceAccessed, load_event
 from provenance.identity import line_digest
 from provenance.ingest import IngestOptions, ingest_stream
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
-from tests.conftest import LA
+from tests.aws_server import REGION, MotoServer, unique_name
+from tests.conftest import LA, TEST_KEY
 from tests.samples import CHECKSUM_OK, OBJECT_LOG, REPLICATED, sample_envelope
+from tests.test_cli import run
 
 STREAM_ARN = "arn:aws:kinesis:us-west-2:123456789012:stream/prov-logs"
 FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588898
@@ -479,3 +494,304 @@ def test_the_metrics_namespace_comes_from_the_environment() -> None:
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["SDR/Provenance", "prov-ingest"]
+
+
+# --- the deployment's configuration: pseudonym key secret, access-event expiry -------------------
+
+ACCESS_LINES = [
+    b'171.64.1.2 - - [01/Mar/2026:10:00:00 -0800] "GET /file/druid:bj102hs9687/a.pdf HTTP/1.1"'
+    b' 200 1024 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"',
+    b'2001:db8::7 - - [01/Mar/2026:10:59:59 -0800] "GET /file/druid:bj102hs9687/b.pdf HTTP/1.1"'
+    b' 200 2048 "-" "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"',
+]
+# Both requests are in the UTC hour 18:00 of 2026-03-01, so both expire at 18:00 plus the days.
+ACCESS_HOUR = datetime(2026, 3, 1, 18, tzinfo=UTC)
+
+
+def access_event(lines: list[bytes] = ACCESS_LINES) -> dict[str, Any]:
+    envelope = sample_envelope(lines, source="clf", service="stacks", host="stacks-a")
+    return kinesis_event([encode(envelope)])
+
+
+def access_events(url: str) -> dict[str, tuple[str | None, datetime | None]]:
+    """client address -> (client_id, expires_at) of the stored access events."""
+    with open_store(url) as store:
+        found = {}
+        for record in store.read_all():
+            event = load_event(record.payload)
+            if isinstance(event, ServiceAccessed) and event.client is not None:
+                found[event.client] = (event.client_id, record.expires_at)
+        return found
+
+
+def new_container() -> None:
+    """Forget what the container set up, as a cold start does."""
+    import handlers.ingest
+
+    old = handlers.ingest._runtimes.pop("current", None)
+    if old is not None:
+        old.store.close()
+
+
+def new_store(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / name}"
+    open_store(url).close()
+    monkeypatch.setenv("PROV_STORE", url)
+    return url
+
+
+def setup_errors(out: str) -> list[dict[str, Any]]:
+    return [
+        document
+        for document in output_documents(out)
+        if document.get("message") == "configuration not usable: the batch will come again"
+    ]
+
+
+@pytest.fixture
+def secrets(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A Secrets Manager client of the moto server, which the handler's own client finds
+    through botocore's standard endpoint variable; no key in the environment."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint_url)
+    monkeypatch.delenv(KEY_ENV)
+    new_container()
+    yield boto3.client("secretsmanager", region_name=REGION, endpoint_url=moto.endpoint_url)
+    new_container()
+
+
+def make_secret(secrets: Any, monkeypatch: pytest.MonkeyPatch, **value: Any) -> str:
+    """A new secret (SecretString= or SecretBinary=), named to the function by its ARN."""
+    arn: str = secrets.create_secret(Name=unique_name("prov-pseudonym-key"), **value)["ARN"]
+    monkeypatch.setenv(SECRET_ENV, arn)
+    return arn
+
+
+SECRET_KEY = "Zq7#rW2!pL9xK4$vN8mT3&bY6^cH1*dF"  # as CDK's generateSecretString makes them
+
+
+def test_the_secret_key_gives_every_container_the_pseudonyms_of_prov_ingest(
+    lambda_store: str, secrets: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    make_secret(secrets, monkeypatch, SecretString=SECRET_KEY)
+    assert invoke(access_event()) == {"batchItemFailures": []}
+    first = access_events(lambda_store)
+    assert set(first) == {"171.64.1.2", "2001:db8::7"}
+
+    new_container()
+    second_store = new_store(tmp_path, "second.db", monkeypatch)
+    assert invoke(access_event()) == {"batchItemFailures": []}
+    assert access_events(second_store) == first
+
+    # prov ingest on a workstation, given the same key.
+    monkeypatch.delenv(SECRET_ENV)
+    monkeypatch.setenv(KEY_ENV, SECRET_KEY)
+    log = tmp_path / "access.log"
+    log.write_bytes(b"\n".join(ACCESS_LINES) + b"\n")
+    cli_store = f"sqlite:///{tmp_path / 'cli.db'}"
+    code, _, err = run(
+        capsys, "ingest", "--store", cli_store, "--source", "clf", "--service", "stacks", str(log)
+    )
+    assert (code, err) == (0, "")
+    assert access_events(cli_store) == first
+    # The secret's key, not the one the tests run with otherwise.
+    test_key = AccessPolicy.default(key=TEST_KEY.encode())
+    assert first["171.64.1.2"][0] != test_key.pseudonym("171.64.1.2")
+    secret_key = AccessPolicy.default(key=SECRET_KEY.encode())
+    assert first["171.64.1.2"][0] == secret_key.pseudonym("171.64.1.2")
+
+
+def test_the_secret_is_read_once_per_container(
+    lambda_store: str, secrets: Any, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    arn = make_secret(secrets, monkeypatch, SecretString=SECRET_KEY)
+    assert invoke(access_event(ACCESS_LINES[:1])) == {"batchItemFailures": []}
+    secrets.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+    # The same container does not ask again...
+    assert invoke(access_event(ACCESS_LINES[1:])) == {"batchItemFailures": []}
+    assert len(access_events(lambda_store)) == 2
+    # ...a new one does.
+    new_container()
+    with pytest.raises(ConfigurationError, match="ResourceNotFoundException"):
+        invoke(access_event())
+
+
+class DenyGetSecretValue:
+    """A botocore `before-send` hook answering as Secrets Manager does to a role without
+    `secretsmanager:GetSecretValue` on the secret."""
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse:
+        body = json.dumps(
+            {
+                "__type": "AccessDeniedException",
+                "Message": "User: arn:aws:sts::123456789012:assumed-role/prov-ingest/prov-ingest "
+                "is not authorized to perform: secretsmanager:GetSecretValue",
+            }
+        ).encode()
+        return AWSResponse(request.url, 400, {"x-amzn-requestid": "denied"}, _Raw(body))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+@pytest.mark.parametrize(
+    ("problem", "expected"),
+    [
+        ("missing", "cannot read it: ResourceNotFoundException"),
+        ("denied", "cannot read it: AccessDeniedException: User: arn:aws:sts::"),
+        ("short", "the key is 9 characters long, give at least 16"),
+        ("binary", "holds no SecretString"),
+        ("unreachable", "cannot read it: Could not connect to the endpoint URL"),
+    ],
+)
+def test_a_secret_that_cannot_be_used_fails_the_batch_with_one_line(
+    lambda_store: str,
+    secrets: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    problem: str,
+    expected: str,
+) -> None:
+    if problem == "binary":
+        arn = make_secret(secrets, monkeypatch, SecretBinary=SECRET_KEY.encode())
+    else:
+        arn = make_secret(secrets, monkeypatch, SecretString="short key")
+    if problem == "missing":
+        arn += "-gone"
+        monkeypatch.setenv(SECRET_ENV, arn)
+    elif problem == "denied":
+        session = boto3.Session()
+        session.events.register("before-send.secrets-manager.GetSecretValue", DenyGetSecretValue())
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    elif problem == "unreachable":
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9")
+
+    with pytest.raises(ConfigurationError) as raised:
+        invoke(access_event())
+
+    assert str(raised.value).startswith(f"pseudonym key secret {arn}: ")
+    (logged,) = setup_errors(capsys.readouterr().out)
+    assert logged["level"] == "ERROR"
+    assert logged["error"] == str(raised.value)
+    assert expected in logged["error"] and "\n" not in logged["error"]
+    assert "exception" not in logged  # no traceback: the line says what to fix
+    assert SECRET_KEY not in logged["error"]
+    assert event_ids(lambda_store) == set()
+
+
+def test_a_failed_setup_is_tried_again_on_the_next_invocation(
+    lambda_store: str, secrets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique_name("prov-pseudonym-key")
+    monkeypatch.setenv(SECRET_ENV, name)
+    with pytest.raises(ConfigurationError, match="ResourceNotFoundException"):
+        invoke(access_event())
+    secrets.create_secret(Name=name, SecretString=SECRET_KEY)  # the operator fixes it
+    assert invoke(access_event()) == {"batchItemFailures": []}
+    assert len(access_events(lambda_store)) == 2
+
+
+def test_without_any_key_the_function_refuses_to_make_one(
+    lambda_store: str, secrets: Any, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "prov-ingest")
+    with pytest.raises(ConfigurationError) as raised:
+        invoke(access_event())
+    message = str(raised.value)
+    assert message.startswith(f"no pseudonym key: set {SECRET_ENV} to the ARN")
+    (logged,) = setup_errors(capsys.readouterr().out)
+    assert logged["error"] == message
+    assert event_ids(lambda_store) == set()
+    assert not list(Path(os.environ["XDG_CONFIG_HOME"]).rglob("pseudonym.key"))
+
+
+def test_a_policy_showing_addresses_needs_no_key(
+    lambda_store: str, secrets: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[clients]\nshow_addresses = true\n")
+    monkeypatch.setenv(POLICY_ENV, str(policy))
+    assert invoke(access_event()) == {"batchItemFailures": []}
+    assert access_events(lambda_store)["171.64.1.2"] == ("171.64.1.2", None)
+
+
+def test_a_key_given_two_ways_is_refused(
+    lambda_store: str, secrets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_secret(secrets, monkeypatch, SecretString=SECRET_KEY)
+    monkeypatch.setenv(KEY_ENV, TEST_KEY)
+    with pytest.raises(ConfigurationError, match=f"both {SECRET_ENV} and {KEY_ENV} are set"):
+        invoke(access_event())
+    assert event_ids(lambda_store) == set()
+
+
+@pytest.mark.parametrize(
+    ("days", "expires_at"),
+    [
+        ("30", ACCESS_HOUR + timedelta(days=30)),
+        ("never", None),
+        (None, ACCESS_HOUR + timedelta(days=365)),
+    ],
+)
+def test_the_deployment_sets_when_access_events_expire(
+    lambda_store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+    days: str | None,
+    expires_at: datetime | None,
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[retention]\naccess_event_days = 365\n")
+    monkeypatch.setenv(POLICY_ENV, str(policy))
+    if days is not None:
+        monkeypatch.setenv(RETENTION_ENV, days)
+
+    assert invoke(access_event()) == {"batchItemFailures": []}
+
+    stored = access_events(lambda_store)
+    assert {expiry for _, expiry in stored.values()} == {expires_at}
+    # prov ingest reads the same setting.
+    log = tmp_path / "access.log"
+    log.write_bytes(b"\n".join(ACCESS_LINES) + b"\n")
+    cli_store = f"sqlite:///{tmp_path / 'cli.db'}"
+    code, _, err = run(
+        capsys, "ingest", "--store", cli_store, "--source", "clf", "--service", "stacks", str(log)
+    )
+    assert (code, err) == (0, "")
+    assert access_events(cli_store) == stored
+
+
+@pytest.mark.parametrize("days", ["0", "abc"])
+def test_an_access_event_days_setting_that_is_no_number_of_days_is_one_line(
+    lambda_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, days: str
+) -> None:
+    monkeypatch.setenv(RETENTION_ENV, days)
+    with pytest.raises(AccessPolicyError) as raised:
+        invoke(access_event())
+    expected = f"{RETENTION_ENV}: must be a whole number of days from 1 to 36525, or never"
+    (logged,) = setup_errors(capsys.readouterr().out)
+    assert logged["error"] == str(raised.value)
+    assert logged["error"].startswith(expected) and logged["error"].endswith(f"not {days!r}")
+    assert event_ids(lambda_store) == set()
+
+    log = tmp_path / "access.log"
+    log.write_bytes(ACCESS_LINES[0] + b"\n")
+    code, out, err = run(
+        capsys,
+        "ingest",
+        "--store",
+        lambda_store,
+        "--source",
+        "clf",
+        "--service",
+        "stacks",
+        str(log),
+    )
+    assert (code, out) == (1, "")
+    assert expected in err and err.count("\n") == 1
