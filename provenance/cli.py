@@ -19,6 +19,7 @@ import click
 
 if TYPE_CHECKING:
     from eventstore import EventStore
+    from provenance.api_client import ApiClient
 
 DEFAULT_STORE_PATH = (
     Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
@@ -37,6 +38,56 @@ store_option = click.option(
     metavar="URL",
     help=f"sqlite:///path.db [env PROV_STORE; default sqlite:///{DEFAULT_STORE_PATH}]",
 )
+# The queries a deployed pipeline answers too: `--api URL` asks its query API instead of a store.
+api_option = click.option(
+    "--api",
+    "api_url",
+    envvar="PROV_API",
+    default=None,
+    metavar="URL",
+    help="ask a deployed query API (its base URL) instead of a store; requests are signed "
+    "with your AWS credentials (SigV4) [env PROV_API]",
+)
+region_option = click.option(
+    "--region",
+    default=None,
+    metavar="REGION",
+    help="with --api: the AWS region to sign for [default: from the URL, else AWS_REGION or "
+    "the AWS configuration's]",
+)
+
+
+def _api_options(command: _Command) -> _Command:
+    return api_option(region_option(command))
+
+
+def _api_client(store_url: str | None, api_url: str | None, region: str | None) -> ApiClient | None:
+    """The client of the API to ask instead of the store (--api), or None to read the store.
+
+    On the command line --api and --store exclude each other; one given there beats the other's
+    environment variable (PROV_API, PROV_STORE), and both variables set is as ambiguous.
+    """
+    from click.core import ParameterSource
+
+    if api_url is not None and store_url is not None:
+        context = click.get_current_context()
+        api_given = context.get_parameter_source("api_url") is ParameterSource.COMMANDLINE
+        store_given = context.get_parameter_source("store_url") is ParameterSource.COMMANDLINE
+        if api_given == store_given:
+            raise click.UsageError(
+                "--api and --store exclude each other: ask a deployed API or read a store"
+                if api_given
+                else "PROV_API and PROV_STORE are both set: choose with --api or --store"
+            )
+        if store_given:
+            api_url = None
+    if api_url is None:
+        if region is not None:
+            raise click.UsageError("--region goes with --api (a store URL names its own region)")
+        return None
+    from provenance.api_client import ApiClient
+
+    return ApiClient(api_url, region=region)
 
 
 access_policy_option = click.option(
@@ -181,17 +232,28 @@ def _progress_printer() -> Any:
 @cli.command()
 @click.argument("druid")
 @store_option
+@_api_options
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="at most N events")
 @click.option("--after", default=None, metavar="CURSOR", help="continue after this cursor")
 @_format_option("table", "json")
 def history(
-    druid: str, store_url: str | None, limit: int | None, after: str | None, fmt: str
+    druid: str,
+    store_url: str | None,
+    api_url: str | None,
+    region: str | None,
+    limit: int | None,
+    after: str | None,
+    fmt: str,
 ) -> None:
     """One object's events in time order."""
-    from provenance.queries import object_history
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        events = client.history(druid, limit=limit, after=after)
+    else:
+        from provenance.queries import object_history
 
-    with _open_store(store_url) as store:
-        events = object_history(store, druid, limit=limit, after=after)
+        with _open_store(store_url) as store:
+            events = object_history(store, druid, limit=limit, after=after)
     if fmt == "json":
         _print_json(events)
         return
@@ -203,13 +265,20 @@ def history(
 @cli.command()
 @click.argument("druid")
 @store_option
+@_api_options
 @_format_option("table", "json")
-def state(druid: str, store_url: str | None, fmt: str) -> None:
+def state(
+    druid: str, store_url: str | None, api_url: str | None, region: str | None, fmt: str
+) -> None:
     """An object's current preservation state (the Object State Dashboard)."""
-    from provenance.queries import object_state_view
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        view = client.state(druid)
+    else:
+        from provenance.queries import object_state_view
 
-    with _open_store(store_url) as store:
-        view = object_state_view(store, druid)
+        with _open_store(store_url) as store:
+            view = object_state_view(store, druid)
     if fmt == "json":
         _print_json(view)
         return
@@ -221,6 +290,7 @@ def state(druid: str, store_url: str | None, fmt: str) -> None:
 @cli.command()
 @click.argument("druid")
 @store_option
+@_api_options
 @click.option(
     "--format",
     "fmt",
@@ -239,12 +309,34 @@ def state(druid: str, store_url: str | None, fmt: str) -> None:
 def premis(
     druid: str,
     store_url: str | None,
+    api_url: str | None,
+    region: str | None,
     fmt: str,
     output: str | None,
     validate: bool,
     organization: str | None,
 ) -> None:
     """Export one object's history as a PREMIS 3 document."""
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        from click.core import ParameterSource
+
+        from provenance.api_client import write_premis
+
+        if click.get_current_context().get_parameter_source("organization") is (
+            ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError(
+                "--organization names the agent when PREMIS is made from a store; the API uses "
+                "the one it was deployed with"
+            )
+        if validate and fmt != "xml":
+            raise _FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
+        target = Path(output) if output else None
+        write_premis(client.premis(druid, fmt), target=target, validate=validate)
+        if output:
+            click.echo(f"wrote {output}", err=True)
+        return
     from provenance.premis_export import ExportOptions, export_object
 
     options = ExportOptions(organization=organization) if organization else ExportOptions()
@@ -354,6 +446,7 @@ def report() -> None:
 
 @report.command("access")
 @store_option
+@_api_options
 @click.option(
     "--by",
     "by",
@@ -377,6 +470,8 @@ def report() -> None:
 @_format_option("table", "json", "csv")
 def access(
     store_url: str | None,
+    api_url: str | None,
+    region: str | None,
     by: str,
     bucket: str | None,
     start: str | None,
@@ -411,8 +506,12 @@ def access(
         agents=agents,
         tz=zone,
     )
-    with _open_store(store_url) as store:
-        result = access_report(store, query)
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        result = client.access_report(query)
+    else:
+        with _open_store(store_url) as store:
+            result = access_report(store, query)
     if chart:
         from provenance.access_chart import write_chart
 
@@ -657,6 +756,321 @@ def _ship_progress_printer() -> Any:
         click.echo(f"\r{report.lines:,} lines in {report.records:,} records", nl=False, err=True)
 
     return show
+
+
+def _cost_model() -> Any:
+    """`provenance.cost`, for its defaults in `prov cost --help` (standard library only)."""
+    from provenance import cost
+
+    return cost
+
+
+_COST = _cost_model()
+
+
+class _AccessDays(click.ParamType[int | None, Any]):
+    """A number of days (1 or more), or `never`."""
+
+    name = "DAYS|never"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "never":
+            return None
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+            self.fail(f"{value!r} is neither a number of days (1 or more) nor 'never'", param, ctx)
+        return int(text)
+
+
+def _memory_option(name: str, default: int, function: str) -> Callable[[_Command], _Command]:
+    return click.option(
+        name,
+        type=click.IntRange(128, 10_240),
+        default=default,
+        show_default=True,
+        help=f"the {function} function's memory (MB; default: what the CDK app deploys)",
+    )
+
+
+@cli.command()
+@click.option(
+    "--lines-per-day",
+    type=click.FloatRange(min=0),
+    required=True,
+    metavar="N",
+    help="log lines shipped a day, every source together",
+)
+@click.option(
+    "--access-share",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="F",
+    help="fraction of the lines that are web access log lines (one access event each) "
+    f"[default: the benchmark's mix, {_COST.MEASURED_ACCESS_SHARE:.3f}]",
+)
+@click.option(
+    "--access-days",
+    type=_AccessDays(),
+    metavar="DAYS|never",
+    default=str(_COST.ACCESS_EVENT_DAYS),
+    show_default=True,
+    help="days access events are kept before they expire, or 'never'",
+)
+@click.option(
+    "--objects",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="preserved objects (ObjectState rows) [default: as many as the benchmark had per "
+    "preservation event]",
+)
+@click.option(
+    "--stream-mode",
+    type=click.Choice(["on-demand", "provisioned"]),
+    default="on-demand",
+    show_default=True,
+    help="Kinesis capacity mode",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="shards of a provisioned stream [default: 1]",
+)
+@click.option(
+    "--architecture",
+    type=click.Choice(["arm64", "x86_64"]),
+    default=_COST.ARCHITECTURE,
+    show_default=True,
+    help="the Lambda functions' architecture",
+)
+@_memory_option("--ingest-memory-mb", _COST.INGEST_MEMORY_MB, "ingest")
+@_memory_option("--projector-memory-mb", _COST.PROJECTOR_MEMORY_MB, "projector")
+@_memory_option("--api-memory-mb", _COST.API_MEMORY_MB, "api")
+@click.option(
+    "--api-requests-per-month",
+    type=click.IntRange(min=0),
+    default=_COST.API_REQUESTS_PER_MONTH,
+    show_default=True,
+    metavar="N",
+    help="requests to the query API",
+)
+@click.option(
+    "--api-ms-per-request",
+    type=click.FloatRange(min=0),
+    default=_COST.API_MS_PER_REQUEST,
+    show_default=True,
+    metavar="MS",
+    help="billed duration of one API request (assumed: not measured)",
+)
+@click.option(
+    "--api-gateway",
+    type=click.Choice(["http", "rest"]),
+    default="http",
+    show_default=True,
+    help="API Gateway kind (HTTP API or REST API prices)",
+)
+@click.option(
+    "--dynamodb-latency-ms",
+    type=click.FloatRange(min=0),
+    default=_COST.DYNAMODB_LATENCY_MS,
+    show_default=True,
+    metavar="MS",
+    help="time a function waits per DynamoDB call, billed as compute (assumed: not measured)",
+)
+@click.option(
+    "--month",
+    type=click.IntRange(min=1),
+    default=_COST.MONTH_SHOWN,
+    show_default=True,
+    metavar="N",
+    help="the month of running whose bill is shown (storage grows month by month)",
+)
+@_format_option("table", "json")
+def cost(
+    lines_per_day: float,
+    access_share: float | None,
+    access_days: int | None,
+    objects: int | None,
+    stream_mode: str,
+    shards: int | None,
+    architecture: str,
+    ingest_memory_mb: int,
+    projector_memory_mb: int,
+    api_memory_mb: int,
+    api_requests_per_month: int,
+    api_ms_per_request: float,
+    api_gateway: str,
+    dynamodb_latency_ms: float,
+    month: int,
+    fmt: str,
+) -> None:
+    """Estimate the monthly AWS bill of the deployed pipeline (Kinesis, Lambda, DynamoDB, API
+    Gateway) from list prices and the units the AWS benchmark measured, with its assumptions."""
+    from provenance.cost import Inputs, estimate, render_table
+
+    # The choices were checked by click; the estimate checks the rest.
+    chosen: dict[str, Any] = {
+        "stream_mode": stream_mode,
+        "architecture": architecture,
+        "api_gateway": api_gateway,
+    }
+    if access_share is not None:
+        chosen["access_share"] = access_share
+    result = estimate(
+        Inputs(
+            lines_per_day=lines_per_day,
+            access_days=access_days,
+            objects=objects,
+            shards=shards,
+            ingest_memory_mb=ingest_memory_mb,
+            projector_memory_mb=projector_memory_mb,
+            api_memory_mb=api_memory_mb,
+            api_requests_per_month=api_requests_per_month,
+            api_ms_per_request=api_ms_per_request,
+            dynamodb_latency_ms=dynamodb_latency_ms,
+            month=month,
+            **chosen,
+        )
+    )
+    if fmt == "json":
+        _print_json(result.as_json())
+        return
+    click.echo(render_table(result))
+
+
+@cli.command()
+@click.option(
+    "--queue",
+    "queue_url",
+    required=True,
+    metavar="URL",
+    help="the ingest function's failure queue URL (the stack's IngestFailureQueueUrl)",
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="PROV_STORE",
+    required=True,
+    metavar="URL",
+    help="the deployment's store (the store stack's StoreUrl) [env PROV_STORE]",
+)
+@click.option(
+    "--max-messages",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="handle at most N messages [default: until the queue is empty]",
+)
+@click.option("--dry-run", is_flag=True, help="read the records; store and delete nothing")
+@click.option(
+    "--tz",
+    default=None,
+    envvar="PROV_TZ",
+    metavar="ZONE",
+    help="the deployment's zone of zone-less log times (required) [env PROV_TZ]",
+)
+@access_policy_option
+@click.option(
+    "--pseudonym-key-secret",
+    "key_secret",
+    envvar="PROV_PSEUDONYM_KEY_SECRET",
+    default=None,
+    metavar="ARN",
+    help="the Secrets Manager secret holding the deployment's pseudonym key "
+    "[env PROV_PSEUDONYM_KEY_SECRET; or give the key in PROV_PSEUDONYM_KEY]",
+)
+@click.option("--region", default=None, help="the queue's region [default: from the queue URL]")
+@click.option(
+    "--endpoint-url",
+    default=None,
+    metavar="URL",
+    help="another endpoint for SQS, Kinesis and Secrets Manager",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.IntRange(0, 20),
+    default=2,
+    show_default=True,
+    metavar="SECONDS",
+    help="long polling: how long to wait for a message before taking the queue as empty",
+)
+@_format_option("table", "json")
+def redrive(
+    queue_url: str,
+    store_url: str,
+    max_messages: int | None,
+    dry_run: bool,
+    tz: str | None,
+    policy_path: str | None,
+    key_secret: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    wait_seconds: int,
+    fmt: str,
+) -> None:
+    """Ingest again the Kinesis records the ingest function gave up on.
+
+    Each message of the failure queue names a batch Lambda gave up on (a store outage longer
+    than its retries, or records older than its maximum age): its records are read from the
+    stream again and ingested as the function does, so events get the ids they would have had
+    (what was stored after all counts as duplicates). A message is deleted once all its
+    records are stored. Kept, with a line saying why: records gone from the stream (past its
+    retention), projector failures (run `prov rebuild` after fixing the cause) and messages
+    that are not failure records. Give the settings the function has: zone, access policy,
+    pseudonym key and PROV_ACCESS_EVENT_DAYS. Exit code 1 when a message was kept.
+    """
+    from provenance.projections import object_state
+    from provenance.redrive import AwsClients, RedriveOptions, ingest_options
+    from provenance.redrive import redrive as run_redrive
+
+    options = ingest_options(
+        tz=tz,
+        policy_path=Path(policy_path) if policy_path else None,
+        key_secret=key_secret,
+        region=region,
+        endpoint_url=endpoint_url,
+    )
+    clients = AwsClients(queue_url, region=region, endpoint_url=endpoint_url)
+    run = RedriveOptions(
+        queue_url=queue_url,
+        max_messages=max_messages,
+        dry_run=dry_run,
+        wait_seconds=wait_seconds,
+    )
+
+    def echo(result: Any) -> None:
+        click.echo(result.line(dry_run=dry_run))
+
+    with _open_store(store_url, create=False) as store:
+        # A store that does not answer fails now, before any message is taken from the queue.
+        store.get_projection(object_state.PROJECTION, "redrive-check")
+        if dry_run and fmt == "table":
+            click.echo("dry run: nothing is stored or deleted")
+        report = run_redrive(
+            store, run, options, clients, on_message=echo if fmt == "table" else None
+        )
+    if fmt == "json":
+        _print_json(report.as_json())
+    elif not report.messages:
+        click.echo(f"no messages in {queue_url}")
+    else:
+        for line in report.summary():
+            click.echo(line)
+    if report.stopped:
+        raise _FailError(report.stopped)
+    if report.kept:
+        verb = "would be kept" if dry_run else "kept"
+        raise _FailError(
+            f"{len(report.kept):,} of {len(report.messages):,} messages {verb} in the queue "
+            "(their lines say why)"
+        )
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -11,7 +11,10 @@ Routes (GET only):
     /objects/{druid}/premis                 PREMIS 3 (`prov premis`): XML, Turtle or JSON-LD by
                                             Accept or ?format=
     /reports/access?by=&bucket=&from=&to=&top=&service=&agent=&tz=&format=
-                                            `prov report access`: JSON rows, or CSV
+                                            `prov report access`: JSON rows, or CSV; headers
+                                            Prov-Report-Groups (groups before the top-N cut)
+                                            and Prov-Report-Events-Since (by druid: events
+                                            before it have expired) say what rows cannot
 
 Errors are JSON `{"error": "one line"}`: 400 malformed druid or parameter, 404 unknown object or
 route, 405 another method, 406 no acceptable type, 503 store unreachable, 500 anything else
@@ -40,7 +43,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import unquote
@@ -113,6 +116,7 @@ class Reply:
 
     body: bytes
     media_type: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Route = Callable[["QueryApi", Request, str], Reply]
@@ -262,11 +266,16 @@ class QueryApi:
             tz=zone,
         )
         report = reports.access_report(self._store(), query)
+        # What `prov report access` prints besides the rows (`provenance.api_client` reads it).
+        about = {REPORT_GROUPS_HEADER: str(report.groups)}
+        if report.events_since is not None:
+            about[REPORT_EVENTS_SINCE_HEADER] = report.events_since.isoformat()
         if media_type == CSV:
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows(reports.csv_rows(report))
-            return Reply(text.getvalue().encode(), CSV)
-        return json_reply(report.rows)
+            return Reply(text.getvalue().encode(), CSV, about)
+        reply = json_reply(report.rows)
+        return Reply(reply.body, reply.media_type, about)
 
     # -- encoding -------------------------------------------------------------------------------
 
@@ -274,9 +283,14 @@ class QueryApi:
         """Headers, ETag and 304, gzip for clients that take it, and the body as the payload
         carries it (text, or base64 when compressed)."""
         headers = {"Content-Type": reply.media_type + _CHARSET.get(reply.media_type, "")}
+        headers.update(reply.headers)
         headers["Vary"] = "Accept, Accept-Encoding"
         headers["Cache-Control"] = "no-cache"
-        etag = 'W/"' + hashlib.sha256(reply.body).hexdigest()[:32] + '"'
+        # The reply's own headers are part of what it says (a report's group count).
+        tagged = reply.body + (
+            repr(sorted(reply.headers.items())).encode() if reply.headers else b""
+        )
+        etag = 'W/"' + hashlib.sha256(tagged).hexdigest()[:32] + '"'
         headers["ETag"] = etag
         if _etag_matches(request.headers.get("if-none-match"), etag):
             return {
@@ -317,6 +331,8 @@ ROUTE_LIST = (
     "/objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, /reports/access"
 )
 REPORT_PARAMS = ("by", "bucket", "from", "to", "top", "service", "agent", "tz", "format")
+REPORT_GROUPS_HEADER = "Prov-Report-Groups"
+REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"
 
 
 def json_reply(document: Any) -> Reply:

@@ -1,0 +1,320 @@
+"""`prov cost`: the estimate against figures computed by hand from BENCHMARKS.md section 6.
+
+The expected values here are written out from the benchmark's printed tables (6.3's run, as
+`python bench/aws_units.py --render /tmp/units2.json` prints it) and reference/aws.md's prices,
+not computed with `provenance.cost`'s own constants, so a wrong constant or formula fails.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from provenance.cli import main
+from provenance.cost import CostInputError, Estimate, Inputs, estimate
+
+MONTH_DAYS = 30.4
+MILLION_LINES_A_DAY = 1_000_000
+# Per 1,000,000 log lines, 6.3's run ("Per 1,000,000 log lines, list prices" table).
+WRITE_DOLLARS_INGEST = 2.3162  # 3,705,920 WRU
+WRITE_DOLLARS_PROJECTOR = 1.7379  # 2,780,673 WRU
+READ_DOLLARS = 0.0924 + 0.1647
+EVENTS_PER_LINE = 74_622 / 100_959
+# Lambda compute per 1,000,000 lines with the CPU share counted (6.3's render): GB-s.
+INGEST_GB_S_AT_1024 = 344.0
+PROJECTOR_GB_S_AT_512 = 838.5
+ARM64, X86 = 0.0000133334, 0.0000166667
+
+
+def item(result: Estimate, name: str) -> float:
+    (found,) = [i.dollars for i in result.items if i.item == name]
+    return found
+
+
+def quantity(result: Estimate, name: str) -> float:
+    (found,) = [i.quantity for i in result.items if i.item == name]
+    return found
+
+
+def test_dynamodb_writes_at_the_measured_mix_are_lines_times_measured_units_times_price() -> None:
+    result = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY))
+    millions = MONTH_DAYS  # million lines a month
+    assert item(result, "write units, ingest") == pytest.approx(
+        millions * WRITE_DOLLARS_INGEST, rel=1e-4
+    )
+    assert item(result, "write units, projector") == pytest.approx(
+        millions * WRITE_DOLLARS_PROJECTOR, rel=1e-4
+    )
+    # Not measured: every event's applied-marker is deleted in a transaction, 2 units.
+    pruning = millions * 1e6 * EVENTS_PER_LINE * 2 * 0.625 / 1e6
+    assert item(result, "write units, marker pruning (derived)") == pytest.approx(pruning)
+    reads = item(result, "read units, ingest") + item(result, "read units, projector")
+    assert reads == pytest.approx(millions * READ_DOLLARS, rel=1e-3)
+
+
+def test_lambda_compute_matches_the_benchmarks_gb_seconds() -> None:
+    inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY, dynamodb_latency_ms=0)
+    result = estimate(replace(inputs, architecture="x86_64"))
+    assert quantity(result, "ingest compute, x86_64") == pytest.approx(
+        MONTH_DAYS * INGEST_GB_S_AT_1024, rel=1e-3
+    )
+    assert quantity(result, "projector compute, x86_64") == pytest.approx(
+        MONTH_DAYS * PROJECTOR_GB_S_AT_512, rel=1e-3
+    )
+    # Each millisecond of DynamoDB latency: 24,406 ingest calls per 1M lines, at 1 GB.
+    slower = estimate(replace(inputs, architecture="x86_64", dynamodb_latency_ms=10))
+    waited = quantity(slower, "ingest compute, x86_64") - quantity(result, "ingest compute, x86_64")
+    assert waited == pytest.approx(MONTH_DAYS * 24_406 * 0.010, rel=1e-3)
+
+
+def test_arm64_is_cheaper_than_x86_64_by_the_price_ratio() -> None:
+    inputs = Inputs(lines_per_day=2_000_000)
+    arm = estimate(replace(inputs, architecture="arm64"))
+    x86 = estimate(replace(inputs, architecture="x86_64"))
+    assert arm.service_total("Lambda") < x86.service_total("Lambda")
+    assert item(arm, "projector compute, arm64") / item(x86, "projector compute, x86_64") == (
+        pytest.approx(ARM64 / X86)
+    )
+    assert arm.service_total("DynamoDB") == x86.service_total("DynamoDB")
+
+
+def test_cost_is_affine_in_lines_and_units_are_linear() -> None:
+    def at(lines: float) -> Estimate:
+        return estimate(Inputs(lines_per_day=lines, objects=1_000))
+
+    one, two, three = at(500_000), at(1_000_000), at(1_500_000)
+    assert three.total - two.total == pytest.approx(two.total - one.total)
+    assert two.total > one.total
+    for name in ("write units, ingest", "write units, projector", "read units, projector"):
+        assert quantity(two, name) == pytest.approx(2 * quantity(one, name))
+    # The stream-hour and the API do not grow with lines.
+    assert item(two, "on-demand stream-hours") == item(one, "on-demand stream-hours")
+    assert two.service_total("API Gateway") == one.service_total("API Gateway")
+
+
+def test_on_demand_pays_stream_hours_and_provisioned_pays_shard_hours() -> None:
+    inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY)
+    on_demand = estimate(inputs)
+    assert item(on_demand, "on-demand stream-hours") == pytest.approx(24 * MONTH_DAYS * 0.04)
+    # Data in and out: the run's 76 records, rounded up to 1 KB each, were 2,628 KiB for
+    # 100,959 lines (0.025 GB per 1M lines in 6.2's table), at $0.08 and $0.04 per GB.
+    data = item(on_demand, "on-demand data in") + item(
+        on_demand, "on-demand data out (read by ingest)"
+    )
+    gb = MONTH_DAYS * 1e6 * 2_628 * 1024 / 100_959 / 2**30
+    assert data == pytest.approx(gb * 0.12)
+
+    one = estimate(replace(inputs, stream_mode="provisioned"))
+    three = estimate(replace(inputs, stream_mode="provisioned", shards=3))
+    assert item(one, "shard-hours (1 shard)") == pytest.approx(24 * MONTH_DAYS * 0.015)
+    assert item(three, "shard-hours (3 shards)") == pytest.approx(3 * 24 * MONTH_DAYS * 0.015)
+    # 1,317 PUT payload units per 1M lines (6.2), $0.014 per million.
+    assert quantity(one, "PUT payload units (25 KB)") == pytest.approx(MONTH_DAYS * 1_317, rel=1e-3)
+    assert one.service_total("Kinesis") < on_demand.service_total("Kinesis")
+    assert one.service_total("DynamoDB") == on_demand.service_total("DynamoDB")
+
+
+def test_a_provisioned_stream_too_small_for_the_traffic_is_flagged() -> None:
+    small = estimate(Inputs(lines_per_day=10_000_000, stream_mode="provisioned"))
+    huge = estimate(Inputs(lines_per_day=10_000_000_000, stream_mode="provisioned"))
+    assert not any(a.startswith("Warning") for a in small.assumptions)
+    assert any(a.startswith("Warning: 1 shard(s)") for a in huge.assumptions)
+
+
+def test_access_days_set_the_steady_state_of_access_event_storage() -> None:
+    # Only access lines, so that every stored event is an access event.
+    inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=1.0, objects=0, month=24)
+    short = estimate(replace(inputs, access_days=30)).storage
+    year = estimate(replace(inputs, access_days=365)).storage
+    forever = estimate(replace(inputs, access_days=None)).storage
+    # An event keeps its item (724 bytes) and the feed index's copy, and its guard (91),
+    # each with DynamoDB's 100 bytes of overhead.
+    per_event = 2 * (724 + 100) + (91 + 100)
+    assert short.access_events_gb == pytest.approx(1e6 * 30 * per_event / 2**30, rel=1e-3)
+    assert short.access_steady_gb == pytest.approx(short.access_events_gb)
+    assert year.access_events_gb == pytest.approx(1e6 * 365 * per_event / 2**30, rel=1e-3)
+    assert forever.access_steady_gb is None
+    assert forever.access_events_gb == pytest.approx(
+        1e6 * 24 * MONTH_DAYS * per_event / 2**30, rel=1e-3
+    )
+    assert short.total_gb < year.total_gb < forever.total_gb
+    # The hourly counts stay, whatever the expiry.
+    assert short.access_counts_gb == forever.access_counts_gb > 0
+
+
+def test_preservation_events_grow_month_by_month_and_access_events_level_off() -> None:
+    inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY, access_days=30)
+    m12, m24 = estimate(replace(inputs, month=12)), estimate(replace(inputs, month=24))
+    assert m24.storage.preservation_events_gb == pytest.approx(
+        2 * m12.storage.preservation_events_gb
+    )
+    assert m24.storage.access_events_gb == pytest.approx(m12.storage.access_events_gb)
+    assert item(m24, "storage at the end of month 24") > item(m12, "storage at the end of month 12")
+
+
+def test_the_mix_moves_events_between_kinds() -> None:
+    lines = MILLION_LINES_A_DAY * MONTH_DAYS
+    only_access = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=1.0)).volumes
+    no_access = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=0.0)).volumes
+    assert only_access.access_events == pytest.approx(lines)
+    assert only_access.preservation_events == 0
+    # The measured other lines: 100,959 - 29,071 made 45,551 preservation events.
+    assert no_access.preservation_events == pytest.approx(lines * 45_551 / 71_888)
+    assert no_access.access_events == 0
+
+
+def test_ingest_writes_five_units_an_event_whatever_the_mix() -> None:
+    # 6.3: the event item 2.00, its guard 2.00 and its feed-index copy 1.00 units per event;
+    # stream names, the counter and quarantine items 10,262 units per 1M lines.
+    for share in (0.0, 0.5, 1.0):
+        result = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=share))
+        events = result.volumes.events
+        expected = 5 * events + MONTH_DAYS * 10_262
+        assert quantity(result, "write units, ingest") == pytest.approx(expected, rel=1e-4)
+        assert quantity(result, "read units, ingest") == pytest.approx(events, rel=1e-3)
+
+
+def test_assumptions_say_whether_the_mix_was_measured_or_extrapolated() -> None:
+    measured = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY)).assumptions
+    extrapolated = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=0.8))
+    assert any("access share is 0.288" in a and "uses the measured mix" in a for a in measured)
+    assert any("0.8 is extrapolated" in a for a in extrapolated.assumptions)
+    text = " ".join(measured)
+    for word in ("us-east-1", "Free tiers ignored", "Not counted", "CloudWatch", "moto"):
+        assert word in text
+
+
+def test_objects_default_to_the_benchmarks_rate_and_can_be_given() -> None:
+    # The benchmark's own volume (100,959 lines over 122 days) had 431 objects.
+    benchmark = estimate(Inputs(lines_per_day=100_959 / 122))
+    assert benchmark.volumes.objects == 431
+    assert benchmark.volumes.objects_derived
+    given = estimate(Inputs(lines_per_day=100_959 / 122, objects=10_000))
+    # 2,112 bytes a row at the end of the run, plus 100 bytes of overhead.
+    assert given.storage.object_state_gb == pytest.approx(10_000 * 2_212 / 2**30, rel=1e-3)
+    assert not given.volumes.objects_derived
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"lines_per_day": -1}, "lines per day"),
+        ({"lines_per_day": float("nan")}, "lines per day"),
+        ({"access_share": 1.5}, "access share"),
+        ({"access_share": -0.1}, "access share"),
+        ({"access_days": 0}, "access days"),
+        ({"shards": 2}, "on-demand stream scales itself"),
+        ({"stream_mode": "provisioned", "shards": 0}, "shards"),
+        ({"ingest_memory_mb": 64}, "ingest_memory_mb"),
+        ({"month": 0}, "month"),
+    ],
+)
+def test_impossible_inputs_are_refused_with_one_line(change: dict, message: str) -> None:
+    with pytest.raises(CostInputError, match=message) as raised:
+        estimate(replace(Inputs(lines_per_day=1_000), **change))
+    assert "\n" not in str(raised.value)
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(["cost", *args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_shows_each_service_a_total_and_the_assumptions(capsys) -> None:
+    code, out, err = run(capsys, "--lines-per-day", "2000000")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    for service in ("Kinesis", "Lambda", "DynamoDB", "API Gateway", "total"):
+        assert any(line.startswith(service + " ") for line in lines), service
+    expected = estimate(Inputs(lines_per_day=2_000_000))
+    (total,) = [line for line in lines if line.startswith("total ")]
+    assert total.split()[-1] == f"${expected.total:,.2f}"
+    assert "Assumptions:" in lines
+    assert lines.index("Assumptions:") > lines.index(total)
+    assert "2,000,000 log lines a day" in out
+
+
+def test_json_is_one_document_with_the_same_figures(capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "--lines-per-day",
+        "100000",
+        "--access-share",
+        "0.8",
+        "--access-days",
+        "never",
+        "--stream-mode",
+        "provisioned",
+        "--shards",
+        "2",
+        "--architecture",
+        "x86_64",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    document = json.loads(out)
+    expected = estimate(
+        Inputs(
+            lines_per_day=100_000,
+            access_share=0.8,
+            access_days=None,
+            stream_mode="provisioned",
+            shards=2,
+            architecture="x86_64",
+        )
+    )
+    assert document["total"] == pytest.approx(expected.total)
+    assert document["inputs"]["access_days"] is None
+    assert set(document["services"]) == {"Kinesis", "Lambda", "DynamoDB", "API Gateway"}
+    assert sum(document["services"].values()) == pytest.approx(document["total"])
+    assert document["storage"]["access_steady_gb"] is None
+    assert document["assumptions"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lines-per-day", "-5"], "--lines-per-day"),
+        (["--lines-per-day", "5", "--access-share", "1.5"], "--access-share"),
+        (["--lines-per-day", "5", "--access-days", "soon"], "--access-days"),
+        (["--lines-per-day", "5", "--shards", "3"], "leave shards out"),
+        (["--lines-per-day", "nan"], "lines per day"),
+        ([], "--lines-per-day"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(capsys, args: list[str], message: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("prov: error:") and message in err
+
+
+def test_projector_units_are_the_measured_ones_of_each_kind() -> None:
+    # 6.3's render: applied-markers and row rewrites of each projection, and their reads.
+    access = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=1.0))
+    events = access.volumes.access_events
+    assert quantity(access, "write units, projector") == pytest.approx(
+        events * (58_142 + 55_248) / 29_071
+    )
+    assert quantity(access, "read units, projector") == pytest.approx(
+        events * (29_071 + 27_624) / 29_071
+    )
+    preservation = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=0.0))
+    events = preservation.volumes.preservation_events
+    assert quantity(preservation, "write units, projector") == pytest.approx(
+        events * (91_102 + 76_242) / 45_551
+    )
+    assert quantity(preservation, "read units, projector") == pytest.approx(
+        events * (45_551 + 30_811) / 45_551
+    )
