@@ -1,0 +1,164 @@
+"""Per-stage settings of a deployment, typed and checked, from CDK context.
+
+`cdk.json` holds one table per stage under the context key `prov:stages`; `-c stage=NAME`
+picks one (default `dev`), and `-c prov:KEY=VALUE` overrides a single setting for one command
+(`npx cdk deploy -c stage=prod -c prov:alarm_email=ops@example.edu`). Every setting has a
+default, so a stage may name only what differs. Unknown keys and impossible values (a batch
+of 20,000 records, a record age longer than the stream keeps records) are refused before
+anything is synthesised, with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+CONTEXT_STAGES = "prov:stages"
+CONTEXT_STAGE = "stage"
+CONTEXT_OVERRIDE_PREFIX = "prov:"
+DEFAULT_STAGE = "dev"
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+Architecture = Literal["arm64", "x86_64"]
+StreamMode = Literal["on-demand", "provisioned"]
+
+
+class ConfigError(ValueError):
+    """A stage's settings cannot be deployed; the message is one line naming the setting."""
+
+
+class StageConfig(BaseModel):
+    """What may differ between deployments (dev, staging, prod) of the same pipeline."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: str = Field(default=DEFAULT_STAGE, pattern=r"^[a-z][a-z0-9-]{0,19}$")
+
+    # Kinesis: on-demand needs no capacity planning; provisioned is cheaper when steady.
+    stream_mode: StreamMode = "on-demand"
+    shards: int | None = Field(default=None, ge=1, le=500)
+    # Long enough to re-read records the ingest function gave up on (see max_record_age_hours).
+    stream_retention_hours: int = Field(default=168, ge=24, le=8760)
+
+    # The ingest function's event source mapping.
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    batch_window_seconds: int = Field(default=5, ge=0, le=300)
+    retry_attempts: int = Field(default=5, ge=0, le=10_000)
+    max_record_age_hours: int = Field(default=24, ge=1, le=168)
+    parallelization_factor: int = Field(default=1, ge=1, le=10)
+
+    # The projector's event source mapping (the table's stream keeps records 24 hours).
+    projector_batch_size: int = Field(default=100, ge=1, le=10_000)
+    projector_retry_attempts: int = Field(default=10, ge=0, le=10_000)
+
+    # Raw access events (with their client addresses) expire after this many days; their
+    # hourly counts stay. None (`never`) keeps them forever.
+    access_event_expiry_days: int | None = Field(default=365, ge=1, le=36_525)
+
+    # Who gets the alarms; without an address the SNS topic has no subscriber yet.
+    alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    # Consumer lag that raises the iterator-age alarms.
+    iterator_age_alarm_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    # The PREMIS organisation agent's name (None: the exporter's default).
+    organization: str | None = Field(default=None, min_length=1, max_length=200)
+    # Zone of zone-less log times (the Ruby and Sidekiq logs carry none).
+    log_time_zone: str = "UTC"
+
+    # Graviton costs a fifth less per GB-second; the asset is built for the architecture.
+    architecture: Architecture = "arm64"
+    ingest_memory_mb: int = Field(default=1024, ge=128, le=10_240)
+    projector_memory_mb: int = Field(default=512, ge=128, le=10_240)
+    api_memory_mb: int = Field(default=1024, ge=128, le=10_240)
+    log_retention_days: int = 365
+
+    # The query API's stage throttling (requests per second, and the burst above it).
+    api_rate_limit: int = Field(default=50, ge=1, le=10_000)
+    api_burst_limit: int = Field(default=100, ge=1, le=5_000)
+
+    # The event table's name (default `provenance-<stage>`): staff may also open it with
+    # `--store dynamodb://NAME`, so it is predictable rather than generated.
+    table_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+
+    @field_validator("access_event_expiry_days", mode="before")
+    @classmethod
+    def _never(cls, value: object) -> object:
+        # `-c prov:access_event_expiry_days=never`: context values are strings, never null.
+        if isinstance(value, str) and value.strip().lower() in ("never", "none", ""):
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StageConfig:
+        if self.stream_mode == "provisioned" and self.shards is None:
+            raise ValueError("shards: a provisioned stream needs a shard count")
+        if self.stream_mode == "on-demand" and self.shards is not None:
+            raise ValueError("shards: an on-demand stream scales itself; leave shards out")
+        if self.max_record_age_hours >= self.stream_retention_hours:
+            raise ValueError(
+                "max_record_age_hours must be shorter than stream_retention_hours, so that "
+                "records the ingest function gave up on can still be read again"
+            )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"log_retention_days must be one of CloudWatch's: {list(LOG_RETENTION_DAYS)}"
+            )
+        if self.api_burst_limit < self.api_rate_limit:
+            raise ValueError("api_burst_limit must be at least api_rate_limit")
+        return self
+
+    @property
+    def event_table_name(self) -> str:
+        return self.table_name or f"provenance-{self.stage}"
+
+    @property
+    def metrics_namespace(self) -> str:
+        """CloudWatch namespace of the handlers' own metrics: one per stage, so that two
+        stages in one account never mix their counts."""
+        return f"Provenance/{self.stage}"
+
+
+def stage_config(context: Any) -> StageConfig:
+    """The settings of the stage CDK context selects.
+
+    `context` is the app's `node` (anything with `try_get_context(key)`)."""
+    name = context.try_get_context(CONTEXT_STAGE) or DEFAULT_STAGE
+    stages = context.try_get_context(CONTEXT_STAGES) or {}
+    if not isinstance(stages, Mapping):
+        raise ConfigError(f"{CONTEXT_STAGES} in cdk.json must be a table of stages")
+    if name not in stages:
+        known = ", ".join(sorted(stages)) or "none"
+        raise ConfigError(f"no stage {name!r} in {CONTEXT_STAGES} (cdk.json); known: {known}")
+    settings: dict[str, Any] = {"stage": name, **(stages[name] or {})}
+    for key in StageConfig.model_fields:
+        override = context.try_get_context(CONTEXT_OVERRIDE_PREFIX + key)
+        if override is not None:
+            settings[key] = override
+    return parse_stage(settings)
+
+
+def parse_stage(settings: Mapping[str, Any]) -> StageConfig:
+    """Check one stage's settings; the first problem becomes one line."""
+    try:
+        return StageConfig.model_validate(dict(settings))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = re.sub(r"^Value error, ", "", error["msg"])
+        stage = settings.get("stage", "?")
+        raise ConfigError(f"stage {stage}: {where}: {message}") from None

@@ -1,0 +1,80 @@
+"""cdk-nag's AwsSolutions checks on every stack, and the findings acknowledged, each with why.
+
+cdk-nag 3 plugs into CDK's validation: `app.synth()` fails with `ValidationFailed` (and writes
+`cdk.out/validation-report.json`) on any finding not acknowledged here. Acknowledgements are
+made on the one construct they concern, never on a stack or the app, so the same finding on
+a new resource still fails synthesis.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+from cdk.query_api import ROUTES, STAGE_NAME, route_pattern
+
+if TYPE_CHECKING:
+    from cdk.stacks import PipelineStack, StoreStack
+
+PACK = "AwsSolutions::"
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge the AwsSolutions finding `rule` (e.g. `AwsSolutions-L1`) on `construct`."""
+    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=PACK + rule, reason=reason))
+
+
+def add_checks(app: cdk.App, *, store: StoreStack, pipeline: PipelineStack) -> None:
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+    acknowledge(
+        store.pseudonym_key.secret,
+        "AwsSolutions-SMG4",
+        "The secret is an HMAC key for client-address pseudonyms, not a credential: rotating "
+        "it would give every client a new pseudonym and break reports across the change. "
+        "Only the ingest role may read it.",
+    )
+    for failures in (pipeline.ingest.failures, pipeline.projector.failures):
+        acknowledge(
+            failures,
+            "AwsSolutions-SQS3",
+            "This queue is itself the on-failure destination of an event source mapping; "
+            "people read it (its depth raises an alarm), nothing consumes it, so a DLQ behind "
+            "it would stay empty.",
+        )
+    for function in (
+        pipeline.ingest.handler,
+        pipeline.projector.handler,
+        pipeline.query_api.handler,
+    ):
+        acknowledge(
+            function.function,
+            "AwsSolutions-L1",
+            "Python 3.12 on purpose: the asset's compiled wheels (lxml, pydantic-core) are "
+            "chosen for it, and the bundle is import-tested under that interpreter "
+            "(tests/cdk/test_bundling.py). Moving runtime means moving both, in one change.",
+        )
+    acknowledge(
+        pipeline.projector.handler.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "dynamodb:ListStreams on '*', added by the DynamoDB event source: ListStreams has no "
+        "resource-level permissions. The stream itself is read by its ARN only.",
+    )
+    api = pipeline.query_api
+    api_id = pipeline.resolve(
+        pipeline.get_logical_id(cast(cdk.CfnElement, api.api.node.default_child))
+    )
+    for path in (path for path in ROUTES if "{" in path):
+        resource = (
+            "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+            f"<{api_id}>/{STAGE_NAME}/GET{route_pattern(path)}"
+        )
+        acknowledge(
+            api.reader_policy,
+            f"AwsSolutions-IAM5[Resource::{resource}]",
+            f"execute-api:Invoke on GET {path} of this API's one stage: the wildcard stands "
+            "for the path parameter, which names any preserved object by design.",
+        )

@@ -1,0 +1,72 @@
+"""What each function may do to the event table: the DynamoDB actions its code calls, no more.
+
+The lists are checked against the calls the handlers really make (tests/cdk/
+test_permissions.py records every DynamoDB operation of each handler over a moto server and
+maps it to the IAM actions it needs), so a new call without a grant, or a grant no call needs,
+fails the suite instead of failing (or widening) a deployment.
+
+Transactions are authorised per item action (a Put inside TransactWriteItems needs
+dynamodb:PutItem), batch calls by their own action.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+
+from eventstore import schema
+
+Role = Literal["ingest", "projector", "api"]
+
+TABLE_ACTIONS: dict[Role, tuple[str, ...]] = {
+    # Appends: which event ids exist already (batch read), the stream-name registry (batch
+    # write), the position counter (update), and each event with its id guard in one
+    # transaction of Puts (the guard's condition is authorised by PutItem).
+    "ingest": (
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+    ),
+    # Projection rows and applied-markers: read in batches, written in transactions of
+    # Puts with version conditions; markers pruned after 48 hours (a range query, then
+    # transactions of Deletes); the `$sealed` row when the TTL removes access events.
+    "projector": (
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    ),
+    # The query API only reads: histories and projection rows (Query), an object's state
+    # and the feed's last position (GetItem).
+    "api": (
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+    ),
+}
+
+# The feed index is read only by reports grouped by druid (`read_all`), which only the API
+# answers; nobody else gets the index's ARN.
+INDEX_ACTIONS: dict[Role, tuple[str, ...]] = {
+    "ingest": (),
+    "projector": (),
+    "api": ("dynamodb:Query",),
+}
+
+
+def grant_table(role: iam.IRole, table: dynamodb.ITable, who: Role) -> None:
+    """Grant `who`'s actions on the table, and on its feed index by name where `who` reads
+    it: `Table.grant` would add `index/*`, a wildcard over indexes that do not exist."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(TABLE_ACTIONS[who]), resources=[table.table_arn])
+    )
+    if INDEX_ACTIONS[who]:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(INDEX_ACTIONS[who]),
+                resources=[f"{table.table_arn}/index/{schema.FEED_INDEX}"],
+            )
+        )

@@ -1,0 +1,172 @@
+"""Staff queries: an HTTP API with IAM authorization on every route, answered by the api Lambda.
+
+The routes are the four of `provenance.http_api` (GET only); anything else is refused by API
+Gateway before it reaches the function. Callers sign requests with SigV4 (`prov ... --api
+URL`); the `ReaderPolicy` managed policy lets a role or user call exactly these routes.
+Access logs go to their own log group; the stage is throttled so a runaway script cannot run
+up the table's read bill.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk.config import StageConfig
+from cdk.functions import PipelineFunction, retention_days
+from cdk.permissions import grant_table
+from cdk.store import EventTable
+
+API_HANDLER = "handlers.api.handler"
+# API Gateway gives up on an integration after 30 seconds.
+API_TIMEOUT = Duration.seconds(29)
+# The one stage, served at the API's root URL (no stage name in paths).
+STAGE_NAME = "$default"
+ROUTES = (
+    "/objects/{druid}/events",
+    "/objects/{druid}/state",
+    "/objects/{druid}/premis",
+    "/reports/access",
+)
+# One JSON line per request: who (the IAM caller), what, how it went, how long it took.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTime",
+    "caller": "$context.identity.userArn",
+    "sourceIp": "$context.identity.sourceIp",
+    "routeKey": "$context.routeKey",
+    "path": "$context.path",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "error": "$context.error.message",
+}
+
+
+class QueryApi(Construct):
+    """HTTP API (IAM auth) -> api Lambda -> event table (read only)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        store: EventTable,
+        code: lambda_.Code,
+        layer: lambda_.ILayerVersion,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        environment = {
+            "PROV_STORE": f"dynamodb://{config.event_table_name}",
+            "POWERTOOLS_SERVICE_NAME": "prov-api",
+        }
+        if config.organization:
+            environment["PROV_ORGANIZATION"] = config.organization
+        self.handler = PipelineFunction(
+            self,
+            "Handler",
+            config=config,
+            handler=API_HANDLER,
+            description="sdr-provenance query API: history, state, PREMIS, access reports",
+            code=code,
+            layer=layer,
+            memory_mb=config.api_memory_mb,
+            timeout=API_TIMEOUT,
+            environment=environment,
+        )
+        grant_table(self.handler.role, store.table, "api")
+
+        self.api = apigw.HttpApi(
+            self,
+            "HttpApi",
+            api_name=f"sdr-provenance-{config.stage}",
+            description=f"sdr-provenance {config.stage}: provenance queries (SigV4, IAM)",
+            create_default_stage=False,
+        )
+        integration = integrations.HttpLambdaIntegration(
+            "Integration",
+            self.handler.function,
+            payload_format_version=apigw.PayloadFormatVersion.VERSION_2_0,
+        )
+        authorizer = authorizers.HttpIamAuthorizer()
+        for path in ROUTES:
+            self.api.add_routes(
+                path=path,
+                methods=[apigw.HttpMethod.GET],
+                integration=integration,
+                authorizer=authorizer,
+            )
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=retention_days(config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.stage = apigw.HttpStage(
+            self,
+            "Stage",
+            http_api=self.api,
+            stage_name=STAGE_NAME,
+            auto_deploy=True,
+            throttle=apigw.ThrottleSettings(
+                rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit
+            ),
+            access_log_settings=_AccessLogSettings(self.access_logs),
+        )
+        stack = Stack.of(self)
+        self.reader_policy = iam.ManagedPolicy(
+            self,
+            "ReaderPolicy",
+            description=f"sdr-provenance {config.stage}: query the provenance API",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["execute-api:Invoke"],
+                    resources=[
+                        stack.format_arn(
+                            service="execute-api",
+                            resource=self.api.api_id,
+                            resource_name=f"{STAGE_NAME}/GET{route_pattern(path)}",
+                        )
+                        for path in ROUTES
+                    ],
+                )
+            ],
+        )
+
+    @property
+    def url(self) -> str:
+        return self.api.api_endpoint
+
+
+def route_pattern(path: str) -> str:
+    """`/objects/{druid}/state` -> `/objects/*/state` (an execute-api resource ARN pattern)."""
+    return "/".join("*" if part.startswith("{") else part for part in path.split("/"))
+
+
+@jsii.implements(apigw.IAccessLogSettings)
+class _AccessLogSettings:
+    """The stage's access logs: its log group, one JSON line per request (an interface, not a
+    struct, in CDK: hence a class)."""
+
+    def __init__(self, group: logs.ILogGroup) -> None:
+        self._destination = apigw.LogGroupLogDestination(group)
+
+    @property
+    def destination(self) -> apigw.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigateway.AccessLogFormat:
+        return apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT))
