@@ -31,14 +31,12 @@ TABLE_ACTIONS: dict[Role, tuple[str, ...]] = {
         "dynamodb:PutItem",
     ),
     # Projection rows and applied-markers: read in batches, written in transactions of
-    # Puts with version conditions; markers pruned after 48 hours (a range query, then
-    # transactions of Deletes); the `$sealed` row when the TTL removes access events.
+    # Puts with version conditions (markers carry a TTL: the table deletes them, not the
+    # projector); the `$sealed` row (GetItem, Put) when the TTL removes access events.
     "projector": (
         "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
-        "dynamodb:Query",
         "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
     ),
     # The query API only reads: histories and projection rows (Query), an object's state
     # and the feed's last position (GetItem).

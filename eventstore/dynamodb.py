@@ -34,7 +34,10 @@ How the contract is kept:
   refuses anything bigger before any write (ingest quarantines such an entry instead).
 - **Retention.** Records with `expires_at` carry the TTL attribute (epoch seconds), on the
   event and its guard, so DynamoDB deletes them for free once due; `expire` does the same
-  deletion at once (for tests and for the CLI) by reading the feed.
+  deletion at once (for tests and for the CLI) by reading the feed. Projection rows written
+  with `expires_at` carry it too (`expires_projection_rows`): applied-markers go by themselves
+  instead of costing a transactional delete each. This relies on the table's TTL being
+  enabled on `schema.TTL_ATTRIBUTE`, as `create_table` and the CDK app do.
 """
 
 from __future__ import annotations
@@ -147,6 +150,7 @@ class DynamoDBEventStore(EventStore):
     clients are thread-safe); open one per process."""
 
     projected_by_stream = True
+    expires_projection_rows = True
     max_atomic_writes = MAX_TRANSACTION_ITEMS
 
     def __init__(
@@ -568,6 +572,9 @@ class DynamoDBEventStore(EventStore):
                 name, data = _packed(write.value, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB)
                 item[name] = {"B": data}
                 item[schema.ATTR_VERSION] = {"N": str(write.expected_version + 1)}
+                if write.expires_at is not None:
+                    # A Put replaces the whole item: a rewrite without expiry drops the TTL.
+                    item[schema.TTL_ATTRIBUTE] = {"N": _ttl_seconds(write.expires_at)}
                 actions.append({"Put": {**common, "Item": item}})
         for attempt in range(_ATTEMPTS):
             try:
@@ -806,10 +813,14 @@ def _event_item(record: EventRecord, key: str, position: int) -> Item:
     expires = record.expires_at
     if expires is not None:
         item[schema.ATTR_EXPIRES_KEY] = {"S": time_key(expires)}
-        # TTL wants whole epoch seconds; round up so nothing goes before it is due.
-        seconds = -int(-expires.timestamp() // 1)
-        item[schema.TTL_ATTRIBUTE] = {"N": str(seconds)}
+        item[schema.TTL_ATTRIBUTE] = {"N": _ttl_seconds(expires)}
     return item
+
+
+def _ttl_seconds(expires: datetime) -> str:
+    """The TTL attribute's value: whole epoch seconds, rounded up so that DynamoDB never
+    deletes an item before it is due."""
+    return str(-int(-expires.timestamp() // 1))
 
 
 def _record(item: Item) -> EventRecord:

@@ -84,8 +84,14 @@ class ProjectionRow:
 @dataclass(frozen=True, slots=True)
 class ProjectionWrite:
     """One row to write: `expected_version` is the version read (0 when the row did not exist).
-    A `value` of None deletes the row (after the same version check)."""
+    A `value` of None deletes the row (after the same version check).
+
+    `expires_at`, when set, is when the store may delete the row by itself: bookkeeping rows
+    that are useless after a while (applied-markers). A backend with `expires_projection_rows`
+    deletes it some time after that (never before); the others keep it until it is deleted.
+    Each write sets the expiry anew: a rewrite without one keeps the row until deleted."""
 
     key: str
     value: bytes | None
     expected_version: int
+    expires_at: datetime | None = None

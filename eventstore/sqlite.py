@@ -10,6 +10,11 @@ write sees the latest committed state and commits whole or not at all; readers n
 Positions are handed out under that lock, so they grow in commit order and a reader that pages
 `read_all` by position never skips a record committed later. One `SQLiteEventStore` object
 belongs to one thread (sqlite3 connections refuse to be shared): open one per thread or process.
+
+Projection rows' `expires_at` is not stored: nothing here runs in the background to honour it
+(`expires_projection_rows` is False), so such rows stay until deleted. Only the change-stream
+projector writes expiring rows (applied-markers), and it prunes them itself on this backend;
+projections over SQLite normally follow the feed by checkpoint and leave no markers at all.
 """
 
 from __future__ import annotations

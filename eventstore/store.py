@@ -46,13 +46,20 @@ class EventStore(ABC):
       many remain.
     - `read_all` returns every record once, in increasing `position` (append order).
     - projection rows are written with optimistic concurrency, all rows of one call atomically.
-    - the only deletion is `expire`: records whose `expires_at` has passed, nothing else.
+    - the only deletion of records is `expire`: records whose `expires_at` has passed, nothing
+      else. Projection rows go when deleted or cleared, or, on a backend with
+      `expires_projection_rows`, some time after an `expires_at` they were written with.
     """
 
     projected_by_stream: bool = False
     """True when the backend's own change stream keeps projections current (DynamoDB Streams
     feeding the projector handler). Callers then never catch projections up from `read_all`,
     which would apply the same events a second time."""
+
+    expires_projection_rows: bool = False
+    """True when the backend deletes projection rows written with an `expires_at` by itself
+    once it has passed (DynamoDB's TTL, in the background, for free). Otherwise such rows stay
+    until deleted, and whoever writes them deletes them when due (`Projector.prune_markers`)."""
 
     max_atomic_writes: int | None = None
     """How many rows one `write_projection` call writes atomically (None: any number). Above
@@ -114,7 +121,9 @@ class EventStore(ABC):
     def write_projection(self, projection: str, writes: Sequence[ProjectionWrite]) -> None:
         """Write rows atomically; raise ConcurrencyError (writing nothing) if any row's version
         is not its `expected_version`. Each written row's version becomes expected_version + 1;
-        a write whose value is None deletes its row instead (its version starts again at 0)."""
+        a write whose value is None deletes its row instead (its version starts again at 0).
+        A write's `expires_at` lets a backend with `expires_projection_rows` delete the row
+        once it has passed."""
 
     @abstractmethod
     def clear_projection(self, projection: str) -> None:
@@ -197,12 +206,31 @@ def check_projection_writes(projection: str, writes: Sequence[ProjectionWrite]) 
                 f"projection {projection!r}, key {write.key!r}: expected_version must be an "
                 f"integer >= 0 (0 = the row must not exist yet), got {version!r}"
             )
+        _check_row_expiry(projection, write)
         if write.key in seen:
             raise InvalidRequestError(
                 f"projection {projection!r}: key {write.key!r} is written twice in one call; "
                 "merge the writes"
             )
         seen.add(write.key)
+
+
+def _check_row_expiry(projection: str, write: ProjectionWrite) -> None:
+    expires = write.expires_at
+    if expires is None:
+        return
+    where = f"projection {projection!r}, key {write.key!r}"
+    if write.value is None:
+        raise InvalidRecordError(
+            f"{where}: a delete (value None) takes no expires_at; it is for rows written"
+        )
+    try:
+        time_key(expires)
+    except (AttributeError, ValueError, OverflowError) as exc:
+        raise InvalidRecordError(
+            f"{where}: expires_at must be None or a timezone-aware datetime within the years "
+            f"1-9999 in UTC, got {expires!r}"
+        ) from exc
 
 
 _CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)#(.+)\Z", re.DOTALL)

@@ -14,8 +14,10 @@ answers with a partial batch response (the event source mapping needs
 - The batch is applied in order, in slices. If a slice fails, its first record's sequence
   number is reported: Lambda checkpoints before it and delivers it and everything after it
   again; what was applied already is skipped by its marker.
-- Markers older than 48 hours (twice the stream's retention) are pruned at most once an hour
-  per container.
+- Markers expire 48 hours after their change's hour (twice the stream's retention): the
+  table's TTL deletes them in the background, for free, and the event source mapping's filter
+  keeps those removals from invoking this function. On a store that does not expire rows by
+  itself (SQLite, in tests) they are pruned instead, at most once an hour per container.
 
 Configuration (environment): `PROV_STORE` (the table's store URL), Powertools'
 `POWERTOOLS_SERVICE_NAME` (default `prov-projector`) and `POWERTOOLS_METRICS_NAMESPACE`
@@ -174,13 +176,16 @@ def _add(total: ChangeReport, part: ChangeReport) -> None:
 
 
 def _prune() -> None:
+    """Delete old applied-markers where the store does not expire them itself."""
     global _pruned_hour  # noqa: PLW0603  (once an hour per container)
     hour = datetime.now(UTC).strftime("%Y-%m-%dT%H")
     if hour == _pruned_hour:
         return
     try:
-        for projector in (ObjectStateProjector(store()), AccessCountsProjector(store())):
-            projector.prune_markers(hour)
+        opened = store()
+        if not opened.expires_projection_rows:
+            for projector in (ObjectStateProjector(opened), AccessCountsProjector(opened)):
+                projector.prune_markers(hour)
     except EventStoreError as exc:  # pruning is housekeeping: try again next hour
         logger.warning("pruning applied-markers failed", extra={"error": str(exc)})
     _pruned_hour = hour

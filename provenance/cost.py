@@ -12,8 +12,8 @@ month of `DAYS_PER_MONTH` days, for `L` log lines of which a share `s` are acces
   per line as measured.
 - DynamoDB writes: ingest `5 * E` (event item 2, id guard 2, feed-index copy 1) plus a small
   per-line remainder; projector per kind (applied-marker plus row rewrites, measured);
-  applied-marker pruning `2 * E` (derived from the code: a transactional delete of a small
-  item). Reads: ingest one guard check per event; projector per kind, measured.
+  applied-markers expire by the table's TTL, which writes nothing billed. Reads: ingest one
+  guard check per event; projector per kind, measured.
 - DynamoDB storage at the end of the month asked for: bytes per event (event item, its feed
   index copy, its guard) for preservation events since the start, for access events of the
   last `access_days` only; hourly-count rows per access event; 48 hours of applied-markers;
@@ -72,7 +72,8 @@ ARCHITECTURE: Architecture = "arm64"
 ACCESS_EVENT_DAYS = 365
 """cdk/config.py `access_event_expiry_days`, and docs/access-policy.example.toml's."""
 MARKER_HOURS = 48
-"""provenance/projections/base.py MARKER_HOURS: applied-markers are pruned after this."""
+"""provenance/projections/base.py MARKER_HOURS: applied-markers expire (TTL) this long after
+their change's hour."""
 
 # --- assumptions, not measurements -----------------------------------------------------------
 DYNAMODB_LATENCY_MS = 10.0
@@ -479,14 +480,15 @@ def _stream_records(inputs: Inputs, volumes: Volumes) -> float:
         - BENCH_ACCESS_EVENTS
         - BENCH_ACCESS_ROW_WRITES
     ) / BENCH_LINES  # stream names, the position counter, quarantine items
-    # Derived: each pruned marker, and each expired access event and its guard, is a REMOVE.
-    pruned = volumes.events
+    # Derived: each marker the TTL deletes, and each expired access event and its guard, is a
+    # REMOVE (the filter keeps marker removals from invoking; counted at the measured ratio).
+    expired_markers = volumes.events
     expired = 2 * volumes.access_events * _expiring_share(inputs)
     return (
         volumes.preservation_events * preservation
         + volumes.access_events * access
         + volumes.lines * measured_per_line
-        + pruned
+        + expired_markers
         + expired
     )
 
@@ -514,7 +516,6 @@ def _dynamodb(volumes: Volumes, storage: Storage) -> list[LineItem]:
         * (BENCH_ACCESS_MARKER_WRITE_UNITS + BENCH_ACCESS_ROW_WRITE_UNITS)
         / BENCH_ACCESS_EVENTS
     )
-    pruning_writes = 2 * volumes.events
     ingest_reads = (
         volumes.events + volumes.lines * (BENCH_INGEST_READ_UNITS - BENCH_EVENTS) / BENCH_LINES
     )
@@ -537,13 +538,6 @@ def _dynamodb(volumes: Volumes, storage: Storage) -> list[LineItem]:
             projector_writes,
             "WRU",
             projector_writes * DYNAMODB_WRITE_UNIT,
-        ),
-        LineItem(
-            "DynamoDB",
-            "write units, marker pruning (derived)",
-            pruning_writes,
-            "WRU",
-            pruning_writes * DYNAMODB_WRITE_UNIT,
         ),
         LineItem(
             "DynamoDB", "read units, ingest", ingest_reads, "RRU", ingest_reads * DYNAMODB_READ_UNIT
@@ -634,9 +628,9 @@ def _assumptions(result: Estimate) -> tuple[str, ...]:
         f"rewrite; {OBJECT_ROW_FINAL_WRITE_UNITS} for rows of the size they ended at). At "
         f"{OBJECT_ROW_FINAL_WRITE_UNITS} units a rewrite, DynamoDB writes would cost "
         f"{money(extra_row_units * DYNAMODB_WRITE_UNIT)} more a month.",
-        f"Marker pruning is derived, not measured (the run was shorter than the {MARKER_HOURS} "
-        "hours markers are kept): each event's applied-marker is deleted in a transaction, 2 "
-        "write units; the Query reads that find them are left out.",
+        f"Applied-markers expire by DynamoDB's TTL {MARKER_HOURS} hours after their change: "
+        "TTL deletes are free (no write units, no reads); storage counts them for "
+        f"{MARKER_HOURS} hours, though TTL deletes in the background, typically within days.",
         "Lambda compute: the handlers' CPU time against moto, ingest "
         f"{1e6 * BENCH_INGEST_CPU_S / BENCH_LINES:.1f} ms per 1,000 lines (botocore's "
         "request handling included: closer to real than the "
@@ -650,7 +644,7 @@ def _assumptions(result: Estimate) -> tuple[str, ...]:
         "(projector). Cold starts not counted.",
         "Lambda requests: ingest at most one per Kinesis record; projector one per "
         f"{BENCH_STREAM_RECORDS / BENCH_PROJECTOR_INVOCATIONS:.0f} table-stream records "
-        "(measured), the REMOVE records of pruned markers and expired access events "
+        "(measured), the REMOVE records of expired markers and access events "
         "included (derived).",
         f"api function: {inputs.api_ms_per_request:g} ms a request at "
         f"{inputs.api_memory_mb:,} MB, assumed (no benchmark times it); the API's DynamoDB "

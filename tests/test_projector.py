@@ -7,14 +7,16 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
-from eventstore import EventRecord, EventStore, SQLiteEventStore
+from eventstore import EventRecord, EventStore, SQLiteEventStore, schema
 from eventstore.dynamodb import DynamoDBEventStore, create_table
 from provenance.projections import access_counts
 from provenance.projections.access_counts import AccessCountsProjector
@@ -135,6 +137,59 @@ def test_markers_older_than_the_stream_retention_are_pruned(tmp_path: Path) -> N
         assert len(markers) == 20
         assert all(key.startswith(APPLIED + "2026-03-02T23/") for key in markers)
         assert _rows(store) == counts
+
+
+def test_markers_on_dynamodb_expire_48_hours_after_their_changes_hour(
+    dynamodb: DynamoDBEventStore, moto: MotoServer
+) -> None:
+    records = random_records(30, seed=4)
+    projector = AccessCountsProjector(dynamodb)
+    projector.apply_changes(_changes(records[:20], hour="2026-03-11T10"))
+    projector.apply_changes(_changes(records[20:], hour="2026-03-11T23"))
+
+    client = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url)
+    items = client.scan(TableName=dynamodb.table)["Items"]
+    ttl = {
+        item[schema.SORT_KEY]["S"]: int(item[schema.TTL_ATTRIBUTE]["N"])
+        for item in items
+        if item[schema.SORT_KEY]["S"].startswith(APPLIED)
+    }
+    ten, eleven_pm = datetime(2026, 3, 13, 10, tzinfo=UTC), datetime(2026, 3, 13, 23, tzinfo=UTC)
+    assert len(ttl) == 30
+    assert Counter(ttl.values()) == {int(ten.timestamp()): 20, int(eleven_pm.timestamp()): 10}
+    # The count rows are provenance's, not bookkeeping: they never expire.
+    assert all(
+        schema.TTL_ATTRIBUTE not in item
+        for item in items
+        if not item[schema.SORT_KEY]["S"].startswith(APPLIED)
+    )
+    # A redelivery within the stream's retention finds its marker.
+    report = projector.apply_changes(_changes(records[:20], hour="2026-03-11T10"))
+    assert (report.applied, report.already_applied) == (0, 20)
+
+
+@pytest.mark.parametrize("expires", [False, True], ids=["store-keeps-rows", "store-expires-rows"])
+def test_the_handler_prunes_markers_only_where_the_store_does_not_expire_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, expires: bool
+) -> None:
+    import handlers.projector
+
+    path = tmp_path / "store.db"
+    with SQLiteEventStore(path) as store:
+        AccessCountsProjector(store).apply_changes(
+            _changes(random_records(10, seed=6), hour="2026-03-01T00")
+        )
+    monkeypatch.setenv("PROV_STORE", f"sqlite:///{path}")
+    monkeypatch.setattr(SQLiteEventStore, "expires_projection_rows", expires)
+    monkeypatch.setattr(handlers.projector, "_pruned_hour", None)
+
+    handlers.projector._prune()  # markers of March 2026 are long past 48 hours
+
+    with SQLiteEventStore(path) as store:
+        markers = list(
+            store.read_projection(access_counts.PROJECTION, start=APPLIED, stop=APPLIED + "~")
+        )
+    assert len(markers) == (10 if expires else 0)
 
 
 def test_catching_up_from_the_feed_is_left_to_the_stream_on_dynamodb(

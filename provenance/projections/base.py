@@ -30,8 +30,8 @@ CHECKPOINT = "$checkpoint"
 APPLIED = "$applied/"
 """Key prefix of the markers `apply_changes` leaves: `$applied/<hour>/<event id>`."""
 MARKER_HOURS = 48
-"""How long markers are kept: a change stream redelivers for at most 24 hours (DynamoDB
-Streams' retention), so an older marker can never be needed again."""
+"""How long markers are kept after their change's hour: a change stream redelivers for at
+most 24 hours (DynamoDB Streams' retention), so an older marker can never be needed again."""
 CHUNK = 50_000
 _RETRIES = 50
 
@@ -59,6 +59,15 @@ class Change:
     @property
     def marker(self) -> str:
         return f"{APPLIED}{self.hour}/{self.record.event_id}"
+
+    @property
+    def marker_expires_at(self) -> datetime:
+        """When the store may drop this change's marker: MARKER_HOURS after the start of its
+        hour. The change was written within that hour and the stream keeps a record for 24
+        hours, so every redelivery comes before hour + 25 h: the marker outlives them all by
+        23 hours (DynamoDB's TTL deletes late, never early). Counted from the change, not from
+        when it was applied, so that it is the same on every delivery and every retry."""
+        return datetime.fromisoformat(self.hour + ":00+00:00") + timedelta(hours=MARKER_HOURS)
 
 
 @dataclass
@@ -173,7 +182,8 @@ class Projector(ABC):
         leaves a marker row, written in the same atomic call as the rows it changed; a
         change whose marker exists is skipped, and a write that lost a race (a row or a
         marker changed since it was read) is read and applied again. Calls stay within the
-        store's `max_atomic_writes`, so each one is all-or-nothing.
+        store's `max_atomic_writes`, so each one is all-or-nothing. Markers are written to
+        expire (`Change.marker_expires_at`), so a store that expires rows drops them itself.
         """
         report = ChangeReport()
         wanted = [c for c in changes if c.record.type in self.TYPES]
@@ -222,7 +232,10 @@ class Projector(ABC):
                 ProjectionWrite(key, to_json(row), version)
                 for key, (row, version) in touched.items()
             ]
-            writes += [ProjectionWrite(change.marker, b"", 0) for change, _, _ in todo]
+            writes += [
+                ProjectionWrite(change.marker, b"", 0, expires_at=change.marker_expires_at)
+                for change, _, _ in todo
+            ]
             try:
                 self.store.write_projection(self.NAME, writes)
             except ConcurrencyError:
@@ -237,7 +250,11 @@ class Projector(ABC):
 
     def prune_markers(self, now_hour: str) -> int:
         """Delete the markers of `apply_changes` older than MARKER_HOURS before `now_hour`
-        (`YYYY-MM-DDTHH`, UTC); return how many were deleted."""
+        (`YYYY-MM-DDTHH`, UTC); return how many were deleted.
+
+        Only for a store without `expires_projection_rows` (SQLite, as the tests run the
+        projector handler on it): DynamoDB's TTL drops markers by itself, for free, where this
+        would pay a transactional delete per marker."""
         moment = datetime.fromisoformat(now_hour + ":00+00:00") - timedelta(hours=MARKER_HOURS)
         stop = APPLIED + moment.strftime("%Y-%m-%dT%H")
         old = list(self.store.read_projection(self.NAME, start=APPLIED, stop=stop))

@@ -4,7 +4,8 @@ The three handlers run against the moto server with real-shaped input (Kinesis b
 from a real stream, the table's own stream, API Gateway events for every route), through
 every path that makes calls of its own: new events, redelivered batches, quarantine, access
 events with an expiry, several object streams; projection inserts, redelivery (markers), the
-TTL removing access events, marker pruning; every API route and a 404. A botocore hook on
+TTL removing access events, new events once every marker is past its expiry (which the TTL,
+not the projector, deletes); every API route and a 404. A botocore hook on
 boto3's default session (`provide-client-params`, emitted once per API call of every client
 made from it, as the store's and the secret reader's are) records each operation.
 
@@ -159,7 +160,7 @@ class Recording:
 
 
 class _ThreeDaysLater(datetime):
-    """The projector's clock, three days on: its applied-markers are due for pruning."""
+    """The projector's clock, three days on: its applied-markers are past their expiry."""
 
     @classmethod
     def now(cls, tz: Any = None) -> _ThreeDaysLater:  # type: ignore[override]
@@ -348,9 +349,10 @@ def _run_scenarios(
     for key in access_keys:
         dynamodb.delete_item(TableName=table, Key=key)
     outcomes["project ttl"] = project("ttl removals", first)
-    outcomes["markers before pruning"] = markers(handlers.projector.store())
-    # Three days on, new events arrive and the container prunes the markers (hourly: the
-    # hour it last pruned is forgotten, as if the clock had moved since).
+    outcomes["markers before"] = markers(handlers.projector.store())
+    # Three days on, new events arrive: every marker is past its expiry, and the projector
+    # still deletes none of them (the TTL does; moto does not run it). The hour a container
+    # last pruned in (on a store without expiry) is forgotten, as if the clock had moved.
     handlers.projector._pruned_hour = None
     later = [line.replace(b"01/Mar/2026", b"05/Mar/2026") for line in ACCESS_LINES]
     put(
@@ -360,10 +362,15 @@ def _run_scenarios(
     outcomes["ingest later"] = ingest("later")
     with pytest.MonkeyPatch.context() as clock:
         clock.setattr(handlers.projector, "datetime", _ThreeDaysLater)
-        outcomes["project prune"] = project("pruning", first)
+        outcomes["project later"] = project("three days later", first)
     with handlers.projector.store() as store:
         outcomes["sealed"] = access_counts.sealed_before(store)
-        outcomes["markers left"] = markers(store)
+        outcomes["markers after"] = markers(store)
+        outcomes["marker expiry"] = {
+            item[schema.SORT_KEY]["S"]: item.get(schema.TTL_ATTRIBUTE, {}).get("N")
+            for item in dynamodb.scan(TableName=table)["Items"]
+            if item[schema.SORT_KEY]["S"].startswith(APPLIED)
+        }
     handlers.projector._stores.clear()
 
     # The query API: every route, a second page, a report by druid, and 404s.
@@ -402,21 +409,28 @@ def test_every_path_was_exercised(recording: Recording) -> None:
     seen = recording.outcomes
     for key in ("ingest new", "ingest redelivered", "ingest mixed"):
         assert seen[key] and all(r == {"batchItemFailures": []} for r in seen[key]), key
-    for key in ("project inserts", "project redelivered", "project ttl", "project prune"):
+    for key in ("project inserts", "project redelivered", "project ttl", "project later"):
         assert seen[key] and all(r == {"batchItemFailures": []} for r in seen[key]), key
     # A redelivered batch only asks which ids exist; the projector finds its markers.
     assert {str(c) for c in recording.scenario("ingest", "redelivered")} == {
         "dynamodb:BatchGetItem"
     }
-    assert {str(c) for c in recording.scenario("projector", "redelivered")} <= {
-        "dynamodb:BatchGetItem",
-        "dynamodb:Query",  # the hourly prune finding nothing to prune
+    assert {str(c) for c in recording.scenario("projector", "redelivered")} == {
+        "dynamodb:BatchGetItem"
     }
     assert seen["expired access events"] == 2
     assert seen["sealed"] is not None  # the TTL's removals sealed their day
-    # Three days on, every marker is over 48 hours old: all pruned.
-    assert seen["markers before pruning"] and seen["markers left"] == []
-    assert any("Delete" in call.items for call in recording.scenario("projector", "pruning"))
+    # Markers expire by the table's TTL: each carries it, and the projector deletes none,
+    # not even three days on, when every one of them is past it.
+    before, after = seen["markers before"], seen["markers after"]
+    assert before and set(before) < set(after)
+    assert set(seen["marker expiry"]) == set(after)
+    assert all(value is not None for value in seen["marker expiry"].values())
+    assert recording.scenario("projector", "three days later")
+    assert not any(
+        "Delete" in call.items or call.operation == "DeleteItem"
+        for call in recording.of("projector")
+    )
     api = seen["api"]
     assert {scenario: response["statusCode"] for scenario, response in api.items()} == {
         "events": 200,

@@ -646,6 +646,39 @@ class EventStoreContract(ABC):
         store.write_projection("p", [ProjectionWrite("a", b"again", 0)])
         assert store.get_projection("p", "a") == ProjectionRow("a", b"again", 1)
 
+    def test_a_row_written_with_an_expiry_reads_back_like_any_other(
+        self, store: EventStore
+    ) -> None:
+        # In the future: a backend that honours expiry may drop a row once it has passed.
+        due = datetime.now(UTC) + timedelta(days=2)
+        store.write_projection("p", [ProjectionWrite("$applied/a", b"", 0, expires_at=due)])
+
+        assert store.get_projection("p", "$applied/a") == ProjectionRow("$applied/a", b"", 1)
+        store.write_projection("p", [ProjectionWrite("$applied/a", b"kept", 1)])
+        assert store.get_projection("p", "$applied/a") == ProjectionRow("$applied/a", b"kept", 2)
+        store.write_projection("p", [ProjectionWrite("$applied/a", None, 2)])
+        assert list(store.read_projection("p")) == []
+        assert isinstance(store.expires_projection_rows, bool)
+
+    @pytest.mark.parametrize(
+        "write",
+        [
+            ProjectionWrite("a", b"1", 0, expires_at=datetime(2026, 3, 1)),
+            ProjectionWrite("a", b"1", 0, expires_at="2026-03-01T00:00:00Z"),  # type: ignore[arg-type]
+            ProjectionWrite("a", None, 1, expires_at=T0),
+        ],
+        ids=["naive", "not-a-datetime", "on-a-delete"],
+    )
+    def test_invalid_row_expiry_is_refused_and_writes_nothing(
+        self, store: EventStore, write: ProjectionWrite
+    ) -> None:
+        store.write_projection("p", [ProjectionWrite("a", b"0", 0)])
+
+        with pytest.raises(InvalidRecordError, match="expires_at"):
+            store.write_projection("p", [ProjectionWrite("b", b"2", 0), write])
+
+        assert list(store.read_projection("p")) == [ProjectionRow("a", b"0", 1)]
+
     def test_clear_projection_empties_only_that_projection(self, store: EventStore) -> None:
         store.write_projection("p", [ProjectionWrite("a", b"1", 0), ProjectionWrite("b", b"2", 0)])
         store.write_projection("q", [ProjectionWrite("a", b"kept", 0)])

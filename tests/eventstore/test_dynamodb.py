@@ -265,6 +265,44 @@ def test_expiring_records_carry_the_ttl_attribute_in_epoch_seconds(
     assert set(ttl.values()) == {int(due.timestamp()) + 1}
 
 
+def test_projection_rows_with_an_expiry_carry_the_ttl_attribute(
+    moto: MotoServer, table: str
+) -> None:
+    due = T0 + timedelta(hours=48, microseconds=1)
+    later = due + timedelta(hours=1)
+
+    def ttls() -> dict[str, int]:
+        items = _client(moto).scan(TableName=table)["Items"]
+        return {
+            item[schema.SORT_KEY]["S"]: int(item[schema.TTL_ATTRIBUTE]["N"])
+            for item in items
+            if item[schema.PARTITION_KEY]["S"] == schema.PROJECTION_PREFIX + "p"
+            and schema.TTL_ATTRIBUTE in item
+        }
+
+    with _store(moto, table) as store:
+        assert store.expires_projection_rows
+        store.write_projection(
+            "p", [ProjectionWrite("marker", b"", 0, expires_at=due), ProjectionWrite("row", b"", 0)]
+        )
+        # Epoch seconds, rounded up: DynamoDB never deletes before the due time.
+        assert ttls() == {"marker": int(due.timestamp()) + 1}
+
+        store.write_projection(
+            "p",
+            [
+                ProjectionWrite("marker", b"", 1, expires_at=later),
+                ProjectionWrite("row", b"1", 1, expires_at=later),
+            ],
+        )
+        assert ttls() == {"marker": int(later.timestamp()) + 1, "row": int(later.timestamp()) + 1}
+
+        # Each write sets the expiry anew: one without it keeps the row until deleted.
+        store.write_projection("p", [ProjectionWrite("row", b"2", 2)])
+        assert ttls() == {"marker": int(later.timestamp()) + 1}
+        assert store.get_projection("p", "row") == ProjectionRow("row", b"2", 3)
+
+
 def test_stream_images_turn_back_into_records(moto: MotoServer, table: str) -> None:
     with _store(moto, table) as store:
         store.append([event("a")])

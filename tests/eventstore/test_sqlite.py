@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -189,3 +190,13 @@ def test_using_a_store_from_another_thread_is_an_error(tmp_path: Path) -> None:
         future = pool.submit(store.read_stream, "druid:bc123df4567")
         with pytest.raises(EventStoreError, match="thread"):
             future.result()
+
+
+def test_rows_written_with_an_expiry_stay_until_deleted(tmp_path: Path) -> None:
+    # Nothing in SQLite runs in the background: the projector prunes its markers itself.
+    past = datetime(2026, 3, 1, tzinfo=UTC)
+    with SQLiteEventStore(tmp_path / "events.db") as store:
+        store.write_projection("p", [ProjectionWrite("$applied/a", b"", 0, expires_at=past)])
+
+        assert not store.expires_projection_rows
+        assert [row.key for row in store.read_projection("p")] == ["$applied/a"]
