@@ -53,6 +53,12 @@ class StoreStack(Stack):
         CfnOutput(self, "TableName", value=self.events.table.table_name)
         CfnOutput(
             self,
+            "PseudonymKeySecretArn",
+            value=self.pseudonym_key.secret.secret_arn,
+            description="`prov redrive --pseudonym-key-secret ARN` (the ingest function's key)",
+        )
+        CfnOutput(
+            self,
             "StoreUrl",
             value=f"dynamodb://{config.event_table_name}?region={self.region}",
             description="the store URL for `prov --store` (reads need table permissions)",

@@ -289,6 +289,8 @@ def test_pseudonym_key_is_generated_and_long_enough(store_template: Template) ->
 def test_store_outputs(store_template: Template) -> None:
     (table_id,) = resources(store_template, "AWS::DynamoDB::Table")
     store_template.has_output("TableName", {"Value": {"Ref": table_id}})
+    (secret_id,) = resources(store_template, "AWS::SecretsManager::Secret")
+    store_template.has_output("PseudonymKeySecretArn", {"Value": {"Ref": secret_id}})
     url = joined(store_template.to_json()["Outputs"]["StoreUrl"]["Value"])
     assert url == "dynamodb://provenance-dev?region=<token>"
 
