@@ -14,7 +14,9 @@ per measurement):
    interpreters, nine rounds (about 1 min);
 7. `bench/aws_units.py`      the AWS runtime over a moto server on 127.0.0.1: 100,000 log
    lines shipped, ingested and projected, DynamoDB and Kinesis units counted and priced per
-   1,000,000 lines, handler time (about 8 min, most of it moto's).
+   1,000,000 lines, handler time (about 8 min, most of it moto's);
+8. `bench/lambda_bundle.py`  the Lambda asset's size, and the handlers' imports from it under
+   Python 3.12 with and without bytecode (about 20 s; needs a Python 3.12).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
@@ -44,6 +46,7 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("access_report.py", ["--lines", "1000000"], ["--lines", "20000", "--repeats", "2"]),
     ("aws_cold_start.py", ["--rounds", "9"], ["--rounds", "2"]),
     ("aws_units.py", ["--lines", "100000"], ["--lines", "10000"]),
+    ("lambda_bundle.py", ["--rounds", "9"], ["--rounds", "2"]),
 )
 
 

@@ -419,8 +419,8 @@ def _check_pins(target: Path, pins: Mapping[str, str]) -> None:
 # -- bytecode ----------------------------------------------------------------------------------
 #
 # Lambda's code and layers are read-only, so modules without bytecode are compiled again on
-# every cold start: measured with the bundle under Python 3.12, importing the three handlers
-# took 0.95-1.08 s without bytecode and 0.37-0.42 s with it. Bytecode is specific to the
+# every cold start: importing the three handlers from the bundle under Python 3.12 takes 2.8x
+# as long without bytecode (BENCHMARKS.md 6.4: 0.73 s against 0.26 s). Bytecode is specific to the
 # Python version (not the architecture), so it is made with an interpreter of the runtime's
 # version when this machine has one; without one the asset still works, only slower to start.
 # `unchecked-hash` pycs hold no timestamps (the sources in Lambda never change) and a fixed
@@ -511,8 +511,8 @@ def _warn_no_bytecode() -> None:
         _warned.append(True)
         print(
             f"note: no Python {RUNTIME_PYTHON_DEFAULT} here, so the Lambda asset carries no "
-            "bytecode and each cold start compiles it (about 0.6 s more); install it or set "
-            f"{INTERPRETER_ENV}",
+            "bytecode and each cold start compiles it (2.8 times the import time); install "
+            f"it or set {INTERPRETER_ENV}",
             file=sys.stderr,
         )
 
