@@ -15,12 +15,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 
 from tests.aws_server import REGION
 
 ACCOUNT = "123456789012"
+Params = dict[str, str | list[str]]
 
 
 @dataclass
@@ -150,3 +152,62 @@ class TableStreamPoller:
             "dynamodb": data,
             "eventSourceARN": self.arn,
         }
+
+
+def http_event(
+    path: str,
+    params: Params | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    stage: str = "$default",
+) -> dict[str, Any]:
+    """An event as API Gateway's HTTP API sends it (payload 2.0, `$default` route): repeated
+    query parameters joined by commas in queryStringParameters, which is left out when empty."""
+    pairs = [
+        (name, value)
+        for name, values in (params or {}).items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    domain = "r3pmxmplak.execute-api.us-east-2.amazonaws.com"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(pairs),
+        "headers": {
+            "content-length": "0",
+            "host": domain,
+            "user-agent": "curl/8.5.0",
+            "x-amzn-trace-id": "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e",
+            "x-forwarded-for": "205.255.255.176",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+            **{name.lower(): value for name, value in (headers or {}).items()},
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "r3pmxmplak",
+            "domainName": domain,
+            "domainPrefix": "r3pmxmplak",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "205.255.255.176",
+                "userAgent": "curl/8.5.0",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": stage,
+            "time": "10/Mar/2026:05:16:23 +0000",
+            "timeEpoch": 1773119783000,
+        },
+        "isBase64Encoded": False,
+    }
+    if joined:
+        event["queryStringParameters"] = joined
+    return event

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -38,7 +39,7 @@ from provenance.cli import cli
 from provenance.demo_data import DemoData, generate
 from provenance.ingest import IngestOptions, ingest_stream
 from provenance.queries import event_view, object_state_view
-from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller
+from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
 from tests.aws_server import REGION, MotoServer, Throttle, unique_name
 
 TZ = "America/Los_Angeles"
@@ -135,34 +136,7 @@ def _history(store: EventStore, druid: str) -> list[dict[str, Any]]:
 
 
 def _api(path: str, accept: str | None = None, query: str = "") -> dict[str, Any]:
-    headers = {"accept": accept} if accept else {}
-    event = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "queryStringParameters": dict(part.split("=", 1) for part in query.split("&") if part)
-        or None,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "test",
-            "domainName": "api.example.org",
-            "http": {
-                "method": "GET",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "pytest",
-            },
-            "requestId": "r1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "27/Nov/2026:23:00:00 +0000",
-            "timeEpoch": 0,
-        },
-        "isBase64Encoded": False,
-    }
+    event = http_event(path, dict(parse_qsl(query)), {"accept": accept} if accept else None)
     return handlers.api.handler(event, LambdaContext())  # type: ignore[no-any-return]
 
 

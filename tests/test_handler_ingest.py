@@ -508,6 +508,18 @@ ACCESS_LINES = [
 ACCESS_HOUR = datetime(2026, 3, 1, 18, tzinfo=UTC)
 
 
+def cli_ingest_access_lines(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> str:
+    """`prov ingest` of ACCESS_LINES into a new SQLite store, as on a workstation: its URL."""
+    log = tmp_path / "access.log"
+    log.write_bytes(b"\n".join(ACCESS_LINES) + b"\n")
+    cli_store = f"sqlite:///{tmp_path / 'cli.db'}"
+    code, _, err = run(
+        capsys, "ingest", "--store", cli_store, "--source", "clf", "--service", "stacks", str(log)
+    )
+    assert (code, err) == (0, "")
+    return cli_store
+
+
 def access_event(lines: list[bytes] = ACCESS_LINES) -> dict[str, Any]:
     envelope = sample_envelope(lines, source="clf", service="stacks", host="stacks-a")
     return kinesis_event([encode(envelope)])
@@ -585,13 +597,7 @@ def test_the_secret_key_gives_every_container_the_pseudonyms_of_prov_ingest(
     # prov ingest on a workstation, given the same key.
     monkeypatch.delenv(SECRET_ENV)
     monkeypatch.setenv(KEY_ENV, SECRET_KEY)
-    log = tmp_path / "access.log"
-    log.write_bytes(b"\n".join(ACCESS_LINES) + b"\n")
-    cli_store = f"sqlite:///{tmp_path / 'cli.db'}"
-    code, _, err = run(
-        capsys, "ingest", "--store", cli_store, "--source", "clf", "--service", "stacks", str(log)
-    )
-    assert (code, err) == (0, "")
+    cli_store = cli_ingest_access_lines(capsys, tmp_path)
     assert access_events(cli_store) == first
     # The secret's key, not the one the tests run with otherwise.
     test_key = AccessPolicy.default(key=TEST_KEY.encode())
@@ -757,13 +763,7 @@ def test_the_deployment_sets_when_access_events_expire(
     stored = access_events(lambda_store)
     assert {expiry for _, expiry in stored.values()} == {expires_at}
     # prov ingest reads the same setting.
-    log = tmp_path / "access.log"
-    log.write_bytes(b"\n".join(ACCESS_LINES) + b"\n")
-    cli_store = f"sqlite:///{tmp_path / 'cli.db'}"
-    code, _, err = run(
-        capsys, "ingest", "--store", cli_store, "--source", "clf", "--service", "stacks", str(log)
-    )
-    assert (code, err) == (0, "")
+    cli_store = cli_ingest_access_lines(capsys, tmp_path)
     assert access_events(cli_store) == stored
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import boto3
 import pytest
@@ -44,7 +45,7 @@ from provenance.envelope import encode
 from provenance.events import ACCESS_STREAM_PREFIX
 from provenance.projections import access_counts, object_state
 from provenance.projections.base import APPLIED
-from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller
+from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
 from tests.aws_server import FAKE_CREDENTIALS, REGION, MotoServer, unique_name
 from tests.samples import CHECKSUM_OK, OBJECT_LOG, REPLICATED, sample_envelope
 
@@ -191,37 +192,6 @@ def _event_items_only(batch: dict[str, Any]) -> dict[str, Any]:
         and record["dynamodb"]["Keys"][schema.PARTITION_KEY]["S"].startswith(schema.EVENT_PREFIX)
     ]
     return {"Records": records}
-
-
-def _http_event(path: str, query: str = "") -> dict[str, Any]:
-    """An API Gateway HTTP API event (payload format 2.0) for GET `path`."""
-    params = dict(part.split("=", 1) for part in query.split("&") if part)
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"accept-encoding": "gzip"},
-        "queryStringParameters": params or None,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "permissions",
-            "domainName": "api.example.org",
-            "http": {
-                "method": "GET",
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "pytest",
-            },
-            "requestId": "r1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "27/Nov/2026:23:00:00 +0000",
-            "timeEpoch": 0,
-        },
-        "isBase64Encoded": False,
-    }
 
 
 def _body(response: dict[str, Any]) -> Any:
@@ -379,7 +349,11 @@ def _run_scenarios(
 
     def get(scenario: str, path: str, query: str = "") -> dict[str, Any]:
         response: dict[str, Any] = recording.run(
-            "api", scenario, lambda: handlers.api.handler(_http_event(path, query), ctx())
+            "api",
+            scenario,
+            lambda: handlers.api.handler(
+                http_event(path, dict(parse_qsl(query)), {"accept-encoding": "gzip"}), ctx()
+            ),
         )
         answers[scenario] = response
         return response
