@@ -126,6 +126,12 @@ def api_base_url(url: str) -> str:
         parts.port  # noqa: B018  (raises for a port that is not a number)
     except ValueError:
         raise ApiClientError(f"--api {url!r}: the port is not a number") from None
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        # Histories and access reports would cross the network in clear, with a signature
+        # anyone on the way could replay for minutes.
+        raise ApiClientError(
+            f"--api {url!r}: plain http only to this machine (prov serve); use https"
+        )
     return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 

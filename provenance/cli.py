@@ -409,6 +409,14 @@ def rebuild(store_url: str | None) -> None:
     from provenance.projections import access_counts, object_state
 
     with _open_store(store_url) as store:
+        if store.projected_by_stream:
+            # A rebuild clears the applied-markers too: an event still on its way through the
+            # table's stream would then be counted twice.
+            click.echo(
+                "note: the projector must be stopped with nothing in flight (ingest paused, "
+                "the projector's iterator age 0): see the README, 'Watching it'",
+                err=True,
+            )
         for name, rebuild_one in (
             ("object_state", object_state.rebuild),
             ("access_counts", access_counts.rebuild),

@@ -686,6 +686,17 @@ def test_api_base_url(url, base) -> None:
     assert api_base_url(url) == base
 
 
+def test_plain_http_is_refused_beyond_this_machine(capsys) -> None:
+    # Signed requests and their answers would cross the network in clear.
+    with pytest.raises(ApiClientError, match="plain http only to this machine"):
+        api_base_url("http://abc.execute-api.us-east-1.amazonaws.com")
+    assert api_base_url("http://localhost:8080/") == "http://localhost:8080"
+
+    code, _, err = run(capsys, "state", "druid:bc123df4567", "--api", "http://api.example.org")
+    assert code == 1
+    assert_one_line_error(err, "use https")
+
+
 def test_loopback_hosts() -> None:
     assert all(is_loopback(host) for host in ("127.0.0.1", "127.8.0.1", "::1", "localhost"))
     assert not any(is_loopback(host) for host in ("10.0.0.1", "example.org", "localhost.org"))

@@ -73,6 +73,16 @@ def test_lambda_compute_matches_the_benchmarks_gb_seconds() -> None:
     assert waited == pytest.approx(MONTH_DAYS * 24_406 * 0.010, rel=1e-3)
 
 
+def test_projector_requests_count_only_what_the_deployed_filter_passes() -> None:
+    # The filter (cdk/projector.py) passes event items only: new events, and access events
+    # the TTL removes. In month 1 nothing has expired yet (365-day retention).
+    result = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, month=1))
+    events = MONTH_DAYS * MILLION_LINES_A_DAY * EVENTS_PER_LINE
+    projector = events / 100  # one invocation per 100 records, the deployment's batch size
+    others = result.volumes.kinesis_records + result.inputs.api_requests_per_month
+    assert quantity(result, "requests") == pytest.approx(others + projector, rel=1e-6)
+
+
 def test_arm64_is_cheaper_than_x86_64_by_the_price_ratio() -> None:
     inputs = Inputs(lines_per_day=2_000_000)
     arm = estimate(replace(inputs, architecture="arm64"))

@@ -115,3 +115,11 @@ def test_prov_cost_assumes_what_the_cdk_app_deploys() -> None:
     assert config.api_memory_mb == cost.API_MEMORY_MB
     assert config.architecture == cost.ARCHITECTURE
     assert config.access_event_expiry_days == cost.ACCESS_EVENT_DAYS
+    assert config.projector_batch_size == cost.PROJECTOR_BATCH_SIZE
+
+
+def test_prov_cost_keeps_markers_as_long_as_the_projector() -> None:
+    from provenance import cost
+    from provenance.projections import base
+
+    assert cost.MARKER_HOURS == base.MARKER_HOURS
