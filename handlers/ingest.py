@@ -45,7 +45,8 @@ graph or alarm covers every source (metric math, SEARCH) and a new source needs 
 change; its values are the registry's source names, so the number of metrics stays bounded.
 The cold start is a metric too (Powertools' ColdStart).
 
-Imports the Kinesis record reader, `eventstore` and Powertools' batch, logger and metrics
+Imports the Kinesis record reader, the pseudonym key secret's reader (shared with
+`prov redrive`), `eventstore` and Powertools' batch, logger and metrics
 (nothing else of Powertools: its parser and tracer are slow to import).
 """
 
@@ -70,7 +71,6 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 from eventstore import EventStore, StoreUnavailableError, open_store
 from provenance.access_policy import (
     KEY_ENV,
-    MIN_KEY_LENGTH,
     POLICY_ENV,
     RETENTION_ENV,
     AccessPolicy,
@@ -86,10 +86,10 @@ from provenance.kinesis_records import (
     RecordResult,
     ingest_record,
 )
+from provenance.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
 from provenance.sources import SOURCE_NAMES
 from provenance.timezones import resolve_zone
 
-SECRET_ENV = "PROV_PSEUDONYM_KEY_SECRET"
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "prov-ingest"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Provenance"
 # Reasons listed in the batch log line; the rest are summed under "(other reasons)".
@@ -107,8 +107,6 @@ class ConfigurationError(ProvenanceError):
 # The environment a runtime is made from. Lambda's is fixed for a container's life; a change
 # (tests, or a local run) makes a new runtime rather than using a stale one.
 _SETTINGS = ("PROV_STORE", "PROV_TZ", POLICY_ENV, RETENTION_ENV, KEY_ENV, SECRET_ENV)
-# Secrets Manager answers in milliseconds: fail within seconds, Lambda retries the batch.
-_SECRET_CALL_ATTEMPTS = 3
 
 
 @dataclass
@@ -157,50 +155,11 @@ def _access_policy() -> AccessPolicy:
         raise ConfigurationError(
             f"both {SECRET_ENV} and {KEY_ENV} are set: give the pseudonym key one way only"
         )
-    key = _secret_key(secret_id.strip())
-    return AccessPolicy.load(environ={**os.environ, KEY_ENV: key}, allow_default_key=False)
-
-
-def _secret_key(secret_id: str) -> str:
-    """The pseudonym key held by a Secrets Manager secret (its SecretString, as stored)."""
-    if not secret_id:
-        raise ConfigurationError(f"{SECRET_ENV} is empty: give the ARN of the secret")
-    # Imported here: the SQLite store never needs boto3 (and its ~100 ms of import).
-    import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    where = f"pseudonym key secret {secret_id}"
-    config = Config(
-        retries={"mode": "standard", "max_attempts": _SECRET_CALL_ATTEMPTS},
-        connect_timeout=3,
-        read_timeout=10,
-    )
     try:
-        # Region and endpoint as botocore finds them (AWS_REGION, AWS_ENDPOINT_URL_*).
-        client = boto3.client("secretsmanager", config=config)
-        response = client.get_secret_value(SecretId=secret_id)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", "error"), error.get("Message", "")
-        raise ConfigurationError(_one_line(f"{where}: cannot read it: {code}: {message}")) from None
-    except (BotoCoreError, ValueError) as exc:
-        # No region, no credentials, an unreachable endpoint.
-        raise ConfigurationError(_one_line(f"{where}: cannot read it: {exc}")) from None
-    key = response.get("SecretString")
-    if not isinstance(key, str):
-        raise ConfigurationError(
-            f"{where}: holds no SecretString (a binary secret?): store the key as a string"
-        )
-    if len(key) < MIN_KEY_LENGTH:
-        raise ConfigurationError(
-            f"{where}: the key is {len(key)} characters long, give at least {MIN_KEY_LENGTH}"
-        )
-    return key
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+        key = read_pseudonym_key(secret_id)
+    except PseudonymSecretError as exc:
+        raise ConfigurationError(str(exc)) from None
+    return AccessPolicy.load(environ={**os.environ, KEY_ENV: key}, allow_default_key=False)
 
 
 @dataclass

@@ -160,11 +160,14 @@ class AccessPolicy:
         *,
         environ: Mapping[str, str] | None = None,
         allow_default_key: bool = True,
+        user_config: bool = True,
     ) -> AccessPolicy:
         """The policy in `path`; without one `$PROV_ACCESS_POLICY`, then the user's config file
         (`$XDG_CONFIG_HOME/sdr-provenance/access-policy.toml`) if it exists, else the defaults.
 
         A path that was asked for (argument or environment) and does not exist is an error.
+        `user_config=False` never reads the user's config file: a deployment's policy is the
+        one given, not the rules of whoever runs the command.
         `$PROV_ACCESS_EVENT_DAYS` (days, or `never`) overrides the retention of any of them.
         `allow_default_key=False` never uses the default key file (one per machine, made on
         first use): pseudonyms that need a key then need `$PROV_PSEUDONYM_KEY` or
@@ -174,7 +177,7 @@ class AccessPolicy:
         config_dir = _config_dir(env)
         if path is None and env.get(POLICY_ENV):
             path = Path(env[POLICY_ENV])
-        elif path is None and (config_dir / POLICY_FILE_NAME).exists():
+        elif path is None and user_config and (config_dir / POLICY_FILE_NAME).exists():
             path = config_dir / POLICY_FILE_NAME
         rules = _retention_override(PolicyRules() if path is None else read_rules(path, env), env)
         return cls(

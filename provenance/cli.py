@@ -983,7 +983,23 @@ def cost(
     metavar="ZONE",
     help="the deployment's zone of zone-less log times (required) [env PROV_TZ]",
 )
-@access_policy_option
+@click.option(
+    "--access-event-days",
+    default=None,
+    envvar="PROV_ACCESS_EVENT_DAYS",
+    metavar="DAYS|never",
+    help="the deployment's access event retention: days, or never (required; its "
+    "access_event_expiry_days) [env PROV_ACCESS_EVENT_DAYS]",
+)
+@click.option(
+    "--access-policy",
+    "policy_path",
+    envvar="PROV_ACCESS_POLICY",
+    default=None,
+    metavar="FILE",
+    help="the deployment's access policy file, if it has one (your own is never read) "
+    "[env PROV_ACCESS_POLICY; default: the built-in rules]",
+)
 @click.option(
     "--pseudonym-key-secret",
     "key_secret",
@@ -1016,6 +1032,7 @@ def redrive(
     max_messages: int | None,
     dry_run: bool,
     tz: str | None,
+    access_event_days: str | None,
     policy_path: str | None,
     key_secret: str | None,
     region: str | None,
@@ -1031,8 +1048,10 @@ def redrive(
     (what was stored after all counts as duplicates). A message is deleted once all its
     records are stored. Kept, with a line saying why: records gone from the stream (past its
     retention), projector failures (run `prov rebuild` after fixing the cause) and messages
-    that are not failure records. Give the settings the function has: zone, access policy,
-    pseudonym key and PROV_ACCESS_EVENT_DAYS. Exit code 1 when a message was kept.
+    that are not failure records. Give the settings the function has: its zone (--tz), access
+    event retention (--access-event-days), pseudonym key and access policy, if any (your own
+    ~/.config/sdr-provenance/access-policy.toml is never read). Exit code 1 when a message
+    was kept.
     """
     from provenance.projections import object_state
     from provenance.redrive import AwsClients, RedriveOptions, ingest_options
@@ -1040,6 +1059,7 @@ def redrive(
 
     options = ingest_options(
         tz=tz,
+        access_event_days=access_event_days,
         policy_path=Path(policy_path) if policy_path else None,
         key_secret=key_secret,
         region=region,
@@ -1058,7 +1078,8 @@ def redrive(
 
     with _open_store(store_url, create=False) as store:
         # A store that does not answer fails now, before any message is taken from the queue.
-        store.get_projection(object_state.PROJECTION, "redrive-check")
+        # A batch read: the ingest function's table actions (all redrive needs) have no GetItem.
+        store.get_projections(object_state.PROJECTION, ["redrive-check"])
         if dry_run and fmt == "table":
             click.echo("dry run: nothing is stored or deleted")
         report = run_redrive(

@@ -30,7 +30,8 @@ Messages kept in the queue (never deleted), each reported in one line:
 Messages are received one at a time and hidden from other readers while handled (SQS
 visibility); those kept are made visible again when the run ends, so the queue's depth alarm
 stays on until someone deals with them. A dry run reads the records and stores and deletes
-nothing. Clients: SQS in the queue URL's region (or `region`), Kinesis in the stream ARN's.
+nothing. Clients: SQS in the queue URL's region (or `region`), Kinesis in the stream ARN's;
+the pseudonym key is read as the function reads it (`provenance.pseudonym_secret`).
 
 boto3 is imported when the first client is made (only `prov redrive` needs it). Imports the
 Kinesis record reader, the ingest options and report, the access policy and `eventstore`'s
@@ -52,8 +53,9 @@ from urllib.parse import urlsplit
 
 from eventstore import EventStore, EventStoreError
 from provenance.access_policy import (
+    KEEP_FOREVER,
     KEY_ENV,
-    MIN_KEY_LENGTH,
+    RETENTION_ENV,
     AccessPolicy,
     AccessPolicyError,
     MissingKeyError,
@@ -61,10 +63,9 @@ from provenance.access_policy import (
 from provenance.errors import ProvenanceError
 from provenance.ingest import IngestOptions, IngestReport
 from provenance.kinesis_records import RecordOrigin, ingest_record
+from provenance.pseudonym_secret import SECRET_ENV, read_pseudonym_key
 from provenance.timezones import resolve_zone
 
-SECRET_ENV = "PROV_PSEUDONYM_KEY_SECRET"
-"""As for the ingest function: the Secrets Manager secret holding the pseudonym key."""
 KINESIS_INFO = "KinesisBatchInfo"
 DYNAMODB_INFO = "DDBStreamBatchInfo"
 
@@ -459,6 +460,7 @@ def _one_line(value: object) -> str:
 def ingest_options(
     *,
     tz: str | None,
+    access_event_days: str | None = None,
     policy_path: Path | None = None,
     key_secret: str | None = None,
     region: str | None = None,
@@ -468,26 +470,40 @@ def ingest_options(
     """The options the ingest function builds (zone, access policy and its pseudonym key),
     from the deployment's settings as the operator gives them here.
 
-    The zone is required: a machine's own would give other times than the function's. The key
-    is the deployment's (from the secret `key_secret` names, else PROV_PSEUDONYM_KEY or the
-    policy's key file); never one made on this machine, which would give other pseudonyms."""
-    env = os.environ if environ is None else environ
+    The zone and the access events' retention (days, or `never`) are required, given here or
+    as PROV_TZ and PROV_ACCESS_EVENT_DAYS: left to this machine they would give other times,
+    or other expiries, than the function's, and a stored event's expiry cannot be changed
+    afterwards (its id exists, a second ingest is a duplicate). The policy is the one asked
+    for (`policy_path`, else PROV_ACCESS_POLICY) or the defaults, as in the function: never
+    the operator's own config file. The key is the deployment's (from the secret `key_secret`
+    names, else PROV_PSEUDONYM_KEY or the policy's key file); never one made on this machine,
+    which would give other pseudonyms."""
+    env = dict(os.environ if environ is None else environ)
     zone_name = tz or env.get("PROV_TZ")
     if not zone_name:
         raise RedriveError(
             "give --tz (or PROV_TZ): the zone the ingest function reads zone-less log times in "
             "(the deployment's log_time_zone, its PROV_TZ)"
         )
+    days = access_event_days or env.get(RETENTION_ENV)
+    if not days:
+        raise RedriveError(
+            f"give --access-event-days DAYS or {KEEP_FOREVER} (or {RETENTION_ENV}): when the "
+            "ingest function lets access events expire (the deployment's "
+            f"access_event_expiry_days, its {RETENTION_ENV})"
+        )
     zone = resolve_zone(zone_name)
+    env[RETENTION_ENV] = days
     if key_secret is not None:
         if env.get(KEY_ENV) is not None:
             raise RedriveError(
                 f"both a pseudonym key secret and {KEY_ENV} are given: give the key one way only"
             )
-        key = pseudonym_key_from_secret(key_secret, region=region, endpoint_url=endpoint_url)
-        env = {**env, KEY_ENV: key}
+        env[KEY_ENV] = read_pseudonym_key(key_secret, region=region, endpoint_url=endpoint_url)
     try:
-        policy = AccessPolicy.load(policy_path, environ=env, allow_default_key=False)
+        policy = AccessPolicy.load(
+            policy_path, environ=env, allow_default_key=False, user_config=False
+        )
     except MissingKeyError:
         raise RedriveError(
             "no pseudonym key: give the deployment's, with --pseudonym-key-secret ARN (the "
@@ -495,30 +511,6 @@ def ingest_options(
             "give other pseudonyms than the ingest function's"
         ) from None
     return IngestOptions(tz=zone, access_policy=policy)
-
-
-def pseudonym_key_from_secret(
-    secret_id: str, *, region: str | None = None, endpoint_url: str | None = None
-) -> str:
-    """The SecretString of a Secrets Manager secret, as the ingest function reads its key."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    secret_id = secret_id.strip()
-    if not secret_id:
-        raise RedriveError("the pseudonym key secret is empty: give the ARN of the secret")
-    match = re.fullmatch(r"arn:[a-z-]+:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+", secret_id)
-    client = _client("secretsmanager", match.group(1) if match else region, endpoint_url)
-    where = f"pseudonym key secret {secret_id}"
-    try:
-        response = client.get_secret_value(SecretId=secret_id)
-    except (ClientError, BotoCoreError) as exc:
-        raise RedriveError(f"{where}: cannot read it: {_aws_error(exc)}") from None
-    key = response.get("SecretString")
-    if not isinstance(key, str):
-        raise RedriveError(f"{where}: holds no SecretString (a binary secret?)")
-    if len(key) < MIN_KEY_LENGTH:
-        raise RedriveError(f"{where}: the key is {len(key)} characters, fewer than the function's")
-    return key
 
 
 # --- reading a shard's range again ---------------------------------------------------------

@@ -488,6 +488,19 @@ def test_policy_file_from_argument_environment_user_config_or_defaults(
     assert retention() == 30
 
 
+def test_without_the_user_config_only_a_policy_asked_for_is_read(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(config_dir(home) / "access-policy.toml", "[clients]\nshow_addresses = true\n")
+    assert AccessPolicy.load().show_addresses  # the user's own file, by default
+    policy = AccessPolicy.load(user_config=False)
+    assert not policy.show_addresses and policy.retention_days is None
+    monkeypatch.setenv(POLICY_ENV, str(write(tmp_path / "env.toml", RETENTION_7)))
+    assert AccessPolicy.load(user_config=False).retention_days == 7
+    given = write(tmp_path / "given.toml", "[retention]\naccess_event_days = 1\n")
+    assert AccessPolicy.load(given, user_config=False).retention_days == 1
+
+
 def test_a_policy_file_that_was_asked_for_must_exist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,7 @@ are the moto server's; the reference is the ingest handler itself, run on the sa
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import handlers.ingest
 from eventstore import StoreUnavailableError, open_store
 from eventstore.dynamodb import create_table
 from eventstore.sqlite import SQLiteEventStore
+from provenance.access_policy import AccessPolicyError
 from provenance.envelope import encode
 from provenance.redrive import (
     DYNAMODB_INFO,
@@ -45,6 +47,7 @@ from tests.samples import CHECKSUM_OK, CHECKSUM_OK_LATER, OBJECT_LOG, sample_env
 from tests.test_cli import run
 
 TZ = "America/Los_Angeles"
+DAYS = "30"  # the deployment's PROV_ACCESS_EVENT_DAYS
 ACCESS_LINE = (
     b'203.0.113.7 - - [01/Mar/2026:10:00:00 -0800] "GET /file/druid:bj102hs9687/a.pdf '
     b'HTTP/1.1" 200 1024 "-" "curl/8.0"'
@@ -148,6 +151,8 @@ def deployment(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[De
     queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
     create_table(table, region=REGION, endpoint_url=moto.endpoint_url)
     monkeypatch.setenv("PROV_TZ", TZ)
+    # The function's setting (the reference handler reads it); the operator's shell has none.
+    monkeypatch.setenv("PROV_ACCESS_EVENT_DAYS", DAYS)
     yield Deployment(moto, stream, description["StreamARN"], shard_id, sequences, queue_url, table)
     kinesis.delete_stream(StreamName=stream)
     sqs.delete_queue(QueueUrl=queue_url)
@@ -159,7 +164,12 @@ def deployment(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[De
 def _run(deployment: Deployment, *, dry_run: bool = False, clients: AwsClients | None = None):
     options = RedriveOptions(deployment.queue_url, dry_run=dry_run, wait_seconds=0)
     with open_store(deployment.store_url, create=False) as store:
-        return redrive(store, options, ingest_options(tz=TZ), clients or deployment.clients())
+        return redrive(
+            store,
+            options,
+            ingest_options(tz=TZ, access_event_days=DAYS),
+            clients or deployment.clients(),
+        )
 
 
 def _stored(url: str) -> dict[str, tuple[Any, ...]]:
@@ -435,7 +445,7 @@ def test_a_store_failure_stops_the_run_and_keeps_the_messages(
         report = redrive(
             store,
             RedriveOptions(deployment.queue_url, wait_seconds=0),
-            ingest_options(tz=TZ),
+            ingest_options(tz=TZ, access_event_days=DAYS),
             deployment.clients(),
         )
 
@@ -483,14 +493,61 @@ def test_an_expired_iterator_is_renewed(deployment: Deployment) -> None:
 def test_the_options_are_the_deployments_or_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROV_TZ", raising=False)
     with pytest.raises(RedriveError, match="give --tz"):
-        ingest_options(tz=None)
+        ingest_options(tz=None, access_event_days=DAYS)
+    with pytest.raises(RedriveError, match="give --access-event-days DAYS or never"):
+        ingest_options(tz=TZ)
     monkeypatch.delenv("PROV_PSEUDONYM_KEY")
     with pytest.raises(RedriveError, match="no pseudonym key: give the deployment's"):
-        ingest_options(tz=TZ)
+        ingest_options(tz=TZ, access_event_days=DAYS)
     # Never the machine's own key file, even when there is one.
-    options = ingest_options(tz=TZ, environ={"PROV_PSEUDONYM_KEY": TEST_KEY})
+    options = ingest_options(
+        tz=TZ, environ={"PROV_PSEUDONYM_KEY": TEST_KEY, "PROV_ACCESS_EVENT_DAYS": DAYS}
+    )
     assert options.access_policy is not None
+    assert options.access_policy.retention_days == int(DAYS)
     assert str(options.tz) == TZ
+
+
+@pytest.mark.parametrize(
+    ("given", "in_env", "retention"),
+    [("30", None, 30), ("never", None, None), (None, "365", 365), ("7", "365", 7)],
+)
+def test_the_access_event_retention_is_the_deployments(
+    monkeypatch: pytest.MonkeyPatch, given: str | None, in_env: str | None, retention: int | None
+) -> None:
+    if in_env is not None:
+        monkeypatch.setenv("PROV_ACCESS_EVENT_DAYS", in_env)
+    options = ingest_options(tz=TZ, access_event_days=given)
+    assert options.access_policy is not None
+    assert options.access_policy.retention_days == retention
+
+
+def test_a_retention_that_is_no_number_of_days_is_an_error() -> None:
+    with pytest.raises(AccessPolicyError, match="whole number of days from 1 to 36525, or never"):
+        ingest_options(tz=TZ, access_event_days="0")
+
+
+def test_the_operators_own_policy_file_is_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = Path(os.environ["XDG_CONFIG_HOME"]) / "sdr-provenance" / "access-policy.toml"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text("[clients]\nshow_addresses = true\n[retention]\naccess_event_days = 7\n")
+    options = ingest_options(tz=TZ, access_event_days=DAYS)
+    assert options.access_policy is not None
+    assert not options.access_policy.show_addresses
+    assert options.access_policy.retention_days == int(DAYS)
+
+    # The deployment's policy is read when asked for, by path or by PROV_ACCESS_POLICY.
+    deployments = tmp_path / "deployment-policy.toml"
+    deployments.write_text("[clients]\nshow_addresses = true\n")
+    for path in (deployments, None):
+        options = ingest_options(tz=TZ, access_event_days=DAYS, policy_path=path)
+        assert options.access_policy is not None
+        assert options.access_policy.show_addresses == (path is not None)
+    monkeypatch.setenv("PROV_ACCESS_POLICY", str(deployments))
+    options = ingest_options(tz=TZ, access_event_days=DAYS)
+    assert options.access_policy is not None and options.access_policy.show_addresses
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -553,6 +610,76 @@ def test_a_dry_run_of_the_command(deployment: Deployment, capsys) -> None:
     assert "5 records (" in out and "bytes) would be ingested" in out
     assert len(deployment.bodies()) == 1
     assert _stored(deployment.store_url) == {}
+
+
+def test_the_command_stores_access_events_as_the_function_whatever_the_operators_setup(
+    deployment: Deployment, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither the operator's shell (no PROV_ACCESS_EVENT_DAYS) nor their own access policy
+    (raw addresses, another retention) changes what is stored: the events the function would
+    have stored, expiry included, which cannot be fixed once their ids exist."""
+    monkeypatch.delenv("PROV_ACCESS_EVENT_DAYS")
+    own = Path(os.environ["XDG_CONFIG_HOME"]) / "sdr-provenance" / "access-policy.toml"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text("[clients]\nshow_addresses = true\n[retention]\naccess_event_days = 7\n")
+    deployment.fail(0, 4)
+    code, out, err = _cli(deployment, capsys)
+    assert (code, out) == (1, "")
+    assert err == (
+        "prov: error: give --access-event-days DAYS or never (or PROV_ACCESS_EVENT_DAYS): when "
+        "the ingest function lets access events expire (the deployment's "
+        "access_event_expiry_days, its PROV_ACCESS_EVENT_DAYS)\n"
+    )
+    assert len(deployment.bodies()) == 1  # nothing taken
+
+    code, _, err = _cli(deployment, capsys, "--access-event-days", DAYS)
+    assert (code, err) == (0, "")
+    stored = _stored(deployment.store_url)
+    own.unlink()  # the function has no such file
+    monkeypatch.setenv("PROV_ACCESS_EVENT_DAYS", DAYS)  # the function's setting
+    assert stored == _as_the_ingest_function_stores(deployment, 0, 4)
+    (access,) = [event for event in stored.values() if event[1] == "ServiceAccessed"]
+    assert access[3] is not None  # it expires
+    assert access[4]["client_id"].startswith("anon:")
+
+
+def _iam_actions(operation: str, params: Mapping[str, Any]) -> set[str]:
+    """The IAM actions a DynamoDB call is authorised by (tests/cdk/test_permissions.py)."""
+    if operation == "TransactWriteItems":
+        kinds = {kind for item in params["TransactItems"] for kind in item}
+        return {f"dynamodb:{kind}Item" for kind in kinds}  # Put -> PutItem, ...
+    if operation == "TransactGetItems":
+        return {"dynamodb:GetItem"}
+    return {f"dynamodb:{operation}"}
+
+
+def test_the_command_needs_only_the_ingest_functions_table_actions(
+    deployment: Deployment, capsys
+) -> None:
+    """What the README says redrive needs on the table: the ingest role's actions. Every
+    DynamoDB call of the command (pre-flight check, a dry run, new events, duplicates) is
+    recorded by a hook on boto3's default session, which the store's client is made from."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from cdk.permissions import TABLE_ACTIONS  # imported here: aws_cdk, for this test only
+
+    needed: set[str] = set()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        needed.update(_iam_actions(model.name, params))
+
+    session = boto3._get_default_session()
+    session.events.register("provide-client-params.dynamodb.*", record)
+    try:
+        deployment.fail(0, 4)
+        assert _cli(deployment, capsys, "--dry-run")[0] == 0
+        assert _cli(deployment, capsys)[0] == 0  # new events, a quarantined line
+        deployment.fail(0, 4)
+        assert _cli(deployment, capsys)[0] == 0  # duplicates only
+    finally:
+        session.events.unregister("provide-client-params.dynamodb.*", record)
+
+    assert {"dynamodb:BatchGetItem", "dynamodb:PutItem"} <= needed  # the calls were seen
+    assert needed <= set(TABLE_ACTIONS["ingest"]), needed - set(TABLE_ACTIONS["ingest"])
 
 
 def test_the_key_may_come_from_the_deployments_secret(
