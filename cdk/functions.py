@@ -71,6 +71,8 @@ class PipelineFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             environment={
+                # Every function works on the stage's event table (region: the function's own).
+                "PROV_STORE": f"dynamodb://{config.event_table_name}",
                 "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **environment,

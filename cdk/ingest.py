@@ -79,7 +79,6 @@ class Ingest(Construct):
         self.failures = failure_queue(self, "Failures")
 
         environment = {
-            "PROV_STORE": f"dynamodb://{config.event_table_name}",
             "PROV_TZ": config.log_time_zone,
             "PROV_PSEUDONYM_KEY_SECRET": pseudonym_key.secret_arn,
             "PROV_ACCESS_EVENT_DAYS": (

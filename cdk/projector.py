@@ -72,7 +72,6 @@ class Projector(Construct):
             memory_mb=config.projector_memory_mb,
             timeout=PROJECTOR_TIMEOUT,
             environment={
-                "PROV_STORE": f"dynamodb://{config.event_table_name}",
                 "POWERTOOLS_SERVICE_NAME": "prov-projector",
             },
         )

@@ -69,7 +69,6 @@ class QueryApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         environment = {
-            "PROV_STORE": f"dynamodb://{config.event_table_name}",
             "POWERTOOLS_SERVICE_NAME": "prov-api",
         }
         if config.organization:
