@@ -260,7 +260,21 @@ def locked_requirements(
     with, on any machine and any day. A lock that no longer satisfies pyproject.toml's
     dependencies (one was added or raised since `make lock`) is refused.
     """
-    environment = lambda_environment(architecture, python_version)
+    locked = read_lock(lock_file, lambda_environment(architecture, python_version))
+    for dependency in runtime_requirements(architecture, python_version):
+        pin = locked.get(canonicalize_name(dependency.name))
+        if pin is None or not dependency.specifier.contains(pin.version, prereleases=True):
+            found = f"pins {pin.name}=={pin.version}" if pin else "has no pin for it"
+            raise BundlingError(
+                f"pyproject.toml requires {dependency} but {lock_file.name} {found}: "
+                "run `make lock`"
+            )
+    return [locked[name] for name in sorted(locked)]
+
+
+def read_lock(lock_file: Path, environment: Mapping[str, str]) -> dict[str, LockedRequirement]:
+    """The pins of a lock file (`uv pip compile --generate-hashes` output) whose markers hold in
+    `environment` (PEP 508 marker variables), by canonical name."""
     try:
         text = lock_file.read_text()
     except OSError as exc:
@@ -284,18 +298,10 @@ def locked_requirements(
             raise BundlingError(
                 f"{lock_file}: {spec!r} is not an exact pin with hashes (run `make lock`)"
             )
-        if requirement.marker is None or requirement.marker.evaluate(environment):
+        if requirement.marker is None or requirement.marker.evaluate(dict(environment)):
             name = canonicalize_name(requirement.name)
             locked[name] = LockedRequirement(name, pins[0].version, hashes)
-    for dependency in runtime_requirements(architecture, python_version):
-        pin = locked.get(canonicalize_name(dependency.name))
-        if pin is None or not dependency.specifier.contains(pin.version, prereleases=True):
-            found = f"pins {pin.name}=={pin.version}" if pin else "has no pin for it"
-            raise BundlingError(
-                f"pyproject.toml requires {dependency} but {lock_file.name} {found}: "
-                "run `make lock`"
-            )
-    return [locked[name] for name in sorted(locked)]
+    return locked
 
 
 def runtime_requirements(architecture: Architecture, python_version: str) -> list[Requirement]:
