@@ -30,13 +30,34 @@ _Command = TypeVar("_Command", bound=Callable[..., Any])
 EXIT_INPUT = 1
 EXIT_NOT_FOUND = 2
 
+
+def _checked_store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A `--store` URL checked before any work is done (a bare path is refused: it would
+    otherwise become a new store wherever prov runs), naming PROV_STORE when it came from there."""
+    if value is None:
+        return None
+    from click.core import ParameterSource
+
+    from eventstore.errors import StoreUnavailableError
+    from eventstore.url import check_store_url
+
+    try:
+        check_store_url(value)
+    except StoreUnavailableError as exc:
+        from_env = ctx.get_parameter_source(param.name or "") is ParameterSource.ENVIRONMENT
+        raise click.UsageError(f"{'PROV_STORE' if from_env else '--store'}: {exc}") from None
+    return value
+
+
 store_option = click.option(
     "--store",
     "store_url",
     envvar="PROV_STORE",
     default=None,
     metavar="URL",
-    help=f"sqlite:///path.db [env PROV_STORE; default sqlite:///{DEFAULT_STORE_PATH}]",
+    callback=_checked_store_url,
+    help="sqlite:///path.db (sqlite:////abs/path.db) or dynamodb://TABLE?region=R "
+    f"[env PROV_STORE; default sqlite:///{DEFAULT_STORE_PATH}]",
 )
 # The queries a deployed pipeline answers too: `--api URL` asks its query API instead of a store.
 api_option = click.option(
@@ -966,6 +987,7 @@ def cost(
     envvar="PROV_STORE",
     required=True,
     metavar="URL",
+    callback=_checked_store_url,
     help="the deployment's store (the store stack's StoreUrl) [env PROV_STORE]",
 )
 @click.option(

@@ -161,3 +161,42 @@ def test_console_script_has_no_traceback_on_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.startswith("prov: error:") and "Traceback" not in done.stderr
+
+
+STORE_COMMANDS = [
+    ["init"],
+    ["ingest", "{log}"],
+    ["history", "bj102hs9687"],
+    ["state", "bj102hs9687"],
+    ["premis", "bj102hs9687"],
+    ["quarantine"],
+    ["rebuild"],
+    ["expire"],
+    ["report", "access"],
+    ["serve", "--port", "0"],
+    ["redrive", "--queue", "https://sqs.us-east-1.amazonaws.com/123456789012/q"],
+]
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=lambda command: command[0])
+@pytest.mark.parametrize("from_env", [False, True], ids=["--store", "PROV_STORE"])
+def test_a_store_without_scheme_is_refused_and_nothing_is_created(
+    capsys, tmp_path: Path, log_file: Path, monkeypatch, command: list[str], from_env: bool
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    args = [part.format(log=log_file) for part in command]
+    if from_env:
+        monkeypatch.setenv("PROV_STORE", "garbage")
+    else:
+        args += ["--store", "garbage"]
+
+    code, out, err = run(capsys, *args)
+
+    where = "PROV_STORE" if from_env else "--store"
+    assert (code, out) == (1, "")
+    assert err.startswith(f"prov: error: {where}: 'garbage' is not a store URL")
+    assert "give sqlite:///garbage;" in err and "dynamodb://TABLE" in err
+    assert err.count("\n") == 1
+    assert list(work.iterdir()) == []
