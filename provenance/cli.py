@@ -632,7 +632,11 @@ def demo(directory: str, objects: int, days: int) -> None:
     help="the host the logs come from (part of event identity) [default: this machine's name]",
 )
 @click.option("--endpoint-url", default=None, metavar="URL", help="another Kinesis endpoint")
-@click.option("--region", default=None, help="AWS region [default: the AWS configuration's]")
+@click.option(
+    "--region",
+    default=None,
+    help="AWS region [default: AWS_REGION, else AWS_DEFAULT_REGION or the profile's]",
+)
 @click.option(
     "--state",
     "state_path",
@@ -1031,7 +1035,12 @@ def cost(
     help="the Secrets Manager secret holding the deployment's pseudonym key "
     "[env PROV_PSEUDONYM_KEY_SECRET; or give the key in PROV_PSEUDONYM_KEY]",
 )
-@click.option("--region", default=None, help="the queue's region [default: from the queue URL]")
+@click.option(
+    "--region",
+    default=None,
+    help="the queue's region [default: from the queue URL, else AWS_REGION, else "
+    "AWS_DEFAULT_REGION or the profile's]",
+)
 @click.option(
     "--endpoint-url",
     default=None,
