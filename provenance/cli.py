@@ -111,6 +111,19 @@ def _api_client(store_url: str | None, api_url: str | None, region: str | None) 
     return ApiClient(api_url, region=region)
 
 
+# The origin of events read from log files: part of their identity (DESIGN.md, "Event
+# identity"). One definition for `ingest` and `ship`, so the same file gives the same ids
+# whichever way it goes. The default is no origin rather than this machine's name: the origin
+# names the machine that wrote the log, and `prov ingest` mostly reads copies elsewhere.
+origin_host_option = click.option(
+    "--host",
+    envvar="PROV_HOST",
+    default="",
+    metavar="NAME",
+    help="the machine that wrote the logs, part of event identity: give each machine of a "
+    "service its own [env PROV_HOST; default: none]",
+)
+
 access_policy_option = click.option(
     "--access-policy",
     "policy_path",
@@ -174,7 +187,7 @@ def init(store_url: str | None) -> None:
 @store_option
 @click.option("--source", default="auto", show_default=True, help="input format (see below)")
 @click.option("--service", default=None, help="the service the logs come from")
-@click.option("--host", default="", help="the host the logs come from (part of event identity)")
+@origin_host_option
 @click.option("--tz", default=None, envvar="PROV_TZ", help="zone of zone-less times [env PROV_TZ]")
 @access_policy_option
 @_format_option("table", "json")
@@ -626,11 +639,7 @@ def demo(directory: str, objects: int, days: int) -> None:
 @click.option("--stream", required=True, help="the Kinesis stream (name or ARN)")
 @click.option("--source", default="auto", show_default=True, help="input format, as for ingest")
 @click.option("--service", default=None, help="the service the logs come from")
-@click.option(
-    "--host",
-    default=None,
-    help="the host the logs come from (part of event identity) [default: this machine's name]",
-)
+@origin_host_option
 @click.option("--endpoint-url", default=None, metavar="URL", help="another Kinesis endpoint")
 @click.option(
     "--region",
@@ -692,7 +701,7 @@ def ship(
     stream: str,
     source: str,
     service: str | None,
-    host: str | None,
+    host: str,
     endpoint_url: str | None,
     region: str | None,
     state_path: str | None,
@@ -713,7 +722,6 @@ def ship(
     Ctrl-C or SIGTERM stops after the current call.
     """
     import signal
-    import socket
     from dataclasses import replace
 
     from provenance.ship import ShipOptions, Shipper, kinesis_client
@@ -726,7 +734,7 @@ def ship(
         stream=stream,
         source=source,
         service=service,
-        host=socket.gethostname() if host is None else host,
+        host=host,
         tz=resolve_zone(tz),
         compress=not no_compress,
         max_call_records=call_records,

@@ -563,6 +563,7 @@ class Shipper:
         self.report.files.append(report)
         saved = self.state.load(key)
         if saved is None:
+            self._check_same_host(key, handle)
             return _Followed(key, report, self._reader(handle, file_id, path))
         report.offset, report.next_line = saved.offset, saved.next_line
         if saved.file_id == file_id:
@@ -611,6 +612,20 @@ class Shipper:
         )
         self._enqueue(Reset(key, file_id))
         return followed
+
+    def _check_same_host(self, key: FileKey, handle: BinaryIO) -> None:
+        """Refuse to ship a file again under another host than before (a changed --host, or
+        the machine's name that was once the default): its lines would go again, with other
+        event ids, and be stored twice."""
+        shipped_as = [host for host in self.state.hosts(key.stream, key.path) if host != key.host]
+        if shipped_as:
+            handle.close()
+            raise ShipError(
+                f"{key.path} was shipped to {key.stream} as host {shipped_as[0]!r}, not "
+                f"{key.host!r}: its lines would be sent again with other event ids; give "
+                f"--host {shipped_as[0]!r} (or PROV_HOST) to go on where it stopped, or another "
+                "--state to ship it all again under the new host"
+            )
 
     def _reader(
         self,
