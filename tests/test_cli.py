@@ -200,3 +200,31 @@ def test_a_store_without_scheme_is_refused_and_nothing_is_created(
     assert "give sqlite:///garbage;" in err and "dynamodb://TABLE" in err
     assert err.count("\n") == 1
     assert list(work.iterdir()) == []
+
+
+def test_an_untrustworthy_version_is_quarantined_not_stored_as_unknown(
+    capsys, tmp_path: Path, url: str
+) -> None:
+    events = tmp_path / "events.jsonl"
+    line = (
+        '{"druid": "druid:bj102hs9687", "event_type": "druid_version_replicated", '
+        '"created_at": "2026-02-01T10:00:00Z", "data": {"host": "h", "invoked_by": "pc", '
+        '"version": VERSION, "endpoint_name": "aws_s3_west_2"}}'
+    )
+    events.write_text(
+        "\n".join(line.replace("VERSION", raw) for raw in ("1e23", "-1", "2", '"3"')) + "\n"
+    )
+
+    code, out, err = run(capsys, "ingest", "--store", url, str(events))
+
+    assert (code, err) == (0, "")
+    assert "2 new events" in out
+    assert "quarantined: malformed version (1 lines)" in out
+    assert "quarantined: version out of range (1 lines)" in out
+    code, out, _ = run(capsys, "quarantine", "--store", url, "--format", "json")
+    assert sorted(item["reason"] for item in json.loads(out)) == [
+        "malformed version",
+        "version out of range",
+    ]
+    code, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json")
+    assert sorted(event["version"] for event in json.loads(out)) == [2, 3]
