@@ -31,21 +31,34 @@ EXIT_INPUT = 1
 EXIT_NOT_FOUND = 2
 
 
-def _checked_store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A `--store` URL checked before any work is done (a bare path is refused: it would
-    otherwise become a new store wherever prov runs), naming PROV_STORE when it came from there."""
-    if value is None:
-        return None
+def _check_store_url(url: str) -> None:
+    """Refuse a store URL without scheme (a bare path would become a new, empty store wherever
+    prov runs) or otherwise malformed, in one line naming where it came from."""
     from click.core import ParameterSource
 
     from eventstore.errors import StoreUnavailableError
     from eventstore.url import check_store_url
 
     try:
-        check_store_url(value)
+        check_store_url(url)
     except StoreUnavailableError as exc:
-        from_env = ctx.get_parameter_source(param.name or "") is ParameterSource.ENVIRONMENT
+        context = click.get_current_context(silent=True)
+        from_env = (
+            context is not None
+            and context.get_parameter_source("store_url") is ParameterSource.ENVIRONMENT
+        )
         raise click.UsageError(f"{'PROV_STORE' if from_env else '--store'}: {exc}") from None
+
+
+def _checked_store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--store` typed on the command line is checked at once, before any work is done;
+    PROV_STORE when a store is opened (a command asking `--api` never reads it)."""
+    from click.core import ParameterSource
+
+    if value is not None and ctx.get_parameter_source(param.name or "") is (
+        ParameterSource.COMMANDLINE
+    ):
+        _check_store_url(value)
     return value
 
 
@@ -155,6 +168,8 @@ def _open_store(url: str | None, *, create: bool = False) -> EventStore:
         url = f"sqlite:///{DEFAULT_STORE_PATH}"
         if create:
             DEFAULT_STORE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        _check_store_url(url)
     return open_store(url, create=create)
 
 
@@ -180,6 +195,7 @@ def init(store_url: str | None) -> None:
             pass
         click.echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
         return
+    _check_store_url(store_url)
     click.echo(f"{init_store(store_url)}: {store_url}")
 
 
@@ -1096,6 +1112,7 @@ def redrive(
     from provenance.redrive import AwsClients, RedriveOptions, ingest_options
     from provenance.redrive import redrive as run_redrive
 
+    _check_store_url(store_url)  # PROV_STORE too, before any AWS client is made
     options = ingest_options(
         tz=tz,
         access_event_days=access_event_days,
