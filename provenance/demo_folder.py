@@ -95,9 +95,11 @@ class DemoFolder:
         with replacing_path(path) as building:
             try:
                 yield building
-            finally:
+            except BaseException:
+                # A store closed cleanly has none; after a failure they hold nothing anyone needs.
                 for suffix in _SQLITE_SIDE_FILES:
                     Path(f"{building}{suffix}").unlink(missing_ok=True)
+                raise
         self.record(path)
 
     def record(self, path: Path) -> None:

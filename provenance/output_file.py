@@ -30,6 +30,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -99,25 +100,12 @@ def replacing_path(target: Target, *, private: bool = False) -> Iterator[Path]:
     name = os.fspath(target)
     if _descriptor(name) is not None or _kind(name) != "replace":
         raise OutputError(name, "not a regular file")
-    real = Path(os.path.realpath(name))
-    with _guarded(name):
-        existing = _existing(real)
-        made = _make_parents(real.parent)
-        try:
-            descriptor, temporary = _create_temporary(real, private=private, replacing=existing)
-            os.close(descriptor)
-            try:
-                yield temporary
-                with open(temporary, "rb") as written:
-                    _settle(written.fileno(), existing)
-                os.replace(temporary, real)
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
-        except BaseException:
-            _remove_directories(made)
-            raise
-    _sync_directory(real.parent)
+    with _beside(name, private=private, replacing=True) as temporary:
+        os.close(temporary.descriptor)
+        yield temporary.path
+        with open(temporary.path, "rb") as written:
+            _settle(written.fileno(), temporary.existing)
+        os.replace(temporary.path, temporary.real)
 
 
 def write_new(target: Target, data: bytes, *, private: bool = True) -> bool:
@@ -129,26 +117,16 @@ def write_new(target: Target, data: bytes, *, private: bool = True) -> bool:
     is written through. Returns whether this call made the file.
     """
     name = os.fspath(target)
-    real = Path(os.path.realpath(name))
-    with _guarded(name):
-        made = _make_parents(real.parent, mode=0o700 if private else 0o777)
+    folder_mode = 0o700 if private else 0o777
+    with _beside(name, private=private, replacing=False, folder_mode=folder_mode) as temporary:
+        with os.fdopen(temporary.descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            _settle(stream.fileno(), None)
         try:
-            descriptor, temporary = _create_temporary(real, private=private, replacing=None)
-            try:
-                with os.fdopen(descriptor, "wb") as stream:
-                    stream.write(data)
-                    stream.flush()
-                    os.fsync(stream.fileno())
-                try:
-                    os.link(temporary, real)
-                except FileExistsError:
-                    return False
-            finally:
-                temporary.unlink(missing_ok=True)
-        except BaseException:
-            _remove_directories(made)
-            raise
-    _sync_directory(real.parent)
+            os.link(temporary.path, temporary.real)
+        except FileExistsError:
+            return False
     return True
 
 
@@ -182,8 +160,8 @@ def _descriptor(name: str) -> int | None:
 
 
 def _kind(name: str) -> str:
-    """ "replace" (a regular file, through symlinks, or nothing yet) or "direct" (a device,
-    a FIFO); a directory or an unreachable path is an OutputError."""
+    """How `name` is written: "replace" (a regular file, through symlinks, or nothing yet) or
+    "direct" (a device, a FIFO); a directory or an unreachable path is an OutputError."""
     try:
         info = os.stat(name)
     except FileNotFoundError:
@@ -207,23 +185,41 @@ def _existing(real: Path) -> os.stat_result | None:
 
 @contextmanager
 def _replacing(name: str, *, private: bool, check: Check | None) -> Iterator[BinaryIO]:
+    with _beside(name, private=private, replacing=True) as temporary:
+        with os.fdopen(temporary.descriptor, "wb") as stream:
+            yield cast(BinaryIO, stream)
+            stream.flush()
+            _settle(stream.fileno(), temporary.existing)
+        if check is not None:
+            check(temporary.path)
+        os.replace(temporary.path, temporary.real)
+
+
+@dataclass(frozen=True, slots=True)
+class _Temporary:
+    descriptor: int  # open for writing: the caller closes it
+    path: Path
+    real: Path  # the file it stands in for: `target` with every symlink resolved
+    existing: os.stat_result | None  # the file it replaces, if any
+
+
+@contextmanager
+def _beside(
+    name: str, *, private: bool, replacing: bool, folder_mode: int = 0o777
+) -> Iterator[_Temporary]:
+    """A new file beside the real target of `name` (its folders made if missing) for the
+    caller to move into place. Whatever the caller did not move is removed on the way out,
+    with the folders made for it if the block failed; the folder is synced after a success."""
     real = Path(os.path.realpath(name))
     with _guarded(name):
-        existing = _existing(real)
-        made = _make_parents(real.parent)
+        existing = _existing(real) if replacing else None
+        made = _make_parents(real.parent, mode=folder_mode)
         try:
-            descriptor, temporary = _create_temporary(real, private=private, replacing=existing)
+            descriptor, path = _create_temporary(real, private=private, replacing=existing)
             try:
-                with os.fdopen(descriptor, "wb") as stream:
-                    yield cast(BinaryIO, stream)
-                    stream.flush()
-                    _settle(stream.fileno(), existing)
-                if check is not None:
-                    check(temporary)
-                os.replace(temporary, real)
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
+                yield _Temporary(descriptor, path, real, existing)
+            finally:
+                path.unlink(missing_ok=True)  # already gone once renamed into place
         except BaseException:
             _remove_directories(made)
             raise

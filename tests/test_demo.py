@@ -181,9 +181,17 @@ def test_a_manifest_naming_files_outside_the_folder_is_refused(capsys, made, tmp
 
 
 def test_a_world_of_another_size_replaces_the_earlier_files(capsys, made: Path) -> None:
+    # A file an earlier run wrote (listed, unchanged) that this run does not write again.
+    earlier = made / "premis" / "bb111bb1111.xml"
+    earlier.write_bytes(b"<premis of an object this world does not have/>")
+    digest = hashlib.sha256(earlier.read_bytes()).hexdigest()
+    with (made / MANIFEST).open("a") as listed:
+        listed.write(f"{digest}  premis/bb111bb1111.xml\n")
+
     code, _, err = run(capsys, "demo", "--dir", str(made), "--objects", "4", "--days", "6")
 
     assert (code, err) == (0, "")
+    assert not earlier.exists()
     listed = manifest(made)
     on_disk = {p.relative_to(made).as_posix() for p in made.rglob("*") if p.is_file()}
     assert on_disk == {*listed, MANIFEST}
