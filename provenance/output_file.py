@@ -15,7 +15,10 @@
 - On any failure, Ctrl-C included, no temporary file is left behind, and an OSError becomes an
   `OutputError` naming the target as the user gave it, never the temporary file.
 
-Imports only `provenance.errors`.
+`open_output` gives a stream to write, `write_bytes` writes bytes, `replacing_path` a path for
+a writer that needs one (an SQLite store built whole), `write_new` creates a file once and
+never replaces it (a key), `prepare_database` checks (and creates, with these modes) a
+database file that is then updated in place (the ship state). Imports only `provenance.errors`.
 """
 
 from __future__ import annotations
