@@ -2,23 +2,38 @@
 
 matplotlib's object API (a `Figure` of its own, no global pyplot state), imported only here
 and only when a chart is asked for: it is an optional extra, not part of the Lambda asset.
-Imports the report model only.
+Imports the report model and `provenance.output_file`.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
 from provenance.access_report import OTHER, Report, ReportError
+from provenance.output_file import STDOUT, open_output
 
 FORMATS = (".png", ".svg")
 
 
-def write_chart(report: Report, target: Path) -> None:
-    """Draw one line per group (requests per bucket, zero where a group had none)."""
-    if target.suffix.lower() not in FORMATS:
+def chart_format(target: str | Path) -> str:
+    """The picture format a chart file's name asks for (`png` or `svg`), checked before any
+    work is done."""
+    if os.fspath(target) == STDOUT:
+        raise ReportError(
+            "--chart -: a chart's format comes from its file name: give FILE.png or FILE.svg"
+        )
+    suffix = Path(target).suffix.lower()
+    if suffix not in FORMATS:
         raise ReportError(f"--chart {target}: the file name must end in .png or .svg")
+    return suffix.removeprefix(".")
+
+
+def write_chart(report: Report, target: str | Path) -> None:
+    """Draw one line per group (requests per bucket, zero where a group had none), written to
+    `target` by the rules of `provenance.output_file`."""
+    picture_format = chart_format(target)
     if report.query.bucket is None:
         raise ReportError("--chart needs --bucket (hour, day, week or month)")
     try:
@@ -64,7 +79,5 @@ def write_chart(report: Report, target: Path) -> None:
     )
     if series:
         axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    try:
-        figure.savefig(target)
-    except OSError as exc:
-        raise ReportError(f"cannot write {target}: {exc.strerror or exc}") from None
+    with open_output(target) as stream:
+        figure.savefig(stream, format=picture_format)

@@ -20,20 +20,19 @@ The configuration is a TOML file (`docs/access-policy.example.toml` explains eve
 missing default file means the built-in defaults. `PROV_ACCESS_EVENT_DAYS`, when set,
 overrides the file's `[retention] access_event_days`: a deployment sets expiry without a file.
 
-Imports `provenance.errors`, `provenance.events` and the standard library; crawlerdetect and
-ua-parser are imported on the first user-agent check only, so that loading stays cheap.
+Imports `provenance.errors`, `provenance.events`, `provenance.output_file` (the key file) and
+the standard library; crawlerdetect and ua-parser are imported on the first user-agent check
+only, so that loading stays cheap.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -45,6 +44,7 @@ from typing import Any, get_args
 
 from provenance.errors import ProvenanceError
 from provenance.events import AgentKind, AgentRef
+from provenance.output_file import OutputError, write_new
 
 POLICY_ENV = "PROV_ACCESS_POLICY"
 KEY_ENV = "PROV_PSEUDONYM_KEY"
@@ -610,12 +610,10 @@ def _read_key(path: Path, what: str) -> bytes:
 
 
 def _default_key(path: Path) -> bytes:
-    """The default key file's key, made with 32 random bytes (mode 0600) if there is none.
+    """The default key file's key, made with 32 random bytes if there is none.
 
-    The new key is written in full to a private temporary file (O_CREAT|O_EXCL, 0600) and
-    published with a hard link, which fails with EEXIST if another process published first;
-    both then read the one file. Creating the final name with O_EXCL directly would let a
-    racing process read it before its bytes are written.
+    Made by `output_file.write_new`: private (0600), complete before anyone can read it, and
+    never replacing a key another process made first (everyone then uses that one).
     """
     what = "pseudonym key file"
     try:
@@ -623,21 +621,10 @@ def _default_key(path: Path) -> bytes:
     except FileNotFoundError:
         pass
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(descriptor, "wb") as stream:
-                stream.write(os.urandom(NEW_KEY_BYTES))
-                stream.flush()
-                os.fsync(stream.fileno())
-            # EEXIST: another process made the key first, and everyone uses that one.
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    except OSError as exc:
+        write_new(path, os.urandom(NEW_KEY_BYTES), private=True)
+    except OutputError as exc:
         raise AccessPolicyError(
-            f"{what} {path}: cannot create it ({exc.strerror}); set {KEY_ENV} or "
+            f"{what} {path}: cannot create it ({exc.reason}); set {KEY_ENV} or "
             "clients.key_file in the access policy"
         ) from None
     return _read_key(path, what)

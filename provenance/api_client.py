@@ -26,8 +26,6 @@ import ipaddress
 import json
 import random
 import re
-import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +38,7 @@ from urllib.parse import quote, urlsplit
 from eventstore.aws_region import configured_region, region_help
 from provenance.druid import parse_druid
 from provenance.errors import NotFoundError, ProvenanceError
+from provenance.output_file import STDOUT, write_bytes
 
 if TYPE_CHECKING:
     from provenance.access_report import Report, ReportQuery
@@ -397,27 +396,16 @@ class ApiClient:
 
 
 def write_premis(
-    document: bytes, *, target: Path | None, validate: bool, stdout: BinaryIO | None = None
+    document: bytes, *, target: str | Path | None, validate: bool, stdout: BinaryIO | None = None
 ) -> None:
     """Write a PREMIS document fetched from the API as `prov premis` writes one it made: checked
-    against the XSD first if asked (nothing is written if it fails), to `target` atomically or
-    to stdout."""
+    against the XSD first if asked (nothing is written if it fails), then to `target` (None or
+    `-`: standard output) by the rules of `provenance.output_file`."""
     if validate:
         import premis  # noqa: PLC0415  (lxml and the XSD: only for --validate)
 
         premis.validate(document)
-    if target is None:
-        (stdout or sys.stdout.buffer).write(document)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "wb", dir=target.parent, prefix=".premis-", suffix=".tmp", delete=False
-    ) as tmp:
-        tmp.write(document)
-    try:
-        Path(tmp.name).replace(target)
-    finally:
-        Path(tmp.name).unlink(missing_ok=True)
+    write_bytes(STDOUT if target is None else target, document, stdout=stdout)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -348,7 +348,13 @@ def state(
     default="xml",
     show_default=True,
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="file to write")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="file to write (- for stdout, the default); written atomically, see the README",
+)
 @click.option("--validate", is_flag=True, help="validate against the PREMIS 3 XSD before writing")
 @click.option(
     "--organization",
@@ -382,26 +388,27 @@ def premis(
             )
         if validate and fmt != "xml":
             raise _FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
-        target = Path(output) if output else None
-        write_premis(client.premis(druid, fmt), target=target, validate=validate)
-        if output:
-            click.echo(f"wrote {output}", err=True)
+        write_premis(client.premis(druid, fmt), target=output, validate=validate)
+        _wrote(output)
         return
     from provenance.premis_export import ExportOptions, export_object
 
     options = ExportOptions(organization=organization) if organization else ExportOptions()
     with _open_store(store_url) as store:
-        target = Path(output) if output else None
         export_object(
             store,
             druid,
             fmt=fmt,
-            target=target,
+            target=output,
             validate=validate,
             options=options,
             stdout=sys.stdout.buffer,
         )
-    if output:
+    _wrote(output)
+
+
+def _wrote(output: str | None) -> None:
+    if output is not None and output != "-":
         click.echo(f"wrote {output}", err=True)
 
 
@@ -552,6 +559,10 @@ def access(
     from provenance.timezones import resolve_zone
 
     zone = resolve_zone(tz)
+    if chart:
+        from provenance.access_chart import chart_format
+
+        chart_format(chart)  # a wrong name fails before the report is made
     if chart and bucket is None:
         bucket = "day"  # a chart is over time; a day is the natural default step
     query = ReportQuery(
@@ -573,7 +584,7 @@ def access(
     if chart:
         from provenance.access_chart import write_chart
 
-        write_chart(result, Path(chart))
+        write_chart(result, chart)
     if fmt == "json":
         _print_json(result.rows)
     elif fmt == "csv":
@@ -632,6 +643,16 @@ def serve(
         raise _FailError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
+def _demo_world() -> Any:
+    """`provenance.demo_data`, for the world sizes `prov demo` offers (no heavy imports)."""
+    from provenance import demo_data
+
+    return demo_data
+
+
+_DEMO = _demo_world()
+
+
 @cli.command()
 @click.option(
     "--dir",
@@ -641,13 +662,36 @@ def serve(
     show_default=True,
     help="where logs, store and PREMIS files go",
 )
-@click.option("--objects", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--days", type=click.IntRange(min=1), default=120, show_default=True)
-def demo(directory: str, objects: int, days: int) -> None:
-    """Generate sample logs, ingest them into a fresh store, and show a tour."""
+@click.option(
+    "--objects",
+    type=click.IntRange(_DEMO.MIN_OBJECTS, _DEMO.MAX_OBJECTS),
+    default=300,
+    show_default=True,
+    help="objects in the sample repository",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(_DEMO.MIN_DAYS, _DEMO.MAX_DAYS),
+    default=120,
+    show_default=True,
+    help="days of logs",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="replace the demo's files even where the folder holds a store or files the demo "
+    "did not make, or changed since (other files are left alone)",
+)
+def demo(directory: str, objects: int, days: int, force: bool) -> None:
+    """Generate sample logs, ingest them into a fresh store, and show a tour.
+
+    A folder the demo filled before is filled again; one holding anything else (a store, files
+    the demo did not make or that changed since it made them) is refused, before anything is
+    touched, unless --force.
+    """
     from provenance.demo import run_demo
 
-    run_demo(Path(directory), objects=objects, days=days, echo=click.echo)
+    run_demo(Path(directory), objects=objects, days=days, echo=click.echo, force=force)
 
 
 @cli.command()

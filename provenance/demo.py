@@ -1,6 +1,7 @@
 """`prov demo`: generate sample logs, ingest them into a fresh embedded store, show a tour.
 
-Imports the generator, ingest, queries, rendering and the PREMIS export.
+Imports the generator, the demo's folder (what it may replace), ingest, queries, rendering and
+the PREMIS export.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from eventstore.sqlite import SQLiteEventStore
 from provenance.access_policy import AccessPolicy
 from provenance.access_report import ReportQuery, access_report
 from provenance.demo_data import generate
+from provenance.demo_folder import DemoFolder
 from provenance.ingest import IngestOptions, IngestReport, ingest_stream
 from provenance.premis_export import export_object
 from provenance.queries import object_history, object_state_view, summary
@@ -45,14 +47,16 @@ DEMO_KEY = b"prov demo pseudonym key - not a secret"
 ACCESS_SOURCES = ("clf", "rails", "lograge")
 
 
-def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], None]) -> None:
+def run_demo(
+    directory: Path, *, objects: int, days: int, echo: Callable[[str], None], force: bool = False
+) -> None:
+    """The tour, in `directory`: refused before anything is touched when the folder holds a
+    store or files the demo did not make (or changed since), unless `force` (see
+    `provenance.demo_folder`)."""
     started = time.perf_counter()
-    directory.mkdir(parents=True, exist_ok=True)
-    store_path = directory / "provenance.db"
-    for stale in (store_path, Path(f"{store_path}-wal"), Path(f"{store_path}-shm")):
-        stale.unlink(missing_ok=True)
-
-    data = generate(directory, objects=objects, days=days, tz=DEMO_TZ)
+    folder = DemoFolder.claim(directory, force=force)
+    folder.create()
+    data = generate(directory, objects=objects, days=days, tz=DEMO_TZ, write=folder.write)
     total = sum(file.lines for file in data.files)
     echo(
         f"1. generated {total:,} log lines for {len(data.druids)} objects over {days} days "
@@ -60,17 +64,18 @@ def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], 
     )
 
     policy_path = directory / "access-policy.toml"
-    policy_path.write_text(DEMO_POLICY)
-    (directory / "pseudonym.key").write_bytes(DEMO_KEY)
+    folder.write(policy_path, DEMO_POLICY.encode())
+    folder.write(directory / "pseudonym.key", DEMO_KEY, private=True)
     options = IngestOptions(
         source="auto",
         tz=ZoneInfo(DEMO_TZ),
         access_policy=AccessPolicy.load(policy_path, environ={}),
     )
     report = IngestReport()
+    store_path = directory / "provenance.db"
     store_url = f"sqlite:///{store_path}"
     ingest_started = time.perf_counter()
-    with SQLiteEventStore(store_path) as store:
+    with folder.building_store(store_path) as building, SQLiteEventStore(building) as store:
         for file in data.files:
             # Each file read with its own source, as `prov ingest --source ... --service ...`.
             file_options = replace(options, source=file.source, service=file.service)
@@ -101,6 +106,7 @@ def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], 
 
         target = directory / "premis" / f"{druid.removeprefix('druid:')}.xml"
         result = export_object(store, druid, fmt="xml", target=target, validate=True)
+        folder.record(target)
         echo(
             f"\n5. its PREMIS 3 document: {target} ({result.events} events, valid against the "
             f"official XSD)"
@@ -115,6 +121,7 @@ def run_demo(directory: Path, *, objects: int, days: int, echo: Callable[[str], 
         echo(f"\n6. who queries {', '.join(public)} (their access logs; agent rules in")
         echo(f"   {policy_path}):\n")
         echo("   " + access_table(access).replace("\n", "\n   "))
+    folder.finish()
     echo(f"\nquarantined lines: prov quarantine --store {store_url}")
     echo(f"try:               prov history {druid} --store {store_url}")
     echo(f"                   prov premis {druid} --format turtle --store {store_url}")

@@ -39,7 +39,8 @@ access logs a `"-" 400` request, a TLS handshake sent to the HTTP port, a line o
 and a PURL request cut off at the end of its log.
 
 Same arguments give byte-identical files: all randomness comes from one `random.Random(seed)`,
-never from the clock. Imports only the standard library.
+never from the clock. Imports only the standard library and `provenance.output_file` (each log
+is written atomically, as every file `prov` writes).
 """
 
 from __future__ import annotations
@@ -49,11 +50,14 @@ import itertools
 import json
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from provenance.output_file import write_bytes
 
 # Time is kept as integer microseconds since the Unix epoch (UTC): cheap to add and sort.
 SECOND = 1_000_000
@@ -61,8 +65,14 @@ MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
+# The smallest world that still tells the featured object's story.
 MIN_OBJECTS = 3
 MIN_DAYS = 5
+# The largest world `prov demo` offers: a tour, held in memory while it is written (about
+# 0.8 kB a line; 1,000 objects over a year is about 650,000 lines). bench/ generates larger
+# worlds with `generate` itself, which has no upper limit.
+MAX_OBJECTS = 1_000
+MAX_DAYS = 365
 
 # Druid letters exclude vowels and `l` (reference/sdr-logs.md, "Identifiers").
 DRUID_LETTERS = "bcdfghjkmnpqrstvwxyz"
@@ -261,8 +271,9 @@ def generate(
     seed: int = 20260301,
     start: date = date(2026, 1, 1),
     tz: str = "America/Los_Angeles",
+    write: Callable[[Path, bytes], object] = write_bytes,
 ) -> DemoData:
-    """Write sample logs under `out_dir/logs/` and describe them.
+    """Write sample logs under `out_dir/logs/` (each file with `write`) and describe them.
 
     The featured object (always the first druid) is ingested in two versions, each replicated
     to all three endpoints; one checksum validation fails (status ok -> invalid_checksum) and
@@ -276,7 +287,7 @@ def generate(
     begin = int(datetime(start.year, start.month, start.day, tzinfo=zone).timestamp()) * SECOND
     world = _World(random.Random(seed), _Clock(zone), begin, begin + days * DAY)
     world.run(objects)
-    return world.write(out_dir / "logs")
+    return world.write(out_dir / "logs", write)
 
 
 # --- formatting ------------------------------------------------------------------------------
@@ -1247,7 +1258,7 @@ class _World:
 
     # --- output -----------------------------------------------------------------------------
 
-    def write(self, directory: Path) -> DemoData:
+    def write(self, directory: Path, write: Callable[[Path, bytes], object]) -> DemoData:
         files = []
         for log in (
             self.checksum,
@@ -1262,10 +1273,9 @@ class _World:
             self.traffic.api,
         ):
             path = directory / log.relpath
-            path.parent.mkdir(parents=True, exist_ok=True)
             log.records.sort()
             text = "\n".join(record[2] for record in log.records) + "\n"
-            path.write_bytes(text.encode("utf-8", "surrogateescape"))
+            write(path, text.encode("utf-8", "surrogateescape"))
             files.append(DemoFile(path, log.source, text.count("\n"), log.service))
         druids = tuple(f"druid:{obj.bare}" for obj in self.objects)
         return DemoData(tuple(files), druids[0], druids)

@@ -9,13 +9,10 @@ Imports `premis`, `eventstore`, events, druid, projections.
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, BinaryIO, Literal
 
 import premis
 from eventstore import EventStore
@@ -38,6 +35,7 @@ from premis import (
 from provenance.druid import parse_druid
 from provenance.errors import NotFoundError, ProvenanceError
 from provenance.events import AnyEvent, load_event
+from provenance.output_file import STDOUT, open_output
 from provenance.projections import object_state
 
 Format = Literal["xml", "turtle", "json-ld"]
@@ -232,12 +230,14 @@ def export_object(
     druid: str,
     *,
     fmt: Format | str = "xml",
-    target: Path | None = None,
+    target: str | Path | None = None,
     validate: bool = False,
     options: ExportOptions | None = None,
     stdout: BinaryIO | None = None,
 ) -> ExportResult:
-    """Write one object's PREMIS document to `target` (atomically) or to `stdout`."""
+    """Write one object's PREMIS document to `target` (None or `-`: standard output) by the
+    rules of `provenance.output_file`; with `validate`, nothing is written unless the XML is
+    valid."""
     stream = parse_druid(druid).value
     if validate and fmt != "xml":
         raise ProvenanceError("--validate checks the XML against the PREMIS XSD: use --format xml")
@@ -249,35 +249,12 @@ def export_object(
     objects = objects_for(stream, state["versions"])
     events = _Counted(premis_events(store, mapper, stream))
 
-    directory = target.parent if target is not None else None
-    if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "wb", dir=directory, prefix=".premis-", suffix=".tmp", delete=False
-    ) as tmp:
-        tmp_path = Path(tmp.name)
-        try:
-            if fmt == "xml":
-                premis.write_document(cast(BinaryIO, tmp), objects, events, mapper.agents)
-            else:
-                graph = premis.to_graph(objects, events, mapper.agents)
-                tmp.write(premis.serialize(graph, fmt))  # type: ignore[arg-type]
-        except BaseException:
-            tmp.close()
-            tmp_path.unlink(missing_ok=True)
-            raise
-    try:
-        if validate:
-            premis.validate(tmp_path)
-        if target is not None:
-            tmp_path.replace(target)
-            return ExportResult(events.count, target)
-        with tmp_path.open("rb") as written:
-            shutil.copyfileobj(written, stdout or _stdout())
-        return ExportResult(events.count, None)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-def _stdout() -> BinaryIO:
-    return sys.stdout.buffer
+    name = STDOUT if target is None else target
+    with open_output(name, check=premis.validate if validate else None, stdout=stdout) as out:
+        if fmt == "xml":
+            premis.write_document(out, objects, events, mapper.agents)
+        else:
+            graph = premis.to_graph(objects, events, mapper.agents)
+            out.write(premis.serialize(graph, fmt))  # type: ignore[arg-type]
+    written = None if name == STDOUT else Path(name)
+    return ExportResult(events.count, written)

@@ -14,7 +14,9 @@ truncated) and fully shipped.
 
 One SQLite file, one transaction per commit. WAL with synchronous=NORMAL: a process crash loses
 nothing committed; a power loss may lose the last commits, which only means shipping their
-records again (duplicates, never gaps). Imports only `provenance.errors`.
+records again (duplicates, never gaps). The file is private (0600) when this module makes it
+(`provenance.output_file.prepare_database`); SQLite gives its -wal and -shm files the same
+mode. Imports only `provenance.errors` and `provenance.output_file`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 from provenance.errors import ProvenanceError
+from provenance.output_file import OutputError, prepare_database
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -111,7 +114,11 @@ class ShipState:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Private (0600) when new: it names the files shipped and what they hold.
+            prepare_database(path, private=True)
+        except OutputError as exc:
+            raise ShipStateError(f"cannot open ship state {path}: {exc.reason}") from None
+        try:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")

@@ -302,6 +302,29 @@ def test_premis_to_stdout_validated_is_the_stores(capsys, api) -> None:
     assert remote[1].startswith("<?xml")
 
 
+def test_premis_from_the_api_follows_the_output_file_rule(
+    capsys, api, tmp_path, monkeypatch
+) -> None:
+    """As from a store (tests/test_output_file.py): `-` is stdout, a symlink is written
+    through and a replaced file keeps its mode."""
+    monkeypatch.chdir(tmp_path)
+    _, local, _ = run(capsys, "premis", api.demo.druid, "--store", api.demo.url)
+
+    assert run(capsys, "premis", api.demo.druid, "-o", "-", "--api", api.url) == (0, local, "")
+    assert list(tmp_path.iterdir()) == []
+
+    real = tmp_path / "real.xml"
+    real.write_text("old")
+    real.chmod(0o640)
+    (tmp_path / "link.xml").symlink_to("real.xml")
+    code, _, err = run(capsys, "premis", api.demo.druid, "-o", "link.xml", "--api", api.url)
+
+    assert (code, err) == (0, "wrote link.xml\n")
+    assert (tmp_path / "link.xml").is_symlink() and real.read_text() == local
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xml", "real.xml"]
+
+
 def test_premis_validation_failure_writes_nothing(capsys, api, tmp_path, monkeypatch) -> None:
     target = tmp_path / "out.xml"
     monkeypatch.setattr(

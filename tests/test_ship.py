@@ -723,6 +723,54 @@ def test_cli_errors_are_one_line_and_exit_1(
     assert re.search(message, err), err
 
 
+def test_cli_state_file_is_private_and_written_through_a_symlink(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, moto: MotoServer, stream: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(5))
+    (tmp_path / "state").mkdir()
+    link = tmp_path / "ship.db"
+    link.symlink_to(tmp_path / "state" / "ship.db")
+    args = ["ship", str(path), "--stream", stream, "--endpoint-url", moto.endpoint_url]
+    old = os.umask(0o022)
+    try:
+        code, _, err = run_cli(capsys, *args, "--state", str(link), "--once", "--host", HOST)
+    finally:
+        os.umask(old)
+
+    assert code == 0, err
+    state = tmp_path / "state" / "ship.db"
+    assert link.is_symlink() and state.stat().st_size > 0
+    # The -wal and -shm files SQLite makes beside it get the same mode.
+    for made in state.parent.iterdir():
+        assert made.stat().st_mode & 0o777 == 0o600, made
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dash", "folder", "proc"])
+def test_cli_a_state_path_that_cannot_hold_a_database_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    path = write(tmp_path / "access.log", clf_lines(3))
+    state = {
+        "fifo": str(tmp_path / "fifo"),
+        "dash": "-",
+        "folder": str(tmp_path),
+        "proc": "/proc/prov-test-ship.db",
+    }[kind]
+    if kind == "fifo":
+        os.mkfifo(state)
+    before = sorted(os.listdir(tmp_path))
+
+    code, out, err = run_cli(
+        capsys, "ship", str(path), "--stream", "s", "--region", REGION, "--state", state, "--once"
+    )
+
+    assert (code, out) == (1, "")
+    assert err.startswith("prov: error: ") and err.count("\n") == 1, err
+    assert state in err and "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == before
+    assert not Path("-").exists()
+
+
 # --- a real process, killed ---------------------------------------------------------------------
 
 

@@ -1,0 +1,360 @@
+"""Writing a file the user named: the one rule for every file a `prov` command writes.
+
+- `-` is standard output; `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` are
+  the descriptor they name, written where it already points (never reopened, so never
+  truncated or replaced, whatever the shell redirected it to).
+- A regular file, or a name not taken yet, is replaced atomically: written to a temporary file
+  beside it, fsynced, renamed onto it. A symlink is written through: its target is replaced,
+  the link stays. Missing parent directories are made (and removed again on failure).
+- Anything else but a directory (a character or block device, a FIFO) is written directly:
+  never renamed over, never unlinked. A directory is refused.
+- A new file gets mode 0o666 less the umask (0o600 when `private`: keys, the ship state); a
+  replaced file keeps its mode, and its owner and group where the process may set them.
+- A `check` (e.g. XSD validation) sees the whole file before it reaches the target: a stream
+  target is then spooled to a temporary file first, so a failed check writes nothing anywhere.
+- On any failure, Ctrl-C included, no temporary file is left behind, and an OSError becomes an
+  `OutputError` naming the target as the user gave it, never the temporary file.
+
+`open_output` gives a stream to write, `write_bytes` writes bytes, `replacing_path` a path for
+a writer that needs one (an SQLite store built whole), `write_new` creates a file once and
+never replaces it (a key), `prepare_database` checks (and creates, with these modes) a
+database file that is then updated in place (the ship state). Imports only `provenance.errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from provenance.errors import ProvenanceError
+
+STDOUT = "-"
+Target = str | os.PathLike[str]
+Check = Callable[[Path], None]
+_NEW_FILE_MODE = 0o666
+_PRIVATE_MODE = 0o600
+_NAMED_DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
+_TEMP_ATTEMPTS = 100
+
+
+class OutputError(ProvenanceError):
+    """A file could not be written: `target` as the user gave it, `reason` the system's words."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"cannot write {target}: {reason}")
+        self.target = target
+        self.reason = reason
+
+
+@contextmanager
+def open_output(
+    target: Target,
+    *,
+    private: bool = False,
+    check: Check | None = None,
+    stdout: BinaryIO | None = None,
+) -> Iterator[BinaryIO]:
+    """A binary stream whose bytes reach `target` when the block ends without an exception
+    (see the module docstring for each kind of target). `stdout` stands for standard output
+    (tests give their own)."""
+    name = os.fspath(target)
+    descriptor = _descriptor(name)
+    if descriptor is None and _kind(name) == "replace":
+        with _replacing(name, private=private, check=check) as stream:
+            yield stream
+        return
+    opener: Callable[[], AbstractContextManager[BinaryIO]]
+    if descriptor is None:
+        opener = partial(_open_device, name)
+    elif descriptor == 1:
+        opener = partial(_Unclosed, stdout or sys.stdout.buffer)
+    else:
+        opener = partial(_open_descriptor, descriptor)
+    with _streaming(name, opener, check=check) as stream:
+        yield stream
+
+
+def write_bytes(
+    target: Target, data: bytes, *, private: bool = False, stdout: BinaryIO | None = None
+) -> None:
+    """`data` to `target`, by the same rules as `open_output`."""
+    with open_output(target, private=private, stdout=stdout) as stream:
+        stream.write(data)
+
+
+@contextmanager
+def replacing_path(target: Target, *, private: bool = False) -> Iterator[Path]:
+    """A temporary path beside `target` for a writer that needs a path of its own (SQLite):
+    renamed onto `target` when the block ends without an exception, removed otherwise.
+    Only a regular file (or a name not taken yet) can be replaced this way."""
+    name = os.fspath(target)
+    if _descriptor(name) is not None or _kind(name) != "replace":
+        raise OutputError(name, "not a regular file")
+    with _beside(name, private=private, replacing=True) as temporary:
+        os.close(temporary.descriptor)
+        yield temporary.path
+        with open(temporary.path, "rb") as written:
+            _settle(written.fileno(), temporary.existing)
+        os.replace(temporary.path, temporary.real)
+
+
+def write_new(target: Target, data: bytes, *, private: bool = True) -> bool:
+    """Create `target` holding `data` unless it exists; an existing file is never replaced.
+
+    The bytes are written in full to a temporary file beside it and published with a hard
+    link, which fails if another process published first (both then use that one): creating
+    the final name directly would let a racing reader see it half written. A dangling symlink
+    is written through. Returns whether this call made the file.
+    """
+    name = os.fspath(target)
+    folder_mode = 0o700 if private else 0o777
+    with _beside(name, private=private, replacing=False, folder_mode=folder_mode) as temporary:
+        with os.fdopen(temporary.descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            _settle(stream.fileno(), None)
+        try:
+            os.link(temporary.path, temporary.real)
+        except FileExistsError:
+            return False
+    return True
+
+
+def prepare_database(target: Target, *, private: bool) -> None:
+    """Make sure `target` can be a database file updated in place (SQLite): a regular file
+    (through a symlink) or a new, empty one created here with the module's modes (SQLite would
+    make it 0o644 whatever was asked). A directory, a device, a FIFO or `-` is refused."""
+    name = os.fspath(target)
+    if name == STDOUT or _descriptor(name) is not None or _kind(name) != "replace":
+        raise OutputError(name, "not a regular file (it holds a database)")
+    real = Path(os.path.realpath(name))
+    with _guarded(name):
+        _make_parents(real.parent)
+        mode = _PRIVATE_MODE if private else _NEW_FILE_MODE
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode))
+
+
+# -- what the target is ----------------------------------------------------------------------
+
+
+def _descriptor(name: str) -> int | None:
+    """The open descriptor a name stands for: `-` and the /dev and /proc aliases of one."""
+    if name == STDOUT:
+        return 1
+    path = os.path.normpath(os.path.abspath(name))
+    if path in _NAMED_DESCRIPTORS:
+        return _NAMED_DESCRIPTORS[path]
+    match = _DESCRIPTOR_PATH.fullmatch(path)
+    return int(match.group(1)) if match else None
+
+
+def _kind(name: str) -> str:
+    """How `name` is written: "replace" (a regular file, through symlinks, or nothing yet) or
+    "direct" (a device, a FIFO); a directory or an unreachable path is an OutputError."""
+    try:
+        info = os.stat(name)
+    except FileNotFoundError:
+        return "replace"
+    except OSError as exc:
+        raise OutputError(name, _reason(exc)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputError(name, "it is a directory")
+    return "replace" if stat.S_ISREG(info.st_mode) else "direct"
+
+
+def _existing(real: Path) -> os.stat_result | None:
+    try:
+        return os.stat(real)
+    except FileNotFoundError:
+        return None
+
+
+# -- replacing a regular file -----------------------------------------------------------------
+
+
+@contextmanager
+def _replacing(name: str, *, private: bool, check: Check | None) -> Iterator[BinaryIO]:
+    with _beside(name, private=private, replacing=True) as temporary:
+        with os.fdopen(temporary.descriptor, "wb") as stream:
+            yield cast(BinaryIO, stream)
+            stream.flush()
+            _settle(stream.fileno(), temporary.existing)
+        if check is not None:
+            check(temporary.path)
+        os.replace(temporary.path, temporary.real)
+
+
+@dataclass(frozen=True, slots=True)
+class _Temporary:
+    descriptor: int  # open for writing: the caller closes it
+    path: Path
+    real: Path  # the file it stands in for: `target` with every symlink resolved
+    existing: os.stat_result | None  # the file it replaces, if any
+
+
+@contextmanager
+def _beside(
+    name: str, *, private: bool, replacing: bool, folder_mode: int = 0o777
+) -> Iterator[_Temporary]:
+    """A new file beside the real target of `name` (its folders made if missing) for the
+    caller to move into place. Whatever the caller did not move is removed on the way out,
+    with the folders made for it if the block failed; the folder is synced after a success."""
+    real = Path(os.path.realpath(name))
+    with _guarded(name):
+        existing = _existing(real) if replacing else None
+        made = _make_parents(real.parent, mode=folder_mode)
+        try:
+            descriptor, path = _create_temporary(real, private=private, replacing=existing)
+            try:
+                yield _Temporary(descriptor, path, real, existing)
+            finally:
+                path.unlink(missing_ok=True)  # already gone once renamed into place
+        except BaseException:
+            _remove_directories(made)
+            raise
+    _sync_directory(real.parent)
+
+
+def _create_temporary(
+    real: Path, *, private: bool, replacing: os.stat_result | None
+) -> tuple[int, Path]:
+    """A new file beside `real`, open for writing. A replacement starts private and gets the
+    old file's mode in `_settle`, so no one reads it in between with wider rights."""
+    mode = _PRIVATE_MODE if private or replacing is not None else _NEW_FILE_MODE
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    for _ in range(_TEMP_ATTEMPTS):
+        temporary = real.with_name(f".{real.name[:100]}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(temporary, flags, mode), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {real}")
+
+
+def _settle(descriptor: int, existing: os.stat_result | None) -> None:
+    """The replaced file's owner, group and mode (owner first: chown may clear set-id bits),
+    then the bytes on disk before the rename: these are archival records."""
+    if existing is not None:
+        with contextlib.suppress(PermissionError):
+            os.fchown(descriptor, existing.st_uid, existing.st_gid)
+        os.fchmod(descriptor, stat.S_IMODE(existing.st_mode))
+    os.fsync(descriptor)
+
+
+def _make_parents(directory: Path, *, mode: int = 0o777) -> list[Path]:
+    """Create the missing directories up to `directory` (`mode` for that one, the default for
+    the others, as `mkdir -p -m`); the ones made, deepest last."""
+    missing: list[Path] = []
+    for parent in (directory, *directory.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    missing.reverse()
+    made: list[Path] = []
+    try:
+        for parent in missing:
+            parent.mkdir(mode=mode if parent == directory else 0o777)
+            made.append(parent)
+    except BaseException:
+        _remove_directories(made)
+        raise
+    return made
+
+
+def _remove_directories(made: list[Path]) -> None:
+    for directory in reversed(made):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def _sync_directory(directory: Path) -> None:
+    # The rename itself is durable only once the directory is; some filesystems refuse.
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+# -- writing a stream or device directly ------------------------------------------------------
+
+
+@contextmanager
+def _streaming(
+    name: str, opener: Callable[[], AbstractContextManager[BinaryIO]], *, check: Check | None
+) -> Iterator[BinaryIO]:
+    with _guarded(name, broken_pipe=name == STDOUT or _descriptor(name) is not None):
+        if check is None:
+            with opener() as stream:
+                yield stream
+            return
+        with tempfile.NamedTemporaryFile(prefix="prov-", suffix=".spool") as spool:
+            yield cast(BinaryIO, spool)
+            spool.flush()
+            check(Path(spool.name))
+            spool.seek(0)
+            with opener() as stream:
+                shutil.copyfileobj(spool, stream)
+
+
+def _open_device(name: str) -> BinaryIO:
+    # No O_CREAT: a device or FIFO that vanished since it was looked at is not recreated as a
+    # plain file; no O_TRUNC needed on what cannot be truncated.
+    return os.fdopen(os.open(name, os.O_WRONLY | os.O_CLOEXEC), "wb")
+
+
+def _open_descriptor(descriptor: int) -> BinaryIO:
+    if descriptor == 2:
+        sys.stderr.flush()
+    return os.fdopen(os.dup(descriptor), "wb")
+
+
+class _Unclosed(AbstractContextManager[BinaryIO]):
+    """Standard output as a context manager that flushes it instead of closing it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> BinaryIO:
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.flush()
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _guarded(name: str, *, broken_pipe: bool = False) -> Iterator[None]:
+    """OSError -> OutputError naming the target. A reader of standard output that left (`|
+    head`) is not an error of this file: BrokenPipeError goes on to the CLI."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except BrokenPipeError:
+        if broken_pipe:
+            raise
+        raise OutputError(name, "the reader closed it (broken pipe)") from None
+    except OSError as exc:
+        raise OutputError(name, _reason(exc)) from None
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

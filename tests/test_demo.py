@@ -1,0 +1,270 @@
+"""`prov demo` as a user runs it: its arguments checked before anything is touched, a folder it
+filled before filled again (`make demo` twice), anything else in the folder refused unless
+--force (provenance/demo_folder.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import provenance.demo
+from provenance.demo_data import MAX_DAYS, MAX_OBJECTS, MIN_DAYS, MIN_OBJECTS
+from provenance.demo_folder import MANIFEST
+from tests.test_cli import run
+
+SMALL = ("--objects", "3", "--days", "5")
+
+
+def demo(capsys: pytest.CaptureFixture[str], folder: Path, *args: str) -> tuple[int, str, str]:
+    return run(capsys, "demo", "--dir", str(folder), *SMALL, *args)
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under `folder`: content, inode and modification time."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            info = path.lstat()
+            content = path.read_bytes() if path.is_file() else os.readlink(path).encode()
+            files[path.relative_to(folder).as_posix()] = (content, info.st_ino, info.st_mtime_ns)
+    return files
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    lines = (folder / MANIFEST).read_text().splitlines()
+    return {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
+
+
+def refused(code: int, out: str, err: str, fragment: str) -> None:
+    assert (code, out) == (1, "")
+    assert err.startswith("prov: error: ") and err.count("\n") == 1, err
+    assert fragment in err and "Traceback" not in err
+
+
+@pytest.fixture
+def made(capsys, tmp_path: Path) -> Path:
+    """A folder the demo filled."""
+    folder = tmp_path / "prov-demo"
+    code, _, err = demo(capsys, folder)
+    assert (code, err) == (0, ""), err
+    return folder
+
+
+def test_the_manifest_lists_every_file_the_demo_wrote_with_its_digest(made: Path) -> None:
+    listed = manifest(made)
+    files = {
+        path.relative_to(made).as_posix()
+        for path in made.rglob("*")
+        if path.is_file() and path.name != MANIFEST
+    }
+    assert set(listed) == files
+    assert {"provenance.db", "pseudonym.key", "access-policy.toml"} <= files
+    assert any(name.startswith("premis/") for name in files)
+    assert any(name.startswith("logs/access/") for name in files)
+    for name, digest in listed.items():
+        assert hashlib.sha256((made / name).read_bytes()).hexdigest() == digest
+    assert stat.S_IMODE((made / "pseudonym.key").stat().st_mode) == 0o600
+
+
+def test_make_demo_twice_in_a_row(capsys, tmp_path: Path, monkeypatch) -> None:
+    """`make demo` runs `prov demo` with the default --dir, here and again."""
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        code, out, err = run(capsys, "demo", *SMALL)
+        assert (code, err) == (0, ""), err
+        assert "done in" in out
+    assert set(manifest(tmp_path / "prov-demo")) >= {"provenance.db", "pseudonym.key"}
+
+
+def test_queries_of_the_demo_store_leave_it_the_demos_own(capsys, made: Path) -> None:
+    url = f"sqlite:///{made / 'provenance.db'}"
+    druid = "druid:" + next((made / "premis").iterdir()).stem
+    for args in (
+        ["history", druid],
+        ["state", druid],
+        ["premis", druid],
+        ["quarantine"],
+        ["report", "access", "--by", "druid"],
+    ):
+        assert run(capsys, *args, "--store", url)[0] == 0, args
+
+    code, _, err = demo(capsys, made)
+    assert (code, err) == (0, "")
+
+
+def test_a_store_with_more_ingested_is_refused_and_untouched(capsys, made: Path) -> None:
+    log = made.parent / "mine.log"
+    log.write_text("a line of the user's own\n")
+    assert run(capsys, "ingest", "--store", f"sqlite:///{made / 'provenance.db'}", str(log))[0] == 0
+    before = snapshot(made)
+
+    code, out, err = demo(capsys, made)
+
+    refused(code, out, err, f"{made / 'provenance.db'} has changed since the demo made it")
+    assert "--force" in err
+    assert snapshot(made) == before
+
+
+def test_a_folder_holding_a_store_the_demo_did_not_make_is_refused(capsys, tmp_path) -> None:
+    """The issue's case: the demo used to delete DIR/provenance.db without asking."""
+    folder = tmp_path / "mine"
+    url = f"sqlite:///{folder / 'provenance.db'}"
+    folder.mkdir()
+    assert run(capsys, "init", "--store", url)[0] == 0
+    before = snapshot(folder)
+
+    code, out, err = demo(capsys, folder)
+
+    refused(code, out, err, f"{folder / 'provenance.db'} was not made by the demo")
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "logs/mine.log", "premis/keep.xml"])
+def test_an_unlisted_file_is_refused_then_left_alone_by_force(capsys, made: Path, name: str):
+    extra = made / name
+    extra.write_text("the user's")
+    before = snapshot(made)
+
+    refused(*demo(capsys, made), f"{extra} was not made by the demo")
+    assert snapshot(made) == before
+
+    code, _, err = demo(capsys, made, "--force")
+    assert (code, err) == (0, "")
+    assert extra.read_text() == "the user's"
+    assert name not in manifest(made)
+
+
+def test_force_replaces_a_changed_store_with_a_demo_store(capsys, made: Path) -> None:
+    store = made / "provenance.db"
+    log = made.parent / "mine.log"
+    log.write_text("a line of the user's own\n")
+    assert run(capsys, "ingest", "--store", f"sqlite:///{store}", str(log))[0] == 0
+
+    code, _, err = demo(capsys, made, "--force")
+
+    assert (code, err) == (0, "")
+    assert manifest(made)["provenance.db"] == hashlib.sha256(store.read_bytes()).hexdigest()
+    assert demo(capsys, made)[0] == 0  # the demo's own again
+
+
+def test_a_changed_log_is_refused(capsys, made: Path) -> None:
+    log = made / "logs" / "events.jsonl"
+    log.write_text(log.read_text() + "one more line\n")
+
+    refused(*demo(capsys, made), f"{log} has changed since the demo made it")
+
+
+def test_a_symlink_in_the_folder_is_not_the_demos(capsys, made: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (made / "logs" / "elsewhere").symlink_to(outside)
+
+    refused(*demo(capsys, made), f"{made / 'logs' / 'elsewhere'} was not made by the demo")
+
+
+def test_a_manifest_naming_files_outside_the_folder_is_refused(capsys, made, tmp_path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the demo's")
+    digest = hashlib.sha256(victim.read_bytes()).hexdigest()
+    with (made / MANIFEST).open("a") as listed:
+        listed.write(f"{digest}  ../victim.txt\n")
+
+    refused(*demo(capsys, made), "is not a manifest the demo wrote")
+    assert demo(capsys, made, "--force")[0] == 0
+    assert victim.read_text() == "not the demo's"
+
+
+def test_a_world_of_another_size_replaces_the_earlier_files(capsys, made: Path) -> None:
+    # A file an earlier run wrote (listed, unchanged) that this run does not write again.
+    earlier = made / "premis" / "bb111bb1111.xml"
+    earlier.write_bytes(b"<premis of an object this world does not have/>")
+    digest = hashlib.sha256(earlier.read_bytes()).hexdigest()
+    with (made / MANIFEST).open("a") as listed:
+        listed.write(f"{digest}  premis/bb111bb1111.xml\n")
+
+    code, _, err = run(capsys, "demo", "--dir", str(made), "--objects", "4", "--days", "6")
+
+    assert (code, err) == (0, "")
+    assert not earlier.exists()
+    listed = manifest(made)
+    on_disk = {p.relative_to(made).as_posix() for p in made.rglob("*") if p.is_file()}
+    assert on_disk == {*listed, MANIFEST}
+    assert demo(capsys, made)[0] == 0
+
+
+def test_ctrl_c_mid_ingest_keeps_the_previous_store_and_leaves_no_temporary(
+    capsys, made: Path, monkeypatch
+) -> None:
+    store = made / "provenance.db"
+    previous = store.read_bytes()
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    real = provenance.demo.ingest_stream
+    monkeypatch.setattr(provenance.demo, "ingest_stream", interrupted)
+
+    code, _, err = demo(capsys, made)
+
+    assert code == 130 and "interrupted" in err
+    assert store.read_bytes() == previous
+    assert not [p for p in made.rglob(".*")], "a temporary file was left behind"
+    monkeypatch.undo()
+    assert demo(capsys, made)[0] == 0  # still the demo's own folder
+
+
+def test_the_folder_cannot_be_made_is_one_line(capsys, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a file")
+
+    refused(*demo(capsys, tmp_path / "file" / "demo"), f"cannot create {tmp_path}/file/demo")
+
+
+def test_the_limits_are_stated_in_help(capsys) -> None:
+    code, out, _ = run(capsys, "demo", "--help")
+    assert code == 0
+    assert f"{MIN_OBJECTS}<=x<={MAX_OBJECTS}" in out and f"{MIN_DAYS}<=x<={MAX_DAYS}" in out
+
+
+# `run` empties capsys after every call, so sharing it between examples is safe.
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    option=st.sampled_from(["--objects", "--days"]),
+    value=st.one_of(st.integers(), st.integers(-10, 2000), st.text(max_size=12)),
+)
+def test_arguments_are_checked_before_anything_is_touched(
+    capsys, tmp_path_factory, option: str, value: int | str
+) -> None:
+    """Within the limits the demo runs with the value; outside them (or not a number) one line,
+    and the folder (here holding a store) is untouched."""
+    folder = tmp_path_factory.mktemp("args")
+    (folder / "provenance.db").write_bytes(b"a store of the user's")
+    low, high = (MIN_OBJECTS, MAX_OBJECTS) if option == "--objects" else (MIN_DAYS, MAX_DAYS)
+    ran: list[dict[str, object]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(provenance.demo, "run_demo", lambda directory, **kw: ran.append(kw))
+        code, out, err = run(capsys, "demo", "--dir", str(folder), option, str(value))
+
+    number = value if isinstance(value, int) else None
+    if number is not None and low <= number <= high:
+        assert (code, err) == (0, "")
+        assert ran and ran[0][option.removeprefix("--")] == number
+    elif code == 0:
+        # Text click reads as a number in range (" 7", "+7"): the demo gets that number.
+        assert ran and low <= int(str(ran[0][option.removeprefix("--")])) <= high
+    else:
+        refused(code, out, err, option)
+        assert not ran
+    assert [p.name for p in folder.iterdir()] == ["provenance.db"]
+    assert (folder / "provenance.db").read_bytes() == b"a store of the user's"

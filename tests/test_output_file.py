@@ -1,0 +1,419 @@
+"""Every file a command writes, by one rule (provenance/output_file.py), as a user meets it:
+`prov premis -o`, `prov report access --chart`, the default pseudonym key, `prov ship --state`.
+
+Tests run as root in CI: an unwritable target is a path under /proc (root cannot create files
+there either) or a regular file standing where a folder should be, never a chmod.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+
+import premis
+from provenance.output_file import open_output, replacing_path, write_new
+from tests.samples import OBJECT_LOG
+from tests.test_cli import run
+from tests.test_cli_access import ACCESS_LOG
+
+DRUID = "druid:bj102hs9687"
+NOT_PREMIS = b"<premis xmlns='urn:not-premis'/>"
+PROV = (sys.executable, "-c", "from provenance.cli import main; main()")
+
+
+@pytest.fixture
+def url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """A store holding one object's events and a few access events."""
+    store = f"sqlite:///{tmp_path / 'store' / 'cli.db'}"
+    (tmp_path / "store").mkdir()
+    logs = tmp_path / "store" / "object.log", tmp_path / "store" / "stacks.log"
+    logs[0].write_text(OBJECT_LOG)
+    logs[1].write_text(ACCESS_LOG + "\n")
+    assert run(capsys, "ingest", "--store", store, "--tz", "UTC", str(logs[0]))[0] == 0
+    args = ["--source", "clf", "--service", "stacks", str(logs[1])]
+    assert run(capsys, "ingest", "--store", store, *args)[0] == 0
+    return store
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """An empty folder for outputs (the store lives beside it)."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def premis_to(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str, str]:
+    return run(capsys, "premis", DRUID, "--store", url, *args)
+
+
+def one_line_error(code: int, out: str, err: str, fragment: str) -> None:
+    assert code == 1, err
+    assert out == ""
+    assert err.startswith("prov: error: ") and err.count("\n") == 1, err
+    assert fragment in err, err
+    assert "Traceback" not in err and ".tmp" not in err
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def document(capsys: pytest.CaptureFixture[str], url: str) -> bytes:
+    """The document `prov premis` writes to standard output."""
+    code, text, err = premis_to(capsys, url)
+    assert code == 0, err
+    return text.encode()
+
+
+# --- what the target is ----------------------------------------------------------------------
+
+
+def test_dash_is_standard_output_not_a_file(capsys, url, out, monkeypatch) -> None:
+    monkeypatch.chdir(out)
+
+    code, text, err = premis_to(capsys, url, "-o", "-")
+
+    assert (code, err) == (0, "")
+    assert text.startswith("<?xml") and text == document(capsys, url).decode()
+    assert list(out.iterdir()) == []
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(capsys, url, out) -> None:
+    real = out / "real.xml"
+    real.write_text("old")
+    real.chmod(0o640)
+    link = out / "link.xml"
+    link.symlink_to("real.xml")
+
+    code, _, err = premis_to(capsys, url, "-o", str(link))
+
+    assert (code, err) == (0, f"wrote {link}\n")
+    assert link.is_symlink() and os.readlink(link) == "real.xml"
+    assert real.read_bytes() == document(capsys, url)
+    assert mode(real) == 0o640
+    assert sorted(p.name for p in out.iterdir()) == ["link.xml", "real.xml"]
+
+
+def test_a_dangling_symlink_creates_its_target(capsys, url, out) -> None:
+    link = out / "link.xml"
+    link.symlink_to(out / "sub" / "made.xml")
+
+    assert premis_to(capsys, url, "-o", str(link))[0] == 0
+
+    assert link.is_symlink()
+    assert (out / "sub" / "made.xml").read_bytes() == document(capsys, url)
+
+
+def test_a_fifo_is_written_directly_to_its_reader(capsys, url, out) -> None:
+    fifo = out / "pipe.xml"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+
+    code, _, err = premis_to(capsys, url, "-o", str(fifo))
+    reader.join(timeout=60)
+
+    assert (code, err) == (0, f"wrote {fifo}\n")
+    assert received == [document(capsys, url)]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert [p.name for p in out.iterdir()] == ["pipe.xml"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_device_is_one_line_and_stays_a_device(capsys, url) -> None:
+    code, out, err = premis_to(capsys, url, "-o", "/dev/full")
+
+    one_line_error(code, out, err, "cannot write /dev/full: No space left on device")
+    assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
+
+
+def test_dev_stdout_is_the_open_descriptor_never_reopened(url, out) -> None:
+    """Redirected to a file in append mode, `-o /dev/stdout` appends, as `-o -` does: the file
+    is neither truncated nor replaced by another one."""
+    target = out / "collected.xml"
+    target.write_bytes(b"before\n")
+    inode = target.stat().st_ino
+    was_a_link = os.path.islink("/dev/stdout")
+    with target.open("ab") as stdout:
+        done = subprocess.run(
+            [*PROV, "premis", DRUID, "--store", url, "-o", "/dev/stdout"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+    assert done.returncode == 0, done.stderr
+    content = target.read_bytes()
+    assert content.startswith(b"before\n<?xml") and content.endswith(b"</premis:premis>\n")
+    assert target.stat().st_ino == inode
+    assert os.path.islink("/dev/stdout") == was_a_link
+
+
+def test_a_directory_is_refused(capsys, url, out) -> None:
+    code, text, err = premis_to(capsys, url, "-o", str(out))
+
+    one_line_error(code, text, err, "is a directory")
+    assert list(out.iterdir()) == []
+
+
+# --- modes -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_new_files_follow_the_umask(capsys, url, out, mask: int, expected: int) -> None:
+    target = out / "new.xml"
+    with umask(mask):
+        code, _, err = premis_to(capsys, url, "-o", str(target))
+
+    assert code == 0, err
+    assert mode(target) == expected
+
+
+def test_a_replaced_file_keeps_its_mode_and_owner(capsys, url, out) -> None:
+    target = out / "kept.xml"
+    target.write_text("old")
+    target.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(target, 4321, 4322)  # as root, a file someone else owns
+    before = target.stat()
+
+    with umask(0o077):
+        assert premis_to(capsys, url, "-o", str(target))[0] == 0
+
+    after = target.stat()
+    assert target.read_bytes() == document(capsys, url)
+    assert after.st_ino != before.st_ino  # replaced, not rewritten in place
+    assert (mode(target), after.st_uid, after.st_gid) == (0o640, before.st_uid, before.st_gid)
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+def test_an_unwritable_place_is_one_line_naming_the_target(capsys, url) -> None:
+    target = "/proc/prov-test-premis.xml"
+
+    code, out, err = premis_to(capsys, url, "-o", target)
+
+    one_line_error(code, out, err, f"cannot write {target}: ")
+    assert not Path(target).exists()
+
+
+def test_a_file_where_a_folder_should_be_is_one_line_and_leaves_nothing(capsys, url, out) -> None:
+    (out / "file").write_text("a file, not a folder")
+    target = out / "file" / "deeper" / "x.xml"
+
+    code, text, err = premis_to(capsys, url, "-o", str(target))
+
+    one_line_error(code, text, err, f"cannot write {target}: Not a directory")
+    assert [p.name for p in out.iterdir()] == ["file"]
+
+
+def test_missing_folders_made_for_a_failed_write_are_removed(capsys, url, out, monkeypatch):
+    monkeypatch.setattr(premis, "write_document", _write_then(OSError(28, "No space left")))
+    target = out / "a" / "b" / "x.xml"
+
+    code, text, err = premis_to(capsys, url, "-o", str(target))
+
+    one_line_error(code, text, err, f"cannot write {target}: No space left")
+    assert list(out.iterdir()) == []
+
+
+def _write_then(error: BaseException) -> Any:
+    def write_document(stream: BinaryIO, *args: Any) -> None:
+        stream.write(b"<?xml version='1.0'?>\n<partial")
+        raise error
+
+    return write_document
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["existing", "new"])
+def test_ctrl_c_mid_write_leaves_the_target_as_it_was_and_no_temporary(
+    capsys, url, out, monkeypatch, exists: bool
+) -> None:
+    target = out / "x.xml"
+    if exists:
+        target.write_text("the old document")
+    monkeypatch.setattr(premis, "write_document", _write_then(KeyboardInterrupt()))
+
+    code, _, err = premis_to(capsys, url, "-o", str(target))
+
+    assert code == 130 and err.strip() == "prov: error: interrupted"
+    assert [p.name for p in out.iterdir()] == (["x.xml"] if exists else [])
+    assert not exists or target.read_text() == "the old document"
+
+
+def test_validate_failure_leaves_an_existing_file_untouched(capsys, url, out, monkeypatch):
+    target = out / "x.xml"
+    target.write_text("the old document")
+    monkeypatch.setattr(premis, "write_document", lambda stream, *a: stream.write(NOT_PREMIS))
+
+    code, text, err = premis_to(capsys, url, "--validate", "-o", str(target))
+
+    one_line_error(code, text, err, "")
+    assert target.read_text() == "the old document"
+    assert [p.name for p in out.iterdir()] == ["x.xml"]
+
+
+@pytest.mark.parametrize("where", ["-", "fifo"])
+def test_validate_failure_writes_nothing_to_a_stream(
+    capsys, url, out, monkeypatch, where: str
+) -> None:
+    monkeypatch.setattr(premis, "write_document", lambda stream, *a: stream.write(NOT_PREMIS))
+    received: list[bytes] = []
+    target = where
+    if where == "fifo":
+        fifo = out / "pipe.xml"
+        os.mkfifo(fifo)
+        target = str(fifo)
+
+    code, text, err = premis_to(capsys, url, "--validate", "-o", target)
+
+    one_line_error(code, text, err, "")
+    if where == "fifo":
+        # Nothing was opened for writing: a reader opening it now waits for a writer, and
+        # gets end of file from the one this test opens and closes.
+        reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+        reader.start()
+        os.close(os.open(fifo, os.O_WRONLY))
+        reader.join(timeout=60)
+        assert received == [b""]
+
+
+def test_validate_success_to_a_fifo(capsys, url, out) -> None:
+    fifo = out / "pipe.xml"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+
+    assert premis_to(capsys, url, "--validate", "-o", str(fifo))[0] == 0
+    reader.join(timeout=60)
+
+    assert received == [document(capsys, url)]
+
+
+# --- the chart -------------------------------------------------------------------------------
+
+
+def test_chart_dash_is_refused_before_the_report(capsys, tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    code, out, err = run(capsys, "report", "access", "--store", missing, "--chart", "-")
+
+    one_line_error(code, out, err, "--chart -: a chart's format comes from its file name")
+
+
+def test_chart_follows_the_same_rule(capsys, url, out) -> None:
+    pytest.importorskip("matplotlib")
+    real = out / "real.svg"
+    real.write_text("old")
+    real.chmod(0o640)
+    link = out / "chart.svg"
+    link.symlink_to(real)
+
+    code, text, err = run(capsys, "report", "access", "--store", url, "--chart", str(link))
+
+    assert code == 0, err
+    assert text.endswith(f"chart: {link}\n")
+    assert link.is_symlink() and real.read_text().count("<svg") == 1
+    assert mode(real) == 0o640
+    assert sorted(p.name for p in out.iterdir()) == ["chart.svg", "real.svg"]
+
+    code, text, err = run(
+        capsys, "report", "access", "--store", url, "--chart", "/proc/prov-test.svg"
+    )
+    one_line_error(code, text, err, "cannot write /proc/prov-test.svg: ")
+
+
+# --- the default pseudonym key ---------------------------------------------------------------
+
+
+def ingest_access(capsys, tmp_path: Path) -> tuple[int, str, str]:
+    log = tmp_path / "stacks.log"
+    log.write_text(ACCESS_LOG + "\n")
+    store = f"sqlite:///{tmp_path / 'key-test.db'}"
+    return run(
+        capsys, "ingest", "--store", store, "--source", "clf", "--service", "stacks", str(log)
+    )
+
+
+def test_the_default_key_is_private_and_written_through_a_symlink(
+    capsys, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("PROV_PSEUDONYM_KEY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "sdr-provenance").mkdir(parents=True)
+    link = tmp_path / "config" / "sdr-provenance" / "pseudonym.key"
+    (tmp_path / "secrets").mkdir()
+    link.symlink_to(tmp_path / "secrets" / "prov.key")
+
+    with umask(0o022):
+        code, _, err = ingest_access(capsys, tmp_path)
+
+    assert code == 0, err
+    key = tmp_path / "secrets" / "prov.key"
+    assert link.is_symlink() and len(key.read_bytes()) == 32
+    assert mode(key) == 0o600
+    assert [p.name for p in key.parent.iterdir()] == ["prov.key"]
+
+
+def test_a_default_key_that_cannot_be_made_is_one_line(capsys, tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("PROV_PSEUDONYM_KEY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/proc/prov-test-config")
+
+    code, out, err = ingest_access(capsys, tmp_path)
+
+    one_line_error(
+        code, out, err, "pseudonym key file /proc/prov-test-config/sdr-provenance/pseudonym.key"
+    )
+
+
+# --- the module's other two entry points -----------------------------------------------------
+
+
+def test_write_new_never_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "k"
+    with umask(0o022):
+        assert write_new(target, b"first") is True
+        assert write_new(target, b"second") is False
+    assert target.read_bytes() == b"first" and mode(target) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["k"]
+
+
+def test_replacing_path_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in ("-", fifo, "/dev/null"):
+        with pytest.raises(Exception, match="not a regular file"), replacing_path(target):
+            pass
+    assert [p.name for p in tmp_path.iterdir()] == ["fifo"]
+
+
+def test_open_output_writes_to_a_given_standard_output(tmp_path: Path) -> None:
+    import io
+
+    stdout = io.BytesIO()
+    with open_output("-", stdout=stdout) as stream:
+        stream.write(b"bytes")
+    assert stdout.getvalue() == b"bytes"
+    assert list(tmp_path.iterdir()) == []
