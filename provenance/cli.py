@@ -8,7 +8,6 @@ the project prints to the terminal or decides exit codes.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -124,8 +123,18 @@ def _open_store(url: str | None, *, create: bool = False) -> EventStore:
     return open_store(url, create=create)
 
 
+def _echo(text: str, *, err: bool = False) -> None:
+    """Print one line for a person (or a rendered table): every terminal line of `prov` goes
+    through here, so a control character from a log or an argument is shown as an escape."""
+    from provenance.terminal import TerminalText, visible
+
+    click.echo(text if isinstance(text, TerminalText) else visible(text), err=err)
+
+
 def _print_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    from provenance.terminal import json_text
+
+    click.echo(json_text(document))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -144,9 +153,9 @@ def init(store_url: str | None) -> None:
     if store_url is None:
         with _open_store(store_url, create=True):
             pass
-        click.echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
+        _echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
         return
-    click.echo(f"{init_store(store_url)}: {store_url}")
+    _echo(f"{init_store(store_url)}: {store_url}")
 
 
 @cli.command()
@@ -203,23 +212,23 @@ def ingest(
             except OSError as exc:
                 raise _FailError(f"cannot read {name}: {exc.strerror or exc}") from exc
     if progress is not None:
-        click.echo("", err=True)
+        _echo("", err=True)
     if fmt == "json":
         _print_json(report.as_json())
         return
-    click.echo(
+    _echo(
         f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "
         f"{report.quarantined:,} quarantined"
     )
-    click.echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
+    _echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
     for kind, count in sorted(report.by_type.items()):
-        click.echo(f"  {kind:<28} {count:>9,}")
+        _echo(f"  {kind:<28} {count:>9,}")
     for label, reasons in (
         ("ignored", report.ignored_by_reason),
         ("quarantined", report.quarantined_by_reason),
     ):
         for reason, count in sorted(reasons.items()):
-            click.echo(f"  {label}: {reason} ({count:,} lines)")
+            _echo(f"  {label}: {reason} ({count:,} lines)")
 
 
 def _progress_printer() -> Any:
@@ -259,7 +268,7 @@ def history(
         return
     from provenance.render import history_table
 
-    click.echo(history_table(events))
+    _echo(history_table(events))
 
 
 @cli.command()
@@ -284,7 +293,7 @@ def state(
         return
     from provenance.render import state_table
 
-    click.echo(state_table(view))
+    _echo(state_table(view))
 
 
 @cli.command()
@@ -335,7 +344,7 @@ def premis(
         target = Path(output) if output else None
         write_premis(client.premis(druid, fmt), target=target, validate=validate)
         if output:
-            click.echo(f"wrote {output}", err=True)
+            _echo(f"wrote {output}", err=True)
         return
     from provenance.premis_export import ExportOptions, export_object
 
@@ -352,7 +361,7 @@ def premis(
             stdout=sys.stdout.buffer,
         )
     if output:
-        click.echo(f"wrote {output}", err=True)
+        _echo(f"wrote {output}", err=True)
 
 
 @cli.command()
@@ -378,28 +387,22 @@ def quarantine(
         if fmt == "json":
             _print_json(report.as_json())
         else:
-            click.echo(
+            _echo(
                 f"{report.lines:,} quarantined lines replayed: {report.events:,} new events, "
                 f"{report.quarantined:,} lines still not understood"
             )
         return
     from provenance.queries import quarantined_lines
-    from provenance.render import shorten
+    from provenance.render import quarantine_table
 
     with _open_store(store_url) as store:
         items = quarantined_lines(store, limit=limit)
     if fmt == "json":
         _print_json(items)
         return
-    for item in items:
-        where = f"{item['file'] or '-'}:{item['line']}"
-        text = item["text"]
-        if item["truncated"]:
-            text = f"[truncated: first part of {item['raw_bytes']:,} bytes] {text}"
-        click.echo(
-            f"{where:<40} {item['source_type']:<10} {item['reason']:<32} {shorten(text, 80)}"
-        )
-    click.echo(f"{len(items)} quarantined entries", err=True)
+    if items:
+        _echo(quarantine_table(items))
+    _echo(f"{len(items)} quarantined entries", err=True)
 
 
 @cli.command()
@@ -412,7 +415,7 @@ def rebuild(store_url: str | None) -> None:
         if store.projected_by_stream:
             # A rebuild clears the applied-markers too: an event still on its way through the
             # table's stream would then be counted twice.
-            click.echo(
+            _echo(
                 "note: the projector must be stopped with nothing in flight (ingest paused, "
                 "the projector's iterator age 0): see the README, 'Watching it'",
                 err=True,
@@ -422,7 +425,7 @@ def rebuild(store_url: str | None) -> None:
             ("access_counts", access_counts.rebuild),
         ):
             count = rebuild_one(store)
-            click.echo(f"{name} rebuilt from {count:,} events")
+            _echo(f"{name} rebuilt from {count:,} events")
 
 
 @cli.command()
@@ -435,13 +438,13 @@ def expire(store_url: str | None) -> None:
 
     with _open_store(store_url) as store:
         if store.projected_by_stream:
-            click.echo(
+            _echo(
                 "nothing to do here: the table's TTL deletes access events when their "
                 "retention ends, and the projector keeps their counts"
             )
             return
         result = access_counts.expire(store, datetime.now(UTC))
-    click.echo(
+    _echo(
         f"{result.deleted:,} access events expired"
         + (f" (the latest from {result.latest.isoformat()})" if result.latest else "")
     )
@@ -533,9 +536,9 @@ def access(
     else:
         from provenance.render import access_table
 
-        click.echo(access_table(result))
+        _echo(access_table(result))
     if chart and fmt == "table":
-        click.echo(f"chart: {chart}")
+        _echo(f"chart: {chart}")
 
 
 @cli.command()
@@ -570,14 +573,12 @@ def serve(
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        click.echo(
+        _echo(
             f"prov: warning: listening on {host}: anyone who can reach it can read the store",
             err=True,
         )
     try:
-        serve_api(
-            url, host=host, port=port, threads=threads, organization=organization, echo=click.echo
-        )
+        serve_api(url, host=host, port=port, threads=threads, organization=organization, echo=_echo)
     except OSError as exc:
         raise _FailError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
@@ -597,7 +598,7 @@ def demo(directory: str, objects: int, days: int) -> None:
     """Generate sample logs, ingest them into a fresh store, and show a tour."""
     from provenance.demo import run_demo
 
-    run_demo(Path(directory), objects=objects, days=days, echo=click.echo)
+    run_demo(Path(directory), objects=objects, days=days, echo=_echo)
 
 
 @cli.command()
@@ -721,7 +722,7 @@ def ship(
             client,
             state,
             options,
-            warn=lambda message: click.echo(f"prov: warning: {message}", err=True),
+            warn=lambda message: _echo(f"prov: warning: {message}", err=True),
             progress=progress,
         )
 
@@ -737,11 +738,11 @@ def ship(
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
     if progress is not None:
-        click.echo("", err=True)
+        _echo("", err=True)
     if fmt == "json":
         _print_json(report.as_json())
         return
-    click.echo(
+    _echo(
         f"{report.lines:,} lines in {report.records:,} records ({report.bytes:,} bytes, "
         f"{report.payload_units:,} PUT payload units) to {stream}, "
         f"{report.put_calls:,} PutRecords calls" + (" (stopped)" if report.stopped else "")
@@ -754,9 +755,9 @@ def ship(
         ("truncations", report.truncations),
     ):
         if count:
-            click.echo(f"  {label}: {count:,}")
+            _echo(f"  {label}: {count:,}")
     for item in report.files:
-        click.echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
+        _echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
 
 
 def _ship_progress_printer() -> Any:
@@ -949,7 +950,7 @@ def cost(
     if fmt == "json":
         _print_json(result.as_json())
         return
-    click.echo(render_table(result))
+    _echo(render_table(result))
 
 
 @cli.command()
@@ -1074,24 +1075,24 @@ def redrive(
     )
 
     def echo(result: Any) -> None:
-        click.echo(result.line(dry_run=dry_run))
+        _echo(result.line(dry_run=dry_run))
 
     with _open_store(store_url, create=False) as store:
         # A store that does not answer fails now, before any message is taken from the queue.
         # A batch read: the ingest function's table actions (all redrive needs) have no GetItem.
         store.get_projections(object_state.PROJECTION, ["redrive-check"])
         if dry_run and fmt == "table":
-            click.echo("dry run: nothing is stored or deleted")
+            _echo("dry run: nothing is stored or deleted")
         report = run_redrive(
             store, run, options, clients, on_message=echo if fmt == "table" else None
         )
     if fmt == "json":
         _print_json(report.as_json())
     elif not report.messages:
-        click.echo(f"no messages in {queue_url}")
+        _echo(f"no messages in {queue_url}")
     else:
         for line in report.summary():
-            click.echo(line)
+            _echo(line)
     if report.stopped:
         raise _FailError(report.stopped)
     if report.kept:
@@ -1103,7 +1104,10 @@ def redrive(
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"prov: error: {message}", err=True)
+    from provenance.terminal import visible
+
+    # Messages quote what was typed or read: shown with control characters made visible.
+    click.echo(f"prov: error: {visible(message)}", err=True)
     sys.exit(code)
 
 

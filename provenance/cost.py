@@ -24,7 +24,7 @@ month of `DAYS_PER_MONTH` days, for `L` log lines of which a share `s` are acces
   100 table-stream records (projector); the api function per request, at an assumed duration.
 - API Gateway: requests times the HTTP (or REST) API price.
 
-Imports the standard library and `provenance.errors` only.
+Imports the standard library, `provenance.errors` and `provenance.terminal` only.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from provenance.errors import ProvenanceError
+from provenance.terminal import TerminalText, terminal_lines
 
 Service = Literal["Kinesis", "Lambda", "DynamoDB", "API Gateway"]
 SERVICES: tuple[Service, ...] = ("Kinesis", "Lambda", "DynamoDB", "API Gateway")
@@ -699,7 +700,7 @@ def _quantity(value: float) -> str:
     return f"{value:,.3g}" if value < 1 else f"{value:,.2f}"
 
 
-def render_table(result: Estimate) -> str:
+def render_table(result: Estimate) -> TerminalText:
     """The estimate for a terminal: services, line items, storage, assumptions."""
     inputs, volumes, storage = result.inputs, result.volumes, result.storage
     lines = [
@@ -736,4 +737,4 @@ def render_table(result: Estimate) -> str:
         "Assumptions:",
     ]
     lines += [f"- {text}" for text in result.assumptions]
-    return "\n".join(lines)
+    return terminal_lines(lines)
