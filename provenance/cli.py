@@ -16,6 +16,16 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from eventstore.store import MAX_LIMIT
+from provenance.cli_params import (
+    MAX_SERVE_THREADS,
+    MAX_SHIP_ATTEMPTS,
+    MAX_SHIP_RECORD_BYTES,
+    AccessDays,
+    FiniteFloat,
+    IsoTime,
+)
+
 if TYPE_CHECKING:
     from eventstore import EventStore
     from provenance.api_client import ApiClient
@@ -242,7 +252,7 @@ def _progress_printer() -> Any:
 @click.argument("druid")
 @store_option
 @_api_options
-@click.option("--limit", type=click.IntRange(min=0), default=None, help="at most N events")
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=None, help="at most N events")
 @click.option("--after", default=None, metavar="CURSOR", help="continue after this cursor")
 @_format_option("table", "json")
 def history(
@@ -366,7 +376,7 @@ def premis(
 
 @cli.command()
 @store_option
-@click.option("--limit", type=click.IntRange(min=0), default=None)
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=None, help="at most N entries")
 @click.option(
     "--replay",
     is_flag=True,
@@ -467,9 +477,17 @@ def report() -> None:
     help="group by agent, agent_kind, client, service, path, druid, status, status_class",
 )
 @click.option("--bucket", type=click.Choice(["hour", "day", "week", "month"]), default=None)
-@click.option("--from", "start", default=None, metavar="T", help="ISO date or time (inclusive)")
-@click.option("--to", "stop", default=None, metavar="T", help="ISO date (inclusive) or time")
-@click.option("--top", type=click.IntRange(min=1), default=None, help="keep the N largest groups")
+@click.option("--from", "start", type=IsoTime(), default=None, help="ISO date or time (inclusive)")
+@click.option(
+    "--to",
+    "stop",
+    type=IsoTime(),
+    default=None,
+    help="ISO date (inclusive) or time; 9999-12-31 or later: no end",
+)
+@click.option(
+    "--top", type=click.IntRange(1, MAX_LIMIT), default=None, help="keep the N largest groups"
+)
 @click.option("--service", "services", multiple=True, help="only this service (repeatable)")
 @click.option("--agent", "agents", multiple=True, help="only this agent (repeatable)")
 @click.option(
@@ -550,7 +568,13 @@ def access(
     help="address to listen on (the API has no authentication: expose it deliberately)",
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, MAX_SERVE_THREADS),
+    default=4,
+    show_default=True,
+    help="requests answered at once (one store connection each)",
+)
 @click.option(
     "--organization",
     envvar="PROV_ORGANIZATION",
@@ -623,14 +647,14 @@ def demo(directory: str, objects: int, days: int) -> None:
 @click.option("--once", is_flag=True, help="ship the files to their ends and exit (batch jobs)")
 @click.option(
     "--poll",
-    type=click.FloatRange(min=0.01),
+    type=FiniteFloat(0.01, 3_600),
     default=1.0,
     show_default=True,
     help="seconds between looks at followed files",
 )
 @click.option(
     "--idle-flush",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, 86_400),
     default=30.0,
     show_default=True,
     help="seconds of quiet after which an entry still open at the end of a file is shipped",
@@ -644,9 +668,10 @@ def demo(directory: str, objects: int, days: int) -> None:
 @click.option("--no-compress", is_flag=True, help="records as plain JSON instead of gzip")
 @click.option(
     "--record-bytes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SHIP_RECORD_BYTES),
     default=None,
-    help="bytes of lines to aim for per record [default: 262144]",
+    help="bytes of lines to aim for per record, at most what a PutRecords call carries "
+    "[default: 262144]",
 )
 @click.option(
     "--call-records",
@@ -657,7 +682,7 @@ def demo(directory: str, objects: int, days: int) -> None:
 )
 @click.option(
     "--max-attempts",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SHIP_ATTEMPTS),
     default=8,
     show_default=True,
     help="tries per record (and per call) before giving up",
@@ -777,28 +802,10 @@ def _cost_model() -> Any:
 _COST = _cost_model()
 
 
-class _AccessDays(click.ParamType[int | None, Any]):
-    """A number of days (1 or more), or `never`."""
-
-    name = "DAYS|never"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int | None:
-        if value is None or isinstance(value, int):
-            return value
-        text = str(value).strip().lower()
-        if text == "never":
-            return None
-        if not (text.isascii() and text.isdigit()) or int(text) < 1:
-            self.fail(f"{value!r} is neither a number of days (1 or more) nor 'never'", param, ctx)
-        return int(text)
-
-
 def _memory_option(name: str, default: int, function: str) -> Callable[[_Command], _Command]:
     return click.option(
         name,
-        type=click.IntRange(128, 10_240),
+        type=click.IntRange(*_COST.LAMBDA_MEMORY_MB),
         default=default,
         show_default=True,
         help=f"the {function} function's memory (MB; default: what the CDK app deploys)",
@@ -808,14 +815,14 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 @cli.command()
 @click.option(
     "--lines-per-day",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, _COST.MAX_LINES_PER_DAY),
     required=True,
     metavar="N",
     help="log lines shipped a day, every source together",
 )
 @click.option(
     "--access-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     default=None,
     metavar="F",
     help="fraction of the lines that are web access log lines (one access event each) "
@@ -823,7 +830,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--access-days",
-    type=_AccessDays(),
+    type=AccessDays(_COST.MAX_ACCESS_DAYS),
     metavar="DAYS|never",
     default=str(_COST.ACCESS_EVENT_DAYS),
     show_default=True,
@@ -831,7 +838,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--objects",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, _COST.MAX_OBJECTS),
     default=None,
     metavar="N",
     help="preserved objects (ObjectState rows) [default: as many as the benchmark had per "
@@ -846,7 +853,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--shards",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, _COST.MAX_SHARDS),
     default=None,
     metavar="N",
     help="shards of a provisioned stream [default: 1]",
@@ -863,7 +870,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 @_memory_option("--api-memory-mb", _COST.API_MEMORY_MB, "api")
 @click.option(
     "--api-requests-per-month",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, _COST.MAX_API_REQUESTS_PER_MONTH),
     default=_COST.API_REQUESTS_PER_MONTH,
     show_default=True,
     metavar="N",
@@ -871,7 +878,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--api-ms-per-request",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, _COST.MAX_MS),
     default=_COST.API_MS_PER_REQUEST,
     show_default=True,
     metavar="MS",
@@ -886,7 +893,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--dynamodb-latency-ms",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, _COST.MAX_MS),
     default=_COST.DYNAMODB_LATENCY_MS,
     show_default=True,
     metavar="MS",
@@ -894,7 +901,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--month",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, _COST.MAX_MONTH),
     default=_COST.MONTH_SHOWN,
     show_default=True,
     metavar="N",
@@ -971,7 +978,7 @@ def cost(
 )
 @click.option(
     "--max-messages",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_LIMIT),
     default=None,
     metavar="N",
     help="handle at most N messages [default: until the queue is empty]",

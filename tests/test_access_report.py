@@ -197,7 +197,8 @@ def test_times_must_be_on_the_hour_for_counts(store: EventStore) -> None:
     ("query", "message"),
     [
         (ReportQuery(by=("browser",)), "unknown dimension 'browser'"),
-        (ReportQuery(top=0), "at least 1"),
+        (ReportQuery(top=0), "from 1 to 2,147,483,647"),
+        (ReportQuery(top=2**31), "from 1 to 2,147,483,647"),
         (ReportQuery(start=T0, stop=T0), "before"),
     ],
 )
