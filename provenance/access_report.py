@@ -362,10 +362,10 @@ def parse_time(text: str, tz: tzinfo, *, end: bool = False) -> datetime | None:
 
     The one rule the CLI and the query API share. A date means its start in `tz` for --from,
     and the start of the next day for --to (so `--to 2026-03-05` includes the 5th); a time
-    without a zone is read in `tz`. Stored times run from 0001-01-01 to 9999-12-31 (UTC), what
-    a datetime can hold: a --to past the last of them (`--to 9999-12-31`, the usual way of
-    writing "for ever") means no end, a --from before the first means no start; a --from past
-    the last or a --to before the first is refused, as nothing could be reported.
+    without a zone is read in `tz`. Times are held from 0001-01-01 to 9999-12-31, in their zone
+    and in UTC (what a datetime holds): a --to beyond that (`--to 9999-12-31` ends on the day
+    after, and is the usual way of writing "for ever") means no end, a --from before it means
+    no start; a --from beyond it or a --to before it is refused, as nothing could be reported.
     """
     written = read_time(text)
     try:
@@ -385,7 +385,7 @@ def parse_time(text: str, tz: tzinfo, *, end: bool = False) -> datetime | None:
         return None
     side = "after the last" if late else "before the first"
     raise ReportError(
-        f"{text!r} is {side} time that can be stored (0001-01-01 to 9999-12-31 UTC): nothing "
+        f"{text!r} is {side} time that can be stored (0001-01-01 to 9999-12-31): nothing "
         f"can be reported {'from' if late else 'up to'} it"
     )
 
