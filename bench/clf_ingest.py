@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(args.child, args.input)))
         return 0
     if importlib.util.find_spec("apache_log_parser") is None:
-        raise SystemExit("bench: apache-log-parser is not installed (pip install -e '.[bench]')")
+        raise SystemExit("bench: apache-log-parser is not installed (make bench)")
     figures = measure(args.lines, args.repeats)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -58,7 +58,7 @@ def prov_command() -> str:
         return str(beside)
     found = shutil.which("prov")
     if found is None:
-        raise SystemExit("bench: the `prov` console script is not installed (pip install -e .)")
+        raise SystemExit("bench: the `prov` console script is not installed (make bench)")
     return found
 
 

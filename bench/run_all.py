@@ -21,8 +21,8 @@ per measurement):
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
 out: those figures are not the benchmark's). Every script makes its data in a temporary
-directory and removes it. Needs the `bench` extra (`pip install -e '.[bench]'`: metsrw,
-apache-log-parser) and, for the AWS runtime, the `dev` extra (moto[server]).
+directory and removes it. Needs the `bench` and `dev` extras (metsrw, apache-log-parser;
+moto[server] for the AWS runtime), which `make bench` installs from requirements/bench.txt.
 
 Run: `.venv/bin/python bench/run_all.py [--markdown results.md] [--quick]`.
 """

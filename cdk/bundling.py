@@ -7,9 +7,10 @@ dependencies installed as Linux wheels for the runtime's Python and architecture
   in the wheel: handlers, provenance, premis, eventstore) copied from the repository without
   `__pycache__`, plus any extra files. Named by a hash of what it holds.
 - `dependencies`: a Lambda layer, `python/<the runtime dependencies>`, made by
-  `pip install --target --platform manylinux... --only-binary=:all:`, so lxml and pydantic-core
-  are Linux builds for the runtime (never this machine's). Named by a hash of the pinned
-  requirements, the architecture, the Python version and the platform tags.
+  `pip install --target --platform manylinux... --only-binary=:all: --require-hashes` of the
+  lock file requirements/runtime.txt (the versions `make` installs here too), so lxml and
+  pydantic-core are Linux builds for the runtime (never this machine's). Named by a hash of the
+  locked pins, the architecture, the Python version and the platform tags.
 
 Both are cached under `<repo>/.build/lambda` (git-ignored): a call with nothing changed runs no
 pip and copies nothing. Builds are safe to run concurrently (`pytest -n 2` synthesises in two
@@ -52,6 +53,8 @@ ARCHITECTURES: tuple[Architecture, ...] = get_args(Architecture)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUILD_ROOT = REPO_ROOT / ".build" / "lambda"
+LOCK_FILE = REPO_ROOT / "requirements" / "runtime.txt"
+"""The runtime's lock file (`make lock`): exact versions with hashes, for every platform."""
 LAYER_PYTHON = "python"
 """The layer's top directory: Lambda puts `/opt/python` of every layer on `sys.path`."""
 
@@ -200,21 +203,19 @@ def build_dependency_layer(
     architecture: Architecture, python_version: str = "3.12", *, build_root: Path | None = None
 ) -> Path:
     """The layer directory (`python/...`) of the runtime dependencies for the Lambda runtime
-    `python<python_version>` on `architecture`, pinned to the versions installed here."""
+    `python<python_version>` on `architecture`, at the versions of the lock file."""
     if architecture not in ARCHITECTURES:
         raise BundlingError(
             f"architecture {architecture!r} is not a Lambda architecture: "
             f"use {' or '.join(ARCHITECTURES)}"
         )
     _check_python_version(python_version)
-    requirements = runtime_requirements(architecture, python_version)
-    pins = pinned_versions(requirements, architecture, python_version)
+    locked = locked_requirements(architecture, python_version)
     platforms = platform_tags(architecture, python_version)
     key = json.dumps(
         {
             "layout": _LAYOUT,
-            "requirements": [str(requirement) for requirement in requirements],
-            "pins": pins,
+            "locked": [item.line() for item in locked],
             "architecture": architecture,
             "python": python_version,
             "platforms": platforms,
@@ -228,8 +229,79 @@ def build_dependency_layer(
         _build_root(build_root),
         prefix,
         digest,
-        lambda tmp: _pip_install(tmp, requirements, pins, architecture, python_version),
+        lambda tmp: _pip_install(tmp, locked, architecture, python_version),
     )
+
+
+@dataclass(frozen=True)
+class LockedRequirement:
+    """One pin of the lock file: a distribution, its exact version and the hashes of its files
+    (every wheel and sdist of that version, so the one pip picks for the runtime is among
+    them)."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...]
+
+    def line(self) -> str:
+        """The pin as a requirements line pip checks (`--require-hashes`)."""
+        return " ".join([f"{self.name}=={self.version}", *(f"--hash={h}" for h in self.hashes)])
+
+
+def locked_requirements(
+    architecture: Architecture, python_version: str, lock_file: Path = LOCK_FILE
+) -> list[LockedRequirement]:
+    """The pins of `lock_file` (requirements/runtime.txt) that apply to the Lambda runtime,
+    markers evaluated for it, sorted by name.
+
+    The layer is installed from these, with their hashes, and nothing else (pip's `--no-deps`):
+    the lock is resolved for every platform and Python the project supports, so it names every
+    distribution the runtime needs, and the asset carries exactly the versions the tests ran
+    with, on any machine and any day. A lock that no longer satisfies pyproject.toml's
+    dependencies (one was added or raised since `make lock`) is refused.
+    """
+    locked = read_lock(lock_file, lambda_environment(architecture, python_version))
+    for dependency in runtime_requirements(architecture, python_version):
+        pin = locked.get(canonicalize_name(dependency.name))
+        if pin is None or not dependency.specifier.contains(pin.version, prereleases=True):
+            found = f"pins {pin.name}=={pin.version}" if pin else "has no pin for it"
+            raise BundlingError(
+                f"pyproject.toml requires {dependency} but {lock_file.name} {found}: "
+                "run `make lock`"
+            )
+    return [locked[name] for name in sorted(locked)]
+
+
+def read_lock(lock_file: Path, environment: Mapping[str, str]) -> dict[str, LockedRequirement]:
+    """The pins of a lock file (`uv pip compile --generate-hashes` output) whose markers hold in
+    `environment` (PEP 508 marker variables), by canonical name."""
+    try:
+        text = lock_file.read_text()
+    except OSError as exc:
+        raise BundlingError(
+            f"cannot read the lock file {lock_file}: {exc.strerror or exc} (run `make lock`)"
+        ) from exc
+    locked: dict[str, LockedRequirement] = {}
+    # A requirement continues over lines ending in a backslash; comments stand on their own.
+    for logical in re.sub(r"\\\n", " ", text).splitlines():
+        line = logical.strip()
+        if not line or line.startswith("#"):
+            continue
+        hashes = tuple(re.findall(r"--hash=(\S+)", line))
+        spec = re.sub(r"--hash=\S+", "", line).strip()
+        try:
+            requirement = Requirement(spec)
+        except InvalidRequirement as exc:
+            raise BundlingError(f"{lock_file}: invalid line {spec!r}: {exc}") from exc
+        pins = [item for item in requirement.specifier if item.operator == "=="]
+        if len(pins) != 1 or not hashes:
+            raise BundlingError(
+                f"{lock_file}: {spec!r} is not an exact pin with hashes (run `make lock`)"
+            )
+        if requirement.marker is None or requirement.marker.evaluate(dict(environment)):
+            name = canonicalize_name(requirement.name)
+            locked[name] = LockedRequirement(name, pins[0].version, hashes)
+    return locked
 
 
 def runtime_requirements(architecture: Architecture, python_version: str) -> list[Requirement]:
@@ -241,50 +313,6 @@ def runtime_requirements(architecture: Architecture, python_version: str) -> lis
         raise BundlingError(f"pyproject.toml has an invalid dependency: {exc}") from exc
     environment = lambda_environment(architecture, python_version)
     return [r for r in requirements if r.marker is None or r.marker.evaluate(environment)]
-
-
-def pinned_versions(
-    requirements: list[Requirement], architecture: Architecture, python_version: str
-) -> dict[str, str]:
-    """Every distribution the Lambda runtime needs (the requirements and their dependencies,
-    markers evaluated for the runtime) -> the version installed in this environment.
-
-    Pinned, so that the asset carries exactly the versions the tests ran with: left to itself
-    pip would take the newest release allowed, and a deploy could run code nobody tested (and
-    the same commit would give a different asset on another day).
-    """
-    environment = lambda_environment(architecture, python_version)
-    pins: dict[str, str] = {}
-    expanded: set[tuple[str, str]] = set()
-    pending = list(requirements)
-    while pending:
-        requirement = pending.pop()
-        name = canonicalize_name(requirement.name)
-        try:
-            distribution = metadata.distribution(requirement.name)
-        except metadata.PackageNotFoundError:
-            raise BundlingError(
-                f"{requirement.name} (needed by the Lambda functions) is not installed here, so "
-                f"its version cannot be pinned: install the project ({sys.executable} -m pip "
-                "install -e .) or that package"
-            ) from None
-        version = distribution.version
-        if not requirement.specifier.contains(version, prereleases=True):
-            raise BundlingError(
-                f"{name} {version} is installed but {requirement} is required: reinstall the "
-                f"project ({sys.executable} -m pip install -e .)"
-            )
-        pins[name] = version
-        for extra in ("", *sorted(requirement.extras)):
-            if (name, extra) in expanded:
-                continue
-            expanded.add((name, extra))
-            for line in distribution.requires or ():
-                dependency = Requirement(line)
-                marker = dependency.marker
-                if marker is None or marker.evaluate({**environment, "extra": extra}):
-                    pending.append(dependency)
-    return dict(sorted(pins.items()))
 
 
 def lambda_environment(architecture: Architecture, python_version: str) -> dict[str, str]:
@@ -336,19 +364,16 @@ def _check_python_version(python_version: str) -> None:
 
 def _pip_install(
     directory: Path,
-    requirements: list[Requirement],
-    pins: Mapping[str, str],
+    locked: list[LockedRequirement],
     architecture: Architecture,
     python_version: str,
 ) -> None:
-    """Install the requirements as wheels for the runtime into `directory/python`."""
+    """Install the locked distributions as wheels for the runtime into `directory/python`."""
     target = directory / LAYER_PYTHON
-    # The requirement files go beside the layer, not into it.
+    # The requirements file goes beside the layer, not into it.
     with tempfile.TemporaryDirectory(prefix=".pip-", dir=directory.parent) as scratch:
         requirements_file = Path(scratch) / "requirements.txt"
-        requirements_file.write_text("".join(f"{r}\n" for r in requirements))
-        constraints_file = Path(scratch) / "constraints.txt"
-        constraints_file.write_text("".join(f"{n}=={v}\n" for n, v in pins.items()))
+        requirements_file.write_text("".join(f"{item.line()}\n" for item in locked))
         command = [
             sys.executable, "-m", "pip", "install",
             "--target", str(target),
@@ -357,16 +382,17 @@ def _pip_install(
             *(option for tag in platform_tags(architecture, python_version)
               for option in ("--platform", tag)),
             "--only-binary=:all:",
+            "--require-hashes",
+            "--no-deps",
             "--no-compile",
             "--no-input",
             "--disable-pip-version-check",
             "--quiet",
             "--requirement", str(requirements_file),
-            "--constraint", str(constraints_file),
         ]  # fmt: skip
         _run_pip(command, architecture, python_version)
     _trim(target)
-    _check_pins(target, pins)
+    _check_pins(target, {item.name: item.version for item in locked})
     _compile(target, LAMBDA_LAYER_DIR, runtime_interpreter(python_version))
 
 
@@ -404,16 +430,20 @@ def _trim(target: Path) -> None:
 
 
 def _check_pins(target: Path, pins: Mapping[str, str]) -> None:
-    """Every installed distribution is one that was pinned, at its pinned version."""
+    """The layer holds exactly the locked distributions, each at its locked version."""
+    installed: dict[str, str] = {}
     for info in sorted(target.glob("*.dist-info")):
-        installed = metadata.PathDistribution(info)
-        name, version = canonicalize_name(installed.metadata["Name"]), installed.version
-        if pins.get(name) != version:
-            here = f"{pins[name]} is installed here" if name in pins else "it was not pinned"
-            raise BundlingError(
-                f"pip put {name} {version} into the layer but {here}: reinstall the project "
-                f"({sys.executable} -m pip install -e .) and build again"
-            )
+        distribution = metadata.PathDistribution(info)
+        installed[canonicalize_name(distribution.metadata["Name"])] = distribution.version
+    if installed != dict(pins):
+        differences = sorted(
+            f"{name} {installed.get(name, 'missing')} (locked: {pins.get(name, 'not locked')})"
+            for name in set(installed) | set(pins)
+            if installed.get(name) != pins.get(name)
+        )
+        raise BundlingError(
+            f"pip's layer differs from the lock file: {', '.join(differences)}; build again"
+        )
 
 
 # -- bytecode ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
-from cdk.query_api import ROUTES, STAGE_NAME, route_pattern
+from cdk.query_api import METHODS, ROUTES, STAGE_NAME, route_pattern
 
 if TYPE_CHECKING:
     from cdk.stacks import PipelineStack, StoreStack
@@ -68,13 +68,14 @@ def add_checks(app: cdk.App, *, store: StoreStack, pipeline: PipelineStack) -> N
         pipeline.get_logical_id(cast(cdk.CfnElement, api.api.node.default_child))
     )
     for path in (path for path in ROUTES if "{" in path):
-        resource = (
-            "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
-            f"<{api_id}>/{STAGE_NAME}/GET{route_pattern(path)}"
-        )
-        acknowledge(
-            api.reader_policy,
-            f"AwsSolutions-IAM5[Resource::{resource}]",
-            f"execute-api:Invoke on GET {path} of this API's one stage: the wildcard stands "
-            "for the path parameter, which names any preserved object by design.",
-        )
+        for method in METHODS:
+            resource = (
+                "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+                f"<{api_id}>/{STAGE_NAME}/{method}{route_pattern(path)}"
+            )
+            acknowledge(
+                api.reader_policy,
+                f"AwsSolutions-IAM5[Resource::{resource}]",
+                f"execute-api:Invoke on {method} {path} of this API's one stage: the wildcard "
+                "stands for the path parameter, which names any preserved object by design.",
+            )

@@ -1,8 +1,9 @@
 """Staff queries: an HTTP API with IAM authorization on every route, answered by the api Lambda.
 
-The routes are the four of `provenance.http_api` (GET only); anything else is refused by API
-Gateway before it reaches the function. Callers sign requests with SigV4 (`prov ... --api
-URL`); the `ReaderPolicy` managed policy lets a role or user call exactly these routes.
+The routes are the four of `provenance.http_api`, each for GET and HEAD (monitoring probes ask
+with HEAD); anything else is refused by API Gateway before it reaches the function. Callers
+sign requests with SigV4 (`prov ... --api URL`); the `ReaderPolicy` managed policy lets a role
+or user call exactly these routes and methods.
 Access logs go to their own log group; the stage is throttled so a runaway script cannot run
 up the table's read bill.
 """
@@ -38,6 +39,8 @@ ROUTES = (
     "/objects/{druid}/premis",
     "/reports/access",
 )
+# What `provenance.http_api` answers on every route (its ALLOWED_METHODS; a test compares them).
+METHODS = ("GET", "HEAD")
 # One JSON line per request: who (the IAM caller), what, how it went, how long it took.
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -103,7 +106,7 @@ class QueryApi(Construct):
         for path in ROUTES:
             self.api.add_routes(
                 path=path,
-                methods=[apigw.HttpMethod.GET],
+                methods=[apigw.HttpMethod(method) for method in METHODS],
                 integration=integration,
                 authorizer=authorizer,
             )
@@ -136,9 +139,10 @@ class QueryApi(Construct):
                         stack.format_arn(
                             service="execute-api",
                             resource=self.api.api_id,
-                            resource_name=f"{STAGE_NAME}/GET{route_pattern(path)}",
+                            resource_name=f"{STAGE_NAME}/{method}{route_pattern(path)}",
                         )
                         for path in ROUTES
+                        for method in METHODS
                     ],
                 )
             ],

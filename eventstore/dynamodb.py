@@ -2,7 +2,8 @@
 
 Owns the item layout and the translation of botocore errors into the store's errors
 (`_translate`, the only place that looks at them). Imports boto3/botocore, `eventstore.store`,
-`eventstore.records`, `eventstore.errors` and `eventstore.schema`.
+`eventstore.records`, `eventstore.errors`, `eventstore.schema` and `eventstore.aws_region` (the
+client's region: the store URL's `region=`, else AWS_REGION, else botocore's).
 
 How the contract is kept:
 - **Idempotent append.** Each event is written in a transaction with its id guard item, on
@@ -56,6 +57,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eventstore import schema
+from eventstore.aws_region import resolve_region
 from eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -145,6 +147,17 @@ def client_config() -> Config:
     )
 
 
+def _client(region: str | None, endpoint_url: str | None) -> DynamoDBClient:
+    """A DynamoDB client in `region` (the store URL's), else the configured one
+    (`eventstore.aws_region`: AWS_REGION before botocore's own resolution)."""
+    return boto3.client(
+        "dynamodb",
+        region_name=resolve_region(region, how="region=R in the store URL"),
+        endpoint_url=endpoint_url,
+        config=client_config(),
+    )
+
+
 class DynamoDBEventStore(EventStore):
     """The event store in one DynamoDB table. One object may be shared by threads (boto3
     clients are thread-safe); open one per process."""
@@ -168,14 +181,10 @@ class DynamoDBEventStore(EventStore):
         self._where = where
         if client is None:
             try:
-                client = boto3.client(
-                    "dynamodb",
-                    region_name=region,
-                    endpoint_url=endpoint_url,
-                    config=client_config(),
-                )
+                client = _client(region, endpoint_url)
             except (BotoCoreError, ValueError) as exc:
                 raise StoreUnavailableError(f"cannot open the event store {where}: {exc}") from exc
+            self.region = client.meta.region_name
         self._client: DynamoDBClient | None = client
         self._known_streams: set[str] = set()
         self._sleep: Callable[[float], None] = time.sleep
@@ -729,9 +738,10 @@ def create_table(
     exists; wait until it is active. Return True if this call created it."""
     where = f"dynamodb://{table}"
     if client is None:
-        client = boto3.client(
-            "dynamodb", region_name=region, endpoint_url=endpoint_url, config=client_config()
-        )
+        try:
+            client = _client(region, endpoint_url)
+        except (BotoCoreError, ValueError) as exc:
+            raise StoreUnavailableError(f"cannot create {where}: {exc}") from exc
     created = True
     try:
         client.create_table(

@@ -13,11 +13,30 @@ from eventstore.sqlite import SQLiteEventStore
 from eventstore.store import EventStore
 
 ACCEPTED_FORMS = (
-    "sqlite:///relative/path.db, sqlite:////absolute/path.db, a plain file path, "
+    "sqlite:///relative/path.db, sqlite:////absolute/path.db "
     "or dynamodb://TABLE?region=R&endpoint_url=URL"
 )
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+# `name:` without `//`: a URL written wrong rather than a path, so no path form is suggested.
+_SCHEME_WITHOUT_SLASHES = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def check_store_url(url: str) -> str:
+    """The backend `url` names (`sqlite` or `dynamodb`), or a `StoreUnavailableError` saying
+    what is wrong with it and what the accepted forms are. Opens and creates nothing: the CLI
+    checks `--store` with it before doing any work."""
+    match = _SCHEME.match(url)
+    if match is None:
+        raise StoreUnavailableError(_not_a_url(url))
+    scheme = match.group(1).lower()
+    if scheme == "sqlite":
+        _sqlite_path(url, url[match.end() :])
+    elif scheme == "dynamodb":
+        dynamodb_location(url)
+    else:
+        raise StoreUnavailableError(f"unknown store URL {url!r}: use {ACCEPTED_FORMS}")
+    return scheme
 
 
 def open_store(url: str, *, create: bool = True) -> EventStore:
@@ -25,39 +44,50 @@ def open_store(url: str, *, create: bool = True) -> EventStore:
 
     As in SQLAlchemy, the path of an `sqlite:` URL is what follows its third slash:
     `sqlite:///events.db` is `events.db` in the working directory and
-    `sqlite:////var/lib/prov/events.db` is absolute. A string without a scheme is a file path.
-    `sqlite:///:memory:` is a private in-memory store.
+    `sqlite:////var/lib/prov/events.db` is absolute. `sqlite:///:memory:` is a private
+    in-memory store. A string without a scheme is refused, not taken for a file path: a typo
+    (`--store garbage`) would otherwise create a new, empty store wherever it was run.
     """
-    match = _SCHEME.match(url)
-    if match is None:
-        if not url.strip():
-            raise StoreUnavailableError(f"no store given: use {ACCEPTED_FORMS}")
-        return SQLiteEventStore(url, create=create)
-    scheme, rest = match.group(1).lower(), url[match.end() :]
-    if scheme == "sqlite":
-        if not rest.startswith("/") or len(rest) == 1:
-            raise StoreUnavailableError(
-                f"{url!r} names no SQLite file: use sqlite:///relative/path.db "
-                "or sqlite:////absolute/path.db"
-            )
-        return SQLiteEventStore(rest[1:], create=create)
-    if scheme == "dynamodb":
-        # Imported here: boto3 costs ~100 ms of start-up the embedded store never needs.
-        from eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
+    if check_store_url(url) == "sqlite":
+        return SQLiteEventStore(_sqlite_path(url, url[len("sqlite://") :]), create=create)
+    # Imported here: boto3 costs ~100 ms of start-up the embedded store never needs.
+    from eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
 
-        location = dynamodb_location(url)
-        return DynamoDBEventStore(
-            location["table"] or "",
-            region=location["region"],
-            endpoint_url=location["endpoint_url"],
+    location = dynamodb_location(url)
+    return DynamoDBEventStore(
+        location["table"] or "",
+        region=location["region"],
+        endpoint_url=location["endpoint_url"],
+    )
+
+
+def _sqlite_path(url: str, rest: str) -> str:
+    """The file path of an `sqlite:` URL, given what follows its `sqlite://`."""
+    if not rest.startswith("/") or len(rest) == 1:
+        raise StoreUnavailableError(
+            f"{url!r} names no SQLite file: use sqlite:///relative/path.db "
+            "or sqlite:////absolute/path.db"
         )
-    raise StoreUnavailableError(f"unknown store URL {url!r}: use {ACCEPTED_FORMS}")
+    return rest[1:]
+
+
+def _not_a_url(url: str) -> str:
+    """Why `url`, which has no scheme, is refused, with the URL of the file it may have meant."""
+    if not url.strip():
+        return f"no store given: use {ACCEPTED_FORMS}"
+    if _SCHEME_WITHOUT_SLASHES.match(url):
+        return f"{url!r} is not a store URL: use {ACCEPTED_FORMS}"
+    # sqlite:/// + a relative path stays relative; + /an/absolute/path makes the four slashes.
+    return (
+        f"{url!r} is not a store URL (a store URL needs a scheme): for an SQLite file there, "
+        f"give sqlite:///{url}; the forms are {ACCEPTED_FORMS}"
+    )
 
 
 def init_store(url: str) -> str:
     """Create the store `url` names unless it exists (a file, or a table with its index,
     stream and TTL); return what was done, for people."""
-    if _SCHEME.match(url) and url.lower().startswith("dynamodb://"):
+    if check_store_url(url) == "dynamodb":
         from eventstore.dynamodb import create_table  # noqa: PLC0415
 
         location = dynamodb_location(url)

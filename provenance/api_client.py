@@ -15,7 +15,8 @@ region, requests to it go unsigned. HTTP goes through botocore's urllib3 session
 signature never travels to another host.
 
 botocore is imported when a client is made (only `--api` needs it): `prov --help` stays fast.
-Imports `provenance` (druid, errors, access_report) and botocore.
+Imports `provenance` (druid, errors, access_report), `eventstore.aws_region` (the project's
+region rule: AWS_REGION before botocore's own resolution) and botocore.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
-import os
 import random
 import re
 import sys
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlsplit
 
+from eventstore.aws_region import configured_region, region_help
 from provenance.druid import parse_druid
 from provenance.errors import NotFoundError, ProvenanceError
 
@@ -182,7 +183,7 @@ class ApiClient:
             session.get_component("credential_provider").remove("iam-role")
         try:
             credentials = session.get_credentials()
-            configured = os.environ.get("AWS_REGION") or session.get_config_variable("region")
+            configured = configured_region(session)
             ca_bundle = session.get_config_variable("ca_bundle")
         except botocore.exceptions.BotoCoreError as exc:
             raise ApiClientError(f"cannot read the AWS configuration: {exc}") from None
@@ -195,8 +196,7 @@ class ApiClient:
                         + _CREDENTIALS_HELP
                     )
                 raise ApiClientError(
-                    f"cannot tell the AWS region of {self.base_url}: give --region or set "
-                    "AWS_REGION"
+                    f"cannot tell the AWS region of {self.base_url}: {region_help('--region')}"
                 )
             credentials = None  # `prov serve` on this machine: it checks no signature
         self._credentials = credentials

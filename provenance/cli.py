@@ -39,13 +39,47 @@ _Command = TypeVar("_Command", bound=Callable[..., Any])
 EXIT_INPUT = 1
 EXIT_NOT_FOUND = 2
 
+
+def _check_store_url(url: str) -> None:
+    """Refuse a store URL without scheme (a bare path would become a new, empty store wherever
+    prov runs) or otherwise malformed, in one line naming where it came from."""
+    from click.core import ParameterSource
+
+    from eventstore.errors import StoreUnavailableError
+    from eventstore.url import check_store_url
+
+    try:
+        check_store_url(url)
+    except StoreUnavailableError as exc:
+        context = click.get_current_context(silent=True)
+        from_env = (
+            context is not None
+            and context.get_parameter_source("store_url") is ParameterSource.ENVIRONMENT
+        )
+        raise click.UsageError(f"{'PROV_STORE' if from_env else '--store'}: {exc}") from None
+
+
+def _checked_store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--store` typed on the command line is checked at once, before any work is done;
+    PROV_STORE when a store is opened (a command asking `--api` never reads it)."""
+    from click.core import ParameterSource
+
+    if value is not None and ctx.get_parameter_source(param.name or "") is (
+        ParameterSource.COMMANDLINE
+    ):
+        _check_store_url(value)
+    return value
+
+
 store_option = click.option(
     "--store",
     "store_url",
     envvar="PROV_STORE",
     default=None,
     metavar="URL",
-    help=f"sqlite:///path.db [env PROV_STORE; default sqlite:///{DEFAULT_STORE_PATH}]",
+    callback=_checked_store_url,
+    help="sqlite:///path.db (sqlite:////abs/path.db) or dynamodb://TABLE?region=R "
+    f"[env PROV_STORE; default sqlite:///{DEFAULT_STORE_PATH}]",
 )
 # The queries a deployed pipeline answers too: `--api URL` asks its query API instead of a store.
 api_option = click.option(
@@ -99,6 +133,19 @@ def _api_client(store_url: str | None, api_url: str | None, region: str | None) 
     return ApiClient(api_url, region=region)
 
 
+# The origin of events read from log files: part of their identity (DESIGN.md, "Event
+# identity"). One definition for `ingest` and `ship`, so the same file gives the same ids
+# whichever way it goes. The default is no origin rather than this machine's name: the origin
+# names the machine that wrote the log, and `prov ingest` mostly reads copies elsewhere.
+origin_host_option = click.option(
+    "--host",
+    envvar="PROV_HOST",
+    default="",
+    metavar="NAME",
+    help="the machine that wrote the logs, part of event identity: give each machine of a "
+    "service its own [env PROV_HOST; default: none]",
+)
+
 access_policy_option = click.option(
     "--access-policy",
     "policy_path",
@@ -130,6 +177,8 @@ def _open_store(url: str | None, *, create: bool = False) -> EventStore:
         url = f"sqlite:///{DEFAULT_STORE_PATH}"
         if create:
             DEFAULT_STORE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        _check_store_url(url)
     return open_store(url, create=create)
 
 
@@ -165,6 +214,7 @@ def init(store_url: str | None) -> None:
             pass
         _echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
         return
+    _check_store_url(store_url)
     _echo(f"{init_store(store_url)}: {store_url}")
 
 
@@ -172,7 +222,7 @@ def init(store_url: str | None) -> None:
 @store_option
 @click.option("--source", default="auto", show_default=True, help="input format (see below)")
 @click.option("--service", default=None, help="the service the logs come from")
-@click.option("--host", default="", help="the host the logs come from (part of event identity)")
+@origin_host_option
 @click.option("--tz", default=None, envvar="PROV_TZ", help="zone of zone-less times [env PROV_TZ]")
 @access_policy_option
 @_format_option("table", "json")
@@ -630,13 +680,13 @@ def demo(directory: str, objects: int, days: int) -> None:
 @click.option("--stream", required=True, help="the Kinesis stream (name or ARN)")
 @click.option("--source", default="auto", show_default=True, help="input format, as for ingest")
 @click.option("--service", default=None, help="the service the logs come from")
-@click.option(
-    "--host",
-    default=None,
-    help="the host the logs come from (part of event identity) [default: this machine's name]",
-)
+@origin_host_option
 @click.option("--endpoint-url", default=None, metavar="URL", help="another Kinesis endpoint")
-@click.option("--region", default=None, help="AWS region [default: the AWS configuration's]")
+@click.option(
+    "--region",
+    default=None,
+    help="AWS region [default: AWS_REGION, else AWS_DEFAULT_REGION or the profile's]",
+)
 @click.option(
     "--state",
     "state_path",
@@ -693,7 +743,7 @@ def ship(
     stream: str,
     source: str,
     service: str | None,
-    host: str | None,
+    host: str,
     endpoint_url: str | None,
     region: str | None,
     state_path: str | None,
@@ -714,7 +764,6 @@ def ship(
     Ctrl-C or SIGTERM stops after the current call.
     """
     import signal
-    import socket
     from dataclasses import replace
 
     from provenance.ship import ShipOptions, Shipper, kinesis_client
@@ -727,7 +776,7 @@ def ship(
         stream=stream,
         source=source,
         service=service,
-        host=socket.gethostname() if host is None else host,
+        host=host,
         tz=resolve_zone(tz),
         compress=not no_compress,
         max_call_records=call_records,
@@ -974,6 +1023,7 @@ def cost(
     envvar="PROV_STORE",
     required=True,
     metavar="URL",
+    callback=_checked_store_url,
     help="the deployment's store (the store stack's StoreUrl) [env PROV_STORE]",
 )
 @click.option(
@@ -1017,7 +1067,12 @@ def cost(
     help="the Secrets Manager secret holding the deployment's pseudonym key "
     "[env PROV_PSEUDONYM_KEY_SECRET; or give the key in PROV_PSEUDONYM_KEY]",
 )
-@click.option("--region", default=None, help="the queue's region [default: from the queue URL]")
+@click.option(
+    "--region",
+    default=None,
+    help="the queue's region [default: from the queue URL, else AWS_REGION, else "
+    "AWS_DEFAULT_REGION or the profile's]",
+)
 @click.option(
     "--endpoint-url",
     default=None,
@@ -1065,6 +1120,7 @@ def redrive(
     from provenance.redrive import AwsClients, RedriveOptions, ingest_options
     from provenance.redrive import redrive as run_redrive
 
+    _check_store_url(store_url)  # PROV_STORE too, before any AWS client is made
     options = ingest_options(
         tz=tz,
         access_event_days=access_event_days,

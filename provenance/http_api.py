@@ -4,7 +4,8 @@ Two front doors, one application: `handlers/api.py` passes it the events API Gat
 Lambda, and `provenance/serve.py` (`prov serve`) turns local HTTP requests into the same events.
 Routing, parameters, content negotiation, caching headers and errors are decided here, once.
 
-Routes (GET only):
+Routes (GET, and HEAD wherever GET: the same status and headers, Content-Length the GET
+body's, no body, for monitoring probes):
 
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
@@ -17,11 +18,12 @@ Routes (GET only):
                                             before it have expired) say what rows cannot
 
 Errors are JSON `{"error": "one line"}`: 400 malformed druid or parameter, 404 unknown object or
-route, 405 another method, 406 no acceptable type, 503 store unreachable, 500 anything else
-(logged with its traceback, never shown). Successful answers carry a weak ETag of their content
-and `Cache-Control: no-cache` (keep, but ask again: a new event changes them); a matching
-`If-None-Match` gets 304. Bodies over 1 kB are gzipped for clients that accept it (HTTP APIs do
-not compress), which also keeps big PREMIS documents under the Lambda response limit.
+route, 405 another method (Allow: GET, HEAD), 406 no acceptable type, 503 store unreachable,
+500 anything else (logged with its traceback, never shown). Successful answers carry a weak
+ETag of their content and `Cache-Control: no-cache` (keep, but ask again: a new event changes
+them); a matching `If-None-Match` gets 304. Bodies over 1 kB are gzipped for clients that
+accept it (HTTP APIs do not compress), which also keeps big PREMIS documents under the Lambda
+response limit.
 
 Routing is a plain table rather than Powertools' `APIGatewayHttpResolver`: it imports in a
 fraction of the time (cold start), keeps no request on a shared object (the resolver sets the
@@ -73,7 +75,7 @@ MAX_LIMIT = 1_000
 # response; this leaves room for the status and headers around the body.
 LAMBDA_MAX_BODY = 6_000_000
 GZIP_FROM_BYTES = 1_024
-ALLOWED_METHODS = "GET"
+ALLOWED_METHODS = "GET, HEAD"
 
 
 class ApiError(Exception):
@@ -164,6 +166,8 @@ class QueryApi:
         except Exception:
             self._logger.exception("unexpected error")
             response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+        if request is not None and request.method == "HEAD":
+            response = without_body(response)
         self._logger.info(
             "request",
             method=request.method if request else None,
@@ -178,10 +182,10 @@ class QueryApi:
             match = pattern.fullmatch(request.path)
             if match is None:
                 continue
-            if request.method != "GET":
+            if request.method not in ("GET", "HEAD"):
                 raise ApiError(
                     HTTPStatus.METHOD_NOT_ALLOWED,
-                    f"{request.method} is not allowed here: the API answers GET only",
+                    f"{request.method} is not allowed here: the API answers GET and HEAD only",
                     {"Allow": ALLOWED_METHODS},
                 )
             return route(self, request, unquote(match.group(1)) if match.groups() else "")
@@ -339,6 +343,15 @@ REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"
 def json_reply(document: Any) -> Reply:
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
     return Reply(body.encode(), JSON)
+
+
+def without_body(response: dict[str, Any]) -> dict[str, Any]:
+    """The answer to HEAD: GET's status and headers, with the length of GET's body as
+    Content-Length, and no body."""
+    body = response.get("body") or ""
+    length = len(base64.b64decode(body)) if response.get("isBase64Encoded") else len(body.encode())
+    headers = {**(response.get("headers") or {}), "Content-Length": str(length)}
+    return {**response, "headers": headers, "body": "", "isBase64Encoded": False}
 
 
 def error_response(

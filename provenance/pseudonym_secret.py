@@ -11,14 +11,15 @@ The key is the secret's SecretString as stored (at least `MIN_KEY_LENGTH` charac
 binary secret, a short key or a secret that cannot be read is a `PseudonymSecretError`, one
 line naming the secret and never the key. boto3 is imported on the first read only (the
 SQLite store and most commands never need it); the client is made from boto3's default
-session, so region, endpoint (`AWS_ENDPOINT_URL_SECRETS_MANAGER`) and credentials are
-botocore's unless given.
+session, so endpoint (`AWS_ENDPOINT_URL_SECRETS_MANAGER`) and credentials are botocore's unless
+given, and the region follows the project's rule (`eventstore.aws_region`).
 """
 
 from __future__ import annotations
 
 import re
 
+from eventstore.aws_region import resolve_region
 from provenance.access_policy import MIN_KEY_LENGTH
 from provenance.errors import ProvenanceError
 
@@ -42,8 +43,9 @@ def read_pseudonym_key(
 ) -> str:
     """The pseudonym key the secret `secret_id` (ARN or name) holds: its SecretString.
 
-    The region is the ARN's (a secret lives in one region), else `region`, else botocore's
-    (AWS_REGION, the profile); `endpoint_url` overrides botocore's endpoint (a local stack)."""
+    The region is the ARN's (a secret lives in one region), else `region`, else AWS_REGION,
+    else botocore's (AWS_DEFAULT_REGION, the profile); `endpoint_url` overrides botocore's
+    endpoint (a local stack)."""
     secret_id = secret_id.strip()
     if not secret_id:
         raise PseudonymSecretError(
@@ -64,7 +66,9 @@ def read_pseudonym_key(
     try:
         client = boto3.client(
             "secretsmanager",
-            region_name=arn.group("region") if arn else region,
+            region_name=resolve_region(
+                arn.group("region") if arn else region, how="the secret's ARN or --region"
+            ),
             endpoint_url=endpoint_url,
             config=config,
         )

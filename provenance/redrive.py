@@ -30,12 +30,13 @@ Messages kept in the queue (never deleted), each reported in one line:
 Messages are received one at a time and hidden from other readers while handled (SQS
 visibility); those kept are made visible again when the run ends, so the queue's depth alarm
 stays on until someone deals with them. A dry run reads the records and stores and deletes
-nothing. Clients: SQS in the queue URL's region (or `region`), Kinesis in the stream ARN's;
-the pseudonym key is read as the function reads it (`provenance.pseudonym_secret`).
+nothing. Clients: SQS in `region` (--region), else the queue URL's, else the configured one
+(`eventstore.aws_region`: AWS_REGION, then botocore's); Kinesis in the stream ARN's; the
+pseudonym key is read as the function reads it (`provenance.pseudonym_secret`).
 
 boto3 is imported when the first client is made (only `prov redrive` needs it). Imports the
 Kinesis record reader, the ingest options and report, the access policy and `eventstore`'s
-errors; the CLI prints the results.
+errors and region rule; the CLI prints the results.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from eventstore import EventStore, EventStoreError
+from eventstore.aws_region import NoRegionError, resolve_region
 from provenance.access_policy import (
     KEEP_FOREVER,
     KEY_ENV,
@@ -385,9 +387,10 @@ def queue_region(queue_url: str) -> str | None:
 class AwsClients:
     """The queue's SQS client and a Kinesis client per region, made on first use.
 
-    Regions: `region`, else the queue URL's, else botocore's (AWS_REGION, the profile); a
-    stream's own region from its ARN. `endpoint_url` (or botocore's AWS_ENDPOINT_URL*) points
-    all of them at another endpoint (a local stack)."""
+    Regions: `region`, else the queue URL's, else the configured one (AWS_REGION, then
+    botocore's: AWS_DEFAULT_REGION, the profile); a stream's own region from its ARN.
+    `endpoint_url` (or botocore's AWS_ENDPOINT_URL*) points all of them at another endpoint
+    (a local stack)."""
 
     def __init__(
         self, queue_url: str, *, region: str | None = None, endpoint_url: str | None = None
@@ -426,12 +429,15 @@ def _client(service: str, region: str | None, endpoint_url: str | None, **timeou
     # Any: the stubs type a client per literal service name only.
     session: Any = boto3.session.Session()
     try:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
-    except BotoCoreError as exc:
-        if type(exc).__name__ == "NoRegionError":
-            raise RedriveError("no AWS region: give --region or set AWS_REGION") from None
-        raise RedriveError(f"cannot make a {service} client: {_one_line(exc)}") from None
-    except ValueError as exc:  # a malformed endpoint URL
+        return session.client(
+            service,
+            region_name=resolve_region(region),
+            endpoint_url=endpoint_url,
+            config=config,
+        )
+    except NoRegionError as exc:
+        raise RedriveError(str(exc)) from None
+    except (BotoCoreError, ValueError) as exc:  # ValueError: a malformed endpoint URL
         raise RedriveError(f"cannot make a {service} client: {_one_line(exc)}") from None
 
 

@@ -117,15 +117,19 @@ def wsgi_app(handle: Handle) -> WSGIApplication:
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         response = handle(event_from_environ(environ))
-        status, headers, body = response_to_wsgi(response)
+        head = str(environ.get("REQUEST_METHOD", "")).upper() == "HEAD"
+        status, headers, body = response_to_wsgi(response, head=head)
         start_response(status, headers)
         return [body]
 
     return application
 
 
-def response_to_wsgi(response: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    """A payload-2.0 response as a WSGI status line, header list and body."""
+def response_to_wsgi(
+    response: Mapping[str, Any], *, head: bool = False
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """A payload-2.0 response as a WSGI status line, header list and body; for a `head`
+    request no body, and the Content-Length the response states (that of GET's body)."""
     code = int(response.get("statusCode", 200))
     try:
         phrase = HTTPStatus(code).phrase
@@ -135,7 +139,11 @@ def response_to_wsgi(response: Mapping[str, Any]) -> tuple[str, list[tuple[str, 
     body = base64.b64decode(text) if response.get("isBase64Encoded") else text.encode("utf-8")
     headers = [(str(name), str(value)) for name, value in (response.get("headers") or {}).items()]
     headers += [("Set-Cookie", cookie) for cookie in response.get("cookies") or ()]
+    stated = [value for name, value in headers if name.lower() == "content-length"]
     headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+    if head:
+        headers.append(("Content-Length", stated[-1] if stated else str(len(body))))
+        return f"{code} {phrase}".rstrip(), headers, b""
     headers.append(("Content-Length", str(len(body))))
     return f"{code} {phrase}".rstrip(), headers, body
 

@@ -40,7 +40,8 @@ new one is shipped from byte 0 with a fresh counter; when the file shrinks below
 offset (truncation), it is shipped again from byte 0.
 
 The only module of `provenance` that imports boto3 (imported by the CLI's `ship` command only).
-Imports the envelope, identity, sources, the state file and the errors.
+Imports the envelope, identity, sources, the state file, the errors and `eventstore.aws_region`
+(the client's region).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eventstore.aws_region import NoRegionError, resolve_region
 from provenance.envelope import MAX_RECORD_BYTES, Envelope, encode
 from provenance.errors import ProvenanceError
 from provenance.identity import OccurrenceCounter, line_digest
@@ -194,7 +196,8 @@ def kinesis_client(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> KinesisClient:
     """A boto3 Kinesis client whose own retries (whole-call throttling and connection errors)
-    are set explicitly rather than left to the environment's defaults."""
+    are set explicitly rather than left to the environment's defaults. Its region: `region`
+    (--region), else AWS_REGION, else botocore's (`eventstore.aws_region`)."""
     config = Config(
         retries={"total_max_attempts": max_attempts, "mode": "standard"},
         connect_timeout=10,
@@ -203,13 +206,14 @@ def kinesis_client(
     )
     try:
         client = boto3.session.Session().client(
-            "kinesis", region_name=region, endpoint_url=endpoint_url, config=config
+            "kinesis",
+            region_name=resolve_region(region),
+            endpoint_url=endpoint_url,
+            config=config,
         )
-    except BotoCoreError as exc:
-        if type(exc).__name__ == "NoRegionError":
-            raise ShipError("no AWS region: give --region or set AWS_REGION") from None
-        raise ShipError(f"cannot make a Kinesis client: {_one_line(exc)}") from None
-    except ValueError as exc:  # a malformed endpoint URL
+    except NoRegionError as exc:
+        raise ShipError(str(exc)) from None
+    except (BotoCoreError, ValueError) as exc:  # ValueError: a malformed endpoint URL
         raise ShipError(f"cannot make a Kinesis client: {_one_line(exc)}") from None
     return cast("KinesisClient", client)
 
@@ -559,6 +563,7 @@ class Shipper:
         self.report.files.append(report)
         saved = self.state.load(key)
         if saved is None:
+            self._check_same_host(key, handle)
             return _Followed(key, report, self._reader(handle, file_id, path))
         report.offset, report.next_line = saved.offset, saved.next_line
         if saved.file_id == file_id:
@@ -607,6 +612,20 @@ class Shipper:
         )
         self._enqueue(Reset(key, file_id))
         return followed
+
+    def _check_same_host(self, key: FileKey, handle: BinaryIO) -> None:
+        """Refuse to ship a file again under another host than before (a changed --host, or
+        the machine's name that was once the default): its lines would go again, with other
+        event ids, and be stored twice."""
+        shipped_as = [host for host in self.state.hosts(key.stream, key.path) if host != key.host]
+        if shipped_as:
+            handle.close()
+            raise ShipError(
+                f"{key.path} was shipped to {key.stream} as host {shipped_as[0]!r}, not "
+                f"{key.host!r}: its lines would be sent again with other event ids; give "
+                f"--host {shipped_as[0]!r} (or PROV_HOST) to go on where it stopped, or another "
+                "--state to ship it all again under the new host"
+            )
 
     def _reader(
         self,

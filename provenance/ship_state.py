@@ -158,6 +158,14 @@ class ShipState:
         )
         return SavedFile(file_id, offset, next_line, counts)
 
+    def hosts(self, stream: str, path: str) -> list[str]:
+        """The hosts under which `path` has been shipped to `stream`, in name order."""
+        rows = self._db.execute(
+            "SELECT host FROM shipped_files WHERE stream = ? AND path = ? ORDER BY host",
+            (stream, path),
+        )
+        return [host for (host,) in rows]
+
     def commit(self, changes: Sequence[Change]) -> None:
         """Apply `changes` in order, all in one transaction."""
         if not changes:

@@ -62,6 +62,8 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # AWS_REGION beats AWS_DEFAULT_REGION (eventstore.aws_region): a shell's must not leak in.
+    monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("PROV_STORE", raising=False)
     monkeypatch.delenv("PROV_API", raising=False)  # `prov` would ask a deployed API instead
 

@@ -571,11 +571,14 @@ def test_one_given_on_the_command_line_beats_the_others_variable(
 
     monkeypatch.setenv("PROV_STORE", f"sqlite:///{tmp_path / 'none.db'}")
     assert run(capsys, "state", api.demo.druid, "--api", api.url) == expected
+    monkeypatch.setenv("PROV_STORE", "garbage")  # no scheme, but not read with --api either
+    assert run(capsys, "state", api.demo.druid, "--api", api.url) == expected
+    monkeypatch.setenv("PROV_STORE", f"sqlite:///{tmp_path / 'none.db'}")
     monkeypatch.setenv("PROV_API", f"http://127.0.0.1:{free_port()}")
     assert run(capsys, "state", api.demo.druid, "--store", api.demo.url) == expected
     monkeypatch.delenv("PROV_STORE")
     assert run(capsys, "state", api.demo.druid, "--api", api.url) == expected
-    assert len(api.gate.seen) == 2
+    assert len(api.gate.seen) == 3
 
 
 def test_region_without_api_is_a_usage_error(capsys, api) -> None:

@@ -161,3 +161,70 @@ def test_console_script_has_no_traceback_on_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.startswith("prov: error:") and "Traceback" not in done.stderr
+
+
+STORE_COMMANDS = [
+    ["init"],
+    ["ingest", "{log}"],
+    ["history", "bj102hs9687"],
+    ["state", "bj102hs9687"],
+    ["premis", "bj102hs9687"],
+    ["quarantine"],
+    ["rebuild"],
+    ["expire"],
+    ["report", "access"],
+    ["serve", "--port", "0"],
+    ["redrive", "--queue", "https://sqs.us-east-1.amazonaws.com/123456789012/q"],
+]
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=lambda command: command[0])
+@pytest.mark.parametrize("from_env", [False, True], ids=["--store", "PROV_STORE"])
+def test_a_store_without_scheme_is_refused_and_nothing_is_created(
+    capsys, tmp_path: Path, log_file: Path, monkeypatch, command: list[str], from_env: bool
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    args = [part.format(log=log_file) for part in command]
+    if from_env:
+        monkeypatch.setenv("PROV_STORE", "garbage")
+    else:
+        args += ["--store", "garbage"]
+
+    code, out, err = run(capsys, *args)
+
+    where = "PROV_STORE" if from_env else "--store"
+    assert (code, out) == (1, "")
+    assert err.startswith(f"prov: error: {where}: 'garbage' is not a store URL")
+    assert "give sqlite:///garbage;" in err and "dynamodb://TABLE" in err
+    assert err.count("\n") == 1
+    assert list(work.iterdir()) == []
+
+
+def test_an_untrustworthy_version_is_quarantined_not_stored_as_unknown(
+    capsys, tmp_path: Path, url: str
+) -> None:
+    events = tmp_path / "events.jsonl"
+    line = (
+        '{"druid": "druid:bj102hs9687", "event_type": "druid_version_replicated", '
+        '"created_at": "2026-02-01T10:00:00Z", "data": {"host": "h", "invoked_by": "pc", '
+        '"version": VERSION, "endpoint_name": "aws_s3_west_2"}}'
+    )
+    events.write_text(
+        "\n".join(line.replace("VERSION", raw) for raw in ("1e23", "-1", "2", '"3"')) + "\n"
+    )
+
+    code, out, err = run(capsys, "ingest", "--store", url, str(events))
+
+    assert (code, err) == (0, "")
+    assert "2 new events" in out
+    assert "quarantined: malformed version (1 lines)" in out
+    assert "quarantined: version out of range (1 lines)" in out
+    code, out, _ = run(capsys, "quarantine", "--store", url, "--format", "json")
+    assert sorted(item["reason"] for item in json.loads(out)) == [
+        "malformed version",
+        "version out of range",
+    ]
+    code, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json")
+    assert sorted(event["version"] for event in json.loads(out)) == [2, 3]

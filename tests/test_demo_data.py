@@ -11,7 +11,6 @@ import ipaddress
 import itertools
 import json
 import re
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -207,14 +206,11 @@ def test_files_sources_and_layout(demo: DemoData) -> None:
     assert logs.name == "logs"
 
 
-def test_default_size_and_speed(tmp_path: Path) -> None:
-    started = time.perf_counter()
+def test_default_size(tmp_path: Path) -> None:
     data = generate(tmp_path)
-    seconds = time.perf_counter() - started
     assert 50_000 <= sum(f.lines for f in data.files) <= 90_000
     # The access logs must not make `prov demo` slow: at most about 20,000 lines.
     assert 10_000 <= sum(f.lines for f in data.files if f.path.parent.name == "access") <= 20_000
-    assert seconds < 10  # about 1 s on a laptop; generous for slow CI machines
 
 
 def test_druids(demo: DemoData) -> None:
@@ -496,12 +492,8 @@ def test_the_featured_object_has_its_story(demo: DemoData) -> None:
     ("objects", "days", "seed"),
     [(5, 10, 1), (5, 10, 2), (5, 10, 3), (3, 5, 4), (3, 5, 5), (20, 30, 6), (40, 365, 7)],
 )
-def test_small_worlds_are_fast_and_tell_the_story(
-    tmp_path: Path, objects: int, days: int, seed: int
-) -> None:
-    started = time.perf_counter()
+def test_small_worlds_tell_the_story(tmp_path: Path, objects: int, days: int, seed: int) -> None:
     data = generate(tmp_path, objects=objects, days=days, seed=seed)
-    assert time.perf_counter() - started < 3.0  # 5 objects over 10 days take ~10 ms
     assert len(data.druids) == objects
     _featured_story_is_told(data)
 

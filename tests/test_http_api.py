@@ -346,12 +346,56 @@ def test_an_unknown_route_is_404(call, path) -> None:
     assert_error(call(path), 404, "no such resource", "/objects/{druid}/events")
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 def test_another_method_is_405(call, demo, method) -> None:
     response = call(f"/objects/{demo.druid}/state", method=method)
 
     assert_error(response, 405, method)
-    assert response["headers"]["Allow"] == "GET"
+    assert response["headers"]["Allow"] == "GET, HEAD"
+
+
+def head_cases(druid: str) -> list[tuple[str, Params | None, dict[str, str] | None]]:
+    """Every route, negotiated and compressed answers, a 304 and each kind of error."""
+    return [
+        (f"/objects/{druid}/events", {"limit": "5"}, None),
+        (f"/objects/{druid}/state", None, None),
+        (f"/objects/{druid}/premis", None, None),
+        (f"/objects/{druid}/premis", None, {"accept": "text/turtle"}),
+        (f"/objects/{druid}/premis", None, {"accept-encoding": "gzip"}),
+        ("/reports/access", {"by": "agent", "tz": "UTC"}, None),
+        ("/reports/access", {"by": "path", "format": "csv", "tz": "UTC"}, None),
+        ("/objects/bc123df4567/state", None, None),
+        ("/objects/not-a-druid/events", None, None),
+        (f"/objects/{druid}/events", {"limit": "abc"}, None),
+        (f"/objects/{druid}/premis", None, {"accept": "text/html"}),
+        ("/nothing/here", None, None),
+    ]
+
+
+def test_head_answers_what_get_answers_without_the_body(call, demo) -> None:
+    for path, params, headers in head_cases(demo.druid):
+        get = call(path, params, headers=headers)
+        head = call(path, params, headers=headers, method="HEAD")
+
+        body = get["body"].encode()
+        if get["isBase64Encoded"]:
+            body = base64.b64decode(body)
+        assert head["statusCode"] == get["statusCode"], path
+        assert head["headers"] == {**get["headers"], "Content-Length": str(len(body))}, path
+        assert (head["body"], head["isBase64Encoded"]) == ("", False), path
+        assert len(body) > 0, path
+
+
+def test_head_with_a_matching_etag_is_304_like_get(call, demo) -> None:
+    path = f"/objects/{demo.druid}/state"
+    etag = call(path)["headers"]["ETag"]
+
+    get = call(path, headers={"if-none-match": etag})
+    head = call(path, headers={"if-none-match": etag}, method="HEAD")
+
+    assert get["statusCode"] == head["statusCode"] == 304
+    assert head["headers"] == {**get["headers"], "Content-Length": "0"}
+    assert head["body"] == get["body"] == ""
 
 
 @pytest.mark.parametrize(

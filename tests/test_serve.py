@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
 import os
@@ -180,6 +181,36 @@ def test_http_answers_are_the_handler_answers(server, demo) -> None:
         assert body == want_body, target
         for name, value in want_headers:
             assert got_headers[name] == value, (target, name)
+
+
+def test_http_head_gets_the_get_status_and_headers_and_no_body(server, demo) -> None:
+    """As monitoring probes ask: over a real connection, kept alive between requests."""
+    url, _ = server
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        for target, headers, method in requests_for(demo.druid):
+            if method != "GET":
+                continue
+            connection.request("GET", target, headers=headers)
+            get = connection.getresponse()
+            body = get.read()
+            connection.request("HEAD", target, headers=headers)
+            head = connection.getresponse()
+
+            assert head.read() == b"", target
+            assert head.status == get.status, target
+            assert head.getheader("Content-Length") == str(len(body)), target
+            for name in ("Content-Type", "Content-Encoding", "ETag", "Cache-Control", "Allow"):
+                assert head.getheader(name) == get.getheader(name), (target, name)
+    finally:
+        connection.close()
+
+
+def test_http_another_method_is_405_allowing_get_and_head(server, demo) -> None:
+    url, _ = server
+    status, headers, _ = fetch(f"{url}/objects/{demo.druid}/state", method="POST")
+    assert (status, headers["Allow"]) == (405, "GET, HEAD")
 
 
 def test_http_state_is_the_cli_state_for_a_bare_druid(server, demo, capsys) -> None:

@@ -34,6 +34,11 @@ absent the event's time is taken from `data.created_at`, `data.timestamp` or `da
 with none of those the line is quarantined ("no created_at"): the time an event happened cannot
 be made up (the ingest time would differ between replays and break idempotence).
 
+Versions (`data.version`, `data.actual_version`, the `actual version:` of an audit message) are
+whole numbers from 0 to 2**31 - 1, as JSON numbers or decimal strings (dor-services-app sends
+some as strings); absent, null or "" means unknown. Any other value quarantines the line
+(`malformed version`, `version out of range`, ...) instead of becoming an unknown version.
+
 Every line is one entry (no continuation lines). Imports only `provenance.events`,
 `provenance.druid`, `provenance.sources.base` and stdlib.
 """
@@ -80,7 +85,7 @@ _EVENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}", re.ASCII)
 # <n>) <messages joined by ' && '>`; moab-valid messages put ` || ` before the message.
 _AUDIT_PREFIX = re.compile(
     r"(?P<audit>[^\s(]+) \((?:actual location: (?P<root>[^;)]*))?; ?"
-    r"(?:actual version: (?P<version>[0-9]{1,9}))?\) ?(?:\|\| ?)?(?P<messages>.*)",
+    r"(?:actual version: (?P<version>[0-9]{1,12}))?\) ?(?:\|\| ?)?(?P<messages>.*)",
     re.DOTALL,
 )
 _MOAB_ERRORS = re.compile(r"validation errors: \[(.*)\]\s*\Z", re.DOTALL)
@@ -88,6 +93,7 @@ _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 # pydantic refuses JSON nested deeper than this; such a line is kept in quarantine instead.
 _MAX_DEPTH = 64
 _MAX_INT = 2**31 - 1
+_MAX_VERSION_DIGITS = 12  # past _MAX_INT already: "out of range" rather than "malformed"
 _MAX_CACHED = 10_000
 
 
@@ -236,7 +242,7 @@ class SdrEventsSource(Source):
         if not isinstance(endpoint, str) or not endpoint.strip():
             raise _RejectError("replication without endpoint_name")
         parts = _zip_parts(data.get("parts_info"))
-        version = _as_int(data.get("version"))
+        version = _version(data.get("version"), "version")
         link = self._endpoints.get(endpoint)
         if link is None:
             link = LinkedObject(kind="endpoint", identifier=endpoint, role="outcome")
@@ -269,9 +275,9 @@ class SdrEventsSource(Source):
         storage_root = _text(data.get("storage_area")) or _text(data.get("storage_root"))
         if storage_root is None and prefix is not None and prefix["root"]:
             storage_root = prefix["root"].strip() or None
-        version = _as_int(data.get("actual_version"))
+        version = _version(data.get("actual_version"), "actual_version")
         if version is None and prefix is not None and prefix["version"]:
-            version = int(prefix["version"])
+            version = _version(prefix["version"], "actual version in error")
         fields.update(
             version=version,
             outcome="fail",
@@ -300,7 +306,7 @@ class SdrEventsSource(Source):
     ) -> Draft:
         check_name = _text(data.get("check_name")) or "unknown"
         fields.update(
-            version=_as_int(data.get("actual_version")),
+            version=_version(data.get("actual_version"), "actual_version"),
             premis_type="val",
             outcome="success",
             detail=f"{check_name} passed",
@@ -322,7 +328,7 @@ class SdrEventsSource(Source):
         if note:
             detail = f"{event_type}: {note}"
         fields.update(
-            version=_as_int(data.get("version")),
+            version=_version(data.get("version"), "version"),
             premis_type=REPOSITORY_PREMIS.get(event_type),
             outcome=outcome,
             detail=detail,
@@ -350,15 +356,29 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _as_int(value: Any) -> int | None:
-    """An object version: a non-negative int, or its decimal string; anything else is None."""
-    if isinstance(value, bool):
+def _version(value: Any, field: str) -> int | None:
+    """The object version in `data[field]`: None when absent, null or empty.
+
+    A JSON whole number, or its decimal digits as a string (dor-services-app sends
+    `version_open`/`version_close` versions as `version.to_s`; an empty string is Ruby's
+    `nil.to_s`), from 0 (what moab-versioning reports for a Moab without a version directory)
+    to 2**31 - 1. Anything else (`1.5`, `1e23`, `-1`, `true`, `"v2"`, a huge number) is not
+    a version that can be trusted, and is not made null: the line is quarantined, saying which
+    field it was."""
+    if value is None or value == "":
         return None
-    if isinstance(value, int):
-        return value if 0 <= value <= _MAX_INT else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
-        return int(value)
-    return None
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
+            raise _RejectError(f"malformed {field}")
+        # Bounded before int(): a digit flood must not reach int()'s size limit.
+        if len(value) > _MAX_VERSION_DIGITS:
+            raise _RejectError(f"{field} out of range")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _RejectError(f"malformed {field}")
+    if not 0 <= value <= _MAX_INT:
+        raise _RejectError(f"{field} out of range")
+    return value
 
 
 def _zip_parts(value: Any) -> tuple[ZipPart, ...]:

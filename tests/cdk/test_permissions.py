@@ -347,13 +347,10 @@ def _run_scenarios(
     answers: dict[str, dict[str, Any]] = {}
     outcomes["api"] = answers
 
-    def get(scenario: str, path: str, query: str = "") -> dict[str, Any]:
+    def get(scenario: str, path: str, query: str = "", method: str = "GET") -> dict[str, Any]:
+        event = http_event(path, dict(parse_qsl(query)), {"accept-encoding": "gzip"}, method=method)
         response: dict[str, Any] = recording.run(
-            "api",
-            scenario,
-            lambda: handlers.api.handler(
-                http_event(path, dict(parse_qsl(query)), {"accept-encoding": "gzip"}), ctx()
-            ),
+            "api", scenario, lambda: handlers.api.handler(event, ctx())
         )
         answers[scenario] = response
         return response
@@ -362,6 +359,7 @@ def _run_scenarios(
     get("events, next page", f"/objects/druid:{DRUID}/events", f"limit=2&after={_next(page)}")
     get("state", f"/objects/druid:{DRUID}/state")
     get("premis", f"/objects/druid:{DRUID}/premis")
+    get("premis, HEAD", f"/objects/druid:{DRUID}/premis", method="HEAD")
     get("report", "/reports/access", "by=service,agent")
     get("report by druid", "/reports/access", "by=druid")
     get("state of an unknown object", "/objects/druid:zz999zz9999/state")
@@ -411,6 +409,7 @@ def test_every_path_was_exercised(recording: Recording) -> None:
         "events, next page": 200,
         "state": 200,
         "premis": 200,
+        "premis, HEAD": 200,
         "report": 200,
         "report by druid": 200,
         "state of an unknown object": 404,

@@ -32,7 +32,7 @@ from cdk.store import PSEUDONYM_KEY_LENGTH
 from eventstore import schema
 from eventstore.url import dynamodb_location
 from provenance.access_policy import KEY_ENV, MIN_KEY_LENGTH, RETENTION_ENV, AccessPolicy
-from provenance.http_api import ROUTE_LIST
+from provenance.http_api import ALLOWED_METHODS, ROUTE_LIST
 from tests.cdk.conftest import REPO, DeploymentFactory, cdk_json_context
 
 # Every setting that reaches a template, changed from its default and from cdk.json's prod,
@@ -65,10 +65,14 @@ CHANGED = {
 
 RUNTIME_SOURCES = ("handlers", "provenance", "eventstore")
 ROUTE_KEYS = {
-    "GET /objects/{druid}/events",
-    "GET /objects/{druid}/state",
-    "GET /objects/{druid}/premis",
-    "GET /reports/access",
+    f"{method} {path}"
+    for method in ("GET", "HEAD")
+    for path in (
+        "/objects/{druid}/events",
+        "/objects/{druid}/state",
+        "/objects/{druid}/premis",
+        "/reports/access",
+    )
 }
 # One entry per function: its handler string, its POWERTOOLS_SERVICE_NAME, its timeout (s).
 FUNCTIONS = {
@@ -847,7 +851,7 @@ def api_ids(deployment: Deployment) -> tuple[str, str]:
     return logical_id(deployment.pipeline.query_api.api), function_ids(deployment)["api"]
 
 
-def test_http_api_has_exactly_the_four_iam_routes(
+def test_http_api_has_exactly_the_four_iam_routes_for_get_and_head(
     dev: Deployment, pipeline_template: Template
 ) -> None:
     api_id, function_id = api_ids(dev)
@@ -876,7 +880,11 @@ def test_http_api_has_exactly_the_four_iam_routes(
 
 
 def test_api_routes_are_the_routes_the_runtime_serves() -> None:
-    served = {f"GET {path}" for path in ROUTE_LIST.split(", ")}
+    served = {
+        f"{method} {path}"
+        for method in ALLOWED_METHODS.split(", ")
+        for path in ROUTE_LIST.split(", ")
+    }
     assert served == ROUTE_KEYS
 
 
@@ -913,7 +921,7 @@ def test_api_stage_is_throttled_and_logs_each_request_as_json(
         assert {"caller", "routeKey", "status"} <= set(fields)
 
 
-def test_reader_policy_allows_invoking_the_four_routes_only(
+def test_reader_policy_allows_invoking_the_four_routes_by_get_and_head_only(
     dev: Deployment, pipeline_template: Template
 ) -> None:
     api_id, _ = api_ids(dev)
@@ -923,10 +931,14 @@ def test_reader_policy_allows_invoking_the_four_routes_only(
     resources_ = statement["Resource"]
     assert all({"Ref": api_id} in arn["Fn::Join"][1] for arn in resources_)
     assert {joined(arn).rpartition(":")[2] for arn in resources_} == {
-        "<token>/$default/GET/objects/*/events",
-        "<token>/$default/GET/objects/*/state",
-        "<token>/$default/GET/objects/*/premis",
-        "<token>/$default/GET/reports/access",
+        f"<token>/$default/{method}{path}"
+        for method in ("GET", "HEAD")
+        for path in (
+            "/objects/*/events",
+            "/objects/*/state",
+            "/objects/*/premis",
+            "/reports/access",
+        )
     }
     assert all(joined(arn).startswith("arn:<token>:execute-api:") for arn in resources_)
 

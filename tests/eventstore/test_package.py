@@ -20,6 +20,7 @@ def test_public_names_resolve() -> None:
 def test_eventstore_imports_nothing_of_the_domain_or_aws() -> None:
     code = (
         "import sys, eventstore, eventstore.schema, eventstore.sqlite, eventstore.url\n"
+        "import eventstore.aws_region\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('provenance', 'premis', 'handlers', 'boto3', 'botocore'))\n"
         "print(','.join(bad))"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eventstore import SQLiteEventStore, StoreUnavailableError, open_store
-from eventstore.url import dynamodb_location
+from eventstore.url import check_store_url, dynamodb_location, init_store
 from tests.eventstore.contract import event
 
 
@@ -16,13 +16,8 @@ def _holds_a(path: Path) -> bool:
         return [r.event_id for r in store.read_all()] == ["a"]
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["sqlite:///events.db", "sqlite:///sub/events.db", "events.db", "sub/events.db"],
-)
-def test_relative_sqlite_urls_and_paths(
-    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("url", ["sqlite:///events.db", "sqlite:///sub/events.db"])
+def test_relative_sqlite_urls(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
 
@@ -32,8 +27,8 @@ def test_relative_sqlite_urls_and_paths(
     assert _holds_a(tmp_path / url.removeprefix("sqlite:///"))
 
 
-@pytest.mark.parametrize("form", ["sqlite:///{}", "SQLite:///{}", "{}"])
-def test_absolute_sqlite_urls_and_paths(form: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", ["sqlite:///{}", "SQLite:///{}"])
+def test_absolute_sqlite_urls(form: str, tmp_path: Path) -> None:
     path = tmp_path / "events.db"
 
     with open_store(form.format(path)) as store:  # sqlite:/// + /abs/path = four slashes
@@ -75,3 +70,45 @@ def test_dynamodb_urls_name_table_region_and_endpoint() -> None:
 def test_unusable_urls_name_the_accepted_forms(url: str) -> None:
     with pytest.raises(StoreUnavailableError, match=r"sqlite:///relative/path\.db"):
         open_store(url)
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [
+        ("garbage", "sqlite:///garbage"),
+        ("events.db", "sqlite:///events.db"),
+        ("sub/events.db", "sqlite:///sub/events.db"),
+        ("{tmp}/events.db", "sqlite:///{tmp}/events.db"),  # four slashes: absolute
+        (":memory:", "sqlite:///:memory:"),
+    ],
+)
+@pytest.mark.parametrize("opener", ["open", "init", "check"])
+def test_a_path_without_scheme_is_refused_with_its_url_and_nothing_is_created(
+    given: str, suggested: str, opener: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    given, suggested = given.format(tmp=tmp_path), suggested.format(tmp=tmp_path)
+    call = {"open": open_store, "init": init_store, "check": check_store_url}[opener]
+
+    with pytest.raises(StoreUnavailableError) as refused:
+        call(given)
+
+    message = str(refused.value)
+    assert f"give {suggested};" in message
+    assert "sqlite:////absolute/path.db" in message and "dynamodb://TABLE" in message
+    assert "\n" not in message
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["sub"]
+
+
+@pytest.mark.parametrize("url", ["sqlite:/events.db", "dynamodb:table", "file:events.db"])
+def test_a_url_without_slashes_gets_the_forms_but_no_path_suggestion(url: str) -> None:
+    with pytest.raises(StoreUnavailableError) as refused:
+        check_store_url(url)
+    assert "is not a store URL: use sqlite:///" in str(refused.value)
+    assert "give sqlite:///" not in str(refused.value)
+
+
+def test_check_store_url_names_the_backend() -> None:
+    assert check_store_url("sqlite:///events.db") == "sqlite"
+    assert check_store_url("dynamodb://provenance-events?region=us-west-2") == "dynamodb"

@@ -507,3 +507,103 @@ def test_any_event_shaped_object_is_accounted_and_valid(text: str) -> None:
     entries = feed([text], tz=UTC)
     assert_accounted([text], entries)
     build(entries)
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+VERSIONED = [
+    ("druid_version_replicated", "version", {"endpoint_name": "aws_s3_west_2"}),
+    ("version_close", "version", {}),
+    ("preservation_audit_failure", "actual_version", {"check_name": "moab-valid"}),
+    ("preservation_audit_success", "actual_version", {"check_name": "moab-valid"}),
+]
+
+
+@pytest.mark.parametrize(("event_type", "field", "data"), VERSIONED)
+@pytest.mark.parametrize(
+    ("value", "version"),
+    [(1, 1), (0, 0), (2**31 - 1, 2**31 - 1), ("3", 3), ("0003", 3), ("", None), (None, None)],
+)
+def test_a_version_is_a_whole_number_or_its_digits(
+    event_type: str, field: str, data: dict[str, Any], value: Any, version: int | None
+) -> None:
+    event = one(event_line(event_type, {**data, field: value}))
+    assert event.version == version
+
+
+@pytest.mark.parametrize(("event_type", "field", "data"), VERSIONED)
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("1e23", "malformed"),
+        ("1.5", "malformed"),
+        ("3.0", "malformed"),
+        ("-1", "out of range"),
+        ("true", "malformed"),
+        ("false", "malformed"),
+        ('"v2"', "malformed"),
+        ('" 3"', "malformed"),
+        ('"1e3"', "malformed"),
+        ('"-1"', "malformed"),
+        ('"\\uff13"', "malformed"),  # a fullwidth digit: not ASCII
+        ("[1]", "malformed"),
+        ("{}", "malformed"),
+        (str(2**31), "out of range"),
+        ("1" + "0" * 40, "out of range"),
+        ('"' + "9" * 13 + '"', "out of range"),
+        ('"' + "9" * 5000 + '"', "out of range"),  # past int()'s digit limit
+    ],
+)
+def test_any_other_version_quarantines_the_line_with_a_reason(
+    event_type: str, field: str, data: dict[str, Any], raw: str, problem: str
+) -> None:
+    """Written into the JSON text as it is, so `1e23` is the number a log would carry."""
+    marker = '"__VERSION__"'
+    text = event_line(event_type, {**data, field: "__VERSION__"}).replace(marker, raw)
+
+    [entry] = feed([text])
+
+    assert not entry.drafts
+    reason = f"malformed {field}" if problem == "malformed" else f"{field} out of range"
+    assert entry.quarantined == reason
+
+
+def test_the_version_in_an_audit_message_follows_the_same_rule() -> None:
+    def error(version: str) -> dict[str, Any]:
+        message = f"validate_checksums (actual location: sr1; actual version: {version}) x"
+        return {"check_name": "preservation-audit", "error": message}
+
+    assert one(event_line("preservation_audit_failure", error("12"))).version == 12
+    [entry] = feed([event_line("preservation_audit_failure", error("9" * 12))])
+    assert entry.quarantined == "actual version in error out of range"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.booleans(),
+        st.text(max_size=15),
+        st.integers(min_value=0).map(str),
+    )
+)
+def test_a_version_is_kept_exactly_or_the_line_quarantined(value: Any) -> None:
+    [entry] = feed(
+        [event_line("druid_version_replicated", {"endpoint_name": "e", "version": value})]
+    )
+    exact = (
+        value
+        if isinstance(value, int) and not isinstance(value, bool)
+        else int(value)
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12
+        else None
+    )
+    if value == "" or (exact is not None and 0 <= exact < 2**31):
+        [event] = build([entry])
+        assert event.version == (None if value == "" else exact)
+    else:
+        assert not entry.drafts and entry.quarantined in {
+            "malformed version",
+            "version out of range",
+        }
