@@ -183,8 +183,9 @@ def _open_store(url: str | None, *, create: bool = False) -> EventStore:
 
 
 def _echo(text: str, *, err: bool = False) -> None:
-    """Print one line for a person (or a rendered table): every terminal line of `prov` goes
-    through here, so a control character from a log or an argument is shown as an escape."""
+    """Print one line for a person, or a rendered table (`TerminalText`). Everything `prov`
+    prints for a person goes through here or `_fail` (JSON, CSV and the progress counter do
+    not), so a control character from a log or an argument is shown as an escape."""
     from provenance.terminal import TerminalText, visible
 
     click.echo(text if isinstance(text, TerminalText) else visible(text), err=err)
