@@ -30,6 +30,10 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 400 KB with its keys; the embedded store refuses the same sizes so nothing that works locally
 fails in AWS."""
 
+MAX_LIMIT = 2**31 - 1
+"""Largest `limit` a read takes: DynamoDB's Query `Limit` is a 32-bit integer (SQLite's LIMIT
+would take 64 bits), so both backends take this one."""
+
 MAX_NAME_BYTES = 512
 """Longest event id, stream, type, projection name or projection key, in UTF-8 bytes (DynamoDB
 limits key attributes: 2,048 bytes for a partition key, 1,024 for a sort key of time + id)."""
@@ -248,9 +252,14 @@ def parse_cursor(cursor: str) -> tuple[str, str]:
 
 
 def check_limit(limit: int | None) -> None:
-    """`limit` is None (no limit) or an integer >= 0; raise InvalidRequestError otherwise."""
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise InvalidRequestError(f"limit must be None or an integer >= 0, got {limit!r}")
+    """`limit` is None (no limit) or an integer from 0 to MAX_LIMIT; raise InvalidRequestError
+    otherwise."""
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_LIMIT
+    ):
+        raise InvalidRequestError(
+            f"limit must be None or an integer from 0 to {MAX_LIMIT:,}, got {limit!r}"
+        )
 
 
 def bound_key(name: str, moment: datetime | None) -> str | None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from pydantic_core import from_json
 
 from eventstore import EventStore
+from eventstore.store import MAX_LIMIT
 from provenance.errors import ProvenanceError
 from provenance.projections import access_counts
 from provenance.projections.access_counts import NONE, SEP
@@ -38,6 +39,8 @@ DIMENSIONS: tuple[str, ...] = (
     "status_class",
 )
 OTHER = "(other)"
+MAX_TOP = MAX_LIMIT
+"""The largest --top: the largest count any option takes."""
 
 
 class ReportError(ProvenanceError):
@@ -77,8 +80,8 @@ def access_report(store: EventStore, query: ReportQuery) -> Report:
             raise ReportError(
                 f"unknown dimension {dimension!r}: choose from {', '.join(DIMENSIONS)}"
             )
-    if query.top is not None and query.top < 1:
-        raise ReportError(f"--top must be at least 1, got {query.top}")
+    if query.top is not None and not 1 <= query.top <= MAX_TOP:
+        raise ReportError(f"--top must be from 1 to {MAX_TOP:,}, got {query.top}")
     if query.start is not None and query.stop is not None and query.start >= query.stop:
         raise ReportError("--from must be before --to")
     report = Report(query)
@@ -338,24 +341,53 @@ def bucket_start(moment: datetime, bucket: Bucket, tz: tzinfo) -> datetime:
     return start
 
 
-def parse_time(text: str, tz: tzinfo, *, end: bool = False) -> datetime:
-    """An ISO date or time given on the command line, as an aware datetime.
-
-    A date means its start in `tz` for `--from`, and the start of the next day for `--to`
-    (so `--to 2026-03-05` includes the 5th); a time without a zone is read in `tz`.
-    """
+def read_time(text: str) -> date | datetime:
+    """An ISO 8601 date (`2026-03-02`, `20260302`, `2026-W10-1`) or date and time, as written
+    (a time may have no zone); ReportError if it is neither. The syntax check `prov report
+    access` runs on --from/--to before it knows the zone."""
     try:
-        if len(text) == 10:
-            day = datetime.fromisoformat(text)
-            if end:
-                day += timedelta(days=1)
-            return day.replace(tzinfo=tz)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return date.fromisoformat(text)
+    except (ValueError, TypeError):
+        pass
+    try:
+        return datetime.fromisoformat(text)
+    except (ValueError, TypeError):
         raise ReportError(
             f"{text!r} is not an ISO date or time (e.g. 2026-03-02 or 2026-03-02T10:00)"
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def parse_time(text: str, tz: tzinfo, *, end: bool = False) -> datetime | None:
+    """A report's --from (or, with `end`, --to) as an aware datetime; None for no bound.
+
+    The one rule the CLI and the query API share. A date means its start in `tz` for --from,
+    and the start of the next day for --to (so `--to 2026-03-05` includes the 5th); a time
+    without a zone is read in `tz`. Times are held from 0001-01-01 to 9999-12-31, in their zone
+    and in UTC (what a datetime holds): a --to beyond that (`--to 9999-12-31` ends on the day
+    after, and is the usual way of writing "for ever") means no end, a --from before it means
+    no start; a --from beyond it or a --to before it is refused, as nothing could be reported.
+    """
+    written = read_time(text)
+    try:
+        if isinstance(written, datetime):
+            moment = written if written.tzinfo is not None else written.replace(tzinfo=tz)
+        else:
+            # Add the day to the wall-clock date, then attach the zone: a day is not 24 hours
+            # across a DST change.
+            moment = datetime.combine(written + timedelta(days=1 if end else 0), time(), tz)
+        moment.astimezone(UTC)  # every store and report works in UTC from here on
+        return moment
+    except OverflowError:
+        pass
+    # Offsets are less than a day, so only the first and the last day can overflow.
+    late = written.year == datetime.max.year
+    if late == end:
+        return None
+    side = "after the last" if late else "before the first"
+    raise ReportError(
+        f"{text!r} is {side} time that can be stored (0001-01-01 to 9999-12-31): nothing "
+        f"can be reported {'from' if late else 'up to'} it"
+    )
 
 
 def csv_rows(report: Report) -> Sequence[Sequence[Any]]:

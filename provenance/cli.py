@@ -8,7 +8,6 @@ the project prints to the terminal or decides exit codes.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -16,6 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+
+from eventstore.store import MAX_LIMIT
+from provenance.cli_params import (
+    MAX_SERVE_THREADS,
+    MAX_SHIP_ATTEMPTS,
+    MAX_SHIP_RECORD_BYTES,
+    AccessDays,
+    FiniteFloat,
+    IsoTime,
+)
 
 if TYPE_CHECKING:
     from eventstore import EventStore
@@ -173,8 +182,19 @@ def _open_store(url: str | None, *, create: bool = False) -> EventStore:
     return open_store(url, create=create)
 
 
+def _echo(text: str, *, err: bool = False) -> None:
+    """Print one line for a person, or a rendered table (`TerminalText`). Everything `prov`
+    prints for a person goes through here or `_fail` (JSON, CSV and the progress counter do
+    not), so a control character from a log or an argument is shown as an escape."""
+    from provenance.terminal import TerminalText, visible
+
+    click.echo(text if isinstance(text, TerminalText) else visible(text), err=err)
+
+
 def _print_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    from provenance.terminal import json_text
+
+    click.echo(json_text(document))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -193,10 +213,10 @@ def init(store_url: str | None) -> None:
     if store_url is None:
         with _open_store(store_url, create=True):
             pass
-        click.echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
+        _echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
         return
     _check_store_url(store_url)
-    click.echo(f"{init_store(store_url)}: {store_url}")
+    _echo(f"{init_store(store_url)}: {store_url}")
 
 
 @cli.command()
@@ -253,23 +273,23 @@ def ingest(
             except OSError as exc:
                 raise _FailError(f"cannot read {name}: {exc.strerror or exc}") from exc
     if progress is not None:
-        click.echo("", err=True)
+        _echo("", err=True)
     if fmt == "json":
         _print_json(report.as_json())
         return
-    click.echo(
+    _echo(
         f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "
         f"{report.quarantined:,} quarantined"
     )
-    click.echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
+    _echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
     for kind, count in sorted(report.by_type.items()):
-        click.echo(f"  {kind:<28} {count:>9,}")
+        _echo(f"  {kind:<28} {count:>9,}")
     for label, reasons in (
         ("ignored", report.ignored_by_reason),
         ("quarantined", report.quarantined_by_reason),
     ):
         for reason, count in sorted(reasons.items()):
-            click.echo(f"  {label}: {reason} ({count:,} lines)")
+            _echo(f"  {label}: {reason} ({count:,} lines)")
 
 
 def _progress_printer() -> Any:
@@ -283,7 +303,7 @@ def _progress_printer() -> Any:
 @click.argument("druid")
 @store_option
 @_api_options
-@click.option("--limit", type=click.IntRange(min=0), default=None, help="at most N events")
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=None, help="at most N events")
 @click.option("--after", default=None, metavar="CURSOR", help="continue after this cursor")
 @_format_option("table", "json")
 def history(
@@ -309,7 +329,7 @@ def history(
         return
     from provenance.render import history_table
 
-    click.echo(history_table(events))
+    _echo(history_table(events))
 
 
 @cli.command()
@@ -334,7 +354,7 @@ def state(
         return
     from provenance.render import state_table
 
-    click.echo(state_table(view))
+    _echo(state_table(view))
 
 
 @cli.command()
@@ -409,12 +429,12 @@ def premis(
 
 def _wrote(output: str | None) -> None:
     if output is not None and output != "-":
-        click.echo(f"wrote {output}", err=True)
+        _echo(f"wrote {output}", err=True)
 
 
 @cli.command()
 @store_option
-@click.option("--limit", type=click.IntRange(min=0), default=None)
+@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=None, help="at most N entries")
 @click.option(
     "--replay",
     is_flag=True,
@@ -435,28 +455,22 @@ def quarantine(
         if fmt == "json":
             _print_json(report.as_json())
         else:
-            click.echo(
+            _echo(
                 f"{report.lines:,} quarantined lines replayed: {report.events:,} new events, "
                 f"{report.quarantined:,} lines still not understood"
             )
         return
     from provenance.queries import quarantined_lines
-    from provenance.render import shorten
+    from provenance.render import quarantine_table
 
     with _open_store(store_url) as store:
         items = quarantined_lines(store, limit=limit)
     if fmt == "json":
         _print_json(items)
         return
-    for item in items:
-        where = f"{item['file'] or '-'}:{item['line']}"
-        text = item["text"]
-        if item["truncated"]:
-            text = f"[truncated: first part of {item['raw_bytes']:,} bytes] {text}"
-        click.echo(
-            f"{where:<40} {item['source_type']:<10} {item['reason']:<32} {shorten(text, 80)}"
-        )
-    click.echo(f"{len(items)} quarantined entries", err=True)
+    if items:
+        _echo(quarantine_table(items))
+    _echo(f"{len(items)} quarantined entries", err=True)
 
 
 @cli.command()
@@ -469,7 +483,7 @@ def rebuild(store_url: str | None) -> None:
         if store.projected_by_stream:
             # A rebuild clears the applied-markers too: an event still on its way through the
             # table's stream would then be counted twice.
-            click.echo(
+            _echo(
                 "note: the projector must be stopped with nothing in flight (ingest paused, "
                 "the projector's iterator age 0): see the README, 'Watching it'",
                 err=True,
@@ -479,7 +493,7 @@ def rebuild(store_url: str | None) -> None:
             ("access_counts", access_counts.rebuild),
         ):
             count = rebuild_one(store)
-            click.echo(f"{name} rebuilt from {count:,} events")
+            _echo(f"{name} rebuilt from {count:,} events")
 
 
 @cli.command()
@@ -492,13 +506,13 @@ def expire(store_url: str | None) -> None:
 
     with _open_store(store_url) as store:
         if store.projected_by_stream:
-            click.echo(
+            _echo(
                 "nothing to do here: the table's TTL deletes access events when their "
                 "retention ends, and the projector keeps their counts"
             )
             return
         result = access_counts.expire(store, datetime.now(UTC))
-    click.echo(
+    _echo(
         f"{result.deleted:,} access events expired"
         + (f" (the latest from {result.latest.isoformat()})" if result.latest else "")
     )
@@ -521,9 +535,17 @@ def report() -> None:
     help="group by agent, agent_kind, client, service, path, druid, status, status_class",
 )
 @click.option("--bucket", type=click.Choice(["hour", "day", "week", "month"]), default=None)
-@click.option("--from", "start", default=None, metavar="T", help="ISO date or time (inclusive)")
-@click.option("--to", "stop", default=None, metavar="T", help="ISO date (inclusive) or time")
-@click.option("--top", type=click.IntRange(min=1), default=None, help="keep the N largest groups")
+@click.option("--from", "start", type=IsoTime(), default=None, help="ISO date or time (inclusive)")
+@click.option(
+    "--to",
+    "stop",
+    type=IsoTime(),
+    default=None,
+    help="ISO date (inclusive) or time; 9999-12-31 or later: no end",
+)
+@click.option(
+    "--top", type=click.IntRange(1, MAX_LIMIT), default=None, help="keep the N largest groups"
+)
 @click.option("--service", "services", multiple=True, help="only this service (repeatable)")
 @click.option("--agent", "agents", multiple=True, help="only this agent (repeatable)")
 @click.option(
@@ -594,9 +616,9 @@ def access(
     else:
         from provenance.render import access_table
 
-        click.echo(access_table(result))
+        _echo(access_table(result))
     if chart and fmt == "table":
-        click.echo(f"chart: {chart}")
+        _echo(f"chart: {chart}")
 
 
 @cli.command()
@@ -608,7 +630,13 @@ def access(
     help="address to listen on (the API has no authentication: expose it deliberately)",
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, MAX_SERVE_THREADS),
+    default=4,
+    show_default=True,
+    help="requests answered at once (one store connection each)",
+)
 @click.option(
     "--organization",
     envvar="PROV_ORGANIZATION",
@@ -631,14 +659,12 @@ def serve(
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        click.echo(
+        _echo(
             f"prov: warning: listening on {host}: anyone who can reach it can read the store",
             err=True,
         )
     try:
-        serve_api(
-            url, host=host, port=port, threads=threads, organization=organization, echo=click.echo
-        )
+        serve_api(url, host=host, port=port, threads=threads, organization=organization, echo=_echo)
     except OSError as exc:
         raise _FailError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
@@ -691,7 +717,7 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
     """
     from provenance.demo import run_demo
 
-    run_demo(Path(directory), objects=objects, days=days, echo=click.echo, force=force)
+    run_demo(Path(directory), objects=objects, days=days, echo=_echo, force=force)
 
 
 @cli.command()
@@ -716,14 +742,14 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 @click.option("--once", is_flag=True, help="ship the files to their ends and exit (batch jobs)")
 @click.option(
     "--poll",
-    type=click.FloatRange(min=0.01),
+    type=FiniteFloat(0.01, 3_600),
     default=1.0,
     show_default=True,
     help="seconds between looks at followed files",
 )
 @click.option(
     "--idle-flush",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, 86_400),
     default=30.0,
     show_default=True,
     help="seconds of quiet after which an entry still open at the end of a file is shipped",
@@ -737,9 +763,10 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 @click.option("--no-compress", is_flag=True, help="records as plain JSON instead of gzip")
 @click.option(
     "--record-bytes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SHIP_RECORD_BYTES),
     default=None,
-    help="bytes of lines to aim for per record [default: 262144]",
+    help="bytes of lines to aim for per record, at most what a PutRecords call carries "
+    "[default: 262144]",
 )
 @click.option(
     "--call-records",
@@ -750,7 +777,7 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 )
 @click.option(
     "--max-attempts",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SHIP_ATTEMPTS),
     default=8,
     show_default=True,
     help="tries per record (and per call) before giving up",
@@ -814,7 +841,7 @@ def ship(
             client,
             state,
             options,
-            warn=lambda message: click.echo(f"prov: warning: {message}", err=True),
+            warn=lambda message: _echo(f"prov: warning: {message}", err=True),
             progress=progress,
         )
 
@@ -830,11 +857,11 @@ def ship(
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
     if progress is not None:
-        click.echo("", err=True)
+        _echo("", err=True)
     if fmt == "json":
         _print_json(report.as_json())
         return
-    click.echo(
+    _echo(
         f"{report.lines:,} lines in {report.records:,} records ({report.bytes:,} bytes, "
         f"{report.payload_units:,} PUT payload units) to {stream}, "
         f"{report.put_calls:,} PutRecords calls" + (" (stopped)" if report.stopped else "")
@@ -847,9 +874,9 @@ def ship(
         ("truncations", report.truncations),
     ):
         if count:
-            click.echo(f"  {label}: {count:,}")
+            _echo(f"  {label}: {count:,}")
     for item in report.files:
-        click.echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
+        _echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
 
 
 def _ship_progress_printer() -> Any:
@@ -869,28 +896,10 @@ def _cost_model() -> Any:
 _COST = _cost_model()
 
 
-class _AccessDays(click.ParamType[int | None, Any]):
-    """A number of days (1 or more), or `never`."""
-
-    name = "DAYS|never"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int | None:
-        if value is None or isinstance(value, int):
-            return value
-        text = str(value).strip().lower()
-        if text == "never":
-            return None
-        if not (text.isascii() and text.isdigit()) or int(text) < 1:
-            self.fail(f"{value!r} is neither a number of days (1 or more) nor 'never'", param, ctx)
-        return int(text)
-
-
 def _memory_option(name: str, default: int, function: str) -> Callable[[_Command], _Command]:
     return click.option(
         name,
-        type=click.IntRange(128, 10_240),
+        type=click.IntRange(*_COST.LAMBDA_MEMORY_MB),
         default=default,
         show_default=True,
         help=f"the {function} function's memory (MB; default: what the CDK app deploys)",
@@ -900,14 +909,14 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 @cli.command()
 @click.option(
     "--lines-per-day",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, _COST.MAX_LINES_PER_DAY),
     required=True,
     metavar="N",
     help="log lines shipped a day, every source together",
 )
 @click.option(
     "--access-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloat(0, 1),
     default=None,
     metavar="F",
     help="fraction of the lines that are web access log lines (one access event each) "
@@ -915,7 +924,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--access-days",
-    type=_AccessDays(),
+    type=AccessDays(_COST.MAX_ACCESS_DAYS),
     metavar="DAYS|never",
     default=str(_COST.ACCESS_EVENT_DAYS),
     show_default=True,
@@ -923,7 +932,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--objects",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, _COST.MAX_OBJECTS),
     default=None,
     metavar="N",
     help="preserved objects (ObjectState rows) [default: as many as the benchmark had per "
@@ -938,7 +947,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--shards",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, _COST.MAX_SHARDS),
     default=None,
     metavar="N",
     help="shards of a provisioned stream [default: 1]",
@@ -955,7 +964,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 @_memory_option("--api-memory-mb", _COST.API_MEMORY_MB, "api")
 @click.option(
     "--api-requests-per-month",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, _COST.MAX_API_REQUESTS_PER_MONTH),
     default=_COST.API_REQUESTS_PER_MONTH,
     show_default=True,
     metavar="N",
@@ -963,7 +972,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--api-ms-per-request",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, _COST.MAX_MS),
     default=_COST.API_MS_PER_REQUEST,
     show_default=True,
     metavar="MS",
@@ -978,7 +987,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--dynamodb-latency-ms",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, _COST.MAX_MS),
     default=_COST.DYNAMODB_LATENCY_MS,
     show_default=True,
     metavar="MS",
@@ -986,7 +995,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--month",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, _COST.MAX_MONTH),
     default=_COST.MONTH_SHOWN,
     show_default=True,
     metavar="N",
@@ -1042,7 +1051,7 @@ def cost(
     if fmt == "json":
         _print_json(result.as_json())
         return
-    click.echo(render_table(result))
+    _echo(render_table(result))
 
 
 @cli.command()
@@ -1064,7 +1073,7 @@ def cost(
 )
 @click.option(
     "--max-messages",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_LIMIT),
     default=None,
     metavar="N",
     help="handle at most N messages [default: until the queue is empty]",
@@ -1174,24 +1183,24 @@ def redrive(
     )
 
     def echo(result: Any) -> None:
-        click.echo(result.line(dry_run=dry_run))
+        _echo(result.line(dry_run=dry_run))
 
     with _open_store(store_url, create=False) as store:
         # A store that does not answer fails now, before any message is taken from the queue.
         # A batch read: the ingest function's table actions (all redrive needs) have no GetItem.
         store.get_projections(object_state.PROJECTION, ["redrive-check"])
         if dry_run and fmt == "table":
-            click.echo("dry run: nothing is stored or deleted")
+            _echo("dry run: nothing is stored or deleted")
         report = run_redrive(
             store, run, options, clients, on_message=echo if fmt == "table" else None
         )
     if fmt == "json":
         _print_json(report.as_json())
     elif not report.messages:
-        click.echo(f"no messages in {queue_url}")
+        _echo(f"no messages in {queue_url}")
     else:
         for line in report.summary():
-            click.echo(line)
+            _echo(line)
     if report.stopped:
         raise _FailError(report.stopped)
     if report.kept:
@@ -1203,7 +1212,10 @@ def redrive(
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"prov: error: {message}", err=True)
+    from provenance.terminal import visible
+
+    # Messages quote what was typed or read: shown with control characters made visible.
+    click.echo(f"prov: error: {visible(message)}", err=True)
     sys.exit(code)
 
 

@@ -24,7 +24,7 @@ month of `DAYS_PER_MONTH` days, for `L` log lines of which a share `s` are acces
   100 table-stream records (projector); the api function per request, at an assumed duration.
 - API Gateway: requests times the HTTP (or REST) API price.
 
-Imports the standard library and `provenance.errors` only.
+Imports the standard library, `provenance.errors` and `provenance.terminal` only.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from provenance.errors import ProvenanceError
+from provenance.terminal import TerminalText, terminal_lines
 
 Service = Literal["Kinesis", "Lambda", "DynamoDB", "API Gateway"]
 SERVICES: tuple[Service, ...] = ("Kinesis", "Lambda", "DynamoDB", "API Gateway")
@@ -85,6 +86,21 @@ API_MS_PER_REQUEST = 100.0
 API_REQUESTS_PER_MONTH = 100_000
 MONTH_SHOWN = 12
 """The bill shown is this month's: storage grows, so month 12 shows the end of year 1."""
+
+# --- what an estimate takes ------------------------------------------------------------------
+# Upper bounds far beyond any deployment that keep every figure a finite number; `prov cost`
+# states them in --help and checks them on the command line, `estimate` again.
+MAX_LINES_PER_DAY = 1e12
+MAX_OBJECTS = 10**12
+MAX_SHARDS = 1_000_000
+MAX_API_REQUESTS_PER_MONTH = 10**12
+MAX_MS = 900_000.0
+"""Lambda's longest run (15 minutes): no request or DynamoDB call is billed for longer."""
+MAX_ACCESS_DAYS = 36_525
+"""provenance.access_policy.MAX_RETENTION_DAYS: the longest retention a policy takes."""
+MAX_MONTH = 1_200
+"""A century of running."""
+LAMBDA_MEMORY_MB = (128, 10_240)
 
 # --- measured: BENCHMARKS.md section 6 --------------------------------------------------------
 # Unless a comment says otherwise, the run "that counts" of section 6.3 (commit 94a00cd):
@@ -290,21 +306,25 @@ def _checked(inputs: Inputs) -> Inputs:
         if not ok:
             raise CostInputError(message)
 
+    def within(value: float | None, low: float, high: float) -> bool:
+        # Both ends are finite and `low <= nan` is false: infinities and NaN fail too.
+        return value is not None and low <= value <= high
+
     need(
-        math.isfinite(inputs.lines_per_day) and inputs.lines_per_day >= 0,
-        f"lines per day must be 0 or more, got {inputs.lines_per_day}",
+        within(inputs.lines_per_day, 0, MAX_LINES_PER_DAY),
+        f"lines per day must be from 0 to {MAX_LINES_PER_DAY:,.0f}, got {inputs.lines_per_day}",
     )
     need(
-        0 <= inputs.access_share <= 1,
+        within(inputs.access_share, 0, 1),
         f"access share must be a fraction from 0 to 1, got {inputs.access_share}",
     )
     need(
-        inputs.access_days is None or inputs.access_days >= 1,
-        f"access days must be 1 or more (or never), got {inputs.access_days}",
+        inputs.access_days is None or within(inputs.access_days, 1, MAX_ACCESS_DAYS),
+        f"access days must be from 1 to {MAX_ACCESS_DAYS:,} (or never), got {inputs.access_days}",
     )
     need(
-        inputs.objects is None or inputs.objects >= 0,
-        f"objects must be 0 or more, got {inputs.objects}",
+        inputs.objects is None or within(inputs.objects, 0, MAX_OBJECTS),
+        f"objects must be from 0 to {MAX_OBJECTS:,}, got {inputs.objects}",
     )
     need(
         inputs.stream_mode in ("on-demand", "provisioned"),
@@ -314,8 +334,8 @@ def _checked(inputs: Inputs) -> Inputs:
         need(inputs.shards is None, "shards: an on-demand stream scales itself; leave shards out")
     else:
         need(
-            inputs.shards is None or inputs.shards >= 1,
-            f"shards must be 1 or more, got {inputs.shards}",
+            inputs.shards is None or within(inputs.shards, 1, MAX_SHARDS),
+            f"shards must be from 1 to {MAX_SHARDS:,}, got {inputs.shards}",
         )
     need(
         inputs.architecture in LAMBDA_GB_SECOND,
@@ -323,18 +343,33 @@ def _checked(inputs: Inputs) -> Inputs:
     )
     for name in ("ingest_memory_mb", "projector_memory_mb", "api_memory_mb"):
         memory = getattr(inputs, name)
-        need(128 <= memory <= 10_240, f"{name}: Lambda memory is 128 to 10,240 MB, got {memory}")
+        need(
+            within(memory, *LAMBDA_MEMORY_MB),
+            f"{name}: Lambda memory is 128 to 10,240 MB, got {memory}",
+        )
     need(
-        inputs.api_requests_per_month >= 0,
-        f"API requests must be 0 or more, got {inputs.api_requests_per_month}",
+        within(inputs.api_requests_per_month, 0, MAX_API_REQUESTS_PER_MONTH),
+        f"API requests must be from 0 to {MAX_API_REQUESTS_PER_MONTH:,}, "
+        f"got {inputs.api_requests_per_month}",
     )
     need(
         inputs.api_gateway in API_GATEWAY_REQUEST,
         f"API Gateway kind must be http or rest, got {inputs.api_gateway}",
     )
-    need(inputs.api_ms_per_request >= 0, "API milliseconds per request must be 0 or more")
-    need(inputs.dynamodb_latency_ms >= 0, "DynamoDB latency must be 0 or more milliseconds")
-    need(inputs.month >= 1, f"month must be 1 or later, got {inputs.month}")
+    need(
+        within(inputs.api_ms_per_request, 0, MAX_MS),
+        f"API milliseconds per request must be from 0 to {MAX_MS:,.0f}, "
+        f"got {inputs.api_ms_per_request}",
+    )
+    need(
+        within(inputs.dynamodb_latency_ms, 0, MAX_MS),
+        f"DynamoDB latency must be from 0 to {MAX_MS:,.0f} milliseconds, "
+        f"got {inputs.dynamodb_latency_ms}",
+    )
+    need(
+        within(inputs.month, 1, MAX_MONTH),
+        f"month must be from 1 to {MAX_MONTH:,}, got {inputs.month}",
+    )
     if inputs.stream_mode == "provisioned" and inputs.shards is None:
         return replace(inputs, shards=1)
     return inputs
@@ -699,7 +734,7 @@ def _quantity(value: float) -> str:
     return f"{value:,.3g}" if value < 1 else f"{value:,.2f}"
 
 
-def render_table(result: Estimate) -> str:
+def render_table(result: Estimate) -> TerminalText:
     """The estimate for a terminal: services, line items, storage, assumptions."""
     inputs, volumes, storage = result.inputs, result.volumes, result.storage
     lines = [
@@ -736,4 +771,4 @@ def render_table(result: Estimate) -> str:
         "Assumptions:",
     ]
     lines += [f"- {text}" for text in result.assumptions]
-    return "\n".join(lines)
+    return terminal_lines(lines)

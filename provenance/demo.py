@@ -22,6 +22,7 @@ from provenance.ingest import IngestOptions, IngestReport, ingest_stream
 from provenance.premis_export import export_object
 from provenance.queries import object_history, object_state_view, summary
 from provenance.render import access_table, state_table
+from provenance.terminal import TerminalText, terminal_lines
 
 DEMO_TZ = "America/Los_Angeles"
 # The demo's agent rules: the campus and a partner library by network (the generator's
@@ -52,7 +53,8 @@ def run_demo(
 ) -> None:
     """The tour, in `directory`: refused before anything is touched when the folder holds a
     store or files the demo did not make (or changed since), unless `force` (see
-    `provenance.demo_folder`)."""
+    `provenance.demo_folder`). `echo` prints one line of the tour for a person (the CLI's
+    makes control characters visible; a table comes as `TerminalText`, already made so)."""
     started = time.perf_counter()
     folder = DemoFolder.claim(directory, force=force)
     folder.create()
@@ -95,20 +97,24 @@ def run_demo(
 
         druid = data.featured
         events = object_history(store, druid)
+        echo("")
         echo(
-            f"\n3. the history of {druid} ({len(events)} events, times in UTC; step starts "
+            f"3. the history of {druid} ({len(events)} events, times in UTC; step starts "
             "left out, runs of passing audits folded):"
         )
         for line in story(events):
             echo(f"   {line}")
-        echo("\n4. its state now:\n")
-        echo("   " + state_table(object_state_view(store, druid)).replace("\n", "\n   "))
+        echo("")
+        echo("4. its state now:")
+        echo("")
+        echo(_indented(state_table(object_state_view(store, druid))))
 
         target = directory / "premis" / f"{druid.removeprefix('druid:')}.xml"
         result = export_object(store, druid, fmt="xml", target=target, validate=True)
         folder.record(target)
+        echo("")
         echo(
-            f"\n5. its PREMIS 3 document: {target} ({result.events} events, valid against the "
+            f"5. its PREMIS 3 document: {target} ({result.events} events, valid against the "
             f"official XSD)"
         )
         public = tuple(
@@ -118,11 +124,14 @@ def run_demo(
             store,
             ReportQuery(by=("service", "agent"), top=12, services=public, tz=ZoneInfo(DEMO_TZ)),
         )
-        echo(f"\n6. who queries {', '.join(public)} (their access logs; agent rules in")
-        echo(f"   {policy_path}):\n")
-        echo("   " + access_table(access).replace("\n", "\n   "))
+        echo("")
+        echo(f"6. who queries {', '.join(public)} (their access logs; agent rules in")
+        echo(f"   {policy_path}):")
+        echo("")
+        echo(_indented(access_table(access)))
     folder.finish()
-    echo(f"\nquarantined lines: prov quarantine --store {store_url}")
+    echo("")
+    echo(f"quarantined lines: prov quarantine --store {store_url}")
     echo(f"try:               prov history {druid} --store {store_url}")
     echo(f"                   prov premis {druid} --format turtle --store {store_url}")
     echo(
@@ -131,6 +140,11 @@ def run_demo(
     )
     echo(f"                   prov report access --by path --agent user:argo --store {store_url}")
     echo(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def _indented(table: TerminalText) -> TerminalText:
+    """A rendered table indented under a step of the tour."""
+    return terminal_lines(f"   {line}" for line in table.split("\n"))
 
 
 def story(events: list[dict[str, Any]]) -> list[str]:

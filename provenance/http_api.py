@@ -198,7 +198,7 @@ class QueryApi:
     def events(self, request: Request, druid: str) -> Reply:
         from provenance.queries import object_history  # noqa: PLC0415
 
-        _check_params(request, ("limit", "after"))
+        _check_params(request, EVENTS_PARAMS)
         negotiate_or_406(request, (JSON,))
         stream = parse_druid(druid).value
         limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -264,7 +264,7 @@ class QueryApi:
             bucket=bucket,  # type: ignore[arg-type]
             start=reports.parse_time(start, zone) if start else None,
             stop=reports.parse_time(stop, zone, end=True) if stop else None,
-            top=_int_param(request, "top", None, 1, None),
+            top=_int_param(request, "top", None, 1, reports.MAX_TOP),
             services=tuple(_list_param(request, "service")),
             agents=tuple(_list_param(request, "agent")),
             tz=zone,
@@ -334,6 +334,7 @@ _ROUTES: tuple[tuple[re.Pattern[str], Route], ...] = (
 ROUTE_LIST = (
     "/objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, /reports/access"
 )
+EVENTS_PARAMS = ("limit", "after")
 REPORT_PARAMS = ("by", "bucket", "from", "to", "top", "service", "agent", "tz", "format")
 REPORT_GROUPS_HEADER = "Prov-Report-Groups"
 REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"

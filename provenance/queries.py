@@ -43,12 +43,13 @@ def event_view(record: EventRecord) -> dict[str, Any]:
 
 
 def summary(event: dict[str, Any]) -> str:
-    """One line saying what an event was, for tables: the step for robot steps, else detail."""
+    """What an event was, for tables: the step for robot steps, else detail (the table makes
+    its control characters, newlines too, visible)."""
     if event.get("workflow"):
         took = f" in {event['duration_s']:.1f} s" if event.get("duration_s") is not None else ""
         error = f": {event['error']}" if event.get("error") else ""
         return f"{event['workflow']}/{event.get('step') or '?'} {event['status']}{took}{error}"
-    return (event.get("detail") or "").replace("\n", " ")
+    return event.get("detail") or ""
 
 
 def object_history(

@@ -1,16 +1,23 @@
-"""Plain-text renderings for the terminal (the JSON forms come from `provenance.queries`)."""
+"""Plain-text renderings for the terminal (the JSON forms come from `provenance.queries`).
+
+Every rendering returns `TerminalText`: its lines pass through `provenance.terminal.visible`,
+so a control character stored in an event or a quarantined line is shown as an escape, and only
+the line breaks a table adds are real. Cells are made visible before they are padded or cut,
+so a column stays aligned.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from provenance.queries import summary
+from provenance.terminal import TerminalText, terminal_lines, visible
 
 if TYPE_CHECKING:
     from provenance.access_report import Report
 
 
-def state_table(view: dict[str, Any]) -> str:
+def state_table(view: dict[str, Any]) -> TerminalText:
     """The Object State Dashboard as a few aligned blocks of text."""
     lines = [
         f"object          {view['object']}"
@@ -24,7 +31,7 @@ def state_table(view: dict[str, Any]) -> str:
     for place in view["locations"]:
         if place["kind"] == "storage_root":
             lines.append(
-                f"  disk  {place['name']:<22} status {place['status'] or '?':<20} "
+                f"  disk  {visible(place['name']):<22} status {place['status'] or '?':<20} "
                 f"last fixity {place['last_fixity_outcome'] or '-'} at "
                 f"{place['last_fixity_check'] or '-'}"
             )
@@ -36,7 +43,7 @@ def state_table(view: dict[str, Any]) -> str:
                 else ""
             )
             lines.append(
-                f"  cloud {place['name']:<22} versions {versions:<18} "
+                f"  cloud {visible(place['name']):<22} versions {versions:<18} "
                 f"replicated at {place['last_replicated_at'] or '-'}{audit}"
             )
     if not view["locations"]:
@@ -51,17 +58,16 @@ def state_table(view: dict[str, Any]) -> str:
     failures = view["open_failures"]
     lines += ["", f"open failures: {len(failures)}"]
     for failure in failures:
-        detail = (failure.get("detail") or "").replace("\n", " ")
         lines.append(
             f"  {failure['at']}  {failure['outcome']:<7} {failure['result_code'] or ''} "
-            f"{detail[:100]}"
+            f"{shorten(failure.get('detail') or '', 100)}"
         )
     lines += ["", "events by type:"]
     lines += [f"  {kind:<28} {count:>7,}" for kind, count in view["events_by_type"].items()]
-    return "\n".join(lines)
+    return terminal_lines(lines)
 
 
-def history_table(events: list[dict[str, Any]]) -> str:
+def history_table(events: list[dict[str, Any]]) -> TerminalText:
     """One line per event: UTC time, type, PREMIS code, outcome, what happened."""
     lines = [f"{'occurred (UTC)':<27} {'event':<26} {'PREMIS':<6} {'outcome':<8} what"]
     for event in events:
@@ -70,16 +76,31 @@ def history_table(events: list[dict[str, Any]]) -> str:
             f"{event['cursor'][:26]:<27} {event['type']:<26} {premis:<6} "
             f"{event['outcome'] or '':<8} {shorten(summary(event), 100)}"
         )
-    return "\n".join(lines)
+    return terminal_lines(lines)
 
 
 def shorten(text: str, width: int) -> str:
-    """One line of at most `width` characters."""
-    text = text.replace("\n", " ")
+    """`text` made visible, as one line of at most `width` characters."""
+    text = visible(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def access_table(report: Report) -> str:
+def quarantine_table(items: list[dict[str, Any]]) -> TerminalText:
+    """One line per quarantined entry: where it came from, its source, why, and its text."""
+    lines = []
+    for item in items:
+        where = f"{item['file'] or '-'}:{item['line']}"
+        text = item["text"]
+        if item["truncated"]:
+            text = f"[truncated: first part of {item['raw_bytes']:,} bytes] {text}"
+        lines.append(
+            f"{visible(where):<40} {visible(item['source_type']):<10} "
+            f"{visible(item['reason']):<32} {shorten(text, 80)}"
+        )
+    return terminal_lines(lines)
+
+
+def access_table(report: Report) -> TerminalText:
     """An access report as aligned columns, with its total and where it came from."""
     query = report.query
     columns = [*query.by, *(["bucket"] if query.bucket else [])]
@@ -114,7 +135,7 @@ def access_table(report: Report) -> str:
             "counted from the stored access events"
             + (f" (events before {since.isoformat()} have expired)" if since else "")
         )
-    return "\n".join(lines)
+    return terminal_lines(lines)
 
 
 def human_bytes(size: int) -> str:

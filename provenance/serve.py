@@ -6,8 +6,8 @@ response goes back out through WSGI (`wsgi_app`). So `prov serve` answers exactl
 Lambda answers. Each waitress worker thread opens its own store (`PerThreadStore`): an SQLite
 connection belongs to one thread.
 
-Imports `provenance.http_api`, `eventstore` and waitress (when a server is made: the event
-mapping is usable without it).
+Imports `provenance.http_api`, `provenance.terminal`, `eventstore`, Powertools' Logger and
+waitress (when a server is made: the event mapping is usable without it).
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from aws_lambda_powertools import Logger
+
 from eventstore import EventStore, open_store
 from provenance.http_api import QueryApi
+from provenance.terminal import json_text
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -217,7 +220,9 @@ def serve_api(
     echo: Callable[[str], None],
 ) -> None:
     """Run the query API over `store_url` on host:port until interrupted."""
-    api = QueryApi(PerThreadStore(store_url), organization=organization)
+    # The request log goes to this terminal and quotes request paths anyone can choose.
+    logger = Logger(service="prov-api", json_serializer=lambda log: json_text(log, indent=None))
+    api = QueryApi(PerThreadStore(store_url), organization=organization, logger=logger)
     server = LocalServer(wsgi_app(api.handle), host=host, port=port, threads=threads)
     echo(f"serving the query API on {server.url}/ (Ctrl-C to stop)")
     server.run()

@@ -18,9 +18,11 @@ def resolve_zone(name: str | None = None) -> tzinfo:
     name = name or os.environ.get("PROV_TZ") or _machine_zone_name()
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name too long for a file name (ZoneInfo looks names up as files).
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = name if len(name) <= 80 else name[:80] + "…"
         raise ProvenanceError(
-            f"unknown time zone {name!r}: give an IANA name such as America/Los_Angeles or UTC"
+            f"unknown time zone {shown!r}: give an IANA name such as America/Los_Angeles or UTC"
         ) from None
 
 

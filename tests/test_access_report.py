@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eventstore import EventStore
 from provenance.access_chart import write_chart
@@ -197,7 +199,8 @@ def test_times_must_be_on_the_hour_for_counts(store: EventStore) -> None:
     ("query", "message"),
     [
         (ReportQuery(by=("browser",)), "unknown dimension 'browser'"),
-        (ReportQuery(top=0), "at least 1"),
+        (ReportQuery(top=0), "from 1 to 2,147,483,647"),
+        (ReportQuery(top=2**31), "from 1 to 2,147,483,647"),
         (ReportQuery(start=T0, stop=T0), "before"),
     ],
 )
@@ -211,6 +214,61 @@ def test_bad_queries_are_refused_with_a_reason(
 def test_bad_times_are_refused() -> None:
     with pytest.raises(ReportError, match="not an ISO date"):
         parse_time("last tuesday", LA)
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def test_bounds_past_the_times_a_store_holds() -> None:
+    # --to 9999-12-31 ends after the last time that can be stored: no end at all.
+    for zone in (UTC, LA, TOKYO):
+        assert parse_time("9999-12-31", zone, end=True) is None
+        assert parse_time("9999-12-31T23:59:59.999999-14:00", zone, end=True) is None
+    # A start before the first time: no start.
+    assert parse_time("0001-01-01", TOKYO) is None
+    assert parse_time("0001-01-01", LA) == datetime(1, 1, 1, tzinfo=LA)
+    # Nothing could be reported from after the end, or up to before the start.
+    with pytest.raises(ReportError, match="after the last time that can be stored"):
+        parse_time("9999-12-31T23:00-05:00", UTC)
+    with pytest.raises(ReportError, match="before the first time that can be stored"):
+        parse_time("0001-01-01T00:00+01:00", UTC, end=True)
+    # Every ISO date form is a date: `--to` includes the day whatever way it is written.
+    for written in ("2026-03-02", "20260302", "2026-W10-1"):
+        assert parse_time(written, LA, end=True) == datetime(2026, 3, 3, tzinfo=LA)
+
+
+_zones = st.sampled_from([UTC, LA, TOKYO, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(), _zones, st.booleans())
+def test_a_date_is_its_local_midnight_or_the_next_or_no_bound(
+    day: date, zone: ZoneInfo, end: bool
+) -> None:
+    moment = parse_time(day.isoformat(), zone, end=end)
+    if moment is None:  # only past the first or the last time
+        assert day.year in (1, 9999)
+        return
+    moment.astimezone(UTC)  # a store can take it
+    local = moment.replace(tzinfo=None)
+    assert local == datetime.combine(day, time()) + timedelta(days=1 if end else 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(), st.integers(-(24 * 60 - 1), 24 * 60 - 1), st.booleans())
+def test_a_time_is_read_exactly_or_refused_in_one_line(
+    moment: datetime, minutes: int, end: bool
+) -> None:
+    zone = timezone(timedelta(minutes=minutes))
+    try:
+        parsed = parse_time(moment.replace(tzinfo=zone).isoformat(), UTC, end=end)
+    except ReportError as exc:
+        assert "\n" not in str(exc) and moment.year in (1, 9999)
+        return
+    if parsed is None:
+        assert moment.year in (1, 9999)
+    else:
+        assert parsed == moment.replace(tzinfo=zone)
 
 
 def test_service_and_agent_filters(filled: EventStore) -> None:

@@ -8,10 +8,13 @@ not computed with `provenance.cost`'s own constants, so a wrong constant or form
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
 import pytest
 
+from provenance import cost
+from provenance.access_policy import MAX_RETENTION_DAYS
 from provenance.cli import main
 from provenance.cost import CostInputError, Estimate, Inputs, estimate
 
@@ -223,12 +226,50 @@ def test_objects_default_to_the_benchmarks_rate_and_can_be_given() -> None:
         ({"stream_mode": "provisioned", "shards": 0}, "shards"),
         ({"ingest_memory_mb": 64}, "ingest_memory_mb"),
         ({"month": 0}, "month"),
+        ({"month": 10**20}, "month"),
+        ({"lines_per_day": 1e308}, "lines per day"),
+        ({"lines_per_day": float("inf")}, "lines per day"),
+        ({"access_share": float("nan")}, "access share"),
+        ({"access_days": 10**20}, "access days"),
+        ({"objects": 10**400}, "objects"),
+        ({"api_requests_per_month": 10**400}, "API requests"),
+        ({"api_ms_per_request": float("inf")}, "API milliseconds"),
+        ({"dynamodb_latency_ms": float("nan")}, "DynamoDB latency"),
+        ({"stream_mode": "provisioned", "shards": 10**20}, "shards"),
     ],
 )
 def test_impossible_inputs_are_refused_with_one_line(change: dict, message: str) -> None:
     with pytest.raises(CostInputError, match=message) as raised:
         estimate(replace(Inputs(lines_per_day=1_000), **change))
     assert "\n" not in str(raised.value)
+
+
+def test_every_figure_is_finite_at_the_largest_inputs() -> None:
+    largest = Inputs(
+        lines_per_day=cost.MAX_LINES_PER_DAY,
+        access_days=cost.MAX_ACCESS_DAYS,
+        objects=cost.MAX_OBJECTS,
+        stream_mode="provisioned",
+        shards=cost.MAX_SHARDS,
+        ingest_memory_mb=10_240,
+        api_requests_per_month=cost.MAX_API_REQUESTS_PER_MONTH,
+        api_ms_per_request=cost.MAX_MS,
+        dynamodb_latency_ms=cost.MAX_MS,
+        month=cost.MAX_MONTH,
+    )
+    for inputs in (
+        largest,
+        replace(largest, access_days=None, stream_mode="on-demand", shards=None),
+    ):
+        document = estimate(inputs).as_json()
+        numbers = [document["total"], *document["services"].values()]
+        numbers += [item["dollars"] for item in document["items"]]
+        numbers += [value for value in document["storage"].values() if value is not None]
+        assert all(math.isfinite(number) for number in numbers)
+
+
+def test_the_retention_bound_is_the_access_policys() -> None:
+    assert cost.MAX_ACCESS_DAYS == MAX_RETENTION_DAYS
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -303,7 +344,16 @@ def test_json_is_one_document_with_the_same_figures(capsys) -> None:
         (["--lines-per-day", "5", "--access-share", "1.5"], "--access-share"),
         (["--lines-per-day", "5", "--access-days", "soon"], "--access-days"),
         (["--lines-per-day", "5", "--shards", "3"], "leave shards out"),
-        (["--lines-per-day", "nan"], "lines per day"),
+        (["--lines-per-day", "nan"], "--lines-per-day"),
+        (["--lines-per-day", "inf"], "--lines-per-day"),
+        (["--lines-per-day", "1e400"], "--lines-per-day"),
+        (["--lines-per-day", "1e308"], "--lines-per-day"),
+        (["--lines-per-day", "5", "--access-share", "nan"], "--access-share"),
+        (["--lines-per-day", "5", "--api-ms-per-request", "inf"], "--api-ms-per-request"),
+        (["--lines-per-day", "5", "--objects", "9" * 400], "--objects"),
+        (["--lines-per-day", "5", "--api-requests-per-month", "1" + "0" * 20], "--api-requests"),
+        (["--lines-per-day", "5", "--access-days", "99999999999999999999"], "--access-days"),
+        (["--lines-per-day", "5", "--month", "99999999999999999999"], "--month"),
         ([], "--lines-per-day"),
     ],
 )

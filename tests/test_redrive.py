@@ -44,6 +44,7 @@ from tests.aws_lambda import LambdaContext, kinesis_event
 from tests.aws_server import REGION, MotoServer, unique_name
 from tests.conftest import TEST_KEY
 from tests.samples import CHECKSUM_OK, CHECKSUM_OK_LATER, OBJECT_LOG, sample_envelope
+from tests.terminal_helpers import HOSTILE_TOKEN, HOSTILE_TOKEN_SHOWN, raw_controls
 from tests.test_cli import run
 
 TZ = "America/Los_Angeles"
@@ -598,6 +599,15 @@ def test_the_command_exits_1_when_messages_are_kept(deployment: Deployment, caps
     assert document["totals"]["redriven"] == 1
     assert document["totals"]["kept_by_outcome"] == {MALFORMED: 1}
     assert err == "prov: error: 1 of 2 messages kept in the queue (their lines say why)\n"
+
+
+def test_the_lines_quote_a_hostile_message_visibly(deployment: Deployment, capsys) -> None:
+    deployment.send(json.dumps({f"hello{HOSTILE_TOKEN}": "world"}))
+    code, out, err = _cli(deployment, capsys)
+
+    assert code == 1
+    assert f"no KinesisBatchInfo (keys: hello{HOSTILE_TOKEN_SHOWN})" in out
+    assert raw_controls(out) == [] and raw_controls(err) == []
 
 
 def test_a_dry_run_of_the_command(deployment: Deployment, capsys) -> None:

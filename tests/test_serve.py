@@ -30,6 +30,7 @@ from provenance.serve import (
     response_to_wsgi,
     wsgi_app,
 )
+from tests.terminal_helpers import HOSTILE_TOKEN, raw_controls
 from tests.test_cli import run
 from tests.test_http_api import Demo, http_event, make_demo
 
@@ -272,6 +273,34 @@ def test_prov_serve_prints_its_url_and_answers_until_interrupted(demo, capsys) -
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_prov_serve_logs_a_hostile_path_with_its_controls_escaped(demo) -> None:
+    command = [
+        sys.executable, "-c", "from provenance.cli import main; main()",
+        "serve", "--store", demo.url, "--port", "0", "--threads", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "INFO"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[5].rstrip("/")
+        status, _, _ = fetch(f"{url}/objects/{quote(HOSTILE_TOKEN)}/state")
+        assert status == 400
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    logs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    (logged,) = [log for log in logs if log.get("status") == 400]
+    assert logged["path"] == f"/objects/{HOSTILE_TOKEN}/state"  # the same value, escaped
+    assert raw_controls(out) == [] and raw_controls(err) == []
 
 
 def test_prov_serve_refuses_a_missing_store_in_one_line(capsys, tmp_path) -> None:

@@ -45,6 +45,7 @@ from provenance.sources.base import SourceContext
 from tests.aws_server import REGION, MotoServer, unique_name
 from tests.conftest import LA
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED, STATUS_CHANGED
+from tests.terminal_helpers import HOSTILE_TOKEN, HOSTILE_TOKEN_SHOWN, raw_controls
 
 HOST = "test-host"
 CLF = (
@@ -667,6 +668,26 @@ def test_cli_once_prints_one_json_document(
     code, out, err = run_cli(capsys, *args, "--host", HOST)
     assert code == 0, err
     assert out.startswith("0 lines in 0 records (0 bytes, 0 PUT payload units)")
+
+
+def test_cli_lines_show_a_hostile_file_name_visibly(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,
+    stream: str,
+) -> None:
+    path = write(tmp_path / f"access{HOSTILE_TOKEN}.log", clf_lines(3))
+    args = ["ship", str(path), "--stream", stream, "--endpoint-url", moto.endpoint_url]
+    args += ["--state", str(tmp_path / "ship.db"), "--once", "--host", HOST]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert f"  {tmp_path}/access{HOSTILE_TOKEN_SHOWN}.log: 3 lines, shipped to byte" in out
+    write(path, clf_lines(1))  # truncated: the warning names the file
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert err.startswith(f"prov: warning: {tmp_path}/access{HOSTILE_TOKEN_SHOWN}.log is short")
+    assert raw_controls(out) == [] and raw_controls(err) == []
 
 
 @pytest.mark.parametrize(

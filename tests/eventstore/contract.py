@@ -37,7 +37,7 @@ from eventstore import (
     ProjectionWrite,
     StoreUnavailableError,
 )
-from eventstore.store import MAX_NAME_BYTES, MAX_PAYLOAD_BYTES
+from eventstore.store import MAX_LIMIT, MAX_NAME_BYTES, MAX_PAYLOAD_BYTES
 
 T0 = datetime(2026, 3, 1, 22, 14, 5, 123456, tzinfo=UTC)
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -344,6 +344,14 @@ class EventStoreContract(ABC):
     def test_negative_limit_is_refused(self, store: EventStore) -> None:
         with pytest.raises(InvalidRequestError):
             store.read_stream("druid:bc123df4567", limit=-1)
+
+    def test_the_largest_limit_is_taken_and_a_larger_one_refused(self, store: EventStore) -> None:
+        store.append([event("a"), event("b")])
+
+        assert ids(store.read_stream("druid:bc123df4567", limit=MAX_LIMIT)) == ["a", "b"]
+        for limit in (MAX_LIMIT + 1, 2**63, 10**20):
+            with pytest.raises(InvalidRequestError, match="limit"):
+                store.read_stream("druid:bc123df4567", limit=limit)
 
     def test_event_ids_containing_the_cursor_separator_page_correctly(
         self, store: EventStore

@@ -1,0 +1,88 @@
+"""What `prov` options take: the click types for numbers and times with their bounds checked at
+the edge, so a value out of range is one line from click rather than a traceback further in.
+
+Every integer option is a `click.IntRange` with both ends (the largest count is
+`eventstore.store.MAX_LIMIT`, what both store backends take as a read limit); every float option
+is a `FiniteFloat` (a FloatRange with both ends that also refuses NaN, which compares false with
+any bound); --from/--to are `IsoTime`. `tests/test_bounds.py` walks the command tree and fuzzes
+every option of these types.
+
+Imports click and the standard library; `provenance.access_report` when a time is given.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+MAX_SERVE_THREADS = 256
+"""`prov serve --threads`: each thread holds a store connection; more only wait on the store."""
+MAX_SHIP_RECORD_BYTES = 5_000_000
+"""`prov ship --record-bytes`: provenance.ship.MAX_CALL_BYTES, what one PutRecords call carries
+(ship imports botocore, too slow to import for --help)."""
+MAX_SHIP_ATTEMPTS = 100
+"""`prov ship --max-attempts`: with the 5 s backoff cap, some 8 minutes of trying."""
+
+
+class FiniteFloat(click.FloatRange):
+    """A number from `low` to `high` (both given, so `inf` and `1e400` are out), never NaN."""
+
+    def __init__(self, low: float, high: float) -> None:
+        super().__init__(low, high)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+    def _describe_range(self) -> str:
+        # 1e12, not 1000000000000.0
+        return f"{self.min:g}<=x<={self.max:g}"
+
+
+class AccessDays(click.ParamType[int | None, Any]):
+    """A number of days from 1 to `high`, or `never`."""
+
+    name = "DAYS|never"
+
+    def __init__(self, high: int) -> None:
+        self.high = high
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "never":
+            return None
+        # ASCII digits only, and few of them: int() would take "+30", "3_0", other scripts'
+        # digits, and spend its time on a million of them.
+        if not (text.isascii() and text.isdigit() and len(text) <= 9) or not (
+            1 <= int(text) <= self.high
+        ):
+            self.fail(
+                f"{value!r} is neither a number of days from 1 to {self.high:,} nor 'never'",
+                param,
+                ctx,
+            )
+        return int(text)
+
+
+class IsoTime(click.ParamType[str, Any]):
+    """An ISO date or time (checked here; read in the command's zone by `parse_time`)."""
+
+    name = "T"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from provenance.access_report import ReportError, read_time  # noqa: PLC0415
+
+        text = str(value)
+        try:
+            read_time(text)
+        except ReportError as exc:
+            self.fail(str(exc), param, ctx)
+        return text
