@@ -131,14 +131,18 @@ def run_demo(
         echo(_indented(access_table(access)))
     folder.finish()
     echo("")
-    echo(f"quarantined lines: prov quarantine --store {store_url}")
-    echo(f"try:               prov history {druid} --store {store_url}")
-    echo(f"                   prov premis {druid} --format turtle --store {store_url}")
-    echo(
-        f"                   prov report access --by agent --bucket week --service stacks "
-        f"--top 5 --store {store_url}"
-    )
-    echo(f"                   prov report access --by path --agent user:argo --store {store_url}")
+    # Absolute, so the line works from any folder; every `prov` command reads PROV_STORE.
+    echo("ask it yourself: every prov command reads the store PROV_STORE names")
+    echo(f"  export PROV_STORE=sqlite:///{store_path.resolve()}")
+    for command in (
+        f"prov history {druid}",
+        f"prov state {druid}",
+        f"prov premis {druid} --format turtle",
+        "prov quarantine",
+        "prov report access --by agent --bucket week --service stacks --top 5",
+        "prov report access --by path --agent user:argo",
+    ):
+        echo(f"  {command}")
     echo(f"done in {time.perf_counter() - started:.1f} s")
 
 

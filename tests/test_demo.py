@@ -268,3 +268,24 @@ def test_arguments_are_checked_before_anything_is_touched(
         assert not ran
     assert [p.name for p in folder.iterdir()] == ["provenance.db"]
     assert (folder / "provenance.db").read_bytes() == b"a store of the user's"
+
+
+def test_the_commands_the_demo_suggests_work_after_the_export_it_prints(
+    capsys, made: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """README: after `make demo`, `prov` examples work once the printed export is run; the
+    printed path is absolute, so they work from any folder."""
+    code, out, err = demo(capsys, made)
+    assert (code, err) == (0, ""), err
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("ask it yourself"))
+    export = lines[start + 1].strip()
+    assert export.startswith("export PROV_STORE=sqlite:////")
+    monkeypatch.setenv("PROV_STORE", export.removeprefix("export PROV_STORE="))
+    monkeypatch.chdir(tmp_path)
+    commands = [line.strip() for line in lines[start + 2 :] if line.startswith("  prov ")]
+    assert len(commands) == 6
+    for command in commands:
+        code, out, err = run(capsys, *command.split()[1:])
+        assert code == 0 and "error" not in err, (command, err)
+        assert out.strip(), command
