@@ -785,8 +785,11 @@ def ship(
     else:
         _print_ship_report(report)
     if report.damaged:
-        # Warned about as they were found; the run did not read all it was given.
-        raise _FailError(f"{len(report.damaged)} compressed file(s) damaged: {report.damaged[-1]}")
+        # Each was warned about as it was found; the run did not read all it was given.
+        raise _FailError(
+            f"{len(report.damaged)} compressed file(s) damaged part-way (warned above): what "
+            "came before the damage is shipped"
+        )
 
 
 def _print_ship_report(report: ShipReport) -> None:

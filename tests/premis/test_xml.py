@@ -28,6 +28,7 @@ from premis import (
     PremisModelError,
     PremisObject,
     document_bytes,
+    visible_surrogates,
     write_document,
     xml_safe,
 )
@@ -190,6 +191,14 @@ def test_each_event_is_written_before_the_next_is_asked_for() -> None:
 def test_xml_safe_returns_clean_text_itself() -> None:
     text = "nothing to see here: tab\t newline\n return\r é 😀"
     assert xml_safe(text) is text
+
+
+def test_visible_surrogates_spells_them_as_xml_safe_does_and_keeps_control_characters() -> None:
+    text = "caf\udce9\udcff \x01 \ud800"
+    assert visible_surrogates(text) == "caf\\xe9\\xff \x01 \\ud800"
+    assert xml_safe(visible_surrogates(text)) == xml_safe(text)
+    clean = "é 😀 \x1b"
+    assert visible_surrogates(clean) is clean
 
 
 @pytest.mark.parametrize("char", FORBIDDEN, ids=lambda c: f"U+{ord(c):04X}")
