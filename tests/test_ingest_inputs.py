@@ -341,6 +341,42 @@ def test_a_fixity_failure_naming_an_undecodable_file_is_in_history_state_and_pre
     )
 
 
+def test_a_line_quarantined_before_for_its_bytes_alone_becomes_its_event_on_replay(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from provenance.events import QUARANTINE_STREAM, SourceRef
+    from provenance.identity import QUARANTINE_INDEX, event_id, line_digest
+    from provenance.ingest import _quarantine_record
+
+    store = tmp_path / "old.db"
+    url = f"sqlite:///{store}"
+    head = MISMATCH_LATIN1.decode("utf-8", "surrogateescape")
+    with SQLiteEventStore(store, create=True) as opened:
+        # What ingest wrote for such a line before: the line alone, read by no parser.
+        old = _quarantine_record(
+            event_id("auto", "", line_digest(head), 0, QUARANTINE_INDEX),
+            SourceRef(type="auto", file="audit.log", line=1),
+            "invalid UTF-8 at byte 150",
+            MISMATCH_LATIN1,
+            "auto",
+            0,
+            1,
+            datetime.now(UTC),
+        )
+        opened.append([old])
+    code, out, err = prov(capsys, "quarantine", "--store", url, "--replay", "--format", "json")
+    assert code == 0, err
+    path = tmp_path / "audit.log"
+    path.write_bytes(MISMATCH_LATIN1 + b"\n")
+    fresh = tmp_path / "fresh.db"
+    ingest_json(capsys, f"sqlite:///{fresh}", str(path))
+    with SQLiteEventStore(store) as opened:
+        replayed = {r.event_id for r in opened.read_all() if r.stream != QUARANTINE_STREAM}
+    assert replayed and replayed == ids(fresh)  # the event a fresh ingest gives, same id
+
+
 def _tagged(message: str) -> bytes:
     request = "8c1d5e2f-0a9b-4c3d-8e7f-6a5b4c3d2e1f"
     return f"[2026-03-02T10:01:02.123-08:00] [INFO] [{request}] {message}".encode()
