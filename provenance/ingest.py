@@ -37,7 +37,6 @@ from pydantic_core import PydanticSerializationError
 
 from eventstore import AppendResult, EventRecord, EventStore, InvalidRecordError
 from eventstore.store import MAX_PAYLOAD_BYTES, check_record
-from premis.escaping import visible_surrogates
 from provenance.access_policy import AccessPolicy
 from provenance.envelope import Envelope
 from provenance.events import (
@@ -227,7 +226,7 @@ def ingest_stream(
         raise
     finally:
         if name is not None:
-            report.files.append(visible_surrogates(name))
+            report.files.append(_shown(name))
     return report
 
 
@@ -368,7 +367,7 @@ def _ingest_part(
 
 def _add_file(report: IngestReport, name: str | None) -> None:
     if name is not None:
-        name = visible_surrogates(name)
+        name = _shown(name)
         if name not in report.files:
             report.files.append(name)
 
@@ -437,7 +436,7 @@ class _Reader:
         self.batch = batch
         self.report = batch.report
         # A file name with bytes that are not UTF-8 is shown the way such bytes are in events.
-        self.name = name if name is None else visible_surrogates(name)
+        self.name = name if name is None else _shown(name)
         # Whether a line of this input was not UTF-8 (only then can an entry's fields hold
         # undecodable bytes, to be made visible before they are stored).
         self.undecodable = False
@@ -612,6 +611,15 @@ class _Reader:
         )
 
 
+def _shown(name: str) -> str:
+    """A file name as events and reports show it: bytes that are not UTF-8 spelled visibly."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return str(_visible(name))
+    return name
+
+
 def _make_visible(entry: Entry) -> None:
     """Undecodable bytes in the entry's event fields spelled visibly (`\\xNN`, the rule PREMIS
     uses too): a stored payload is UTF-8 and never holds a lone surrogate."""
@@ -621,6 +629,10 @@ def _make_visible(entry: Entry) -> None:
 
 def _visible(value: Any) -> Any:
     if isinstance(value, str):
+        # Imported here: the premis package is not needed otherwise, and the ingest Lambda's
+        # cold start should not pay for it when no line has such bytes.
+        from premis.escaping import visible_surrogates  # noqa: PLC0415
+
         return visible_surrogates(value)
     if isinstance(value, dict):
         return {_visible(key): _visible(item) for key, item in value.items()}
