@@ -2,7 +2,14 @@
 
 Owns the accounting (every line is consumed, ignored or quarantined), the event envelope
 (id, recorded_at, source) and batching. Keeps the ObjectState projection current after each
-batch. Imports the sources, identity, events, projections, the record envelope and `eventstore`.
+batch. Imports the sources, identity, events, projections, the record envelope, how lines are
+read (`provenance.lines`) and `eventstore`; `premis.escaping` only when it is needed.
+
+Lines are read by `provenance.lines` (line ends, a byte-order mark, the 1 MiB cap). A line that
+is not UTF-8 goes to its parser all the same, decoded with `surrogateescape` (identity hashes
+its original bytes); the fields of the events it gives have each undecodable byte spelled
+visibly (`\\xNN`, `premis.escaping.visible_surrogates`), so no payload holds a lone surrogate.
+An over-long line is quarantined on its own, kept in part (`Entry.too_long`).
 
 Inputs: a whole file or stream (`ingest_stream`), a part of one (`ingest_lines`: a shipped
 record's lines, with the occurrence counts that came before them), a `prov ship` envelope

@@ -1,10 +1,11 @@
 """`prov ship`: follow log files and put their lines into a Kinesis stream as record envelopes.
 
-Each file is read as `prov ingest` reads it (binary, line by line; a line loses its "\\n" and
-then one "\\r"), and the file's source runs here too, for one reason: to know where entries
-begin and end. Records hold whole entries only, so the ingest handler, which reads each record
-with a fresh source and the occurrence counts the record carries (`provenance.envelope`), gives
-every event the id `prov ingest` of the whole file gives it.
+Each file is read as `prov ingest` reads it (`provenance.lines`: line ends, a byte-order mark,
+the 1 MiB line cap; an over-long line travels as what `OverlongLine` keeps of it), and the
+file's source runs here too, for one reason: to know where entries begin and end. Records hold
+whole entries only, so the ingest handler, which reads each record with a fresh source and the
+occurrence counts the record carries (`provenance.envelope`), gives every event the id
+`prov ingest` of the whole file gives it.
 
 Where a record may begin: before a line, when every line before it is in an entry the source
 has completed. Either nothing was open after the line before, or this line is the only one
@@ -39,8 +40,17 @@ the path names another file (rotation), the old file is read to its end and fini
 new one is shipped from byte 0 with a fresh counter; when the file shrinks below the shipped
 offset (truncation), it is shipped again from byte 0.
 
+Regular files only (a FIFO or a device has no offsets to resume at); one that looks binary is
+refused unless `force` (`provenance.inputs`). A compressed file (`provenance.compression`) is
+read once, to its end, and never followed; its offsets are in what it decompresses to. When
+the file a path named was rotated and compressed while no shipper ran, the compressed copy in
+the same folder whose content has exactly the lines shipped before the saved offset is
+finished from there first (`_find_compressed`). Compressed data found damaged ends that file
+where the damage is (`ShipReport.damaged`).
+
 The only module of `provenance` that imports boto3 (imported by the CLI's `ship` command only).
-Imports the envelope, identity, sources, the state file and the errors.
+Imports the envelope, identity, sources, the state file, the errors, and how inputs are read
+(`provenance.compression`, `provenance.inputs`, `provenance.lines`).
 """
 
 from __future__ import annotations

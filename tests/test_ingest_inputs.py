@@ -368,6 +368,7 @@ def test_a_line_quarantined_before_for_its_bytes_alone_becomes_its_event_on_repl
         opened.append([old])
     code, out, err = prov(capsys, "quarantine", "--store", url, "--replay", "--format", "json")
     assert code == 0, err
+    assert (json.loads(out)["events"], json.loads(out)["quarantined"]) == (1, 0)
     path = tmp_path / "audit.log"
     path.write_bytes(MISMATCH_LATIN1 + b"\n")
     fresh = tmp_path / "fresh.db"
