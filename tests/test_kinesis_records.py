@@ -32,7 +32,7 @@ from provenance.kinesis_records import (
     ingest_record,
     message_key,
 )
-from provenance.lines import MAX_LINE_BYTES
+from provenance.lines import MAX_LINE_BYTES, Line, capped
 from provenance.queries import quarantined_lines
 from tests.conftest import LA
 from tests.samples import (
@@ -53,7 +53,7 @@ def gz(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
 
-def envelope(lines: list[bytes], **fields: Any) -> Envelope:
+def envelope(lines: list[Line], **fields: Any) -> Envelope:
     return sample_envelope(lines, **{"source": "prescat", **fields})
 
 
@@ -88,8 +88,17 @@ CONTROL_PAYLOAD = cloudwatch(
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_an_envelope_decodes_to_itself(compress: bool) -> None:
-    shipped = envelope([CHECKSUM_OK.encode(), b"\xff\xfe"], occurrences={b"\x01" * 8: 2})
+    overlong = capped(b"\xe9" * (MAX_LINE_BYTES + 1))
+    shipped = envelope([CHECKSUM_OK.encode(), b"\xff\xfe", overlong], occurrences={b"\x01" * 8: 2})
     assert decode(encode(shipped, compress=compress)) == shipped
+
+
+def test_an_overlong_line_that_does_not_add_up_is_a_malformed_envelope() -> None:
+    document = envelope([capped(b"y" * (MAX_LINE_BYTES + 1))]).to_json()
+    document["overlong"]["0"]["sha1"] = "abcd"
+    decoded = decode(json.dumps(document).encode())
+    assert isinstance(decoded, Undecodable)
+    assert decoded.reason.startswith("malformed envelope: ")
 
 
 def test_a_cloudwatch_data_message_is_its_log_events_as_keyed_lines() -> None:
