@@ -120,6 +120,7 @@ class IngestReport:
         self.quarantined_by_source.update(other.quarantined_by_source)
         # Names as they come (a batch of many records would pay quadratically to dedupe).
         self.files.extend(other.files)
+        self.passed_by.update(other.passed_by)
         self.access_policy = self.access_policy or other.access_policy
 
     def as_json(self) -> dict[str, Any]:
