@@ -1,16 +1,21 @@
-r"""The rule for text that XML 1.0 cannot carry.
+r"""The rule for text that XML 1.0 cannot carry, and for undecodable bytes anywhere.
 
 Log text reaches PREMIS records verbatim, and logs contain control characters and undecodable
 bytes (decoded with `surrogateescape` they become lone surrogates U+DC80..U+DCFF). XML 1.0 has
 no way to write these code points, not even as character references, and lxml refuses them.
 Dropping them would silently change the record, so each one is written *visibly* instead:
 
-    a forbidden code point c becomes the six characters "\u" + four lowercase hex digits
-    (U+0001 -> `\u0001`; the byte 0xE9 decoded with surrogateescape, U+DCE9 -> `\udce9`).
+    an undecodable byte (U+DC80..U+DCFF, as surrogateescape decodes it) becomes the four
+    characters "\x" + its two lowercase hex digits (the byte 0xE9, U+DCE9 -> `\xe9`);
+    any other forbidden code point c becomes the six characters "\u" + four lowercase hex
+    digits (U+0001 -> `\u0001`, a lone U+D800 -> `\ud800`).
 
 Forbidden: U+0000-U+0008, U+000B, U+000C, U+000E-U+001F, U+D800-U+DFFF, U+FFFE, U+FFFF.
 Tab, line feed and carriage return are legal and kept (the serializer writes CR as `&#13;`).
 Backslashes already in the text are left alone, so the escape is for readers, not reversible.
+
+`visible_surrogates` applies the same spelling to lone surrogates only: what no UTF-8 text can
+hold (event payloads, file names), while control characters stay as they are.
 
 Imports nothing (stdlib only).
 """
@@ -20,17 +25,35 @@ from __future__ import annotations
 import re
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# surrogateescape decodes the byte b (0x80..0xFF) that is not UTF-8 as U+DC00 + b.
+_ESCAPED_BYTES = range(0xDC80, 0xDD00)
 
 
 def _visible(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    code = ord(match.group())
+    if code in _ESCAPED_BYTES:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
 
 
 def xml_safe(text: str) -> str:
-    r"""`text` with every code point XML 1.0 forbids replaced by its `\uXXXX` spelling.
+    r"""`text` with every code point XML 1.0 forbids replaced by its visible spelling
+    (`\xNN` for an undecodable byte, `\uXXXX` for the rest).
 
     Returns `text` itself when there is nothing to replace (the common case costs one search).
     """
     if _FORBIDDEN.search(text) is None:
         return text
     return _FORBIDDEN.sub(_visible, text)
+
+
+def visible_surrogates(text: str) -> str:
+    r"""`text` with every lone surrogate (an undecodable byte, as `surrogateescape` decodes
+    it) replaced by its visible spelling, as `xml_safe` spells it: valid UTF-8 text.
+
+    Returns `text` itself when there is nothing to replace.
+    """
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(_visible, text)

@@ -29,6 +29,8 @@ from provenance.cli_params import (
 if TYPE_CHECKING:
     from eventstore import EventStore
     from provenance.api_client import ApiClient
+    from provenance.ingest import IngestReport
+    from provenance.ship import ShipReport
 
 DEFAULT_STORE_PATH = (
     Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
@@ -226,6 +228,13 @@ def init(store_url: str | None) -> None:
 @origin_host_option
 @click.option("--tz", default=None, envvar="PROV_TZ", help="zone of zone-less times [env PROV_TZ]")
 @access_policy_option
+@click.option(
+    "--recursive",
+    "-r",
+    is_flag=True,
+    help="read the files below a directory given (sorted by path; binary ones passed by)",
+)
+@click.option("--force", is_flag=True, help="read inputs that look binary all the same")
 @_format_option("table", "json")
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 def ingest(
@@ -235,6 +244,8 @@ def ingest(
     host: str,
     tz: str | None,
     policy_path: str | None,
+    recursive: bool,
+    force: bool,
     fmt: str,
     files: tuple[str, ...],
 ) -> None:
@@ -242,9 +253,15 @@ def ingest(
 
     Sources: prescat, robots, sdr-events (preservation logs); clf, lograge, rails (web access
     logs: give --service); auto (detect per line).
+
+    FILES may be gzip, bzip2 or xz compressed (told by their content), pipes or process
+    substitutions; lines longer than 1 MiB are quarantined in part. A file with NUL bytes in
+    its first 8 KiB is refused as binary unless --force.
     """
+    from premis.escaping import visible_surrogates
     from provenance.access_policy import AccessPolicy
     from provenance.ingest import IngestOptions, IngestReport, ingest_stream
+    from provenance.inputs import DamagedInputError, InputError, open_input, probe, resolve
     from provenance.sources import source_class
     from provenance.timezones import resolve_zone
 
@@ -257,26 +274,48 @@ def ingest(
         # Loaded before anything is read, so a mistake in the policy stops the run at once.
         access_policy=AccessPolicy.load(Path(policy_path) if policy_path else None),
     )
-    for name in files:
-        if name != "-" and not Path(name).is_file():
-            raise _FailError(f"cannot read {name}: no such file")
+    # Every name is checked, and every file's first block, before anything is read.
+    inputs = []
     report = IngestReport()
+    for item in resolve(files, recursive=recursive):
+        binary = None if force else probe(item)
+        if binary is None:
+            inputs.append(item)
+        elif item.found:
+            report.passed_by[visible_surrogates(item.name)] = binary
+            _echo(f"prov: note: passing by {item.name}: {binary} (--force reads it)", err=True)
+        else:
+            raise _FailError(f"{item.name} {binary}: use --force to read it anyway")
     progress = _progress_printer() if sys.stderr.isatty() else None
+    failed: list[str] = []
     with _open_store(store_url, create=True) as store:
-        for name in files:
-            if name == "-":
-                ingest_stream(store, sys.stdin.buffer, "-", options, report, progress)
-                continue
+        for item in inputs:
+            lines_before = report.lines
             try:
-                with open(name, "rb") as stream:
-                    ingest_stream(store, stream, name, options, report, progress)
-            except OSError as exc:
-                raise _FailError(f"cannot read {name}: {exc.strerror or exc}") from exc
+                with open_input(item, force=force) as stream:
+                    ingest_stream(store, stream, item.name, options, report, progress)
+            except InputError as exc:
+                # A stream found binary, or damage part-way: the other inputs go on, and what
+                # came before the damage is stored and counted.
+                message = str(exc)
+                if isinstance(exc, DamagedInputError):
+                    message += f": the {report.lines - lines_before:,} lines before it are stored"
+                failed.append(message)
     if progress is not None:
         _echo("", err=True)
     if fmt == "json":
         _print_json(report.as_json())
-        return
+    else:
+        _print_ingest_report(report)
+    if failed:
+        for message in failed[:-1]:
+            _echo(f"prov: error: {message}", err=True)
+        raise _FailError(failed[-1])
+
+
+def _print_ingest_report(report: IngestReport) -> None:
+    from provenance.ingest import natural_order
+
     _echo(
         f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "
         f"{report.quarantined:,} quarantined"
@@ -288,7 +327,7 @@ def ingest(
         ("ignored", report.ignored_by_reason),
         ("quarantined", report.quarantined_by_reason),
     ):
-        for reason, count in sorted(reasons.items()):
+        for reason, count in natural_order(reasons):
             _echo(f"  {label}: {reason} ({count:,} lines)")
 
 
@@ -721,7 +760,7 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--stream", required=True, help="the Kinesis stream (name or ARN)")
 @click.option("--source", default="auto", show_default=True, help="input format, as for ingest")
 @click.option("--service", default=None, help="the service the logs come from")
@@ -761,6 +800,7 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
     help="zone of zone-less times here (the ingest handler has its own) [env PROV_TZ]",
 )
 @click.option("--no-compress", is_flag=True, help="records as plain JSON instead of gzip")
+@click.option("--force", is_flag=True, help="ship files that look binary all the same")
 @click.option(
     "--record-bytes",
     type=click.IntRange(1, MAX_SHIP_RECORD_BYTES),
@@ -800,18 +840,20 @@ def ship(
     record_bytes: int | None,
     call_records: int,
     max_attempts: int,
+    force: bool,
     fmt: str,
 ) -> None:
     """Send log FILES to a Kinesis stream, following them like `tail -F` (or --once).
 
     Records are `prov ship` envelopes of whole entries; progress is saved after every
     acknowledged call, so a restart goes on where the last one stopped, losing no line.
-    Ctrl-C or SIGTERM stops after the current call.
+    Ctrl-C or SIGTERM stops after the current call. FILES are regular files (a pipe has no
+    offsets to resume at); a compressed one (gzip, bzip2, xz) is read once, not followed.
     """
     import signal
     from dataclasses import replace
 
-    from provenance.ship import ShipOptions, Shipper, kinesis_client
+    from provenance.ship import ShipOptions, Shipper, check_path, kinesis_client
     from provenance.ship_state import ShipState, default_state_path
     from provenance.sources import source_class
     from provenance.timezones import resolve_zone
@@ -828,12 +870,12 @@ def ship(
         max_attempts=max_attempts,
         poll_seconds=poll,
         idle_flush_seconds=idle_flush,
+        force=force,
     )
     if record_bytes is not None:
         options = replace(options, record_bytes=record_bytes)
     for name in files:
-        if not Path(name).is_file():
-            raise _FailError(f"cannot read {name}: no such file")
+        check_path(name, force=force)  # before the client or the state is touched
     client = kinesis_client(region=region, endpoint_url=endpoint_url, max_attempts=max_attempts)
     progress = _ship_progress_printer() if sys.stderr.isatty() else None
     with ShipState(Path(state_path) if state_path else default_state_path()) as state:
@@ -860,10 +902,20 @@ def ship(
         _echo("", err=True)
     if fmt == "json":
         _print_json(report.as_json())
-        return
+    else:
+        _print_ship_report(report)
+    if report.damaged:
+        # Each was warned about as it was found; the run did not read all it was given.
+        raise _FailError(
+            f"{len(report.damaged)} compressed file(s) damaged part-way (warned above): what "
+            "came before the damage is shipped"
+        )
+
+
+def _print_ship_report(report: ShipReport) -> None:
     _echo(
         f"{report.lines:,} lines in {report.records:,} records ({report.bytes:,} bytes, "
-        f"{report.payload_units:,} PUT payload units) to {stream}, "
+        f"{report.payload_units:,} PUT payload units) to {report.stream}, "
         f"{report.put_calls:,} PutRecords calls" + (" (stopped)" if report.stopped else "")
     )
     for label, count in (

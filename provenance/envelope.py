@@ -13,7 +13,13 @@ and log lines compress about tenfold):
      "first_line": 1,                    line number of the first line (1-based)
      "lines": ["...", "..."],            the lines, without their line ends
      "binary": {"3": "<base64>"},        lines that are not UTF-8, by index ("lines" has "")
+     "overlong": {"5": {...}},           lines over the length cap, by index ("lines" has "")
      "occurrences": {"9f0c2a...": 2}}    identity state (below)
+
+A line longer than the cap (`provenance.lines.MAX_LINE_BYTES`) is never sent whole: its entry
+in `overlong` holds what is kept of it and what its identity and quarantine record need,
+`{"kept": "<base64>", "bytes": 52428800, "sha1": "<hex>", "sha256": "<hex>"}`, so the ingest
+handler quarantines it with the id `prov ingest` of the file gives it.
 
 Identity state: an event's id counts the identical entries before it in the same file
 (`provenance.identity`). A record holds whole entries; `occurrences` gives, for each entry head
@@ -22,7 +28,7 @@ record (keyed by the first 8 bytes of the head's `line_digest`, in hex). The ing
 starts its counter from these, so a file shipped in any number of records gets the same event
 ids as `prov ingest` of the whole file.
 
-Imports nothing of the project.
+Imports `provenance.lines` (which imports nothing of the project).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ import gzip
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from provenance.lines import Line, OverlongLine
 
 VERSION = 1
 MARKER = "prov_envelope"
@@ -56,13 +64,23 @@ class Envelope:
     offset: int
     end: int
     first_line: int
-    lines: list[bytes]
+    lines: list[Line]
     occurrences: dict[bytes, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         texts: list[str] = []
         binary: dict[str, str] = {}
+        overlong: dict[str, dict[str, Any]] = {}
         for index, line in enumerate(self.lines):
+            if isinstance(line, OverlongLine):
+                texts.append("")
+                overlong[str(index)] = {
+                    "kept": base64.b64encode(line.kept).decode("ascii"),
+                    "bytes": line.length,
+                    "sha1": line.sha1.hex(),
+                    "sha256": line.sha256,
+                }
+                continue
             try:
                 texts.append(line.decode("utf-8"))
             except UnicodeDecodeError:
@@ -82,6 +100,8 @@ class Envelope:
         }
         if binary:
             document["binary"] = binary
+        if overlong:
+            document["overlong"] = overlong
         if self.occurrences:
             document["occurrences"] = {key.hex(): n for key, n in self.occurrences.items()}
         return document
@@ -107,8 +127,13 @@ def from_json(document: dict[str, Any]) -> Envelope:
     try:
         texts = document["lines"]
         binary = document.get("binary") or {}
-        lines = [
-            base64.b64decode(binary[str(i)], validate=True) if str(i) in binary else text.encode()
+        overlong = document.get("overlong") or {}
+        lines: list[Line] = [
+            _overlong(overlong[str(i)])
+            if str(i) in overlong
+            else base64.b64decode(binary[str(i)], validate=True)
+            if str(i) in binary
+            else text.encode()
             for i, text in enumerate(texts)
         ]
         occurrences = {
@@ -135,3 +160,15 @@ def from_json(document: dict[str, Any]) -> Envelope:
     if any(len(key) != 8 or n < 0 for key, n in envelope.occurrences.items()):
         raise EnvelopeError("malformed envelope: occurrences need 16 hex digits and counts >= 0")
     return envelope
+
+
+def _overlong(document: dict[str, Any]) -> OverlongLine:
+    line = OverlongLine(
+        kept=base64.b64decode(document["kept"], validate=True),
+        length=int(document["bytes"]),
+        sha1=bytes.fromhex(document["sha1"]),
+        sha256=str(document["sha256"]),
+    )
+    if len(line.sha1) != 20 or len(line.sha256) != 64 or line.length < len(line.kept):
+        raise ValueError("overlong line: sha1, sha256 or bytes out of range")
+    return line

@@ -2,7 +2,14 @@
 
 Owns the accounting (every line is consumed, ignored or quarantined), the event envelope
 (id, recorded_at, source) and batching. Keeps the ObjectState projection current after each
-batch. Imports the sources, identity, events, projections, the record envelope and `eventstore`.
+batch. Imports the sources, identity, events, projections, the record envelope, how lines are
+read (`provenance.lines`) and `eventstore`; `premis.escaping` only when it is needed.
+
+Lines are read by `provenance.lines` (line ends, a byte-order mark, the 1 MiB cap). A line that
+is not UTF-8 goes to its parser all the same, decoded with `surrogateescape` (identity hashes
+its original bytes); the fields of the events it gives have each undecodable byte spelled
+visibly (`\\xNN`, `premis.escaping.visible_surrogates`), so no payload holds a lone surrogate.
+An over-long line is quarantined on its own, kept in part (`Entry.too_long`).
 
 Inputs: a whole file or stream (`ingest_stream`), a part of one (`ingest_lines`: a shipped
 record's lines, with the occurrence counts that came before them), a `prov ship` envelope
@@ -23,15 +30,16 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
+import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from eventstore import AppendResult, EventRecord, EventStore, InvalidRecordError
@@ -50,6 +58,8 @@ from provenance.events import (
     load_event,
 )
 from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id, line_digest
+from provenance.inputs import InputError
+from provenance.lines import Line, OverlongLine, capped, read_lines, strip_line_end
 from provenance.projections import access_counts, object_state
 from provenance.projections.base import Appended
 from provenance.sources import SOURCE_NAMES, create_source
@@ -88,6 +98,8 @@ class IngestReport:
     lines_by_source: Counter[str] = field(default_factory=Counter)
     quarantined_by_source: Counter[str] = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
+    # Files found below a directory and not read, with why (they looked binary).
+    passed_by: dict[str, str] = field(default_factory=dict)
     # The access policy's fingerprint when requests were read: another value on a later
     # ingest means agents or pseudonyms may not match those stored before.
     access_policy: str | None = None
@@ -108,6 +120,7 @@ class IngestReport:
         self.quarantined_by_source.update(other.quarantined_by_source)
         # Names as they come (a batch of many records would pay quadratically to dedupe).
         self.files.extend(other.files)
+        self.passed_by.update(other.passed_by)
         self.access_policy = self.access_policy or other.access_policy
 
     def as_json(self) -> dict[str, Any]:
@@ -119,13 +132,31 @@ class IngestReport:
             "ignored": self.ignored,
             "quarantined": self.quarantined,
             "events_by_type": dict(sorted(self.by_type.items())),
-            "ignored_by_reason": dict(sorted(self.ignored_by_reason.items())),
-            "quarantined_by_reason": dict(sorted(self.quarantined_by_reason.items())),
+            "ignored_by_reason": dict(natural_order(self.ignored_by_reason)),
+            "quarantined_by_reason": dict(natural_order(self.quarantined_by_reason)),
             "lines_by_source": dict(sorted(self.lines_by_source.items())),
             "quarantined_by_source": dict(sorted(self.quarantined_by_source.items())),
             "files": self.files,
+            "passed_by": self.passed_by,
             "access_policy": self.access_policy,
         }
+
+
+def natural_order(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """`counts` by key in natural order: runs of digits compare as numbers, so a reason with
+    "byte 9" comes before one with "byte 10"."""
+    return sorted(counts.items(), key=lambda item: _natural_key(item[0]))
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple(
+        (1, int(part), part) if part.isdigit() else (0, 0, part)
+        for part in _DIGITS.split(text)
+        if part
+    )
+
+
+_DIGITS = re.compile(r"([0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,20 +210,31 @@ class _Batch:
 
 def ingest_stream(
     store: EventStore,
-    stream: BinaryIO | Iterable[bytes],
+    stream: BinaryIO,
     name: str | None,
     options: IngestOptions,
     report: IngestReport | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Read one input (a file or stdin) to its end and store what it holds."""
+    """Read one input (a file or stdin, binary, decompressed already) to its end and store
+    what it holds; its lines are read as `provenance.lines` says (byte-order mark, line ends,
+    the line length cap).
+
+    An `InputError` the stream raises part-way (damaged compressed data) is raised again
+    once the lines read before it are stored and counted.
+    """
     report = report if report is not None else IngestReport()
     batch = _Batch(store, report)
-    with _bulk_allocation():
-        _Reader(batch, name, options, progress).run(stream)
+    try:
+        with _bulk_allocation():
+            _Reader(batch, name, options, progress).run(read_lines(stream), line_ends=False)
+            batch.flush()
+    except InputError:
         batch.flush()
-    if name is not None:
-        report.files.append(name)
+        raise
+    finally:
+        if name is not None:
+            report.files.append(_shown(name))
     return report
 
 
@@ -210,7 +252,8 @@ def ingest_lines(
     that starts at line number `first_line`, the occurrence counter starting from
     `occurrences` (first 8 bytes of a line_digest -> how many identical entries came before).
 
-    A line loses a trailing "\\n" and then one "\\r", as when a file is read. The part is
+    A line loses a trailing "\\n" and then one "\\r", and one longer than the cap is
+    quarantined, as when a file is read (`provenance.lines`). The part is
     read to its end (entries still open at its last line are completed there), so a file
     ingested in parts cut where no entry is open gets the ids `ingest_stream` gives it whole.
     """
@@ -227,7 +270,8 @@ def ingest_envelope(
     envelope (source, host, service); tz and access_policy from `options`.
 
     The envelope's lines are taken exactly as shipped (the shipper already removed the line
-    ends), and its `occurrences` seed the counter: the same ids as `prov ingest` of the file.
+    ends, and sent over-long lines as such), and its `occurrences` seed the counter: the same
+    ids as `prov ingest` of the file.
     UnknownSourceError if the envelope names no known source.
     """
     part_options = replace(
@@ -311,7 +355,7 @@ def quarantine_data(
 
 def _ingest_part(
     store: EventStore,
-    lines: Iterable[bytes],
+    lines: Iterable[Line],
     name: str | None,
     options: IngestOptions,
     first_line: int,
@@ -330,8 +374,10 @@ def _ingest_part(
 
 
 def _add_file(report: IngestReport, name: str | None) -> None:
-    if name is not None and name not in report.files:
-        report.files.append(name)
+    if name is not None:
+        name = _shown(name)
+        if name not in report.files:
+            report.files.append(name)
 
 
 def replay_quarantine(store: EventStore, options: IngestOptions) -> IngestReport:
@@ -397,7 +443,11 @@ class _Reader:
     ) -> None:
         self.batch = batch
         self.report = batch.report
-        self.name = name
+        # A file name with bytes that are not UTF-8 is shown the way such bytes are in events.
+        self.name = name if name is None else _shown(name)
+        # Whether a line of this input was not UTF-8 (only then can an entry's fields hold
+        # undecodable bytes, to be made visible before they are stored).
+        self.undecodable = False
         self.options = options
         self.progress = progress
         self.counter = counter if counter is not None else OccurrenceCounter()
@@ -405,55 +455,61 @@ class _Reader:
         self.policy = options.access_policy
         self.service = options.service or options.origin or UNKNOWN_SERVICE
         context = SourceContext(
-            tz=options.tz, origin=options.origin, service=options.service, file=name
+            tz=options.tz, origin=options.origin, service=options.service, file=self.name
         )
         self.source = create_source(options.source, context)
 
-    def run(
-        self, stream: BinaryIO | Iterable[bytes], first_line: int = 1, *, line_ends: bool = True
-    ) -> None:
-        """Read every line; `line_ends=False`: the lines come without their ends already."""
+    def run(self, lines: Iterable[Line], first_line: int = 1, *, line_ends: bool = True) -> None:
+        """Read every line. `line_ends=True`: raw lines in memory, which lose their line ends
+        and are capped here; False: lines as `provenance.lines` gives them.
+
+        An `InputError` from `lines` (the input failed part-way) ends the input there: the
+        source finishes what it holds, then the error is raised again.
+        """
         source = self.source
         report = self.report
         handle = self.handle
         batch_size = self.options.batch_size
         progress = self.progress
-        for line_no, raw in enumerate(stream, start=first_line):
-            report.lines += 1
-            if line_ends:
-                raw_line = raw.rstrip(b"\n")
-                if raw_line.endswith(b"\r"):
-                    raw_line = raw_line[:-1]
-            else:
-                raw_line = raw
-            try:
-                line = raw_line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                handle(
-                    Entry(
-                        line_no,
-                        [raw_line.decode("utf-8", "surrogateescape")],
-                        quarantined=f"invalid UTF-8 at byte {exc.start}",
-                    )
-                )
-            else:
-                for entry in source.feed(line_no, line):
-                    handle(entry)
-            if len(self.batch.records) >= batch_size:
-                self.batch.flush()
-                if progress is not None:
-                    progress(report.lines)
+        try:
+            for line_no, read in enumerate(lines, start=first_line):
+                report.lines += 1
+                item = capped(strip_line_end(cast(bytes, read))) if line_ends else read
+                if isinstance(item, OverlongLine):
+                    handle(Entry.too_long(line_no, item))
+                else:
+                    try:
+                        line = item.decode("utf-8")
+                    except UnicodeDecodeError:
+                        # Read all the same: a parser may understand it, and identity hashes
+                        # the original bytes.
+                        line = item.decode("utf-8", "surrogateescape")
+                        self.undecodable = True
+                    for entry in source.feed(line_no, line):
+                        handle(entry)
+                if len(self.batch.records) >= batch_size:
+                    self.batch.flush()
+                    if progress is not None:
+                        progress(report.lines)
+        except InputError:
+            for entry in source.finish():
+                handle(entry)
+            raise
         for entry in source.finish():
             handle(entry)
 
     def handle(self, entry: Entry) -> None:
         report = self.report
         source_name = entry.source or self.source.name
-        digest = line_digest(entry.head)
+        digest = entry.digest
         occurrence = self.counter.next(digest)
         count = len(entry.lines)
         report.lines_by_source[source_name] += count
         if entry.drafts:
+            if self.undecodable:
+                # Any entry from here on may carry such bytes, from its own lines or from
+                # what the source remembers of earlier ones.
+                _make_visible(entry)
             records = self._records(entry, source_name, digest, occurrence)
             if isinstance(records, list):
                 report.consumed += count
@@ -549,6 +605,7 @@ class _Reader:
     ) -> EventRecord:
         raw = "\n".join(entry.lines).encode("utf-8", "surrogateescape")
         origin = self.options.origin
+        overlong = entry.overlong
         return _quarantine_record(
             event_id(source_name, origin, digest, occurrence, QUARANTINE_INDEX),
             SourceRef(type=source_name, origin=origin, file=self.name, line=entry.line_no),
@@ -558,7 +615,40 @@ class _Reader:
             occurrence,
             len(entry.lines),
             self.recorded_at,
+            whole=None if overlong is None else (overlong.length, overlong.sha256),
         )
+
+
+def _shown(name: str) -> str:
+    """A file name as events and reports show it: bytes that are not UTF-8 spelled visibly."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return str(_visible(name))
+    return name
+
+
+def _make_visible(entry: Entry) -> None:
+    """Undecodable bytes in the entry's event fields spelled visibly (`\\xNN`, the rule PREMIS
+    uses too): a stored payload is UTF-8 and never holds a lone surrogate."""
+    for draft in entry.drafts:
+        draft.fields = _visible(draft.fields)
+
+
+def _visible(value: Any) -> Any:
+    if isinstance(value, str):
+        # Imported here: the premis package is not needed otherwise, and the ingest Lambda's
+        # cold start should not pay for it when no line has such bytes.
+        from premis.escaping import visible_surrogates  # noqa: PLC0415
+
+        return visible_surrogates(value)
+    if isinstance(value, dict):
+        return {_visible(key): _visible(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_visible(item) for item in value)
+    if isinstance(value, BaseModel):
+        return value.model_copy(update={key: _visible(item) for key, item in value})
+    return value
 
 
 class _KeyedCounter(OccurrenceCounter):
@@ -606,9 +696,13 @@ def _quarantine_record(
     occurrence: int,
     line_count: int,
     recorded_at: datetime,
+    *,
+    whole: tuple[int, str] | None = None,
 ) -> EventRecord:
     """The quarantine record of an entry; one too large for the store keeps the first part of
-    `raw` that fits, marked `truncated`, with the whole entry's size and SHA-256."""
+    `raw` that fits, marked `truncated`, with the whole entry's size and SHA-256. `whole`:
+    `raw` is only the first part of the entry already (an over-long line), which has this
+    size and SHA-256."""
 
     def build(kept: bytes, truncated: bool) -> EventRecord:
         event = LineQuarantined(
@@ -625,12 +719,14 @@ def _quarantine_record(
             occurrence=occurrence,
             line_count=line_count,
             truncated=truncated,
-            raw_bytes=len(raw) if truncated else None,
-            raw_sha256=hashlib.sha256(raw).hexdigest() if truncated else None,
+            raw_bytes=(whole[0] if whole else len(raw)) if truncated else None,
+            raw_sha256=(whole[1] if whole else hashlib.sha256(raw).hexdigest())
+            if truncated
+            else None,
         )
         return _record(event, QUARANTINE_STREAM)
 
-    record = build(raw, False)
+    record = build(raw, whole is not None)
     size = len(record.payload)
     if size <= MAX_PAYLOAD_BYTES:
         return record

@@ -2,15 +2,18 @@
 
 What a record holds is decided from its bytes, in this order:
 
-1. gzip (starts with 1f 8b): decompressed, at most `MAX_DECOMPRESSED_BYTES` (64 MiB; a
+1. compressed, recognised by its first bytes (`provenance.compression`: gzip, and bzip2 or xz
+   from producers of their own): decompressed, at most `MAX_DECOMPRESSED_BYTES` (64 MiB; a
    record is at most 1 MiB, so more is a decompression bomb, quarantined unread), then read
-   as below. CloudWatch Logs always compresses; `prov ship` does by default.
+   as below. CloudWatch Logs always compresses (gzip); `prov ship` does by default. A UTF-8
+   byte-order mark at the start of what it holds is no part of it (`provenance.lines`).
 2. a JSON object with a `prov_envelope` key: a `prov ship` envelope (`provenance.envelope`).
 3. a JSON object with a `messageType` key: a CloudWatch Logs subscription payload.
    DATA_MESSAGE: each of its `logEvents` is a message of one or more lines (origin = the
    log group, file = the log stream). CONTROL_MESSAGE: a reachability check, skipped.
-4. anything else: raw log text, one or more lines split at "\\n" (UTF-8 or not), read by
-   `auto` with origin = the Kinesis stream's name.
+4. anything else: raw log text, one or more lines split at "\\n" (UTF-8 or not; a line
+   longer than the cap is quarantined in part, as from a file), read by `auto` with origin =
+   the Kinesis stream's name.
 
 Identity (DESIGN.md: replays are free, real repeats are kept):
 
@@ -26,7 +29,7 @@ Identity (DESIGN.md: replays are free, real repeats are kept):
   real repeats of a line in two records become one event. Producers that can should send
   envelopes (`prov ship`), which carry the file's occurrence counts.
 
-Data that cannot be read as lines (not valid gzip, too large once decompressed, a malformed
+Data that cannot be read as lines (damaged compressed data, too large once decompressed, a malformed
 envelope or CloudWatch payload, an envelope naming an unknown source) is quarantined verbatim,
 the whole record as one entry with the reason (`provenance.ingest.quarantine_data`); so is a
 record whose ingest failed for a reason that is not the store's. Such content never fails a
@@ -41,13 +44,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventstore import EventStore, EventStoreError
 from provenance.access_policy import AccessPolicyError
-from provenance.envelope import GZIP_MAGIC, Envelope, EnvelopeError, from_json, is_envelope
+from provenance.compression import MAGIC_BYTES, CompressionError, decompress, detect
+from provenance.envelope import Envelope, EnvelopeError, from_json, is_envelope
 from provenance.ingest import (
     IngestOptions,
     IngestReport,
@@ -56,10 +59,11 @@ from provenance.ingest import (
     ingest_messages,
     quarantine_data,
 )
+from provenance.lines import strip_bom
 from provenance.sources import SOURCE_NAMES
 
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-"""The most a record's gzip data may decompress to (log text compresses about tenfold, so a
+"""The most a record's compressed data may decompress to (log text compresses about tenfold, so a
 1 MiB record of real logs stays far below)."""
 
 # What a record was, as counted in the handler's logs and metrics.
@@ -131,7 +135,14 @@ class _UndecodableError(Exception):
 def decode(data: bytes) -> Decoded:
     """What a record's data holds (see the module doc); never raises for bad content."""
     try:
-        content = _gunzip(data) if data.startswith(GZIP_MAGIC) else data
+        content = data
+        kind = detect(data[:MAGIC_BYTES])
+        if kind is not None:
+            try:
+                content = decompress(data, kind, MAX_DECOMPRESSED_BYTES)
+            except CompressionError as exc:
+                raise _UndecodableError(str(exc)) from None
+        content = strip_bom(content)
         document = _json_object(content)
         if document is None:
             return RawText(split_lines(content))
@@ -214,30 +225,6 @@ def _ingest(
 
 def _with_origin(options: IngestOptions, origin: str) -> IngestOptions:
     return replace(options, origin=origin)
-
-
-def _gunzip(data: bytes) -> bytes:
-    """The decompressed data of every gzip member, refusing to make more than the limit."""
-    limit = MAX_DECOMPRESSED_BYTES
-    parts: list[bytes] = []
-    size = 0
-    rest = data
-    while rest:
-        if not rest.startswith(GZIP_MAGIC):
-            raise _UndecodableError("not valid gzip data: trailing bytes after the last member")
-        inflater = zlib.decompressobj(wbits=31)  # 16 + 15: a gzip header and trailer
-        try:
-            part = inflater.decompress(rest, limit - size + 1)
-        except zlib.error as exc:
-            raise _UndecodableError(f"not valid gzip data: {exc}") from None
-        size += len(part)
-        if size > limit:
-            raise _UndecodableError(f"gzip data decompresses to more than {limit} bytes")
-        if not inflater.eof:
-            raise _UndecodableError("not valid gzip data: it ends before its last member does")
-        parts.append(part)
-        rest = inflater.unused_data
-    return b"".join(parts)
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:

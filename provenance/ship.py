@@ -1,10 +1,11 @@
 """`prov ship`: follow log files and put their lines into a Kinesis stream as record envelopes.
 
-Each file is read as `prov ingest` reads it (binary, line by line; a line loses its "\\n" and
-then one "\\r"), and the file's source runs here too, for one reason: to know where entries
-begin and end. Records hold whole entries only, so the ingest handler, which reads each record
-with a fresh source and the occurrence counts the record carries (`provenance.envelope`), gives
-every event the id `prov ingest` of the whole file gives it.
+Each file is read as `prov ingest` reads it (`provenance.lines`: line ends, a byte-order mark,
+the 1 MiB line cap; an over-long line travels as what `OverlongLine` keeps of it), and the
+file's source runs here too, for one reason: to know where entries begin and end. Records hold
+whole entries only, so the ingest handler, which reads each record with a fresh source and the
+occurrence counts the record carries (`provenance.envelope`), gives every event the id
+`prov ingest` of the whole file gives it.
 
 Where a record may begin: before a line, when every line before it is in an entry the source
 has completed. Either nothing was open after the line before, or this line is the only one
@@ -39,8 +40,17 @@ the path names another file (rotation), the old file is read to its end and fini
 new one is shipped from byte 0 with a fresh counter; when the file shrinks below the shipped
 offset (truncation), it is shipped again from byte 0.
 
+Regular files only (a FIFO or a device has no offsets to resume at); one that looks binary is
+refused unless `force` (`provenance.inputs`). A compressed file (`provenance.compression`) is
+read once, to its end, and never followed; its offsets are in what it decompresses to. When
+the file a path named was rotated and compressed while no shipper ran, the compressed copy in
+the same folder whose content has exactly the lines shipped before the saved offset is
+finished from there first (`_find_compressed`). Compressed data found damaged ends that file
+where the damage is (`ShipReport.damaged`).
+
 The only module of `provenance` that imports boto3 (imported by the CLI's `ship` command only).
-Imports the envelope, identity, sources, the state file, the errors and `eventstore.aws_region`
+Imports the envelope, identity, sources, the state file, the errors, how inputs are read
+(`provenance.compression`, `provenance.inputs`, `provenance.lines`) and `eventstore.aws_region`
 (the client's region).
 """
 
@@ -62,10 +72,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eventstore.aws_region import NoRegionError, resolve_region
+from provenance.compression import MAGIC_BYTES, READ_ERRORS, detect, open_decompressed
 from provenance.envelope import MAX_RECORD_BYTES, Envelope, encode
 from provenance.errors import ProvenanceError
-from provenance.identity import OccurrenceCounter, line_digest
-from provenance.ship_state import Advance, Change, FileKey, Reset, ShipState
+from provenance.identity import OccurrenceCounter
+from provenance.inputs import LOOKS_BINARY, binary_head
+from provenance.lines import Line, OverlongLine, read_line
+from provenance.ship_state import Advance, Change, FileKey, Reset, SavedFile, ShipState
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 
@@ -113,6 +126,8 @@ class ShipOptions:
     backoff_cap: float = 5.0
     poll_seconds: float = 1.0
     idle_flush_seconds: float = 30.0
+    force: bool = False
+    """Ship files that look binary (NUL bytes in their first 8 KiB) all the same."""
 
     @property
     def stretch_limit(self) -> int:
@@ -161,6 +176,8 @@ class ShipReport:
     rotations: int = 0
     truncations: int = 0
     stopped: bool = False
+    # Compressed files that were damaged part-way (one line each; what came before is shipped).
+    damaged: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -177,6 +194,7 @@ class ShipReport:
             "rotations": self.rotations,
             "truncations": self.truncations,
             "stopped": self.stopped,
+            "damaged": self.damaged,
         }
 
 
@@ -229,8 +247,10 @@ class _Chunk:
     offset: int
     end: int
     first_line: int
-    lines: list[bytes]
+    lines: list[Line]
     heads: list[tuple[int, bytes, int]]
+    # The bytes each line took in the file (line end, and a first line's byte-order mark).
+    sizes: list[int]
 
     @property
     def size(self) -> int:
@@ -258,7 +278,7 @@ class _FileReader:
 
     def __init__(
         self,
-        handle: BinaryIO,
+        opened: _Opened,
         file_id: str,
         source_context: SourceContext,
         options: ShipOptions,
@@ -267,7 +287,11 @@ class _FileReader:
         next_line: int = 1,
         counts: dict[bytes, int] | None = None,
     ) -> None:
-        self.handle = handle
+        self.opened = opened
+        self.handle = opened.text
+        self.compressed = opened.compression is not None
+        # Why reading stopped before the end (damaged compressed data), once it did.
+        self.damaged: str | None = None
         self.file_id = file_id
         self.offset = offset
         self.next_line = next_line
@@ -281,7 +305,8 @@ class _FileReader:
         self._grown_at = time.monotonic()
         self.forced_cuts = 0
         # The open stretch: lines read since the last cut, and the entry heads counted since.
-        self._lines: list[bytes] = []
+        self._lines: list[Line] = []
+        self._sizes: list[int] = []
         self._start = offset
         self._first_line = next_line
         self._heads: list[tuple[int, bytes, int]] = []
@@ -291,20 +316,34 @@ class _FileReader:
         self._open = 0
 
     def close(self) -> None:
-        self.handle.close()
+        self.opened.close()
 
     def read(self, *, final: bool) -> Iterator[_Chunk]:
         """The chunks of the lines from `offset` to the end of the file. Not `final`: a last
         line without its "\\n" is left for later, and so are the lines after the last place a
-        record may begin. `final`: every line is read, the source finishes, all is cut."""
+        record may begin. `final`: every line is read, the source finishes, all is cut.
+
+        Compressed data found damaged ends the file there (`damaged` says why), as `final`."""
         handle = self.handle
-        handle.seek(self.offset)
-        while raw := handle.readline():
-            if not final and not raw.endswith(b"\n"):
-                break  # still being written
-            chunk = self._read_line(raw)
-            if chunk is not None:
-                yield chunk
+        try:
+            handle.seek(self.offset)
+            while True:
+                read = read_line(handle, at_start=self.offset == 0)
+                if read is None:
+                    break
+                line, size, complete = read
+                if not final and not complete:
+                    break  # still being written
+                chunk = self._read_line(line, size)
+                if chunk is not None:
+                    yield chunk
+        except READ_ERRORS as exc:
+            kind = self.opened.compression or "the file's"
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            self.damaged = (
+                f"{kind} data is damaged or truncated after line {self.next_line - 1:,} ({detail})"
+            )
+            final = True
         if final:
             for entry in self.source.finish():
                 self._count(entry)
@@ -331,32 +370,27 @@ class _FileReader:
             if chunk is not None:
                 yield chunk
 
-    def _read_line(self, raw: bytes) -> _Chunk | None:
+    def _read_line(self, line: Line, size: int) -> _Chunk | None:
+        """Take one line as `provenance.lines` read it (as `prov ingest` reads it), which took
+        `size` bytes of the file."""
         self._grown_at = time.monotonic()
         line_no = self.next_line
         start = self.offset
         self.next_line += 1
-        self.offset += len(raw)
-        # As provenance.ingest reads a line: without its "\n", then without one "\r".
-        line = raw[:-1] if raw.endswith(b"\n") else raw
-        if line.endswith(b"\r"):
-            line = line[:-1]
+        self.offset += size
         self._lines.append(line)
+        self._sizes.append(size)
         clear = self._open == 0
         heads = self._heads_before + len(self._heads)
         self._open += 1
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
+        if isinstance(line, OverlongLine):
             # ingest quarantines such a line on its own, without feeding it to the source.
-            self._count(
-                Entry(
-                    line_no,
-                    [line.decode("utf-8", "surrogateescape")],
-                    quarantined=f"invalid UTF-8 at byte {exc.start}",
-                )
-            )
+            self._count(Entry.too_long(line_no, line))
         else:
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                text = line.decode("utf-8", "surrogateescape")  # as ingest reads it
             completed = self.source.feed(line_no, text)
             for entry in completed:
                 self._count(entry)
@@ -368,12 +402,12 @@ class _FileReader:
                     # This line alone is open: what it completed is all before it.
                     heads = self._heads_before + len(self._heads)
                     self._cuts.append(_Cut(line_no, start, heads, text, ()))
-        size = self.offset - self._start
-        if size >= self.record_bytes and self._cuts and self._cuts[-1].line_no == line_no:
+        stretch = self.offset - self._start
+        if stretch >= self.record_bytes and self._cuts and self._cuts[-1].line_no == line_no:
             cut = self._cuts[-1]
             if self._valid(cut):
                 return self._cut_at(cut)
-        if size > self.stretch_limit:
+        if stretch > self.stretch_limit:
             chunk = self._cut_latest()
             if chunk is not None:
                 return chunk
@@ -382,7 +416,7 @@ class _FileReader:
         return None
 
     def _count(self, entry: Entry) -> None:
-        digest = line_digest(entry.head)
+        digest = entry.digest
         occurrence = self.counter.next(digest)
         self._heads.append((entry.line_no, digest[:8], occurrence))
         self._open -= len(entry.lines)
@@ -404,9 +438,15 @@ class _FileReader:
         lines = cut.line_no - self._first_line
         heads = cut.heads - self._heads_before
         chunk = _Chunk(
-            self._start, cut.offset, self._first_line, self._lines[:lines], self._heads[:heads]
+            self._start,
+            cut.offset,
+            self._first_line,
+            self._lines[:lines],
+            self._heads[:heads],
+            self._sizes[:lines],
         )
         self._lines = self._lines[lines:]
+        self._sizes = self._sizes[lines:]
         self._heads = self._heads[heads:]
         self._start = cut.offset
         self._first_line = cut.line_no
@@ -415,9 +455,11 @@ class _FileReader:
         return chunk
 
     def _cut_all(self) -> _Chunk:
-        chunk = _Chunk(self._start, self.offset, self._first_line, self._lines, self._heads)
+        chunk = _Chunk(
+            self._start, self.offset, self._first_line, self._lines, self._heads, self._sizes
+        )
         self._heads_before += len(self._heads)
-        self._lines, self._heads, self._cuts = [], [], []
+        self._lines, self._sizes, self._heads, self._cuts = [], [], [], []
         self._start = self.offset
         self._first_line = self.next_line
         return chunk
@@ -474,6 +516,8 @@ class _Followed:
         self.previous: _FileReader | None = None
         self.chunks: list[_Chunk] = []
         self.chunk_bytes = 0
+        # A compressed file is read once, to its end, and never followed.
+        self.done = False
 
 
 class Shipper:
@@ -558,18 +602,20 @@ class Shipper:
     def _follow(self, path: str) -> _Followed:
         """Open `path` where shipping it stopped last time (or at byte 0)."""
         key = FileKey(self.options.stream, self.options.host, path)
-        handle, file_id = _open(path)
+        opened = _open(path, force=self.options.force)
+        file_id = opened.file_id
         report = FileReport(path, file_id)
         self.report.files.append(report)
         saved = self.state.load(key)
         if saved is None:
-            self._check_same_host(key, handle)
-            return _Followed(key, report, self._reader(handle, file_id, path))
+            self._check_same_host(key, opened)
+            return _Followed(key, report, self._reader(opened, file_id, path))
         report.offset, report.next_line = saved.offset, saved.next_line
         if saved.file_id == file_id:
-            if os.fstat(handle.fileno()).st_size >= saved.offset:
+            # A compressed file does not change: its offsets are in what it decompresses to.
+            if opened.compression is not None or opened.size >= saved.offset:
                 reader = self._reader(
-                    handle,
+                    opened,
                     file_id,
                     path,
                     offset=saved.offset,
@@ -583,27 +629,30 @@ class Shipper:
                 "(truncated): shipping it again from the start"
             )
             self._enqueue(Reset(key, file_id))
-            return _Followed(key, report, self._reader(handle, file_id, path))
-        followed = _Followed(key, report, self._reader(handle, file_id, path))
+            return _Followed(key, report, self._reader(opened, file_id, path))
+        followed = _Followed(key, report, self._reader(opened, file_id, path))
         old = _find_file(os.path.dirname(path), saved.file_id)
         if old is not None:
-            old_handle, old_path = old
-            if os.fstat(old_handle.fileno()).st_size >= saved.offset:
-                followed.previous = self._reader(
-                    old_handle,
-                    saved.file_id,
-                    path,
-                    offset=saved.offset,
-                    next_line=saved.next_line,
-                    counts=saved.counts,
-                )
+            old_opened, old_path = old
+            if old_opened.size >= saved.offset:
+                followed.previous = self._resumed(old_opened, saved, path)
                 self.report.rotations += 1
                 self._warn(
                     f"{path} was rotated while not shipping: finishing the old file "
                     f"(now {old_path}) from byte {saved.offset:,} first"
                 )
                 return followed
-            old_handle.close()
+            old_opened.close()
+        sibling = _find_compressed(path, saved)
+        if sibling is not None:
+            sibling_opened, sibling_path = sibling
+            followed.previous = self._resumed(sibling_opened, saved, path)
+            self.report.rotations += 1
+            self._warn(
+                f"{path} was rotated and compressed while not shipping: finishing the old "
+                f"file (now {sibling_path}) from byte {saved.offset:,} of its content first"
+            )
+            return followed
         self.report.rotations += 1
         self._warn(
             f"{path} names another file than when shipping stopped, and the old one "
@@ -613,13 +662,13 @@ class Shipper:
         self._enqueue(Reset(key, file_id))
         return followed
 
-    def _check_same_host(self, key: FileKey, handle: BinaryIO) -> None:
+    def _check_same_host(self, key: FileKey, opened: _Opened) -> None:
         """Refuse to ship a file again under another host than before (a changed --host, or
         the machine's name that was once the default): its lines would go again, with other
         event ids, and be stored twice."""
         shipped_as = [host for host in self.state.hosts(key.stream, key.path) if host != key.host]
         if shipped_as:
-            handle.close()
+            opened.close()
             raise ShipError(
                 f"{key.path} was shipped to {key.stream} as host {shipped_as[0]!r}, not "
                 f"{key.host!r}: its lines would be sent again with other event ids; give "
@@ -627,9 +676,20 @@ class Shipper:
                 "--state to ship it all again under the new host"
             )
 
+    def _resumed(self, opened: _Opened, saved: SavedFile, path: str) -> _FileReader:
+        """A reader of the file `path` named when shipping stopped, where it stopped."""
+        return self._reader(
+            opened,
+            saved.file_id,
+            path,
+            offset=saved.offset,
+            next_line=saved.next_line,
+            counts=saved.counts,
+        )
+
     def _reader(
         self,
-        handle: BinaryIO,
+        opened: _Opened,
         file_id: str,
         path: str,
         *,
@@ -642,7 +702,7 @@ class Shipper:
             tz=options.tz, origin=options.host, service=options.service, file=path
         )
         return _FileReader(
-            handle,
+            opened,
             file_id,
             context,
             options,
@@ -652,15 +712,28 @@ class Shipper:
         )
 
     def _poll(self, item: _Followed, *, final: bool) -> None:
-        """Ship what is new in one path; notice rotation and truncation."""
+        """Ship what is new in one path; notice rotation and truncation. A compressed file is
+        read to its end at once, and then left alone."""
+        if item.done:
+            return
         if item.previous is not None:
             previous, item.previous = item.previous, None
             self._finish_file(item, previous)
             self._enqueue(Reset(item.key, item.reader.file_id))
-        self._take(item, item.reader.read(final=final))
-        if not final and not self._stop:
+        reader = item.reader
+        self._take(item, reader.read(final=final or reader.compressed))
+        self._note_damage(item.key.path, reader)
+        if reader.compressed or reader.damaged is not None:
+            item.done = not self._stop
+        elif not final and not self._stop:
             self._check_path(item)
         self._pack(item)
+
+    def _note_damage(self, path: str, reader: _FileReader) -> None:
+        if reader.damaged is not None and not any(path in d for d in self.report.damaged):
+            message = f"{path}: {reader.damaged}: the lines before it are shipped"
+            self.report.damaged.append(message)
+            self._warn(message)
 
     def _check_path(self, item: _Followed) -> None:
         """Move on to the file the path names now (rotation), or ship the file again from its
@@ -675,7 +748,7 @@ class Shipper:
         if not rotated and status.st_size >= reader.offset:
             return
         try:
-            handle, file_id = _open(path)
+            opened = _open(path, force=True)
         except ShipError:
             return  # gone again: look next time
         self._finish_file(item, reader)
@@ -684,13 +757,15 @@ class Shipper:
         else:
             self.report.truncations += 1
             self._warn(f"{path} was truncated: shipping it again from the start")
+        file_id = opened.file_id
         self._enqueue(Reset(item.key, file_id))
-        item.reader = self._reader(handle, file_id, path)
+        item.reader = self._reader(opened, file_id, path)
         self._take(item, item.reader.read(final=False))
 
     def _finish_file(self, item: _Followed, reader: _FileReader) -> None:
         """Read a file that is being left to its end, finish its source, ship the rest."""
         self._take(item, reader.read(final=True), reader)
+        self._note_damage(item.key.path, reader)
         self._pack(item, reader)
         reader.close()
 
@@ -766,8 +841,10 @@ class Shipper:
                 record for part in _split(first) for record in self._records(key, file_id, [part])
             ]
         self.report.oversized_lines += 1
+        [line] = lines
+        length = line.length if isinstance(line, OverlongLine) else len(line)
         self._warn(
-            f"{key.path}:{first.first_line}: a line of {len(lines[0]):,} bytes does not fit "
+            f"{key.path}:{first.first_line}: a line of {length:,} bytes does not fit "
             f"in a Kinesis record: shipped shortened"
         )
         return [_shortened(record, envelope, options)]
@@ -930,24 +1007,75 @@ class Shipper:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _open(path: str) -> tuple[BinaryIO, str]:
-    """A regular file opened for reading, and its identity (st_dev:st_ino)."""
+@dataclass(slots=True)
+class _Opened:
+    """A regular file open for shipping: its text (decompressed if it is compressed, then
+    seekable in what it decompresses to), identity (st_dev:st_ino) and size on disk."""
+
+    raw: BinaryIO
+    text: BinaryIO
+    file_id: str
+    size: int
+    compression: str | None
+
+    def close(self) -> None:
+        if self.text is not self.raw:
+            self.text.close()
+        self.raw.close()
+
+
+def check_path(path: str, *, force: bool = False) -> None:
+    """ShipError if `path` cannot be shipped (see `_open`), before anything else is done."""
+    _open(path, force=force).close()
+
+
+def _open(path: str, *, force: bool) -> _Opened:
+    """A regular file opened for shipping. ShipError says why a path cannot be followed: a
+    directory, a stream (no offsets to resume at), a file that looks binary (unless `force`)."""
     try:
-        handle = open(path, "rb")  # noqa: SIM115 (kept open while followed)
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ShipError(f"cannot read {path}: no such file") from None
     except OSError as exc:
         raise ShipError(f"cannot read {path}: {exc.strerror or exc}") from None
-    status = os.fstat(handle.fileno())
-    if not stat.S_ISREG(status.st_mode):
-        handle.close()
-        raise ShipError(f"cannot ship {path}: not a regular file")
-    return handle, _identity(status)
+    if stat.S_ISDIR(mode):
+        raise ShipError(f"cannot ship {path}: is a directory: give the files to follow")
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        # Checked before opening: opening a FIFO waits for a writer.
+        raise ShipError(
+            f"cannot ship {path}: a pipe or device has no offsets to resume at: ship a "
+            "regular file, or read the stream with prov ingest"
+        )
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 (kept open while followed)
+    except OSError as exc:
+        raise ShipError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        status = os.fstat(raw.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise ShipError(f"cannot ship {path}: not a regular file")
+        compression = detect(raw.read(MAGIC_BYTES))
+        raw.seek(0)
+        text = raw if compression is None else open_decompressed(raw, compression)
+        opened = _Opened(raw, text, _identity(status), status.st_size, compression)
+        try:
+            binary = binary_head(text)
+        except READ_ERRORS:
+            binary = False  # damaged at once: shown when it is read
+        if binary and not force:
+            opened.close()
+            raise ShipError(f"{path} {LOOKS_BINARY}: use --force to ship it anyway")
+    except BaseException:
+        raw.close()
+        raise
+    return opened
 
 
 def _identity(status: os.stat_result) -> str:
     return f"{status.st_dev}:{status.st_ino}"
 
 
-def _find_file(directory: str, file_id: str) -> tuple[BinaryIO, str] | None:
+def _find_file(directory: str, file_id: str) -> tuple[_Opened, str] | None:
     """The file of `directory` with identity `file_id` (a log rotated by renaming), opened."""
     try:
         entries = list(os.scandir(directory or "."))
@@ -956,17 +1084,70 @@ def _find_file(directory: str, file_id: str) -> tuple[BinaryIO, str] | None:
     for entry in entries:
         try:
             if entry.is_file(follow_symlinks=False) and _identity(entry.stat()) == file_id:
-                return _open(entry.path)[0], entry.path
+                return _open(entry.path, force=True), entry.path
         except (OSError, ShipError):
             continue
     return None
 
 
+def _find_compressed(path: str, saved: SavedFile) -> tuple[_Opened, str] | None:
+    """The compressed copy logrotate made of the file `path` named when shipping stopped
+    (`access.log.1.gz`, the original removed), opened: a compressed file in the same folder
+    whose name starts with the path's, newest first, whose content has exactly the lines
+    shipped before `saved.offset` (counted, not parsed) and goes on from there."""
+    folder, base = os.path.split(path)
+    if saved.offset == 0:
+        return None  # nothing was shipped: nothing tells which copy it was
+    candidates: list[tuple[float, str]] = []
+    try:
+        entries = list(os.scandir(folder or "."))
+    except OSError:
+        return None
+    for entry in entries:
+        if entry.name == base or not entry.name.startswith(base):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                candidates.append((entry.stat().st_mtime, entry.path))
+        except OSError:
+            continue
+    for _, candidate in sorted(candidates, reverse=True):
+        try:
+            opened = _open(candidate, force=True)
+        except ShipError:
+            continue
+        if opened.compression is not None and _lines_before(opened.text, saved.offset) == (
+            saved.next_line - 1
+        ):
+            return opened, candidate
+        opened.close()
+    return None
+
+
+def _lines_before(text: BinaryIO, offset: int) -> int | None:
+    """How many lines the first `offset` bytes of `text` hold (a last one without its line
+    end counted too), or None if it is shorter or cannot be read that far."""
+    lines = 0
+    left = offset
+    last = b""
+    try:
+        text.seek(0)
+        while left:
+            block = text.read(min(left, 1024 * 1024))
+            if not block:
+                return None
+            lines += block.count(b"\n")
+            left -= len(block)
+            last = block[-1:]
+    except READ_ERRORS:
+        return None
+    return lines + (last != b"\n")
+
+
 def _split(chunk: _Chunk) -> list[_Chunk]:
     """A chunk cut in two halves of its lines (an entry may be cut: a forced cut)."""
     half = len(chunk.lines) // 2
-    # Every line but a file's very last has its "\n"; the last is in the second half.
-    middle = chunk.offset + sum(len(line) + 1 for line in chunk.lines[:half])
+    middle = chunk.offset + sum(chunk.sizes[:half])
     cut_line = chunk.first_line + half
     return [
         _Chunk(
@@ -975,6 +1156,7 @@ def _split(chunk: _Chunk) -> list[_Chunk]:
             chunk.first_line,
             chunk.lines[:half],
             [head for head in chunk.heads if head[0] < cut_line],
+            chunk.sizes[:half],
         ),
         _Chunk(
             middle,
@@ -982,20 +1164,26 @@ def _split(chunk: _Chunk) -> list[_Chunk]:
             cut_line,
             chunk.lines[half:],
             [head for head in chunk.heads if head[0] >= cut_line],
+            chunk.sizes[half:],
         ),
     ]
 
 
 def _shortened(record: _Record, envelope: Envelope, options: ShipOptions) -> _Record:
-    """`record` with its single line cut to the longest prefix that fits the record limit."""
-    line = envelope.lines[0]
+    """`record` with its single line cut to the longest prefix that fits the record limit
+    (of an over-long line, the part kept of it)."""
+    [whole] = envelope.lines
+    line = whole.kept if isinstance(whole, OverlongLine) else whole
 
     def data(length: int) -> bytes:
         cut = length
         # Keep whole UTF-8 characters: a continuation byte is 0b10xxxxxx.
         while 0 < cut < len(line) and line[cut] & 0xC0 == 0x80:
             cut -= 1
-        shortened = replace(envelope, lines=[line[:cut]])
+        part: Line = (
+            replace(whole, kept=line[:cut]) if isinstance(whole, OverlongLine) else line[:cut]
+        )
+        shortened = replace(envelope, lines=[part])
         return encode(shortened, compress=options.compress)
 
     budget = options.max_record_bytes - (record.size - len(record.data))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from provenance.envelope import Envelope
+from provenance.lines import Line
 
 CHECKSUM_OK = (
     "I, [2026-03-01T22:14:05.223456 #4711]  INFO -- : "
@@ -61,7 +62,7 @@ OBJECT_LOG = (
 )
 
 
-def sample_envelope(lines: list[bytes], **fields: Any) -> Envelope:
+def sample_envelope(lines: list[Line], **fields: Any) -> Envelope:
     """A `prov ship` envelope of `lines` from a made-up audit log (fields override)."""
     values: dict[str, Any] = {
         "source": "auto",
@@ -70,7 +71,7 @@ def sample_envelope(lines: list[bytes], **fields: Any) -> Envelope:
         "file": "/var/log/audit.log",
         "file_id": "2049:1",
         "offset": 0,
-        "end": sum(len(line) + 1 for line in lines),
+        "end": sum((len(line) if isinstance(line, bytes) else line.length) + 1 for line in lines),
         "first_line": 1,
         "lines": lines,
         **fields,

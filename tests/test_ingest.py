@@ -37,20 +37,32 @@ def test_every_line_is_accounted_for(store) -> None:
     assert report.consumed == len(OBJECT_LOG.splitlines())
 
 
-def test_invalid_utf8_is_quarantined_verbatim_and_the_rest_goes_on(store) -> None:
+def test_invalid_utf8_is_read_by_its_parser_and_shown_visibly_in_the_event(store) -> None:
+    """Issue 11 item 14: a real fixity failure whose file name has bytes that are not UTF-8
+    is an event, not quarantine; the bytes are written `\\xNN`, as PREMIS writes them."""
     data = f"{CHECKSUM_OK}\n".encode() + INVALID_UTF8 + b"\n" + f"{CHECKSUM_MISMATCH}\n".encode()
     report = ingest_bytes(store, data, name="odd.log")
     assert _accounted(report)
-    assert report.events == 2 and report.quarantined == 1
+    assert (report.events, report.quarantined) == (3, 0)
+    failed = [e for e in object_history(store, "bj102hs9687") if e["outcome"] == "fail"]
+    assert [e["source"]["line"] for e in failed] == [3, 2]
+    assert failed[1]["file_path"] == "/services-disk02/caf\\xe9\\xff.pdf"
+
+
+def test_undecodable_bytes_in_a_line_no_parser_understands_are_quarantined_verbatim(
+    store,
+) -> None:
+    report = ingest_bytes(store, b"caf\xe9 is no log line\n", name="odd.log")
+    assert (report.lines, report.quarantined) == (1, 1)
     (item,) = quarantined_lines(store)
-    assert item["reason"].startswith("invalid UTF-8")
-    assert base64.b64decode(item["raw_base64"]) == INVALID_UTF8
+    assert item["reason"] == "format not recognised"
+    assert base64.b64decode(item["raw_base64"]) == b"caf\xe9 is no log line"
     assert item["raw_is_utf8"] is False
-    assert (item["file"], item["line"]) == ("odd.log", 2)
+    assert (item["file"], item["line"]) == ("odd.log", 1)
 
 
 def test_quarantine_is_idempotent_too(store) -> None:
-    data = b"garbage line\n" + INVALID_UTF8 + b"\n"
+    data = b"garbage line\n" + b"caf\xe9 garbage\n"
     ingest_bytes(store, data)
     ingest_bytes(store, data, name="again.log")
     assert len(store.read_stream(QUARANTINE_STREAM)) == 2

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import bz2
 import gzip
 import json
+import lzma
 from typing import Any
 
 import pytest
@@ -30,6 +32,7 @@ from provenance.kinesis_records import (
     ingest_record,
     message_key,
 )
+from provenance.lines import MAX_LINE_BYTES, Line, capped
 from provenance.queries import quarantined_lines
 from tests.conftest import LA
 from tests.samples import (
@@ -50,7 +53,7 @@ def gz(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
 
-def envelope(lines: list[bytes], **fields: Any) -> Envelope:
+def envelope(lines: list[Line], **fields: Any) -> Envelope:
     return sample_envelope(lines, **{"source": "prescat", **fields})
 
 
@@ -85,8 +88,17 @@ CONTROL_PAYLOAD = cloudwatch(
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_an_envelope_decodes_to_itself(compress: bool) -> None:
-    shipped = envelope([CHECKSUM_OK.encode(), b"\xff\xfe"], occurrences={b"\x01" * 8: 2})
+    overlong = capped(b"\xe9" * (MAX_LINE_BYTES + 1))
+    shipped = envelope([CHECKSUM_OK.encode(), b"\xff\xfe", overlong], occurrences={b"\x01" * 8: 2})
     assert decode(encode(shipped, compress=compress)) == shipped
+
+
+def test_an_overlong_line_that_does_not_add_up_is_a_malformed_envelope() -> None:
+    document = envelope([capped(b"y" * (MAX_LINE_BYTES + 1))]).to_json()
+    document["overlong"]["0"]["sha1"] = "abcd"
+    decoded = decode(json.dumps(document).encode())
+    assert isinstance(decoded, Undecodable)
+    assert decoded.reason.startswith("malformed envelope: ")
 
 
 def test_a_cloudwatch_data_message_is_its_log_events_as_keyed_lines() -> None:
@@ -112,8 +124,27 @@ def test_a_cloudwatch_control_message_is_recognised() -> None:
         (REPLICATED.encode() + b"\n", [REPLICATED.encode()]),  # JSON, but a log line
         (b'{"a": 1}\n{"a": 2}\n', [b'{"a": 1}', b'{"a": 2}']),
         (b"", []),
+        (bz2.compress(b"bzip2\nlines\n"), [b"bzip2", b"lines"]),
+        (lzma.compress(b"xz\nlines\n"), [b"xz", b"lines"]),
+        (
+            b"\xef\xbb\xbfmarked\n\xef\xbb\xbfonly the first\n",
+            [b"marked", b"\xef\xbb\xbfonly the first"],
+        ),
+        (gz(b"\xef\xbb\xbfmarked, zipped\n"), [b"marked, zipped"]),
     ],
-    ids=["line", "crlf", "latin-1", "gzip", "json-line", "json-lines", "empty"],
+    ids=[
+        "line",
+        "crlf",
+        "latin-1",
+        "gzip",
+        "json-line",
+        "json-lines",
+        "empty",
+        "bzip2",
+        "xz",
+        "byte-order-mark",
+        "byte-order-mark-gzip",
+    ],
 )
 def test_anything_else_is_raw_text(data: bytes, lines: list[bytes]) -> None:
     assert decode(data) == RawText(lines)
@@ -129,6 +160,8 @@ def test_gzip_members_are_all_read() -> None:
         (b"\x1f\x8bnot gzip at all", "not valid gzip data: "),
         (gz(b"x" * 1000)[:-12], "not valid gzip data: it ends before"),
         (gz(b"x") + b"junk", "not valid gzip data: trailing bytes"),
+        (bz2.compress(b"x" * 1000)[:-10], "not valid bzip2 data: it ends before"),
+        (lzma.compress(b"x" * 1000)[:-10], "not valid xz data: "),
         (b'{"prov_envelope": 2, "lines": []}', "envelope version 2 is not supported"),
         (b'{"prov_envelope": 1, "lines": "x"}', "malformed envelope: "),
         (cloudwatch([], "SOMETHING_ELSE"), "unknown CloudWatch Logs messageType 'SOMETHING_ELSE'"),
@@ -141,6 +174,8 @@ def test_gzip_members_are_all_read() -> None:
         "bad-gzip",
         "truncated-gzip",
         "trailing-bytes",
+        "truncated-bzip2",
+        "truncated-xz",
         "envelope-v2",
         "malformed-envelope",
         "unknown-message-type",
@@ -154,6 +189,11 @@ def test_data_that_is_not_what_it_claims_is_undecodable(data: bytes, reason: str
     decoded = decode(data)
     assert isinstance(decoded, Undecodable)
     assert decoded.reason.startswith(reason)
+
+
+def test_a_json_envelope_after_a_byte_order_mark_is_an_envelope() -> None:
+    data = encode(envelope([b"a"]), compress=False)
+    assert decode(b"\xef\xbb\xbf" + data) == envelope([b"a"])
 
 
 def test_a_decompression_bomb_is_not_inflated(monkeypatch) -> None:
@@ -200,6 +240,22 @@ def test_raw_text_identity_is_content_and_occurrence_within_the_record(store) ->
     # The documented cost: the same line in a separate raw record counts once.
     alone = ingest_record(store, CHECKSUM_OK.encode(), RecordOrigin("prov-logs", "3"), OPTIONS)
     assert alone.report.duplicates == 1
+
+
+def test_a_byte_order_mark_changes_no_id(store, tmp_path) -> None:
+    marked = ingest_record(store, b"\xef\xbb\xbf" + OBJECT_LOG.encode(), ORIGIN, OPTIONS)
+    assert (marked.report.lines, marked.report.events) == (8, 8)
+    with SQLiteEventStore(tmp_path / "plain.db") as plain:
+        ingest_record(plain, gz(OBJECT_LOG.encode()), ORIGIN, OPTIONS)
+        assert {r.event_id for r in plain.read_all()} == {r.event_id for r in store.read_all()}
+
+
+def test_an_over_long_line_in_a_record_is_quarantined_in_part(store) -> None:
+    long_line = b"z" * (MAX_LINE_BYTES + 10)
+    result = ingest_record(store, gz(CHECKSUM_OK.encode() + b"\n" + long_line), ORIGIN, OPTIONS)
+    assert (result.report.lines, result.report.events, result.report.quarantined) == (2, 1, 1)
+    (kept,) = quarantined_lines(store)
+    assert (kept["truncated"], kept["raw_bytes"]) == (True, len(long_line))
 
 
 def test_cloudwatch_log_events_are_identified_by_their_ids(store) -> None:

@@ -4,7 +4,9 @@ are the moto server's; the reference is the ingest handler itself, run on the sa
 
 from __future__ import annotations
 
+import bz2
 import json
+import lzma
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -314,6 +316,33 @@ def test_redriven_records_become_the_events_the_ingest_function_stores(
     assert totals["quarantined"] == 1  # "not a log line at all"
     # The pseudonym is the deployment key's (what the handler made with it, compared above).
     assert any(event[1] == "ServiceAccessed" for event in stored.values())
+
+
+def test_compressed_and_marked_records_are_redriven_as_the_function_reads_them(
+    deployment: Deployment,
+) -> None:
+    """Issue 11: bzip2 and xz records, a byte-order mark, a line that is not UTF-8."""
+    mismatch = (
+        b"E, [2026-03-01T22:14:06.000000 #4711] ERROR -- : validate_checksums(bj102hs9687, "
+        b"fixture_sr3) checksums or size for /sdr/caf\xe9.pdf version 1 do not match entry in "
+        b"latest signatureCatalog.xml."
+    )
+    kinesis = boto3.client("kinesis", region_name=REGION, endpoint_url=deployment.moto.endpoint_url)
+    first = len(deployment.sequences)
+    for data in (
+        bz2.compress(b"\xef\xbb\xbf" + CHECKSUM_OK.encode() + b"\n" + mismatch + b"\n"),
+        lzma.compress(f"{CHECKSUM_OK_LATER}\n".encode()),
+    ):
+        put = kinesis.put_record(StreamName=deployment.stream, Data=data, PartitionKey="pres-01")
+        deployment.sequences.append(put["SequenceNumber"])
+    deployment.fail(first, first + 1)
+    report = _run(deployment)
+    assert [result.outcome for result in report.messages] == [REDRIVEN]
+    stored = _stored(deployment.store_url)
+    assert stored == _as_the_ingest_function_stores(deployment, first, first + 1)
+    assert (report.ingest.lines, report.ingest.events, report.ingest.quarantined) == (3, 3, 0)
+    paths = [event[4].get("file_path") for event in stored.values() if event[1] == "FixityChecked"]
+    assert "/sdr/caf\\xe9.pdf" in paths
 
 
 def test_a_range_redriven_again_adds_duplicates_only(deployment: Deployment) -> None:

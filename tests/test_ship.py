@@ -7,8 +7,10 @@ gives exactly the event ids `prov ingest` gives the whole file.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
+import lzma
 import os
 import re
 import signal
@@ -30,6 +32,8 @@ from provenance.cli import main
 from provenance.demo_data import DemoData, generate
 from provenance.envelope import GZIP_MAGIC, Envelope, from_json
 from provenance.ingest import IngestOptions, ingest_envelope, ingest_stream
+from provenance.lines import MAX_LINE_BYTES, OverlongLine
+from provenance.queries import quarantined_lines
 from provenance.ship import (
     KinesisClient,
     ShipError,
@@ -633,6 +637,127 @@ def test_truncation_ships_the_file_again_from_the_start(
     assert ids_of_envelopes(tmp_path, again) == ids_of_file(tmp_path, path)
 
 
+# --- real files: compressed, rotated and compressed, marked, over-long (issue 11) --------------
+
+
+def _lines_of(envelopes: list[Envelope]) -> list[Any]:
+    return [line for env in envelopes for line in env.lines]
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_a_compressed_file_is_read_once_with_the_ids_of_the_plain_file(
+    tmp_path: Path,
+    client: KinesisClient,
+    kinesis: Any,
+    stream: str,
+    compress: Callable[[bytes], bytes],
+) -> None:
+    plain = write(tmp_path / "access.log", clf_lines(40, distinct=8))
+    packed = tmp_path / "access.log.2.gz"
+    packed.write_bytes(compress(plain.read_bytes()))
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = _following(client, state, stream)
+        shipper.follow([str(packed)])
+        shipper.poll()  # not --once: read to its end all the same, never waited on
+        shipper.poll()
+        shipper.close()
+    envelopes = envelopes_of(kinesis, stream, packed)
+    assert _lines_of(envelopes) == plain.read_bytes().splitlines()
+    # Offsets are in what the file decompresses to.
+    assert (envelopes[0].offset, envelopes[-1].end) == (0, plain.stat().st_size)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, plain)
+    report = ship(client, tmp_path / "ship.db", options(stream), [packed])
+    assert (report.lines, report.records) == (0, 0)  # shipped before: nothing new
+
+
+def test_a_file_rotated_and_compressed_while_not_shipping_is_finished_from_where_it_stopped(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    """logrotate without delaycompress: access.log -> access.log.1.gz (a new file, the old
+    one removed) and a new access.log, while the shipper was not running."""
+    path = write(tmp_path / "access.log", clf_lines(40, distinct=8))
+    state_path = tmp_path / "ship.db"
+    with ShipState(state_path) as state:
+        shipper = _following(client, state, stream)
+        shipper.follow([str(path)])
+        shipper.poll()
+        shipper.close()
+    shipped = path.stat().st_size
+    write(path, clf_lines(10, distinct=8), mode="a")  # written after shipping stopped
+    whole = path.read_bytes()
+    # As logrotate does it: rename, a new file, then the renamed one compressed and removed.
+    renamed = path.rename(tmp_path / "access.log.1")
+    write(path, clf_lines(8))
+    (tmp_path / "access.log.1.gz").write_bytes(gzip.compress(whole))
+    renamed.unlink()
+    # A decoy: another old log whose line count cannot match where shipping stopped.
+    (tmp_path / "access.log.2.gz").write_bytes(gzip.compress(whole[: shipped // 2]))
+    warnings: list[str] = []
+    with ShipState(state_path) as state:
+        shipper = Shipper(client, state, options(stream, record_bytes=300), warn=warnings.append)
+        report = shipper.run([str(path)], once=True)
+    assert report.rotations == 1
+    assert any("access.log.1.gz" in warning and f"{shipped:,}" in warning for warning in warnings)
+    envelopes = envelopes_of(kinesis, stream, path)
+    new_id = f"{path.stat().st_dev}:{path.stat().st_ino}"
+    old = [env for env in envelopes if env.file_id != new_id]
+    assert _lines_of(old) == whole.splitlines()  # every old line once: 40 then the rest
+    rotated = tmp_path / "access.log.1"
+    rotated.write_bytes(whole)
+    assert ids_of_envelopes(tmp_path, old) == ids_of_file(tmp_path, rotated)
+    assert _lines_of([env for env in envelopes if env.file_id == new_id]) == (
+        path.read_bytes().splitlines()
+    )
+
+
+def test_a_damaged_compressed_file_ships_what_came_before_and_says_so(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    packed = tmp_path / "access.log.1.gz"
+    data = gzip.compress(write(tmp_path / "access.log", clf_lines(3000, distinct=400)).read_bytes())
+    packed.write_bytes(data[: len(data) // 2])
+    warnings: list[str] = []
+    report = ship(client, tmp_path / "ship.db", options(stream), [packed], warn=warnings.append)
+    (message,) = report.damaged
+    assert message.startswith(f"{packed}: gzip data is damaged or truncated after line ")
+    assert warnings == [message]
+    envelopes = envelopes_of(kinesis, stream, packed)
+    assert 0 < len(_lines_of(envelopes)) < 3000
+
+
+def test_a_byte_order_mark_is_shipped_as_ingest_reads_it(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    path = tmp_path / "audit.log"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{CHECKSUM_OK}\n{CHECKSUM_MISMATCH}\n".encode())
+    ship(client, tmp_path / "ship.db", options(stream, record_bytes=1), [path])
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert _lines_of(envelopes) == [CHECKSUM_OK.encode(), CHECKSUM_MISMATCH.encode()]
+    assert (envelopes[0].offset, envelopes[-1].end) == (0, path.stat().st_size)
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
+
+
+def test_an_over_long_line_gets_the_id_and_the_quarantine_record_ingest_gives_it(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    long_line = b"x" * (MAX_LINE_BYTES + 1000) + b"\xe9"
+    path = tmp_path / "audit.log"
+    path.write_bytes(
+        b"\n".join([CHECKSUM_OK.encode(), long_line, long_line, CHECKSUM_MISMATCH.encode()]) + b"\n"
+    )
+    report = ship(client, tmp_path / "ship.db", options(stream), [path])
+    assert (report.lines, report.oversized_lines) == (4, 0)
+    envelopes = envelopes_of(kinesis, stream, path)
+    overlong = [line for line in _lines_of(envelopes) if isinstance(line, OverlongLine)]
+    assert [line.length for line in overlong] == [len(long_line)] * 2
+    assert ids_of_envelopes(tmp_path, envelopes) == ids_of_file(tmp_path, path)
+    with SQLiteEventStore(tmp_path / "kept.db") as store:
+        for env in envelopes:
+            ingest_envelope(store, env, IngestOptions(tz=LA))
+        kept = quarantined_lines(store)
+    assert [(item["truncated"], item["raw_bytes"]) for item in kept] == [(True, len(long_line))] * 2
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
@@ -690,6 +815,16 @@ def test_cli_lines_show_a_hostile_file_name_visibly(
     assert raw_controls(out) == [] and raw_controls(err) == []
 
 
+def _fifo(path: Path) -> str:
+    os.mkfifo(path)  # never opened: opening one waits for a writer
+    return str(path)
+
+
+def _binary(path: Path) -> str:
+    path.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(64))
+    return str(path)
+
+
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
@@ -721,8 +856,28 @@ def test_cli_lines_show_a_hostile_file_name_visibly(
             lambda p, url, s: [str(p / "a.log"), "--stream", s, "--source", "nope"],
             "unknown source 'nope'",
         ),
+        (
+            lambda p, url, s: [str(p), "--stream", s, "--endpoint-url", url],
+            "cannot ship .*: is a directory: give the files to follow",
+        ),
+        (
+            lambda p, url, s: [_fifo(p / "pipe"), "--stream", s, "--endpoint-url", url],
+            "cannot ship .*pipe: a pipe or device has no offsets to resume at",
+        ),
+        (
+            lambda p, url, s: [_binary(p / "core"), "--stream", s, "--endpoint-url", url],
+            "core looks binary \\(NUL bytes in the first 8 KiB\\): use --force to ship it",
+        ),
     ],
-    ids=["missing-file", "unreachable-endpoint", "unknown-stream", "unknown-source"],
+    ids=[
+        "missing-file",
+        "unreachable-endpoint",
+        "unknown-stream",
+        "unknown-source",
+        "directory",
+        "fifo",
+        "binary",
+    ],
 )
 def test_cli_errors_are_one_line_and_exit_1(
     capsys: pytest.CaptureFixture[str],
@@ -790,6 +945,25 @@ def test_cli_a_state_path_that_cannot_hold_a_database_is_one_line(
     assert state in err and "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == before
     assert not Path("-").exists()
+
+
+def test_cli_a_damaged_compressed_file_is_warned_about_and_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, moto: MotoServer, stream: str
+) -> None:
+    data = gzip.compress(write(tmp_path / "access.log", clf_lines(3000, distinct=400)).read_bytes())
+    packed = tmp_path / "access.log.1.gz"
+    packed.write_bytes(data[: len(data) // 2])
+    code, out, err = run_cli(
+        capsys, "ship", str(packed), "--stream", stream, "--endpoint-url", moto.endpoint_url,
+        "--state", str(tmp_path / "s.db"), "--once", "--format", "json",
+    )  # fmt: skip
+    assert code == 1
+    (damaged,) = json.loads(out)["damaged"]
+    assert err.splitlines() == [
+        f"prov: warning: {damaged}",
+        "prov: error: 1 compressed file(s) damaged part-way (warned above): what came before "
+        "the damage is shipped",
+    ]
 
 
 # --- a real process, killed ---------------------------------------------------------------------

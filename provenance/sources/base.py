@@ -3,7 +3,8 @@
 A source is fed the input's lines one at a time and hands back `Entry`s: a head line with its
 continuation lines, each entry accounted as events (drafts), ignored (with a reason) or
 quarantined (with a reason). The pipeline, not the source, gives events their identity and
-envelope (`provenance.identity`, `provenance.ingest`). Imports `provenance.events` only.
+envelope (`provenance.identity`, `provenance.ingest`). Imports `provenance.events`, and
+`provenance.identity` and `provenance.lines` for the identity digest of an entry's head.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import tzinfo
 from typing import Any, ClassVar
 
 from provenance.events import DomainEvent
+from provenance.identity import line_digest
+from provenance.lines import OverlongLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +56,27 @@ class Entry:
     quarantined: str | None = None
     # The concrete source that read it; set by `auto` so identities match an explicit --source.
     source: str | None = None
+    # The line, when the entry is a line too long to be read (then quarantined, kept in part).
+    overlong: OverlongLine | None = None
 
     @property
     def head(self) -> str:
         return self.lines[0]
+
+    @property
+    def digest(self) -> bytes:
+        """The identity digest of the head line (`line_digest`): of the whole line even when
+        only part of an over-long one is kept."""
+        if self.overlong is not None:
+            return self.overlong.sha1
+        return line_digest(self.lines[0])
+
+    @classmethod
+    def too_long(cls, line_no: int, line: OverlongLine) -> Entry:
+        """An over-long line, quarantined without a parser seeing it (what is kept of it alone
+        would read as something it is not)."""
+        text = line.kept.decode("utf-8", "surrogateescape")
+        return cls(line_no, [text], quarantined=line.reason, overlong=line)
 
 
 class Source(ABC):

@@ -90,6 +90,8 @@ _AUDIT_PREFIX = re.compile(
 )
 _MOAB_ERRORS = re.compile(r"validation errors: \[(.*)\]\s*\Z", re.DOTALL)
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+# What bytes that are not UTF-8 become in a line decoded with surrogateescape.
+_UNDECODED = re.compile("[\udc80-\udcff]")
 # pydantic refuses JSON nested deeper than this; such a line is kept in quarantine instead.
 _MAX_DEPTH = 64
 _MAX_INT = 2**31 - 1
@@ -432,6 +434,10 @@ def _has_lone_surrogate(text: str, record: Any) -> bool:
     # `\ud800` escapes decode to lone surrogates, which cannot be stored as UTF-8 later.
     if "\\ud" not in text.lower():
         return False
+    if _UNDECODED.search(text) is not None:
+        # Bytes of the line that are not UTF-8 are lone surrogates too, but they are the
+        # line's own (ingest shows them visibly): look for those the escapes made.
+        record = _DECODER.decode(_UNDECODED.sub("?", text))
     try:
         json.dumps(record, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

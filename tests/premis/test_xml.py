@@ -28,6 +28,7 @@ from premis import (
     PremisModelError,
     PremisObject,
     document_bytes,
+    visible_surrogates,
     write_document,
     xml_safe,
 )
@@ -192,9 +193,19 @@ def test_xml_safe_returns_clean_text_itself() -> None:
     assert xml_safe(text) is text
 
 
+def test_visible_surrogates_spells_them_as_xml_safe_does_and_keeps_control_characters() -> None:
+    text = "caf\udce9\udcff \x01 \ud800"
+    assert visible_surrogates(text) == "caf\\xe9\\xff \x01 \\ud800"
+    assert xml_safe(visible_surrogates(text)) == xml_safe(text)
+    clean = "é 😀 \x1b"
+    assert visible_surrogates(clean) is clean
+
+
 @pytest.mark.parametrize("char", FORBIDDEN, ids=lambda c: f"U+{ord(c):04X}")
 def test_every_forbidden_character_is_written_visibly(char: str) -> None:
-    spelled = f"\\u{ord(char):04x}"
+    code = ord(char)
+    # An undecodable byte as surrogateescape decodes it is spelled as the byte it was.
+    spelled = f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
     assert xml_safe(f"a{char}b") == f"a{spelled}b"
     detail = f"before {char} after"
     produced = _document_with_text(detail=detail)
@@ -206,9 +217,7 @@ def test_every_forbidden_character_is_written_visibly(char: str) -> None:
 def test_the_golden_detail_keeps_markup_control_and_surrogate_visibly() -> None:
     root = etree.fromstring(_bytes(documents.full()))
     (detail,) = _strings(root, "//premis:eventDetail[contains(., 'checksums')]/text()")
-    assert detail == (
-        "checksums for <a&b> \"quoted\" 'single' \\u0001 and byte \\udce9 do not match"
-    )
+    assert detail == ("checksums for <a&b> \"quoted\" 'single' \\u0001 and byte \\xe9 do not match")
 
 
 def _document_with_text(
