@@ -82,10 +82,12 @@ _DATA_TIME_KEYS = ("created_at", "timestamp", "occurred_at")
 
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}", re.ASCII)
 # The preservation catalog's message prefix: `<audit> (actual location: <root>; actual version:
-# <n>) <messages joined by ' && '>`; moab-valid messages put ` || ` before the message.
+# <n>) <messages joined by ' && '>`; moab-valid messages put ` || ` before the message. The
+# version is taken whatever it is (`1e23`, `-1`, 13 digits) and judged by `_version`, so a bad
+# one quarantines the line rather than making the prefix, and with it the audit, unreadable.
 _AUDIT_PREFIX = re.compile(
     r"(?P<audit>[^\s(]+) \((?:actual location: (?P<root>[^;)]*))?; ?"
-    r"(?:actual version: (?P<version>[0-9]{1,12}))?\) ?(?:\|\| ?)?(?P<messages>.*)",
+    r"(?:actual version: (?P<version>[^)]*))?\) ?(?:\|\| ?)?(?P<messages>.*)",
     re.DOTALL,
 )
 _MOAB_ERRORS = re.compile(r"validation errors: \[(.*)\]\s*\Z", re.DOTALL)
@@ -278,8 +280,8 @@ class SdrEventsSource(Source):
         if storage_root is None and prefix is not None and prefix["root"]:
             storage_root = prefix["root"].strip() or None
         version = _version(data.get("actual_version"), "actual_version")
-        if version is None and prefix is not None and prefix["version"]:
-            version = _version(prefix["version"], "actual version in error")
+        if version is None and prefix is not None and prefix["version"] is not None:
+            version = _version(prefix["version"].strip(), "actual version in error")
         fields.update(
             version=version,
             outcome="fail",

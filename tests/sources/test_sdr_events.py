@@ -568,14 +568,44 @@ def test_any_other_version_quarantines_the_line_with_a_reason(
     assert entry.quarantined == reason
 
 
-def test_the_version_in_an_audit_message_follows_the_same_rule() -> None:
-    def error(version: str) -> dict[str, Any]:
-        message = f"validate_checksums (actual location: sr1; actual version: {version}) x"
-        return {"check_name": "preservation-audit", "error": message}
+def _audit_error(version: str, audit: str = "validate_checksums") -> dict[str, Any]:
+    message = f"{audit} (actual location: sr1; actual version: {version}) x && y"
+    return {"check_name": "preservation-audit", "error": message}
 
-    assert one(event_line("preservation_audit_failure", error("12"))).version == 12
-    [entry] = feed([event_line("preservation_audit_failure", error("9" * 12))])
-    assert entry.quarantined == "actual version in error out of range"
+
+def test_the_version_in_an_audit_message_follows_the_same_rule() -> None:
+    event = one(event_line("preservation_audit_failure", _audit_error("12")))
+    assert isinstance(event, FixityChecked)
+    assert (event.version, event.storage_root, event.check) == (12, "sr1", "validate_checksums")
+    assert one(event_line("preservation_audit_failure", _audit_error(" 7 "))).version == 7
+    assert one(event_line("preservation_audit_failure", _audit_error(""))).version is None
+
+
+@pytest.mark.parametrize("audit", ["validate_checksums", "check_catalog_version"])
+@pytest.mark.parametrize(
+    ("version", "reason"),
+    [
+        ("1e23", "malformed"),
+        ("-1", "malformed"),
+        ("1.5", "malformed"),
+        ("v2", "malformed"),
+        ("9" * 12, "out of range"),
+        ("1" + "0" * 12, "out of range"),  # 13 digits: past what the old pattern took
+        ("9" * 5000, "out of range"),
+        (str(2**31), "out of range"),
+    ],
+)
+def test_an_untrustworthy_version_in_an_audit_message_quarantines_the_line(
+    audit: str, version: str, reason: str
+) -> None:
+    """Not a VersionAudited event with version, storage root and check all unknown (the
+    prefix used to fail to match as a whole)."""
+    [entry] = feed([event_line("preservation_audit_failure", _audit_error(version, audit))])
+    assert not entry.drafts
+    field = "actual version in error"
+    assert entry.quarantined == (
+        f"malformed {field}" if reason == "malformed" else f"{field} out of range"
+    )
 
 
 @settings(max_examples=300, deadline=None)
