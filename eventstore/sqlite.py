@@ -502,6 +502,11 @@ class SQLiteEventStore(EventStore):
 
 def _check_location(path: Path, *, create: bool) -> None:
     """Refuse early, with a precise message, what SQLite would refuse with a vague one."""
+    if path.is_dir():
+        raise StoreUnavailableError(
+            f"no event store at {path}: it is a directory (name the store's file, such as "
+            f"sqlite:///{path / 'provenance.db'})"
+        )
     if not create and not path.is_file():
         raise StoreUnavailableError(f"no event store at {path}: the file does not exist")
     if not path.parent.is_dir():
@@ -514,8 +519,10 @@ def _connect(where: str, *, create: bool) -> sqlite3.Connection:
     if where == MEMORY:
         target = MEMORY
     else:
-        # A URI, so that mode=rw refuses to create a file when create=False.
-        target = f"file:{quote(os.path.abspath(where))}?mode={'rwc' if create else 'rw'}"
+        # A URI, so that mode=rw refuses to create a file when create=False. Quoted from the
+        # path's bytes: a name that is not UTF-8 is a file name all the same.
+        path = quote(os.fsencode(os.path.abspath(where)))
+        target = f"file:{path}?mode={'rwc' if create else 'rw'}"
     # isolation_level=None: no implicit transactions; `_write` issues BEGIN IMMEDIATE itself.
     con = sqlite3.connect(target, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:

@@ -24,6 +24,7 @@ from provenance.cli_params import (
     AccessDays,
     FiniteFloat,
     IsoTime,
+    Text,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ store_option = click.option(
 api_option = click.option(
     "--api",
     "api_url",
+    type=Text(),
     envvar="PROV_API",
     default=None,
     metavar="URL",
@@ -95,6 +97,7 @@ api_option = click.option(
 )
 region_option = click.option(
     "--region",
+    type=Text(),
     default=None,
     metavar="REGION",
     help="with --api: the AWS region to sign for [default: from the URL, else AWS_REGION or "
@@ -141,6 +144,7 @@ def _api_client(store_url: str | None, api_url: str | None, region: str | None) 
 # names the machine that wrote the log, and `prov ingest` mostly reads copies elsewhere.
 origin_host_option = click.option(
     "--host",
+    type=Text(),
     envvar="PROV_HOST",
     default="",
     metavar="NAME",
@@ -223,10 +227,18 @@ def init(store_url: str | None) -> None:
 
 @cli.command()
 @store_option
-@click.option("--source", default="auto", show_default=True, help="input format (see below)")
-@click.option("--service", default=None, help="the service the logs come from")
+@click.option(
+    "--source", type=Text(), default="auto", show_default=True, help="input format (see below)"
+)
+@click.option("--service", type=Text(), default=None, help="the service the logs come from")
 @origin_host_option
-@click.option("--tz", default=None, envvar="PROV_TZ", help="zone of zone-less times [env PROV_TZ]")
+@click.option(
+    "--tz",
+    type=Text(),
+    default=None,
+    envvar="PROV_TZ",
+    help="zone of zone-less times [env PROV_TZ]",
+)
 @access_policy_option
 @click.option(
     "--recursive",
@@ -343,7 +355,9 @@ def _progress_printer() -> Any:
 @store_option
 @_api_options
 @click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=None, help="at most N events")
-@click.option("--after", default=None, metavar="CURSOR", help="continue after this cursor")
+@click.option(
+    "--after", type=Text(), default=None, metavar="CURSOR", help="continue after this cursor"
+)
 @_format_option("table", "json")
 def history(
     druid: str,
@@ -417,6 +431,7 @@ def state(
 @click.option("--validate", is_flag=True, help="validate against the PREMIS 3 XSD before writing")
 @click.option(
     "--organization",
+    type=Text(),
     envvar="PROV_ORGANIZATION",
     default=None,
     help="the organisation agent's name [env PROV_ORGANIZATION]",
@@ -479,7 +494,13 @@ def _wrote(output: str | None) -> None:
     is_flag=True,
     help="run every quarantined entry through the parsers again (after a parser fix)",
 )
-@click.option("--tz", default=None, envvar="PROV_TZ", help="with --replay: zone of zone-less times")
+@click.option(
+    "--tz",
+    type=Text(),
+    default=None,
+    envvar="PROV_TZ",
+    help="with --replay: zone of zone-less times",
+)
 @_format_option("table", "json")
 def quarantine(
     store_url: str | None, limit: int | None, replay: bool, tz: str | None, fmt: str
@@ -568,6 +589,7 @@ def report() -> None:
 @click.option(
     "--by",
     "by",
+    type=Text(),
     default="service",
     show_default=True,
     metavar="DIM[,DIM...]",
@@ -585,10 +607,16 @@ def report() -> None:
 @click.option(
     "--top", type=click.IntRange(1, MAX_LIMIT), default=None, help="keep the N largest groups"
 )
-@click.option("--service", "services", multiple=True, help="only this service (repeatable)")
-@click.option("--agent", "agents", multiple=True, help="only this agent (repeatable)")
 @click.option(
-    "--tz", default=None, envvar="PROV_TZ", help="zone of buckets and dates [env PROV_TZ]"
+    "--service", "services", type=Text(), multiple=True, help="only this service (repeatable)"
+)
+@click.option("--agent", "agents", type=Text(), multiple=True, help="only this agent (repeatable)")
+@click.option(
+    "--tz",
+    type=Text(),
+    default=None,
+    envvar="PROV_TZ",
+    help="zone of buckets and dates [env PROV_TZ]",
 )
 @click.option(
     "--chart", type=click.Path(dir_okay=False), default=None, help="also draw FILE.png|.svg"
@@ -664,6 +692,7 @@ def access(
 @store_option
 @click.option(
     "--host",
+    type=Text(),
     default="127.0.0.1",
     show_default=True,
     help="address to listen on (the API has no authentication: expose it deliberately)",
@@ -678,6 +707,7 @@ def access(
 )
 @click.option(
     "--organization",
+    type=Text(),
     envvar="PROV_ORGANIZATION",
     default=None,
     help="the PREMIS organisation agent's name [env PROV_ORGANIZATION]",
@@ -761,13 +791,18 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--stream", required=True, help="the Kinesis stream (name or ARN)")
-@click.option("--source", default="auto", show_default=True, help="input format, as for ingest")
-@click.option("--service", default=None, help="the service the logs come from")
+@click.option("--stream", type=Text(), required=True, help="the Kinesis stream (name or ARN)")
+@click.option(
+    "--source", type=Text(), default="auto", show_default=True, help="input format, as for ingest"
+)
+@click.option("--service", type=Text(), default=None, help="the service the logs come from")
 @origin_host_option
-@click.option("--endpoint-url", default=None, metavar="URL", help="another Kinesis endpoint")
+@click.option(
+    "--endpoint-url", type=Text(), default=None, metavar="URL", help="another Kinesis endpoint"
+)
 @click.option(
     "--region",
+    type=Text(),
     default=None,
     help="AWS region [default: AWS_REGION, else AWS_DEFAULT_REGION or the profile's]",
 )
@@ -795,6 +830,7 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 )
 @click.option(
     "--tz",
+    type=Text(),
     default=None,
     envvar="PROV_TZ",
     help="zone of zone-less times here (the ingest handler has its own) [env PROV_TZ]",
@@ -1110,6 +1146,7 @@ def cost(
 @click.option(
     "--queue",
     "queue_url",
+    type=Text(),
     required=True,
     metavar="URL",
     help="the ingest function's failure queue URL (the stack's IngestFailureQueueUrl)",
@@ -1133,6 +1170,7 @@ def cost(
 @click.option("--dry-run", is_flag=True, help="read the records; store and delete nothing")
 @click.option(
     "--tz",
+    type=Text(),
     default=None,
     envvar="PROV_TZ",
     metavar="ZONE",
@@ -1140,6 +1178,7 @@ def cost(
 )
 @click.option(
     "--access-event-days",
+    type=Text(),
     default=None,
     envvar="PROV_ACCESS_EVENT_DAYS",
     metavar="DAYS|never",
@@ -1158,6 +1197,7 @@ def cost(
 @click.option(
     "--pseudonym-key-secret",
     "key_secret",
+    type=Text(),
     envvar="PROV_PSEUDONYM_KEY_SECRET",
     default=None,
     metavar="ARN",
@@ -1166,12 +1206,14 @@ def cost(
 )
 @click.option(
     "--region",
+    type=Text(),
     default=None,
     help="the queue's region [default: from the queue URL, else AWS_REGION, else "
     "AWS_DEFAULT_REGION or the profile's]",
 )
 @click.option(
     "--endpoint-url",
+    type=Text(),
     default=None,
     metavar="URL",
     help="another endpoint for SQS, Kinesis and Secrets Manager",

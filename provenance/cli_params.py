@@ -1,5 +1,9 @@
-"""What `prov` options take: the click types for numbers and times with their bounds checked at
-the edge, so a value out of range is one line from click rather than a traceback further in.
+"""What `prov` options take: the click types for text, numbers and times, checked at the edge,
+so a value that cannot be used is one line from click rather than a traceback further in.
+
+Every option that takes free text (a host, a service, a stream, a name, a URL: anything but a
+file name) is `Text`, which refuses bytes that are not UTF-8; `tests/test_option_text.py` walks
+the command tree for options left as plain strings.
 
 Every integer option is a `click.IntRange` with both ends (the largest count is
 `eventstore.store.MAX_LIMIT`, what both store backends take as a read limit); every float option
@@ -16,6 +20,7 @@ import math
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 MAX_SERVE_THREADS = 256
 """`prov serve --threads`: each thread holds a store connection; more only wait on the store."""
@@ -24,6 +29,45 @@ MAX_SHIP_RECORD_BYTES = 5_000_000
 (ship imports botocore, too slow to import for --help)."""
 MAX_SHIP_ATTEMPTS = 100
 """`prov ship --max-attempts`: with the 5 s backoff cap, some 8 minutes of trying."""
+
+
+class Text(click.ParamType[str, Any]):
+    """Text that is stored, written or sent on: UTF-8 only.
+
+    An argument or environment variable whose bytes are not UTF-8 (typed in a Latin-1 terminal,
+    say) reaches Python with each such byte as a lone surrogate (`surrogateescape`), which no
+    event payload, JSON document, XML file or AWS request can carry. File names are another
+    matter (they are bytes, and `click.Path` options take them as they are)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = value if isinstance(value, str) else str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            from premis.escaping import visible_surrogates  # noqa: PLC0415
+
+            raise click.BadParameter(
+                f"'{visible_surrogates(text)}' is not UTF-8 text: give it in UTF-8",
+                ctx,
+                param,
+                _environment_hint(param, ctx),
+            ) from None
+        return text
+
+
+def _environment_hint(param: click.Parameter | None, ctx: click.Context | None) -> str | None:
+    """How to name `param` when its value came from its environment variable, not the command
+    line (the user typed no such option)."""
+    if (
+        isinstance(param, click.Option)
+        and isinstance(param.envvar, str)
+        and ctx is not None
+        and ctx.get_parameter_source(param.name or "") is ParameterSource.ENVIRONMENT
+    ):
+        return f"'{param.opts[0]}' (from {param.envvar})"
+    return None
 
 
 class FiniteFloat(click.FloatRange):

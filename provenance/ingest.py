@@ -619,13 +619,15 @@ class _Reader:
         )
 
 
-def _shown(name: str) -> str:
-    """A file name as events and reports show it: bytes that are not UTF-8 spelled visibly."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return str(_visible(name))
-    return name
+def _shown(text: str) -> str:
+    """Text (a file name, an event's field) with bytes that are not UTF-8 spelled visibly."""
+    if text.isascii():
+        # Nothing to spell, and no need to import the premis package for it: the ingest
+        # Lambda's cold start should not pay for it when no line has such bytes.
+        return text
+    from premis.escaping import visible_surrogates  # noqa: PLC0415
+
+    return visible_surrogates(text)
 
 
 def _make_visible(entry: Entry) -> None:
@@ -637,11 +639,7 @@ def _make_visible(entry: Entry) -> None:
 
 def _visible(value: Any) -> Any:
     if isinstance(value, str):
-        # Imported here: the premis package is not needed otherwise, and the ingest Lambda's
-        # cold start should not pay for it when no line has such bytes.
-        from premis.escaping import visible_surrogates  # noqa: PLC0415
-
-        return visible_surrogates(value)
+        return _shown(value)
     if isinstance(value, dict):
         return {_visible(key): _visible(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -1,7 +1,8 @@
 """What `prov ingest` and `prov ship` take as inputs, and how one is opened for reading.
 
 Names (`resolve`):
-- `-` is standard input, read as a stream.
+- `-` is standard input, read as a stream (refused when the command was started with it
+  closed).
 - A regular file is read from its start (`prov ship` follows it by byte offset instead).
 - A stream: a FIFO, a process substitution (`<(zcat x.gz)` is /dev/fd/N, a pipe) or a
   character device (/dev/null is an empty input) is read once, to its end.
@@ -72,6 +73,8 @@ def resolve(names: Sequence[str], *, recursive: bool = False) -> list[Input]:
     inputs: list[Input] = []
     for name in names:
         if name == STDIN:
+            if sys.stdin is None:  # started with standard input closed (`<&-`)
+                raise InputError(f"cannot read {STDIN}: standard input is closed")
             inputs.append(Input(name, stream=True))
             continue
         mode = _mode(name)

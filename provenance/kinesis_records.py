@@ -264,8 +264,9 @@ def _cloudwatch(document: dict[str, Any]) -> LogEvents | ControlMessage:
             raise _UndecodableError(
                 f"malformed CloudWatch Logs payload: logEvents[{index}].message"
             )
-        # surrogatepass: a lone surrogate from a JSON escape stays, as bytes that are not
-        # UTF-8, and is quarantined by the reader like any such line.
+        # surrogatepass: a lone surrogate from a JSON escape (`\ud800`) stays, as three bytes
+        # that are not UTF-8, and its line is read like any line with such bytes: parsed, with
+        # them shown visibly (`\xed\xa0\x80`) in its events.
         lines = message.encode("utf-8", "surrogatepass").split(b"\n")
         if len(lines) > 1 and not lines[-1]:
             lines.pop()

@@ -140,6 +140,22 @@ def test_missing_store_is_not_created_by_a_read(capsys, tmp_path: Path) -> None:
     assert not missing.exists()
 
 
+@pytest.mark.parametrize("command", [["history", "bc123df4567"], ["ingest", "{log}"], ["init"]])
+def test_a_store_url_naming_a_directory_says_so(
+    capsys, tmp_path: Path, log_file: Path, command: list[str]
+) -> None:
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    args = [part.format(log=log_file) for part in command]
+    code, out, err = run(capsys, *args, "--store", f"sqlite:///{folder}")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"prov: error: no event store at {folder}: it is a directory (name the store's file, "
+        f"such as sqlite:///{folder}/provenance.db)\n"
+    )
+    assert list(folder.iterdir()) == []
+
+
 def test_help_does_not_import_heavy_modules() -> None:
     probe = (
         "import sys; from provenance.cli import main\n"

@@ -223,6 +223,15 @@ def test_a_bad_name_stops_the_run_before_anything_is_read(
     assert not store.exists()
 
 
+def test_stdin_closed_is_refused_in_one_line(tmp_path: Path, log: Path) -> None:
+    """`prov ingest - <&-`: Python starts with no sys.stdin at all."""
+    store = tmp_path / "closed.db"
+    done = prov_process(shell=f"prov ingest --store sqlite:///{store} {log} - <&-")
+    assert done.returncode == 1
+    assert done.stderr == b"prov: error: cannot read -: standard input is closed\n"
+    assert not store.exists()  # refused with the other names, before anything was read
+
+
 # --- item 12: compressed input ------------------------------------------------------------------
 
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
