@@ -59,7 +59,7 @@ from provenance.events import (
 )
 from provenance.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id, line_digest
 from provenance.inputs import InputError
-from provenance.lines import Line, OverlongLine, capped, read_lines, strip_line_end
+from provenance.lines import CutLine, Line, OverlongLine, capped, read_lines, strip_line_end
 from provenance.projections import access_counts, object_state
 from provenance.projections.base import Appended
 from provenance.sources import SOURCE_NAMES, create_source
@@ -459,12 +459,15 @@ class _Reader:
         )
         self.source = create_source(options.source, context)
 
-    def run(self, lines: Iterable[Line], first_line: int = 1, *, line_ends: bool = True) -> None:
+    def run(
+        self, lines: Iterable[Line | CutLine], first_line: int = 1, *, line_ends: bool = True
+    ) -> None:
         """Read every line. `line_ends=True`: raw lines in memory, which lose their line ends
         and are capped here; False: lines as `provenance.lines` gives them.
 
         An `InputError` from `lines` (the input failed part-way) ends the input there: the
-        source finishes what it holds, then the error is raised again.
+        line it cut short is quarantined, the source finishes what it holds, then the error is
+        raised again.
         """
         source = self.source
         report = self.report
@@ -477,6 +480,8 @@ class _Reader:
                 item = capped(strip_line_end(cast(bytes, read))) if line_ends else read
                 if isinstance(item, OverlongLine):
                     handle(Entry.too_long(line_no, item))
+                elif isinstance(item, CutLine):
+                    handle(Entry.cut_short(line_no, item))
                 else:
                     try:
                         line = item.decode("utf-8")

@@ -14,8 +14,8 @@ Names (`resolve`):
 
 Content (`open_input`, every input, files found in a directory too):
 - compressed input (gzip, bzip2 or xz, recognised by its first bytes: `provenance.compression`)
-  is decompressed as it is read; damage found later stops the input with `DamagedInputError`,
-  after the lines before it were read;
+  is decompressed as it is read; damage found later (or a read error) stops the input with
+  `DamagedInputError`, after the lines before it were read, the one it cut short included;
 - input that is clearly not text, NUL bytes in its first 8 KiB after decompression, is refused
   (`BinaryInputError`, nothing of it read) unless `force`; a file found in a directory is then
   passed by instead (`probe` tells, before anything is read).
@@ -42,6 +42,7 @@ BINARY_SNIFF_BYTES = 8 * 1024
 """An input with a NUL byte in this many first bytes (after decompression) is not text."""
 LOOKS_BINARY = "looks binary (NUL bytes in the first 8 KiB)"
 _BUFFER_BYTES = 64 * 1024
+_LINE_END = ord("\n")
 
 
 class InputError(ProvenanceError):
@@ -121,11 +122,11 @@ def open_input(item: Input, *, force: bool = False) -> Iterator[BinaryIO]:
                 raise InputError(f"cannot read {name}: {_reason(exc)}") from None
         head, error = _head(raw, name, None)
         kind = detect(head[:MAGIC_BYTES])
-        stream: BinaryIO = _joined(head, raw, error)
+        stream: BinaryIO = _joined(head, raw, error, name, None, text=kind is None)
         if kind is not None:
             stream = stack.enter_context(open_decompressed(stream, kind))
             head, error = _head(stream, name, kind)
-            stream = _joined(head, stream, error, name, kind)
+            stream = _joined(head, stream, error, name, kind, text=True)
         if not force and b"\0" in head:
             raise BinaryInputError(f"{name} {LOOKS_BINARY}: use --force to read it anyway")
         yield stream
@@ -202,20 +203,34 @@ def _joined(
     head: bytes,
     rest: BinaryIO,
     error: InputError | None,
-    name: str = "",
-    kind: str | None = None,
+    name: str,
+    kind: str | None,
+    *,
+    text: bool,
 ) -> BinaryIO:
     """`head`, then `error` if reading it failed, else the rest of `rest`: buffered (lines are
-    read with `readline(limit)`); read errors of `rest` are `InputError`s naming the input."""
-    joined = _Joined(head, rest, error, name, kind)
+    read with `readline(limit)`); read errors of `rest` are `InputError`s naming the input.
+    `text`: the bytes are the input's text (not compressed data), read as lines."""
+    joined = _Joined(head, rest, error, name, kind, text)
     return cast(BinaryIO, io.BufferedReader(joined, _BUFFER_BYTES))
 
 
 class _Joined(io.RawIOBase):
-    """Bytes already read from a stream, then the stream (or the error that stopped it)."""
+    """Bytes already read from a stream, then the stream (or the error that stopped it).
+
+    Text that fails in the middle of a line gives an end of input once before the error: a
+    buffered `readline` drops what it has gathered when a read raises, and that part of the
+    line must reach the reader (`provenance.lines.read_lines`), which then asks again, gets
+    the error, and quarantines the part as cut short."""
 
     def __init__(
-        self, head: bytes, rest: BinaryIO, error: InputError | None, name: str, kind: str | None
+        self,
+        head: bytes,
+        rest: BinaryIO,
+        error: InputError | None,
+        name: str,
+        kind: str | None,
+        text: bool,
     ) -> None:
         super().__init__()
         self._head = memoryview(head)
@@ -223,6 +238,8 @@ class _Joined(io.RawIOBase):
         self._error = error
         self._name = name
         self._kind = kind
+        self._text = text
+        self._in_line = False  # bytes of a line were given, and not yet its line end
 
     def readable(self) -> bool:
         return True
@@ -232,15 +249,25 @@ class _Joined(io.RawIOBase):
             size = min(len(buffer), len(self._head))
             buffer[:size] = self._head[:size]
             self._head = self._head[size:]
+            self._in_line = buffer[size - 1] != _LINE_END
             return size
-        if self._error is not None:
-            raise self._error
-        try:
-            data = self._read(len(buffer))
-        except READ_ERRORS as exc:
-            raise _damaged(self._name, self._kind, exc) from None
-        buffer[: len(data)] = data
-        return len(data)
+        if self._error is None:
+            try:
+                data = self._read(len(buffer))
+            except InputError as exc:  # the compressed data under this text failed to read
+                self._error = exc
+            except READ_ERRORS as exc:
+                self._error = _damaged(self._name, self._kind, exc)
+            else:
+                size = len(data)
+                buffer[:size] = data
+                if size:
+                    self._in_line = data[-1] != _LINE_END
+                return size
+        if self._text and self._in_line:
+            self._in_line = False
+            return 0
+        raise self._error
 
 
 def _damaged(name: str, kind: str | None, exc: BaseException) -> InputError:

@@ -11,6 +11,10 @@ and the ingest handler, so a line gets the same identity whichever way it came.
   `OVERLONG_KEPT_BYTES`, its length, and digests of the whole of it) to be quarantined. Its
   identity digest is the SHA-1 of all its bytes, as for any line, so two over-long lines that
   differ anywhere get different ids, and reading it whole from a list gives the same one.
+- A line after which the input fails (damaged compressed data, a read error) never got its
+  line end: it arrives as a `CutLine`, to be quarantined rather than parsed (what is there of
+  it may read as something it is not), then the error is raised. Its identity is that of a
+  line with its bytes, as for any line.
 
 Imports nothing of the project.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 MAX_LINE_BYTES = 1024 * 1024
 """The longest line read as a line (bytes, without its line end); longer ones are quarantined."""
@@ -52,6 +56,15 @@ Line = bytes | OverlongLine
 """A line as read: its bytes without the line end, or what is kept of an over-long one."""
 
 
+@dataclass(frozen=True, slots=True)
+class CutLine:
+    """The start of a line that the input's failure cut short (no line end came)."""
+
+    data: bytes
+
+    reason: ClassVar[str] = "cut short by damaged or unreadable input"
+
+
 def strip_line_end(raw: bytes) -> bytes:
     r"""`raw` without a trailing "\n" and then one "\r"."""
     line = raw[:-1] if raw.endswith(b"\n") else raw
@@ -75,8 +88,12 @@ def strip_bom(data: bytes) -> bytes:
     return data[len(BOM) :] if data.startswith(BOM) else data
 
 
-def read_lines(stream: BinaryIO) -> Iterator[Line]:
-    """Every line of `stream` from its start, by the rules above, in bounded memory."""
+def read_lines(stream: BinaryIO) -> Iterator[Line | CutLine]:
+    """Every line of `stream` from its start, by the rules above, in bounded memory.
+
+    A read that fails is raised; a line without its end just before it comes first, as a
+    `CutLine` (the stream must give what it read before failing as an end of input once:
+    `provenance.inputs` does)."""
     readline = stream.readline
     raw = readline(_FIRST_READ + len(BOM))
     if raw.startswith(BOM):
@@ -90,8 +107,18 @@ def read_lines(stream: BinaryIO) -> Iterator[Line]:
                 yield line
                 raw = readline(_FIRST_READ)
                 continue
-        yield _finish(raw, readline)[0]
-        raw = readline(_FIRST_READ)
+        last, _, complete = _finish(raw, readline)
+        if complete:
+            yield last
+            raw = readline(_FIRST_READ)
+            continue
+        # No line end: the input ended here, or failed. The next read tells which.
+        try:
+            raw = readline(_FIRST_READ)
+        except Exception:
+            yield CutLine(last) if isinstance(last, bytes) else last
+            raise
+        yield last
 
 
 def read_line(stream: BinaryIO, *, at_start: bool) -> tuple[Line, int, bool] | None:

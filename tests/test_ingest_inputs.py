@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ import pytest
 from eventstore.sqlite import SQLiteEventStore
 from provenance.cli import main
 from provenance.events import load_event
+from provenance.identity import QUARANTINE_INDEX, event_id, line_digest
 from provenance.ingest import natural_order
 from provenance.lines import BOM, MAX_LINE_BYTES
 from provenance.queries import quarantined_lines
@@ -299,6 +301,66 @@ def test_a_damaged_compressed_file_is_one_line_and_what_came_before_it_is_kept(
     assert 0 < read < len(lines)
     assert f"the {read:,} lines before it are stored" in err
     assert len(ids(store)) == report["events"] + report["quarantined"]
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz"])
+def test_the_line_damage_cuts_short_is_quarantined_and_counted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    """Every byte read before the damage is accounted for: the partial line before it too,
+    quarantined (never parsed: `I, [2026-03-0` is no log line), with the id any line gets."""
+    # Of one width, so that no line is the start of another; an unknown message, so every
+    # line is kept in the quarantine and can be compared with what was written.
+    lines = [f"{CHECKSUM_OK} {n:05d}".encode() for n in range(3_000)]
+    packed = COMPRESSORS[kind](b"\n".join(lines) + b"\n")
+    # Cut where what can be decompressed ends in the middle of a line.
+    cut = next(
+        cut
+        for cut in range(len(packed) // 2, len(packed))
+        if (readable := _readable_part(packed[:cut], kind)) and not readable.endswith(b"\n")
+    )
+    damaged = tmp_path / "audit.log.1.z"
+    damaged.write_bytes(packed[:cut])
+    store = tmp_path / "cut.db"
+
+    code, out, err = prov(
+        capsys, "ingest", "--store", f"sqlite:///{store}", "--format", "json", str(damaged)
+    )
+
+    assert code == 1 and err.count("\n") == 1 and "damaged or truncated" in err
+    report = json.loads(out)
+    assert_accounted(report)
+    read = report["lines"]
+    if kind != "bzip2":
+        # (The standard library's bzip2 reader gives less of a truncated block than its
+        # decompressor holds; what it gives is accounted for all the same.)
+        assert read == readable.count(b"\n") + 1
+    reason = "cut short by damaged or unreadable input"
+    assert report["quarantined_by_reason"][reason] == 1
+    with SQLiteEventStore(store) as opened:
+        kept = sorted(quarantined_lines(opened), key=lambda item: item["line"])
+    assert [item["line"] for item in kept] == list(range(1, read + 1))
+    texts = [base64.b64decode(item["raw_base64"]) for item in kept]
+    assert texts[:-1] == lines[: read - 1]
+    partial, last = texts[-1], kept[-1]
+    assert last["reason"] == reason and lines[read - 1].startswith(partial)
+    assert 0 < len(partial) < len(lines[read - 1])
+    text = partial.decode("utf-8", "surrogateescape")
+    assert last["event_id"] == event_id("auto", "", line_digest(text), 0, QUARANTINE_INDEX)
+    # Read again: nothing new, the cut line included.
+    stored = ids(store)
+    prov(capsys, "ingest", "--store", f"sqlite:///{store}", str(damaged))
+    assert ids(store) == stored
+
+
+def _readable_part(data: bytes, kind: str) -> bytes:
+    """What a decompressor gives of damaged `data` before it fails."""
+    make: dict[str, Callable[[], Any]] = {
+        "gzip": lambda: zlib.decompressobj(wbits=31),
+        "bzip2": bz2.BZ2Decompressor,
+        "xz": lzma.LZMADecompressor,
+    }
+    return bytes(make[kind]().decompress(data))
 
 
 # --- item 13: the byte-order mark ---------------------------------------------------------------

@@ -115,3 +115,49 @@ def test_a_byte_order_mark_is_stripped_only_at_the_start() -> None:
     assert list(read_lines(io.BytesIO(data))) == [b"first", BOM + b"second"]
     assert list(read_lines(io.BytesIO(BOM))) == []
     assert list(read_lines(io.BytesIO(BOM + b"\n"))) == [b""]
+
+
+class _FailingAfter(io.RawIOBase):
+    """`data`, then an end of input once (as `provenance.inputs` gives it before an error in
+    the middle of a line), then OSError."""
+
+    def __init__(self, data: bytes, *, end_once: bool) -> None:
+        super().__init__()
+        self.data = data
+        self.end_once = end_once
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self.data:
+            size = min(len(buffer), len(self.data))
+            buffer[:size] = self.data[:size]
+            self.data = self.data[size:]
+            return size
+        if self.end_once:
+            self.end_once = False
+            return 0
+        raise OSError("damaged")
+
+
+def test_a_line_the_input_fails_after_comes_cut_short_then_the_error() -> None:
+    stream = io.BufferedReader(_FailingAfter(b"one\r\ntwo\nthr", end_once=True), 4)
+    got = []
+    with pytest.raises(OSError, match="damaged"):
+        for line in read_lines(stream):
+            got.append(line)
+    assert got == [b"one", b"two", lines.CutLine(b"thr")]
+
+
+def test_an_input_that_fails_between_lines_cuts_none_short() -> None:
+    stream = io.BufferedReader(_FailingAfter(b"one\ntwo\n", end_once=False), 4)
+    got = []
+    with pytest.raises(OSError, match="damaged"):
+        for line in read_lines(stream):
+            got.append(line)
+    assert got == [b"one", b"two"]
+
+
+def test_a_last_line_without_its_end_is_a_line_when_the_input_ends_cleanly() -> None:
+    assert list(read_lines(io.BytesIO(b"one\ntwo"))) == [b"one", b"two"]

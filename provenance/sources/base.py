@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from provenance.events import DomainEvent
 from provenance.identity import line_digest
-from provenance.lines import OverlongLine
+from provenance.lines import CutLine, OverlongLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,13 @@ class Entry:
         would read as something it is not)."""
         text = line.kept.decode("utf-8", "surrogateescape")
         return cls(line_no, [text], quarantined=line.reason, overlong=line)
+
+    @classmethod
+    def cut_short(cls, line_no: int, line: CutLine) -> Entry:
+        """The start of a line the input's failure cut short, quarantined without a parser
+        seeing it (part of a line may read as something it is not)."""
+        text = line.data.decode("utf-8", "surrogateescape")
+        return cls(line_no, [text], quarantined=line.reason)
 
 
 class Source(ABC):
