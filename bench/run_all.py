@@ -17,8 +17,9 @@ per measurement):
    1,000,000 lines, handler time (about 8 min, most of it moto's);
 8. `bench/lambda_bundle.py`  the Lambda asset's size, and the handlers' imports from it under
    Python 3.12 with and without bytecode (about 20 s; needs a Python 3.12).
-9. `bench/long_line.py`      peak memory of `prov ingest` on one line of 5 and of 50 MiB, and
-   the 50 MiB one gzip-compressed, against one short line (about 15 s).
+9. `bench/long_line.py`      peak memory of `prov ingest` on one line of 5 and of 50 MiB, the
+   50 MiB one gzip-compressed, and 2,000 lines of 200 KiB, against one short line (about
+   1 min).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
@@ -49,7 +50,7 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("aws_cold_start.py", ["--rounds", "9"], ["--rounds", "2"]),
     ("aws_units.py", ["--lines", "100000"], ["--lines", "10000"]),
     ("lambda_bundle.py", ["--rounds", "9"], ["--rounds", "2"]),
-    ("long_line.py", ["--repeats", "3"], ["--sizes", "2", "3", "--repeats", "1"]),
+    ("long_line.py", ["--repeats", "3"], ["--sizes", "2", "3", "--many", "200", "--repeats", "1"]),
 )
 
 

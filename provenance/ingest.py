@@ -66,6 +66,10 @@ from provenance.sources import SOURCE_NAMES, create_source
 from provenance.sources.base import Entry, SourceContext
 
 BATCH_SIZE = 20_000
+BATCH_BYTES = 16 * 1024 * 1024
+"""A batch is also written once its records' payloads pass this many bytes: records of long
+lines (quarantined ones hold their bytes twice, as base64 and as text) would otherwise hold
+up to BATCH_SIZE times 256 KiB in memory."""
 # Years whose times every store can keep whatever the zone offset (time_key's range is 1-9999).
 _SAFE_YEARS = (1, 9999)
 # The service of access events when neither --service nor --host names one.
@@ -179,6 +183,7 @@ class _Batch:
         self.store = store
         self.report = report
         self.records: list[EventRecord] = []
+        self.payload_bytes = 0
         self.projectors = (
             object_state.ObjectStateProjector(store),
             access_counts.AccessCountsProjector(store),
@@ -186,6 +191,11 @@ class _Batch:
 
     def add(self, record: EventRecord) -> None:
         self.records.append(record)
+        self.payload_bytes += len(record.payload)
+
+    def full(self, size: int) -> bool:
+        """Whether to write the batch now: `size` records, or `BATCH_BYTES` of payloads."""
+        return len(self.records) >= size or self.payload_bytes >= BATCH_BYTES
 
     def flush(self) -> None:
         if not self.records:
@@ -204,6 +214,7 @@ class _Batch:
             else:
                 report.duplicates += 1
         self.records = []
+        self.payload_bytes = 0
         for projector in self.projectors:
             projector.catch_up(appended)
 
@@ -472,6 +483,7 @@ class _Reader:
         source = self.source
         report = self.report
         handle = self.handle
+        batch = self.batch
         batch_size = self.options.batch_size
         progress = self.progress
         try:
@@ -492,8 +504,8 @@ class _Reader:
                         self.undecodable = True
                     for entry in source.feed(line_no, line):
                         handle(entry)
-                if len(self.batch.records) >= batch_size:
-                    self.batch.flush()
+                if batch.full(batch_size):
+                    batch.flush()
                     if progress is not None:
                         progress(report.lines)
         except InputError:

@@ -8,6 +8,7 @@ import multiprocessing
 import random
 from pathlib import Path
 
+from eventstore import AppendResult, EventRecord
 from eventstore.sqlite import SQLiteEventStore
 from provenance.events import QUARANTINE_STREAM, load_event
 from provenance.projections import object_state
@@ -235,3 +236,30 @@ def test_a_time_the_store_cannot_keep_is_quarantined_not_fatal(store: SQLiteEven
 
     assert (report.events, report.quarantined) == (1, 1)
     assert report.quarantined_by_reason == {"event rejected by its model": 1}
+
+
+def test_a_batch_is_written_once_its_payloads_pass_a_bound(store, monkeypatch) -> None:
+    """Long lines under the cap, each quarantined with its bytes (base64 and text, truncated
+    to what a record holds), used to wait for 20,000 records: 2,000 lines of 200 KB held
+    a gigabyte. Now a batch is written once it holds `BATCH_BYTES` of payloads."""
+    from eventstore.store import MAX_PAYLOAD_BYTES
+    from provenance import ingest
+
+    # The same rule, smaller (raising=False: the test fails on what it asserts without it).
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 2 * 1024 * 1024, raising=False)
+    appended: list[tuple[int, int]] = []
+    append = store.append
+
+    def counting(records: list[EventRecord]) -> AppendResult:
+        records = list(records)
+        appended.append((len(records), sum(len(record.payload) for record in records)))
+        return append(records)
+
+    monkeypatch.setattr(store, "append", counting)
+    data = b"".join(b"not a log line %d " % n + b"x" * 200_000 + b"\n" for n in range(60))
+    report = ingest_bytes(store, data)
+
+    assert _accounted(report) and (report.lines, report.quarantine_records) == (60, 60)
+    assert sum(count for count, _ in appended) == 60
+    assert len(appended) > 1
+    assert all(size < 2 * 1024 * 1024 + MAX_PAYLOAD_BYTES for _, size in appended)
