@@ -99,7 +99,7 @@ def decompress(data: bytes, kind: str, limit: int) -> bytes:
             raise CompressionError(f"not valid {kind} data: {exc}") from None
         size += len(part)
         if size > limit:
-            raise CompressionError(f"{kind} data decompresses to more than {limit} bytes")
+            raise CompressionError(f"{kind} data decompresses to more than {limit:,} bytes")
         if not decompressor.eof:
             raise CompressionError(f"not valid {kind} data: it ends before its last member does")
         parts.append(part)

@@ -46,6 +46,20 @@ MARKER = "prov_envelope"
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_RECORD_BYTES = 1_000_000
 """Kinesis takes at most 1 MiB per record, partition key included; this leaves room for it."""
+MAX_DECODED_BYTES = 8 * 1024 * 1024
+"""The most a record's data may hold once decompressed; the ingest handler quarantines a record
+that holds more whole, unread (it takes seconds and megabytes to make one holding millions of
+lines). What real producers send stays well below: `prov ship` aims at 256 KiB of lines a
+record and cuts a record that would pass this; a CloudWatch Logs subscription record carries
+the log events of PutLogEvents batches, at most 1,048,576 bytes of messages and 10,000 events
+each, and log text compresses some 7 to 10 times, so a 1 MiB record decompresses to ~10 MiB at
+the very most, typically a few. The longest line escaped as JSON (1 MiB of control characters,
+6 bytes each: `\u0001`) fits, so `prov ship` can always send one line a record."""
+MAX_RECORD_LINES = 100_000
+"""The most lines the ingest handler reads from one record; it quarantines a record with more
+whole, unread (each line may cost a store write, and Lambda retries a batch whole). `prov ship`
+cuts its records to stay within; a CloudWatch batch of 1 MiB would need lines of 10 bytes on
+average to pass it (a real record of `prov ship` holds some 1,300)."""
 
 
 class EnvelopeError(ValueError):
@@ -112,6 +126,20 @@ def encode(envelope: Envelope, *, compress: bool = True) -> bytes:
     data = json.dumps(envelope.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
     # mtime=0: the same lines give the same bytes, so a retried PUT is byte-identical.
     return gzip.compress(data, compresslevel=6, mtime=0) if compress else data
+
+
+def decoded_size(data: bytes) -> int:
+    """How many bytes the record data `encode` made holds once decompressed: the size gzip
+    writes at the end of its one member (modulo 2**32, far above any record), or the data's."""
+    if data.startswith(GZIP_MAGIC):
+        return int.from_bytes(data[-4:], "little")
+    return len(data)
+
+
+def within_record_limits(lines: int, data: bytes) -> bool:
+    """Whether record data `encode` made, of `lines` lines, is within what the ingest handler
+    reads (`MAX_RECORD_LINES`, `MAX_DECODED_BYTES`)."""
+    return lines <= MAX_RECORD_LINES and decoded_size(data) <= MAX_DECODED_BYTES
 
 
 def is_envelope(document: object) -> bool:

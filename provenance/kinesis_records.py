@@ -3,10 +3,10 @@
 What a record holds is decided from its bytes, in this order:
 
 1. compressed, recognised by its first bytes (`provenance.compression`: gzip, and bzip2 or xz
-   from producers of their own): decompressed, at most `MAX_DECOMPRESSED_BYTES` (64 MiB; a
-   record is at most 1 MiB, so more is a decompression bomb, quarantined unread), then read
-   as below. CloudWatch Logs always compresses (gzip); `prov ship` does by default. A UTF-8
-   byte-order mark at the start of what it holds is no part of it (`provenance.lines`).
+   from producers of their own): decompressed, at most `envelope.MAX_DECODED_BYTES` (8 MiB:
+   what real producers send stays well below, see there), then read as below. CloudWatch Logs
+   always compresses (gzip); `prov ship` does by default. A UTF-8 byte-order mark at the
+   start of what it holds is no part of it (`provenance.lines`).
 2. a JSON object with a `prov_envelope` key: a `prov ship` envelope (`provenance.envelope`).
 3. a JSON object with a `messageType` key: a CloudWatch Logs subscription payload.
    DATA_MESSAGE: each of its `logEvents` is a message of one or more lines (origin = the
@@ -29,10 +29,14 @@ Identity (DESIGN.md: replays are free, real repeats are kept):
   real repeats of a line in two records become one event. Producers that can should send
   envelopes (`prov ship`), which carry the file's occurrence counts.
 
-Data that cannot be read as lines (damaged compressed data, too large once decompressed, a malformed
-envelope or CloudWatch payload, an envelope naming an unknown source) is quarantined verbatim,
-the whole record as one entry with the reason (`provenance.ingest.quarantine_data`); so is a
-record whose ingest failed for a reason that is not the store's. Such content never fails a
+Data that cannot be read as lines (damaged compressed data, a malformed envelope or CloudWatch
+payload, an envelope naming an unknown source) is quarantined verbatim, the whole record as one
+entry with the reason (`provenance.ingest.quarantine_data`, kept truncated with its size and
+digest where it is larger than a record of the store holds); so is a record whose ingest failed
+for a reason that is not the store's, and one past what a record of a real producer holds:
+more than `envelope.MAX_DECODED_BYTES` once decompressed, or more than
+`envelope.MAX_RECORD_LINES` lines (a record of a few kilobytes can decompress to millions of
+lines, each a store write, and Lambda retries a batch whole). Such content never fails a
 record: only the store (`EventStoreError`, after its own retries) and the configuration
 (`AccessPolicyError`) do, and the handler reports those for Lambda to deliver again.
 
@@ -50,7 +54,14 @@ from typing import Any
 from eventstore import EventStore, EventStoreError
 from provenance.access_policy import AccessPolicyError
 from provenance.compression import MAGIC_BYTES, CompressionError, decompress, detect
-from provenance.envelope import Envelope, EnvelopeError, from_json, is_envelope
+from provenance.envelope import (
+    MAX_DECODED_BYTES,
+    MAX_RECORD_LINES,
+    Envelope,
+    EnvelopeError,
+    from_json,
+    is_envelope,
+)
 from provenance.ingest import (
     IngestOptions,
     IngestReport,
@@ -61,10 +72,6 @@ from provenance.ingest import (
 )
 from provenance.lines import strip_bom
 from provenance.sources import SOURCE_NAMES
-
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-"""The most a record's compressed data may decompress to (log text compresses about tenfold, so a
-1 MiB record of real logs stays far below)."""
 
 # What a record was, as counted in the handler's logs and metrics.
 ENVELOPE = "envelope"
@@ -139,21 +146,23 @@ def decode(data: bytes) -> Decoded:
         kind = detect(data[:MAGIC_BYTES])
         if kind is not None:
             try:
-                content = decompress(data, kind, MAX_DECOMPRESSED_BYTES)
+                content = decompress(data, kind, MAX_DECODED_BYTES)
             except CompressionError as exc:
                 raise _UndecodableError(str(exc)) from None
         content = strip_bom(content)
         document = _json_object(content)
         if document is None:
-            return RawText(split_lines(content))
+            return _raw_text(content)
         if is_envelope(document):
             try:
-                return from_json(document)
+                envelope = from_json(document)
             except EnvelopeError as exc:
                 raise _UndecodableError(str(exc)) from None
+            _check_lines(len(envelope.lines))
+            return envelope
         if "messageType" in document:
             return _cloudwatch(document)
-        return RawText(split_lines(content))
+        return _raw_text(content)
     except _UndecodableError as exc:
         return Undecodable(str(exc))
 
@@ -186,6 +195,17 @@ def split_lines(content: bytes) -> list[bytes]:
     if not lines[-1]:
         lines.pop()
     return lines
+
+
+def _raw_text(content: bytes) -> RawText:
+    # Counted before the lines are made: a million short lines take 50 MB as bytes objects.
+    _check_lines(content.count(b"\n") + (not content.endswith(b"\n") and bool(content)))
+    return RawText(split_lines(content))
+
+
+def _check_lines(count: int) -> None:
+    if count > MAX_RECORD_LINES:
+        raise _UndecodableError(f"too many lines for one record ({count:,} > {MAX_RECORD_LINES:,})")
 
 
 def _kind(decoded: Decoded) -> str:
@@ -254,6 +274,7 @@ def _cloudwatch(document: dict[str, Any]) -> LogEvents | ControlMessage:
     if not isinstance(log_events, list):
         raise _UndecodableError("malformed CloudWatch Logs payload: logEvents is not a list")
     messages = []
+    count = 0
     for index, log_event in enumerate(log_events):
         if not isinstance(log_event, dict):
             raise _UndecodableError(f"malformed CloudWatch Logs payload: logEvents[{index}]")
@@ -270,6 +291,8 @@ def _cloudwatch(document: dict[str, Any]) -> LogEvents | ControlMessage:
         lines = message.encode("utf-8", "surrogatepass").split(b"\n")
         if len(lines) > 1 and not lines[-1]:
             lines.pop()
+        count += len(lines)
+        _check_lines(count)
         messages.append((message_key(event_id), lines))
     return LogEvents(log_group, log_stream, messages)
 

@@ -21,11 +21,12 @@ processing) is not in a record: a fresh source may describe such an entry with l
 
 Lines are aggregated into records of about `record_bytes` (256 KiB of log lines compress to
 some 30-60 KB; PUT payload units are counted per 25 KB, entries per call are few), never more
-than `MAX_RECORD_BYTES` with the partition key, and up to 500 records / 5 MB per PutRecords
-call. The partition key (host and path) keeps a file's records on one shard. Entries a
-PutRecords call could not write are retried alone, with exponential backoff and full jitter, a
-bounded number of times; botocore's own retries (set explicitly) cover a call that fails whole
-(throttling, connection errors).
+than `MAX_RECORD_BYTES` with the partition key, nor more than the ingest handler reads of one
+record (`MAX_RECORD_LINES` lines, `MAX_DECODED_BYTES` decompressed), and up to 500 records /
+5 MB per PutRecords call. The partition key (host and path) keeps a file's records on one
+shard. Entries a PutRecords call could not write are retried alone, with exponential backoff
+and full jitter, a bounded number of times; botocore's own retries (set explicitly) cover a
+call that fails whole (throttling, connection errors).
 
 After each call, what Kinesis acknowledged is committed to the state file (`ship_state`): the
 offset, line number and occurrence counts at the end of the last acknowledged record of each
@@ -73,7 +74,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from eventstore.aws_region import NoRegionError, resolve_region
 from provenance.compression import MAGIC_BYTES, READ_ERRORS, detect, open_decompressed
-from provenance.envelope import MAX_RECORD_BYTES, Envelope, encode
+from provenance.envelope import MAX_RECORD_BYTES, Envelope, encode, within_record_limits
 from provenance.errors import ProvenanceError
 from provenance.identity import OccurrenceCounter
 from provenance.inputs import LOOKS_BINARY, binary_head
@@ -799,7 +800,8 @@ class Shipper:
     # --- records -------------------------------------------------------------------------
 
     def _records(self, key: FileKey, file_id: str, chunks: list[_Chunk]) -> list[_Record]:
-        """One record of `chunks`, or more when it would pass the record limit: split between
+        """One record of `chunks`, or more when it would pass the record limit (or what the
+        ingest handler reads of a record: `envelope.within_record_limits`): split between
         chunks, else inside one (a forced cut), else a single line is shortened."""
         options = self.options
         pkey = partition_key(key.host, key.path)
@@ -828,7 +830,7 @@ class Shipper:
         record = _Record(
             key, file_id, data, pkey, last.end, first.first_line + len(lines), len(lines), counts
         )
-        if record.size <= options.max_record_bytes:
+        if record.size <= options.max_record_bytes and within_record_limits(len(lines), data):
             return [record]
         if len(chunks) > 1:
             half = len(chunks) // 2

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import bz2
 import gzip
+import hashlib
 import json
 import lzma
+import os
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from eventstore import StoreUnavailableError
 from eventstore.sqlite import SQLiteEventStore
 from provenance import kinesis_records
-from provenance.envelope import Envelope, encode
+from provenance.envelope import MAX_DECODED_BYTES, MAX_RECORD_LINES, Envelope, encode
 from provenance.events import load_event
 from provenance.ingest import UNDECODED, IngestOptions
 from provenance.kinesis_records import (
@@ -197,16 +199,45 @@ def test_a_json_envelope_after_a_byte_order_mark_is_an_envelope() -> None:
 
 
 def test_a_decompression_bomb_is_not_inflated(monkeypatch) -> None:
-    monkeypatch.setattr(kinesis_records, "MAX_DECOMPRESSED_BYTES", 1024 * 1024)
+    monkeypatch.setattr(kinesis_records, "MAX_DECODED_BYTES", 1024 * 1024)
     at_limit = b"x" * (1024 * 1024 - 1) + b"\n"
     assert decode(gz(at_limit)) == RawText([at_limit[:-1]])
     bomb = gz(b"\0" * (1024 * 1024 + 1))
     assert len(bomb) < 2000
-    assert decode(bomb) == Undecodable(f"gzip data decompresses to more than {1024 * 1024} bytes")
+    assert decode(bomb) == Undecodable("gzip data decompresses to more than 1,048,576 bytes")
 
 
-def test_the_decompression_limit_is_64_mib() -> None:
-    assert kinesis_records.MAX_DECOMPRESSED_BYTES == 64 * 1024 * 1024
+def test_the_limits_are_what_real_records_hold_with_margin() -> None:
+    """8 MiB decompressed (a 1 MiB record of logs compressed tenfold is some 10 MB; CloudWatch
+    sends at most 1 MiB of messages per batch) and 100,000 lines (`prov ship` sends some
+    1,300 a record, and cuts its records to stay within both)."""
+    assert MAX_DECODED_BYTES == 8 * 1024 * 1024 and MAX_RECORD_LINES == 100_000
+    # The longest line, escaped as JSON at 6 bytes a byte, fits in one envelope.
+    longest = envelope([b"\x01" * MAX_LINE_BYTES])
+    assert len(encode(longest, compress=False)) < MAX_DECODED_BYTES
+    assert decode(encode(longest)) == longest
+
+
+MANY = MAX_RECORD_LINES + 1
+TOO_MANY = f"too many lines for one record ({MANY:,} > {MAX_RECORD_LINES:,})"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"x\n" * MANY, id="raw"),
+        pytest.param(b"x\n" * (MANY - 1) + b"x", id="raw-no-final-line-end"),
+        pytest.param(gz(b"x\n" * MANY), id="raw-gzip"),
+        pytest.param(encode(envelope([b""] * MANY)), id="envelope"),
+        pytest.param(cloudwatch([("1", "x\n" * 50_000), ("2", "y\n" * 50_001)]), id="cloudwatch"),
+    ],
+)
+def test_a_record_of_more_lines_than_a_record_holds_is_undecodable(data: bytes) -> None:
+    assert decode(data) == Undecodable(TOO_MANY)
+
+
+def test_a_record_of_as_many_lines_as_a_record_holds_is_read() -> None:
+    assert decode(gz(b"x\n" * MAX_RECORD_LINES)) == RawText([b"x"] * MAX_RECORD_LINES)
 
 
 def test_message_keys() -> None:
@@ -324,6 +355,39 @@ def test_a_failure_that_is_not_the_stores_keeps_the_record_whole(store, monkeypa
     (item,) = quarantined_lines(store)
     assert item["reason"] == "could not be ingested: KeyError: 'a parser bug'"
     assert base64.b64decode(item["raw_base64"]) == data
+
+
+def test_a_tiny_record_of_a_million_lines_is_one_quarantine_record(store) -> None:
+    """The review's record: 1,974 bytes of gzip holding "x\\n" a million times used to write a
+    million quarantine records (60 s, and again on every retry)."""
+    data = gzip.compress(b"x\n" * 1_000_000, 9)
+    assert len(data) < 2_000
+    result = ingest_record(store, data, ORIGIN, OPTIONS)
+    again = ingest_record(store, data, ORIGIN, OPTIONS)
+    assert (result.kind, result.report.lines, result.report.quarantine_records) == (
+        UNDECODABLE,
+        1,
+        1,
+    )
+    assert again.report.quarantine_records == 0
+    (item,) = quarantined_lines(store)
+    assert item["reason"] == "too many lines for one record (1,000,000 > 100,000)"
+    assert base64.b64decode(item["raw_base64"]) == data
+
+
+def test_a_record_too_large_once_decompressed_is_kept_truncated_with_size_and_digest(
+    store,
+) -> None:
+    """Random text, so the record itself is larger than a quarantine record holds."""
+    text = base64.b64encode(os.urandom(6 * 1024 * 1024)) + b"\n"  # 8 MiB of one line
+    data = gz(text + text[:1024])
+    result = ingest_record(store, data, ORIGIN, OPTIONS)
+    assert (result.kind, result.report.quarantine_records) == (UNDECODABLE, 1)
+    (item,) = quarantined_lines(store)
+    assert item["reason"] == "gzip data decompresses to more than 8,388,608 bytes"
+    assert item["truncated"] is True
+    assert (item["raw_bytes"], item["raw_sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+    assert data.startswith(base64.b64decode(item["raw_base64"]))
 
 
 class _DownStore(SQLiteEventStore):

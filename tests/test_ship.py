@@ -30,7 +30,13 @@ from eventstore.sqlite import SQLiteEventStore
 from provenance.access_policy import AccessPolicy
 from provenance.cli import main
 from provenance.demo_data import DemoData, generate
-from provenance.envelope import GZIP_MAGIC, Envelope, from_json
+from provenance.envelope import (
+    GZIP_MAGIC,
+    MAX_DECODED_BYTES,
+    MAX_RECORD_LINES,
+    Envelope,
+    from_json,
+)
 from provenance.ingest import IngestOptions, ingest_envelope, ingest_stream
 from provenance.lines import MAX_LINE_BYTES, OverlongLine
 from provenance.queries import quarantined_lines
@@ -369,6 +375,31 @@ def test_record_and_call_limits_hold_and_oversized_stretches_are_cut_anyway(
     assert report.put_calls == len(faulty.calls) >= 4
     assert report.forced_cuts >= 2  # the 14 KB backtrace went out in pieces
     assert_exactly_once(envelopes_of(kinesis, stream, path), path)
+
+
+def test_records_stay_within_what_the_ingest_handler_reads(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+) -> None:
+    """Past `MAX_RECORD_LINES` lines or `MAX_DECODED_BYTES` decompressed, the ingest handler
+    quarantines a record unread: shipping cuts its records before that, whatever
+    --record-bytes allows (up to 5 MB of lines, which compress well below 1 MB)."""
+    from provenance import kinesis_records
+
+    short = write(tmp_path / "short.log", ["x"] * (MAX_RECORD_LINES + 20_000))
+    # Control characters: 6 bytes each as JSON (\u0001), and they compress to nothing.
+    controls = write(tmp_path / "controls.log", ["\x01" * 1_000] * 8_000)
+    faulty = FaultyClient(client)
+    report = ship(
+        faulty, tmp_path / "ship.db", options(stream, record_bytes=5_000_000), [short, controls]
+    )
+    data = [entry["Data"] for call in faulty.calls for entry in call]
+    for record in data:
+        assert len(gzip.decompress(record)) <= MAX_DECODED_BYTES
+        decoded = kinesis_records.decode(record)
+        assert isinstance(decoded, Envelope) and len(decoded.lines) <= MAX_RECORD_LINES
+    assert len(data) >= 5 and report.oversized_lines == 0
+    for path in (short, controls):
+        assert_exactly_once(envelopes_of(kinesis, stream, path), path)
 
 
 def test_a_line_too_long_for_any_record_is_shortened_not_dropped(
