@@ -17,13 +17,17 @@
   replaced file keeps its mode, and its owner and group where the process may set them.
 - A `check` (e.g. XSD validation) sees the whole file before it reaches the target: a stream
   target is then spooled to a temporary file first, so a failed check writes nothing anywhere.
-- On any failure, Ctrl-C included, no temporary file is left behind, and an OSError becomes an
-  `OutputError` naming the target as the user gave it, never the temporary file.
+- On any failure, Ctrl-C included (and SIGTERM, SIGHUP: the CLI makes them KeyboardInterrupt),
+  no temporary file is left behind, and an OSError becomes an `OutputError` naming the target
+  as the user gave it, never the temporary file. Only SIGKILL or a crash can leave one:
+  `is_temporary_of` recognises it.
 
 `open_output` gives a stream to write, `write_bytes` writes bytes, `replacing_path` a path for
 a writer that needs one (an SQLite store built whole), `write_new` creates a file once and
 never replaces it (a key), `prepare_database` checks (and creates, with these modes) a
-database file that is then updated in place (the ship state). Imports only `provenance.errors`.
+database file that is then updated in place (the ship state); `standard_output` is stdout or
+the error saying it is closed, `same_file` tells a target that is a file being read. Imports
+only `provenance.errors`.
 """
 
 from __future__ import annotations
