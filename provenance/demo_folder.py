@@ -327,7 +327,12 @@ def _strangers(
     for name, unreadable in _entries(directory):
         if unreadable is not None:
             yield name, unreadable
-        elif name == MANIFEST or name in own or names.is_leftover(name):
+        elif (
+            name == MANIFEST
+            or name in own
+            or names.is_leftover(name)
+            or _empty_side_file(directory, name)
+        ):
             continue
         elif name in listed:
             yield name, "has changed since the demo made it"
@@ -335,6 +340,19 @@ def _strangers(
             yield name, "belongs to a store that is open elsewhere or was not closed"
         else:
             yield name, "was not made by the demo"
+
+
+def _empty_side_file(directory: Path, name: str) -> bool:
+    """An empty -wal, -shm or -journal of the store: it can carry nothing into a store, and a
+    run killed while holding the previous store leaves an empty -wal (the next run's hold
+    finds out whether a live process has the store open)."""
+    if name not in {f"{STORE}{suffix}" for suffix in _SQLITE_SIDE_FILES}:
+        return False
+    try:
+        info = (directory / name).lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
 
 
 def _entries(directory: Path) -> Iterator[tuple[str, str | None]]:

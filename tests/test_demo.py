@@ -591,3 +591,23 @@ def test_a_sighup_ignored_by_nohup_stays_ignored(capsys, tmp_path: Path) -> None
 
     assert (code, err) == (0, "")
     assert "provenance.db" in manifest(tmp_path / "d")
+
+
+def test_the_empty_write_ahead_log_a_run_killed_while_holding_the_store_leaves_is_no_bar(
+    capsys, made: Path
+) -> None:
+    """A run holds the previous store from its start, which gives the store an empty -wal; a
+    run killed outright (SIGKILL) leaves that behind. It holds nothing: the next run goes on."""
+    side = made / "provenance.db-wal"
+    side.write_bytes(b"")
+
+    code, _, err = demo(capsys, made)
+
+    assert (code, err) == (0, "")
+    assert not side.exists()
+
+
+def test_a_write_ahead_log_with_content_is_a_stranger(capsys, made: Path) -> None:
+    (made / "provenance.db-wal").write_bytes(b"x" * 32)
+
+    refused(*demo(capsys, made), "belongs to a store that is open elsewhere or was not closed")
