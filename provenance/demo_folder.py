@@ -190,16 +190,18 @@ class _OldStore:
         except FileNotFoundError:
             return cls(path, None)
         uri = f"{path.resolve().as_uri()}?mode=rw"
-        connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
+        connection = None
         try:
+            connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
             # Exclusive locking mode keeps the lock the first transaction takes until the
             # connection closes; on a WAL store that lock is refused while anyone has it open.
             connection.execute("PRAGMA locking_mode=EXCLUSIVE")
             connection.execute("BEGIN EXCLUSIVE")
             connection.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            connection.close()
-            code = exc.sqlite_errorcode & 0xFF
+        except sqlite3.Error as exc:
+            if connection is not None:
+                connection.close()
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
             if code == sqlite3.SQLITE_NOTADB:
                 return cls(path, None)
             if code in _SQLITE_IN_USE:
