@@ -9,7 +9,7 @@ import re
 from urllib.parse import parse_qs
 
 from eventstore.errors import StoreUnavailableError
-from eventstore.sqlite import SQLiteEventStore
+from eventstore.sqlite import MEMORY, SQLiteEventStore
 from eventstore.store import EventStore
 
 ACCEPTED_FORMS = (
@@ -59,6 +59,14 @@ def open_store(url: str, *, create: bool = True) -> EventStore:
         region=location["region"],
         endpoint_url=location["endpoint_url"],
     )
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file an `sqlite:` URL names, or None for another backend or an in-memory store."""
+    if check_store_url(url) != "sqlite":
+        return None
+    path = _sqlite_path(url, url[len("sqlite://") :])
+    return None if path == MEMORY else path
 
 
 def _sqlite_path(url: str, rest: str) -> str:

@@ -9,8 +9,12 @@ the project prints to the terminal or decides exit codes.
 from __future__ import annotations
 
 import os
+import select
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -188,22 +192,77 @@ def _open_store(url: str | None, *, create: bool = False) -> EventStore:
     return open_store(url, create=create)
 
 
+def _refuse_writing_the_store(target: str | None, store_url: str | None) -> None:
+    """A file a command writes (`-o`, `--chart`) must not be the store it reads, through a
+    symlink or a hard link, nor one of its side files: the store would be replaced by what is
+    written."""
+    from eventstore.url import sqlite_file
+    from provenance.output_file import STDOUT, OutputError, same_file
+
+    if target is None or target == STDOUT:
+        return
+    url = store_url or f"sqlite:///{DEFAULT_STORE_PATH}"
+    _check_store_url(url)
+    path = sqlite_file(url)
+    if path is None:
+        return
+    # SQLite puts the side files beside the real file, the symlinks resolved.
+    real = os.path.realpath(path)
+    for name in (path, *(f"{real}{suffix}" for suffix in ("-wal", "-shm", "-journal"))):
+        if same_file(target, name):
+            raise OutputError(target, f"it is the store this command reads ({url})")
+
+
 def _echo(text: str, *, err: bool = False) -> None:
     """Print one line for a person, or a rendered table (`TerminalText`). Everything `prov`
     prints for a person goes through here or `_fail` (JSON, CSV and the progress counter do
     not), so a control character from a log or an argument is shown as an escape."""
+    from provenance.output_file import standard_output
     from provenance.terminal import TerminalText, visible
 
-    click.echo(text if isinstance(text, TerminalText) else visible(text), err=err)
+    shown = text if isinstance(text, TerminalText) else visible(text)
+    if err:
+        click.echo(shown, err=True)  # closed (`2>&-`): nothing shown, as click does
+    else:
+        click.echo(shown, file=standard_output())
 
 
 def _print_json(document: Any) -> None:
+    from provenance.output_file import standard_output
     from provenance.terminal import json_text
 
-    click.echo(json_text(document))
+    click.echo(json_text(document), file=standard_output())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _ReaderLeft(Exception):  # noqa: N818  (not an error: the end of a pipeline)
+    """Standard output's reader went away (`prov ... | head`): `main` ends quietly."""
+
+
+class _Prov(click.Group):
+    """The `prov` group: a broken pipe, wherever it happens (a command, its --help), reaches
+    `main` as `_ReaderLeft`. Click itself would end the process with exit code 1 and no
+    word, before `main` could tell a reader that left from a real error."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError as exc:
+            raise _ReaderLeft from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _ReaderLeft from exc
+
+
+@click.group(cls=_Prov, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sdr-provenance")
 def cli() -> None:
     """Preservation logs -> provenance events -> object history, state and PREMIS 3."""
@@ -298,7 +357,7 @@ def ingest(
             _echo(f"prov: note: passing by {item.name}: {binary} (--force reads it)", err=True)
         else:
             raise _FailError(f"{item.name} {binary}: use --force to read it anyway")
-    progress = _progress_printer() if sys.stderr.isatty() else None
+    progress = _progress_printer() if _stderr_is_terminal() else None
     failed: list[str] = []
     with _open_store(store_url, create=True) as store:
         for item in inputs:
@@ -467,17 +526,10 @@ def premis(
         return
     from provenance.premis_export import ExportOptions, export_object
 
+    _refuse_writing_the_store(output, store_url)
     options = ExportOptions(organization=organization) if organization else ExportOptions()
     with _open_store(store_url) as store:
-        export_object(
-            store,
-            druid,
-            fmt=fmt,
-            target=output,
-            validate=validate,
-            options=options,
-            stdout=sys.stdout.buffer,
-        )
+        export_object(store, druid, fmt=fmt, target=output, validate=validate, options=options)
     _wrote(output)
 
 
@@ -648,11 +700,11 @@ def access(
     from provenance.timezones import resolve_zone
 
     zone = resolve_zone(tz)
-    if chart:
+    if chart is not None:
         from provenance.access_chart import chart_format
 
         chart_format(chart)  # a wrong name fails before the report is made
-    if chart and bucket is None:
+    if chart is not None and bucket is None:
         bucket = "day"  # a chart is over time; a day is the natural default step
     query = ReportQuery(
         by=tuple(name.strip() for name in by.split(",") if name.strip()),
@@ -668,9 +720,10 @@ def access(
     if client is not None:
         result = client.access_report(query)
     else:
+        _refuse_writing_the_store(chart, store_url)
         with _open_store(store_url) as store:
             result = access_report(store, query)
-    if chart:
+    if chart is not None:
         from provenance.access_chart import write_chart
 
         write_chart(result, chart)
@@ -679,12 +732,14 @@ def access(
     elif fmt == "csv":
         import csv
 
-        csv.writer(sys.stdout, lineterminator="\n").writerows(csv_rows(result))
+        from provenance.output_file import standard_output
+
+        csv.writer(standard_output(), lineterminator="\n").writerows(csv_rows(result))
     else:
         from provenance.render import access_table
 
         _echo(access_table(result))
-    if chart and fmt == "table":
+    if chart is not None and fmt == "table":
         _echo(f"chart: {chart}")
 
 
@@ -786,6 +841,8 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
     """
     from provenance.demo import run_demo
 
+    if not directory:
+        raise click.BadParameter("the folder name is empty", param_hint="'--dir'")
     run_demo(Path(directory), objects=objects, days=days, echo=_echo, force=force)
 
 
@@ -913,8 +970,8 @@ def ship(
     for name in files:
         check_path(name, force=force)  # before the client or the state is touched
     client = kinesis_client(region=region, endpoint_url=endpoint_url, max_attempts=max_attempts)
-    progress = _ship_progress_printer() if sys.stderr.isatty() else None
-    with ShipState(Path(state_path) if state_path else default_state_path()) as state:
+    progress = _ship_progress_printer() if _stderr_is_terminal() else None
+    with ShipState(state_path if state_path is not None else default_state_path()) as state:
         shipper = Shipper(
             client,
             state,
@@ -1309,8 +1366,79 @@ def _fail(message: str, code: int) -> NoReturn:
     from provenance.terminal import visible
 
     # Messages quote what was typed or read: shown with control characters made visible.
-    click.echo(f"prov: error: {visible(message)}", err=True)
+    with suppress(OSError):  # a stderr whose reader left takes no message
+        click.echo(f"prov: error: {visible(message)}", err=True)
     sys.exit(code)
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C's KeyboardInterrupt would be."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+@contextmanager
+def _stopping_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a command the way Ctrl-C does, so the same clean-up runs (no
+    temporary file, no half-built store left behind) instead of the process just dying. A
+    signal that was ignored when `prov` started (`nohup`) stays ignored; `prov ship` puts
+    its own SIGTERM handler in place while it runs (stop after the current call)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (a test calling main from another)
+        return
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupted(exc: BaseException) -> NoReturn:
+    """Exit as the shell reports a process ended by a signal: 128 + its number."""
+    cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__
+    signum = cause.signum if isinstance(cause, _Stopped) else signal.SIGINT
+    name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    _fail(f"interrupted{name}", 128 + signum)
+
+
+def _stdout_reader_left() -> bool:
+    """Whether standard output is a pipe (or socket) whose reader has gone: poll reports an
+    error on its writing end. A broken pipe anywhere else is a real error."""
+    try:
+        poller = select.poll()
+        poller.register(1, select.POLLOUT)
+        events = poller.poll(0)
+    except (OSError, ValueError):
+        return False
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in events)
+
+
+def _end_of_pipeline(exc: BaseException) -> NoReturn:
+    """`prov ... | head`: the reader of standard output left; not an error, exit 0 quietly.
+    Standard output is pointed at /dev/null so that what is still buffered for it does not
+    fail again when Python flushes it on the way out."""
+    if not _stdout_reader_left():
+        error = exc.__cause__ if isinstance(exc, _ReaderLeft) else exc
+        _fail(f"broken pipe: {error}", EXIT_INPUT)
+    with suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    sys.exit(0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1318,26 +1446,29 @@ def main(argv: list[str] | None = None) -> None:
     from eventstore.errors import EventStoreError  # stdlib-only module: cheap
     from provenance.errors import NotFoundError, ProvenanceError
 
-    try:
-        cli.main(args=argv, prog_name="prov", standalone_mode=False)
-    except click.exceptions.Abort:
-        _fail("interrupted", 130)
-    except click.ClickException as exc:
-        _fail(exc.format_message(), EXIT_INPUT)
-    except NotFoundError as exc:
-        _fail(str(exc), EXIT_NOT_FOUND)
-    except _FailError as exc:
-        _fail(str(exc), exc.code)
-    except (ProvenanceError, EventStoreError) as exc:
-        _fail(str(exc), EXIT_INPUT)
-    except BrokenPipeError:
-        # `prov history ... | head`: the reader left; that's not an error.
-        sys.stderr.close()
-        sys.exit(0)
-    except Exception as exc:
-        if _is_premis_error(exc):
+    with _stopping_signals():
+        try:
+            cli.main(args=argv, prog_name="prov", standalone_mode=False)
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a reader that left shows here, not in Python's last flush
+        except click.exceptions.Abort as exc:
+            _interrupted(exc)
+        except KeyboardInterrupt as exc:  # a signal outside click's reach (the flush above)
+            _interrupted(exc)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), EXIT_INPUT)
+        except NotFoundError as exc:
+            _fail(str(exc), EXIT_NOT_FOUND)
+        except _FailError as exc:
+            _fail(str(exc), exc.code)
+        except (ProvenanceError, EventStoreError) as exc:
             _fail(str(exc), EXIT_INPUT)
-        raise
+        except (_ReaderLeft, BrokenPipeError) as exc:
+            _end_of_pipeline(exc)
+        except Exception as exc:
+            if _is_premis_error(exc):
+                _fail(str(exc), EXIT_INPUT)
+            raise
 
 
 def _is_premis_error(exc: Exception) -> bool:

@@ -6,6 +6,8 @@ the PREMIS export.
 
 from __future__ import annotations
 
+import io
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -56,8 +58,28 @@ def run_demo(
     `provenance.demo_folder`). `echo` prints one line of the tour for a person (the CLI's
     makes control characters visible; a table comes as `TerminalText`, already made so)."""
     started = time.perf_counter()
-    folder = DemoFolder.claim(directory, force=force)
-    folder.create()
+    with DemoFolder.claim(directory, force=force) as folder:
+        druid = _tour(folder, objects=objects, days=days, echo=echo)
+    echo("")
+    # Absolute, so the line works from any folder; every `prov` command reads PROV_STORE.
+    # Quoted for the shell: the folder's name may hold spaces or other shell syntax.
+    echo("ask it yourself: every prov command reads the store PROV_STORE names")
+    echo(f"  export PROV_STORE={shlex.quote(f'sqlite:///{folder.store.resolve()}')}")
+    for command in (
+        f"prov history {druid}",
+        f"prov state {druid}",
+        f"prov premis {druid} --format turtle",
+        "prov quarantine",
+        "prov report access --by agent --bucket week --service stacks --top 5",
+        "prov report access --by path --agent user:argo",
+    ):
+        echo(f"  {command}")
+    echo(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def _tour(folder: DemoFolder, *, objects: int, days: int, echo: Callable[[str], None]) -> str:
+    """Steps 1 to 6 of the tour, in `folder`; the featured object's druid."""
+    directory = folder.directory
     data = generate(directory, objects=objects, days=days, tz=DEMO_TZ, write=folder.write)
     total = sum(file.lines for file in data.files)
     echo(
@@ -74,10 +96,9 @@ def run_demo(
         access_policy=AccessPolicy.load(policy_path, environ={}),
     )
     report = IngestReport()
-    store_path = directory / "provenance.db"
-    store_url = f"sqlite:///{store_path}"
+    store_url = f"sqlite:///{folder.store}"
     ingest_started = time.perf_counter()
-    with folder.building_store(store_path) as building, SQLiteEventStore(building) as store:
+    with folder.building_store() as building, SQLiteEventStore(building) as store:
         for file in data.files:
             # Each file read with its own source, as `prov ingest --source ... --service ...`.
             file_options = replace(options, source=file.source, service=file.service)
@@ -110,8 +131,10 @@ def run_demo(
         echo(_indented(state_table(object_state_view(store, druid))))
 
         target = directory / "premis" / f"{druid.removeprefix('druid:')}.xml"
-        result = export_object(store, druid, fmt="xml", target=target, validate=True)
-        folder.record(target)
+        # Made in memory, then written as the demo's other files (never through a symlink).
+        document = io.BytesIO()
+        result = export_object(store, druid, fmt="xml", validate=True, stdout=document)
+        folder.write(target, document.getvalue())
         echo("")
         echo(
             f"5. its PREMIS 3 document: {target} ({result.events} events, valid against the "
@@ -130,20 +153,7 @@ def run_demo(
         echo("")
         echo(_indented(access_table(access)))
     folder.finish()
-    echo("")
-    # Absolute, so the line works from any folder; every `prov` command reads PROV_STORE.
-    echo("ask it yourself: every prov command reads the store PROV_STORE names")
-    echo(f"  export PROV_STORE=sqlite:///{store_path.resolve()}")
-    for command in (
-        f"prov history {druid}",
-        f"prov state {druid}",
-        f"prov premis {druid} --format turtle",
-        "prov quarantine",
-        "prov report access --by agent --bucket week --service stacks --top 5",
-        "prov report access --by path --agent user:argo",
-    ):
-        echo(f"  {command}")
-    echo(f"done in {time.perf_counter() - started:.1f} s")
+    return druid
 
 
 def _indented(table: TerminalText) -> TerminalText:

@@ -5,30 +5,45 @@ folder, each by the rules of `provenance.output_file`, and lists every file it w
 SHA-256, in the folder's manifest (`demo-files.sha256`, the format of `sha256sum`, so
 `sha256sum -c` checks it), rewritten after each file. A later run may replace a listed file
 whose content is unchanged: that is the demo's own. A file that changed since (more ingested
-into the demo's store) or that the manifest does not list (a store, or anything the user put
-there) makes the run refuse before it touches anything, naming the file; `--force` replaces
-the files the demo writes whatever they hold, and still leaves every other file alone.
+into the demo's store) or that the manifest does not list (a store, a symlink, anything the
+user put there) makes the run refuse before it touches anything, naming the first such file;
+`--force` replaces the files the demo writes whatever they hold, and still leaves every other
+file alone. The demo's files are never written through a symlink: under `--force` a link
+standing at one of the demo's names (or where it puts a folder) is replaced itself, and what
+it points to is not touched.
+
+One run at a time holds the folder (an advisory lock on it), so a run may remove what a run
+killed outright left beside the demo's files (`.<name>.<8 hex>.tmp`, with SQLite's side files).
 
 The store is built beside its final name and renamed onto it when complete, so a run that
-fails leaves the previous store as it was. Imports `provenance.output_file`.
+fails leaves the previous store as it was. The previous store is held from the start of the
+run (refused if another process has it open) until the new one takes its name, and leaves
+WAL mode just before: SQLite pairs a `-wal` file with a database by name, so an old one left
+beside the new store would be replayed into it. Imports `provenance.output_file`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
+import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from types import TracebackType
 
 from provenance.errors import ProvenanceError
-from provenance.output_file import replacing_path, write_bytes
+from provenance.output_file import is_temporary_of, replacing_path, write_bytes
 
 MANIFEST = "demo-files.sha256"
+STORE = "provenance.db"
 _LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+_SQLITE_IN_USE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class DemoFolderError(ProvenanceError):
@@ -36,63 +51,87 @@ class DemoFolderError(ProvenanceError):
 
 
 class DemoFolder:
-    """The folder of one `prov demo` run: what it may replace, and the manifest it keeps."""
+    """The folder of one `prov demo` run: what it may replace, and the manifest it keeps.
+    Held until `close()` (or the end of a `with` block)."""
 
-    def __init__(self, directory: Path, listed: dict[str, str]) -> None:
+    def __init__(
+        self, directory: Path, listed: dict[str, str], lock: int | None, old_store: _OldStore
+    ) -> None:
         self.directory = directory
+        self.store = directory / STORE
         # Relative path -> SHA-256 of every file that is the demo's own right now: the earlier
         # runs' files still unchanged, and the ones this run wrote.
         self._listed = listed
         self._written: set[str] = set()
+        self._lock = lock
+        self._old_store = old_store
 
     @classmethod
     def claim(cls, directory: Path, *, force: bool) -> DemoFolder:
-        """Check `directory` (touching nothing) and take it: DemoFolderError names the first
-        file the demo may not replace, unless `force`."""
+        """Take `directory` for one run. DemoFolderError, before anything in it is touched,
+        names the first file the demo may not replace (unless `force`), another run holding
+        the folder, or another process holding the store. Then the leftovers of runs killed
+        outright are removed, and the folder is made if it is missing."""
         if directory.exists() and not directory.is_dir():
             raise DemoFolderError(f"{directory} is not a folder")
         if not directory.exists():
-            return cls(directory, {})
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DemoFolderError(f"cannot create {directory}: {exc.strerror}") from None
+        lock = _lock(directory)
         try:
-            listed = _read_manifest(directory)
-        except DemoFolderError:
+            try:
+                listed = _read_manifest(directory)
+            except DemoFolderError:
+                if not force:
+                    raise
+                listed = {}
+            own = {
+                name: digest
+                for name, digest in listed.items()
+                if _unchanged(directory, name, digest)
+            }
+            names = _DemoNames([*listed, STORE, MANIFEST])
             if not force:
-                raise
-            listed = {}
-        own = {
-            name: digest for name, digest in listed.items() if _unchanged(directory, name, digest)
-        }
-        if not force:
-            others = [
-                (name, "has changed since the demo made it" if name in listed else _stranger(name))
-                for name in _entries(directory)
-                if name != MANIFEST and name not in own
-            ]
-            if others:
-                name, why = others[0]
-                more = f" (and {len(others) - 1:,} more)" if len(others) > 1 else ""
-                raise DemoFolderError(
-                    f"{directory / name} {why}{more}: choose another --dir, or give --force "
-                    "to write the demo's files whatever is there (other files are left alone)"
-                )
-        return cls(directory, own)
+                strangers = _strangers(directory, listed, own, names)
+                first = next(strangers, None)
+                if first is not None:
+                    more = " (and more)" if next(strangers, None) is not None else ""
+                    raise _refusal(directory / first[0], first[1] + more)
+            old_store = _OldStore.hold(directory / STORE)
+            names.remove_leftovers(directory)
+        except BaseException:
+            _unlock(lock)
+            raise
+        return cls(directory, own, lock, old_store)
 
-    def create(self) -> None:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DemoFolderError(f"cannot create {self.directory}: {exc.strerror}") from None
+    def __enter__(self) -> DemoFolder:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the previous store (if it is still there) and of the folder."""
+        self._old_store.release()
+        _unlock(self._lock)
+        self._lock = None
 
     def write(self, path: Path, data: bytes, *, private: bool = False) -> None:
-        """`data` to `path` (atomically), listed in the manifest."""
-        write_bytes(path, data, private=private)
+        """`data` to `path` (atomically, never through a symlink), listed in the manifest."""
+        self._unlink_folder_links(path)
+        write_bytes(path, data, private=private, follow_links=False)
         self.record(path)
 
     @contextmanager
-    def building_store(self, path: Path) -> Iterator[Path]:
-        """The path to build the demo's SQLite store at; renamed onto `path` once the block
-        ends (the store closed) and listed, or removed with its side files on failure."""
-        with replacing_path(path) as building:
+    def building_store(self) -> Iterator[Path]:
+        """The path to build the demo's SQLite store at; renamed onto `self.store` once the
+        block ends (the store closed) and listed, or removed with its side files on failure."""
+        self._unlink_folder_links(self.store)
+        with replacing_path(self.store, follow_links=False) as building:
             try:
                 yield building
             except BaseException:
@@ -100,7 +139,9 @@ class DemoFolder:
                 for suffix in _SQLITE_SIDE_FILES:
                     Path(f"{building}{suffix}").unlink(missing_ok=True)
                 raise
-        self.record(path)
+            self._old_store.retire()
+        self._old_store.release()
+        self.record(self.store)
 
     def record(self, path: Path) -> None:
         """List `path`, just written, with its content's digest."""
@@ -119,12 +160,145 @@ class DemoFolder:
 
     def _save(self) -> None:
         text = "".join(f"{digest}  {name}\n" for name, digest in sorted(self._listed.items()))
-        write_bytes(self.directory / MANIFEST, text.encode())
+        write_bytes(self.directory / MANIFEST, text.encode(), follow_links=False)
+
+    def _unlink_folder_links(self, path: Path) -> None:
+        """A symlink standing where the demo puts one of `path`'s folders is removed (the
+        folder is then made): written through, it would put the demo's files elsewhere. Only
+        `--force` gets here with one; `claim` refuses it otherwise."""
+        for folder in reversed(path.relative_to(self.directory).parents[:-1]):
+            where = self.directory / folder
+            if where.is_symlink():
+                where.unlink()
+
+
+class _OldStore:
+    """The store a run replaces: held (SQLite's exclusive locking mode) from the start of the
+    run until the new store has its name, so no process can write it meanwhile."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection | None) -> None:
+        self.path = path
+        self._connection = connection
+
+    @classmethod
+    def hold(cls, path: Path) -> _OldStore:
+        """Hold the store at `path`, if a regular file is there: DemoFolderError when another
+        process has it open. A file that is not a database cannot be open as one: not held."""
+        try:
+            if not stat.S_ISREG(path.lstat().st_mode):
+                return cls(path, None)  # a symlink is replaced itself: its target is no concern
+        except FileNotFoundError:
+            return cls(path, None)
+        uri = f"{path.resolve().as_uri()}?mode=rw"
+        connection = None
+        try:
+            connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
+            # Exclusive locking mode keeps the lock the first transaction takes until the
+            # connection closes; on a WAL store that lock is refused while anyone has it open.
+            connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+            connection.execute("BEGIN EXCLUSIVE")
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection is not None:
+                connection.close()
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code == sqlite3.SQLITE_NOTADB:
+                return cls(path, None)
+            if code in _SQLITE_IN_USE:
+                raise DemoFolderError(
+                    f"{path} is open in another process (an ingest, prov serve?): stop it, "
+                    "then run the demo again"
+                ) from None
+            raise DemoFolderError(f"cannot take over {path}: {exc}") from None
+        return cls(path, connection)
+
+    def retire(self) -> None:
+        """Just before the new store takes the name: the old one leaves WAL mode (SQLite
+        checkpoints and deletes its log), and no -wal, -shm or -journal is left beside the
+        name. A crash in between leaves the old store whole, in rollback-journal mode."""
+        if self._connection is not None:
+            self._connection.execute("PRAGMA journal_mode=DELETE")
+        # Held, no other connection uses them; not held, no database is there to use them.
+        for suffix in _SQLITE_SIDE_FILES:
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class _DemoNames:
+    """The names the demo writes, by folder: what its temporary files are recognised by."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._by_folder: dict[str, set[str]] = {}
+        for name in names:
+            folder, _, base = name.rpartition("/")
+            self._by_folder.setdefault(folder, set()).add(base)
+
+    def is_leftover(self, name: str) -> bool:
+        folder, _, base = name.rpartition("/")
+        return any(is_temporary_of(base, mine) for mine in self._by_folder.get(folder, ()))
+
+    def remove_leftovers(self, directory: Path) -> None:
+        """Remove the temporary files that runs killed outright (SIGKILL) left beside the
+        demo's files. Only its own folders are looked into, never below them."""
+        for folder in self._by_folder:
+            where = directory / folder
+            try:
+                if not stat.S_ISDIR(where.lstat().st_mode):
+                    continue
+                names = os.listdir(where)
+            except OSError:
+                continue
+            for name in names:
+                if self.is_leftover(f"{folder}/{name}" if folder else name):
+                    try:
+                        (where / name).unlink(missing_ok=True)
+                    except OSError as exc:
+                        raise DemoFolderError(
+                            f"cannot remove {where / name}, left by an earlier run: {exc.strerror}"
+                        ) from None
+
+
+def _lock(directory: Path) -> int | None:
+    """An advisory lock on the folder for this run: DemoFolderError when another run has it.
+    A filesystem without locks runs unlocked."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise DemoFolderError(f"cannot open {directory}: {exc.strerror}") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise DemoFolderError(
+            f"another prov demo is writing {directory}: let it finish, or choose another --dir"
+        ) from None
+    except OSError:
+        pass
+    return descriptor
+
+
+def _unlock(descriptor: int | None) -> None:
+    if descriptor is not None:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)  # closing the descriptor releases the lock
+
+
+def _refusal(path: Path, why: str) -> DemoFolderError:
+    return DemoFolderError(
+        f"{path} {why}: choose another --dir, or give --force to write the demo's files "
+        "whatever is there (other files are left alone)"
+    )
 
 
 def _read_manifest(directory: Path) -> dict[str, str]:
     path = directory / MANIFEST
     try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            raise _refusal(path, "is not a manifest the demo wrote (not a regular file)")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
@@ -147,23 +321,72 @@ def _inside(name: str) -> bool:
     return bool(parts) and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
-def _entries(directory: Path) -> Iterator[str]:
-    """Everything in `directory` that is not a folder (symlinks included, never followed)."""
+def _strangers(
+    directory: Path, listed: dict[str, str], own: dict[str, str], names: _DemoNames
+) -> Iterator[tuple[str, str]]:
+    """What the demo may not replace, as (relative name, why), found lazily: the caller stops
+    at the first (`--dir /usr` is refused at once, not after walking the whole tree)."""
+    for name, unreadable in _entries(directory):
+        if unreadable is not None:
+            yield name, unreadable
+        elif (
+            name == MANIFEST
+            or name in own
+            or names.is_leftover(name)
+            or _empty_side_file(directory, name)
+        ):
+            continue
+        elif name in listed:
+            yield name, "has changed since the demo made it"
+        elif name.endswith(_SQLITE_SIDE_FILES):
+            yield name, "belongs to a store that is open elsewhere or was not closed"
+        else:
+            yield name, "was not made by the demo"
 
-    def fail(exc: OSError) -> None:
-        raise DemoFolderError(f"cannot look into {exc.filename}: {exc.strerror}")
 
-    for root, folders, files in os.walk(directory, onerror=fail):
-        base = Path(root)
-        links = [name for name in folders if (base / name).is_symlink()]
-        for name in sorted(files + links):
-            yield (base / name).relative_to(directory).as_posix()
+def _empty_side_file(directory: Path, name: str) -> bool:
+    """An empty -wal, -shm or -journal of the store: it can carry nothing into a store, and a
+    run killed while holding the previous store leaves an empty -wal (the next run's hold
+    finds out whether a live process has the store open)."""
+    if name not in {f"{STORE}{suffix}" for suffix in _SQLITE_SIDE_FILES}:
+        return False
+    try:
+        info = (directory / name).lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
 
 
-def _stranger(name: str) -> str:
-    if name.endswith(_SQLITE_SIDE_FILES):
-        return "belongs to a store that is open elsewhere or was not closed"
-    return "was not made by the demo"
+def _entries(directory: Path) -> Iterator[tuple[str, str | None]]:
+    """Everything below `directory` that is not a folder (symlinks included, never followed),
+    each folder's files by name before its subfolders, as (relative name, None); a subfolder
+    that cannot be read comes as (its name, why)."""
+    pending = [directory]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            if folder == directory:
+                raise DemoFolderError(f"cannot look into {folder}: {exc.strerror}") from None
+            yield _relative(folder, directory), f"cannot be looked into ({exc.strerror})"
+            continue
+        subfolders = []
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_folder = False
+            if is_folder:
+                subfolders.append(Path(entry.path))
+            else:
+                yield _relative(Path(entry.path), directory), None
+        pending.extend(reversed(subfolders))
+
+
+def _relative(path: Path, directory: Path) -> str:
+    return path.relative_to(directory).as_posix()
 
 
 def _unchanged(directory: Path, name: str, digest: str) -> bool:

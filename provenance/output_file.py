@@ -1,24 +1,33 @@
 """Writing a file the user named: the one rule for every file a `prov` command writes.
 
+- A name must name a file: an empty one, or one ending in `/`, `.` or `..`, is refused.
 - `-` is standard output; `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` are
   the descriptor they name, written where it already points (never reopened, so never
-  truncated or replaced, whatever the shell redirected it to).
+  truncated or replaced, whatever the shell redirected it to). Standard output closed when
+  `prov` started (`>&-`) is an OutputError, found only when something is written to it.
 - A regular file, or a name not taken yet, is replaced atomically: written to a temporary file
   beside it, fsynced, renamed onto it. A symlink is written through: its target is replaced,
-  the link stays. Missing parent directories are made (and removed again on failure).
+  the link stays; with `follow_links=False` (the demo's own files) the link itself is replaced
+  by the new file and its target is never touched. Missing parent directories are made (and
+  removed again on failure). The rename makes a new file: another hard link to the old one
+  keeps the old content.
 - Anything else but a directory (a character or block device, a FIFO) is written directly:
   never renamed over, never unlinked. A directory is refused.
 - A new file gets mode 0o666 less the umask (0o600 when `private`: keys, the ship state); a
   replaced file keeps its mode, and its owner and group where the process may set them.
 - A `check` (e.g. XSD validation) sees the whole file before it reaches the target: a stream
   target is then spooled to a temporary file first, so a failed check writes nothing anywhere.
-- On any failure, Ctrl-C included, no temporary file is left behind, and an OSError becomes an
-  `OutputError` naming the target as the user gave it, never the temporary file.
+- On any failure, Ctrl-C included (and SIGTERM, SIGHUP: the CLI makes them KeyboardInterrupt),
+  no temporary file is left behind, and an OSError becomes an `OutputError` naming the target
+  as the user gave it, never the temporary file. Only SIGKILL or a crash can leave one:
+  `is_temporary_of` recognises it.
 
 `open_output` gives a stream to write, `write_bytes` writes bytes, `replacing_path` a path for
 a writer that needs one (an SQLite store built whole), `write_new` creates a file once and
 never replaces it (a key), `prepare_database` checks (and creates, with these modes) a
-database file that is then updated in place (the ship state). Imports only `provenance.errors`.
+database file that is then updated in place (the ship state); `standard_output` is stdout or
+the error saying it is closed, `same_file` tells a target that is a file being read. Imports
+only `provenance.errors`.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, TextIO, cast
 
 from provenance.errors import ProvenanceError
 
@@ -48,6 +57,11 @@ _PRIVATE_MODE = 0o600
 _NAMED_DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 _DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
 _TEMP_ATTEMPTS = 100
+# `.<name>.<8 hex digits>.tmp`: the temporary file beside `<name>` (an SQLite writer adds its
+# -wal, -shm or -journal to it). The name is cut to 100 characters to stay within NAME_MAX.
+_TEMPORARY = re.compile(r"\.(.{1,100})\.[0-9a-f]{8}\.tmp(?:-wal|-shm|-journal)?", re.DOTALL)
+_NAME_KEPT = 100
+STDOUT_CLOSED = "standard output is closed"
 
 
 class OutputError(ProvenanceError):
@@ -66,21 +80,23 @@ def open_output(
     private: bool = False,
     check: Check | None = None,
     stdout: BinaryIO | None = None,
+    follow_links: bool = True,
 ) -> Iterator[BinaryIO]:
     """A binary stream whose bytes reach `target` when the block ends without an exception
     (see the module docstring for each kind of target). `stdout` stands for standard output
-    (tests give their own)."""
-    name = os.fspath(target)
+    (tests and the HTTP API give their own); without it, the process's, looked up only when
+    `target` is standard output."""
+    name = _checked_name(target)
     descriptor = _descriptor(name)
-    if descriptor is None and _kind(name) == "replace":
-        with _replacing(name, private=private, check=check) as stream:
+    if descriptor is None and _kind(name, follow_links=follow_links) == "replace":
+        with _replacing(name, private=private, check=check, follow_links=follow_links) as stream:
             yield stream
         return
     opener: Callable[[], AbstractContextManager[BinaryIO]]
     if descriptor is None:
         opener = partial(_open_device, name)
     elif descriptor == 1:
-        opener = partial(_Unclosed, stdout or sys.stdout.buffer)
+        opener = partial(_Unclosed, stdout if stdout is not None else _standard_output(name))
     else:
         opener = partial(_open_descriptor, descriptor)
     with _streaming(name, opener, check=check) as stream:
@@ -88,22 +104,41 @@ def open_output(
 
 
 def write_bytes(
-    target: Target, data: bytes, *, private: bool = False, stdout: BinaryIO | None = None
+    target: Target,
+    data: bytes,
+    *,
+    private: bool = False,
+    stdout: BinaryIO | None = None,
+    follow_links: bool = True,
 ) -> None:
     """`data` to `target`, by the same rules as `open_output`."""
-    with open_output(target, private=private, stdout=stdout) as stream:
-        stream.write(data)
+    with open_output(target, private=private, stdout=stdout, follow_links=follow_links) as out:
+        out.write(data)
+
+
+def standard_output(name: str = STDOUT) -> TextIO:
+    """The process's standard output (text; `.buffer` for bytes), or an OutputError naming
+    `name` when it was closed before `prov` started (`prov ... >&-`: Python then has none)."""
+    if sys.stdout is None:
+        raise OutputError(name, STDOUT_CLOSED)
+    return sys.stdout
+
+
+def _standard_output(name: str) -> BinaryIO:
+    return standard_output(name).buffer
 
 
 @contextmanager
-def replacing_path(target: Target, *, private: bool = False) -> Iterator[Path]:
+def replacing_path(
+    target: Target, *, private: bool = False, follow_links: bool = True
+) -> Iterator[Path]:
     """A temporary path beside `target` for a writer that needs a path of its own (SQLite):
     renamed onto `target` when the block ends without an exception, removed otherwise.
     Only a regular file (or a name not taken yet) can be replaced this way."""
-    name = os.fspath(target)
-    if _descriptor(name) is not None or _kind(name) != "replace":
+    name = _checked_name(target)
+    if _descriptor(name) is not None or _kind(name, follow_links=follow_links) != "replace":
         raise OutputError(name, "not a regular file")
-    with _beside(name, private=private, replacing=True) as temporary:
+    with _beside(name, private=private, replacing=True, follow_links=follow_links) as temporary:
         os.close(temporary.descriptor)
         yield temporary.path
         with open(temporary.path, "rb") as written:
@@ -119,7 +154,7 @@ def write_new(target: Target, data: bytes, *, private: bool = True) -> bool:
     the final name directly would let a racing reader see it half written. A dangling symlink
     is written through. Returns whether this call made the file.
     """
-    name = os.fspath(target)
+    name = _checked_name(target)
     folder_mode = 0o700 if private else 0o777
     with _beside(name, private=private, replacing=False, folder_mode=folder_mode) as temporary:
         with os.fdopen(temporary.descriptor, "wb") as stream:
@@ -137,7 +172,7 @@ def prepare_database(target: Target, *, private: bool) -> None:
     """Make sure `target` can be a database file updated in place (SQLite): a regular file
     (through a symlink) or a new, empty one created here with the module's modes (SQLite would
     make it 0o644 whatever was asked). A directory, a device, a FIFO or `-` is refused."""
-    name = os.fspath(target)
+    name = _checked_name(target)
     if name == STDOUT or _descriptor(name) is not None or _kind(name) != "replace":
         raise OutputError(name, "not a regular file (it holds a database)")
     real = Path(os.path.realpath(name))
@@ -148,7 +183,35 @@ def prepare_database(target: Target, *, private: bool) -> None:
             os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode))
 
 
+def is_temporary_of(name: str, target: str) -> bool:
+    """Whether the file `name` is a temporary file of `target` (both names within one folder),
+    as a write killed outright (SIGKILL, a power cut) leaves it behind."""
+    match = _TEMPORARY.fullmatch(name)
+    return match is not None and match.group(1) == target[:_NAME_KEPT]
+
+
+def same_file(target: Target, path: Target) -> bool:
+    """Whether `target` (through symlinks) is the file `path` is, by device and inode (a hard
+    link too): writing it would replace what is being read."""
+    try:
+        mine, other = os.stat(target), os.stat(path)
+    except (OSError, ValueError):
+        return False  # either does not exist (yet) or cannot be looked at: not the same file
+    return (mine.st_dev, mine.st_ino) == (other.st_dev, other.st_ino)
+
+
 # -- what the target is ----------------------------------------------------------------------
+
+
+def _checked_name(target: Target) -> str:
+    """`target` as a string, refused when it cannot name a file: empty (`-o ''` would be the
+    current folder), or ending in `/`, `.` or `..` (`-o newdir/` would make a file `newdir`)."""
+    name = os.fspath(target)
+    if not name:
+        raise OutputError("''", "the file name is empty")
+    if name.endswith("/") or os.path.basename(name) in (".", ".."):
+        raise OutputError(name, "that names a folder, not a file")
+    return name
 
 
 def _descriptor(name: str) -> int | None:
@@ -162,33 +225,39 @@ def _descriptor(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _kind(name: str) -> str:
-    """How `name` is written: "replace" (a regular file, through symlinks, or nothing yet) or
-    "direct" (a device, a FIFO); a directory or an unreachable path is an OutputError."""
+def _kind(name: str, *, follow_links: bool = True) -> str:
+    """How `name` is written: "replace" (a regular file, through symlinks, or nothing yet; a
+    symlink itself when not following links) or "direct" (a device, a FIFO); a directory or
+    an unreachable path is an OutputError."""
     try:
-        info = os.stat(name)
+        info = os.stat(name) if follow_links else os.lstat(name)
     except FileNotFoundError:
         return "replace"
     except OSError as exc:
         raise OutputError(name, _reason(exc)) from None
     if stat.S_ISDIR(info.st_mode):
         raise OutputError(name, "it is a directory")
-    return "replace" if stat.S_ISREG(info.st_mode) else "direct"
+    return "replace" if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode) else "direct"
 
 
 def _existing(real: Path) -> os.stat_result | None:
+    """The regular file `real` names, whose mode and owner its replacement keeps (a symlink
+    replaced itself has none worth keeping)."""
     try:
-        return os.stat(real)
+        info = os.lstat(real)
     except FileNotFoundError:
         return None
+    return info if stat.S_ISREG(info.st_mode) else None
 
 
 # -- replacing a regular file -----------------------------------------------------------------
 
 
 @contextmanager
-def _replacing(name: str, *, private: bool, check: Check | None) -> Iterator[BinaryIO]:
-    with _beside(name, private=private, replacing=True) as temporary:
+def _replacing(
+    name: str, *, private: bool, check: Check | None, follow_links: bool
+) -> Iterator[BinaryIO]:
+    with _beside(name, private=private, replacing=True, follow_links=follow_links) as temporary:
         with os.fdopen(temporary.descriptor, "wb") as stream:
             yield cast(BinaryIO, stream)
             stream.flush()
@@ -202,23 +271,35 @@ def _replacing(name: str, *, private: bool, check: Check | None) -> Iterator[Bin
 class _Temporary:
     descriptor: int  # open for writing: the caller closes it
     path: Path
-    real: Path  # the file it stands in for: `target` with every symlink resolved
+    real: Path  # the name it is renamed to: `target` with every symlink resolved, or as given
     existing: os.stat_result | None  # the file it replaces, if any
 
 
 @contextmanager
 def _beside(
-    name: str, *, private: bool, replacing: bool, folder_mode: int = 0o777
+    name: str,
+    *,
+    private: bool,
+    replacing: bool,
+    folder_mode: int = 0o777,
+    follow_links: bool = True,
 ) -> Iterator[_Temporary]:
-    """A new file beside the real target of `name` (its folders made if missing) for the
-    caller to move into place. Whatever the caller did not move is removed on the way out,
-    with the folders made for it if the block failed; the folder is synced after a success."""
-    real = Path(os.path.realpath(name))
+    """A new file beside the real target of `name` (beside `name` itself when not following
+    links; its folders made if missing) for the caller to move into place. Whatever the caller
+    did not move is removed on the way out, with the folders made for it if the block failed;
+    the folder is synced after a success."""
+    real = Path(os.path.realpath(name) if follow_links else os.path.abspath(name))
     with _guarded(name):
         existing = _existing(real) if replacing else None
         made = _make_parents(real.parent, mode=folder_mode)
         try:
-            descriptor, path = _create_temporary(real, private=private, replacing=existing)
+            try:
+                descriptor, path = _create_temporary(real, private=private, replacing=existing)
+            except OSError as exc:
+                # The target may be fine (`-o /proc/version` exists): its folder takes no file.
+                raise OutputError(
+                    name, f"cannot create a file in {real.parent}: {_reason(exc)}"
+                ) from None
             try:
                 yield _Temporary(descriptor, path, real, existing)
             finally:
@@ -237,7 +318,7 @@ def _create_temporary(
     mode = _PRIVATE_MODE if private or replacing is not None else _NEW_FILE_MODE
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     for _ in range(_TEMP_ATTEMPTS):
-        temporary = real.with_name(f".{real.name[:100]}.{secrets.token_hex(4)}.tmp")
+        temporary = real.with_name(f".{real.name[:_NAME_KEPT]}.{secrets.token_hex(4)}.tmp")
         try:
             return os.open(temporary, flags, mode), temporary
         except FileExistsError:
@@ -298,7 +379,7 @@ def _sync_directory(directory: Path) -> None:
 def _streaming(
     name: str, opener: Callable[[], AbstractContextManager[BinaryIO]], *, check: Check | None
 ) -> Iterator[BinaryIO]:
-    with _guarded(name, broken_pipe=name == STDOUT or _descriptor(name) is not None):
+    with _guarded(name, broken_pipe=_descriptor(name) == 1):
         if check is None:
             with opener() as stream:
                 yield stream
@@ -343,7 +424,8 @@ class _Unclosed(AbstractContextManager[BinaryIO]):
 @contextmanager
 def _guarded(name: str, *, broken_pipe: bool = False) -> Iterator[None]:
     """OSError -> OutputError naming the target. A reader of standard output that left (`|
-    head`) is not an error of this file: BrokenPipeError goes on to the CLI."""
+    head`) is not an error of this file: BrokenPipeError goes on to the CLI, which ends
+    quietly. Any other reader that left (a FIFO, `/dev/fd/3`) is this file's error."""
     try:
         yield
     except OutputError:

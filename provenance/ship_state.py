@@ -111,13 +111,15 @@ Change = Advance | Reset
 class ShipState:
     """The state file. Use as a context manager, or call `close()`."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
         try:
-            # Private (0600) when new: it names the files shipped and what they hold.
+            # Private (0600) when new: it names the files shipped and what they hold. The name
+            # as given is checked (an empty one is refused, not taken for the current folder).
             prepare_database(path, private=True)
         except OutputError as exc:
-            raise ShipStateError(f"cannot open ship state {path}: {exc.reason}") from None
+            raise ShipStateError(f"cannot open ship state {exc.target}: {exc.reason}") from None
+        path = self.path
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -4,10 +4,19 @@ filled before filled again (`make demo` twice), anything else in the folder refu
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import shutil
+import signal
+import sqlite3
 import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -289,3 +298,316 @@ def test_the_commands_the_demo_suggests_work_after_the_export_it_prints(
         code, out, err = run(capsys, *command.split()[1:])
         assert code == 0 and "error" not in err, (command, err)
         assert out.strip(), command
+
+
+# --- the previous store, symlinks, leftovers (hardening review) -------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+# Writes 200 rows into a store and keeps them in its write-ahead log (no checkpoint), as an
+# ingest into the demo's store does while it runs; then waits to be killed.
+HOLDER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA wal_autocheckpoint=0")
+db.execute("CREATE TABLE not_the_demos(x)")
+for _ in range(200):
+    db.execute("INSERT INTO not_the_demos VALUES (randomblob(4000))")
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@contextmanager
+def holding(store: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process with `store` open and 200 rows in its write-ahead log."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(store)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+        assert Path(f"{store}-wal").stat().st_size > 200 * 4000
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def tables(store: Path) -> set[str]:
+    with closing(sqlite3.connect(store)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+
+
+def test_force_refuses_a_store_another_process_has_open(capsys, made: Path) -> None:
+    store = made / "provenance.db"
+    with holding(store):
+        before = snapshot(made)
+
+        code, out, err = demo(capsys, made, "--force")
+
+        refused(code, out, err, f"{store} is open in another process")
+        assert snapshot(made) == before
+
+
+def test_force_over_a_store_left_with_a_write_ahead_log_does_not_mix_it_in(
+    capsys, made: Path
+) -> None:
+    """A process killed with its rows still in the store's -wal: the new store must not be
+    paired with that log (SQLite would replay it into the new store)."""
+    store = made / "provenance.db"
+    with holding(store) as holder:
+        holder.kill()
+        holder.wait()
+    assert Path(f"{store}-wal").exists()  # a hot log, as a killed ingest leaves it
+
+    code, _, err = demo(capsys, made, "--force")
+
+    assert (code, err) == (0, "")
+    assert not [p.name for p in made.iterdir() if p.name.startswith("provenance.db-")]
+    assert "not_the_demos" not in tables(store) and "events" in tables(store)
+    assert manifest(made)["provenance.db"] == hashlib.sha256(store.read_bytes()).hexdigest()
+    assert demo(capsys, made)[0] == 0  # the demo's own again
+
+
+def test_force_replaces_symlinks_at_the_demos_names_never_writing_through(
+    capsys, made: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victims = {name: outside / f"{name}.txt" for name in ("policy", "log", "store")}
+    for victim in victims.values():
+        victim.write_text("not the demo's")
+    for name, victim in (
+        ("access-policy.toml", victims["policy"]),
+        ("logs/production.log", victims["log"]),
+        ("provenance.db", victims["store"]),
+    ):
+        (made / name).unlink()
+        (made / name).symlink_to(victim)
+    shutil.rmtree(made / "premis")
+    (made / "premis").symlink_to(outside)  # a folder the demo writes into
+
+    refused(*demo(capsys, made), "choose another --dir")
+    code, _, err = demo(capsys, made, "--force")
+
+    assert (code, err) == (0, "")
+    assert [p.read_text() for p in victims.values()] == ["not the demo's"] * 3
+    assert sorted(p.name for p in outside.iterdir()) == sorted(p.name for p in victims.values())
+    for name in ("access-policy.toml", "logs/production.log", "provenance.db", "premis"):
+        assert not (made / name).is_symlink(), name
+    listed = manifest(made)
+    for name, digest in listed.items():
+        assert (made / name).is_file() and not (made / name).is_symlink(), name
+        assert hashlib.sha256((made / name).read_bytes()).hexdigest() == digest
+    assert any(name.startswith("premis/") for name in listed)
+    assert demo(capsys, made)[0] == 0
+
+
+@pytest.mark.parametrize("kind", ["to a file", "dangling"])
+def test_a_manifest_that_is_a_symlink_is_not_the_demos(
+    capsys, made: Path, tmp_path: Path, kind: str
+) -> None:
+    victim = tmp_path / "victim.txt"
+    if kind == "to a file":
+        victim.write_text("not the demo's")
+    else:
+        victim = tmp_path / "newplace" / "created.txt"
+    (made / MANIFEST).unlink()
+    (made / MANIFEST).symlink_to(victim)
+    before = snapshot(made)
+
+    refused(*demo(capsys, made), f"{made / MANIFEST} is not a manifest the demo wrote")
+    assert snapshot(made) == before
+    code, _, err = demo(capsys, made, "--force")
+
+    assert (code, err) == (0, "")
+    assert not (made / MANIFEST).is_symlink()
+    assert "provenance.db" in manifest(made)
+    if kind == "to a file":
+        assert victim.read_text() == "not the demo's"
+    else:
+        assert not (tmp_path / "newplace").exists()
+
+
+def test_leftovers_of_a_killed_run_beside_the_demos_files_are_removed(capsys, made) -> None:
+    leftovers = [
+        ".provenance.db.0123abcd.tmp",
+        ".provenance.db.0123abcd.tmp-wal",
+        ".provenance.db.0123abcd.tmp-shm",
+        f".{MANIFEST}.89abcdef.tmp",
+        "logs/.events.jsonl.deadbeef.tmp",
+    ]
+    for name in leftovers:
+        (made / name).write_bytes(b"what a run killed with SIGKILL left")
+
+    code, _, err = demo(capsys, made)
+
+    assert (code, err) == (0, "")
+    assert not [name for name in leftovers if (made / name).exists()]
+    assert not [p for p in made.rglob(".*")]
+
+
+@pytest.mark.parametrize(
+    "name", [".notes.txt.0123abcd.tmp", ".provenance.db.0123abcd.tmp.bak", "logs/.x.0123abcd.tmp"]
+)
+def test_a_file_like_a_leftover_of_another_name_is_not_the_demos(
+    capsys, made: Path, name: str
+) -> None:
+    (made / name).write_text("the user's")
+
+    refused(*demo(capsys, made), f"{made / name} was not made by the demo")
+    assert demo(capsys, made, "--force")[0] == 0
+    assert (made / name).read_text() == "the user's"
+
+
+def test_a_second_run_in_the_same_folder_is_refused(capsys, made: Path) -> None:
+    before = snapshot(made)
+    descriptor = os.open(made, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run in progress holds it
+        refused(*demo(capsys, made, "--force"), f"another prov demo is writing {made}")
+    finally:
+        os.close(descriptor)
+    assert snapshot(made) == before
+
+
+def test_a_large_tree_is_refused_at_its_first_strangers(capsys, tmp_path, monkeypatch) -> None:
+    """`--dir /usr` used to walk the whole tree before refusing (and fail on /proc)."""
+    folder = tmp_path / "big"
+    for index in range(300):
+        (folder / f"d{index:03}").mkdir(parents=True)
+        (folder / f"d{index:03}" / "file").write_text("not the demo's")
+    looked_into: list[str] = []
+    scandir = os.scandir
+
+    def counting(path: Any) -> Any:
+        looked_into.append(str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    code, out, err = demo(capsys, folder)
+    monkeypatch.undo()
+
+    refused(code, out, err, f"{folder / 'd000' / 'file'} was not made by the demo (and more)")
+    assert len(looked_into) <= 3
+
+
+def test_a_folder_that_cannot_be_looked_into_is_a_stranger(capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "d"
+    (folder / "sealed").mkdir(parents=True)
+    scandir = os.scandir
+
+    def sealed(path: Any) -> Any:
+        if Path(path).name == "sealed":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", sealed)
+    code, out, err = demo(capsys, folder)
+    monkeypatch.undo()
+
+    refused(code, out, err, f"{folder / 'sealed'} cannot be looked into (Permission denied)")
+
+
+def test_an_empty_dir_is_refused(capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    code, out, err = run(capsys, "demo", "--dir", "", *SMALL)
+
+    refused(code, out, err, "--dir")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_export_line_is_quoted_for_the_shell(capsys, tmp_path: Path) -> None:
+    folder = tmp_path / "my demo $HOME; 'x'"
+
+    code, out, err = demo(capsys, folder)
+
+    assert (code, err) == (0, ""), err
+    export = next(line.strip() for line in out.splitlines() if "export PROV_STORE=" in line)
+    shown = subprocess.run(
+        ["sh", "-c", f'{export}; printf %s "$PROV_STORE"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout == f"sqlite:///{folder / 'provenance.db'}"
+
+
+# A run stopped by a signal in the middle of building the store: the signal is sent by the
+# demo's own second ingest call, so it lands there every time.
+SIGNALLED_DEMO = """
+import os, signal, sys
+import provenance.demo
+from provenance.cli import main
+
+real, calls = provenance.demo.ingest_stream, []
+
+def ingest_stream(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:
+        os.kill(os.getpid(), int(sys.argv[1]))
+    return real(*args, **kwargs)
+
+provenance.demo.ingest_stream = ingest_stream
+main(sys.argv[2:])
+"""
+
+
+def signalled_demo(folder: Path, signum: int, *, ignored: bool = False) -> tuple[int, str]:
+    command = [sys.executable, "-c", SIGNALLED_DEMO, str(int(signum))]
+    done = subprocess.run(
+        [*command, "demo", "--dir", str(folder), *SMALL],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        preexec_fn=(lambda: signal.signal(signum, signal.SIG_IGN)) if ignored else None,
+        check=False,
+    )
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_sigterm_or_sighup_mid_build_leaves_no_temporary_and_the_previous_store(
+    capsys, made: Path, signum: signal.Signals
+) -> None:
+    store = made / "provenance.db"
+    previous = store.read_bytes()
+
+    code, err = signalled_demo(made, signum)
+
+    assert code == 128 + signum, err
+    assert err.strip().splitlines()[-1] == f"prov: error: interrupted ({signum.name})"
+    assert "Traceback" not in err
+    assert store.read_bytes() == previous
+    assert not [p for p in made.rglob(".*")], "a temporary file was left behind"
+    assert demo(capsys, made)[0] == 0  # still the demo's own folder
+
+
+def test_a_sighup_ignored_by_nohup_stays_ignored(capsys, tmp_path: Path) -> None:
+    code, err = signalled_demo(tmp_path / "d", signal.SIGHUP, ignored=True)
+
+    assert (code, err) == (0, "")
+    assert "provenance.db" in manifest(tmp_path / "d")
+
+
+def test_the_empty_write_ahead_log_a_run_killed_while_holding_the_store_leaves_is_no_bar(
+    capsys, made: Path
+) -> None:
+    """A run holds the previous store from its start, which gives the store an empty -wal; a
+    run killed outright (SIGKILL) leaves that behind. It holds nothing: the next run goes on."""
+    side = made / "provenance.db-wal"
+    side.write_bytes(b"")
+
+    code, _, err = demo(capsys, made)
+
+    assert (code, err) == (0, "")
+    assert not side.exists()
+
+
+def test_a_write_ahead_log_with_content_is_a_stranger(capsys, made: Path) -> None:
+    (made / "provenance.db-wal").write_bytes(b"x" * 32)
+
+    refused(*demo(capsys, made), "belongs to a store that is open elsewhere or was not closed")

@@ -8,6 +8,7 @@ there either) or a regular file standing where a folder should be, never a chmod
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -210,13 +211,13 @@ def test_a_replaced_file_keeps_its_mode_and_owner(capsys, url, out) -> None:
 # --- failures --------------------------------------------------------------------------------
 
 
-def test_an_unwritable_place_is_one_line_naming_the_target(capsys, url) -> None:
-    target = "/proc/prov-test-premis.xml"
-
+@pytest.mark.parametrize("target", ["/proc/prov-test-premis.xml", "/proc/version"])
+def test_an_unwritable_place_is_one_line_naming_the_target_and_why(capsys, url, target) -> None:
+    """The reason is the folder's: /proc takes no new file (/proc/version itself exists)."""
     code, out, err = premis_to(capsys, url, "-o", target)
 
-    one_line_error(code, out, err, f"cannot write {target}: ")
-    assert not Path(target).exists()
+    one_line_error(code, out, err, f"cannot write {target}: cannot create a file in /proc: ")
+    assert target == "/proc/version" or not Path(target).exists()
 
 
 def test_a_file_where_a_folder_should_be_is_one_line_and_leaves_nothing(capsys, url, out) -> None:
@@ -417,3 +418,209 @@ def test_open_output_writes_to_a_given_standard_output(tmp_path: Path) -> None:
         stream.write(b"bytes")
     assert stdout.getvalue() == b"bytes"
     assert list(tmp_path.iterdir()) == []
+
+
+# --- names that cannot name a file -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("", "cannot write '': the file name is empty"),
+        ("newdir/", "cannot write newdir/: that names a folder, not a file"),
+        ("newdir/.", "cannot write newdir/.: that names a folder, not a file"),
+        ("newdir/..", "cannot write newdir/..: that names a folder, not a file"),
+    ],
+)
+def test_a_name_that_cannot_name_a_file_is_refused_and_nothing_is_made(
+    capsys, url, out, monkeypatch, name: str, fragment: str
+) -> None:
+    here = out / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+
+    code, text, err = premis_to(capsys, url, "-o", name)
+
+    one_line_error(code, text, err, fragment)
+    assert [p.name for p in out.iterdir()] == ["here"]  # nothing beside the working folder
+    assert list(here.iterdir()) == []
+
+
+def test_an_empty_chart_name_is_refused(capsys, url) -> None:
+    code, out, err = run(capsys, "report", "access", "--store", url, "--chart", "")
+
+    one_line_error(code, out, err, "--chart : the file name must end in .png or .svg")
+
+
+def test_an_empty_ship_state_name_is_refused(capsys, tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text("a line\n")
+
+    code, out, err = run(
+        capsys, "ship", str(log), "--stream", "s", "--region", "us-east-1", "--state", ""
+    )
+
+    one_line_error(code, out, err, "cannot open ship state '': the file name is empty")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.log"]
+
+
+# --- the store being read --------------------------------------------------------------------
+
+
+def store_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+@pytest.mark.parametrize("how", ["itself", "symlink", "hard link", "its -wal"])
+def test_output_onto_the_store_being_read_is_refused(capsys, url, out, how: str) -> None:
+    store = store_path(url)
+    before = store.read_bytes()
+    target = store
+    if how == "symlink":
+        target = out / "link.xml"
+        target.symlink_to(store)
+    elif how == "hard link":
+        target = out / "hard.xml"
+        os.link(store, target)
+    elif how == "its -wal":
+        target = Path(f"{store}-wal")
+        target.write_bytes(b"")  # as an open connection has it
+
+    code, text, err = premis_to(capsys, url, "-o", str(target))
+
+    one_line_error(code, text, err, f"cannot write {target}: it is the store this command reads")
+    assert store.read_bytes() == before
+    assert run(capsys, "history", DRUID, "--store", url)[0] == 0
+
+
+def test_a_chart_onto_the_store_being_read_is_refused(capsys, url, out) -> None:
+    store = store_path(url)
+    before = store.read_bytes()
+    link = out / "chart.svg"
+    link.symlink_to(store)
+
+    code, text, err = run(capsys, "report", "access", "--store", url, "--chart", str(link))
+
+    one_line_error(code, text, err, f"cannot write {link}: it is the store this command reads")
+    assert store.read_bytes() == before and link.is_symlink()
+
+
+# --- standard output closed, or its reader gone ----------------------------------------------
+
+
+def prov(url: str, *args: str, **popen: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PROV, *args, "--store", url],
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        **popen,
+    )
+
+
+def closed_stdout() -> None:
+    os.close(1)  # `prov ... >&-`
+
+
+def test_with_stdout_closed_a_file_is_still_written(url, out) -> None:
+    target = out / "x.xml"
+
+    done = prov(url, "premis", DRUID, "-o", str(target), preexec_fn=closed_stdout)
+
+    assert (done.returncode, done.stderr) == (0, f"wrote {target}\n")
+    assert target.read_bytes().startswith(b"<?xml")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("premis", DRUID),
+        ("premis", DRUID, "-o", "/dev/stdout"),
+        ("history", DRUID, "--format", "json"),
+        ("report", "access", "--format", "csv"),
+        ("report", "access"),
+    ],
+)
+def test_with_stdout_closed_output_for_it_is_one_line(url, args: tuple[str, ...]) -> None:
+    done = prov(url, *args, preexec_fn=closed_stdout)
+
+    target = "/dev/stdout" if "/dev/stdout" in args else "-"
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"prov: error: cannot write {target}: standard output is closed\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("premis", DRUID),
+        ("history", DRUID, "--format", "json"),
+        ("report", "access", "--format", "csv"),
+        ("report", "access"),
+        ("history", "--help"),
+    ],
+)
+def test_a_reader_that_left_ends_the_command_quietly(url, args: tuple[str, ...]) -> None:
+    """`prov premis D | head -c 10`: the pipe's reader is gone before anything is written."""
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        done = prov(url, *args, stdout=writing)
+    finally:
+        os.close(writing)
+
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_descriptor_whose_reader_left_is_that_files_error(url) -> None:
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        done = prov(url, "premis", DRUID, "-o", f"/dev/fd/{writing}", pass_fds=(writing,))
+    finally:
+        os.close(writing)
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"prov: error: cannot write /dev/fd/{writing}: the reader closed it (broken pipe)\n"
+    )
+
+
+# --- stopped by a signal ---------------------------------------------------------------------
+
+# `prov premis -o` stopped by SIGTERM in the middle of writing: the signal is sent by the
+# document writer itself, so it lands there every time.
+SIGNALLED_PREMIS = """
+import os, signal, sys
+import premis
+from provenance.cli import main
+
+def write_document(stream, *args):
+    stream.write(b"<?xml version='1.0'?>\\n<partial")
+    os.kill(os.getpid(), signal.SIGTERM)
+    stream.write(b" more")
+
+premis.write_document = write_document
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["existing", "new"])
+def test_sigterm_mid_write_leaves_the_target_as_it_was_and_no_temporary(url, out, exists):
+    target = out / "x.xml"
+    if exists:
+        target.write_text("the old document")
+
+    command = [sys.executable, "-c", SIGNALLED_PREMIS, "premis", DRUID, "--store", url]
+    done = subprocess.run(
+        [*command, "-o", str(target)],
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert done.stderr.strip() == "prov: error: interrupted (SIGTERM)"
+    assert [p.name for p in out.iterdir()] == (["x.xml"] if exists else [])
+    assert not exists or target.read_text() == "the old document"
