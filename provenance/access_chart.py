@@ -2,19 +2,31 @@
 
 matplotlib's object API (a `Figure` of its own, no global pyplot state), imported only here
 and only when a chart is asked for: it is an optional extra, not part of the Lambda asset.
-Imports the report model and `provenance.output_file`.
+
+Labels are log text (agent names, paths, users) drawn as given: control characters through
+`provenance.terminal.visible`, as on a terminal, and no mathtext (a `$` in a user name is a
+dollar sign, not the start of a formula matplotlib may refuse to parse). What matplotlib warns
+about while drawing (a glyph its font lacks) goes to `warn`, one line each, not to stderr raw.
+
+Imports the report model, `provenance.output_file` and `provenance.terminal`.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from provenance.access_report import OTHER, Report, ReportError
 from provenance.output_file import STDOUT, open_output
+from provenance.terminal import visible
 
 FORMATS = (".png", ".svg")
+MAX_WARNINGS = 5
+"""Distinct drawing warnings passed on; the rest are counted (a legend in a script the font
+lacks would give one per character)."""
 
 
 def chart_format(target: str | Path) -> str:
@@ -30,9 +42,12 @@ def chart_format(target: str | Path) -> str:
     return suffix.removeprefix(".")
 
 
-def write_chart(report: Report, target: str | Path) -> None:
+def write_chart(
+    report: Report, target: str | Path, *, warn: Callable[[str], None] | None = None
+) -> None:
     """Draw one line per group (requests per bucket, zero where a group had none), written to
-    `target` by the rules of `provenance.output_file`."""
+    `target` by the rules of `provenance.output_file`; matplotlib's warnings go to `warn`
+    (dropped without one)."""
     picture_format = chart_format(target)
     if report.query.bucket is None:
         raise ReportError("--chart needs --bucket (hour, day, week or month)")
@@ -45,13 +60,13 @@ def write_chart(report: Report, target: str | Path) -> None:
     buckets = sorted({row["bucket"] for row in report.rows})
     series: dict[str, dict[str, int]] = {}
     for row in report.rows:
-        label = " / ".join(str(row[name]) for name in by)
+        label = visible(" / ".join(str(row[name]) for name in by))
         series.setdefault(label, {})[row["bucket"]] = row["requests"]
     times = [datetime.fromisoformat(bucket) for bucket in buckets]
 
     figure = Figure(figsize=(11, 5.5), layout="constrained")
     axes = figure.subplots()
-    other = " / ".join(OTHER for _ in by)
+    other = visible(" / ".join(OTHER for _ in by))
     for label, counts in series.items():
         # The rest of the groups, summed, is drawn apart: grey and dashed.
         rest = label == other
@@ -74,10 +89,29 @@ def write_chart(report: Report, target: str | Path) -> None:
     axes.grid(alpha=0.3)
     scope = ", ".join(report.query.services) + ": " if report.query.services else ""
     axes.set_title(
-        f"{scope}requests by {', '.join(by)}: {report.requests:,} in all"
-        + (f" (top {report.query.top} of {report.groups})" if report.query.top else "")
+        visible(
+            f"{scope}requests by {', '.join(by)}: {report.requests:,} in all"
+            + (f" (top {report.query.top} of {report.groups})" if report.query.top else "")
+        ),
+        parse_math=False,
     )
     if series:
-        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    with open_output(target) as stream:
+        legend = axes.legend(
+            loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False
+        )
+        for text in legend.get_texts():
+            text.set_parse_math(False)
+    # Text is laid out when the figure is drawn, inside savefig: that is where fonts warn.
+    with warnings.catch_warnings(record=True) as caught, open_output(target) as stream:
+        warnings.simplefilter("always")
         figure.savefig(stream, format=picture_format)
+    if warn is not None:
+        _pass_on(caught, warn)
+
+
+def _pass_on(caught: list[warnings.WarningMessage], warn: Callable[[str], None]) -> None:
+    messages = list(dict.fromkeys(visible(str(item.message)) for item in caught))
+    for message in messages[:MAX_WARNINGS]:
+        warn(f"chart: {message}")
+    if len(messages) > MAX_WARNINGS:
+        warn(f"chart: {len(messages) - MAX_WARNINGS} more warnings like these")

@@ -645,7 +645,9 @@ def access(
     if chart:
         from provenance.access_chart import write_chart
 
-        write_chart(result, chart)
+        write_chart(
+            result, chart, warn=lambda message: _echo(f"prov: warning: {message}", err=True)
+        )
     if fmt == "json":
         _print_json(result.rows)
     elif fmt == "csv":

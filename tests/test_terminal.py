@@ -354,3 +354,63 @@ def test_premis_on_a_terminal_writes_c1_and_bidi_controls_as_escapes(
         graph = Graph().parse(data=done.stdout, format=fmt)
         values = [str(term) for triple in graph for term in triple]
     assert any(name in value for value in values)
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+# A user name that is a malformed mathtext formula to matplotlib, and one with the hostile token.
+MATH_USER = "bob$\\foo{$"
+
+
+@pytest.fixture
+def chart_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    access = tmp_path / "access.log"
+    access.write_text(
+        "".join(
+            f'171.64.1.{n} - {user} [02/Mar/2026:10:01:02 -0800] "GET /a HTTP/1.1" 200 5 "-" "-"\n'
+            for n, user in enumerate((MATH_USER, f"eve{HOSTILE_TOKEN}"))
+        )
+    )
+    url = f"sqlite:///{tmp_path / 'chart.db'}"
+    code, _, err = run(capsys, "ingest", "--store", url, "--source", "clf", str(access))
+    assert code == 0, err
+    return url
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_a_chart_draws_hostile_labels_as_text(
+    capsys, chart_store: str, tmp_path: Path, suffix: str
+) -> None:
+    chart = tmp_path / f"agents{suffix}"
+    code, out, err = run(
+        capsys, "report", "access", "--store", chart_store, "--by", "agent", "--chart", str(chart)
+    )
+
+    assert code == 0, err
+    assert out.endswith(f"chart: {chart}\n")
+    if suffix == ".svg":
+        # matplotlib's SVG names each text it draws in a comment: the labels as drawn.
+        drawn = chart.read_text()
+        assert f"<!-- user:{MATH_USER} -->" in drawn
+        assert f"<!-- user:eve{HOSTILE_TOKEN_SHOWN} -->" in drawn
+        assert raw_controls(drawn) == []
+
+
+def test_a_chart_s_warnings_reach_the_terminal_as_prov_lines(
+    chart_store: str, tmp_path: Path
+) -> None:
+    prov = Path(sys.executable).with_name("prov")
+    chart = tmp_path / "agents.svg"
+    done = subprocess.run(
+        [
+            *(str(prov), "report", "access", "--store", chart_store, "--by", "agent,path"),
+            *("--chart", str(chart), "--format", "json"),
+        ],
+        capture_output=True,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    err = done.stderr.decode()
+    assert raw_controls(err) == [] and b"\x1b" not in done.stderr
+    assert all(line.startswith("prov: warning: chart: ") for line in err.splitlines()), err
