@@ -4,8 +4,8 @@ Two front doors, one application: `handlers/api.py` passes it the events API Gat
 Lambda, and `provenance/serve.py` (`prov serve`) turns local HTTP requests into the same events.
 Routing, parameters, content negotiation, caching headers and errors are decided here, once.
 
-Routes (GET, and HEAD wherever GET: the same status and headers, Content-Length the GET
-body's, no body, for monitoring probes):
+Routes (GET, and HEAD wherever GET: the same status and headers, no body, and Content-Length
+the GET body's where GET has one (2xx and errors; never on a 304), for monitoring probes):
 
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
@@ -345,12 +345,22 @@ def json_reply(document: Any) -> Reply:
     return Reply(body.encode(), JSON)
 
 
+def has_content(status: int) -> bool:
+    """Whether an answer with this status has content, so a Content-Length (RFC 9110, 6.4.1
+    and 8.6): not 1xx, 204 or 304. A 304 could state the length of the 200 it stands for, but
+    its body is not at hand, and the header is optional."""
+    return not (100 <= status < 200 or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED))
+
+
 def without_body(response: dict[str, Any]) -> dict[str, Any]:
-    """The answer to HEAD: GET's status and headers, with the length of GET's body as
-    Content-Length, and no body."""
-    body = response.get("body") or ""
-    length = len(base64.b64decode(body)) if response.get("isBase64Encoded") else len(body.encode())
-    headers = {**(response.get("headers") or {}), "Content-Length": str(length)}
+    """The answer to HEAD: GET's status and headers, and no body; where GET has content, the
+    length of GET's body as Content-Length (RFC 9110, 9.3.2)."""
+    headers = dict(response.get("headers") or {})
+    if has_content(int(response["statusCode"])):
+        body = response.get("body") or ""
+        encoded = response.get("isBase64Encoded")
+        length = len(base64.b64decode(body)) if encoded else len(body.encode())
+        headers["Content-Length"] = str(length)
     return {**response, "headers": headers, "body": "", "isBase64Encoded": False}
 
 
