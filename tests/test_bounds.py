@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 from eventstore import open_store
 from provenance import http_api
 from provenance.cli import cli, main
-from provenance.cli_params import AccessDays, FiniteFloat, IsoTime
+from provenance.cli_params import AccessDays, FiniteFloat, IsoTime, WholeNumber
 from provenance.http_api import QueryApi
+from provenance.whole_numbers import read_whole_number
 from tests.aws_lambda import http_event
 from tests.samples import OBJECT_LOG
 from tests.test_cli import run
@@ -102,7 +103,7 @@ def test_every_number_option_has_both_bounds() -> None:
         if isinstance(taken, click.types.FloatParamType):
             assert isinstance(taken, FiniteFloat), f"{name}: use FiniteFloat (NaN passes ranges)"
         if isinstance(taken, click.types.IntParamType):
-            assert isinstance(taken, click.IntRange), name
+            assert isinstance(taken, WholeNumber), f"{name}: use WholeNumber (int() takes '+5')"
             assert taken.min is not None and taken.max is not None, f"{name}: give both bounds"
 
 
@@ -176,6 +177,19 @@ _cursors = st.one_of(
     _garbage,
 )  # fmt: skip
 VALUES = {"number": _numbers, "time": _times, "zone": _zones, "cursor": _cursors}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12) | st.integers(-10, 10**7).map(str) | st.sampled_from(EDGE_NUMBERS))
+def test_a_whole_number_is_read_alike_by_the_cli_and_the_api(text: str) -> None:
+    digits = text.isascii() and text.isdigit() and len(text) < 100
+    expected = int(text) if digits and int(text) <= 10**6 else None
+    try:
+        got = WholeNumber(0, 10**6).convert(text, None, None)
+    except click.BadParameter:
+        got = None
+    assert got == expected == read_whole_number(text, 0, 10**6)
+
 
 # --- the store and the commands ----------------------------------------------------------------
 
