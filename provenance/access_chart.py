@@ -3,6 +3,9 @@
 matplotlib's object API (a `Figure` of its own, no global pyplot state), imported only here
 and only when a chart is asked for: it is an optional extra, not part of the Lambda asset.
 
+Times at the ends of the calendar (events stored in year 1 or 9999) are refused with one line:
+matplotlib cannot draw them.
+
 Labels are log text (agent names, paths, users) drawn as given: control characters through
 `provenance.terminal.visible`, as on a terminal, and no mathtext (a `$` in a user name is a
 dollar sign, not the start of a formula matplotlib may refuse to parse). What matplotlib warns
@@ -18,10 +21,14 @@ import warnings
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.access_report import OTHER, Report, ReportError
 from provenance.output_file import STDOUT, open_output
 from provenance.terminal import visible
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg")
 MAX_WARNINGS = 5
@@ -52,10 +59,34 @@ def write_chart(
     if report.query.bucket is None:
         raise ReportError("--chart needs --bucket (hour, day, week or month)")
     try:
-        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-        from matplotlib.figure import Figure
+        from matplotlib.units import ConversionError
     except ImportError:
         raise ReportError("charts need matplotlib: pip install 'sdr-provenance[chart]'") from None
+    # Text is laid out when the figure is drawn, inside savefig: that is where fonts warn.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            figure = _figure(report)
+            with open_output(target) as stream:
+                figure.savefig(stream, format=picture_format)
+        except (OverflowError, ValueError, ConversionError):
+            # matplotlib keeps dates (and the ticks around them) within the years 1-9999 in
+            # UTC; buckets at the ends of the calendar fall outside.
+            buckets = sorted(row["bucket"] for row in report.rows) or ["none"]
+            first, last = buckets[0], buckets[-1]
+            raise ReportError(
+                f"--chart: matplotlib cannot draw buckets from {first} to {last}: it draws "
+                "dates within the years 1-9999 in UTC, with room around them (leave the ends "
+                "of the calendar out with --from/--to)"
+            ) from None
+    if warn is not None:
+        _pass_on(caught, warn)
+
+
+def _figure(report: Report) -> Figure:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
     by = report.query.by
     buckets = sorted({row["bucket"] for row in report.rows})
     series: dict[str, dict[str, int]] = {}
@@ -101,12 +132,7 @@ def write_chart(
         )
         for text in legend.get_texts():
             text.set_parse_math(False)
-    # Text is laid out when the figure is drawn, inside savefig: that is where fonts warn.
-    with warnings.catch_warnings(record=True) as caught, open_output(target) as stream:
-        warnings.simplefilter("always")
-        figure.savefig(stream, format=picture_format)
-    if warn is not None:
-        _pass_on(caught, warn)
+    return figure
 
 
 def _pass_on(caught: list[warnings.WarningMessage], warn: Callable[[str], None]) -> None:

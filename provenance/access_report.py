@@ -7,7 +7,8 @@ to the same total). It is answered from the AccessCounts projection (hourly rows
 when grouping by `druid`, which only the access events themselves carry: those reports read
 the events and so cover only what retention has kept.
 
-Imports `eventstore`, the AccessCounts projection and the errors; no presentation.
+Imports `eventstore`, the AccessCounts projection, the errors and `provenance.event_time`; no
+presentation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic_core import from_json
 from eventstore import EventStore
 from eventstore.store import MAX_LIMIT
 from provenance.errors import ProvenanceError
+from provenance.event_time import clamp
 from provenance.projections import access_counts
 from provenance.projections.access_counts import NONE, SEP
 
@@ -201,6 +203,10 @@ def _rows(
         store, _day_floor(query.start), query.stop, kind=access_counts.DAILY
     ):
         day = datetime.fromisoformat(row["hour"])
+        if day.date() == date.max:
+            # Stored before the time window (provenance.event_time): no midnight ends this
+            # day, so its hours are read one by one.
+            continue
         end = day + timedelta(days=1)
         if (
             (query.start is None or query.start <= day)
@@ -342,8 +348,12 @@ def _bucketer(bucket: Bucket | None, tz: tzinfo) -> Callable[[datetime], str]:
 
 
 def bucket_start(moment: datetime, bucket: Bucket, tz: tzinfo) -> datetime:
-    """The start of the bucket holding `moment`, as a local time in `tz` (weeks start Monday)."""
-    local = moment.astimezone(tz)
+    """The start of the bucket holding `moment`, as a local time in `tz` (weeks start Monday).
+
+    A moment outside the window of `provenance.event_time` (stored before ingest refused such
+    times) counts in the first or last bucket of the window: inside it, every zone's local time
+    and bucket start is a datetime (0001-01-01 is a Monday)."""
+    local = clamp(moment).astimezone(tz)
     if bucket == "hour":
         start = local.replace(minute=0, second=0, microsecond=0)
     else:
