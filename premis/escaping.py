@@ -15,7 +15,15 @@ Tab, line feed and carriage return are legal and kept (the serializer writes CR 
 Backslashes already in the text are left alone, so the escape is for readers, not reversible.
 
 `visible_surrogates` applies the same spelling to lone surrogates only: what no UTF-8 text can
-hold (event payloads, file names), while control characters stay as they are.
+hold (event payloads, file names), while control characters stay as they are. `visible_code_point`
+is the spelling of one code point, for whoever else shows such characters (a terminal).
+
+Some code points XML can carry are still not text a reader sees: DEL, the C1 controls (some
+terminals take U+009B as CSI) and the bidirectional controls (they reorder what is shown, the
+"Trojan Source" trick). These are `DISGUISED`: kept, as they are part of the record, but each
+serializer writes them as an escape of the same value (XML `&#x9B;`, Turtle `\u009B`, JSON
+`\u009b`), so the document means exactly what it meant and shows them on any screen.
+`split_disguised` and `escape_disguised` are the serializers' tools.
 
 Imports nothing (stdlib only).
 """
@@ -23,18 +31,32 @@ Imports nothing (stdlib only).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # surrogateescape decodes the byte b (0x80..0xFF) that is not UTF-8 as U+DC00 + b.
 _ESCAPED_BYTES = range(0xDC80, 0xDD00)
 
+BIDI_CONTROLS: frozenset[int] = frozenset(
+    (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+)
+"""The Unicode bidirectional controls (ALM, LRM, RLM, LRE..RLO, LRI..PDI)."""
+DISGUISED: frozenset[int] = frozenset((0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS))
+"""Code points XML allows that are no visible text: DEL, C1 controls, bidi controls."""
+_DISGUISED = re.compile(f"([{''.join(map(chr, sorted(DISGUISED)))}])")
 
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
+
+def visible_code_point(code: int) -> str:
+    r"""The visible spelling of one code point: `\xNN` for an undecodable byte (U+DC80..U+DCFF
+    as surrogateescape decodes it), `\uXXXX` (lowercase hex) for any other."""
     if code in _ESCAPED_BYTES:
         return f"\\x{code - 0xDC00:02x}"
     return f"\\u{code:04x}"
+
+
+def _visible(match: re.Match[str]) -> str:
+    return visible_code_point(ord(match.group()))
 
 
 def xml_safe(text: str) -> str:
@@ -57,3 +79,21 @@ def visible_surrogates(text: str) -> str:
     if _SURROGATE.search(text) is None:
         return text
     return _SURROGATE.sub(_visible, text)
+
+
+def split_disguised(text: str) -> list[str] | None:
+    """`text` cut around its `DISGUISED` characters: plain runs at even indexes, one such
+    character at each odd index; None when there is none (the common case: one search)."""
+    if _DISGUISED.search(text) is None:
+        return None
+    return _DISGUISED.split(text)
+
+
+def escape_disguised(text: str, spelling: Callable[[int], str]) -> str:
+    """`text` with each `DISGUISED` character replaced by `spelling(code point)`, a serializer's
+    escape of the same value; `text` itself when there is none."""
+    parts = split_disguised(text)
+    if parts is None:
+        return text
+    parts[1::2] = [spelling(ord(char)) for char in parts[1::2]]
+    return "".join(parts)

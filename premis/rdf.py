@@ -16,7 +16,9 @@ Owns the RDF mapping of the model and its deterministic Turtle and JSON-LD seria
 - every described resource: `dct:identifier` (the identifier value).
 
 None of the v1 `has*` properties, no `premis:eventType`. Resource URIs: see `resource_uri`.
-All literal text goes through `xml_safe`, so RDF and XML show the same text.
+All literal text goes through `xml_safe`, so RDF and XML show the same text; the serialized
+document writes its `DISGUISED` characters (C1 and bidi controls) as escapes of the same value
+(`premis.escaping`).
 
 rdflib is imported here and nowhere else in the package, so `import premis` stays cheap.
 Imports `rdflib` and `premis.escaping`, `premis.errors`, `premis.model`.
@@ -35,7 +37,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCTERMS, PROV
 
 from premis.errors import PremisModelError
-from premis.escaping import xml_safe
+from premis.escaping import escape_disguised, xml_safe
 from premis.model import (
     Agent,
     AgentSource,
@@ -221,17 +223,31 @@ def _stable_json_ld(text: str) -> bytes:
                 node[key] = sorted(value, key=_sort_key)
     nodes = sorted(nodes, key=lambda node: (str(node.get("@id", "")), _sort_key(node)))
     stable = {"@context": dict(sorted(_PREFIXES.items())), "@graph": nodes}
-    return (json.dumps(stable, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode()
+    text = json.dumps(stable, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    # Only strings can hold such characters, and JSON's escape is the same string.
+    return escape_disguised(text, _json_escape).encode()
+
+
+def _json_escape(code: int) -> str:
+    return f"\\u{code:04x}"
+
+
+def _turtle_escape(code: int) -> str:
+    # Turtle's UCHAR, the same character in a string literal and in an IRI; literals are the
+    # only place such a character can be (resource URIs are percent-encoded, names are fixed).
+    return f"\\u{code:04X}"
 
 
 def serialize(graph: Graph, format: RdfFormat) -> bytes:
     """`graph` as UTF-8 Turtle or JSON-LD, byte-identical for equal graphs.
 
     Turtle: rdflib's serializer, which sorts subjects, predicates and objects. JSON-LD: compacted
-    with this module's fixed prefixes, then nodes sorted by `@id` and value lists sorted.
+    with this module's fixed prefixes, then nodes sorted by `@id` and value lists sorted. In
+    both, C1 and bidi controls are written as escapes (`premis.escaping.DISGUISED`).
     """
     if format == "turtle":
-        return graph.serialize(format="turtle", encoding="utf-8")
+        text = graph.serialize(format="turtle")
+        return escape_disguised(text, _turtle_escape).encode()
     if format == "json-ld":
         return _stable_json_ld(graph.serialize(format="json-ld", context=dict(_PREFIXES)))
     raise ValueError(f"unknown RDF format {format!r}: expected 'turtle' or 'json-ld'")

@@ -8,7 +8,8 @@ in memory. Only the distinct agent records are held until the end.
 
 Output is a pure function of the input: UTF-8, an XML declaration, two-space indentation, the
 `premis` and `xsi` prefixes declared once on the root, attributes in a fixed order, and every
-text run through `xml_safe` (see `premis.escaping` for the rule). Dates are written by
+text run through `xml_safe` (see `premis.escaping` for the rule), and its `DISGUISED` characters
+(C1 and bidi controls) written as character references (`&#x9B;`). Dates are written by
 `premis.model.format_date_time`.
 
 Imports `lxml` and `premis.errors`, `premis.escaping`, `premis.model`, `premis.vocabulary`.
@@ -24,7 +25,7 @@ from typing import BinaryIO, NamedTuple
 from lxml import etree
 
 from premis.errors import PremisModelError
-from premis.escaping import xml_safe
+from premis.escaping import split_disguised, xml_safe
 from premis.model import (
     Agent,
     AgentSource,
@@ -251,7 +252,20 @@ def _emit(xf: etree._IncrementalFileWriter, node: _Node, depth: int) -> None:
                 _emit(xf, child, depth + 1)
             xf.write(_INDENT[depth])
         elif node.text is not None:
-            xf.write(node.text)
+            _write_text(xf, node.text)
+
+
+def _write_text(xf: etree._IncrementalFileWriter, text: str) -> None:
+    """Element text; a `DISGUISED` character as a character reference, the same value."""
+    parts = split_disguised(text)
+    if parts is None:
+        xf.write(text)
+        return
+    for index, part in enumerate(parts):
+        if index % 2:
+            xf.write(etree.Entity(f"#x{ord(part):X}"))
+        elif part:
+            xf.write(part)
 
 
 def write_document(

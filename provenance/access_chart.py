@@ -2,19 +2,38 @@
 
 matplotlib's object API (a `Figure` of its own, no global pyplot state), imported only here
 and only when a chart is asked for: it is an optional extra, not part of the Lambda asset.
-Imports the report model and `provenance.output_file`.
+
+Times at the ends of the calendar (events stored in year 1 or 9999) are refused with one line:
+matplotlib cannot draw them.
+
+Labels are log text (agent names, paths, users) drawn as given: control characters through
+`provenance.terminal.visible`, as on a terminal, and no mathtext (a `$` in a user name is a
+dollar sign, not the start of a formula matplotlib may refuse to parse). What matplotlib warns
+about while drawing (a glyph its font lacks) goes to `warn`, one line each, not to stderr raw.
+
+Imports the report model, `provenance.output_file` and `provenance.terminal`.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.access_report import OTHER, Report, ReportError
 from provenance.output_file import STDOUT, open_output
+from provenance.terminal import visible
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg")
+MAX_WARNINGS = 5
+"""Distinct drawing warnings passed on; the rest are counted (a legend in a script the font
+lacks would give one per character)."""
 
 
 def chart_format(target: str | Path) -> str:
@@ -30,28 +49,55 @@ def chart_format(target: str | Path) -> str:
     return suffix.removeprefix(".")
 
 
-def write_chart(report: Report, target: str | Path) -> None:
+def write_chart(
+    report: Report, target: str | Path, *, warn: Callable[[str], None] | None = None
+) -> None:
     """Draw one line per group (requests per bucket, zero where a group had none), written to
-    `target` by the rules of `provenance.output_file`."""
+    `target` by the rules of `provenance.output_file`; matplotlib's warnings go to `warn`
+    (dropped without one)."""
     picture_format = chart_format(target)
     if report.query.bucket is None:
         raise ReportError("--chart needs --bucket (hour, day, week or month)")
     try:
-        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-        from matplotlib.figure import Figure
+        from matplotlib.units import ConversionError
     except ImportError:
         raise ReportError("charts need matplotlib: pip install 'sdr-provenance[chart]'") from None
+    # Text is laid out when the figure is drawn, inside savefig: that is where fonts warn.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            figure = _figure(report)
+            with open_output(target) as stream:
+                figure.savefig(stream, format=picture_format)
+        except (OverflowError, ValueError, ConversionError):
+            # matplotlib keeps dates (and the ticks around them) within the years 1-9999 in
+            # UTC; buckets at the ends of the calendar fall outside.
+            buckets = sorted(row["bucket"] for row in report.rows) or ["none"]
+            first, last = buckets[0], buckets[-1]
+            raise ReportError(
+                f"--chart: matplotlib cannot draw buckets from {first} to {last}: it draws "
+                "dates within the years 1-9999 in UTC, with room around them (leave the ends "
+                "of the calendar out with --from/--to)"
+            ) from None
+    if warn is not None:
+        _pass_on(caught, warn)
+
+
+def _figure(report: Report) -> Figure:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
     by = report.query.by
     buckets = sorted({row["bucket"] for row in report.rows})
     series: dict[str, dict[str, int]] = {}
     for row in report.rows:
-        label = " / ".join(str(row[name]) for name in by)
+        label = visible(" / ".join(str(row[name]) for name in by))
         series.setdefault(label, {})[row["bucket"]] = row["requests"]
     times = [datetime.fromisoformat(bucket) for bucket in buckets]
 
     figure = Figure(figsize=(11, 5.5), layout="constrained")
     axes = figure.subplots()
-    other = " / ".join(OTHER for _ in by)
+    other = visible(" / ".join(OTHER for _ in by))
     for label, counts in series.items():
         # The rest of the groups, summed, is drawn apart: grey and dashed.
         rest = label == other
@@ -74,10 +120,24 @@ def write_chart(report: Report, target: str | Path) -> None:
     axes.grid(alpha=0.3)
     scope = ", ".join(report.query.services) + ": " if report.query.services else ""
     axes.set_title(
-        f"{scope}requests by {', '.join(by)}: {report.requests:,} in all"
-        + (f" (top {report.query.top} of {report.groups})" if report.query.top else "")
+        visible(
+            f"{scope}requests by {', '.join(by)}: {report.requests:,} in all"
+            + (f" (top {report.query.top} of {report.groups})" if report.query.top else "")
+        ),
+        parse_math=False,
     )
     if series:
-        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    with open_output(target) as stream:
-        figure.savefig(stream, format=picture_format)
+        legend = axes.legend(
+            loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False
+        )
+        for text in legend.get_texts():
+            text.set_parse_math(False)
+    return figure
+
+
+def _pass_on(caught: list[warnings.WarningMessage], warn: Callable[[str], None]) -> None:
+    messages = list(dict.fromkeys(visible(str(item.message)) for item in caught))
+    for message in messages[:MAX_WARNINGS]:
+        warn(f"chart: {message}")
+    if len(messages) > MAX_WARNINGS:
+        warn(f"chart: {len(messages) - MAX_WARNINGS} more warnings like these")

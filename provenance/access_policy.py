@@ -225,7 +225,11 @@ class AccessPolicy:
         if occurred_at.tzinfo is None:
             raise ValueError("expires_at needs a timezone-aware time")
         hour = occurred_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        return hour + timedelta(days=self.retention_days)
+        try:
+            return hour + timedelta(days=self.retention_days)
+        except OverflowError:
+            # Past the calendar's end (year 9999): a time no clock will reach, so never.
+            return None
 
     @cached_property
     def fingerprint(self) -> str:

@@ -7,7 +7,8 @@ to the same total). It is answered from the AccessCounts projection (hourly rows
 when grouping by `druid`, which only the access events themselves carry: those reports read
 the events and so cover only what retention has kept.
 
-Imports `eventstore`, the AccessCounts projection and the errors; no presentation.
+Imports `eventstore`, the AccessCounts projection, the errors and `provenance.event_time`; no
+presentation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic_core import from_json
 from eventstore import EventStore
 from eventstore.store import MAX_LIMIT
 from provenance.errors import ProvenanceError
+from provenance.event_time import clamp
 from provenance.projections import access_counts
 from provenance.projections.access_counts import NONE, SEP
 
@@ -45,6 +47,21 @@ MAX_TOP = MAX_LIMIT
 
 class ReportError(ProvenanceError):
     """A report that cannot be made as asked (bad times, unknown dimension, ...)."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the asker calls a report's start, stop and top N, for messages that name them."""
+
+    start: str
+    stop: str
+    top: str
+
+
+OPTION_NAMES = Names("--from", "--to", "--top")
+"""`prov report access`'s options."""
+PARAMETER_NAMES = Names("from", "to", "top")
+"""The query API's parameters (`/reports/access?from=&to=&top=`)."""
 
 
 @dataclass(frozen=True)
@@ -73,24 +90,25 @@ class Report:
     events_since: datetime | None = None  # for event-based reports: older events have expired
 
 
-def access_report(store: EventStore, query: ReportQuery) -> Report:
-    """Answer one report query (see the module docstring)."""
+def access_report(store: EventStore, query: ReportQuery, *, names: Names = OPTION_NAMES) -> Report:
+    """Answer one report query (see the module docstring); messages call its times and top N
+    by `names`."""
     for dimension in query.by:
         if dimension not in DIMENSIONS:
             raise ReportError(
                 f"unknown dimension {dimension!r}: choose from {', '.join(DIMENSIONS)}"
             )
     if query.top is not None and not 1 <= query.top <= MAX_TOP:
-        raise ReportError(f"--top must be from 1 to {MAX_TOP:,}, got {query.top}")
+        raise ReportError(f"{names.top} must be from 1 to {MAX_TOP:,}, got {query.top}")
     if query.start is not None and query.stop is not None and query.start >= query.stop:
-        raise ReportError("--from must be before --to")
+        raise ReportError(f"{names.start} must be before {names.stop}")
     report = Report(query)
     if "druid" in query.by:
         report.basis = "events"
         report.events_since = access_counts.sealed_before(store)
         totals = _group(_event_cells(store, query), query)
     else:
-        for name, moment in (("--from", query.start), ("--to", query.stop)):
+        for name, moment in ((names.start, query.start), (names.stop, query.stop)):
             if moment is not None and moment != _hour_floor(moment):
                 raise ReportError(
                     f"{name} {moment.isoformat()} is not on the hour: counts are kept per hour "
@@ -185,6 +203,10 @@ def _rows(
         store, _day_floor(query.start), query.stop, kind=access_counts.DAILY
     ):
         day = datetime.fromisoformat(row["hour"])
+        if day.date() == date.max:
+            # Stored before the time window (provenance.event_time): no midnight ends this
+            # day, so its hours are read one by one.
+            continue
         end = day + timedelta(days=1)
         if (
             (query.start is None or query.start <= day)
@@ -326,8 +348,12 @@ def _bucketer(bucket: Bucket | None, tz: tzinfo) -> Callable[[datetime], str]:
 
 
 def bucket_start(moment: datetime, bucket: Bucket, tz: tzinfo) -> datetime:
-    """The start of the bucket holding `moment`, as a local time in `tz` (weeks start Monday)."""
-    local = moment.astimezone(tz)
+    """The start of the bucket holding `moment`, as a local time in `tz` (weeks start Monday).
+
+    A moment outside the window of `provenance.event_time` (stored before ingest refused such
+    times) counts in the first or last bucket of the window: inside it, every zone's local time
+    and bucket start is a datetime (0001-01-01 is a Monday)."""
+    local = clamp(moment).astimezone(tz)
     if bucket == "hour":
         start = local.replace(minute=0, second=0, microsecond=0)
     else:
@@ -357,8 +383,11 @@ def read_time(text: str) -> date | datetime:
         ) from None
 
 
-def parse_time(text: str, tz: tzinfo, *, end: bool = False) -> datetime | None:
+def parse_time(
+    text: str, tz: tzinfo, *, end: bool = False, names: Names = OPTION_NAMES
+) -> datetime | None:
     """A report's --from (or, with `end`, --to) as an aware datetime; None for no bound.
+    Messages call it by `names`.
 
     The one rule the CLI and the query API share. A date means its start in `tz` for --from,
     and the start of the next day for --to (so `--to 2026-03-05` includes the 5th); a time
@@ -367,7 +396,11 @@ def parse_time(text: str, tz: tzinfo, *, end: bool = False) -> datetime | None:
     after, and is the usual way of writing "for ever") means no end, a --from before it means
     no start; a --from beyond it or a --to before it is refused, as nothing could be reported.
     """
-    written = read_time(text)
+    name = names.stop if end else names.start
+    try:
+        written = read_time(text)
+    except ReportError as exc:
+        raise ReportError(f"{name} {exc}") from None
     try:
         if isinstance(written, datetime):
             moment = written if written.tzinfo is not None else written.replace(tzinfo=tz)
@@ -385,8 +418,8 @@ def parse_time(text: str, tz: tzinfo, *, end: bool = False) -> datetime | None:
         return None
     side = "after the last" if late else "before the first"
     raise ReportError(
-        f"{text!r} is {side} time that can be stored (0001-01-01 to 9999-12-31): nothing "
-        f"can be reported {'from' if late else 'up to'} it"
+        f"{name} {text!r} is {side} time that can be stored "
+        f"(0001-01-01 to 9999-12-31): nothing can be reported {'from' if late else 'up to'} it"
     )
 
 

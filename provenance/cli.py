@@ -29,6 +29,7 @@ from provenance.cli_params import (
     FiniteFloat,
     IsoTime,
     Text,
+    WholeNumber,
 )
 
 if TYPE_CHECKING:
@@ -413,7 +414,7 @@ def _progress_printer() -> Any:
 @click.argument("druid")
 @store_option
 @_api_options
-@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=None, help="at most N events")
+@click.option("--limit", type=WholeNumber(0, MAX_LIMIT), default=None, help="at most N events")
 @click.option(
     "--after", type=Text(), default=None, metavar="CURSOR", help="continue after this cursor"
 )
@@ -540,7 +541,7 @@ def _wrote(output: str | None) -> None:
 
 @cli.command()
 @store_option
-@click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=None, help="at most N entries")
+@click.option("--limit", type=WholeNumber(0, MAX_LIMIT), default=None, help="at most N entries")
 @click.option(
     "--replay",
     is_flag=True,
@@ -657,7 +658,7 @@ def report() -> None:
     help="ISO date (inclusive) or time; 9999-12-31 or later: no end",
 )
 @click.option(
-    "--top", type=click.IntRange(1, MAX_LIMIT), default=None, help="keep the N largest groups"
+    "--top", type=WholeNumber(1, MAX_LIMIT), default=None, help="keep the N largest groups"
 )
 @click.option(
     "--service", "services", type=Text(), multiple=True, help="only this service (repeatable)"
@@ -726,7 +727,9 @@ def access(
     if chart is not None:
         from provenance.access_chart import write_chart
 
-        write_chart(result, chart)
+        write_chart(
+            result, chart, warn=lambda message: _echo(f"prov: warning: {message}", err=True)
+        )
     if fmt == "json":
         _print_json(result.rows)
     elif fmt == "csv":
@@ -752,10 +755,10 @@ def access(
     show_default=True,
     help="address to listen on (the API has no authentication: expose it deliberately)",
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--port", type=WholeNumber(0, 65535), default=8080, show_default=True)
 @click.option(
     "--threads",
-    type=click.IntRange(1, MAX_SERVE_THREADS),
+    type=WholeNumber(1, MAX_SERVE_THREADS),
     default=4,
     show_default=True,
     help="requests answered at once (one store connection each)",
@@ -814,14 +817,14 @@ _DEMO = _demo_world()
 )
 @click.option(
     "--objects",
-    type=click.IntRange(_DEMO.MIN_OBJECTS, _DEMO.MAX_OBJECTS),
+    type=WholeNumber(_DEMO.MIN_OBJECTS, _DEMO.MAX_OBJECTS),
     default=300,
     show_default=True,
     help="objects in the sample repository",
 )
 @click.option(
     "--days",
-    type=click.IntRange(_DEMO.MIN_DAYS, _DEMO.MAX_DAYS),
+    type=WholeNumber(_DEMO.MIN_DAYS, _DEMO.MAX_DAYS),
     default=120,
     show_default=True,
     help="days of logs",
@@ -896,21 +899,21 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 @click.option("--force", is_flag=True, help="ship files that look binary all the same")
 @click.option(
     "--record-bytes",
-    type=click.IntRange(1, MAX_SHIP_RECORD_BYTES),
+    type=WholeNumber(1, MAX_SHIP_RECORD_BYTES),
     default=None,
     help="bytes of lines to aim for per record, at most what a PutRecords call carries "
     "[default: 262144]",
 )
 @click.option(
     "--call-records",
-    type=click.IntRange(1, 500),
+    type=WholeNumber(1, 500),
     default=500,
     show_default=True,
     help="records per PutRecords call (fewer: smaller, more frequent calls)",
 )
 @click.option(
     "--max-attempts",
-    type=click.IntRange(1, MAX_SHIP_ATTEMPTS),
+    type=WholeNumber(1, MAX_SHIP_ATTEMPTS),
     default=8,
     show_default=True,
     help="tries per record (and per call) before giving up",
@@ -1044,7 +1047,7 @@ _COST = _cost_model()
 def _memory_option(name: str, default: int, function: str) -> Callable[[_Command], _Command]:
     return click.option(
         name,
-        type=click.IntRange(*_COST.LAMBDA_MEMORY_MB),
+        type=WholeNumber(*_COST.LAMBDA_MEMORY_MB),
         default=default,
         show_default=True,
         help=f"the {function} function's memory (MB; default: what the CDK app deploys)",
@@ -1077,7 +1080,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--objects",
-    type=click.IntRange(0, _COST.MAX_OBJECTS),
+    type=WholeNumber(0, _COST.MAX_OBJECTS),
     default=None,
     metavar="N",
     help="preserved objects (ObjectState rows) [default: as many as the benchmark had per "
@@ -1092,7 +1095,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--shards",
-    type=click.IntRange(1, _COST.MAX_SHARDS),
+    type=WholeNumber(1, _COST.MAX_SHARDS),
     default=None,
     metavar="N",
     help="shards of a provisioned stream [default: 1]",
@@ -1109,7 +1112,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 @_memory_option("--api-memory-mb", _COST.API_MEMORY_MB, "api")
 @click.option(
     "--api-requests-per-month",
-    type=click.IntRange(0, _COST.MAX_API_REQUESTS_PER_MONTH),
+    type=WholeNumber(0, _COST.MAX_API_REQUESTS_PER_MONTH),
     default=_COST.API_REQUESTS_PER_MONTH,
     show_default=True,
     metavar="N",
@@ -1140,7 +1143,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
 )
 @click.option(
     "--month",
-    type=click.IntRange(1, _COST.MAX_MONTH),
+    type=WholeNumber(1, _COST.MAX_MONTH),
     default=_COST.MONTH_SHOWN,
     show_default=True,
     metavar="N",
@@ -1219,7 +1222,7 @@ def cost(
 )
 @click.option(
     "--max-messages",
-    type=click.IntRange(1, MAX_LIMIT),
+    type=WholeNumber(1, MAX_LIMIT),
     default=None,
     metavar="N",
     help="handle at most N messages [default: until the queue is empty]",
@@ -1278,7 +1281,7 @@ def cost(
 @click.option(
     "--wait",
     "wait_seconds",
-    type=click.IntRange(0, 20),
+    type=WholeNumber(0, 20),
     default=2,
     show_default=True,
     metavar="SECONDS",

@@ -5,13 +5,15 @@ Every option that takes free text (a host, a service, a stream, a name, a URL: a
 file name) is `Text`, which refuses bytes that are not UTF-8; `tests/test_option_text.py` walks
 the command tree for options left as plain strings.
 
-Every integer option is a `click.IntRange` with both ends (the largest count is
-`eventstore.store.MAX_LIMIT`, what both store backends take as a read limit); every float option
+Every integer option is a `WholeNumber`, a `click.IntRange` with both ends (the largest count is
+`eventstore.store.MAX_LIMIT`, what both store backends take as a read limit) that takes ASCII
+digits alone, as the query API does (`provenance.whole_numbers`); every float option
 is a `FiniteFloat` (a FloatRange with both ends that also refuses NaN, which compares false with
 any bound); --from/--to are `IsoTime`. `tests/test_bounds.py` walks the command tree and fuzzes
 every option of these types.
 
-Imports click and the standard library; `provenance.access_report` when a time is given.
+Imports click, `provenance.whole_numbers` and the standard library; `provenance.access_report`
+when a time is given.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
+
+from provenance.whole_numbers import is_whole_number, read_whole_number
 
 MAX_SERVE_THREADS = 256
 """`prov serve --threads`: each thread holds a store connection; more only wait on the store."""
@@ -70,6 +74,33 @@ def _environment_hint(param: click.Parameter | None, ctx: click.Context | None) 
     return None
 
 
+class WholeNumber(click.IntRange):
+    """A whole number from `low` to `high` (both given), written with the digits 0-9 alone:
+    no sign, underscore, blank or other script's digits, which click's int() would take."""
+
+    def __init__(self, low: int, high: int) -> None:
+        if low < 0:
+            raise ValueError("a WholeNumber has no sign: its low end is 0 or more")
+        super().__init__(low, high)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return super().convert(value, param, ctx)
+        text = str(value)
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        if not is_whole_number(text):
+            self.fail(
+                f"{shown!r} is not a whole number in the range {self._describe_range()} "
+                "(the digits 0-9 alone)",
+                param,
+                ctx,
+            )
+        number = read_whole_number(text, self.min, self.max)  # type: ignore[arg-type]
+        if number is None:
+            self.fail(f"{shown} is not in the range {self._describe_range()}.", param, ctx)
+        return number
+
+
 class FiniteFloat(click.FloatRange):
     """A number from `low` to `high` (both given, so `inf` and `1e400` are out), never NaN."""
 
@@ -103,17 +134,14 @@ class AccessDays(click.ParamType[int | None, Any]):
         text = str(value).strip().lower()
         if text == "never":
             return None
-        # ASCII digits only, and few of them: int() would take "+30", "3_0", other scripts'
-        # digits, and spend its time on a million of them.
-        if not (text.isascii() and text.isdigit() and len(text) <= 9) or not (
-            1 <= int(text) <= self.high
-        ):
+        days = read_whole_number(text, 1, self.high)
+        if days is None:
             self.fail(
                 f"{value!r} is neither a number of days from 1 to {self.high:,} nor 'never'",
                 param,
                 ctx,
             )
-        return int(text)
+        return days
 
 
 class IsoTime(click.ParamType[str, Any]):

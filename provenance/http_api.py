@@ -4,8 +4,8 @@ Two front doors, one application: `handlers/api.py` passes it the events API Gat
 Lambda, and `provenance/serve.py` (`prov serve`) turns local HTTP requests into the same events.
 Routing, parameters, content negotiation, caching headers and errors are decided here, once.
 
-Routes (GET, and HEAD wherever GET: the same status and headers, Content-Length the GET
-body's, no body, for monitoring probes):
+Routes (GET, and HEAD wherever GET: the same status and headers, no body, and Content-Length
+the GET body's where GET has one (2xx and errors; never on a 304), for monitoring probes):
 
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
@@ -30,7 +30,8 @@ fraction of the time (cold start), keeps no request on a shared object (the reso
 current event on its class, and `prov serve` answers from several threads), and tells 405 from
 404. The query modules (pydantic, lxml, rdflib) are imported by the route that needs them.
 
-Imports `provenance` (queries, premis_export, access_report, timezones, druid, errors),
+Imports `provenance` (queries, premis_export, access_report, timezones, druid, errors,
+whole_numbers),
 `eventstore` and Powertools' Logger.
 """
 
@@ -56,6 +57,7 @@ from eventstore.errors import InvalidRequestError, StoreUnavailableError
 from provenance.druid import parse_druid
 from provenance.errors import NotFoundError, ProvenanceError
 from provenance.timezones import resolve_zone
+from provenance.whole_numbers import read_whole_number
 
 if TYPE_CHECKING:
     from eventstore import EventStore
@@ -259,17 +261,18 @@ class QueryApi:
         by = _list_param(request, "by") or ["service"]
         zone = resolve_zone(_param(request, "tz"))
         start, stop = _param(request, "from"), _param(request, "to")
+        names = reports.PARAMETER_NAMES
         query = reports.ReportQuery(
             by=tuple(by),
             bucket=bucket,  # type: ignore[arg-type]
-            start=reports.parse_time(start, zone) if start else None,
-            stop=reports.parse_time(stop, zone, end=True) if stop else None,
+            start=reports.parse_time(start, zone, names=names) if start else None,
+            stop=reports.parse_time(stop, zone, end=True, names=names) if stop else None,
             top=_int_param(request, "top", None, 1, reports.MAX_TOP),
             services=tuple(_list_param(request, "service")),
             agents=tuple(_list_param(request, "agent")),
             tz=zone,
         )
-        report = reports.access_report(self._store(), query)
+        report = reports.access_report(self._store(), query, names=names)
         # What `prov report access` prints besides the rows (`provenance.api_client` reads it).
         about = {REPORT_GROUPS_HEADER: str(report.groups)}
         if report.events_since is not None:
@@ -345,12 +348,22 @@ def json_reply(document: Any) -> Reply:
     return Reply(body.encode(), JSON)
 
 
+def has_content(status: int) -> bool:
+    """Whether an answer with this status has content, so a Content-Length (RFC 9110, 6.4.1
+    and 8.6): not 1xx, 204 or 304. A 304 could state the length of the 200 it stands for, but
+    its body is not at hand, and the header is optional."""
+    return not (100 <= status < 200 or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED))
+
+
 def without_body(response: dict[str, Any]) -> dict[str, Any]:
-    """The answer to HEAD: GET's status and headers, with the length of GET's body as
-    Content-Length, and no body."""
-    body = response.get("body") or ""
-    length = len(base64.b64decode(body)) if response.get("isBase64Encoded") else len(body.encode())
-    headers = {**(response.get("headers") or {}), "Content-Length": str(length)}
+    """The answer to HEAD: GET's status and headers, and no body; where GET has content, the
+    length of GET's body as Content-Length (RFC 9110, 9.3.2)."""
+    headers = dict(response.get("headers") or {})
+    if has_content(int(response["statusCode"])):
+        body = response.get("body") or ""
+        encoded = response.get("isBase64Encoded")
+        length = len(base64.b64decode(body)) if encoded else len(body.encode())
+        headers["Content-Length"] = str(length)
     return {**response, "headers": headers, "body": "", "isBase64Encoded": False}
 
 
@@ -392,25 +405,22 @@ def _list_param(request: Request, name: str) -> list[str]:
 
 
 @overload
-def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int: ...
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int: ...
 @overload
-def _int_param(
-    request: Request, name: str, default: None, low: int, high: int | None
-) -> int | None: ...
-def _int_param(
-    request: Request, name: str, default: int | None, low: int, high: int | None
-) -> int | None:
+def _int_param(request: Request, name: str, default: None, low: int, high: int) -> int | None: ...
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    """A count, read as the CLI reads its options (`provenance.whole_numbers`: ASCII digits
+    alone, so not `+5`, `1_0` or another script's digits)."""
     value = _param(request, name)
     if value is None:
         return default
-    allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or number < low or (high is not None and number > high):
+    number = read_whole_number(value, low, high)
+    if number is None:
+        shown = value if len(value) <= 24 else value[:20] + "…"
         raise ApiError(
-            HTTPStatus.BAD_REQUEST, f"{name} must be a whole number {allowed}, got {value!r}"
+            HTTPStatus.BAD_REQUEST,
+            f"{name} must be a whole number from {low} to {high} (the digits 0-9 alone), "
+            f"got {shown!r}",
         )
     return number
 

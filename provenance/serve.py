@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools import Logger
 
 from eventstore import EventStore, open_store
-from provenance.http_api import QueryApi
+from provenance.http_api import QueryApi, has_content
 from provenance.terminal import json_text
 
 if TYPE_CHECKING:
@@ -129,7 +129,8 @@ def response_to_wsgi(
     response: Mapping[str, Any], *, head: bool = False
 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """A payload-2.0 response as a WSGI status line, header list and body; for a `head`
-    request no body, and the Content-Length the response states (that of GET's body)."""
+    request no body, and the Content-Length the response states (that of GET's body). A status
+    without content (304, 204) gets no Content-Length."""
     code = int(response.get("statusCode", 200))
     try:
         phrase = HTTPStatus(code).phrase
@@ -141,6 +142,8 @@ def response_to_wsgi(
     headers += [("Set-Cookie", cookie) for cookie in response.get("cookies") or ()]
     stated = [value for name, value in headers if name.lower() == "content-length"]
     headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+    if not has_content(code):
+        return f"{code} {phrase}".rstrip(), headers, b""
     if head:
         headers.append(("Content-Length", stated[-1] if stated else str(len(body))))
         return f"{code} {phrase}".rstrip(), headers, b""

@@ -9,7 +9,9 @@ controls of "Trojan Source"). So every string `prov` prints for a person goes th
 - the C0 controls U+0000-U+001F (a newline inside a table cell must not start a fake row),
   DEL U+007F and the C1 controls U+0080-U+009F (some terminals take U+009B as CSI);
 - the bidirectional controls U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069;
-- lone surrogates U+D800-U+DFFF (JSON can carry them; no terminal encoding can).
+- lone surrogates U+D800-U+DFFF (JSON can carry them; no terminal encoding can). Those that
+  stand for an undecodable byte (U+DC80-U+DCFF, as `surrogateescape` decodes it) are written as
+  that byte, `\\xff`, the spelling events and PREMIS use (`premis.escaping.visible_code_point`).
 
 Backslashes are left alone, so `visible` is idempotent (its output has nothing left to escape)
 and a table can escape its cells for alignment and its lines as a whole without doubling.
@@ -17,7 +19,8 @@ Text that is already safe, lines joined by a table's own newlines, is a `Termina
 `--format json` stays exact: `json_text` writes the same characters as `\\uXXXX` escapes, which
 is the same JSON value. CSV is written as is.
 
-Imports the standard library only (`provenance.cost` and the CLI's error path use it).
+Imports `premis.escaping` (stdlib only) and the standard library (`provenance.cost` and the
+CLI's error path use it).
 """
 
 from __future__ import annotations
@@ -26,19 +29,21 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-_BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+from premis.escaping import DISGUISED, visible_code_point
+
 _SURROGATES = range(0xD800, 0xE000)
 _NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
 
-INVISIBLE: frozenset[int] = frozenset(
-    (*range(0x00, 0x20), *range(0x7F, 0xA0), *_BIDI_CONTROLS, *_SURROGATES)
-)
+# DISGUISED: DEL, the C1 controls and the bidirectional controls.
+INVISIBLE: frozenset[int] = frozenset((*range(0x00, 0x20), *DISGUISED, *_SURROGATES))
 """The code points `visible` escapes (see the module docstring)."""
 
 
 def _escape(code: int) -> str:
     if code in _NAMED:
         return _NAMED[code]
+    if code in _SURROGATES:
+        return visible_code_point(code)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import zoneinfo
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,14 @@ from hypothesis import strategies as st
 from eventstore import open_store
 from provenance import http_api
 from provenance.cli import cli, main
-from provenance.cli_params import AccessDays, FiniteFloat, IsoTime
+from provenance.cli_params import AccessDays, FiniteFloat, IsoTime, WholeNumber
+from provenance.event_time import FIRST_TIME, LAST_TIME
 from provenance.http_api import QueryApi
+from provenance.whole_numbers import read_whole_number
 from tests.aws_lambda import http_event
 from tests.samples import OBJECT_LOG
 from tests.test_cli import run
+from tests.test_event_time import SOURCES
 
 DRUID = "druid:bj102hs9687"
 ACCESS_LOG = (
@@ -38,11 +42,19 @@ ACCESS_LOG = (
     ' 200 1000 "-" "Mozilla/5.0 (compatible; Googlebot/2.1)"\n'
     '171.64.1.3 - alice [03/Mar/2026:23:59:59 +1400] "GET /bb123cd4567 HTTP/1.1" 200 10 "-" "-"\n'
 )
-# Repository events at the first and the last second a datetime holds, and a line to quarantine.
+# Repository events at the first and the last second a datetime holds: a store written before
+# ingest's time window (provenance.event_time) holds such events, so they are ingested with the
+# window off, with access events at the same seconds.
+CALENDAR_ENDS = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
 EXTREME_EVENTS = "".join(
     json.dumps({"druid": DRUID, "event_type": "update", "data": {}, "created_at": at}) + "\n"
     for at in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z")
 )
+# Access events at the edges of the window from each access source (and just outside it: those
+# lines are quarantined).
+WINDOW_EDGES = [FIRST_TIME, LAST_TIME.replace(microsecond=0)]
+JUST_OUTSIDE = [FIRST_TIME - timedelta(seconds=1), LAST_TIME + timedelta(microseconds=1)]
+ACCESS_SOURCES = ("clf", "lograge", "rails")
 
 # --- the options -------------------------------------------------------------------------------
 
@@ -102,7 +114,7 @@ def test_every_number_option_has_both_bounds() -> None:
         if isinstance(taken, click.types.FloatParamType):
             assert isinstance(taken, FiniteFloat), f"{name}: use FiniteFloat (NaN passes ranges)"
         if isinstance(taken, click.types.IntParamType):
-            assert isinstance(taken, click.IntRange), name
+            assert isinstance(taken, WholeNumber), f"{name}: use WholeNumber (int() takes '+5')"
             assert taken.min is not None and taken.max is not None, f"{name}: give both bounds"
 
 
@@ -177,20 +189,51 @@ _cursors = st.one_of(
 )  # fmt: skip
 VALUES = {"number": _numbers, "time": _times, "zone": _zones, "cursor": _cursors}
 
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12) | st.integers(-10, 10**7).map(str) | st.sampled_from(EDGE_NUMBERS))
+def test_a_whole_number_is_read_alike_by_the_cli_and_the_api(text: str) -> None:
+    digits = text.isascii() and text.isdigit() and len(text) < 100
+    expected = int(text) if digits and int(text) <= 10**6 else None
+    try:
+        got = WholeNumber(0, 10**6).convert(text, None, None)
+    except click.BadParameter:
+        got = None
+    assert got == expected == read_whole_number(text, 0, 10**6)
+
+
 # --- the store and the commands ----------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A few preservation and access events and a quarantined line, ingested by `prov`."""
+    """A few preservation and access events and quarantined lines, ingested by `prov`; access
+    events at the edges of the time window, and events of every kind at the ends of the
+    calendar, as a store written before the window holds them."""
     folder = tmp_path_factory.mktemp("bounds")
-    (folder / "object.log").write_text("not a log line\n" + OBJECT_LOG + EXTREME_EVENTS)
+    (folder / "object.log").write_text("not a log line\n" + OBJECT_LOG)
     (folder / "access.log").write_text(ACCESS_LOG)
     url = f"sqlite:///{folder / 'bounds.db'}"
     main(["ingest", "--store", url, "--tz", "UTC", str(folder / "object.log")])
     main(
         ["ingest", "--store", url, "--source", "clf", "--service", "s", str(folder / "access.log")]
     )
+    edges = folder / "edges"
+    edges.mkdir()
+    for source in ACCESS_SOURCES:
+        write = SOURCES[source]
+        (edges / f"{source}.log").write_text("".join(map(write, WINDOW_EDGES + JUST_OUTSIDE)))
+        (edges / f"{source}-legacy.log").write_text("".join(map(write, CALENDAR_ENDS)))
+    (edges / "object-legacy.log").write_text(EXTREME_EVENTS)
+    for source in ACCESS_SOURCES:
+        name = str(edges / f"{source}.log")
+        main(["ingest", "--store", url, "--source", source, "--service", "edge", name])
+    with pytest.MonkeyPatch.context() as window_off:
+        window_off.setattr("provenance.ingest.in_window", lambda moment: True)
+        main(["ingest", "--store", url, "--tz", "UTC", str(edges / "object-legacy.log")])
+        for source in ACCESS_SOURCES:
+            name = str(edges / f"{source}-legacy.log")
+            main(["ingest", "--store", url, "--source", source, "--service", "old", name])
     return url
 
 
@@ -314,7 +357,22 @@ def test_the_cases_of_the_issue(capsys, store_url: str) -> None:
         capsys,
         ["report", "access", "--store", store_url, "--to", "9999-12-31", "--format", "json"],
     )
-    assert code == 0 and json.loads(out) == [{"service": "s", "requests": 2, "bytes": 1010}]
+    assert code == 0 and json.loads(out) == [
+        {"service": "edge", "requests": 6, "bytes": 10},
+        {"service": "old", "requests": 6, "bytes": 10},
+        {"service": "s", "requests": 2, "bytes": 1010},
+    ]
+    # Access events at the ends of the calendar: every report, bucket and zone (issue A4).
+    for args in (
+        [],
+        *(["--bucket", bucket] for bucket in ("hour", "day", "week", "month")),
+        ["--from", "9999-12-31"],
+        ["--by", "druid", "--bucket", "hour", "--tz", "Etc/GMT+12"],
+    ):
+        code, out, err = assert_no_traceback(
+            capsys, ["report", "access", "--store", store_url, *args, "--format", "json"]
+        )
+        assert code == 0, (args, err)
     code, _, err = assert_no_traceback(
         capsys, ["report", "access", "--store", store_url, "--from", "9999-12-31T23:00-05:00"]
     )
@@ -379,6 +437,8 @@ def test_api_any_value_is_answered_or_refused_with_400(
 def test_the_api_cases_of_the_issue(api: QueryApi) -> None:
     response = assert_not_500(api, "/reports/access", {"to": "9999-12-31"})
     assert response["statusCode"] == 200
+    for params in ({}, {"from": "9999-12-31"}, {"by": "druid", "bucket": "hour", "tz": "UTC"}):
+        assert assert_not_500(api, "/reports/access", params)["statusCode"] == 200
     for route, params in (
         ("/objects/{druid}/events", {"limit": "99999999999999999999"}),
         ("/reports/access", {"top": "99999999999999999999"}),

@@ -102,7 +102,9 @@ def test_report_table_and_chart(capsys, url, tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--by", "browser"], "unknown dimension 'browser'"),
-        (["--from", "2026-03-02T10:30"], "not on the hour"),
+        (["--from", "2026-03-02T10:30"], "--from 2026-03-02T10:30:00"),
+        (["--from", "2026-03-05", "--to", "2026-03-01"], "--from must be before --to"),
+        (["--to", "0001-01-01T00:00+01:00"], "--to '0001-01-01T00:00+01:00' is before the first"),
         (["--from", "yesterday"], "not an ISO date"),
         (["--chart", "out.gif"], ".png or .svg"),
         (["--bucket", "year"], "'year' is not one of"),

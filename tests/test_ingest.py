@@ -235,7 +235,7 @@ def test_a_time_the_store_cannot_keep_is_quarantined_not_fatal(store: SQLiteEven
     report = ingest_bytes(store, line + ok, source="sdr-events")
 
     assert (report.events, report.quarantined) == (1, 1)
-    assert report.quarantined_by_reason == {"event rejected by its model": 1}
+    assert report.quarantined_by_reason == {"time out of range": 1}
 
 
 def test_a_batch_is_written_once_its_payloads_pass_a_bound(store, monkeypatch) -> None:

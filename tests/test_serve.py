@@ -117,6 +117,16 @@ def test_a_payload_2_response_becomes_wsgi() -> None:
     ]
 
 
+@pytest.mark.parametrize("head", [False, True])
+def test_a_304_becomes_wsgi_without_content_length(head: bool) -> None:
+    status, headers, body = response_to_wsgi(
+        {"statusCode": 304, "headers": {"ETag": 'W/"x"'}, "body": "", "isBase64Encoded": False},
+        head=head,
+    )
+
+    assert (status, headers, body) == ("304 Not Modified", [("ETag", 'W/"x"')], b"")
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return make_demo(tmp_path_factory.mktemp("serve-demo"))

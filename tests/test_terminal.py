@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from premis.escaping import visible_surrogates, xml_safe
 from provenance.terminal import json_text, terminal_lines, visible
 from tests.samples import CHECKSUM_MISMATCH
 from tests.terminal_helpers import (
@@ -53,6 +54,8 @@ texts = st.text(
     )
 )
 _ESCAPE = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|[nrt])")
+# surrogateescape's U+DC80..U+DCFF for the bytes 0x80..0xFF.
+_AS_BYTES = {0xDC00 + byte: byte for byte in range(0x80, 0x100)}
 
 
 def _unescape(text: str) -> str:
@@ -70,7 +73,8 @@ def test_visible_leaves_no_control_character_and_changes_nothing_else(text: str)
     assert not [char for char in shown if char in FORBIDDEN or "\ud800" <= char <= "\udfff"]
     assert visible(shown) == shown  # idempotent: cells and whole lines may both be escaped
     if "\\" not in text:
-        assert _unescape(shown) == text  # nothing lost, nothing else changed
+        # Nothing lost, nothing else changed; an undecodable byte is spelled as the byte.
+        assert _unescape(shown) == text.translate(_AS_BYTES)
     plain = "".join(char for char in text if char not in FORBIDDEN and char != "\\")
     if all(not "\ud800" <= char <= "\udfff" for char in plain):
         assert visible(plain) == plain
@@ -81,6 +85,26 @@ def test_each_control_is_written_as_python_writes_it() -> None:
         assert visible(char) == repr(char)[1:-1], hex(ord(char))
     assert visible(HOSTILE) == HOSTILE_SHOWN
     assert visible("\ud800") == "\\ud800"
+    assert visible("\udce9\udcff") == "\\xe9\\xff"
+
+
+def test_an_undecodable_byte_is_spelled_as_events_and_premis_spell_it() -> None:
+    # Issue 11, item 14: one spelling, `\xff`, wherever the byte 0xFF is shown.
+    for code in range(0xD800, 0xE000):
+        assert visible(chr(code)) == visible_surrogates(chr(code)) == xml_safe(chr(code))
+    assert visible("\udcff") == "\\xff"
+
+
+def test_an_undecodable_file_name_in_an_error_message(capsys, tmp_path: Path) -> None:
+    # What Python makes of the bytes 0xFF 0x1B in a file name given on the command line.
+    missing = tmp_path / "\udcff\x1b.log"
+    code, out, err = run(
+        capsys, "ingest", "--store", f"sqlite:///{tmp_path / 's.db'}", str(missing)
+    )
+
+    assert (code, out) == (1, "")
+    assert "\\xff\\x1b.log" in err and "\\udcff" not in err
+    assert_shown_safely(out, err)
     assert visible("café ✓ 東京 \\x1b") == "café ✓ 東京 \\x1b"
 
 
@@ -305,3 +329,95 @@ def test_the_demo_tour(capsys, tmp_path: Path) -> None:
         (at,) = [index for index, line in enumerate(lines) if line.startswith(step)]
         assert lines[at - 1] == ""  # each step after a blank line, as before
     assert "\n   object          druid:" in out  # the state table, indented
+
+
+# rdflib's own JSON-LD parser uses its deprecated ConjunctiveGraph internally.
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("fmt", ["xml", "turtle", "json-ld"])
+def test_premis_on_a_terminal_writes_c1_and_bidi_controls_as_escapes(
+    hostile: Hostile, fmt: str
+) -> None:
+    prov = Path(sys.executable).with_name("prov")
+    done = subprocess.run(
+        [str(prov), "premis", DRUID, "--store", hostile.url, "--format", fmt],
+        capture_output=True,
+        check=True,
+    )
+    text = done.stdout.decode()
+    # Tab, line feed and carriage return are legal in each format and not this rule's.
+    assert [char for char in text if char in FORBIDDEN and char not in "\t\n\r"] == []
+    escapes = {"xml": ("&#x9B;", "&#x202E;"), "turtle": ("\\u009B", "\\u202E")}
+    for escape in escapes.get(fmt, ("\\u009b", "\\u202e")):
+        assert escape in text
+    # The same value as before: the file name reads back as the XML rule alone makes it.
+    name = xml_safe(f"evil{HOSTILE_TOKEN}.pdf")
+    if fmt == "xml":
+        from lxml import etree
+
+        values = list(etree.fromstring(done.stdout).itertext())
+    else:
+        from rdflib import Graph
+
+        graph = Graph().parse(data=done.stdout, format=fmt)
+        values = [str(term) for triple in graph for term in triple]
+    assert any(name in value for value in values)
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+# A user name that is a malformed mathtext formula to matplotlib, and one with the hostile token.
+MATH_USER = "bob$\\foo{$"
+
+
+@pytest.fixture
+def chart_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    access = tmp_path / "access.log"
+    access.write_text(
+        "".join(
+            f'171.64.1.{n} - {user} [02/Mar/2026:10:01:02 -0800] "GET /a HTTP/1.1" 200 5 "-" "-"\n'
+            for n, user in enumerate((MATH_USER, f"eve{HOSTILE_TOKEN}"))
+        )
+    )
+    url = f"sqlite:///{tmp_path / 'chart.db'}"
+    code, _, err = run(capsys, "ingest", "--store", url, "--source", "clf", str(access))
+    assert code == 0, err
+    return url
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg"])
+def test_a_chart_draws_hostile_labels_as_text(
+    capsys, chart_store: str, tmp_path: Path, suffix: str
+) -> None:
+    chart = tmp_path / f"agents{suffix}"
+    code, out, err = run(
+        capsys, "report", "access", "--store", chart_store, "--by", "agent", "--chart", str(chart)
+    )
+
+    assert code == 0, err
+    assert out.endswith(f"chart: {chart}\n")
+    if suffix == ".svg":
+        # matplotlib's SVG names each text it draws in a comment: the labels as drawn.
+        drawn = chart.read_text()
+        assert f"<!-- user:{MATH_USER} -->" in drawn
+        assert f"<!-- user:eve{HOSTILE_TOKEN_SHOWN} -->" in drawn
+        assert raw_controls(drawn) == []
+
+
+def test_a_chart_s_warnings_reach_the_terminal_as_prov_lines(
+    chart_store: str, tmp_path: Path
+) -> None:
+    prov = Path(sys.executable).with_name("prov")
+    chart = tmp_path / "agents.svg"
+    done = subprocess.run(
+        [
+            *(str(prov), "report", "access", "--store", chart_store, "--by", "agent,path"),
+            *("--chart", str(chart), "--format", "json"),
+        ],
+        capture_output=True,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    err = done.stderr.decode()
+    assert raw_controls(err) == [] and b"\x1b" not in done.stderr
+    assert all(line.startswith("prov: warning: chart: ") for line in err.splitlines()), err

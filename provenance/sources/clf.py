@@ -18,8 +18,9 @@ runs (nginx's escaping) that decode to printable UTF-8; other escapes stay as lo
 Each line is one entry. A request line that is not `METHOD target PROTOCOL` (Apache's `"-"`
 for a connection that sent nothing, TLS handshakes sent to the HTTP port) is quarantined; an
 HTTP/0.9 request (`"GET /path"`, no protocol) is accepted with `protocol` None. Impossible
-dates and zone offsets, years outside FIRST_YEAR..LAST_YEAR and statuses outside 100..599 are
-quarantined too; blank lines are ignored.
+dates and zone offsets and statuses outside 100..599 are quarantined too (a time near the ends
+of the calendar is ingest's to refuse, by the rule of `provenance.event_time`); blank lines are
+ignored.
 
 `service`, `agent` and `client_id` are left to ingest (the last two are its access policy's
 to decide). Imports `provenance.events`, `provenance.access_request`, `provenance.sources.base`
@@ -80,7 +81,6 @@ _MONTHS = {
 _ZONES: dict[str, timezone | None] = {}
 
 NOT_A_REQUEST = "request line is not METHOD TARGET PROTOCOL"
-FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 class _RejectError(ValueError):
@@ -178,15 +178,9 @@ def _moment(text: str) -> datetime:
         zone = _ZONES[zone_text] = _zone(zone_text)
     if zone is None:
         raise _RejectError("invalid zone offset")
-    year = int(text[7:11])
-    # No web request was logged outside these years (a reset clock shows 1970, or 1969 west of
-    # Greenwich): such a line is corrupt, and near year 1 or 9999 the UTC day of its stream and
-    # its retention expiry could not even be computed.
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise _RejectError("time out of range")
     try:
         return datetime(
-            year,
+            int(text[7:11]),
             month,
             int(text[0:2]),
             int(text[12:14]),

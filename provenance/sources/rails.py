@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, ClassVar
 
 from provenance.access_request import normalise
@@ -133,9 +133,7 @@ class TimeReader:
             value = datetime.fromisoformat(f"{date}T{clock}{zone or ''}")
             if value.tzinfo is None:
                 value = value.replace(tzinfo=self._tz)
-            # Stored by its UTC day: a time at the edge of the calendar cannot be.
-            value.astimezone(UTC)
-        except (ValueError, OverflowError):
+        except ValueError:
             return None
         return value
 

@@ -13,7 +13,16 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, OWL, PROV
 
-from premis import Identifier, PremisModelError, resource_uri, serialize, to_graph
+from premis import (
+    Identifier,
+    ObjectCategory,
+    PremisModelError,
+    PremisObject,
+    resource_uri,
+    serialize,
+    to_graph,
+)
+from premis.escaping import DISGUISED
 from premis.rdf import PREMIS, RdfFormat
 from tests.premis import documents
 
@@ -124,6 +133,22 @@ def test_serializations_parse_back_to_the_same_graph(
     assert (FIXITY_EVENT, RDF.type, URIRef(f"{LOC}eventType/fix")) in parsed
     started = parsed.value(FIXITY_EVENT, PROV.startedAtTime)
     assert isinstance(started, Literal) and started.datatype == XSD_DATE_TIME
+
+
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+@pytest.mark.parametrize(("fmt", "escape"), [("turtle", "\\u{:04X}"), ("json-ld", "\\u{:04x}")])
+def test_c1_and_bidi_controls_are_written_as_escapes(fmt: RdfFormat, escape: str) -> None:
+    detail = "".join(f"[{chr(code)}]" for code in sorted(DISGUISED))
+    entity = PremisObject(Identifier("local", "x"), ObjectCategory.INTELLECTUAL_ENTITY, detail)
+    graph = to_graph([entity], [], {})
+
+    text = serialize(graph, fmt).decode()
+    assert not [char for char in text if ord(char) in DISGUISED]
+    for code in DISGUISED:
+        assert f"[{escape.format(code)}]" in text
+    parsed = Graph().parse(data=text, format=fmt)
+    assert isomorphic(parsed, graph)  # the same value
+    assert Literal(detail) in set(parsed.objects())
 
 
 _SERIALIZE_IN_A_FRESH_PROCESS = """

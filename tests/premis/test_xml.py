@@ -32,6 +32,7 @@ from premis import (
     write_document,
     xml_safe,
 )
+from premis.escaping import DISGUISED
 from tests.premis import documents
 from tests.premis_helpers import assert_valid_premis
 
@@ -212,6 +213,18 @@ def test_every_forbidden_character_is_written_visibly(char: str) -> None:
     assert_valid_premis(produced)
     found = _strings(etree.fromstring(produced), "//premis:eventDetail/text()")
     assert found == [f"before {spelled} after"]
+
+
+def test_c1_and_bidi_controls_are_written_as_character_references() -> None:
+    # Legal XML, but a terminal would obey them (U+009B is CSI) or reorder the line around them.
+    detail = "".join(f"[{chr(code)}]" for code in sorted(DISGUISED))
+    produced = _document_with_text(detail=detail)
+
+    assert not [char for char in produced.decode() if ord(char) in DISGUISED]
+    assert b"[&#x9B;]" in produced and b"[&#x202E;]" in produced and b"[&#x7F;]" in produced
+    assert_valid_premis(produced)
+    (found,) = _strings(etree.fromstring(produced), "//premis:eventDetail/text()")
+    assert found == detail  # the same value
 
 
 def test_the_golden_detail_keeps_markup_control_and_surrogate_visibly() -> None:

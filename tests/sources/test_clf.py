@@ -360,8 +360,8 @@ def test_statuses(status: str) -> None:
         (clf(time="02/Mar/2026:10:01:02"), "malformed timestamp"),
         (clf(time="02/Mar/2026:10:01:02 -0860"), "invalid zone offset"),
         (clf(time="02/Mar/2026:10:01:02 +2400"), "invalid zone offset"),
-        (clf(time="02/Mar/0001:10:01:02 +0100"), "time out of range"),
-        (clf(time="31/Dec/9999:23:59:59 -0100"), "time out of range"),
+        # Times near the ends of the calendar are ingest's to refuse, for every source alike
+        # (tests/test_event_time.py).
         (clf(status="099"), "status out of range"),
         (clf(status="600"), "status out of range"),
         (clf(status="20"), "malformed status"),

@@ -253,7 +253,6 @@ def test_no_time_anywhere_is_quarantined_never_invented() -> None:
         (EXAMPLE + " bytes=12k", "malformed bytes"),
         (f"{REQUEST} time=yesterday", "malformed time"),
         (f"{REQUEST} time=2026-02-30T10:00:00Z", "malformed time"),
-        (f"{REQUEST} time=0001-01-01T00:00:00+05:00", "malformed time"),
         (EXAMPLE.replace("2026-03-02T10", "2026-13-02T10"), "malformed time"),
     ],
 )
