@@ -12,9 +12,14 @@ and log lines compress about tenfold):
      "offset": 0, "end": 18231,          byte range of these lines in the file
      "first_line": 1,                    line number of the first line (1-based)
      "lines": ["...", "..."],            the lines, without their line ends
-     "binary": {"3": "<base64>"},        lines that are not UTF-8, by index ("lines" has "")
+     "binary": {"3": "<base64>"},        lines sent as base64, by index ("lines" has "")
      "overlong": {"5": {...}},           lines over the length cap, by index ("lines" has "")
      "occurrences": {"9f0c2a...": 2}}    identity state (below)
+
+A line goes in `binary` when it is not UTF-8, or when its JSON string would be longer than its
+base64 (control characters take up to 6 bytes each in JSON, any byte 4/3 in base64): so a line
+of up to the cap takes at most 4/3 of its length, and every line `provenance.lines` reads whole
+fits one record with room to spare (`encoded_size`, and a test of the worst case).
 
 A line longer than the cap (`provenance.lines.MAX_LINE_BYTES`) is never sent whole: its entry
 in `overlong` holds what is kept of it and what its identity and quarantine record need,
@@ -46,6 +51,14 @@ MARKER = "prov_envelope"
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_RECORD_BYTES = 1_000_000
 """Kinesis takes at most 1 MiB per record, partition key included; this leaves room for it."""
+_CONTROLS = bytes(range(0x20))
+# What a line costs in a document besides its own characters, at most: the `"",` in "lines"
+# and its key in "binary" or "overlong" (index, quotes, colon, comma), and the entry the head of
+# an entry may add to "occurrences" (16 hex digits, quotes, colon, a count of up to 20 digits,
+# comma); each also pays once for the name of the object it is in.
+_INDEX_ENTRY_BYTES = 48
+_OCCURRENCE_ENTRY_BYTES = 60
+_OVERLONG_FIELDS_BYTES = 160  # "kept", "bytes", "sha1", "sha256": names, digests, the length
 
 
 class EnvelopeError(ValueError):
@@ -81,11 +94,12 @@ class Envelope:
                     "sha256": line.sha256,
                 }
                 continue
-            try:
-                texts.append(line.decode("utf-8"))
-            except UnicodeDecodeError:
+            text = _as_text(line)
+            if text is None:
                 texts.append("")
                 binary[str(index)] = base64.b64encode(line).decode("ascii")
+            else:
+                texts.append(text)
         document: dict[str, Any] = {
             MARKER: VERSION,
             "source": self.source,
@@ -105,6 +119,37 @@ class Envelope:
         if self.occurrences:
             document["occurrences"] = {key.hex(): n for key, n in self.occurrences.items()}
         return document
+
+
+def encoded_size(line: Line) -> int:
+    """At most how many bytes `line` adds to an envelope's JSON document (before compression),
+    the occurrence count its entry may need included. A record's lines are measured by this
+    (`provenance.ship`), so a record cut by it always fits."""
+    if isinstance(line, OverlongLine):
+        return _base64_size(len(line.kept)) + _OVERLONG_FIELDS_BYTES + _OCCURRENCE_ENTRY_BYTES
+    if _as_text(line) is None:
+        return _base64_size(len(line)) + _INDEX_ENTRY_BYTES + _OCCURRENCE_ENTRY_BYTES
+    return _json_size(line) + 1 + _OCCURRENCE_ENTRY_BYTES
+
+
+def _as_text(line: bytes) -> str | None:
+    """The line as a JSON string goes (UTF-8, and no longer so than as base64), else None."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if _json_size(line) <= _base64_size(len(line)) + 2 else None
+
+
+def _json_size(line: bytes) -> int:
+    """At most how many bytes UTF-8 `line` takes as a JSON string, quotes included (`encode`
+    keeps non-ASCII characters as they are; a control character takes at most 6 bytes)."""
+    controls = len(line) - len(line.translate(None, _CONTROLS))
+    return len(line) + 2 + 5 * controls + line.count(b'"') + line.count(b"\\")
+
+
+def _base64_size(length: int) -> int:
+    return 4 * ((length + 2) // 3)
 
 
 def encode(envelope: Envelope, *, compress: bool = True) -> bytes:
