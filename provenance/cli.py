@@ -327,7 +327,7 @@ def ingest(
     logs: give --service); auto (detect per line).
 
     FILES may be gzip, bzip2 or xz compressed (told by their content), pipes or process
-    substitutions; lines longer than 1 MiB are quarantined in part. A file with NUL bytes in
+    substitutions; lines longer than 512 KiB are quarantined in part. A file with NUL bytes in
     its first 8 KiB is refused as binary unless --force.
     """
     from premis.escaping import visible_surrogates
@@ -1017,7 +1017,6 @@ def _print_ship_report(report: ShipReport) -> None:
     for label, count in (
         ("entries retried", report.retried_entries),
         ("forced cuts (an entry split across records)", report.forced_cuts),
-        ("lines shortened to fit a record", report.oversized_lines),
         ("rotations", report.rotations),
         ("truncations", report.truncations),
     ):

@@ -12,9 +12,14 @@ and log lines compress about tenfold):
      "offset": 0, "end": 18231,          byte range of these lines in the file
      "first_line": 1,                    line number of the first line (1-based)
      "lines": ["...", "..."],            the lines, without their line ends
-     "binary": {"3": "<base64>"},        lines that are not UTF-8, by index ("lines" has "")
+     "binary": {"3": "<base64>"},        lines sent as base64, by index ("lines" has "")
      "overlong": {"5": {...}},           lines over the length cap, by index ("lines" has "")
      "occurrences": {"9f0c2a...": 2}}    identity state (below)
+
+A line goes in `binary` when it is not UTF-8, or when its JSON string would be longer than its
+base64 (control characters take up to 6 bytes each in JSON, any byte 4/3 in base64): so a line
+of up to the cap takes at most 4/3 of its length, and every line `provenance.lines` reads whole
+fits one record with room to spare (`encoded_size`, and a test of the worst case).
 
 A line longer than the cap (`provenance.lines.MAX_LINE_BYTES`) is never sent whole: its entry
 in `overlong` holds what is kept of it and what its identity and quarantine record need,
@@ -53,13 +58,21 @@ lines). What real producers send stays well below: `prov ship` aims at 256 KiB o
 record and cuts a record that would pass this; a CloudWatch Logs subscription record carries
 the log events of PutLogEvents batches, at most 1,048,576 bytes of messages and 10,000 events
 each, and log text compresses some 7 to 10 times, so a 1 MiB record decompresses to ~10 MiB at
-the very most, typically a few. The longest line escaped as JSON (1 MiB of control characters,
-6 bytes each: `\u0001`) fits, so `prov ship` can always send one line a record."""
+the very most, typically a few. The longest line (`provenance.lines.MAX_LINE_BYTES`, sent as
+base64 when its JSON would be longer) fits, so `prov ship` can always send one line a record."""
 MAX_RECORD_LINES = 100_000
 """The most lines the ingest handler reads from one record; it quarantines a record with more
 whole, unread (each line may cost a store write, and Lambda retries a batch whole). `prov ship`
 cuts its records to stay within; a CloudWatch batch of 1 MiB would need lines of 10 bytes on
 average to pass it (a real record of `prov ship` holds some 1,300)."""
+_CONTROLS = bytes(range(0x20))
+# What a line costs in a document besides its own characters, at most: the `"",` in "lines"
+# and its key in "binary" or "overlong" (index, quotes, colon, comma), and the entry the head of
+# an entry may add to "occurrences" (16 hex digits, quotes, colon, a count of up to 20 digits,
+# comma); each also pays once for the name of the object it is in.
+_INDEX_ENTRY_BYTES = 48
+_OCCURRENCE_ENTRY_BYTES = 60
+_OVERLONG_FIELDS_BYTES = 160  # "kept", "bytes", "sha1", "sha256": names, digests, the length
 
 
 class EnvelopeError(ValueError):
@@ -95,11 +108,12 @@ class Envelope:
                     "sha256": line.sha256,
                 }
                 continue
-            try:
-                texts.append(line.decode("utf-8"))
-            except UnicodeDecodeError:
+            text = _as_text(line)
+            if text is None:
                 texts.append("")
                 binary[str(index)] = base64.b64encode(line).decode("ascii")
+            else:
+                texts.append(text)
         document: dict[str, Any] = {
             MARKER: VERSION,
             "source": self.source,
@@ -119,6 +133,37 @@ class Envelope:
         if self.occurrences:
             document["occurrences"] = {key.hex(): n for key, n in self.occurrences.items()}
         return document
+
+
+def encoded_size(line: Line) -> int:
+    """At most how many bytes `line` adds to an envelope's JSON document (before compression),
+    the occurrence count its entry may need included. A record's lines are measured by this
+    (`provenance.ship`), so a record cut by it always fits."""
+    if isinstance(line, OverlongLine):
+        return _base64_size(len(line.kept)) + _OVERLONG_FIELDS_BYTES + _OCCURRENCE_ENTRY_BYTES
+    if _as_text(line) is None:
+        return _base64_size(len(line)) + _INDEX_ENTRY_BYTES + _OCCURRENCE_ENTRY_BYTES
+    return _json_size(line) + 1 + _OCCURRENCE_ENTRY_BYTES
+
+
+def _as_text(line: bytes) -> str | None:
+    """The line as a JSON string goes (UTF-8, and no longer so than as base64), else None."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if _json_size(line) <= _base64_size(len(line)) + 2 else None
+
+
+def _json_size(line: bytes) -> int:
+    """At most how many bytes UTF-8 `line` takes as a JSON string, quotes included (`encode`
+    keeps non-ASCII characters as they are; a control character takes at most 6 bytes)."""
+    controls = len(line) - len(line.translate(None, _CONTROLS))
+    return len(line) + 2 + 5 * controls + line.count(b'"') + line.count(b"\\")
+
+
+def _base64_size(length: int) -> int:
+    return 4 * ((length + 2) // 3)
 
 
 def encode(envelope: Envelope, *, compress: bool = True) -> bytes:

@@ -5,7 +5,7 @@ Owns the accounting (every line is consumed, ignored or quarantined), the event 
 batch. Imports the sources, identity, events, projections, the record envelope, how lines are
 read (`provenance.lines`) and `eventstore`; `premis.escaping` only when it is needed.
 
-Lines are read by `provenance.lines` (line ends, a byte-order mark, the 1 MiB cap). A line that
+Lines are read by `provenance.lines` (line ends, a byte-order mark, the 512 KiB cap). A line that
 is not UTF-8 goes to its parser all the same, decoded with `surrogateescape` (identity hashes
 its original bytes); the fields of the events it gives have each undecodable byte spelled
 visibly (`\\xNN`, `premis.escaping.visible_surrogates`), so no payload holds a lone surrogate.

@@ -11,6 +11,7 @@ Names (`resolve`):
   directories are not followed; FIFOs, devices and sockets found there are passed by).
 - A name that does not exist: "no such file". Anything else (a socket, a block device) is
   refused.
+`input_kind` tells which a name is; `prov ship`, which follows regular files only, asks it too.
 
 Content (`open_input`, every input, files found in a directory too):
 - compressed input (gzip, bzip2 or xz, recognised by its first bytes: `provenance.compression`)
@@ -18,7 +19,8 @@ Content (`open_input`, every input, files found in a directory too):
   `DamagedInputError`, after the lines before it were read, the one it cut short included;
 - input that is clearly not text, NUL bytes in its first 8 KiB after decompression, is refused
   (`BinaryInputError`, nothing of it read) unless `force`; a file found in a directory is then
-  passed by instead (`probe` tells, before anything is read).
+  passed by instead (`probe` tells, before anything is read). `refuse_binary` is that rule,
+  for `prov ship` too.
 
 Imports `provenance.compression` and `provenance.errors`.
 """
@@ -43,6 +45,10 @@ BINARY_SNIFF_BYTES = 8 * 1024
 LOOKS_BINARY = "looks binary (NUL bytes in the first 8 KiB)"
 _BUFFER_BYTES = 64 * 1024
 _LINE_END = ord("\n")
+# What `input_kind` says of a name besides what else it is ("a socket", "a block device").
+FILE = "file"
+STREAM = "stream"
+DIRECTORY = "directory"
 
 
 class InputError(ProvenanceError):
@@ -78,20 +84,34 @@ def resolve(names: Sequence[str], *, recursive: bool = False) -> list[Input]:
                 raise InputError(f"cannot read {STDIN}: standard input is closed")
             inputs.append(Input(name, stream=True))
             continue
-        mode = _mode(name)
-        if stat.S_ISREG(mode):
+        kind = input_kind(name)
+        if kind == FILE:
             inputs.append(Input(name))
-        elif stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        elif kind == STREAM:
             inputs.append(Input(name, stream=True))
-        elif stat.S_ISDIR(mode):
+        elif kind == DIRECTORY:
             if not recursive:
                 raise InputError(
                     f"cannot read {name}: is a directory: give its files, or --recursive"
                 )
             inputs.extend(_below(name))
         else:
-            raise InputError(f"cannot read {name}: {_kind(mode)}, not a file or a stream")
+            raise InputError(f"cannot read {name}: {kind}, not a file or a stream")
     return inputs
+
+
+def input_kind(name: str) -> str:
+    """What `name` names: FILE (a regular file), STREAM (a FIFO or a character device),
+    DIRECTORY, or what else it is ("a socket", "a block device"). InputError if it does not
+    exist or cannot be looked at. Opening is not needed (opening a FIFO waits for a writer)."""
+    mode = _mode(name)
+    if stat.S_ISREG(mode):
+        return FILE
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return STREAM
+    if stat.S_ISDIR(mode):
+        return DIRECTORY
+    return _kind(mode)
 
 
 def probe(item: Input) -> str | None:
@@ -120,24 +140,22 @@ def open_input(item: Input, *, force: bool = False) -> Iterator[BinaryIO]:
                 raw = stack.enter_context(open(name, "rb"))
             except OSError as exc:
                 raise InputError(f"cannot read {name}: {_reason(exc)}") from None
-        head, error = _head(raw, name, None)
+        head, error = read_head(raw, name, None)
         kind = detect(head[:MAGIC_BYTES])
         stream: BinaryIO = _joined(head, raw, error, name, None, text=kind is None)
         if kind is not None:
             stream = stack.enter_context(open_decompressed(stream, kind))
-            head, error = _head(stream, name, kind)
+            head, error = read_head(stream, name, kind)
             stream = _joined(head, stream, error, name, kind, text=True)
-        if not force and b"\0" in head:
-            raise BinaryInputError(f"{name} {LOOKS_BINARY}: use --force to read it anyway")
+        refuse_binary(head, name, force=force)
         yield stream
 
 
-def binary_head(stream: BinaryIO) -> bool:
-    """Whether a seekable text stream has a NUL byte in its first 8 KiB (read, then rewound)."""
-    stream.seek(0)
-    head = stream.read(BINARY_SNIFF_BYTES)
-    stream.seek(0)
-    return b"\0" in head
+def refuse_binary(head: bytes, name: str, *, force: bool, verb: str = "read") -> None:
+    """BinaryInputError, unless `force`, if `head` (an input's first `BINARY_SNIFF_BYTES`
+    after decompression, from `read_head`) holds a NUL byte: the input is clearly not text."""
+    if not force and b"\0" in head:
+        raise BinaryInputError(f"{name} {LOOKS_BINARY}: use --force to {verb} it anyway")
 
 
 def _mode(name: str) -> int:
@@ -181,7 +199,7 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _head(stream: BinaryIO, name: str, kind: str | None) -> tuple[bytes, InputError | None]:
+def read_head(stream: BinaryIO, name: str, kind: str | None) -> tuple[bytes, InputError | None]:
     """The first `BINARY_SNIFF_BYTES` of `stream` (fewer at its end), and the error that
     stopped reading them early, if one did (what came before it is still read)."""
     read = getattr(stream, "read1", stream.read)

@@ -6,8 +6,8 @@ and the ingest handler, so a line gets the same identity whichever way it came.
 - A line is decoded as UTF-8; bytes that are not UTF-8 become lone surrogates
   (`surrogateescape`), which identity hashes as the bytes they were and which events show
   visibly (`premis.escaping.visible_surrogates`: the byte 0xE9 is written `\xe9`).
-- A line longer than `MAX_LINE_BYTES` (1 MiB, without its line end) is *over-long*: it is read
-  in pieces, never held whole, and arrives as an `OverlongLine` (its first
+- A line longer than `MAX_LINE_BYTES` (512 KiB, without its line end) is *over-long*: it is
+  read in pieces, never held whole, and arrives as an `OverlongLine` (its first
   `OVERLONG_KEPT_BYTES`, its length, and digests of the whole of it) to be quarantined. Its
   identity digest is the SHA-1 of all its bytes, as for any line, so two over-long lines that
   differ anywhere get different ids, and reading it whole from a list gives the same one.
@@ -15,6 +15,9 @@ and the ingest handler, so a line gets the same identity whichever way it came.
   line end: it arrives as a `CutLine`, to be quarantined rather than parsed (what is there of
   it may read as something it is not), then the error is raised. Its identity is that of a
   line with its bytes, as for any line.
+  The cap is what one Kinesis record can carry whatever the line holds (base64 makes 512 KiB
+  some 700 KB; `provenance.envelope`), so a line `prov ship` sends is never altered on the way
+  and gets the id `prov ingest` gives it: one rule for every reader, not one per transport.
 
 Imports nothing of the project.
 """
@@ -26,8 +29,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
-MAX_LINE_BYTES = 1024 * 1024
-"""The longest line read as a line (bytes, without its line end); longer ones are quarantined."""
+MAX_LINE_BYTES = 512 * 1024
+"""The longest line read as a line (bytes, without its line end); longer ones are quarantined.
+No larger than a Kinesis record can hold as base64 with its envelope (a test pins it)."""
 OVERLONG_KEPT_BYTES = 64 * 1024
 """How much of an over-long line is kept (the quarantine record shows it, marked truncated)."""
 BOM = b"\xef\xbb\xbf"

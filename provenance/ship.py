@@ -1,7 +1,7 @@
 """`prov ship`: follow log files and put their lines into a Kinesis stream as record envelopes.
 
 Each file is read as `prov ingest` reads it (`provenance.lines`: line ends, a byte-order mark,
-the 1 MiB line cap; an over-long line travels as what `OverlongLine` keeps of it), and the
+the 512 KiB line cap; an over-long line travels as what `OverlongLine` keeps of it), and the
 file's source runs here too, for one reason: to know where entries begin and end. Records hold
 whole entries only, so the ingest handler, which reads each record with a fresh source and the
 occurrence counts the record carries (`provenance.envelope`), gives every event the id
@@ -13,11 +13,21 @@ still open (most sources hold an entry until the next head line shows it complet
 must then be in none of the entries it completed, which `Entry.lines`, verbatim, tells). And a
 fresh source must treat the line as the running one did: `auto` sends a line it recognises as
 no format (a blank line, say) to the format of the line before, which a fresh source cannot
-know. That check runs only where a record is about to be cut, not at every line. A stretch
-with no such place that outgrows the record limit (a runaway backtrace, a request that never
-completes) is cut anyway and counted as a forced cut: its entries then get ids of their own,
-but no line is lost. A source's memory across entries (robots remember what each thread is
-processing) is not in a record: a fresh source may describe such an entry with less detail.
+know. That check runs only where a record is about to be cut, not at every line.
+
+Lines are measured by what they add to a record (`provenance.envelope.encoded_size`: the JSON
+or base64 of a line, the kept part of an over-long one), not by the bytes they took in the
+file. A stretch with no place to begin a record that would pass 7/8 of the record limit (a
+runaway backtrace, a request that never completes) is cut anyway before the line that would
+pass it: a forced cut, counted. There the source is finished and started afresh, exactly as the
+handler finishes each record and starts the next with a fresh source, so the record carries
+the occurrence count of every entry head it holds and no real repeat is taken for a
+duplicate; the entries cut keep their first part (and its ids), and the lines after the cut
+are read as new entries (what no format claims is quarantined), no line lost. Whatever a
+stretch holds, a record of it fits: a line within the cap takes at most 4/3 of its length, so
+`_records` never has to cut inside a stretch or alter a line. A source's memory across entries
+(robots remember what each thread is processing) is not in a record: a fresh source may
+describe such an entry with less detail.
 
 Lines are aggregated into records of about `record_bytes` (256 KiB of log lines compress to
 some 30-60 KB; PUT payload units are counted per 25 KB, entries per call are few), never more
@@ -30,29 +40,42 @@ call that fails whole (throttling, connection errors).
 
 After each call, what Kinesis acknowledged is committed to the state file (`ship_state`): the
 offset, line number and occurrence counts at the end of the last acknowledged record of each
-file. A crash restarts there with the same counts: no line is lost, and lines shipped again get
-the same ids (duplicates, which the store ignores).
+file, and the fingerprint of what was shipped (the SHA-1 of the first line and of the line
+ending at the offset). A crash restarts there with the same counts: no line is lost, and lines
+shipped again get the same ids (duplicates, which the store ignores).
 
 Following (`tail -F`): at the end of a growing file, a line without its "\\n" waits for the
 rest of it. Lines whose entries are all complete are shipped at once; an entry still open
 waits for the line that completes it, or for `idle_flush_seconds` of quiet, after which it is
 finished and shipped (a forced cut: if it goes on later, the rest is read as new entries). When
 the path names another file (rotation), the old file is read to its end and finished, then the
-new one is shipped from byte 0 with a fresh counter; when the file shrinks below the shipped
-offset (truncation), it is shipped again from byte 0.
+new one is shipped from byte 0 with a fresh counter.
+
+A device and inode say which file a path named, not what it holds (ext4 gives a new file the
+inode of one just deleted; copytruncate keeps the inode and drops the content). So shipping
+resumes in a file only where it holds what was shipped: its first line and the line ending at
+the offset are the ones fingerprinted (`_holds`). That is checked for the file the path names
+when shipping starts, and at every look while following. When the path's file does not hold
+them (rotated, truncated, replaced), the old content is looked for beside it: a file of the
+same folder, renamed (`access.log.1`) or compressed (`access.log.1.gz`), that holds them, not
+binary (`_find_previous`); it is finished from the offset first, then the path's file is
+shipped from byte 0. When none does, a warning says from which byte of the old file nothing
+was shipped. A state row saved by an older prov has no fingerprint: its file is trusted by
+identity as before (with a note), but only where the offset falls on a line end.
 
 Regular files only (a FIFO or a device has no offsets to resume at); one that looks binary is
-refused unless `force` (`provenance.inputs`). A compressed file (`provenance.compression`) is
-read once, to its end, and never followed; its offsets are in what it decompresses to. When
-the file a path named was rotated and compressed while no shipper ran, the compressed copy in
-the same folder whose content has exactly the lines shipped before the saved offset is
-finished from there first (`_find_compressed`). Compressed data found damaged ends that file
-where the damage is (`ShipReport.damaged`).
+refused unless `force`: `provenance.inputs` says what a name is and what is not text, for
+`prov ingest` and here alike. A compressed file (`provenance.compression`) is read once, to
+its end, and never followed; its offsets are in what it decompresses to. Compressed data found
+damaged ends that file where the damage is (`ShipReport.damaged`). A path that is not UTF-8 is
+kept in the state as its bytes and shown with each undecodable byte as `\\xNN` (the envelope's
+`file`, as `prov ingest` names it; `premis.escaping.visible_surrogates`).
 
-The only module of `provenance` that imports boto3 (imported by the CLI's `ship` command only).
-Imports the envelope, identity, sources, the state file, the errors, how inputs are read
-(`provenance.compression`, `provenance.inputs`, `provenance.lines`) and `eventstore.aws_region`
-(the client's region).
+boto3 is imported here for the Kinesis client (by the CLI's `ship` command only); the other
+modules of `provenance` that reach AWS (`redrive`, `api_client`, `pseudonym_secret`) import
+it themselves. Imports the envelope, identity, sources, the state file, the errors, how inputs
+are read (`provenance.compression`, `provenance.inputs`, `provenance.lines`),
+`premis.escaping` (visible names) and `eventstore.aws_region` (the client's region).
 """
 
 from __future__ import annotations
@@ -73,15 +96,39 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eventstore.aws_region import NoRegionError, resolve_region
+from premis.escaping import visible_surrogates
 from provenance.compression import MAGIC_BYTES, READ_ERRORS, detect, open_decompressed
-from provenance.envelope import MAX_RECORD_BYTES, Envelope, encode, within_record_limits
+from provenance.envelope import (
+    MAX_RECORD_BYTES,
+    Envelope,
+    encode,
+    encoded_size,
+    within_record_limits,
+)
 from provenance.errors import ProvenanceError
 from provenance.identity import OccurrenceCounter
-from provenance.inputs import LOOKS_BINARY, binary_head
-from provenance.lines import Line, OverlongLine, read_line
-from provenance.ship_state import Advance, Change, FileKey, Reset, SavedFile, ShipState
+from provenance.inputs import (
+    DIRECTORY,
+    FILE,
+    STREAM,
+    BinaryInputError,
+    InputError,
+    input_kind,
+    read_head,
+    refuse_binary,
+)
+from provenance.lines import MAX_LINE_BYTES, Line, OverlongLine, read_line
+from provenance.ship_state import (
+    Advance,
+    Change,
+    FileKey,
+    Fingerprint,
+    Reset,
+    SavedFile,
+    ShipState,
+)
 from provenance.sources import create_source
-from provenance.sources.base import Entry, SourceContext
+from provenance.sources.base import Entry, Source, SourceContext
 
 DEFAULT_RECORD_BYTES = 256 * 1024
 """Aim for this many bytes of lines per record (some 30-60 KB once compressed)."""
@@ -132,8 +179,10 @@ class ShipOptions:
 
     @property
     def stretch_limit(self) -> int:
-        """Bytes of lines with no entry end in them after which a record is cut anyway."""
-        return max(self.record_bytes, self.max_record_bytes // 2)
+        """The most a stretch of lines may add to a record (`encoded_size`) before it is cut
+        anyway: 7/8 of a record, which leaves the rest (125 KB) for the envelope's own fields
+        (host, service, file name)."""
+        return self.max_record_bytes * 7 // 8
 
 
 @dataclass(slots=True)
@@ -173,7 +222,6 @@ class ShipReport:
     put_calls: int = 0
     retried_entries: int = 0
     forced_cuts: int = 0
-    oversized_lines: int = 0
     rotations: int = 0
     truncations: int = 0
     stopped: bool = False
@@ -191,7 +239,6 @@ class ShipReport:
             "put_calls": self.put_calls,
             "retried_entries": self.retried_entries,
             "forced_cuts": self.forced_cuts,
-            "oversized_lines": self.oversized_lines,
             "rotations": self.rotations,
             "truncations": self.truncations,
             "stopped": self.stopped,
@@ -275,7 +322,10 @@ class _Cut:
 
 
 class _FileReader:
-    """One open file: reads complete lines from `offset`, runs the source, cuts chunks."""
+    """One open file: reads complete lines from `offset`, runs the source, cuts chunks.
+
+    It knows the fingerprint of what it has read (`fingerprint`): `head` is the SHA-1 of the
+    file's first line, the tail is the last line read (or, resumed, the one saved)."""
 
     def __init__(
         self,
@@ -287,6 +337,8 @@ class _FileReader:
         offset: int = 0,
         next_line: int = 1,
         counts: dict[bytes, int] | None = None,
+        head: bytes | None = None,
+        tail: tuple[bytes, int] | None = None,
     ) -> None:
         self.opened = opened
         self.handle = opened.text
@@ -296,6 +348,13 @@ class _FileReader:
         self.file_id = file_id
         self.offset = offset
         self.next_line = next_line
+        self.head = head
+        # The line that ends at `offset` (its SHA-1 once asked for), and the bytes it took.
+        self._tail_line: Line | None = None
+        self._tail_sha1: bytes | None = None
+        self._tail_size = 0
+        if tail is not None:
+            self._tail_sha1, self._tail_size = tail
         self.counter = OccurrenceCounter(counts)
         self.context = source_context
         self.source_name = options.source
@@ -305,9 +364,12 @@ class _FileReader:
         self.idle_flush_seconds = options.idle_flush_seconds
         self._grown_at = time.monotonic()
         self.forced_cuts = 0
-        # The open stretch: lines read since the last cut, and the entry heads counted since.
+        # The open stretch: lines read since the last cut, what each adds to a record, and
+        # the entry heads counted since.
         self._lines: list[Line] = []
         self._sizes: list[int] = []
+        self._weights: list[int] = []
+        self._weight = 0
         self._start = offset
         self._first_line = next_line
         self._heads: list[tuple[int, bytes, int]] = []
@@ -319,25 +381,56 @@ class _FileReader:
     def close(self) -> None:
         self.opened.close()
 
-    def read(self, *, final: bool) -> Iterator[_Chunk]:
+    @property
+    def fingerprint(self) -> Fingerprint | None:
+        """The fingerprint of what was read before `offset`; None before the first line (or
+        when the first line is not known)."""
+        if self.head is None:
+            return None
+        if self._tail_sha1 is None:
+            if self._tail_line is None:
+                return None
+            self._tail_sha1 = _sha1(self._tail_line)
+        return Fingerprint(self.head, self._tail_sha1, self._tail_size)
+
+    def still_holds(self) -> bool:
+        """Whether the file still holds the last line read where it was read. Copytruncate
+        keeps the file and drops its content, and what is written next may outgrow the offset
+        before the next look: the size alone cannot tell. (An over-long last line is not read
+        again at every look: the size is all that is checked then.)"""
+        fingerprint = self.fingerprint
+        if fingerprint is None or fingerprint.tail_bytes > _TAIL_CHECK_BYTES:
+            return True
+        return _holds(self.handle, self.offset, fingerprint, head=False)
+
+    def continue_in(self, opened: _Opened) -> None:
+        """Read on from `opened`, which holds what this file held (the copy copytruncate made
+        before emptying it), at the same offsets."""
+        self.opened.close()
+        self.opened = opened
+        self.handle = opened.text
+        self.compressed = opened.compression is not None
+
+    def read(self, *, final: bool, more: bool = True) -> Iterator[_Chunk]:
         """The chunks of the lines from `offset` to the end of the file. Not `final`: a last
         line without its "\\n" is left for later, and so are the lines after the last place a
-        record may begin. `final`: every line is read, the source finishes, all is cut.
+        record may begin. `final`: every line is read, the source finishes, all is cut. Not
+        `more`: nothing more is read (the file no longer holds what followed), the lines read
+        are finished and cut.
 
         Compressed data found damaged ends the file there (`damaged` says why), as `final`."""
         handle = self.handle
         try:
-            handle.seek(self.offset)
-            while True:
+            if more:
+                handle.seek(self.offset)
+            while more:
                 read = read_line(handle, at_start=self.offset == 0)
                 if read is None:
                     break
                 line, size, complete = read
                 if not final and not complete:
                     break  # still being written
-                chunk = self._read_line(line, size)
-                if chunk is not None:
-                    yield chunk
+                yield from self._read_line(line, size)
         except READ_ERRORS as exc:
             kind = self.opened.compression or "the file's"
             detail = " ".join(str(exc).split()) or type(exc).__name__
@@ -348,8 +441,6 @@ class _FileReader:
         if final:
             for entry in self.source.finish():
                 self._count(entry)
-            # Heads counted with no line left to carry them can only follow a forced cut;
-            # the file is done, so their counts matter to nobody.
             if self._lines:
                 yield self._cut_all()
         elif self._lines and self._open == 0:
@@ -360,27 +451,48 @@ class _FileReader:
             # The file has been quiet for a while with an entry still open (a multi-line
             # format holds each entry until the next one begins): finish it and ship it, so a
             # quiet log's last entry is not held back indefinitely. If the entry goes on
-            # later, its rest is read as new entries: a forced cut, counted.
-            for entry in self.source.finish():
-                self._count(entry)
-            self.source = create_source(self.source_name, self.context)
-            self.forced_cuts += 1
-            yield self._cut_all()
+            # later, its rest is read as new entries.
+            yield self._forced_cut()
         else:
             chunk = self._cut_latest()
             if chunk is not None:
                 yield chunk
 
-    def _read_line(self, line: Line, size: int) -> _Chunk | None:
+    def _read_line(self, line: Line, size: int) -> list[_Chunk]:
         """Take one line as `provenance.lines` read it (as `prov ingest` reads it), which took
-        `size` bytes of the file."""
+        `size` bytes of the file: the chunks cut before it, or with it."""
+        chunks: list[_Chunk] = []
+        weight = encoded_size(line)
+        # The source that read the lines before this one, when a record begins here with a
+        # fresh one: whether both read this line alike tells if the cut was forced.
+        before: Source | None = None
+        if self._lines and self._weight + weight > self.stretch_limit:
+            # With this line the record would outgrow its limit: cut before it, at the last
+            # place a record may begin, and if that is not enough, anyway.
+            chunk = self._cut_latest()
+            if chunk is not None:
+                chunks.append(chunk)
+            if self._lines and self._weight + weight > self.stretch_limit:
+                if self._open == 0:
+                    # Every line read is in a completed entry: this line begins the record,
+                    # read by a fresh source as the handler will read it.
+                    before = self.source
+                    chunks.append(self._cut_all())
+                    self.source = create_source(self.source_name, self.context)
+                else:
+                    chunks.append(self._forced_cut())
         self._grown_at = time.monotonic()
         line_no = self.next_line
         start = self.offset
+        if line_no == 1:
+            self.head = _sha1(line)
         self.next_line += 1
         self.offset += size
+        self._tail_line, self._tail_sha1, self._tail_size = line, None, size
         self._lines.append(line)
         self._sizes.append(size)
+        self._weights.append(weight)
+        self._weight += weight
         clear = self._open == 0
         heads = self._heads_before + len(self._heads)
         self._open += 1
@@ -395,6 +507,8 @@ class _FileReader:
             completed = self.source.feed(line_no, text)
             for entry in completed:
                 self._count(entry)
+            if before is not None and _outcome(before.feed(line_no, text)) != _outcome(completed):
+                self.forced_cuts += 1  # `auto` read it by the format of the line before
             if line_no > self._first_line:
                 if clear:
                     # Nothing was open before this line: what it completed holds it alone.
@@ -407,14 +521,8 @@ class _FileReader:
         if stretch >= self.record_bytes and self._cuts and self._cuts[-1].line_no == line_no:
             cut = self._cuts[-1]
             if self._valid(cut):
-                return self._cut_at(cut)
-        if stretch > self.stretch_limit:
-            chunk = self._cut_latest()
-            if chunk is not None:
-                return chunk
-            self.forced_cuts += 1
-            return self._cut_all()
-        return None
+                chunks.append(self._cut_at(cut))
+        return chunks
 
     def _count(self, entry: Entry) -> None:
         digest = entry.digest
@@ -448,6 +556,8 @@ class _FileReader:
         )
         self._lines = self._lines[lines:]
         self._sizes = self._sizes[lines:]
+        self._weights = self._weights[lines:]
+        self._weight = sum(self._weights)
         self._heads = self._heads[heads:]
         self._start = cut.offset
         self._first_line = cut.line_no
@@ -455,12 +565,25 @@ class _FileReader:
         self._cuts = [later for later in self._cuts if later.line_no > cut.line_no]
         return chunk
 
+    def _forced_cut(self) -> _Chunk:
+        """Cut all that was read, with no place to begin a record: a forced cut. The source is
+        finished first and started afresh, as the ingest handler finishes each record and
+        reads the next with a fresh source: the entries still open end here, their heads
+        counted in this chunk, so the record carries their occurrence counts."""
+        for entry in self.source.finish():
+            self._count(entry)
+        self.source = create_source(self.source_name, self.context)
+        self._open = 0  # finishing completes every line fed
+        self.forced_cuts += 1
+        return self._cut_all()
+
     def _cut_all(self) -> _Chunk:
         chunk = _Chunk(
             self._start, self.offset, self._first_line, self._lines, self._heads, self._sizes
         )
         self._heads_before += len(self._heads)
         self._lines, self._sizes, self._heads, self._cuts = [], [], [], []
+        self._weights, self._weight = [], 0
         self._start = self.offset
         self._first_line = self.next_line
         return chunk
@@ -497,6 +620,8 @@ class _Record:
     lines: int
     # Absolute head counts after this record, for the heads it holds.
     counts: dict[bytes, int]
+    # What the file held before `end` (None when its first line is not known).
+    fingerprint: Fingerprint | None
 
     @property
     def size(self) -> int:
@@ -545,6 +670,7 @@ class Shipper:
         self._jitter = jitter
         self._stop = False
         self._followed: list[_Followed] = []
+        self._reports: dict[FileKey, FileReport] = {}
         self._queue: list[_Item] = []
         self._queued_records = 0
         self._queued_bytes = 0
@@ -601,66 +727,52 @@ class Shipper:
     # --- files ---------------------------------------------------------------------------
 
     def _follow(self, path: str) -> _Followed:
-        """Open `path` where shipping it stopped last time (or at byte 0)."""
+        """Open `path` where shipping it stopped last time, if its file still holds what was
+        shipped; else finish the old content where it is now, and ship the file from byte 0."""
         key = FileKey(self.options.stream, self.options.host, path)
         opened = _open(path, force=self.options.force)
-        file_id = opened.file_id
-        report = FileReport(path, file_id)
+        report = FileReport(_shown(path), opened.file_id)
         self.report.files.append(report)
+        self._reports[key] = report
         saved = self.state.load(key)
         if saved is None:
             self._check_same_host(key, opened)
-            return _Followed(key, report, self._reader(opened, file_id, path))
+            return _Followed(key, report, self._reader(opened, opened.file_id, path))
         report.offset, report.next_line = saved.offset, saved.next_line
-        if saved.file_id == file_id:
-            # A compressed file does not change: its offsets are in what it decompresses to.
-            if opened.compression is not None or opened.size >= saved.offset:
-                reader = self._reader(
-                    opened,
-                    file_id,
-                    path,
-                    offset=saved.offset,
-                    next_line=saved.next_line,
-                    counts=saved.counts,
-                )
-                return _Followed(key, report, reader)
-            self.report.truncations += 1
+        if saved.offset and saved.fingerprint is None:
             self._warn(
-                f"{path} is shorter than the {saved.offset:,} bytes shipped before "
-                "(truncated): shipping it again from the start"
+                f"{_shown(path)}: the ship state (saved by an older prov) has no fingerprint "
+                "of what was shipped: its file is known again by identity and line ends alone"
             )
-            self._enqueue(Reset(key, file_id))
-            return _Followed(key, report, self._reader(opened, file_id, path))
-        followed = _Followed(key, report, self._reader(opened, file_id, path))
-        old = _find_file(os.path.dirname(path), saved.file_id)
-        if old is not None:
-            old_opened, old_path = old
-            if old_opened.size >= saved.offset:
-                followed.previous = self._resumed(old_opened, saved, path)
-                self.report.rotations += 1
-                self._warn(
-                    f"{path} was rotated while not shipping: finishing the old file "
-                    f"(now {old_path}) from byte {saved.offset:,} first"
-                )
-                return followed
-            old_opened.close()
-        sibling = _find_compressed(path, saved)
-        if sibling is not None:
-            sibling_opened, sibling_path = sibling
-            followed.previous = self._resumed(sibling_opened, saved, path)
+        same_file = opened.file_id == saved.file_id
+        if _holds_saved(opened, saved, identified=same_file):
+            return _Followed(key, report, self._resumed(opened, saved, path))
+        followed = _Followed(key, report, self._reader(opened, opened.file_id, path))
+        if same_file:
+            self.report.truncations += 1
+        else:
             self.report.rotations += 1
+        previous = _find_previous(path, saved)
+        if previous is not None:
+            old_opened, old_path = previous
+            followed.previous = self._resumed(old_opened, saved, path)
             self._warn(
-                f"{path} was rotated and compressed while not shipping: finishing the old "
-                f"file (now {sibling_path}) from byte {saved.offset:,} of its content first"
+                f"{_shown(path)} no longer holds what was shipped of it (rotated, truncated or "
+                f"replaced while not shipping): finishing the old content, now in "
+                f"{_shown(old_path)}, from byte {saved.offset:,} first"
             )
             return followed
-        self.report.rotations += 1
-        self._warn(
-            f"{path} names another file than when shipping stopped, and the old one "
-            f"({saved.file_id}) is no longer in its directory as it was: its lines after "
-            f"byte {saved.offset:,} were not shipped"
-        )
-        self._enqueue(Reset(key, file_id))
+        if saved.offset == 0:
+            lost = f"names another file than when shipping stopped ({saved.file_id}), and "
+            lost += "that one is no longer beside it: none of its lines were shipped"
+        else:
+            lost = (
+                f"no longer holds the lines shipped before byte {saved.offset:,} (rotated, "
+                "truncated or replaced while not shipping), and no file beside it does: what "
+                "followed them in the old file was not shipped"
+            )
+        self._warn(f"{_shown(path)} {lost}; shipping {_shown(path)} from its start")
+        self._enqueue(Reset(key, opened.file_id))
         return followed
 
     def _check_same_host(self, key: FileKey, opened: _Opened) -> None:
@@ -671,21 +783,32 @@ class Shipper:
         if shipped_as:
             opened.close()
             raise ShipError(
-                f"{key.path} was shipped to {key.stream} as host {shipped_as[0]!r}, not "
+                f"{_shown(key.path)} was shipped to {key.stream} as host {shipped_as[0]!r}, not "
                 f"{key.host!r}: its lines would be sent again with other event ids; give "
                 f"--host {shipped_as[0]!r} (or PROV_HOST) to go on where it stopped, or another "
                 "--state to ship it all again under the new host"
             )
 
     def _resumed(self, opened: _Opened, saved: SavedFile, path: str) -> _FileReader:
-        """A reader of the file `path` named when shipping stopped, where it stopped."""
+        """A reader of `opened`, which holds what `path` held when shipping stopped (the file
+        it names, or the old content found beside it), where shipping stopped."""
+        fingerprint = saved.fingerprint
+        if fingerprint is not None:
+            head: bytes | None = fingerprint.head
+            tail: tuple[bytes, int] | None = (fingerprint.tail, fingerprint.tail_bytes)
+        else:
+            # Saved by an older prov: the first line is read now, so that records from here
+            # on carry a fingerprint; the tail is the next line read.
+            head, tail = _first_line_sha1(opened.text), None
         return self._reader(
             opened,
-            saved.file_id,
+            opened.file_id,
             path,
             offset=saved.offset,
             next_line=saved.next_line,
             counts=saved.counts,
+            head=head,
+            tail=tail,
         )
 
     def _reader(
@@ -697,10 +820,12 @@ class Shipper:
         offset: int = 0,
         next_line: int = 1,
         counts: dict[bytes, int] | None = None,
+        head: bytes | None = None,
+        tail: tuple[bytes, int] | None = None,
     ) -> _FileReader:
         options = self.options
         context = SourceContext(
-            tz=options.tz, origin=options.host, service=options.service, file=path
+            tz=options.tz, origin=options.host, service=options.service, file=_shown(path)
         )
         return _FileReader(
             opened,
@@ -710,6 +835,8 @@ class Shipper:
             offset=offset,
             next_line=next_line,
             counts=counts,
+            head=head,
+            tail=tail,
         )
 
     def _poll(self, item: _Followed, *, final: bool) -> None:
@@ -721,24 +848,27 @@ class Shipper:
             previous, item.previous = item.previous, None
             self._finish_file(item, previous)
             self._enqueue(Reset(item.key, item.reader.file_id))
+        if not final and not item.reader.compressed:
+            # Before reading: a file emptied and written on since must not be read on from
+            # the old offset.
+            self._check_path(item)
         reader = item.reader
         self._take(item, reader.read(final=final or reader.compressed))
         self._note_damage(item.key.path, reader)
         if reader.compressed or reader.damaged is not None:
             item.done = not self._stop
-        elif not final and not self._stop:
-            self._check_path(item)
         self._pack(item)
 
     def _note_damage(self, path: str, reader: _FileReader) -> None:
-        if reader.damaged is not None and not any(path in d for d in self.report.damaged):
-            message = f"{path}: {reader.damaged}: the lines before it are shipped"
+        shown = _shown(path)
+        if reader.damaged is not None and not any(shown in d for d in self.report.damaged):
+            message = f"{shown}: {reader.damaged}: the lines before it are shipped"
             self.report.damaged.append(message)
             self._warn(message)
 
     def _check_path(self, item: _Followed) -> None:
         """Move on to the file the path names now (rotation), or ship the file again from its
-        start (truncation)."""
+        start when it no longer holds what was read (truncation)."""
         reader = item.reader
         path = item.key.path
         try:
@@ -746,26 +876,44 @@ class Shipper:
         except OSError:
             return  # moved away and not replaced yet: keep reading the open file
         rotated = _identity(status) != reader.file_id
-        if not rotated and status.st_size >= reader.offset:
+        if not rotated and status.st_size >= reader.offset and reader.still_holds():
             return
         try:
             opened = _open(path, force=True)
         except ShipError:
             return  # gone again: look next time
-        self._finish_file(item, reader)
         if rotated:
+            # The old file is still open: read it to its end.
             self.report.rotations += 1
+            self._finish_file(item, reader)
         else:
             self.report.truncations += 1
-            self._warn(f"{path} was truncated: shipping it again from the start")
+            saved = SavedFile(
+                reader.file_id, reader.offset, reader.next_line, {}, reader.fingerprint
+            )
+            copy = _find_previous(path, saved)
+            if copy is not None:
+                # copytruncate: what was written after the last look is in the copy.
+                copy_opened, copy_path = copy
+                self._warn(
+                    f"{_shown(path)} was truncated: finishing what it held from "
+                    f"{_shown(copy_path)} first, then shipping it again from the start"
+                )
+                reader.continue_in(copy_opened)
+                self._finish_file(item, reader)
+            else:
+                self._warn(f"{_shown(path)} was truncated: shipping it again from the start")
+                # What the file holds now is not what followed the lines read.
+                self._finish_file(item, reader, more=False)
         file_id = opened.file_id
         self._enqueue(Reset(item.key, file_id))
         item.reader = self._reader(opened, file_id, path)
         self._take(item, item.reader.read(final=False))
 
-    def _finish_file(self, item: _Followed, reader: _FileReader) -> None:
-        """Read a file that is being left to its end, finish its source, ship the rest."""
-        self._take(item, reader.read(final=True), reader)
+    def _finish_file(self, item: _Followed, reader: _FileReader, *, more: bool = True) -> None:
+        """Read a file that is being left to its end (`more`), finish its source, ship the
+        rest."""
+        self._take(item, reader.read(final=True, more=more), reader)
         self._note_damage(item.key.path, reader)
         self._pack(item, reader)
         reader.close()
@@ -791,20 +939,22 @@ class Shipper:
         """Turn the chunks waiting in `item` into records and queue them."""
         if not item.chunks:
             return
-        file_id = (reader or item.reader).file_id
         chunks, item.chunks, item.chunk_bytes = item.chunks, [], 0
-        for record in self._records(item.key, file_id, chunks):
+        for record in self._records(item.key, reader or item.reader, chunks):
             self._enqueue(record)
             self._send(whole_queue=False)
 
     # --- records -------------------------------------------------------------------------
 
-    def _records(self, key: FileKey, file_id: str, chunks: list[_Chunk]) -> list[_Record]:
-        """One record of `chunks`, or more when it would pass the record limit (or what the
-        ingest handler reads of a record: `envelope.within_record_limits`): split between
-        chunks, else inside one (a forced cut), else a single line is shortened."""
+    def _records(self, key: FileKey, reader: _FileReader, chunks: list[_Chunk]) -> list[_Record]:
+        """One record of `chunks`, or more, split between chunks, when it would pass the
+        record limit (or what the ingest handler reads of a record:
+        `envelope.within_record_limits`). A chunk alone always fits (its lines add at most
+        `stretch_limit`, or it is one line within the cap), unless the envelope's own fields
+        (host, service, file name) take the rest: ShipError."""
         options = self.options
-        pkey = partition_key(key.host, key.path)
+        shown = _shown(key.path)
+        pkey = partition_key(key.host, shown)
         lines = [line for chunk in chunks for line in chunk.lines]
         heads = [head for chunk in chunks for head in chunk.heads]
         occurrences: dict[bytes, int] = {}
@@ -818,8 +968,8 @@ class Shipper:
             source=options.source,
             service=options.service,
             host=key.host,
-            file=key.path,
-            file_id=file_id,
+            file=shown,
+            file_id=reader.file_id,
             offset=first.offset,
             end=last.end,
             first_line=first.first_line,
@@ -827,29 +977,35 @@ class Shipper:
             occurrences=occurrences,
         )
         data = encode(envelope, compress=options.compress)
+        fingerprint = (
+            None
+            if reader.head is None
+            else Fingerprint(reader.head, _sha1(last.lines[-1]), last.sizes[-1])
+        )
         record = _Record(
-            key, file_id, data, pkey, last.end, first.first_line + len(lines), len(lines), counts
+            key,
+            reader.file_id,
+            data,
+            pkey,
+            last.end,
+            first.first_line + len(lines),
+            len(lines),
+            counts,
+            fingerprint,
         )
         if record.size <= options.max_record_bytes and within_record_limits(len(lines), data):
             return [record]
         if len(chunks) > 1:
             half = len(chunks) // 2
-            return self._records(key, file_id, chunks[:half]) + self._records(
-                key, file_id, chunks[half:]
+            return self._records(key, reader, chunks[:half]) + self._records(
+                key, reader, chunks[half:]
             )
-        if len(lines) > 1:
-            self.report.forced_cuts += 1
-            return [
-                record for part in _split(first) for record in self._records(key, file_id, [part])
-            ]
-        self.report.oversized_lines += 1
-        [line] = lines
-        length = line.length if isinstance(line, OverlongLine) else len(line)
-        self._warn(
-            f"{key.path}:{first.first_line}: a line of {length:,} bytes does not fit "
-            f"in a Kinesis record: shipped shortened"
+        raise ShipError(
+            f"cannot ship {shown} from line {first.first_line:,}: a record of its "
+            f"{len(lines):,} line(s) takes {record.size:,} bytes, more than the "
+            f"{options.max_record_bytes:,} a Kinesis record holds (are --host, --service or "
+            "the file name very long?)"
         )
-        return [_shortened(record, envelope, options)]
 
     # --- sending -------------------------------------------------------------------------
 
@@ -958,30 +1114,41 @@ class Shipper:
         open_advance: dict[FileKey, int] = {}
         stopped: set[FileKey] = set()
         ack = iter(acknowledged)
-        reports = {report.path: report for report in self.report.files}
         for item in call:
             key = item.key
+            report = self._reports[key]
             if isinstance(item, Reset):
                 if key not in stopped:
                     changes.append(item)
                     open_advance.pop(key, None)
-                    report = reports[key.path]
                     report.file_id, report.offset, report.next_line = item.file_id, 0, 1
                 continue
             if not next(ack) or key in stopped:
                 stopped.add(key)
                 continue
-            self._count(item, reports[key.path])
+            self._count(item, report)
             at = open_advance.get(key)
             if at is None:
                 open_advance[key] = len(changes)
                 changes.append(
-                    Advance(key, item.file_id, item.end, item.next_line, dict(item.counts))
+                    Advance(
+                        key,
+                        item.file_id,
+                        item.end,
+                        item.next_line,
+                        dict(item.counts),
+                        item.fingerprint,
+                    )
                 )
             else:
                 merged = cast(Advance, changes[at])
                 merged.counts.update(item.counts)
-                changes[at] = replace(merged, offset=item.end, next_line=item.next_line)
+                changes[at] = replace(
+                    merged,
+                    offset=item.end,
+                    next_line=item.next_line,
+                    fingerprint=item.fingerprint,
+                )
         self.state.commit(changes)
 
     def _count(self, record: _Record, report: FileReport) -> None:
@@ -1008,6 +1175,11 @@ class Shipper:
 
 # --- helpers -----------------------------------------------------------------------------------
 
+# A last line within the cap (with its line end) is read again at every look at a followed
+# file; an over-long one is not (reading it means hashing all of it).
+_TAIL_CHECK_BYTES = MAX_LINE_BYTES + 8
+_BLOCK = 1024 * 1024
+
 
 @dataclass(slots=True)
 class _Opened:
@@ -1033,40 +1205,42 @@ def check_path(path: str, *, force: bool = False) -> None:
 
 def _open(path: str, *, force: bool) -> _Opened:
     """A regular file opened for shipping. ShipError says why a path cannot be followed: a
-    directory, a stream (no offsets to resume at), a file that looks binary (unless `force`)."""
+    directory, a stream (no offsets to resume at), a file that looks binary (unless `force`),
+    by the rules of `provenance.inputs`."""
+    shown = _shown(path)
     try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise ShipError(f"cannot read {path}: no such file") from None
-    except OSError as exc:
-        raise ShipError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(mode):
-        raise ShipError(f"cannot ship {path}: is a directory: give the files to follow")
-    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
-        # Checked before opening: opening a FIFO waits for a writer.
+        kind = input_kind(path)
+    except InputError as exc:
+        raise ShipError(_shown(str(exc))) from None
+    if kind == DIRECTORY:
+        raise ShipError(f"cannot ship {shown}: is a directory: give the files to follow")
+    if kind == STREAM:
         raise ShipError(
-            f"cannot ship {path}: a pipe or device has no offsets to resume at: ship a "
+            f"cannot ship {shown}: a pipe or device has no offsets to resume at: ship a "
             "regular file, or read the stream with prov ingest"
         )
+    if kind != FILE:
+        raise ShipError(f"cannot ship {shown}: {kind}, not a regular file")
     try:
         raw = open(path, "rb")  # noqa: SIM115 (kept open while followed)
     except OSError as exc:
-        raise ShipError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ShipError(f"cannot read {shown}: {exc.strerror or exc}") from None
     try:
         status = os.fstat(raw.fileno())
         if not stat.S_ISREG(status.st_mode):
-            raise ShipError(f"cannot ship {path}: not a regular file")
+            raise ShipError(f"cannot ship {shown}: not a regular file")
         compression = detect(raw.read(MAGIC_BYTES))
         raw.seek(0)
         text = raw if compression is None else open_decompressed(raw, compression)
         opened = _Opened(raw, text, _identity(status), status.st_size, compression)
+        # Damage within the first block is shown when the file is read.
+        head, _ = read_head(text, shown, compression)
+        text.seek(0)
         try:
-            binary = binary_head(text)
-        except READ_ERRORS:
-            binary = False  # damaged at once: shown when it is read
-        if binary and not force:
+            refuse_binary(head, shown, force=force, verb="ship")
+        except BinaryInputError as exc:
             opened.close()
-            raise ShipError(f"{path} {LOOKS_BINARY}: use --force to ship it anyway")
+            raise ShipError(str(exc)) from None
     except BaseException:
         raw.close()
         raise
@@ -1077,126 +1251,139 @@ def _identity(status: os.stat_result) -> str:
     return f"{status.st_dev}:{status.st_ino}"
 
 
-def _find_file(directory: str, file_id: str) -> tuple[_Opened, str] | None:
-    """The file of `directory` with identity `file_id` (a log rotated by renaming), opened."""
-    try:
-        entries = list(os.scandir(directory or "."))
-    except OSError:
-        return None
-    for entry in entries:
-        try:
-            if entry.is_file(follow_symlinks=False) and _identity(entry.stat()) == file_id:
-                return _open(entry.path, force=True), entry.path
-        except (OSError, ShipError):
-            continue
-    return None
+def _shown(path: str) -> str:
+    """A path as events, records and messages show it: bytes that are not UTF-8 as `\\xNN`."""
+    return visible_surrogates(path)
 
 
-def _find_compressed(path: str, saved: SavedFile) -> tuple[_Opened, str] | None:
-    """The compressed copy logrotate made of the file `path` named when shipping stopped
-    (`access.log.1.gz`, the original removed), opened: a compressed file in the same folder
-    whose name starts with the path's, newest first, whose content has exactly the lines
-    shipped before `saved.offset` (counted, not parsed) and goes on from there."""
-    folder, base = os.path.split(path)
+def _sha1(line: Line) -> bytes:
+    """The SHA-1 of a line as read (of the whole of an over-long one)."""
+    return line.sha1 if isinstance(line, OverlongLine) else hashlib.sha1(line).digest()
+
+
+def _holds_saved(opened: _Opened, saved: SavedFile, *, identified: bool) -> bool:
+    """Whether `opened` holds what was shipped before `saved.offset`, so shipping may resume
+    in it there. `identified`: it has the identity saved. With a fingerprint, the fingerprint
+    decides (`_holds`). Nothing shipped yet: the identity. A state saved by an older prov, with
+    no fingerprint: a plain file must have the identity saved and a line end just before the
+    offset; a compressed one a line end there after exactly the lines shipped."""
     if saved.offset == 0:
-        return None  # nothing was shipped: nothing tells which copy it was
-    candidates: list[tuple[float, str]] = []
+        return identified
+    if saved.fingerprint is not None:
+        return _holds(opened.text, saved.offset, saved.fingerprint)
+    if opened.compression is not None:
+        return _ends_a_line(opened.text, saved.offset, lines=saved.next_line - 1)
+    return identified and _ends_a_line(opened.text, saved.offset)
+
+
+def _holds(text: BinaryIO, offset: int, fingerprint: Fingerprint, *, head: bool = True) -> bool:
+    """Whether `text` has the fingerprinted first line (unless not `head`) and the
+    fingerprinted last line ending exactly at `offset`, read as `provenance.lines` reads them
+    (a compressed file is decompressed to get there)."""
+    start = offset - fingerprint.tail_bytes
+    if start < 0:
+        return False
+    try:
+        if head:
+            text.seek(0)
+            first = read_line(text, at_start=True)
+            if first is None or _sha1(first[0]) != fingerprint.head:
+                return False
+        text.seek(start)
+        # Read no further than the offset: a line shipped without its line end (the end of a
+        # file, then) may have been written on since.
+        last = read_line(cast(BinaryIO, _Window(text, fingerprint.tail_bytes)), at_start=not start)
+    except READ_ERRORS:
+        return False
+    if last is None:
+        return False
+    line, size, _ = last
+    return size == fingerprint.tail_bytes and _sha1(line) == fingerprint.tail
+
+
+def _ends_a_line(text: BinaryIO, offset: int, *, lines: int | None = None) -> bool:
+    """Whether the byte before `offset` in `text` is a line end (and, when `lines` is given,
+    the bytes before it hold exactly that many line ends)."""
+    try:
+        if lines is None:
+            text.seek(offset - 1)
+            return text.read(1) == b"\n"
+        text.seek(0)
+        seen, left, last = 0, offset, b""
+        while left:
+            block = text.read(min(left, _BLOCK))
+            if not block:
+                return False
+            seen += block.count(b"\n")
+            left -= len(block)
+            last = block[-1:]
+    except READ_ERRORS:
+        return False
+    return last == b"\n" and seen == lines
+
+
+def _first_line_sha1(text: BinaryIO) -> bytes | None:
+    try:
+        text.seek(0)
+        first = read_line(text, at_start=True)
+    except READ_ERRORS:
+        return None
+    return None if first is None else _sha1(first[0])
+
+
+class _Window:
+    """The next `size` bytes of a stream, for `read_line` (which only calls `readline`)."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._left = size
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._stream.readline(self._left if limit < 0 else min(limit, self._left))
+        self._left -= len(data)
+        return data
+
+
+def _find_previous(path: str, saved: SavedFile) -> tuple[_Opened, str] | None:
+    """The file beside `path` that holds what was shipped of it (`_holds_saved`), opened: the
+    file with the identity saved (renamed) first, then the others whose names start with the
+    path's (rotated copies, compressed or not), newest first. A file that looks binary is not
+    one (an SQLite -wal file may have the inode a deleted log had). With nothing shipped, only
+    a renamed file with such a name can tell it was the one."""
+    folder, base = os.path.split(path)
     try:
         entries = list(os.scandir(folder or "."))
     except OSError:
         return None
+    renamed: list[str] = []
+    copies: list[tuple[float, str]] = []
     for entry in entries:
-        if entry.name == base or not entry.name.startswith(base):
+        if entry.name == base:
             continue
         try:
-            if entry.is_file(follow_symlinks=False):
-                candidates.append((entry.stat().st_mtime, entry.path))
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            status = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-    for _, candidate in sorted(candidates, reverse=True):
+        rotated_name = entry.name.startswith(base)
+        if _identity(status) == saved.file_id and (rotated_name or saved.offset):
+            renamed.append(entry.path)
+        elif rotated_name and saved.offset:
+            copies.append((status.st_mtime, entry.path))
+    candidates = [(name, True) for name in renamed]
+    candidates += [(name, False) for _, name in sorted(copies, reverse=True)]
+    for candidate, identified in candidates:
         try:
-            opened = _open(candidate, force=True)
+            opened = _open(candidate, force=False)
         except ShipError:
             continue
-        if opened.compression is not None and _lines_before(opened.text, saved.offset) == (
-            saved.next_line - 1
-        ):
+        if _holds_saved(opened, saved, identified=identified):
             return opened, candidate
         opened.close()
     return None
-
-
-def _lines_before(text: BinaryIO, offset: int) -> int | None:
-    """How many lines the first `offset` bytes of `text` hold (a last one without its line
-    end counted too), or None if it is shorter or cannot be read that far."""
-    lines = 0
-    left = offset
-    last = b""
-    try:
-        text.seek(0)
-        while left:
-            block = text.read(min(left, 1024 * 1024))
-            if not block:
-                return None
-            lines += block.count(b"\n")
-            left -= len(block)
-            last = block[-1:]
-    except READ_ERRORS:
-        return None
-    return lines + (last != b"\n")
-
-
-def _split(chunk: _Chunk) -> list[_Chunk]:
-    """A chunk cut in two halves of its lines (an entry may be cut: a forced cut)."""
-    half = len(chunk.lines) // 2
-    middle = chunk.offset + sum(chunk.sizes[:half])
-    cut_line = chunk.first_line + half
-    return [
-        _Chunk(
-            chunk.offset,
-            middle,
-            chunk.first_line,
-            chunk.lines[:half],
-            [head for head in chunk.heads if head[0] < cut_line],
-            chunk.sizes[:half],
-        ),
-        _Chunk(
-            middle,
-            chunk.end,
-            cut_line,
-            chunk.lines[half:],
-            [head for head in chunk.heads if head[0] >= cut_line],
-            chunk.sizes[half:],
-        ),
-    ]
-
-
-def _shortened(record: _Record, envelope: Envelope, options: ShipOptions) -> _Record:
-    """`record` with its single line cut to the longest prefix that fits the record limit
-    (of an over-long line, the part kept of it)."""
-    [whole] = envelope.lines
-    line = whole.kept if isinstance(whole, OverlongLine) else whole
-
-    def data(length: int) -> bytes:
-        cut = length
-        # Keep whole UTF-8 characters: a continuation byte is 0b10xxxxxx.
-        while 0 < cut < len(line) and line[cut] & 0xC0 == 0x80:
-            cut -= 1
-        part: Line = (
-            replace(whole, kept=line[:cut]) if isinstance(whole, OverlongLine) else line[:cut]
-        )
-        shortened = replace(envelope, lines=[part])
-        return encode(shortened, compress=options.compress)
-
-    budget = options.max_record_bytes - (record.size - len(record.data))
-    low, high = 0, len(line)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(data(middle)) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return replace(record, data=data(low))
 
 
 def _one_line(value: object) -> str:

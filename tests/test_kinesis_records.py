@@ -12,11 +12,19 @@ import os
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eventstore import StoreUnavailableError
 from eventstore.sqlite import SQLiteEventStore
 from provenance import kinesis_records
-from provenance.envelope import MAX_DECODED_BYTES, MAX_RECORD_LINES, Envelope, encode
+from provenance.envelope import (
+    MAX_DECODED_BYTES,
+    MAX_RECORD_LINES,
+    Envelope,
+    encode,
+    encoded_size,
+)
 from provenance.events import load_event
 from provenance.ingest import UNDECODED, IngestOptions
 from provenance.kinesis_records import (
@@ -93,6 +101,35 @@ def test_an_envelope_decodes_to_itself(compress: bool) -> None:
     overlong = capped(b"\xe9" * (MAX_LINE_BYTES + 1))
     shipped = envelope([CHECKSUM_OK.encode(), b"\xff\xfe", overlong], occurrences={b"\x01" * 8: 2})
     assert decode(encode(shipped, compress=compress)) == shipped
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    line=st.one_of(
+        st.binary(max_size=2000),
+        st.text(max_size=500).map(lambda text: text.encode("utf-8")),
+        st.binary(min_size=MAX_LINE_BYTES + 1, max_size=MAX_LINE_BYTES + 1).map(capped),
+    ),
+    occurrence=st.integers(min_value=0, max_value=10**12),
+)
+def test_a_line_adds_no_more_to_an_envelope_than_its_encoded_size(
+    line: Line, occurrence: int
+) -> None:
+    """What `prov ship` measures records by: an upper bound of what each line (and the
+    occurrence count its entry may carry) adds to the JSON, whatever its bytes."""
+    empty = envelope([])
+    full = envelope([line], occurrences={b"\xab" * 8: occurrence} if occurrence else {})
+    added = len(encode(full, compress=False)) - len(encode(empty, compress=False))
+    assert added <= encoded_size(line)
+    assert decode(encode(full, compress=False)) == full
+
+
+def test_a_line_goes_as_base64_when_its_json_would_be_longer() -> None:
+    controls = b"\x01" * 3000
+    document = envelope([controls, b"plain text", b"\xff\xfe"]).to_json()
+    assert document["lines"] == ["", "plain text", ""]
+    assert base64.b64decode(document["binary"]["0"]) == controls
+    assert decode(encode(envelope([controls]), compress=False)) == envelope([controls])
 
 
 def test_an_overlong_line_that_does_not_add_up_is_a_malformed_envelope() -> None:

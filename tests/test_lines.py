@@ -103,11 +103,11 @@ def test_over_long_lines_that_share_their_start_differ() -> None:
     assert first.sha1 != second.sha1
 
 
-def test_the_real_cap_is_one_mebibyte() -> None:
-    assert lines.MAX_LINE_BYTES == 1024 * 1024
-    (exact, over) = read_lines(io.BytesIO(b"a" * 2**20 + b"\r\n" + b"b" * (2**20 + 1)))
-    assert exact == b"a" * 2**20
-    assert isinstance(over, OverlongLine) and over.length == 2**20 + 1
+def test_the_real_cap_is_512_kibibytes() -> None:
+    assert lines.MAX_LINE_BYTES == 512 * 1024
+    (exact, over) = read_lines(io.BytesIO(b"a" * 2**19 + b"\r\n" + b"b" * (2**19 + 1)))
+    assert exact == b"a" * 2**19
+    assert isinstance(over, OverlongLine) and over.length == 2**19 + 1
 
 
 def test_a_byte_order_mark_is_stripped_only_at_the_start() -> None:

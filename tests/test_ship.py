@@ -27,17 +27,22 @@ import boto3
 import pytest
 
 from eventstore.sqlite import SQLiteEventStore
+from premis.escaping import visible_surrogates
 from provenance.access_policy import AccessPolicy
 from provenance.cli import main
 from provenance.demo_data import DemoData, generate
 from provenance.envelope import (
     GZIP_MAGIC,
     MAX_DECODED_BYTES,
+    MAX_RECORD_BYTES,
     MAX_RECORD_LINES,
     Envelope,
+    encode,
+    encoded_size,
     from_json,
 )
 from provenance.ingest import IngestOptions, ingest_envelope, ingest_stream
+from provenance.kinesis_records import RecordOrigin, ingest_record
 from provenance.lines import MAX_LINE_BYTES, OverlongLine
 from provenance.queries import quarantined_lines
 from provenance.ship import (
@@ -91,8 +96,8 @@ def client(moto: MotoServer) -> KinesisClient:
     return kinesis_client(region=REGION, endpoint_url=moto.endpoint_url, max_attempts=2)
 
 
-def read_stream(kinesis: Any, stream: str) -> list[tuple[str, Envelope]]:
-    """Every record of `stream`: (partition key, envelope), in order within each shard."""
+def raw_records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
+    """Every record of `stream` as GetRecords gives it, in order within each shard."""
     found = []
     for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
         iterator = kinesis.get_shard_iterator(
@@ -100,12 +105,36 @@ def read_stream(kinesis: Any, stream: str) -> list[tuple[str, Envelope]]:
         )["ShardIterator"]
         while True:
             response = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
-            for record in response["Records"]:
-                found.append((record["PartitionKey"], decode(record["Data"])))
+            found.extend(response["Records"])
             if not response["Records"]:
                 break
             iterator = response["NextShardIterator"]
     return found
+
+
+def read_stream(kinesis: Any, stream: str) -> list[tuple[str, Envelope]]:
+    """Every record of `stream`: (partition key, envelope), in order within each shard."""
+    return [
+        (record["PartitionKey"], decode(record["Data"])) for record in raw_records(kinesis, stream)
+    ]
+
+
+def handler_store(tmp_path: Path, kinesis: Any, stream: str) -> Path:
+    """A store made of every record of `stream` as the ingest handler reads records
+    (`provenance.kinesis_records.ingest_record`)."""
+    path = tmp_path / f"handler-{uuid.uuid4().hex}.db"
+    ingest_options = IngestOptions(tz=LA, access_policy=AccessPolicy.load())
+    with SQLiteEventStore(path) as store:
+        for record in raw_records(kinesis, stream):
+            origin = RecordOrigin(stream, record["SequenceNumber"])
+            result = ingest_record(store, record["Data"], origin, ingest_options)
+            assert result.error is None, result.error
+    return path
+
+
+def ids_in(store_path: Path) -> set[str]:
+    with SQLiteEventStore(store_path) as store:
+        return {record.event_id for record in store.read_all()}
 
 
 def decode(data: bytes) -> Envelope:
@@ -373,7 +402,9 @@ def test_record_and_call_limits_hold_and_oversized_stretches_are_cut_anyway(
         assert all(len(entry["Data"]) + key_bytes <= 6_000 for entry in call)
     assert max(len(call) for call in faulty.calls) == 7
     assert report.put_calls == len(faulty.calls) >= 4
-    assert report.forced_cuts >= 2  # the 14 KB backtrace went out in pieces
+    # The 14 KB backtrace has no place to cut in it: one forced cut, after which its lines are
+    # read afresh (a line no format claims is an entry of its own, and a place to cut).
+    assert report.forced_cuts == 1
     assert_exactly_once(envelopes_of(kinesis, stream, path), path)
 
 
@@ -397,27 +428,146 @@ def test_records_stay_within_what_the_ingest_handler_reads(
         assert len(gzip.decompress(record)) <= MAX_DECODED_BYTES
         decoded = kinesis_records.decode(record)
         assert isinstance(decoded, Envelope) and len(decoded.lines) <= MAX_RECORD_LINES
-    assert len(data) >= 5 and report.oversized_lines == 0
+    assert len(data) >= 5 and report.lines == MAX_RECORD_LINES + 20_000 + 8_000
     for path in (short, controls):
         assert_exactly_once(envelopes_of(kinesis, stream, path), path)
 
 
-def test_a_line_too_long_for_any_record_is_shortened_not_dropped(
-    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
+def test_a_repeated_line_before_over_long_lines_keeps_its_occurrence(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,
+    stream: str,
 ) -> None:
-    path = write(tmp_path / "long.log", [CHECKSUM_OK, "y" * 9_000, CHECKSUM_OK])
-    warnings: list[str] = []
-    opts = options(stream, compress=False, record_bytes=100, max_record_bytes=4_000)
-    report = ship(client, tmp_path / "ship.db", opts, [path], warn=warnings.append)
-    assert report.oversized_lines == 1
-    assert any("long.log:2" in warning and "shortened" in warning for warning in warnings)
-    envelopes = envelopes_of(kinesis, stream, path)
-    assert [len(env.lines) for env in envelopes] == [1, 1, 1]
-    assert 3_000 < len(envelopes[1].lines[0]) < 4_000
-    assert (envelopes[1].offset, envelopes[1].end) == (
-        len(CHECKSUM_OK) + 1,
-        len(CHECKSUM_OK) + 9_002,
+    """Issue 11, B1: over-long lines counted their whole size towards the record, so two of
+    them forced a cut while the repeated line's entry was still open; its record carried no
+    occurrence count, and the handler took the real repeat for a duplicate of the first."""
+    path = tmp_path / "audit.log"
+    huge = b"z" * 2_000_000
+    lines = [CHECKSUM_OK.encode(), CHECKSUM_MISMATCH.encode(), CHECKSUM_OK.encode(), huge, huge]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    code, report, err = ship_cli(capsys, moto, stream, tmp_path / "ship.db", str(path))
+    assert (code, err) == (0, "")
+    shipped = ids_in(handler_store(tmp_path, kinesis, stream))
+    assert shipped == ingest_cli_ids(capsys, tmp_path, path)
+    assert len(shipped) == 5
+    # An over-long line adds what is kept of it (64 KiB), not its length: nothing forced.
+    assert (report["lines"], report["forced_cuts"]) == (5, 0)
+
+
+def test_a_forced_cut_carries_the_occurrences_of_every_entry_it_ends(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,
+    stream: str,
+) -> None:
+    """Issue 11, B1: a backtrace larger than a record is cut anyway (a forced cut). The entry
+    it belongs to (a repeat of an earlier line) was counted only after the cut, so its record
+    carried no occurrence and the repeat was lost. Now the source is finished at the cut, as
+    the handler finishes each record: every event `prov ingest` gives is shipped, and the
+    lines after the cut, read afresh as the handler reads them, are quarantined, each once."""
+    frame = "  /opt/app/pres/lib/audit/checksum_validator.rb:9:in `validate'"
+    backtrace = [frame] * 20_000  # 1.3 MB of identical lines, no place to cut in it
+    path = write(
+        tmp_path / "audit.log",
+        [CHECKSUM_OK, CHECKSUM_MISMATCH, CHECKSUM_OK, *backtrace, CHECKSUM_MISMATCH, CHECKSUM_OK],
     )
+    code, report, err = ship_cli(capsys, moto, stream, tmp_path / "ship.db", str(path))
+    assert (code, err, report["forced_cuts"]) == (0, "", 1)
+    handled = handler_store(tmp_path, kinesis, stream)
+    shipped, ingested = ids_in(handled), ingest_cli_ids(capsys, tmp_path, path)
+    assert ingested <= shipped  # the repeated CHECKSUM_OK at line 3 among them
+    # The frames after the cut: quarantined, every one (identical lines in several records).
+    envelopes = envelopes_of(kinesis, stream, path)
+    cut = next(env for env in envelopes if env.first_line <= 3 < env.first_line + len(env.lines))
+    after_cut = len(backtrace) - (cut.first_line + len(cut.lines) - 4)
+    with SQLiteEventStore(handled) as store:
+        frames = [item for item in quarantined_lines(store) if item["text"] == frame]
+    assert len(shipped - ingested) == len(frames) == after_cut > 1000
+    assert len(envelopes) > 2
+
+
+# Lines within the cap at their worst for a record: JSON spells a control character in 6
+# bytes, and a line that is not UTF-8 goes as base64 (4/3).
+WORST_LINES = {
+    "controls": b"\x01" * MAX_LINE_BYTES,
+    "quotes": b'"\\' * (MAX_LINE_BYTES // 2),
+    "not-utf-8": bytes(range(0x80, 0x100)) * (MAX_LINE_BYTES // 128),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WORST_LINES))
+def test_every_line_within_the_cap_fits_one_record_with_long_names(kind: str) -> None:
+    """The cap (`provenance.lines.MAX_LINE_BYTES`) is what one record carries, whatever the
+    line holds, with a long host, service and file name: so no line is ever altered."""
+    line = WORST_LINES[kind]
+    assert encoded_size(line) <= ShipOptions(stream="s").stretch_limit
+    shown = "/var/log/" + visible_surrogates(os.fsdecode(b"\xe9" * 4000))
+    host, service = "h" * 255, "s" * 1000
+    envelope = Envelope(
+        "auto", service, host, shown, "2049:131077", 10**12, 10**12 + len(line) + 1, 10**9,
+        [line], {b"\x00" * 8: 10**12},
+    )  # fmt: skip
+    for compress in (False, True):
+        size = len(encode(envelope, compress=compress))
+        assert size + len(partition_key(host, shown).encode()) <= MAX_RECORD_BYTES
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("kind", sorted(WORST_LINES))
+def test_a_line_within_the_cap_ships_whole_with_the_id_ingest_gives_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,
+    stream: str,
+    kind: str,
+    compress: bool,
+) -> None:
+    """Issue 11, B3: a line under the cap that did not fit a record used to be shortened, so
+    the handler stored other content under another id than `prov ingest` gave it."""
+    line = WORST_LINES[kind]
+    assert len(line) == MAX_LINE_BYTES
+    path = tmp_path / "audit.log"
+    # Entries of their own: an entry larger than a record cannot go whole (a forced cut).
+    path.write_bytes(b"\n".join([line, line, CHECKSUM_OK.encode(), CHECKSUM_OK.encode()]))
+    code, report, err = ship_cli(
+        capsys, moto, stream, tmp_path / "ship.db", str(path),
+        *([] if compress else ["--no-compress"]),
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert "oversized_lines" not in report
+    assert report["forced_cuts"] == 0
+    records = raw_records(kinesis, stream)
+    key = partition_key(HOST, str(path))
+    assert all(len(r["Data"]) + len(key.encode()) <= MAX_RECORD_BYTES for r in records)
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert _lines_of(envelopes) == path.read_bytes().split(b"\n")  # whole, unaltered
+    shipped = ids_in(handler_store(tmp_path, kinesis, stream))
+    assert shipped == ingest_cli_ids(capsys, tmp_path, path)
+    assert len(shipped) == 4  # the repeats of both lines are events of their own
+
+
+def test_a_line_over_the_cap_is_quarantined_alike_by_ship_and_ingest(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,
+    stream: str,
+) -> None:
+    """Issue 11, B3: a 1,000,000-byte line (under the old 1 MiB cap, too big for a record)."""
+    path = tmp_path / "audit.log"
+    path.write_bytes(b"\x01" * 1_000_000 + b"\n" + CHECKSUM_OK.encode() + b"\n")
+    code, _, err = ship_cli(capsys, moto, stream, tmp_path / "ship.db", str(path), "--no-compress")
+    assert (code, err) == (0, "")
+    handled = handler_store(tmp_path, kinesis, stream)
+    assert ids_in(handled) == ingest_cli_ids(capsys, tmp_path, path)
+    with SQLiteEventStore(handled) as store:
+        (kept,) = quarantined_lines(store)
+    assert (kept["truncated"], kept["raw_bytes"]) == (True, 1_000_000)
+    assert kept["reason"] == f"line too long (1,000,000 bytes > {MAX_LINE_BYTES:,})"
 
 
 # --- partial failures and crashes -------------------------------------------------------------
@@ -777,7 +927,7 @@ def test_an_over_long_line_gets_the_id_and_the_quarantine_record_ingest_gives_it
         b"\n".join([CHECKSUM_OK.encode(), long_line, long_line, CHECKSUM_MISMATCH.encode()]) + b"\n"
     )
     report = ship(client, tmp_path / "ship.db", options(stream), [path])
-    assert (report.lines, report.oversized_lines) == (4, 0)
+    assert report.lines == 4
     envelopes = envelopes_of(kinesis, stream, path)
     overlong = [line for line in _lines_of(envelopes) if isinstance(line, OverlongLine)]
     assert [line.length for line in overlong] == [len(long_line)] * 2
@@ -800,6 +950,36 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
         code = exc.code if isinstance(exc.code, int) else 1
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def ship_cli(
+    capsys: pytest.CaptureFixture[str],
+    moto: MotoServer,
+    stream: str,
+    state: Path,
+    *args: str,
+) -> tuple[int, dict[str, Any], str]:
+    """`prov ship ARGS --once` as a user runs it: exit code, JSON report, stderr."""
+    code, out, err = run_cli(
+        capsys, "ship", *args, "--stream", stream, "--endpoint-url", moto.endpoint_url,
+        "--state", str(state), "--once", "--host", HOST, "--tz", "America/Los_Angeles",
+        "--format", "json",
+    )  # fmt: skip
+    assert "Traceback" not in err
+    return code, json.loads(out) if out else {}, err
+
+
+def ingest_cli_ids(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str | Path
+) -> set[str]:
+    """The event ids `prov ingest ARGS` stores (as `prov ship` runs it: same host and zone)."""
+    store = tmp_path / f"ingested-{uuid.uuid4().hex}.db"
+    code, _, err = run_cli(
+        capsys, "ingest", "--store", f"sqlite:///{store}", "--host", HOST,
+        "--tz", "America/Los_Angeles", "--format", "json", *map(str, args),
+    )  # fmt: skip
+    assert code == 0, err
+    return ids_in(store)
 
 
 def test_cli_once_prints_one_json_document(
@@ -842,8 +1022,35 @@ def test_cli_lines_show_a_hostile_file_name_visibly(
     write(path, clf_lines(1))  # truncated: the warning names the file
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
-    assert err.startswith(f"prov: warning: {tmp_path}/access{HOSTILE_TOKEN_SHOWN}.log is short")
+    assert err.startswith(
+        f"prov: warning: {tmp_path}/access{HOSTILE_TOKEN_SHOWN}.log no longer holds the lines"
+    )
     assert raw_controls(out) == [] and raw_controls(err) == []
+
+
+def test_cli_ships_a_file_whose_name_is_not_utf_8(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,
+    stream: str,
+) -> None:
+    """Issue 11, B4: a name that is not UTF-8 ended in a traceback from the state file."""
+    path = write(Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.log")), clf_lines(20))
+    shown = f"{tmp_path}/caf\\xe9.log"
+    state = tmp_path / "ship.db"
+    code, report, err = ship_cli(capsys, moto, stream, state, str(path))
+    assert (code, err, report["lines"]) == (0, "", 20)
+    assert report["files"][0]["path"] == shown
+    envelopes = [env for _, env in read_stream(kinesis, stream)]
+    assert {env.file for env in envelopes} == {shown}  # as prov ingest names it
+    assert ids_in(handler_store(tmp_path, kinesis, stream)) == ingest_cli_ids(
+        capsys, tmp_path, path
+    )
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT path FROM shipped_files").fetchall() == [(os.fsencode(path),)]
+    code, report, err = ship_cli(capsys, moto, stream, state, str(path))  # resumed at its end
+    assert (code, err, report["lines"]) == (0, "", 0)
 
 
 def _fifo(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from provenance.ship_state import (
     Advance,
     FileKey,
+    Fingerprint,
     Reset,
     ShipState,
     ShipStateError,
@@ -99,3 +101,87 @@ def test_default_path_follows_xdg_state_home(
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_state_path() == tmp_path / "home" / ".local" / "state" / "prov" / "ship.db"
+
+
+def test_fingerprints_are_saved_with_the_offset_and_dropped_by_a_reset(tmp_path: Path) -> None:
+    mark = Fingerprint(b"h" * 20, b"t" * 20, 117)
+    with ShipState(tmp_path / "ship.db") as state:
+        state.commit([Advance(KEY, "1:2", 100, 11, {A: 2}, mark)])
+        saved = state.load(KEY)
+        assert saved is not None and saved.fingerprint == mark
+        state.commit([Reset(KEY, "1:3")])
+        saved = state.load(KEY)
+        assert saved is not None and saved.fingerprint is None
+
+
+def test_a_path_that_is_not_utf_8_is_kept_as_its_bytes(tmp_path: Path) -> None:
+    """Issue 11, B4: such a name ended in UnicodeEncodeError from SQLite."""
+    key = FileKey("stream-a", "host-1", os.fsdecode(b"/var/log/caf\xe9.log"))
+    path = tmp_path / "ship.db"
+    with ShipState(path) as state:
+        state.commit([Advance(key, "1:2", 100, 11, {A: 2})])
+        saved = state.load(key)
+        assert saved is not None and saved.offset == 100
+        assert state.hosts("stream-a", key.path) == ["host-1"]
+        assert state.load(FileKey("stream-a", "host-1", "/var/log/caf\xe9.log")) is None
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT path FROM shipped_files").fetchall() == [
+            (b"/var/log/caf\xe9.log",)
+        ]
+
+
+def test_a_state_file_of_format_1_is_converted_keeping_everything(tmp_path: Path) -> None:
+    """Paths were text and there were no fingerprints: the rows are kept, the paths become
+    the bytes of the same names, and a row has no fingerprint until its next commit."""
+    path = tmp_path / "ship.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(FORMAT_1_SCHEMA)
+        db.execute(
+            "INSERT INTO shipped_files VALUES (7, 'stream-a', 'host-1', '/var/log/app.log',"
+            " '1:2', 100, 11, '2026-01-01T00:00:00+00:00')"
+        )
+        db.executemany("INSERT INTO head_counts VALUES (7, ?, ?)", [(A, 2), (B, 1)])
+    with ShipState(path) as state:
+        saved = state.load(KEY)
+        assert saved is not None
+        assert (saved.file_id, saved.offset, saved.next_line) == ("1:2", 100, 11)
+        assert (saved.counts, saved.fingerprint) == ({A: 2, B: 1}, None)
+        state.commit([Advance(KEY, "1:2", 150, 15, {A: 3}, Fingerprint(A * 3, B * 3, 50))])
+    with ShipState(path) as state:  # opened again: already converted
+        saved = state.load(KEY)
+        assert saved is not None and saved.counts == {A: 3, B: 1}
+        assert saved.fingerprint == Fingerprint(A * 3, B * 3, 50)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("SELECT typeof(path) FROM shipped_files").fetchall() == [("blob",)]
+
+
+def test_a_state_file_of_a_newer_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ship.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 3")
+    with pytest.raises(ShipStateError, match="has state format 3; this prov reads 2"):
+        ShipState(path)
+
+
+FORMAT_1_SCHEMA = """
+-- What format 1 of the state file was (an older prov's), to test its conversion.
+CREATE TABLE shipped_files (
+    id INTEGER PRIMARY KEY,
+    stream TEXT NOT NULL,
+    host TEXT NOT NULL,
+    path TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    next_line INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (stream, host, path)
+);
+CREATE TABLE head_counts (
+    file INTEGER NOT NULL REFERENCES shipped_files (id),
+    digest BLOB NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (file, digest)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
