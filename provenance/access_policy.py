@@ -44,7 +44,6 @@ from typing import Any, get_args
 
 from provenance.errors import ProvenanceError
 from provenance.events import AgentKind, AgentRef
-from provenance.output_file import OutputError, write_new
 
 POLICY_ENV = "PROV_ACCESS_POLICY"
 KEY_ENV = "PROV_PSEUDONYM_KEY"
@@ -619,6 +618,10 @@ def _default_key(path: Path) -> bytes:
     Made by `output_file.write_new`: private (0600), complete before anyone can read it, and
     never replacing a key another process made first (everyone then uses that one).
     """
+    # Imported here: only a machine without a key makes one, never the ingest Lambda (whose
+    # cold start would pay for it).
+    from provenance.output_file import OutputError, write_new  # noqa: PLC0415
+
     what = "pseudonym key file"
     try:
         return _read_key(path, what)
