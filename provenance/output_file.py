@@ -348,7 +348,14 @@ def _make_parents(directory: Path, *, mode: int = 0o777) -> list[Path]:
     made: list[Path] = []
     try:
         for parent in missing:
-            parent.mkdir(mode=mode if parent == directory else 0o777)
+            try:
+                parent.mkdir(mode=mode if parent == directory else 0o777)
+            except FileExistsError:
+                # Another process made it in the meantime (two first runs making the config
+                # folder at once): theirs to keep, and a folder is all that is needed here.
+                if not parent.is_dir():
+                    raise
+                continue
             made.append(parent)
     except BaseException:
         _remove_directories(made)

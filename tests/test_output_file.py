@@ -624,3 +624,22 @@ def test_sigterm_mid_write_leaves_the_target_as_it_was_and_no_temporary(url, out
     assert done.stderr.strip() == "prov: error: interrupted (SIGTERM)"
     assert [p.name for p in out.iterdir()] == (["x.xml"] if exists else [])
     assert not exists or target.read_text() == "the old document"
+
+
+def test_a_folder_another_process_makes_meanwhile_is_used_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first runs make the config folder for the default key at once: the one whose mkdir
+    comes second finds it made (FileExistsError) and goes on, leaving the folder alone."""
+    folder = tmp_path / "config" / "sdr-provenance"
+    real_exists = Path.exists
+
+    def racing_exists(path: Path, *args: Any, **kwargs: Any) -> bool:
+        if path == folder and not real_exists(path):
+            folder.mkdir(parents=True)  # the other process, between the look and the mkdir
+            return False
+        return real_exists(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", racing_exists)
+    assert write_new(folder / "pseudonym.key", b"k" * 32)
+    assert (folder / "pseudonym.key").read_bytes() == b"k" * 32
