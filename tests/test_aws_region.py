@@ -17,10 +17,10 @@ import boto3
 import pytest
 
 from eventstore.aws_region import NoRegionError, configured_region, resolve_region
-from provenance.cli import main
 from provenance.pseudonym_secret import read_pseudonym_key
 from provenance.redrive import AwsClients
 from tests.aws_server import MotoServer, unique_name
+from tests.test_cli import run
 
 KEY = "a-pseudonym-key-of-some-length"
 FROM_ENV = "eu-west-1"  # AWS_REGION
@@ -35,16 +35,6 @@ CASES = [
     pytest.param(FROM_ENV, FROM_DEFAULT, None, FROM_ENV, id="both"),
     pytest.param(FROM_ENV, FROM_DEFAULT, EXPLICIT, EXPLICIT, id="explicit-overrides-both"),
 ]
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

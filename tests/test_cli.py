@@ -13,7 +13,8 @@ from provenance.cli import main
 from tests.samples import OBJECT_LOG
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`prov ARGS` in this process: exit code, stdout, stderr."""
     try:
         main(list(args))
         code = 0

@@ -15,8 +15,8 @@ import pytest
 
 from provenance import cost
 from provenance.access_policy import MAX_RETENTION_DAYS
-from provenance.cli import main
 from provenance.cost import CostInputError, Estimate, Inputs, estimate
+from tests.test_cli import run as run_prov
 
 MONTH_DAYS = 30.4
 MILLION_LINES_A_DAY = 1_000_000
@@ -276,13 +276,7 @@ def test_the_retention_bound_is_the_access_policys() -> None:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(["cost", *args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_prov(capsys, "cost", *args)
 
 
 def test_table_shows_each_service_a_total_and_the_assumptions(capsys) -> None:

@@ -28,7 +28,6 @@ from typing import Any
 import pytest
 
 from eventstore.sqlite import SQLiteEventStore
-from provenance.cli import main
 from provenance.events import load_event
 from provenance.identity import QUARANTINE_INDEX, event_id, line_digest
 from provenance.ingest import natural_order
@@ -37,6 +36,7 @@ from provenance.queries import quarantined_lines
 from tests.conftest import ingest_bytes
 from tests.premis_helpers import assert_valid_premis
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG, REPLICATED
+from tests.test_cli import run as prov
 
 DRUID = "bj102hs9687"
 # A real fixity failure whose file name holds bytes that are not UTF-8 (Latin-1 "é", then 0xFF).
@@ -46,16 +46,6 @@ MISMATCH_LATIN1 = (
     b" entry in latest signatureCatalog.xml."
 )
 BINARY = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"some text in between\n" + bytes(range(256))
-
-
-def prov(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def prov_process(*args: str, stdin: bytes = b"", shell: str | None = None) -> Any:

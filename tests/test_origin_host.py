@@ -18,10 +18,10 @@ import pytest
 
 import handlers.ingest
 from eventstore import open_store
-from provenance.cli import main
 from tests.aws_lambda import KinesisPoller, LambdaContext
 from tests.aws_server import REGION, MotoServer, unique_name
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED
+from tests.test_cli import run
 
 TZ = "America/Los_Angeles"
 ACCESS = (
@@ -30,16 +30,6 @@ ACCESS = (
 )
 # An identical line twice: occurrence counting must agree as well.
 LINES = [CHECKSUM_OK, CHECKSUM_MISMATCH, REPLICATED, CHECKSUM_OK, ACCESS]
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
