@@ -5,10 +5,17 @@ A line no source recognises continues the entry of the source that had the previ
 the previous source's pending entry is completed first, so entries come out in input order;
 except for interleaved formats (Rails requests joined by request id), whose open requests
 stay open across other lines and which are asked first whether a line belongs to one of them.
+
+Its memory (`memory`): what each format's source remembers, then the last line recognised as
+the format of the line before (the *marker*), so that a fresh `auto` taking it in (`recall`)
+sends a line no format recognises (a blank line, say) where the running one would. The marker
+is only recognised, never read as a line.
 Imports the registry and the sources it dispatches to.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from provenance.sources import DETECTION_ORDER, source_class
 from provenance.sources.base import Entry, Source, SourceContext
@@ -23,6 +30,8 @@ class AutoSource(Source):
         self._instances: dict[type[Source], Source] = {}
         self._current: Source | None = None
         self._interleaved: list[Source] = []
+        # The last line each format's source was chosen for by detection.
+        self._markers: dict[Source, str] = {}
 
     @classmethod
     def detect(cls, line: str) -> bool:
@@ -33,11 +42,8 @@ class AutoSource(Source):
         if target is None:
             for cls in self._classes:
                 if cls.detect(line):
-                    target = self._instances.get(cls)
-                    if target is None:
-                        target = self._instances[cls] = cls(self.context)
-                        if target.interleaved:
-                            self._interleaved.append(target)
+                    target = self._instances.get(cls) or self._made(cls)
+                    self._markers[target] = line
                     break
             else:
                 if self._current is None:
@@ -50,6 +56,41 @@ class AutoSource(Source):
         self._current = target
         entries = _stamp(target.feed(line_no, line), target.name)
         return done + entries if done else entries
+
+    def _made(self, cls: type[Source]) -> Source:
+        """The source of a format, made on its first line."""
+        target = self._instances[cls] = cls(self.context)
+        if target.interleaved:
+            self._interleaved.append(target)
+        return target
+
+    def memory(self) -> tuple[str, ...]:
+        current = self._current
+        if current is None:
+            return ()
+        lines: list[str] = []
+        for source in self._instances.values():
+            if source is not current:
+                lines.extend(source.memory())
+        # The current format's own lines last, and its marker after them: recall makes it
+        # the current format again.
+        lines.extend(current.memory())
+        lines.append(self._markers[current])
+        return tuple(lines)
+
+    def recall(self, memory: Sequence[str]) -> None:
+        if not memory:
+            return
+        *remembered, marker = memory
+        for line in remembered:
+            self.feed(0, line)
+        self.flush()
+        for cls in self._classes:
+            if cls.detect(marker):
+                target = self._instances.get(cls) or self._made(cls)
+                self._markers[target] = marker
+                self._current = target
+                return
 
     def _claimant(self, line: str) -> Source | None:
         # A Rails request's own lines (Parameters, SQL, Rendered) look like any Rails line

@@ -20,13 +20,20 @@ TransferObject`) names the robot too and is used when nothing was remembered. On
 failure of one `processing` attempt becomes an event: robots such as update-catalog log the
 error themselves before lyber-core logs it again with the backtrace.
 
+What it remembers it states as lines (`memory`): the head lines that made each remembered job
+what it is (its `processing` line, or the note and the job it took its druid from; the failure
+that marked it failed; the `Finished` or `is not queued` that marked it done), in the order
+they came, newest kept within `MEMORY_CHARS`. Read again by a fresh source (`recall`), they
+make the same jobs; a record of `prov ship` carries them, so a `Finished` in one record gets
+the step its `processing` line named in an earlier one.
+
 Imports only `provenance.events`, `provenance.druid`, `provenance.sources.base` and stdlib.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -124,6 +131,9 @@ _OUTCOMES: dict[str, str | None] = {"started": None, "completed": "success", "fa
 # Bounds on what is remembered, so a huge log of jobs that never finish cannot grow memory.
 _MAX_REMEMBERED = 10_000
 _MAX_DETAIL_LINE = 500
+MEMORY_CHARS = 16 * 1024
+"""At most this many characters of lines in `memory()`: the newest jobs' (a busy robot host
+has a few dozen threads, some 200 characters of lines each); older ones are forgotten there."""
 
 
 @dataclass(slots=True)
@@ -146,6 +156,11 @@ class _Job:
     workflow: str | None
     done: bool = False
     failed: bool = False
+    # The head lines that made it what it is, (sequence number, line), in order: read again
+    # by a fresh source, they make it again (`RobotsSource.memory`).
+    history: list[tuple[int, str]] = field(default_factory=list)
+    # How many of the thread and druid maps hold it (its history is memory while any does).
+    held: int = 0
 
 
 class RobotsSource(MultilineSource):
@@ -161,9 +176,35 @@ class RobotsSource(MultilineSource):
         self._by_druid: dict[str, _Job] = {}
         self._agents: dict[tuple[str, str | None, str | None, str | None], AgentRef] = {}
         self._robot_classes: dict[str, tuple[str, str] | None] = {}
+        # The head line of the entry being made, numbered: what a job's history holds.
+        self._seq = 0
+        self._head = ""
+        # The lines of the histories of the jobs held, by sequence number (so in order), with
+        # how many held jobs have each; and `memory()` of them, until they change.
+        self._memory: dict[int, str] = {}
+        self._refs: dict[int, int] = {}
+        self._memory_lines: tuple[str, ...] | None = None
+
+    def memory(self) -> tuple[str, ...]:
+        lines = self._memory_lines
+        if lines is None:
+            kept: list[str] = []
+            size = 0
+            for line in reversed(self._memory.values()):
+                size += len(line) + 1
+                if size > MEMORY_CHARS:
+                    # Older jobs are forgotten whole: the lines kept are all those after a
+                    # point, which a fresh source reads as if the log began there.
+                    break
+                kept.append(line)
+            kept.reverse()
+            lines = self._memory_lines = tuple(kept)
+        return lines
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
         entry = Entry(line_no, lines)
+        self._seq += 1
+        self._head = lines[0]
         try:
             occurred_at = datetime.fromisoformat(head["ts"])
         except ValueError:
@@ -201,7 +242,7 @@ class RobotsSource(MultilineSource):
             entry.quarantined = "malformed druid"
             return entry
         step, workflow = match[2], match[3]
-        job = _Job(druid, step, workflow)
+        job = _Job(druid, step, workflow, history=[(self._seq, self._head)])
         self._remember(line.thread, job)
         entry.drafts.append(
             self._draft(line, job, "started", premis=False, detail=line.msg.rstrip())
@@ -219,8 +260,12 @@ class RobotsSource(MultilineSource):
         if job is None:
             step, workflow = self._robot_from_context(line.ctx)
             job = _Job(druid, step, workflow)
+        else:
+            self._changed(job)
         job.done = True
-        self._by_druid.pop(druid.value, None)
+        popped = self._by_druid.pop(druid.value, None)
+        if popped is not None:
+            self._let_go(popped)
         duration = float(match[2]) if match[2] is not None else None
         entry.drafts.append(
             self._draft(
@@ -238,13 +283,16 @@ class RobotsSource(MultilineSource):
 
     def _note(self, entry: Entry, line: _Line, match: re.Match[str]) -> Entry:
         # validate-moab runs in preservation_catalog, which writes these workflow notes.
-        druid = self._druid_for(line, "validate-moab")
+        druid, named_by = self._druid_for(line, "validate-moab")
         if druid is None:
             entry.quarantined = "validate-moab note without druid"
             return entry
         job = _Job(druid, "validate-moab", INGEST_WORKFLOW)
         status: StepStatus = "started" if match[1] == "Started" else "completed"
         if status == "started":
+            # Its druid may come from the thread's job: that job's lines make it again too.
+            history = list(named_by.history) if named_by is not None else []
+            job.history = [*history, (self._seq, self._head)]
             self._remember(line.thread, job)
         else:
             job.done = True
@@ -287,6 +335,7 @@ class RobotsSource(MultilineSource):
                 entry.ignored = "repeated failure"
                 return entry
             job.failed = True
+            self._changed(job)
         else:
             job = self._by_druid.get(druid.value)
             if template_step is not None and (job is None or job.step != template_step):
@@ -325,6 +374,7 @@ class RobotsSource(MultilineSource):
             job = self._by_thread.get(line.thread)
             if job is not None and (skipped[1] is None or druid_or_none(skipped[1]) == job.druid):
                 job.done = True
+                self._changed(job)
             entry.ignored = "step skipped (not queued)"
         else:
             entry.ignored = "no step information"
@@ -334,25 +384,72 @@ class RobotsSource(MultilineSource):
 
     def _remember(self, thread: tuple[str, str], job: _Job) -> None:
         by_thread, by_druid = self._by_thread, self._by_druid
-        by_thread.pop(thread, None)
+        # Held before the jobs it replaces are let go: it may share their lines.
+        self._hold(job)
+        self._hold(job)
+        released = [by_thread.pop(thread, None), by_druid.pop(job.druid.value, None)]
         by_thread[thread] = job
-        by_druid.pop(job.druid.value, None)
         by_druid[job.druid.value] = job
         # Dicts keep insertion order: the first key is the least recently remembered.
         if len(by_thread) > _MAX_REMEMBERED:
-            del by_thread[next(iter(by_thread))]
+            released.append(by_thread.pop(next(iter(by_thread))))
         if len(by_druid) > _MAX_REMEMBERED:
-            del by_druid[next(iter(by_druid))]
+            released.append(by_druid.pop(next(iter(by_druid))))
+        for old in released:
+            if old is not None:
+                self._let_go(old)
 
-    def _druid_for(self, line: _Line, step: str) -> Druid | None:
-        """The druid a step note is about: the context's, else the thread's job of that step."""
+    def _druid_for(self, line: _Line, step: str) -> tuple[Druid | None, _Job | None]:
+        """The druid a step note is about: the context's, else the thread's job of that step
+        (and that job, when the druid is its)."""
         druid = self._druid_in_context(line.ctx)
         if druid is not None:
-            return druid
+            return druid, None
         job = self._by_thread.get(line.thread)
         if job is not None and job.step == step:
-            return job.druid
-        return None
+            return job.druid, job
+        return None, None
+
+    # --- memory ------------------------------------------------------------------------------
+
+    def _changed(self, job: _Job) -> None:
+        """The line being read changed `job` (failed, done): it is part of its history."""
+        item = (self._seq, self._head)
+        job.history.append(item)
+        if job.held:
+            self._keep(item)
+
+    def _hold(self, job: _Job) -> None:
+        job.held += 1
+        if job.held == 1:
+            for item in job.history:
+                self._keep(item)
+
+    def _keep(self, item: tuple[int, str]) -> None:
+        seq, line = item
+        refs = self._refs.get(seq)
+        if refs is None:
+            # Sequence numbers only grow, and a job taken in shares only lines already kept
+            # (of the job it took its druid from): `_memory` stays in line order.
+            self._memory[seq] = line
+            self._refs[seq] = 1
+            self._memory_lines = None
+        else:
+            self._refs[seq] = refs + 1
+
+    def _let_go(self, job: _Job) -> None:
+        job.held -= 1
+        if job.held:
+            return
+        refs = self._refs
+        for seq, _ in job.history:
+            left = refs[seq] - 1
+            if left:
+                refs[seq] = left
+            else:
+                del refs[seq]
+                del self._memory[seq]
+                self._memory_lines = None
 
     @staticmethod
     def _druid_in_context(ctx: str) -> Druid | None:
