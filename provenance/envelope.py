@@ -36,11 +36,12 @@ starts its counter from these, so a file shipped in any number of records gets t
 ids as `prov ingest` of the whole file.
 
 Memory (optional): what the file's source remembered across entries where the record begins
-(`provenance.sources.base.Source.memory`: robots, what each thread is processing; auto, the
-format of the line before), as lines, sent as "lines" are. The ingest handler's fresh source
-takes them in (`recall`) before the record's lines; they were counted in the record that held
-them, never again. An older handler ignores the key and reads the record as before, with a
-fresh source that may describe such entries with less detail.
+(`provenance.sources.base.Source.memory`: robots, a description of each job a thread is
+processing; auto, that per format and a line of the format before), as lines of the source's
+own making, sent as "lines" are. The ingest handler's fresh source takes them in (`recall`)
+before the record's lines; they are not log lines, so nothing in them is read or counted as
+one. An older handler ignores the key and reads the record as before, with a fresh source that
+may describe such entries with less detail.
 
 Cut (optional): the start of the line after the record's last one, which the file's damaged
 compressed data cut short (`provenance.lines.CutLine`), as base64; it is line number

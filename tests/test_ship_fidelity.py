@@ -8,6 +8,7 @@ the records, ingest reads the file; each test compares the two stores event by e
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -31,25 +32,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
 
 
 def follow_line_by_line(
-    tmp_path: Path, source: Path, **changes: object
+    tmp_path: Path, original: Path, **changes: object
 ) -> tuple[Recorder, ShipReport, Path]:
-    """Write `source` into a new file one line at a time, with a look after each: how a
+    """Write `original` into a new file one line at a time, with a look after each: how a
     shipper following a live log sees it. Then the end, as `--once` reads it. The records,
     the report, and the file written."""
-    path = tmp_path / "followed" / source.name
+    path = tmp_path / "followed" / original.name
     path.parent.mkdir()
     path.write_bytes(b"")
     recorder = Recorder()
     with ShipState(tmp_path / "followed" / "ship.db") as state:
         shipper = Shipper(recorder, state, options(**changes), sleep=lambda seconds: None)
         shipper.follow([str(path)])
-        for line in source.read_bytes().splitlines(keepends=True):
+        for line in original.read_bytes().splitlines(keepends=True):
             with path.open("ab") as out:
                 out.write(line)
             shipper.poll()
         shipper.poll(final=True)
         shipper.close()
-    assert path.read_bytes() == source.read_bytes()
+    assert path.read_bytes() == original.read_bytes()
     return recorder, shipper.report, path
 
 
@@ -104,7 +105,7 @@ def test_every_demo_file_in_the_smallest_records_is_stored_as_ingest_stores_it(
 
 def test_what_robots_remember_is_bounded_and_forgets_the_oldest_jobs(tmp_path: Path) -> None:
     """A log of jobs that never finish: the memory a record carries stays within
-    MEMORY_CHARS, and holds the newest jobs (each thread's `processing` line)."""
+    MEMORY_CHARS, and describes the newest jobs."""
     lines = [
         f"2026-02-01T09:{n // 60:02d}:{n % 60:02d}.000Z pid=1 tid=t{n} INFO: "
         f"druid:bc{n:03d}df{n % 10000:04d} processing transfer-object (preservationIngestWF)"
@@ -114,8 +115,9 @@ def test_what_robots_remember_is_bounded_and_forgets_the_oldest_jobs(tmp_path: P
     recorder, _ = ship_once(tmp_path, path, source="robots", record_bytes=1)
     memories = [env.memory for env in envelopes(recorder)]
     assert max(sum(len(line) + 1 for line in memory) for memory in memories) <= MEMORY_CHARS
-    assert memories[-1][-1] == lines[-2].encode()  # the last line's record: all before it
-    assert lines[0].encode() not in memories[-1]
+    # The last line's record: the job of the line before it is the newest remembered.
+    newest, oldest = (json.loads(memories[-1][at]) for at in (-1, 0))
+    assert (newest["thread"], oldest["thread"] != ["1", "t0"]) == (["1", "t998"], True)
 
 
 def test_an_old_handler_ignores_the_memory_and_reads_the_record_as_before() -> None:
@@ -209,7 +211,7 @@ def test_interleaved_rails_requests_with_no_place_to_cut_are_split_counted_and_w
     """A busy tagged Rails log always has a request open: no place to begin a record. Past
     the stretch limit one begins anyway (a forced cut): counted, warned about with the line,
     and the requests open there are stored incomplete (no status, no duration), their later
-    lines ignored. What the README says."""
+    lines ignored (counted). What the README says."""
     requests = [_request(n) for n in range(400)]
     lines = []
     for n in range(402):  # each request's lines spread over three others'
@@ -234,6 +236,35 @@ def test_interleaved_rails_requests_with_no_place_to_cut_are_split_counted_and_w
     assert 0 < len(incomplete) <= 2 * report.forced_cuts
     assert all(p["status"] is None and p["duration_ms"] is None for p in incomplete)
     assert all(p["complete"] for p in whole.payloads.values())
+    # Every event keeps its id; the lines of a request after its cut are counted, as ignored.
+    assert shipped.ids == whole.ids
+    assert dict(shipped.report.ignored_by_reason) == {
+        "end of a request that started before this input": len(lines) - shipped.report.consumed
+    }
+
+
+def test_a_rails_request_slower_than_the_idle_flush_is_stored_without_its_end(
+    tmp_path: Path,
+) -> None:
+    """The README's word: an idle flush stores the request as far as it got (with
+    `--idle-flush 0`, a flush after every line: only its `Started`); its later lines are
+    ignored and counted."""
+    started, processing, parameters, completed = _request(1)
+    source = write(tmp_path / "rails.log", [started, processing, parameters, completed])
+    recorder, report, path = follow_line_by_line(
+        tmp_path, source, source="rails", idle_flush_seconds=0
+    )
+    assert report.idle_flushes > 0
+    shipped, whole = handled(tmp_path, recorder.records), ingested(tmp_path, path, "rails")
+    [(key, payload)] = shipped.payloads.items()
+    assert (payload["complete"], payload["status"], whole.payloads[key]["status"]) == (
+        False,
+        None,
+        200,
+    )
+    assert shipped.report.ignored_by_reason == {
+        "end of a request that started before this input": 3
+    }
 
 
 # --- damaged compressed files ------------------------------------------------------------------

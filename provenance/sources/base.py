@@ -129,20 +129,19 @@ class Source(ABC):
         return self.flush()
 
     def memory(self) -> tuple[str, ...]:
-        """What this source remembers across entries, as lines: `recall` of them makes a fresh
-        source of the same kind read the next lines as this one would. Asked between entries
-        (every line fed is in a returned entry, or the last one alone is still open); lines of
-        entries still open are never part of it. Empty for a source that remembers nothing
-        that changes what later entries become (a cache is not memory)."""
+        """What this source remembers across entries, as lines of its own making (text, no
+        line ends): `recall` of them makes a fresh source of the same kind read the next lines
+        as this one would. Asked between entries (every line fed is in a returned entry, or
+        the last one alone is still open, which is no part of it); the same object while
+        nothing changed. Empty for a source that remembers nothing that changes what later
+        entries become (a cache is not memory)."""
         return ()
 
     def recall(self, memory: Sequence[str]) -> None:
         """Take `memory` (what `memory()` of a source of this kind gave) as what this fresh
-        source remembers: its lines are read, and what they give is dropped (they were
-        counted where they were read)."""
-        for line in memory:
-            self.feed(0, line)
-        self.flush()
+        source remembers. Lines it cannot read (a record is not to be trusted) are passed
+        by. A source that remembers nothing has nothing to take."""
+        return None
 
 
 class MultilineSource(Source):
