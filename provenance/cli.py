@@ -886,7 +886,8 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
     type=FiniteFloat(0, 86_400),
     default=30.0,
     show_default=True,
-    help="seconds of quiet after which an entry still open at the end of a file is shipped",
+    help="seconds of quiet after which an entry still open at the end of a file is shipped "
+    "(with --once: after which a last line without its line end is shipped)",
 )
 @click.option(
     "--tz",
@@ -1016,7 +1017,8 @@ def _print_ship_report(report: ShipReport) -> None:
     )
     for label, count in (
         ("entries retried", report.retried_entries),
-        ("forced cuts (an entry split across records)", report.forced_cuts),
+        ("forced cuts (entries split across records)", report.forced_cuts),
+        ("idle flushes (an open entry shipped after --idle-flush of quiet)", report.idle_flushes),
         ("rotations", report.rotations),
         ("truncations", report.truncations),
     ):

@@ -14,7 +14,9 @@ and log lines compress about tenfold):
      "lines": ["...", "..."],            the lines, without their line ends
      "binary": {"3": "<base64>"},        lines sent as base64, by index ("lines" has "")
      "overlong": {"5": {...}},           lines over the length cap, by index ("lines" has "")
-     "occurrences": {"9f0c2a...": 2}}    identity state (below)
+     "occurrences": {"9f0c2a...": 2},    identity state (below)
+     "memory": {"lines": [...], "binary": {...}},   what the source remembers (below)
+     "cut": "<base64>"}                  a last line the file's damage cut short (below)
 
 A line goes in `binary` when it is not UTF-8, or when its JSON string would be longer than its
 base64 (control characters take up to 6 bytes each in JSON, any byte 4/3 in base64): so a line
@@ -33,6 +35,22 @@ record (keyed by the first 8 bytes of the head's `line_digest`, in hex). The ing
 starts its counter from these, so a file shipped in any number of records gets the same event
 ids as `prov ingest` of the whole file.
 
+Memory (optional): what the file's source remembered across entries where the record begins
+(`provenance.sources.base.Source.memory`: robots, a description of each job a thread is
+processing; auto, that per format and a line of the format before), as lines of the source's
+own making, sent as "lines" are. The ingest handler's fresh source takes them in (`recall`)
+before the record's lines; they are not log lines, so nothing in them is read or counted as
+one. An older handler ignores the key and reads the record as before, with a fresh source that
+may describe such entries with less detail.
+
+Cut (optional): the start of the line after the record's last one, which the file's damaged
+compressed data cut short (`provenance.lines.CutLine`), as base64; it is line number
+`first_line + len(lines)`, and the handler quarantines it as `prov ingest` does. An older
+handler ignores it.
+
+Optional keys are left out when empty, so the version stays 1: a reader of this version
+ignores keys it does not know.
+
 Imports `provenance.lines` (which imports nothing of the project).
 """
 
@@ -41,6 +59,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,27 +112,13 @@ class Envelope:
     first_line: int
     lines: list[Line]
     occurrences: dict[bytes, int] = field(default_factory=dict)
+    memory: list[bytes] = field(default_factory=list)
+    """What the source remembered where the record begins (lines, without line ends)."""
+    cut: bytes | None = None
+    """The start of the line after the last one, cut short by the input's damage."""
 
     def to_json(self) -> dict[str, Any]:
-        texts: list[str] = []
-        binary: dict[str, str] = {}
-        overlong: dict[str, dict[str, Any]] = {}
-        for index, line in enumerate(self.lines):
-            if isinstance(line, OverlongLine):
-                texts.append("")
-                overlong[str(index)] = {
-                    "kept": base64.b64encode(line.kept).decode("ascii"),
-                    "bytes": line.length,
-                    "sha1": line.sha1.hex(),
-                    "sha256": line.sha256,
-                }
-                continue
-            text = _as_text(line)
-            if text is None:
-                texts.append("")
-                binary[str(index)] = base64.b64encode(line).decode("ascii")
-            else:
-                texts.append(text)
+        texts, binary, overlong = _lines_json(self.lines)
         document: dict[str, Any] = {
             MARKER: VERSION,
             "source": self.source,
@@ -132,7 +137,41 @@ class Envelope:
             document["overlong"] = overlong
         if self.occurrences:
             document["occurrences"] = {key.hex(): n for key, n in self.occurrences.items()}
+        if self.memory:
+            memory_texts, memory_binary, _ = _lines_json(self.memory)
+            document["memory"] = {"lines": memory_texts}
+            if memory_binary:
+                document["memory"]["binary"] = memory_binary
+        if self.cut is not None:
+            document["cut"] = base64.b64encode(self.cut).decode("ascii")
         return document
+
+
+def _lines_json(
+    lines: Sequence[Line],
+) -> tuple[list[str], dict[str, str], dict[str, dict[str, Any]]]:
+    """Lines as an envelope holds them: texts, and the lines that go as base64 or as what is
+    kept of them (over-long) by index, "" in the texts in their place."""
+    texts: list[str] = []
+    binary: dict[str, str] = {}
+    overlong: dict[str, dict[str, Any]] = {}
+    for index, line in enumerate(lines):
+        if isinstance(line, OverlongLine):
+            texts.append("")
+            overlong[str(index)] = {
+                "kept": base64.b64encode(line.kept).decode("ascii"),
+                "bytes": line.length,
+                "sha1": line.sha1.hex(),
+                "sha256": line.sha256,
+            }
+            continue
+        text = _as_text(line)
+        if text is None:
+            texts.append("")
+            binary[str(index)] = base64.b64encode(line).decode("ascii")
+        else:
+            texts.append(text)
+    return texts, binary, overlong
 
 
 def encoded_size(line: Line) -> int:
@@ -198,17 +237,10 @@ def from_json(document: dict[str, Any]) -> Envelope:
     if version != VERSION:
         raise EnvelopeError(f"envelope version {version!r} is not supported (this reads {VERSION})")
     try:
-        texts = document["lines"]
-        binary = document.get("binary") or {}
-        overlong = document.get("overlong") or {}
-        lines: list[Line] = [
-            _overlong(overlong[str(i)])
-            if str(i) in overlong
-            else base64.b64decode(binary[str(i)], validate=True)
-            if str(i) in binary
-            else text.encode()
-            for i, text in enumerate(texts)
-        ]
+        lines = _lines_from(document["lines"], document.get("binary"), document.get("overlong"))
+        memory_document = document.get("memory") or {}
+        memory = _lines_from(memory_document.get("lines") or [], memory_document.get("binary"))
+        cut = document.get("cut")
         occurrences = {
             bytes.fromhex(key): int(n) for key, n in (document.get("occurrences") or {}).items()
         }
@@ -223,6 +255,8 @@ def from_json(document: dict[str, Any]) -> Envelope:
             first_line=int(document["first_line"]),
             lines=lines,
             occurrences=occurrences,
+            memory=[line for line in memory if isinstance(line, bytes)],
+            cut=None if cut is None else base64.b64decode(cut, validate=True),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EnvelopeError(f"malformed envelope: {type(exc).__name__}: {exc}") from exc
@@ -233,6 +267,21 @@ def from_json(document: dict[str, Any]) -> Envelope:
     if any(len(key) != 8 or n < 0 for key, n in envelope.occurrences.items()):
         raise EnvelopeError("malformed envelope: occurrences need 16 hex digits and counts >= 0")
     return envelope
+
+
+def _lines_from(
+    texts: list[str], binary: dict[str, str] | None, overlong: dict[str, Any] | None = None
+) -> list[Line]:
+    binary = binary or {}
+    overlong = overlong or {}
+    return [
+        _overlong(overlong[str(i)])
+        if str(i) in overlong
+        else base64.b64decode(binary[str(i)], validate=True)
+        if str(i) in binary
+        else text.encode()
+        for i, text in enumerate(texts)
+    ]
 
 
 def _overlong(document: dict[str, Any]) -> OverlongLine:

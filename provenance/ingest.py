@@ -285,21 +285,28 @@ def ingest_envelope(
 
     The envelope's lines are taken exactly as shipped (the shipper already removed the line
     ends, and sent over-long lines as such), and its `occurrences` seed the counter: the same
-    ids as `prov ingest` of the file.
+    ids as `prov ingest` of the file. The source first takes in the envelope's `memory`
+    (what the shipper's source remembered where the record begins: not counted, it was read
+    in an earlier record); a `cut` line is quarantined after the lines, as ingest of a damaged
+    file quarantines it.
     UnknownSourceError if the envelope names no known source.
     """
     part_options = replace(
         options, source=envelope.source, origin=envelope.host, service=envelope.service
     )
+    lines: list[Line | CutLine] = list(envelope.lines)
+    if envelope.cut is not None:
+        lines.append(CutLine(envelope.cut))
     return _ingest_part(
         store,
-        envelope.lines,
+        lines,
         envelope.file,
         part_options,
         envelope.first_line,
         envelope.occurrences,
         report,
         False,
+        memory=envelope.memory,
     )
 
 
@@ -369,19 +376,24 @@ def quarantine_data(
 
 def _ingest_part(
     store: EventStore,
-    lines: Iterable[Line],
+    lines: Iterable[Line | CutLine],
     name: str | None,
     options: IngestOptions,
     first_line: int,
     occurrences: Mapping[bytes, int] | None,
     report: IngestReport | None,
     line_ends: bool,
+    *,
+    memory: Sequence[bytes] = (),
 ) -> IngestReport:
     report = report if report is not None else IngestReport()
     batch = _Batch(store, report)
     counter = OccurrenceCounter(dict(occurrences) if occurrences else None)
     with _bulk_allocation():
-        _Reader(batch, name, options, None, counter).run(lines, first_line, line_ends=line_ends)
+        reader = _Reader(batch, name, options, None, counter)
+        if memory:
+            reader.recall(memory)
+        reader.run(lines, first_line, line_ends=line_ends)
         batch.flush()
     _add_file(report, name)
     return report
@@ -472,6 +484,18 @@ class _Reader:
             tz=options.tz, origin=options.origin, service=options.service, file=self.name
         )
         self.source = create_source(options.source, context)
+
+    def recall(self, memory: Sequence[bytes]) -> None:
+        """Give the source what the source of the lines before these remembered (their
+        entries were counted where those lines were read)."""
+        texts = []
+        for line in memory:
+            try:
+                texts.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append(line.decode("utf-8", "surrogateescape"))
+                self.undecodable = True  # remembered bytes may reach an event's fields
+        self.source.recall(texts)
 
     def run(
         self, lines: Iterable[Line | CutLine], first_line: int = 1, *, line_ends: bool = True

@@ -11,7 +11,8 @@ Names (`resolve`):
   directories are not followed; FIFOs, devices and sockets found there are passed by).
 - A name that does not exist: "no such file". Anything else (a socket, a block device) is
   refused.
-`input_kind` tells which a name is; `prov ship`, which follows regular files only, asks it too.
+`input_kind` tells which a name is; `prov ship`, which follows regular files only, asks it too,
+and reads each file's text from its offset the way `open_input` reads it (`text_after`).
 
 Content (`open_input`, every input, files found in a directory too):
 - compressed input (gzip, bzip2 or xz, recognised by its first bytes: `provenance.compression`)
@@ -61,6 +62,11 @@ class BinaryInputError(InputError):
 
 class DamagedInputError(InputError):
     """An input whose compressed data (or device) failed part-way: what came before was read."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+        """What the decompressor or the device said, in one line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +155,15 @@ def open_input(item: Input, *, force: bool = False) -> Iterator[BinaryIO]:
             stream = _joined(head, stream, error, name, kind, text=True)
         refuse_binary(head, name, force=force)
         yield stream
+
+
+def text_after(stream: BinaryIO, name: str, kind: str | None) -> BinaryIO:
+    """The rest of `stream`, an input's text (decompressed already when `kind` says it was
+    compressed), from where it stands, read as `open_input` reads text: a failure is a
+    `DamagedInputError` naming the input, and a line it cuts short ends the input once before
+    it (`provenance.lines.read_lines` then gives that line as a `CutLine`). `prov ship` reads
+    each file this way from its offset."""
+    return _joined(b"", stream, None, name, kind, text=True)
 
 
 def refuse_binary(head: bytes, name: str, *, force: bool, verb: str = "read") -> None:
@@ -292,5 +307,5 @@ def _damaged(name: str, kind: str | None, exc: BaseException) -> InputError:
     detail = " ".join(str(exc).split()) or type(exc).__name__
     if kind is None:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else detail
-        return DamagedInputError(f"cannot read {name} to its end: {reason}")
-    return DamagedInputError(f"{name}: {kind} data is damaged or truncated ({detail})")
+        return DamagedInputError(f"cannot read {name} to its end: {reason}", reason)
+    return DamagedInputError(f"{name}: {kind} data is damaged or truncated ({detail})", detail)

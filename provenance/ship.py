@@ -1,33 +1,39 @@
 """`prov ship`: follow log files and put their lines into a Kinesis stream as record envelopes.
 
-Each file is read as `prov ingest` reads it (`provenance.lines`: line ends, a byte-order mark,
-the 512 KiB line cap; an over-long line travels as what `OverlongLine` keeps of it), and the
-file's source runs here too, for one reason: to know where entries begin and end. Records hold
-whole entries only, so the ingest handler, which reads each record with a fresh source and the
-occurrence counts the record carries (`provenance.envelope`), gives every event the id
-`prov ingest` of the whole file gives it.
+Each file is read as `prov ingest` reads it (`provenance.inputs.text_after`, `provenance.lines`:
+line ends, a byte-order mark, the 512 KiB line cap, a line that damaged compressed data cut
+short; an over-long line travels as what `OverlongLine` keeps of it), and the file's source
+runs here too: to know where entries begin and end, and what it remembers across them. Records
+hold whole entries only, and each carries what the source remembered where it begins
+(`Source.memory`: robots, what each thread is processing; auto, the format of the line before).
+So the ingest handler, which reads each record with a fresh source that recalls that memory
+and with the occurrence counts the record carries (`provenance.envelope`), stores every event
+as `prov ingest` of the whole file stores it: the same id, the same payload.
 
 Where a record may begin: before a line, when every line before it is in an entry the source
 has completed. Either nothing was open after the line before, or this line is the only one
 still open (most sources hold an entry until the next head line shows it complete; the line
 must then be in none of the entries it completed, which `Entry.lines`, verbatim, tells). And a
-fresh source must treat the line as the running one did: `auto` sends a line it recognises as
-no format (a blank line, say) to the format of the line before, which a fresh source cannot
-know. That check runs only where a record is about to be cut, not at every line.
+fresh source recalling the memory there must treat the line as the running one did (a memory
+too large to send, `MAX_MEMORY_BYTES`, is not sent: then a fresh source is all the handler
+has). That check runs only where a record is about to be cut, not at every line. Where all that
+was read is cut (the end of a look, nothing open), this shipper goes on with a fresh source
+recalling the memory sent, as the handler will: what each reads next is read alike.
 
 Lines are measured by what they add to a record (`provenance.envelope.encoded_size`: the JSON
 or base64 of a line, the kept part of an over-long one), not by the bytes they took in the
 file. A stretch with no place to begin a record that would pass 7/8 of the record limit (a
-runaway backtrace, a request that never completes) is cut anyway before the line that would
-pass it: a forced cut, counted. There the source is finished and started afresh, exactly as the
-handler finishes each record and starts the next with a fresh source, so the record carries
-the occurrence count of every entry head it holds and no real repeat is taken for a
-duplicate; the entries cut keep their first part (and its ids), and the lines after the cut
-are read as new entries (what no format claims is quarantined), no line lost. Whatever a
-stretch holds, a record of it fits: a line within the cap takes at most 4/3 of its length, so
-`_records` never has to cut inside a stretch or alter a line. A source's memory across entries
-(robots remember what each thread is processing) is not in a record: a fresh source may
-describe such an entry with less detail.
+runaway backtrace, a request that never completes, a busy Rails log whose tagged requests
+always overlap) is cut anyway before the line that would pass it: a forced cut, counted and
+warned about with its line. There the source is finished and started afresh (recalling what
+it remembered), and the record ends, exactly as the handler finishes each record and starts
+the next with a fresh source, so the record carries the occurrence count of every entry head it
+holds and no real repeat is taken for a duplicate; the entries cut keep their first part (and
+its ids: a Rails request is stored incomplete, without status and duration), and the lines
+after the cut are read as new entries (what no format claims is quarantined; a Rails request's
+end is ignored), no line lost. Whatever a stretch holds, a record of it fits: a line within the
+cap takes at most 4/3 of its length, and the memory at most `MAX_MEMORY_BYTES`, so `_records`
+never has to cut inside a stretch or alter a line.
 
 Lines are aggregated into records of about `record_bytes` (256 KiB of log lines compress to
 some 30-60 KB; PUT payload units are counted per 25 KB, entries per call are few), never more
@@ -39,17 +45,21 @@ and full jitter, a bounded number of times; botocore's own retries (set explicit
 call that fails whole (throttling, connection errors).
 
 After each call, what Kinesis acknowledged is committed to the state file (`ship_state`): the
-offset, line number and occurrence counts at the end of the last acknowledged record of each
-file, and the fingerprint of what was shipped (the SHA-1 of the first line and of the line
-ending at the offset). A crash restarts there with the same counts: no line is lost, and lines
-shipped again get the same ids (duplicates, which the store ignores).
+offset, line number, occurrence counts and source memory at the end of the last acknowledged
+record of each file, and the fingerprint of what was shipped (the SHA-1 and size of the first
+line and of the line ending at the offset). A crash restarts there with the same counts and
+memory: no line is lost, and lines shipped again get the same ids (duplicates, which the store
+ignores).
 
 Following (`tail -F`): at the end of a growing file, a line without its "\\n" waits for the
 rest of it. Lines whose entries are all complete are shipped at once; an entry still open
 waits for the line that completes it, or for `idle_flush_seconds` of quiet, after which it is
-finished and shipped (a forced cut: if it goes on later, the rest is read as new entries). When
-the path names another file (rotation), the old file is read to its end and finished, then the
-new one is shipped from byte 0 with a fresh counter.
+finished and shipped (an idle flush, counted apart: if the entry goes on later, the rest is
+read as new entries). `--once` reads a plain file to its end the same way, except that a last
+line without its "\\n" in a file changed within `idle_flush_seconds` is left, with the entry
+it may go on, for the next run (a cron job on a live log); a compressed file is read to its
+very end. When the path names another file (rotation), the old file is read to its end and
+finished, then the new one is shipped from byte 0 with a fresh counter.
 
 A device and inode say which file a path named, not what it holds (ext4 gives a new file the
 inode of one just deleted; copytruncate keeps the inode and drops the content). So shipping
@@ -58,10 +68,18 @@ the offset are the ones fingerprinted (`_holds`). That is checked for the file t
 when shipping starts, and at every look while following. When the path's file does not hold
 them (rotated, truncated, replaced), the old content is looked for beside it: a file of the
 same folder, renamed (`access.log.1`) or compressed (`access.log.1.gz`), that holds them, not
-binary (`_find_previous`); it is finished from the offset first, then the path's file is
-shipped from byte 0. When none does, a warning says from which byte of the old file nothing
-was shipped. A state row saved by an older prov has no fingerprint: its file is trusted by
-identity as before (with a note), but only where the offset falls on a line end.
+binary (`_find_previous`); it is finished from the offset first, then any file rotated from the
+path after it (`_rotated_between`: changed between the two, not a copy of either), each from
+byte 0 with a fresh counter and a warning, then the path's file from byte 0. When none does,
+a warning says from which byte of the old file nothing was shipped. The path's file with the
+identity saved but not the content is a truncation, unless the system says it was made after
+the state was saved (`provenance.file_birth`): then a new file took the old inode, a rotation.
+A state row saved by an older prov has no fingerprint: its file is trusted by identity as
+before (with a note), but only where the offset falls on a line end; a copy of it (compressed
+or not) only where exactly the lines shipped end at the offset.
+
+The state is kept per stream name: a stream given by ARN is the stream of that name
+(`ship_state.stream_name`), so naming it either way does not ship a file twice.
 
 Regular files only (a FIFO or a device has no offsets to resume at); one that looks binary is
 refused unless `force`: `provenance.inputs` says what a name is and what is not text, for
@@ -74,8 +92,9 @@ kept in the state as its bytes and shown with each undecodable byte as `\\xNN` (
 boto3 is imported here for the Kinesis client (by the CLI's `ship` command only); the other
 modules of `provenance` that reach AWS (`redrive`, `api_client`, `pseudonym_secret`) import
 it themselves. Imports the envelope, identity, sources, the state file, the errors, how inputs
-are read (`provenance.compression`, `provenance.inputs`, `provenance.lines`),
-`premis.escaping` (visible names) and `eventstore.aws_region` (the client's region).
+are read (`provenance.compression`, `provenance.inputs`, `provenance.lines`), when a file was
+made (`provenance.file_birth`), `premis.escaping` (visible names) and `eventstore.aws_region`
+(the client's region).
 """
 
 from __future__ import annotations
@@ -106,18 +125,21 @@ from provenance.envelope import (
     within_record_limits,
 )
 from provenance.errors import ProvenanceError
+from provenance.file_birth import birth_time
 from provenance.identity import OccurrenceCounter
 from provenance.inputs import (
     DIRECTORY,
     FILE,
     STREAM,
     BinaryInputError,
+    DamagedInputError,
     InputError,
     input_kind,
     read_head,
     refuse_binary,
+    text_after,
 )
-from provenance.lines import MAX_LINE_BYTES, Line, OverlongLine, read_line
+from provenance.lines import MAX_LINE_BYTES, CutLine, Line, OverlongLine, read_line
 from provenance.ship_state import (
     Advance,
     Change,
@@ -126,12 +148,16 @@ from provenance.ship_state import (
     Reset,
     SavedFile,
     ShipState,
+    stream_name,
 )
 from provenance.sources import create_source
 from provenance.sources.base import Entry, Source, SourceContext
 
 DEFAULT_RECORD_BYTES = 256 * 1024
 """Aim for this many bytes of lines per record (some 30-60 KB once compressed)."""
+MAX_MEMORY_BYTES = 64 * 1024
+"""The most a source's memory may add to a record (`encoded_size` of its lines); more, and
+the record goes without it (a source keeps its own well below: robots, 16 Ki characters)."""
 MAX_CALL_RECORDS = 500
 MAX_CALL_BYTES = 5_000_000
 """Kinesis takes 5 MiB per PutRecords call, partition keys included; this leaves room."""
@@ -180,8 +206,8 @@ class ShipOptions:
     @property
     def stretch_limit(self) -> int:
         """The most a stretch of lines may add to a record (`encoded_size`) before it is cut
-        anyway: 7/8 of a record, which leaves the rest (125 KB) for the envelope's own fields
-        (host, service, file name)."""
+        anyway: 7/8 of a record, which leaves the rest (125 KB) for the source's memory
+        (`MAX_MEMORY_BYTES`) and the envelope's own fields (host, service, file name)."""
         return self.max_record_bytes * 7 // 8
 
 
@@ -222,6 +248,8 @@ class ShipReport:
     put_calls: int = 0
     retried_entries: int = 0
     forced_cuts: int = 0
+    # Entries finished after --idle-flush seconds of quiet (split only if they go on later).
+    idle_flushes: int = 0
     rotations: int = 0
     truncations: int = 0
     stopped: bool = False
@@ -239,6 +267,7 @@ class ShipReport:
             "put_calls": self.put_calls,
             "retried_entries": self.retried_entries,
             "forced_cuts": self.forced_cuts,
+            "idle_flushes": self.idle_flushes,
             "rotations": self.rotations,
             "truncations": self.truncations,
             "stopped": self.stopped,
@@ -290,15 +319,22 @@ def kinesis_client(
 @dataclass(slots=True)
 class _Chunk:
     """Lines from one entry end to another (or to a forced cut), with the entry heads counted
-    while they were read: (head line number, digest key, occurrence), in counting order."""
+    while they were read: (head line number, digest key, occurrence), in counting order; and
+    what the source remembered where it begins and where it ends (`Source.memory`)."""
 
     offset: int
     end: int
     first_line: int
-    lines: list[Line]
+    # The last may be a `CutLine`: the line the file's damage cut short (sent as `cut`).
+    lines: list[Line | CutLine]
     heads: list[tuple[int, bytes, int]]
     # The bytes each line took in the file (line end, and a first line's byte-order mark).
     sizes: list[int]
+    memory: tuple[str, ...]
+    end_memory: tuple[str, ...]
+    # The source was started afresh after it (from `end_memory`): what follows goes in
+    # another record, which the handler reads with a fresh source too.
+    afresh: bool = False
 
     @property
     def size(self) -> int:
@@ -308,16 +344,16 @@ class _Chunk:
 @dataclass(slots=True)
 class _Cut:
     """A place a record may begin: before line `line_no`, when every line before it is in a
-    completed entry. It is taken only if a fresh source (what the ingest handler reads the
-    record with) treats that line as the running source did (`expected`): `auto` sends a line
-    it does not recognise to the format of the line before, which a fresh source cannot know.
-    """
+    completed entry, with what the source remembered there (`memory`). It is taken only if a
+    fresh source that recalls that memory (what the ingest handler reads the record with)
+    treats the line as the running source did (`expected`)."""
 
     line_no: int
     offset: int
     heads: int  # entry heads counted in the file before the cut
     text: str
     expected: tuple[tuple[Any, ...], ...]
+    memory: tuple[str, ...]
     valid: bool | None = None
 
 
@@ -337,41 +373,54 @@ class _FileReader:
         offset: int = 0,
         next_line: int = 1,
         counts: dict[bytes, int] | None = None,
-        head: bytes | None = None,
+        head: tuple[bytes, int | None] | None = None,
         tail: tuple[bytes, int] | None = None,
+        memory: tuple[str, ...] = (),
     ) -> None:
         self.opened = opened
         self.handle = opened.text
         self.compressed = opened.compression is not None
+        self.name = source_context.file or ""
         # Why reading stopped before the end (damaged compressed data), once it did.
         self.damaged: str | None = None
         self.file_id = file_id
         self.offset = offset
         self.next_line = next_line
-        self.head = head
+        # The first line's SHA-1 and the bytes it took (None: not known, a state of format 2).
+        self.head: bytes | None = None
+        self.head_bytes: int | None = None
+        if head is not None:
+            self.head, self.head_bytes = head
         # The line that ends at `offset` (its SHA-1 once asked for), and the bytes it took.
-        self._tail_line: Line | None = None
+        self._tail_line: Line | CutLine | None = None
         self._tail_sha1: bytes | None = None
         self._tail_size = 0
         if tail is not None:
             self._tail_sha1, self._tail_size = tail
         self.counter = OccurrenceCounter(counts)
         self.context = source_context
+        # The last memory measured for a record, and what of it goes (`_sendable`).
+        self._measured: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         self.source_name = options.source
-        self.source = create_source(options.source, source_context)
+        memory = self._sendable(memory)
+        self.source = self._fresh(memory)
         self.record_bytes = options.record_bytes
         self.stretch_limit = options.stretch_limit
         self.idle_flush_seconds = options.idle_flush_seconds
         self._grown_at = time.monotonic()
-        self.forced_cuts = 0
+        # The line numbers records began at by force (forced cuts: `Shipper._take` counts
+        # them and warns).
+        self.forced_at: list[int] = []
+        self.idle_flushes = 0
         # The open stretch: lines read since the last cut, what each adds to a record, and
-        # the entry heads counted since.
-        self._lines: list[Line] = []
+        # the entry heads counted since; what the source remembered where it began.
+        self._lines: list[Line | CutLine] = []
         self._sizes: list[int] = []
         self._weights: list[int] = []
         self._weight = 0
         self._start = offset
         self._first_line = next_line
+        self._memory = memory
         self._heads: list[tuple[int, bytes, int]] = []
         self._heads_before = 0  # heads counted in the file before the stretch
         self._cuts: list[_Cut] = []
@@ -391,7 +440,7 @@ class _FileReader:
             if self._tail_line is None:
                 return None
             self._tail_sha1 = _sha1(self._tail_line)
-        return Fingerprint(self.head, self._tail_sha1, self._tail_size)
+        return Fingerprint(self.head, self._tail_sha1, self._tail_size, self.head_bytes)
 
     def still_holds(self) -> bool:
         """Whether the file still holds the last line read where it was read. Copytruncate
@@ -418,22 +467,37 @@ class _FileReader:
         `more`: nothing more is read (the file no longer holds what followed), the lines read
         are finished and cut.
 
-        Compressed data found damaged ends the file there (`damaged` says why), as `final`."""
-        handle = self.handle
+        The file's text is read as `prov ingest` reads it (`provenance.inputs.text_after`):
+        damaged compressed data (or a read error) ends the file there (`damaged` says why), as
+        `final`, and the line it cut short is quarantined as ingest quarantines it."""
         try:
             if more:
-                handle.seek(self.offset)
+                self.handle.seek(self.offset)
+                text = text_after(self.handle, self.name, self.opened.compression)
             while more:
-                read = read_line(handle, at_start=self.offset == 0)
+                read = read_line(text, at_start=self.offset == 0)
                 if read is None:
                     break
                 line, size, complete = read
-                if not final and not complete:
-                    break  # still being written
+                if not complete:
+                    if not final:
+                        break  # still being written
+                    # No line end: the end of the file, or its damage. The next read tells.
+                    try:
+                        read_line(text, at_start=False)
+                    except InputError:
+                        if isinstance(line, bytes):
+                            yield from self._read_line(CutLine(line), size)
+                        else:
+                            yield from self._read_line(line, size)
+                        raise
                 yield from self._read_line(line, size)
-        except READ_ERRORS as exc:
+        except _READ_FAILURES as exc:
             kind = self.opened.compression or "the file's"
-            detail = " ".join(str(exc).split()) or type(exc).__name__
+            if isinstance(exc, DamagedInputError):
+                detail = exc.detail
+            else:
+                detail = " ".join(str(exc).split()) or type(exc).__name__
             self.damaged = (
                 f"{kind} data is damaged or truncated after line {self.next_line - 1:,} ({detail})"
             )
@@ -445,24 +509,25 @@ class _FileReader:
                 yield self._cut_all()
         elif self._lines and self._open == 0:
             # Every line read is in a completed entry (single-line formats, always): ship
-            # them all now rather than wait for the next line to show a place to cut.
-            yield self._cut_all()
+            # them all now rather than wait for the next line to show a place to cut. The
+            # source goes on as the handler's will, from what the record says it remembered.
+            yield self._cut_afresh()
         elif self._lines and time.monotonic() - self._grown_at >= self.idle_flush_seconds:
             # The file has been quiet for a while with an entry still open (a multi-line
             # format holds each entry until the next one begins): finish it and ship it, so a
             # quiet log's last entry is not held back indefinitely. If the entry goes on
             # later, its rest is read as new entries.
-            yield self._forced_cut()
+            yield self._forced_cut(idle=True)
         else:
-            chunk = self._cut_latest()
-            if chunk is not None:
-                yield chunk
+            latest = self._cut_latest()
+            if latest is not None:
+                yield latest
 
-    def _read_line(self, line: Line, size: int) -> list[_Chunk]:
+    def _read_line(self, line: Line | CutLine, size: int) -> list[_Chunk]:
         """Take one line as `provenance.lines` read it (as `prov ingest` reads it), which took
         `size` bytes of the file: the chunks cut before it, or with it."""
         chunks: list[_Chunk] = []
-        weight = encoded_size(line)
+        weight = _weight(line)
         # The source that read the lines before this one, when a record begins here with a
         # fresh one: whether both read this line alike tells if the cut was forced.
         before: Source | None = None
@@ -477,15 +542,14 @@ class _FileReader:
                     # Every line read is in a completed entry: this line begins the record,
                     # read by a fresh source as the handler will read it.
                     before = self.source
-                    chunks.append(self._cut_all())
-                    self.source = create_source(self.source_name, self.context)
+                    chunks.append(self._cut_afresh())
                 else:
                     chunks.append(self._forced_cut())
         self._grown_at = time.monotonic()
         line_no = self.next_line
         start = self.offset
         if line_no == 1:
-            self.head = _sha1(line)
+            self.head, self.head_bytes = _sha1(line), size
         self.next_line += 1
         self.offset += size
         self._tail_line, self._tail_sha1, self._tail_size = line, None, size
@@ -499,6 +563,8 @@ class _FileReader:
         if isinstance(line, OverlongLine):
             # ingest quarantines such a line on its own, without feeding it to the source.
             self._count(Entry.too_long(line_no, line))
+        elif isinstance(line, CutLine):
+            self._count(Entry.cut_short(line_no, line))  # the last line: no cut after it
         else:
             try:
                 text = line.decode("utf-8")
@@ -508,21 +574,48 @@ class _FileReader:
             for entry in completed:
                 self._count(entry)
             if before is not None and _outcome(before.feed(line_no, text)) != _outcome(completed):
-                self.forced_cuts += 1  # `auto` read it by the format of the line before
+                # `auto` read it by the format of the line before.
+                self.forced_at.append(line_no)
             if line_no > self._first_line:
                 if clear:
                     # Nothing was open before this line: what it completed holds it alone.
-                    self._cuts.append(_Cut(line_no, start, heads, text, _outcome(completed)))
+                    cut = _Cut(line_no, start, heads, text, _outcome(completed), self._recalled())
+                    self._cuts.append(cut)
                 elif self._open == 1 and not any(text in entry.lines for entry in completed):
                     # This line alone is open: what it completed is all before it.
                     heads = self._heads_before + len(self._heads)
-                    self._cuts.append(_Cut(line_no, start, heads, text, ()))
+                    self._cuts.append(_Cut(line_no, start, heads, text, (), self._recalled()))
         stretch = self.offset - self._start
         if stretch >= self.record_bytes and self._cuts and self._cuts[-1].line_no == line_no:
             cut = self._cuts[-1]
             if self._valid(cut):
                 chunks.append(self._cut_at(cut))
         return chunks
+
+    def _recalled(self) -> tuple[str, ...]:
+        """What the source remembers of the entries completed so far: where a place to cut
+        before the line just read is found, every entry before it is (the line's own, open
+        or completed by itself, changes what a source remembers only once it is completed,
+        or is only `auto`'s marker, which `recall` only recognises)."""
+        return self.source.memory()
+
+    def _fresh(self, memory: tuple[str, ...]) -> Source:
+        """A fresh source that remembers `memory`: what the handler reads a record with."""
+        source = create_source(self.source_name, self.context)
+        source.recall(memory)
+        return source
+
+    def _sendable(self, memory: tuple[str, ...]) -> tuple[str, ...]:
+        """`memory`, or nothing when it would take more of a record than `MAX_MEMORY_BYTES`
+        (a source bounds its own well below; one of lines full of control characters may not
+        fit): the record then begins with a fresh source, as before there was memory."""
+        measured, sendable = self._measured
+        if memory is measured or memory == measured:
+            return sendable
+        size = sum(_weight(_as_bytes(line)) for line in memory)
+        sendable = memory if size <= MAX_MEMORY_BYTES else ()
+        self._measured = (memory, sendable)
+        return sendable
 
     def _count(self, entry: Entry) -> None:
         digest = entry.digest
@@ -532,7 +625,7 @@ class _FileReader:
 
     def _valid(self, cut: _Cut) -> bool:
         if cut.valid is None:
-            fresh = create_source(self.source_name, self.context)
+            fresh = self._fresh(self._sendable(cut.memory))
             cut.valid = _outcome(fresh.feed(cut.line_no, cut.text)) == cut.expected
         return cut.valid
 
@@ -546,6 +639,7 @@ class _FileReader:
     def _cut_at(self, cut: _Cut) -> _Chunk:
         lines = cut.line_no - self._first_line
         heads = cut.heads - self._heads_before
+        memory = self._sendable(cut.memory)
         chunk = _Chunk(
             self._start,
             cut.offset,
@@ -553,6 +647,8 @@ class _FileReader:
             self._lines[:lines],
             self._heads[:heads],
             self._sizes[:lines],
+            self._memory,
+            memory,
         )
         self._lines = self._lines[lines:]
         self._sizes = self._sizes[lines:]
@@ -561,32 +657,66 @@ class _FileReader:
         self._heads = self._heads[heads:]
         self._start = cut.offset
         self._first_line = cut.line_no
+        self._memory = memory
         self._heads_before = cut.heads
         self._cuts = [later for later in self._cuts if later.line_no > cut.line_no]
         return chunk
 
-    def _forced_cut(self) -> _Chunk:
-        """Cut all that was read, with no place to begin a record: a forced cut. The source is
-        finished first and started afresh, as the ingest handler finishes each record and
-        reads the next with a fresh source: the entries still open end here, their heads
-        counted in this chunk, so the record carries their occurrence counts."""
+    def _forced_cut(self, *, idle: bool = False) -> _Chunk:
+        """Cut all that was read, with no place to begin a record: a forced cut (`idle`: an
+        idle flush, when the file has been quiet). The source is finished first and started
+        afresh, as the ingest handler finishes each record and reads the next with a fresh
+        source: the entries still open end here, their heads counted in this chunk, so the
+        record carries their occurrence counts. The fresh source remembers what the finished
+        one did."""
         for entry in self.source.finish():
             self._count(entry)
-        self.source = create_source(self.source_name, self.context)
         self._open = 0  # finishing completes every line fed
-        self.forced_cuts += 1
-        return self._cut_all()
+        if idle:
+            self.idle_flushes += 1
+        else:
+            self.forced_at.append(self.next_line)
+        return self._cut_afresh()
+
+    def _cut_afresh(self) -> _Chunk:
+        """Cut all that was read, every entry completed, and go on with a fresh source that
+        remembers what this one did: what the handler reads the next record with."""
+        chunk = self._cut_all()
+        chunk.afresh = True
+        self.source = self._fresh(chunk.end_memory)
+        return chunk
 
     def _cut_all(self) -> _Chunk:
+        memory = self._sendable(self.source.memory())
         chunk = _Chunk(
-            self._start, self.offset, self._first_line, self._lines, self._heads, self._sizes
+            self._start,
+            self.offset,
+            self._first_line,
+            self._lines,
+            self._heads,
+            self._sizes,
+            self._memory,
+            memory,
         )
         self._heads_before += len(self._heads)
         self._lines, self._sizes, self._heads, self._cuts = [], [], [], []
         self._weights, self._weight = [], 0
         self._start = self.offset
         self._first_line = self.next_line
+        self._memory = memory
         return chunk
+
+
+def _weight(line: Line | CutLine) -> int:
+    """What a line adds to a record (`encoded_size`; a cut line goes as base64, once)."""
+    if isinstance(line, CutLine):
+        return 4 * ((len(line.data) + 2) // 3) + 16
+    return encoded_size(line)
+
+
+def _as_bytes(line: str) -> bytes:
+    """A line a source read, as the bytes it was read from."""
+    return line.encode("utf-8", "surrogateescape")
 
 
 def _outcome(entries: list[Entry]) -> tuple[tuple[Any, ...], ...]:
@@ -622,6 +752,8 @@ class _Record:
     counts: dict[bytes, int]
     # What the file held before `end` (None when its first line is not known).
     fingerprint: Fingerprint | None
+    # What the source remembered at `end`.
+    memory: tuple[str, ...]
 
     @property
     def size(self) -> int:
@@ -638,8 +770,9 @@ class _Followed:
         self.key = key
         self.report = report
         self.reader = reader
-        # A file the path named when shipping last stopped, found again after a rotation.
-        self.previous: _FileReader | None = None
+        # Files the path named before, to ship first, oldest first: the one it named when
+        # shipping last stopped, found again after a rotation, and any rotated after it.
+        self.previous: list[_FileReader] = []
         self.chunks: list[_Chunk] = []
         self.chunk_bytes = 0
         # A compressed file is read once, to its end, and never followed.
@@ -720,8 +853,8 @@ class Shipper:
         """Close the followed files (records not yet sent are dropped: they were not saved)."""
         for item in self._followed:
             item.reader.close()
-            if item.previous is not None:
-                item.previous.close()
+            for previous in item.previous:
+                previous.close()
         self._followed = []
 
     # --- files ---------------------------------------------------------------------------
@@ -729,7 +862,7 @@ class Shipper:
     def _follow(self, path: str) -> _Followed:
         """Open `path` where shipping it stopped last time, if its file still holds what was
         shipped; else finish the old content where it is now, and ship the file from byte 0."""
-        key = FileKey(self.options.stream, self.options.host, path)
+        key = FileKey(stream_name(self.options.stream), self.options.host, path)
         opened = _open(path, force=self.options.force)
         report = FileReport(_shown(path), opened.file_id)
         self.report.files.append(report)
@@ -748,19 +881,21 @@ class Shipper:
         if _holds_saved(opened, saved, identified=same_file):
             return _Followed(key, report, self._resumed(opened, saved, path))
         followed = _Followed(key, report, self._reader(opened, opened.file_id, path))
-        if same_file:
+        if same_file and not _born_after(opened, saved):
             self.report.truncations += 1
         else:
+            # Another file, or a new one that was given the inode of the one shipped.
             self.report.rotations += 1
         previous = _find_previous(path, saved)
         if previous is not None:
             old_opened, old_path = previous
-            followed.previous = self._resumed(old_opened, saved, path)
+            followed.previous.append(self._resumed(old_opened, saved, path))
             self._warn(
                 f"{_shown(path)} no longer holds what was shipped of it (rotated, truncated or "
                 f"replaced while not shipping): finishing the old content, now in "
                 f"{_shown(old_path)}, from byte {saved.offset:,} first"
             )
+            followed.previous += self._rotated_since(path, old_opened, opened)
             return followed
         if saved.offset == 0:
             lost = f"names another file than when shipping stopped ({saved.file_id}), and "
@@ -793,13 +928,14 @@ class Shipper:
         """A reader of `opened`, which holds what `path` held when shipping stopped (the file
         it names, or the old content found beside it), where shipping stopped."""
         fingerprint = saved.fingerprint
+        head: tuple[bytes, int | None] | None
         if fingerprint is not None:
-            head: bytes | None = fingerprint.head
+            head = (fingerprint.head, fingerprint.head_bytes)
             tail: tuple[bytes, int] | None = (fingerprint.tail, fingerprint.tail_bytes)
         else:
             # Saved by an older prov: the first line is read now, so that records from here
             # on carry a fingerprint; the tail is the next line read.
-            head, tail = _first_line_sha1(opened.text), None
+            head, tail = _first_line(opened.text), None
         return self._reader(
             opened,
             opened.file_id,
@@ -809,7 +945,21 @@ class Shipper:
             counts=saved.counts,
             head=head,
             tail=tail,
+            memory=saved.memory,
         )
+
+    def _rotated_since(self, path: str, older: _Opened, newer: _Opened) -> list[_FileReader]:
+        """Readers from byte 0 of the files rotated away from `path` after `older` and before
+        `newer` (rotated twice or more while not looked at), oldest first, each named in a
+        warning."""
+        readers = []
+        for opened, name in _rotated_between(path, older, newer):
+            self._warn(
+                f"{_shown(name)} was rotated from {_shown(path)} after the old content and "
+                "before the file it names now: shipping it too, from its start"
+            )
+            readers.append(self._reader(opened, opened.file_id, path))
+        return readers
 
     def _reader(
         self,
@@ -820,8 +970,9 @@ class Shipper:
         offset: int = 0,
         next_line: int = 1,
         counts: dict[bytes, int] | None = None,
-        head: bytes | None = None,
+        head: tuple[bytes, int | None] | None = None,
         tail: tuple[bytes, int] | None = None,
+        memory: tuple[str, ...] = (),
     ) -> _FileReader:
         options = self.options
         context = SourceContext(
@@ -837,6 +988,7 @@ class Shipper:
             counts=counts,
             head=head,
             tail=tail,
+            memory=memory,
         )
 
     def _poll(self, item: _Followed, *, final: bool) -> None:
@@ -844,20 +996,35 @@ class Shipper:
         read to its end at once, and then left alone."""
         if item.done:
             return
-        if item.previous is not None:
-            previous, item.previous = item.previous, None
+        while item.previous:
+            previous = item.previous.pop(0)
             self._finish_file(item, previous)
-            self._enqueue(Reset(item.key, item.reader.file_id))
+            after = item.previous[0] if item.previous else item.reader
+            self._enqueue(Reset(item.key, after.file_id))
         if not final and not item.reader.compressed:
             # Before reading: a file emptied and written on since must not be read on from
             # the old offset.
             self._check_path(item)
         reader = item.reader
-        self._take(item, reader.read(final=final or reader.compressed))
+        self._take(item, reader.read(final=reader.compressed or (final and self._quiet(reader))))
         self._note_damage(item.key.path, reader)
         if reader.compressed or reader.damaged is not None:
             item.done = not self._stop
         self._pack(item)
+
+    def _quiet(self, reader: _FileReader) -> bool:
+        """Whether a plain file may be read to its very end now (--once): unless its last line
+        is still being written (no "\n" yet) and it changed within --idle-flush seconds (a
+        cron job on a live log). Otherwise that line, and the entry it may go on, are left
+        for the next run, as following leaves them for the next look."""
+        fd = reader.opened.raw.fileno()
+        try:
+            status = os.fstat(fd)
+            if status.st_size == 0 or os.pread(fd, 1, status.st_size - 1) == b"\n":
+                return True
+        except OSError:
+            return True  # read as it is: the read says what is wrong
+        return time.time() - status.st_mtime >= self.options.idle_flush_seconds
 
     def _note_damage(self, path: str, reader: _FileReader) -> None:
         shown = _shown(path)
@@ -883,9 +1050,13 @@ class Shipper:
         except ShipError:
             return  # gone again: look next time
         if rotated:
-            # The old file is still open: read it to its end.
+            # The old file is still open: read it to its end, then any rotated after it.
             self.report.rotations += 1
+            since = self._rotated_since(path, reader.opened, opened)
             self._finish_file(item, reader)
+            for between in since:
+                self._enqueue(Reset(item.key, between.file_id))
+                self._finish_file(item, between)
         else:
             self.report.truncations += 1
             saved = SavedFile(
@@ -923,17 +1094,25 @@ class Shipper:
     ) -> None:
         reader = reader or item.reader
         limit = self.options.record_bytes
-        forced = reader.forced_cuts
+        forced, idle = len(reader.forced_at), reader.idle_flushes
         for chunk in chunks:
             if item.chunks and item.chunk_bytes + chunk.size > limit:
                 self._pack(item, reader)
             item.chunks.append(chunk)
             item.chunk_bytes += chunk.size
-            if item.chunk_bytes >= limit:
+            if item.chunk_bytes >= limit or chunk.afresh:
                 self._pack(item, reader)
             if self._stop:
                 break
-        self.report.forced_cuts += reader.forced_cuts - forced
+        for line_no in reader.forced_at[forced:]:
+            self._warn(
+                f"{_shown(item.key.path)}: no place to begin a record within "
+                f"{self.options.stretch_limit:,} bytes before line {line_no:,}: one begins "
+                "there anyway (a forced cut), and the entries still open there are split "
+                "between records"
+            )
+        self.report.forced_cuts += len(reader.forced_at) - forced
+        self.report.idle_flushes += reader.idle_flushes - idle
 
     def _pack(self, item: _Followed, reader: _FileReader | None = None) -> None:
         """Turn the chunks waiting in `item` into records and queue them."""
@@ -955,7 +1134,11 @@ class Shipper:
         options = self.options
         shown = _shown(key.path)
         pkey = partition_key(key.host, shown)
-        lines = [line for chunk in chunks for line in chunk.lines]
+        read = [line for chunk in chunks for line in chunk.lines]
+        # A line the file's damage cut short is its last: it goes on its own (`cut`).
+        last_read = read[-1]
+        cut = last_read if isinstance(last_read, CutLine) else None
+        lines = cast(list[Line], read[:-1] if cut is not None else read)
         heads = [head for chunk in chunks for head in chunk.heads]
         occurrences: dict[bytes, int] = {}
         counts: dict[bytes, int] = {}
@@ -975,12 +1158,14 @@ class Shipper:
             first_line=first.first_line,
             lines=lines,
             occurrences=occurrences,
+            memory=[_as_bytes(line) for line in first.memory],
+            cut=None if cut is None else cut.data,
         )
         data = encode(envelope, compress=options.compress)
         fingerprint = (
             None
             if reader.head is None
-            else Fingerprint(reader.head, _sha1(last.lines[-1]), last.sizes[-1])
+            else Fingerprint(reader.head, _sha1(last.lines[-1]), last.sizes[-1], reader.head_bytes)
         )
         record = _Record(
             key,
@@ -988,12 +1173,13 @@ class Shipper:
             data,
             pkey,
             last.end,
-            first.first_line + len(lines),
-            len(lines),
+            first.first_line + len(read),
+            len(read),
             counts,
             fingerprint,
+            last.end_memory,
         )
-        if record.size <= options.max_record_bytes and within_record_limits(len(lines), data):
+        if record.size <= options.max_record_bytes and within_record_limits(len(read), data):
             return [record]
         if len(chunks) > 1:
             half = len(chunks) // 2
@@ -1002,7 +1188,7 @@ class Shipper:
             )
         raise ShipError(
             f"cannot ship {shown} from line {first.first_line:,}: a record of its "
-            f"{len(lines):,} line(s) takes {record.size:,} bytes, more than the "
+            f"{len(read):,} line(s) takes {record.size:,} bytes, more than the "
             f"{options.max_record_bytes:,} a Kinesis record holds (are --host, --service or "
             "the file name very long?)"
         )
@@ -1138,6 +1324,7 @@ class Shipper:
                         item.next_line,
                         dict(item.counts),
                         item.fingerprint,
+                        item.memory,
                     )
                 )
             else:
@@ -1148,6 +1335,7 @@ class Shipper:
                     offset=item.end,
                     next_line=item.next_line,
                     fingerprint=item.fingerprint,
+                    memory=item.memory,
                 )
         self.state.commit(changes)
 
@@ -1175,6 +1363,8 @@ class Shipper:
 
 # --- helpers -----------------------------------------------------------------------------------
 
+# What reading a file's text may raise: the text layer's errors, and a seek in damaged data's.
+_READ_FAILURES: tuple[type[Exception], ...] = (InputError, *READ_ERRORS)
 # A last line within the cap (with its line end) is read again at every look at a followed
 # file; an over-long one is not (reading it means hashing all of it).
 _TAIL_CHECK_BYTES = MAX_LINE_BYTES + 8
@@ -1256,49 +1446,65 @@ def _shown(path: str) -> str:
     return visible_surrogates(path)
 
 
-def _sha1(line: Line) -> bytes:
+def _sha1(line: Line | CutLine) -> bytes:
     """The SHA-1 of a line as read (of the whole of an over-long one)."""
-    return line.sha1 if isinstance(line, OverlongLine) else hashlib.sha1(line).digest()
+    if isinstance(line, OverlongLine):
+        return line.sha1
+    return hashlib.sha1(line.data if isinstance(line, CutLine) else line).digest()
 
 
 def _holds_saved(opened: _Opened, saved: SavedFile, *, identified: bool) -> bool:
     """Whether `opened` holds what was shipped before `saved.offset`, so shipping may resume
     in it there. `identified`: it has the identity saved. With a fingerprint, the fingerprint
     decides (`_holds`). Nothing shipped yet: the identity. A state saved by an older prov, with
-    no fingerprint: a plain file must have the identity saved and a line end just before the
-    offset; a compressed one a line end there after exactly the lines shipped."""
+    no fingerprint: the file with the identity saved must have a line end just before the
+    offset; another (a copy copytruncate made, compressed or not) or a compressed file a line
+    end there after exactly the lines shipped."""
     if saved.offset == 0:
         return identified
     if saved.fingerprint is not None:
         return _holds(opened.text, saved.offset, saved.fingerprint)
-    if opened.compression is not None:
-        return _ends_a_line(opened.text, saved.offset, lines=saved.next_line - 1)
-    return identified and _ends_a_line(opened.text, saved.offset)
+    if identified and opened.compression is None:
+        return _ends_a_line(opened.text, saved.offset)
+    # A copy (compressed or not: copytruncate makes a plain one) or a compressed file: the
+    # lines shipped end exactly at the offset.
+    return _ends_a_line(opened.text, saved.offset, lines=saved.next_line - 1)
 
 
 def _holds(text: BinaryIO, offset: int, fingerprint: Fingerprint, *, head: bool = True) -> bool:
     """Whether `text` has the fingerprinted first line (unless not `head`) and the
     fingerprinted last line ending exactly at `offset`, read as `provenance.lines` reads them
-    (a compressed file is decompressed to get there)."""
+    (a compressed file is decompressed to get there). Each is read no further than the bytes
+    it took: a line shipped without its line end (the end of a file, then) may have been
+    written on since. When the last line is the first, it is checked once, as the last."""
     start = offset - fingerprint.tail_bytes
     if start < 0:
         return False
     try:
-        if head:
+        if head and start > 0:
             text.seek(0)
-            first = read_line(text, at_start=True)
+            first = _line_within(text, 0, fingerprint.head_bytes)
             if first is None or _sha1(first[0]) != fingerprint.head:
                 return False
+            if fingerprint.head_bytes is not None and first[1] != fingerprint.head_bytes:
+                return False
         text.seek(start)
-        # Read no further than the offset: a line shipped without its line end (the end of a
-        # file, then) may have been written on since.
-        last = read_line(cast(BinaryIO, _Window(text, fingerprint.tail_bytes)), at_start=not start)
+        last = _line_within(text, start, fingerprint.tail_bytes)
     except READ_ERRORS:
         return False
     if last is None:
         return False
     line, size, _ = last
+    if not start and head and _sha1(line) != fingerprint.head:
+        return False
     return size == fingerprint.tail_bytes and _sha1(line) == fingerprint.tail
+
+
+def _line_within(text: BinaryIO, at: int, size: int | None) -> tuple[Line, int, bool] | None:
+    """The line of `text` that starts where it stands (byte `at`), read no further than
+    `size` bytes (None: to its end, for a state of format 2, which kept no size)."""
+    stream = text if size is None else cast(BinaryIO, _Window(text, size))
+    return read_line(stream, at_start=not at)
 
 
 def _ends_a_line(text: BinaryIO, offset: int, *, lines: int | None = None) -> bool:
@@ -1322,13 +1528,64 @@ def _ends_a_line(text: BinaryIO, offset: int, *, lines: int | None = None) -> bo
     return last == b"\n" and seen == lines
 
 
-def _first_line_sha1(text: BinaryIO) -> bytes | None:
+def _first_line(text: BinaryIO) -> tuple[bytes, int] | None:
+    """The SHA-1 of the first line of `text`, and the bytes it takes; None if it has none."""
     try:
         text.seek(0)
         first = read_line(text, at_start=True)
     except READ_ERRORS:
         return None
-    return None if first is None else _sha1(first[0])
+    return None if first is None else (_sha1(first[0]), first[1])
+
+
+def _born_after(opened: _Opened, saved: SavedFile) -> bool:
+    """Whether the file was made after the state of the file shipped was saved: a new file
+    that was given the inode of the deleted one. False when the system does not tell."""
+    born = birth_time(opened.raw.fileno())
+    return born is not None and saved.saved_at is not None and born > saved.saved_at.timestamp()
+
+
+def _rotated_between(path: str, older: _Opened, newer: _Opened) -> list[tuple[_Opened, str]]:
+    """The files beside `path` whose names start with its name, changed last no earlier than
+    `older` (the old content) and no later than `newer` (what the path names now): rotated
+    away from the path in between. Oldest first; not `older`, `newer` or a copy of either (the same
+    first line: a compressed copy, say), one file of each content, none that looks binary or
+    is empty."""
+    folder, base = os.path.split(path)
+    try:
+        low = os.fstat(older.raw.fileno()).st_mtime_ns
+        high = os.fstat(newer.raw.fileno()).st_mtime_ns
+        entries = list(os.scandir(folder or "."))
+    except OSError:
+        return []
+    skip = {older.file_id, newer.file_id}
+    changed: list[tuple[int, str]] = []
+    for entry in entries:
+        if entry.name == base or not entry.name.startswith(base):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            status = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        # Changed in the same tick as either counts (the clock that stamps files is coarse).
+        if _identity(status) not in skip and low <= status.st_mtime_ns <= high:
+            changed.append((status.st_mtime_ns, entry.path))
+    firsts = {_first_line(older.text), _first_line(newer.text)}
+    found = []
+    for _, name in sorted(changed):
+        try:
+            opened = _open(name, force=False)
+        except ShipError:
+            continue
+        first = _first_line(opened.text)
+        if first is None or first in firsts:
+            opened.close()
+            continue
+        firsts.add(first)
+        found.append((opened, name))
+    return found
 
 
 class _Window:

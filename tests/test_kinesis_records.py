@@ -244,15 +244,25 @@ def test_a_decompression_bomb_is_not_inflated(monkeypatch) -> None:
     assert decode(bomb) == Undecodable("gzip data decompresses to more than 1,048,576 bytes")
 
 
-def test_the_limits_are_what_real_records_hold_with_margin() -> None:
-    """8 MiB decompressed (a 1 MiB record of logs compressed tenfold is some 10 MB; CloudWatch
-    sends at most 1 MiB of messages per batch) and 100,000 lines (`prov ship` sends some
-    1,300 a record, and cuts its records to stay within both)."""
-    assert MAX_DECODED_BYTES == 8 * 1024 * 1024 and MAX_RECORD_LINES == 100_000
-    # The longest line, escaped as JSON at 6 bytes a byte, fits in one envelope.
+def test_the_longest_line_at_its_worst_is_read_back_from_one_record() -> None:
+    """A line at the cap made of control characters (6 bytes each as JSON, so sent as
+    base64) is within what the handler decompresses of a record, and comes back whole."""
     longest = envelope([b"\x01" * MAX_LINE_BYTES])
-    assert len(encode(longest, compress=False)) < MAX_DECODED_BYTES
-    assert decode(encode(longest)) == longest
+    for compress in (False, True):
+        assert decode(encode(longest, compress=compress)) == longest
+
+
+def test_a_record_decompressing_to_the_limit_is_read_and_one_byte_more_is_not() -> None:
+    """The decompressed limit, at its real value: the last byte it allows is read."""
+    line = b"y" * 999 + b"\n"
+    lines, rest = divmod(MAX_DECODED_BYTES, len(line))
+    data = line * lines + b"y" * (rest - 1) + b"\n"
+    assert len(data) == MAX_DECODED_BYTES
+    decoded = decode(gz(data))
+    assert isinstance(decoded, RawText) and len(decoded.lines) == lines + 1
+    assert decode(gz(data + b"\n")) == Undecodable(
+        f"gzip data decompresses to more than {MAX_DECODED_BYTES:,} bytes"
+    )
 
 
 MANY = MAX_RECORD_LINES + 1

@@ -103,11 +103,13 @@ def test_over_long_lines_that_share_their_start_differ() -> None:
     assert first.sha1 != second.sha1
 
 
-def test_the_real_cap_is_512_kibibytes() -> None:
-    assert lines.MAX_LINE_BYTES == 512 * 1024
-    (exact, over) = read_lines(io.BytesIO(b"a" * 2**19 + b"\r\n" + b"b" * (2**19 + 1)))
-    assert exact == b"a" * 2**19
-    assert isinstance(over, OverlongLine) and over.length == 2**19 + 1
+def test_at_the_real_cap_a_line_is_whole_and_one_byte_more_is_over_long() -> None:
+    cap = lines.MAX_LINE_BYTES
+    (exact, over) = read_lines(io.BytesIO(b"a" * cap + b"\r\n" + b"b" * (cap + 1)))
+    assert exact == b"a" * cap
+    assert isinstance(over, OverlongLine) and over.length == cap + 1
+    assert over.kept == b"b" * lines.OVERLONG_KEPT_BYTES
+    assert over.sha1 == hashlib.sha1(b"b" * (cap + 1)).digest()
 
 
 def test_a_byte_order_mark_is_stripped_only_at_the_start() -> None:

@@ -15,11 +15,13 @@ import gzip
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from provenance.file_birth import birth_time
 from provenance.ship import KinesisClient, Shipper
 from provenance.ship_state import FileKey, ShipState
 from tests.aws_server import MotoServer
@@ -97,9 +99,18 @@ def test_inode_reuse_after_rotate_and_compress_finishes_the_old_content(
         f"{tmp_path}/access.log.1.gz, from byte {shipped:,} first\n"
     )
     assert report["lines"] == len(LATER) + len(new_lines)
+    # Issue 11, review 2: reported as a truncation. The file is new (made after the state was
+    # saved), where the system says when a file was made.
+    if _birth_time_known(path):
+        assert (report["rotations"], report["truncations"]) == (1, 0)
     assert ids_in(handler_store(tmp_path, kinesis, stream)) == _expected(
         capsys, tmp_path, OLD + LATER, new_lines
     )
+
+
+def _birth_time_known(path: Path) -> bool:
+    with path.open("rb") as opened:
+        return birth_time(opened.fileno()) is not None
 
 
 @pytest.mark.parametrize("new_lines", [NEW[:3], NEW], ids=["shorter", "longer"])
@@ -232,6 +243,70 @@ def test_copytruncate_while_following_finishes_from_the_copy(
     )
 
 
+def test_a_file_rotated_twice_while_not_shipping_is_shipped_too(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,  # noqa: F811
+    stream: str,  # noqa: F811
+) -> None:
+    """Two rotations between two runs: only the file holding what was shipped was finished;
+    the one rotated after it (access.log.1, 50 lines) was silently skipped: 250 lines
+    written, 200 shipped, and the warning named only access.log.2."""
+    path = write(tmp_path / "access.log", clf_lines(100))
+    state = tmp_path / "ship.db"
+    assert ship_cli(capsys, moto, stream, state, str(path))[0] == 0
+    middle = [line.replace("GET /file", "GET /iiif") for line in clf_lines(50)]
+    path.rename(tmp_path / "access.log.1")
+    write(path, middle)
+    (tmp_path / "access.log.1").rename(tmp_path / "access.log.2")
+    path.rename(tmp_path / "access.log.1")
+    newest = [line.replace("GET /file", "GET /purl") for line in clf_lines(50)]
+    write(path, newest)
+    now = time.time()
+    for age, name in ((20, "access.log.2"), (10, "access.log.1"), (0, "access.log")):
+        os.utime(tmp_path / name, (now - age, now - age))  # as written minutes apart
+
+    code, report, err = ship_cli(capsys, moto, stream, state, str(path))
+
+    assert code == 0, err
+    assert report["lines"] == 100  # nothing after the first 100 in access.log.2
+    assert err.splitlines()[1:] == [
+        f"prov: warning: {tmp_path}/access.log.1 was rotated from {path} after the old content "
+        "and before the file it names now: shipping it too, from its start"
+    ]
+    assert f"now in {tmp_path}/access.log.2, from byte" in err.splitlines()[0]
+    assert ids_in(handler_store(tmp_path, kinesis, stream)) == _expected(
+        capsys, tmp_path, clf_lines(100), middle, newest
+    )
+    # Run again: nothing new, nothing shipped twice.
+    code, report, err = ship_cli(capsys, moto, stream, state, str(path))
+    assert (code, report["lines"], err) == (0, 0, "")
+
+
+def test_a_compressed_copy_of_the_old_content_is_not_shipped_again(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,  # noqa: F811
+    stream: str,  # noqa: F811
+) -> None:
+    """Files rotated in between are told by their first line: a compressed copy of the old
+    content (delaycompress done late), changed after it, is not one of them."""
+    path = write(tmp_path / "access.log", OLD)
+    state = tmp_path / "ship.db"
+    assert ship_cli(capsys, moto, stream, state, str(path))[0] == 0
+    rotated = path.rename(tmp_path / "access.log.1")
+    write(path, NEW[:5])
+    (tmp_path / "access.log.1.gz").write_bytes(gzip.compress(rotated.read_bytes()))
+    os.utime(path, (2_000_000_000, 2_000_000_000))  # the newest of all
+
+    code, report, err = ship_cli(capsys, moto, stream, state, str(path))
+
+    assert (code, report["lines"]) == (0, 5), err
+    assert "shipping it too" not in err
+
+
 # --- a state saved by format 1 (no fingerprints, paths as text) --------------------------------
 
 
@@ -283,3 +358,32 @@ def test_a_state_of_an_older_prov_resumes_by_identity_with_a_note(
         resume = saved.load(FileKey(stream, HOST, str(path)))
     assert resume is not None and resume.fingerprint is not None
     assert resume.offset == path.stat().st_size
+
+
+def test_a_state_of_an_older_prov_finds_a_plain_copytruncate_copy(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    moto: MotoServer,
+    kinesis: Any,  # noqa: F811
+    stream: str,  # noqa: F811
+) -> None:
+    """With a state of format 1, a compressed copy was accepted by its line count but a plain
+    one never (it has not the identity saved): `cp a.log a.log.1; : > a.log` lost the lines
+    written after the last run, with a warning."""
+    path = write(tmp_path / "access.log", OLD)
+    state = tmp_path / "ship.db"
+    assert ship_cli(capsys, moto, stream, state, str(path))[0] == 0
+    as_format_1(state)
+    write(path, LATER, mode="a")
+    shutil.copyfile(path, tmp_path / "access.log.1")
+    write(path, NEW[:3])
+
+    code, report, err = ship_cli(capsys, moto, stream, state, str(path))
+
+    assert code == 0, err
+    assert f"finishing the old content, now in {tmp_path}/access.log.1, from byte" in err
+    assert "not shipped" not in err
+    assert (report["lines"], report["truncations"]) == (len(LATER) + 3, 1)
+    assert ids_in(handler_store(tmp_path, kinesis, stream)) == _expected(
+        capsys, tmp_path, OLD + LATER, NEW[:3]
+    )

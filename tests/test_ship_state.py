@@ -16,6 +16,7 @@ from provenance.ship_state import (
     ShipState,
     ShipStateError,
     default_state_path,
+    stream_name,
 )
 
 KEY = FileKey("stream-a", "host-1", "/var/log/app.log")
@@ -152,15 +153,67 @@ def test_a_state_file_of_format_1_is_converted_keeping_everything(tmp_path: Path
         assert saved is not None and saved.counts == {A: 3, B: 1}
         assert saved.fingerprint == Fingerprint(A * 3, B * 3, 50)
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
         assert db.execute("SELECT typeof(path) FROM shipped_files").fetchall() == [("blob",)]
+
+
+def test_a_state_file_of_format_2_gains_memory_and_the_first_line_size(tmp_path: Path) -> None:
+    """Format 2 kept no memory and no size of the first line: its rows resume with neither,
+    and the next commit saves both."""
+    path = tmp_path / "ship.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(FORMAT_2_SCHEMA)
+        db.execute(
+            "INSERT INTO shipped_files VALUES (3, 'stream-a', 'host-1', ?, '1:2', 100, 11,"
+            " ?, ?, 40, '2026-01-01T00:00:00+00:00')",
+            (b"/var/log/app.log", A * 3, B * 3),
+        )
+        db.execute("INSERT INTO head_counts VALUES (3, ?, 2)", (A,))
+    with ShipState(path) as state:
+        saved = state.load(KEY)
+        assert saved is not None
+        assert (saved.offset, saved.counts, saved.memory) == (100, {A: 2}, ())
+        assert saved.fingerprint == Fingerprint(A * 3, B * 3, 40, None)
+        memory = ("processing caf\udce9", "second")  # a byte that is not UTF-8 survives
+        state.commit([Advance(KEY, "1:2", 150, 15, {}, Fingerprint(A * 3, C * 3, 9, 33), memory)])
+    with ShipState(path) as state:
+        saved = state.load(KEY)
+        assert saved is not None and saved.memory == memory
+        assert saved.fingerprint == Fingerprint(A * 3, C * 3, 9, 33)
+        state.commit([Reset(KEY, "1:3")])
+        saved = state.load(KEY)
+        assert saved is not None and (saved.memory, saved.fingerprint) == ((), None)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+
+
+def test_a_stream_given_by_arn_is_the_stream_of_that_name(tmp_path: Path) -> None:
+    """Issue 11, review 2: the state was keyed by the stream as typed, so a file shipped by
+    name was shipped again, whole, when the stream was given by its ARN. A row an older prov
+    saved under the ARN is found under the name."""
+    arn = "arn:aws:kinesis:us-west-2:123456789012:stream/stream-a"
+    assert stream_name(arn) == "stream-a"
+    assert stream_name("arn:aws-cn:kinesis:cn-north-1:123456789012:stream/s") == "s"
+    assert stream_name("stream-a") == "stream-a"
+    path = tmp_path / "ship.db"
+    with ShipState(path) as state:
+        state.commit([Advance(FileKey(arn, "host-1", KEY.path), "1:2", 100, 11, {A: 2})])
+    with ShipState(path) as state:
+        assert state.hosts("stream-a", KEY.path) == ["host-1"]
+        saved = state.load(KEY)
+        assert saved is not None and (saved.offset, saved.counts) == (100, {A: 2})
+        state.commit([Advance(KEY, "1:2", 120, 13, {})])
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT stream, offset FROM shipped_files").fetchall() == [
+            ("stream-a", 120)
+        ]
 
 
 def test_a_state_file_of_a_newer_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ship.db"
     with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version = 3")
-    with pytest.raises(ShipStateError, match="has state format 3; this prov reads 2"):
+        db.execute("PRAGMA user_version = 4")
+    with pytest.raises(ShipStateError, match="has state format 4; this prov reads 3"):
         ShipState(path)
 
 
@@ -184,4 +237,29 @@ CREATE TABLE head_counts (
     PRIMARY KEY (file, digest)
 ) WITHOUT ROWID;
 PRAGMA user_version = 1;
+"""
+
+FORMAT_2_SCHEMA = """
+-- What format 2 of the state file was (an older prov's), to test its conversion.
+CREATE TABLE shipped_files (
+    id INTEGER PRIMARY KEY,
+    stream TEXT NOT NULL,
+    host TEXT NOT NULL,
+    path BLOB NOT NULL,
+    file_id TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    next_line INTEGER NOT NULL,
+    head_sha1 BLOB,
+    tail_sha1 BLOB,
+    tail_bytes INTEGER,
+    updated_at TEXT NOT NULL,
+    UNIQUE (stream, host, path)
+);
+CREATE TABLE head_counts (
+    file INTEGER NOT NULL REFERENCES shipped_files (id),
+    digest BLOB NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (file, digest)
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
 """

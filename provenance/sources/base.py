@@ -2,15 +2,20 @@
 
 A source is fed the input's lines one at a time and hands back `Entry`s: a head line with its
 continuation lines, each entry accounted as events (drafts), ignored (with a reason) or
-quarantined (with a reason). The pipeline, not the source, gives events their identity and
-envelope (`provenance.identity`, `provenance.ingest`). Imports `provenance.events`, and
-`provenance.identity` and `provenance.lines` for the identity digest of an entry's head.
+quarantined (with a reason). What a source remembers across entries (robots: what each thread
+is processing; auto: the format of the line before) it can state as lines (`memory`), which a
+fresh source takes in (`recall`): how a part of an input read on its own (a `prov ship`
+record) is read as the running source would read it. The pipeline, not the source, gives
+events their identity and envelope (`provenance.identity`, `provenance.ingest`). Imports
+`provenance.events`, and `provenance.identity` and `provenance.lines` for the identity digest
+of an entry's head.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, ClassVar
@@ -122,6 +127,21 @@ class Source(ABC):
     def finish(self) -> list[Entry]:
         """End of input: every line fed so far is now in a returned entry."""
         return self.flush()
+
+    def memory(self) -> tuple[str, ...]:
+        """What this source remembers across entries, as lines of its own making (text, no
+        line ends): `recall` of them makes a fresh source of the same kind read the next lines
+        as this one would. Asked between entries (every line fed is in a returned entry, or
+        the last one alone is still open, which is no part of it); the same object while
+        nothing changed. Empty for a source that remembers nothing that changes what later
+        entries become (a cache is not memory)."""
+        return ()
+
+    def recall(self, memory: Sequence[str]) -> None:
+        """Take `memory` (what `memory()` of a source of this kind gave) as what this fresh
+        source remembers. Lines it cannot read (a record is not to be trusted) are passed
+        by. A source that remembers nothing has nothing to take."""
+        return None
 
 
 class MultilineSource(Source):

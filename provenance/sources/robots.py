@@ -20,12 +20,22 @@ TransferObject`) names the robot too and is used when nothing was remembered. On
 failure of one `processing` attempt becomes an event: robots such as update-catalog log the
 error themselves before lyber-core logs it again with the backtrace.
 
+What it remembers it states as lines (`memory`): one JSON object per remembered job, in the
+order the jobs were remembered (the thread it holds, if it still does; its druid, and whether
+it is still the druid's job; step, workflow, done, failed), the newest kept within
+`MEMORY_CHARS`. A fresh source that takes them in (`recall`) holds the same jobs in the same
+places; a record of `prov ship` carries them, so a `Finished` in one record gets the step its
+`processing` line named in an earlier one. (The state, not the log lines that made it: read
+again without the lines of jobs since forgotten, those lines need not leave the same state.)
+
 Imports only `provenance.events`, `provenance.druid`, `provenance.sources.base` and stdlib.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -124,6 +134,9 @@ _OUTCOMES: dict[str, str | None] = {"started": None, "completed": "success", "fa
 # Bounds on what is remembered, so a huge log of jobs that never finish cannot grow memory.
 _MAX_REMEMBERED = 10_000
 _MAX_DETAIL_LINE = 500
+MEMORY_CHARS = 16 * 1024
+"""At most this many characters of lines in `memory()`: the newest jobs (a busy robot host has
+a few dozen threads, some 150 characters a job); older ones are forgotten there."""
 
 
 @dataclass(slots=True)
@@ -146,6 +159,11 @@ class _Job:
     workflow: str | None
     done: bool = False
     failed: bool = False
+    # When it was remembered (the entry's number), on which thread, and its line of
+    # `RobotsSource.memory` once made (None: to be made again, something changed).
+    seq: int = 0
+    thread: tuple[str, str] | None = None
+    memory_line: str | None = None
 
 
 class RobotsSource(MultilineSource):
@@ -161,9 +179,74 @@ class RobotsSource(MultilineSource):
         self._by_druid: dict[str, _Job] = {}
         self._agents: dict[tuple[str, str | None, str | None, str | None], AgentRef] = {}
         self._robot_classes: dict[str, tuple[str, str] | None] = {}
+        # Entries made (numbering the jobs remembered), the jobs either map holds in the
+        # order they were remembered, and `memory()` of them until something changes.
+        self._seq = 0
+        self._held: dict[int, _Job] = {}
+        self._memory_lines: tuple[str, ...] | None = None
+
+    def memory(self) -> tuple[str, ...]:
+        lines = self._memory_lines
+        if lines is None:
+            kept: list[str] = []
+            size = 0
+            for job in reversed(self._held.values()):
+                line = job.memory_line
+                if line is None:
+                    line = job.memory_line = self._described(job)
+                size += len(line) + 1
+                if size > MEMORY_CHARS:
+                    break  # the oldest jobs are forgotten, as if the log began after them
+                kept.append(line)
+            kept.reverse()
+            lines = self._memory_lines = tuple(kept)
+        return lines
+
+    def recall(self, memory: Sequence[str]) -> None:
+        for line in memory:
+            described = _job_from(line)
+            if described is None:
+                continue  # not a job this source described: nothing to remember
+            job, holds_druid = described
+            thread = job.thread
+            if thread is None and not holds_druid:
+                continue  # held by neither map: nothing to remember it by
+            self._seq += 1
+            job.seq = self._seq
+            self._held[job.seq] = job
+            # A memory of this source names a thread or a druid once; another's may not.
+            replaced = []
+            if thread is not None:
+                replaced.append(self._by_thread.get(thread))
+                self._by_thread[thread] = job
+            if holds_druid:
+                replaced.append(self._by_druid.get(job.druid.value))
+                self._by_druid[job.druid.value] = job
+            for old in replaced:
+                if old is not None and old is not job:
+                    self._changed(old)
+        self._memory_lines = None
+
+    def _described(self, job: _Job) -> str:
+        """A job as a line of `memory()`."""
+        thread = job.thread
+        holds_thread = thread is not None and self._by_thread.get(thread) is job
+        return json.dumps(
+            {
+                "thread": list(thread) if holds_thread and thread is not None else None,
+                "druid": job.druid.value,
+                "by_druid": self._by_druid.get(job.druid.value) is job,
+                "step": job.step,
+                "workflow": job.workflow,
+                "done": job.done,
+                "failed": job.failed,
+            },
+            separators=(",", ":"),
+        )
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
         entry = Entry(line_no, lines)
+        self._seq += 1
         try:
             occurred_at = datetime.fromisoformat(head["ts"])
         except ValueError:
@@ -220,7 +303,10 @@ class RobotsSource(MultilineSource):
             step, workflow = self._robot_from_context(line.ctx)
             job = _Job(druid, step, workflow)
         job.done = True
-        self._by_druid.pop(druid.value, None)
+        self._changed(job)
+        popped = self._by_druid.pop(druid.value, None)
+        if popped is not None:
+            self._changed(popped)
         duration = float(match[2]) if match[2] is not None else None
         entry.drafts.append(
             self._draft(
@@ -287,6 +373,7 @@ class RobotsSource(MultilineSource):
                 entry.ignored = "repeated failure"
                 return entry
             job.failed = True
+            self._changed(job)
         else:
             job = self._by_druid.get(druid.value)
             if template_step is not None and (job is None or job.step != template_step):
@@ -325,6 +412,7 @@ class RobotsSource(MultilineSource):
             job = self._by_thread.get(line.thread)
             if job is not None and (skipped[1] is None or druid_or_none(skipped[1]) == job.druid):
                 job.done = True
+                self._changed(job)
             entry.ignored = "step skipped (not queued)"
         else:
             entry.ignored = "no step information"
@@ -334,15 +422,20 @@ class RobotsSource(MultilineSource):
 
     def _remember(self, thread: tuple[str, str], job: _Job) -> None:
         by_thread, by_druid = self._by_thread, self._by_druid
-        by_thread.pop(thread, None)
+        job.seq, job.thread = self._seq, thread
+        replaced = [by_thread.pop(thread, None), by_druid.pop(job.druid.value, None)]
         by_thread[thread] = job
-        by_druid.pop(job.druid.value, None)
         by_druid[job.druid.value] = job
+        self._held[job.seq] = job
         # Dicts keep insertion order: the first key is the least recently remembered.
         if len(by_thread) > _MAX_REMEMBERED:
-            del by_thread[next(iter(by_thread))]
+            replaced.append(by_thread.pop(next(iter(by_thread))))
         if len(by_druid) > _MAX_REMEMBERED:
-            del by_druid[next(iter(by_druid))]
+            replaced.append(by_druid.pop(next(iter(by_druid))))
+        for old in replaced:
+            if old is not None:
+                self._changed(old)
+        self._memory_lines = None
 
     def _druid_for(self, line: _Line, step: str) -> Druid | None:
         """The druid a step note is about: the context's, else the thread's job of that step."""
@@ -353,6 +446,19 @@ class RobotsSource(MultilineSource):
         if job is not None and job.step == step:
             return job.druid
         return None
+
+    def _changed(self, job: _Job) -> None:
+        """`job` changed (done, failed, or a map no longer holds it): describe it again, and
+        forget it when neither map holds it."""
+        if job.seq not in self._held:
+            return  # not remembered (a `Finished` without its `processing`)
+        job.memory_line = None
+        self._memory_lines = None
+        thread = job.thread
+        if (thread is None or self._by_thread.get(thread) is not job) and self._by_druid.get(
+            job.druid.value
+        ) is not job:
+            del self._held[job.seq]
 
     @staticmethod
     def _druid_in_context(ctx: str) -> Druid | None:
@@ -421,6 +527,29 @@ class RobotsSource(MultilineSource):
             if len(self._agents) < _MAX_REMEMBERED:
                 self._agents[key] = agent
         return agent
+
+
+def _job_from(line: str) -> tuple[_Job, bool] | None:
+    """The job a line of `memory()` describes, and whether it was its druid's job; None when
+    the line is not one (records come from the network: never trusted)."""
+    try:
+        state = json.loads(line)
+        druid = druid_or_none(state["druid"])
+        thread, step, workflow = state["thread"], state["step"], state["workflow"]
+        done, failed, by_druid = state["done"], state["failed"], state["by_druid"]
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None  # RecursionError: nested a hundred thousand deep
+    if druid is None or not all(isinstance(flag, bool) for flag in (done, failed, by_druid)):
+        return None
+    if not all(value is None or isinstance(value, str) for value in (step, workflow)):
+        return None
+    if thread is not None and not (
+        isinstance(thread, list) and len(thread) == 2 and all(isinstance(t, str) for t in thread)
+    ):
+        return None
+    job = _Job(druid, step, workflow, done, failed)
+    job.thread = (thread[0], thread[1]) if thread is not None else None
+    return job, by_druid
 
 
 def premis_type(workflow: str, step: str | None) -> str | None:
