@@ -29,7 +29,6 @@ import pytest
 from eventstore.sqlite import SQLiteEventStore
 from premis.escaping import visible_surrogates
 from provenance.access_policy import AccessPolicy
-from provenance.cli import main
 from provenance.demo_data import DemoData, generate
 from provenance.envelope import (
     GZIP_MAGIC,
@@ -62,6 +61,7 @@ from tests.aws_server import REGION, MotoServer, unique_name
 from tests.conftest import LA
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED, STATUS_CHANGED
 from tests.terminal_helpers import HOSTILE_TOKEN, HOSTILE_TOKEN_SHOWN, raw_controls
+from tests.test_cli import run as run_cli
 
 HOST = "test-host"
 CLF = (
@@ -979,16 +979,6 @@ def test_an_over_long_line_gets_the_id_and_the_quarantine_record_ingest_gives_it
 
 
 # --- the command ------------------------------------------------------------------------------
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def ship_cli(
