@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -529,7 +530,7 @@ def _connect(where: str, *, create: bool) -> sqlite3.Connection:
         # WAL: readers and one writer at a time across processes, and commits without fsync
         # under synchronous=NORMAL (durable at checkpoints; a power cut can lose the last
         # commits but never corrupts the file).
-        con.execute("PRAGMA journal_mode = WAL").fetchone()
+        _enter_wal(con)
         con.execute("PRAGMA synchronous = NORMAL")
         con.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         con.execute(f"PRAGMA wal_autocheckpoint = {_CHECKPOINT_PAGES}")
@@ -537,6 +538,28 @@ def _connect(where: str, *, create: bool) -> sqlite3.Connection:
         con.close()
         raise
     return con
+
+
+def _enter_wal(con: sqlite3.Connection) -> None:
+    """Put the database in WAL mode, waiting for other connections as long as any write waits.
+
+    Changing the journal mode answers SQLITE_BUSY at once, without calling the busy handler,
+    while another connection holds a lock on a file still in rollback mode (two processes
+    making the same new store: the second failed within a millisecond). So the wait is here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.002
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            busy = isinstance(code, int) and code & 0xFF in _BUSY_CODES
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _record(row: Sequence[Any]) -> EventRecord:

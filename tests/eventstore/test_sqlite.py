@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -49,6 +50,26 @@ def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     SQLiteEventStore(path).close()
 
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_opening_a_new_store_another_process_is_writing_waits_for_it(tmp_path: Path) -> None:
+    """Two first ingests into one new store: SQLite answers the switch to WAL with BUSY at
+    once while the other holds a lock on the file in rollback mode; opening waits instead."""
+    path = tmp_path / "events.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    done = threading.Event()
+    timer = threading.Timer(0.3, lambda: (other.execute("ROLLBACK"), done.set()))
+    timer.start()
+    try:
+        with SQLiteEventStore(path) as store:
+            store.append([event("a")])
+        assert done.is_set()
+    finally:
+        timer.join()
+        other.close()
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
