@@ -572,6 +572,27 @@ def test_a_reader_that_left_ends_the_command_quietly(url, args: tuple[str, ...])
     assert (done.returncode, done.stderr) == (0, "")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("premis", DRUID),
+        ("history", DRUID),
+        ("history", DRUID, "--format", "json"),
+        ("report", "access", "--format", "csv"),
+        ("report", "access"),
+    ],
+)
+def test_a_stdout_that_refuses_writes_is_one_line(url, args: tuple[str, ...]) -> None:
+    """`prov history D > /dev/full`, as on a full disk: one line, no traceback, and nothing
+    more from Python flushing the rest on the way out."""
+    with open("/dev/full", "wb") as full:
+        done = prov(url, *args, stdout=full)
+
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "prov: error: cannot write -: No space left on device\n"
+
+
 def test_a_descriptor_whose_reader_left_is_that_files_error(url) -> None:
     reading, writing = os.pipe()
     os.close(reading)
