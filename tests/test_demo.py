@@ -28,6 +28,7 @@ from provenance.demo_folder import MANIFEST
 from tests.test_cli import run
 
 SMALL = ("--objects", "3", "--days", "5")
+PROV = (sys.executable, "-c", "from provenance.cli import main; main()")
 
 
 def demo(capsys: pytest.CaptureFixture[str], folder: Path, *args: str) -> tuple[int, str, str]:
@@ -591,6 +592,45 @@ def test_a_sighup_ignored_by_nohup_stays_ignored(capsys, tmp_path: Path) -> None
 
     assert (code, err) == (0, "")
     assert "provenance.db" in manifest(tmp_path / "d")
+
+
+def test_a_reader_that_leaves_ends_the_demo_quietly(capsys, tmp_path: Path) -> None:
+    """`prov demo | head -1`: the tour's reader is gone while the store is being built."""
+    folder = tmp_path / "d"
+    process = subprocess.Popen(
+        [*PROV, "demo", "--dir", str(folder), *SMALL],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+
+    assert first.startswith("1. generated ")
+    assert (process.returncode, err) == (0, "")
+    assert not [p for p in folder.rglob(".*")], "a temporary file was left behind"
+    assert demo(capsys, folder)[0] == 0  # still the demo's own folder
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_tour_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*PROV, "demo", "--dir", str(tmp_path / "d"), *SMALL],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+
+    assert (done.returncode, done.stderr) == (
+        1,
+        "prov: error: cannot write -: No space left on device\n",
+    )
 
 
 def test_the_empty_write_ahead_log_a_run_killed_while_holding_the_store_leaves_is_no_bar(
