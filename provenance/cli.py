@@ -197,6 +197,7 @@ def _refuse_writing_the_store(target: str | None, store_url: str | None) -> None
     """A file a command writes (`-o`, `--chart`) must not be the store it reads, through a
     symlink or a hard link, nor one of its side files: the store would be replaced by what is
     written."""
+    from eventstore.sqlite import SIDE_FILE_SUFFIXES
     from eventstore.url import sqlite_file
     from provenance.output_file import STDOUT, OutputError, same_file
 
@@ -207,11 +208,14 @@ def _refuse_writing_the_store(target: str | None, store_url: str | None) -> None
     path = sqlite_file(url)
     if path is None:
         return
-    # SQLite puts the side files beside the real file, the symlinks resolved.
+    # SQLite puts the side files beside the real file, the symlinks resolved. A side file is
+    # compared by name too: opening the store makes its -wal, after this check.
     real = os.path.realpath(path)
-    for name in (path, *(f"{real}{suffix}" for suffix in ("-wal", "-shm", "-journal"))):
-        if same_file(target, name):
-            raise OutputError(target, f"it is the store this command reads ({url})")
+    side_files = [f"{real}{suffix}" for suffix in SIDE_FILE_SUFFIXES]
+    if any(same_file(target, name) for name in (path, *side_files)) or (
+        os.path.realpath(target) in side_files
+    ):
+        raise OutputError(target, f"it is the store this command reads ({url})")
 
 
 def _echo(text: str, *, err: bool = False) -> None:

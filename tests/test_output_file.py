@@ -535,7 +535,19 @@ def store_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-@pytest.mark.parametrize("how", ["itself", "symlink", "hard link", "its -wal"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "itself",
+        "symlink",
+        "hard link",
+        "its -wal",
+        "its -wal, not made yet",
+        "its -shm, not made yet",
+        "its -journal, not made yet",
+        "a symlink to its -wal, not made yet",
+    ],
+)
 def test_output_onto_the_store_being_read_is_refused(capsys, url, out, how: str) -> None:
     store = store_path(url)
     before = store.read_bytes()
@@ -549,6 +561,13 @@ def test_output_onto_the_store_being_read_is_refused(capsys, url, out, how: str)
     elif how == "its -wal":
         target = Path(f"{store}-wal")
         target.write_bytes(b"")  # as an open connection has it
+    elif how.startswith("its -"):
+        # Opening the store makes the -wal (and -shm) after any look at what exists.
+        target = Path(f"{store}{how.split()[1].rstrip(',')}")
+    elif how.startswith("a symlink to"):
+        target = out / "link.xml"
+        target.symlink_to(f"{store}-wal")
+    assert how in ("itself", "symlink", "hard link", "its -wal") or not target.exists()
 
     code, text, err = premis_to(capsys, url, "-o", str(target))
 
