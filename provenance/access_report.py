@@ -23,7 +23,7 @@ from pydantic_core import from_json
 from eventstore import EventStore
 from eventstore.store import MAX_LIMIT
 from provenance.errors import ProvenanceError
-from provenance.event_time import clamp
+from provenance.event_time import WINDOW_TEXT, clamp
 from provenance.projections import access_counts
 from provenance.projections.access_counts import NONE, SEP
 
@@ -419,7 +419,7 @@ def parse_time(
     side = "after the last" if late else "before the first"
     raise ReportError(
         f"{name} {text!r} is {side} time that can be stored "
-        f"(0001-01-01 to 9999-12-31): nothing can be reported {'from' if late else 'up to'} it"
+        f"({WINDOW_TEXT}): nothing can be reported {'from' if late else 'up to'} it"
     )
 
 
