@@ -9,9 +9,10 @@ into the demo's store) or that the manifest does not list (a store, a symlink, a
 user put there) makes the run refuse before it touches anything, naming the first such file;
 `--force` replaces the files the demo writes whatever they hold, and still leaves every other
 file alone. What not even `--force` replaces is refused first, with or without it: a folder,
-FIFO, device or socket at a name the demo writes, anything but a folder where it makes one. The demo's files are never written through a symlink: under `--force` a link
-standing at one of the demo's names (or where it puts a folder) is replaced itself, and what
-it points to is not touched.
+FIFO, device or socket at a name the demo writes, anything but a folder where it makes one.
+The demo's files are never written through a symlink: under `--force` a link standing at one
+of the demo's names (or where it puts a folder) is replaced itself, and what it points to is
+not touched.
 
 One run at a time holds the folder (an advisory lock on it), so a run may remove what a run
 killed outright left beside the demo's files (`.<name>.<8 hex>.tmp`, with SQLite's side files).
