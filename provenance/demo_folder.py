@@ -15,7 +15,8 @@ of the demo's names (or where it puts a folder) is replaced itself, and what it 
 not touched.
 
 One run at a time holds the folder (an advisory lock on it), so a run may remove what a run
-killed outright left beside the demo's files (`.<name>.<8 hex>.tmp`, with SQLite's side files).
+killed outright left beside the demo's files (`.<name>.<8 hex>.tmp`, with SQLite's side files):
+only in the demo's own folders, reached without following a symlink.
 
 The store is built beside its final name and renamed onto it when complete, so a run that
 fails leaves the previous store as it was. The previous store is held from the start of the
@@ -251,23 +252,48 @@ class _DemoNames:
 
     def remove_leftovers(self, directory: Path) -> None:
         """Remove the temporary files that runs killed outright (SIGKILL) left beside the
-        demo's files. Only its own folders are looked into, never below them."""
+        demo's files. Only its own folders are looked into, never below them, each reached
+        from `directory` without following a symlink (`logs -> ../elsewhere` is not the
+        demo's folder), and held open while its leftovers are removed, so no link put in
+        place meanwhile leads elsewhere."""
         for folder in self._by_folder:
-            where = directory / folder
-            if _kind(directory, folder) != "folder":
-                continue  # missing, or reached through a symlink: not the demo's folder
-            try:
-                names = os.listdir(where)
-            except OSError:
+            descriptor = _open_own_folder(directory, folder)
+            if descriptor is None:
                 continue
-            for name in names:
-                if self.is_leftover(f"{folder}/{name}" if folder else name):
+            try:
+                for name in os.listdir(descriptor):
+                    if not self.is_leftover(f"{folder}/{name}" if folder else name):
+                        continue
                     try:
-                        (where / name).unlink(missing_ok=True)
+                        os.unlink(name, dir_fd=descriptor)
+                    except FileNotFoundError:
+                        continue
                     except OSError as exc:
                         raise DemoFolderError(
-                            f"cannot remove {where / name}, left by an earlier run: {exc.strerror}"
+                            f"cannot remove {directory / folder / name}, left by an earlier "
+                            f"run: {exc.strerror}"
                         ) from None
+            finally:
+                os.close(descriptor)
+
+
+def _open_own_folder(directory: Path, folder: str) -> int | None:
+    """A descriptor of `directory/folder`, opened one component at a time, none of them a
+    symlink; None when one is missing, a symlink or not a folder."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    for part in PurePosixPath(folder).parts:
+        try:
+            inner = os.open(part, flags, dir_fd=descriptor)
+        except OSError:
+            os.close(descriptor)
+            return None
+        os.close(descriptor)
+        descriptor = inner
+    return descriptor
 
 
 def _kind(directory: Path, name: str) -> str | None:

@@ -365,7 +365,10 @@ def test_prov_serve_goes_on_quietly_when_the_reader_of_its_log_leaves(demo) -> N
 
     assert statuses == [200, 200, 200]
     assert process.returncode == 128 + signal.SIGTERM, err
-    assert err.strip() == "prov: error: interrupted (SIGTERM)"  # no "--- Logging error ---"
+    # No "--- Logging error ---" per request. (waitress may warn "Task queue depth is 1" when
+    # a request comes while its one thread is still finishing the previous one: not ours.)
+    assert "Logging error" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "prov: error: interrupted (SIGTERM)", err
 
 
 def test_the_request_log_stops_at_its_first_failed_write(capsys) -> None:
