@@ -56,6 +56,10 @@ SCHEMA_VERSION = 2
 """The layout this module writes and reads; a file with a newer one is refused, not guessed at.
 Older layouts are migrated in place when opened (`_MIGRATIONS`)."""
 
+SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
+"""What SQLite appends to a database's path (its symlinks resolved) to name the files it keeps
+beside it: the write-ahead log, its shared-memory index, the rollback journal."""
+
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write lock before giving up."""
 

@@ -23,9 +23,10 @@ from pydantic_core import from_json
 from eventstore import EventStore
 from eventstore.store import MAX_LIMIT
 from provenance.errors import ProvenanceError
-from provenance.event_time import clamp
+from provenance.event_time import WINDOW_TEXT, clamp
 from provenance.projections import access_counts
 from provenance.projections.access_counts import NONE, SEP
+from provenance.shown import shown
 
 Bucket = Literal["hour", "day", "week", "month"]
 BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
@@ -96,7 +97,7 @@ def access_report(store: EventStore, query: ReportQuery, *, names: Names = OPTIO
     for dimension in query.by:
         if dimension not in DIMENSIONS:
             raise ReportError(
-                f"unknown dimension {dimension!r}: choose from {', '.join(DIMENSIONS)}"
+                f"unknown dimension {shown(dimension)!r}: choose from {', '.join(DIMENSIONS)}"
             )
     if query.top is not None and not 1 <= query.top <= MAX_TOP:
         raise ReportError(f"{names.top} must be from 1 to {MAX_TOP:,}, got {query.top}")
@@ -379,7 +380,7 @@ def read_time(text: str) -> date | datetime:
         return datetime.fromisoformat(text)
     except (ValueError, TypeError):
         raise ReportError(
-            f"{text!r} is not an ISO date or time (e.g. 2026-03-02 or 2026-03-02T10:00)"
+            f"{shown(text)!r} is not an ISO date or time (e.g. 2026-03-02 or 2026-03-02T10:00)"
         ) from None
 
 
@@ -418,8 +419,8 @@ def parse_time(
         return None
     side = "after the last" if late else "before the first"
     raise ReportError(
-        f"{name} {text!r} is {side} time that can be stored "
-        f"(0001-01-01 to 9999-12-31): nothing can be reported {'from' if late else 'up to'} it"
+        f"{name} {shown(text)!r} is {side} time that can be stored "
+        f"({WINDOW_TEXT}): nothing can be reported {'from' if late else 'up to'} it"
     )
 
 

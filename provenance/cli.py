@@ -197,6 +197,7 @@ def _refuse_writing_the_store(target: str | None, store_url: str | None) -> None
     """A file a command writes (`-o`, `--chart`) must not be the store it reads, through a
     symlink or a hard link, nor one of its side files: the store would be replaced by what is
     written."""
+    from eventstore.sqlite import SIDE_FILE_SUFFIXES
     from eventstore.url import sqlite_file
     from provenance.output_file import STDOUT, OutputError, same_file
 
@@ -207,11 +208,14 @@ def _refuse_writing_the_store(target: str | None, store_url: str | None) -> None
     path = sqlite_file(url)
     if path is None:
         return
-    # SQLite puts the side files beside the real file, the symlinks resolved.
+    # SQLite puts the side files beside the real file, the symlinks resolved. A side file is
+    # compared by name too: opening the store makes its -wal, after this check.
     real = os.path.realpath(path)
-    for name in (path, *(f"{real}{suffix}" for suffix in ("-wal", "-shm", "-journal"))):
-        if same_file(target, name):
-            raise OutputError(target, f"it is the store this command reads ({url})")
+    side_files = [f"{real}{suffix}" for suffix in SIDE_FILE_SUFFIXES]
+    if any(same_file(target, name) for name in (path, *side_files)) or (
+        os.path.realpath(target) in side_files
+    ):
+        raise OutputError(target, f"it is the store this command reads ({url})")
 
 
 def _echo(text: str, *, err: bool = False) -> None:
@@ -225,14 +229,47 @@ def _echo(text: str, *, err: bool = False) -> None:
     if err:
         click.echo(shown, err=True)  # closed (`2>&-`): nothing shown, as click does
     else:
-        click.echo(shown, file=standard_output())
+        with _writing_stdout():
+            click.echo(shown, file=standard_output())
 
 
 def _print_json(document: Any) -> None:
     from provenance.output_file import standard_output
     from provenance.terminal import json_text
 
-    click.echo(json_text(document), file=standard_output())
+    with _writing_stdout():
+        click.echo(json_text(document), file=standard_output())
+
+
+@contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """Around every write to standard output (`_echo`, `_print_json`, the CSV writer, the last
+    flush in `main`): a write the system refuses (`> /dev/full`, a full disk) is the one-line
+    `cannot write -: REASON`, and what is still buffered for stdout is dropped (it would fail
+    again as Python exits). A reader that left (BrokenPipeError) goes on to `main`, which ends
+    quietly. Files named with `-o`, `-` included, have their own rule (`output_file`)."""
+    from provenance.output_file import STDOUT, OutputError
+
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _discard_stdout()
+        raise OutputError(STDOUT, _reason(exc)) from None
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered for it is dropped when Python
+    flushes it, instead of failing again on the way out."""
+    with suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 class _ReaderLeft(Exception):  # noqa: N818  (not an error: the end of a pipeline)
@@ -737,7 +774,9 @@ def access(
 
         from provenance.output_file import standard_output
 
-        csv.writer(standard_output(), lineterminator="\n").writerows(csv_rows(result))
+        with _writing_stdout():
+            csv.writer(standard_output(), lineterminator="\n").writerows(csv_rows(result))
+            standard_output().flush()
     else:
         from provenance.render import access_table
 
@@ -790,10 +829,24 @@ def serve(
             f"prov: warning: listening on {host}: anyone who can reach it can read the store",
             err=True,
         )
-    try:
-        serve_api(url, host=host, port=port, threads=threads, organization=organization, echo=_echo)
-    except OSError as exc:
-        raise _FailError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    serve_api(
+        url,
+        host=host,
+        port=port,
+        threads=threads,
+        organization=organization,
+        echo=_echo,
+        log_failed=_request_log_failed,
+    )
+
+
+def _request_log_failed(error: OSError) -> None:
+    """`prov serve`'s request log cannot be written to stdout: what is still buffered for it
+    is dropped (it would fail again on the way out), and unless its reader just left (`prov
+    serve | head -1`, not an error) a warning says the log stopped."""
+    _discard_stdout()
+    if not isinstance(error, BrokenPipeError):
+        _echo(f"prov: warning: the request log stopped: cannot write -: {_reason(error)}", err=True)
 
 
 def _demo_world() -> Any:
@@ -1438,10 +1491,7 @@ def _end_of_pipeline(exc: BaseException) -> NoReturn:
     if not _stdout_reader_left():
         error = exc.__cause__ if isinstance(exc, _ReaderLeft) else exc
         _fail(f"broken pipe: {error}", EXIT_INPUT)
-    with suppress(OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.close(devnull)
+    _discard_stdout()
     sys.exit(0)
 
 
@@ -1454,7 +1504,8 @@ def main(argv: list[str] | None = None) -> None:
         try:
             cli.main(args=argv, prog_name="prov", standalone_mode=False)
             if sys.stdout is not None:
-                sys.stdout.flush()  # a reader that left shows here, not in Python's last flush
+                with _writing_stdout():
+                    sys.stdout.flush()  # a reader that left, or a full disk, shows here
         except click.exceptions.Abort as exc:
             _interrupted(exc)
         except KeyboardInterrupt as exc:  # a signal outside click's reach (the flush above)

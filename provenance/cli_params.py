@@ -12,8 +12,8 @@ is a `FiniteFloat` (a FloatRange with both ends that also refuses NaN, which com
 any bound); --from/--to are `IsoTime`. `tests/test_bounds.py` walks the command tree and fuzzes
 every option of these types.
 
-Imports click, `provenance.whole_numbers` and the standard library; `provenance.access_report`
-when a time is given.
+Imports click, `provenance.whole_numbers`, `provenance.shown` and the standard library;
+`provenance.access_report` when a time is given.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from provenance.shown import shown
 from provenance.whole_numbers import is_whole_number, read_whole_number
 
 MAX_SERVE_THREADS = 256
@@ -87,17 +88,16 @@ class WholeNumber(click.IntRange):
         if isinstance(value, int):
             return super().convert(value, param, ctx)
         text = str(value)
-        shown = text if len(text) <= 24 else text[:20] + "…"
         if not is_whole_number(text):
             self.fail(
-                f"{shown!r} is not a whole number in the range {self._describe_range()} "
+                f"{shown(text)!r} is not a whole number in the range {self._describe_range()} "
                 "(the digits 0-9 alone)",
                 param,
                 ctx,
             )
         number = read_whole_number(text, self.min, self.max)  # type: ignore[arg-type]
         if number is None:
-            self.fail(f"{shown} is not in the range {self._describe_range()}.", param, ctx)
+            self.fail(f"{shown(text)} is not in the range {self._describe_range()}.", param, ctx)
         return number
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from eventstore.sqlite import SQLiteEventStore
 from provenance.access_policy import AccessPolicy
 from provenance.access_report import ReportQuery, access_report
-from provenance.demo_data import generate
+from provenance.demo_data import generate, plan
 from provenance.demo_folder import DemoFolder
 from provenance.ingest import IngestOptions, IngestReport, ingest_stream
 from provenance.premis_export import export_object
@@ -58,7 +58,7 @@ def run_demo(
     `provenance.demo_folder`). `echo` prints one line of the tour for a person (the CLI's
     makes control characters visible; a table comes as `TerminalText`, already made so)."""
     started = time.perf_counter()
-    with DemoFolder.claim(directory, force=force) as folder:
+    with DemoFolder.claim(directory, _writes(), force=force) as folder:
         druid = _tour(folder, objects=objects, days=days, echo=echo)
     echo("")
     # Absolute, so the line works from any folder; every `prov` command reads PROV_STORE.
@@ -77,6 +77,21 @@ def run_demo(
     echo(f"done in {time.perf_counter() - started:.1f} s")
 
 
+POLICY_FILE = "access-policy.toml"
+KEY_FILE = "pseudonym.key"
+
+
+def _writes() -> tuple[str, ...]:
+    """The files the tour writes in its folder, besides the store (known before it runs, so
+    the folder is checked before anything is written)."""
+    generated = plan()
+    return (*generated.files, POLICY_FILE, KEY_FILE, _premis_name(generated.featured))
+
+
+def _premis_name(druid: str) -> str:
+    return f"premis/{druid.removeprefix('druid:')}.xml"
+
+
 def _tour(folder: DemoFolder, *, objects: int, days: int, echo: Callable[[str], None]) -> str:
     """Steps 1 to 6 of the tour, in `folder`; the featured object's druid."""
     directory = folder.directory
@@ -87,9 +102,9 @@ def _tour(folder: DemoFolder, *, objects: int, days: int, echo: Callable[[str], 
         f"in {directory / 'logs'}/"
     )
 
-    policy_path = directory / "access-policy.toml"
+    policy_path = directory / POLICY_FILE
     folder.write(policy_path, DEMO_POLICY.encode())
-    folder.write(directory / "pseudonym.key", DEMO_KEY, private=True)
+    folder.write(directory / KEY_FILE, DEMO_KEY, private=True)
     options = IngestOptions(
         source="auto",
         tz=ZoneInfo(DEMO_TZ),
@@ -130,7 +145,7 @@ def _tour(folder: DemoFolder, *, objects: int, days: int, echo: Callable[[str], 
         echo("")
         echo(_indented(state_table(object_state_view(store, druid))))
 
-        target = directory / "premis" / f"{druid.removeprefix('druid:')}.xml"
+        target = directory / _premis_name(druid)
         # Made in memory, then written as the demo's other files (never through a symlink).
         document = io.BytesIO()
         result = export_object(store, druid, fmt="xml", validate=True, stdout=document)

@@ -39,8 +39,10 @@ access logs a `"-" 400` request, a TLS handshake sent to the HTTP port, a line o
 and a PURL request cut off at the end of its log.
 
 Same arguments give byte-identical files: all randomness comes from one `random.Random(seed)`,
-never from the clock. Imports only the standard library and `provenance.output_file` (each log
-is written atomically, as every file `prov` writes).
+never from the clock. What a run will write is known before it runs (`plan`: the files' names
+and the featured druid), so `prov demo` checks its folder before anything is generated.
+Imports only the standard library and `provenance.output_file` (each log is written
+atomically, as every file `prov` writes).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
+LOGS = "logs"
+"""The folder under `out_dir` the logs go to."""
 # The smallest world that still tells the featured object's story.
 MIN_OBJECTS = 3
 MIN_DAYS = 5
@@ -255,6 +259,15 @@ class DemoFile:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoPlan:
+    """What `generate` writes with a seed, whatever the world's size: the log files' paths
+    relative to its `out_dir` (`logs/...`), in the order written, and the featured druid."""
+
+    files: tuple[str, ...]
+    featured: str
+
+
+@dataclass(frozen=True, slots=True)
 class DemoData:
     """What `generate` wrote; `featured` is a druid whose history is worth a tour."""
 
@@ -263,12 +276,26 @@ class DemoData:
     druids: tuple[str, ...]
 
 
+SEED = 20260301
+"""The seed `generate` uses unless told otherwise (the demo's)."""
+
+
+def plan(*, seed: int = SEED) -> DemoPlan:
+    """What `generate` with `seed` will write, without generating it: the logs' names are
+    fixed, and the featured object is the first one drawn, the first thing a world draws."""
+    world = _World(random.Random(seed), _Clock(ZoneInfo("UTC")), 0, 0)
+    featured = world.make_objects(MIN_OBJECTS)[0]
+    return DemoPlan(
+        tuple(f"{LOGS}/{log.relpath}" for log in world.logs()), f"druid:{featured.bare}"
+    )
+
+
 def generate(
     out_dir: Path,
     *,
     objects: int = 300,
     days: int = 120,
-    seed: int = 20260301,
+    seed: int = SEED,
     start: date = date(2026, 1, 1),
     tz: str = "America/Los_Angeles",
     write: Callable[[Path, bytes], object] = write_bytes,
@@ -287,7 +314,7 @@ def generate(
     begin = int(datetime(start.year, start.month, start.day, tzinfo=zone).timestamp()) * SECOND
     world = _World(random.Random(seed), _Clock(zone), begin, begin + days * DAY)
     world.run(objects)
-    return world.write(out_dir / "logs", write)
+    return world.write(out_dir / LOGS, write)
 
 
 # --- formatting ------------------------------------------------------------------------------
@@ -1258,9 +1285,9 @@ class _World:
 
     # --- output -----------------------------------------------------------------------------
 
-    def write(self, directory: Path, write: Callable[[Path, bytes], object]) -> DemoData:
-        files = []
-        for log in (
+    def logs(self) -> tuple[_Log, ...]:
+        """Every file the world writes, in the order written."""
+        return (
             self.checksum,
             self.c2m,
             self.c2a,
@@ -1271,7 +1298,11 @@ class _World:
             self.traffic.stacks,
             self.traffic.purl,
             self.traffic.api,
-        ):
+        )
+
+    def write(self, directory: Path, write: Callable[[Path, bytes], object]) -> DemoData:
+        files = []
+        for log in self.logs():
             path = directory / log.relpath
             log.records.sort()
             text = "\n".join(record[2] for record in log.records) + "\n"

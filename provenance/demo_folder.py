@@ -8,18 +8,22 @@ whose content is unchanged: that is the demo's own. A file that changed since (m
 into the demo's store) or that the manifest does not list (a store, a symlink, anything the
 user put there) makes the run refuse before it touches anything, naming the first such file;
 `--force` replaces the files the demo writes whatever they hold, and still leaves every other
-file alone. The demo's files are never written through a symlink: under `--force` a link
-standing at one of the demo's names (or where it puts a folder) is replaced itself, and what
-it points to is not touched.
+file alone. What not even `--force` replaces is refused first, with or without it: a folder,
+FIFO, device or socket at a name the demo writes, anything but a folder where it makes one.
+The demo's files are never written through a symlink: under `--force` a link standing at one
+of the demo's names (or where it puts a folder) is replaced itself, and what it points to is
+not touched.
 
 One run at a time holds the folder (an advisory lock on it), so a run may remove what a run
-killed outright left beside the demo's files (`.<name>.<8 hex>.tmp`, with SQLite's side files).
+killed outright left beside the demo's files (`.<name>.<8 hex>.tmp`, with SQLite's side files):
+only in the demo's own folders, reached without following a symlink.
 
 The store is built beside its final name and renamed onto it when complete, so a run that
 fails leaves the previous store as it was. The previous store is held from the start of the
 run (refused if another process has it open) until the new one takes its name, and leaves
 WAL mode just before: SQLite pairs a `-wal` file with a database by name, so an old one left
-beside the new store would be replayed into it. Imports `provenance.output_file`.
+beside the new store would be replayed into it. Imports `provenance.output_file` and SQLite's
+side-file suffixes from `eventstore.sqlite`.
 """
 
 from __future__ import annotations
@@ -36,13 +40,13 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
+from eventstore.sqlite import SIDE_FILE_SUFFIXES
 from provenance.errors import ProvenanceError
 from provenance.output_file import is_temporary_of, replacing_path, write_bytes
 
 MANIFEST = "demo-files.sha256"
 STORE = "provenance.db"
 _LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
-_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 _SQLITE_IN_USE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
@@ -67,11 +71,14 @@ class DemoFolder:
         self._old_store = old_store
 
     @classmethod
-    def claim(cls, directory: Path, *, force: bool) -> DemoFolder:
-        """Take `directory` for one run. DemoFolderError, before anything in it is touched,
-        names the first file the demo may not replace (unless `force`), another run holding
-        the folder, or another process holding the store. Then the leftovers of runs killed
-        outright are removed, and the folder is made if it is missing."""
+    def claim(cls, directory: Path, writes: Iterable[str], *, force: bool) -> DemoFolder:
+        """Take `directory` for one run that writes the files `writes` names (relative to
+        it, besides the store and the manifest). DemoFolderError, before anything in it is
+        touched, names the first file the demo may not replace (unless `force`), what not
+        even `force` replaces (a folder, FIFO or device at a name the demo writes, a
+        non-folder where it makes a folder), another run holding the folder, or another
+        process holding the store. Then the leftovers of runs killed outright are removed,
+        and the folder is made if it is missing."""
         if directory.exists() and not directory.is_dir():
             raise DemoFolderError(f"{directory} is not a folder")
         if not directory.exists():
@@ -81,6 +88,8 @@ class DemoFolder:
                 raise DemoFolderError(f"cannot create {directory}: {exc.strerror}") from None
         lock = _lock(directory)
         try:
+            demo_names = [*writes, STORE, MANIFEST]
+            _refuse_blockers(directory, demo_names)
             try:
                 listed = _read_manifest(directory)
             except DemoFolderError:
@@ -92,7 +101,7 @@ class DemoFolder:
                 for name, digest in listed.items()
                 if _unchanged(directory, name, digest)
             }
-            names = _DemoNames([*listed, STORE, MANIFEST])
+            names = _DemoNames([*listed, *demo_names])
             if not force:
                 strangers = _strangers(directory, listed, own, names)
                 first = next(strangers, None)
@@ -136,7 +145,7 @@ class DemoFolder:
                 yield building
             except BaseException:
                 # A store closed cleanly has none; after a failure they hold nothing anyone needs.
-                for suffix in _SQLITE_SIDE_FILES:
+                for suffix in SIDE_FILE_SUFFIXES:
                     Path(f"{building}{suffix}").unlink(missing_ok=True)
                 raise
             self._old_store.retire()
@@ -219,7 +228,7 @@ class _OldStore:
         if self._connection is not None:
             self._connection.execute("PRAGMA journal_mode=DELETE")
         # Held, no other connection uses them; not held, no database is there to use them.
-        for suffix in _SQLITE_SIDE_FILES:
+        for suffix in SIDE_FILE_SUFFIXES:
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def release(self) -> None:
@@ -243,23 +252,100 @@ class _DemoNames:
 
     def remove_leftovers(self, directory: Path) -> None:
         """Remove the temporary files that runs killed outright (SIGKILL) left beside the
-        demo's files. Only its own folders are looked into, never below them."""
+        demo's files. Only its own folders are looked into, never below them, each reached
+        from `directory` without following a symlink (`logs -> ../elsewhere` is not the
+        demo's folder), and held open while its leftovers are removed, so no link put in
+        place meanwhile leads elsewhere."""
         for folder in self._by_folder:
-            where = directory / folder
-            try:
-                if not stat.S_ISDIR(where.lstat().st_mode):
-                    continue
-                names = os.listdir(where)
-            except OSError:
+            descriptor = _open_own_folder(directory, folder)
+            if descriptor is None:
                 continue
-            for name in names:
-                if self.is_leftover(f"{folder}/{name}" if folder else name):
+            try:
+                for name in os.listdir(descriptor):
+                    if not self.is_leftover(f"{folder}/{name}" if folder else name):
+                        continue
                     try:
-                        (where / name).unlink(missing_ok=True)
+                        os.unlink(name, dir_fd=descriptor)
+                    except FileNotFoundError:
+                        continue
                     except OSError as exc:
                         raise DemoFolderError(
-                            f"cannot remove {where / name}, left by an earlier run: {exc.strerror}"
+                            f"cannot remove {directory / folder / name}, left by an earlier "
+                            f"run: {exc.strerror}"
                         ) from None
+            finally:
+                os.close(descriptor)
+
+
+def _open_own_folder(directory: Path, folder: str) -> int | None:
+    """A descriptor of `directory/folder`, opened one component at a time, none of them a
+    symlink; None when one is missing, a symlink or not a folder."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    for part in PurePosixPath(folder).parts:
+        try:
+            inner = os.open(part, flags, dir_fd=descriptor)
+        except OSError:
+            os.close(descriptor)
+            return None
+        os.close(descriptor)
+        descriptor = inner
+    return descriptor
+
+
+def _kind(directory: Path, name: str) -> str | None:
+    """What stands at `name` below `directory`, each of its folders looked at without
+    following a symlink: "folder", "file" (regular), "symlink", "other" (FIFO, device,
+    socket), "under a symlink" or "under a non-folder" (at one of its folders), or None
+    (nothing there, or it cannot be looked at). The folder itself (name "") is a folder."""
+    where = directory
+    parts = PurePosixPath(name).parts
+    if not parts:
+        return "folder"
+    mode = 0
+    for index, part in enumerate(parts):
+        where = where / part
+        try:
+            mode = where.lstat().st_mode
+        except OSError:
+            return None
+        if index == len(parts) - 1:
+            break
+        if stat.S_ISLNK(mode):
+            return "under a symlink"
+        if not stat.S_ISDIR(mode):
+            return "under a non-folder"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISREG(mode):
+        return "file"
+    return "symlink" if stat.S_ISLNK(mode) else "other"
+
+
+def _refuse_blockers(directory: Path, names: Iterable[str]) -> None:
+    """DemoFolderError naming the first thing at a name in `names` (files the demo writes)
+    or at one of their folders that not even --force replaces: what it holds would be lost
+    (a folder, a file where a folder goes) or it is no file (a FIFO, device or socket). A
+    symlink is the user's to decide on: refused without --force, replaced itself with it."""
+    folders = sorted({str(parent) for name in names for parent in PurePosixPath(name).parents})
+    for folder in folders:
+        if folder != "." and _kind(directory, folder) in ("file", "other"):
+            raise _blocked(directory / folder, "is not a folder, where the demo makes one")
+    for name in sorted(names):
+        kind = _kind(directory, name)
+        if kind == "folder":
+            raise _blocked(directory / name, "is a folder, where the demo writes a file")
+        if kind == "other":
+            raise _blocked(
+                directory / name, "is a device, FIFO or socket, where the demo writes a file"
+            )
+
+
+def _blocked(path: Path, why: str) -> DemoFolderError:
+    return DemoFolderError(f"{path} {why}: move it away or choose another --dir")
 
 
 def _lock(directory: Path) -> int | None:
@@ -338,7 +424,7 @@ def _strangers(
             continue
         elif name in listed:
             yield name, "has changed since the demo made it"
-        elif name.endswith(_SQLITE_SIDE_FILES):
+        elif name.endswith(SIDE_FILE_SUFFIXES):
             yield name, "belongs to a store that is open elsewhere or was not closed"
         else:
             yield name, "was not made by the demo"
@@ -348,7 +434,7 @@ def _empty_side_file(directory: Path, name: str) -> bool:
     """An empty -wal, -shm or -journal of the store: it can carry nothing into a store, and a
     run killed while holding the previous store leaves an empty -wal (the next run's hold
     finds out whether a live process has the store open)."""
-    if name not in {f"{STORE}{suffix}" for suffix in _SQLITE_SIDE_FILES}:
+    if name not in {f"{STORE}{suffix}" for suffix in SIDE_FILE_SUFFIXES}:
         return False
     try:
         info = (directory / name).lstat()

@@ -1,6 +1,6 @@
 """Druids, the repository's object identifiers: parsing, normalising, flagging test-style ones.
 
-Imports nothing of the project but `provenance.errors`.
+Imports nothing of the project but `provenance.errors` and `provenance.shown`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from provenance.errors import InvalidDruidError
+from provenance.shown import shown
 
 PREFIX = "druid:"
 # The real pattern: letters exclude vowels and `l` (reference/sdr-logs.md, "Identifiers").
@@ -54,7 +55,7 @@ def parse_druid(text: str) -> Druid:
     druid = druid_or_none(text)
     if druid is None:
         raise InvalidDruidError(
-            f"not a druid: {text!r} (expected like druid:bc123df4567 or bc123df4567)"
+            f"not a druid: {shown(text)!r} (expected like druid:bc123df4567 or bc123df4567)"
         )
     return druid
 

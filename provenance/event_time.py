@@ -20,6 +20,8 @@ FIRST_TIME = datetime(1, 1, 2, tzinfo=UTC)
 """The earliest time an event may have."""
 LAST_TIME = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 """The latest time an event may have."""
+WINDOW_TEXT = f"{FIRST_TIME.date().isoformat()} to {LAST_TIME.date().isoformat()}, in UTC"
+"""The window as a message shows it (isoformat: strftime writes year 1 as "1")."""
 TIME_OUT_OF_RANGE = "time out of range"
 """The quarantine reason of an entry whose time is outside the window."""
 

@@ -56,6 +56,7 @@ from aws_lambda_powertools import Logger
 from eventstore.errors import InvalidRequestError, StoreUnavailableError
 from provenance.druid import parse_druid
 from provenance.errors import NotFoundError, ProvenanceError
+from provenance.shown import shown
 from provenance.timezones import resolve_zone
 from provenance.whole_numbers import read_whole_number
 
@@ -231,7 +232,7 @@ class QueryApi:
             if wanted not in by_format:
                 raise ApiError(
                     HTTPStatus.BAD_REQUEST,
-                    f"format must be one of {', '.join(by_format)}, got {wanted!r}",
+                    f"format must be one of {', '.join(by_format)}, got {shown(wanted)!r}",
                 )
             media_type = by_format[wanted]
         else:
@@ -249,14 +250,16 @@ class QueryApi:
         _check_params(request, REPORT_PARAMS)
         wanted = _param(request, "format")
         if wanted is not None and wanted not in REPORT_TYPES.values():
-            raise ApiError(HTTPStatus.BAD_REQUEST, f"format must be json or csv, got {wanted!r}")
+            raise ApiError(
+                HTTPStatus.BAD_REQUEST, f"format must be json or csv, got {shown(wanted)!r}"
+            )
         media_type = CSV if wanted == "csv" else JSON if wanted else None
         media_type = media_type or negotiate_or_406(request, tuple(REPORT_TYPES))
         bucket = _param(request, "bucket")
         if bucket is not None and bucket not in reports.BUCKETS:
             raise ApiError(
                 HTTPStatus.BAD_REQUEST,
-                f"bucket must be one of {', '.join(reports.BUCKETS)}, got {bucket!r}",
+                f"bucket must be one of {', '.join(reports.BUCKETS)}, got {shown(bucket)!r}",
             )
         by = _list_param(request, "by") or ["service"]
         zone = resolve_zone(_param(request, "tz"))
@@ -388,7 +391,8 @@ def _check_params(request: Request, allowed: Sequence[str]) -> None:
     if unknown:
         takes = f"takes {', '.join(allowed)}" if allowed else "takes no parameters"
         raise ApiError(
-            HTTPStatus.BAD_REQUEST, f"unknown parameter {unknown[0]!r}: {request.path} {takes}"
+            HTTPStatus.BAD_REQUEST,
+            f"unknown parameter {shown(unknown[0])!r}: {request.path} {takes}",
         )
 
 
@@ -416,11 +420,10 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
         return default
     number = read_whole_number(value, low, high)
     if number is None:
-        shown = value if len(value) <= 24 else value[:20] + "…"
         raise ApiError(
             HTTPStatus.BAD_REQUEST,
             f"{name} must be a whole number from {low} to {high} (the digits 0-9 alone), "
-            f"got {shown!r}",
+            f"got {shown(value)!r}",
         )
     return number
 
@@ -477,8 +480,8 @@ def negotiate_or_406(request: Request, offers: Sequence[str]) -> str:
     if chosen is None:
         raise ApiError(
             HTTPStatus.NOT_ACCEPTABLE,
-            f"cannot answer {request.headers.get('accept')!r}: {request.path} is available as "
-            f"{', '.join(offers)}",
+            f"cannot answer {shown(request.headers.get('accept') or '')!r}: {request.path} is "
+            f"available as {', '.join(offers)}",
         )
     return chosen
 

@@ -18,9 +18,13 @@
 - A `check` (e.g. XSD validation) sees the whole file before it reaches the target: a stream
   target is then spooled to a temporary file first, so a failed check writes nothing anywhere.
 - On any failure, Ctrl-C included (and SIGTERM, SIGHUP: the CLI makes them KeyboardInterrupt),
-  no temporary file is left behind, and an OSError becomes an `OutputError` naming the target
-  as the user gave it, never the temporary file. Only SIGKILL or a crash can leave one:
-  `is_temporary_of` recognises it.
+  no temporary file is left behind, and an OSError of this module's own calls (making the
+  file, writing the stream it hands out, fsync, rename) becomes an `OutputError` naming the
+  target as the user gave it, never the temporary file. Whatever else the caller's block
+  raises (its own reads, a reader of standard output that left) passes on unchanged. Only
+  SIGKILL or a crash can leave a temporary file: `is_temporary_of` recognises it.
+- A descriptor number no process can have (`/dev/fd/99999999999999999999`) is a bad
+  descriptor, as one not open is.
 
 `open_output` gives a stream to write, `write_bytes` writes bytes, `replacing_path` a path for
 a writer that needs one (an SQLite store built whole), `write_new` creates a file once and
@@ -33,6 +37,8 @@ only `provenance.errors`.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import re
 import secrets
@@ -41,13 +47,17 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, TextIO, cast
+from typing import TYPE_CHECKING, BinaryIO, TextIO, cast
 
+from eventstore.sqlite import SIDE_FILE_SUFFIXES
 from provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 STDOUT = "-"
 Target = str | os.PathLike[str]
@@ -55,11 +65,15 @@ Check = Callable[[Path], None]
 _NEW_FILE_MODE = 0o666
 _PRIVATE_MODE = 0o600
 _NAMED_DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
-_DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/(\d+)")
+_DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/thread-self/fd)/([0-9]+)")
+_MAX_DESCRIPTOR = 2**31 - 1  # a C int: the system calls take no larger one
 _TEMP_ATTEMPTS = 100
 # `.<name>.<8 hex digits>.tmp`: the temporary file beside `<name>` (an SQLite writer adds its
-# -wal, -shm or -journal to it). The name is cut to 100 characters to stay within NAME_MAX.
-_TEMPORARY = re.compile(r"\.(.{1,100})\.[0-9a-f]{8}\.tmp(?:-wal|-shm|-journal)?", re.DOTALL)
+# side files to it). The name is cut to 100 characters to stay within NAME_MAX.
+_TEMPORARY = re.compile(
+    rf"\.(.{{1,100}})\.[0-9a-f]{{8}}\.tmp(?:{'|'.join(map(re.escape, SIDE_FILE_SUFFIXES))})?",
+    re.DOTALL,
+)
 _NAME_KEPT = 100
 STDOUT_CLOSED = "standard output is closed"
 
@@ -92,14 +106,15 @@ def open_output(
         with _replacing(name, private=private, check=check, follow_links=follow_links) as stream:
             yield stream
         return
-    opener: Callable[[], AbstractContextManager[BinaryIO]]
+    opener: Callable[[], BinaryIO]
     if descriptor is None:
         opener = partial(_open_device, name)
     elif descriptor == 1:
-        opener = partial(_Unclosed, stdout if stdout is not None else _standard_output(name))
+        standard = stdout if stdout is not None else _standard_output(name)
+        opener = partial(_given, standard)
     else:
         opener = partial(_open_descriptor, descriptor)
-    with _streaming(name, opener, check=check) as stream:
+    with _streaming(name, opener, owned=descriptor != 1, check=check) as stream:
         yield stream
 
 
@@ -140,10 +155,10 @@ def replacing_path(
         raise OutputError(name, "not a regular file")
     with _beside(name, private=private, replacing=True, follow_links=follow_links) as temporary:
         os.close(temporary.descriptor)
-        yield temporary.path
-        with open(temporary.path, "rb") as written:
+        yield temporary.path  # the caller's work: what it raises is its own
+        with _guarded(name), open(temporary.path, "rb") as written:
             _settle(written.fileno(), temporary.existing)
-        os.replace(temporary.path, temporary.real)
+            os.replace(temporary.path, temporary.real)
 
 
 def write_new(target: Target, data: bytes, *, private: bool = True) -> bool:
@@ -156,7 +171,10 @@ def write_new(target: Target, data: bytes, *, private: bool = True) -> bool:
     """
     name = _checked_name(target)
     folder_mode = 0o700 if private else 0o777
-    with _beside(name, private=private, replacing=False, folder_mode=folder_mode) as temporary:
+    with (
+        _beside(name, private=private, replacing=False, folder_mode=folder_mode) as temporary,
+        _guarded(name),
+    ):
         with os.fdopen(temporary.descriptor, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -215,14 +233,20 @@ def _checked_name(target: Target) -> str:
 
 
 def _descriptor(name: str) -> int | None:
-    """The open descriptor a name stands for: `-` and the /dev and /proc aliases of one."""
+    """The open descriptor a name stands for: `-` and the /dev and /proc aliases of one. A
+    number beyond what a descriptor can be is an OutputError (a bad descriptor)."""
     if name == STDOUT:
         return 1
     path = os.path.normpath(os.path.abspath(name))
     if path in _NAMED_DESCRIPTORS:
         return _NAMED_DESCRIPTORS[path]
     match = _DESCRIPTOR_PATH.fullmatch(path)
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > len(str(_MAX_DESCRIPTOR)) or int(digits) > _MAX_DESCRIPTOR:
+        raise OutputError(name, os.strerror(errno.EBADF))
+    return int(digits)
 
 
 def _kind(name: str, *, follow_links: bool = True) -> str:
@@ -258,13 +282,16 @@ def _replacing(
     name: str, *, private: bool, check: Check | None, follow_links: bool
 ) -> Iterator[BinaryIO]:
     with _beside(name, private=private, replacing=True, follow_links=follow_links) as temporary:
-        with os.fdopen(temporary.descriptor, "wb") as stream:
-            yield cast(BinaryIO, stream)
-            stream.flush()
-            _settle(stream.fileno(), temporary.existing)
-        if check is not None:
-            check(temporary.path)
-        os.replace(temporary.path, temporary.real)
+        stream = os.fdopen(temporary.descriptor, "wb")
+        with _owned(name, stream):
+            yield _Written.around(stream, name)
+            with _guarded(name):
+                stream.flush()
+                _settle(stream.fileno(), temporary.existing)
+        with _guarded(name):
+            if check is not None:
+                check(temporary.path)
+            os.replace(temporary.path, temporary.real)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,21 +319,23 @@ def _beside(
     with _guarded(name):
         existing = _existing(real) if replacing else None
         made = _make_parents(real.parent, mode=folder_mode)
+    try:
         try:
-            try:
-                descriptor, path = _create_temporary(real, private=private, replacing=existing)
-            except OSError as exc:
-                # The target may be fine (`-o /proc/version` exists): its folder takes no file.
-                raise OutputError(
-                    name, f"cannot create a file in {real.parent}: {_reason(exc)}"
-                ) from None
-            try:
-                yield _Temporary(descriptor, path, real, existing)
-            finally:
-                path.unlink(missing_ok=True)  # already gone once renamed into place
-        except BaseException:
-            _remove_directories(made)
-            raise
+            descriptor, path = _create_temporary(real, private=private, replacing=existing)
+        except OSError as exc:
+            # The target may be fine (`-o /proc/version` exists): its folder takes no file.
+            raise OutputError(
+                name, f"cannot create a file in {real.parent}: {_reason(exc)}"
+            ) from None
+        try:
+            yield _Temporary(descriptor, path, real, existing)
+        finally:
+            # Already gone once renamed into place; after a failure, the failure is the news.
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+    except BaseException:
+        _remove_directories(made)
+        raise
     _sync_directory(real.parent)
 
 
@@ -384,20 +413,35 @@ def _sync_directory(directory: Path) -> None:
 
 @contextmanager
 def _streaming(
-    name: str, opener: Callable[[], AbstractContextManager[BinaryIO]], *, check: Check | None
+    name: str, opener: Callable[[], BinaryIO], *, owned: bool, check: Check | None
 ) -> Iterator[BinaryIO]:
-    with _guarded(name, broken_pipe=_descriptor(name) == 1):
-        if check is None:
-            with opener() as stream:
-                yield stream
-            return
-        with tempfile.NamedTemporaryFile(prefix="prov-", suffix=".spool") as spool:
-            yield cast(BinaryIO, spool)
+    """The stream `opener` gives (closed at the end when `owned`; standard output is only
+    flushed), or with a `check` a spool whose bytes reach it only once checked."""
+    guarded = partial(_guarded, name, broken_pipe=_descriptor(name) == 1)
+    if check is None:
+        with guarded():
+            stream = opener()
+        with _owned(name, stream) if owned else contextlib.nullcontext():
+            yield _Written.around(stream, name)
+            with guarded():
+                stream.flush()
+        return
+    with guarded():
+        spool = tempfile.NamedTemporaryFile(prefix="prov-", suffix=".spool")  # noqa: SIM115
+    with spool:
+        yield _Written.around(cast(BinaryIO, spool), name)
+        with guarded():
             spool.flush()
             check(Path(spool.name))
             spool.seek(0)
-            with opener() as stream:
+            stream = opener()
+            with _owned(name, stream) if owned else contextlib.nullcontext():
                 shutil.copyfileobj(spool, stream)
+                stream.flush()
+
+
+def _given(stream: BinaryIO) -> BinaryIO:
+    return stream
 
 
 def _open_device(name: str) -> BinaryIO:
@@ -412,17 +456,48 @@ def _open_descriptor(descriptor: int) -> BinaryIO:
     return os.fdopen(os.dup(descriptor), "wb")
 
 
-class _Unclosed(AbstractContextManager[BinaryIO]):
-    """Standard output as a context manager that flushes it instead of closing it."""
+@contextmanager
+def _owned(name: str, stream: BinaryIO) -> Iterator[None]:
+    """Close `stream` when the block ends: an OSError closing it (a last flush) is the
+    target's error, except after a failure, which is the news then."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            stream.close()
+        raise
+    with _guarded(name):
+        stream.close()
 
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
 
-    def __enter__(self) -> BinaryIO:
-        return self.stream
+class _Written(io.BufferedIOBase):
+    """The stream a caller's block writes to: what it writes goes to the target's stream, and
+    an OSError doing so is the target's (`_guarded`), whatever else the block raises is the
+    caller's own. It closes nothing: the target's stream is this module's to close. No
+    `fileno`: a writer that finds one writes past `write` (Pillow does), unguarded."""
 
-    def __exit__(self, *exc: object) -> None:
-        self.stream.flush()
+    def __init__(self, stream: BinaryIO, name: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._name = name
+        self._standard_output = _descriptor(name) == 1
+
+    @classmethod
+    def around(cls, stream: BinaryIO, name: str) -> BinaryIO:
+        return cast(BinaryIO, cls(stream, name))
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer) -> int:
+        with _guarded(self._name, broken_pipe=self._standard_output):
+            return self._stream.write(data)
+
+    def flush(self) -> None:
+        if self.closed or self._stream.closed:
+            return
+        with _guarded(self._name, broken_pipe=self._standard_output):
+            self._stream.flush()
 
 
 # -- errors -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Read-side application functions: an object's history, its state view, the quarantine.
 
 Shared by the CLI and (later) the query API, so both answer the same way. Imports events,
-projections, druid and `eventstore`.
+projections, druid, `provenance.shown` and `eventstore`.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import base64
 import hashlib
 from typing import Any
 
-from eventstore import EventRecord, EventStore
+from eventstore import EventRecord, EventStore, InvalidRequestError
+from eventstore.store import parse_cursor
 from provenance.druid import parse_druid
-from provenance.errors import NotFoundError
+from provenance.errors import NotFoundError, ProvenanceError
 from provenance.events import QUARANTINE_STREAM, load_event
 from provenance.projections import object_state
+from provenance.shown import shown
 
 PREMIS_EVENT_TYPE_URI = "http://id.loc.gov/vocabulary/preservation/eventType/"
 _LEADING = (
@@ -56,6 +58,15 @@ def object_history(
     store: EventStore, druid: str, *, limit: int | None = None, after: str | None = None
 ) -> list[dict[str, Any]]:
     stream = parse_druid(druid).value
+    if after is not None:
+        try:
+            parse_cursor(after)
+        except InvalidRequestError:
+            # The store's message quotes the cursor whole, whatever its length.
+            raise ProvenanceError(
+                f"{shown(after)!r} is not a paging cursor: pass the cursor of the last event "
+                "of the previous page"
+            ) from None
     records = store.read_stream(stream, after=after, limit=limit)
     if not records and after is None and limit != 0:
         raise NotFoundError(f"no events for {stream} in this store")

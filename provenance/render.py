@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from provenance.queries import summary
+from provenance.shown import shown
 from provenance.terminal import TerminalText, terminal_lines, visible
 
 if TYPE_CHECKING:
@@ -81,8 +82,7 @@ def history_table(events: list[dict[str, Any]]) -> TerminalText:
 
 def shorten(text: str, width: int) -> str:
     """`text` made visible, as one line of at most `width` characters."""
-    text = visible(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return shown(visible(text), width)
 
 
 def quarantine_table(items: list[dict[str, Any]]) -> TerminalText:

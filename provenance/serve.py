@@ -6,19 +6,30 @@ response goes back out through WSGI (`wsgi_app`). So `prov serve` answers exactl
 Lambda answers. Each waitress worker thread opens its own store (`PerThreadStore`): an SQLite
 connection belongs to one thread.
 
-Imports `provenance.http_api`, `provenance.terminal`, `eventstore`, Powertools' Logger and
-waitress (when a server is made: the event mapping is usable without it).
+Waitress takes a KeyboardInterrupt (Ctrl-C, and SIGTERM and SIGHUP as the CLI raises them) as
+the end of serving and returns normally; `LocalServer.run` raises it again once waitress has shut
+down, so `prov serve` ends with the signal's exit code as every command does. The request log
+goes to standard output until it cannot be written there (`prov serve | head -1`, a full disk):
+then the log stops, with no traceback per request, and the server goes on.
+
+Imports `provenance.http_api`, `provenance.terminal`, `provenance.errors`, `eventstore`,
+Powertools' Logger and waitress (when a server is made: the event mapping is usable without it).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import signal
 import socket
+import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -26,6 +37,7 @@ from urllib.parse import parse_qsl
 from aws_lambda_powertools import Logger
 
 from eventstore import EventStore, open_store
+from provenance.errors import ProvenanceError
 from provenance.http_api import QueryApi, has_content
 from provenance.terminal import json_text
 
@@ -35,6 +47,8 @@ if TYPE_CHECKING:
 Handle = Callable[[dict[str, Any]], dict[str, Any]]
 # CGI names of the headers WSGI keeps outside HTTP_*.
 _UNPREFIXED_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+# The signals that stop a command (the CLI makes SIGTERM and SIGHUP raise as Ctrl-C does).
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def event_from_environ(environ: WSGIEnvironment, *, now: datetime | None = None) -> dict[str, Any]:
@@ -166,13 +180,18 @@ class PerThreadStore:
 
 
 class LocalServer:
-    """waitress serving `application` on host:port (port 0: any free one) with N threads."""
+    """waitress serving `application` on host:port (port 0: any free one) with N threads.
+    ProvenanceError, in one line, when it cannot listen there."""
 
     def __init__(self, application: WSGIApplication, *, host: str, port: int, threads: int) -> None:
         from waitress.server import create_server  # noqa: PLC0415  (only serving needs it)
 
         self._map: dict[int, Any] = {}
-        listening = _listening_socket(host, port)
+        try:
+            listening = _listening_socket(host, port)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ProvenanceError(f"cannot listen on {host}:{port}: {reason}") from None
         try:
             self._server = create_server(
                 application, map=self._map, sockets=[listening], threads=threads, ident="prov-serve"
@@ -185,14 +204,73 @@ class LocalServer:
         self.url = f"http://{shown}:{bound_port}"
 
     def run(self) -> None:
-        """Serve until interrupted (Ctrl-C) or `close()`d from another thread."""
-        self._server.run()
+        """Serve until `close()`d from another thread, or interrupted: the KeyboardInterrupt
+        that stopped waitress (which returns normally after one) is raised again once it has
+        shut down."""
+        interruptions: list[BaseException] = []
+        with _keeping_interruptions(interruptions):
+            self._server.run()
+        if interruptions:
+            raise interruptions[0]
 
     def close(self) -> None:
         from waitress import wasyncore  # noqa: PLC0415
 
         self._server.task_dispatcher.shutdown()
         wasyncore.close_all(self._map)
+
+
+@contextmanager
+def _keeping_interruptions(kept: list[BaseException]) -> Iterator[None]:
+    """While the block runs, what a stopping signal's handler raises (Ctrl-C's
+    KeyboardInterrupt, the CLI's SIGTERM and SIGHUP) is also put in `kept`. Handlers are the
+    main thread's to change: from another thread (tests) nothing is kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[signal.Signals, Any] = {}
+    for signum in _STOPPING_SIGNALS:
+        handler = signal.getsignal(signum)
+        if callable(handler):  # an ignored signal (nohup) stays ignored
+            previous[signum] = signal.signal(signum, partial(_keeping, handler, kept))
+    try:
+        yield
+    finally:
+        for stopping, handler in previous.items():
+            signal.signal(stopping, handler)
+
+
+def _keeping(
+    handler: Callable[[int, Any], Any], kept: list[BaseException], signum: int, frame: Any
+) -> None:
+    try:
+        handler(signum, frame)
+    except BaseException as exc:
+        kept.append(exc)
+        raise
+
+
+class _RequestLog(logging.StreamHandler):  # type: ignore[type-arg]
+    """The request log on standard output. The first time a record cannot be written there
+    (its reader left, a full disk) `failed` is told, and the log stops: the server goes on,
+    and no request adds logging's `--- Logging error ---` traceback."""
+
+    def __init__(self, failed: Callable[[OSError], None]) -> None:
+        super().__init__(sys.stdout)
+        self._failed = failed
+        self._stopped = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self._stopped:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802  (logging's name)
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)
+        elif not self._stopped:
+            self._stopped = True
+            self._failed(error)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -221,10 +299,17 @@ def serve_api(
     threads: int,
     organization: str | None,
     echo: Callable[[str], None],
+    log_failed: Callable[[OSError], None],
 ) -> None:
-    """Run the query API over `store_url` on host:port until interrupted."""
+    """Run the query API over `store_url` on host:port until interrupted (raised again, see
+    `LocalServer.run`). `log_failed` is told when the request log can no longer be written
+    to standard output."""
     # The request log goes to this terminal and quotes request paths anyone can choose.
-    logger = Logger(service="prov-api", json_serializer=lambda log: json_text(log, indent=None))
+    logger = Logger(
+        service="prov-api",
+        logger_handler=_RequestLog(log_failed),
+        json_serializer=lambda log: json_text(log, indent=None),
+    )
     api = QueryApi(PerThreadStore(store_url), organization=organization, logger=logger)
     server = LocalServer(wsgi_app(api.handle), host=host, port=port, threads=threads)
     echo(f"serving the query API on {server.url}/ (Ctrl-C to stop)")

@@ -1,6 +1,6 @@
 """The zone that zone-less log times are read in: `--tz`, else `PROV_TZ`, else the machine's.
 
-Imports `provenance.errors` only.
+Imports `provenance.errors` and `provenance.shown` only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from provenance.errors import ProvenanceError
+from provenance.shown import shown
 
 
 def resolve_zone(name: str | None = None) -> tzinfo:
@@ -20,9 +21,9 @@ def resolve_zone(name: str | None = None) -> tzinfo:
         return ZoneInfo(name)
     # OSError: a name too long for a file name (ZoneInfo looks names up as files).
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        shown = name if len(name) <= 80 else name[:80] + "…"
         raise ProvenanceError(
-            f"unknown time zone {shown!r}: give an IANA name such as America/Los_Angeles or UTC"
+            f"unknown time zone {shown(name, 80)!r}: give an IANA name such as "
+            "America/Los_Angeles or UTC"
         ) from None
 
 

@@ -99,6 +99,24 @@ def test_report_table_and_chart(capsys, url, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "side"),
+    [
+        (["--from", "9999-12-31T23:59:59.999999-23:59"], "after the last"),
+        (["--to", "0001-01-01T00:00+23:59"], "before the first"),
+    ],
+)
+def test_a_time_beyond_the_calendar_names_the_window_events_are_stored_in(
+    capsys, url, args: list[str], side: str
+) -> None:
+    """The window is event_time's (a day inside the calendar), not a datetime's."""
+    code, out, err = run(capsys, "report", "access", "--store", url, *args)
+
+    assert (code, out) == (1, "")
+    assert f"is {side} time that can be stored (0001-01-02 to 9999-12-30, in UTC)" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--by", "browser"], "unknown dimension 'browser'"),

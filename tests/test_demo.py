@@ -28,6 +28,7 @@ from provenance.demo_folder import MANIFEST
 from tests.test_cli import run
 
 SMALL = ("--objects", "3", "--days", "5")
+PROV = (sys.executable, "-c", "from provenance.cli import main; main()")
 
 
 def demo(capsys: pytest.CaptureFixture[str], folder: Path, *args: str) -> tuple[int, str, str]:
@@ -461,6 +462,58 @@ def test_a_file_like_a_leftover_of_another_name_is_not_the_demos(
     assert (made / name).read_text() == "the user's"
 
 
+@pytest.mark.parametrize("linked", ["logs", "logs/access"])
+def test_force_removes_no_leftover_lookalike_through_a_linked_folder(
+    capsys, made: Path, tmp_path: Path, linked: str
+) -> None:
+    """`logs -> ../victim`: the lookalike of a leftover in the link's target is not the demo's."""
+    victim = tmp_path / "victim"
+    (victim / "access").mkdir(parents=True)
+    lookalikes = [victim / "access" / ".purl.log.0123abcd.tmp", victim / ".purl.log.0123abcd.tmp"]
+    for lookalike in lookalikes:
+        lookalike.write_text("the user's")
+    shutil.rmtree(made / linked)
+    (made / linked).symlink_to(os.path.relpath(victim, (made / linked).parent))
+
+    code, _, err = demo(capsys, made, "--force")
+
+    assert (code, err) == (0, "")
+    assert [lookalike.read_text() for lookalike in lookalikes] == ["the user's"] * 2
+    assert not (made / linked).is_symlink()
+
+
+BLOCKERS = [
+    ("provenance.db", "folder", "is a folder, where the demo writes a file"),
+    ("logs/production.log", "folder", "is a folder, where the demo writes a file"),
+    (MANIFEST, "folder", "is a folder, where the demo writes a file"),
+    ("premis", "file", "is not a folder, where the demo makes one"),
+    ("logs/access", "file", "is not a folder, where the demo makes one"),
+    ("pseudonym.key", "fifo", "is a device, FIFO or socket, where the demo writes a file"),
+]
+
+
+@pytest.mark.parametrize(("name", "kind", "why"), BLOCKERS, ids=[b[0] for b in BLOCKERS])
+@pytest.mark.parametrize("force", [False, True], ids=["", "--force"])
+def test_what_not_even_force_replaces_is_refused_before_anything_is_touched(
+    capsys, tmp_path: Path, name: str, kind: str, why: str, force: bool
+) -> None:
+    folder = tmp_path / "d"
+    where = folder / name
+    where.parent.mkdir(parents=True)
+    if kind == "folder":
+        where.mkdir()
+    elif kind == "file":
+        where.write_text("the user's")
+    else:
+        os.mkfifo(where)
+    before = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*"))
+
+    code, out, err = demo(capsys, folder, *(["--force"] if force else []))
+
+    refused(code, out, err, f"{where} {why}: move it away or choose another --dir")
+    assert sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*")) == before
+
+
 def test_a_second_run_in_the_same_folder_is_refused(capsys, made: Path) -> None:
     before = snapshot(made)
     descriptor = os.open(made, os.O_RDONLY | os.O_DIRECTORY)
@@ -591,6 +644,45 @@ def test_a_sighup_ignored_by_nohup_stays_ignored(capsys, tmp_path: Path) -> None
 
     assert (code, err) == (0, "")
     assert "provenance.db" in manifest(tmp_path / "d")
+
+
+def test_a_reader_that_leaves_ends_the_demo_quietly(capsys, tmp_path: Path) -> None:
+    """`prov demo | head -1`: the tour's reader is gone while the store is being built."""
+    folder = tmp_path / "d"
+    process = subprocess.Popen(
+        [*PROV, "demo", "--dir", str(folder), *SMALL],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+
+    assert first.startswith("1. generated ")
+    assert (process.returncode, err) == (0, "")
+    assert not [p for p in folder.rglob(".*")], "a temporary file was left behind"
+    assert demo(capsys, folder)[0] == 0  # still the demo's own folder
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_tour_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*PROV, "demo", "--dir", str(tmp_path / "d"), *SMALL],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+
+    assert (done.returncode, done.stderr) == (
+        1,
+        "prov: error: cannot write -: No space left on device\n",
+    )
 
 
 def test_the_empty_write_ahead_log_a_run_killed_while_holding_the_store_leaves_is_no_bar(

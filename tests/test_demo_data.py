@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from provenance.demo_data import AGENT_NETWORKS, DemoData, generate
+from provenance.demo_data import AGENT_NETWORKS, SEED, DemoData, generate, plan
 from provenance.druid import LOOSE, STRICT
 from provenance.events import ServiceAccessed
 from provenance.sources import source_class
@@ -180,6 +180,20 @@ def test_another_seed_gives_another_world(tmp_path: Path) -> None:
     two = generate(tmp_path / "b", objects=10, days=20, seed=2)
     assert one.druids != two.druids
     assert one.files[0].path.read_bytes() != two.files[0].path.read_bytes()
+
+
+@pytest.mark.parametrize(("objects", "days", "seed"), [(3, 5, SEED), (40, 30, SEED), (7, 9, 1)])
+def test_the_plan_names_what_generate_writes(
+    tmp_path: Path, objects: int, days: int, seed: int
+) -> None:
+    """`prov demo` checks its folder against the plan before anything is generated."""
+    data = generate(tmp_path, objects=objects, days=days, seed=seed)
+
+    expected = plan(seed=seed)
+    assert expected.featured == data.featured
+    assert expected.files == tuple(
+        file.path.relative_to(tmp_path).as_posix() for file in data.files
+    )
 
 
 def test_line_counts_match_the_files(demo: DemoData) -> None:

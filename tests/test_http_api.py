@@ -326,6 +326,39 @@ def test_malformed_druids_and_parameters_are_400(call, demo, path, params, words
     assert_error(call(path.format(druid=demo.druid), params), 400, *words)
 
 
+LONG = "x" * 3_000
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/objects/{druid}/events", {"after": LONG}),
+        ("/objects/{druid}/events", {"limit": LONG}),
+        ("/objects/{druid}/events", {LONG: "1"}),
+        (f"/objects/{LONG}/events", {}),
+        ("/objects/{druid}/premis", {"format": LONG}),
+        ("/reports/access", {"by": LONG}),
+        ("/reports/access", {"bucket": LONG}),
+        ("/reports/access", {"from": LONG}),
+        ("/reports/access", {"from": "9999-12-31T23:00-05:00" + " " * 3_000}),
+        ("/reports/access", {"tz": LONG}),
+        ("/reports/access", {"format": LONG}),
+    ],
+)
+def test_a_400_shows_a_long_value_cut_to_its_start(call, demo, path, params) -> None:
+    """A 3,000-character value is named by its start (`provenance.shown`), not echoed whole."""
+    message = assert_error(call(path.format(druid=demo.druid), params), 400)
+
+    assert "…" in message and len(message) < 300, message
+
+
+def test_the_cli_shows_a_long_cursor_cut_to_its_start(capsys, demo) -> None:
+    code, out, err = run(capsys, "history", demo.druid, "--store", demo.url, "--after", LONG)
+
+    assert (code, out) == (1, "")
+    assert "is not a paging cursor" in err and "…" in err and len(err) < 200, err
+
+
 # What int() takes and a person does not mean: a sign, underscores, blanks, other scripts' digits.
 NOT_WHOLE_NUMBERS = ["+5", "1_0", "\u0665", "\uff15", " 5", "5 ", "5.0", "0x5", "-0", "²"]
 

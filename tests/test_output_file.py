@@ -7,6 +7,8 @@ there either) or a regular file standing where a folder should be, never a chmod
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import signal
 import stat
@@ -21,7 +23,8 @@ from typing import Any, BinaryIO
 import pytest
 
 import premis
-from provenance.output_file import open_output, replacing_path, write_new
+from provenance import output_file
+from provenance.output_file import OutputError, open_output, replacing_path, write_new
 from tests.samples import OBJECT_LOG
 from tests.test_cli import run
 from tests.test_cli_access import ACCESS_LOG
@@ -171,6 +174,22 @@ def test_dev_stdout_is_the_open_descriptor_never_reopened(url, out) -> None:
     assert os.path.islink("/dev/stdout") == was_a_link
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "/dev/fd/99999999999999999999",  # more than any integer a system call takes
+        "/proc/self/fd/2147483648",  # one more than a C int
+        "/dev/fd/2147483647",  # a C int, but no descriptor open
+        "/proc/thread-self/fd/" + "9" * 5000,  # a long run of digits is not read whole
+    ],
+    ids=["20 digits", "C int + 1", "C int", "5000 digits"],
+)
+def test_a_descriptor_no_process_has_is_one_line(capsys, url, name: str) -> None:
+    code, out, err = premis_to(capsys, url, "-o", name)
+
+    one_line_error(code, out, err, f"cannot write {name}: Bad file descriptor")
+
+
 def test_a_directory_is_refused(capsys, url, out) -> None:
     code, text, err = premis_to(capsys, url, "-o", str(out))
 
@@ -231,7 +250,10 @@ def test_a_file_where_a_folder_should_be_is_one_line_and_leaves_nothing(capsys, 
 
 
 def test_missing_folders_made_for_a_failed_write_are_removed(capsys, url, out, monkeypatch):
-    monkeypatch.setattr(premis, "write_document", _write_then(OSError(28, "No space left")))
+    def full_disk(descriptor: int, existing: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left")  # as fsync reports it
+
+    monkeypatch.setattr(output_file, "_settle", full_disk)
     target = out / "a" / "b" / "x.xml"
 
     code, text, err = premis_to(capsys, url, "-o", str(target))
@@ -392,6 +414,48 @@ def test_a_default_key_that_cannot_be_made_is_one_line(capsys, tmp_path: Path, m
 # --- the module's other two entry points -----------------------------------------------------
 
 
+class FullStream(io.BytesIO):
+    def write(self, data: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+class FullFile(io.FileIO):
+    def write(self, data: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("target", ["file", "stdout"])
+def test_a_write_the_system_refuses_is_the_targets_error(tmp_path: Path, monkeypatch, target):
+    name = str(tmp_path / "x.xml") if target == "file" else "-"
+    if target == "file":
+        monkeypatch.setattr(os, "fdopen", lambda descriptor, *args: FullFile(descriptor, "wb"))
+
+    with pytest.raises(OutputError) as caught, open_output(name, stdout=FullStream()) as out:
+        out.write(b"<premis/>")
+
+    assert str(caught.value) == f"cannot write {name}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_of_the_callers_own_work_is_not_blamed_on_the_target(tmp_path: Path) -> None:
+    """Only this module's own calls are guarded: an OSError of the work inside the block (here
+    a read of another file) passes as it is, and the target is left as it was."""
+    target = tmp_path / "x.xml"
+    target.write_bytes(b"old")
+
+    with pytest.raises(FileNotFoundError) as caught, open_output(target) as out:
+        out.write(b"partial")
+        (tmp_path / "missing.log").read_bytes()
+    assert not isinstance(caught.value, OutputError)
+
+    with pytest.raises(BrokenPipeError), replacing_path(tmp_path / "store.db") as building:
+        building.write_bytes(b"half a store")
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")  # `prov demo | head -1`, mid-build
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.xml"]
+    assert target.read_bytes() == b"old"
+
+
 def test_write_new_never_replaces(tmp_path: Path) -> None:
     target = tmp_path / "k"
     with umask(0o022):
@@ -471,7 +535,19 @@ def store_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-@pytest.mark.parametrize("how", ["itself", "symlink", "hard link", "its -wal"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "itself",
+        "symlink",
+        "hard link",
+        "its -wal",
+        "its -wal, not made yet",
+        "its -shm, not made yet",
+        "its -journal, not made yet",
+        "a symlink to its -wal, not made yet",
+    ],
+)
 def test_output_onto_the_store_being_read_is_refused(capsys, url, out, how: str) -> None:
     store = store_path(url)
     before = store.read_bytes()
@@ -485,6 +561,13 @@ def test_output_onto_the_store_being_read_is_refused(capsys, url, out, how: str)
     elif how == "its -wal":
         target = Path(f"{store}-wal")
         target.write_bytes(b"")  # as an open connection has it
+    elif how.startswith("its -"):
+        # Opening the store makes the -wal (and -shm) after any look at what exists.
+        target = Path(f"{store}{how.split()[1].rstrip(',')}")
+    elif how.startswith("a symlink to"):
+        target = out / "link.xml"
+        target.symlink_to(f"{store}-wal")
+    assert how in ("itself", "symlink", "hard link", "its -wal") or not target.exists()
 
     code, text, err = premis_to(capsys, url, "-o", str(target))
 
@@ -570,6 +653,27 @@ def test_a_reader_that_left_ends_the_command_quietly(url, args: tuple[str, ...])
         os.close(writing)
 
     assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("premis", DRUID),
+        ("history", DRUID),
+        ("history", DRUID, "--format", "json"),
+        ("report", "access", "--format", "csv"),
+        ("report", "access"),
+    ],
+)
+def test_a_stdout_that_refuses_writes_is_one_line(url, args: tuple[str, ...]) -> None:
+    """`prov history D > /dev/full`, as on a full disk: one line, no traceback, and nothing
+    more from Python flushing the rest on the way out."""
+    with open("/dev/full", "wb") as full:
+        done = prov(url, *args, stdout=full)
+
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "prov: error: cannot write -: No space left on device\n"
 
 
 def test_a_descriptor_whose_reader_left_is_that_files_error(url) -> None:

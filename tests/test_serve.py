@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import errno
 import http.client
 import io
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -281,7 +283,7 @@ def test_prov_serve_prints_its_url_and_answers_until_interrupted(demo, capsys) -
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=10)
-    assert process.returncode == 0, err
+    assert process.returncode == 128 + signal.SIGINT, err
     assert "Traceback" not in err
 
 
@@ -306,11 +308,86 @@ def test_prov_serve_logs_a_hostile_path_with_its_controls_escaped(demo) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
-    assert process.returncode == 0, err
+    assert process.returncode == 128 + signal.SIGINT, err
     logs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     (logged,) = [log for log in logs if log.get("status") == 400]
     assert logged["path"] == f"/objects/{HOSTILE_TOKEN}/state"  # the same value, escaped
     assert raw_controls(out) == [] and raw_controls(err) == []
+
+
+def start_serving(url: str, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """A real `prov serve` on a free port, and its base URL (its first line)."""
+    command = [
+        sys.executable, "-c", "from provenance.cli import main; main()",
+        "serve", "--store", url, "--port", "0", "--threads", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("serving the query API on http://127.0.0.1:"), line
+    return process, line.split()[5].rstrip("/")
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"]
+)
+def test_prov_serve_ends_with_the_exit_code_of_the_signal_that_stopped_it(demo, signum) -> None:
+    # waitress returns normally from the KeyboardInterrupt these raise: the code must not be 0.
+    process, url = start_serving(demo.url)
+    try:
+        assert fetch(f"{url}/objects/{demo.druid}/state")[0] == 200
+    finally:
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=10)
+
+    assert process.returncode == 128 + signum, err
+    name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    assert err.strip() == f"prov: error: interrupted{name}"
+
+
+def test_prov_serve_goes_on_quietly_when_the_reader_of_its_log_leaves(demo) -> None:
+    # `prov serve | head -1`: the URL is read, then the reader of stdout is gone.
+    process, url = start_serving(demo.url, POWERTOOLS_LOG_LEVEL="INFO")
+    assert process.stdout is not None
+    process.stdout.close()
+    try:
+        statuses = [fetch(f"{url}/objects/{demo.druid}/state")[0] for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=10)
+
+    assert statuses == [200, 200, 200]
+    assert process.returncode == 128 + signal.SIGTERM, err
+    # No "--- Logging error ---" per request. (waitress may warn "Task queue depth is 1" when
+    # a request comes while its one thread is still finishing the previous one: not ours.)
+    assert "Logging error" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "prov: error: interrupted (SIGTERM)", err
+
+
+def test_the_request_log_stops_at_its_first_failed_write(capsys) -> None:
+    from provenance.serve import _RequestLog
+
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    failures: list[OSError] = []
+    log = _RequestLog(failures.append)
+    log.setStream(Full())
+    record = logging.LogRecord("prov-api", logging.INFO, __file__, 1, "GET /", None, None)
+
+    log.handle(record)
+    log.handle(record)
+
+    assert [failure.errno for failure in failures] == [errno.ENOSPC]
+    assert capsys.readouterr().err == ""  # logging's own traceback is not printed
 
 
 def test_prov_serve_refuses_a_missing_store_in_one_line(capsys, tmp_path) -> None:
