@@ -375,3 +375,35 @@ def test_a_stream_given_by_arn_is_not_shipped_again(tmp_path: Path) -> None:
         )
     assert (report.lines, recorder.records, report.stream) == (0, [], arn)
     assert by_name.records
+
+
+# --- undecodable bytes in what a source remembers ---------------------------------------------
+
+
+def _robot(message: str, *, tid: str = "a", severity: str = "INFO") -> bytes:
+    return f"2026-02-01T09:00:00.000Z pid=7 tid={tid} {severity}: {message}".encode()
+
+
+@pytest.mark.parametrize("source", ["robots", "auto"])
+def test_a_step_with_an_undecodable_byte_remembered_across_records_is_stored_as_ingest_stores_it(
+    tmp_path: Path, source: str
+) -> None:
+    """Robots' memory spelled the byte as a JSON escape (`\\udcff`): ASCII, so the handler did
+    not know the memory held an undecodable byte, and the `Finished` event in the next record
+    carried a lone surrogate: "event rejected by its model", quarantined."""
+    lines = [
+        _robot("Started by preservation_catalog on pc-02.", tid="c"),
+        _robot("druid:bj102hs9687 processing transfer-obj")
+        + b"\xff"
+        + b"ect (preservationIngestWF)",
+        _robot("druid:bc123df4567 processing shelve (accessionWF)", tid="b"),
+        _robot("Finished druid:bj102hs9687 in 1.5000s"),
+        _robot("Finished druid:bc123df4567 in 1.5000s", tid="b"),
+    ]
+    path = tmp_path / "robots.log"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    recorder, _ = ship_once(tmp_path, quiet(path), source=source, record_bytes=1)
+    assert len(recorder.records) >= 4
+    whole = ingested(tmp_path, path, source)
+    assert "event rejected by its model" not in whole.report.quarantined_by_reason
+    assert differences(handled(tmp_path, recorder.records), whole) == []

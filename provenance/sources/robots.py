@@ -106,6 +106,7 @@ _MOAB_PROBLEM = re.compile(r"Problem with Moab validation run on ([^:\s]*): ")
 _NOT_QUEUED = re.compile(r"Item (?:(\S+) )?is not queued")
 _ROBOT_CLASS = re.compile(r"Robots::[A-Za-z]+::([A-Za-z0-9]+)::([A-Za-z0-9]+)\Z")
 _CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Failure messages of the preservationIngestWF robots: (prefix, step, regex naming the druid).
 _FAILURE_TEMPLATES: tuple[tuple[str, str, re.Pattern[str] | None], ...] = (
@@ -242,6 +243,13 @@ class RobotsSource(MultilineSource):
                 "failed": job.failed,
             },
             separators=(",", ":"),
+            # An undecodable byte of the log (a lone surrogate) stays one in the line, so it
+            # travels as that byte (a record's memory goes as bytes, `binary` where they are
+            # not UTF-8) and the reader recalling it knows the memory was not UTF-8 and spells
+            # such bytes visibly in events, as ingest of the whole log does. Escaped (`\udcff`,
+            # json's default) it reached an event's field as a lone surrogate unannounced:
+            # the event was rejected by its model, quarantined.
+            ensure_ascii=False,
         )
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
@@ -541,6 +549,8 @@ def _job_from(line: str) -> tuple[_Job, bool] | None:
         return None  # RecursionError: nested a hundred thousand deep
     if druid is None or not all(isinstance(flag, bool) for flag in (done, failed, by_druid)):
         return None
+    if _escaped_surrogate(line, (druid.value, step, workflow, *(thread or ()))):
+        return None
     if not all(value is None or isinstance(value, str) for value in (step, workflow)):
         return None
     if thread is not None and not (
@@ -550,6 +560,20 @@ def _job_from(line: str) -> tuple[_Job, bool] | None:
     job = _Job(druid, step, workflow, done, failed)
     job.thread = (thread[0], thread[1]) if thread is not None else None
     return job, by_druid
+
+
+def _escaped_surrogate(line: str, values: Sequence[object]) -> bool:
+    """Whether `values` hold a surrogate the line does not hold as one: spelled as a JSON
+    escape, which `memory()` never writes (an undecodable byte stays the lone surrogate it was
+    read as, and the line goes as bytes). The reader spells undecodable bytes visibly only
+    when the bytes it was given say there were some: a surrogate smuggled in an escape would
+    reach an event's field as it is."""
+    return any(
+        char not in line
+        for value in values
+        if isinstance(value, str)
+        for char in _SURROGATE.findall(value)
+    )
 
 
 def premis_type(workflow: str, step: str | None) -> str | None:

@@ -225,3 +225,22 @@ def test_a_memory_that_is_not_one_is_passed_by() -> None:
         ]
     )
     assert auto.memory() == ()
+
+
+def test_an_undecodable_byte_is_remembered_as_itself_not_as_an_escape() -> None:
+    """The byte stays the lone surrogate it was read as (the line then goes as bytes, and the
+    reader knows to spell it visibly); a surrogate a record spells as a JSON escape, which
+    `memory()` never writes, is not taken (it would reach an event's field unannounced)."""
+    source = create_source("robots", CONTEXT)
+    source.feed(
+        1, robot("druid:bj102hs9687 processing transfer-obj\udcffect (preservationIngestWF)")
+    )
+    source.flush()
+    (line,) = source.memory()
+    assert "\udcff" in line and "\\udcff" not in line
+    fresh = create_source("robots", CONTEXT)
+    fresh.recall([line])
+    assert fresh.memory() == (line,)
+    smuggled = create_source("robots", CONTEXT)
+    smuggled.recall([line.replace("\udcff", "\\udcff")])
+    assert smuggled.memory() == ()
