@@ -55,11 +55,13 @@ Following (`tail -F`): at the end of a growing file, a line without its "\\n" wa
 rest of it. Lines whose entries are all complete are shipped at once; an entry still open
 waits for the line that completes it, or for `idle_flush_seconds` of quiet, after which it is
 finished and shipped (an idle flush, counted apart: if the entry goes on later, the rest is
-read as new entries). `--once` reads a plain file to its end the same way, except that a last
-line without its "\\n" in a file changed within `idle_flush_seconds` is left, with the entry
-it may go on, for the next run (a cron job on a live log); a compressed file is read to its
-very end. When the path names another file (rotation), the old file is read to its end and
-finished, then the new one is shipped from byte 0 with a fresh counter.
+read as new entries). `--once` reads a plain file to its very end and finishes its source only
+when the file has not changed for `idle_flush_seconds` (an idle flush, if an entry was open);
+otherwise it reads it as a look does (a cron job on a live log: a line, a request or a
+backtrace still being written waits for the next run), and never past the size it judged the
+file by. A compressed file is read to its very end. When the path names another file
+(rotation), the old file is read to its end and finished, then the new one is shipped from
+byte 0 with a fresh counter.
 
 A device and inode say which file a path named, not what it holds (ext4 gives a new file the
 inode of one just deleted; copytruncate keeps the inode and drops the content). So shipping
@@ -460,12 +462,16 @@ class _FileReader:
         self.handle = opened.text
         self.compressed = opened.compression is not None
 
-    def read(self, *, final: bool, more: bool = True) -> Iterator[_Chunk]:
-        """The chunks of the lines from `offset` to the end of the file. Not `final`: a last
-        line without its "\\n" is left for later, and so are the lines after the last place a
-        record may begin. `final`: every line is read, the source finishes, all is cut. Not
-        `more`: nothing more is read (the file no longer holds what followed), the lines read
-        are finished and cut.
+    def read(
+        self, *, final: bool, more: bool = True, until: int | None = None, idle: bool = False
+    ) -> Iterator[_Chunk]:
+        """The chunks of the lines from `offset` to the end of the file, or to byte `until`
+        (the size the file was looked at with: a line that ends past it is left for later,
+        whole). Not `final`: a last line without its "\\n" is left for later, and so are the
+        lines after the last place a record may begin. `final`: every line is read, the
+        source finishes, all is cut (`idle`: because the file has been quiet, an idle flush
+        when an entry was still open). Not `more`: nothing more is read (the file no longer
+        holds what followed), the lines read are finished and cut.
 
         The file's text is read as `prov ingest` reads it (`provenance.inputs.text_after`):
         damaged compressed data (or a read error) ends the file there (`damaged` says why), as
@@ -479,6 +485,8 @@ class _FileReader:
                 if read is None:
                     break
                 line, size, complete = read
+                if until is not None and self.offset + size > until:
+                    break  # written after the file was looked at
                 if not complete:
                     if not final:
                         break  # still being written
@@ -503,6 +511,8 @@ class _FileReader:
             )
             final = True
         if final:
+            if idle and self._open:
+                self.idle_flushes += 1
             for entry in self.source.finish():
                 self._count(entry)
             if self._lines:
@@ -1006,25 +1016,32 @@ class Shipper:
             # the old offset.
             self._check_path(item)
         reader = item.reader
-        self._take(item, reader.read(final=reader.compressed or (final and self._quiet(reader))))
+        if reader.compressed:
+            chunks = reader.read(final=True)
+        elif final:
+            examined, quiet = self._quiet(reader)
+            chunks = reader.read(final=quiet, until=examined, idle=True)
+        else:
+            chunks = reader.read(final=False)
+        self._take(item, chunks)
         self._note_damage(item.key.path, reader)
         if reader.compressed or reader.damaged is not None:
             item.done = not self._stop
         self._pack(item)
 
-    def _quiet(self, reader: _FileReader) -> bool:
-        """Whether a plain file may be read to its very end now (--once): unless its last line
-        is still being written (no "\n" yet) and it changed within --idle-flush seconds (a
-        cron job on a live log). Otherwise that line, and the entry it may go on, are left
-        for the next run, as following leaves them for the next look."""
-        fd = reader.opened.raw.fileno()
+    def _quiet(self, reader: _FileReader) -> tuple[int | None, bool]:
+        """The size of a plain file as looked at now (--once), and whether it may be read to
+        that end and finished: only when nothing has changed it for --idle-flush seconds,
+        whatever its last byte (a line end says nothing of whether the entry it ends goes on:
+        a Rails request in flight, a backtrace being written). Otherwise what follows the
+        last place a record may begin is left for the next run, as following leaves it for
+        the next look. Lines that end past the size looked at were written since: they too
+        are left, whole, for the next run (None: the size is not known; read what is there)."""
         try:
-            status = os.fstat(fd)
-            if status.st_size == 0 or os.pread(fd, 1, status.st_size - 1) == b"\n":
-                return True
+            status = os.fstat(reader.opened.raw.fileno())
         except OSError:
-            return True  # read as it is: the read says what is wrong
-        return time.time() - status.st_mtime >= self.options.idle_flush_seconds
+            return None, True  # read as it is: the read says what is wrong
+        return status.st_size, time.time() - status.st_mtime >= self.options.idle_flush_seconds
 
     def _note_damage(self, path: str, reader: _FileReader) -> None:
         shown = _shown(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,13 +49,20 @@ def follow_line_by_line(
             with path.open("ab") as out:
                 out.write(line)
             shipper.poll()
+        quiet(path)  # written to its end: --once finishes it
         shipper.poll(final=True)
         shipper.close()
     assert path.read_bytes() == original.read_bytes()
     return recorder, shipper.report, path
 
 
-def ship_once(tmp_path: Path, path: Path, **changes: object) -> tuple[Recorder, ShipReport]:
+def ship_once(
+    tmp_path: Path, path: Path, *, live: bool = False, **changes: object
+) -> tuple[Recorder, ShipReport]:
+    """`--once` on a finished log (not written for an hour: read to its end, finished), or on
+    a `live` one (written just now)."""
+    if not live:
+        quiet(path)
     recorder = Recorder()
     with ShipState(tmp_path / "ship.db") as state:
         shipper = Shipper(recorder, state, options(**changes), sleep=lambda seconds: None)
@@ -218,7 +226,7 @@ def test_interleaved_rails_requests_with_no_place_to_cut_are_split_counted_and_w
         for back, part in ((0, 0), (1, 1), (1, 2), (2, 3)):
             if 0 <= n - back < len(requests):
                 lines.append(requests[n - back][part])
-    path = write(tmp_path / "rails.log", lines)
+    path = quiet(write(tmp_path / "rails.log", lines))
     recorder = Recorder()
     warnings: list[str] = []
     with ShipState(tmp_path / "ship.db") as state:
@@ -311,6 +319,99 @@ def test_once_leaves_a_line_still_being_written_for_the_next_run(tmp_path: Path)
     assert differences(handled(tmp_path, recorder.records), ingested(tmp_path, path)) == []
 
 
+def _once(tmp_path: Path, recorder: Recorder, path: Path, **changes: object) -> ShipReport:
+    """One cron `--once` run on `path` as it is now (a live log unless made `quiet`)."""
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = Shipper(recorder, state, options(**changes), sleep=lambda s: None)
+        return shipper.run([str(path)], once=True)
+
+
+def test_once_on_a_live_rails_log_leaves_a_request_in_flight_for_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """The first run came between a request's `Processing` and its `Completed`, every line
+    ended: the file's last byte was a line end, so the run finished the source and shipped
+    the request without its end; the next run's lines were ignored as "end of a request that
+    started before this input". Counted neither as an idle flush nor as a forced cut."""
+    path = tmp_path / "production.log"
+    request = _request(1)
+    path.write_text("\n".join(request[:2]) + "\n")
+    recorder = Recorder()
+    first = _once(tmp_path, recorder, path, source="rails")
+    with path.open("a") as out:
+        out.write("\n".join(request[2:]) + "\n")
+    second = _once(tmp_path, recorder, path, source="rails")
+    # Rails holds a completed request until the next line (a line it logs after its end):
+    # with none yet, the request waits until the file is quiet, then goes whole.
+    third = _once(tmp_path, recorder, quiet(path), source="rails")
+    assert [(run.lines, run.idle_flushes) for run in (first, second, third)] == [
+        (0, 0),
+        (0, 0),
+        (4, 1),
+    ]
+    shipped, whole = handled(tmp_path, recorder.records), ingested(tmp_path, path, "rails")
+    assert differences(shipped, whole) == []
+
+
+def test_once_on_a_live_robots_log_leaves_a_backtrace_being_written_for_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """The same with the default source: the run between two lines of a backtrace shipped
+    the failure with half of it; the next line was quarantined as "not a robots line". Once
+    the file has been quiet for --idle-flush seconds, the entry still open is finished and
+    shipped, and that is counted as an idle flush."""
+    path = tmp_path / "robots.log"
+    processing = _robot("druid:bj102hs9687 processing update-moab (preservationIngestWF)")
+    failure = _robot("boom", severity="ERROR")
+    path.write_bytes(b"\n".join([processing, failure, b"  /opt/app/lib/robot.rb:76:in `perform'"]))
+    with path.open("a") as out:
+        out.write("\n")
+    recorder = Recorder()
+    runs = [_once(tmp_path, recorder, path)]
+    with path.open("a") as out:
+        out.write("  /opt/app/lib/robot.rb:80:in `run'\n")
+    runs.append(_once(tmp_path, recorder, path))
+    runs.append(_once(tmp_path, recorder, quiet(path)))
+    assert [(run.lines, run.idle_flushes, run.forced_cuts) for run in runs] == [
+        (1, 0, 0),
+        (0, 0, 0),
+        (3, 1, 0),
+    ]
+    whole = ingested(tmp_path, path)
+    assert whole.report.quarantined == 0
+    assert differences(handled(tmp_path, recorder.records), whole) == []
+
+
+def test_once_reads_no_further_than_the_size_it_judged_the_file_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A race: `--once` looked at a quiet file ending with a line end, then read to whatever
+    the end was by then; part of a line written in between was shipped as a whole line (and
+    its rest, later, as another)."""
+    lines = clf_lines(3)
+    path = tmp_path / "access.log"
+    path.write_text(lines[0] + "\n")
+    quiet(path)
+    looked = Shipper._quiet
+
+    def look_then_write(self: Shipper, reader: Any) -> Any:
+        answer = looked(self, reader)
+        with path.open("a") as out:
+            out.write(lines[1][:40])  # the logger writes part of a line now
+        quiet(path)
+        return answer
+
+    monkeypatch.setattr(Shipper, "_quiet", look_then_write)
+    recorder = Recorder()
+    assert _once(tmp_path, recorder, path, source="clf").lines == 1
+    monkeypatch.setattr(Shipper, "_quiet", looked)
+    with path.open("a") as out:
+        out.write(lines[1][40:] + "\n" + lines[2] + "\n")
+    assert _once(tmp_path, recorder, quiet(path), source="clf").lines == 2
+    whole = ingested(tmp_path, path, "clf")
+    assert differences(handled(tmp_path, recorder.records), whole) == []
+
+
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
 def test_once_reads_to_the_very_end_of_a_quiet_file_or_a_compressed_one(
     tmp_path: Path, compressed: bool
@@ -320,10 +421,10 @@ def test_once_reads_to_the_very_end_of_a_quiet_file_or_a_compressed_one(
     path = tmp_path / "access.log"
     text = (clf_lines(1)[0] + "\n" + clf_lines(2)[1]).encode()
     path.write_bytes(gzip.compress(text) if compressed else text)
-    _, report = ship_once(tmp_path, path, idle_flush_seconds=3600)
+    _, report = ship_once(tmp_path, path, live=True, idle_flush_seconds=3600)
     assert report.lines == (2 if compressed else 1)
     if not compressed:
-        _, report = ship_once(tmp_path, quiet(path), idle_flush_seconds=3600)
+        _, report = ship_once(tmp_path, path, idle_flush_seconds=3600)
         assert report.lines == 1  # the last line, now the file is quiet
 
 
@@ -343,6 +444,7 @@ def test_a_first_line_shipped_without_its_end_is_known_again_when_it_is_finished
         assert shipper.run([str(path)], once=True).lines == 1
         with path.open("a") as out:
             out.write(" and the rest\n" + CHECKSUM_OK + "\n")
+        quiet(path)
         again = Shipper(recorder, state, options(), sleep=lambda s: None, warn=warnings.append)
         report = again.run([str(path)], once=True)
     assert warnings == []
@@ -402,7 +504,7 @@ def test_a_step_with_an_undecodable_byte_remembered_across_records_is_stored_as_
     ]
     path = tmp_path / "robots.log"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    recorder, _ = ship_once(tmp_path, quiet(path), source=source, record_bytes=1)
+    recorder, _ = ship_once(tmp_path, path, source=source, record_bytes=1)
     assert len(recorder.records) >= 4
     whole = ingested(tmp_path, path, source)
     assert "event rejected by its model" not in whole.report.quarantined_by_reason
