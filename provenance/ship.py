@@ -105,9 +105,10 @@ import hashlib
 import math
 import os
 import random
+import re
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
 from typing import Any, BinaryIO, Protocol, cast
@@ -813,6 +814,8 @@ class Shipper:
         self._jitter = jitter
         self._stop = False
         self._followed: list[_Followed] = []
+        # Every path given to follow (a file rotated from one is never another's rotation).
+        self._paths: set[str] = set()
         self._reports: dict[FileKey, FileReport] = {}
         self._queue: list[_Item] = []
         self._queued_records = 0
@@ -844,7 +847,9 @@ class Shipper:
     def follow(self, paths: Sequence[str]) -> None:
         """Open `paths` (once each) where shipping them stopped last time, or at byte 0.
         ShipError if one cannot be read."""
-        for path in dict.fromkeys(map(os.path.abspath, paths)):
+        wanted = dict.fromkeys(map(os.path.abspath, paths))
+        self._paths.update(wanted)
+        for path in wanted:
             if all(item.key.path != path for item in self._followed):
                 self._followed.append(self._follow(path))
 
@@ -963,7 +968,8 @@ class Shipper:
         `newer` (rotated twice or more while not looked at), oldest first, each named in a
         warning."""
         readers = []
-        for opened, name in _rotated_between(path, older, newer):
+        followed = {item.key.path for item in self._followed} | self._paths
+        for opened, name in _rotated_between(path, older, newer, followed):
             self._warn(
                 f"{_shown(name)} was rotated from {_shown(path)} after the old content and "
                 "before the file it names now: shipping it too, from its start"
@@ -1562,12 +1568,35 @@ def _born_after(opened: _Opened, saved: SavedFile) -> bool:
     return born is not None and saved.saved_at is not None and born > saved.saved_at.timestamp()
 
 
-def _rotated_between(path: str, older: _Opened, newer: _Opened) -> list[tuple[_Opened, str]]:
-    """The files beside `path` whose names start with its name, changed last no earlier than
-    `older` (the old content) and no later than `newer` (what the path names now): rotated
-    away from the path in between. Oldest first; not `older`, `newer` or a copy of either (the same
-    first line: a compressed copy, say), one file of each content, none that looks binary or
-    is empty."""
+_ROTATED_SUFFIX = re.compile(
+    # logrotate's numbered (`.1`) and dated (`-20260201`, `-2026020110`, `.2026-02-01`,
+    # dateformat's `-%Y%m%d-%s`) shapes; Python's, Ruby's and savelog's are of the same kind
+    # (`.2026-02-01_10-00`, `.0`). Then the compression logrotate adds, if any, or that alone.
+    r"(?:[.\-_][0-9]{1,20}(?:[.\-_][0-9]{1,20}){0,5})?(?:\.(?:gz|bz2|xz))?",
+    re.ASCII,
+)
+
+
+def rotated_name(base: str, name: str) -> bool:
+    """Whether `name` is what a rotation makes of the file name `base` (`access.log.1`,
+    `access.log.2.gz`, `access.log-20260201`, `access.log.gz`): not `base` itself, nor another
+    log whose name merely starts with it (`access.log.debug`, `access.log-errors`)."""
+    return (
+        len(name) > len(base)
+        and name.startswith(base)
+        and _ROTATED_SUFFIX.fullmatch(name, len(base)) is not None
+    )
+
+
+def _rotated_between(
+    path: str, older: _Opened, newer: _Opened, followed: Set[str] = frozenset()
+) -> list[tuple[_Opened, str]]:
+    """The files beside `path` with a name rotation gives it (`rotated_name`; none of
+    `followed`, the paths this run follows: each is shipped as itself), changed last no
+    earlier than `older` (the old content) and no later than `newer` (what the path names
+    now): rotated away from the path in between. Oldest first; not `older`, `newer` or a copy
+    of either (the same first line: a compressed copy, say), one file of each content, none
+    that looks binary or is empty."""
     folder, base = os.path.split(path)
     try:
         low = os.fstat(older.raw.fileno()).st_mtime_ns
@@ -1578,7 +1607,7 @@ def _rotated_between(path: str, older: _Opened, newer: _Opened) -> list[tuple[_O
     skip = {older.file_id, newer.file_id}
     changed: list[tuple[int, str]] = []
     for entry in entries:
-        if entry.name == base or not entry.name.startswith(base):
+        if not rotated_name(base, entry.name) or os.path.abspath(entry.path) in followed:
             continue
         try:
             if not entry.is_file(follow_symlinks=False):
@@ -1622,10 +1651,10 @@ class _Window:
 
 def _find_previous(path: str, saved: SavedFile) -> tuple[_Opened, str] | None:
     """The file beside `path` that holds what was shipped of it (`_holds_saved`), opened: the
-    file with the identity saved (renamed) first, then the others whose names start with the
-    path's (rotated copies, compressed or not), newest first. A file that looks binary is not
-    one (an SQLite -wal file may have the inode a deleted log had). With nothing shipped, only
-    a renamed file with such a name can tell it was the one."""
+    file with the identity saved (renamed) first, then the others with a name rotation gives
+    the path's (`rotated_name`: rotated copies, compressed or not), newest first. A file that
+    looks binary is not one (an SQLite -wal file may have the inode a deleted log had). With
+    nothing shipped, only a renamed file with such a name can tell it was the one."""
     folder, base = os.path.split(path)
     try:
         entries = list(os.scandir(folder or "."))
@@ -1642,10 +1671,10 @@ def _find_previous(path: str, saved: SavedFile) -> tuple[_Opened, str] | None:
             status = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        rotated_name = entry.name.startswith(base)
-        if _identity(status) == saved.file_id and (rotated_name or saved.offset):
+        rotated = rotated_name(base, entry.name)
+        if _identity(status) == saved.file_id and (rotated or saved.offset):
             renamed.append(entry.path)
-        elif rotated_name and saved.offset:
+        elif rotated and saved.offset:
             copies.append((status.st_mtime, entry.path))
     candidates = [(name, True) for name in renamed]
     candidates += [(name, False) for _, name in sorted(copies, reverse=True)]

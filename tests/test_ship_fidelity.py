@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 from provenance.demo_data import DemoData, generate
 from provenance.envelope import from_json
 from provenance.kinesis_records import Envelope, decode
-from provenance.ship import Shipper, ShipReport
+from provenance.ship import Shipper, ShipReport, rotated_name
 from provenance.ship_state import ShipState
 from provenance.sources.robots import MEMORY_CHARS
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, STATUS_CHANGED
@@ -509,3 +511,87 @@ def test_a_step_with_an_undecodable_byte_remembered_across_records_is_stored_as_
     whole = ingested(tmp_path, path, source)
     assert "event rejected by its model" not in whole.report.quarantined_by_reason
     assert differences(handled(tmp_path, recorder.records), whole) == []
+
+
+# --- rotation: which files beside the path are its rotations -----------------------------------
+
+
+def _rotate_with_another_log_beside(tmp_path: Path, other_name: str, *, follow_other: bool) -> Any:
+    """access.log followed, another live log beside it written after it, then access.log
+    rotated to access.log.1: the warnings and the records' files and lines."""
+    log, other = tmp_path / "access.log", tmp_path / other_name
+    lines = clf_lines(5)
+    write(log, lines[:3])
+    write(other, ["debug: something unrelated"])
+    now = time.time()
+    os.utime(log, (now - 20, now - 20))
+    os.utime(other, (now - 10, now - 10))  # written after access.log's last line
+    recorder = Recorder()
+    warnings: list[str] = []
+    with ShipState(tmp_path / "ship.db") as state:
+        shipper = Shipper(
+            recorder, state, options(source="clf"), warn=warnings.append, sleep=lambda s: None
+        )
+        shipper.follow([str(log), *([str(other)] if follow_other else [])])
+        shipper.poll()
+        os.rename(log, tmp_path / "access.log.1")
+        write(log, lines[3:])
+        shipper.poll()
+        shipper.close()
+    shipped = [(env.file, line) for env in envelopes(recorder) for line in env.lines]
+    return warnings, shipped, shipper.report
+
+
+@pytest.mark.parametrize("other_name", ["access.log.debug", "access.log-errors", "access.logx"])
+def test_another_live_log_whose_name_starts_with_the_paths_is_not_a_rotation(
+    tmp_path: Path, other_name: str
+) -> None:
+    """`access.log.debug`, changed between the old file and the new, was shipped under
+    access.log's key at every rotation, with a warning calling it rotated."""
+    warnings, shipped, report = _rotate_with_another_log_beside(
+        tmp_path, other_name, follow_other=False
+    )
+    assert report.rotations == 1 and warnings == []
+    assert [line for _, line in shipped] == [line.encode() for line in clf_lines(5)]
+
+
+def test_a_followed_path_is_never_shipped_as_another_paths_rotation(tmp_path: Path) -> None:
+    """A rotation-shaped name that this run follows (a second log, access.log.2) is shipped
+    as itself only."""
+    warnings, shipped, _ = _rotate_with_another_log_beside(
+        tmp_path, "access.log.2", follow_other=True
+    )
+    assert warnings == []
+    assert [file for file, line in shipped if line.startswith(b"debug")] == [
+        str(tmp_path / "access.log.2")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "rotated"),
+    [
+        ("access.log.1", True),
+        ("access.log.0", True),
+        ("access.log.12.gz", True),
+        ("access.log.2.bz2", True),
+        ("access.log.3.xz", True),
+        ("access.log.gz", True),
+        ("access.log-20260201", True),
+        ("access.log-2026020110", True),
+        ("access.log-20260201.gz", True),
+        ("access.log-20260201-1769904000", True),
+        ("access.log.2026-02-01", True),
+        ("access.log.2026-02-01_10-00", True),
+        ("access.log", False),
+        ("access.log.debug", False),
+        ("access.log-errors", False),
+        ("access.log.1.debug", False),
+        ("access.log.", False),
+        ("access.log.1.", False),
+        ("access.logx", False),
+        ("access.log.1.zip", False),
+        ("access.log.\u0661", False),  # an Arabic-Indic one is not a rotation's digit
+    ],
+)
+def test_rotated_names_are_the_shapes_rotators_give(name: str, rotated: bool) -> None:
+    assert rotated_name("access.log", name) is rotated
