@@ -121,10 +121,12 @@ from eventstore.aws_region import NoRegionError, resolve_region
 from premis.escaping import visible_surrogates
 from provenance.compression import MAGIC_BYTES, READ_ERRORS, detect, open_decompressed
 from provenance.envelope import (
+    MAX_MEMORY_BYTES,
     MAX_RECORD_BYTES,
     Envelope,
     encode,
     encoded_size,
+    memory_size,
     within_record_limits,
 )
 from provenance.errors import ProvenanceError
@@ -158,9 +160,6 @@ from provenance.sources.base import Entry, Source, SourceContext
 
 DEFAULT_RECORD_BYTES = 256 * 1024
 """Aim for this many bytes of lines per record (some 30-60 KB once compressed)."""
-MAX_MEMORY_BYTES = 64 * 1024
-"""The most a source's memory may add to a record (`encoded_size` of its lines); more, and
-the record goes without it (a source keeps its own well below: robots, 16 Ki characters)."""
 MAX_CALL_RECORDS = 500
 MAX_CALL_BYTES = 5_000_000
 """Kinesis takes 5 MiB per PutRecords call, partition keys included; this leaves room."""
@@ -623,8 +622,7 @@ class _FileReader:
         measured, sendable = self._measured
         if memory is measured or memory == measured:
             return sendable
-        size = sum(_weight(_as_bytes(line)) for line in memory)
-        sendable = memory if size <= MAX_MEMORY_BYTES else ()
+        sendable = memory if memory_size(memory) <= MAX_MEMORY_BYTES else ()
         self._measured = (memory, sendable)
         return sendable
 

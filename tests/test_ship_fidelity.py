@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from provenance.demo_data import DemoData, generate
-from provenance.envelope import from_json
+from provenance.envelope import from_json, memory_size
 from provenance.kinesis_records import Envelope, decode
 from provenance.ship import Shipper, ShipReport, rotated_name
 from provenance.ship_state import ShipState
-from provenance.sources.robots import MEMORY_CHARS
+from provenance.sources.robots import MEMORY_BYTES
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, STATUS_CHANGED
 from tests.ship_harness import Recorder, differences, handled, ingested, options
 from tests.test_ship import BACKTRACE, clf_lines, quiet, write
@@ -115,7 +115,7 @@ def test_every_demo_file_in_the_smallest_records_is_stored_as_ingest_stores_it(
 
 def test_what_robots_remember_is_bounded_and_forgets_the_oldest_jobs(tmp_path: Path) -> None:
     """A log of jobs that never finish: the memory a record carries stays within
-    MEMORY_CHARS, and describes the newest jobs."""
+    MEMORY_BYTES, and describes the newest jobs."""
     lines = [
         f"2026-02-01T09:{n // 60:02d}:{n % 60:02d}.000Z pid=1 tid=t{n} INFO: "
         f"druid:bc{n:03d}df{n % 10000:04d} processing transfer-object (preservationIngestWF)"
@@ -124,7 +124,9 @@ def test_what_robots_remember_is_bounded_and_forgets_the_oldest_jobs(tmp_path: P
     path = write(tmp_path / "robots.log", lines)
     recorder, _ = ship_once(tmp_path, path, source="robots", record_bytes=1)
     memories = [env.memory for env in envelopes(recorder)]
-    assert max(sum(len(line) + 1 for line in memory) for memory in memories) <= MEMORY_CHARS
+    assert max(memory_size([line.decode() for line in memory]) for memory in memories) <= (
+        MEMORY_BYTES
+    )
     # The last line's record: the job of the line before it is the newest remembered.
     newest, oldest = (json.loads(memories[-1][at]) for at in (-1, 0))
     assert (newest["thread"], oldest["thread"] != ["1", "t0"]) == (["1", "t998"], True)
@@ -595,3 +597,23 @@ def test_a_followed_path_is_never_shipped_as_another_paths_rotation(tmp_path: Pa
 )
 def test_rotated_names_are_the_shapes_rotators_give(name: str, rotated: bool) -> None:
     assert rotated_name("access.log", name) is rotated
+
+
+def test_a_job_still_open_is_remembered_before_a_hundred_done_since(tmp_path: Path) -> None:
+    """Memory kept the newest 16 Ki characters of jobs, done ones included: with some 100 jobs
+    between a `processing validate-moab` and the catalog's note, the note was quarantined
+    ("validate-moab note without druid") where ingest stores an event."""
+    lines = [_robot("druid:bj102hs9687 processing validate-moab (preservationIngestWF)", tid="va")]
+    for n in range(150):
+        druid = f"druid:bc{n:03d}df{n:04d}"
+        lines.append(_robot(f"{druid} processing transfer-object (preservationIngestWF)", tid="t"))
+        lines.append(_robot(f"Finished {druid} in 1.5000s", tid="t"))
+    lines += [_robot(f"druid:bd{n:03d}df{n:04d} processing shelve (accessionWF)", tid=f"s{n}")
+              for n in range(150)]  # fmt: skip
+    lines.append(_robot("Completed by preservation_catalog on pc-02.", tid="va"))
+    path = tmp_path / "robots.log"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    recorder, _ = ship_once(tmp_path, path, source="robots", record_bytes=1)
+    whole = ingested(tmp_path, path, "robots")
+    assert whole.report.quarantined == 0
+    assert differences(handled(tmp_path, recorder.records), whole) == []

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from provenance.envelope import memory_size
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
-from provenance.sources.robots import MEMORY_CHARS
+from provenance.sources.robots import MEMORY_BYTES
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -171,15 +172,15 @@ def test_stateless_sources_remember_nothing() -> None:
 
 
 def test_what_robots_remember_is_bounded_newest_first() -> None:
-    """Jobs that never finish, on threads of their own: the newest within MEMORY_CHARS."""
+    """Jobs that never finish, on threads of their own: the newest within MEMORY_BYTES."""
     source = create_source("robots", CONTEXT)
     for n in range(600):
         message = f"druid:bc{n:03d}df{n:04d} processing transfer-object (preservationIngestWF)"
         source.feed(n + 1, robot(message, tid=f"t{n}"))
     source.flush()
     memory = source.memory()
-    assert sum(len(line) + 1 for line in memory) <= MEMORY_CHARS
-    assert len(memory) > 80
+    assert memory_size(memory) <= MEMORY_BYTES
+    assert len(memory) > 250
     jobs = [json.loads(line) for line in memory]
     assert [job["thread"] for job in jobs] == [["7", f"t{n}"] for n in range(600 - len(jobs), 600)]
     assert jobs[-1] == {
@@ -244,3 +245,27 @@ def test_an_undecodable_byte_is_remembered_as_itself_not_as_an_escape() -> None:
     smuggled = create_source("robots", CONTEXT)
     smuggled.recall([line.replace("\udcff", "\\udcff")])
     assert smuggled.memory() == ()
+
+
+def test_open_jobs_are_remembered_before_done_ones_in_the_order_remembered() -> None:
+    """Within the bound, every job still open is kept before any done one (their `Finished`,
+    failure or catalog note is still to come), and the lines keep the order the jobs were
+    remembered in."""
+    source = create_source("robots", CONTEXT)
+    number = 0
+    for n in range(400):
+        number += 1
+        source.feed(
+            number, robot(f"druid:bc{n:03d}df{n:04d} processing shelve (accessionWF)", tid=f"t{n}")
+        )
+        if n % 2:  # every other one done at once
+            number += 1
+            source.feed(number, robot(f"Finished druid:bc{n:03d}df{n:04d} in 1.5000s", tid=f"t{n}"))
+    source.flush()
+    jobs = [json.loads(line) for line in source.memory()]
+    open_jobs = [job["thread"][1] for job in jobs if not job["done"]]
+    assert open_jobs == [f"t{n}" for n in range(0, 400, 2)]  # all 200 open ones
+    assert 0 < sum(job["done"] for job in jobs) < 200  # the newest done ones, as room allows
+    assert [int(job["thread"][1][1:]) for job in jobs] == sorted(
+        int(job["thread"][1][1:]) for job in jobs
+    )
