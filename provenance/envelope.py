@@ -186,6 +186,21 @@ def memory_size(memory: Sequence[str]) -> int:
     return sum(encoded_size(line.encode("utf-8", "surrogateescape")) for line in memory)
 
 
+def sendable_memory(memory: tuple[str, ...]) -> tuple[str, ...]:
+    """What of a source's memory a record carries: all of it within `MAX_MEMORY_BYTES`, else
+    its last lines that fit (a source states what it remembers oldest first, what is needed
+    most last: `provenance.sources.base.Source.memory`). A fresh source recalls lines it
+    cannot place as nothing, so a part is read as well as the source can."""
+    if memory_size(memory) <= MAX_MEMORY_BYTES:
+        return memory
+    size = 0
+    keep = len(memory)
+    while keep and size + memory_size(memory[keep - 1 : keep]) <= MAX_MEMORY_BYTES:
+        keep -= 1
+        size += memory_size(memory[keep : keep + 1])
+    return memory[keep:]
+
+
 def encoded_size(line: Line) -> int:
     """At most how many bytes `line` adds to an envelope's JSON document (before compression),
     the occurrence count its entry may need included. A record's lines are measured by this

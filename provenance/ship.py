@@ -14,11 +14,12 @@ Where a record may begin: before a line, when every line before it is in an entr
 has completed. Either nothing was open after the line before, or this line is the only one
 still open (most sources hold an entry until the next head line shows it complete; the line
 must then be in none of the entries it completed, which `Entry.lines`, verbatim, tells). And a
-fresh source recalling the memory there must treat the line as the running one did (a memory
-too large to send, `MAX_MEMORY_BYTES`, is not sent: then a fresh source is all the handler
-has). That check runs only where a record is about to be cut, not at every line. Where all that
-was read is cut (the end of a look, nothing open), this shipper goes on with a fresh source
-recalling the memory sent, as the handler will: what each reads next is read alike.
+fresh source recalling the memory there must treat the line as the running one did (of a
+memory larger than `MAX_MEMORY_BYTES` only its last lines that fit are sent: then that part
+is all the handler has). That check runs only where a record is about to be cut, not at every
+line. Where all that was read is cut (the end of a look, nothing open), this shipper goes on
+with a fresh source recalling the memory sent, as the handler will: what each reads next is
+read alike.
 
 Lines are measured by what they add to a record (`provenance.envelope.encoded_size`: the JSON
 or base64 of a line, the kept part of an over-long one), not by the bytes they took in the
@@ -121,12 +122,11 @@ from eventstore.aws_region import NoRegionError, resolve_region
 from premis.escaping import visible_surrogates
 from provenance.compression import MAGIC_BYTES, READ_ERRORS, detect, open_decompressed
 from provenance.envelope import (
-    MAX_MEMORY_BYTES,
     MAX_RECORD_BYTES,
     Envelope,
     encode,
     encoded_size,
-    memory_size,
+    sendable_memory,
     within_record_limits,
 )
 from provenance.errors import ProvenanceError
@@ -616,13 +616,13 @@ class _FileReader:
         return source
 
     def _sendable(self, memory: tuple[str, ...]) -> tuple[str, ...]:
-        """`memory`, or nothing when it would take more of a record than `MAX_MEMORY_BYTES`
-        (a source bounds its own well below; one of lines full of control characters may not
-        fit): the record then begins with a fresh source, as before there was memory."""
+        """What of `memory` a record carries (`envelope.sendable_memory`: all of it within
+        `MAX_MEMORY_BYTES`, as every source bounds its own; else its last lines that fit), as
+        last measured while it is the same."""
         measured, sendable = self._measured
         if memory is measured or memory == measured:
             return sendable
-        sendable = memory if memory_size(memory) <= MAX_MEMORY_BYTES else ()
+        sendable = sendable_memory(memory)
         self._measured = (memory, sendable)
         return sendable
 

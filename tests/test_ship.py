@@ -33,6 +33,7 @@ from provenance.demo_data import DemoData, generate
 from provenance.envelope import (
     GZIP_MAGIC,
     MAX_DECODED_BYTES,
+    MAX_MEMORY_BYTES,
     MAX_RECORD_BYTES,
     MAX_RECORD_LINES,
     Envelope,
@@ -45,7 +46,6 @@ from provenance.kinesis_records import RecordOrigin, ingest_record
 from provenance.lines import MAX_LINE_BYTES, OverlongLine
 from provenance.queries import quarantined_lines
 from provenance.ship import (
-    MAX_MEMORY_BYTES,
     KinesisClient,
     ShipError,
     ShipOptions,

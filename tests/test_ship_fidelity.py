@@ -17,11 +17,14 @@ from typing import Any
 import pytest
 
 from provenance.demo_data import DemoData, generate
-from provenance.envelope import from_json, memory_size
+from provenance.envelope import MAX_MEMORY_BYTES, from_json, memory_size, sendable_memory
 from provenance.kinesis_records import Envelope, decode
 from provenance.ship import Shipper, ShipReport, rotated_name
 from provenance.ship_state import ShipState
+from provenance.sources import create_source
+from provenance.sources.base import SourceContext
 from provenance.sources.robots import MEMORY_BYTES
+from tests.conftest import LA
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, STATUS_CHANGED
 from tests.ship_harness import Recorder, differences, handled, ingested, options
 from tests.test_ship import BACKTRACE, clf_lines, quiet, write
@@ -617,3 +620,48 @@ def test_a_job_still_open_is_remembered_before_a_hundred_done_since(tmp_path: Pa
     whole = ingested(tmp_path, path, "robots")
     assert whole.report.quarantined == 0
     assert differences(handled(tmp_path, recorder.records), whole) == []
+
+
+# --- auto: the format of the line before, however long its lines ------------------------------
+
+
+def test_one_long_line_does_not_take_auto_s_memory_for_the_rest_of_the_file(
+    tmp_path: Path,
+) -> None:
+    """auto's marker was a whole log line (up to 512 KiB): after a line of 70 KB, every
+    record's memory passed 64 KiB and went without any, robots' jobs included, so a
+    `Finished` lost its step."""
+    lines = [_robot("update-catalog: response body " + "x" * 70_000, severity="WARN")]
+    lines += [
+        _robot("druid:bj102hs9687 processing transfer-object (preservationIngestWF)", tid="a"),
+        _robot("druid:bc123df4567 processing shelve (accessionWF)", tid="b"),
+        _robot("Finished druid:bj102hs9687 in 1.5000s", tid="a"),
+        _robot("Finished druid:bc123df4567 in 2.0000s", tid="b"),
+    ]
+    path = tmp_path / "robots.log"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    recorder, _ = ship_once(tmp_path, path, record_bytes=1)
+    memories = [env.memory for env in envelopes(recorder)]
+    assert len(memories) == 5 and all(memories[1:])
+    assert all(len(memory[-1]) < 100 for memory in memories[1:])  # the marker: a name
+    assert differences(handled(tmp_path, recorder.records), ingested(tmp_path, path)) == []
+
+
+def test_a_memory_past_the_bound_keeps_its_last_lines_not_nothing() -> None:
+    """Past `MAX_MEMORY_BYTES` the whole memory was dropped; now only what does not fit, the
+    oldest lines, and auto's marker (last) still tells the format of the line before."""
+    job = {"druid": "druid:bc123df4567", "step": "shelve", "workflow": "accessionWF"}
+    jobs = [
+        json.dumps({**job, "thread": ["1", f"t{n}"], "by_druid": False, "done": False}
+                   | {"failed": False, "step": "\x01" * 200})
+        for n in range(400)
+    ]  # fmt: skip
+    memory = ("robots\t400", *jobs, "marker\tclf")
+    assert memory_size(memory) > MAX_MEMORY_BYTES
+    sent = sendable_memory(memory)
+    assert memory_size(sent) <= MAX_MEMORY_BYTES < memory_size(memory[-len(sent) - 1 :])
+    assert sent[-1] == "marker\tclf" and sent == memory[-len(sent) :]
+    source = create_source("auto", SourceContext(tz=LA))
+    source.recall(sent)
+    assert source.memory()[-1] == "marker\tclf"
+    assert sendable_memory(memory[-3:]) == memory[-3:]

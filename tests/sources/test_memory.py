@@ -154,7 +154,7 @@ def test_a_blank_line_goes_to_the_format_before_it() -> None:
     lines = [CLF.format(n=1), "", CLF.format(n=2)]
     assert assert_parts_read_as_whole("auto", lines) == 2
     [(_, memory)] = splits("auto", lines[:2])
-    assert memory == ("marker\t" + CLF.format(n=1),)  # a line of the format before, only
+    assert memory == ("marker\tclf",)  # the name of the format before, only
     [blank, _] = read("auto", lines[1:], 2, memory)
     assert (blank[2], blank[4]) == ("clf", "blank line")
 
@@ -269,3 +269,15 @@ def test_open_jobs_are_remembered_before_done_ones_in_the_order_remembered() -> 
     assert [int(job["thread"][1][1:]) for job in jobs] == sorted(
         int(job["thread"][1][1:]) for job in jobs
     )
+
+
+def test_auto_remembers_the_format_before_by_its_name_and_knows_an_older_marker() -> None:
+    """The marker was a whole log line (up to 512 KiB); now the format's name. A record of an
+    earlier `prov ship` marks the format with a line of it: still recognised."""
+    source = create_source("auto", CONTEXT)
+    source.feed(1, CLF.format(n=1) + " " + "x" * 10_000)
+    assert source.memory() == ("marker\tclf",)
+    for marker in ("clf", CLF.format(n=2)):
+        fresh = create_source("auto", CONTEXT)
+        fresh.recall([f"marker\t{marker}"])
+        assert fresh.memory() == ("marker\tclf",)
