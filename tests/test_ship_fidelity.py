@@ -254,7 +254,7 @@ def test_interleaved_rails_requests_with_no_place_to_cut_are_split_counted_and_w
     # Every event keeps its id; the lines of a request after its cut are counted, as ignored.
     assert shipped.ids == whole.ids
     assert dict(shipped.report.ignored_by_reason) == {
-        "end of a request that started before this input": len(lines) - shipped.report.consumed
+        "end of a request already emitted as incomplete": len(lines) - shipped.report.consumed
     }
 
 
@@ -277,9 +277,7 @@ def test_a_rails_request_slower_than_the_idle_flush_is_stored_without_its_end(
         None,
         200,
     )
-    assert shipped.report.ignored_by_reason == {
-        "end of a request that started before this input": 3
-    }
+    assert shipped.report.ignored_by_reason == {"end of a request already emitted as incomplete": 3}
 
 
 # --- damaged compressed files ------------------------------------------------------------------
@@ -665,3 +663,23 @@ def test_a_memory_past_the_bound_keeps_its_last_lines_not_nothing() -> None:
     source.recall(sent)
     assert source.memory()[-1] == "marker\tclf"
     assert sendable_memory(memory[-3:]) == memory[-3:]
+
+
+# --- rails: what it remembers of requests that ended -------------------------------------------
+
+
+def test_a_line_logged_after_its_request_completed_is_ignored_for_that_reason_in_a_later_record(
+    tmp_path: Path,
+) -> None:
+    """Rails did not carry the request ids whose request had ended: a line req-1 logged after
+    its `Completed`, in the next record, was counted as "end of a request that started before
+    this input" where ingest counts "line logged after its request completed". (The harness
+    compared counts without the reasons lines were ignored for, so no test saw it.)"""
+    first, second = _request(1), _request(2)
+    late = first[2].replace("Parameters", "Cache read")  # req-1 logs it after its Completed
+    path = write(tmp_path / "production.log", [*first, second[0], late, *second[1:]])
+    recorder, _ = ship_once(tmp_path, path, source="rails", record_bytes=1)
+    assert len(recorder.records) == 2
+    shipped, whole = handled(tmp_path, recorder.records), ingested(tmp_path, path, "rails")
+    assert whole.report.ignored_by_reason == {"line logged after its request completed": 1}
+    assert differences(shipped, whole) == []

@@ -139,7 +139,7 @@ _OUTCOMES: dict[str, str | None] = {"started": None, "completed": "success", "fa
 # Bounds on what is remembered, so a huge log of jobs that never finish cannot grow memory.
 _MAX_REMEMBERED = 10_000
 _MAX_DETAIL_LINE = 500
-MEMORY_BYTES = MAX_MEMORY_BYTES - 4 * 1024
+MEMORY_BYTES = MAX_MEMORY_BYTES - 4 * 1024  # 2 KiB for rails', 2 KiB for auto's own lines
 """At most what `memory()` adds to a record (`envelope.memory_size`): some 300 jobs (a busy
 robot host has a few dozen threads, some 200 bytes a job), the rest of `MAX_MEMORY_BYTES` left
 for `auto`'s own lines and other sources' memories. Open jobs are kept before done ones; past

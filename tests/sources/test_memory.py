@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from provenance.envelope import memory_size
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
+from provenance.sources.rails import MEMORY_BYTES as RAILS_MEMORY_BYTES
 from provenance.sources.robots import MEMORY_BYTES
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED
 
@@ -281,3 +282,44 @@ def test_auto_remembers_the_format_before_by_its_name_and_knows_an_older_marker(
         fresh = create_source("auto", CONTEXT)
         fresh.recall([f"marker\t{marker}"])
         assert fresh.memory() == ("marker\tclf",)
+
+
+def _rails(key: str, message: str) -> str:
+    return f"[2026-03-02T10:00:01.000-08:00] [INFO] [{key}] {message}"
+
+
+RAILS_LINES = [
+    line
+    for key in ("req-1", "req-2", "req-3")
+    for line in (
+        _rails(key, f'Started GET "/bb123cd4567/iiif/{key}" for 171.64.1.2 at 2026-03-02 10:00:01'),
+        _rails(key, "Processing by IiifController#manifest as JSON"),
+        _rails(key, "Cache read: x"),
+        _rails(key, "Completed 200 OK in 3ms (Views: 1.2ms)"),
+    )
+] + ["  a backtrace line", _rails("req-4", "Completed 500 Internal Server Error in 1ms")]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(RAILS_LINES), max_size=25))
+def test_a_rails_log_read_in_two_parts_gives_what_it_gives_whole(lines: list[str]) -> None:
+    """Why a request's later lines are ignored (it completed, or was emitted incomplete) is
+    remembered across the parts."""
+    assert_parts_read_as_whole("rails", lines)
+
+
+def test_rails_remembers_the_newest_request_ids_that_ended_within_its_bound() -> None:
+    source = create_source("rails", CONTEXT)
+    for n in range(200):
+        source.feed(
+            2 * n + 1, _rails(f"r{n}", 'Started GET "/a" for 1.2.3.4 at 2026-03-02 10:00:01')
+        )
+        source.feed(2 * n + 2, _rails(f"r{n}", "Completed 200 OK in 3ms"))
+    source.feed(401, _rails("x" * 300, 'Started GET "/a" for 1.2.3.4 at 2026-03-02 10:00:01'))
+    source.flush()  # the long id emitted incomplete: too long to carry
+    memory = source.memory()
+    assert memory_size(memory) <= RAILS_MEMORY_BYTES and len(memory) > 20
+    assert memory[-1] == "completed\tr199" and all(len(line) < 100 for line in memory)
+    fresh = create_source("rails", CONTEXT)
+    fresh.recall([*memory, "nonsense", "completed\t", "incomplete\tr7"])
+    assert fresh.memory()[-1] == "incomplete\tr7"
