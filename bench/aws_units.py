@@ -533,7 +533,7 @@ def _measure(
     kinesis.get_waiter("stream_exists").wait(StreamName=stream)
 
     _progress("shipping")
-    # Ship every file as `prov ship FILE --source S [--service V] --once` does.
+    # Ship every file as `prov ship FILE --source S [--service V] --once --idle-flush 0` does.
     put = KinesisMeter()
     client = kinesis_client(region=REGION, endpoint_url=endpoint)
     put.register(client.meta.events)  # type: ignore[attr-defined]
@@ -541,8 +541,14 @@ def _measure(
     shipped_lines = shipper_units = 0
     with ShipState(tmp / "ship.db") as state:
         for file in data.files:
+            # idle_flush_seconds=0: the demo's logs are finished, read to their ends at once.
             options = ShipOptions(
-                stream=stream, source=file.source, service=file.service, host=HOST, tz=ZoneInfo(TZ)
+                stream=stream,
+                source=file.source,
+                service=file.service,
+                host=HOST,
+                tz=ZoneInfo(TZ),
+                idle_flush_seconds=0,
             )
             wall, cpu = time.perf_counter(), time.thread_time()
             report = Shipper(client, state, options).run([str(file.path)], once=True)

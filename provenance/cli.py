@@ -940,7 +940,7 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
     default=30.0,
     show_default=True,
     help="seconds of quiet after which an entry still open at the end of a file is shipped "
-    "(with --once: after which a last line without its line end is shipped)",
+    "(with --once: after which a file is read to its very end and its last entry finished)",
 )
 @click.option(
     "--tz",

@@ -37,11 +37,11 @@ ids as `prov ingest` of the whole file.
 
 Memory (optional): what the file's source remembered across entries where the record begins
 (`provenance.sources.base.Source.memory`: robots, a description of each job a thread is
-processing; auto, that per format and a line of the format before), as lines of the source's
-own making, sent as "lines" are. The ingest handler's fresh source takes them in (`recall`)
-before the record's lines; they are not log lines, so nothing in them is read or counted as
-one. An older handler ignores the key and reads the record as before, with a fresh source that
-may describe such entries with less detail.
+processing; auto, that per format and the format of the line before), as lines of the
+source's own making, sent as "lines" are, at most `MAX_MEMORY_BYTES`. The ingest handler's
+fresh source takes them in (`recall`) before the record's lines; they are not log lines, so
+nothing in them is read or counted as one. An older handler ignores the key and reads the
+record as before, with a fresh source that may describe such entries with less detail.
 
 Cut (optional): the start of the line after the record's last one, which the file's damaged
 compressed data cut short (`provenance.lines.CutLine`), as base64; it is line number
@@ -172,6 +172,33 @@ def _lines_json(
         else:
             texts.append(text)
     return texts, binary, overlong
+
+
+MAX_MEMORY_BYTES = 64 * 1024
+"""The most a source's memory may add to a record (`encoded_size` of its lines): `prov ship`
+sends none that is larger (the record then begins with a fresh source), and each source keeps
+its own within its share of it (robots, `provenance.sources.robots.MEMORY_BYTES`)."""
+
+
+def memory_size(memory: Sequence[str]) -> int:
+    """What the lines of a source's memory add to a record (`encoded_size` of each, as the
+    bytes a source read them from)."""
+    return sum(encoded_size(line.encode("utf-8", "surrogateescape")) for line in memory)
+
+
+def sendable_memory(memory: tuple[str, ...]) -> tuple[str, ...]:
+    """What of a source's memory a record carries: all of it within `MAX_MEMORY_BYTES`, else
+    its last lines that fit (a source states what it remembers oldest first, what is needed
+    most last: `provenance.sources.base.Source.memory`). A fresh source recalls lines it
+    cannot place as nothing, so a part is read as well as the source can."""
+    if memory_size(memory) <= MAX_MEMORY_BYTES:
+        return memory
+    size = 0
+    keep = len(memory)
+    while keep and size + memory_size(memory[keep - 1 : keep]) <= MAX_MEMORY_BYTES:
+        keep -= 1
+        size += memory_size(memory[keep : keep + 1])
+    return memory[keep:]
 
 
 def encoded_size(line: Line) -> int:

@@ -14,11 +14,12 @@ Where a record may begin: before a line, when every line before it is in an entr
 has completed. Either nothing was open after the line before, or this line is the only one
 still open (most sources hold an entry until the next head line shows it complete; the line
 must then be in none of the entries it completed, which `Entry.lines`, verbatim, tells). And a
-fresh source recalling the memory there must treat the line as the running one did (a memory
-too large to send, `MAX_MEMORY_BYTES`, is not sent: then a fresh source is all the handler
-has). That check runs only where a record is about to be cut, not at every line. Where all that
-was read is cut (the end of a look, nothing open), this shipper goes on with a fresh source
-recalling the memory sent, as the handler will: what each reads next is read alike.
+fresh source recalling the memory there must treat the line as the running one did (of a
+memory larger than `MAX_MEMORY_BYTES` only its last lines that fit are sent: then that part
+is all the handler has). That check runs only where a record is about to be cut, not at every
+line. Where all that was read is cut (the end of a look, nothing open), this shipper goes on
+with a fresh source recalling the memory sent, as the handler will: what each reads next is
+read alike.
 
 Lines are measured by what they add to a record (`provenance.envelope.encoded_size`: the JSON
 or base64 of a line, the kept part of an over-long one), not by the bytes they took in the
@@ -55,11 +56,13 @@ Following (`tail -F`): at the end of a growing file, a line without its "\\n" wa
 rest of it. Lines whose entries are all complete are shipped at once; an entry still open
 waits for the line that completes it, or for `idle_flush_seconds` of quiet, after which it is
 finished and shipped (an idle flush, counted apart: if the entry goes on later, the rest is
-read as new entries). `--once` reads a plain file to its end the same way, except that a last
-line without its "\\n" in a file changed within `idle_flush_seconds` is left, with the entry
-it may go on, for the next run (a cron job on a live log); a compressed file is read to its
-very end. When the path names another file (rotation), the old file is read to its end and
-finished, then the new one is shipped from byte 0 with a fresh counter.
+read as new entries). `--once` reads a plain file to its very end and finishes its source only
+when the file has not changed for `idle_flush_seconds` (an idle flush, if an entry was open);
+otherwise it reads it as a look does (a cron job on a live log: a line, a request or a
+backtrace still being written waits for the next run), and never past the size it judged the
+file by. A compressed file is read to its very end. When the path names another file
+(rotation), the old file is read to its end and finished, then the new one is shipped from
+byte 0 with a fresh counter.
 
 A device and inode say which file a path named, not what it holds (ext4 gives a new file the
 inode of one just deleted; copytruncate keeps the inode and drops the content). So shipping
@@ -103,9 +106,10 @@ import hashlib
 import math
 import os
 import random
+import re
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
 from typing import Any, BinaryIO, Protocol, cast
@@ -122,6 +126,7 @@ from provenance.envelope import (
     Envelope,
     encode,
     encoded_size,
+    sendable_memory,
     within_record_limits,
 )
 from provenance.errors import ProvenanceError
@@ -155,9 +160,6 @@ from provenance.sources.base import Entry, Source, SourceContext
 
 DEFAULT_RECORD_BYTES = 256 * 1024
 """Aim for this many bytes of lines per record (some 30-60 KB once compressed)."""
-MAX_MEMORY_BYTES = 64 * 1024
-"""The most a source's memory may add to a record (`encoded_size` of its lines); more, and
-the record goes without it (a source keeps its own well below: robots, 16 Ki characters)."""
 MAX_CALL_RECORDS = 500
 MAX_CALL_BYTES = 5_000_000
 """Kinesis takes 5 MiB per PutRecords call, partition keys included; this leaves room."""
@@ -460,12 +462,16 @@ class _FileReader:
         self.handle = opened.text
         self.compressed = opened.compression is not None
 
-    def read(self, *, final: bool, more: bool = True) -> Iterator[_Chunk]:
-        """The chunks of the lines from `offset` to the end of the file. Not `final`: a last
-        line without its "\\n" is left for later, and so are the lines after the last place a
-        record may begin. `final`: every line is read, the source finishes, all is cut. Not
-        `more`: nothing more is read (the file no longer holds what followed), the lines read
-        are finished and cut.
+    def read(
+        self, *, final: bool, more: bool = True, until: int | None = None, idle: bool = False
+    ) -> Iterator[_Chunk]:
+        """The chunks of the lines from `offset` to the end of the file, or to byte `until`
+        (the size the file was looked at with: a line that ends past it is left for later,
+        whole). Not `final`: a last line without its "\\n" is left for later, and so are the
+        lines after the last place a record may begin. `final`: every line is read, the
+        source finishes, all is cut (`idle`: because the file has been quiet, an idle flush
+        when an entry was still open). Not `more`: nothing more is read (the file no longer
+        holds what followed), the lines read are finished and cut.
 
         The file's text is read as `prov ingest` reads it (`provenance.inputs.text_after`):
         damaged compressed data (or a read error) ends the file there (`damaged` says why), as
@@ -479,6 +485,8 @@ class _FileReader:
                 if read is None:
                     break
                 line, size, complete = read
+                if until is not None and self.offset + size > until:
+                    break  # written after the file was looked at
                 if not complete:
                     if not final:
                         break  # still being written
@@ -503,6 +511,8 @@ class _FileReader:
             )
             final = True
         if final:
+            if idle and self._open:
+                self.idle_flushes += 1
             for entry in self.source.finish():
                 self._count(entry)
             if self._lines:
@@ -606,14 +616,13 @@ class _FileReader:
         return source
 
     def _sendable(self, memory: tuple[str, ...]) -> tuple[str, ...]:
-        """`memory`, or nothing when it would take more of a record than `MAX_MEMORY_BYTES`
-        (a source bounds its own well below; one of lines full of control characters may not
-        fit): the record then begins with a fresh source, as before there was memory."""
+        """What of `memory` a record carries (`envelope.sendable_memory`: all of it within
+        `MAX_MEMORY_BYTES`, as every source bounds its own; else its last lines that fit), as
+        last measured while it is the same."""
         measured, sendable = self._measured
         if memory is measured or memory == measured:
             return sendable
-        size = sum(_weight(_as_bytes(line)) for line in memory)
-        sendable = memory if size <= MAX_MEMORY_BYTES else ()
+        sendable = sendable_memory(memory)
         self._measured = (memory, sendable)
         return sendable
 
@@ -803,6 +812,8 @@ class Shipper:
         self._jitter = jitter
         self._stop = False
         self._followed: list[_Followed] = []
+        # Every path given to follow (a file rotated from one is never another's rotation).
+        self._paths: set[str] = set()
         self._reports: dict[FileKey, FileReport] = {}
         self._queue: list[_Item] = []
         self._queued_records = 0
@@ -834,7 +845,9 @@ class Shipper:
     def follow(self, paths: Sequence[str]) -> None:
         """Open `paths` (once each) where shipping them stopped last time, or at byte 0.
         ShipError if one cannot be read."""
-        for path in dict.fromkeys(map(os.path.abspath, paths)):
+        wanted = dict.fromkeys(map(os.path.abspath, paths))
+        self._paths.update(wanted)
+        for path in wanted:
             if all(item.key.path != path for item in self._followed):
                 self._followed.append(self._follow(path))
 
@@ -953,7 +966,8 @@ class Shipper:
         `newer` (rotated twice or more while not looked at), oldest first, each named in a
         warning."""
         readers = []
-        for opened, name in _rotated_between(path, older, newer):
+        followed = {item.key.path for item in self._followed} | self._paths
+        for opened, name in _rotated_between(path, older, newer, followed):
             self._warn(
                 f"{_shown(name)} was rotated from {_shown(path)} after the old content and "
                 "before the file it names now: shipping it too, from its start"
@@ -1006,25 +1020,32 @@ class Shipper:
             # the old offset.
             self._check_path(item)
         reader = item.reader
-        self._take(item, reader.read(final=reader.compressed or (final and self._quiet(reader))))
+        if reader.compressed:
+            chunks = reader.read(final=True)
+        elif final:
+            examined, quiet = self._quiet(reader)
+            chunks = reader.read(final=quiet, until=examined, idle=True)
+        else:
+            chunks = reader.read(final=False)
+        self._take(item, chunks)
         self._note_damage(item.key.path, reader)
         if reader.compressed or reader.damaged is not None:
             item.done = not self._stop
         self._pack(item)
 
-    def _quiet(self, reader: _FileReader) -> bool:
-        """Whether a plain file may be read to its very end now (--once): unless its last line
-        is still being written (no "\n" yet) and it changed within --idle-flush seconds (a
-        cron job on a live log). Otherwise that line, and the entry it may go on, are left
-        for the next run, as following leaves them for the next look."""
-        fd = reader.opened.raw.fileno()
+    def _quiet(self, reader: _FileReader) -> tuple[int | None, bool]:
+        """The size of a plain file as looked at now (--once), and whether it may be read to
+        that end and finished: only when nothing has changed it for --idle-flush seconds,
+        whatever its last byte (a line end says nothing of whether the entry it ends goes on:
+        a Rails request in flight, a backtrace being written). Otherwise what follows the
+        last place a record may begin is left for the next run, as following leaves it for
+        the next look. Lines that end past the size looked at were written since: they too
+        are left, whole, for the next run (None: the size is not known; read what is there)."""
         try:
-            status = os.fstat(fd)
-            if status.st_size == 0 or os.pread(fd, 1, status.st_size - 1) == b"\n":
-                return True
+            status = os.fstat(reader.opened.raw.fileno())
         except OSError:
-            return True  # read as it is: the read says what is wrong
-        return time.time() - status.st_mtime >= self.options.idle_flush_seconds
+            return None, True  # read as it is: the read says what is wrong
+        return status.st_size, time.time() - status.st_mtime >= self.options.idle_flush_seconds
 
     def _note_damage(self, path: str, reader: _FileReader) -> None:
         shown = _shown(path)
@@ -1545,12 +1566,35 @@ def _born_after(opened: _Opened, saved: SavedFile) -> bool:
     return born is not None and saved.saved_at is not None and born > saved.saved_at.timestamp()
 
 
-def _rotated_between(path: str, older: _Opened, newer: _Opened) -> list[tuple[_Opened, str]]:
-    """The files beside `path` whose names start with its name, changed last no earlier than
-    `older` (the old content) and no later than `newer` (what the path names now): rotated
-    away from the path in between. Oldest first; not `older`, `newer` or a copy of either (the same
-    first line: a compressed copy, say), one file of each content, none that looks binary or
-    is empty."""
+_ROTATED_SUFFIX = re.compile(
+    # logrotate's numbered (`.1`) and dated (`-20260201`, `-2026020110`, `.2026-02-01`,
+    # dateformat's `-%Y%m%d-%s`) shapes; Python's, Ruby's and savelog's are of the same kind
+    # (`.2026-02-01_10-00`, `.0`). Then the compression logrotate adds, if any, or that alone.
+    r"(?:[.\-_][0-9]{1,20}(?:[.\-_][0-9]{1,20}){0,5})?(?:\.(?:gz|bz2|xz))?",
+    re.ASCII,
+)
+
+
+def rotated_name(base: str, name: str) -> bool:
+    """Whether `name` is what a rotation makes of the file name `base` (`access.log.1`,
+    `access.log.2.gz`, `access.log-20260201`, `access.log.gz`): not `base` itself, nor another
+    log whose name merely starts with it (`access.log.debug`, `access.log-errors`)."""
+    return (
+        len(name) > len(base)
+        and name.startswith(base)
+        and _ROTATED_SUFFIX.fullmatch(name, len(base)) is not None
+    )
+
+
+def _rotated_between(
+    path: str, older: _Opened, newer: _Opened, followed: Set[str] = frozenset()
+) -> list[tuple[_Opened, str]]:
+    """The files beside `path` with a name rotation gives it (`rotated_name`; none of
+    `followed`, the paths this run follows: each is shipped as itself), changed last no
+    earlier than `older` (the old content) and no later than `newer` (what the path names
+    now): rotated away from the path in between. Oldest first; not `older`, `newer` or a copy
+    of either (the same first line: a compressed copy, say), one file of each content, none
+    that looks binary or is empty."""
     folder, base = os.path.split(path)
     try:
         low = os.fstat(older.raw.fileno()).st_mtime_ns
@@ -1561,7 +1605,7 @@ def _rotated_between(path: str, older: _Opened, newer: _Opened) -> list[tuple[_O
     skip = {older.file_id, newer.file_id}
     changed: list[tuple[int, str]] = []
     for entry in entries:
-        if entry.name == base or not entry.name.startswith(base):
+        if not rotated_name(base, entry.name) or os.path.abspath(entry.path) in followed:
             continue
         try:
             if not entry.is_file(follow_symlinks=False):
@@ -1605,10 +1649,10 @@ class _Window:
 
 def _find_previous(path: str, saved: SavedFile) -> tuple[_Opened, str] | None:
     """The file beside `path` that holds what was shipped of it (`_holds_saved`), opened: the
-    file with the identity saved (renamed) first, then the others whose names start with the
-    path's (rotated copies, compressed or not), newest first. A file that looks binary is not
-    one (an SQLite -wal file may have the inode a deleted log had). With nothing shipped, only
-    a renamed file with such a name can tell it was the one."""
+    file with the identity saved (renamed) first, then the others with a name rotation gives
+    the path's (`rotated_name`: rotated copies, compressed or not), newest first. A file that
+    looks binary is not one (an SQLite -wal file may have the inode a deleted log had). With
+    nothing shipped, only a renamed file with such a name can tell it was the one."""
     folder, base = os.path.split(path)
     try:
         entries = list(os.scandir(folder or "."))
@@ -1625,10 +1669,10 @@ def _find_previous(path: str, saved: SavedFile) -> tuple[_Opened, str] | None:
             status = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        rotated_name = entry.name.startswith(base)
-        if _identity(status) == saved.file_id and (rotated_name or saved.offset):
+        rotated = rotated_name(base, entry.name)
+        if _identity(status) == saved.file_id and (rotated or saved.offset):
             renamed.append(entry.path)
-        elif rotated_name and saved.offset:
+        elif rotated and saved.offset:
             copies.append((status.st_mtime, entry.path))
     candidates = [(name, True) for name in renamed]
     candidates += [(name, False) for _, name in sorted(copies, reverse=True)]

@@ -65,6 +65,7 @@ class Stored:
             "lines": report.lines,
             "consumed": report.consumed,
             "ignored": report.ignored,
+            "ignored_by_reason": dict(report.ignored_by_reason),
             "quarantined": report.quarantined,
             "quarantined_by_reason": dict(report.quarantined_by_reason),
         }

@@ -77,6 +77,8 @@ class Pipeline:
                 "--tz",
                 TZ,
                 "--once",
+                "--idle-flush",  # finished logs: read to their ends, every entry finished
+                "0",
                 "--format",
                 "json",
             ],

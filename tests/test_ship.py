@@ -33,6 +33,7 @@ from provenance.demo_data import DemoData, generate
 from provenance.envelope import (
     GZIP_MAGIC,
     MAX_DECODED_BYTES,
+    MAX_MEMORY_BYTES,
     MAX_RECORD_BYTES,
     MAX_RECORD_LINES,
     Envelope,
@@ -45,7 +46,6 @@ from provenance.kinesis_records import RecordOrigin, ingest_record
 from provenance.lines import MAX_LINE_BYTES, OverlongLine
 from provenance.queries import quarantined_lines
 from provenance.ship import (
-    MAX_MEMORY_BYTES,
     KinesisClient,
     ShipError,
     ShipOptions,
@@ -161,6 +161,8 @@ def ship(
     paths: Sequence[Path],
     **shipper_args: Any,
 ) -> ShipReport:
+    for path in paths:
+        quiet(path)  # a finished log: --once reads it to its end
     with ShipState(state) as saved:
         shipper = Shipper(client, saved, opts, sleep=lambda seconds: None, **shipper_args)
         return shipper.run([str(path) for path in paths], once=True)
@@ -729,7 +731,8 @@ def test_a_growing_file_ships_complete_entries_and_waits_for_the_rest(
         shipper.poll()
         # A line after the backtrace's end shows the mismatch complete; the last line waits.
         assert len(envelopes_of(kinesis, stream, path)) == 2
-        shipper.poll(final=True)  # what --once does at the end
+        quiet(path)
+        shipper.poll(final=True)  # what --once does at the end of a quiet file
         shipper.close()
         envelopes = envelopes_of(kinesis, stream, path)
     assert [len(env.lines) for env in envelopes] == [1, 2, 2]
@@ -988,7 +991,10 @@ def ship_cli(
     state: Path,
     *args: str,
 ) -> tuple[int, dict[str, Any], str]:
-    """`prov ship ARGS --once` as a user runs it: exit code, JSON report, stderr."""
+    """`prov ship ARGS --once` as a user runs it on finished logs (`--idle-flush 0` unless
+    ARGS say: read to their ends, every entry finished): exit code, JSON report, stderr."""
+    if "--idle-flush" not in args:
+        args = (*args, "--idle-flush", "0")
     code, out, err = run_cli(
         capsys, "ship", *args, "--stream", stream, "--endpoint-url", moto.endpoint_url,
         "--state", str(state), "--once", "--host", HOST, "--tz", "America/Los_Angeles",

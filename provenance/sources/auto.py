@@ -7,11 +7,11 @@ except for interleaved formats (Rails requests joined by request id), whose open
 stay open across other lines and which are asked first whether a line belongs to one of them.
 
 Its memory (`memory`): for each format's source that remembers something, a line of its name,
-a tab and how many lines follow, then those lines; last, `marker`, a tab, and a line recognised
-as the format of the line before (the shortest of its lines the format changed at). A
-fresh `auto` taking it in (`recall`) gives each source its own, and sends a line no format
-recognises (a blank line, say) where the running one would. The marker is only recognised,
-never read.
+a tab and how many lines follow, then those lines; last, `marker`, a tab, and the name of the
+format of the line before. A fresh `auto` taking it in (`recall`) gives each source its own,
+and sends a line no format recognises (a blank line, say) where the running one would. (A
+record of an earlier `prov ship` may give a log line of that format instead of its name: it
+is recognised, never read.)
 Imports the registry and the sources it dispatches to.
 """
 
@@ -33,11 +33,9 @@ class AutoSource(Source):
         self._instances: dict[type[Source], Source] = {}
         self._current: Source | None = None
         self._interleaved: list[Source] = []
-        # A line of each format, the shortest it was chosen at when the format changed.
-        self._markers: dict[Source, str] = {}
-        # `memory()` as last made, and what it was made of: the current source, its marker,
-        # and the sources' memories (by identity: a source gives the same object while its
-        # memory is unchanged). Asked at nearly every line of a log being shipped.
+        # `memory()` as last made, and what it was made of: the current source and the
+        # sources' memories (by identity: a source gives the same object while its memory is
+        # unchanged). Asked at nearly every line of a log being shipped.
         self._memory: tuple[str, ...] = ()
         self._made_of: tuple[object, ...] = ()
 
@@ -56,11 +54,6 @@ class AutoSource(Source):
                 if self._current is None:
                     return [Entry(line_no, [line], quarantined="format not recognised")]
                 return _stamp(self._current.feed(line_no, line), self._current.name)
-            if target is not self._current:
-                # Where the format changes (seldom): a line of it, for `memory`.
-                marker = self._markers.get(target)
-                if marker is None or len(line) < len(marker):
-                    self._markers[target] = line
         done: list[Entry] = []
         current = self._current
         if current is not None and current is not target and not current.interleaved:
@@ -80,9 +73,8 @@ class AutoSource(Source):
         current = self._current
         if current is None:
             return ()
-        marker = self._markers[current]
         memories = [source.memory() for source in self._instances.values()]
-        made_of = (current, marker, *memories)
+        made_of = (current, *memories)
         before = self._made_of
         if len(made_of) != len(before) or any(
             a is not b for a, b in zip(made_of, before, strict=True)
@@ -92,7 +84,7 @@ class AutoSource(Source):
                 for source, lines in zip(self._instances.values(), memories, strict=True)
                 if lines
             )
-            self._memory = (*chain.from_iterable(sections), f"{_MARKER}\t{marker}")
+            self._memory = (*chain.from_iterable(sections), f"{_MARKER}\t{current.name}")
             self._made_of = made_of
         return self._memory
 
@@ -109,11 +101,11 @@ class AutoSource(Source):
                 cls = source_class(name)
                 (self._instances.get(cls) or self._made(cls)).recall(memory[at : at + count])
                 at += count
+        if marker is None:
+            return
         for cls in self._classes:
-            if marker is not None and cls.detect(marker):
-                target = self._instances.get(cls) or self._made(cls)
-                self._markers.setdefault(target, marker)
-                self._current = target
+            if marker == cls.name or cls.detect(marker):  # a log line: an earlier prov's
+                self._current = self._instances.get(cls) or self._made(cls)
                 return
 
     def _claimant(self, line: str) -> Source | None:

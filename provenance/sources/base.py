@@ -3,7 +3,8 @@
 A source is fed the input's lines one at a time and hands back `Entry`s: a head line with its
 continuation lines, each entry accounted as events (drafts), ignored (with a reason) or
 quarantined (with a reason). What a source remembers across entries (robots: what each thread
-is processing; auto: the format of the line before) it can state as lines (`memory`), which a
+is processing; auto: the format of the line before; rails: the requests that ended) it can
+state as lines (`memory`, oldest first: a record short of room carries the last ones), which a
 fresh source takes in (`recall`): how a part of an input read on its own (a `prov ship`
 record) is read as the running source would read it. The pipeline, not the source, gives
 events their identity and envelope (`provenance.identity`, `provenance.ingest`). Imports

@@ -40,18 +40,27 @@ another source claims between a request's Started and its Completed (`prescat` c
 tagged Rails line, `Parameters:` included) emits the request incomplete, and its Completed is
 then ignored. Tagged Rails request logs are read whole with `--source rails`.
 
+What it remembers across requests (`memory`): why the newest request ids' later lines are
+ignored (their request completed, or was emitted incomplete), one line each (`completed` or
+`incomplete`, a tab, the id), within `MEMORY_BYTES` of a `prov ship` record; so a line logged
+after its request completed is ignored for that reason in a later record too. (Open requests
+are never in it: a record begins only where every entry before it is complete.)
+
 The time of a request is the Started line's `at` (zone-less: the context's zone), else the
-layout's. Imports `provenance.events`, `provenance.access_request`, `provenance.sources.base`.
+layout's. Imports `provenance.events`, `provenance.access_request`, `provenance.sources.base`,
+`provenance.envelope` (what memory takes of a record).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar
 
 from provenance.access_request import normalise
+from provenance.envelope import memory_size
 from provenance.events import ServiceAccessed
 from provenance.sources.base import Draft, Entry, Source, SourceContext
 
@@ -63,6 +72,13 @@ NOT_A_RAILS_LINE = "not a rails log line"
 STARTED_BEFORE_INPUT = "end of a request that started before this input"
 AFTER_COMPLETED = "line logged after its request completed"
 AFTER_INCOMPLETE = "end of a request already emitted as incomplete"
+# How `memory` names each reason.
+_GONE_CODES = {AFTER_COMPLETED: "completed", AFTER_INCOMPLETE: "incomplete"}
+_GONE_REASONS = {code: reason for reason, code in _GONE_CODES.items()}
+MEMORY_BYTES = 2 * 1024
+"""At most what `memory()` adds to a record (`envelope.memory_size`): some 30 request ids,
+the newest (lines come right after their request's end, if at all)."""
+_MAX_MEMORY_KEY = 200  # a request id longer than this is not carried (real ones: 36)
 OUTSIDE_REQUEST = "outside any request"
 MALFORMED_STARTED = "malformed Started line"
 MALFORMED_TIME = "malformed time"
@@ -170,8 +186,34 @@ class RailsSource(Source):
         self._held_key: str | None = None
         # Where a line without layout or tag goes: the lines of whatever took the line before.
         self._tail: list[str] | None = None
-        # Why a request id's later lines are ignored, once its request has been emitted.
+        # Why a request id's later lines are ignored, once its request has been emitted;
+        # and `memory()` of it until it changes.
         self._gone: dict[str, str] = {}
+        self._memory_lines: tuple[str, ...] | None = None
+
+    def memory(self) -> tuple[str, ...]:
+        lines = self._memory_lines
+        if lines is None:
+            kept: list[str] = []
+            size = 0
+            for key, reason in reversed(self._gone.items()):
+                if len(key) > _MAX_MEMORY_KEY:
+                    continue
+                line = f"{_GONE_CODES[reason]}\t{key}"
+                size += memory_size((line,))
+                if size > MEMORY_BYTES:
+                    break
+                kept.append(line)
+            kept.reverse()
+            lines = self._memory_lines = tuple(kept)
+        return lines
+
+    def recall(self, memory: Sequence[str]) -> None:
+        for line in memory:
+            code, _, key = line.partition("\t")
+            reason = _GONE_REASONS.get(code)
+            if reason is not None and key:
+                self._forget(key, reason)
 
     def claims(self, line: str) -> bool:
         framed = LAYOUT.match(line)
@@ -314,9 +356,11 @@ class RailsSource(Source):
         if key is None:
             return
         gone = self._gone
+        gone.pop(key, None)  # the newest last
         gone[key] = reason
         if len(gone) > _MAX_REMEMBERED:
             del gone[next(iter(gone))]
+        self._memory_lines = None
 
     def _incomplete(self, request: _Request) -> Entry:
         self._forget(request.request_id, AFTER_INCOMPLETE)

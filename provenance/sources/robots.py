@@ -22,13 +22,16 @@ error themselves before lyber-core logs it again with the backtrace.
 
 What it remembers it states as lines (`memory`): one JSON object per remembered job, in the
 order the jobs were remembered (the thread it holds, if it still does; its druid, and whether
-it is still the druid's job; step, workflow, done, failed), the newest kept within
-`MEMORY_CHARS`. A fresh source that takes them in (`recall`) holds the same jobs in the same
-places; a record of `prov ship` carries them, so a `Finished` in one record gets the step its
-`processing` line named in an earlier one. (The state, not the log lines that made it: read
-again without the lines of jobs since forgotten, those lines need not leave the same state.)
+it is still the druid's job; step, workflow, done, failed), within `MEMORY_BYTES` of a record:
+the newest jobs still open first (a `Finished`, a failure or a catalog note is still to come
+for them), then the newest done. A fresh source that takes them in (`recall`) holds the same
+jobs in the same places; a record of `prov ship` carries them, so a `Finished` in one record
+gets the step its `processing` line named in an earlier one. (The state, not the log lines
+that made it: read again without the lines of jobs since forgotten, those lines need not
+leave the same state.)
 
-Imports only `provenance.events`, `provenance.druid`, `provenance.sources.base` and stdlib.
+Imports only `provenance.events`, `provenance.druid`, `provenance.sources.base`,
+`provenance.envelope` (what memory takes of a record) and stdlib.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from provenance.druid import Druid, druid_or_none, find_druid
+from provenance.envelope import MAX_MEMORY_BYTES, memory_size
 from provenance.events import (
     AgentRef,
     DomainEvent,
@@ -106,6 +110,7 @@ _MOAB_PROBLEM = re.compile(r"Problem with Moab validation run on ([^:\s]*): ")
 _NOT_QUEUED = re.compile(r"Item (?:(\S+) )?is not queued")
 _ROBOT_CLASS = re.compile(r"Robots::[A-Za-z]+::([A-Za-z0-9]+)::([A-Za-z0-9]+)\Z")
 _CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Failure messages of the preservationIngestWF robots: (prefix, step, regex naming the druid).
 _FAILURE_TEMPLATES: tuple[tuple[str, str, re.Pattern[str] | None], ...] = (
@@ -134,9 +139,11 @@ _OUTCOMES: dict[str, str | None] = {"started": None, "completed": "success", "fa
 # Bounds on what is remembered, so a huge log of jobs that never finish cannot grow memory.
 _MAX_REMEMBERED = 10_000
 _MAX_DETAIL_LINE = 500
-MEMORY_CHARS = 16 * 1024
-"""At most this many characters of lines in `memory()`: the newest jobs (a busy robot host has
-a few dozen threads, some 150 characters a job); older ones are forgotten there."""
+MEMORY_BYTES = MAX_MEMORY_BYTES - 4 * 1024  # 2 KiB for rails', 2 KiB for auto's own lines
+"""At most what `memory()` adds to a record (`envelope.memory_size`): some 300 jobs (a busy
+robot host has a few dozen threads, some 200 bytes a job), the rest of `MAX_MEMORY_BYTES` left
+for `auto`'s own lines and other sources' memories. Open jobs are kept before done ones; past
+this the oldest are forgotten there."""
 
 
 @dataclass(slots=True)
@@ -179,28 +186,38 @@ class RobotsSource(MultilineSource):
         self._by_druid: dict[str, _Job] = {}
         self._agents: dict[tuple[str, str | None, str | None, str | None], AgentRef] = {}
         self._robot_classes: dict[str, tuple[str, str] | None] = {}
-        # Entries made (numbering the jobs remembered), the jobs either map holds in the
-        # order they were remembered, and `memory()` of them until something changes.
+        # Entries made (numbering the jobs remembered); the jobs either map holds, still open
+        # in the order they were remembered, done in the order they were done; and
+        # `memory()` of them until something changes.
         self._seq = 0
-        self._held: dict[int, _Job] = {}
+        self._open: dict[int, _Job] = {}
+        self._done: dict[int, _Job] = {}
         self._memory_lines: tuple[str, ...] | None = None
 
     def memory(self) -> tuple[str, ...]:
         lines = self._memory_lines
         if lines is None:
-            kept: list[str] = []
+            kept: list[_Job] = []
             size = 0
-            for job in reversed(self._held.values()):
-                line = job.memory_line
-                if line is None:
-                    line = job.memory_line = self._described(job)
-                size += len(line) + 1
-                if size > MEMORY_CHARS:
-                    break  # the oldest jobs are forgotten, as if the log began after them
-                kept.append(line)
-            kept.reverse()
-            lines = self._memory_lines = tuple(kept)
+            # Open jobs first: a job forgotten while open leaves its `Finished`, failure or
+            # catalog note without a step or a druid (a note is then quarantined). Each pass
+            # stops at the first job that does not fit: the older ones are forgotten, as if
+            # the log began after them.
+            for held in (self._open, self._done):
+                for job in reversed(held.values()):
+                    line = job.memory_line
+                    if line is None:
+                        line = job.memory_line = self._described(job)
+                    size += memory_size((line,))
+                    if size > MEMORY_BYTES:
+                        break
+                    kept.append(job)
+            kept.sort(key=lambda job: job.seq)
+            lines = self._memory_lines = tuple(cast(str, job.memory_line) for job in kept)
         return lines
+
+    def _hold(self, job: _Job) -> None:
+        (self._done if job.done else self._open)[job.seq] = job
 
     def recall(self, memory: Sequence[str]) -> None:
         for line in memory:
@@ -213,7 +230,7 @@ class RobotsSource(MultilineSource):
                 continue  # held by neither map: nothing to remember it by
             self._seq += 1
             job.seq = self._seq
-            self._held[job.seq] = job
+            self._hold(job)
             # A memory of this source names a thread or a druid once; another's may not.
             replaced = []
             if thread is not None:
@@ -242,6 +259,13 @@ class RobotsSource(MultilineSource):
                 "failed": job.failed,
             },
             separators=(",", ":"),
+            # An undecodable byte of the log (a lone surrogate) stays one in the line, so it
+            # travels as that byte (a record's memory goes as bytes, `binary` where they are
+            # not UTF-8) and the reader recalling it knows the memory was not UTF-8 and spells
+            # such bytes visibly in events, as ingest of the whole log does. Escaped (`\udcff`,
+            # json's default) it reached an event's field as a lone surrogate unannounced:
+            # the event was rejected by its model, quarantined.
+            ensure_ascii=False,
         )
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
@@ -426,7 +450,7 @@ class RobotsSource(MultilineSource):
         replaced = [by_thread.pop(thread, None), by_druid.pop(job.druid.value, None)]
         by_thread[thread] = job
         by_druid[job.druid.value] = job
-        self._held[job.seq] = job
+        self._hold(job)
         # Dicts keep insertion order: the first key is the least recently remembered.
         if len(by_thread) > _MAX_REMEMBERED:
             replaced.append(by_thread.pop(next(iter(by_thread))))
@@ -450,7 +474,8 @@ class RobotsSource(MultilineSource):
     def _changed(self, job: _Job) -> None:
         """`job` changed (done, failed, or a map no longer holds it): describe it again, and
         forget it when neither map holds it."""
-        if job.seq not in self._held:
+        held = self._open if job.seq in self._open else self._done
+        if job.seq not in held:
             return  # not remembered (a `Finished` without its `processing`)
         job.memory_line = None
         self._memory_lines = None
@@ -458,7 +483,10 @@ class RobotsSource(MultilineSource):
         if (thread is None or self._by_thread.get(thread) is not job) and self._by_druid.get(
             job.druid.value
         ) is not job:
-            del self._held[job.seq]
+            del held[job.seq]
+        elif job.done and held is self._open:
+            del held[job.seq]
+            self._done[job.seq] = job
 
     @staticmethod
     def _druid_in_context(ctx: str) -> Druid | None:
@@ -541,6 +569,8 @@ def _job_from(line: str) -> tuple[_Job, bool] | None:
         return None  # RecursionError: nested a hundred thousand deep
     if druid is None or not all(isinstance(flag, bool) for flag in (done, failed, by_druid)):
         return None
+    if _escaped_surrogate(line, (druid.value, step, workflow, *(thread or ()))):
+        return None
     if not all(value is None or isinstance(value, str) for value in (step, workflow)):
         return None
     if thread is not None and not (
@@ -550,6 +580,20 @@ def _job_from(line: str) -> tuple[_Job, bool] | None:
     job = _Job(druid, step, workflow, done, failed)
     job.thread = (thread[0], thread[1]) if thread is not None else None
     return job, by_druid
+
+
+def _escaped_surrogate(line: str, values: Sequence[object]) -> bool:
+    """Whether `values` hold a surrogate the line does not hold as one: spelled as a JSON
+    escape, which `memory()` never writes (an undecodable byte stays the lone surrogate it was
+    read as, and the line goes as bytes). The reader spells undecodable bytes visibly only
+    when the bytes it was given say there were some: a surrogate smuggled in an escape would
+    reach an event's field as it is."""
+    return any(
+        char not in line
+        for value in values
+        if isinstance(value, str)
+        for char in _SURROGATE.findall(value)
+    )
 
 
 def premis_type(workflow: str, step: str | None) -> str | None:

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from provenance.envelope import memory_size
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
-from provenance.sources.robots import MEMORY_CHARS
+from provenance.sources.rails import MEMORY_BYTES as RAILS_MEMORY_BYTES
+from provenance.sources.robots import MEMORY_BYTES
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -153,7 +155,7 @@ def test_a_blank_line_goes_to_the_format_before_it() -> None:
     lines = [CLF.format(n=1), "", CLF.format(n=2)]
     assert assert_parts_read_as_whole("auto", lines) == 2
     [(_, memory)] = splits("auto", lines[:2])
-    assert memory == ("marker\t" + CLF.format(n=1),)  # a line of the format before, only
+    assert memory == ("marker\tclf",)  # the name of the format before, only
     [blank, _] = read("auto", lines[1:], 2, memory)
     assert (blank[2], blank[4]) == ("clf", "blank line")
 
@@ -171,15 +173,15 @@ def test_stateless_sources_remember_nothing() -> None:
 
 
 def test_what_robots_remember_is_bounded_newest_first() -> None:
-    """Jobs that never finish, on threads of their own: the newest within MEMORY_CHARS."""
+    """Jobs that never finish, on threads of their own: the newest within MEMORY_BYTES."""
     source = create_source("robots", CONTEXT)
     for n in range(600):
         message = f"druid:bc{n:03d}df{n:04d} processing transfer-object (preservationIngestWF)"
         source.feed(n + 1, robot(message, tid=f"t{n}"))
     source.flush()
     memory = source.memory()
-    assert sum(len(line) + 1 for line in memory) <= MEMORY_CHARS
-    assert len(memory) > 80
+    assert memory_size(memory) <= MEMORY_BYTES
+    assert len(memory) > 250
     jobs = [json.loads(line) for line in memory]
     assert [job["thread"] for job in jobs] == [["7", f"t{n}"] for n in range(600 - len(jobs), 600)]
     assert jobs[-1] == {
@@ -225,3 +227,99 @@ def test_a_memory_that_is_not_one_is_passed_by() -> None:
         ]
     )
     assert auto.memory() == ()
+
+
+def test_an_undecodable_byte_is_remembered_as_itself_not_as_an_escape() -> None:
+    """The byte stays the lone surrogate it was read as (the line then goes as bytes, and the
+    reader knows to spell it visibly); a surrogate a record spells as a JSON escape, which
+    `memory()` never writes, is not taken (it would reach an event's field unannounced)."""
+    source = create_source("robots", CONTEXT)
+    source.feed(
+        1, robot("druid:bj102hs9687 processing transfer-obj\udcffect (preservationIngestWF)")
+    )
+    source.flush()
+    (line,) = source.memory()
+    assert "\udcff" in line and "\\udcff" not in line
+    fresh = create_source("robots", CONTEXT)
+    fresh.recall([line])
+    assert fresh.memory() == (line,)
+    smuggled = create_source("robots", CONTEXT)
+    smuggled.recall([line.replace("\udcff", "\\udcff")])
+    assert smuggled.memory() == ()
+
+
+def test_open_jobs_are_remembered_before_done_ones_in_the_order_remembered() -> None:
+    """Within the bound, every job still open is kept before any done one (their `Finished`,
+    failure or catalog note is still to come), and the lines keep the order the jobs were
+    remembered in."""
+    source = create_source("robots", CONTEXT)
+    number = 0
+    for n in range(400):
+        number += 1
+        source.feed(
+            number, robot(f"druid:bc{n:03d}df{n:04d} processing shelve (accessionWF)", tid=f"t{n}")
+        )
+        if n % 2:  # every other one done at once
+            number += 1
+            source.feed(number, robot(f"Finished druid:bc{n:03d}df{n:04d} in 1.5000s", tid=f"t{n}"))
+    source.flush()
+    jobs = [json.loads(line) for line in source.memory()]
+    open_jobs = [job["thread"][1] for job in jobs if not job["done"]]
+    assert open_jobs == [f"t{n}" for n in range(0, 400, 2)]  # all 200 open ones
+    assert 0 < sum(job["done"] for job in jobs) < 200  # the newest done ones, as room allows
+    assert [int(job["thread"][1][1:]) for job in jobs] == sorted(
+        int(job["thread"][1][1:]) for job in jobs
+    )
+
+
+def test_auto_remembers_the_format_before_by_its_name_and_knows_an_older_marker() -> None:
+    """The marker was a whole log line (up to 512 KiB); now the format's name. A record of an
+    earlier `prov ship` marks the format with a line of it: still recognised."""
+    source = create_source("auto", CONTEXT)
+    source.feed(1, CLF.format(n=1) + " " + "x" * 10_000)
+    assert source.memory() == ("marker\tclf",)
+    for marker in ("clf", CLF.format(n=2)):
+        fresh = create_source("auto", CONTEXT)
+        fresh.recall([f"marker\t{marker}"])
+        assert fresh.memory() == ("marker\tclf",)
+
+
+def _rails(key: str, message: str) -> str:
+    return f"[2026-03-02T10:00:01.000-08:00] [INFO] [{key}] {message}"
+
+
+RAILS_LINES = [
+    line
+    for key in ("req-1", "req-2", "req-3")
+    for line in (
+        _rails(key, f'Started GET "/bb123cd4567/iiif/{key}" for 171.64.1.2 at 2026-03-02 10:00:01'),
+        _rails(key, "Processing by IiifController#manifest as JSON"),
+        _rails(key, "Cache read: x"),
+        _rails(key, "Completed 200 OK in 3ms (Views: 1.2ms)"),
+    )
+] + ["  a backtrace line", _rails("req-4", "Completed 500 Internal Server Error in 1ms")]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(RAILS_LINES), max_size=25))
+def test_a_rails_log_read_in_two_parts_gives_what_it_gives_whole(lines: list[str]) -> None:
+    """Why a request's later lines are ignored (it completed, or was emitted incomplete) is
+    remembered across the parts."""
+    assert_parts_read_as_whole("rails", lines)
+
+
+def test_rails_remembers_the_newest_request_ids_that_ended_within_its_bound() -> None:
+    source = create_source("rails", CONTEXT)
+    for n in range(200):
+        source.feed(
+            2 * n + 1, _rails(f"r{n}", 'Started GET "/a" for 1.2.3.4 at 2026-03-02 10:00:01')
+        )
+        source.feed(2 * n + 2, _rails(f"r{n}", "Completed 200 OK in 3ms"))
+    source.feed(401, _rails("x" * 300, 'Started GET "/a" for 1.2.3.4 at 2026-03-02 10:00:01'))
+    source.flush()  # the long id emitted incomplete: too long to carry
+    memory = source.memory()
+    assert memory_size(memory) <= RAILS_MEMORY_BYTES and len(memory) > 20
+    assert memory[-1] == "completed\tr199" and all(len(line) < 100 for line in memory)
+    fresh = create_source("rails", CONTEXT)
+    fresh.recall([*memory, "nonsense", "completed\t", "incomplete\tr7"])
+    assert fresh.memory()[-1] == "incomplete\tr7"
