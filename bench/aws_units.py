@@ -739,7 +739,7 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
         f"Input: {fmt_int(lines)} log lines in {figures['files']} demo files "
         f"({figures['input_bytes'] / 2**20:.1f} MiB, generated in {figures['generate_s']:.0f} s, "
-        f"not timed), shipped by `Shipper` (as `prov ship --once`) into a stream of "
+        f"not timed), shipped by `Shipper` (as `prov ship --once --idle-flush 0`) into a stream of "
         f"{figures['shards']} shard{'' if figures['shards'] == 1 else 's'}: "
         f"{fmt_int(k['records'])} records in {fmt_int(k['put_calls'])} PutRecords calls, "
         f"{k['bytes'] / 2**20:.2f} MiB ({k['bytes'] / k['records'] / KB:.1f} KiB per record, "
