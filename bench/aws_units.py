@@ -8,7 +8,7 @@ What runs, all over HTTP against a moto server on 127.0.0.1 (`tests.aws_server.M
 which gives moto's TransactWriteItems DynamoDB's semantics at a cost that does not grow with
 the table), started in a child process so that its work is not in this process's CPU time:
 
-1. `provenance.demo_data.generate` writes a demo world of about `--lines` lines (all ten demo
+1. `provenance.cli.demo_data.generate` writes a demo world of about `--lines` lines (all ten demo
    files: audit logs, Rails and robot logs, events.jsonl, three access logs);
 2. the real `Shipper` (what `prov ship FILE --once` runs) ships every file, with its source
    and service, into a Kinesis stream of `--shards` shards: gzip JSON envelopes of about
@@ -348,7 +348,7 @@ def _identity(item: dict[str, Any]) -> tuple[str, str]:
 
 def _category(item: dict[str, Any]) -> str:
     """What kind of item a key or item is, from the table's layout (`eventstore.schema`)."""
-    from provenance.events import QUARANTINE_STREAM
+    from provenance.domain.events import QUARANTINE_STREAM
     from provenance.projections.base import APPLIED, CHECKPOINT
 
     schema = _schema()
@@ -510,10 +510,10 @@ def _measure(
     import handlers.projector
     from eventstore import SQLiteEventStore
     from eventstore.dynamodb import create_table
-    from provenance.demo_data import generate
-    from provenance.events import QUARANTINE_STREAM
-    from provenance.ship import ShipOptions, Shipper, kinesis_client
-    from provenance.ship_state import ShipState
+    from provenance.aws.ship import ShipOptions, Shipper, kinesis_client
+    from provenance.aws.ship_state import ShipState
+    from provenance.cli.demo_data import generate
+    from provenance.domain.events import QUARANTINE_STREAM
     from tests.aws_lambda import KinesisPoller, TableStreamPoller
 
     _progress("generating the demo logs")

@@ -9,7 +9,7 @@ and CPU time (`os.wait4`, see `common.py`); then the same command again over the
 where every event is already stored (the re-ingest / replay speed). Figures are taken from the
 child's JSON report (lines, events, duplicates, ignored, quarantined).
 
-Two inputs, both written by `provenance.demo_data.generate` in a temporary directory:
+Two inputs, both written by `provenance.cli.demo_data.generate` in a temporary directory:
 
 - `demo mix`: one generated world (objects=6000, days=122: about 1.0M lines over all seven
   demo files: audit logs, Rails request log, robot logs, events.jsonl). About 40% of its lines
@@ -45,7 +45,7 @@ AIM_LINES_PER_S = 50_000
 
 def make_mixed(directory: Path, lines: int) -> tuple[list[Path], float]:
     """One demo world big enough for `lines` lines (scaled from 6000 objects x 122 days)."""
-    from provenance.demo_data import generate
+    from provenance.cli.demo_data import generate
 
     objects = max(3, round(6000 * lines / 1_000_000))
     start = time.perf_counter()
@@ -55,7 +55,7 @@ def make_mixed(directory: Path, lines: int) -> tuple[list[Path], float]:
 
 def make_audit_only(directory: Path, lines: int) -> tuple[list[Path], float]:
     """The audit logs of several seeds, concatenated and cut at exactly `lines` lines."""
-    from provenance.demo_data import generate
+    from provenance.cli.demo_data import generate
 
     start = time.perf_counter()
     target = directory / "audit_only.log"

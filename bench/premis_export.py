@@ -8,7 +8,7 @@ RSS; see `common.py`), `--repeats` times round-robin, medians reported:
 - the same with `--validate` (the written file is also checked against the PREMIS 3 XSD);
 - `metsrw`: the same events built with metsrw's premisrw in PREMIS 3 mode and serialized to a
   file. It reads and maps the store exactly as `prov premis` does (`read_stream` pages,
-  `load_event`, `provenance.premis_export.EventMapper`), then builds each event with
+  `load_event`, `provenance.query.premis_export.EventMapper`), then builds each event with
   `premisrw.PREMISEvent(premis_version="3.0", ...)` (identifier, type, date-time, detail,
   outcome, every outcome note, every linking agent with its role; controlled terms with the
   authority / authorityURI / valueURI attributes the project writes), appends the linking
@@ -27,7 +27,7 @@ RSS; see `common.py`), `--repeats` times round-robin, medians reported:
 The store: 100,000 prescat Ruby Logger lines for one druid, `validate_checksums(bc123df4567,
 services-disk02) checksum(s) match` every 5 minutes with distinct microseconds, every 100th
 a checksum mismatch naming a file and version (so 1,000 failures), ingested with
-`provenance.ingest.ingest_stream` (timed, for information). After the timed runs, both
+`provenance.ingest.pipeline.ingest_stream` (timed, for information). After the timed runs, both
 documents are checked: the count of every element name must match, and the metsrw document is
 validated against the PREMIS 3 XSD. Aims (issue): under 5 s and under 200 MB for `prov premis`.
 
@@ -83,7 +83,7 @@ def build_store(directory: Path, count: int) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
     from eventstore import open_store
-    from provenance.ingest import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import IngestOptions, ingest_stream
 
     lines = directory / "audit_checksum_validation.log"
     failures = write_lines(lines, count)
@@ -109,7 +109,7 @@ def build_store(directory: Path, count: int) -> dict[str, Any]:
 
 def _events(store: Any, mapper: Any, stream: str) -> Iterator[Any]:
     """The object's PREMIS events, read and mapped exactly as `prov premis` does."""
-    from provenance.premis_export import premis_events
+    from provenance.query.premis_export import premis_events
 
     return premis_events(store, mapper, stream)
 
@@ -186,9 +186,9 @@ def _object_data(obj: Any) -> tuple[Any, ...]:
 
 def _child(mode: str, url: str, out: Path | None) -> dict[str, Any]:
     from eventstore import open_store
-    from provenance.druid import parse_druid
-    from provenance.premis_export import EventMapper, ExportOptions, objects_for
+    from provenance.domain.druid import parse_druid
     from provenance.projections import object_state
+    from provenance.query.premis_export import EventMapper, ExportOptions, objects_for
 
     start = time.perf_counter()
     store = open_store(url, create=False)

@@ -9,12 +9,13 @@ before the clock starts; imports and start-up are not timed):
   `BARE` below);
 - `feed`: `PrescatSource.feed` / `finish` only (layout, audit and template regexes, drafts);
 - `type`: the issue's "parse and type": `feed` plus building the typed pydantic event of every
-  draft exactly as `provenance.ingest._Reader._records` does (line digest, occurrence count,
-  `event_id`, `SourceRef`, `draft.model(event_id=..., recorded_at=..., source=..., **fields)`);
-- `ingest`: `provenance.ingest.ingest_stream` into an in-memory SQLite store: the whole
+  draft exactly as `provenance.ingest.pipeline._Reader._records` does (line digest, occurrence
+  count, `event_id`, `SourceRef`, `draft.model(event_id=..., recorded_at=..., source=...,
+  **fields)`);
+- `ingest`: `provenance.ingest.pipeline.ingest_stream` into an in-memory SQLite store: the whole
   pipeline (accounting, JSON payloads, appends, the ObjectState projection) without file I/O.
 
-Two line sets come from `provenance.demo_data.generate` (objects=2000, days=150): the audit
+Two line sets come from `provenance.cli.demo_data.generate` (objects=2000, days=150): the audit
 logs (`audit_checksum_validation.log`, `audit_catalog_to_moab.log`, `c2a.log`: nearly every
 line is an audit result, so an event) and the Rails `production.log` (request noise: nearly
 every line is ignored as "not an audit result"). Stages are run round-robin, `--repeats`
@@ -86,8 +87,8 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from provenance.events import SourceRef
-    from provenance.identity import OccurrenceCounter, event_id, line_digest
+    from provenance.domain.events import SourceRef
+    from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
     from provenance.sources.base import Entry, SourceContext
     from provenance.sources.prescat import PrescatSource
 
@@ -138,7 +139,7 @@ def _time_ingest(raw_lines: list[bytes], name: str) -> dict[str, float | int]:
     from zoneinfo import ZoneInfo
 
     from eventstore.sqlite import MEMORY, SQLiteEventStore
-    from provenance.ingest import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import IngestOptions, ingest_stream
 
     store = SQLiteEventStore(MEMORY)
     options = IngestOptions(source="prescat", tz=ZoneInfo(TZ))
@@ -153,7 +154,7 @@ def _time_ingest(raw_lines: list[bytes], name: str) -> dict[str, float | int]:
 
 
 def _make_inputs(directory: Path, *, quick: bool) -> dict[str, tuple[Path, str]]:
-    from provenance.demo_data import generate
+    from provenance.cli.demo_data import generate
 
     objects, days = (300, 60) if quick else (2000, 150)
     data = generate(directory / "demo", objects=objects, days=days, tz=TZ)

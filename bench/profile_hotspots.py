@@ -30,9 +30,9 @@ from common import PYTHON, fmt_int, prov_command, run_measured
 
 # (label, path suffix, function name); the first row is the total the others are shares of.
 INGEST_STAGES = (
-    ("ingest_stream (total)", "provenance/ingest.py", "ingest_stream"),
+    ("ingest_stream (total)", "provenance/ingest/pipeline.py", "ingest_stream"),
     ("source.feed: parsing", "provenance/sources/auto.py", "feed"),
-    ("_Reader.handle: typed events, ids, payloads", "provenance/ingest.py", "handle"),
+    ("_Reader.handle: typed events, ids, payloads", "provenance/ingest/pipeline.py", "handle"),
     ("SQLiteEventStore.append", "eventstore/sqlite.py", "append"),
     (
         "ObjectState catch-up (reads the batch back)",
@@ -41,10 +41,10 @@ INGEST_STAGES = (
     ),
 )
 PREMIS_STAGES = (
-    ("export_object (total)", "provenance/premis_export.py", "export_object"),
+    ("export_object (total)", "provenance/query/premis_export.py", "export_object"),
     ("read_stream: SQLite pages", "eventstore/sqlite.py", "read_stream"),
-    ("load_event: JSON -> pydantic", "provenance/events.py", "load_event"),
-    ("EventMapper.to_premis", "provenance/premis_export.py", "to_premis"),
+    ("load_event: JSON -> pydantic", "provenance/domain/events.py", "load_event"),
+    ("EventMapper.to_premis", "provenance/query/premis_export.py", "to_premis"),
     ("premis.xml._event_node: build nodes", "premis/xml.py", "_event_node"),
     ("premis.xml._emit: lxml xmlfile writes", "premis/xml.py", "_emit"),
 )

@@ -1,6 +1,6 @@
 """Staff queries: an HTTP API with IAM authorization on every route, answered by the api Lambda.
 
-The routes are the four of `provenance.http_api`, each for GET and HEAD (monitoring probes ask
+The routes are the four of `provenance.query.http_api`, each for GET and HEAD (monitoring probes ask
 with HEAD); anything else is refused by API Gateway before it reaches the function. Callers
 sign requests with SigV4 (`prov ... --api URL`); the `ReaderPolicy` managed policy lets a role
 or user call exactly these routes and methods.
@@ -39,7 +39,8 @@ ROUTES = (
     "/objects/{druid}/premis",
     "/reports/access",
 )
-# What `provenance.http_api` answers on every route (its ALLOWED_METHODS; a test compares them).
+# What `provenance.query.http_api` answers on every route (its ALLOWED_METHODS; a test compares
+# them).
 METHODS = ("GET", "HEAD")
 # One JSON line per request: who (the IAM caller), what, how it went, how long it took.
 ACCESS_LOG_FORMAT = {

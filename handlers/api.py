@@ -1,6 +1,6 @@
 """Lambda entry point of the query API (API Gateway HTTP API, payload format 2.0).
 
-Thin on purpose: the routes live in `provenance.http_api`, which `prov serve` runs too. The
+Thin on purpose: the routes live in `provenance.query.http_api`, which `prov serve` runs too. The
 store named by `PROV_STORE` is opened on the first request and kept for the container's life
 (one Lambda container answers one request at a time). `PROV_ORGANIZATION` names the PREMIS
 organisation agent, as for `prov premis`.
@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from eventstore import EventStore, open_store
-from provenance.http_api import LAMBDA_MAX_BODY, QueryApi
+from provenance.query.http_api import LAMBDA_MAX_BODY, QueryApi
 
 logger = Logger(service="prov-api")
 _store: EventStore | None = None

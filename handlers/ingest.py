@@ -2,8 +2,8 @@
 
 `handler(event, context)` takes a Kinesis batch through Powertools' `BatchProcessor` and
 answers with a partial batch response (the event source mapping needs
-`ReportBatchItemFailures`). Per record: decode and ingest (`provenance.kinesis_records`), with
-one store append per record (more only for a record of over 20,000 lines).
+`ReportBatchItemFailures`). Per record: decode and ingest (`provenance.ingest.kinesis_records`),
+with one store append per record (more only for a record of over 20,000 lines).
 
 - Content never fails a record: lines that are not understood, and data that is not lines at
   all, are quarantined verbatim in the store (`prov quarantine --store ...` lists them).
@@ -69,16 +69,17 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from eventstore import EventStore, StoreUnavailableError, open_store
-from provenance.access_policy import (
+from provenance.access.policy import (
     KEY_ENV,
     POLICY_ENV,
     RETENTION_ENV,
     AccessPolicy,
     MissingKeyError,
 )
-from provenance.errors import ProvenanceError
-from provenance.ingest import UNDECODED, IngestOptions, IngestReport
-from provenance.kinesis_records import (
+from provenance.aws.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
+from provenance.domain.errors import ProvenanceError
+from provenance.domain.timezones import resolve_zone
+from provenance.ingest.kinesis_records import (
     CONTROL,
     KINDS,
     UNDECODABLE,
@@ -86,9 +87,8 @@ from provenance.kinesis_records import (
     RecordResult,
     ingest_record,
 )
-from provenance.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
+from provenance.ingest.pipeline import UNDECODED, IngestOptions, IngestReport
 from provenance.sources import SOURCE_NAMES
-from provenance.timezones import resolve_zone
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "prov-ingest"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Provenance"

@@ -39,7 +39,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from eventstore import EventStore, EventStoreError, StoreUnavailableError, open_store, schema
 from eventstore.dynamodb import record_from_image
-from provenance.events import ACCESS_STREAM_PREFIX
+from provenance.domain.events import ACCESS_STREAM_PREFIX
 from provenance.projections import access_counts
 from provenance.projections.access_counts import AccessCountsProjector
 from provenance.projections.base import Change, ChangeReport, Projector

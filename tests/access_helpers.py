@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from eventstore import EventRecord
-from provenance.events import AgentRef, ServiceAccessed, SourceRef, access_stream, dump_event
+from provenance.domain.events import AgentRef, ServiceAccessed, SourceRef, access_stream, dump_event
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 AGENTS = (

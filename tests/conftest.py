@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from eventstore.sqlite import SQLiteEventStore
-from provenance.ingest import IngestOptions, IngestReport, ingest_stream
+from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
 from tests.aws_server import FAKE_CREDENTIALS, MotoServer
 
 LA = ZoneInfo("America/Los_Angeles")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from provenance.envelope import Envelope
-from provenance.lines import Line
+from provenance.records.envelope import Envelope
+from provenance.records.lines import Line
 
 CHECKSUM_OK = (
     "I, [2026-03-01T22:14:05.223456 #4711]  INFO -- : "

@@ -3,9 +3,9 @@ shipper puts, beside what ingest stores of the same file read whole.
 
 The shipper puts into `Recorder` (a Kinesis client that keeps each record's data and
 acknowledges it); `handled` reads those records as the ingest handler does
-(`provenance.kinesis_records.ingest_record`) into a fresh SQLite store; `ingested` reads the
-file whole (`provenance.ingest.ingest_stream`). `Stored` holds ids, payloads and counts, so a
-test compares what was stored, not only which ids.
+(`provenance.ingest.kinesis_records.ingest_record`) into a fresh SQLite store; `ingested` reads the
+file whole (`provenance.ingest.pipeline.ingest_stream`). `Stored` holds ids, payloads and counts, so
+a test compares what was stored, not only which ids.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from eventstore.sqlite import SQLiteEventStore
-from provenance.access_policy import AccessPolicy
-from provenance.ingest import IngestOptions, IngestReport, ingest_stream
-from provenance.inputs import Input, InputError, open_input
-from provenance.kinesis_records import RecordOrigin, ingest_record
-from provenance.ship import ShipOptions
+from provenance.access.policy import AccessPolicy
+from provenance.aws.ship import ShipOptions
+from provenance.ingest.inputs import Input, InputError, open_input
+from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
+from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
 from tests.conftest import LA
 
 HOST = "test-host"

@@ -1,6 +1,6 @@
 """Hostile text for the terminal tests, and what may not reach a terminal raw (issue 11, item 4).
 
-The set is written out here from the issue, not taken from `provenance.terminal`, so a rule
+The set is written out here from the issue, not taken from `provenance.domain.terminal`, so a rule
 that forgot a character fails the tests.
 """
 

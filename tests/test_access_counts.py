@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 from eventstore import EventStore
-from provenance.access_report import ReportQuery, access_report
+from provenance.access.report import ReportQuery, access_report
 from provenance.projections import access_counts
 from provenance.projections.base import CHECKPOINT
 from tests.access_helpers import T0, access_record, random_records
@@ -139,7 +139,7 @@ def test_ingest_keeps_the_counts_a_rebuild_gives(store: EventStore) -> None:
     # be what reading everything back gives, duplicates within and across batches included.
     import io
 
-    from provenance.ingest import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import IngestOptions, ingest_stream
     from tests.test_cli_access import ACCESS_LOG
 
     lines = ACCESS_LOG.splitlines()

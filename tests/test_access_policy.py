@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from provenance.access_policy import (
+from provenance.access.policy import (
     KEY_ENV,
     POLICY_ENV,
     RETENTION_ENV,
@@ -26,7 +26,7 @@ from provenance.access_policy import (
     MissingKeyError,
     Resolution,
 )
-from provenance.events import AgentRef
+from provenance.domain.events import AgentRef
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "docs" / "access-policy.example.toml"
@@ -263,7 +263,7 @@ def test_real_browsers_are_their_client(user_agent: str) -> None:
 def test_loading_and_resolving_without_a_user_agent_import_no_detector() -> None:
     code = (
         "import sys\n"
-        "from provenance.access_policy import AccessPolicy\n"
+        "from provenance.access.policy import AccessPolicy\n"
         "p = AccessPolicy.default(key=b'k' * 16)\n"
         "p.resolve('8.8.8.8', 'jdoe', 'curl/8')\n"
         "p.resolve('8.8.8.8', None, None)\n"

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventstore import EventStore
-from provenance.access_chart import write_chart
-from provenance.access_report import (
+from provenance.access.chart import write_chart
+from provenance.access.report import (
     DIMENSIONS,
     OTHER,
     ReportError,
@@ -23,7 +23,7 @@ from provenance.access_report import (
     csv_rows,
     parse_time,
 )
-from provenance.render import access_table
+from provenance.cli.render import access_table
 from tests.access_helpers import AGENTS, T0, access_record, random_records
 
 LA = ZoneInfo("America/Los_Angeles")

@@ -1,4 +1,4 @@
-"""Request targets -> path templates and druids (`provenance.access_request.normalise`).
+"""Request targets -> path templates and druids (`provenance.sources.access_request.normalise`).
 
 Paths follow the routes of purl, stacks (files and the IIIF image API), the SDR API and the
 deprecated sdr-services-app; none is a captured production request.
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance.access_request import MAX_TARGET, MAX_TEMPLATE, normalise
-from provenance.druid import IN_TEXT
+from provenance.domain.druid import IN_TEXT
+from provenance.sources.access_request import MAX_TARGET, MAX_TEMPLATE, normalise
 
 DRUID = "druid:bb123cd4567"
 

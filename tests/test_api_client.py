@@ -28,8 +28,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from eventstore import open_store
-from provenance import api_client
-from provenance.api_client import (
+from provenance.aws import api_client
+from provenance.aws.api_client import (
     ApiClient,
     ApiClientError,
     api_base_url,
@@ -38,15 +38,15 @@ from provenance.api_client import (
     region_from_host,
     signing_region,
 )
-from provenance.errors import NotFoundError
-from provenance.http_api import (
+from provenance.domain.errors import NotFoundError
+from provenance.projections import access_counts
+from provenance.query.http_api import (
     PREMIS_TYPES,
     REPORT_EVENTS_SINCE_HEADER,
     REPORT_GROUPS_HEADER,
     QueryApi,
 )
-from provenance.projections import access_counts
-from provenance.serve import LocalServer, PerThreadStore, wsgi_app
+from provenance.query.serve import LocalServer, PerThreadStore, wsgi_app
 from tests.aws_server import FAKE_CREDENTIALS, REGION
 from tests.test_cli import run
 from tests.test_http_api import Demo, make_demo
@@ -401,8 +401,8 @@ def test_report_chart_from_the_api(capsys, api, tmp_path) -> None:
 
 
 def test_report_parameters_are_sent_as_signed(api) -> None:
-    from provenance.access_report import ReportQuery, access_report, parse_time
-    from provenance.timezones import resolve_zone
+    from provenance.access.report import ReportQuery, access_report, parse_time
+    from provenance.domain.timezones import resolve_zone
 
     zone = resolve_zone("America/Los_Angeles")
     query = ReportQuery(
@@ -745,7 +745,7 @@ def test_help_does_not_import_botocore() -> None:
     import sys
 
     code = (
-        "import sys; from provenance.cli import main\n"
+        "import sys; from provenance.cli.main import main\n"
         "try:\n    main(['history', '--help'])\nexcept SystemExit:\n    pass\n"
         "assert 'botocore' not in sys.modules, 'botocore imported for --help'\n"
     )

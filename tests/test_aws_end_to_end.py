@@ -34,11 +34,11 @@ import handlers.projector
 from eventstore import EventStore, SQLiteEventStore, open_store
 from eventstore.dynamodb import DynamoDBEventStore
 from premis.schema import load_schema
-from provenance.access_report import ReportQuery, access_report
-from provenance.cli import cli
-from provenance.demo_data import DemoData, generate
-from provenance.ingest import IngestOptions, ingest_stream
-from provenance.queries import event_view, object_state_view
+from provenance.access.report import ReportQuery, access_report
+from provenance.cli.demo_data import DemoData, generate
+from provenance.cli.main import cli
+from provenance.ingest.pipeline import IngestOptions, ingest_stream
+from provenance.query.views import event_view, object_state_view
 from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
 from tests.aws_server import REGION, MotoServer, Throttle, unique_name
 
@@ -288,7 +288,7 @@ def test_a_shipper_killed_mid_file_and_restarted_loses_and_duplicates_nothing(
     command = [
         sys.executable,
         "-c",
-        "from provenance.cli import main; main()",
+        "from provenance.cli.main import main; main()",
         "ship",
         str(log),
         "--stream",

@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from eventstore.aws_region import NoRegionError, configured_region, resolve_region
-from provenance.pseudonym_secret import read_pseudonym_key
-from provenance.redrive import AwsClients
+from provenance.aws.pseudonym_secret import read_pseudonym_key
+from provenance.aws.redrive import AwsClients
 from tests.aws_server import MotoServer, unique_name
 from tests.test_cli import run
 

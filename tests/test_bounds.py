@@ -25,12 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstore import open_store
-from provenance import http_api
-from provenance.cli import cli, main
-from provenance.cli_params import AccessDays, FiniteFloat, IsoTime, WholeNumber
-from provenance.event_time import FIRST_TIME, LAST_TIME
-from provenance.http_api import QueryApi
-from provenance.whole_numbers import read_whole_number
+from provenance.cli.main import cli, main
+from provenance.cli.params import AccessDays, FiniteFloat, IsoTime, WholeNumber
+from provenance.domain.event_time import FIRST_TIME, LAST_TIME
+from provenance.domain.whole_numbers import read_whole_number
+from provenance.query import http_api
+from provenance.query.http_api import QueryApi
 from tests.aws_lambda import http_event
 from tests.samples import OBJECT_LOG
 from tests.test_cli import run
@@ -43,8 +43,8 @@ ACCESS_LOG = (
     '171.64.1.3 - alice [03/Mar/2026:23:59:59 +1400] "GET /bb123cd4567 HTTP/1.1" 200 10 "-" "-"\n'
 )
 # Repository events at the first and the last second a datetime holds: a store written before
-# ingest's time window (provenance.event_time) holds such events, so they are ingested with the
-# window off, with access events at the same seconds.
+# ingest's time window (provenance.domain.event_time) holds such events, so they are ingested with
+# the window off, with access events at the same seconds.
 CALENDAR_ENDS = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)]
 EXTREME_EVENTS = "".join(
     json.dumps({"druid": DRUID, "event_type": "update", "data": {}, "created_at": at}) + "\n"
@@ -119,7 +119,8 @@ def test_every_number_option_has_both_bounds() -> None:
 
 
 def test_the_bounds_are_the_ones_they_name() -> None:
-    from provenance import cli_params, ship
+    from provenance.aws import ship
+    from provenance.cli import params as cli_params
 
     assert cli_params.MAX_SHIP_RECORD_BYTES == ship.MAX_CALL_BYTES
 
@@ -229,7 +230,7 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         name = str(edges / f"{source}.log")
         main(["ingest", "--store", url, "--source", source, "--service", "edge", name])
     with pytest.MonkeyPatch.context() as window_off:
-        window_off.setattr("provenance.ingest.in_window", lambda moment: True)
+        window_off.setattr("provenance.ingest.pipeline.in_window", lambda moment: True)
         main(["ingest", "--store", url, "--tz", "UTC", str(edges / "object-legacy.log")])
         for source in ACCESS_SOURCES:
             name = str(edges / f"{source}-legacy.log")
@@ -241,23 +242,23 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Stand-ins for the server, the AWS calls and the demo's generator: those commands stop
     once their options are read and checked."""
-    import provenance.demo
-    import provenance.redrive
-    import provenance.serve
-    import provenance.ship
+    import provenance.aws.redrive
+    import provenance.aws.ship
+    import provenance.cli.demo
+    import provenance.query.serve
 
-    monkeypatch.setattr(provenance.serve, "serve_api", lambda *args, **kwargs: None)
-    monkeypatch.setattr(provenance.demo, "run_demo", lambda *args, **kwargs: None)
-    monkeypatch.setattr(provenance.ship, "kinesis_client", lambda **kwargs: object())
+    monkeypatch.setattr(provenance.query.serve, "serve_api", lambda *args, **kwargs: None)
+    monkeypatch.setattr(provenance.cli.demo, "run_demo", lambda *args, **kwargs: None)
+    monkeypatch.setattr(provenance.aws.ship, "kinesis_client", lambda **kwargs: object())
     monkeypatch.setattr(
-        provenance.ship.Shipper,
+        provenance.aws.ship.Shipper,
         "run",
-        lambda self, paths, once=False: provenance.ship.ShipReport(stream=self.options.stream),
+        lambda self, paths, once=False: provenance.aws.ship.ShipReport(stream=self.options.stream),
     )
     monkeypatch.setattr(
-        provenance.redrive,
+        provenance.aws.redrive,
         "redrive",
-        lambda store, run, *args, **kwargs: provenance.redrive.RedriveReport(run.queue_url),
+        lambda store, run, *args, **kwargs: provenance.aws.redrive.RedriveReport(run.queue_url),
     )
     log = tmp_path / "ship.log"
     log.write_text(OBJECT_LOG)

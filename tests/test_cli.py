@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.cli import main
+from provenance.cli.main import main
 from tests.samples import OBJECT_LOG
 
 
@@ -159,7 +159,7 @@ def test_a_store_url_naming_a_directory_says_so(
 
 def test_help_does_not_import_heavy_modules() -> None:
     probe = (
-        "import sys; from provenance.cli import main\n"
+        "import sys; from provenance.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('pydantic', 'lxml', 'rdflib') if m in sys.modules]\n"
         "print(heavy)"

@@ -2,7 +2,7 @@
 
 The expected values here are written out from the benchmark's printed tables (6.3's run, as
 `python bench/aws_units.py --render /tmp/units2.json` prints it) and reference/aws.md's prices,
-not computed with `provenance.cost`'s own constants, so a wrong constant or formula fails.
+not computed with `provenance.aws.cost`'s own constants, so a wrong constant or formula fails.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import replace
 
 import pytest
 
-from provenance import cost
-from provenance.access_policy import MAX_RETENTION_DAYS
-from provenance.cost import CostInputError, Estimate, Inputs, estimate
+from provenance.access.policy import MAX_RETENTION_DAYS
+from provenance.aws import cost
+from provenance.aws.cost import CostInputError, Estimate, Inputs, estimate
 from tests.test_cli import run as run_prov
 
 MONTH_DAYS = 30.4

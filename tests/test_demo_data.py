@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from provenance.demo_data import AGENT_NETWORKS, SEED, DemoData, generate, plan
-from provenance.druid import LOOSE, STRICT
-from provenance.events import ServiceAccessed
+from provenance.cli.demo_data import AGENT_NETWORKS, SEED, DemoData, generate, plan
+from provenance.domain.druid import LOOSE, STRICT
+from provenance.domain.events import ServiceAccessed
 from provenance.sources import source_class
 from tests.sources.helpers import build_events, feed_source
 

@@ -1,8 +1,8 @@
 """One time window for every source, and reports that survive the ends of the calendar.
 
-An event's time must lie from 0001-01-02 to 9999-12-30 in UTC (`provenance.event_time`): ingest
-quarantines an entry outside it as "time out of range", whichever source read it, and events at
-the window's edges go through every report, bucket and zone. Events stored before the rule (at
+An event's time must lie from 0001-01-02 to 9999-12-30 in UTC (`provenance.domain.event_time`):
+ingest quarantines an entry outside it as "time out of range", whichever source read it, and events
+at the window's edges go through every report, bucket and zone. Events stored before the rule (at
 the very first and last second a datetime holds) still give reports, not tracebacks.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from eventstore import open_store
-from provenance.event_time import FIRST_TIME, LAST_TIME, TIME_OUT_OF_RANGE, clamp, in_window
-from provenance.http_api import QueryApi
+from provenance.domain.event_time import FIRST_TIME, LAST_TIME, TIME_OUT_OF_RANGE, clamp, in_window
+from provenance.query.http_api import QueryApi
 from tests.aws_lambda import http_event
 from tests.test_cli import run
 
@@ -239,7 +239,7 @@ def test_access_events_stored_before_the_window_still_give_reports(
     capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A store written before the rule: the first and the last second a datetime holds.
-    monkeypatch.setattr("provenance.ingest.in_window", lambda moment: True)
+    monkeypatch.setattr("provenance.ingest.pipeline.in_window", lambda moment: True)
     url = _access_store(
         capsys,
         tmp_path,

@@ -25,19 +25,19 @@ from click.testing import CliRunner
 from eventstore import StoreUnavailableError, open_store
 from eventstore.sqlite import SQLiteEventStore
 from handlers.ingest import SECRET_ENV, ConfigurationError
-from provenance.access_policy import (
+from provenance.access.policy import (
     KEY_ENV,
     POLICY_ENV,
     RETENTION_ENV,
     AccessPolicy,
     AccessPolicyError,
 )
-from provenance.cli import cli
-from provenance.demo_data import generate
-from provenance.envelope import Envelope, encode
-from provenance.events import ServiceAccessed, load_event
-from provenance.identity import line_digest
-from provenance.ingest import IngestOptions, ingest_stream
+from provenance.cli.demo_data import generate
+from provenance.cli.main import cli
+from provenance.domain.events import ServiceAccessed, load_event
+from provenance.domain.identity import line_digest
+from provenance.ingest.pipeline import IngestOptions, ingest_stream
+from provenance.records.envelope import Envelope, encode
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
 from tests.aws_server import REGION, MotoServer, unique_name

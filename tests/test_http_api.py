@@ -17,8 +17,8 @@ from aws_lambda_powertools import Logger
 
 import handlers.api as api_handler
 from eventstore import open_store
-from provenance.demo import run_demo
-from provenance.http_api import QueryApi, negotiate
+from provenance.cli.demo import run_demo
+from provenance.query.http_api import QueryApi, negotiate
 from tests.aws_lambda import Params, http_event
 from tests.premis_helpers import assert_valid_premis
 from tests.test_cli import run
@@ -346,7 +346,8 @@ LONG = "x" * 3_000
     ],
 )
 def test_a_400_shows_a_long_value_cut_to_its_start(call, demo, path, params) -> None:
-    """A 3,000-character value is named by its start (`provenance.shown`), not echoed whole."""
+    """A 3,000-character value is named by its start (`provenance.domain.shown`), not echoed
+    whole."""
     message = assert_error(call(path.format(druid=demo.druid), params), 400)
 
     assert "…" in message and len(message) < 300, message

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provenance.identity import OccurrenceCounter, event_id, line_digest
+from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
 from tests.conftest import ingest_bytes
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG
 
@@ -85,7 +85,7 @@ def test_origin_is_part_of_identity(store) -> None:
 def test_event_ids_are_standard_uuid5() -> None:
     import uuid
 
-    from provenance.identity import NAMESPACE
+    from provenance.domain.identity import NAMESPACE
 
     digest = line_digest("a line")
     name = f"prescat\x1fhost\x1f{digest.hex()}\x1f3\x1f1"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from eventstore import AppendResult, EventRecord
 from eventstore.sqlite import SQLiteEventStore
-from provenance.events import QUARANTINE_STREAM, load_event
+from provenance.domain.events import QUARANTINE_STREAM, load_event
 from provenance.projections import object_state
 from provenance.projections.base import CHECKPOINT
-from provenance.queries import object_history, quarantined_lines
+from provenance.query.views import object_history, quarantined_lines
 from tests.conftest import ingest_bytes
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG
 
@@ -97,7 +97,7 @@ def _rows(store) -> dict[str, object]:
 
 
 def _demo_files(tmp_path: Path) -> list[Path]:
-    from provenance.demo_data import generate
+    from provenance.cli.demo_data import generate
 
     data = generate(tmp_path / "demo", objects=12, days=20)
     return [file.path for file in data.files]
@@ -108,7 +108,7 @@ def test_rebuild_gives_exactly_the_incremental_state(tmp_path: Path) -> None:
     files = _demo_files(tmp_path)
     order = files + files[:2]
     random.Random(7).shuffle(order)
-    from provenance.ingest import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import IngestOptions, ingest_stream
     from tests.conftest import LA
 
     with SQLiteEventStore(tmp_path / "p.db") as store:
@@ -123,7 +123,7 @@ def test_rebuild_gives_exactly_the_incremental_state(tmp_path: Path) -> None:
 
 
 def _ingest_worker(db: str, paths: list[str]) -> None:
-    from provenance.ingest import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import IngestOptions, ingest_stream
     from tests.conftest import LA
 
     with SQLiteEventStore(db) as store:
@@ -163,7 +163,7 @@ def test_two_processes_ingesting_overlapping_files_lose_and_duplicate_nothing(
 
 
 def test_payload_bytes_match_the_union_serializer(store) -> None:
-    from provenance.events import EVENT_ADAPTER, dump_event
+    from provenance.domain.events import EVENT_ADAPTER, dump_event
 
     ingest_bytes(store, OBJECT_LOG.encode())
     for record in store.read_all():
@@ -172,7 +172,7 @@ def test_payload_bytes_match_the_union_serializer(store) -> None:
 
 
 def test_old_payloads_are_upcast_on_read_never_rewritten(store, monkeypatch) -> None:
-    from provenance import events
+    from provenance.domain import events
 
     ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), source="prescat")
     (record,) = store.read_all()
@@ -194,7 +194,7 @@ def test_old_payloads_are_upcast_on_read_never_rewritten(store, monkeypatch) -> 
 def test_replaying_the_quarantine_after_a_parser_fix_adds_exactly_the_new_events(
     store, monkeypatch
 ) -> None:
-    from provenance.ingest import IngestOptions, replay_quarantine
+    from provenance.ingest.pipeline import IngestOptions, replay_quarantine
     from provenance.sources import prescat
     from tests.conftest import LA
 
@@ -243,7 +243,7 @@ def test_a_batch_is_written_once_its_payloads_pass_a_bound(store, monkeypatch) -
     to what a record holds), used to wait for 20,000 records: 2,000 lines of 200 KB held
     a gigabyte. Now a batch is written once it holds `BATCH_BYTES` of payloads."""
     from eventstore.store import MAX_PAYLOAD_BYTES
-    from provenance import ingest
+    from provenance.ingest import pipeline as ingest
 
     # The same rule, smaller (raising=False: the test fails on what it asserts without it).
     monkeypatch.setattr(ingest, "BATCH_BYTES", 2 * 1024 * 1024, raising=False)

@@ -1,7 +1,7 @@
 """`prov ingest` on real inputs (issue 11, items 7 and 12-16): directories, streams, compressed
 files, byte-order marks, bytes that are not UTF-8, over-long lines and binary files.
 
-Through the real command (`provenance.cli.main`, or a subprocess where a shell or stdin is
+Through the real command (`provenance.cli.main.main`, or a subprocess where a shell or stdin is
 needed), into real SQLite files. What must hold for every input: `lines = consumed + ignored +
 quarantined`, and a line gets the same id however it was read.
 """
@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 
 from eventstore.sqlite import SQLiteEventStore
-from provenance.events import load_event
-from provenance.identity import QUARANTINE_INDEX, event_id, line_digest
-from provenance.ingest import natural_order
-from provenance.lines import BOM, MAX_LINE_BYTES
-from provenance.queries import quarantined_lines
+from provenance.domain.events import load_event
+from provenance.domain.identity import QUARANTINE_INDEX, event_id, line_digest
+from provenance.ingest.pipeline import natural_order
+from provenance.query.views import quarantined_lines
+from provenance.records.lines import BOM, MAX_LINE_BYTES
 from tests.conftest import ingest_bytes
 from tests.premis_helpers import assert_valid_premis
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG, REPLICATED
@@ -51,7 +51,7 @@ BINARY = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"some text in between\n" + 
 def prov_process(*args: str, stdin: bytes = b"", shell: str | None = None) -> Any:
     """`prov` in a process of its own (stdin, process substitution); `shell`: a bash command
     line in which `prov` is this interpreter running the CLI."""
-    command = f"{sys.executable} -c 'from provenance.cli import main; main()'"
+    command = f"{sys.executable} -c 'from provenance.cli.main import main; main()'"
     if shell is not None:
         return subprocess.run(
             ["bash", "-c", shell.replace("prov ", command + " ", 1)],
@@ -59,7 +59,7 @@ def prov_process(*args: str, stdin: bytes = b"", shell: str | None = None) -> An
             check=False,
         )
     return subprocess.run(
-        [sys.executable, "-c", "from provenance.cli import main; main()", *args],
+        [sys.executable, "-c", "from provenance.cli.main import main; main()", *args],
         input=stdin,
         capture_output=True,
         check=False,
@@ -407,9 +407,9 @@ def test_a_line_quarantined_before_for_its_bytes_alone_becomes_its_event_on_repl
 ) -> None:
     from datetime import UTC, datetime
 
-    from provenance.events import QUARANTINE_STREAM, SourceRef
-    from provenance.identity import QUARANTINE_INDEX, event_id, line_digest
-    from provenance.ingest import _quarantine_record
+    from provenance.domain.events import QUARANTINE_STREAM, SourceRef
+    from provenance.domain.identity import QUARANTINE_INDEX, event_id, line_digest
+    from provenance.ingest.pipeline import _quarantine_record
 
     store = tmp_path / "old.db"
     url = f"sqlite:///{store}"
@@ -569,7 +569,7 @@ def test_an_over_long_line_is_quarantined_truncated_with_its_length(
 def test_an_over_long_line_held_in_memory_gets_the_id_it_gets_from_a_file(
     store: Any, tmp_path: Path
 ) -> None:
-    from provenance.ingest import IngestOptions, ingest_lines
+    from provenance.ingest.pipeline import IngestOptions, ingest_lines
 
     lines = [CHECKSUM_OK.encode(), b"y" * (MAX_LINE_BYTES + 1), CHECKSUM_MISMATCH.encode()]
     ingest_bytes(store, b"\n".join(lines), name="f")

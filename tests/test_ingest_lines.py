@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from eventstore.sqlite import SQLiteEventStore
 from eventstore.store import MAX_PAYLOAD_BYTES
-from provenance.cli import cli
-from provenance.events import QUARANTINE_STREAM, load_event
-from provenance.identity import OccurrenceCounter, line_digest
-from provenance.ingest import (
+from provenance.cli.main import cli
+from provenance.domain.events import QUARANTINE_STREAM, load_event
+from provenance.domain.identity import OccurrenceCounter, line_digest
+from provenance.ingest.pipeline import (
     MESSAGE_KEY_SHIFT,
     UNDECODED,
     IngestOptions,
@@ -28,7 +28,7 @@ from provenance.ingest import (
     quarantine_data,
     replay_quarantine,
 )
-from provenance.queries import quarantined_lines
+from provenance.query.views import quarantined_lines
 from tests.conftest import LA
 from tests.samples import (
     CHECKSUM_MISMATCH,

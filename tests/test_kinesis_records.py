@@ -17,17 +17,9 @@ from hypothesis import strategies as st
 
 from eventstore import StoreUnavailableError
 from eventstore.sqlite import SQLiteEventStore
-from provenance import kinesis_records
-from provenance.envelope import (
-    MAX_DECODED_BYTES,
-    MAX_RECORD_LINES,
-    Envelope,
-    encode,
-    encoded_size,
-)
-from provenance.events import load_event
-from provenance.ingest import UNDECODED, IngestOptions
-from provenance.kinesis_records import (
+from provenance.domain.events import load_event
+from provenance.ingest import kinesis_records
+from provenance.ingest.kinesis_records import (
     CLOUDWATCH,
     CONTROL,
     ENVELOPE,
@@ -42,8 +34,16 @@ from provenance.kinesis_records import (
     ingest_record,
     message_key,
 )
-from provenance.lines import MAX_LINE_BYTES, Line, capped
-from provenance.queries import quarantined_lines
+from provenance.ingest.pipeline import UNDECODED, IngestOptions
+from provenance.query.views import quarantined_lines
+from provenance.records.envelope import (
+    MAX_DECODED_BYTES,
+    MAX_RECORD_LINES,
+    Envelope,
+    encode,
+    encoded_size,
+)
+from provenance.records.lines import MAX_LINE_BYTES, Line, capped
 from tests.conftest import LA
 from tests.samples import (
     CHECKSUM_MISMATCH,

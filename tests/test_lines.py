@@ -1,4 +1,5 @@
-"""How bytes become lines (`provenance.lines`): line ends, the byte-order mark, the length cap.
+"""How bytes become lines (`provenance.records.lines`): line ends, the byte-order mark, the length
+cap.
 
 The rules are checked against a plain reference (split the whole input in memory) with a cap
 made small, so that over-long lines, pieces and "\\r\\n" split across reads all occur.
@@ -15,8 +16,15 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from provenance import lines
-from provenance.lines import BOM, OverlongLine, capped, read_line, read_lines, strip_line_end
+from provenance.records import lines
+from provenance.records.lines import (
+    BOM,
+    OverlongLine,
+    capped,
+    read_line,
+    read_lines,
+    strip_line_end,
+)
 
 SMALL_CAP = 10
 
@@ -120,7 +128,7 @@ def test_a_byte_order_mark_is_stripped_only_at_the_start() -> None:
 
 
 class _FailingAfter(io.RawIOBase):
-    """`data`, then an end of input once (as `provenance.inputs` gives it before an error in
+    """`data`, then an end of input once (as `provenance.ingest.inputs` gives it before an error in
     the middle of a line), then OSError."""
 
     def __init__(self, data: bytes, *, end_once: bool) -> None:

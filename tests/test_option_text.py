@@ -21,8 +21,8 @@ from pathlib import Path
 import click
 import pytest
 
-from provenance.cli import cli
-from provenance.cli_params import Text
+from provenance.cli.main import cli
+from provenance.cli.params import Text
 from tests.samples import OBJECT_LOG
 from tests.test_cli import run
 

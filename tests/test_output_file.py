@@ -1,4 +1,4 @@
-"""Every file a command writes, by one rule (provenance/output_file.py), as a user meets it:
+"""Every file a command writes, by one rule (provenance/files/output_file.py), as a user meets it:
 `prov premis -o`, `prov report access --chart`, the default pseudonym key, `prov ship --state`.
 
 Tests run as root in CI: an unwritable target is a path under /proc (root cannot create files
@@ -23,15 +23,15 @@ from typing import Any, BinaryIO
 import pytest
 
 import premis
-from provenance import output_file
-from provenance.output_file import OutputError, open_output, replacing_path, write_new
+from provenance.files import output_file
+from provenance.files.output_file import OutputError, open_output, replacing_path, write_new
 from tests.samples import OBJECT_LOG
 from tests.test_cli import run
 from tests.test_cli_access import ACCESS_LOG
 
 DRUID = "druid:bj102hs9687"
 NOT_PREMIS = b"<premis xmlns='urn:not-premis'/>"
-PROV = (sys.executable, "-c", "from provenance.cli import main; main()")
+PROV = (sys.executable, "-c", "from provenance.cli.main import main; main()")
 
 
 @pytest.fixture
@@ -697,7 +697,7 @@ def test_a_descriptor_whose_reader_left_is_that_files_error(url) -> None:
 SIGNALLED_PREMIS = """
 import os, signal, sys
 import premis
-from provenance.cli import main
+from provenance.cli.main import main
 
 def write_document(stream, *args):
     stream.write(b"<?xml version='1.0'?>\\n<partial")

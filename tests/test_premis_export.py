@@ -12,7 +12,7 @@ from lxml import etree
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
 
-from provenance.premis_export import ExportOptions, export_object
+from provenance.query.premis_export import ExportOptions, export_object
 from tests.conftest import ingest_bytes
 from tests.premis_helpers import assert_valid_premis
 from tests.samples import CHECKSUM_MISMATCH, OBJECT_LOG
@@ -138,7 +138,7 @@ def test_rdf_parses_back_with_the_expected_triples(store, fmt: str) -> None:
 
 
 def test_validate_needs_xml(store) -> None:
-    from provenance.errors import ProvenanceError
+    from provenance.domain.errors import ProvenanceError
 
     ingest_bytes(store, OBJECT_LOG.encode())
     with pytest.raises(ProvenanceError, match="--format xml"):

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from provenance.errors import ProvenanceError
-from provenance.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
+from provenance.aws.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
+from provenance.domain.errors import ProvenanceError
 from tests.aws_server import REGION, MotoServer, unique_name
 
 KEY = "Zq7#rW2!pL9xK4$vN8mT3&bY6^cH1*dF"  # as CDK's generateSecretString makes them
@@ -97,7 +97,7 @@ def test_an_empty_secret_name_is_an_error_before_any_call() -> None:
 
 
 def test_importing_the_reader_does_not_import_boto3() -> None:
-    code = "import sys, provenance.pseudonym_secret; print('boto3' in sys.modules)"
+    code = "import sys, provenance.aws.pseudonym_secret; print('boto3' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

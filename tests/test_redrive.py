@@ -22,9 +22,8 @@ import handlers.ingest
 from eventstore import StoreUnavailableError, open_store
 from eventstore.dynamodb import create_table
 from eventstore.sqlite import SQLiteEventStore
-from provenance.access_policy import AccessPolicyError
-from provenance.envelope import encode
-from provenance.redrive import (
+from provenance.access.policy import AccessPolicyError
+from provenance.aws.redrive import (
     DYNAMODB_INFO,
     EXPIRED,
     KINESIS_INFO,
@@ -42,6 +41,7 @@ from provenance.redrive import (
     queue_region,
     redrive,
 )
+from provenance.records.envelope import encode
 from tests.aws_lambda import LambdaContext, kinesis_event
 from tests.aws_server import REGION, MotoServer, unique_name
 from tests.conftest import TEST_KEY

@@ -24,8 +24,8 @@ from urllib.parse import quote
 import pytest
 
 from eventstore import open_store
-from provenance.http_api import QueryApi
-from provenance.serve import (
+from provenance.query.http_api import QueryApi
+from provenance.query.serve import (
     LocalServer,
     PerThreadStore,
     event_from_environ,
@@ -255,7 +255,7 @@ def test_concurrent_requests_each_get_their_page(server, demo) -> None:
 
 def test_prov_serve_prints_its_url_and_answers_until_interrupted(demo, capsys) -> None:
     command = [
-        sys.executable, "-c", "from provenance.cli import main; main()",
+        sys.executable, "-c", "from provenance.cli.main import main; main()",
         "serve", "--store", demo.url, "--port", "0", "--threads", "2",
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -289,7 +289,7 @@ def test_prov_serve_prints_its_url_and_answers_until_interrupted(demo, capsys) -
 
 def test_prov_serve_logs_a_hostile_path_with_its_controls_escaped(demo) -> None:
     command = [
-        sys.executable, "-c", "from provenance.cli import main; main()",
+        sys.executable, "-c", "from provenance.cli.main import main; main()",
         "serve", "--store", demo.url, "--port", "0", "--threads", "1",
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -318,7 +318,7 @@ def test_prov_serve_logs_a_hostile_path_with_its_controls_escaped(demo) -> None:
 def start_serving(url: str, **env: str) -> tuple[subprocess.Popen[str], str]:
     """A real `prov serve` on a free port, and its base URL (its first line)."""
     command = [
-        sys.executable, "-c", "from provenance.cli import main; main()",
+        sys.executable, "-c", "from provenance.cli.main import main; main()",
         "serve", "--store", url, "--port", "0", "--threads", "1",
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -372,7 +372,7 @@ def test_prov_serve_goes_on_quietly_when_the_reader_of_its_log_leaves(demo) -> N
 
 
 def test_the_request_log_stops_at_its_first_failed_write(capsys) -> None:
-    from provenance.serve import _RequestLog
+    from provenance.query.serve import _RequestLog
 
     class Full(io.StringIO):
         def write(self, text: str) -> int:

@@ -28,9 +28,22 @@ import pytest
 
 from eventstore.sqlite import SQLiteEventStore
 from premis.escaping import visible_surrogates
-from provenance.access_policy import AccessPolicy
-from provenance.demo_data import DemoData, generate
-from provenance.envelope import (
+from provenance.access.policy import AccessPolicy
+from provenance.aws.ship import (
+    KinesisClient,
+    ShipError,
+    ShipOptions,
+    Shipper,
+    ShipReport,
+    kinesis_client,
+    partition_key,
+)
+from provenance.aws.ship_state import FileKey, ShipState
+from provenance.cli.demo_data import DemoData, generate
+from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
+from provenance.ingest.pipeline import IngestOptions, ingest_envelope, ingest_stream
+from provenance.query.views import quarantined_lines
+from provenance.records.envelope import (
     GZIP_MAGIC,
     MAX_DECODED_BYTES,
     MAX_MEMORY_BYTES,
@@ -41,20 +54,7 @@ from provenance.envelope import (
     encoded_size,
     from_json,
 )
-from provenance.ingest import IngestOptions, ingest_envelope, ingest_stream
-from provenance.kinesis_records import RecordOrigin, ingest_record
-from provenance.lines import MAX_LINE_BYTES, OverlongLine
-from provenance.queries import quarantined_lines
-from provenance.ship import (
-    KinesisClient,
-    ShipError,
-    ShipOptions,
-    Shipper,
-    ShipReport,
-    kinesis_client,
-    partition_key,
-)
-from provenance.ship_state import FileKey, ShipState
+from provenance.records.lines import MAX_LINE_BYTES, OverlongLine
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
 from tests.aws_server import REGION, MotoServer, unique_name
@@ -122,7 +122,7 @@ def read_stream(kinesis: Any, stream: str) -> list[tuple[str, Envelope]]:
 
 def handler_store(tmp_path: Path, kinesis: Any, stream: str) -> Path:
     """A store made of every record of `stream` as the ingest handler reads records
-    (`provenance.kinesis_records.ingest_record`)."""
+    (`provenance.ingest.kinesis_records.ingest_record`)."""
     path = tmp_path / f"handler-{uuid.uuid4().hex}.db"
     ingest_options = IngestOptions(tz=LA, access_policy=AccessPolicy.load())
     with SQLiteEventStore(path) as store:
@@ -425,7 +425,7 @@ def test_records_stay_within_what_the_ingest_handler_reads(
     """Past `MAX_RECORD_LINES` lines or `MAX_DECODED_BYTES` decompressed, the ingest handler
     quarantines a record unread: shipping cuts its records before that, whatever
     --record-bytes allows (up to 5 MB of lines, which compress well below 1 MB)."""
-    from provenance import kinesis_records
+    from provenance.ingest import kinesis_records
 
     short = write(tmp_path / "short.log", ["x"] * (MAX_RECORD_LINES + 20_000))
     # Control characters (sent as base64: 4/3 of their bytes) compress to nothing: some 10 MB
@@ -521,7 +521,7 @@ WORST_LINES = {
 
 @pytest.mark.parametrize("kind", sorted(WORST_LINES))
 def test_every_line_within_the_cap_fits_one_record_with_long_names(kind: str) -> None:
-    """The cap (`provenance.lines.MAX_LINE_BYTES`) is what one record carries, whatever the
+    """The cap (`provenance.records.lines.MAX_LINE_BYTES`) is what one record carries, whatever the
     line holds, with a long host, service and file name: so no line is ever altered."""
     line = WORST_LINES[kind]
     assert encoded_size(line) <= ShipOptions(stream="s").stretch_limit
@@ -1243,7 +1243,7 @@ def test_cli_a_damaged_compressed_file_is_warned_about_and_exits_1(
 
 
 def _prov(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from provenance.cli import main; main()", *args]
+    return [sys.executable, "-c", "from provenance.cli.main import main; main()", *args]
 
 
 def _saved_offset(state: Path) -> int:

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from provenance.demo_data import DemoData, generate
-from provenance.envelope import MAX_MEMORY_BYTES, from_json, memory_size, sendable_memory
-from provenance.kinesis_records import Envelope, decode
-from provenance.ship import Shipper, ShipReport, rotated_name
-from provenance.ship_state import ShipState
+from provenance.aws.ship import Shipper, ShipReport, rotated_name
+from provenance.aws.ship_state import ShipState
+from provenance.cli.demo_data import DemoData, generate
+from provenance.ingest.kinesis_records import Envelope, decode
+from provenance.records.envelope import MAX_MEMORY_BYTES, from_json, memory_size, sendable_memory
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
 from provenance.sources.robots import MEMORY_BYTES

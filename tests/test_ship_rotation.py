@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from provenance.file_birth import birth_time
-from provenance.ship import KinesisClient, Shipper
-from provenance.ship_state import FileKey, ShipState
+from provenance.aws.file_birth import birth_time
+from provenance.aws.ship import KinesisClient, Shipper
+from provenance.aws.ship_state import FileKey, ShipState
 from tests.aws_server import MotoServer
 from tests.test_ship import (  # fixtures and helpers of the ship tests
     HOST,

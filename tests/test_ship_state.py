@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.ship_state import (
+from provenance.aws.ship_state import (
     Advance,
     FileKey,
     Fingerprint,

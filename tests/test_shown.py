@@ -1,11 +1,11 @@
-"""`provenance.shown`: how a message shows a value someone gave."""
+"""`provenance.domain.shown`: how a message shows a value someone gave."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance.shown import SHOWN_CHARS, shown
+from provenance.domain.shown import SHOWN_CHARS, shown
 
 
 @given(st.text(), st.integers(min_value=1, max_value=200))

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from premis.escaping import visible_surrogates, xml_safe
-from provenance.terminal import json_text, terminal_lines, visible
+from provenance.domain.terminal import json_text, terminal_lines, visible
 from tests.samples import CHECKSUM_MISMATCH
 from tests.terminal_helpers import (
     FORBIDDEN,

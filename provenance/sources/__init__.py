@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from provenance.errors import UnknownSourceError
+from provenance.domain.errors import UnknownSourceError
 from provenance.sources.base import Source, SourceContext
 
 # name -> (module, class). `auto` is listed last: it dispatches to the others.

@@ -7,9 +7,9 @@ is processing; auto: the format of the line before; rails: the requests that end
 state as lines (`memory`, oldest first: a record short of room carries the last ones), which a
 fresh source takes in (`recall`): how a part of an input read on its own (a `prov ship`
 record) is read as the running source would read it. The pipeline, not the source, gives
-events their identity and envelope (`provenance.identity`, `provenance.ingest`). Imports
-`provenance.events`, and `provenance.identity` and `provenance.lines` for the identity digest
-of an entry's head.
+events their identity and envelope (`provenance.domain.identity`, `provenance.ingest.pipeline`).
+Imports `provenance.domain.events`, and `provenance.domain.identity` and `provenance.records.lines`
+for the identity digest of an entry's head.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, ClassVar
 
-from provenance.events import DomainEvent
-from provenance.identity import line_digest
-from provenance.lines import CutLine, OverlongLine
+from provenance.domain.events import DomainEvent
+from provenance.domain.identity import line_digest
+from provenance.records.lines import CutLine, OverlongLine
 
 
 @dataclass(frozen=True, slots=True)

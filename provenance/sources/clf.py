@@ -19,12 +19,12 @@ Each line is one entry. A request line that is not `METHOD target PROTOCOL` (Apa
 for a connection that sent nothing, TLS handshakes sent to the HTTP port) is quarantined; an
 HTTP/0.9 request (`"GET /path"`, no protocol) is accepted with `protocol` None. Impossible
 dates and zone offsets and statuses outside 100..599 are quarantined too (a time near the ends
-of the calendar is ingest's to refuse, by the rule of `provenance.event_time`); blank lines are
-ignored.
+of the calendar is ingest's to refuse, by the rule of `provenance.domain.event_time`); blank lines
+are ignored.
 
 `service`, `agent` and `client_id` are left to ingest (the last two are its access policy's
-to decide). Imports `provenance.events`, `provenance.access_request`, `provenance.sources.base`
-and stdlib.
+to decide). Imports `provenance.domain.events`, `provenance.sources.access_request`,
+`provenance.sources.base` and stdlib.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
-from provenance.access_request import normalise
-from provenance.events import ServiceAccessed
+from provenance.domain.events import ServiceAccessed
+from provenance.sources.access_request import normalise
 from provenance.sources.base import Draft, Entry, Source, SourceContext
 
 # A quoted field with backslash escapes, unrolled and possessive (`[^"\\]*(?:\\.[^"\\]*)*`):

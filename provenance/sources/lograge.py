@@ -11,7 +11,7 @@ its tags are optional; see `provenance.sources.rails.LAYOUT`):
 single-quoted (the KeyValue formatter's `error='...'`, which may hold quotes of its own) or Ruby
 hashes and arrays (`params={"id"=>"x y"}`). A line is a request when it has `method=`, `path=`
 and `status=` or `controller=`. Mapping: method, path (-> template and druid,
-`provenance.access_request`), format -> response_format, controller + action ->
+`provenance.sources.access_request`), format -> response_format, controller + action ->
 `EventsController#index`, status (int), duration (ms), remote_ip | ip | client_ip -> client,
 user | user_id | sub | current_user -> user, host, user_agent | ua, referer | referrer,
 bytes | length (`-`: none), the first tag (else `request_id=`) -> request_id. Other keys
@@ -24,8 +24,8 @@ Lines with a time prefix that are not requests (the app's other Rails lines) are
 request line"); other lines that are not requests continue the entry before them (backtraces),
 or are quarantined with nothing before them ("not a lograge line").
 
-Imports `provenance.events`, `provenance.access_request`, `provenance.sources.base` and the
-Rails layouts of `provenance.sources.rails`.
+Imports `provenance.domain.events`, `provenance.sources.access_request`, `provenance.sources.base`
+and the Rails layouts of `provenance.sources.rails`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from provenance.access_request import normalise
-from provenance.events import ServiceAccessed
+from provenance.domain.events import ServiceAccessed
+from provenance.sources.access_request import normalise
 from provenance.sources.base import Draft, Entry, Source, SourceContext
 from provenance.sources.rails import LAYOUT, TimeReader
 

@@ -46,7 +46,8 @@ record names, `checksums for {file} version {n} do not match.`, ZIP_PARTS_COUNT_
 ZIP_PARTS_NOT_ALL_REPLICATED ending with the unreplicated parts, and ZMV_BACKFILL
 (CatalogUpdated, warning).
 
-Imports only `provenance.events`, `provenance.druid`, `provenance.sources.base` and stdlib.
+Imports only `provenance.domain.events`, `provenance.domain.druid`, `provenance.sources.base` and
+stdlib.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from provenance.druid import Druid, druid_or_none
-from provenance.events import (
+from provenance.domain.druid import Druid, druid_or_none
+from provenance.domain.events import (
     AgentRef,
     AuditResult,
     CatalogUpdated,

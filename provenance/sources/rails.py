@@ -47,8 +47,8 @@ after its request completed is ignored for that reason in a later record too. (O
 are never in it: a record begins only where every entry before it is complete.)
 
 The time of a request is the Started line's `at` (zone-less: the context's zone), else the
-layout's. Imports `provenance.events`, `provenance.access_request`, `provenance.sources.base`,
-`provenance.envelope` (what memory takes of a record).
+layout's. Imports `provenance.domain.events`, `provenance.sources.access_request`,
+`provenance.sources.base`, `provenance.records.envelope` (what memory takes of a record).
 """
 
 from __future__ import annotations
@@ -59,9 +59,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar
 
-from provenance.access_request import normalise
-from provenance.envelope import memory_size
-from provenance.events import ServiceAccessed
+from provenance.domain.events import ServiceAccessed
+from provenance.records.envelope import memory_size
+from provenance.sources.access_request import normalise
 from provenance.sources.base import Draft, Entry, Source, SourceContext
 
 MAX_OPEN_REQUESTS = 10_000

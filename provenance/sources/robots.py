@@ -30,8 +30,8 @@ gets the step its `processing` line named in an earlier one. (The state, not the
 that made it: read again without the lines of jobs since forgotten, those lines need not
 leave the same state.)
 
-Imports only `provenance.events`, `provenance.druid`, `provenance.sources.base`,
-`provenance.envelope` (what memory takes of a record) and stdlib.
+Imports only `provenance.domain.events`, `provenance.domain.druid`, `provenance.sources.base`,
+`provenance.records.envelope` (what memory takes of a record) and stdlib.
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
-from provenance.druid import Druid, druid_or_none, find_druid
-from provenance.envelope import MAX_MEMORY_BYTES, memory_size
-from provenance.events import (
+from provenance.domain.druid import Druid, druid_or_none, find_druid
+from provenance.domain.events import (
     AgentRef,
     DomainEvent,
     IngestStepRecorded,
@@ -53,6 +52,7 @@ from provenance.events import (
     StepStatus,
     WorkflowStepRecorded,
 )
+from provenance.records.envelope import MAX_MEMORY_BYTES, memory_size
 from provenance.sources.base import Draft, Entry, MultilineSource, SourceContext
 
 INGEST_WORKFLOW = "preservationIngestWF"

@@ -107,7 +107,7 @@ def test_config_is_frozen() -> None:
 def test_prov_cost_assumes_what_the_cdk_app_deploys() -> None:
     """`prov cost` defaults to the deployment's memory, architecture and expiry: if the CDK
     defaults change, the estimate must change with them."""
-    from provenance import cost
+    from provenance.aws import cost
 
     config = StageConfig()
     assert config.ingest_memory_mb == cost.INGEST_MEMORY_MB
@@ -119,7 +119,7 @@ def test_prov_cost_assumes_what_the_cdk_app_deploys() -> None:
 
 
 def test_prov_cost_keeps_markers_as_long_as_the_projector() -> None:
-    from provenance import cost
+    from provenance.aws import cost
     from provenance.projections import base
 
     assert cost.MARKER_HOURS == base.MARKER_HOURS

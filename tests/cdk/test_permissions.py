@@ -41,10 +41,10 @@ from cdk.projector import PROJECTOR_HANDLER
 from cdk.query_api import API_HANDLER
 from eventstore import EventStore, schema
 from eventstore.url import init_store
-from provenance.envelope import encode
-from provenance.events import ACCESS_STREAM_PREFIX
+from provenance.domain.events import ACCESS_STREAM_PREFIX
 from provenance.projections import access_counts, object_state
 from provenance.projections.base import APPLIED
+from provenance.records.envelope import encode
 from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
 from tests.aws_server import FAKE_CREDENTIALS, REGION, MotoServer, unique_name
 from tests.samples import CHECKSUM_OK, OBJECT_LOG, REPLICATED, sample_envelope

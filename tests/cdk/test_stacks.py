@@ -31,8 +31,8 @@ from cdk.functions import RUNTIME_PYTHON
 from cdk.store import PSEUDONYM_KEY_LENGTH
 from eventstore import schema
 from eventstore.url import dynamodb_location
-from provenance.access_policy import KEY_ENV, MIN_KEY_LENGTH, RETENTION_ENV, AccessPolicy
-from provenance.http_api import ALLOWED_METHODS, ROUTE_LIST
+from provenance.access.policy import KEY_ENV, MIN_KEY_LENGTH, RETENTION_ENV, AccessPolicy
+from provenance.query.http_api import ALLOWED_METHODS, ROUTE_LIST
 from tests.cdk.conftest import REPO, DeploymentFactory, cdk_json_context
 
 # Every setting that reaches a template, changed from its default and from cdk.json's prod,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, tzinfo
 
 from hypothesis import strategies as st
 
-from provenance.events import AgentRef, DomainEvent, ServiceAccessed, SourceRef, dump_event
+from provenance.domain.events import AgentRef, DomainEvent, ServiceAccessed, SourceRef, dump_event
 from provenance.sources.base import Entry, Source, SourceContext
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from provenance.events import ServiceAccessed
+from provenance.domain.events import ServiceAccessed
 from provenance.sources.auto import AutoSource
 from tests.sources.helpers import build_events, feed_source
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provenance.envelope import memory_size
+from provenance.records.envelope import memory_size
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 from provenance.sources.rails import MEMORY_BYTES as RAILS_MEMORY_BYTES

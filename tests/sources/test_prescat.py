@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provenance.events import (
+from provenance.domain.events import (
     CatalogUpdated,
     DomainEvent,
     FixityChecked,

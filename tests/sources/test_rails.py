@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstore.sqlite import MEMORY, SQLiteEventStore
-from provenance.events import ServiceAccessed
-from provenance.ingest import IngestOptions, ingest_stream
+from provenance.domain.events import ServiceAccessed
+from provenance.ingest.pipeline import IngestOptions, ingest_stream
 from provenance.sources import create_source
 from provenance.sources import rails as rails_module
 from provenance.sources.base import Entry, SourceContext

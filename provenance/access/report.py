@@ -1,0 +1,430 @@
+"""Access reports: who queries which services, how often, with what queries.
+
+A report groups requests by one or more dimensions (`DIMENSIONS`), optionally per time bucket
+(hour, day, week, month in a chosen zone), between two times, for some services or agents, and
+keeps the top N groups (the rest are summed into one `(other)` group, so every report adds up
+to the same total). It is answered from the AccessCounts projection (hourly rows), except
+when grouping by `druid`, which only the access events themselves carry: those reports read
+the events and so cover only what retention has kept.
+
+Imports `eventstore`, the AccessCounts projection, the errors and `provenance.domain.event_time`; no
+presentation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, Literal
+
+from pydantic_core import from_json
+
+from eventstore import EventStore
+from eventstore.store import MAX_LIMIT
+from provenance.domain.errors import ProvenanceError
+from provenance.domain.event_time import WINDOW_TEXT, clamp
+from provenance.domain.shown import shown
+from provenance.projections import access_counts
+from provenance.projections.access_counts import NONE, SEP
+
+Bucket = Literal["hour", "day", "week", "month"]
+BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
+# Grouping dimensions, named as the report's keys. `path` is the normalised query template.
+DIMENSIONS: tuple[str, ...] = (
+    "service",
+    "agent",
+    "agent_kind",
+    "client",
+    "path",
+    "druid",
+    "status",
+    "status_class",
+)
+OTHER = "(other)"
+MAX_TOP = MAX_LIMIT
+"""The largest --top: the largest count any option takes."""
+
+
+class ReportError(ProvenanceError):
+    """A report that cannot be made as asked (bad times, unknown dimension, ...)."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the asker calls a report's start, stop and top N, for messages that name them."""
+
+    start: str
+    stop: str
+    top: str
+
+
+OPTION_NAMES = Names("--from", "--to", "--top")
+"""`prov report access`'s options."""
+PARAMETER_NAMES = Names("from", "to", "top")
+"""The query API's parameters (`/reports/access?from=&to=&top=`)."""
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    by: tuple[str, ...] = ("service",)
+    bucket: Bucket | None = None
+    start: datetime | None = None  # inclusive
+    stop: datetime | None = None  # exclusive
+    top: int | None = None
+    services: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    tz: tzinfo = UTC
+
+
+@dataclass
+class Report:
+    """The rows (dicts named after their dimensions, `bucket`, `requests`, `bytes`), totals,
+    and where the numbers came from."""
+
+    query: ReportQuery
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+    bytes: int = 0
+    groups: int = 0  # distinct groups before the top-N cut
+    basis: Literal["counts", "events"] = "counts"
+    events_since: datetime | None = None  # for event-based reports: older events have expired
+
+
+def access_report(store: EventStore, query: ReportQuery, *, names: Names = OPTION_NAMES) -> Report:
+    """Answer one report query (see the module docstring); messages call its times and top N
+    by `names`."""
+    for dimension in query.by:
+        if dimension not in DIMENSIONS:
+            raise ReportError(
+                f"unknown dimension {shown(dimension)!r}: choose from {', '.join(DIMENSIONS)}"
+            )
+    if query.top is not None and not 1 <= query.top <= MAX_TOP:
+        raise ReportError(f"{names.top} must be from 1 to {MAX_TOP:,}, got {query.top}")
+    if query.start is not None and query.stop is not None and query.start >= query.stop:
+        raise ReportError(f"{names.start} must be before {names.stop}")
+    report = Report(query)
+    if "druid" in query.by:
+        report.basis = "events"
+        report.events_since = access_counts.sealed_before(store)
+        totals = _group(_event_cells(store, query), query)
+    else:
+        for name, moment in ((names.start, query.start), (names.stop, query.stop)):
+            if moment is not None and moment != _hour_floor(moment):
+                raise ReportError(
+                    f"{name} {moment.isoformat()} is not on the hour: counts are kept per hour "
+                    "(give a date, or a time on the hour)"
+                )
+        access_counts.catch_up(store)
+        totals = _count_totals(store, query)
+    _finish(report, totals)
+    return report
+
+
+# The part of a count key each dimension is read from (agent_kind is the agent's, status_class
+# the status's; service is the row's own).
+_BASE_PART = {
+    "agent": "agent",
+    "agent_kind": "agent",
+    "client": "client",
+    "path": "path",
+    "status": "status",
+    "status_class": "status",
+}
+# Where counts are kept, smallest first, with the parts of their keys: the summary views of
+# AccessCounts, then the cells (every part, so every report).
+_VIEWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (access_counts.SUMMARIES, "agent", ("agent",)),
+    (access_counts.SUMMARIES, "status", ("status",)),
+    (access_counts.SUMMARIES, "path", ("path",)),
+    (access_counts.SUMMARIES, "agent_path", ("agent", "path")),
+    (access_counts.CELLS, "cells", ("agent", "client", "status", "path")),
+)
+
+
+def _view(query: ReportQuery) -> tuple[str, str, tuple[str, ...]]:
+    """The smallest kept breakdown that holds every part the query groups or filters by."""
+    needed = {_BASE_PART[name] for name in query.by if name in _BASE_PART}
+    if query.agents:
+        needed.add("agent")
+    return next(view for view in _VIEWS if needed <= set(view[2]))
+
+
+def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key], list[int]]:
+    """Sum the hourly counts per (bucket, group). This loop is the whole cost of a report over
+    a big store, so each row is summed on its own first (its entries share service, hour and
+    bucket) and a key is split only as far as the grouping needs."""
+    kind, field_name, parts_of = _view(query)
+    position = {part: index for index, part in enumerate(parts_of)}
+    by = query.by
+    getters = [_getter(name, position) for name in by]
+    depth = max((position[_BASE_PART[name]] for name in by if name in _BASE_PART), default=0)
+    agent_at = position.get("agent", 0)
+    depth = max(depth, agent_at) if query.agents else depth
+    services = set(query.services)
+    agents = set(query.agents)
+    bucket_of = _bucketer(query.bucket, query.tz)
+    totals: dict[tuple[str, Key], list[int]] = {}
+    for row in _rows(store, query, kind, bucket_of):
+        service = row["service"]
+        if services and service not in services:
+            continue
+        kinds = row["agents"]
+        per_group: dict[Key, list[int]] = {}
+        for key, (requests, size) in row[field_name].items():
+            parts = key.split(SEP, depth + 1)
+            if agents and parts[agent_at] not in agents:
+                continue
+            _add(per_group, tuple(get(parts, service, kinds) for get in getters), requests, size)
+        bucket = bucket_of(datetime.fromisoformat(row["hour"]))
+        for group, (requests, size) in per_group.items():
+            _add(totals, (bucket, group), requests, size)
+    return totals
+
+
+def _add(totals: dict[Any, list[int]], key: Any, requests: int, size: int) -> None:
+    counts = totals.get(key)
+    if counts is None:
+        totals[key] = [requests, size]
+    else:
+        counts[0] += requests
+        counts[1] += size
+
+
+def _rows(
+    store: EventStore, query: ReportQuery, kind: str, bucket_of: Callable[[datetime], str]
+) -> Iterator[dict[str, Any]]:
+    """The rows a report sums: for summaries, a whole UTC day's row wherever the day lies
+    within the range and within one bucket, and the hourly rows of the rest."""
+    if kind != access_counts.SUMMARIES:
+        yield from access_counts.rows(store, query.start, query.stop, kind=kind)
+        return
+    covered: list[datetime] = []
+    for row in access_counts.rows(
+        store, _day_floor(query.start), query.stop, kind=access_counts.DAILY
+    ):
+        day = datetime.fromisoformat(row["hour"])
+        if day.date() == date.max:
+            # Stored before the time window (provenance.domain.event_time): no midnight ends this
+            # day, so its hours are read one by one.
+            continue
+        end = day + timedelta(days=1)
+        if (
+            (query.start is None or query.start <= day)
+            and (query.stop is None or end <= query.stop)
+            and bucket_of(day) == bucket_of(end - timedelta(hours=1))
+        ):
+            covered.append(day)
+            yield row
+    # The hours outside the days read whole: between the covered days, and at both ends.
+    start = query.start
+    for day in covered:
+        if start is None or start < day:
+            yield from access_counts.rows(store, start, day, kind=kind)
+        start = day + timedelta(days=1)
+    if start is None or query.stop is None or start < query.stop:
+        yield from access_counts.rows(store, start, query.stop, kind=kind)
+
+
+def _day_floor(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+Getter = Callable[[list[str], str, dict[str, str]], str]
+
+
+def _getter(name: str, position: dict[str, int]) -> Getter:
+    """How to read one dimension from a split key, its row's service and agent kinds."""
+    if name == "service":
+        return lambda parts, service, kinds: service
+    index = position[_BASE_PART[name]]
+    if name == "agent_kind":
+        return lambda parts, service, kinds: kinds.get(parts[index], NONE)
+    if name == "status_class":
+        return lambda parts, service, kinds: _status_class(parts[index])
+    return lambda parts, service, kinds: parts[index]
+
+
+# An event's contribution: (when, {dimension: value}, requests, bytes).
+Cell = tuple[datetime, dict[str, str], int, int]
+
+
+def _event_cells(store: EventStore, query: ReportQuery) -> Iterator[Cell]:
+    services = set(query.services)
+    agents = set(query.agents)
+    for record in store.read_all(types=("ServiceAccessed",), since=query.start, until=query.stop):
+        event = from_json(record.payload)
+        service = event["service"]
+        agent = event["agent"]
+        if (services and service not in services) or (agents and agent["name"] not in agents):
+            continue
+        status = NONE if event.get("status") is None else str(event["status"])
+        yield (
+            record.occurred_at,
+            {
+                "service": service,
+                "agent": agent["name"],
+                "agent_kind": agent.get("kind", NONE),
+                "client": event.get("client_id") or NONE,
+                "path": event.get("template") or NONE,
+                "druid": event.get("druid") or NONE,
+                "status": status,
+                "status_class": _status_class(status),
+            },
+            1,
+            event.get("bytes") or 0,
+        )
+
+
+def _status_class(status: str) -> str:
+    return f"{status[0]}xx" if status != NONE else NONE
+
+
+Key = tuple[str, ...]
+
+
+def _group(cells: Iterable[Cell], query: ReportQuery) -> dict[tuple[str, Key], list[int]]:
+    """Sum requests and bytes per (bucket, group)."""
+    by = query.by
+    bucket_of = _bucketer(query.bucket, query.tz)
+    totals: dict[tuple[str, Key], list[int]] = {}
+    for moment, values, requests, size in cells:
+        _add(totals, (bucket_of(moment), tuple(values[name] for name in by)), requests, size)
+    return totals
+
+
+def _finish(report: Report, totals: dict[tuple[str, Key], list[int]]) -> None:
+    """Rank groups by their requests over the whole range, cut at top N, and order rows."""
+    query = report.query
+    per_group: dict[Key, int] = {}
+    for (_bucket, group), (requests, size) in totals.items():
+        per_group[group] = per_group.get(group, 0) + requests
+        report.requests += requests
+        report.bytes += size
+    report.groups = len(per_group)
+    ranked = sorted(per_group, key=lambda group: (-per_group[group], group))
+    rank = {group: index for index, group in enumerate(ranked)}
+    other: Key = tuple(OTHER for _ in query.by)
+    if query.top is not None and len(ranked) > query.top:
+        kept = set(ranked[: query.top])
+        merged: dict[tuple[str, Key], list[int]] = {}
+        for (bucket, group), (requests, size) in totals.items():
+            target = (bucket, group if group in kept else other)
+            counts = merged.setdefault(target, [0, 0])
+            counts[0] += requests
+            counts[1] += size
+        totals = merged
+        rank[other] = len(ranked)
+    ordered = sorted(totals.items(), key=lambda item: (item[0][0], rank[item[0][1]]))
+    for (bucket, group), (requests, size) in ordered:
+        row: dict[str, Any] = dict(zip(query.by, group, strict=True))
+        if query.bucket is not None:
+            row["bucket"] = bucket
+        row["requests"] = requests
+        row["bytes"] = size
+        report.rows.append(row)
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _bucketer(bucket: Bucket | None, tz: tzinfo) -> Callable[[datetime], str]:
+    """The function naming a moment's bucket (ISO start in `tz`), cached per hour."""
+    if bucket is None:
+        return lambda moment: ""
+    cache: dict[datetime, str] = {}
+
+    def bucket_of(moment: datetime) -> str:
+        hour = _hour_floor(moment)
+        name = cache.get(hour)
+        if name is None:
+            name = cache[hour] = bucket_start(hour, bucket, tz).isoformat()
+        return name
+
+    return bucket_of
+
+
+def bucket_start(moment: datetime, bucket: Bucket, tz: tzinfo) -> datetime:
+    """The start of the bucket holding `moment`, as a local time in `tz` (weeks start Monday).
+
+    A moment outside the window of `provenance.domain.event_time` (stored before ingest refused such
+    times) counts in the first or last bucket of the window: inside it, every zone's local time
+    and bucket start is a datetime (0001-01-01 is a Monday)."""
+    local = clamp(moment).astimezone(tz)
+    if bucket == "hour":
+        start = local.replace(minute=0, second=0, microsecond=0)
+    else:
+        day = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        if bucket == "week":
+            day -= timedelta(days=day.weekday())
+        elif bucket == "month":
+            day = day.replace(day=1)
+        # Attach the zone afresh: the offset at the bucket's start may differ (DST).
+        start = day.replace(tzinfo=tz)
+    return start
+
+
+def read_time(text: str) -> date | datetime:
+    """An ISO 8601 date (`2026-03-02`, `20260302`, `2026-W10-1`) or date and time, as written
+    (a time may have no zone); ReportError if it is neither. The syntax check `prov report
+    access` runs on --from/--to before it knows the zone."""
+    try:
+        return date.fromisoformat(text)
+    except (ValueError, TypeError):
+        pass
+    try:
+        return datetime.fromisoformat(text)
+    except (ValueError, TypeError):
+        raise ReportError(
+            f"{shown(text)!r} is not an ISO date or time (e.g. 2026-03-02 or 2026-03-02T10:00)"
+        ) from None
+
+
+def parse_time(
+    text: str, tz: tzinfo, *, end: bool = False, names: Names = OPTION_NAMES
+) -> datetime | None:
+    """A report's --from (or, with `end`, --to) as an aware datetime; None for no bound.
+    Messages call it by `names`.
+
+    The one rule the CLI and the query API share. A date means its start in `tz` for --from,
+    and the start of the next day for --to (so `--to 2026-03-05` includes the 5th); a time
+    without a zone is read in `tz`. Times are held from 0001-01-01 to 9999-12-31, in their zone
+    and in UTC (what a datetime holds): a --to beyond that (`--to 9999-12-31` ends on the day
+    after, and is the usual way of writing "for ever") means no end, a --from before it means
+    no start; a --from beyond it or a --to before it is refused, as nothing could be reported.
+    """
+    name = names.stop if end else names.start
+    try:
+        written = read_time(text)
+    except ReportError as exc:
+        raise ReportError(f"{name} {exc}") from None
+    try:
+        if isinstance(written, datetime):
+            moment = written if written.tzinfo is not None else written.replace(tzinfo=tz)
+        else:
+            # Add the day to the wall-clock date, then attach the zone: a day is not 24 hours
+            # across a DST change.
+            moment = datetime.combine(written + timedelta(days=1 if end else 0), time(), tz)
+        moment.astimezone(UTC)  # every store and report works in UTC from here on
+        return moment
+    except OverflowError:
+        pass
+    # Offsets are less than a day, so only the first and the last day can overflow.
+    late = written.year == datetime.max.year
+    if late == end:
+        return None
+    side = "after the last" if late else "before the first"
+    raise ReportError(
+        f"{name} {shown(text)!r} is {side} time that can be stored "
+        f"({WINDOW_TEXT}): nothing can be reported {'from' if late else 'up to'} it"
+    )
+
+
+def csv_rows(report: Report) -> Sequence[Sequence[Any]]:
+    """The report as CSV rows, header first."""
+    columns = [*report.query.by, *(["bucket"] if report.query.bucket else []), "requests", "bytes"]
+    return [columns, *([row[column] for column in columns] for row in report.rows)]

@@ -1,0 +1,499 @@
+"""The query API: one application answering API Gateway HTTP API events (payload format 2.0).
+
+Two front doors, one application: `handlers/api.py` passes it the events API Gateway sends to
+Lambda, and `provenance/query/serve.py` (`prov serve`) turns local HTTP requests into the same
+events. Routing, parameters, content negotiation, caching headers and errors are decided here, once.
+
+Routes (GET, and HEAD wherever GET: the same status and headers, no body, and Content-Length
+the GET body's where GET has one (2xx and errors; never on a 304), for monitoring probes):
+
+    /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
+    /objects/{druid}/state                  the Object State Dashboard (`prov state`)
+    /objects/{druid}/premis                 PREMIS 3 (`prov premis`): XML, Turtle or JSON-LD by
+                                            Accept or ?format=
+    /reports/access?by=&bucket=&from=&to=&top=&service=&agent=&tz=&format=
+                                            `prov report access`: JSON rows, or CSV; headers
+                                            Prov-Report-Groups (groups before the top-N cut)
+                                            and Prov-Report-Events-Since (by druid: events
+                                            before it have expired) say what rows cannot
+
+Errors are JSON `{"error": "one line"}`: 400 malformed druid or parameter, 404 unknown object or
+route, 405 another method (Allow: GET, HEAD), 406 no acceptable type, 503 store unreachable,
+500 anything else (logged with its traceback, never shown). Successful answers carry a weak
+ETag of their content and `Cache-Control: no-cache` (keep, but ask again: a new event changes
+them); a matching `If-None-Match` gets 304. Bodies over 1 kB are gzipped for clients that
+accept it (HTTP APIs do not compress), which also keeps big PREMIS documents under the Lambda
+response limit.
+
+Routing is a plain table rather than Powertools' `APIGatewayHttpResolver`: it imports in a
+fraction of the time (cold start), keeps no request on a shared object (the resolver sets the
+current event on its class, and `prov serve` answers from several threads), and tells 405 from
+404. The query modules (pydantic, lxml, rdflib) are imported by the route that needs them.
+
+Imports `provenance` (queries, premis_export, access_report, timezones, druid, errors,
+whole_numbers),
+`eventstore` and Powertools' Logger.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, overload
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger
+
+from eventstore.errors import InvalidRequestError, StoreUnavailableError
+from provenance.domain.druid import parse_druid
+from provenance.domain.errors import NotFoundError, ProvenanceError
+from provenance.domain.shown import shown
+from provenance.domain.timezones import resolve_zone
+from provenance.domain.whole_numbers import read_whole_number
+
+if TYPE_CHECKING:
+    from eventstore import EventStore
+
+JSON = "application/json"
+XML = "application/xml"
+TURTLE = "text/turtle"
+JSON_LD = "application/ld+json"
+CSV = "text/csv"
+# PREMIS representations in the order preferred when the client has no preference.
+PREMIS_TYPES: dict[str, str] = {XML: "xml", TURTLE: "turtle", JSON_LD: "json-ld"}
+REPORT_TYPES: dict[str, str] = {JSON: "json", CSV: "csv"}
+_CHARSET = {JSON: "", XML: "", JSON_LD: "", TURTLE: "; charset=utf-8", CSV: "; charset=utf-8"}
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1_000
+# Lambda's synchronous response payload is at most 6 MB (6,291,456 bytes) for the whole JSON
+# response; this leaves room for the status and headers around the body.
+LAMBDA_MAX_BODY = 6_000_000
+GZIP_FROM_BYTES = 1_024
+ALLOWED_METHODS = "GET, HEAD"
+
+
+class ApiError(Exception):
+    """A request the API answers with an error status and a one-line message."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the routes need of a payload-2.0 event."""
+
+    method: str
+    path: str  # without a named stage's prefix, as routed
+    params: dict[str, str]  # API Gateway's queryStringParameters: repeats joined by commas
+    headers: dict[str, str]  # lower-cased names
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> Request:
+        http = event["requestContext"]["http"]
+        path = event.get("rawPath") or http.get("path") or "/"
+        stage = event["requestContext"].get("stage")
+        # A named stage's segment stays in rawPath; routes are written without it.
+        if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+            path = path[len(stage) + 1 :]
+        return cls(
+            method=str(http["method"]).upper(),
+            path=path,
+            params=dict(event.get("queryStringParameters") or {}),
+            headers={name.lower(): value for name, value in (event.get("headers") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer (200) before encoding: its bytes and media type."""
+
+    body: bytes
+    media_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Route = Callable[["QueryApi", Request, str], Reply]
+
+
+class QueryApi:
+    """The query API over one store (see the module docstring).
+
+    `store` is called for every request and returns the store to read: the Lambda handler opens
+    one per container, `prov serve` one per worker thread. `max_body_bytes` refuses bodies a
+    platform cannot return (Lambda's limit) with a clear error instead of the platform's 502.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], EventStore],
+        *,
+        organization: str | None = None,
+        max_body_bytes: int | None = None,
+        logger: Logger | None = None,
+    ) -> None:
+        self._store = store
+        self._organization = organization
+        self._max_body_bytes = max_body_bytes
+        self._logger = logger or Logger(service="prov-api")
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Answer one payload-2.0 event with a payload-2.0 response."""
+        started = time.perf_counter()
+        request: Request | None = None
+        try:
+            request = Request.from_event(event)
+            response = self._encode(self._dispatch(request), request)
+        except ApiError as exc:
+            response = error_response(exc.status, str(exc), exc.headers)
+        except NotFoundError as exc:
+            response = error_response(HTTPStatus.NOT_FOUND, str(exc))
+        except (ProvenanceError, InvalidRequestError) as exc:
+            response = error_response(HTTPStatus.BAD_REQUEST, str(exc))
+        except StoreUnavailableError:
+            self._logger.exception("event store unavailable")
+            response = error_response(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the event store is unavailable; try again later"
+            )
+        except Exception:
+            self._logger.exception("unexpected error")
+            response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+        if request is not None and request.method == "HEAD":
+            response = without_body(response)
+        self._logger.info(
+            "request",
+            method=request.method if request else None,
+            path=request.path if request else None,
+            status=response["statusCode"],
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    def _dispatch(self, request: Request) -> Reply:
+        for pattern, route in _ROUTES:
+            match = pattern.fullmatch(request.path)
+            if match is None:
+                continue
+            if request.method not in ("GET", "HEAD"):
+                raise ApiError(
+                    HTTPStatus.METHOD_NOT_ALLOWED,
+                    f"{request.method} is not allowed here: the API answers GET and HEAD only",
+                    {"Allow": ALLOWED_METHODS},
+                )
+            return route(self, request, unquote(match.group(1)) if match.groups() else "")
+        raise ApiError(
+            HTTPStatus.NOT_FOUND, f"no such resource: {request.path} (routes: {ROUTE_LIST})"
+        )
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def events(self, request: Request, druid: str) -> Reply:
+        from provenance.query.views import object_history  # noqa: PLC0415
+
+        _check_params(request, EVENTS_PARAMS)
+        negotiate_or_406(request, (JSON,))
+        stream = parse_druid(druid).value
+        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        after = _param(request, "after")
+        store = self._store()
+        # One more than asked: whether it comes says if there is a next page.
+        events = object_history(store, stream, limit=limit + 1, after=after)
+        if not events and after is not None:
+            object_history(store, stream, limit=1)  # 404 for an unknown object, not an empty page
+        page = events[:limit]
+        following = page[-1]["cursor"] if len(events) > limit else None
+        return json_reply({"object": stream, "events": page, "next": following})
+
+    def state(self, request: Request, druid: str) -> Reply:
+        from provenance.query.views import object_state_view  # noqa: PLC0415
+
+        _check_params(request, ())
+        negotiate_or_406(request, (JSON,))
+        return json_reply(object_state_view(self._store(), druid))
+
+    def premis(self, request: Request, druid: str) -> Reply:
+        from provenance.query.premis_export import ExportOptions, export_object  # noqa: PLC0415
+
+        _check_params(request, ("format",))
+        wanted = _param(request, "format")
+        if wanted is not None:
+            by_format = {fmt: media for media, fmt in PREMIS_TYPES.items()}
+            if wanted not in by_format:
+                raise ApiError(
+                    HTTPStatus.BAD_REQUEST,
+                    f"format must be one of {', '.join(by_format)}, got {shown(wanted)!r}",
+                )
+            media_type = by_format[wanted]
+        else:
+            media_type = negotiate_or_406(request, tuple(PREMIS_TYPES))
+        options = ExportOptions(self._organization) if self._organization else ExportOptions()
+        document = io.BytesIO()
+        export_object(
+            self._store(), druid, fmt=PREMIS_TYPES[media_type], options=options, stdout=document
+        )
+        return Reply(document.getvalue(), media_type)
+
+    def access_report(self, request: Request, _: str) -> Reply:
+        from provenance.access import report as reports  # noqa: PLC0415
+
+        _check_params(request, REPORT_PARAMS)
+        wanted = _param(request, "format")
+        if wanted is not None and wanted not in REPORT_TYPES.values():
+            raise ApiError(
+                HTTPStatus.BAD_REQUEST, f"format must be json or csv, got {shown(wanted)!r}"
+            )
+        media_type = CSV if wanted == "csv" else JSON if wanted else None
+        media_type = media_type or negotiate_or_406(request, tuple(REPORT_TYPES))
+        bucket = _param(request, "bucket")
+        if bucket is not None and bucket not in reports.BUCKETS:
+            raise ApiError(
+                HTTPStatus.BAD_REQUEST,
+                f"bucket must be one of {', '.join(reports.BUCKETS)}, got {shown(bucket)!r}",
+            )
+        by = _list_param(request, "by") or ["service"]
+        zone = resolve_zone(_param(request, "tz"))
+        start, stop = _param(request, "from"), _param(request, "to")
+        names = reports.PARAMETER_NAMES
+        query = reports.ReportQuery(
+            by=tuple(by),
+            bucket=bucket,  # type: ignore[arg-type]
+            start=reports.parse_time(start, zone, names=names) if start else None,
+            stop=reports.parse_time(stop, zone, end=True, names=names) if stop else None,
+            top=_int_param(request, "top", None, 1, reports.MAX_TOP),
+            services=tuple(_list_param(request, "service")),
+            agents=tuple(_list_param(request, "agent")),
+            tz=zone,
+        )
+        report = reports.access_report(self._store(), query, names=names)
+        # What `prov report access` prints besides the rows (`provenance.aws.api_client` reads it).
+        about = {REPORT_GROUPS_HEADER: str(report.groups)}
+        if report.events_since is not None:
+            about[REPORT_EVENTS_SINCE_HEADER] = report.events_since.isoformat()
+        if media_type == CSV:
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(reports.csv_rows(report))
+            return Reply(text.getvalue().encode(), CSV, about)
+        reply = json_reply(report.rows)
+        return Reply(reply.body, reply.media_type, about)
+
+    # -- encoding -------------------------------------------------------------------------------
+
+    def _encode(self, reply: Reply, request: Request) -> dict[str, Any]:
+        """Headers, ETag and 304, gzip for clients that take it, and the body as the payload
+        carries it (text, or base64 when compressed)."""
+        headers = {"Content-Type": reply.media_type + _CHARSET.get(reply.media_type, "")}
+        headers.update(reply.headers)
+        headers["Vary"] = "Accept, Accept-Encoding"
+        headers["Cache-Control"] = "no-cache"
+        # The reply's own headers are part of what it says (a report's group count).
+        tagged = reply.body + (
+            repr(sorted(reply.headers.items())).encode() if reply.headers else b""
+        )
+        etag = 'W/"' + hashlib.sha256(tagged).hexdigest()[:32] + '"'
+        headers["ETag"] = etag
+        if _etag_matches(request.headers.get("if-none-match"), etag):
+            return {
+                "statusCode": HTTPStatus.NOT_MODIFIED,
+                "headers": {name: headers[name] for name in ("ETag", "Cache-Control", "Vary")},
+                "body": "",
+                "isBase64Encoded": False,
+            }
+        body = reply.body
+        encoded = False
+        if len(body) >= GZIP_FROM_BYTES and accepts_gzip(request.headers.get("accept-encoding")):
+            body = gzip.compress(body, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+            encoded = True
+        text = base64.b64encode(body).decode("ascii") if encoded else body.decode("utf-8")
+        if self._max_body_bytes is not None and len(text) > self._max_body_bytes:
+            raise ApiError(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                f"the response ({len(text):,} bytes) is over the {self._max_body_bytes:,}-byte "
+                "limit of this service: ask with Accept-Encoding: gzip, page with ?limit=, or "
+                "use the prov command on the store",
+            )
+        return {
+            "statusCode": int(HTTPStatus.OK),
+            "headers": headers,
+            "body": text,
+            "isBase64Encoded": encoded,
+        }
+
+
+_ROUTES: tuple[tuple[re.Pattern[str], Route], ...] = (
+    (re.compile(r"/objects/([^/]+)/events"), QueryApi.events),
+    (re.compile(r"/objects/([^/]+)/state"), QueryApi.state),
+    (re.compile(r"/objects/([^/]+)/premis"), QueryApi.premis),
+    (re.compile(r"/reports/access"), QueryApi.access_report),
+)
+ROUTE_LIST = (
+    "/objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, /reports/access"
+)
+EVENTS_PARAMS = ("limit", "after")
+REPORT_PARAMS = ("by", "bucket", "from", "to", "top", "service", "agent", "tz", "format")
+REPORT_GROUPS_HEADER = "Prov-Report-Groups"
+REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"
+
+
+def json_reply(document: Any) -> Reply:
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Reply(body.encode(), JSON)
+
+
+def has_content(status: int) -> bool:
+    """Whether an answer with this status has content, so a Content-Length (RFC 9110, 6.4.1
+    and 8.6): not 1xx, 204 or 304. A 304 could state the length of the 200 it stands for, but
+    its body is not at hand, and the header is optional."""
+    return not (100 <= status < 200 or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED))
+
+
+def without_body(response: dict[str, Any]) -> dict[str, Any]:
+    """The answer to HEAD: GET's status and headers, and no body; where GET has content, the
+    length of GET's body as Content-Length (RFC 9110, 9.3.2)."""
+    headers = dict(response.get("headers") or {})
+    if has_content(int(response["statusCode"])):
+        body = response.get("body") or ""
+        encoded = response.get("isBase64Encoded")
+        length = len(base64.b64decode(body)) if encoded else len(body.encode())
+        headers["Content-Length"] = str(length)
+    return {**response, "headers": headers, "body": "", "isBase64Encoded": False}
+
+
+def error_response(
+    status: int, message: str, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A payload-2.0 error response: `{"error": "..."}` on one line, never cached."""
+    one_line = " ".join(message.split())
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": JSON, "Cache-Control": "no-store", **(headers or {})},
+        "body": json.dumps({"error": one_line}, ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+# -- parameters ---------------------------------------------------------------------------------
+
+
+def _check_params(request: Request, allowed: Sequence[str]) -> None:
+    unknown = sorted(set(request.params) - set(allowed))
+    if unknown:
+        takes = f"takes {', '.join(allowed)}" if allowed else "takes no parameters"
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            f"unknown parameter {shown(unknown[0])!r}: {request.path} {takes}",
+        )
+
+
+def _param(request: Request, name: str) -> str | None:
+    """A parameter's value; given empty, it counts as not given."""
+    value = request.params.get(name)
+    return value if value else None
+
+
+def _list_param(request: Request, name: str) -> list[str]:
+    """A repeatable parameter: repeats arrive joined by commas, and commas separate too."""
+    value = _param(request, name) or ""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@overload
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int: ...
+@overload
+def _int_param(request: Request, name: str, default: None, low: int, high: int) -> int | None: ...
+def _int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    """A count, read as the CLI reads its options (`provenance.domain.whole_numbers`: ASCII digits
+    alone, so not `+5`, `1_0` or another script's digits)."""
+    value = _param(request, name)
+    if value is None:
+        return default
+    number = read_whole_number(value, low, high)
+    if number is None:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            f"{name} must be a whole number from {low} to {high} (the digits 0-9 alone), "
+            f"got {shown(value)!r}",
+        )
+    return number
+
+
+# -- negotiation --------------------------------------------------------------------------------
+
+
+def qualities(header: str | None) -> list[tuple[str, float]]:
+    """An Accept-style header as (lower-cased value, q) pairs; a malformed q counts as 0."""
+    pairs: list[tuple[str, float]] = []
+    for part in (header or "").split(","):
+        value, *params = (item.strip() for item in part.split(";"))
+        if not value:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, raw = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(max(float(raw), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        pairs.append((value.lower(), q))
+    return pairs
+
+
+def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
+    """The offered media type the client prefers (RFC 9110: the most specific matching range
+    gives an offer its q), the first offer on a tie or without Accept; None if none is
+    acceptable."""
+    ranges = qualities(accept)
+    if not ranges:
+        return offers[0]
+    best: tuple[float, int] | None = None
+    chosen = None
+    for order, offer in enumerate(offers):
+        kind = offer.split("/", 1)[0]
+        matches = [
+            (specificity, q)
+            for value, q in ranges
+            for specificity, pattern in ((3, offer), (2, f"{kind}/*"), (1, "*/*"))
+            if value == pattern
+        ]
+        if not matches:
+            continue
+        q = max(matches)[1]
+        if q > 0 and (best is None or (q, -order) > best):
+            best, chosen = (q, -order), offer
+    return chosen
+
+
+def negotiate_or_406(request: Request, offers: Sequence[str]) -> str:
+    chosen = negotiate(request.headers.get("accept"), offers)
+    if chosen is None:
+        raise ApiError(
+            HTTPStatus.NOT_ACCEPTABLE,
+            f"cannot answer {shown(request.headers.get('accept') or '')!r}: {request.path} is "
+            f"available as {', '.join(offers)}",
+        )
+    return chosen
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    codings = dict(qualities(accept_encoding))
+    return codings.get("gzip", codings.get("*", 0.0)) > 0
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    # Weak comparison (RFC 9110, 13.1.2), as If-None-Match asks.
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
