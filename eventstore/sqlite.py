@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -55,6 +56,9 @@ from eventstore.store import (
 SCHEMA_VERSION = 2
 """The layout this module writes and reads; a file with a newer one is refused, not guessed at.
 Older layouts are migrated in place when opened (`_MIGRATIONS`)."""
+
+STORE_FILE_NAME = "provenance.db"
+"""The file name suggested for a store in a folder (the one `prov demo` uses)."""
 
 SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
 """What SQLite appends to a database's path (its symlinks resolved) to name the files it keeps
@@ -506,18 +510,46 @@ class SQLiteEventStore(EventStore):
 
 
 def _check_location(path: Path, *, create: bool) -> None:
-    """Refuse early, with a precise message, what SQLite would refuse with a vague one."""
-    if path.is_dir():
+    """Refuse early, with a precise message, what SQLite would refuse with a vague one.
+
+    A device, FIFO or socket is refused before SQLite opens it: SQLite would fail on it with
+    "disk I/O error" and leave a `-journal` file beside it (in /dev, for /dev/null)."""
+    try:
+        mode: int | None = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"cannot open the event store at {path}: {exc.strerror or exc}"
+        ) from None
+    if mode is not None and stat.S_ISDIR(mode):
         raise StoreUnavailableError(
             f"no event store at {path}: it is a directory (name the store's file, such as "
-            f"sqlite:///{path / 'provenance.db'})"
+            f"sqlite:///{path / STORE_FILE_NAME})"
         )
-    if not create and not path.is_file():
+    if mode is not None and not stat.S_ISREG(mode):
+        raise StoreUnavailableError(
+            f"no event store at {path}: it is not a regular file ({_kind_of(mode)})"
+        )
+    if not create and mode is None:
         raise StoreUnavailableError(f"no event store at {path}: the file does not exist")
     if not path.parent.is_dir():
         raise StoreUnavailableError(
             f"cannot create the event store at {path}: {path.parent} is not an existing directory"
         )
+
+
+def _kind_of(mode: int) -> str:
+    """What a path that is neither a regular file nor a directory is, for people."""
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file SQLite can use"
 
 
 def _connect(where: str, *, create: bool) -> sqlite3.Connection:

@@ -5,11 +5,12 @@ Imports the backends it opens and `eventstore.errors`; nothing of `provenance` o
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import parse_qs
 
 from eventstore.errors import StoreUnavailableError
-from eventstore.sqlite import MEMORY, SQLiteEventStore
+from eventstore.sqlite import MEMORY, STORE_FILE_NAME, SQLiteEventStore
 from eventstore.store import EventStore
 
 ACCEPTED_FORMS = (
@@ -86,6 +87,14 @@ def _not_a_url(url: str) -> str:
     if _SCHEME_WITHOUT_SLASHES.match(url):
         return f"{url!r} is not a store URL: use {ACCEPTED_FORMS}"
     # sqlite:/// + a relative path stays relative; + /an/absolute/path makes the four slashes.
+    if os.path.isdir(url):
+        # The URL of the folder itself would be refused next ("it is a directory"): suggest
+        # the store file inside it, the name `prov demo` and the examples use.
+        return (
+            f"{url!r} is not a store URL (a store URL needs a scheme): it is a directory; for "
+            f"a store in it, give sqlite:///{os.path.join(url, STORE_FILE_NAME)}; the forms "
+            f"are {ACCEPTED_FORMS}"
+        )
     return (
         f"{url!r} is not a store URL (a store URL needs a scheme): for an SQLite file there, "
         f"give sqlite:///{url}; the forms are {ACCEPTED_FORMS}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +157,56 @@ def test_a_store_url_naming_a_directory_says_so(
         f"such as sqlite:///{folder}/provenance.db)\n"
     )
     assert list(folder.iterdir()) == []
+
+
+def _char_device(path: Path) -> None:
+    """A character device at `path` (the one /dev/null is), or skip where making one is not
+    permitted (not root, a container without CAP_MKNOD)."""
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.stat("/dev/null").st_rdev)
+    except OSError as exc:
+        pytest.skip(f"cannot make a character device here: {exc.strerror}")
+
+
+@pytest.mark.parametrize("command", [["history", "bc123df4567"], ["ingest", "{log}"], ["init"]])
+@pytest.mark.parametrize("kind", ["fifo", "character device"])
+def test_a_store_url_naming_a_device_or_fifo_is_refused_before_sqlite_opens_it(
+    capsys, tmp_path: Path, log_file: Path, command: list[str], kind: str
+) -> None:
+    # SQLite said "disk I/O error" (or, for history, "the file does not exist") and left
+    # STORE-journal beside it: /dev/null-journal for sqlite:////dev/null.
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    store = folder / "store.db"
+    if kind == "fifo":
+        os.mkfifo(store)
+        shown = "a FIFO"
+    else:
+        _char_device(store)
+        shown = "a character device"
+    args = [part.format(log=log_file) for part in command]
+
+    code, out, err = run(capsys, *args, "--store", f"sqlite:///{store}")
+
+    assert (code, out) == (1, "")
+    assert err == f"prov: error: no event store at {store}: it is not a regular file ({shown})\n"
+    assert [path.name for path in folder.iterdir()] == ["store.db"]
+
+
+def test_a_bare_store_name_of_a_folder_suggests_the_store_file_in_it(
+    capsys, tmp_path: Path, monkeypatch
+) -> None:
+    # The suggestion was sqlite:///prov-demo, itself refused next as a directory.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "prov-demo").mkdir()
+
+    code, out, err = run(capsys, "history", "bc123df4567", "--store", "prov-demo")
+
+    assert (code, out) == (1, "")
+    assert "give sqlite:///prov-demo/provenance.db;" in err and err.count("\n") == 1
+    assert list((tmp_path / "prov-demo").iterdir()) == []
+    code, out, err = run(capsys, "init", "--store", "sqlite:///prov-demo/provenance.db")
+    assert code == 0, err
 
 
 def test_help_does_not_import_heavy_modules() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from provenance.access.policy import MAX_KEY_BYTES, MAX_POLICY_BYTES
 from tests.test_cli import run
 
 # Two identical requests in the same second (two events), a crawler, a campus address, and a
@@ -170,3 +172,95 @@ def test_expire_deletes_old_access_events_and_reports_still_count_them(
     code, out, _ = run(capsys, "report", "access", "--store", store, "--by", "druid",
                        "--format", "json")  # fmt: skip
     assert json.loads(out) == []
+
+
+def _ingest_with_policy(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, policy: str
+) -> tuple[int, str, str]:
+    log = tmp_path / "a.log"
+    log.write_text(ACCESS_LOG)
+    return run(
+        capsys, "ingest", "--store", f"sqlite:///{tmp_path / 's.db'}", "--source", "clf",
+        "--access-policy", policy, str(log),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key_file", "what"),
+    [
+        ("/dev/zero", "a character device"),
+        ("/dev/urandom", "a character device"),
+        ("fifo", "a FIFO"),
+        ("folder", "a directory"),
+    ],
+)
+def test_a_key_file_that_is_not_a_regular_file_is_refused_unread(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    key_file: str,
+    what: str,
+) -> None:
+    monkeypatch.delenv("PROV_PSEUDONYM_KEY")
+    # Read whole, /dev/zero filled memory until the kernel killed prov, and a FIFO waited
+    # for a writer for ever.
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[clients]\nkey_file = "{key_file}"\n')
+
+    code, out, err = _ingest_with_policy(capsys, tmp_path, str(policy))
+
+    shown = key_file if key_file.startswith("/") else tmp_path / key_file
+    assert (code, out) == (1, "")
+    assert err == (f"prov: error: clients.key_file {shown}: it is not a regular file ({what})\n")
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_key_file_larger_than_any_key_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROV_PSEUDONYM_KEY")
+    (tmp_path / "big.key").write_bytes(b"k" * (MAX_KEY_BYTES + 1))
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[clients]\nkey_file = "big.key"\n')
+
+    code, out, err = _ingest_with_policy(capsys, tmp_path, str(policy))
+
+    assert (code, out) == (1, "")
+    assert err == (
+        f"prov: error: clients.key_file {tmp_path / 'big.key'}: it is larger than "
+        f"{MAX_KEY_BYTES:,} bytes\n"
+    )
+    (tmp_path / "big.key").write_bytes(b"k" * MAX_KEY_BYTES)  # the largest key is read
+    code, _, err = _ingest_with_policy(capsys, tmp_path, str(policy))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("name", "what"), [("/dev/zero", "a character device"), ("fifo", "a FIFO")]
+)
+def test_an_access_policy_that_is_not_a_regular_file_is_refused_unread(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, what: str
+) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    policy = name if name.startswith("/") else str(tmp_path / name)
+
+    code, out, err = _ingest_with_policy(capsys, tmp_path, policy)
+
+    assert (code, out) == (1, "")
+    assert err == f"prov: error: access policy {policy}: it is not a regular file ({what})\n"
+
+
+def test_an_access_policy_larger_than_the_bound_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("# a comment\n" * (MAX_POLICY_BYTES // 12 + 1))
+
+    code, out, err = _ingest_with_policy(capsys, tmp_path, str(policy))
+
+    assert (code, out) == (1, "")
+    assert err == (
+        f"prov: error: access policy {policy}: it is larger than {MAX_POLICY_BYTES:,} bytes\n"
+    )

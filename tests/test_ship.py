@@ -1220,6 +1220,34 @@ def test_cli_a_state_path_that_cannot_hold_a_database_is_one_line(
     assert not Path("-").exists()
 
 
+@pytest.mark.parametrize("kind", ["event store", "other database"])
+def test_cli_a_state_path_holding_another_database_is_refused_untouched(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    # An event store given as --state got the state's tables written into it, and shipping ran.
+    path = write(tmp_path / "access.log", clf_lines(3))
+    state = tmp_path / "B.db"
+    if kind == "event store":
+        SQLiteEventStore(state).close()
+    else:
+        with sqlite3.connect(state) as db:
+            db.execute("CREATE TABLE notes (text TEXT)")
+        sqlite3.connect(state).close()
+    before = state.read_bytes(), sorted(os.listdir(tmp_path))
+
+    code, out, err = run_cli(
+        capsys, "ship", str(path), "--stream", "s", "--region", REGION, "--state", str(state),
+        "--once",
+    )  # fmt: skip
+
+    assert (code, out) == (1, "")
+    assert err == (
+        f"prov: error: {state} is an SQLite database of something else, not a ship state "
+        "file; choose another path (--state)\n"
+    )
+    assert (state.read_bytes(), sorted(os.listdir(tmp_path))) == before
+
+
 def test_cli_a_damaged_compressed_file_is_warned_about_and_exits_1(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, moto: MotoServer, stream: str
 ) -> None:

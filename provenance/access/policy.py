@@ -21,7 +21,8 @@ missing default file means the built-in defaults. `PROV_ACCESS_EVENT_DAYS`, when
 overrides the file's `[retention] access_event_days`: a deployment sets expiry without a file.
 
 Imports `provenance.domain.errors`, `provenance.domain.events`, `provenance.files.output_file` (the
-key file) and the standard library; crawlerdetect and ua-parser are imported on the first user-agent
+key file it makes), `provenance.files.small_file` (the files it reads: regular files only, with a
+bound) and the standard library; crawlerdetect and ua-parser are imported on the first user-agent
 check only, so that loading stays cheap.
 """
 
@@ -44,6 +45,7 @@ from typing import Any, get_args
 
 from provenance.domain.errors import ProvenanceError
 from provenance.domain.events import AgentKind, AgentRef
+from provenance.files.small_file import SmallFileError, read_small_file
 
 POLICY_ENV = "PROV_ACCESS_POLICY"
 KEY_ENV = "PROV_PSEUDONYM_KEY"
@@ -54,6 +56,10 @@ CONFIG_DIR_NAME = "sdr-provenance"
 POLICY_FILE_NAME = "access-policy.toml"
 KEY_FILE_NAME = "pseudonym.key"
 MIN_KEY_LENGTH = 16
+# Keys are a few dozen bytes: a larger "key file" is some other file, named by mistake.
+MAX_KEY_BYTES = 4096
+# Policies are a few KiB: the bound keeps a wrong name (a log, a disk image) out of memory.
+MAX_POLICY_BYTES = 1024 * 1024
 NEW_KEY_BYTES = 32
 PSEUDONYM_PREFIX = "anon:"
 PSEUDONYM_HEX_CHARS = 12
@@ -387,12 +393,16 @@ def read_rules(path: Path, environ: Mapping[str, str] | None = None) -> PolicyRu
     """The validated rules of a policy file; AccessPolicyError names the file and the key."""
     env = os.environ if environ is None else environ
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = read_small_file(path, MAX_POLICY_BYTES).decode("utf-8")
+        # The line ends `read_text` gave (universal newlines), as before the read was bounded.
+        data = tomllib.loads(text.replace("\r\n", "\n").replace("\r", "\n"))
     except FileNotFoundError:
         raise AccessPolicyError(
             f"access policy {path}: no such file (give an existing TOML file, or unset "
             f"{POLICY_ENV} to use the defaults)"
         ) from None
+    except SmallFileError as exc:
+        raise AccessPolicyError(f"access policy {path}: {exc.reason}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AccessPolicyError(f"access policy {path}: cannot read it: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -600,11 +610,9 @@ def _pseudonym_key(
 def _read_key(path: Path, what: str) -> bytes:
     """The key bytes, as stored (a random key may end in a newline byte: nothing is stripped)."""
     try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise AccessPolicyError(f"{what} {path}: cannot read it: {exc.strerror}") from None
+        key = read_small_file(path, MAX_KEY_BYTES)
+    except SmallFileError as exc:
+        raise AccessPolicyError(f"{what} {path}: {exc.reason}") from None
     if len(key) < MIN_KEY_LENGTH:
         raise AccessPolicyError(
             f"{what} {path}: the key is {len(key)} bytes, give at least {MIN_KEY_LENGTH}"

@@ -32,11 +32,13 @@ it is a table of its own (WITHOUT ROWID, keyed by file and digest) and a commit 
 counts that changed. A file's counter is dropped when the file it counted was rotated away (or
 truncated) and fully shipped.
 
-One SQLite file, one transaction per commit. WAL with synchronous=NORMAL: a process crash loses
-nothing committed; a power loss may lose the last commits, which only means shipping their
-records again (duplicates, never gaps). The file is private (0600) when this module makes it
-(`provenance.files.output_file.prepare_database`); SQLite gives its -wal and -shm files the same
-mode. Imports only `provenance.domain.errors` and `provenance.files.output_file`.
+One SQLite file, one transaction per commit. A database of something else (an event store
+given as `--state`) is refused before anything is written to it. WAL with synchronous=NORMAL:
+a process crash loses nothing committed; a power loss may lose the last commits, which only
+means shipping their records again (duplicates, never gaps). The file is private (0600) when
+this module makes it (`provenance.files.output_file.prepare_database`); SQLite gives its -wal
+and -shm files the same mode. Imports only `provenance.domain.errors` and
+`provenance.files.output_file`.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ _FROM_FORMAT_2 = (
     "ALTER TABLE shipped_files ADD COLUMN head_bytes INTEGER",
     "ALTER TABLE shipped_files ADD COLUMN memory BLOB",
 )
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 _KINESIS_STREAM_ARN = re.compile(r"arn:aws[a-z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/([^/]+)")
 
 
@@ -196,6 +199,9 @@ class ShipState:
         path = self.path
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
+            # Before anything is written (switching to WAL writes the header): another
+            # program's database, an event store above all, is not ours to add tables to.
+            self._refuse_foreign(path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -218,6 +224,30 @@ class ShipState:
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise ShipStateError(f"cannot open ship state {path}: {exc}") from exc
+
+    def _refuse_foreign(self, path: Path) -> None:
+        """A ShipStateError if the file holds tables but not those of a state file: tables
+        without a state format (`user_version` 0), or a format we know without
+        `shipped_files` (a format newer than ours is refused as such, after this)."""
+        # One read transaction (BEGIN DEFERRED takes no write lock): both answers of one state,
+        # even while another shipper is making the file.
+        self._db.execute("BEGIN")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {name for (name,) in self._db.execute(_TABLES)}
+        finally:
+            self._db.execute("COMMIT")
+        foreign = (
+            bool(tables - {"sqlite_sequence"})
+            if version == 0
+            else 0 < version <= SCHEMA_VERSION and "shipped_files" not in tables
+        )
+        if foreign:
+            self._db.close()
+            raise ShipStateError(
+                f"{path} is an SQLite database of something else, not a ship state file; "
+                "choose another path (--state)"
+            )
 
     def __enter__(self) -> ShipState:
         return self
