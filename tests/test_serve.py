@@ -349,7 +349,10 @@ def test_prov_serve_ends_with_the_exit_code_of_the_signal_that_stopped_it(demo, 
 
     assert process.returncode == 128 + signum, err
     name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
-    assert err.strip() == f"prov: error: interrupted{name}"
+    # waitress may warn "Task queue depth is 1" of a request queued behind another: its own
+    # line, not ours; what ends the run is one line and no traceback.
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == f"prov: error: interrupted{name}", err
 
 
 def test_prov_serve_goes_on_quietly_when_the_reader_of_its_log_leaves(demo) -> None:
