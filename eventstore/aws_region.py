@@ -15,11 +15,15 @@ region is resolved, so importing this module costs nothing.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from eventstore.errors import EventStoreError
 
 REGION_ENV = "AWS_REGION"
+
+# arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE (aws, aws-cn, aws-us-gov, ...).
+_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:(?P<region>[a-z0-9-]+):\d{12}:.+")
 
 
 class NoRegionError(EventStoreError, ValueError):
@@ -29,6 +33,14 @@ class NoRegionError(EventStoreError, ValueError):
 def region_help(how: str) -> str:
     """The ways to give a region, `how` being this client's explicit one (`--region`)."""
     return f"give {how}, or set AWS_REGION (or AWS_DEFAULT_REGION, or a region in the AWS profile)"
+
+
+def arn_region(name: str) -> str | None:
+    """The region `name` names when it is an ARN (a Kinesis stream, a secret); None for a
+    plain name. That region wins over `--region`: the resource lives there and nowhere else,
+    so a client made for any other region could only be told it does not exist."""
+    match = _ARN.fullmatch(name)
+    return match.group("region") if match else None
 
 
 def configured_region(session: Any = None) -> str | None:

@@ -81,6 +81,7 @@ from eventstore.store import (
     conflict_error,
     parse_cursor,
 )
+from eventstore.url import check_client_endpoint
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -150,12 +151,14 @@ def client_config() -> Config:
 def _client(region: str | None, endpoint_url: str | None) -> DynamoDBClient:
     """A DynamoDB client in `region` (the store URL's), else the configured one
     (`eventstore.aws_region`: AWS_REGION before botocore's own resolution)."""
-    return boto3.client(
+    client = boto3.client(
         "dynamodb",
         region_name=resolve_region(region, how="region=R in the store URL"),
         endpoint_url=endpoint_url,
         config=client_config(),
     )
+    check_client_endpoint(client.meta.endpoint_url)
+    return client
 
 
 class DynamoDBEventStore(EventStore):

@@ -1,13 +1,18 @@
 """Opening a store by URL (the CLI's `--store`, `PROV_STORE`): the one map from URL to backend.
 
+Also the one rule of an endpoint URL requests are sent to (`endpoint_url_problem`): a store
+URL's `endpoint_url=` here, and, since `provenance` may import `eventstore` but not the other
+way round, `--endpoint-url`, `--api` and the endpoint of every AWS client made in `provenance`.
+
 Imports the backends it opens and `eventstore.errors`; nothing of `provenance` or `premis`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from eventstore.errors import StoreUnavailableError
 from eventstore.sqlite import MEMORY, STORE_FILE_NAME, SQLiteEventStore
@@ -21,6 +26,66 @@ ACCEPTED_FORMS = (
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 # `name:` without `//`: a URL written wrong rather than a path, so no path form is suggested.
 _SCHEME_WITHOUT_SLASHES = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+# A DNS name as botocore accepts one (labels of ASCII letters, digits and inner hyphens); ASCII
+# only, where botocore's `\d` would take any Unicode digit that no request could then carry.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """What is wrong with `url` as an endpoint to send AWS or API requests to (`--endpoint-url`,
+    `--api`, a store URL's `endpoint_url=`), in a few words; None when it can be used.
+
+    The one check of every such URL, made before a client is built: botocore and urllib
+    otherwise raise ValueError from deep inside a request for a malformed host or a port out
+    of range, or send a request somewhere other than what was typed. Usable means an http(s)
+    URL of a host (a DNS name or an IP address), a port from 1 to 65535 if any, and a path;
+    nothing else (no user, query or fragment, which an endpoint never has)."""
+    if not url.isascii() or not url.isprintable() or any(char.isspace() for char in url):
+        return "spaces, control characters or non-ASCII characters in a URL"
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # "Invalid IPv6 URL": a bracket without its pair
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "not an http(s) URL: give one like https://HOST or http://127.0.0.1:PORT"
+    if parts.username is not None or parts.query or parts.fragment or "#" in url or "?" in url:
+        return "give scheme, host, port and path only: no user, query or fragment"
+    # A bracketed host is an IPv6 address, and an IPv6 address is bracketed.
+    bracketed = "[" in parts.netloc
+    if not hostname or bracketed != (":" in hostname) or not _valid_host(hostname):
+        return "no valid host name or IP address in the URL"
+    try:
+        port = parts.port
+    except ValueError:  # not digits, or past 65535
+        port = 0
+    if port == 0 or parts.netloc.endswith(":"):
+        return "the port must be a number from 1 to 65535"
+    return None
+
+
+def check_client_endpoint(endpoint: str) -> None:
+    """Raise ValueError when the endpoint a botocore client was made for cannot be used. An
+    endpoint given on the command line is checked at the edge; this catches the ones botocore
+    takes from AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE> or the profile's endpoint_url,
+    which it otherwise fails on inside a request (a port out of range is a ValueError there)."""
+    problem = endpoint_url_problem(endpoint)
+    if problem is not None:
+        raise ValueError(
+            f"the endpoint {endpoint!r} (AWS_ENDPOINT_URL or the AWS configuration): {problem}"
+        )
+
+
+def _valid_host(host: str) -> bool:
+    if ":" in host:  # from between brackets: an IPv6 address (a zone id is not for endpoints)
+        try:
+            return "%" not in host and isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address)
+        except ValueError:
+            return False
+    name = host[:-1] if host.endswith(".") else host
+    return len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def check_store_url(url: str) -> str:
@@ -139,4 +204,7 @@ def dynamodb_location(url: str) -> dict[str, str | None]:
         )
     region = options.get("region", [None])[-1]
     endpoint = options.get("endpoint_url", [None])[-1]
+    problem = None if endpoint is None else endpoint_url_problem(endpoint)
+    if problem is not None:
+        raise StoreUnavailableError(f"{url!r}: endpoint_url {endpoint!r}: {problem}")
     return {"table": table, "region": region, "endpoint_url": endpoint}

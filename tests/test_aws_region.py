@@ -136,6 +136,42 @@ def test_prov_ship_sends_to_the_stream_in_the_region_of_the_rule(
     assert json.loads(out)["records"] == 1
 
 
+@pytest.mark.parametrize(
+    ("env", "explicit"),
+    [(None, None), ("eu-west-3", None), ("eu-west-3", "eu-west-3")],
+    ids=["no-region-configured", "AWS_REGION-elsewhere", "--region-elsewhere"],
+)
+def test_prov_ship_sends_to_a_stream_arn_in_the_arn_region(
+    capsys: pytest.CaptureFixture[str], moto: MotoServer, regions: Any, tmp_path: Path,
+    env: str | None, explicit: str | None,
+) -> None:  # fmt: skip
+    """As `prov redrive` reads a stream: the ARN names where the stream is, whatever else says."""
+    stream = unique_name("region-arn")
+    kinesis = client("kinesis", "us-east-2", moto)
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    assert arn.split(":")[3] == "us-east-2"
+    log = tmp_path / "a.log"
+    log.write_text("one line\n")
+    regions(env, None)
+
+    code, out, err = run(
+        capsys, "ship", str(log), "--stream", arn, "--endpoint-url", moto.endpoint_url,
+        "--state", str(tmp_path / "ship.db"), "--once", "--max-attempts", "1",
+        "--format", "json", *(["--region", explicit] if explicit else []),
+    )  # fmt: skip
+
+    assert (code, err) == (0, ""), err
+    assert json.loads(out)["records"] == 1
+    shard = kinesis.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    assert len(kinesis.get_records(ShardIterator=iterator)["Records"]) == 1
+
+
 @pytest.mark.parametrize(("env", "default", "explicit", "expected"), CASES)
 def test_the_pseudonym_key_secret_is_read_in_the_region_of_the_rule(
     moto: MotoServer, regions: Any,

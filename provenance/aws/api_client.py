@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlsplit
 
 from eventstore.aws_region import configured_region, region_help
+from eventstore.url import endpoint_url_problem
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
 from provenance.files.output_file import STDOUT, write_bytes
@@ -113,20 +114,15 @@ def is_loopback(host: str) -> bool:
 def api_base_url(url: str) -> str:
     """The API's base URL as requests are built on it (a stage path kept, no trailing slash);
     an `ApiClientError` for anything that is not an http(s) URL of a host."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    url = url.strip()
+    problem = endpoint_url_problem(url)
+    if problem is not None:
         raise ApiClientError(
-            f"--api {url!r} is not an http(s) URL: give the API's base URL, e.g. "
+            f"--api {url!r}: {problem}; give the API's base URL, e.g. "
             "https://abc123.execute-api.us-east-1.amazonaws.com or http://127.0.0.1:8080"
         )
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ApiClientError(
-            f"--api {url!r}: give the base URL only, without query, fragment or user"
-        )
-    try:
-        parts.port  # noqa: B018  (raises for a port that is not a number)
-    except ValueError:
-        raise ApiClientError(f"--api {url!r}: the port is not a number") from None
+    parts = urlsplit(url)
+    assert parts.hostname is not None  # endpoint_url_problem saw a host
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         # Histories and access reports would cross the network in clear, with a signature
         # anyone on the way could replay for minutes.

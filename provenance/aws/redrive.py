@@ -53,7 +53,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from eventstore import EventStore, EventStoreError
-from eventstore.aws_region import NoRegionError, resolve_region
+from eventstore.aws_region import NoRegionError, arn_region, resolve_region
+from eventstore.url import check_client_endpoint
 from provenance.access.policy import (
     KEEP_FOREVER,
     KEY_ENV,
@@ -142,8 +143,7 @@ class FailedBatch:
 
     @property
     def region(self) -> str | None:
-        match = _ARN.fullmatch(self.stream_arn)
-        return match.group("region") if match else None
+        return arn_region(self.stream_arn)
 
     def describe(self) -> str:
         """stream shard start..end (condition, N records), for the report's lines."""
@@ -429,16 +429,18 @@ def _client(service: str, region: str | None, endpoint_url: str | None, **timeou
     # Any: the stubs type a client per literal service name only.
     session: Any = boto3.session.Session()
     try:
-        return session.client(
+        client = session.client(
             service,
             region_name=resolve_region(region),
             endpoint_url=endpoint_url,
             config=config,
         )
+        check_client_endpoint(client.meta.endpoint_url)
     except NoRegionError as exc:
         raise RedriveError(str(exc)) from None
     except (BotoCoreError, ValueError) as exc:  # ValueError: a malformed endpoint URL
         raise RedriveError(f"cannot make a {service} client: {_one_line(exc)}") from None
+    return client
 
 
 def _aws_error(exc: Exception) -> str:

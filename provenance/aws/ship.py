@@ -118,7 +118,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eventstore.aws_region import NoRegionError, resolve_region
+from eventstore.aws_region import NoRegionError, arn_region, resolve_region
+from eventstore.url import check_client_endpoint
 from premis.escaping import visible_surrogates
 from provenance.aws.file_birth import birth_time
 from provenance.aws.ship_state import (
@@ -288,13 +289,16 @@ def partition_key(host: str, path: str) -> str:
 
 def kinesis_client(
     *,
+    stream: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> KinesisClient:
     """A boto3 Kinesis client whose own retries (whole-call throttling and connection errors)
-    are set explicitly rather than left to the environment's defaults. Its region: `region`
-    (--region), else AWS_REGION, else botocore's (`eventstore.aws_region`)."""
+    are set explicitly rather than left to the environment's defaults. Its region: the one
+    `stream` names when it is an ARN (where the stream is, whatever --region says, as for
+    `prov redrive`), else `region` (--region), else AWS_REGION, else botocore's
+    (`eventstore.aws_region`)."""
     config = Config(
         retries={"total_max_attempts": max_attempts, "mode": "standard"},
         connect_timeout=10,
@@ -304,10 +308,11 @@ def kinesis_client(
     try:
         client = boto3.session.Session().client(
             "kinesis",
-            region_name=resolve_region(region),
+            region_name=resolve_region((arn_region(stream) if stream else None) or region),
             endpoint_url=endpoint_url,
             config=config,
         )
+        check_client_endpoint(client.meta.endpoint_url)
     except NoRegionError as exc:
         raise ShipError(str(exc)) from None
     except (BotoCoreError, ValueError) as exc:  # ValueError: a malformed endpoint URL

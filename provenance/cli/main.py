@@ -26,6 +26,7 @@ from provenance.cli.params import (
     MAX_SHIP_ATTEMPTS,
     MAX_SHIP_RECORD_BYTES,
     AccessDays,
+    EndpointUrl,
     FiniteFloat,
     IsoTime,
     Text,
@@ -93,7 +94,7 @@ store_option = click.option(
 api_option = click.option(
     "--api",
     "api_url",
-    type=Text(),
+    type=EndpointUrl(),
     envvar="PROV_API",
     default=None,
     metavar="URL",
@@ -911,13 +912,18 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 @click.option("--service", type=Text(), default=None, help="the service the logs come from")
 @origin_host_option
 @click.option(
-    "--endpoint-url", type=Text(), default=None, metavar="URL", help="another Kinesis endpoint"
+    "--endpoint-url",
+    type=EndpointUrl(),
+    default=None,
+    metavar="URL",
+    help="another Kinesis endpoint",
 )
 @click.option(
     "--region",
     type=Text(),
     default=None,
-    help="AWS region [default: AWS_REGION, else AWS_DEFAULT_REGION or the profile's]",
+    help="AWS region [default: a stream ARN's (which wins over this), else AWS_REGION, else "
+    "AWS_DEFAULT_REGION or the profile's]",
 )
 @click.option(
     "--state",
@@ -1026,7 +1032,9 @@ def ship(
         options = replace(options, record_bytes=record_bytes)
     for name in files:
         check_path(name, force=force)  # before the client or the state is touched
-    client = kinesis_client(region=region, endpoint_url=endpoint_url, max_attempts=max_attempts)
+    client = kinesis_client(
+        stream=stream, region=region, endpoint_url=endpoint_url, max_attempts=max_attempts
+    )
     progress = _ship_progress_printer() if _stderr_is_terminal() else None
     with ShipState(state_path if state_path is not None else default_state_path()) as state:
         shipper = Shipper(
@@ -1327,7 +1335,7 @@ def cost(
 )
 @click.option(
     "--endpoint-url",
-    type=Text(),
+    type=EndpointUrl(),
     default=None,
     metavar="URL",
     help="another endpoint for SQS, Kinesis and Secrets Manager",

@@ -13,7 +13,7 @@ any bound); --from/--to are `IsoTime`. `tests/test_bounds.py` walks the command 
 every option of these types.
 
 Imports click, `provenance.domain.whole_numbers`, `provenance.domain.shown` and the standard
-library; `provenance.access.report` when a time is given.
+library; `provenance.access.report` when a time is given, `eventstore.url` when a URL is.
 """
 
 from __future__ import annotations
@@ -59,6 +59,26 @@ class Text(click.ParamType[str, Any]):
                 param,
                 _environment_hint(param, ctx),
             ) from None
+        return text
+
+
+class EndpointUrl(Text):
+    """The URL of an endpoint requests are sent to (`--endpoint-url`, `--api`, `PROV_API`),
+    checked by `eventstore.url.endpoint_url_problem`, the rule a store URL's `endpoint_url=`
+    follows too: a malformed one is one line naming the option and the value before anything
+    is read or sent, not a ValueError from inside botocore or urllib."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        from eventstore.url import endpoint_url_problem  # noqa: PLC0415  (only when given)
+
+        problem = endpoint_url_problem(text)
+        if problem is not None:
+            raise click.BadParameter(
+                f"{shown(text)!r}: {problem}", ctx, param, _environment_hint(param, ctx)
+            )
         return text
 
 
