@@ -203,6 +203,23 @@ def test_a_whole_number_is_read_alike_by_the_cli_and_the_api(text: str) -> None:
     assert got == expected == read_whole_number(text, 0, 10**6)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=12)
+    | st.floats().map(repr)
+    | st.from_regex(r"[0-9]{0,7}\.?[0-9]{0,3}", fullmatch=True)
+    | st.sampled_from([*EDGE_NUMBERS, "1_0", "١٢٣", "+1", "-0", "1e3", " 1", "1. ", "."])
+)
+def test_a_float_option_takes_ascii_digits_and_a_point_alone(text: str) -> None:
+    decimal = text.isascii() and text != "." and text.replace(".", "", 1).isdigit()
+    expected = float(text) if decimal and float(text) <= 10**6 else None
+    try:
+        got = FiniteFloat(0, 10**6).convert(text, None, None)
+    except click.BadParameter:
+        got = None
+    assert got == expected
+
+
 # --- the store and the commands ----------------------------------------------------------------
 
 
@@ -381,6 +398,17 @@ def test_the_cases_of_the_issue(capsys, store_url: str) -> None:
     for value in ("nan", "inf", "1e400"):
         code, _, err = assert_no_traceback(capsys, ["cost", "--lines-per-day", value])
         assert code == 1 and "--lines-per-day" in err
+    # A number is written with the digits 0-9 (and a decimal point) alone, floats too.
+    for args in (
+        ["cost", "--lines-per-day", "١٢٣"],
+        ["cost", "--lines-per-day", "1_000"],
+        ["ship", "--stream", "s", "--poll", "١", "x.log"],
+        ["ship", "--stream", "s", "--idle-flush", "1_0", "x.log"],
+    ):
+        code, _, err = assert_no_traceback(capsys, args)
+        assert code == 1 and "(the digits 0-9 and a decimal point alone)" in err, err
+    code, out, err = assert_no_traceback(capsys, ["cost", "--lines-per-day", "2000000.5"])
+    assert code == 0, err
 
 
 # --- the query API -----------------------------------------------------------------------------

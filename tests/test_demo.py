@@ -351,6 +351,35 @@ def test_force_refuses_a_store_another_process_has_open(capsys, made: Path) -> N
         assert snapshot(made) == before
 
 
+def test_a_store_another_process_has_open_is_named_so_without_force(capsys, made: Path) -> None:
+    """Its -shm is no stranger to offer --force for: --force would be refused the same way."""
+    store = made / "provenance.db"
+    with holding(store):
+        before = snapshot(made)
+
+        code, out, err = demo(capsys, made)
+
+        refused(code, out, err, f"{store} is open in another process")
+        assert "--force" not in err
+        assert snapshot(made) == before
+
+
+def test_a_store_left_open_by_a_killed_process_is_refused_untouched(capsys, made: Path) -> None:
+    """Looking for a process that has the store open writes nothing: the -wal and -shm a
+    killed process left stay as they were, and --force is offered."""
+    store = made / "provenance.db"
+    with holding(store) as holder:
+        holder.kill()
+        holder.wait()
+    before = snapshot(made)
+
+    code, out, err = demo(capsys, made)
+
+    refused(code, out, err, "belongs to a store that is open elsewhere or was not closed")
+    assert "give --force" in err
+    assert snapshot(made) == before
+
+
 def test_force_over_a_store_left_with_a_write_ahead_log_does_not_mix_it_in(
     capsys, made: Path
 ) -> None:

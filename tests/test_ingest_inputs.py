@@ -613,16 +613,20 @@ def test_reasons_are_listed_in_natural_order(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "long.log"
-    # 10,000,001 sorts before 2,000,001 as text; as numbers it comes after.
-    path.write_bytes(b"z" * 10_000_001 + b"\n" + b"z" * 2_000_001 + b"\n")
+    # 10,000,001 sorts before 2,000,001 as text; as numbers it comes after. 600,000 comes
+    # after both when only the digits before a thousands separator are read as a number.
+    path.write_bytes(b"".join(b"z" * size + b"\n" for size in (10_000_001, 2_000_001, 600_000)))
     url = f"sqlite:///{tmp_path / 'order.db'}"
+    sizes = ["600,000", "2,000,001", "10,000,001"]
     report = ingest_json(capsys, url, str(path))
-    first, second = report["quarantined_by_reason"]
-    assert "(2,000,001 bytes" in first and "(10,000,001 bytes" in second
+    listed = list(report["quarantined_by_reason"])
+    assert [f"({size} bytes" in reason for size, reason in zip(sizes, listed, strict=True)] == [
+        True
+    ] * 3
     code, out, err = prov(capsys, "ingest", "--store", url, str(path))
     assert code == 0, err
     listed = [line for line in out.splitlines() if "quarantined: line too long" in line]
-    assert ["2,000,001" in listed[0], "10,000,001" in listed[1]] == [True, True]
+    assert [size in line for size, line in zip(sizes, listed, strict=True)] == [True] * 3
 
 
 def test_natural_order_compares_runs_of_digits_as_numbers() -> None:
@@ -634,3 +638,12 @@ def test_natural_order_compares_runs_of_digits_as_numbers() -> None:
         "byte 10",
         "byte 100",
     ]
+    counts = Counter({"of 10,000,001 bytes": 1, "of 2,000,001 bytes": 1, "of 600,000 bytes": 1})
+    assert [key for key, _ in natural_order(counts)] == [
+        "of 600,000 bytes",
+        "of 2,000,001 bytes",
+        "of 10,000,001 bytes",
+    ]
+    # A comma not between groups of three is no thousands separator: 1, then 2.
+    counts = Counter({"1,2345": 1, "1,234": 1, "1,2": 1})
+    assert [key for key, _ in natural_order(counts)] == ["1,2", "1,2345", "1,234"]

@@ -633,6 +633,58 @@ def test_with_stdout_closed_output_for_it_is_one_line(url, args: tuple[str, ...]
     assert done.stderr == f"prov: error: cannot write {target}: standard output is closed\n"
 
 
+CLICKS_OWN_OUTPUT = [
+    ("--help",),
+    ("--version",),
+    ("history", "--help"),
+    ("report", "--help"),
+    ("report", "access", "--help"),
+]
+
+
+def prov_alone(*args: str, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """`prov ARGS` with no store: the help and the version are printed by click itself."""
+    return subprocess.run(
+        [*PROV, *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        **popen,
+    )
+
+
+@pytest.mark.parametrize("args", CLICKS_OWN_OUTPUT)
+def test_with_stdout_closed_the_help_and_version_are_one_line(args: tuple[str, ...]) -> None:
+    done = prov_alone(*args, preexec_fn=closed_stdout)
+
+    assert (done.returncode, done.stderr) == (
+        1,
+        "prov: error: cannot write -: standard output is closed\n",
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", CLICKS_OWN_OUTPUT)
+def test_the_help_and_version_on_a_full_stdout_are_one_line(args: tuple[str, ...]) -> None:
+    with open("/dev/full", "wb") as full:
+        done = prov_alone(*args, stdout=full)
+
+    assert (done.returncode, done.stderr) == (
+        1,
+        "prov: error: cannot write -: No space left on device\n",
+    )
+
+
+@pytest.mark.parametrize("group", [(), ("report",)])
+def test_a_group_without_its_command_is_one_line(capsys, group: tuple[str, ...]) -> None:
+    code, out, err = run(capsys, *group)
+
+    path = " ".join(("prov", *group))
+    assert (code, out) == (1, "")
+    assert err == f"prov: error: no command given ({path} --help lists them)\n"
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -20,15 +20,17 @@ only in the demo's own folders, reached without following a symlink.
 
 The store is built beside its final name and renamed onto it when complete, so a run that
 fails leaves the previous store as it was. The previous store is held from the start of the
-run (refused if another process has it open) until the new one takes its name, and leaves
-WAL mode just before: SQLite pairs a `-wal` file with a database by name, so an old one left
-beside the new store would be replayed into it. Imports `provenance.files.output_file` and SQLite's
-side-file suffixes from `eventstore.sqlite`.
+run (refused, with or without `--force`, if another process has it open: said so rather
+than offering `--force` for the -shm such a store has beside it) until the new one takes its
+name, and leaves WAL mode just before: SQLite pairs a `-wal` file with a database by name, so
+an old one left beside the new store would be replayed into it. Imports
+`provenance.files.output_file` and SQLite's side-file suffixes from `eventstore.sqlite`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -106,6 +108,10 @@ class DemoFolder:
                 strangers = _strangers(directory, listed, own, names)
                 first = next(strangers, None)
                 if first is not None:
+                    if _open_elsewhere(directory / STORE):
+                        # Its -shm is a stranger then, or the store has changed; --force
+                        # would be refused as well, so it is not offered.
+                        raise _in_use(directory / STORE)
                     more = " (and more)" if next(strangers, None) is not None else ""
                     raise _refusal(directory / first[0], first[1] + more)
             old_store = _OldStore.hold(directory / STORE)
@@ -214,10 +220,7 @@ class _OldStore:
             if code == sqlite3.SQLITE_NOTADB:
                 return cls(path, None)
             if code in _SQLITE_IN_USE:
-                raise DemoFolderError(
-                    f"{path} is open in another process (an ingest, prov serve?): stop it, "
-                    "then run the demo again"
-                ) from None
+                raise _in_use(path) from None
             raise DemoFolderError(f"cannot take over {path}: {exc}") from None
         return cls(path, connection)
 
@@ -235,6 +238,38 @@ class _OldStore:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _in_use(store: Path) -> DemoFolderError:
+    return DemoFolderError(
+        f"{store} is open in another process (an ingest, prov serve?): stop it, "
+        "then run the demo again"
+    )
+
+
+# SQLite's dead-man-switch lock (https://sqlite.org/walformat.html, "the DMS lock"): byte 128
+# of a WAL store's -shm, which every connection holds a read lock on while it is open.
+_SHM_DMS_BYTE = 128
+
+
+def _open_elsewhere(store: Path) -> bool:
+    """Whether another process has the store at `store` open in WAL mode (the mode prov's
+    stores use), found as SQLite finds it when it opens one: the DMS byte of its -shm cannot
+    be locked for writing. Unlike `_OldStore.hold` nothing is written: holding a store that is
+    not in use and letting it go checkpoints and removes its -wal and -shm, and this asks
+    before a refusal that must leave the folder untouched. The lock, if taken, is let go at
+    once (closing the descriptor)."""
+    try:
+        descriptor = os.open(f"{store}-shm", os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False  # no -shm (or not ours to open): no WAL connection to find
+    try:
+        fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _SHM_DMS_BYTE)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EACCES)
+    finally:
+        os.close(descriptor)
+    return False
 
 
 class _DemoNames:

@@ -277,10 +277,33 @@ class _ReaderLeft(Exception):  # noqa: N818  (not an error: the end of a pipelin
     """Standard output's reader went away (`prov ... | head`): `main` ends quietly."""
 
 
-class _Prov(click.Group):
-    """The `prov` group: a broken pipe, wherever it happens (a command, its --help), reaches
-    `main` as `_ReaderLeft`. Click itself would end the process with exit code 1 and no
-    word, before `main` could tell a reader that left from a real error."""
+@contextmanager
+def _clicks_own_output() -> Iterator[None]:
+    """Around click's parsing of a command line, where it prints the help and the version
+    itself (`click.echo`, then `ctx.exit()`), outside `_echo`: the same rules as everything
+    `prov` prints. A refused write (`prov --help > /dev/full`) is `cannot write -: REASON`
+    rather than a traceback; a closed stdout is `cannot write -: standard output is closed`
+    (click prints nothing and ends with 0); a reader that left reaches `main` as `_ReaderLeft`.
+    Parsing does no other I/O (the options' types and callbacks read nothing), so an OSError
+    here is a write to stdout."""
+    from provenance.files.output_file import STDOUT, STDOUT_CLOSED, OutputError
+
+    try:
+        with _writing_stdout():
+            yield
+    except BrokenPipeError as exc:
+        raise _ReaderLeft from exc
+    except click.exceptions.Exit as exc:
+        # Parsing ends early with 0 only after printing the help or the version.
+        if exc.exit_code == 0 and sys.stdout is None:
+            raise OutputError(STDOUT, STDOUT_CLOSED) from None
+        raise
+
+
+class _ProvCommand(click.Command):
+    """Every `prov` command: what click prints while parsing its command line (its --help)
+    follows `_clicks_own_output`. A subcommand's line is parsed by its own `make_context`,
+    inside the group's `invoke`, hence a class for the commands and not only the group."""
 
     def make_context(
         self,
@@ -289,10 +312,17 @@ class _Prov(click.Group):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
-        try:
+        with _clicks_own_output():
             return super().make_context(info_name, args, parent, **extra)
-        except BrokenPipeError as exc:
-            raise _ReaderLeft from exc
+
+
+class _Prov(_ProvCommand, click.Group):
+    """The `prov` group (and `prov report`): a broken pipe, wherever it happens (a command, its
+    --help), reaches `main` as `_ReaderLeft`. Click itself would end the process with exit
+    code 1 and no word, before `main` could tell a reader that left from a real error."""
+
+    command_class = _ProvCommand
+    group_class = type  # a subgroup is a `_Prov` too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -1518,6 +1548,9 @@ def main(argv: list[str] | None = None) -> None:
             _interrupted(exc)
         except KeyboardInterrupt as exc:  # a signal outside click's reach (the flush above)
             _interrupted(exc)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # Its message is the whole help, which one error line would show with escapes.
+            _fail(f"no command given ({exc.ctx.command_path} --help lists them)", EXIT_INPUT)
         except click.ClickException as exc:
             _fail(exc.format_message(), EXIT_INPUT)
         except NotFoundError as exc:

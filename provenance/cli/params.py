@@ -9,8 +9,8 @@ Every integer option is a `WholeNumber`, a `click.IntRange` with both ends (the 
 `eventstore.store.MAX_LIMIT`, what both store backends take as a read limit) that takes ASCII
 digits alone, as the query API does (`provenance.domain.whole_numbers`); every float option
 is a `FiniteFloat` (a FloatRange with both ends that also refuses NaN, which compares false with
-any bound); --from/--to are `IsoTime`. `tests/test_bounds.py` walks the command tree and fuzzes
-every option of these types.
+any bound, and takes ASCII digits and a decimal point alone); --from/--to are `IsoTime`.
+`tests/test_bounds.py` walks the command tree and fuzzes every option of these types.
 
 Imports click, `provenance.domain.whole_numbers`, `provenance.domain.shown` and the standard
 library; `provenance.access.report` when a time is given, `eventstore.url` when a URL is.
@@ -19,6 +19,7 @@ library; `provenance.access.report` when a time is given, `eventstore.url` when 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import click
@@ -122,12 +123,26 @@ class WholeNumber(click.IntRange):
 
 
 class FiniteFloat(click.FloatRange):
-    """A number from `low` to `high` (both given, so `inf` and `1e400` are out), never NaN."""
+    """A number from `low` to `high` (both given, so `inf` and `1e400` are out), never NaN,
+    written with the digits 0-9 and a decimal point alone (`2.5`, `.5`, `10`): no sign,
+    exponent, underscore, blank or other script's digits, which click's float() would take,
+    as the whole numbers refuse them (no option takes a number below 0 or needs an exponent)."""
 
     def __init__(self, low: float, high: float) -> None:
+        if low < 0:
+            raise ValueError("a FiniteFloat has no sign: its low end is 0 or more")
         super().__init__(low, high)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, int | float):  # a default given as a number needs no reading
+            text = str(value)
+            if _DECIMAL.fullmatch(text) is None:
+                self.fail(
+                    f"{shown(text)!r} is not a number in the range {self._describe_range()} "
+                    "(the digits 0-9 and a decimal point alone)",
+                    param,
+                    ctx,
+                )
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a number", param, ctx)
@@ -136,6 +151,10 @@ class FiniteFloat(click.FloatRange):
     def _describe_range(self) -> str:
         # 1e12, not 1000000000000.0
         return f"{self.min:g}<=x<={self.max:g}"
+
+
+# [0-9], not \d: \d matches every script's digits.
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
 
 class AccessDays(click.ParamType[int | None, Any]):

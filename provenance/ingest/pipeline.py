@@ -150,20 +150,24 @@ class IngestReport:
 
 
 def natural_order(counts: Mapping[str, int]) -> list[tuple[str, int]]:
-    """`counts` by key in natural order: runs of digits compare as numbers, so a reason with
-    "byte 9" comes before one with "byte 10"."""
+    """`counts` by key in natural order: numbers compare as numbers, so a reason with "byte 9"
+    comes before one with "byte 10", and "600,000 bytes" before "2,000,001 bytes" (the
+    reasons write their numbers with thousands separators)."""
     return sorted(counts.items(), key=lambda item: _natural_key(item[0]))
 
 
 def _natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    # re.split with one group: the numbers are the parts at odd positions.
     return tuple(
-        (1, int(part), part) if part.isdigit() else (0, 0, part)
-        for part in _DIGITS.split(text)
+        (1, int(part.replace(",", "")), part) if index % 2 else (0, 0, part)
+        for index, part in enumerate(_NUMBER.split(text))
         if part
     )
 
 
-_DIGITS = re.compile(r"([0-9]+)")
+# Digits in groups of three after the first, separated by commas ("10,000,001"), are one
+# number; any other comma separates two ("1,2" is 1 then 2).
+_NUMBER = re.compile(r"([0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
