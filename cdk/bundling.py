@@ -5,7 +5,8 @@ dependencies installed as Linux wheels for the runtime's Python and architecture
 
 - `code`: the runtime packages (those `[tool.setuptools.packages.find]` of pyproject.toml puts
   in the wheel: handlers, provenance, premis, eventstore) copied from the repository without
-  `__pycache__`, plus any extra files. Named by a hash of what it holds.
+  `__pycache__` and without the command line (`provenance/cli/`, which no function runs),
+  plus any extra files. Named by a hash of what it holds.
 - `dependencies`: a Lambda layer, `python/<the runtime dependencies>`, made by
   `pip install --target --platform manylinux... --only-binary=:all: --require-hashes` of the
   lock file requirements/runtime.txt (the versions `make` installs here too), so lxml and
@@ -132,12 +133,20 @@ def build_code_asset(
     return _materialise(root, "code-", digest.hexdigest()[:16], build)
 
 
+# Parts of the runtime packages no function runs: the `prov` command and its demo (a third of
+# provenance's code). The import contract "handlers never reach the command line" in
+# pyproject.toml keeps it so; the bundle test imports every handler without them.
+NOT_IN_THE_FUNCTIONS = ("provenance/cli/",)
+
+
 def code_files(extra_files: Mapping[str, Path] | None = None) -> dict[str, bytes]:
     """What the code asset holds: relative POSIX path -> content, sorted by path."""
     files: dict[str, bytes] = {}
     for package in runtime_packages():
         for path in _package_files(REPO_ROOT / package):
-            files[path.relative_to(REPO_ROOT).as_posix()] = path.read_bytes()
+            name = path.relative_to(REPO_ROOT).as_posix()
+            if not name.startswith(NOT_IN_THE_FUNCTIONS):
+                files[name] = path.read_bytes()
     for relative, source in (extra_files or {}).items():
         name = _asset_path(relative)
         if name in files:

@@ -468,6 +468,9 @@ def test_code_asset_holds_the_runtime_packages_and_extra_files(
     assert (code / "config" / "access-policy.toml").read_text() == policy.read_text()
     everything = list(code.rglob("*"))
     assert not [p for p in everything if p.name in {"tests", "cdk"}]
+    # No function runs the command line or the demo: they stay out of the asset.
+    assert (code / "provenance" / "query" / "http_api.py").is_file()
+    assert not (code / "provenance" / "cli").exists()
     assert_bytecode_for_the_runtime(code)
     # Lambda runs the code as another user: everything readable by all.
     assert all(p.stat().st_mode & 0o444 == 0o444 for p in [code, *everything])
