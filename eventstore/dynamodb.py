@@ -50,14 +50,13 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eventstore import schema
-from eventstore.aws_region import resolve_region
+from eventstore.aws_client import AwsClientError, aws_client
+from eventstore.aws_region import NoRegionError
 from eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -81,7 +80,6 @@ from eventstore.store import (
     conflict_error,
     parse_cursor,
 )
-from eventstore.url import check_client_endpoint
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -97,7 +95,8 @@ _BATCH_WRITE_ITEMS = 25
 _ATTEMPTS = 10
 COMPRESS_FROM = 256
 _KNOWN_STREAMS = 100_000
-_CALL_ATTEMPTS = 5
+CALL_ATTEMPTS = 6
+"""Attempts per DynamoDB call, the first included (botocore's standard retries)."""
 _BACKOFF_BASE_S = 0.05
 _BACKOFF_CAP_S = 5.0
 # Cancellation reasons that say "try again later", not "your condition failed".
@@ -132,33 +131,28 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
-def client_config() -> Config:
-    """botocore settings for every DynamoDB client of the store.
+def _client(region: str | None, endpoint_url: str | None) -> DynamoDBClient:
+    """A DynamoDB client in `region` (the store URL's), else the configured one
+    (`eventstore.aws_region`: AWS_REGION before botocore's own resolution).
 
-    Five attempts per call with botocore's standard (jittered, exponential) backoff ride out
+    Six attempts per call with botocore's standard (jittered, exponential) backoff ride out
     throttling bursts (the store retries transactions and unprocessed items on top), while
     an unreachable endpoint fails within about half a minute instead of many minutes: a
     person at a terminal wants the error, and Lambda retries the batch itself.
     """
-    return Config(
-        retries={"mode": "standard", "max_attempts": _CALL_ATTEMPTS},
-        connect_timeout=3,
-        read_timeout=30,
-        max_pool_connections=20,
+    return cast(
+        "DynamoDBClient",
+        aws_client(
+            "dynamodb",
+            region=region,
+            endpoint_url=endpoint_url,
+            how="region=R in the store URL",
+            attempts=CALL_ATTEMPTS,
+            connect_timeout=3,
+            read_timeout=30,
+            max_pool_connections=20,
+        ),
     )
-
-
-def _client(region: str | None, endpoint_url: str | None) -> DynamoDBClient:
-    """A DynamoDB client in `region` (the store URL's), else the configured one
-    (`eventstore.aws_region`: AWS_REGION before botocore's own resolution)."""
-    client = boto3.client(
-        "dynamodb",
-        region_name=resolve_region(region, how="region=R in the store URL"),
-        endpoint_url=endpoint_url,
-        config=client_config(),
-    )
-    check_client_endpoint(client.meta.endpoint_url)
-    return client
 
 
 class DynamoDBEventStore(EventStore):
@@ -185,8 +179,11 @@ class DynamoDBEventStore(EventStore):
         if client is None:
             try:
                 client = _client(region, endpoint_url)
-            except (BotoCoreError, ValueError) as exc:
-                raise StoreUnavailableError(f"cannot open the event store {where}: {exc}") from exc
+            except (AwsClientError, NoRegionError) as exc:
+                detail = exc.detail if isinstance(exc, AwsClientError) else str(exc)
+                raise StoreUnavailableError(
+                    f"cannot open the event store {where}: {detail}"
+                ) from exc
             self.region = client.meta.region_name
         self._client: DynamoDBClient | None = client
         self._known_streams: set[str] = set()
@@ -909,7 +906,7 @@ def _translate(exc: ClientError | BotoCoreError, where: str, action: str) -> Eve
         if code in _THROTTLING_CODES:
             return StoreUnavailableError(
                 f"cannot {action} the event store {where}: still throttled after "
-                f"{_CALL_ATTEMPTS} attempts ({code})"
+                f"{CALL_ATTEMPTS} attempts ({code})"
             )
         if code in _UNAVAILABLE_CODES:
             return StoreUnavailableError(

@@ -2,7 +2,7 @@
 
 Thin on purpose: the routes live in `provenance.query.http_api`, which `prov serve` runs too. The
 store named by `PROV_STORE` is opened on the first request and kept for the container's life
-(one Lambda container answers one request at a time). `PROV_ORGANIZATION` names the PREMIS
+(`handlers.container`). `PROV_ORGANIZATION` names the PREMIS
 organisation agent, as for `prov premis`.
 """
 
@@ -14,22 +14,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from eventstore import EventStore, open_store
+from handlers.container import store
 from provenance.query.http_api import LAMBDA_MAX_BODY, QueryApi
 
 logger = Logger(service="prov-api")
-_store: EventStore | None = None
-
-
-def _open_store() -> EventStore:
-    global _store  # noqa: PLW0603  (one store per container, opened on first use)
-    if _store is None:
-        _store = open_store(os.environ.get("PROV_STORE", ""), create=False)
-    return _store
-
-
 api = QueryApi(
-    _open_store,
+    store,
     organization=os.environ.get("PROV_ORGANIZATION") or None,
     max_body_bytes=LAMBDA_MAX_BODY,
     logger=logger,

@@ -37,8 +37,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from eventstore import EventStore, EventStoreError, StoreUnavailableError, open_store, schema
+from eventstore import EventStoreError, schema
 from eventstore.dynamodb import record_from_image
+from handlers.container import store
 from provenance.domain.events import ACCESS_STREAM_PREFIX
 from provenance.projections import access_counts
 from provenance.projections.access_counts import AccessCountsProjector
@@ -54,23 +55,7 @@ an hour's counts are written once for many requests."""
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
-_stores: dict[str, EventStore] = {}
 _pruned_hour: str | None = None
-
-
-def store() -> EventStore:
-    """The store named by `PROV_STORE`, opened once per container (and again only if the
-    variable changes, as between tests)."""
-    url = os.environ.get("PROV_STORE", "")
-    if not url:
-        raise StoreUnavailableError("PROV_STORE is not set: give the store URL")
-    opened = _stores.get(url)
-    if opened is None:
-        for old in _stores.values():
-            old.close()
-        _stores.clear()
-        opened = _stores[url] = open_store(url, create=False)
-    return opened
 
 
 @logger.inject_lambda_context

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 import handlers.api as api_handler
 from eventstore import open_store
+from handlers import container
 from provenance.cli.demo import run_demo
 from provenance.query.http_api import QueryApi, negotiate
 from tests.aws_lambda import Params, http_event
@@ -64,14 +65,12 @@ def call(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call]:
     """The Lambda handler as API Gateway invokes it, over the demo store (PROV_STORE)."""
     monkeypatch.setenv("PROV_STORE", demo.url)
     monkeypatch.delenv("PROV_ORGANIZATION", raising=False)
-    monkeypatch.setattr(api_handler, "_store", None)
 
     def invoke(path: str, params: Params | None = None, **options: Any) -> dict[str, Any]:
         return api_handler.handler(http_event(path, params, **options), LambdaContext())
 
     yield invoke
-    if api_handler._store is not None:
-        api_handler._store.close()
+    container.close()
 
 
 def body_json(response: dict[str, Any]) -> Any:

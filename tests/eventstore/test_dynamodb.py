@@ -19,9 +19,11 @@ from botocore.exceptions import ClientError
 from eventstore import ProjectionRow, ProjectionWrite, StoreUnavailableError, open_store, schema
 from eventstore.dynamodb import (
     DynamoDBEventStore,
-    client_config,
     create_table,
     record_from_image,
+)
+from eventstore.dynamodb import (
+    _client as _store_client,
 )
 from eventstore.store import EventStore
 from eventstore.url import init_store
@@ -75,11 +77,11 @@ def table(moto: MotoServer) -> Iterator[str]:
 
 
 def _client(moto: MotoServer, **config: Any) -> Any:
+    """A client as the store makes it, or with other botocore settings."""
+    if not config:
+        return _store_client(REGION, moto.endpoint_url)
     return boto3.client(
-        "dynamodb",
-        region_name=REGION,
-        endpoint_url=moto.endpoint_url,
-        config=Config(**config) if config else client_config(),
+        "dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url, config=Config(**config)
     )
 
 
