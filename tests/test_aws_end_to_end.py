@@ -33,6 +33,7 @@ import handlers.ingest
 import handlers.projector
 from eventstore import EventStore, SQLiteEventStore, open_store
 from eventstore.dynamodb import DynamoDBEventStore
+from handlers import container
 from premis.schema import load_schema
 from provenance.access.report import ReportQuery, access_report
 from provenance.cli.demo_data import DemoData, generate
@@ -108,9 +109,9 @@ def pipeline(
     # The Lambda functions' configuration.
     monkeypatch.setenv("PROV_STORE", url)
     monkeypatch.setenv("PROV_TZ", TZ)
-    monkeypatch.setattr(handlers.api, "_store", None)
     data = generate(tmp_path / "demo", objects=3, days=5, tz=TZ)
     yield Pipeline(moto, table, stream, url, tmp_path / "ship.db", data, tmp_path)
+    container.close()
     kinesis.delete_stream(StreamName=stream)
     boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
         TableName=table
