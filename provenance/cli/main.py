@@ -1131,7 +1131,7 @@ def _ship_progress_printer() -> Any:
 
 def _cost_model() -> Any:
     """`provenance.aws.cost`, for its defaults in `prov cost --help` (standard library only)."""
-    from provenance.aws import cost
+    from provenance.aws import cost_figures as cost
 
     return cost
 
@@ -1265,7 +1265,8 @@ def cost(
 ) -> None:
     """Estimate the monthly AWS bill of the deployed pipeline (Kinesis, Lambda, DynamoDB, API
     Gateway) from list prices and the units the AWS benchmark measured, with its assumptions."""
-    from provenance.aws.cost import Inputs, estimate, render_table
+    from provenance.aws.cost import Inputs, estimate
+    from provenance.aws.cost_text import render_table
 
     # The choices were checked by click; the estimate checks the rest.
     chosen: dict[str, Any] = {
