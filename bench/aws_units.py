@@ -510,7 +510,9 @@ def _measure(
     import handlers.projector
     from eventstore import SQLiteEventStore
     from eventstore.dynamodb import create_table
-    from provenance.aws.ship import ShipOptions, Shipper, kinesis_client
+    from provenance.aws.ship import Shipper
+    from provenance.aws.ship_options import ShipOptions
+    from provenance.aws.ship_send import kinesis_client
     from provenance.aws.ship_state import ShipState
     from provenance.cli.demo_data import generate
     from provenance.domain.events import QUARANTINE_STREAM

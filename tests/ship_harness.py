@@ -19,7 +19,7 @@ from typing import Any
 
 from eventstore.sqlite import SQLiteEventStore
 from provenance.access.policy import AccessPolicy
-from provenance.aws.ship import ShipOptions
+from provenance.aws.ship_options import ShipOptions
 from provenance.ingest.inputs import Input, InputError, open_input
 from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
 from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream

@@ -119,10 +119,10 @@ def test_every_number_option_has_both_bounds() -> None:
 
 
 def test_the_bounds_are_the_ones_they_name() -> None:
-    from provenance.aws import ship
+    from provenance.aws import ship_options
     from provenance.cli import params as cli_params
 
-    assert cli_params.MAX_SHIP_RECORD_BYTES == ship.MAX_CALL_BYTES
+    assert cli_params.MAX_SHIP_RECORD_BYTES == ship_options.MAX_CALL_BYTES
 
 
 # --- the values --------------------------------------------------------------------------------
@@ -261,16 +261,20 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     once their options are read and checked."""
     import provenance.aws.redrive
     import provenance.aws.ship
+    import provenance.aws.ship_report
+    import provenance.aws.ship_send
     import provenance.cli.demo
     import provenance.query.serve
 
     monkeypatch.setattr(provenance.query.serve, "serve_api", lambda *args, **kwargs: None)
     monkeypatch.setattr(provenance.cli.demo, "run_demo", lambda *args, **kwargs: None)
-    monkeypatch.setattr(provenance.aws.ship, "kinesis_client", lambda **kwargs: object())
+    monkeypatch.setattr(provenance.aws.ship_send, "kinesis_client", lambda **kwargs: object())
     monkeypatch.setattr(
         provenance.aws.ship.Shipper,
         "run",
-        lambda self, paths, once=False: provenance.aws.ship.ShipReport(stream=self.options.stream),
+        lambda self, paths, once=False: provenance.aws.ship_report.ShipReport(
+            stream=self.options.stream
+        ),
     )
     monkeypatch.setattr(
         provenance.aws.redrive,

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 
 from provenance.access.policy import MAX_RETENTION_DAYS
-from provenance.aws import cost
+from provenance.aws import cost_figures
 from provenance.aws.cost import CostInputError, Estimate, Inputs, estimate
 from tests.test_cli import run as run_prov
 
@@ -246,16 +246,16 @@ def test_impossible_inputs_are_refused_with_one_line(change: dict, message: str)
 
 def test_every_figure_is_finite_at_the_largest_inputs() -> None:
     largest = Inputs(
-        lines_per_day=cost.MAX_LINES_PER_DAY,
-        access_days=cost.MAX_ACCESS_DAYS,
-        objects=cost.MAX_OBJECTS,
+        lines_per_day=cost_figures.MAX_LINES_PER_DAY,
+        access_days=cost_figures.MAX_ACCESS_DAYS,
+        objects=cost_figures.MAX_OBJECTS,
         stream_mode="provisioned",
-        shards=cost.MAX_SHARDS,
+        shards=cost_figures.MAX_SHARDS,
         ingest_memory_mb=10_240,
-        api_requests_per_month=cost.MAX_API_REQUESTS_PER_MONTH,
-        api_ms_per_request=cost.MAX_MS,
-        dynamodb_latency_ms=cost.MAX_MS,
-        month=cost.MAX_MONTH,
+        api_requests_per_month=cost_figures.MAX_API_REQUESTS_PER_MONTH,
+        api_ms_per_request=cost_figures.MAX_MS,
+        dynamodb_latency_ms=cost_figures.MAX_MS,
+        month=cost_figures.MAX_MONTH,
     )
     for inputs in (
         largest,
@@ -269,7 +269,7 @@ def test_every_figure_is_finite_at_the_largest_inputs() -> None:
 
 
 def test_the_retention_bound_is_the_access_policys() -> None:
-    assert cost.MAX_ACCESS_DAYS == MAX_RETENTION_DAYS
+    assert cost_figures.MAX_ACCESS_DAYS == MAX_RETENTION_DAYS
 
 
 # --- the command -------------------------------------------------------------------------------

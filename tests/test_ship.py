@@ -29,15 +29,11 @@ import pytest
 from eventstore.sqlite import SQLiteEventStore
 from premis.escaping import visible_surrogates
 from provenance.access.policy import AccessPolicy
-from provenance.aws.ship import (
-    KinesisClient,
-    ShipError,
-    ShipOptions,
-    Shipper,
-    ShipReport,
-    kinesis_client,
-    partition_key,
-)
+from provenance.aws.ship import Shipper
+from provenance.aws.ship_options import ShipError, ShipOptions
+from provenance.aws.ship_records import partition_key
+from provenance.aws.ship_report import ShipReport
+from provenance.aws.ship_send import KinesisClient, kinesis_client
 from provenance.aws.ship_state import FileKey, ShipState
 from provenance.cli.demo_data import DemoData, generate
 from provenance.ingest.kinesis_records import RecordOrigin, ingest_record

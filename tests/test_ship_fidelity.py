@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from provenance.aws.ship import Shipper, ShipReport, rotated_name
+from provenance.aws.ship import Shipper
+from provenance.aws.ship_files import rotated_name
+from provenance.aws.ship_report import ShipReport
 from provenance.aws.ship_state import ShipState
 from provenance.cli.demo_data import DemoData, generate
 from provenance.ingest.kinesis_records import Envelope, decode

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from provenance.aws.file_birth import birth_time
-from provenance.aws.ship import KinesisClient, Shipper
+from provenance.aws.ship import Shipper
+from provenance.aws.ship_send import KinesisClient
 from provenance.aws.ship_state import FileKey, ShipState
 from tests.aws_server import MotoServer
 from tests.test_ship import (  # fixtures and helpers of the ship tests

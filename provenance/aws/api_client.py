@@ -15,8 +15,8 @@ region, requests to it go unsigned. HTTP goes through botocore's urllib3 session
 signature never travels to another host.
 
 botocore is imported when a client is made (only `--api` needs it): `prov --help` stays fast.
-Imports `provenance` (druid, errors, access_report), `eventstore.aws_region` (the project's
-region rule: AWS_REGION before botocore's own resolution) and botocore.
+The region rule is the project's (`eventstore.aws_region`: AWS_REGION before botocore's own
+resolution).
 """
 
 from __future__ import annotations

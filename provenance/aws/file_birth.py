@@ -1,12 +1,10 @@
 """When a file was made (its birth time), where the system says: to tell a new file that was
 given the inode of a deleted one (ext4 does) from the same file emptied by copytruncate, which
-the device and inode alone cannot (`provenance.aws.ship`).
+the device and inode alone cannot (`provenance.aws.ship_files`).
 
 Python's `os.stat` gives `st_birthtime` on macOS and the BSDs (and Windows from 3.12); on Linux
 it is asked of `statx(2)` (Linux 4.11, glibc 2.28), which file systems answer when they keep it
 (ext4, XFS, Btrfs, tmpfs do). None where nobody says.
-
-Imports nothing of the project.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ An identity is not proof of content: ext4 gives a new file the inode of one just
 copytruncate keeps the inode while the content goes. So the state also keeps a `Fingerprint`
 of what was shipped: the SHA-1 of the file's first line and of the line that ends at the
 offset, with the bytes each of those lines took. Shipping resumes in a file (the same one, or a
-rotated copy of it) only where it holds those lines (`provenance.aws.ship`). Rows saved by format 1
-have no fingerprint (`SavedFile.fingerprint` is None), rows of format 2 no size of the first
-line (`Fingerprint.head_bytes`); their next commit adds them.
+rotated copy of it) only where it holds those lines (`provenance.aws.ship_files`). Rows saved by
+format 1 have no fingerprint (`SavedFile.fingerprint` is None), rows of format 2 no size of
+the first line (`Fingerprint.head_bytes`); their next commit adds them.
 
 With the offset goes what the file's source remembered there (`memory`: lines, see
 `provenance.sources.base.Source.memory`), so a restarted shipper reads on as the one that
@@ -37,8 +37,7 @@ given as `--state`) is refused before anything is written to it. WAL with synchr
 a process crash loses nothing committed; a power loss may lose the last commits, which only
 means shipping their records again (duplicates, never gaps). The file is private (0600) when
 this module makes it (`provenance.files.output_file.prepare_database`); SQLite gives its -wal
-and -shm files the same mode. Imports only `provenance.domain.errors` and
-`provenance.files.output_file`.
+and -shm files the same mode.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from provenance.cli.params import (
 if TYPE_CHECKING:
     from eventstore import EventStore
     from provenance.aws.api_client import ApiClient
-    from provenance.aws.ship import ShipReport
+    from provenance.aws.ship_report import ShipReport
     from provenance.ingest.pipeline import IngestReport
 
 DEFAULT_STORE_PATH = (
@@ -1039,7 +1039,10 @@ def ship(
     import signal
     from dataclasses import replace
 
-    from provenance.aws.ship import ShipOptions, Shipper, check_path, kinesis_client
+    from provenance.aws.ship import Shipper
+    from provenance.aws.ship_files import check_path
+    from provenance.aws.ship_options import ShipOptions
+    from provenance.aws.ship_send import kinesis_client
     from provenance.aws.ship_state import ShipState, default_state_path
     from provenance.domain.timezones import resolve_zone
     from provenance.sources import source_class
@@ -1128,7 +1131,7 @@ def _ship_progress_printer() -> Any:
 
 def _cost_model() -> Any:
     """`provenance.aws.cost`, for its defaults in `prov cost --help` (standard library only)."""
-    from provenance.aws import cost
+    from provenance.aws import cost_figures as cost
 
     return cost
 
@@ -1262,7 +1265,8 @@ def cost(
 ) -> None:
     """Estimate the monthly AWS bill of the deployed pipeline (Kinesis, Lambda, DynamoDB, API
     Gateway) from list prices and the units the AWS benchmark measured, with its assumptions."""
-    from provenance.aws.cost import Inputs, estimate, render_table
+    from provenance.aws.cost import Inputs, estimate
+    from provenance.aws.cost_text import render_table
 
     # The choices were checked by click; the estimate checks the rest.
     chosen: dict[str, Any] = {

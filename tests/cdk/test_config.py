@@ -107,19 +107,19 @@ def test_config_is_frozen() -> None:
 def test_prov_cost_assumes_what_the_cdk_app_deploys() -> None:
     """`prov cost` defaults to the deployment's memory, architecture and expiry: if the CDK
     defaults change, the estimate must change with them."""
-    from provenance.aws import cost
+    from provenance.aws import cost_figures
 
     config = StageConfig()
-    assert config.ingest_memory_mb == cost.INGEST_MEMORY_MB
-    assert config.projector_memory_mb == cost.PROJECTOR_MEMORY_MB
-    assert config.api_memory_mb == cost.API_MEMORY_MB
-    assert config.architecture == cost.ARCHITECTURE
-    assert config.access_event_expiry_days == cost.ACCESS_EVENT_DAYS
-    assert config.projector_batch_size == cost.PROJECTOR_BATCH_SIZE
+    assert config.ingest_memory_mb == cost_figures.INGEST_MEMORY_MB
+    assert config.projector_memory_mb == cost_figures.PROJECTOR_MEMORY_MB
+    assert config.api_memory_mb == cost_figures.API_MEMORY_MB
+    assert config.architecture == cost_figures.ARCHITECTURE
+    assert config.access_event_expiry_days == cost_figures.ACCESS_EVENT_DAYS
+    assert config.projector_batch_size == cost_figures.PROJECTOR_BATCH_SIZE
 
 
 def test_prov_cost_keeps_markers_as_long_as_the_projector() -> None:
-    from provenance.aws import cost
+    from provenance.aws import cost_figures
     from provenance.projections import base
 
-    assert cost.MARKER_HOURS == base.MARKER_HOURS
+    assert cost_figures.MARKER_HOURS == base.MARKER_HOURS
