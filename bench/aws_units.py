@@ -512,7 +512,7 @@ def _measure(
     from eventstore.dynamodb import create_table
     from provenance.aws.ship import ShipOptions, Shipper, kinesis_client
     from provenance.aws.ship_state import ShipState
-    from provenance.cli.demo_data import generate
+    from provenance.cli.demo.world import generate
     from provenance.domain.events import QUARANTINE_STREAM
     from tests.aws_lambda import KinesisPoller, TableStreamPoller
 

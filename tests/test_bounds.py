@@ -261,11 +261,11 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     once their options are read and checked."""
     import provenance.aws.redrive
     import provenance.aws.ship
-    import provenance.cli.demo
+    import provenance.cli.demo.tour
     import provenance.query.serve
 
     monkeypatch.setattr(provenance.query.serve, "serve_api", lambda *args, **kwargs: None)
-    monkeypatch.setattr(provenance.cli.demo, "run_demo", lambda *args, **kwargs: None)
+    monkeypatch.setattr(provenance.cli.demo.tour, "run_demo", lambda *args, **kwargs: None)
     monkeypatch.setattr(provenance.aws.ship, "kinesis_client", lambda **kwargs: object())
     monkeypatch.setattr(
         provenance.aws.ship.Shipper,

@@ -1,5 +1,5 @@
 """`prov demo`: its command line (the world sizes it offers come from the generator); the run and
-its tour are `provenance.cli.demo`.
+its tour are `provenance.cli.demo.tour`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from provenance.cli.params import WholeNumber
 
 
 def _demo_world() -> Any:
-    """`provenance.cli.demo_data`, for the world sizes `prov demo` offers (no heavy imports)."""
-    from provenance.cli import demo_data
+    """`provenance.cli.demo.world`, for the world sizes `prov demo` offers (no heavy imports)."""
+    from provenance.cli.demo import world
 
-    return demo_data
+    return world
 
 
 _DEMO = _demo_world()
@@ -59,7 +59,7 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
     the demo did not make or that changed since it made them) is refused, before anything is
     touched, unless --force.
     """
-    from provenance.cli.demo import run_demo
+    from provenance.cli.demo.tour import run_demo
 
     if not directory:
         raise click.BadParameter("the folder name is empty", param_hint="'--dir'")
