@@ -3,7 +3,8 @@
 Every rendering returns `TerminalText`: its lines pass through `provenance.domain.terminal.visible`,
 so a control character stored in an event or a quarantined line is shown as an escape, and only
 the line breaks a table adds are real. Cells are made visible before they are padded or cut,
-so a column stays aligned.
+so a column stays aligned. The reports of `prov ingest` and `prov ship` are printed here too,
+line by line through the CLI's `_echo`, with their progress counters on stderr.
 """
 
 from __future__ import annotations
