@@ -40,7 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from provenance.cli.demo_data import (
+from provenance.cli.demo.vocabulary import (
     AHREFSBOT,
     BINGBOT,
     BROWSER_AGENTS,

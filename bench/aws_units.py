@@ -514,7 +514,7 @@ def _measure(
     from provenance.aws.ship_options import ShipOptions
     from provenance.aws.ship_send import kinesis_client
     from provenance.aws.ship_state import ShipState
-    from provenance.cli.demo_data import generate
+    from provenance.cli.demo.world import generate
     from provenance.domain.events import QUARANTINE_STREAM
     from tests.aws_lambda import KinesisPoller, TableStreamPoller
 

@@ -45,7 +45,7 @@ AIM_LINES_PER_S = 50_000
 
 def make_mixed(directory: Path, lines: int) -> tuple[list[Path], float]:
     """One demo world big enough for `lines` lines (scaled from 6000 objects x 122 days)."""
-    from provenance.cli.demo_data import generate
+    from provenance.cli.demo.world import generate
 
     objects = max(3, round(6000 * lines / 1_000_000))
     start = time.perf_counter()
@@ -55,7 +55,7 @@ def make_mixed(directory: Path, lines: int) -> tuple[list[Path], float]:
 
 def make_audit_only(directory: Path, lines: int) -> tuple[list[Path], float]:
     """The audit logs of several seeds, concatenated and cut at exactly `lines` lines."""
-    from provenance.cli.demo_data import generate
+    from provenance.cli.demo.world import generate
 
     start = time.perf_counter()
     target = directory / "audit_only.log"

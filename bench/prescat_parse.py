@@ -154,7 +154,7 @@ def _time_ingest(raw_lines: list[bytes], name: str) -> dict[str, float | int]:
 
 
 def _make_inputs(directory: Path, *, quick: bool) -> dict[str, tuple[Path, str]]:
-    from provenance.cli.demo_data import generate
+    from provenance.cli.demo.world import generate
 
     objects, days = (300, 60) if quick else (2000, 150)
     data = generate(directory / "demo", objects=objects, days=days, tz=TZ)

@@ -36,7 +36,7 @@ from eventstore.dynamodb import DynamoDBEventStore
 from handlers import container
 from premis.schema import load_schema
 from provenance.access.report import ReportQuery, access_report
-from provenance.cli.demo_data import DemoData, generate
+from provenance.cli.demo.world import DemoData, generate
 from provenance.cli.main import cli
 from provenance.ingest.pipeline import IngestOptions, ingest_stream
 from provenance.query.views import event_view, object_state_view

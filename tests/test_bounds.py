@@ -263,11 +263,11 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     import provenance.aws.ship
     import provenance.aws.ship_report
     import provenance.aws.ship_send
-    import provenance.cli.demo
+    import provenance.cli.demo.tour
     import provenance.query.serve
 
     monkeypatch.setattr(provenance.query.serve, "serve_api", lambda *args, **kwargs: None)
-    monkeypatch.setattr(provenance.cli.demo, "run_demo", lambda *args, **kwargs: None)
+    monkeypatch.setattr(provenance.cli.demo.tour, "run_demo", lambda *args, **kwargs: None)
     monkeypatch.setattr(provenance.aws.ship_send, "kinesis_client", lambda **kwargs: object())
     monkeypatch.setattr(
         provenance.aws.ship.Shipper,

@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import provenance.cli.demo
-from provenance.cli.demo_data import MAX_DAYS, MAX_OBJECTS, MIN_DAYS, MIN_OBJECTS
-from provenance.cli.demo_folder import MANIFEST
+import provenance.cli.demo.tour
+from provenance.cli.demo.folder import MANIFEST
+from provenance.cli.demo.world import MAX_DAYS, MAX_OBJECTS, MIN_DAYS, MIN_OBJECTS
 from tests.test_cli import run
 
 SMALL = ("--objects", "3", "--days", "5")
@@ -221,8 +221,8 @@ def test_ctrl_c_mid_ingest_keeps_the_previous_store_and_leaves_no_temporary(
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    real = provenance.cli.demo.ingest_stream
-    monkeypatch.setattr(provenance.cli.demo, "ingest_stream", interrupted)
+    real = provenance.cli.demo.tour.ingest_stream
+    monkeypatch.setattr(provenance.cli.demo.tour, "ingest_stream", interrupted)
 
     code, _, err = demo(capsys, made)
 
@@ -263,7 +263,7 @@ def test_arguments_are_checked_before_anything_is_touched(
     low, high = (MIN_OBJECTS, MAX_OBJECTS) if option == "--objects" else (MIN_DAYS, MAX_DAYS)
     ran: list[dict[str, object]] = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(provenance.cli.demo, "run_demo", lambda directory, **kw: ran.append(kw))
+        patch.setattr(provenance.cli.demo.tour, "run_demo", lambda directory, **kw: ran.append(kw))
         code, out, err = run(capsys, "demo", "--dir", str(folder), option, str(value))
 
     number = value if isinstance(value, int) else None
@@ -621,10 +621,10 @@ def test_the_export_line_is_quoted_for_the_shell(capsys, tmp_path: Path) -> None
 # demo's own second ingest call, so it lands there every time.
 SIGNALLED_DEMO = """
 import os, signal, sys
-import provenance.cli.demo
+import provenance.cli.demo.tour
 from provenance.cli.main import main
 
-real, calls = provenance.cli.demo.ingest_stream, []
+real, calls = provenance.cli.demo.tour.ingest_stream, []
 
 def ingest_stream(*args, **kwargs):
     calls.append(1)
@@ -632,7 +632,7 @@ def ingest_stream(*args, **kwargs):
         os.kill(os.getpid(), int(sys.argv[1]))
     return real(*args, **kwargs)
 
-provenance.cli.demo.ingest_stream = ingest_stream
+provenance.cli.demo.tour.ingest_stream = ingest_stream
 main(sys.argv[2:])
 """
 

@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from provenance.cli.demo_data import AGENT_NETWORKS, SEED, DemoData, generate, plan
+from provenance.cli.demo.vocabulary import AGENT_NETWORKS
+from provenance.cli.demo.world import SEED, DemoData, generate, plan
 from provenance.domain.druid import LOOSE, STRICT
 from provenance.domain.events import ServiceAccessed
 from provenance.sources import source_class

@@ -32,7 +32,7 @@ from provenance.access.policy import (
     AccessPolicy,
     AccessPolicyError,
 )
-from provenance.cli.demo_data import generate
+from provenance.cli.demo.world import generate
 from provenance.cli.main import cli
 from provenance.domain.events import ServiceAccessed, load_event
 from provenance.domain.identity import line_digest

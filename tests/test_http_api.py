@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 import handlers.api as api_handler
 from eventstore import open_store
 from handlers import container
-from provenance.cli.demo import run_demo
+from provenance.cli.demo.tour import run_demo
 from provenance.query.http_api import QueryApi, negotiate
 from tests.aws_lambda import Params, http_event
 from tests.premis_helpers import assert_valid_premis

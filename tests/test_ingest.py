@@ -97,7 +97,7 @@ def _rows(store) -> dict[str, object]:
 
 
 def _demo_files(tmp_path: Path) -> list[Path]:
-    from provenance.cli.demo_data import generate
+    from provenance.cli.demo.world import generate
 
     data = generate(tmp_path / "demo", objects=12, days=20)
     return [file.path for file in data.files]

@@ -35,7 +35,7 @@ from provenance.aws.ship_records import partition_key
 from provenance.aws.ship_report import ShipReport
 from provenance.aws.ship_send import KinesisClient, kinesis_client
 from provenance.aws.ship_state import FileKey, ShipState
-from provenance.cli.demo_data import DemoData, generate
+from provenance.cli.demo.world import DemoData, generate
 from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
 from provenance.ingest.pipeline import IngestOptions, ingest_envelope, ingest_stream
 from provenance.query.views import quarantined_lines

@@ -20,7 +20,7 @@ from provenance.aws.ship import Shipper
 from provenance.aws.ship_files import rotated_name
 from provenance.aws.ship_report import ShipReport
 from provenance.aws.ship_state import ShipState
-from provenance.cli.demo_data import DemoData, generate
+from provenance.cli.demo.world import DemoData, generate
 from provenance.ingest.kinesis_records import Envelope, decode
 from provenance.records.envelope import MAX_MEMORY_BYTES, from_json, memory_size, sendable_memory
 from provenance.sources import create_source

@@ -384,6 +384,34 @@ def read_time(text: str) -> date | datetime:
         ) from None
 
 
+def report_query(
+    *,
+    by: Iterable[str],
+    bucket: str | None,
+    start: str | None,
+    stop: str | None,
+    top: int | None,
+    services: Iterable[str],
+    agents: Iterable[str],
+    tz: tzinfo,
+    names: Names = OPTION_NAMES,
+) -> ReportQuery:
+    """The query the asker's parameters make, `prov report access`'s options or the query API's:
+    the one place both build it. `by` is the dimensions as given (blank names dropped), `start`
+    and `stop` the times as written (read by `parse_time` in `tz`, its messages calling them
+    by `names`); `bucket` and `top` were checked by the asker's own rules."""
+    return ReportQuery(
+        by=tuple(name.strip() for name in by if name.strip()),
+        bucket=bucket,  # type: ignore[arg-type]
+        start=parse_time(start, tz, names=names) if start else None,
+        stop=parse_time(stop, tz, end=True, names=names) if stop else None,
+        top=top,
+        services=tuple(services),
+        agents=tuple(agents),
+        tz=tz,
+    )
+
+
 def parse_time(
     text: str, tz: tzinfo, *, end: bool = False, names: Names = OPTION_NAMES
 ) -> datetime | None:

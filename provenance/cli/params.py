@@ -12,8 +12,8 @@ is a `FiniteFloat` (a FloatRange with both ends that also refuses NaN, which com
 any bound, and takes ASCII digits and a decimal point alone); --from/--to are `IsoTime`.
 `tests/test_bounds.py` walks the command tree and fuzzes every option of these types.
 
-Imports click, `provenance.domain.whole_numbers`, `provenance.domain.shown` and the standard
-library; `provenance.access.report` when a time is given, `eventstore.url` when a URL is.
+`provenance.access.report` is imported only when a time is given, `eventstore.url` only when a
+URL is.
 """
 
 from __future__ import annotations

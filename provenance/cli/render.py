@@ -3,19 +3,25 @@
 Every rendering returns `TerminalText`: its lines pass through `provenance.domain.terminal.visible`,
 so a control character stored in an event or a quarantined line is shown as an escape, and only
 the line breaks a table adds are real. Cells are made visible before they are padded or cut,
-so a column stays aligned.
+so a column stays aligned. The reports of `prov ingest` and `prov ship` are printed here too,
+line by line through the CLI's `_echo`, with their progress counters on stderr.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import click
+
+from provenance.cli.app import _echo
 from provenance.domain.shown import shown
 from provenance.domain.terminal import TerminalText, terminal_lines, visible
 from provenance.query.views import summary
 
 if TYPE_CHECKING:
     from provenance.access.report import Report
+    from provenance.aws.ship_report import ShipReport
+    from provenance.ingest.pipeline import IngestReport
 
 
 def state_table(view: dict[str, Any]) -> TerminalText:
@@ -148,3 +154,54 @@ def human_bytes(size: int) -> str:
             return f"{value:,.1f} {unit}"
         value /= 1000
     return f"{value:,.1f} TB"
+
+
+def print_ingest_report(report: IngestReport) -> None:
+    from provenance.ingest.pipeline import natural_order
+
+    _echo(
+        f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "
+        f"{report.quarantined:,} quarantined"
+    )
+    _echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
+    for kind, count in sorted(report.by_type.items()):
+        _echo(f"  {kind:<28} {count:>9,}")
+    for label, reasons in (
+        ("ignored", report.ignored_by_reason),
+        ("quarantined", report.quarantined_by_reason),
+    ):
+        for reason, count in natural_order(reasons):
+            _echo(f"  {label}: {reason} ({count:,} lines)")
+
+
+def ingest_progress_printer() -> Any:
+    def show(lines: int) -> None:
+        click.echo(f"\r{lines:,} lines read", nl=False, err=True)
+
+    return show
+
+
+def print_ship_report(report: ShipReport) -> None:
+    _echo(
+        f"{report.lines:,} lines in {report.records:,} records ({report.bytes:,} bytes, "
+        f"{report.payload_units:,} PUT payload units) to {report.stream}, "
+        f"{report.put_calls:,} PutRecords calls" + (" (stopped)" if report.stopped else "")
+    )
+    for label, count in (
+        ("entries retried", report.retried_entries),
+        ("forced cuts (entries split across records)", report.forced_cuts),
+        ("idle flushes (an open entry shipped after --idle-flush of quiet)", report.idle_flushes),
+        ("rotations", report.rotations),
+        ("truncations", report.truncations),
+    ):
+        if count:
+            _echo(f"  {label}: {count:,}")
+    for item in report.files:
+        _echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
+
+
+def ship_progress_printer() -> Any:
+    def show(report: Any) -> None:
+        click.echo(f"\r{report.lines:,} lines in {report.records:,} records", nl=False, err=True)
+
+    return show

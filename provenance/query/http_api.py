@@ -263,17 +263,17 @@ class QueryApi:
             )
         by = _list_param(request, "by") or ["service"]
         zone = resolve_zone(_param(request, "tz"))
-        start, stop = _param(request, "from"), _param(request, "to")
         names = reports.PARAMETER_NAMES
-        query = reports.ReportQuery(
-            by=tuple(by),
-            bucket=bucket,  # type: ignore[arg-type]
-            start=reports.parse_time(start, zone, names=names) if start else None,
-            stop=reports.parse_time(stop, zone, end=True, names=names) if stop else None,
+        query = reports.report_query(
+            by=by,
+            bucket=bucket,
+            start=_param(request, "from"),
+            stop=_param(request, "to"),
             top=_int_param(request, "top", None, 1, reports.MAX_TOP),
-            services=tuple(_list_param(request, "service")),
-            agents=tuple(_list_param(request, "agent")),
+            services=_list_param(request, "service"),
+            agents=_list_param(request, "agent"),
             tz=zone,
+            names=names,
         )
         report = reports.access_report(self._store(), query, names=names)
         # What `prov report access` prints besides the rows (`provenance.aws.api_client` reads it).

@@ -1,8 +1,4 @@
-"""`prov demo`: generate sample logs, ingest them into a fresh embedded store, show a tour.
-
-Imports the generator, the demo's folder (what it may replace), ingest, queries, rendering and
-the PREMIS export.
-"""
+"""`prov demo`: generate sample logs, ingest them into a fresh embedded store, show a tour."""
 
 from __future__ import annotations
 
@@ -18,8 +14,8 @@ from zoneinfo import ZoneInfo
 from eventstore.sqlite import SQLiteEventStore
 from provenance.access.policy import AccessPolicy
 from provenance.access.report import ReportQuery, access_report
-from provenance.cli.demo_data import generate, plan
-from provenance.cli.demo_folder import DemoFolder
+from provenance.cli.demo.folder import DemoFolder
+from provenance.cli.demo.world import generate, plan
 from provenance.cli.render import access_table, state_table
 from provenance.domain.terminal import TerminalText, terminal_lines
 from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
@@ -55,7 +51,7 @@ def run_demo(
 ) -> None:
     """The tour, in `directory`: refused before anything is touched when the folder holds a
     store or files the demo did not make (or changed since), unless `force` (see
-    `provenance.cli.demo_folder`). `echo` prints one line of the tour for a person (the CLI's
+    `provenance.cli.demo.folder`). `echo` prints one line of the tour for a person (the CLI's
     makes control characters visible; a table comes as `TerminalText`, already made so)."""
     started = time.perf_counter()
     with DemoFolder.claim(directory, _writes(), force=force) as folder:

@@ -23,8 +23,7 @@ fails leaves the previous store as it was. The previous store is held from the s
 run (refused, with or without `--force`, if another process has it open: said so rather
 than offering `--force` for the -shm such a store has beside it) until the new one takes its
 name, and leaves WAL mode just before: SQLite pairs a `-wal` file with a database by name, so
-an old one left beside the new store would be replayed into it. Imports
-`provenance.files.output_file` and SQLite's side-file suffixes from `eventstore.sqlite`.
+an old one left beside the new store would be replayed into it.
 """
 
 from __future__ import annotations

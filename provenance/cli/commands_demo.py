@@ -1,0 +1,66 @@
+"""`prov demo`: its command line (the world sizes it offers come from the generator); the run and
+its tour are `provenance.cli.demo.tour`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance.cli.app import _echo, cli
+from provenance.cli.params import WholeNumber
+
+
+def _demo_world() -> Any:
+    """`provenance.cli.demo.world`, for the world sizes `prov demo` offers (no heavy imports)."""
+    from provenance.cli.demo import world
+
+    return world
+
+
+_DEMO = _demo_world()
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="prov-demo",
+    show_default=True,
+    help="where logs, store and PREMIS files go",
+)
+@click.option(
+    "--objects",
+    type=WholeNumber(_DEMO.MIN_OBJECTS, _DEMO.MAX_OBJECTS),
+    default=300,
+    show_default=True,
+    help="objects in the sample repository",
+)
+@click.option(
+    "--days",
+    type=WholeNumber(_DEMO.MIN_DAYS, _DEMO.MAX_DAYS),
+    default=120,
+    show_default=True,
+    help="days of logs",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="replace the demo's files even where the folder holds a store or files the demo "
+    "did not make, or changed since (other files are left alone)",
+)
+def demo(directory: str, objects: int, days: int, force: bool) -> None:
+    """Generate sample logs, ingest them into a fresh store, and show a tour.
+
+    A folder the demo filled before is filled again; one holding anything else (a store, files
+    the demo did not make or that changed since it made them) is refused, before anything is
+    touched, unless --force.
+    """
+    from provenance.cli.demo.tour import run_demo
+
+    if not directory:
+        raise click.BadParameter("the folder name is empty", param_hint="'--dir'")
+    run_demo(Path(directory), objects=objects, days=days, echo=_echo, force=force)

@@ -1,0 +1,363 @@
+"""`prov init`, `ingest`, `history`, `state`, `premis`, `quarantine`, `rebuild` and `expire`: the
+commands over the event store (the three queries ask a deployed API instead with --api).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from eventstore.store import MAX_LIMIT
+from provenance.cli.app import _echo, _FailError, _print_json, _stderr_is_terminal, cli
+from provenance.cli.options import (
+    DEFAULT_STORE_PATH,
+    _api_client,
+    _api_options,
+    _check_store_url,
+    _format_option,
+    _open_store,
+    _refuse_writing_the_store,
+    access_policy_option,
+    origin_host_option,
+    store_option,
+)
+from provenance.cli.params import Text, WholeNumber
+
+
+@cli.command()
+@store_option
+def init(store_url: str | None) -> None:
+    """Create the event store (idempotent): an SQLite file, or a DynamoDB table with its
+    feed index, stream and TTL."""
+    from eventstore.url import init_store
+
+    if store_url is None:
+        with _open_store(store_url, create=True):
+            pass
+        _echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
+        return
+    _check_store_url(store_url)
+    _echo(f"{init_store(store_url)}: {store_url}")
+
+
+@cli.command()
+@store_option
+@click.option(
+    "--source", type=Text(), default="auto", show_default=True, help="input format (see below)"
+)
+@click.option("--service", type=Text(), default=None, help="the service the logs come from")
+@origin_host_option
+@click.option(
+    "--tz",
+    type=Text(),
+    default=None,
+    envvar="PROV_TZ",
+    help="zone of zone-less times [env PROV_TZ]",
+)
+@access_policy_option
+@click.option(
+    "--recursive",
+    "-r",
+    is_flag=True,
+    help="read the files below a directory given (sorted by path; binary ones passed by)",
+)
+@click.option("--force", is_flag=True, help="read inputs that look binary all the same")
+@_format_option("table", "json")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+def ingest(
+    store_url: str | None,
+    source: str,
+    service: str | None,
+    host: str,
+    tz: str | None,
+    policy_path: str | None,
+    recursive: bool,
+    force: bool,
+    fmt: str,
+    files: tuple[str, ...],
+) -> None:
+    """Read log FILES (or - for stdin) into the store.
+
+    Sources: prescat, robots, sdr-events (preservation logs); clf, lograge, rails (web access
+    logs: give --service); auto (detect per line).
+
+    FILES may be gzip, bzip2 or xz compressed (told by their content), pipes or process
+    substitutions; lines longer than 512 KiB are quarantined in part. A file with NUL bytes in
+    its first 8 KiB is refused as binary unless --force.
+    """
+    from premis.escaping import visible_surrogates
+    from provenance.access.policy import AccessPolicy
+    from provenance.cli.render import ingest_progress_printer, print_ingest_report
+    from provenance.domain.timezones import resolve_zone
+    from provenance.ingest.inputs import DamagedInputError, InputError, open_input, probe, resolve
+    from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
+    from provenance.sources import source_class
+
+    source_class(source)  # unknown names fail before anything is read
+    options = IngestOptions(
+        source=source,
+        origin=host,
+        service=service,
+        tz=resolve_zone(tz),
+        # Loaded before anything is read, so a mistake in the policy stops the run at once.
+        access_policy=AccessPolicy.load(Path(policy_path) if policy_path else None),
+    )
+    # Every name is checked, and every file's first block, before anything is read.
+    inputs = []
+    report = IngestReport()
+    for item in resolve(files, recursive=recursive):
+        binary = None if force else probe(item)
+        if binary is None:
+            inputs.append(item)
+        elif item.found:
+            report.passed_by[visible_surrogates(item.name)] = binary
+            _echo(f"prov: note: passing by {item.name}: {binary} (--force reads it)", err=True)
+        else:
+            raise _FailError(f"{item.name} {binary}: use --force to read it anyway")
+    progress = ingest_progress_printer() if _stderr_is_terminal() else None
+    failed: list[str] = []
+    with _open_store(store_url, create=True) as store:
+        for item in inputs:
+            lines_before = report.lines
+            try:
+                with open_input(item, force=force) as stream:
+                    ingest_stream(store, stream, item.name, options, report, progress)
+            except InputError as exc:
+                # A stream found binary, or damage part-way: the other inputs go on, and what
+                # came before the damage is stored and counted.
+                message = str(exc)
+                if isinstance(exc, DamagedInputError):
+                    message += f": the {report.lines - lines_before:,} lines before it are stored"
+                failed.append(message)
+    if progress is not None:
+        _echo("", err=True)
+    if fmt == "json":
+        _print_json(report.as_json())
+    else:
+        print_ingest_report(report)
+    if failed:
+        for message in failed[:-1]:
+            _echo(f"prov: error: {message}", err=True)
+        raise _FailError(failed[-1])
+
+
+@cli.command()
+@click.argument("druid")
+@store_option
+@_api_options
+@click.option("--limit", type=WholeNumber(0, MAX_LIMIT), default=None, help="at most N events")
+@click.option(
+    "--after", type=Text(), default=None, metavar="CURSOR", help="continue after this cursor"
+)
+@_format_option("table", "json")
+def history(
+    druid: str,
+    store_url: str | None,
+    api_url: str | None,
+    region: str | None,
+    limit: int | None,
+    after: str | None,
+    fmt: str,
+) -> None:
+    """One object's events in time order."""
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        events = client.history(druid, limit=limit, after=after)
+    else:
+        from provenance.query.views import object_history
+
+        with _open_store(store_url) as store:
+            events = object_history(store, druid, limit=limit, after=after)
+    if fmt == "json":
+        _print_json(events)
+        return
+    from provenance.cli.render import history_table
+
+    _echo(history_table(events))
+
+
+@cli.command()
+@click.argument("druid")
+@store_option
+@_api_options
+@_format_option("table", "json")
+def state(
+    druid: str, store_url: str | None, api_url: str | None, region: str | None, fmt: str
+) -> None:
+    """An object's current preservation state (the Object State Dashboard)."""
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        view = client.state(druid)
+    else:
+        from provenance.query.views import object_state_view
+
+        with _open_store(store_url) as store:
+            view = object_state_view(store, druid)
+    if fmt == "json":
+        _print_json(view)
+        return
+    from provenance.cli.render import state_table
+
+    _echo(state_table(view))
+
+
+@cli.command()
+@click.argument("druid")
+@store_option
+@_api_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xml", "turtle", "json-ld"]),
+    default="xml",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="file to write (- for stdout, the default); written atomically, see the README",
+)
+@click.option("--validate", is_flag=True, help="validate against the PREMIS 3 XSD before writing")
+@click.option(
+    "--organization",
+    type=Text(),
+    envvar="PROV_ORGANIZATION",
+    default=None,
+    help="the organisation agent's name [env PROV_ORGANIZATION]",
+)
+def premis(
+    druid: str,
+    store_url: str | None,
+    api_url: str | None,
+    region: str | None,
+    fmt: str,
+    output: str | None,
+    validate: bool,
+    organization: str | None,
+) -> None:
+    """Export one object's history as a PREMIS 3 document."""
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        from click.core import ParameterSource
+
+        from provenance.aws.api_client import write_premis
+
+        if click.get_current_context().get_parameter_source("organization") is (
+            ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError(
+                "--organization names the agent when PREMIS is made from a store; the API uses "
+                "the one it was deployed with"
+            )
+        if validate and fmt != "xml":
+            raise _FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
+        write_premis(client.premis(druid, fmt), target=output, validate=validate)
+        _wrote(output)
+        return
+    from provenance.query.premis_export import ExportOptions, export_object
+
+    _refuse_writing_the_store(output, store_url)
+    options = ExportOptions(organization=organization) if organization else ExportOptions()
+    with _open_store(store_url) as store:
+        export_object(store, druid, fmt=fmt, target=output, validate=validate, options=options)
+    _wrote(output)
+
+
+def _wrote(output: str | None) -> None:
+    if output is not None and output != "-":
+        _echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@store_option
+@click.option("--limit", type=WholeNumber(0, MAX_LIMIT), default=None, help="at most N entries")
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="run every quarantined entry through the parsers again (after a parser fix)",
+)
+@click.option(
+    "--tz",
+    type=Text(),
+    default=None,
+    envvar="PROV_TZ",
+    help="with --replay: zone of zone-less times",
+)
+@_format_option("table", "json")
+def quarantine(
+    store_url: str | None, limit: int | None, replay: bool, tz: str | None, fmt: str
+) -> None:
+    """Lines that were not understood, kept verbatim with the reason."""
+    if replay:
+        from provenance.domain.timezones import resolve_zone
+        from provenance.ingest.pipeline import IngestOptions, replay_quarantine
+
+        with _open_store(store_url) as store:
+            report = replay_quarantine(store, IngestOptions(tz=resolve_zone(tz)))
+        if fmt == "json":
+            _print_json(report.as_json())
+        else:
+            _echo(
+                f"{report.lines:,} quarantined lines replayed: {report.events:,} new events, "
+                f"{report.quarantined:,} lines still not understood"
+            )
+        return
+    from provenance.cli.render import quarantine_table
+    from provenance.query.views import quarantined_lines
+
+    with _open_store(store_url) as store:
+        items = quarantined_lines(store, limit=limit)
+    if fmt == "json":
+        _print_json(items)
+        return
+    if items:
+        _echo(quarantine_table(items))
+    _echo(f"{len(items)} quarantined entries", err=True)
+
+
+@cli.command()
+@store_option
+def rebuild(store_url: str | None) -> None:
+    """Rebuild every projection from the events alone."""
+    from provenance.projections import access_counts, object_state
+
+    with _open_store(store_url) as store:
+        if store.projected_by_stream:
+            # A rebuild clears the applied-markers too: an event still on its way through the
+            # table's stream would then be counted twice.
+            _echo(
+                "note: the projector must be stopped with nothing in flight (ingest paused, "
+                "the projector's iterator age 0): see the README, 'Watching it'",
+                err=True,
+            )
+        for name, rebuild_one in (
+            ("object_state", object_state.rebuild),
+            ("access_counts", access_counts.rebuild),
+        ):
+            count = rebuild_one(store)
+            _echo(f"{name} rebuilt from {count:,} events")
+
+
+@cli.command()
+@store_option
+def expire(store_url: str | None) -> None:
+    """Delete access events past their retention (their hourly counts stay)."""
+    from datetime import UTC, datetime
+
+    from provenance.projections import access_counts
+
+    with _open_store(store_url) as store:
+        if store.projected_by_stream:
+            _echo(
+                "nothing to do here: the table's TTL deletes access events when their "
+                "retention ends, and the projector keeps their counts"
+            )
+            return
+        result = access_counts.expire(store, datetime.now(UTC))
+    _echo(
+        f"{result.deleted:,} access events expired"
+        + (f" (the latest from {result.latest.isoformat()})" if result.latest else "")
+    )

@@ -1,0 +1,136 @@
+"""`prov report` and its command `prov report access`: who queries which services, how often, with
+what queries (from the store's hourly counts, or a deployed API with --api).
+"""
+
+from __future__ import annotations
+
+import click
+
+from eventstore.store import MAX_LIMIT
+from provenance.cli.app import _echo, _print_json, _writing_stdout, cli
+from provenance.cli.options import (
+    _api_client,
+    _api_options,
+    _format_option,
+    _open_store,
+    _refuse_writing_the_store,
+    store_option,
+)
+from provenance.cli.params import IsoTime, Text, WholeNumber
+
+
+@cli.group()
+def report() -> None:
+    """Reports over the stored events."""
+
+
+@report.command("access")
+@store_option
+@_api_options
+@click.option(
+    "--by",
+    "by",
+    type=Text(),
+    default="service",
+    show_default=True,
+    metavar="DIM[,DIM...]",
+    help="group by agent, agent_kind, client, service, path, druid, status, status_class",
+)
+@click.option("--bucket", type=click.Choice(["hour", "day", "week", "month"]), default=None)
+@click.option("--from", "start", type=IsoTime(), default=None, help="ISO date or time (inclusive)")
+@click.option(
+    "--to",
+    "stop",
+    type=IsoTime(),
+    default=None,
+    help="ISO date (inclusive) or time; 9999-12-31 or later: no end",
+)
+@click.option(
+    "--top", type=WholeNumber(1, MAX_LIMIT), default=None, help="keep the N largest groups"
+)
+@click.option(
+    "--service", "services", type=Text(), multiple=True, help="only this service (repeatable)"
+)
+@click.option("--agent", "agents", type=Text(), multiple=True, help="only this agent (repeatable)")
+@click.option(
+    "--tz",
+    type=Text(),
+    default=None,
+    envvar="PROV_TZ",
+    help="zone of buckets and dates [env PROV_TZ]",
+)
+@click.option(
+    "--chart", type=click.Path(dir_okay=False), default=None, help="also draw FILE.png|.svg"
+)
+@_format_option("table", "json", "csv")
+def access(
+    store_url: str | None,
+    api_url: str | None,
+    region: str | None,
+    by: str,
+    bucket: str | None,
+    start: str | None,
+    stop: str | None,
+    top: int | None,
+    services: tuple[str, ...],
+    agents: tuple[str, ...],
+    tz: str | None,
+    chart: str | None,
+    fmt: str,
+) -> None:
+    """Who queries which services, how often, with what queries.
+
+    Counts requests and bytes per group (--by, several dimensions with commas) and, with
+    --bucket, per hour/day/week/month in --tz. `path` is the query template
+    (/file/druid:{druid}/{file}). Answered from the hourly counts; --by druid reads the
+    access events themselves (only what retention kept).
+    """
+    from provenance.access.report import access_report, csv_rows, report_query
+    from provenance.domain.timezones import resolve_zone
+
+    zone = resolve_zone(tz)
+    if chart is not None:
+        from provenance.access.chart import chart_format
+
+        chart_format(chart)  # a wrong name fails before the report is made
+    if chart is not None and bucket is None:
+        bucket = "day"  # a chart is over time; a day is the natural default step
+    query = report_query(
+        by=by.split(","),
+        bucket=bucket,
+        start=start,
+        stop=stop,
+        top=top,
+        services=services,
+        agents=agents,
+        tz=zone,
+    )
+    client = _api_client(store_url, api_url, region)
+    if client is not None:
+        result = client.access_report(query)
+    else:
+        _refuse_writing_the_store(chart, store_url)
+        with _open_store(store_url) as store:
+            result = access_report(store, query)
+    if chart is not None:
+        from provenance.access.chart import write_chart
+
+        write_chart(
+            result, chart, warn=lambda message: _echo(f"prov: warning: {message}", err=True)
+        )
+    if fmt == "json":
+        _print_json(result.rows)
+    elif fmt == "csv":
+        import csv
+
+        from provenance.files.output_file import standard_output
+
+        with _writing_stdout():
+            csv.writer(standard_output(), lineterminator="\n").writerows(csv_rows(result))
+            standard_output().flush()
+    else:
+        from provenance.cli.render import access_table
+
+        _echo(access_table(result))
+    if chart is not None and fmt == "table":
+        _echo(f"chart: {chart}")
