@@ -139,7 +139,8 @@ def _time_ingest(raw_lines: list[bytes], name: str) -> dict[str, float | int]:
     from zoneinfo import ZoneInfo
 
     from eventstore.sqlite import MEMORY, SQLiteEventStore
-    from provenance.ingest.pipeline import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
 
     store = SQLiteEventStore(MEMORY)
     options = IngestOptions(source="prescat", tz=ZoneInfo(TZ))

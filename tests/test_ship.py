@@ -41,7 +41,8 @@ from provenance.aws.ship import (
 from provenance.aws.ship_state import FileKey, ShipState
 from provenance.cli.demo_data import DemoData, generate
 from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
-from provenance.ingest.pipeline import IngestOptions, ingest_envelope, ingest_stream
+from provenance.ingest.pipeline import ingest_envelope, ingest_stream
+from provenance.ingest.reader import IngestOptions
 from provenance.query.views import quarantined_lines
 from provenance.records.envelope import (
     GZIP_MAGIC,

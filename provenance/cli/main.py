@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from eventstore import EventStore
     from provenance.aws.api_client import ApiClient
     from provenance.aws.ship import ShipReport
-    from provenance.ingest.pipeline import IngestReport
+    from provenance.ingest.report import IngestReport
 
 DEFAULT_STORE_PATH = (
     Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
@@ -402,7 +402,9 @@ def ingest(
     from provenance.access.policy import AccessPolicy
     from provenance.domain.timezones import resolve_zone
     from provenance.ingest.inputs import DamagedInputError, InputError, open_input, probe, resolve
-    from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
+    from provenance.ingest.report import IngestReport
     from provenance.sources import source_class
 
     source_class(source)  # unknown names fail before anything is read
@@ -454,7 +456,7 @@ def ingest(
 
 
 def _print_ingest_report(report: IngestReport) -> None:
-    from provenance.ingest.pipeline import natural_order
+    from provenance.ingest.report import natural_order
 
     _echo(
         f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "
@@ -629,7 +631,8 @@ def quarantine(
     """Lines that were not understood, kept verbatim with the reason."""
     if replay:
         from provenance.domain.timezones import resolve_zone
-        from provenance.ingest.pipeline import IngestOptions, replay_quarantine
+        from provenance.ingest.reader import IngestOptions
+        from provenance.ingest.replay import replay_quarantine
 
         with _open_store(store_url) as store:
             report = replay_quarantine(store, IngestOptions(tz=resolve_zone(tz)))
@@ -1407,7 +1410,8 @@ def redrive(
     ~/.config/sdr-provenance/access-policy.toml is never read). Exit code 1 when a message
     was kept.
     """
-    from provenance.aws.redrive import AwsClients, RedriveOptions, ingest_options
+    from provenance.aws.deployment import ingest_options
+    from provenance.aws.redrive import AwsClients, RedriveOptions
     from provenance.aws.redrive import redrive as run_redrive
     from provenance.projections import object_state
 
