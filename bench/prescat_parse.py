@@ -9,7 +9,7 @@ before the clock starts; imports and start-up are not timed):
   `BARE` below);
 - `feed`: `PrescatSource.feed` / `finish` only (layout, audit and template regexes, drafts);
 - `type`: the issue's "parse and type": `feed` plus building the typed pydantic event of every
-  draft exactly as `provenance.ingest.pipeline._Reader._records` does (line digest, occurrence
+  draft exactly as `provenance.ingest.reader.Reader._records` does (line digest, occurrence
   count, `event_id`, `SourceRef`, `draft.model(event_id=..., recorded_at=..., source=...,
   **fields)`);
 - `ingest`: `provenance.ingest.pipeline.ingest_stream` into an in-memory SQLite store: the whole
@@ -99,7 +99,7 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     drafts = 0
     events = 0
 
-    def typed(entries: list[Entry]) -> int:  # the body of _Reader._records, per completed entry
+    def typed(entries: list[Entry]) -> int:  # the body of Reader._records, per completed entry
         made = 0
         for entry in entries:
             if not entry.drafts:

@@ -39,8 +39,6 @@ more than `envelope.MAX_DECODED_BYTES` once decompressed, or more than
 lines, each a store write, and Lambda retries a batch whole). Such content never fails a
 record: only the store (`EventStoreError`, after its own retries) and the configuration
 (`AccessPolicyError`) do, and the handler reports those for Lambda to deliver again.
-
-Imports the ingest pipeline, the envelope format and `eventstore`'s errors; nothing of AWS.
 """
 
 from __future__ import annotations
