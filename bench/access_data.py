@@ -23,7 +23,7 @@ changes on March 8), more by day than by night:
 Deterministic for a seed; 1,000,000 lines take about 10 s to write (not timed by the bench).
 Run alone to write a file: `.venv/bin/python bench/access_data.py FILE [--lines N]`.
 
-Imports the demo's user agents, druid letters and content file names (`provenance.cli.demo_data`)
+Imports the demo's user agents, druid letters and content file names (`provenance.cli.demo`)
 and the standard library.
 """
 

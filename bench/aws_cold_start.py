@@ -12,9 +12,10 @@ one warm-up round that is not counted (it leaves the byte-code caches written):
 - `import handlers.ingest`, `import handlers.projector`, `import handlers.api`: what Lambda
   does before the first invocation (the init phase);
 - two "ready to work" variants: `import boto3` plus `boto3.client("dynamodb", ...)`, and
-  `import handlers.ingest` plus the setup its first invocation does (`_runtime()`: the store
-  named by `PROV_STORE` opened, which imports `eventstore.dynamodb` and boto3 and makes the
-  client; access policy and zone). Making a client does not touch the network.
+  `import handlers.ingest` plus the setup its first invocation does (`_options` and
+  `handlers.container.store()`: the store named by `PROV_STORE` opened, which imports
+  `eventstore.dynamodb` and boto3 and makes the client; access policy and zone). Making a
+  client does not touch the network.
 
 Each command runs twice per round: once with `-X importtime`, whose report gives the import
 time (the cumulative microseconds of every top-level import made after start-up: the modules
@@ -56,7 +57,7 @@ COMMANDS: dict[str, str] = {
     ),
     "handlers.ingest + its first invocation's setup": (
         f"import os; os.environ['PROV_STORE'] = {STORE!r}; "
-        "import handlers.ingest; handlers.ingest._runtime()"
+        "import handlers.ingest; handlers.ingest._options(()); handlers.container.store()"
     ),
 }
 BASELINE = "import boto3"

@@ -8,7 +8,7 @@ What runs, all over HTTP against a moto server on 127.0.0.1 (`tests.aws_server.M
 which gives moto's TransactWriteItems DynamoDB's semantics at a cost that does not grow with
 the table), started in a child process so that its work is not in this process's CPU time:
 
-1. `provenance.cli.demo_data.generate` writes a demo world of about `--lines` lines (all ten demo
+1. `provenance.cli.demo.world.generate` writes a demo world of about `--lines` lines (all ten demo
    files: audit logs, Rails and robot logs, events.jsonl, three access logs);
 2. the real `Shipper` (what `prov ship FILE --once` runs) ships every file, with its source
    and service, into a Kinesis stream of `--shards` shards: gzip JSON envelopes of about

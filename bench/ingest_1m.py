@@ -9,7 +9,7 @@ and CPU time (`os.wait4`, see `common.py`); then the same command again over the
 where every event is already stored (the re-ingest / replay speed). Figures are taken from the
 child's JSON report (lines, events, duplicates, ignored, quarantined).
 
-Two inputs, both written by `provenance.cli.demo_data.generate` in a temporary directory:
+Two inputs, both written by `provenance.cli.demo.world.generate` in a temporary directory:
 
 - `demo mix`: one generated world (objects=6000, days=122: about 1.0M lines over all seven
   demo files: audit logs, Rails request log, robot logs, events.jsonl). About 40% of its lines

@@ -6,7 +6,7 @@ memory; peak memory of `prov ingest` independent of line length beyond the cap."
 added long lines *below* the cap: 2,000 lines of 200 KB (400 MB) peaked at 1,082 MB, a batch
 of 20,000 records holding each quarantined line twice (base64 and text) until it was written.
 A batch is now also written once its payloads pass 16 MiB
-(`provenance.ingest.pipeline.BATCH_BYTES`).
+(`provenance.ingest.reader.BATCH_BYTES`).
 
 The inputs, written to a temporary directory before anything is measured: a file of one short
 log line (the floor: interpreter, imports, the store), and files of one line of `--sizes` MiB

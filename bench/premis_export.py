@@ -83,7 +83,8 @@ def build_store(directory: Path, count: int) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
     from eventstore import open_store
-    from provenance.ingest.pipeline import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
 
     lines = directory / "audit_checksum_validation.log"
     failures = write_lines(lines, count)

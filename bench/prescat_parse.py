@@ -9,13 +9,13 @@ before the clock starts; imports and start-up are not timed):
   `BARE` below);
 - `feed`: `PrescatSource.feed` / `finish` only (layout, audit and template regexes, drafts);
 - `type`: the issue's "parse and type": `feed` plus building the typed pydantic event of every
-  draft exactly as `provenance.ingest.pipeline._Reader._records` does (line digest, occurrence
+  draft exactly as `provenance.ingest.reader.Reader._records` does (line digest, occurrence
   count, `event_id`, `SourceRef`, `draft.model(event_id=..., recorded_at=..., source=...,
   **fields)`);
 - `ingest`: `provenance.ingest.pipeline.ingest_stream` into an in-memory SQLite store: the whole
   pipeline (accounting, JSON payloads, appends, the ObjectState projection) without file I/O.
 
-Two line sets come from `provenance.cli.demo_data.generate` (objects=2000, days=150): the audit
+Two line sets come from `provenance.cli.demo.world.generate` (objects=2000, days=150): the audit
 logs (`audit_checksum_validation.log`, `audit_catalog_to_moab.log`, `c2a.log`: nearly every
 line is an audit result, so an event) and the Rails `production.log` (request noise: nearly
 every line is ignored as "not an audit result"). Stages are run round-robin, `--repeats`
@@ -99,7 +99,7 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     drafts = 0
     events = 0
 
-    def typed(entries: list[Entry]) -> int:  # the body of _Reader._records, per completed entry
+    def typed(entries: list[Entry]) -> int:  # the body of Reader._records, per completed entry
         made = 0
         for entry in entries:
             if not entry.drafts:
@@ -139,7 +139,8 @@ def _time_ingest(raw_lines: list[bytes], name: str) -> dict[str, float | int]:
     from zoneinfo import ZoneInfo
 
     from eventstore.sqlite import MEMORY, SQLiteEventStore
-    from provenance.ingest.pipeline import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
 
     store = SQLiteEventStore(MEMORY)
     options = IngestOptions(source="prescat", tz=ZoneInfo(TZ))

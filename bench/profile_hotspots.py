@@ -7,7 +7,7 @@ on the same inputs those benchmarks use:
 
 - `prov ingest` of the `audit only` input (`ingest_1m.make_audit_only`, `--lines` lines,
   fresh store), split into: reading lines and the loop, `source.feed` (parsing),
-  `_Reader.handle` (typed pydantic events, ids, JSON payloads), `SQLiteEventStore.append`
+  `Reader.handle` (typed pydantic events, ids, JSON payloads), `SQLiteEventStore.append`
   and the ObjectState catch-up (`ObjectStateProjector.catch_up`, which reads the batch back
   from SQLite and folds it into the projection);
 - `prov premis` of one object with `--events` events (`premis_export.build_store`), split into
@@ -32,7 +32,7 @@ from common import PYTHON, fmt_int, prov_command, run_measured
 INGEST_STAGES = (
     ("ingest_stream (total)", "provenance/ingest/pipeline.py", "ingest_stream"),
     ("source.feed: parsing", "provenance/sources/auto.py", "feed"),
-    ("_Reader.handle: typed events, ids, payloads", "provenance/ingest/pipeline.py", "handle"),
+    ("Reader.handle: typed events, ids, payloads", "provenance/ingest/reader.py", "handle"),
     ("SQLiteEventStore.append", "eventstore/sqlite.py", "append"),
     (
         "ObjectState catch-up (reads the batch back)",

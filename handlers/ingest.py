@@ -43,20 +43,18 @@ Events, Duplicates, Ignored, Quarantined; and per source (parser) `Lines` and `Q
 with a `Source` dimension. A dimension rather than a metric name per source, so that one
 graph or alarm covers every source (metric math, SEARCH) and a new source needs no dashboard
 change; its values are the registry's source names, so the number of metrics stays bounded.
-The cold start is a metric too (Powertools' ColdStart).
-
-Imports the Kinesis record reader, the pseudonym key secret's reader (shared with
-`prov redrive`), `eventstore` and Powertools' batch, logger and metrics
-(nothing else of Powertools: its parser and tracer are slow to import).
+The cold start is a metric too (Powertools' ColdStart). The counts and the log line's fields
+are `provenance.ingest.batch_report`'s; the options are the deployment's, built as
+`prov redrive` builds them (`provenance.aws.deployment`); the store is the container's
+(`handlers.container`). Of Powertools, only its batch, logger and metrics are imported: its
+parser and tracer are slow to import.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -68,112 +66,28 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
-from eventstore import EventStore, StoreUnavailableError, open_store
-from provenance.access.policy import (
-    KEY_ENV,
-    POLICY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    MissingKeyError,
-)
-from provenance.aws.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
+from handlers import container
+from provenance.aws.deployment import SETTINGS, ingest_options
 from provenance.domain.errors import ProvenanceError
-from provenance.domain.timezones import resolve_zone
-from provenance.ingest.kinesis_records import (
-    CONTROL,
-    KINDS,
-    UNDECODABLE,
-    RecordOrigin,
-    RecordResult,
-    ingest_record,
-)
-from provenance.ingest.pipeline import UNDECODED, IngestOptions, IngestReport
-from provenance.sources import SOURCE_NAMES
+from provenance.ingest.batch_report import BatchReport
+from provenance.ingest.kinesis_records import RecordOrigin, ingest_record, stream_name
+from provenance.ingest.reader import IngestOptions
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "prov-ingest"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Provenance"
-# Reasons listed in the batch log line; the rest are summed under "(other reasons)".
-_LOGGED_REASONS = 20
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams)
 
 
-class ConfigurationError(ProvenanceError):
-    """The function's configuration cannot be used (one line, says why)."""
-
-
-# The environment a runtime is made from. Lambda's is fixed for a container's life; a change
-# (tests, or a local run) makes a new runtime rather than using a stale one.
-_SETTINGS = ("PROV_STORE", "PROV_TZ", POLICY_ENV, RETENTION_ENV, KEY_ENV, SECRET_ENV)
-
-
-@dataclass
-class _Runtime:
-    """What every invocation of this container shares: the open store and ingest options."""
-
-    settings: tuple[str | None, ...]
-    store: EventStore
-    options: IngestOptions
-
-
-_runtimes: dict[str, _Runtime] = {}
-
-
-def _runtime() -> _Runtime:
-    """The store `PROV_STORE` names and the ingest options, made on first use and kept for the
-    container's life."""
-    settings = tuple(os.environ.get(name) for name in _SETTINGS)
-    runtime = _runtimes.get("current")
-    if runtime is None or runtime.settings != settings:
-        url = os.environ.get("PROV_STORE", "")
-        if not url:
-            raise StoreUnavailableError("PROV_STORE is not set: give the store URL")
-        options = IngestOptions(tz=resolve_zone(None), access_policy=_access_policy())
-        runtime = _Runtime(settings, open_store(url, create=False), options)
-        old = _runtimes.pop("current", None)
-        if old is not None:
-            old.store.close()
-        _runtimes["current"] = runtime
-    return runtime
-
-
-def _access_policy() -> AccessPolicy:
-    """The access policy with the deployment's pseudonym key; never a key made here."""
-    secret_id = os.environ.get(SECRET_ENV)
-    if secret_id is None:
-        try:
-            return AccessPolicy.load(allow_default_key=False)
-        except MissingKeyError:
-            raise ConfigurationError(
-                f"no pseudonym key: set {SECRET_ENV} to the ARN of a Secrets Manager secret "
-                f"holding it (or set {KEY_ENV}, or clients.key_file in the access policy); "
-                "a key made in each container would give each container other pseudonyms"
-            ) from None
-    if KEY_ENV in os.environ:
-        raise ConfigurationError(
-            f"both {SECRET_ENV} and {KEY_ENV} are set: give the pseudonym key one way only"
-        )
-    try:
-        key = read_pseudonym_key(secret_id)
-    except PseudonymSecretError as exc:
-        raise ConfigurationError(str(exc)) from None
-    return AccessPolicy.load(environ={**os.environ, KEY_ENV: key}, allow_default_key=False)
-
-
-@dataclass
-class _Batch:
-    """What one invocation did, for its log line and metrics."""
-
-    records: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)
-    report: IngestReport = field(default_factory=IngestReport)
-    failed: list[str] = field(default_factory=list)
-
-    def add(self, result: RecordResult) -> None:
-        self.kinds[result.kind] += 1
-        self.report.add(result.report)
+# The options are made on first use and kept for the container's life; Lambda's environment is
+# fixed for it, and a change (tests, or a local run) makes new options rather than using stale
+# ones. An error is not kept: a failed setup is tried again on the next invocation.
+@functools.lru_cache(maxsize=1)
+def _options(settings: tuple[str | None, ...]) -> IngestOptions:
+    """The deployment's ingest options for these settings (`SETTINGS`' values)."""
+    return ingest_options(in_function=True)
 
 
 @logger.inject_lambda_context
@@ -181,10 +95,11 @@ class _Batch:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Ingest a Kinesis batch; the partial batch response names the records to deliver again."""
     started = time.perf_counter()
-    batch = _Batch(records=len(event.get("Records") or ()))
+    batch = BatchReport(records=len(event.get("Records") or ()))
     try:
         try:
-            runtime = _runtime()
+            options = _options(tuple(os.environ.get(name) for name in SETTINGS))
+            store = container.store()
         except ProvenanceError as exc:
             # A setting to fix, not an outage: the one line says which (a traceback would not).
             logger.error(
@@ -194,105 +109,42 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except Exception:
             logger.exception("store or configuration not available: the batch will come again")
             raise
+
+        def handle(record: KinesisStreamRecord) -> None:
+            payload = record.kinesis
+            origin = RecordOrigin(stream_name(record.event_source_arn), payload.sequence_number)
+            where = {"sequence_number": origin.sequence_number, "event_id": record.event_id}
+            try:
+                result = ingest_record(store, payload.data_as_bytes(), origin, options)
+            except Exception:
+                batch.failed.append(origin.sequence_number)
+                logger.exception("record not stored: Lambda will deliver it again", extra=where)
+                raise
+            batch.add(result)
+            if result.error is not None:
+                logger.error(
+                    "record could not be ingested: kept whole in the quarantine",
+                    exc_info=result.error,
+                    extra=where,
+                )
+
         response = process_partial_response(
-            event=event,
-            record_handler=_record_handler(runtime, batch),
-            processor=processor,
-            context=context,
+            event=event, record_handler=handle, processor=processor, context=context
         )
         return dict(response)
     finally:
-        _log_batch(batch, time.perf_counter() - started)
+        logger.info("ingest batch", extra=batch.log_fields(time.perf_counter() - started))
         _add_metrics(batch)
 
 
-def _record_handler(runtime: _Runtime, batch: _Batch) -> Callable[[KinesisStreamRecord], None]:
-    def handle(record: KinesisStreamRecord) -> None:
-        payload = record.kinesis
-        origin = RecordOrigin(_stream_name(record.event_source_arn), payload.sequence_number)
-        try:
-            result = ingest_record(runtime.store, payload.data_as_bytes(), origin, runtime.options)
-        except Exception:
-            batch.failed.append(origin.sequence_number)
-            logger.exception(
-                "record not stored: Lambda will deliver it again",
-                extra={"sequence_number": origin.sequence_number, "event_id": record.event_id},
-            )
-            raise
-        batch.add(result)
-        if result.error is not None:
-            logger.error(
-                "record could not be ingested: kept whole in the quarantine",
-                exc_info=result.error,
-                extra={"sequence_number": origin.sequence_number, "event_id": record.event_id},
-            )
-
-    return handle
-
-
-def _stream_name(arn: str | None) -> str:
-    """`arn:aws:kinesis:REGION:ACCOUNT:stream/NAME` -> NAME (the whole string if not an ARN)."""
-    if not arn:
-        return "kinesis"
-    _, separator, name = arn.partition(":stream/")
-    return name if separator and name else arn
-
-
-def _log_batch(batch: _Batch, seconds: float) -> None:
-    report = batch.report
-    reasons = report.quarantined_by_reason.most_common()
-    logged = dict(reasons[:_LOGGED_REASONS])
-    if len(reasons) > _LOGGED_REASONS:
-        logged["(other reasons)"] = sum(n for _, n in reasons[_LOGGED_REASONS:])
-    logger.info(
-        "ingest batch",
-        extra={
-            "records": batch.records,
-            "records_by_kind": {kind: batch.kinds[kind] for kind in KINDS if batch.kinds[kind]},
-            "failed_records": len(batch.failed),
-            "failed_sequence_numbers": batch.failed,
-            "lines": report.lines,
-            "consumed": report.consumed,
-            "ignored": report.ignored,
-            "quarantined": report.quarantined,
-            "events": report.events,
-            "duplicates": report.duplicates,
-            "quarantine_records": report.quarantine_records,
-            "events_by_type": dict(report.by_type),
-            "ignored_by_reason": dict(report.ignored_by_reason),
-            "quarantined_by_reason": logged,
-            "lines_by_source": dict(report.lines_by_source),
-            "duration_ms": round(seconds * 1000, 1),
-        },
-    )
-
-
-def _add_metrics(batch: _Batch) -> None:
-    report = batch.report
+def _add_metrics(batch: BatchReport) -> None:
     count = MetricUnit.Count
-    for name, value in (
-        ("Records", batch.records),
-        ("FailedRecords", len(batch.failed)),
-        ("ControlMessages", batch.kinds[CONTROL]),
-        ("UndecodableRecords", batch.kinds[UNDECODABLE]),
-        ("Lines", report.lines),
-        ("Events", report.events),
-        ("Duplicates", report.duplicates),
-        ("Ignored", report.ignored),
-        ("Quarantined", report.quarantined),
-    ):
+    for name, value in batch.metrics():
         metrics.add_metric(name=name, unit=count, value=value)
-    for source, lines in sorted(report.lines_by_source.items()):
+    for source, lines, quarantined in batch.source_metrics():
         # One EMF document per source: dimensions apply to a whole document.
         per_source = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
-        per_source.add_dimension(name="Source", value=_metric_source(source))
+        per_source.add_dimension(name="Source", value=source)
         per_source.add_metric(name="Lines", unit=count, value=lines)
-        per_source.add_metric(
-            name="Quarantined", unit=count, value=report.quarantined_by_source[source]
-        )
+        per_source.add_metric(name="Quarantined", unit=count, value=quarantined)
         per_source.flush_metrics()
-
-
-def _metric_source(source: str) -> str:
-    # Only known names become dimension values: each value is a metric CloudWatch bills.
-    return source if source in SOURCE_NAMES or source == UNDECODED else "other"

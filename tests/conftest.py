@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from eventstore.sqlite import SQLiteEventStore
-from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
+from provenance.ingest.report import IngestReport
 from tests.aws_server import FAKE_CREDENTIALS, MotoServer
 
 LA = ZoneInfo("America/Los_Angeles")

@@ -22,7 +22,9 @@ from provenance.access.policy import AccessPolicy
 from provenance.aws.ship_options import ShipOptions
 from provenance.ingest.inputs import Input, InputError, open_input
 from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
-from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
+from provenance.ingest.report import IngestReport
 from tests.conftest import LA
 
 HOST = "test-host"

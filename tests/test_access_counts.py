@@ -139,7 +139,8 @@ def test_ingest_keeps_the_counts_a_rebuild_gives(store: EventStore) -> None:
     # be what reading everything back gives, duplicates within and across batches included.
     import io
 
-    from provenance.ingest.pipeline import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
     from tests.test_cli_access import ACCESS_LOG
 
     lines = ACCESS_LOG.splitlines()

@@ -29,6 +29,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 import handlers.api
+import handlers.container
 import handlers.ingest
 import handlers.projector
 from eventstore import EventStore, SQLiteEventStore, open_store
@@ -38,7 +39,8 @@ from premis.schema import load_schema
 from provenance.access.report import ReportQuery, access_report
 from provenance.cli.demo.world import DemoData, generate
 from provenance.cli.main import cli
-from provenance.ingest.pipeline import IngestOptions, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
 from provenance.query.views import event_view, object_state_view
 from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
 from tests.aws_server import REGION, MotoServer, Throttle, unique_name
@@ -218,10 +220,10 @@ def test_a_poison_record_is_quarantined_and_the_batch_succeeds(pipeline: Pipelin
 def test_throttled_store_writes_are_retried_and_nothing_is_lost(pipeline: Pipeline) -> None:
     file = next(f for f in pipeline.data.files if f.source == "clf")
     pipeline.ship(str(file.path), "--source", "clf", "--service", "stacks")
-    runtime = handlers.ingest._runtime()
-    assert isinstance(runtime.store, DynamoDBEventStore)
+    runtime_store = handlers.container.store()
+    assert isinstance(runtime_store, DynamoDBEventStore)
     throttled = Throttle(times=3)
-    runtime.store._client.meta.events.register(  # type: ignore[union-attr]
+    runtime_store._client.meta.events.register(  # type: ignore[union-attr]
         "before-send.dynamodb.TransactWriteItems", throttled
     )
 
@@ -240,8 +242,8 @@ def test_a_store_outage_reports_the_record_for_redelivery(
     pipeline.ship(str(file.path), "--source", "lograge", "--service", "sdr-api")
     kinesis = boto3.client("kinesis", region_name=REGION, endpoint_url=pipeline.moto.endpoint_url)
     kinesis.put_record(StreamName=pipeline.stream, Data=b"one raw line\n", PartitionKey="raw")
-    runtime = handlers.ingest._runtime()
-    assert isinstance(runtime.store, DynamoDBEventStore)
+    runtime_store = handlers.container.store()
+    assert isinstance(runtime_store, DynamoDBEventStore)
     # An outage: every write throttled. One attempt per call instead of botocore's ten, and
     # no backoff sleeps, so the test does not wait out the retries it is not about.
     client = boto3.client(
@@ -252,8 +254,8 @@ def test_a_store_outage_reports_the_record_for_redelivery(
     )
     throttled = Throttle(times=10_000)
     client.meta.events.register("before-send.dynamodb.TransactWriteItems", throttled)
-    monkeypatch.setattr(runtime.store, "_client", client)
-    monkeypatch.setattr(runtime.store, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(runtime_store, "_client", client)
+    monkeypatch.setattr(runtime_store, "_sleep", lambda seconds: None)
     poller = KinesisPoller(pipeline.moto.endpoint_url, pipeline.stream)
     batches = list(poller.batches())
 

@@ -247,7 +247,7 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         name = str(edges / f"{source}.log")
         main(["ingest", "--store", url, "--source", source, "--service", "edge", name])
     with pytest.MonkeyPatch.context() as window_off:
-        window_off.setattr("provenance.ingest.pipeline.in_window", lambda moment: True)
+        window_off.setattr("provenance.ingest.reader.in_window", lambda moment: True)
         main(["ingest", "--store", url, "--tz", "UTC", str(edges / "object-legacy.log")])
         for source in ACCESS_SOURCES:
             name = str(edges / f"{source}-legacy.log")

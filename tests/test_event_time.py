@@ -239,7 +239,7 @@ def test_access_events_stored_before_the_window_still_give_reports(
     capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A store written before the rule: the first and the last second a datetime holds.
-    monkeypatch.setattr("provenance.ingest.pipeline.in_window", lambda moment: True)
+    monkeypatch.setattr("provenance.ingest.reader.in_window", lambda moment: True)
     url = _access_store(
         capsys,
         tmp_path,

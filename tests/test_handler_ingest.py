@@ -24,7 +24,6 @@ from click.testing import CliRunner
 
 from eventstore import StoreUnavailableError, open_store
 from eventstore.sqlite import SQLiteEventStore
-from handlers.ingest import SECRET_ENV, ConfigurationError
 from provenance.access.policy import (
     KEY_ENV,
     POLICY_ENV,
@@ -32,11 +31,14 @@ from provenance.access.policy import (
     AccessPolicy,
     AccessPolicyError,
 )
+from provenance.aws.deployment import DeploymentSettingsError as ConfigurationError
+from provenance.aws.pseudonym_secret import SECRET_ENV
 from provenance.cli.demo.world import generate
 from provenance.cli.main import cli
 from provenance.domain.events import ServiceAccessed, load_event
 from provenance.domain.identity import line_digest
-from provenance.ingest.pipeline import IngestOptions, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
 from provenance.records.envelope import Envelope, encode
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
@@ -321,10 +323,10 @@ class FlakyStore(SQLiteEventStore):
 
 @pytest.fixture
 def flaky(lambda_store: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FlakyStore]]:
-    import handlers.ingest
+    import handlers.container
 
     monkeypatch.setattr(
-        handlers.ingest,
+        handlers.container,
         "open_store",
         lambda url, create: FlakyStore(url.removeprefix("sqlite:///")),
     )
@@ -538,11 +540,11 @@ def access_events(url: str) -> dict[str, tuple[str | None, datetime | None]]:
 
 def new_container() -> None:
     """Forget what the container set up, as a cold start does."""
+    import handlers.container
     import handlers.ingest
 
-    old = handlers.ingest._runtimes.pop("current", None)
-    if old is not None:
-        old.store.close()
+    handlers.ingest._options.cache_clear()
+    handlers.container.close()
 
 
 def new_store(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> str:

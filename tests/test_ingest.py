@@ -108,7 +108,8 @@ def test_rebuild_gives_exactly_the_incremental_state(tmp_path: Path) -> None:
     files = _demo_files(tmp_path)
     order = files + files[:2]
     random.Random(7).shuffle(order)
-    from provenance.ingest.pipeline import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
     from tests.conftest import LA
 
     with SQLiteEventStore(tmp_path / "p.db") as store:
@@ -123,7 +124,8 @@ def test_rebuild_gives_exactly_the_incremental_state(tmp_path: Path) -> None:
 
 
 def _ingest_worker(db: str, paths: list[str]) -> None:
-    from provenance.ingest.pipeline import IngestOptions, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
     from tests.conftest import LA
 
     with SQLiteEventStore(db) as store:
@@ -194,7 +196,8 @@ def test_old_payloads_are_upcast_on_read_never_rewritten(store, monkeypatch) -> 
 def test_replaying_the_quarantine_after_a_parser_fix_adds_exactly_the_new_events(
     store, monkeypatch
 ) -> None:
-    from provenance.ingest.pipeline import IngestOptions, replay_quarantine
+    from provenance.ingest.reader import IngestOptions
+    from provenance.ingest.replay import replay_quarantine
     from provenance.sources import prescat
     from tests.conftest import LA
 
@@ -243,7 +246,7 @@ def test_a_batch_is_written_once_its_payloads_pass_a_bound(store, monkeypatch) -
     to what a record holds), used to wait for 20,000 records: 2,000 lines of 200 KB held
     a gigabyte. Now a batch is written once it holds `BATCH_BYTES` of payloads."""
     from eventstore.store import MAX_PAYLOAD_BYTES
-    from provenance.ingest import pipeline as ingest
+    from provenance.ingest import reader as ingest
 
     # The same rule, smaller (raising=False: the test fails on what it asserts without it).
     monkeypatch.setattr(ingest, "BATCH_BYTES", 2 * 1024 * 1024, raising=False)

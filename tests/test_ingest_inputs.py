@@ -30,7 +30,7 @@ import pytest
 from eventstore.sqlite import SQLiteEventStore
 from provenance.domain.events import load_event
 from provenance.domain.identity import QUARANTINE_INDEX, event_id, line_digest
-from provenance.ingest.pipeline import natural_order
+from provenance.ingest.report import natural_order
 from provenance.query.views import quarantined_lines
 from provenance.records.lines import BOM, MAX_LINE_BYTES
 from tests.conftest import ingest_bytes
@@ -409,14 +409,14 @@ def test_a_line_quarantined_before_for_its_bytes_alone_becomes_its_event_on_repl
 
     from provenance.domain.events import QUARANTINE_STREAM, SourceRef
     from provenance.domain.identity import QUARANTINE_INDEX, event_id, line_digest
-    from provenance.ingest.pipeline import _quarantine_record
+    from provenance.ingest.event_records import quarantine_record
 
     store = tmp_path / "old.db"
     url = f"sqlite:///{store}"
     head = MISMATCH_LATIN1.decode("utf-8", "surrogateescape")
     with SQLiteEventStore(store, create=True) as opened:
         # What ingest wrote for such a line before: the line alone, read by no parser.
-        old = _quarantine_record(
+        old = quarantine_record(
             event_id("auto", "", line_digest(head), 0, QUARANTINE_INDEX),
             SourceRef(type="auto", file="audit.log", line=1),
             "invalid UTF-8 at byte 150",
@@ -569,7 +569,8 @@ def test_an_over_long_line_is_quarantined_truncated_with_its_length(
 def test_an_over_long_line_held_in_memory_gets_the_id_it_gets_from_a_file(
     store: Any, tmp_path: Path
 ) -> None:
-    from provenance.ingest.pipeline import IngestOptions, ingest_lines
+    from provenance.ingest.pipeline import ingest_lines
+    from provenance.ingest.reader import IngestOptions
 
     lines = [CHECKSUM_OK.encode(), b"y" * (MAX_LINE_BYTES + 1), CHECKSUM_MISMATCH.encode()]
     ingest_bytes(store, b"\n".join(lines), name="f")

@@ -19,15 +19,15 @@ from provenance.domain.identity import OccurrenceCounter, line_digest
 from provenance.ingest.pipeline import (
     MESSAGE_KEY_SHIFT,
     UNDECODED,
-    IngestOptions,
-    IngestReport,
     ingest_envelope,
     ingest_lines,
     ingest_messages,
     ingest_stream,
     quarantine_data,
-    replay_quarantine,
 )
+from provenance.ingest.reader import IngestOptions
+from provenance.ingest.replay import replay_quarantine
+from provenance.ingest.report import IngestReport
 from provenance.query.views import quarantined_lines
 from tests.conftest import LA
 from tests.samples import (

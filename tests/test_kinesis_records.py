@@ -34,7 +34,8 @@ from provenance.ingest.kinesis_records import (
     ingest_record,
     message_key,
 )
-from provenance.ingest.pipeline import UNDECODED, IngestOptions
+from provenance.ingest.pipeline import UNDECODED
+from provenance.ingest.reader import IngestOptions
 from provenance.query.views import quarantined_lines
 from provenance.records.envelope import (
     MAX_DECODED_BYTES,

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstore.sqlite import MEMORY, SQLiteEventStore
-from provenance.ingest.pipeline import IngestOptions, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
 from tests.samples import (
     CHECKSUM_MISMATCH,
     CHECKSUM_OK,

@@ -23,7 +23,8 @@ from eventstore import StoreUnavailableError, open_store
 from eventstore.dynamodb import create_table
 from eventstore.sqlite import SQLiteEventStore
 from provenance.access.policy import AccessPolicyError
-from provenance.aws.redrive import (
+from provenance.aws.deployment import DeploymentSettingsError, ingest_options
+from provenance.aws.failure_messages import (
     DYNAMODB_INFO,
     EXPIRED,
     KINESIS_INFO,
@@ -32,12 +33,12 @@ from provenance.aws.redrive import (
     REDRIVEN,
     STORE_FAILED,
     WOULD_REDRIVE,
-    AwsClients,
     MalformedMessageError,
-    RedriveError,
-    RedriveOptions,
-    ingest_options,
     parse_failure,
+)
+from provenance.aws.redrive import (
+    AwsClients,
+    RedriveOptions,
     queue_region,
     redrive,
 )
@@ -522,12 +523,12 @@ def test_an_expired_iterator_is_renewed(deployment: Deployment) -> None:
 
 def test_the_options_are_the_deployments_or_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROV_TZ", raising=False)
-    with pytest.raises(RedriveError, match="give --tz"):
+    with pytest.raises(DeploymentSettingsError, match="give --tz"):
         ingest_options(tz=None, access_event_days=DAYS)
-    with pytest.raises(RedriveError, match="give --access-event-days DAYS or never"):
+    with pytest.raises(DeploymentSettingsError, match="give --access-event-days DAYS or never"):
         ingest_options(tz=TZ)
     monkeypatch.delenv("PROV_PSEUDONYM_KEY")
-    with pytest.raises(RedriveError, match="no pseudonym key: give the deployment's"):
+    with pytest.raises(DeploymentSettingsError, match="no pseudonym key: give the deployment's"):
         ingest_options(tz=TZ, access_event_days=DAYS)
     # Never the machine's own key file, even when there is one.
     options = ingest_options(

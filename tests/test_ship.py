@@ -37,7 +37,8 @@ from provenance.aws.ship_send import KinesisClient, kinesis_client
 from provenance.aws.ship_state import FileKey, ShipState
 from provenance.cli.demo.world import DemoData, generate
 from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
-from provenance.ingest.pipeline import IngestOptions, ingest_envelope, ingest_stream
+from provenance.ingest.pipeline import ingest_envelope, ingest_stream
+from provenance.ingest.reader import IngestOptions
 from provenance.query.views import quarantined_lines
 from provenance.records.envelope import (
     GZIP_MAGIC,

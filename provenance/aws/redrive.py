@@ -31,46 +31,49 @@ Messages are received one at a time and hidden from other readers while handled 
 visibility); those kept are made visible again when the run ends, so the queue's depth alarm
 stays on until someone deals with them. A dry run reads the records and stores and deletes
 nothing. Clients: SQS in `region` (--region), else the queue URL's, else the configured one
-(`eventstore.aws_region`: AWS_REGION, then botocore's); Kinesis in the stream ARN's; the
-pseudonym key is read as the function reads it (`provenance.aws.pseudonym_secret`).
+(`eventstore.aws_region`: AWS_REGION, then botocore's); Kinesis in the stream ARN's. The
+caller builds the ingest options as the function builds them (`provenance.aws.deployment`).
+The messages, their outcomes and the run's report are `provenance.aws.failure_messages`'s; the
+CLI prints them.
 
-boto3 is imported when the first client is made (only `prov redrive` needs it). Imports the
-Kinesis record reader, the ingest options and report, the access policy and `eventstore`'s
-errors and region rule; the CLI prints the results.
+boto3 is imported when the first client is made (only `prov redrive` needs it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from eventstore import EventStore, EventStoreError
-from eventstore.aws_region import NoRegionError, arn_region, resolve_region
-from eventstore.url import check_client_endpoint
-from provenance.access.policy import (
-    KEEP_FOREVER,
-    KEY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    AccessPolicyError,
-    MissingKeyError,
+from eventstore.aws_client import AwsClientError, aws_client, error_code, error_text, one_line
+from eventstore.aws_region import NoRegionError
+from provenance.access.policy import AccessPolicyError
+from provenance.aws.failure_messages import (
+    DYNAMODB_INFO,
+    EXPIRED,
+    INCOMPLETE,
+    MALFORMED,
+    NOT_DELETED,
+    PROJECTOR,
+    REBUILD_HINT,
+    REDRIVEN,
+    STORE_FAILED,
+    UNREADABLE,
+    WOULD_REDRIVE,
+    FailedBatch,
+    MalformedMessageError,
+    MessageResult,
+    RedriveReport,
+    counted,
+    parse_failure,
 )
-from provenance.aws.pseudonym_secret import SECRET_ENV, read_pseudonym_key
 from provenance.domain.errors import ProvenanceError
-from provenance.domain.timezones import resolve_zone
 from provenance.ingest.kinesis_records import RecordOrigin, ingest_record
-from provenance.ingest.pipeline import IngestOptions, IngestReport
-
-KINESIS_INFO = "KinesisBatchInfo"
-DYNAMODB_INFO = "DDBStreamBatchInfo"
+from provenance.ingest.reader import IngestOptions
 
 DEFAULT_WAIT_SECONDS = 2
 """Long polling per receive: SQS then asks all its servers, so an empty answer means empty."""
@@ -84,24 +87,6 @@ MAX_EMPTY_READS = 100
 MAX_ITERATOR_RENEWALS = 20
 _CALL_ATTEMPTS = 8
 
-# What happened to a message.
-REDRIVEN = "redriven"
-WOULD_REDRIVE = "would redrive"
-EXPIRED = "expired"
-INCOMPLETE = "incomplete"
-UNREADABLE = "unreadable"
-PROJECTOR = "projector failure"
-MALFORMED = "malformed"
-STORE_FAILED = "store failed"
-NOT_DELETED = "not deleted"
-_DONE = frozenset({REDRIVEN, WOULD_REDRIVE})
-
-REBUILD_HINT = "run `prov rebuild` after fixing the cause"
-
-_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):(?P<service>kinesis|dynamodb):(?P<region>[a-z0-9-]+):"
-    r"(?P<account>\d{12}):(?:stream/(?P<stream>[^/]+)|table/(?P<table>[^/]+)/stream/[^/]+)"
-)
 # sqs.REGION.amazonaws.com[.cn] and the legacy REGION.queue.amazonaws.com.
 _QUEUE_HOST = re.compile(
     r"(?:sqs(?:-fips)?\.(?P<a>[a-z]{2}(?:-[a-z]+)+-\d+)|(?P<b>[a-z]{2}(?:-[a-z]+)+-\d+)\.queue)"
@@ -111,252 +96,6 @@ _QUEUE_HOST = re.compile(
 
 class RedriveError(ProvenanceError):
     """The queue, a client or the configuration cannot be used (one line, says why)."""
-
-
-class MalformedMessageError(ProvenanceError):
-    """A queue message that is not a Lambda failure record of a stream."""
-
-
-# --- failure records -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FailedBatch:
-    """A batch Lambda gave up on: one shard's records from `start` to `end`, inclusive."""
-
-    kind: str  # KINESIS_INFO or DYNAMODB_INFO
-    stream_arn: str
-    shard_id: str
-    start: str
-    end: str
-    size: int | None = None
-    condition: str | None = None
-
-    @property
-    def stream_name(self) -> str:
-        """The name the ingest function gives the stream (the event source ARN's last part);
-        for a table's stream, the table's name."""
-        match = _ARN.fullmatch(self.stream_arn)
-        if match is None:
-            return self.stream_arn
-        return match.group("stream") or f"table {match.group('table')}"
-
-    @property
-    def region(self) -> str | None:
-        return arn_region(self.stream_arn)
-
-    def describe(self) -> str:
-        """stream shard start..end (condition, N records), for the report's lines."""
-        about = [part for part in (self.condition, _records(self.size)) if part]
-        suffix = f" ({', '.join(about)})" if about else ""
-        return f"{self.stream_name} {self.shard_id} {self.start}..{self.end}{suffix}"
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "stream_arn": self.stream_arn,
-            "shard_id": self.shard_id,
-            "start_sequence_number": self.start,
-            "end_sequence_number": self.end,
-            "batch_size": self.size,
-            "condition": self.condition,
-        }
-
-
-def parse_failure(body: str) -> FailedBatch:
-    """The batch a failure queue message names (Lambda's on-failure invocation record for a
-    Kinesis or DynamoDB stream event source); `MalformedMessageError` says what is wrong."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        raise MalformedMessageError("the body is not JSON") from None
-    if not isinstance(document, dict):
-        raise MalformedMessageError("the body is not a JSON object")
-    kinds = [kind for kind in (KINESIS_INFO, DYNAMODB_INFO) if kind in document]
-    if len(kinds) != 1:
-        keys = ", ".join(sorted(str(key) for key in document)[:6]) or "none"
-        raise MalformedMessageError(
-            f"not a Lambda failure record of a stream: no {KINESIS_INFO} (keys: {keys})"
-        )
-    kind = kinds[0]
-    info = document[kind]
-    if not isinstance(info, dict):
-        raise MalformedMessageError(f"{kind} is not an object")
-    stream_arn = _text(info, "streamArn", kind)
-    shard_id = _text(info, "shardId", kind)
-    start = _sequence(info, "startSequenceNumber", kind)
-    end = _sequence(info, "endSequenceNumber", kind)
-    if int(end) < int(start):
-        raise MalformedMessageError(f"{kind}: endSequenceNumber is before startSequenceNumber")
-    if kind == KINESIS_INFO:
-        match = _ARN.fullmatch(stream_arn)
-        if match is None or match.group("service") != "kinesis":
-            raise MalformedMessageError(f"{kind}.streamArn is not a Kinesis stream ARN")
-    size = info.get("batchSize")
-    context = document.get("requestContext")
-    condition = context.get("condition") if isinstance(context, dict) else None
-    return FailedBatch(
-        kind=kind,
-        stream_arn=stream_arn,
-        shard_id=shard_id,
-        start=start,
-        end=end,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        condition=condition if isinstance(condition, str) and condition else None,
-    )
-
-
-def _text(info: Mapping[str, Any], key: str, kind: str) -> str:
-    value = info.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise MalformedMessageError(f"{kind}.{key} is missing")
-    return value.strip()
-
-
-def _sequence(info: Mapping[str, Any], key: str, kind: str) -> str:
-    value = _text(info, key, kind)
-    # ASCII digits only (int() would take "+5", "5_0" and other scripts' digits); real ones
-    # have 56, far below the 4,300 digits Python converts.
-    if not (value.isascii() and value.isdigit() and len(value) <= 128):
-        raise MalformedMessageError(f"{kind}.{key} is not a sequence number: {value[:60]!r}")
-    return value
-
-
-# --- what happened -------------------------------------------------------------------------
-
-
-@dataclass
-class MessageResult:
-    """One queue message: what it named, what was read and stored, and whether it is gone."""
-
-    message_id: str
-    outcome: str
-    detail: str
-    batch: FailedBatch | None = None
-    records: int = 0
-    bytes: int = 0
-    report: IngestReport = field(default_factory=IngestReport)
-    deleted: bool = False
-
-    @property
-    def kept(self) -> bool:
-        """Still in the queue (or would be, in a dry run) for someone to deal with."""
-        return self.outcome not in _DONE
-
-    def line(self, *, dry_run: bool = False) -> str:
-        """One line for the operator: status, the range, what happened, the message id."""
-        if dry_run:
-            status = "would keep" if self.kept else "would delete"
-        else:
-            status = "deleted" if self.deleted else "kept"
-        where = self.batch.describe() if self.batch is not None else "message"
-        return f"{status:<12} {where}: {self.detail} [message {self.message_id}]"
-
-    def as_json(self) -> dict[str, Any]:
-        report = self.report
-        return {
-            "message_id": self.message_id,
-            "outcome": self.outcome,
-            "kept": self.kept,
-            "deleted": self.deleted,
-            "detail": self.detail,
-            "batch": self.batch.as_json() if self.batch is not None else None,
-            "records": self.records,
-            "bytes": self.bytes,
-            "lines": report.lines,
-            "events": report.events,
-            "duplicates": report.duplicates,
-            "ignored": report.ignored,
-            "quarantined": report.quarantined,
-        }
-
-
-@dataclass
-class RedriveReport:
-    """What one run did, message by message."""
-
-    queue_url: str
-    dry_run: bool = False
-    messages: list[MessageResult] = field(default_factory=list)
-    stopped: str | None = None
-    """Why the run stopped before the queue was empty (a store failure), if it did."""
-
-    @property
-    def kept(self) -> list[MessageResult]:
-        return [result for result in self.messages if result.kept]
-
-    @property
-    def records(self) -> int:
-        return sum(result.records for result in self.messages)
-
-    @property
-    def ingest(self) -> IngestReport:
-        total = IngestReport()
-        for result in self.messages:
-            total.add(result.report)
-        return total
-
-    @property
-    def ok(self) -> bool:
-        """Every message was redriven (or would be) and the run went to the end."""
-        return not self.kept and self.stopped is None
-
-    def summary(self) -> list[str]:
-        """The closing lines: messages by outcome, then records, lines and events."""
-        kept = Counter(result.outcome for result in self.kept)
-        done = len(self.messages) - sum(kept.values())
-        verb = "would be redriven and deleted" if self.dry_run else "redriven and deleted"
-        line = f"{_count(len(self.messages), 'message')}: {done:,} {verb}"
-        if kept:
-            reasons = ", ".join(f"{n:,} {outcome}" for outcome, n in sorted(kept.items()))
-            kept_verb = "would be kept" if self.dry_run else "kept"
-            line += f", {sum(kept.values()):,} {kept_verb} ({reasons})"
-        lines = [line]
-        if self.dry_run:
-            lines.append(
-                f"{_count(self.records, 'record')} "
-                f"({sum(r.bytes for r in self.messages):,} bytes) would be ingested"
-            )
-        else:
-            report = self.ingest
-            lines.append(
-                f"{_count(self.records, 'record')}, {_count(report.lines, 'line')}: "
-                f"{report.events:,} new events, {report.duplicates:,} already stored, "
-                f"{report.ignored:,} ignored, {report.quarantined:,} quarantined"
-            )
-        if self.stopped:
-            lines.append(f"stopped: {self.stopped}")
-        return lines
-
-    def as_json(self) -> dict[str, Any]:
-        report = self.ingest
-        kept = Counter(result.outcome for result in self.kept)
-        return {
-            "queue": self.queue_url,
-            "dry_run": self.dry_run,
-            "messages": [result.as_json() for result in self.messages],
-            "totals": {
-                "messages": len(self.messages),
-                "redriven": len(self.messages) - len(self.kept),
-                "kept": len(self.kept),
-                "kept_by_outcome": dict(sorted(kept.items())),
-                "records": self.records,
-                "lines": report.lines,
-                "events": report.events,
-                "duplicates": report.duplicates,
-                "ignored": report.ignored,
-                "quarantined": report.quarantined,
-            },
-            "stopped": self.stopped,
-        }
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
-def _records(n: int | None) -> str | None:
-    return None if n is None else _count(n, "record")
 
 
 # --- AWS clients ---------------------------------------------------------------------------
@@ -416,109 +155,18 @@ class AwsClients:
 
 
 def _client(service: str, region: str | None, endpoint_url: str | None, **timeouts: int) -> Any:
-    import boto3  # noqa: PLC0415
-    from botocore.config import Config  # noqa: PLC0415
-    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
-
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": _CALL_ATTEMPTS},
-        connect_timeout=10,
-        read_timeout=timeouts.get("read_timeout", 60),
-        user_agent_extra="prov-redrive",
-    )
-    # Any: the stubs type a client per literal service name only.
-    session: Any = boto3.session.Session()
     try:
-        client = session.client(
+        return aws_client(
             service,
-            region_name=resolve_region(region),
+            region=region,
             endpoint_url=endpoint_url,
-            config=config,
+            attempts=_CALL_ATTEMPTS,
+            connect_timeout=10,
+            read_timeout=timeouts.get("read_timeout", 60),
+            user_agent="prov-redrive",
         )
-        check_client_endpoint(client.meta.endpoint_url)
-    except NoRegionError as exc:
+    except (NoRegionError, AwsClientError) as exc:
         raise RedriveError(str(exc)) from None
-    except (BotoCoreError, ValueError) as exc:  # ValueError: a malformed endpoint URL
-        raise RedriveError(f"cannot make a {service} client: {_one_line(exc)}") from None
-    return client
-
-
-def _aws_error(exc: Exception) -> str:
-    """`Code: message` of a botocore error, in one line."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {})
-        code, message = error.get("Code", "error"), error.get("Message", "")
-        return _one_line(f"{code}: {message}" if message else code)
-    return _one_line(exc)
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
-def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
-
-
-# --- the ingest function's options ---------------------------------------------------------
-
-
-def ingest_options(
-    *,
-    tz: str | None,
-    access_event_days: str | None = None,
-    policy_path: Path | None = None,
-    key_secret: str | None = None,
-    region: str | None = None,
-    endpoint_url: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> IngestOptions:
-    """The options the ingest function builds (zone, access policy and its pseudonym key),
-    from the deployment's settings as the operator gives them here.
-
-    The zone and the access events' retention (days, or `never`) are required, given here or
-    as PROV_TZ and PROV_ACCESS_EVENT_DAYS: left to this machine they would give other times,
-    or other expiries, than the function's, and a stored event's expiry cannot be changed
-    afterwards (its id exists, a second ingest is a duplicate). The policy is the one asked
-    for (`policy_path`, else PROV_ACCESS_POLICY) or the defaults, as in the function: never
-    the operator's own config file. The key is the deployment's (from the secret `key_secret`
-    names, else PROV_PSEUDONYM_KEY or the policy's key file); never one made on this machine,
-    which would give other pseudonyms."""
-    env = dict(os.environ if environ is None else environ)
-    zone_name = tz or env.get("PROV_TZ")
-    if not zone_name:
-        raise RedriveError(
-            "give --tz (or PROV_TZ): the zone the ingest function reads zone-less log times in "
-            "(the deployment's log_time_zone, its PROV_TZ)"
-        )
-    days = access_event_days or env.get(RETENTION_ENV)
-    if not days:
-        raise RedriveError(
-            f"give --access-event-days DAYS or {KEEP_FOREVER} (or {RETENTION_ENV}): when the "
-            "ingest function lets access events expire (the deployment's "
-            f"access_event_expiry_days, its {RETENTION_ENV})"
-        )
-    zone = resolve_zone(zone_name)
-    env[RETENTION_ENV] = days
-    if key_secret is not None:
-        if env.get(KEY_ENV) is not None:
-            raise RedriveError(
-                f"both a pseudonym key secret and {KEY_ENV} are given: give the key one way only"
-            )
-        env[KEY_ENV] = read_pseudonym_key(key_secret, region=region, endpoint_url=endpoint_url)
-    try:
-        policy = AccessPolicy.load(
-            policy_path, environ=env, allow_default_key=False, user_config=False
-        )
-    except MissingKeyError:
-        raise RedriveError(
-            "no pseudonym key: give the deployment's, with --pseudonym-key-secret ARN (the "
-            f"secret the stack made; env {SECRET_ENV}) or {KEY_ENV}; a key made here would "
-            "give other pseudonyms than the ingest function's"
-        ) from None
-    return IngestOptions(tz=zone, access_policy=policy)
 
 
 # --- reading a shard's range again ---------------------------------------------------------
@@ -556,7 +204,7 @@ class _RangeReader:
                     ShardIterator=iterator, Limit=limit, StreamARN=self.batch.stream_arn
                 )
             except ClientError as exc:
-                if _error_code(exc) != "ExpiredIteratorException":
+                if error_code(exc) != "ExpiredIteratorException":
                     raise
                 renewals += 1
                 if renewals > MAX_ITERATOR_RENEWALS:
@@ -700,15 +348,15 @@ class _Run:
                 VisibilityTimeout=self.options.visibility_seconds,
             )
         except ClientError as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
                 raise RedriveError(f"no queue {self.options.queue_url}") from None
             raise RedriveError(
-                f"cannot receive from {self.options.queue_url}: {_aws_error(exc)}"
+                f"cannot receive from {self.options.queue_url}: {error_text(exc)}"
             ) from None
         except (BotoCoreError, ValueError) as exc:
             raise RedriveError(
-                f"cannot receive from {self.options.queue_url}: {_one_line(exc)}"
+                f"cannot receive from {self.options.queue_url}: {one_line(exc)}"
             ) from None
         messages = response.get("Messages") or []
         return messages[0] if messages else None
@@ -743,16 +391,16 @@ class _Run:
                 if not self.options.dry_run:
                     self._ingest(result, batch, record["SequenceNumber"], data)
         except (ClientError, BotoCoreError) as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code == "ResourceNotFoundException":
                 result.outcome = EXPIRED
-                result.detail = f"the stream or shard is gone ({_aws_error(exc)})"
+                result.detail = f"the stream or shard is gone ({error_text(exc)})"
             elif code == "InvalidArgumentException" and result.records == 0:
                 result.outcome = EXPIRED
-                result.detail = f"the shard has no such record ({_aws_error(exc)})"
+                result.detail = f"the shard has no such record ({error_text(exc)})"
             else:
                 result.outcome = UNREADABLE
-                result.detail = f"cannot read the stream: {_aws_error(exc)}"
+                result.detail = f"cannot read the stream: {error_text(exc)}"
             if result.records:
                 result.detail += f"; {self._what_was_read(result)} before that"
             return result
@@ -788,19 +436,19 @@ class _Run:
             record_result = ingest_record(self.store, data, origin, self.ingest)
         except (EventStoreError, AccessPolicyError) as exc:
             result.outcome = STORE_FAILED
-            result.detail = f"record {sequence_number} not stored: {_one_line(exc)}" + (
+            result.detail = f"record {sequence_number} not stored: {one_line(exc)}" + (
                 f" (after {self._what_was_read(result)})" if result.records > 1 else ""
             )
             raise _StoreFailedError(result) from None
         result.report.add(record_result.report)
 
     def _what_was_read(self, result: MessageResult) -> str:
-        records = _count(result.records, "record")
+        records = counted(result.records, "record")
         if self.options.dry_run:
             return f"{records} ({result.bytes:,} bytes)"
         report = result.report
         return (
-            f"{records}, {_count(report.lines, 'line')}: {report.events:,} new events, "
+            f"{records}, {counted(report.lines, 'line')}: {report.events:,} new events, "
             f"{report.duplicates:,} already stored, {report.ignored:,} ignored, "
             f"{report.quarantined:,} quarantined"
         )
@@ -812,7 +460,7 @@ class _Run:
             sqs.delete_message(QueueUrl=self.options.queue_url, ReceiptHandle=handle)
         except (ClientError, BotoCoreError) as exc:
             result.outcome = NOT_DELETED
-            result.detail += f"; stored, but the message could not be deleted: {_aws_error(exc)}"
+            result.detail += f"; stored, but the message could not be deleted: {error_text(exc)}"
             return
         result.deleted = True
 

@@ -485,7 +485,8 @@ def redrive(
     ~/.config/sdr-provenance/access-policy.toml is never read). Exit code 1 when a message
     was kept.
     """
-    from provenance.aws.redrive import AwsClients, RedriveOptions, ingest_options
+    from provenance.aws.deployment import ingest_options
+    from provenance.aws.redrive import AwsClients, RedriveOptions
     from provenance.aws.redrive import redrive as run_redrive
     from provenance.projections import object_state
 

@@ -91,7 +91,9 @@ def ingest(
     from provenance.cli.render import ingest_progress_printer, print_ingest_report
     from provenance.domain.timezones import resolve_zone
     from provenance.ingest.inputs import DamagedInputError, InputError, open_input, probe, resolve
-    from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
+    from provenance.ingest.report import IngestReport
     from provenance.sources import source_class
 
     source_class(source)  # unknown names fail before anything is read
@@ -293,7 +295,8 @@ def quarantine(
     """Lines that were not understood, kept verbatim with the reason."""
     if replay:
         from provenance.domain.timezones import resolve_zone
-        from provenance.ingest.pipeline import IngestOptions, replay_quarantine
+        from provenance.ingest.reader import IngestOptions
+        from provenance.ingest.replay import replay_quarantine
 
         with _open_store(store_url) as store:
             report = replay_quarantine(store, IngestOptions(tz=resolve_zone(tz)))

@@ -21,7 +21,7 @@ from provenance.query.views import summary
 if TYPE_CHECKING:
     from provenance.access.report import Report
     from provenance.aws.ship_report import ShipReport
-    from provenance.ingest.pipeline import IngestReport
+    from provenance.ingest.report import IngestReport
 
 
 def state_table(view: dict[str, Any]) -> TerminalText:
@@ -157,7 +157,7 @@ def human_bytes(size: int) -> str:
 
 
 def print_ingest_report(report: IngestReport) -> None:
-    from provenance.ingest.pipeline import natural_order
+    from provenance.ingest.report import natural_order
 
     _echo(
         f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "

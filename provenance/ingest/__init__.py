@@ -1,2 +1,3 @@
 """From inputs to stored events: reading files and streams (compression, byte-order marks), the
-ingest pipeline and its report, quarantine replay, and the decoding of Kinesis records."""
+ingest pipeline (entry points, line reader, event and quarantine records) and its report,
+quarantine replay, the decoding of Kinesis records and the ingest function's batch report."""

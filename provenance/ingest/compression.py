@@ -8,7 +8,7 @@ Concatenated members (gzip) and streams (bzip2, xz) are read one after another, 
 `bzcat` and `xzcat` do.
 
 What a damaged stream raises while it is read is `READ_ERRORS`; `decompress` turns it into
-`CompressionError` with a one-line reason. Imports nothing of the project.
+`CompressionError` with a one-line reason.
 """
 
 from __future__ import annotations

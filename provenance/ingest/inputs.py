@@ -23,8 +23,6 @@ Content (`open_input`, every input, files found in a directory too):
   (`BinaryInputError`, nothing of it read) unless `force`; a file found in a directory is then
   passed by instead (`probe` tells, before anything is read). `refuse_binary` is that rule,
   for `prov ship` too.
-
-Imports `provenance.ingest.compression` and `provenance.domain.errors`.
 """
 
 from __future__ import annotations

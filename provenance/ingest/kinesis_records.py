@@ -39,8 +39,6 @@ more than `envelope.MAX_DECODED_BYTES` once decompressed, or more than
 lines, each a store write, and Lambda retries a batch whole). Such content never fails a
 record: only the store (`EventStoreError`, after its own retries) and the configuration
 (`AccessPolicyError`) do, and the handler reports those for Lambda to deliver again.
-
-Imports the ingest pipeline, the envelope format and `eventstore`'s errors; nothing of AWS.
 """
 
 from __future__ import annotations
@@ -55,13 +53,13 @@ from eventstore import EventStore, EventStoreError
 from provenance.access.policy import AccessPolicyError
 from provenance.ingest.compression import MAGIC_BYTES, CompressionError, decompress, detect
 from provenance.ingest.pipeline import (
-    IngestOptions,
-    IngestReport,
     ingest_envelope,
     ingest_lines,
     ingest_messages,
     quarantine_data,
 )
+from provenance.ingest.reader import IngestOptions
+from provenance.ingest.report import IngestReport
 from provenance.records.envelope import (
     MAX_DECODED_BYTES,
     MAX_RECORD_LINES,
@@ -96,6 +94,15 @@ class RecordOrigin:
         """The `file` of what is read from a raw or undecodable record: where to find it
         in the stream while the stream keeps it (not part of any identity)."""
         return f"kinesis:{self.stream}:{self.sequence_number}"
+
+
+def stream_name(arn: str | None) -> str:
+    """`arn:aws:kinesis:REGION:ACCOUNT:stream/NAME` -> NAME (the whole string if not an ARN):
+    the stream's name in a `RecordOrigin`, from a Lambda event record's event source ARN."""
+    if not arn:
+        return "kinesis"
+    _, separator, name = arn.partition(":stream/")
+    return name if separator and name else arn
 
 
 @dataclass(frozen=True, slots=True)

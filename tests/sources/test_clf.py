@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from eventstore import EventStore
 from eventstore.sqlite import MEMORY, SQLiteEventStore
 from provenance.domain.events import DomainEvent, ServiceAccessed, load_event
-from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
+from provenance.ingest.report import IngestReport
 from provenance.sources.base import Entry
 from provenance.sources.clf import NOT_A_REQUEST, ClfSource
 from tests.sources.helpers import assert_accounted as accounted

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from eventstore.sqlite import MEMORY, SQLiteEventStore
 from provenance.domain.events import ServiceAccessed
-from provenance.ingest.pipeline import IngestOptions, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 from provenance.sources.lograge import LogrageSource

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from eventstore.sqlite import MEMORY, SQLiteEventStore
 from provenance.domain.events import ServiceAccessed
-from provenance.ingest.pipeline import IngestOptions, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
 from provenance.sources import create_source
 from provenance.sources import rails as rails_module
 from provenance.sources.base import Entry, SourceContext

@@ -18,7 +18,9 @@ from provenance.cli.demo.folder import DemoFolder
 from provenance.cli.demo.world import generate, plan
 from provenance.cli.render import access_table, state_table
 from provenance.domain.terminal import TerminalText, terminal_lines
-from provenance.ingest.pipeline import IngestOptions, IngestReport, ingest_stream
+from provenance.ingest.pipeline import ingest_stream
+from provenance.ingest.reader import IngestOptions
+from provenance.ingest.report import IngestReport
 from provenance.query.premis_export import export_object
 from provenance.query.views import object_history, object_state_view, summary
 
