@@ -69,13 +69,9 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from eventstore import EventStore, StoreUnavailableError, open_store
-from provenance.access.policy import (
-    KEY_ENV,
-    POLICY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    MissingKeyError,
-)
+from provenance.access.policy import AccessPolicy
+from provenance.access.pseudonym_key import KEY_ENV, MissingKeyError
+from provenance.access.rules import POLICY_ENV, RETENTION_ENV
 from provenance.aws.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
 from provenance.domain.errors import ProvenanceError
 from provenance.domain.timezones import resolve_zone

@@ -25,13 +25,9 @@ from click.testing import CliRunner
 from eventstore import StoreUnavailableError, open_store
 from eventstore.sqlite import SQLiteEventStore
 from handlers.ingest import SECRET_ENV, ConfigurationError
-from provenance.access.policy import (
-    KEY_ENV,
-    POLICY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    AccessPolicyError,
-)
+from provenance.access.policy import AccessPolicy
+from provenance.access.pseudonym_key import KEY_ENV
+from provenance.access.rules import POLICY_ENV, RETENTION_ENV, AccessPolicyError
 from provenance.cli.demo_data import generate
 from provenance.cli.main import cli
 from provenance.domain.events import ServiceAccessed, load_event

@@ -55,14 +55,9 @@ from urllib.parse import urlsplit
 from eventstore import EventStore, EventStoreError
 from eventstore.aws_region import NoRegionError, arn_region, resolve_region
 from eventstore.url import check_client_endpoint
-from provenance.access.policy import (
-    KEEP_FOREVER,
-    KEY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    AccessPolicyError,
-    MissingKeyError,
-)
+from provenance.access.policy import AccessPolicy
+from provenance.access.pseudonym_key import KEY_ENV, MissingKeyError
+from provenance.access.rules import KEEP_FOREVER, RETENTION_ENV, AccessPolicyError
 from provenance.aws.pseudonym_secret import SECRET_ENV, read_pseudonym_key
 from provenance.domain.errors import ProvenanceError
 from provenance.domain.timezones import resolve_zone
