@@ -50,8 +50,6 @@ handler ignores it.
 
 Optional keys are left out when empty, so the version stays 1: a reader of this version
 ignores keys it does not know.
-
-Imports `provenance.records.lines` (which imports nothing of the project).
 """
 
 from __future__ import annotations
