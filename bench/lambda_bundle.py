@@ -33,7 +33,8 @@ from common import REPO, median
 
 sys.path.insert(0, str(REPO))
 
-from cdk.bundling import build_bundle, runtime_interpreter
+from cdk.bundling import build_bundle
+from cdk.bundling.bytecode import runtime_interpreter
 
 PYTHON_VERSION = "3.12"
 PROBE = """

@@ -1,4 +1,4 @@
 """The CDK app: the whole AWS topology (DESIGN.md, "AWS topology") as stacks made of constructs.
 
-Imports nothing of the runtime but `eventstore.schema`; the handlers are referenced by string.
+The handlers are named by string, never imported.
 """

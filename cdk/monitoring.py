@@ -106,7 +106,7 @@ class Monitoring(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._add_alarms(watched)
-        self.dashboard = self._dashboard(watched)
+        self.dashboard = pipeline_dashboard(self, config, watched, list(self.alarms.values()))
 
     # -- alarms ---------------------------------------------------------------------------------
 
@@ -223,146 +223,149 @@ class Monitoring(Construct):
         alarm.add_ok_action(actions.SnsAction(self.topic))
         self.alarms[name] = alarm
 
-    # -- dashboard ------------------------------------------------------------------------------
 
-    def _handler_metric(self, service: str, name: str, label: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=self.config.metrics_namespace,
-            metric_name=name,
-            dimensions_map={"service": service},
-            statistic="Sum",
-            period=PERIOD,
-            label=label,
-        )
+# -- dashboard ----------------------------------------------------------------------------------
 
-    def _dashboard(self, w: Watched) -> cloudwatch.Dashboard:
-        dashboard = cloudwatch.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=f"sdr-provenance-{self.config.stage}",
-            default_interval=Duration.days(1),
-        )
 
-        def graph(
-            title: str,
-            left: list[cloudwatch.IMetric],
-            right: list[cloudwatch.IMetric] | None = None,
-        ) -> cloudwatch.GraphWidget:
-            return cloudwatch.GraphWidget(title=title, left=left, right=right, width=8, height=6)
+def _handler_metric(config: StageConfig, service: str, name: str, label: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=config.metrics_namespace,
+        metric_name=name,
+        dimensions_map={"service": service},
+        statistic="Sum",
+        period=PERIOD,
+        label=label,
+    )
 
-        ingest = INGEST_SERVICE
-        dashboard.add_widgets(
-            cloudwatch.AlarmStatusWidget(
-                title="Alarms", alarms=list(self.alarms.values()), width=24, height=3
-            )
-        )
-        dashboard.add_widgets(
-            graph(
-                "Stream throughput",
-                [
-                    w.stream.metric_incoming_records(statistic="Sum", period=PERIOD),
-                    w.stream.metric_get_records_success(statistic="Sum", period=PERIOD),
-                ],
-                right=[w.stream.metric_incoming_bytes(statistic="Sum", period=PERIOD)],
-            ),
-            graph(
-                "Iterator age (ms)",
-                [
-                    w.stream.metric_get_records_iterator_age_milliseconds(
-                        statistic="Maximum", period=PERIOD, label="Kinesis"
-                    ),
-                    w.ingest.metric(
-                        "IteratorAge", statistic="Maximum", period=PERIOD, label="ingest"
-                    ),
-                    w.projector.metric(
-                        "IteratorAge", statistic="Maximum", period=PERIOD, label="projector"
-                    ),
-                ],
-            ),
-            graph(
-                "Lines and events",
-                [
-                    self._handler_metric(ingest, "Lines", "lines"),
-                    self._handler_metric(ingest, "Events", "events"),
-                    self._handler_metric(ingest, "Duplicates", "duplicates"),
-                ],
-            ),
-        )
-        dashboard.add_widgets(
-            graph(
-                "Quarantined and ignored lines",
-                [
-                    self._handler_metric(ingest, "Quarantined", "quarantined"),
-                    self._handler_metric(ingest, "Ignored", "ignored"),
-                    self._handler_metric(ingest, "UndecodableRecords", "undecodable records"),
-                ],
-            ),
-            graph(
-                "Errors",
-                [
-                    w.ingest.metric_errors(period=PERIOD, label="ingest"),
-                    w.projector.metric_errors(period=PERIOD, label="projector"),
-                    w.api_function.metric_errors(period=PERIOD, label="api"),
-                    self._handler_metric(ingest, "FailedRecords", "failed records"),
-                    w.ingest_failures.metric_approximate_number_of_messages_visible(
-                        period=PERIOD, label="ingest failure queue"
-                    ),
-                    w.projector_failures.metric_approximate_number_of_messages_visible(
-                        period=PERIOD, label="projector failure queue"
-                    ),
-                ],
-            ),
-            graph(
-                "Projection",
-                [
-                    cloudwatch.Metric(
-                        namespace=self.config.metrics_namespace,
-                        metric_name="ProjectionLag",
-                        dimensions_map={"service": PROJECTOR_SERVICE},
-                        statistic="Maximum",
-                        period=PERIOD,
-                        label="projection lag (s)",
-                    )
-                ],
-                right=[
-                    self._handler_metric(PROJECTOR_SERVICE, "Applied", "applied"),
-                    self._handler_metric(PROJECTOR_SERVICE, "Conflicts", "conflicts"),
-                ],
-            ),
-        )
-        dashboard.add_widgets(
-            graph(
-                "Query API latency (ms)",
-                [
-                    w.api.metric_latency(statistic="p50", period=PERIOD, label="p50"),
-                    w.api.metric_latency(statistic="p99", period=PERIOD, label="p99"),
-                ],
-            ),
-            graph(
-                "Query API requests",
-                [
-                    w.api.metric_count(statistic="Sum", period=PERIOD, label="requests"),
-                    w.api.metric_client_error(statistic="Sum", period=PERIOD, label="4xx"),
-                    w.api.metric_server_error(statistic="Sum", period=PERIOD, label="5xx"),
-                ],
-            ),
-            graph(
-                "Event table",
-                [
-                    w.table.metric_consumed_write_capacity_units(
-                        statistic="Sum", period=PERIOD, label="write units"
-                    ),
-                    w.table.metric_consumed_read_capacity_units(
-                        statistic="Sum", period=PERIOD, label="read units"
-                    ),
-                ],
-                right=[
-                    w.ingest.metric_throttles(period=PERIOD, label="ingest throttles"),
-                    w.projector.metric_throttles(period=PERIOD, label="projector throttles"),
-                    w.stream.metric_write_provisioned_throughput_exceeded(
-                        period=PERIOD, label="stream write throttles"
-                    ),
-                ],
-            ),
-        )
-        return dashboard
+
+def pipeline_dashboard(
+    scope: Construct, config: StageConfig, w: Watched, alarms: list[cloudwatch.Alarm]
+) -> cloudwatch.Dashboard:
+    """The dashboard: the alarms' states, the stream, ingest, projection, the query API and the
+    event table."""
+    dashboard = cloudwatch.Dashboard(
+        scope,
+        "Dashboard",
+        dashboard_name=f"sdr-provenance-{config.stage}",
+        default_interval=Duration.days(1),
+    )
+
+    def graph(
+        title: str,
+        left: list[cloudwatch.IMetric],
+        right: list[cloudwatch.IMetric] | None = None,
+    ) -> cloudwatch.GraphWidget:
+        return cloudwatch.GraphWidget(title=title, left=left, right=right, width=8, height=6)
+
+    ingest = INGEST_SERVICE
+    dashboard.add_widgets(
+        cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24, height=3)
+    )
+    dashboard.add_widgets(
+        graph(
+            "Stream throughput",
+            [
+                w.stream.metric_incoming_records(statistic="Sum", period=PERIOD),
+                w.stream.metric_get_records_success(statistic="Sum", period=PERIOD),
+            ],
+            right=[w.stream.metric_incoming_bytes(statistic="Sum", period=PERIOD)],
+        ),
+        graph(
+            "Iterator age (ms)",
+            [
+                w.stream.metric_get_records_iterator_age_milliseconds(
+                    statistic="Maximum", period=PERIOD, label="Kinesis"
+                ),
+                w.ingest.metric("IteratorAge", statistic="Maximum", period=PERIOD, label="ingest"),
+                w.projector.metric(
+                    "IteratorAge", statistic="Maximum", period=PERIOD, label="projector"
+                ),
+            ],
+        ),
+        graph(
+            "Lines and events",
+            [
+                _handler_metric(config, ingest, "Lines", "lines"),
+                _handler_metric(config, ingest, "Events", "events"),
+                _handler_metric(config, ingest, "Duplicates", "duplicates"),
+            ],
+        ),
+    )
+    dashboard.add_widgets(
+        graph(
+            "Quarantined and ignored lines",
+            [
+                _handler_metric(config, ingest, "Quarantined", "quarantined"),
+                _handler_metric(config, ingest, "Ignored", "ignored"),
+                _handler_metric(config, ingest, "UndecodableRecords", "undecodable records"),
+            ],
+        ),
+        graph(
+            "Errors",
+            [
+                w.ingest.metric_errors(period=PERIOD, label="ingest"),
+                w.projector.metric_errors(period=PERIOD, label="projector"),
+                w.api_function.metric_errors(period=PERIOD, label="api"),
+                _handler_metric(config, ingest, "FailedRecords", "failed records"),
+                w.ingest_failures.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, label="ingest failure queue"
+                ),
+                w.projector_failures.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, label="projector failure queue"
+                ),
+            ],
+        ),
+        graph(
+            "Projection",
+            [
+                cloudwatch.Metric(
+                    namespace=config.metrics_namespace,
+                    metric_name="ProjectionLag",
+                    dimensions_map={"service": PROJECTOR_SERVICE},
+                    statistic="Maximum",
+                    period=PERIOD,
+                    label="projection lag (s)",
+                )
+            ],
+            right=[
+                _handler_metric(config, PROJECTOR_SERVICE, "Applied", "applied"),
+                _handler_metric(config, PROJECTOR_SERVICE, "Conflicts", "conflicts"),
+            ],
+        ),
+    )
+    dashboard.add_widgets(
+        graph(
+            "Query API latency (ms)",
+            [
+                w.api.metric_latency(statistic="p50", period=PERIOD, label="p50"),
+                w.api.metric_latency(statistic="p99", period=PERIOD, label="p99"),
+            ],
+        ),
+        graph(
+            "Query API requests",
+            [
+                w.api.metric_count(statistic="Sum", period=PERIOD, label="requests"),
+                w.api.metric_client_error(statistic="Sum", period=PERIOD, label="4xx"),
+                w.api.metric_server_error(statistic="Sum", period=PERIOD, label="5xx"),
+            ],
+        ),
+        graph(
+            "Event table",
+            [
+                w.table.metric_consumed_write_capacity_units(
+                    statistic="Sum", period=PERIOD, label="write units"
+                ),
+                w.table.metric_consumed_read_capacity_units(
+                    statistic="Sum", period=PERIOD, label="read units"
+                ),
+            ],
+            right=[
+                w.ingest.metric_throttles(period=PERIOD, label="ingest throttles"),
+                w.projector.metric_throttles(period=PERIOD, label="projector throttles"),
+                w.stream.metric_write_provisioned_throughput_exceeded(
+                    period=PERIOD, label="stream write throttles"
+                ),
+            ],
+        ),
+    )
+    return dashboard

@@ -3,8 +3,6 @@
 The model, vocabularies and errors are imported at once (stdlib only). The XML writer (lxml),
 the schema tools (lxml) and the RDF mapping (rdflib) are loaded on first use of one of their
 names, so `import premis` stays cheap and `python -m premis.schema` runs cleanly.
-
-Imports nothing of the project; third-party: lxml, rdflib.
 """
 
 from __future__ import annotations

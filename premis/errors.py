@@ -1,7 +1,4 @@
-"""The library's errors: one root, messages that say what to do next.
-
-Imports nothing (stdlib only).
-"""
+"""The library's errors: one root, messages that say what to do next."""
 
 from __future__ import annotations
 

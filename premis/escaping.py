@@ -24,8 +24,6 @@ terminals take U+009B as CSI) and the bidirectional controls (they reorder what 
 serializer writes them as an escape of the same value (XML `&#x9B;`, Turtle `\u009B`, JSON
 `\u009b`), so the document means exactly what it meant and shows them on any screen.
 `split_disguised` and `escape_disguised` are the serializers' tools.
-
-Imports nothing (stdlib only).
 """
 
 from __future__ import annotations

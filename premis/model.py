@@ -7,8 +7,6 @@ carry are escaped by the serializers, not here.
 
 Also owns the two rules both serializers share: how a date-time is written
 (`format_date_time`) and how agent links are resolved to agent records (`ReferencedAgents`).
-
-Imports only `premis.errors` and `premis.vocabulary`.
 """
 
 from __future__ import annotations

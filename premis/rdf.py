@@ -21,7 +21,6 @@ document writes its `DISGUISED` characters (C1 and bidi controls) as escapes of 
 (`premis.escaping`).
 
 rdflib is imported here and nowhere else in the package, so `import premis` stays cheap.
-Imports `rdflib` and `premis.escaping`, `premis.errors`, `premis.model`.
 """
 
 from __future__ import annotations

@@ -15,8 +15,6 @@ schema has no imports, is compiled with `no_network=True`, and an instance's
 Validation streams (`lxml.etree.iterparse` with the schema plugged in, each top-level element
 dropped once parsed), so a document of any size validates in constant memory. `validate()`
 raises `PremisValidationError` listing every error; `is_valid()` answers yes or no.
-
-Imports `lxml` and `premis.errors`.
 """
 
 from __future__ import annotations

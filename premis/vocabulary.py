@@ -5,8 +5,6 @@ eventRelatedAgentRole, eventRelatedObjectRole and cryptographicHashFunctions
 (https://id.loc.gov/vocabulary/preservation). Every member has `.code`, `.label` (the LoC
 `madsrdf:authoritativeLabel`, exactly), `.uri`, and its scheme's `.authority` and
 `.authority_uri`; `from_code()` looks a member up by its code.
-
-Imports only `premis.errors`.
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ Output is a pure function of the input: UTF-8, an XML declaration, two-space ind
 text run through `xml_safe` (see `premis.escaping` for the rule), and its `DISGUISED` characters
 (C1 and bidi controls) written as character references (`&#x9B;`). Dates are written by
 `premis.model.format_date_time`.
-
-Imports `lxml` and `premis.errors`, `premis.escaping`, `premis.model`, `premis.vocabulary`.
 """
 
 from __future__ import annotations

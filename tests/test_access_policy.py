@@ -17,15 +17,9 @@ from typing import Any
 
 import pytest
 
-from provenance.access.policy import (
-    KEY_ENV,
-    POLICY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    AccessPolicyError,
-    MissingKeyError,
-    Resolution,
-)
+from provenance.access.policy import AccessPolicy, Resolution
+from provenance.access.pseudonym_key import KEY_ENV, MissingKeyError
+from provenance.access.rules import POLICY_ENV, RETENTION_ENV, AccessPolicyError
 from provenance.domain.events import AgentRef
 
 REPO = Path(__file__).resolve().parent.parent

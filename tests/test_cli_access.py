@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.access.policy import MAX_KEY_BYTES, MAX_POLICY_BYTES
+from provenance.access.pseudonym_key import MAX_KEY_BYTES
+from provenance.access.rules import MAX_POLICY_BYTES
 from tests.test_cli import run
 
 # Two identical requests in the same second (two events), a crawler, a campus address, and a

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from provenance.access.policy import MAX_RETENTION_DAYS
+from provenance.access.rules import MAX_RETENTION_DAYS
 from provenance.aws import cost_figures
 from provenance.aws.cost import CostInputError, Estimate, Inputs, estimate
 from tests.test_cli import run as run_prov

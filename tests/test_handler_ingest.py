@@ -24,13 +24,9 @@ from click.testing import CliRunner
 
 from eventstore import StoreUnavailableError, open_store
 from eventstore.sqlite import SQLiteEventStore
-from provenance.access.policy import (
-    KEY_ENV,
-    POLICY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    AccessPolicyError,
-)
+from provenance.access.policy import AccessPolicy
+from provenance.access.pseudonym_key import KEY_ENV
+from provenance.access.rules import POLICY_ENV, RETENTION_ENV, AccessPolicyError
 from provenance.aws.deployment import DeploymentSettingsError as ConfigurationError
 from provenance.aws.pseudonym_secret import SECRET_ENV
 from provenance.cli.demo.world import generate

@@ -12,7 +12,8 @@ from importlib import metadata
 import pytest
 from packaging.markers import default_environment
 
-from cdk.bundling import REPO_ROOT, read_lock
+from cdk.bundling.lock import read_lock
+from cdk.bundling.runtime import REPO_ROOT
 
 LOCKS = REPO_ROOT / "requirements"
 

@@ -22,7 +22,7 @@ import handlers.ingest
 from eventstore import StoreUnavailableError, open_store
 from eventstore.dynamodb import create_table
 from eventstore.sqlite import SQLiteEventStore
-from provenance.access.policy import AccessPolicyError
+from provenance.access.rules import AccessPolicyError
 from provenance.aws.deployment import DeploymentSettingsError, ingest_options
 from provenance.aws.failure_messages import (
     DYNAMODB_INFO,

@@ -25,7 +25,7 @@ from provenance.ingest.kinesis_records import Envelope, decode
 from provenance.records.envelope import MAX_MEMORY_BYTES, from_json, memory_size, sendable_memory
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
-from provenance.sources.robots import MEMORY_BYTES
+from provenance.sources.robots_memory import MEMORY_BYTES
 from tests.conftest import LA
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, STATUS_CHANGED
 from tests.ship_harness import Recorder, differences, handled, ingested, options

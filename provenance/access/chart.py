@@ -10,8 +10,6 @@ Labels are log text (agent names, paths, users) drawn as given: control characte
 `provenance.domain.terminal.visible`, as on a terminal, and no mathtext (a `$` in a user name is a
 dollar sign, not the start of a formula matplotlib may refuse to parse). What matplotlib warns
 about while drawing (a glyph its font lacks) goes to `warn`, one line each, not to stderr raw.
-
-Imports the report model, `provenance.files.output_file` and `provenance.domain.terminal`.
 """
 
 from __future__ import annotations

@@ -22,14 +22,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from provenance.access.policy import (
-    KEEP_FOREVER,
-    KEY_ENV,
-    POLICY_ENV,
-    RETENTION_ENV,
-    AccessPolicy,
-    MissingKeyError,
-)
+from provenance.access.policy import AccessPolicy
+from provenance.access.pseudonym_key import KEY_ENV, MissingKeyError
+from provenance.access.rules import KEEP_FOREVER, POLICY_ENV, RETENTION_ENV
 from provenance.aws.pseudonym_secret import SECRET_ENV, PseudonymSecretError, read_pseudonym_key
 from provenance.domain.errors import ProvenanceError
 from provenance.domain.timezones import resolve_zone

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from eventstore.aws_client import AwsClientError, aws_client, error_text, one_line
-from provenance.access.policy import MIN_KEY_LENGTH
+from provenance.access.pseudonym_key import MIN_KEY_LENGTH
 from provenance.domain.errors import ProvenanceError
 
 SECRET_ENV = "PROV_PSEUDONYM_KEY_SECRET"

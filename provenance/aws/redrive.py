@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 from eventstore import EventStore, EventStoreError
 from eventstore.aws_client import AwsClientError, aws_client, error_code, error_text, one_line
 from eventstore.aws_region import NoRegionError
-from provenance.access.policy import AccessPolicyError
+from provenance.access.rules import AccessPolicyError
 from provenance.aws.failure_messages import (
     DYNAMODB_INFO,
     EXPIRED,

@@ -1,7 +1,4 @@
-"""Druids, the repository's object identifiers: parsing, normalising, flagging test-style ones.
-
-Imports nothing of the project but `provenance.domain.errors` and `provenance.domain.shown`.
-"""
+"""Druids, the repository's object identifiers: parsing, normalising, flagging test-style ones."""
 
 from __future__ import annotations
 

@@ -8,8 +8,6 @@ So an event's time must lie a day inside the calendar, in UTC: from `FIRST_TIME`
 time outside this window as `TIME_OUT_OF_RANGE`, whatever source read it (no log has a real
 event there: such a time is a corrupt line or a reset clock). Events stored before the rule can
 lie outside it; reports clamp them to the window (`clamp`) rather than fail.
-
-Imports the standard library only.
 """
 
 from __future__ import annotations

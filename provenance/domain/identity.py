@@ -4,8 +4,6 @@ An event id is a UUIDv5 over (source, origin, the entry's head line, the line's 
 among identical lines earlier in the same input, the event's index within the line). So
 re-reading a file, or part of it, under any name gives the same ids, while two identical lines
 that really happened twice get two ids. The file name is deliberately not part of it.
-
-Imports nothing of the project.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ sees which one; but a value may be any length (a 3,000-character query parameter
 file), and an error is one line. Every message that quotes such a value cuts it here; so do the
 terminal's table cells (`provenance.cli.render.shorten`). Making control characters visible is
 `provenance.domain.terminal`'s, done where text reaches a terminal.
-
-Imports nothing.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ Text that is already safe, lines joined by a table's own newlines, is a `Termina
 `--format json` stays exact: `json_text` writes the same characters as `\\uXXXX` escapes, which
 is the same JSON value. CSV is written as is.
 
-Imports `premis.escaping` (stdlib only) and the standard library (`provenance.aws.cost` and the
-CLI's error path use it).
+It needs only `premis.escaping` and the standard library: `provenance.aws.cost` and the CLI's
+error path use it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""The zone that zone-less log times are read in: `--tz`, else `PROV_TZ`, else the machine's.
-
-Imports `provenance.domain.errors` and `provenance.domain.shown` only.
-"""
+"""The zone that zone-less log times are read in: `--tz`, else `PROV_TZ`, else the machine's."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ So the CLI's number types (`provenance.cli.params`) and the query API's paramete
 (`provenance.query.http_api`) read a count with `read_whole_number` and accept and refuse the same
 texts; only their messages differ, each naming what its user typed (`--limit`, `limit`).
 
-Imports nothing (stdlib only): the API Lambda reads its parameters without click.
+Standard library only: the API Lambda reads its parameters without click.
 """
 
 from __future__ import annotations

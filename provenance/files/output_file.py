@@ -30,8 +30,7 @@
 a writer that needs one (an SQLite store built whole), `write_new` creates a file once and
 never replaces it (a key), `prepare_database` checks (and creates, with these modes) a
 database file that is then updated in place (the ship state); `standard_output` is stdout or
-the error saying it is closed, `same_file` tells a target that is a file being read. Imports
-only `provenance.domain.errors`.
+the error saying it is closed, `same_file` tells a target that is a file being read.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ A setting that names a file can name anything: `/dev/zero` or `/dev/urandom` nev
 whole, they fill memory), a FIFO waits for a writer that may never come. So only a regular
 file is read, opened without waiting (O_NONBLOCK: a FIFO's open returns at once) and checked
 on the open descriptor (no swap between a look and the read), and at most `limit` bytes are
-kept: one byte more is read only to tell that the file is larger. Imports only
-`provenance.domain.errors`.
+kept: one byte more is read only to tell that the file is larger.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventstore import EventStore, EventStoreError
-from provenance.access.policy import AccessPolicyError
+from provenance.access.rules import AccessPolicyError
 from provenance.ingest.compression import MAGIC_BYTES, CompressionError, decompress, detect
 from provenance.ingest.pipeline import (
     ingest_envelope,

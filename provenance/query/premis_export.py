@@ -4,7 +4,6 @@ Owns the choices the `premis` library leaves to its caller: identifier types, wh
 events are PREMIS events, how agents and linked objects are named, the organisation agent.
 Events are read from the store page by page and written as they come, so an object with
 100,000 events never sits in memory as a whole (XML; RDF graphs are built in memory).
-Imports `premis`, `eventstore`, events, druid, projections.
 """
 
 from __future__ import annotations

@@ -12,9 +12,7 @@ down, so `prov serve` ends with the signal's exit code as every command does. Th
 goes to standard output until it cannot be written there (`prov serve | head -1`, a full disk):
 then the log stops, with no traceback per request, and the server goes on.
 
-Imports `provenance.query.http_api`, `provenance.domain.terminal`, `provenance.domain.errors`,
-`eventstore`, Powertools' Logger and waitress (when a server is made: the event mapping is usable
-without it).
+Waitress is imported when a server is made: the event mapping is usable without it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Read-side application functions: an object's history, its state view, the quarantine.
 
-Shared by the CLI and (later) the query API, so both answer the same way. Imports events,
-projections, druid, `provenance.domain.shown` and `eventstore`.
+Shared by the CLI and the query API (`provenance.query.http_api`), so both answer the same way.
 """
 
 from __future__ import annotations

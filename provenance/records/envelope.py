@@ -50,8 +50,6 @@ handler ignores it.
 
 Optional keys are left out when empty, so the version stays 1: a reader of this version
 ignores keys it does not know.
-
-Imports `provenance.records.lines` (which imports nothing of the project).
 """
 
 from __future__ import annotations
@@ -177,7 +175,8 @@ def _lines_json(
 MAX_MEMORY_BYTES = 64 * 1024
 """The most a source's memory may add to a record (`encoded_size` of its lines): `prov ship`
 sends none that is larger (the record then begins with a fresh source), and each source keeps
-its own within its share of it (robots, `provenance.sources.robots.MEMORY_BYTES`)."""
+its own within its share of it (robots,
+`provenance.sources.robots_memory.MEMORY_BYTES`)."""
 
 
 def memory_size(memory: Sequence[str]) -> int:

@@ -18,8 +18,6 @@ and the ingest handler, so a line gets the same identity whichever way it came.
   The cap is what one Kinesis record can carry whatever the line holds (base64 makes 512 KiB
   some 700 KB; `provenance.records.envelope`), so a line `prov ship` sends is never altered on the
   way and gets the id `prov ingest` gives it: one rule for every reader, not one per transport.
-
-Imports nothing of the project.
 """
 
 from __future__ import annotations

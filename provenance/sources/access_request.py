@@ -29,8 +29,7 @@ target are read. No input raises.
 So a template never holds a druid or a run of two digits outside a `v<n>` segment: it stays
 low-cardinality, which is what grouping by it needs.
 
-Shared by the access-log sources (`clf`, `lograge`, `rails`). Imports `provenance.domain.druid`
-only.
+Shared by the access-log sources (`clf`, `lograge`, `rails`).
 """
 
 from __future__ import annotations

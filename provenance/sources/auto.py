@@ -12,7 +12,6 @@ format of the line before. A fresh `auto` taking it in (`recall`) gives each sou
 and sends a line no format recognises (a blank line, say) where the running one would. (A
 record of an earlier `prov ship` may give a log line of that format instead of its name: it
 is recognised, never read.)
-Imports the registry and the sources it dispatches to.
 """
 
 from __future__ import annotations

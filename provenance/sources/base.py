@@ -8,8 +8,6 @@ state as lines (`memory`, oldest first: a record short of room carries the last 
 fresh source takes in (`recall`): how a part of an input read on its own (a `prov ship`
 record) is read as the running source would read it. The pipeline, not the source, gives
 events their identity and envelope (`provenance.domain.identity`, `provenance.ingest.pipeline`).
-Imports `provenance.domain.events`, and `provenance.domain.identity` and `provenance.records.lines`
-for the identity digest of an entry's head.
 """
 
 from __future__ import annotations

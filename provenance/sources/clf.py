@@ -23,8 +23,7 @@ of the calendar is ingest's to refuse, by the rule of `provenance.domain.event_t
 are ignored.
 
 `service`, `agent` and `client_id` are left to ingest (the last two are its access policy's
-to decide). Imports `provenance.domain.events`, `provenance.sources.access_request`,
-`provenance.sources.base` and stdlib.
+to decide).
 """
 
 from __future__ import annotations

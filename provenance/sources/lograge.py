@@ -23,9 +23,6 @@ the same on every replay. Also quarantined: a malformed time, status, duration o
 Lines with a time prefix that are not requests (the app's other Rails lines) are ignored ("not a
 request line"); other lines that are not requests continue the entry before them (backtraces),
 or are quarantined with nothing before them ("not a lograge line").
-
-Imports `provenance.domain.events`, `provenance.sources.access_request`, `provenance.sources.base`
-and the Rails layouts of `provenance.sources.rails`.
 """
 
 from __future__ import annotations

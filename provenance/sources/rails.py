@@ -47,8 +47,7 @@ after its request completed is ignored for that reason in a later record too. (O
 are never in it: a record begins only where every entry before it is complete.)
 
 The time of a request is the Started line's `at` (zone-less: the context's zone), else the
-layout's. Imports `provenance.domain.events`, `provenance.sources.access_request`,
-`provenance.sources.base`, `provenance.records.envelope` (what memory takes of a record).
+layout's.
 """
 
 from __future__ import annotations

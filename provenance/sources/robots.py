@@ -20,28 +20,17 @@ TransferObject`) names the robot too and is used when nothing was remembered. On
 failure of one `processing` attempt becomes an event: robots such as update-catalog log the
 error themselves before lyber-core logs it again with the backtrace.
 
-What it remembers it states as lines (`memory`): one JSON object per remembered job, in the
-order the jobs were remembered (the thread it holds, if it still does; its druid, and whether
-it is still the druid's job; step, workflow, done, failed), within `MEMORY_BYTES` of a record:
-the newest jobs still open first (a `Finished`, a failure or a catalog note is still to come
-for them), then the newest done. A fresh source that takes them in (`recall`) holds the same
-jobs in the same places; a record of `prov ship` carries them, so a `Finished` in one record
-gets the step its `processing` line named in an earlier one. (The state, not the log lines
-that made it: read again without the lines of jobs since forgotten, those lines need not
-leave the same state.)
-
-Imports only `provenance.domain.events`, `provenance.domain.druid`, `provenance.sources.base`,
-`provenance.records.envelope` (what memory takes of a record) and stdlib.
+What it remembers (the job each thread and druid was last seen processing) it states as lines
+(`memory`) and takes in again (`recall`): `provenance.sources.robots_memory` owns both.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from provenance.domain.druid import Druid, druid_or_none, find_druid
 from provenance.domain.events import (
@@ -52,8 +41,8 @@ from provenance.domain.events import (
     StepStatus,
     WorkflowStepRecorded,
 )
-from provenance.records.envelope import MAX_MEMORY_BYTES, memory_size
 from provenance.sources.base import Draft, Entry, MultilineSource, SourceContext
+from provenance.sources.robots_memory import MAX_REMEMBERED, Job, RobotJobs
 
 INGEST_WORKFLOW = "preservationIngestWF"
 # StepRecorded.workflow is required; a failure or `Finished` whose workflow nobody named.
@@ -110,7 +99,6 @@ _MOAB_PROBLEM = re.compile(r"Problem with Moab validation run on ([^:\s]*): ")
 _NOT_QUEUED = re.compile(r"Item (?:(\S+) )?is not queued")
 _ROBOT_CLASS = re.compile(r"Robots::[A-Za-z]+::([A-Za-z0-9]+)::([A-Za-z0-9]+)\Z")
 _CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Failure messages of the preservationIngestWF robots: (prefix, step, regex naming the druid).
 _FAILURE_TEMPLATES: tuple[tuple[str, str, re.Pattern[str] | None], ...] = (
@@ -136,14 +124,7 @@ _FAILURE_TEMPLATES: tuple[tuple[str, str, re.Pattern[str] | None], ...] = (
 _SIDEKIQ_JOB_LINES = frozenset({"start", "done", "fail"})
 _FAILURE_SEVERITIES = frozenset({"ERROR", "FATAL"})
 _OUTCOMES: dict[str, str | None] = {"started": None, "completed": "success", "failed": "fail"}
-# Bounds on what is remembered, so a huge log of jobs that never finish cannot grow memory.
-_MAX_REMEMBERED = 10_000
 _MAX_DETAIL_LINE = 500
-MEMORY_BYTES = MAX_MEMORY_BYTES - 4 * 1024  # 2 KiB for rails', 2 KiB for auto's own lines
-"""At most what `memory()` adds to a record (`envelope.memory_size`): some 300 jobs (a busy
-robot host has a few dozen threads, some 200 bytes a job), the rest of `MAX_MEMORY_BYTES` left
-for `auto`'s own lines and other sources' memories. Open jobs are kept before done ones; past
-this the oldest are forgotten there."""
 
 
 @dataclass(slots=True)
@@ -157,22 +138,6 @@ class _Line:
     lines: list[str]
 
 
-@dataclass(slots=True)
-class _Job:
-    """What one Sidekiq thread (or one druid) was last seen processing."""
-
-    druid: Druid
-    step: str | None
-    workflow: str | None
-    done: bool = False
-    failed: bool = False
-    # When it was remembered (the entry's number), on which thread, and its line of
-    # `RobotsSource.memory` once made (None: to be made again, something changed).
-    seq: int = 0
-    thread: tuple[str, str] | None = None
-    memory_line: str | None = None
-
-
 class RobotsSource(MultilineSource):
     """Robot log lines -> step events; remembers what each thread and druid is processing."""
 
@@ -182,95 +147,19 @@ class RobotsSource(MultilineSource):
     def __init__(self, context: SourceContext) -> None:
         super().__init__(context)
         self._tz = context.tz
-        self._by_thread: dict[tuple[str, str], _Job] = {}
-        self._by_druid: dict[str, _Job] = {}
+        self._jobs = RobotJobs()
         self._agents: dict[tuple[str, str | None, str | None, str | None], AgentRef] = {}
         self._robot_classes: dict[str, tuple[str, str] | None] = {}
-        # Entries made (numbering the jobs remembered); the jobs either map holds, still open
-        # in the order they were remembered, done in the order they were done; and
-        # `memory()` of them until something changes.
-        self._seq = 0
-        self._open: dict[int, _Job] = {}
-        self._done: dict[int, _Job] = {}
-        self._memory_lines: tuple[str, ...] | None = None
 
     def memory(self) -> tuple[str, ...]:
-        lines = self._memory_lines
-        if lines is None:
-            kept: list[_Job] = []
-            size = 0
-            # Open jobs first: a job forgotten while open leaves its `Finished`, failure or
-            # catalog note without a step or a druid (a note is then quarantined). Each pass
-            # stops at the first job that does not fit: the older ones are forgotten, as if
-            # the log began after them.
-            for held in (self._open, self._done):
-                for job in reversed(held.values()):
-                    line = job.memory_line
-                    if line is None:
-                        line = job.memory_line = self._described(job)
-                    size += memory_size((line,))
-                    if size > MEMORY_BYTES:
-                        break
-                    kept.append(job)
-            kept.sort(key=lambda job: job.seq)
-            lines = self._memory_lines = tuple(cast(str, job.memory_line) for job in kept)
-        return lines
-
-    def _hold(self, job: _Job) -> None:
-        (self._done if job.done else self._open)[job.seq] = job
+        return self._jobs.memory()
 
     def recall(self, memory: Sequence[str]) -> None:
-        for line in memory:
-            described = _job_from(line)
-            if described is None:
-                continue  # not a job this source described: nothing to remember
-            job, holds_druid = described
-            thread = job.thread
-            if thread is None and not holds_druid:
-                continue  # held by neither map: nothing to remember it by
-            self._seq += 1
-            job.seq = self._seq
-            self._hold(job)
-            # A memory of this source names a thread or a druid once; another's may not.
-            replaced = []
-            if thread is not None:
-                replaced.append(self._by_thread.get(thread))
-                self._by_thread[thread] = job
-            if holds_druid:
-                replaced.append(self._by_druid.get(job.druid.value))
-                self._by_druid[job.druid.value] = job
-            for old in replaced:
-                if old is not None and old is not job:
-                    self._changed(old)
-        self._memory_lines = None
-
-    def _described(self, job: _Job) -> str:
-        """A job as a line of `memory()`."""
-        thread = job.thread
-        holds_thread = thread is not None and self._by_thread.get(thread) is job
-        return json.dumps(
-            {
-                "thread": list(thread) if holds_thread and thread is not None else None,
-                "druid": job.druid.value,
-                "by_druid": self._by_druid.get(job.druid.value) is job,
-                "step": job.step,
-                "workflow": job.workflow,
-                "done": job.done,
-                "failed": job.failed,
-            },
-            separators=(",", ":"),
-            # An undecodable byte of the log (a lone surrogate) stays one in the line, so it
-            # travels as that byte (a record's memory goes as bytes, `binary` where they are
-            # not UTF-8) and the reader recalling it knows the memory was not UTF-8 and spells
-            # such bytes visibly in events, as ingest of the whole log does. Escaped (`\udcff`,
-            # json's default) it reached an event's field as a lone surrogate unannounced:
-            # the event was rejected by its model, quarantined.
-            ensure_ascii=False,
-        )
+        self._jobs.recall(memory)
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
         entry = Entry(line_no, lines)
-        self._seq += 1
+        self._jobs.seq += 1
         try:
             occurred_at = datetime.fromisoformat(head["ts"])
         except ValueError:
@@ -308,8 +197,8 @@ class RobotsSource(MultilineSource):
             entry.quarantined = "malformed druid"
             return entry
         step, workflow = match[2], match[3]
-        job = _Job(druid, step, workflow)
-        self._remember(line.thread, job)
+        job = Job(druid, step, workflow)
+        self._jobs.remember(line.thread, job)
         entry.drafts.append(
             self._draft(line, job, "started", premis=False, detail=line.msg.rstrip())
         )
@@ -320,17 +209,17 @@ class RobotsSource(MultilineSource):
         if druid is None:
             entry.quarantined = "malformed druid"
             return entry
-        job = self._by_thread.get(line.thread)
+        job = self._jobs.by_thread.get(line.thread)
         if job is None or job.druid != druid:
-            job = self._by_druid.get(druid.value)
+            job = self._jobs.by_druid.get(druid.value)
         if job is None:
             step, workflow = self._robot_from_context(line.ctx)
-            job = _Job(druid, step, workflow)
+            job = Job(druid, step, workflow)
         job.done = True
-        self._changed(job)
-        popped = self._by_druid.pop(druid.value, None)
+        self._jobs.changed(job)
+        popped = self._jobs.by_druid.pop(druid.value, None)
         if popped is not None:
-            self._changed(popped)
+            self._jobs.changed(popped)
         duration = float(match[2]) if match[2] is not None else None
         entry.drafts.append(
             self._draft(
@@ -352,10 +241,10 @@ class RobotsSource(MultilineSource):
         if druid is None:
             entry.quarantined = "validate-moab note without druid"
             return entry
-        job = _Job(druid, "validate-moab", INGEST_WORKFLOW)
+        job = Job(druid, "validate-moab", INGEST_WORKFLOW)
         status: StepStatus = "started" if match[1] == "Started" else "completed"
         if status == "started":
-            self._remember(line.thread, job)
+            self._jobs.remember(line.thread, job)
         else:
             job.done = True
         entry.drafts.append(
@@ -380,7 +269,7 @@ class RobotsSource(MultilineSource):
                 if druid_at is not None and (named := druid_at.match(msg)) is not None:
                     druid = druid_or_none(named[1])
                 break
-        job = self._by_thread.get(line.thread)
+        job = self._jobs.by_thread.get(line.thread)
         if job is not None and job.done:
             job = None
         if druid is None:
@@ -397,14 +286,14 @@ class RobotsSource(MultilineSource):
                 entry.ignored = "repeated failure"
                 return entry
             job.failed = True
-            self._changed(job)
+            self._jobs.changed(job)
         else:
-            job = self._by_druid.get(druid.value)
+            job = self._jobs.by_druid.get(druid.value)
             if template_step is not None and (job is None or job.step != template_step):
-                job = _Job(druid, template_step, INGEST_WORKFLOW)
+                job = Job(druid, template_step, INGEST_WORKFLOW)
             elif job is None:
                 step, workflow = self._robot_from_context(line.ctx)
-                job = _Job(druid, step, workflow)
+                job = Job(druid, step, workflow)
 
         error = msg.rstrip()
         backtrace = _first_backtrace_line(line.lines)
@@ -433,10 +322,10 @@ class RobotsSource(MultilineSource):
             entry.ignored = "sidekiq job lifecycle"
         elif (skipped := _NOT_QUEUED.match(msg)) is not None:
             # lyber-core skips a job whose step is not queued: nothing happened to the object.
-            job = self._by_thread.get(line.thread)
+            job = self._jobs.by_thread.get(line.thread)
             if job is not None and (skipped[1] is None or druid_or_none(skipped[1]) == job.druid):
                 job.done = True
-                self._changed(job)
+                self._jobs.changed(job)
             entry.ignored = "step skipped (not queued)"
         else:
             entry.ignored = "no step information"
@@ -444,49 +333,15 @@ class RobotsSource(MultilineSource):
 
     # --- state -----------------------------------------------------------------------------
 
-    def _remember(self, thread: tuple[str, str], job: _Job) -> None:
-        by_thread, by_druid = self._by_thread, self._by_druid
-        job.seq, job.thread = self._seq, thread
-        replaced = [by_thread.pop(thread, None), by_druid.pop(job.druid.value, None)]
-        by_thread[thread] = job
-        by_druid[job.druid.value] = job
-        self._hold(job)
-        # Dicts keep insertion order: the first key is the least recently remembered.
-        if len(by_thread) > _MAX_REMEMBERED:
-            replaced.append(by_thread.pop(next(iter(by_thread))))
-        if len(by_druid) > _MAX_REMEMBERED:
-            replaced.append(by_druid.pop(next(iter(by_druid))))
-        for old in replaced:
-            if old is not None:
-                self._changed(old)
-        self._memory_lines = None
-
     def _druid_for(self, line: _Line, step: str) -> Druid | None:
         """The druid a step note is about: the context's, else the thread's job of that step."""
         druid = self._druid_in_context(line.ctx)
         if druid is not None:
             return druid
-        job = self._by_thread.get(line.thread)
+        job = self._jobs.by_thread.get(line.thread)
         if job is not None and job.step == step:
             return job.druid
         return None
-
-    def _changed(self, job: _Job) -> None:
-        """`job` changed (done, failed, or a map no longer holds it): describe it again, and
-        forget it when neither map holds it."""
-        held = self._open if job.seq in self._open else self._done
-        if job.seq not in held:
-            return  # not remembered (a `Finished` without its `processing`)
-        job.memory_line = None
-        self._memory_lines = None
-        thread = job.thread
-        if (thread is None or self._by_thread.get(thread) is not job) and self._by_druid.get(
-            job.druid.value
-        ) is not job:
-            del held[job.seq]
-        elif job.done and held is self._open:
-            del held[job.seq]
-            self._done[job.seq] = job
 
     @staticmethod
     def _druid_in_context(ctx: str) -> Druid | None:
@@ -503,7 +358,7 @@ class RobotsSource(MultilineSource):
             robot = self._robot_classes[name]
         else:
             robot = _robot_class(name)
-            if len(self._robot_classes) < _MAX_REMEMBERED:
+            if len(self._robot_classes) < MAX_REMEMBERED:
                 self._robot_classes[name] = robot
         return robot if robot is not None else (None, None)
 
@@ -512,7 +367,7 @@ class RobotsSource(MultilineSource):
     def _draft(
         self,
         line: _Line,
-        job: _Job,
+        job: Job,
         status: StepStatus,
         *,
         detail: str,
@@ -552,48 +407,9 @@ class RobotsSource(MultilineSource):
         if agent is None:
             name = f"{workflow}/{step}" if step else workflow
             agent = AgentRef(name=name, kind="software", version=version, host=host)
-            if len(self._agents) < _MAX_REMEMBERED:
+            if len(self._agents) < MAX_REMEMBERED:
                 self._agents[key] = agent
         return agent
-
-
-def _job_from(line: str) -> tuple[_Job, bool] | None:
-    """The job a line of `memory()` describes, and whether it was its druid's job; None when
-    the line is not one (records come from the network: never trusted)."""
-    try:
-        state = json.loads(line)
-        druid = druid_or_none(state["druid"])
-        thread, step, workflow = state["thread"], state["step"], state["workflow"]
-        done, failed, by_druid = state["done"], state["failed"], state["by_druid"]
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        return None  # RecursionError: nested a hundred thousand deep
-    if druid is None or not all(isinstance(flag, bool) for flag in (done, failed, by_druid)):
-        return None
-    if _escaped_surrogate(line, (druid.value, step, workflow, *(thread or ()))):
-        return None
-    if not all(value is None or isinstance(value, str) for value in (step, workflow)):
-        return None
-    if thread is not None and not (
-        isinstance(thread, list) and len(thread) == 2 and all(isinstance(t, str) for t in thread)
-    ):
-        return None
-    job = _Job(druid, step, workflow, done, failed)
-    job.thread = (thread[0], thread[1]) if thread is not None else None
-    return job, by_druid
-
-
-def _escaped_surrogate(line: str, values: Sequence[object]) -> bool:
-    """Whether `values` hold a surrogate the line does not hold as one: spelled as a JSON
-    escape, which `memory()` never writes (an undecodable byte stays the lone surrogate it was
-    read as, and the line goes as bytes). The reader spells undecodable bytes visibly only
-    when the bytes it was given say there were some: a surrogate smuggled in an escape would
-    reach an event's field as it is."""
-    return any(
-        char not in line
-        for value in values
-        if isinstance(value, str)
-        for char in _SURROGATE.findall(value)
-    )
 
 
 def premis_type(workflow: str, step: str | None) -> str | None:

@@ -39,8 +39,7 @@ whole numbers from 0 to 2**31 - 1, as JSON numbers or decimal strings (dor-servi
 some as strings); absent, null or "" means unknown. Any other value quarantines the line
 (`malformed version`, `version out of range`, ...) instead of becoming an unknown version.
 
-Every line is one entry (no continuation lines). Imports only `provenance.domain.events`,
-`provenance.domain.druid`, `provenance.sources.base` and stdlib.
+Every line is one entry (no continuation lines).
 """
 
 from __future__ import annotations

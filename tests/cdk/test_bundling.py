@@ -19,16 +19,16 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from cdk.bundling import (
-    LAYER_PYTHON,
-    REPO_ROOT,
     BundlingError,
     LambdaBundle,
     build_bundle,
     build_code_asset,
     build_dependency_layer,
-    locked_requirements,
-    runtime_interpreter,
 )
+from cdk.bundling.bytecode import runtime_interpreter
+from cdk.bundling.layer import LAYER_PYTHON
+from cdk.bundling.lock import locked_requirements
+from cdk.bundling.runtime import REPO_ROOT
 from eventstore.sqlite import SQLiteEventStore
 from tests.conftest import TEST_KEY
 from tests.samples import OBJECT_LOG

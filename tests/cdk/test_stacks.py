@@ -31,7 +31,9 @@ from cdk.functions import RUNTIME_PYTHON
 from cdk.store import PSEUDONYM_KEY_LENGTH
 from eventstore import schema
 from eventstore.url import dynamodb_location
-from provenance.access.policy import KEY_ENV, MIN_KEY_LENGTH, RETENTION_ENV, AccessPolicy
+from provenance.access.policy import AccessPolicy
+from provenance.access.pseudonym_key import KEY_ENV, MIN_KEY_LENGTH
+from provenance.access.rules import RETENTION_ENV
 from provenance.query.http_api import ALLOWED_METHODS, ROUTE_LIST
 from tests.cdk.conftest import REPO, DeploymentFactory, cdk_json_context
 

@@ -20,7 +20,7 @@ from provenance.records.envelope import memory_size
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
 from provenance.sources.rails import MEMORY_BYTES as RAILS_MEMORY_BYTES
-from provenance.sources.robots import MEMORY_BYTES
+from provenance.sources.robots_memory import MEMORY_BYTES
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED
 
 LA = ZoneInfo("America/Los_Angeles")

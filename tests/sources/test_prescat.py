@@ -28,7 +28,8 @@ from provenance.domain.events import (
 )
 from provenance.sources.auto import AutoSource
 from provenance.sources.base import Entry, SourceContext
-from provenance.sources.prescat import PrescatSource, moab_errors, recognise
+from provenance.sources.prescat import PrescatSource
+from provenance.sources.prescat_messages import moab_errors, recognise
 from tests.sources.helpers import build_events, feed_source
 
 LA = ZoneInfo("America/Los_Angeles")
