@@ -29,6 +29,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 import handlers.api
+import handlers.container
 import handlers.ingest
 import handlers.projector
 from eventstore import EventStore, SQLiteEventStore, open_store
@@ -108,7 +109,7 @@ def pipeline(
     # The Lambda functions' configuration.
     monkeypatch.setenv("PROV_STORE", url)
     monkeypatch.setenv("PROV_TZ", TZ)
-    monkeypatch.setattr(handlers.api, "_store", None)
+    handlers.container.close()  # every function starts cold
     data = generate(tmp_path / "demo", objects=3, days=5, tz=TZ)
     yield Pipeline(moto, table, stream, url, tmp_path / "ship.db", data, tmp_path)
     kinesis.delete_stream(StreamName=stream)
