@@ -1,7 +1,6 @@
 """A generic append-only event store: records, the interface, SQLite and DynamoDB backends.
 
-Imports nothing of `provenance` or `premis`. Callers use the names below; `open_store` picks the
-backend from a URL.
+Callers use the names below; `open_store` picks the backend from a URL.
 """
 
 from eventstore.errors import (

@@ -1,7 +1,4 @@
-"""The store's own errors: one root, so callers never see a backend's exception types.
-
-Imports nothing of the project.
-"""
+"""The store's own errors: one root, so callers never see a backend's exception types."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""What the store keeps: tiny, opaque records. The store knows nothing of the domain.
-
-Imports nothing of the project.
-"""
+"""What the store keeps: tiny, opaque records. The store knows nothing of the domain."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Names of the DynamoDB table, its keys, index and attributes: shared by the DynamoDB backend,
 `cdk/` and the test fixtures, so that none of them can drift from the others.
 
-Plain constants; imports nothing.
+Plain constants.
 
 One table holds every kind of item, told apart by the partition key's prefix:
 - an event: `pk` = `EVENT_PREFIX` + stream, `sk` = `time_key#event_id` (the record's `cursor`),

@@ -3,8 +3,7 @@
 Also the argument checks every backend runs (`check_record`, `parse_cursor`, ...), so that all
 backends accept and refuse exactly the same things.
 
-Imports only `eventstore.records` and `eventstore.errors`. Backends implement `EventStore`;
-every backend must pass `tests/eventstore/contract.py`.
+Backends implement `EventStore`; every backend must pass `tests/eventstore/contract.py`.
 """
 
 from __future__ import annotations

@@ -3,8 +3,6 @@
 Also the one rule of an endpoint URL requests are sent to (`endpoint_url_problem`): a store
 URL's `endpoint_url=` here, and, since `provenance` may import `eventstore` but not the other
 way round, `--endpoint-url`, `--api` and the endpoint of every AWS client made in `provenance`.
-
-Imports the backends it opens and `eventstore.errors`; nothing of `provenance` or `premis`.
 """
 
 from __future__ import annotations

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-from eventstore import EventStore
+import pytest
+
+from eventstore import EventRecord, EventStore, SQLiteEventStore
 from provenance.access.report import ReportQuery, access_report
 from provenance.projections import access_counts
-from provenance.projections.base import CHECKPOINT
+from provenance.projections.access_counts import AccessCountsProjector
+from provenance.projections.base import APPLIED, CHECKPOINT, Change
 from tests.access_helpers import T0, access_record, random_records
 
 
@@ -155,3 +162,52 @@ def test_ingest_keeps_the_counts_a_rebuild_gives(store: EventStore) -> None:
     assert first.events == 17 and again.events == 0
     assert counts(store) == incremental
     assert total(store) == (17, 5 * 2500 + 2 * 1000)
+
+
+def test_projections_and_reports_read_stored_payloads_through_the_upcaster(
+    store: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every reader of stored payloads goes through `events.load_payload`: a field renamed by
+    a (pretended) schema version 2 is seen under its new name by the projection (following
+    the feed and the change stream) and by the report that reads the events themselves."""
+    from provenance.domain import events
+
+    records = random_records(200, seed=9)
+    with SQLiteEventStore(tmp_path / "current.db") as current:
+        current.append(records)
+        access_counts.catch_up(current)
+        expected = counts(current)
+        expected_report = access_report(current, ReportQuery(by=("druid", "service"))).rows
+
+    def old(record: EventRecord) -> EventRecord:
+        # Version 1 of this pretended history called the service `service_name`.
+        data = json.loads(record.payload)
+        data["service_name"] = data.pop("service")
+        return replace(record, payload=json.dumps(data).encode())
+
+    def v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+        data["service"] = data.pop("service_name")
+        return data
+
+    monkeypatch.setattr(events, "CURRENT_SCHEMA_VERSION", 2)
+    monkeypatch.setitem(events.UPCASTERS, ("ServiceAccessed", 1), v1_to_v2)
+    stored = [old(record) for record in records]
+    store.append(stored)
+
+    access_counts.catch_up(store)
+    report = access_report(store, ReportQuery(by=("druid", "service")))
+    with SQLiteEventStore(tmp_path / "stream.db") as streamed:
+        AccessCountsProjector(streamed).apply_changes(
+            [Change(record, "2026-03-11T10") for record in store.read_all()]
+        )
+        from_the_stream = {
+            row.key: json.loads(row.value)
+            for row in streamed.read_projection(access_counts.PROJECTION)
+            if not row.key.startswith(APPLIED)
+        }
+
+    assert counts(store) == expected
+    assert from_the_stream == expected
+    assert report.rows == expected_report
+    assert {row["service"] for row in report.rows} == {"stacks", "purl", "sdr-api"}
+    assert events.load_event(stored[0].payload).schema_version == 2

@@ -34,7 +34,6 @@ import handlers.ingest
 import handlers.projector
 from eventstore import EventStore, SQLiteEventStore, open_store
 from eventstore.dynamodb import DynamoDBEventStore
-from handlers import container
 from premis.schema import load_schema
 from provenance.access.report import ReportQuery, access_report
 from provenance.cli.demo.world import DemoData, generate
@@ -111,9 +110,10 @@ def pipeline(
     # The Lambda functions' configuration.
     monkeypatch.setenv("PROV_STORE", url)
     monkeypatch.setenv("PROV_TZ", TZ)
+    handlers.container.close()  # every function starts cold
     data = generate(tmp_path / "demo", objects=3, days=5, tz=TZ)
     yield Pipeline(moto, table, stream, url, tmp_path / "ship.db", data, tmp_path)
-    container.close()
+    handlers.container.close()
     kinesis.delete_stream(StreamName=stream)
     boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
         TableName=table

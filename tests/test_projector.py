@@ -173,6 +173,8 @@ def test_the_handler_prunes_markers_only_where_the_store_does_not_expire_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, expires: bool
 ) -> None:
     import handlers.projector
+    from provenance.projections import change_stream
+    from tests.aws_lambda import LambdaContext
 
     path = tmp_path / "store.db"
     with SQLiteEventStore(path) as store:
@@ -181,9 +183,10 @@ def test_the_handler_prunes_markers_only_where_the_store_does_not_expire_them(
         )
     monkeypatch.setenv("PROV_STORE", f"sqlite:///{path}")
     monkeypatch.setattr(SQLiteEventStore, "expires_projection_rows", expires)
-    monkeypatch.setattr(handlers.projector, "_pruned_hour", None)
+    monkeypatch.setattr(change_stream, "_pruned_hour", None)
 
-    handlers.projector._prune()  # markers of March 2026 are long past 48 hours
+    # markers of March 2026 are long past 48 hours
+    handlers.projector.handler({"Records": []}, LambdaContext())
 
     with SQLiteEventStore(path) as store:
         markers = list(

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
-from pydantic_core import from_json
-
 from eventstore import EventStore
 from eventstore.store import MAX_LIMIT
 from provenance.domain.errors import ProvenanceError
 from provenance.domain.event_time import WINDOW_TEXT, clamp
+from provenance.domain.events import load_payload
 from provenance.domain.shown import shown
 from provenance.projections import access_counts
 from provenance.projections.access_counts import NONE, SEP
@@ -256,7 +255,7 @@ def _event_cells(store: EventStore, query: ReportQuery) -> Iterator[Cell]:
     services = set(query.services)
     agents = set(query.agents)
     for record in store.read_all(types=("ServiceAccessed",), since=query.start, until=query.stop):
-        event = from_json(record.payload)
+        event = load_payload(record.payload)
         service = event["service"]
         agent = event["agent"]
         if (services and service not in services) or (agents and agent["name"] not in agents):

@@ -26,8 +26,6 @@ Retention: access events may expire (the access policy) while these counts stay.
 records `$sealed`, the UTC midnight before which events may be gone (a day boundary, because
 daily rows count whole days); a rebuild keeps the rows before it and replays only what came
 after (`projections.base.Checkpoint.floor`).
-
-Imports `eventstore` and the projection base only.
 """
 
 from __future__ import annotations

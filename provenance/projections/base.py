@@ -10,7 +10,8 @@ It then stores a `floor` in the checkpoint: while replaying up to `replay_throug
 that happened before the floor are skipped. Any process catching up honours it, so a
 concurrent ingest cannot count those events twice.
 
-Imports `eventstore` only. Rows are stored JSON; pydantic-core's parser is used for speed.
+Rows are stored JSON; pydantic-core's parser is used for speed. Events are read with
+`events.load_payload`, which upcasts payloads of older schema versions.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 from pydantic_core import from_json, to_json
 
 from eventstore import ConcurrencyError, EventRecord, EventStore, ProjectionWrite, time_key
+from provenance.domain.events import load_payload
 
 CHECKPOINT = "$checkpoint"
 APPLIED = "$applied/"
@@ -192,7 +194,7 @@ class Projector(ABC):
         chunk: list[tuple[Change, dict[str, Any], Sequence[str]]] = []
         keys: set[str] = set()
         for change in wanted:
-            event = from_json(change.record.payload)
+            event = load_payload(change.record.payload)
             row_keys = self.row_keys(change.record, event)
             if chunk and len(keys | set(row_keys)) + len(chunk) + 1 > limit:
                 self._apply_chunk(chunk, report)
@@ -311,7 +313,7 @@ class Projector(ABC):
                 checkpoint.floor is not None
                 and checkpoint.skips(record, time_key(record.occurred_at))
             ):
-                event = from_json(record.payload)
+                event = load_payload(record.payload)
                 keys = self.row_keys(record, event)
                 folded.append((record, event, keys))
                 wanted.update(keys)

@@ -5,9 +5,8 @@ maximum, counts, sets), so replaying the whole store from scratch gives exactly 
 incremental updates gave, whatever order files were ingested in. "Latest" compares the
 records' cursors (UTC time, then event id), which are total and deterministic.
 
-Following the feed exactly once is `projections.base.Projector`'s job. Imports `eventstore` and
-the projection base only (the state works on stored JSON, not on models, so old payloads need
-no upcasting here).
+Following the feed exactly once is `projections.base.Projector`'s job. The state works on
+stored JSON (upcast by `events.load_payload`), not on models.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 import handlers.api
+import handlers.container
 import handlers.ingest
 import handlers.projector
 from cdk.ingest import INGEST_HANDLER
@@ -42,7 +43,7 @@ from cdk.query_api import API_HANDLER
 from eventstore import EventStore, schema
 from eventstore.url import init_store
 from provenance.domain.events import ACCESS_STREAM_PREFIX
-from provenance.projections import access_counts, object_state
+from provenance.projections import access_counts, change_stream, object_state
 from provenance.projections.base import APPLIED
 from provenance.records.envelope import encode
 from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
@@ -171,15 +172,8 @@ class _ThreeDaysLater(datetime):
 
 def _forget_containers() -> None:
     """Cold starts: the next invocation of each handler opens its store (a new client)."""
-    old = handlers.ingest._runtimes.pop("current", None)
-    if old is not None:
-        old.store.close()
-    for store in handlers.projector._stores.values():
-        store.close()
-    handlers.projector._stores.clear()
-    if handlers.api._store is not None:
-        handlers.api._store.close()
-    handlers.api._store = None
+    handlers.ingest._options.cache_clear()
+    handlers.container.close()
 
 
 def _event_items_only(batch: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +225,7 @@ def recording(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
         # makes its clients, and make every handler start cold.
         session.events.register("provide-client-params.*.*", recording.hook)
         _forget_containers()
-        env.setattr(handlers.projector, "_pruned_hour", None)
+        env.setattr(change_stream, "_pruned_hour", None)
         try:
             _run_scenarios(recording, moto, table, stream, kinesis, dynamodb)
         finally:
@@ -323,7 +317,7 @@ def _run_scenarios(
     # Three days on, new events arrive: every marker is past its expiry, and the projector
     # still deletes none of them (the TTL does; moto does not run it). The hour a container
     # last pruned in (on a store without expiry) is forgotten, as if the clock had moved.
-    handlers.projector._pruned_hour = None
+    change_stream._pruned_hour = None
     later = [line.replace(b"01/Mar/2026", b"05/Mar/2026") for line in ACCESS_LINES]
     put(
         CHECKSUM_OK.replace("22:14:05", "23:14:05").encode(),
@@ -331,7 +325,7 @@ def _run_scenarios(
     )
     outcomes["ingest later"] = ingest("later")
     with pytest.MonkeyPatch.context() as clock:
-        clock.setattr(handlers.projector, "datetime", _ThreeDaysLater)
+        clock.setattr(change_stream, "datetime", _ThreeDaysLater)
         outcomes["project later"] = project("three days later", first)
     with handlers.projector.store() as store:
         outcomes["sealed"] = access_counts.sealed_before(store)

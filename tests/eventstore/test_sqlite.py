@@ -13,7 +13,8 @@ import pytest
 
 from eventstore import EventRecord, EventStoreError, ProjectionWrite, StoreUnavailableError
 from eventstore import sqlite as sqlite_backend
-from eventstore.sqlite import MEMORY, SCHEMA_VERSION, SQLiteEventStore
+from eventstore.sqlite import MEMORY, SQLiteEventStore
+from eventstore.sqlite_schema import SCHEMA_VERSION
 from tests.eventstore.contract import EventStoreContract, StoreOpener, event, unstored
 
 

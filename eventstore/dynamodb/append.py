@@ -1,0 +1,162 @@
+"""Appending events to the DynamoDB table: idempotent by each event's id guard, positions
+from the counter item, transactions in groups (see the package's notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventstore import schema
+from eventstore.dynamodb.calls import (
+    _ATTEMPTS,
+    MAX_TRANSACTION_BYTES,
+    MAX_TRANSACTION_ITEMS,
+    Calls,
+    _CancelledError,
+)
+from eventstore.dynamodb.items import _event_item, _key, _stream_bucket
+from eventstore.errors import StoreUnavailableError
+from eventstore.records import AppendResult, EventRecord
+from eventstore.store import check_record
+
+_KNOWN_STREAMS = 100_000
+
+
+class Appending(Calls):
+    """`DynamoDBEventStore.append`."""
+
+    _known_streams: set[str]
+
+    def append(self, records: Sequence[EventRecord]) -> AppendResult:
+        first: dict[str, tuple[EventRecord, str]] = {}
+        for record in records:
+            key = check_record(record)
+            if record.event_id not in first:
+                first[record.event_id] = (record, key)
+        if not first:
+            return AppendResult()
+        stored = self._existing_ids(list(first))
+        new = [entry for event_id, entry in first.items() if event_id not in stored]
+        written: list[str] = []
+        positions: list[int] = []
+        previous: int | None = None
+        if new:
+            self._register_streams({record.stream for record, _ in new})
+            last = self._reserve_positions(len(new))
+            previous = last - len(new)
+            placed = [(record, key, previous + 1 + i) for i, (record, key) in enumerate(new)]
+            won = self._write_events(placed)
+            for record, _key, position in placed:
+                if record.event_id in won:
+                    written.append(record.event_id)
+                    positions.append(position)
+        # The first occurrence of a newly written id is the write; every other one a duplicate.
+        unclaimed = set(written)
+        duplicates: list[str] = []
+        for record in records:
+            if record.event_id in unclaimed:
+                unclaimed.remove(record.event_id)
+            else:
+                duplicates.append(record.event_id)
+        if not written:
+            return AppendResult(duplicates=duplicates)
+        return AppendResult(
+            written=written, duplicates=duplicates, positions=positions, previous=previous
+        )
+
+    def _existing_ids(self, event_ids: list[str]) -> set[str]:
+        keys = [_key(schema.EVENT_ID_PREFIX + i, schema.GUARD_SORT_KEY) for i in event_ids]
+        found = self._batch_get(keys, projection=schema.ATTR_EVENT_ID, action="append to")
+        return {item[schema.ATTR_EVENT_ID]["S"] for item in found}
+
+    def _register_streams(self, streams: set[str]) -> None:
+        # Written before the events, so a listed stream may (after a crash) hold no record,
+        # but a record's stream is always listed. Names this handle wrote already are not
+        # written again (a Lambda container appends to the same objects' streams often).
+        new = streams - self._known_streams
+        if not new:
+            return
+        items = [_key(schema.STREAM_NAME_PREFIX + str(_stream_bucket(name)), name) for name in new]
+        self._batch_write([{"PutRequest": {"Item": item}} for item in items], "append to")
+        if len(self._known_streams) + len(new) > _KNOWN_STREAMS:
+            self._known_streams.clear()
+        self._known_streams |= new
+
+    def _reserve_positions(self, count: int) -> int:
+        response = self._call(
+            "append to",
+            "update_item",
+            TableName=self.table,
+            Key=_key(schema.COUNTER_KEY, schema.SINGLE_SORT_KEY),
+            UpdateExpression="ADD #last :n",
+            ExpressionAttributeNames={"#last": schema.ATTR_COUNTER},
+            ExpressionAttributeValues={":n": {"N": str(count)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"][schema.ATTR_COUNTER]["N"])
+
+    def _write_events(self, placed: list[tuple[EventRecord, str, int]]) -> set[str]:
+        """Write each event with its guard; return the ids this call wrote (the others were
+        written by someone else meanwhile)."""
+        won: set[str] = set()
+        group: list[tuple[EventRecord, str, int]] = []
+        size = 0
+        for entry in placed:
+            record = entry[0]
+            bytes_ = len(record.payload) + 2 * len(record.event_id) + len(record.stream) + 200
+            full = len(group) * 2 + 2 > MAX_TRANSACTION_ITEMS
+            if group and (full or size + bytes_ > MAX_TRANSACTION_BYTES):
+                won |= self._write_event_group(group)
+                group, size = [], 0
+            group.append(entry)
+            size += bytes_
+        if group:
+            won |= self._write_event_group(group)
+        return won
+
+    def _write_event_group(self, group: list[tuple[EventRecord, str, int]]) -> set[str]:
+        pending = list(group)
+        for attempt in range(_ATTEMPTS):
+            actions: list[Any] = []
+            for record, key, position in pending:
+                guard = _key(schema.EVENT_ID_PREFIX + record.event_id, schema.GUARD_SORT_KEY)
+                guard[schema.ATTR_EVENT_ID] = {"S": record.event_id}
+                item = _event_item(record, key, position)
+                if schema.TTL_ATTRIBUTE in item:
+                    guard[schema.TTL_ATTRIBUTE] = item[schema.TTL_ATTRIBUTE]
+                    guard[schema.ATTR_EXPIRES_KEY] = item[schema.ATTR_EXPIRES_KEY]
+                actions.append(
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": guard,
+                            "ConditionExpression": "attribute_not_exists(#pk)",
+                            "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
+                        }
+                    }
+                )
+                actions.append({"Put": {"TableName": self.table, "Item": item}})
+            try:
+                self._call("append to", "transact_write_items", TransactItems=actions)
+            except _CancelledError as cancelled:
+                reasons = cancelled.reasons
+                lost = {
+                    pending[i // 2][0].event_id
+                    for i, reason in enumerate(reasons)
+                    if reason == "ConditionalCheckFailed"
+                }
+                if lost:
+                    # Another writer stored these ids first: they are its events, not ours.
+                    pending = [entry for entry in pending if entry[0].event_id not in lost]
+                    if not pending:
+                        return set()
+                    continue
+                self._backoff(attempt)
+                continue
+            return {entry[0].event_id for entry in pending}
+        raise StoreUnavailableError(
+            f"cannot append to the event store {self._where}: transactions kept being cancelled "
+            f"(throttling or conflicts) after {_ATTEMPTS} attempts; nothing of this group "
+            "was written"
+        )

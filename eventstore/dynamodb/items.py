@@ -1,0 +1,100 @@
+"""The item layout of the DynamoDB backend (key names in `eventstore.schema`): keys, event
+items, compression of payloads and values, the TTL attribute, and items (or a stream's images)
+back to records and projection rows.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from eventstore import schema
+from eventstore.records import EventRecord, ProjectionRow, time_key
+
+Item = dict[str, Any]
+
+COMPRESS_FROM = 256
+
+
+def record_from_image(image: Item) -> EventRecord | None:
+    """The record a table stream image holds (DynamoDB JSON), or None for items that are not
+    events (guards, counters, stream names, projection rows)."""
+    pk = image.get(schema.PARTITION_KEY, {}).get("S", "")
+    if not pk.startswith(schema.EVENT_PREFIX):
+        return None
+    return _record(image)
+
+
+def _key(pk: str, sk: str) -> Item:
+    return {schema.PARTITION_KEY: {"S": pk}, schema.SORT_KEY: {"S": sk}}
+
+
+def _stream_bucket(name: str) -> int:
+    return zlib.crc32(name.encode()) % schema.STREAM_NAME_BUCKETS
+
+
+def _event_item(record: EventRecord, key: str, position: int) -> Item:
+    item = _key(schema.EVENT_PREFIX + record.stream, f"{key}#{record.event_id}")
+    item[schema.ATTR_EVENT_ID] = {"S": record.event_id}
+    item[schema.ATTR_STREAM] = {"S": record.stream}
+    item[schema.ATTR_TYPE] = {"S": record.type}
+    name, data = _packed(record.payload, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_ZLIB)
+    item[name] = {"B": data}
+    item[schema.FEED_PARTITION_KEY] = {"N": str(position >> schema.FEED_BUCKET_BITS)}
+    item[schema.FEED_SORT_KEY] = {"N": str(position)}
+    expires = record.expires_at
+    if expires is not None:
+        item[schema.ATTR_EXPIRES_KEY] = {"S": time_key(expires)}
+        item[schema.TTL_ATTRIBUTE] = {"N": _ttl_seconds(expires)}
+    return item
+
+
+def _ttl_seconds(expires: datetime) -> str:
+    """The TTL attribute's value: whole epoch seconds, rounded up so that DynamoDB never
+    deletes an item before it is due."""
+    return str(-int(-expires.timestamp() // 1))
+
+
+def _record(item: Item) -> EventRecord:
+    sk = item[schema.SORT_KEY]["S"]
+    expires = item.get(schema.ATTR_EXPIRES_KEY)
+    payload = _unpacked(item, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_ZLIB)
+    return EventRecord(
+        event_id=item[schema.ATTR_EVENT_ID]["S"],
+        stream=item[schema.ATTR_STREAM]["S"],
+        type=item[schema.ATTR_TYPE]["S"],
+        occurred_at=_from_time_key(sk[: sk.index("#")]),
+        payload=payload,
+        position=int(item[schema.FEED_SORT_KEY]["N"]),
+        expires_at=_from_time_key(expires["S"]) if expires else None,
+    )
+
+
+def _packed(data: bytes, plain: str, compressed: str) -> tuple[str, bytes]:
+    """The attribute name and bytes to store `data` under: compressed when that pays."""
+    if len(data) >= COMPRESS_FROM:
+        packed = zlib.compress(data, 6)
+        if len(packed) <= len(data) * 0.9:
+            return compressed, packed
+    return plain, data
+
+
+def _unpacked(item: Item, plain: str, compressed: str) -> bytes:
+    packed = item.get(compressed)
+    if packed is not None:
+        return zlib.decompress(bytes(packed["B"]))
+    data = item[plain]["B"]
+    return data if isinstance(data, bytes) else bytes(data)
+
+
+def _from_time_key(key: str) -> datetime:
+    return datetime.fromisoformat(key[:-1]).replace(tzinfo=UTC)
+
+
+def _row(item: Item) -> ProjectionRow:
+    return ProjectionRow(
+        key=item[schema.SORT_KEY]["S"],
+        value=_unpacked(item, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB),
+        version=int(item[schema.ATTR_VERSION]["N"]),
+    )
