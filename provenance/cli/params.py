@@ -2,7 +2,7 @@
 so a value that cannot be used is one line from click rather than a traceback further in.
 
 Every option that takes free text (a host, a service, a stream, a name, a URL: anything but a
-file name) is `Text`, which refuses bytes that are not UTF-8; `tests/test_option_text.py` walks
+file name) is `Text`, which refuses bytes that are not UTF-8; `tests/cli/test_option_text.py` walks
 the command tree for options left as plain strings.
 
 Every integer option is a `WholeNumber`, a `click.IntRange` with both ends (the largest count is
@@ -10,7 +10,7 @@ Every integer option is a `WholeNumber`, a `click.IntRange` with both ends (the 
 digits alone, as the query API does (`provenance.domain.whole_numbers`); every float option
 is a `FiniteFloat` (a FloatRange with both ends that also refuses NaN, which compares false with
 any bound, and takes ASCII digits and a decimal point alone); --from/--to are `IsoTime`.
-`tests/test_bounds.py` walks the command tree and fuzzes every option of these types.
+`tests/cli/test_bounds.py` walks the command tree and fuzzes every option of these types.
 
 `provenance.access.report` is imported only when a time is given, `eventstore.url` only when a
 URL is.

@@ -363,7 +363,7 @@ def test_statuses(status: str) -> None:
         (clf(time="02/Mar/2026:10:01:02 -0860"), "invalid zone offset"),
         (clf(time="02/Mar/2026:10:01:02 +2400"), "invalid zone offset"),
         # Times near the ends of the calendar are ingest's to refuse, for every source alike
-        # (tests/test_event_time.py).
+        # (tests/domain/test_event_time.py).
         (clf(status="099"), "status out of range"),
         (clf(status="600"), "status out of range"),
         (clf(status="20"), "malformed status"),

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import provenance.cli.demo.tour
 from provenance.cli.demo.folder import MANIFEST
 from provenance.cli.demo.world import MAX_DAYS, MAX_OBJECTS, MIN_DAYS, MIN_OBJECTS
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 SMALL = ("--objects", "3", "--days", "5")
 PROV = (sys.executable, "-c", "from provenance.cli.main import main; main()")
@@ -303,7 +303,7 @@ def test_the_commands_the_demo_suggests_work_after_the_export_it_prints(
 
 # --- the previous store, symlinks, leftovers (hardening review) -------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Writes 200 rows into a store and keeps them in its write-ahead log (no checkpoint), as an
 # ingest into the demo's store does while it runs; then waits to be killed.
 HOLDER = """

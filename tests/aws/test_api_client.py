@@ -48,8 +48,8 @@ from provenance.query.http_api import (
 )
 from provenance.query.serve import LocalServer, PerThreadStore, wsgi_app
 from tests.aws_server import FAKE_CREDENTIALS, REGION
-from tests.test_cli import run
-from tests.test_http_api import Demo, make_demo
+from tests.cli.test_cli import run
+from tests.query.test_http_api import Demo, make_demo
 
 ACCESS_KEY = FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 SECRET_KEY = FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
@@ -305,7 +305,7 @@ def test_premis_to_stdout_validated_is_the_stores(capsys, api) -> None:
 def test_premis_from_the_api_follows_the_output_file_rule(
     capsys, api, tmp_path, monkeypatch
 ) -> None:
-    """As from a store (tests/test_output_file.py): `-` is stdout, a symlink is written
+    """As from a store (tests/files/test_output_file.py): `-` is stdout, a symlink is written
     through and a replaced file keeps its mode."""
     monkeypatch.chdir(tmp_path)
     _, local, _ = run(capsys, "premis", api.demo.druid, "--store", api.demo.url)

@@ -45,10 +45,10 @@ from provenance.aws.redrive import (
 from provenance.records.envelope import encode
 from tests.aws_lambda import LambdaContext, kinesis_event
 from tests.aws_server import REGION, MotoServer, unique_name
+from tests.cli.test_cli import run
 from tests.conftest import TEST_KEY
 from tests.samples import CHECKSUM_OK, CHECKSUM_OK_LATER, OBJECT_LOG, sample_envelope
 from tests.terminal_helpers import HOSTILE_TOKEN, HOSTILE_TOKEN_SHOWN, raw_controls
-from tests.test_cli import run
 
 TZ = "America/Los_Angeles"
 DAYS = "30"  # the deployment's PROV_ACCESS_EVENT_DAYS

@@ -33,10 +33,10 @@ from provenance.domain.identity import QUARANTINE_INDEX, event_id, line_digest
 from provenance.ingest.report import natural_order
 from provenance.query.views import quarantined_lines
 from provenance.records.lines import BOM, MAX_LINE_BYTES
+from tests.cli.test_cli import run as prov
 from tests.conftest import ingest_bytes
 from tests.premis_helpers import assert_valid_premis
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG, REPLICATED
-from tests.test_cli import run as prov
 
 DRUID = "bj102hs9687"
 # A real fixity failure whose file name holds bytes that are not UTF-8 (Latin-1 "é", then 0xFF).

@@ -20,8 +20,8 @@ import handlers.ingest
 from eventstore import open_store
 from tests.aws_lambda import KinesisPoller, LambdaContext
 from tests.aws_server import REGION, MotoServer, unique_name
+from tests.cli.test_cli import run
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED
-from tests.test_cli import run
 
 TZ = "America/Los_Angeles"
 ACCESS = (

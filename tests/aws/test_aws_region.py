@@ -20,7 +20,7 @@ from eventstore.aws_region import NoRegionError, configured_region, resolve_regi
 from provenance.aws.pseudonym_secret import read_pseudonym_key
 from provenance.aws.redrive import AwsClients
 from tests.aws_server import MotoServer, unique_name
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 KEY = "a-pseudonym-key-of-some-length"
 FROM_ENV = "eu-west-1"  # AWS_REGION

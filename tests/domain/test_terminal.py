@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from premis.escaping import visible_surrogates, xml_safe
 from provenance.domain.terminal import json_text, terminal_lines, visible
+from tests.cli.test_cli import run
 from tests.samples import CHECKSUM_MISMATCH
 from tests.terminal_helpers import (
     FORBIDDEN,
@@ -33,7 +34,6 @@ from tests.terminal_helpers import (
     HOSTILE_TOKEN_SHOWN,
     raw_controls,
 )
-from tests.test_cli import run
 
 DRUID = "druid:bj102hs9687"
 # A value with a newline followed by what would pass for a row of the state table.

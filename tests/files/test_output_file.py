@@ -25,9 +25,9 @@ import pytest
 import premis
 from provenance.files import output_file
 from provenance.files.output_file import OutputError, open_output, replacing_path, write_new
+from tests.cli.test_cli import run
+from tests.cli.test_cli_access import ACCESS_LOG
 from tests.samples import OBJECT_LOG
-from tests.test_cli import run
-from tests.test_cli_access import ACCESS_LOG
 
 DRUID = "druid:bj102hs9687"
 NOT_PREMIS = b"<premis xmlns='urn:not-premis'/>"
@@ -165,7 +165,7 @@ def test_dev_stdout_is_the_open_descriptor_never_reopened(url, out) -> None:
             stderr=subprocess.PIPE,
             text=True,
             check=False,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         )
     assert done.returncode == 0, done.stderr
     content = target.read_bytes()
@@ -597,7 +597,7 @@ def prov(url: str, *args: str, **popen: Any) -> subprocess.CompletedProcess[str]
         stderr=subprocess.PIPE,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         **popen,
     )
 
@@ -649,7 +649,7 @@ def prov_alone(*args: str, **popen: Any) -> subprocess.CompletedProcess[str]:
         stderr=subprocess.PIPE,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         **popen,
     )
 
@@ -773,7 +773,7 @@ def test_sigterm_mid_write_leaves_the_target_as_it_was_and_no_temporary(url, out
         stderr=subprocess.PIPE,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
 
     assert done.returncode == 128 + signal.SIGTERM, done.stderr

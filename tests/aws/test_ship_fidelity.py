@@ -26,10 +26,10 @@ from provenance.records.envelope import MAX_MEMORY_BYTES, from_json, memory_size
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
 from provenance.sources.robots_memory import MEMORY_BYTES
+from tests.aws.test_ship import BACKTRACE, clf_lines, quiet, write
 from tests.conftest import LA
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, STATUS_CHANGED
 from tests.ship_harness import Recorder, differences, handled, ingested, options
-from tests.test_ship import BACKTRACE, clf_lines, quiet, write
 
 ROBOTS = ("preservationIngestWF.log", "accessionWF.log")
 

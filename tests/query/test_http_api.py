@@ -21,8 +21,8 @@ from handlers import container
 from provenance.cli.demo.tour import run_demo
 from provenance.query.http_api import QueryApi, negotiate
 from tests.aws_lambda import Params, http_event
+from tests.cli.test_cli import run
 from tests.premis_helpers import assert_valid_premis
-from tests.test_cli import run
 
 Call = Callable[..., dict[str, Any]]
 

@@ -32,9 +32,9 @@ from provenance.domain.whole_numbers import read_whole_number
 from provenance.query import http_api
 from provenance.query.http_api import QueryApi
 from tests.aws_lambda import http_event
+from tests.cli.test_cli import run
+from tests.domain.test_event_time import SOURCES
 from tests.samples import OBJECT_LOG
-from tests.test_cli import run
-from tests.test_event_time import SOURCES
 
 DRUID = "druid:bj102hs9687"
 ACCESS_LOG = (

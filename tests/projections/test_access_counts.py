@@ -148,7 +148,7 @@ def test_ingest_keeps_the_counts_a_rebuild_gives(store: EventStore) -> None:
 
     from provenance.ingest.pipeline import ingest_stream
     from provenance.ingest.reader import IngestOptions
-    from tests.test_cli_access import ACCESS_LOG
+    from tests.cli.test_cli_access import ACCESS_LOG
 
     lines = ACCESS_LOG.splitlines()
     data = "\n".join(lines * 5 + lines[:2]).encode() + b"\n"

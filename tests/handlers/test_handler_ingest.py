@@ -39,9 +39,9 @@ from provenance.records.envelope import Envelope, encode
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
 from tests.aws_server import REGION, MotoServer, unique_name
+from tests.cli.test_cli import run
 from tests.conftest import LA, TEST_KEY
 from tests.samples import CHECKSUM_OK, OBJECT_LOG, REPLICATED, sample_envelope
-from tests.test_cli import run
 
 STREAM_ARN = "arn:aws:kinesis:us-west-2:123456789012:stream/prov-logs"
 FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588898

@@ -19,7 +19,7 @@ from eventstore import open_store
 from provenance.domain.event_time import FIRST_TIME, LAST_TIME, TIME_OUT_OF_RANGE, clamp, in_window
 from provenance.query.http_api import QueryApi
 from tests.aws_lambda import http_event
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 DRUID = "bb123cd4567"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -23,8 +23,8 @@ import pytest
 
 from provenance.cli.main import cli
 from provenance.cli.params import Text
+from tests.cli.test_cli import run
 from tests.samples import OBJECT_LOG
-from tests.test_cli import run
 
 UNDECODABLE = os.fsdecode(b"caf\xe9")  # what Python makes of the argument bytes caf\xe9
 SHOWN = "'caf\\xe9'"

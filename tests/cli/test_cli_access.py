@@ -12,7 +12,7 @@ import pytest
 
 from provenance.access.pseudonym_key import MAX_KEY_BYTES
 from provenance.access.rules import MAX_POLICY_BYTES
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 # Two identical requests in the same second (two events), a crawler, a campus address, and a
 # broken request line.

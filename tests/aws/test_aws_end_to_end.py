@@ -314,7 +314,7 @@ def test_a_shipper_killed_mid_file_and_restarted_loses_and_duplicates_nothing(
         "--call-records",
         "1",
     ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     shipper = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     kinesis = boto3.client("kinesis", region_name=REGION, endpoint_url=pipeline.moto.endpoint_url)
     deadline = time.monotonic() + 60

@@ -22,7 +22,7 @@ from provenance.access.pseudonym_key import KEY_ENV, MissingKeyError
 from provenance.access.rules import POLICY_ENV, RETENTION_ENV, AccessPolicyError
 from provenance.domain.events import AgentRef
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs" / "access-policy.example.toml"
 KEY = "0123456789abcdef-test-key"
 OTHER_KEY = "fedcba9876543210-test-key"

@@ -32,11 +32,11 @@ from provenance.query.serve import (
     response_to_wsgi,
     wsgi_app,
 )
+from tests.cli.test_cli import run
+from tests.query.test_http_api import Demo, http_event, make_demo
 from tests.terminal_helpers import HOSTILE_TOKEN, raw_controls
-from tests.test_cli import run
-from tests.test_http_api import Demo, http_event, make_demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def environ(path: str, query: str = "", **extra: Any) -> dict[str, Any]:

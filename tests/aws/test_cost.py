@@ -16,7 +16,7 @@ import pytest
 from provenance.access.rules import MAX_RETENTION_DAYS
 from provenance.aws import cost_figures
 from provenance.aws.cost import CostInputError, Estimate, Inputs, estimate
-from tests.test_cli import run as run_prov
+from tests.cli.test_cli import run as run_prov
 
 MONTH_DAYS = 30.4
 MILLION_LINES_A_DAY = 1_000_000

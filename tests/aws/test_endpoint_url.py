@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstore.url import endpoint_url_problem
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 PORT_RANGE = "the port must be a number from 1 to 65535"
 

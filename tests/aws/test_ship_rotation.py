@@ -25,8 +25,7 @@ from provenance.aws.file_birth import birth_time
 from provenance.aws.ship import Shipper
 from provenance.aws.ship_send import KinesisClient
 from provenance.aws.ship_state import FileKey, ShipState
-from tests.aws_server import MotoServer
-from tests.test_ship import (  # fixtures and helpers of the ship tests
+from tests.aws.test_ship import (  # fixtures and helpers of the ship tests
     HOST,
     clf_lines,
     client,  # noqa: F401 (a fixture)
@@ -40,7 +39,8 @@ from tests.test_ship import (  # fixtures and helpers of the ship tests
     stream,  # noqa: F401 (a fixture)
     write,
 )
-from tests.test_ship_state import FORMAT_1_SCHEMA
+from tests.aws.test_ship_state import FORMAT_1_SCHEMA
+from tests.aws_server import MotoServer
 
 OLD = clf_lines(40, distinct=8)
 LATER = clf_lines(50)[40:]  # written after shipping stopped: 10 lines never shipped

@@ -55,10 +55,10 @@ from provenance.records.lines import MAX_LINE_BYTES, OverlongLine
 from provenance.sources import create_source
 from provenance.sources.base import SourceContext
 from tests.aws_server import REGION, MotoServer, unique_name
+from tests.cli.test_cli import run as run_cli
 from tests.conftest import LA
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, REPLICATED, STATUS_CHANGED
 from tests.terminal_helpers import HOSTILE_TOKEN, HOSTILE_TOKEN_SHOWN, raw_controls
-from tests.test_cli import run as run_cli
 
 HOST = "test-host"
 CLF = (
@@ -1299,7 +1299,7 @@ def test_a_shipper_killed_mid_file_and_restarted_loses_no_line_and_adds_no_id(
         "--state", str(state), "--host", HOST, "--tz", "America/Los_Angeles",
         "--record-bytes", "2000", "--call-records", "10", "--format", "json",
     )  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     first = subprocess.Popen(
         [*args, "--once"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
