@@ -1,7 +1,7 @@
 """The Lambda asset as deployed: its size, and the handlers' import time with and without bytecode.
 
 Lambda's code and layers are read-only, so a module without bytecode in the asset is compiled
-on every cold start. `cdk/bundling.py` puts bytecode in the asset when this machine has a
+on every cold start. `cdk/bundling/` puts bytecode in the asset when this machine has a
 Python of the runtime's version. This script measures what that buys:
 
 - builds the x86_64 bundle (`cdk.bundling.build_bundle`, cached under `.build/lambda`), and

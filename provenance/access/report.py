@@ -7,8 +7,8 @@ to the same total). It is answered from the AccessCounts projection (hourly rows
 when grouping by `druid`, which only the access events themselves carry: those reports read
 the events and so cover only what retention has kept.
 
-Imports `eventstore`, the AccessCounts projection, the errors and `provenance.domain.event_time`; no
-presentation.
+No presentation: tables and charts are the CLI's (`provenance.cli.render`,
+`provenance.access.chart`).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ MAX_API_REQUESTS_PER_MONTH = 10**12
 MAX_MS = 900_000.0
 """Lambda's longest run (15 minutes): no request or DynamoDB call is billed for longer."""
 MAX_ACCESS_DAYS = 36_525
-"""provenance.access.policy.MAX_RETENTION_DAYS: the longest retention a policy takes."""
+"""provenance.access.rules.MAX_RETENTION_DAYS: the longest retention a policy takes."""
 MAX_MONTH = 1_200
 """A century of running."""
 LAMBDA_MEMORY_MB = (128, 10_240)

@@ -1,2 +1,3 @@
-"""The `prov` command: the click group and its commands, option types, terminal rendering, and `prov
-demo` with its generated world."""
+"""The `prov` command: the click group and its exit codes (`app`), the shared options (`options`),
+one module per command family (`commands_*`), option types (`params`), all terminal rendering
+(`render`), and `prov demo` with its generated world (`demo/`)."""

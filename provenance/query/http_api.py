@@ -29,10 +29,6 @@ Routing is a plain table rather than Powertools' `APIGatewayHttpResolver`: it im
 fraction of the time (cold start), keeps no request on a shared object (the resolver sets the
 current event on its class, and `prov serve` answers from several threads), and tells 405 from
 404. The query modules (pydantic, lxml, rdflib) are imported by the route that needs them.
-
-Imports `provenance` (queries, premis_export, access_report, timezones, druid, errors,
-whole_numbers),
-`eventstore` and Powertools' Logger.
 """
 
 from __future__ import annotations

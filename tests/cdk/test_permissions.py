@@ -335,7 +335,7 @@ def _run_scenarios(
             for item in dynamodb.scan(TableName=table)["Items"]
             if item[schema.SORT_KEY]["S"].startswith(APPLIED)
         }
-    handlers.projector._stores.clear()
+    handlers.container.close()
 
     # The query API: every route, a second page, a report by druid, and 404s.
     answers: dict[str, dict[str, Any]] = {}

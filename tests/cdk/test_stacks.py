@@ -1158,8 +1158,10 @@ def test_dashboard_metrics_are_the_ones_the_handlers_emit(
     dev: Deployment, changed: Deployment, pipeline_template: Template, changed_pipeline: Template
 ) -> None:
     """A metric renamed in a handler would leave an empty graph: each of the handlers' own
-    metrics on the dashboard is named in handlers/, under the service name its function has."""
-    emitted = string_literals("handlers")
+    metrics on the dashboard is named where the handlers take their metrics from (handlers/,
+    and the ingest function's batch report in provenance/ingest/), under the service name its
+    function has."""
+    emitted = string_literals("handlers", "provenance/ingest")
     for deployment, template in ((dev, pipeline_template), (changed, changed_pipeline)):
         namespace = deployment.config.metrics_namespace
         services = {
