@@ -98,8 +98,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     batch = BatchReport(records=len(event.get("Records") or ()))
     try:
         try:
-            options = _options(tuple(os.environ.get(name) for name in SETTINGS))
             store = container.store()
+            options = _options(tuple(os.environ.get(name) for name in SETTINGS))
         except ProvenanceError as exc:
             # A setting to fix, not an outage: the one line says which (a traceback would not).
             logger.error(

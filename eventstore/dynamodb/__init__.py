@@ -25,10 +25,10 @@ How the contract is kept:
 - **Projection rows** are written in transactions with a version condition per row: atomic up
   to `max_atomic_writes` rows (DynamoDB's 100 items per transaction, and 4 MB). A bigger write
   checks every version first, then writes in groups.
-- **Retries.** botocore retries whole calls that were throttled (standard mode, 5 attempts);
-  this module retries `UnprocessedItems`/`UnprocessedKeys` and transactions cancelled by
-  throttling or conflicts, with exponential backoff and jitter. What still fails is raised as
-  `StoreUnavailableError`; nothing is reported written that was not.
+- **Retries.** botocore retries whole calls that were throttled (standard mode, 6 attempts,
+  the first included); this module retries `UnprocessedItems`/`UnprocessedKeys` and
+  transactions cancelled by throttling or conflicts, with exponential backoff and jitter. What
+  still fails is raised as `StoreUnavailableError`; nothing is reported written that was not.
 - **Compression.** Payloads and projection values of 256 bytes or more are stored
   zlib-compressed when that saves a tenth or more (`payload_z`/`value_z` instead of
   `payload`/`value`): write units are counted per started KB and doubled in transactions, and

@@ -31,8 +31,8 @@ from provenance.domain.whole_numbers import is_whole_number, read_whole_number
 MAX_SERVE_THREADS = 256
 """`prov serve --threads`: each thread holds a store connection; more only wait on the store."""
 MAX_SHIP_RECORD_BYTES = 5_000_000
-"""`prov ship --record-bytes`: provenance.aws.ship.MAX_CALL_BYTES, what one PutRecords call carries
-(ship imports botocore, too slow to import for --help)."""
+"""`prov ship --record-bytes`: provenance.aws.ship_options.MAX_CALL_BYTES, what one PutRecords
+call carries (ship imports botocore, too slow to import for --help)."""
 MAX_SHIP_ATTEMPTS = 100
 """`prov ship --max-attempts`: with the 5 s backoff cap, some 8 minutes of trying."""
 

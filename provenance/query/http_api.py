@@ -42,7 +42,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import unquote
@@ -265,12 +265,15 @@ class QueryApi:
             bucket=bucket,
             start=_param(request, "from"),
             stop=_param(request, "to"),
-            top=_int_param(request, "top", None, 1, reports.MAX_TOP),
+            top=None,
             services=_list_param(request, "service"),
             agents=_list_param(request, "agent"),
             tz=zone,
             names=names,
         )
+        # `top` after the times, as the API has always checked them: of two bad parameters,
+        # the same one is reported.
+        query = replace(query, top=_int_param(request, "top", None, 1, reports.MAX_TOP))
         report = reports.access_report(self._store(), query, names=names)
         # What `prov report access` prints besides the rows (`provenance.aws.api_client` reads it).
         about = {REPORT_GROUPS_HEADER: str(report.groups)}

@@ -1,6 +1,6 @@
 """`prov demo` as a user runs it: its arguments checked before anything is touched, a folder it
 filled before filled again (`make demo` twice), anything else in the folder refused unless
---force (provenance/cli/demo_folder.py)."""
+--force (provenance/cli/demo/folder.py)."""
 
 from __future__ import annotations
 
