@@ -28,11 +28,11 @@ from provenance.cli import (  # noqa: F401  (each attaches its commands to the g
 from provenance.cli.app import (
     EXIT_INPUT,
     EXIT_NOT_FOUND,
-    _discard_stdout,
-    _FailError,
-    _ReaderLeft,
-    _writing_stdout,
+    FailError,
+    ReaderLeft,
     cli,
+    discard_stdout,
+    writing_stdout,
 )
 
 
@@ -102,9 +102,9 @@ def _end_of_pipeline(exc: BaseException) -> NoReturn:
     Standard output is pointed at /dev/null so that what is still buffered for it does not
     fail again when Python flushes it on the way out."""
     if not _stdout_reader_left():
-        error = exc.__cause__ if isinstance(exc, _ReaderLeft) else exc
+        error = exc.__cause__ if isinstance(exc, ReaderLeft) else exc
         _fail(f"broken pipe: {error}", EXIT_INPUT)
-    _discard_stdout()
+    discard_stdout()
     sys.exit(0)
 
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             cli.main(args=argv, prog_name="prov", standalone_mode=False)
             if sys.stdout is not None:
-                with _writing_stdout():
+                with writing_stdout():
                     sys.stdout.flush()  # a reader that left, or a full disk, shows here
         except click.exceptions.Abort as exc:
             _interrupted(exc)
@@ -130,11 +130,11 @@ def main(argv: list[str] | None = None) -> None:
             _fail(exc.format_message(), EXIT_INPUT)
         except NotFoundError as exc:
             _fail(str(exc), EXIT_NOT_FOUND)
-        except _FailError as exc:
+        except FailError as exc:
             _fail(str(exc), exc.code)
         except (ProvenanceError, EventStoreError) as exc:
             _fail(str(exc), EXIT_INPUT)
-        except (_ReaderLeft, BrokenPipeError) as exc:
+        except (ReaderLeft, BrokenPipeError) as exc:
             _end_of_pipeline(exc)
         except Exception as exc:
             if _is_premis_error(exc):
