@@ -1,6 +1,8 @@
 """The `prov` group and what every command shares: the exit codes, the one-line error a command
 raises (`FailError`), and the guards around standard output (`echo`, `print_json`,
-`writing_stdout`) and around what click prints itself (its --help and --version).
+`writing_stdout`) and around what click prints itself (its --help and --version), which every
+command gets by being a `ProvCommand` (a group such as `prov report`, a `ProvGroup`). The group
+has no commands of its own: `main` attaches them.
 
 Exit codes: 0 ok, 1 usage or input error (one line on stderr), 2 not found. Nothing outside
 `provenance.cli` prints to the terminal or decides exit codes.
@@ -109,7 +111,7 @@ def _clicks_own_output() -> Iterator[None]:
         raise
 
 
-class _ProvCommand(click.Command):
+class ProvCommand(click.Command):
     """Every `prov` command: what click prints while parsing its command line (its --help)
     follows `_clicks_own_output`. A subcommand's line is parsed by its own `make_context`,
     inside the group's `invoke`, hence a class for the commands and not only the group."""
@@ -125,13 +127,13 @@ class _ProvCommand(click.Command):
             return super().make_context(info_name, args, parent, **extra)
 
 
-class _Prov(_ProvCommand, click.Group):
+class ProvGroup(ProvCommand, click.Group):
     """The `prov` group (and `prov report`): a broken pipe, wherever it happens (a command, its
     --help), reaches `main` as `ReaderLeft`. Click itself would end the process with exit
     code 1 and no word, before `main` could tell a reader that left from a real error."""
 
-    command_class = _ProvCommand
-    group_class = type  # a subgroup is a `_Prov` too
+    command_class = ProvCommand
+    group_class = type  # a subgroup is a `ProvGroup` too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -140,7 +142,7 @@ class _Prov(_ProvCommand, click.Group):
             raise ReaderLeft from exc
 
 
-@click.group(cls=_Prov, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ProvGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sdr-provenance")
 def cli() -> None:
     """Preservation logs -> provenance events -> object history, state and PREMIS 3."""

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from eventstore.store import MAX_LIMIT
-from provenance.cli.app import FailError, cli, echo, print_json, stderr_is_terminal
+from provenance.cli.app import FailError, ProvCommand, echo, print_json, stderr_is_terminal
 from provenance.cli.options import (
     Command,
     check_store_url,
@@ -31,7 +31,7 @@ from provenance.cli.params import (
 )
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--stream", type=Text(), required=True, help="the Kinesis stream (name or ARN)")
 @click.option(
@@ -223,7 +223,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[Command]
     )
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.option(
     "--lines-per-day",
     type=FiniteFloat(0, _COST.MAX_LINES_PER_DAY),
@@ -372,7 +372,7 @@ def cost(
     echo(render_table(result))
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.option(
     "--queue",
     "queue_url",

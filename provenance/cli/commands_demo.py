@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from provenance.cli.app import cli, echo
+from provenance.cli.app import ProvCommand, echo
 from provenance.cli.params import WholeNumber
 
 
@@ -23,7 +23,7 @@ def _demo_world() -> Any:
 _DEMO = _demo_world()
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.option(
     "--dir",
     "directory",

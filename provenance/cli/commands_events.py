@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from eventstore.store import MAX_LIMIT
-from provenance.cli.app import FailError, cli, echo, print_json, stderr_is_terminal
+from provenance.cli.app import FailError, ProvCommand, echo, print_json, stderr_is_terminal
 from provenance.cli.options import (
     DEFAULT_STORE_PATH,
     access_policy_option,
@@ -25,7 +25,7 @@ from provenance.cli.options import (
 from provenance.cli.params import Text, WholeNumber
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 def init(store_url: str | None) -> None:
     """Create the event store (idempotent): an SQLite file, or a DynamoDB table with its
@@ -41,7 +41,7 @@ def init(store_url: str | None) -> None:
     echo(f"{init_store(store_url)}: {store_url}")
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 @click.option(
     "--source", type=Text(), default="auto", show_default=True, help="input format (see below)"
@@ -144,7 +144,7 @@ def ingest(
         raise FailError(failed[-1])
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("druid")
 @store_option
 @api_options
@@ -179,7 +179,7 @@ def history(
     echo(history_table(events))
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("druid")
 @store_option
 @api_options
@@ -204,7 +204,7 @@ def state(
     echo(state_table(view))
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("druid")
 @store_option
 @api_options
@@ -273,7 +273,7 @@ def _wrote(output: str | None) -> None:
         echo(f"wrote {output}", err=True)
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 @click.option("--limit", type=WholeNumber(0, MAX_LIMIT), default=None, help="at most N entries")
 @click.option(
@@ -321,7 +321,7 @@ def quarantine(
     echo(f"{len(items)} quarantined entries", err=True)
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 def rebuild(store_url: str | None) -> None:
     """Rebuild every projection from the events alone."""
@@ -344,7 +344,7 @@ def rebuild(store_url: str | None) -> None:
             echo(f"{name} rebuilt from {count:,} events")
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 def expire(store_url: str | None) -> None:
     """Delete access events past their retention (their hourly counts stay)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from eventstore.store import MAX_LIMIT
-from provenance.cli.app import cli, echo, print_json, writing_stdout
+from provenance.cli.app import ProvGroup, echo, print_json, writing_stdout
 from provenance.cli.options import (
     api_client,
     api_options,
@@ -19,7 +19,7 @@ from provenance.cli.options import (
 from provenance.cli.params import IsoTime, Text, WholeNumber
 
 
-@cli.group()
+@click.group(cls=ProvGroup)
 def report() -> None:
     """Reports over the stored events."""
 

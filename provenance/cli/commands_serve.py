@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from provenance.cli.app import cli, discard_stdout, echo, reason
+from provenance.cli.app import ProvCommand, discard_stdout, echo, reason
 from provenance.cli.options import DEFAULT_STORE_PATH, open_store, store_option
 from provenance.cli.params import MAX_SERVE_THREADS, Text, WholeNumber
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 @click.option(
     "--host",

@@ -1,9 +1,10 @@
 """The `prov` command: the contract of DESIGN.md ("Command line"), and its entry point.
 
-Parses arguments, calls one application function, prints the result. The group (`app.py`) has
-every command family attached (`commands_*.py`). Heavy modules (pydantic, lxml, rdflib, the
-sources) are imported inside the commands so `prov --help` answers at once. `main` makes every
-expected failure one line on stderr and an exit code.
+Parses arguments, calls one application function, prints the result. Each command family
+(`commands_*.py`) defines its commands, and they are attached here to the group of `app.py`,
+which has none of its own. Heavy modules (pydantic, lxml, rdflib, the sources) are imported
+inside the commands so `prov --help` answers at once. `main` makes every expected failure one
+line on stderr and an exit code.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import NoReturn
 
 import click
 
-from provenance.cli import (  # noqa: F401  (each attaches its commands to the group)
+from provenance.cli import (
     commands_aws,
     commands_demo,
     commands_events,
@@ -34,6 +35,21 @@ from provenance.cli.app import (
     discard_stdout,
     writing_stdout,
 )
+
+cli.add_command(commands_aws.ship)
+cli.add_command(commands_aws.cost)
+cli.add_command(commands_aws.redrive)
+cli.add_command(commands_demo.demo)
+cli.add_command(commands_events.init)
+cli.add_command(commands_events.ingest)
+cli.add_command(commands_events.history)
+cli.add_command(commands_events.state)
+cli.add_command(commands_events.premis)
+cli.add_command(commands_events.quarantine)
+cli.add_command(commands_events.rebuild)
+cli.add_command(commands_events.expire)
+cli.add_command(commands_reports.report)
+cli.add_command(commands_serve.serve)
 
 
 def _fail(message: str, code: int) -> NoReturn:
