@@ -3,7 +3,7 @@
 One module per job: `items` (the item layout: keys, compression, TTL, items back to records
 and rows), `calls` (one DynamoDB call with the store's error handling, paging, retries of
 unprocessed items, backoff, and the translation of botocore errors into the store's errors:
-`_translate`, the only place that looks at them), `append`, `reads` and `projections` (the
+`translate`, the only place that looks at them), `append`, `reads` and `projections` (the
 store's operations, one mixin each), `store` (`DynamoDBEventStore` and its client: the store
 URL's `region=`, else AWS_REGION, else botocore's), `table` (`create_table`) and `stream`
 (decoding the table's change-stream records, for the projector).

@@ -9,13 +9,13 @@ from typing import Any
 
 from eventstore import schema
 from eventstore.dynamodb.calls import (
-    _ATTEMPTS,
+    ATTEMPTS,
     MAX_TRANSACTION_BYTES,
     MAX_TRANSACTION_ITEMS,
     Calls,
-    _CancelledError,
+    CancelledError,
 )
-from eventstore.dynamodb.items import _event_item, _key, _stream_bucket
+from eventstore.dynamodb.items import event_item, item_key, stream_bucket
 from eventstore.errors import StoreUnavailableError
 from eventstore.records import AppendResult, EventRecord
 from eventstore.store import check_record
@@ -66,7 +66,7 @@ class Appending(Calls):
         )
 
     def _existing_ids(self, event_ids: list[str]) -> set[str]:
-        keys = [_key(schema.EVENT_ID_PREFIX + i, schema.GUARD_SORT_KEY) for i in event_ids]
+        keys = [item_key(schema.EVENT_ID_PREFIX + i, schema.GUARD_SORT_KEY) for i in event_ids]
         found = self._batch_get(keys, projection=schema.ATTR_EVENT_ID, action="append to")
         return {item[schema.ATTR_EVENT_ID]["S"] for item in found}
 
@@ -77,7 +77,9 @@ class Appending(Calls):
         new = streams - self._known_streams
         if not new:
             return
-        items = [_key(schema.STREAM_NAME_PREFIX + str(_stream_bucket(name)), name) for name in new]
+        items = [
+            item_key(schema.STREAM_NAME_PREFIX + str(stream_bucket(name)), name) for name in new
+        ]
         self._batch_write([{"PutRequest": {"Item": item}} for item in items], "append to")
         if len(self._known_streams) + len(new) > _KNOWN_STREAMS:
             self._known_streams.clear()
@@ -88,7 +90,7 @@ class Appending(Calls):
             "append to",
             "update_item",
             TableName=self.table,
-            Key=_key(schema.COUNTER_KEY, schema.SINGLE_SORT_KEY),
+            Key=item_key(schema.COUNTER_KEY, schema.SINGLE_SORT_KEY),
             UpdateExpression="ADD #last :n",
             ExpressionAttributeNames={"#last": schema.ATTR_COUNTER},
             ExpressionAttributeValues={":n": {"N": str(count)}},
@@ -117,12 +119,12 @@ class Appending(Calls):
 
     def _write_event_group(self, group: list[tuple[EventRecord, str, int]]) -> set[str]:
         pending = list(group)
-        for attempt in range(_ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             actions: list[Any] = []
             for record, key, position in pending:
-                guard = _key(schema.EVENT_ID_PREFIX + record.event_id, schema.GUARD_SORT_KEY)
+                guard = item_key(schema.EVENT_ID_PREFIX + record.event_id, schema.GUARD_SORT_KEY)
                 guard[schema.ATTR_EVENT_ID] = {"S": record.event_id}
-                item = _event_item(record, key, position)
+                item = event_item(record, key, position)
                 if schema.TTL_ATTRIBUTE in item:
                     guard[schema.TTL_ATTRIBUTE] = item[schema.TTL_ATTRIBUTE]
                     guard[schema.ATTR_EXPIRES_KEY] = item[schema.ATTR_EXPIRES_KEY]
@@ -139,7 +141,7 @@ class Appending(Calls):
                 actions.append({"Put": {"TableName": self.table, "Item": item}})
             try:
                 self._call("append to", "transact_write_items", TransactItems=actions)
-            except _CancelledError as cancelled:
+            except CancelledError as cancelled:
                 reasons = cancelled.reasons
                 lost = {
                     pending[i // 2][0].event_id
@@ -157,6 +159,6 @@ class Appending(Calls):
             return {entry[0].event_id for entry in pending}
         raise StoreUnavailableError(
             f"cannot append to the event store {self._where}: transactions kept being cancelled "
-            f"(throttling or conflicts) after {_ATTEMPTS} attempts; nothing of this group "
+            f"(throttling or conflicts) after {ATTEMPTS} attempts; nothing of this group "
             "was written"
         )

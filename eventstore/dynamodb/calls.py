@@ -1,7 +1,7 @@
 """One DynamoDB call with the store's error handling, and the machinery around calls: paging
 through a Query, BatchGetItem/BatchWriteItem with their unprocessed items retried, backoff with
 jitter, transactions' cancellation reasons, and the translation of botocore errors into the
-store's errors (`_translate`, the only place that looks at them).
+store's errors (`translate`, the only place that looks at them).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MAX_TRANSACTION_BYTES = 4_000_000
 """DynamoDB's 4 MB per transaction, with room for keys and request overhead."""
 _BATCH_GET_KEYS = 100
 _BATCH_WRITE_ITEMS = 25
-_ATTEMPTS = 10
+ATTEMPTS = 10
 CALL_ATTEMPTS = 6
 """Attempts per DynamoDB call, the first included (botocore's standard retries)."""
 _BACKOFF_BASE_S = 0.05
@@ -83,10 +83,10 @@ class Calls:
                     for reason in exc.response.get("CancellationReasons", [])
                 ]
                 if any(r == "ConditionalCheckFailed" or r in _TRANSIENT_REASONS for r in reasons):
-                    raise _CancelledError(reasons) from exc
-            raise _translate(exc, self._where, action) from exc
+                    raise CancelledError(reasons) from exc
+            raise translate(exc, self._where, action) from exc
         except BotoCoreError as exc:
-            raise _translate(exc, self._where, action) from exc
+            raise translate(exc, self._where, action) from exc
 
     def _query(
         self, query: dict[str, Any], action: str, *, limit: int | None = None
@@ -121,16 +121,16 @@ class Calls:
                 request["ProjectionExpression"] = "#wanted"
                 request["ExpressionAttributeNames"] = {"#wanted": projection}
             pending: dict[str, Any] = {self.table: request}
-            for attempt in range(_ATTEMPTS + 1):
+            for attempt in range(ATTEMPTS + 1):
                 response = self._call(action, "batch_get_item", RequestItems=pending)
                 found += response.get("Responses", {}).get(self.table, [])
                 pending = dict(response.get("UnprocessedKeys") or {})
                 if not pending:
                     break
-                if attempt == _ATTEMPTS:
+                if attempt == ATTEMPTS:
                     raise StoreUnavailableError(
                         f"cannot {action} the event store {self._where}: keys stayed "
-                        f"unprocessed after {_ATTEMPTS} retries (throttled)"
+                        f"unprocessed after {ATTEMPTS} retries (throttled)"
                     )
                 self._backoff(attempt)
         return found
@@ -138,15 +138,15 @@ class Calls:
     def _batch_write(self, requests: list[Any], action: str) -> None:
         for offset in range(0, len(requests), _BATCH_WRITE_ITEMS):
             pending: dict[str, Any] = {self.table: requests[offset : offset + _BATCH_WRITE_ITEMS]}
-            for attempt in range(_ATTEMPTS + 1):
+            for attempt in range(ATTEMPTS + 1):
                 response = self._call(action, "batch_write_item", RequestItems=pending)
                 pending = dict(response.get("UnprocessedItems") or {})
                 if not pending:
                     break
-                if attempt == _ATTEMPTS:
+                if attempt == ATTEMPTS:
                     raise StoreUnavailableError(
                         f"cannot {action} the event store {self._where}: items stayed "
-                        f"unprocessed after {_ATTEMPTS} retries (throttled)"
+                        f"unprocessed after {ATTEMPTS} retries (throttled)"
                     )
                 self._backoff(attempt)
 
@@ -155,7 +155,7 @@ class Calls:
         self._sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
 
 
-class _CancelledError(Exception):
+class CancelledError(Exception):
     """A transaction was cancelled for reasons the caller handles (conditions, throttling)."""
 
     def __init__(self, reasons: list[str]) -> None:
@@ -163,7 +163,7 @@ class _CancelledError(Exception):
         self.reasons = reasons
 
 
-def _translate(exc: ClientError | BotoCoreError, where: str, action: str) -> EventStoreError:
+def translate(exc: ClientError | BotoCoreError, where: str, action: str) -> EventStoreError:
     """The one place that turns botocore exceptions into the store's errors."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})

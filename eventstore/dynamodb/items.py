@@ -23,40 +23,40 @@ def record_from_image(image: Item) -> EventRecord | None:
     pk = image.get(schema.PARTITION_KEY, {}).get("S", "")
     if not pk.startswith(schema.EVENT_PREFIX):
         return None
-    return _record(image)
+    return record_from_item(image)
 
 
-def _key(pk: str, sk: str) -> Item:
+def item_key(pk: str, sk: str) -> Item:
     return {schema.PARTITION_KEY: {"S": pk}, schema.SORT_KEY: {"S": sk}}
 
 
-def _stream_bucket(name: str) -> int:
+def stream_bucket(name: str) -> int:
     return zlib.crc32(name.encode()) % schema.STREAM_NAME_BUCKETS
 
 
-def _event_item(record: EventRecord, key: str, position: int) -> Item:
-    item = _key(schema.EVENT_PREFIX + record.stream, f"{key}#{record.event_id}")
+def event_item(record: EventRecord, key: str, position: int) -> Item:
+    item = item_key(schema.EVENT_PREFIX + record.stream, f"{key}#{record.event_id}")
     item[schema.ATTR_EVENT_ID] = {"S": record.event_id}
     item[schema.ATTR_STREAM] = {"S": record.stream}
     item[schema.ATTR_TYPE] = {"S": record.type}
-    name, data = _packed(record.payload, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_ZLIB)
+    name, data = pack(record.payload, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_ZLIB)
     item[name] = {"B": data}
     item[schema.FEED_PARTITION_KEY] = {"N": str(position >> schema.FEED_BUCKET_BITS)}
     item[schema.FEED_SORT_KEY] = {"N": str(position)}
     expires = record.expires_at
     if expires is not None:
         item[schema.ATTR_EXPIRES_KEY] = {"S": time_key(expires)}
-        item[schema.TTL_ATTRIBUTE] = {"N": _ttl_seconds(expires)}
+        item[schema.TTL_ATTRIBUTE] = {"N": ttl_seconds(expires)}
     return item
 
 
-def _ttl_seconds(expires: datetime) -> str:
+def ttl_seconds(expires: datetime) -> str:
     """The TTL attribute's value: whole epoch seconds, rounded up so that DynamoDB never
     deletes an item before it is due."""
     return str(-int(-expires.timestamp() // 1))
 
 
-def _record(item: Item) -> EventRecord:
+def record_from_item(item: Item) -> EventRecord:
     sk = item[schema.SORT_KEY]["S"]
     expires = item.get(schema.ATTR_EXPIRES_KEY)
     payload = _unpacked(item, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_ZLIB)
@@ -71,7 +71,7 @@ def _record(item: Item) -> EventRecord:
     )
 
 
-def _packed(data: bytes, plain: str, compressed: str) -> tuple[str, bytes]:
+def pack(data: bytes, plain: str, compressed: str) -> tuple[str, bytes]:
     """The attribute name and bytes to store `data` under: compressed when that pays."""
     if len(data) >= COMPRESS_FROM:
         packed = zlib.compress(data, 6)
@@ -92,7 +92,7 @@ def _from_time_key(key: str) -> datetime:
     return datetime.fromisoformat(key[:-1]).replace(tzinfo=UTC)
 
 
-def _row(item: Item) -> ProjectionRow:
+def row_from_item(item: Item) -> ProjectionRow:
     return ProjectionRow(
         key=item[schema.SORT_KEY]["S"],
         value=_unpacked(item, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB),

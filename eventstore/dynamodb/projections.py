@@ -11,13 +11,13 @@ from typing import Any
 
 from eventstore import schema
 from eventstore.dynamodb.calls import (
-    _ATTEMPTS,
+    ATTEMPTS,
     MAX_TRANSACTION_BYTES,
     MAX_TRANSACTION_ITEMS,
     Calls,
-    _CancelledError,
+    CancelledError,
 )
-from eventstore.dynamodb.items import _key, _packed, _row, _ttl_seconds
+from eventstore.dynamodb.items import item_key, pack, row_from_item, ttl_seconds
 from eventstore.errors import ConcurrencyError, InvalidRequestError, StoreUnavailableError
 from eventstore.records import ProjectionRow, ProjectionWrite
 from eventstore.store import check_projection_writes, conflict_error
@@ -31,16 +31,16 @@ class ProjectionRows(Calls):
             "read",
             "get_item",
             TableName=self.table,
-            Key=_key(schema.PROJECTION_PREFIX + projection, key),
+            Key=item_key(schema.PROJECTION_PREFIX + projection, key),
             ConsistentRead=True,
         )
         item = response.get("Item")
-        return _row(item) if item else None
+        return row_from_item(item) if item else None
 
     def get_projections(self, projection: str, keys: Iterable[str]) -> dict[str, ProjectionRow]:
         pk = schema.PROJECTION_PREFIX + projection
-        wanted = [_key(pk, key) for key in set(keys)]
-        return {row.key: row for row in map(_row, self._batch_get(wanted, action="read"))}
+        wanted = [item_key(pk, key) for key in set(keys)]
+        return {row.key: row for row in map(row_from_item, self._batch_get(wanted, action="read"))}
 
     def read_projection(
         self, projection: str, *, start: str | None = None, stop: str | None = None
@@ -64,7 +64,7 @@ class ProjectionRows(Calls):
             "ExpressionAttributeValues": values,
             "ConsistentRead": True,
         }
-        rows = map(_row, self._query(query, "read"))
+        rows = map(row_from_item, self._query(query, "read"))
         if stop is None:
             return rows
         # A key condition takes one range operator: the upper bound ends the (lazy) walk here.
@@ -117,17 +117,17 @@ class ProjectionRows(Calls):
             if values:
                 common["ExpressionAttributeValues"] = values
             if write.value is None:
-                actions.append({"Delete": {**common, "Key": _key(pk, write.key)}})
+                actions.append({"Delete": {**common, "Key": item_key(pk, write.key)}})
             else:
-                item = _key(pk, write.key)
-                name, data = _packed(write.value, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB)
+                item = item_key(pk, write.key)
+                name, data = pack(write.value, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB)
                 item[name] = {"B": data}
                 item[schema.ATTR_VERSION] = {"N": str(write.expected_version + 1)}
                 if write.expires_at is not None:
                     # A Put replaces the whole item: a rewrite without expiry drops the TTL.
-                    item[schema.TTL_ATTRIBUTE] = {"N": _ttl_seconds(write.expires_at)}
+                    item[schema.TTL_ATTRIBUTE] = {"N": ttl_seconds(write.expires_at)}
                 actions.append({"Put": {**common, "Item": item}})
-        for attempt in range(_ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             try:
                 self._call(
                     "write a projection to",
@@ -135,7 +135,7 @@ class ProjectionRows(Calls):
                     TransactItems=actions,
                 )
                 return
-            except _CancelledError as cancelled:
+            except CancelledError as cancelled:
                 stale = [
                     write
                     for write, reason in zip(writes, cancelled.reasons, strict=False)
@@ -152,7 +152,7 @@ class ProjectionRows(Calls):
                 self._backoff(attempt)
         raise StoreUnavailableError(
             f"cannot write a projection to the event store {self._where}: transactions kept "
-            f"being cancelled (throttling or conflicts) after {_ATTEMPTS} attempts"
+            f"being cancelled (throttling or conflicts) after {ATTEMPTS} attempts"
         )
 
     def clear_projection(self, projection: str) -> None:

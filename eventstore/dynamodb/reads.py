@@ -11,7 +11,7 @@ from typing import Any
 
 from eventstore import schema
 from eventstore.dynamodb.calls import Calls
-from eventstore.dynamodb.items import _key, _record
+from eventstore.dynamodb.items import item_key, record_from_item
 from eventstore.errors import InvalidRequestError
 from eventstore.records import EventRecord, ExpireResult
 from eventstore.store import bound_key, check_limit, parse_cursor
@@ -47,7 +47,7 @@ class Reading(Calls):
             "ScanIndexForward": not descending,
             "ConsistentRead": True,
         }
-        return [_record(item) for item in self._query(query, "read", limit=limit)]
+        return [record_from_item(item) for item in self._query(query, "read", limit=limit)]
 
     def read_all(
         self,
@@ -112,7 +112,7 @@ class Reading(Calls):
             }
             if filters:
                 query["FilterExpression"] = filters
-            yield from map(_record, self._query(query, "read"))
+            yield from map(record_from_item, self._query(query, "read"))
             bucket += 1
 
     def _last_position(self) -> int:
@@ -120,7 +120,7 @@ class Reading(Calls):
             "read",
             "get_item",
             TableName=self.table,
-            Key=_key(schema.COUNTER_KEY, schema.SINGLE_SORT_KEY),
+            Key=item_key(schema.COUNTER_KEY, schema.SINGLE_SORT_KEY),
             ConsistentRead=True,
         )
         item = response.get("Item")
@@ -146,8 +146,8 @@ class Reading(Calls):
         deletes: list[Any] = []
         for record in doomed:
             for key in (
-                _key(schema.EVENT_PREFIX + record.stream, record.cursor),
-                _key(schema.EVENT_ID_PREFIX + record.event_id, schema.GUARD_SORT_KEY),
+                item_key(schema.EVENT_PREFIX + record.stream, record.cursor),
+                item_key(schema.EVENT_ID_PREFIX + record.event_id, schema.GUARD_SORT_KEY),
             ):
                 deletes.append({"DeleteRequest": {"Key": key}})
         self._batch_write(deletes, "expire records in")

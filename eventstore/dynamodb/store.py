@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
-def _client(region: str | None, endpoint_url: str | None) -> DynamoDBClient:
+def dynamodb_client(region: str | None, endpoint_url: str | None) -> DynamoDBClient:
     """A DynamoDB client in `region` (the store URL's), else the configured one
     (`eventstore.aws_region`: AWS_REGION before botocore's own resolution).
 
@@ -68,7 +68,7 @@ class DynamoDBEventStore(Appending, Reading, ProjectionRows, EventStore):
         self._where = where
         if client is None:
             try:
-                client = _client(region, endpoint_url)
+                client = dynamodb_client(region, endpoint_url)
             except (AwsClientError, NoRegionError) as exc:
                 detail = exc.detail if isinstance(exc, AwsClientError) else str(exc)
                 raise StoreUnavailableError(

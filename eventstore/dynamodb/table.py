@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from eventstore import schema
-from eventstore.dynamodb.calls import _translate
-from eventstore.dynamodb.store import _client
+from eventstore.dynamodb.calls import translate
+from eventstore.dynamodb.store import dynamodb_client
 from eventstore.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def create_table(
     where = f"dynamodb://{table}"
     if client is None:
         try:
-            client = _client(region, endpoint_url)
+            client = dynamodb_client(region, endpoint_url)
         except (BotoCoreError, ValueError) as exc:
             raise StoreUnavailableError(f"cannot create {where}: {exc}") from exc
     created = True
@@ -60,10 +60,10 @@ def create_table(
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-            raise _translate(exc, where, "create") from exc
+            raise translate(exc, where, "create") from exc
         created = False
     except BotoCoreError as exc:
-        raise _translate(exc, where, "create") from exc
+        raise translate(exc, where, "create") from exc
     try:
         client.get_waiter("table_exists").wait(
             TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
@@ -75,5 +75,5 @@ def create_table(
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.TTL_ATTRIBUTE},
             )
     except (ClientError, BotoCoreError) as exc:
-        raise _translate(exc, where, "create") from exc
+        raise translate(exc, where, "create") from exc
     return created

@@ -11,13 +11,13 @@ from typing import Any
 import click
 
 from eventstore.store import MAX_LIMIT
-from provenance.cli.app import _echo, _FailError, _print_json, _stderr_is_terminal, cli
+from provenance.cli.app import FailError, ProvCommand, echo, print_json, stderr_is_terminal
 from provenance.cli.options import (
-    _check_store_url,
-    _checked_store_url,
-    _Command,
-    _format_option,
-    _open_store,
+    Command,
+    check_store_url,
+    checked_store_url,
+    format_option,
+    open_store,
     origin_host_option,
 )
 from provenance.cli.params import (
@@ -31,7 +31,7 @@ from provenance.cli.params import (
 )
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--stream", type=Text(), required=True, help="the Kinesis stream (name or ARN)")
 @click.option(
@@ -106,7 +106,7 @@ from provenance.cli.params import (
     show_default=True,
     help="tries per record (and per call) before giving up",
 )
-@_format_option("table", "json")
+@format_option("table", "json")
 def ship(
     files: tuple[str, ...],
     stream: str,
@@ -167,13 +167,13 @@ def ship(
     client = kinesis_client(
         stream=stream, region=region, endpoint_url=endpoint_url, max_attempts=max_attempts
     )
-    progress = ship_progress_printer() if _stderr_is_terminal() else None
+    progress = ship_progress_printer() if stderr_is_terminal() else None
     with ShipState(state_path if state_path is not None else default_state_path()) as state:
         shipper = Shipper(
             client,
             state,
             options,
-            warn=lambda message: _echo(f"prov: warning: {message}", err=True),
+            warn=lambda message: echo(f"prov: warning: {message}", err=True),
             progress=progress,
         )
 
@@ -189,14 +189,14 @@ def ship(
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
     if progress is not None:
-        _echo("", err=True)
+        echo("", err=True)
     if fmt == "json":
-        _print_json(report.as_json())
+        print_json(report.as_json())
     else:
         print_ship_report(report)
     if report.damaged:
         # Each was warned about as it was found; the run did not read all it was given.
-        raise _FailError(
+        raise FailError(
             f"{len(report.damaged)} compressed file(s) damaged part-way (warned above): what "
             "came before the damage is shipped"
         )
@@ -213,7 +213,7 @@ def _cost_model() -> Any:
 _COST = _cost_model()
 
 
-def _memory_option(name: str, default: int, function: str) -> Callable[[_Command], _Command]:
+def _memory_option(name: str, default: int, function: str) -> Callable[[Command], Command]:
     return click.option(
         name,
         type=WholeNumber(*_COST.LAMBDA_MEMORY_MB),
@@ -223,7 +223,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
     )
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.option(
     "--lines-per-day",
     type=FiniteFloat(0, _COST.MAX_LINES_PER_DAY),
@@ -318,7 +318,7 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[_Command
     metavar="N",
     help="the month of running whose bill is shown (storage grows month by month)",
 )
-@_format_option("table", "json")
+@format_option("table", "json")
 def cost(
     lines_per_day: float,
     access_share: float | None,
@@ -367,12 +367,12 @@ def cost(
         )
     )
     if fmt == "json":
-        _print_json(result.as_json())
+        print_json(result.as_json())
         return
-    _echo(render_table(result))
+    echo(render_table(result))
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.option(
     "--queue",
     "queue_url",
@@ -387,7 +387,7 @@ def cost(
     envvar="PROV_STORE",
     required=True,
     metavar="URL",
-    callback=_checked_store_url,
+    callback=checked_store_url,
     help="the deployment's store (the store stack's StoreUrl) [env PROV_STORE]",
 )
 @click.option(
@@ -457,7 +457,7 @@ def cost(
     metavar="SECONDS",
     help="long polling: how long to wait for a message before taking the queue as empty",
 )
-@_format_option("table", "json")
+@format_option("table", "json")
 def redrive(
     queue_url: str,
     store_url: str,
@@ -490,7 +490,7 @@ def redrive(
     from provenance.aws.redrive import redrive as run_redrive
     from provenance.projections import object_state
 
-    _check_store_url(store_url)  # PROV_STORE too, before any AWS client is made
+    check_store_url(store_url)  # PROV_STORE too, before any AWS client is made
     options = ingest_options(
         tz=tz,
         access_event_days=access_event_days,
@@ -507,30 +507,30 @@ def redrive(
         wait_seconds=wait_seconds,
     )
 
-    def echo(result: Any) -> None:
-        _echo(result.line(dry_run=dry_run))
+    def echo_message(result: Any) -> None:
+        echo(result.line(dry_run=dry_run))
 
-    with _open_store(store_url, create=False) as store:
+    with open_store(store_url, create=False) as store:
         # A store that does not answer fails now, before any message is taken from the queue.
         # A batch read: the ingest function's table actions (all redrive needs) have no GetItem.
         store.get_projections(object_state.PROJECTION, ["redrive-check"])
         if dry_run and fmt == "table":
-            _echo("dry run: nothing is stored or deleted")
+            echo("dry run: nothing is stored or deleted")
         report = run_redrive(
-            store, run, options, clients, on_message=echo if fmt == "table" else None
+            store, run, options, clients, on_message=echo_message if fmt == "table" else None
         )
     if fmt == "json":
-        _print_json(report.as_json())
+        print_json(report.as_json())
     elif not report.messages:
-        _echo(f"no messages in {queue_url}")
+        echo(f"no messages in {queue_url}")
     else:
         for line in report.summary():
-            _echo(line)
+            echo(line)
     if report.stopped:
-        raise _FailError(report.stopped)
+        raise FailError(report.stopped)
     if report.kept:
         verb = "would be kept" if dry_run else "kept"
-        raise _FailError(
+        raise FailError(
             f"{len(report.kept):,} of {len(report.messages):,} messages {verb} in the queue "
             "(their lines say why)"
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from provenance.cli.app import _echo, cli
+from provenance.cli.app import ProvCommand, echo
 from provenance.cli.params import WholeNumber
 
 
@@ -23,7 +23,7 @@ def _demo_world() -> Any:
 _DEMO = _demo_world()
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.option(
     "--dir",
     "directory",
@@ -63,4 +63,4 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
 
     if not directory:
         raise click.BadParameter("the folder name is empty", param_hint="'--dir'")
-    run_demo(Path(directory), objects=objects, days=days, echo=_echo, force=force)
+    run_demo(Path(directory), objects=objects, days=days, echo=echo, force=force)

@@ -9,23 +9,23 @@ from pathlib import Path
 import click
 
 from eventstore.store import MAX_LIMIT
-from provenance.cli.app import _echo, _FailError, _print_json, _stderr_is_terminal, cli
+from provenance.cli.app import FailError, ProvCommand, echo, print_json, stderr_is_terminal
 from provenance.cli.options import (
     DEFAULT_STORE_PATH,
-    _api_client,
-    _api_options,
-    _check_store_url,
-    _format_option,
-    _open_store,
-    _refuse_writing_the_store,
     access_policy_option,
+    api_client,
+    api_options,
+    check_store_url,
+    format_option,
+    open_store,
     origin_host_option,
+    refuse_writing_the_store,
     store_option,
 )
 from provenance.cli.params import Text, WholeNumber
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 def init(store_url: str | None) -> None:
     """Create the event store (idempotent): an SQLite file, or a DynamoDB table with its
@@ -33,15 +33,15 @@ def init(store_url: str | None) -> None:
     from eventstore.url import init_store
 
     if store_url is None:
-        with _open_store(store_url, create=True):
+        with open_store(store_url, create=True):
             pass
-        _echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
+        echo(f"store ready: sqlite:///{DEFAULT_STORE_PATH}")
         return
-    _check_store_url(store_url)
-    _echo(f"{init_store(store_url)}: {store_url}")
+    check_store_url(store_url)
+    echo(f"{init_store(store_url)}: {store_url}")
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 @click.option(
     "--source", type=Text(), default="auto", show_default=True, help="input format (see below)"
@@ -63,7 +63,7 @@ def init(store_url: str | None) -> None:
     help="read the files below a directory given (sorted by path; binary ones passed by)",
 )
 @click.option("--force", is_flag=True, help="read inputs that look binary all the same")
-@_format_option("table", "json")
+@format_option("table", "json")
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 def ingest(
     store_url: str | None,
@@ -114,12 +114,12 @@ def ingest(
             inputs.append(item)
         elif item.found:
             report.passed_by[visible_surrogates(item.name)] = binary
-            _echo(f"prov: note: passing by {item.name}: {binary} (--force reads it)", err=True)
+            echo(f"prov: note: passing by {item.name}: {binary} (--force reads it)", err=True)
         else:
-            raise _FailError(f"{item.name} {binary}: use --force to read it anyway")
-    progress = ingest_progress_printer() if _stderr_is_terminal() else None
+            raise FailError(f"{item.name} {binary}: use --force to read it anyway")
+    progress = ingest_progress_printer() if stderr_is_terminal() else None
     failed: list[str] = []
-    with _open_store(store_url, create=True) as store:
+    with open_store(store_url, create=True) as store:
         for item in inputs:
             lines_before = report.lines
             try:
@@ -133,26 +133,26 @@ def ingest(
                     message += f": the {report.lines - lines_before:,} lines before it are stored"
                 failed.append(message)
     if progress is not None:
-        _echo("", err=True)
+        echo("", err=True)
     if fmt == "json":
-        _print_json(report.as_json())
+        print_json(report.as_json())
     else:
         print_ingest_report(report)
     if failed:
         for message in failed[:-1]:
-            _echo(f"prov: error: {message}", err=True)
-        raise _FailError(failed[-1])
+            echo(f"prov: error: {message}", err=True)
+        raise FailError(failed[-1])
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("druid")
 @store_option
-@_api_options
+@api_options
 @click.option("--limit", type=WholeNumber(0, MAX_LIMIT), default=None, help="at most N events")
 @click.option(
     "--after", type=Text(), default=None, metavar="CURSOR", help="continue after this cursor"
 )
-@_format_option("table", "json")
+@format_option("table", "json")
 def history(
     druid: str,
     store_url: str | None,
@@ -163,51 +163,51 @@ def history(
     fmt: str,
 ) -> None:
     """One object's events in time order."""
-    client = _api_client(store_url, api_url, region)
+    client = api_client(store_url, api_url, region)
     if client is not None:
         events = client.history(druid, limit=limit, after=after)
     else:
         from provenance.query.views import object_history
 
-        with _open_store(store_url) as store:
+        with open_store(store_url) as store:
             events = object_history(store, druid, limit=limit, after=after)
     if fmt == "json":
-        _print_json(events)
+        print_json(events)
         return
     from provenance.cli.render import history_table
 
-    _echo(history_table(events))
+    echo(history_table(events))
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("druid")
 @store_option
-@_api_options
-@_format_option("table", "json")
+@api_options
+@format_option("table", "json")
 def state(
     druid: str, store_url: str | None, api_url: str | None, region: str | None, fmt: str
 ) -> None:
     """An object's current preservation state (the Object State Dashboard)."""
-    client = _api_client(store_url, api_url, region)
+    client = api_client(store_url, api_url, region)
     if client is not None:
         view = client.state(druid)
     else:
         from provenance.query.views import object_state_view
 
-        with _open_store(store_url) as store:
+        with open_store(store_url) as store:
             view = object_state_view(store, druid)
     if fmt == "json":
-        _print_json(view)
+        print_json(view)
         return
     from provenance.cli.render import state_table
 
-    _echo(state_table(view))
+    echo(state_table(view))
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @click.argument("druid")
 @store_option
-@_api_options
+@api_options
 @click.option(
     "--format",
     "fmt",
@@ -241,7 +241,7 @@ def premis(
     organization: str | None,
 ) -> None:
     """Export one object's history as a PREMIS 3 document."""
-    client = _api_client(store_url, api_url, region)
+    client = api_client(store_url, api_url, region)
     if client is not None:
         from click.core import ParameterSource
 
@@ -255,25 +255,25 @@ def premis(
                 "the one it was deployed with"
             )
         if validate and fmt != "xml":
-            raise _FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
+            raise FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
         write_premis(client.premis(druid, fmt), target=output, validate=validate)
         _wrote(output)
         return
     from provenance.query.premis_export import ExportOptions, export_object
 
-    _refuse_writing_the_store(output, store_url)
+    refuse_writing_the_store(output, store_url)
     options = ExportOptions(organization=organization) if organization else ExportOptions()
-    with _open_store(store_url) as store:
+    with open_store(store_url) as store:
         export_object(store, druid, fmt=fmt, target=output, validate=validate, options=options)
     _wrote(output)
 
 
 def _wrote(output: str | None) -> None:
     if output is not None and output != "-":
-        _echo(f"wrote {output}", err=True)
+        echo(f"wrote {output}", err=True)
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 @click.option("--limit", type=WholeNumber(0, MAX_LIMIT), default=None, help="at most N entries")
 @click.option(
@@ -288,7 +288,7 @@ def _wrote(output: str | None) -> None:
     envvar="PROV_TZ",
     help="with --replay: zone of zone-less times",
 )
-@_format_option("table", "json")
+@format_option("table", "json")
 def quarantine(
     store_url: str | None, limit: int | None, replay: bool, tz: str | None, fmt: str
 ) -> None:
@@ -298,12 +298,12 @@ def quarantine(
         from provenance.ingest.reader import IngestOptions
         from provenance.ingest.replay import replay_quarantine
 
-        with _open_store(store_url) as store:
+        with open_store(store_url) as store:
             report = replay_quarantine(store, IngestOptions(tz=resolve_zone(tz)))
         if fmt == "json":
-            _print_json(report.as_json())
+            print_json(report.as_json())
         else:
-            _echo(
+            echo(
                 f"{report.lines:,} quarantined lines replayed: {report.events:,} new events, "
                 f"{report.quarantined:,} lines still not understood"
             )
@@ -311,27 +311,27 @@ def quarantine(
     from provenance.cli.render import quarantine_table
     from provenance.query.views import quarantined_lines
 
-    with _open_store(store_url) as store:
+    with open_store(store_url) as store:
         items = quarantined_lines(store, limit=limit)
     if fmt == "json":
-        _print_json(items)
+        print_json(items)
         return
     if items:
-        _echo(quarantine_table(items))
-    _echo(f"{len(items)} quarantined entries", err=True)
+        echo(quarantine_table(items))
+    echo(f"{len(items)} quarantined entries", err=True)
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 def rebuild(store_url: str | None) -> None:
     """Rebuild every projection from the events alone."""
     from provenance.projections import access_counts, object_state
 
-    with _open_store(store_url) as store:
+    with open_store(store_url) as store:
         if store.projected_by_stream:
             # A rebuild clears the applied-markers too: an event still on its way through the
             # table's stream would then be counted twice.
-            _echo(
+            echo(
                 "note: the projector must be stopped with nothing in flight (ingest paused, "
                 "the projector's iterator age 0): see the README, 'Watching it'",
                 err=True,
@@ -341,10 +341,10 @@ def rebuild(store_url: str | None) -> None:
             ("access_counts", access_counts.rebuild),
         ):
             count = rebuild_one(store)
-            _echo(f"{name} rebuilt from {count:,} events")
+            echo(f"{name} rebuilt from {count:,} events")
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 def expire(store_url: str | None) -> None:
     """Delete access events past their retention (their hourly counts stay)."""
@@ -352,15 +352,15 @@ def expire(store_url: str | None) -> None:
 
     from provenance.projections import access_counts
 
-    with _open_store(store_url) as store:
+    with open_store(store_url) as store:
         if store.projected_by_stream:
-            _echo(
+            echo(
                 "nothing to do here: the table's TTL deletes access events when their "
                 "retention ends, and the projector keeps their counts"
             )
             return
         result = access_counts.expire(store, datetime.now(UTC))
-    _echo(
+    echo(
         f"{result.deleted:,} access events expired"
         + (f" (the latest from {result.latest.isoformat()})" if result.latest else "")
     )

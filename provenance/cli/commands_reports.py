@@ -7,26 +7,26 @@ from __future__ import annotations
 import click
 
 from eventstore.store import MAX_LIMIT
-from provenance.cli.app import _echo, _print_json, _writing_stdout, cli
+from provenance.cli.app import ProvGroup, echo, print_json, writing_stdout
 from provenance.cli.options import (
-    _api_client,
-    _api_options,
-    _format_option,
-    _open_store,
-    _refuse_writing_the_store,
+    api_client,
+    api_options,
+    format_option,
+    open_store,
+    refuse_writing_the_store,
     store_option,
 )
 from provenance.cli.params import IsoTime, Text, WholeNumber
 
 
-@cli.group()
+@click.group(cls=ProvGroup)
 def report() -> None:
     """Reports over the stored events."""
 
 
 @report.command("access")
 @store_option
-@_api_options
+@api_options
 @click.option(
     "--by",
     "by",
@@ -62,7 +62,7 @@ def report() -> None:
 @click.option(
     "--chart", type=click.Path(dir_okay=False), default=None, help="also draw FILE.png|.svg"
 )
-@_format_option("table", "json", "csv")
+@format_option("table", "json", "csv")
 def access(
     store_url: str | None,
     api_url: str | None,
@@ -105,32 +105,30 @@ def access(
         agents=agents,
         tz=zone,
     )
-    client = _api_client(store_url, api_url, region)
+    client = api_client(store_url, api_url, region)
     if client is not None:
         result = client.access_report(query)
     else:
-        _refuse_writing_the_store(chart, store_url)
-        with _open_store(store_url) as store:
+        refuse_writing_the_store(chart, store_url)
+        with open_store(store_url) as store:
             result = access_report(store, query)
     if chart is not None:
         from provenance.access.chart import write_chart
 
-        write_chart(
-            result, chart, warn=lambda message: _echo(f"prov: warning: {message}", err=True)
-        )
+        write_chart(result, chart, warn=lambda message: echo(f"prov: warning: {message}", err=True))
     if fmt == "json":
-        _print_json(result.rows)
+        print_json(result.rows)
     elif fmt == "csv":
         import csv
 
         from provenance.files.output_file import standard_output
 
-        with _writing_stdout():
+        with writing_stdout():
             csv.writer(standard_output(), lineterminator="\n").writerows(csv_rows(result))
             standard_output().flush()
     else:
         from provenance.cli.render import access_table
 
-        _echo(access_table(result))
+        echo(access_table(result))
     if chart is not None and fmt == "table":
-        _echo(f"chart: {chart}")
+        echo(f"chart: {chart}")

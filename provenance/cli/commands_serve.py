@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from provenance.cli.app import _discard_stdout, _echo, _reason, cli
-from provenance.cli.options import DEFAULT_STORE_PATH, _open_store, store_option
+from provenance.cli.app import ProvCommand, discard_stdout, echo, reason
+from provenance.cli.options import DEFAULT_STORE_PATH, open_store, store_option
 from provenance.cli.params import MAX_SERVE_THREADS, Text, WholeNumber
 
 
-@cli.command()
+@click.command(cls=ProvCommand)
 @store_option
 @click.option(
     "--host",
@@ -42,14 +42,14 @@ def serve(
     from provenance.query.serve import serve_api
 
     url = store_url or f"sqlite:///{DEFAULT_STORE_PATH}"
-    with _open_store(url):  # a missing or unreadable store fails now, not on the first request
+    with open_store(url):  # a missing or unreadable store fails now, not on the first request
         pass
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        _echo(
+        echo(
             f"prov: warning: listening on {host}: anyone who can reach it can read the store",
             err=True,
         )
@@ -59,7 +59,7 @@ def serve(
         port=port,
         threads=threads,
         organization=organization,
-        echo=_echo,
+        echo=echo,
         log_failed=_request_log_failed,
     )
 
@@ -68,6 +68,6 @@ def _request_log_failed(error: OSError) -> None:
     """`prov serve`'s request log cannot be written to stdout: what is still buffered for it
     is dropped (it would fail again on the way out), and unless its reader just left (`prov
     serve | head -1`, not an error) a warning says the log stopped."""
-    _discard_stdout()
+    discard_stdout()
     if not isinstance(error, BrokenPipeError):
-        _echo(f"prov: warning: the request log stopped: cannot write -: {_reason(error)}", err=True)
+        echo(f"prov: warning: the request log stopped: cannot write -: {reason(error)}", err=True)

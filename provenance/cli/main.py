@@ -1,9 +1,10 @@
 """The `prov` command: the contract of DESIGN.md ("Command line"), and its entry point.
 
-Parses arguments, calls one application function, prints the result. The group (`app.py`) has
-every command family attached (`commands_*.py`). Heavy modules (pydantic, lxml, rdflib, the
-sources) are imported inside the commands so `prov --help` answers at once. `main` makes every
-expected failure one line on stderr and an exit code.
+Parses arguments, calls one application function, prints the result. Each command family
+(`commands_*.py`) defines its commands, and they are attached here to the group of `app.py`,
+which has none of its own. Heavy modules (pydantic, lxml, rdflib, the sources) are imported
+inside the commands so `prov --help` answers at once. `main` makes every expected failure one
+line on stderr and an exit code.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import NoReturn
 
 import click
 
-from provenance.cli import (  # noqa: F401  (each attaches its commands to the group)
+from provenance.cli import (
     commands_aws,
     commands_demo,
     commands_events,
@@ -28,12 +29,27 @@ from provenance.cli import (  # noqa: F401  (each attaches its commands to the g
 from provenance.cli.app import (
     EXIT_INPUT,
     EXIT_NOT_FOUND,
-    _discard_stdout,
-    _FailError,
-    _ReaderLeft,
-    _writing_stdout,
+    FailError,
+    ReaderLeft,
     cli,
+    discard_stdout,
+    writing_stdout,
 )
+
+cli.add_command(commands_aws.ship)
+cli.add_command(commands_aws.cost)
+cli.add_command(commands_aws.redrive)
+cli.add_command(commands_demo.demo)
+cli.add_command(commands_events.init)
+cli.add_command(commands_events.ingest)
+cli.add_command(commands_events.history)
+cli.add_command(commands_events.state)
+cli.add_command(commands_events.premis)
+cli.add_command(commands_events.quarantine)
+cli.add_command(commands_events.rebuild)
+cli.add_command(commands_events.expire)
+cli.add_command(commands_reports.report)
+cli.add_command(commands_serve.serve)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -102,9 +118,9 @@ def _end_of_pipeline(exc: BaseException) -> NoReturn:
     Standard output is pointed at /dev/null so that what is still buffered for it does not
     fail again when Python flushes it on the way out."""
     if not _stdout_reader_left():
-        error = exc.__cause__ if isinstance(exc, _ReaderLeft) else exc
+        error = exc.__cause__ if isinstance(exc, ReaderLeft) else exc
         _fail(f"broken pipe: {error}", EXIT_INPUT)
-    _discard_stdout()
+    discard_stdout()
     sys.exit(0)
 
 
@@ -117,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             cli.main(args=argv, prog_name="prov", standalone_mode=False)
             if sys.stdout is not None:
-                with _writing_stdout():
+                with writing_stdout():
                     sys.stdout.flush()  # a reader that left, or a full disk, shows here
         except click.exceptions.Abort as exc:
             _interrupted(exc)
@@ -130,11 +146,11 @@ def main(argv: list[str] | None = None) -> None:
             _fail(exc.format_message(), EXIT_INPUT)
         except NotFoundError as exc:
             _fail(str(exc), EXIT_NOT_FOUND)
-        except _FailError as exc:
+        except FailError as exc:
             _fail(str(exc), exc.code)
         except (ProvenanceError, EventStoreError) as exc:
             _fail(str(exc), EXIT_INPUT)
-        except (_ReaderLeft, BrokenPipeError) as exc:
+        except (ReaderLeft, BrokenPipeError) as exc:
             _end_of_pipeline(exc)
         except Exception as exc:
             if _is_premis_error(exc):

@@ -24,19 +24,19 @@ DEFAULT_STORE_PATH = (
     / "sdr-provenance"
     / "provenance.db"
 )
-_Command = TypeVar("_Command", bound=Callable[..., Any])
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
-def _check_store_url(url: str) -> None:
+def check_store_url(url: str) -> None:
     """Refuse a store URL without scheme (a bare path would become a new, empty store wherever
     prov runs) or otherwise malformed, in one line naming where it came from."""
     from click.core import ParameterSource
 
+    import eventstore.url
     from eventstore.errors import StoreUnavailableError
-    from eventstore.url import check_store_url
 
     try:
-        check_store_url(url)
+        eventstore.url.check_store_url(url)
     except StoreUnavailableError as exc:
         context = click.get_current_context(silent=True)
         from_env = (
@@ -46,7 +46,7 @@ def _check_store_url(url: str) -> None:
         raise click.UsageError(f"{'PROV_STORE' if from_env else '--store'}: {exc}") from None
 
 
-def _checked_store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def checked_store_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """`--store` typed on the command line is checked at once, before any work is done;
     PROV_STORE when a store is opened (a command asking `--api` never reads it)."""
     from click.core import ParameterSource
@@ -54,7 +54,7 @@ def _checked_store_url(ctx: click.Context, param: click.Parameter, value: str | 
     if value is not None and ctx.get_parameter_source(param.name or "") is (
         ParameterSource.COMMANDLINE
     ):
-        _check_store_url(value)
+        check_store_url(value)
     return value
 
 
@@ -64,7 +64,7 @@ store_option = click.option(
     envvar="PROV_STORE",
     default=None,
     metavar="URL",
-    callback=_checked_store_url,
+    callback=checked_store_url,
     help="sqlite:///path.db (sqlite:////abs/path.db) or dynamodb://TABLE?region=R "
     f"[env PROV_STORE; default sqlite:///{DEFAULT_STORE_PATH}]",
 )
@@ -89,11 +89,11 @@ region_option = click.option(
 )
 
 
-def _api_options(command: _Command) -> _Command:
+def api_options(command: Command) -> Command:
     return api_option(region_option(command))
 
 
-def _api_client(store_url: str | None, api_url: str | None, region: str | None) -> ApiClient | None:
+def api_client(store_url: str | None, api_url: str | None, region: str | None) -> ApiClient | None:
     """The client of the API to ask instead of the store (--api), or None to read the store.
 
     On the command line --api and --store exclude each other; one given there beats the other's
@@ -146,25 +146,25 @@ access_policy_option = click.option(
 )
 
 
-def _format_option(*choices: str) -> Callable[[_Command], _Command]:
+def format_option(*choices: str) -> Callable[[Command], Command]:
     return click.option(
         "--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True
     )
 
 
-def _open_store(url: str | None, *, create: bool = False) -> EventStore:
-    from eventstore import open_store
+def open_store(url: str | None, *, create: bool = False) -> EventStore:
+    import eventstore
 
     if url is None:
         url = f"sqlite:///{DEFAULT_STORE_PATH}"
         if create:
             DEFAULT_STORE_PATH.parent.mkdir(parents=True, exist_ok=True)
     else:
-        _check_store_url(url)
-    return open_store(url, create=create)
+        check_store_url(url)
+    return eventstore.open_store(url, create=create)
 
 
-def _refuse_writing_the_store(target: str | None, store_url: str | None) -> None:
+def refuse_writing_the_store(target: str | None, store_url: str | None) -> None:
     """A file a command writes (`-o`, `--chart`) must not be the store it reads, through a
     symlink or a hard link, nor one of its side files: the store would be replaced by what is
     written."""
@@ -175,7 +175,7 @@ def _refuse_writing_the_store(target: str | None, store_url: str | None) -> None
     if target is None or target == STDOUT:
         return
     url = store_url or f"sqlite:///{DEFAULT_STORE_PATH}"
-    _check_store_url(url)
+    check_store_url(url)
     path = sqlite_file(url)
     if path is None:
         return

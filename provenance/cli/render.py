@@ -4,7 +4,7 @@ Every rendering returns `TerminalText`: its lines pass through `provenance.domai
 so a control character stored in an event or a quarantined line is shown as an escape, and only
 the line breaks a table adds are real. Cells are made visible before they are padded or cut,
 so a column stays aligned. The reports of `prov ingest` and `prov ship` are printed here too,
-line by line through the CLI's `_echo`, with their progress counters on stderr.
+line by line through the CLI's `echo`, with their progress counters on stderr.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provenance.cli.app import _echo
+from provenance.cli.app import echo
 from provenance.domain.shown import shown
 from provenance.domain.terminal import TerminalText, terminal_lines, visible
 from provenance.query.views import summary
@@ -159,19 +159,19 @@ def human_bytes(size: int) -> str:
 def print_ingest_report(report: IngestReport) -> None:
     from provenance.ingest.report import natural_order
 
-    _echo(
+    echo(
         f"{report.lines:,} lines: {report.consumed:,} consumed, {report.ignored:,} ignored, "
         f"{report.quarantined:,} quarantined"
     )
-    _echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
+    echo(f"{report.events:,} new events, {report.duplicates:,} already stored")
     for kind, count in sorted(report.by_type.items()):
-        _echo(f"  {kind:<28} {count:>9,}")
+        echo(f"  {kind:<28} {count:>9,}")
     for label, reasons in (
         ("ignored", report.ignored_by_reason),
         ("quarantined", report.quarantined_by_reason),
     ):
         for reason, count in natural_order(reasons):
-            _echo(f"  {label}: {reason} ({count:,} lines)")
+            echo(f"  {label}: {reason} ({count:,} lines)")
 
 
 def ingest_progress_printer() -> Any:
@@ -182,7 +182,7 @@ def ingest_progress_printer() -> Any:
 
 
 def print_ship_report(report: ShipReport) -> None:
-    _echo(
+    echo(
         f"{report.lines:,} lines in {report.records:,} records ({report.bytes:,} bytes, "
         f"{report.payload_units:,} PUT payload units) to {report.stream}, "
         f"{report.put_calls:,} PutRecords calls" + (" (stopped)" if report.stopped else "")
@@ -195,9 +195,9 @@ def print_ship_report(report: ShipReport) -> None:
         ("truncations", report.truncations),
     ):
         if count:
-            _echo(f"  {label}: {count:,}")
+            echo(f"  {label}: {count:,}")
     for item in report.files:
-        _echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
+        echo(f"  {item.path}: {item.lines:,} lines, shipped to byte {item.offset:,}")
 
 
 def ship_progress_printer() -> Any:

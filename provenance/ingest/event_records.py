@@ -36,7 +36,7 @@ from provenance.sources.base import Entry
 _INGEST_AGENT = AgentRef(name="prov ingest", kind="software")
 
 
-def shown(text: str) -> str:
+def spelled_bytes(text: str) -> str:
     """Text (a file name, an event's field) with bytes that are not UTF-8 spelled visibly."""
     if text.isascii():
         # Nothing to spell, and no need to import the premis package for it: the ingest
@@ -56,7 +56,7 @@ def make_visible(entry: Entry) -> None:
 
 def _visible(value: Any) -> Any:
     if isinstance(value, str):
-        return shown(value)
+        return spelled_bytes(value)
     if isinstance(value, dict):
         return {_visible(key): _visible(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -21,7 +21,7 @@ from typing import BinaryIO
 from eventstore import EventStore
 from provenance.domain.events import SourceRef
 from provenance.domain.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id
-from provenance.ingest.event_records import quarantine_record, shown
+from provenance.ingest.event_records import quarantine_record, spelled_bytes
 from provenance.ingest.inputs import InputError
 from provenance.ingest.reader import (
     Batch,
@@ -69,7 +69,7 @@ def ingest_stream(
         raise
     finally:
         if name is not None:
-            report.files.append(shown(name))
+            report.files.append(spelled_bytes(name))
     return report
 
 
@@ -222,6 +222,6 @@ def _ingest_part(
 
 def _add_file(report: IngestReport, name: str | None) -> None:
     if name is not None:
-        name = shown(name)
+        name = spelled_bytes(name)
         if name not in report.files:
             report.files.append(name)

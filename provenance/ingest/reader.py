@@ -43,7 +43,12 @@ from provenance.domain.events import (
     access_stream,
 )
 from provenance.domain.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id
-from provenance.ingest.event_records import event_record, make_visible, quarantine_record, shown
+from provenance.ingest.event_records import (
+    event_record,
+    make_visible,
+    quarantine_record,
+    spelled_bytes,
+)
 from provenance.ingest.inputs import InputError
 from provenance.ingest.report import IngestReport
 from provenance.projections import access_counts, object_state
@@ -133,7 +138,7 @@ class Reader:
         self.batch = batch
         self.report = batch.report
         # A file name with bytes that are not UTF-8 is shown the way such bytes are in events.
-        self.name = name if name is None else shown(name)
+        self.name = name if name is None else spelled_bytes(name)
         # Whether a line of this input was not UTF-8 (only then can an entry's fields hold
         # undecodable bytes, to be made visible before they are stored).
         self.undecodable = False

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from eventstore import ProjectionRow, ProjectionWrite, StoreUnavailableError, open_store, schema
 from eventstore.dynamodb import DynamoDBEventStore, create_table
 from eventstore.dynamodb.items import record_from_image
-from eventstore.dynamodb.store import _client as _store_client
+from eventstore.dynamodb.store import dynamodb_client as _store_client
 from eventstore.store import EventStore
 from eventstore.url import init_store
 from tests.aws_server import REGION, MotoServer, Throttle, unique_name

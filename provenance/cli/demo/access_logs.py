@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from provenance.cli.demo.log_formats import _Log
-from provenance.cli.demo.model import _Object, _tree
+from provenance.cli.demo.log_formats import Log
+from provenance.cli.demo.model import Object, tree
 from provenance.cli.demo.vocabulary import (
     DRUID_LETTERS,
     FILE_SIZES,
@@ -25,14 +25,14 @@ from provenance.cli.demo.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from provenance.cli.demo.world_base import _WorldBase
+    from provenance.cli.demo.world_base import WorldBase
 
 
 # --- web access: the requests ----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _Client:
+class Client:
     """Who sends requests: the address as logged, the user agent, and when they are active."""
 
     address: str
@@ -42,23 +42,23 @@ class _Client:
     user: str = "-"  # a campus user logged in to stacks: Apache's `%u`
 
 
-class _AccessLogs:
+class AccessLogs:
     """The three access logs, the hours, objects and people requests are drawn from, and each
     service's request lines."""
 
-    def __init__(self, world: _WorldBase) -> None:
+    def __init__(self, world: WorldBase) -> None:
         self.world = world
         self.rng = world.rng
         self.clock = world.clock
-        self.stacks = _Log("access/stacks_access.log", "clf", "stacks")
-        self.purl = _Log("access/purl.log", "rails", "purl")
-        self.api = _Log("access/sdr-api.log", "lograge", "sdr-api")
+        self.stacks = Log("access/stacks_access.log", "clf", "stacks")
+        self.purl = Log("access/purl.log", "rails", "purl")
+        self.api = Log("access/sdr-api.log", "lograge", "sdr-api")
         self.hours: list[int] = []
         self.profiles: dict[str, list[float]] = {}
         self.sundays: list[int] = []  # hour indexes of Sunday 01:00, local time
         self.nights: list[int] = []  # hour indexes of 03:00, local time
         self.popularity: list[float] = []
-        self.people: list[_Client] = []
+        self.people: list[Client] = []
         self.activity: list[float] = []
         self.sizes: dict[str, int] = {}
 
@@ -103,7 +103,7 @@ class _AccessLogs:
         weights = [1.0] + [1 / (rank + 1) ** 0.9 for rank in ranks]
         self.popularity = list(itertools.accumulate(weights))
 
-    def pick(self, t: int) -> _Object | None:
+    def pick(self, t: int) -> Object | None:
         """A popular object published by `t`; None if a few picks were not published yet."""
         for _ in range(4):
             obj = self.rng.choices(self.world.objects, cum_weights=self.popularity)[0]
@@ -115,7 +115,7 @@ class _AccessLogs:
         """Campus (a quarter on IPv6, some logged in), the partner, individuals anywhere."""
         rng = self.rng
         for index in range(16):
-            address = _ipv6(rng, 0x2607F6D0) if index % 4 == 3 else _campus_ipv4(rng)
+            address = _ipv6(rng, 0x2607F6D0) if index % 4 == 3 else campus_ipv4(rng)
             user = SUNET_IDS[index // 2] if index % 2 == 0 and index // 2 < len(SUNET_IDS) else "-"
             self.people.append(self.browser(address, "office", user))
         for _ in range(5):
@@ -131,9 +131,9 @@ class _AccessLogs:
             itertools.accumulate(rng.lognormvariate(0, 1) for _ in range(len(self.people)))
         )
 
-    def browser(self, address: str, hours: str, user: str = "-") -> _Client:
+    def browser(self, address: str, hours: str, user: str = "-") -> Client:
         protocol = "HTTP/2.0" if self.rng.random() < 0.8 else "HTTP/1.1"
-        return _Client(address, browser_agent(self.rng), hours, protocol, user)
+        return Client(address, browser_agent(self.rng), hours, protocol, user)
 
     def status(self, *, not_modified: float = 0.0, missing: float = 0.0, error: float = 0.0) -> int:
         """200, or with the given chances 304, 404 or 500."""
@@ -162,7 +162,7 @@ class _AccessLogs:
 
     def stacks_request(
         self,
-        client: _Client,
+        client: Client,
         t: int,
         method: str,
         target: str,
@@ -239,7 +239,7 @@ class _AccessLogs:
             for message in (
                 "  ",
                 f"Errno::ENOENT (No such file or directory @ rb_sysopen - "
-                f"/purl/document_cache/{_tree(bare).rsplit('/', 1)[0]}/public):",
+                f"/purl/document_cache/{tree(bare).rsplit('/', 1)[0]}/public):",
                 "  ",
                 "app/models/purl_resource.rb:58:in 'PurlResource#public_xml_body'",
                 "app/controllers/purl_controller.rb:25:in 'PurlController#show'",
@@ -278,7 +278,7 @@ class _AccessLogs:
         self.api.add(end, f"[{self.clock.rails(end)}] [INFO] [{world.request_id()}] {text}")
 
 
-def _campus_ipv4(rng: random.Random) -> str:
+def campus_ipv4(rng: random.Random) -> str:
     """An address in 171.64.0.0/14."""
     return f"171.{rng.randrange(64, 68)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
@@ -290,12 +290,12 @@ def _ipv6(rng: random.Random, prefix: int) -> str:
     return str(ipaddress.IPv6Address((prefix << 96) | (subnet << 64) | interface))
 
 
-def _image_ids(obj: _Object) -> list[str]:
+def image_ids(obj: Object) -> list[str]:
     """The IIIF image ids of an object's images: their file names without the extension."""
     return [name.rsplit(".", 1)[0] for name in obj.files if name.endswith((".tif", ".jp2"))]
 
 
-def _random_bare(rng: random.Random) -> str:
+def random_bare(rng: random.Random) -> str:
     """A well-formed bare druid of no object in the world: a stale or mistyped link."""
     letters = "".join(rng.choice(DRUID_LETTERS) for _ in range(4))
     return f"{letters[:2]}{rng.randrange(1000):03d}{letters[2:]}{rng.randrange(10000):04d}"

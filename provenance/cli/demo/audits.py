@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import random
 
-from provenance.cli.demo.model import _Incident, _Object, _tree
+from provenance.cli.demo.model import Incident, Object, tree
 from provenance.cli.demo.vocabulary import BUCKETS, DAY, ENDPOINTS, HOUR, PRESCAT_HOSTS, ROOTS
-from provenance.cli.demo.world_base import _WorldBase
+from provenance.cli.demo.world_base import WorldBase
 
 
-class _Audits(_WorldBase):
+class Audits(WorldBase):
     """Checksum, catalog and existence audits, and replication problems."""
 
     # --- audits -----------------------------------------------------------------------------
@@ -21,7 +21,7 @@ class _Audits(_WorldBase):
         featured = self.objects[0]
         failed = self.begin + int(0.35 * span) + self.between(0, span // 50)
         repaired = failed + min(4 * DAY, max(12 * HOUR, int(0.03 * span))) + self.between(0, HOUR)
-        featured.incident = _Incident(failed, repaired, "invalid_checksum", "mismatch")
+        featured.incident = Incident(failed, repaired, "invalid_checksum", "mismatch")
         others = [obj for obj in self.objects[1:] if obj.bare != "ab123cd4567"]
         chosen = rng.sample(others, max(1, min(len(others), round(0.04 * len(self.objects)))))
         kinds = ("mismatch", "mismatch", "not_in_manifest", "several", "invalid_moab")
@@ -33,13 +33,13 @@ class _Audits(_WorldBase):
             later = failed + self.between(DAY, 12 * DAY)
             fixed = later if later < self.end - HOUR and rng.random() < 0.7 else None
             status = "invalid_moab" if kind == "invalid_moab" else "invalid_checksum"
-            obj.incident = _Incident(failed, fixed, status, kind)
+            obj.incident = Incident(failed, fixed, status, kind)
 
-    def failure_messages(self, obj: _Object, incident: _Incident, t: int) -> tuple[list[str], int]:
+    def failure_messages(self, obj: Object, incident: Incident, t: int) -> tuple[list[str], int]:
         """The error messages of one failing validation, and the Moab's version then."""
         rng = random.Random(f"{obj.bare}-{incident.kind}")  # the same damage at every audit
         current = max(1, obj.version_at(t))
-        moab = f"/{obj.root}/sdr2objects/{_tree(obj.bare)}"
+        moab = f"/{obj.root}/sdr2objects/{tree(obj.bare)}"
         damaged = rng.randint(1, current)
         path = f"{moab}/v{damaged:04d}/data/content/{rng.choice(obj.files)}"
         manifest = f"{moab}/v{damaged:04d}/manifests/manifestInventory.xml"
@@ -67,7 +67,7 @@ class _Audits(_WorldBase):
             f'original-v{current}",\n "Version v{current:04d}: No files present in manifest dir"]'
         ], current
 
-    def checksum_audits(self, obj: _Object) -> None:
+    def checksum_audits(self, obj: Object) -> None:
         """validate_checksums at least every ~7 days from just after the first ingest."""
         if not obj.versions:
             return
@@ -96,7 +96,7 @@ class _Audits(_WorldBase):
         for t in times:
             self.validate_checksums(obj, t)
 
-    def validate_checksums(self, obj: _Object, t: int) -> None:
+    def validate_checksums(self, obj: Object, t: int) -> None:
         bare, root, incident = obj.bare, obj.root, obj.incident
         pid = self.pid("checksum", t)
         prefix = f"validate_checksums({bare}, {root})"
@@ -127,7 +127,7 @@ class _Audits(_WorldBase):
             )
         self.audit_events(obj, t + self.secs(0.3, 2), messages, current)
 
-    def audit_events(self, obj: _Object, t: int, errors: list[str] | None, version: int) -> None:
+    def audit_events(self, obj: Object, t: int, errors: list[str] | None, version: int) -> None:
         """preservation_audit_failure for a failing run; two successes when status returns to ok."""
         host = self.rng.choice(PRESCAT_HOSTS)
         base = {
@@ -154,7 +154,7 @@ class _Audits(_WorldBase):
             {**base, "check_name": check_name, "error": error},
         )
 
-    def catalog_audits(self, obj: _Object) -> None:
+    def catalog_audits(self, obj: Object) -> None:
         """check_catalog_version about weekly; right after a new version it sees it first."""
         if not obj.versions:
             return

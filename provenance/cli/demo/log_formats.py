@@ -1,5 +1,5 @@
-"""How the demo's logs print: the times of each log layout (`_Clock`) and one output file's
-lines (`_Log`)."""
+"""How the demo's logs print: the times of each log layout (`Clock`) and one output file's
+lines (`Log`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from provenance.cli.demo.vocabulary import MONTHS, SECOND
 
 
-class _Clock:
+class Clock:
     """The three ways the logs print a time."""
 
     def __init__(self, zone: ZoneInfo) -> None:
@@ -41,7 +41,7 @@ class _Clock:
         return f"{local.day:02d}/{MONTHS[local.month - 1]}/{local.year}:{local:%H:%M:%S} {local:%z}"
 
 
-class _Log:
+class Log:
     """One output file: (time, sequence, text) records, sorted by time when written."""
 
     __slots__ = ("records", "relpath", "service", "source")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-def _tree(bare: str) -> str:
+def tree(bare: str) -> str:
     return f"{bare[0:2]}/{bare[2:5]}/{bare[5:7]}/{bare[7:11]}/{bare}"
 
 
@@ -14,7 +14,7 @@ def _tree(bare: str) -> str:
 
 
 @dataclass(slots=True)
-class _Version:
+class Version:
     number: int
     closed: int
     size: int
@@ -23,7 +23,7 @@ class _Version:
 
 
 @dataclass(slots=True)
-class _Incident:
+class Incident:
     """A checksum validation failure: when it is first seen, repaired (or not), what it says."""
 
     failed: int
@@ -33,14 +33,14 @@ class _Incident:
 
 
 @dataclass(slots=True)
-class _Object:
+class Object:
     bare: str
     root: str
     files: list[str]
     featured: bool = False
     registered: int = 0
-    versions: list[_Version] = field(default_factory=list)
-    incident: _Incident | None = None
+    versions: list[Version] = field(default_factory=list)
+    incident: Incident | None = None
 
     def version_at(self, t: int) -> int:
         current = 0
@@ -59,7 +59,7 @@ class _Object:
 
 
 @dataclass(slots=True)
-class _Job:
+class Job:
     """One robot step run, placed on a Sidekiq thread once all runs are known."""
 
     start: int
@@ -71,7 +71,7 @@ class _Job:
 
 
 @dataclass(slots=True)
-class _Thread:
+class Thread:
     pid: int
     tid: str
     busy_until: int = 0

@@ -3,24 +3,24 @@ viewer, and downloads."""
 
 from __future__ import annotations
 
-from provenance.cli.demo.access_logs import _AccessLogs, _Client, _image_ids, _random_bare
-from provenance.cli.demo.model import _Object
+from provenance.cli.demo.access_logs import AccessLogs, Client, image_ids, random_bare
+from provenance.cli.demo.model import Object
 from provenance.cli.demo.vocabulary import SECOND
 
 
-class _People(_AccessLogs):
+class People(AccessLogs):
     """What a person does on a visit."""
 
     # --- who does what -----------------------------------------------------------------------
 
-    def visit(self, person: _Client, t: int) -> None:
+    def visit(self, person: Client, t: int) -> None:
         """Someone looks at an object: its PURL page and the viewer's images, maybe a download;
         or, from a search engine or the catalogue, straight to a file."""
         rng, secs = self.rng, self.world.secs
         obj = self.pick(t)
         if obj is None:  # an old or mistyped link
             self.purl_request(
-                person.address, t, f"/{_random_bare(rng)}", "PurlController#show", "HTML", 404
+                person.address, t, f"/{random_bare(rng)}", "PurlController#show", "HTML", 404
             )
             return
         if rng.random() < 0.25:
@@ -32,7 +32,7 @@ class _People(_AccessLogs):
         if status == 500:
             return
         page = f"https://purl.stanford.edu/{bare}"
-        images = _image_ids(obj)
+        images = image_ids(obj)
         if images:
             t = self.purl_request(
                 person.address,
@@ -46,7 +46,7 @@ class _People(_AccessLogs):
         if rng.random() < 0.35:
             self.download(person, t + secs(5, 300), obj, rng.choice(obj.files), page)
 
-    def viewer(self, person: _Client, t: int, bare: str, images: list[str], page: str) -> int:
+    def viewer(self, person: Client, t: int, bare: str, images: list[str], page: str) -> int:
         """The embedded IIIF viewer: the first image's info.json, thumbnails, a few tiles."""
         rng, secs = self.rng, self.world.secs
         base = f"/image/iiif/{bare}%2F"
@@ -86,7 +86,7 @@ class _People(_AccessLogs):
             )
         return t
 
-    def download(self, client: _Client, t: int, obj: _Object, name: str, referer: str) -> int:
+    def download(self, client: Client, t: int, obj: Object, name: str, referer: str) -> int:
         """A file from stacks; audio and video mostly in ranges (206), as players ask."""
         rng, secs = self.rng, self.world.secs
         size = self.file_size(obj.bare, name)

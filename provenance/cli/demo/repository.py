@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from provenance.cli.demo.model import _Job, _Object, _tree, _Version
+from provenance.cli.demo.model import Job, Object, Version, tree
 from provenance.cli.demo.vocabulary import (
     ACCESSION_HOST,
     ACCESSION_STEPS,
@@ -29,13 +29,13 @@ from provenance.cli.demo.vocabulary import (
     USERS,
     ZIP_PART_BYTES,
 )
-from provenance.cli.demo.world_base import _WorldBase
+from provenance.cli.demo.world_base import WorldBase
 
 
-class _Repository(_WorldBase):
+class Repository(WorldBase):
     """Registration, versions, accessioning, ingest and replication."""
 
-    def make_objects(self, count: int) -> list[_Object]:
+    def make_objects(self, count: int) -> list[Object]:
         rng = self.rng
         seen: set[str] = set()
         bares: list[str] = []
@@ -64,12 +64,12 @@ class _Repository(_WorldBase):
                 name = rng.choice(CONTENT_NAMES).format(n=n)
                 if name not in files:
                     files.append(name)
-            objects.append(_Object(bare, rng.choice(ROOTS), files, featured=index == 0))
+            objects.append(Object(bare, rng.choice(ROOTS), files, featured=index == 0))
         return objects
 
     # --- registration, versions, accessioning, ingest, replication -------------------------
 
-    def lifecycle(self, obj: _Object) -> None:
+    def lifecycle(self, obj: Object) -> None:
         rng, begin, span = self.rng, self.begin, self.span
         if obj.featured:
             obj.registered = begin + int(0.02 * span) + self.secs(0, 3600)
@@ -106,7 +106,7 @@ class _Repository(_WorldBase):
             closed = max(planned, previous_done + HOUR)
             if closed > latest_close and number > 1:
                 break
-            version = _Version(number, closed, size)
+            version = Version(number, closed, size)
             obj.versions.append(version)
             self.accession(obj, version, previous_done)
             self.replicate(obj, version)
@@ -120,7 +120,7 @@ class _Repository(_WorldBase):
             return rng.randrange(11 * 1024**3, 25 * 1024**3)
         return rng.randrange(10_000, 80_000_000)
 
-    def metadata_update(self, obj: _Object, version: _Version) -> None:
+    def metadata_update(self, obj: Object, version: Version) -> None:
         t = version.done + self.between(HOUR, 10 * DAY)
         if t < self.end:
             self.event(
@@ -135,7 +135,7 @@ class _Repository(_WorldBase):
                 },
             )
 
-    def accession(self, obj: _Object, version: _Version, previous_done: int) -> None:
+    def accession(self, obj: Object, version: Version, previous_done: int) -> None:
         rng, bare, n = self.rng, obj.bare, version.number
         druid = f"druid:{bare}"
         who = rng.choice(USERS)
@@ -246,13 +246,13 @@ class _Repository(_WorldBase):
         self.step(ACCESSION_WF, druid, END_ACCESSION[0], t, self.secs(low, high))
 
     def step(self, workflow: str, druid: str, step: str, t: int, duration: int) -> int:
-        self.jobs[workflow].append(_Job(t, t + duration, druid, step, workflow))
+        self.jobs[workflow].append(Job(t, t + duration, druid, step, workflow))
         return t + duration
 
     def maybe_fail(
         self,
-        obj: _Object,
-        version: _Version,
+        obj: Object,
+        version: Version,
         step: str,
         t: int,
         *,
@@ -267,11 +267,11 @@ class _Repository(_WorldBase):
             return t
         failed_at = t + self.secs(1, 60)
         self.jobs[INGEST_WF].append(
-            _Job(t, failed_at, f"druid:{obj.bare}", step, INGEST_WF, failure)
+            Job(t, failed_at, f"druid:{obj.bare}", step, INGEST_WF, failure)
         )
         return failed_at + self.secs(600, 4 * 3600)
 
-    def catalog_write(self, obj: _Object, version: _Version, t: int, limit: int) -> None:
+    def catalog_write(self, obj: Object, version: Version, t: int, limit: int) -> None:
         """The update-catalog robot's call: POST (first version) or PATCH to the catalog."""
         rid, bare, n = self.request_id(), obj.bare, version.number
         select = (
@@ -299,9 +299,9 @@ class _Repository(_WorldBase):
             took=took,
         )
 
-    def replicate(self, obj: _Object, version: _Version) -> None:
+    def replicate(self, obj: Object, version: Version) -> None:
         rng, bare, n = self.rng, obj.bare, version.number
-        base = f"{_tree(bare)}.v{n:04d}"
+        base = f"{tree(bare)}.v{n:04d}"
         count = max(1, -(-version.size // ZIP_PART_BYTES))
         for index in range(count):
             suffix = ".zip" if index == 0 else f".z{index:02d}"

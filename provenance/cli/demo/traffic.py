@@ -3,8 +3,8 @@ to the SDR API, and the bad lines of the access logs."""
 
 from __future__ import annotations
 
-from provenance.cli.demo.access_logs import _campus_ipv4, _Client, _image_ids, _random_bare
-from provenance.cli.demo.people import _People
+from provenance.cli.demo.access_logs import Client, campus_ipv4, image_ids, random_bare
+from provenance.cli.demo.people import People
 from provenance.cli.demo.vocabulary import (
     AHREFSBOT,
     ARGO_RATE,
@@ -25,7 +25,7 @@ from provenance.cli.demo.vocabulary import (
 )
 
 
-class _Traffic(_People):
+class Traffic(People):
     """The world's web traffic: requests to stacks, purl and the SDR API, each written in its
     service's log layout. An object is asked for once published (its first version ingested),
     popular objects far more often than others; people mostly in working hours."""
@@ -41,7 +41,7 @@ class _Traffic(_People):
             self.visit(person, self.when(person.hours))
         self.crawlers(load)
         self.monitor()
-        curl = _Client(f"203.0.113.{rng.randrange(1, 255)}", "curl/8.5.0", "daytime")
+        curl = Client(f"203.0.113.{rng.randrange(1, 255)}", "curl/8.5.0", "daytime")
         self.scripts(load, curl)
         self.api_calls(load, curl)
         self.bad_lines()
@@ -51,21 +51,21 @@ class _Traffic(_People):
         """Googlebot and bingbot around the clock; AhrefsBot in bursts every few days."""
         rng, world = self.rng, self.world
         google = [
-            _Client(f"66.249.{rng.choice((66, 68, 79))}.{rng.randrange(1, 255)}", agent, "flat")
+            Client(f"66.249.{rng.choice((66, 68, 79))}.{rng.randrange(1, 255)}", agent, "flat")
             for agent in (GOOGLEBOT, GOOGLEBOT, GOOGLEBOT_SMARTPHONE)
         ]
         bing = [
-            _Client(f"{prefix}.{rng.randrange(1, 255)}", BINGBOT, "flat")
+            Client(f"{prefix}.{rng.randrange(1, 255)}", BINGBOT, "flat")
             for prefix in ("157.55.39", "40.77.167")
         ]
         for bots, rate in ((google, GOOGLEBOT_RATE), (bing, BINGBOT_RATE)):
             for _ in range(round(rate * load)):
                 self.crawl(rng.choice(bots), self.when("flat"))
-        images = _Client(f"66.249.66.{rng.randrange(1, 255)}", GOOGLEBOT_IMAGE, "flat")
+        images = Client(f"66.249.66.{rng.randrange(1, 255)}", GOOGLEBOT_IMAGE, "flat")
         for _ in range(round(GOOGLEBOT_RATE / 2 * load)):
             t = self.when("flat")
             obj = self.pick(t)
-            ids = _image_ids(obj) if obj is not None else []
+            ids = image_ids(obj) if obj is not None else []
             if obj is not None and ids:
                 self.stacks_request(
                     images,
@@ -77,7 +77,7 @@ class _Traffic(_People):
                     took=world.secs(0.05, 1.2),
                 )
         ahrefs = [
-            _Client(f"54.36.{148 + i}.{rng.randrange(1, 255)}", AHREFSBOT, "flat") for i in (0, 1)
+            Client(f"54.36.{148 + i}.{rng.randrange(1, 255)}", AHREFSBOT, "flat") for i in (0, 1)
         ]
         t = world.begin + world.between(0, 2 * DAY)
         while t < world.end:
@@ -87,13 +87,13 @@ class _Traffic(_People):
                 t += world.secs(0.3, 3)
             t += world.between(2 * DAY, 4 * DAY)
 
-    def crawl(self, bot: _Client, t: int, *, stale: float = 0.03) -> None:
+    def crawl(self, bot: Client, t: int, *, stale: float = 0.03) -> None:
         """A PURL page or a file; `stale` of the links lead nowhere (404)."""
         rng = self.rng
         obj = self.pick(t)
         if rng.random() < 0.65:
             if obj is None or rng.random() < stale:
-                path, status = f"/{_random_bare(rng)}", 404
+                path, status = f"/{random_bare(rng)}", 404
             else:
                 path, status = f"/{obj.bare}", self.status(not_modified=0.1)
             self.purl_request(bot.address, t, path, "PurlController#show", "HTML", status)
@@ -107,7 +107,7 @@ class _Traffic(_People):
         """UptimeRobot asks for stacks' home page every hour; in one outage it sees 503s."""
         world, rng = self.world, self.rng
         probes = [
-            _Client(address, UPTIMEROBOT, "flat")
+            Client(address, UPTIMEROBOT, "flat")
             for address in ("216.144.248.21", "69.162.124.231", "63.143.42.245")
         ]
         outage = world.begin + world.between(world.span // 4, 3 * world.span // 4)
@@ -125,11 +125,11 @@ class _Traffic(_People):
             )
             t += HOUR + world.secs(-3, 3)
 
-    def scripts(self, load: float, curl: _Client) -> None:
+    def scripts(self, load: float, curl: Client) -> None:
         """The partner's weekly harvest of PURL XML, a campus script fetching datasets every
         night (If-Modified-Since: mostly 304), and someone's curl."""
         world, rng = self.world, self.rng
-        harvester = _Client(f"198.51.100.{rng.randrange(1, 255)}", "python-requests/2.31.0", "flat")
+        harvester = Client(f"198.51.100.{rng.randrange(1, 255)}", "python-requests/2.31.0", "flat")
         for index in self.sundays:
             start = world.begin + index * HOUR + world.secs(60, 900)
             published = [o for o in world.objects if o.versions and o.versions[0].done <= start]
@@ -149,7 +149,7 @@ class _Traffic(_People):
                         self.status(error=0.002),
                     )
                     t += world.secs(0.02, 0.3)
-        script = _Client(_campus_ipv4(rng), "python-requests/2.32.3", "flat")
+        script = Client(campus_ipv4(rng), "python-requests/2.32.3", "flat")
         datasets = [obj for obj in world.objects if "dataset.csv" in obj.files][:3]
         for index in self.nights:
             t = world.begin + index * HOUR + world.secs(0, 120)
@@ -173,12 +173,12 @@ class _Traffic(_People):
             if wanted is not None:
                 self.download(curl, t, wanted, rng.choice(wanted.files), "-")
 
-    def api_calls(self, load: float, curl: _Client) -> None:
+    def api_calls(self, load: float, curl: Client) -> None:
         """The SDR API: Argo opening and closing versions and showing objects to staff, the
         preservation robots reading an object before ingest, and calls without a token."""
         world, rng = self.world, self.rng
-        argo = [_campus_ipv4(rng) for _ in range(2)]
-        robots = _campus_ipv4(rng)
+        argo = [campus_ipv4(rng) for _ in range(2)]
+        robots = campus_ipv4(rng)
         for obj in world.objects:
             path = f"/v1/objects/druid:{obj.bare}"
             previous = obj.registered
@@ -217,14 +217,14 @@ class _Traffic(_People):
             shown = self.pick(t)
             suffix, route = rng.choice(routes)
             if shown is None:
-                path, status = f"/v1/objects/druid:{_random_bare(rng)}{suffix}", 404
+                path, status = f"/v1/objects/druid:{random_bare(rng)}{suffix}", 404
             else:
                 path, status = f"/v1/objects/druid:{shown.bare}{suffix}", self.status(error=0.003)
             self.api_request(t, rng.choice(argo), "GET", path, route, status, "argo")
         for _ in range(round(UNAUTHENTICATED_RATE * load)):
             t = self.when("daytime")
             shown = self.pick(t)
-            bare = shown.bare if shown is not None else _random_bare(rng)
+            bare = shown.bare if shown is not None else random_bare(rng)
             address = rng.choice((curl.address, rng.choice(self.people).address))
             self.api_request(
                 t, address, "GET", f"/v1/objects/druid:{bare}", "ObjectsController#show", 401

@@ -54,10 +54,10 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from provenance.cli.demo.audits import _Audits
-from provenance.cli.demo.log_formats import _Clock, _Log
-from provenance.cli.demo.model import _Object, _Thread
-from provenance.cli.demo.repository import _Repository
+from provenance.cli.demo.audits import Audits
+from provenance.cli.demo.log_formats import Clock, Log
+from provenance.cli.demo.model import Object, Thread
+from provenance.cli.demo.repository import Repository
 from provenance.cli.demo.vocabulary import ACCESSION_WF, DAY, INGEST_WF, MINUTE, SECOND
 from provenance.files.output_file import write_bytes
 
@@ -109,7 +109,7 @@ SEED = 20260301
 def plan(*, seed: int = SEED) -> DemoPlan:
     """What `generate` with `seed` will write, without generating it: the logs' names are
     fixed, and the featured object is the first one drawn, the first thing a world draws."""
-    world = _World(random.Random(seed), _Clock(ZoneInfo("UTC")), 0, 0)
+    world = _World(random.Random(seed), Clock(ZoneInfo("UTC")), 0, 0)
     featured = world.make_objects(MIN_OBJECTS)[0]
     return DemoPlan(
         tuple(f"{LOGS}/{log.relpath}" for log in world.logs()), f"druid:{featured.bare}"
@@ -138,12 +138,12 @@ def generate(
         raise ValueError(f"days must be at least {MIN_DAYS}, got {days}")
     zone = ZoneInfo(tz)
     begin = int(datetime(start.year, start.month, start.day, tzinfo=zone).timestamp()) * SECOND
-    world = _World(random.Random(seed), _Clock(zone), begin, begin + days * DAY)
+    world = _World(random.Random(seed), Clock(zone), begin, begin + days * DAY)
     world.run(objects)
     return world.write(out_dir / LOGS, write)
 
 
-class _World(_Repository, _Audits):
+class _World(Repository, Audits):
     """The whole world: the repository's life, its audits, requests to the catalog, request
     noise, the robots' logs, and the web traffic (`self.traffic`), written in file order."""
 
@@ -169,7 +169,7 @@ class _World(_Repository, _Audits):
 
     # --- request noise ----------------------------------------------------------------------
 
-    def object_requests(self, obj: _Object) -> None:
+    def object_requests(self, obj: Object) -> None:
         """Argo, the SDR API and scripts asking the catalog about the object."""
         if not obj.versions:
             return
@@ -279,10 +279,10 @@ class _World(_Repository, _Audits):
 
     # --- robots -----------------------------------------------------------------------------
 
-    def place_jobs(self, workflow: str, log: _Log) -> None:
+    def place_jobs(self, workflow: str, log: Log) -> None:
         """Put each step run on a free Sidekiq thread (processes restart every two weeks)."""
         rng, clock = self.rng, self.clock
-        pools: dict[int, list[_Thread]] = {}
+        pools: dict[int, list[Thread]] = {}
         pids: dict[int, list[int]] = {}
         for job in sorted(self.jobs[workflow], key=lambda job: job.start):
             epoch = (job.start - self.begin) // (14 * DAY)
@@ -290,13 +290,13 @@ class _World(_Repository, _Audits):
             if pool is None:
                 pids[epoch] = [rng.randrange(2_000, 65_000) for _ in range(2)]
                 pool = pools[epoch] = [
-                    _Thread(pid, _tid(rng)) for pid in pids[epoch] for _ in range(5)
+                    Thread(pid, _tid(rng)) for pid in pids[epoch] for _ in range(5)
                 ]
             free = [thread for thread in pool if thread.busy_until <= job.start]
             if free:
                 thread = free[rng.randrange(len(free))]
             else:
-                thread = _Thread(rng.choice(pids[epoch]), _tid(rng))
+                thread = Thread(rng.choice(pids[epoch]), _tid(rng))
                 pool.append(thread)
             thread.busy_until = job.end
             head = f"pid={thread.pid} tid={thread.tid}"
@@ -316,7 +316,7 @@ class _World(_Repository, _Audits):
 
     # --- output -----------------------------------------------------------------------------
 
-    def logs(self) -> tuple[_Log, ...]:
+    def logs(self) -> tuple[Log, ...]:
         """Every file the world writes, in the order written."""
         return (
             self.checksum,

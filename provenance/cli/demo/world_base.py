@@ -8,32 +8,32 @@ import json
 import random
 from typing import Any
 
-from provenance.cli.demo.log_formats import _Clock, _Log
-from provenance.cli.demo.model import _Job, _Object
-from provenance.cli.demo.traffic import _Traffic
+from provenance.cli.demo.log_formats import Clock, Log
+from provenance.cli.demo.model import Job, Object
+from provenance.cli.demo.traffic import Traffic
 from provenance.cli.demo.vocabulary import ACCESSION_WF, DAY, INGEST_WF, SECOND
 
 
-class _WorldBase:
+class WorldBase:
     """The world's logs, objects and robot jobs, and the small helpers every part draws with."""
 
-    def __init__(self, rng: random.Random, clock: _Clock, begin: int, end: int) -> None:
+    def __init__(self, rng: random.Random, clock: Clock, begin: int, end: int) -> None:
         self.rng = rng
         self.clock = clock
         self.begin = begin
         self.end = end
         self.span = end - begin
-        self.checksum = _Log("audit_checksum_validation.log", "prescat")
-        self.c2m = _Log("audit_catalog_to_moab.log", "prescat")
-        self.c2a = _Log("c2a.log", "prescat")
-        self.rails = _Log("production.log", "auto", "preservation-catalog")
-        self.ingest_robots = _Log(f"robots/{INGEST_WF}.log", "robots")
-        self.accession_robots = _Log(f"robots/{ACCESSION_WF}.log", "robots")
-        self.events = _Log("events.jsonl", "sdr-events")
-        self.jobs: dict[str, list[_Job]] = {INGEST_WF: [], ACCESSION_WF: []}
+        self.checksum = Log("audit_checksum_validation.log", "prescat")
+        self.c2m = Log("audit_catalog_to_moab.log", "prescat")
+        self.c2a = Log("c2a.log", "prescat")
+        self.rails = Log("production.log", "auto", "preservation-catalog")
+        self.ingest_robots = Log(f"robots/{INGEST_WF}.log", "robots")
+        self.accession_robots = Log(f"robots/{ACCESSION_WF}.log", "robots")
+        self.events = Log("events.jsonl", "sdr-events")
+        self.jobs: dict[str, list[Job]] = {INGEST_WF: [], ACCESSION_WF: []}
         self.pids: dict[tuple[str, int], list[int]] = {}
-        self.objects: list[_Object] = []
-        self.traffic = _Traffic(self)
+        self.objects: list[Object] = []
+        self.traffic = Traffic(self)
 
     # --- small helpers ---------------------------------------------------------------------
 
@@ -58,7 +58,7 @@ class _WorldBase:
     def md5(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"
 
-    def ruby(self, log: _Log, t: int, pid: int, severity: str, message: str) -> None:
+    def ruby(self, log: Log, t: int, pid: int, severity: str, message: str) -> None:
         log.add(t, f"{severity[0]}, [{self.clock.ruby(t)} #{pid}] {severity:>5} -- : {message}")
 
     def rails_line(self, t: int, severity: str, rid: str, message: str) -> None:
