@@ -31,7 +31,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+FORBIDDEN_RANGES = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+"""The code points XML 1.0 forbids, as the body of a regular expression character class (for a
+serializer that looks for them together with characters of its own in one search)."""
+_FORBIDDEN = re.compile(f"[{FORBIDDEN_RANGES}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # surrogateescape decodes the byte b (0x80..0xFF) that is not UTF-8 as U+DC00 + b.
 _ESCAPED_BYTES = range(0xDC80, 0xDD00)

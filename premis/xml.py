@@ -2,33 +2,43 @@
 
 Owns the XML form of the model: element names and their order (exactly the XSD's sequences),
 the `authority`/`authorityURI`/`valueURI` attributes on controlled terms, and the document
-layout. `write_document` streams with `lxml.etree.xmlfile`: each object, event and agent is
-written and flushed as it comes, so a lazy iterator of millions of events never becomes a tree
-in memory. Only the distinct agent records are held until the end.
+layout. `write_document` streams: each event is written to `out` as it comes, so a lazy
+iterator of millions of events never becomes a tree in memory. Only the distinct agent records
+are held until the end.
 
 Output is a pure function of the input: UTF-8, an XML declaration, two-space indentation, the
 `premis` and `xsi` prefixes declared once on the root, attributes in a fixed order, and every
 text run through `xml_safe` (see `premis.escaping` for the rule), and its `DISGUISED` characters
 (C1 and bidi controls) written as character references (`&#x9B;`). Dates are written by
 `premis.model.format_date_time`.
+
+Why text fragments rather than lxml: the document's shape is fixed (the XSD's sequences, no
+mixed content, one namespace prefix), so each event is one string of pre-serialised markup and
+escaped text, written with one `out.write`. Going through `lxml.etree.xmlfile` costs a Python
+context manager and several C calls per element (about 15 elements an event), which made the
+export 2-2.5 times slower than a bare `xmlfile` writer of the same document (BENCHMARKS.md,
+"PREMIS XML writer"). The bytes are those lxml wrote before: libxml2's text escaping (`&`, `<`,
+`>` and CR as `&#13;`) is applied by `_text`; tests/premis/test_xml_reference.py compares this
+writer with the lxml one over generated documents, and the tests parse what it writes with lxml.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterable, Mapping
-from typing import BinaryIO, NamedTuple
-
-from lxml import etree
+import re
+from collections.abc import Iterable
+from typing import BinaryIO
 
 from premis.errors import PremisModelError
-from premis.escaping import split_disguised, xml_safe
+from premis.escaping import DISGUISED, FORBIDDEN_RANGES, xml_safe
 from premis.model import (
     Agent,
     AgentSource,
     Event,
     Identifier,
+    LinkingAgent,
+    LinkingObject,
     PremisObject,
     ReferencedAgents,
     format_date_time,
@@ -49,64 +59,84 @@ XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = f"{PREMIS_NS} https://www.loc.gov/standards/premis/premis.xsd"
 PREMIS_VERSION = "3.0"
 
-_P = f"{{{PREMIS_NS}}}"
-_XSI_TYPE = f"{{{XSI_NS}}}type"
-_NSMAP = {"premis": PREMIS_NS, "xsi": XSI_NS}
+# The declaration and the root's start tag as lxml wrote them: single-quoted declaration,
+# namespace declarations first, then the attributes in the order given.
+_HEAD = (
+    "<?xml version='1.0' encoding='UTF-8'?>\n"
+    f'<premis:premis xmlns:premis="{PREMIS_NS}" xmlns:xsi="{XSI_NS}" '
+    f'version="{PREMIS_VERSION}" xsi:schemaLocation="{SCHEMA_LOCATION}">'
+)
+_TAIL = "\n</premis:premis>\n"
 # Newline plus indentation per depth, precomputed: the writer emits one per element.
 _INDENT = tuple("\n" + "  " * depth for depth in range(8))
 
+# Text: one search finds whatever needs work (the common case has nothing and costs only that).
+# Characters XML cannot carry are spelled visibly by `xml_safe` first (its spellings are plain
+# ASCII), then markup characters and CR are escaped as libxml2 escapes text, and DISGUISED
+# characters become hexadecimal character references, upper case as lxml writes an Entity.
+_TEXT_ESCAPES = {
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+    ord("\r"): "&#13;",
+    **{code: f"&#x{code:X};" for code in DISGUISED},
+}
+_TEXT_NEEDS_WORK = re.compile(
+    f"[{FORBIDDEN_RANGES}{''.join(re.escape(chr(code)) for code in sorted(_TEXT_ESCAPES))}]"
+)
+# Attribute values (only the vocabulary's, built once per term), as libxml2 escapes them.
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;"}
+    | {"\t": "&#9;"}
+)
 
-class _Node(NamedTuple):
-    """One element to write: its Clark-notation tag, and either text or children."""
 
-    tag: str
-    text: str | None = None
-    attrib: Mapping[str, str] | None = None
-    children: tuple[_Node, ...] = ()
+def _text(text: str) -> str:
+    """`text` as element content: visible, escaped, DISGUISED characters as references."""
+    if _TEXT_NEEDS_WORK.search(text) is None:
+        return text
+    return xml_safe(text).translate(_TEXT_ESCAPES)
 
 
-# The writer is called once per element of every event: the tags and the attributes of each
-# controlled term are built once, not per element.
+def _leaf(depth: int, name: str, text: str) -> str:
+    """<premis:{name}>{text}</premis:{name}> on its own line."""
+    return f"{_INDENT[depth]}<premis:{name}>{_text(text)}</premis:{name}>"
+
+
+def _wrap(depth: int, name: str, *children: str) -> str:
+    """<premis:{name}> around `children` (fragments already indented one deeper)."""
+    indent = _INDENT[depth]
+    return f"{indent}<premis:{name}>{''.join(children)}{indent}</premis:{name}>"
+
+
+def _identifier(depth: int, prefix: str, identifier: Identifier) -> str:
+    """<premis:{prefix}Type>{type}</...> and <premis:{prefix}Value>{value}</...>"""
+    return _leaf(depth, f"{prefix}Type", identifier.type) + _leaf(
+        depth, f"{prefix}Value", identifier.value
+    )
+
+
 @functools.cache
-def _tag(name: str) -> str:
-    return _P + name
-
-
-@functools.cache
-def _identifier_tags(prefix: str) -> tuple[str, str]:
-    return _tag(f"{prefix}Type"), _tag(f"{prefix}Value")
-
-
-@functools.cache
-def _term_attrib(term: LocTerm) -> Mapping[str, str]:
-    return {"authority": term.authority, "authorityURI": term.authority_uri, "valueURI": term.uri}
-
-
-def _element(name: str, *children: _Node, attrib: Mapping[str, str] | None = None) -> _Node:
-    return _Node(_tag(name), None, attrib, children)
-
-
-def _text(name: str, text: str) -> _Node:
-    return _Node(_tag(name), xml_safe(text))
-
-
-def _term(name: str, term: LocTerm) -> _Node:
-    """A controlled term: the LoC label as text, the scheme and term URIs as attributes.
+def _term(depth: int, name: str, term: LocTerm) -> str:
+    """A controlled term: the LoC label as text, the scheme and term URIs as attributes; one
+    string per (place, term), made once.
 
     <premis:eventType authority="eventType"
         authorityURI="http://id.loc.gov/vocabulary/preservation/eventType"
         valueURI="http://id.loc.gov/vocabulary/preservation/eventType/fix">fixity check</...>
     """
-    return _Node(_tag(name), xml_safe(term.label), _term_attrib(term))
+    attributes = (
+        ("authority", term.authority),
+        ("authorityURI", term.authority_uri),
+        ("valueURI", term.uri),
+    )
+    spelled = "".join(
+        f' {key}="{value.translate(_ATTRIBUTE_ESCAPES)}"' for key, value in attributes
+    )
+    return f"{_INDENT[depth]}<premis:{name}{spelled}>{_text(term.label)}</premis:{name}>"
 
 
-def _identifier(prefix: str, identifier: Identifier) -> tuple[_Node, _Node]:
-    """<premis:{prefix}Type>{type}</...> and <premis:{prefix}Value>{value}</...>"""
-    type_tag, value_tag = _identifier_tags(prefix)
-    return _Node(type_tag, xml_safe(identifier.type)), _Node(value_tag, xml_safe(identifier.value))
-
-
-def _object_node(obj: PremisObject) -> _Node:
+def _object(obj: PremisObject) -> str:
     """An object, children in the XSD order of its category.
 
     <premis:object xsi:type="premis:file">
@@ -132,27 +162,54 @@ def _object_node(obj: PremisObject) -> _Node:
       </premis:relationship>
     </premis:object>
     """
-    children = [_element("objectIdentifier", *_identifier("objectIdentifier", obj.identifier))]
+    children = [_wrap(2, "objectIdentifier", _identifier(3, "objectIdentifier", obj.identifier))]
     if obj.format_name is not None:
-        designation = _element("formatDesignation", _text("formatName", obj.format_name))
-        children.append(_element("objectCharacteristics", _element("format", designation)))
+        designation = _wrap(4, "formatDesignation", _leaf(5, "formatName", obj.format_name))
+        children.append(_wrap(2, "objectCharacteristics", _wrap(3, "format", designation)))
     if obj.original_name is not None:
-        children.append(_text("originalName", obj.original_name))
+        children.append(_leaf(2, "originalName", obj.original_name))
     for rel in obj.relationships:
-        related = _identifier("relatedObjectIdentifier", rel.related)
+        related = _identifier(4, "relatedObjectIdentifier", rel.related)
         children.append(
-            _element(
+            _wrap(
+                2,
                 "relationship",
-                _text("relationshipType", rel.type),
-                _text("relationshipSubType", rel.sub_type.value),
-                _element("relatedObjectIdentifier", *related),
+                _leaf(3, "relationshipType", rel.type),
+                _leaf(3, "relationshipSubType", rel.sub_type.value),
+                _wrap(3, "relatedObjectIdentifier", related),
             )
         )
-    attrib = {_XSI_TYPE: f"premis:{obj.category.value}"}
-    return _element("object", *children, attrib=attrib)
+    # The category's value is an XSD type name: nothing in it needs escaping.
+    indent = _INDENT[1]
+    return (
+        f'{indent}<premis:object xsi:type="premis:{obj.category.value}">'
+        f"{''.join(children)}{indent}</premis:object>"
+    )
 
 
-def _event_node(event: Event) -> _Node:
+# An event links to the same few agents (and often the same objects) again and again: each
+# link's fragment is made once. Bounded, as the objects a long history links to are not few.
+@functools.lru_cache(maxsize=4096)
+def _linking_agent(link: LinkingAgent) -> str:
+    return _wrap(
+        2,
+        "linkingAgentIdentifier",
+        _identifier(3, "linkingAgentIdentifier", link.identifier),
+        *(_term(3, "linkingAgentRole", role) for role in link.roles),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _linking_object(link: LinkingObject) -> str:
+    return _wrap(
+        2,
+        "linkingObjectIdentifier",
+        _identifier(3, "linkingObjectIdentifier", link.identifier),
+        *(_term(3, "linkingObjectRole", role) for role in link.roles),
+    )
+
+
+def _event(event: Event) -> str:
     """An event, children in the XSD order.
 
     <premis:event>
@@ -183,41 +240,27 @@ def _event_node(event: Event) -> _Node:
       </premis:linkingObjectIdentifier>
     </premis:event>
     """
-    children = [
-        _element("eventIdentifier", *_identifier("eventIdentifier", event.identifier)),
-        _term("eventType", event.type),
-        _text("eventDateTime", format_date_time(event.date_time)),
+    parts = [
+        _wrap(2, "eventIdentifier", _identifier(3, "eventIdentifier", event.identifier)),
+        _term(2, "eventType", event.type),
+        _leaf(2, "eventDateTime", format_date_time(event.date_time)),
     ]
     if event.detail is not None:
-        children.append(_element("eventDetailInformation", _text("eventDetail", event.detail)))
+        parts.append(_wrap(2, "eventDetailInformation", _leaf(3, "eventDetail", event.detail)))
     if event.outcome is not None or event.outcome_notes:
         # An empty eventOutcomeInformation is invalid, hence the guard above.
-        outcome = [] if event.outcome is None else [_term("eventOutcome", event.outcome)]
+        outcome = [] if event.outcome is None else [_term(3, "eventOutcome", event.outcome)]
         outcome.extend(
-            _element("eventOutcomeDetail", _text("eventOutcomeDetailNote", note))
+            _wrap(3, "eventOutcomeDetail", _leaf(4, "eventOutcomeDetailNote", note))
             for note in event.outcome_notes
         )
-        children.append(_element("eventOutcomeInformation", *outcome))
-    for agent_link in event.agents:
-        children.append(
-            _element(
-                "linkingAgentIdentifier",
-                *_identifier("linkingAgentIdentifier", agent_link.identifier),
-                *(_term("linkingAgentRole", role) for role in agent_link.roles),
-            )
-        )
-    for object_link in event.objects:
-        children.append(
-            _element(
-                "linkingObjectIdentifier",
-                *_identifier("linkingObjectIdentifier", object_link.identifier),
-                *(_term("linkingObjectRole", role) for role in object_link.roles),
-            )
-        )
-    return _element("event", *children)
+        parts.append(_wrap(2, "eventOutcomeInformation", *outcome))
+    parts.extend(map(_linking_agent, event.agents))
+    parts.extend(map(_linking_object, event.objects))
+    return _wrap(1, "event", *parts)
 
 
-def _agent_node(agent: Agent) -> _Node:
+def _agent(agent: Agent) -> str:
     """An agent, children in the XSD order.
 
     <premis:agent>
@@ -231,39 +274,15 @@ def _agent_node(agent: Agent) -> _Node:
       <premis:agentNote>runs audits nightly</premis:agentNote>  (one per note)
     </premis:agent>
     """
-    children = [
-        _element("agentIdentifier", *_identifier("agentIdentifier", agent.identifier)),
-        _text("agentName", agent.name),
-        _term("agentType", agent.type),
+    parts = [
+        _wrap(2, "agentIdentifier", _identifier(3, "agentIdentifier", agent.identifier)),
+        _leaf(2, "agentName", agent.name),
+        _term(2, "agentType", agent.type),
     ]
     if agent.version is not None:
-        children.append(_text("agentVersion", agent.version))
-    children.extend(_text("agentNote", note) for note in agent.notes)
-    return _element("agent", *children)
-
-
-def _emit(xf: etree._IncrementalFileWriter, node: _Node, depth: int) -> None:
-    xf.write(_INDENT[depth])
-    with xf.element(node.tag, node.attrib):
-        if node.children:
-            for child in node.children:
-                _emit(xf, child, depth + 1)
-            xf.write(_INDENT[depth])
-        elif node.text is not None:
-            _write_text(xf, node.text)
-
-
-def _write_text(xf: etree._IncrementalFileWriter, text: str) -> None:
-    """Element text; a `DISGUISED` character as a character reference, the same value."""
-    parts = split_disguised(text)
-    if parts is None:
-        xf.write(text)
-        return
-    for index, part in enumerate(parts):
-        if index % 2:
-            xf.write(etree.Entity(f"#x{ord(part):X}"))
-        elif part:
-            xf.write(part)
+        parts.append(_leaf(2, "agentVersion", agent.version))
+    parts.extend(_leaf(2, "agentNote", note) for note in agent.notes)
+    return _wrap(1, "agent", *parts)
 
 
 def write_document(
@@ -277,7 +296,8 @@ def write_document(
     Order (the XSD's): every object (at least one), then the events as `events` yields them,
     then the agent record of every agent the events link to, each once, in order of first
     reference. `agents` maps an identifier *value* to its `Agent`, or is a function from the
-    linking `Identifier` to the `Agent` (or None).
+    linking `Identifier` to the `Agent` (or None). Each event is written to `out` (one `write`)
+    before the next is asked for.
 
     Raises `PremisModelError` before writing anything when `objects` is empty, and as soon as
     an event links to an agent that does not resolve (naming it); `out` then holds an
@@ -293,27 +313,17 @@ def write_document(
       <premis:agent>...</premis:agent>
     </premis:premis>
     """
-    object_nodes = [_object_node(obj) for obj in objects]
-    if not object_nodes:
+    written_objects = "".join(map(_object, objects))
+    if not written_objects:
         raise PremisModelError("a PREMIS document needs at least one object; none was given")
     referenced = ReferencedAgents(agents)
-    root_attrib = {"version": PREMIS_VERSION, f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION}
-    with etree.xmlfile(out, encoding="UTF-8") as xf:
-        xf.write_declaration()
-        with xf.element(_tag("premis"), root_attrib, nsmap=_NSMAP):
-            for node in object_nodes:
-                _emit(xf, node, 1)
-            xf.flush()
-            for event in events:
-                # Resolve first, so a bad link stops the document before its event is written.
-                referenced.add_links(event)
-                _emit(xf, _event_node(event), 1)
-                xf.flush()
-            for agent in referenced:
-                _emit(xf, _agent_node(agent), 1)
-            xf.write("\n")
-        xf.flush()
-    out.write(b"\n")
+    # Strict UTF-8 cannot fail: `xml_safe` has spelled every lone surrogate visibly.
+    out.write((_HEAD + written_objects).encode())
+    for event in events:
+        # Resolve first, so a bad link stops the document before its event is written.
+        referenced.add_links(event)
+        out.write(_event(event).encode())
+    out.write(("".join(map(_agent, referenced)) + _TAIL).encode())
 
 
 def document_bytes(
