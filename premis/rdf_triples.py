@@ -15,7 +15,15 @@ from urllib.parse import quote
 from premis.errors import PremisModelError
 from premis.escaping import xml_safe
 from premis.model import Agent, Event, Identifier, ObjectCategory, PremisObject, format_date_time
-from premis.vocabulary import LOC_PRESERVATION
+from premis.vocabulary import (
+    LOC_PRESERVATION,
+    AgentRole,
+    AgentType,
+    EventOutcome,
+    EventType,
+    LocTerm,
+    ObjectRole,
+)
 
 DEFAULT_BASE_URI = "urn:premis:"
 """Prefix of the URI of a resource whose identifier is not a UUID (see `resource_uri`)."""
@@ -46,6 +54,16 @@ RDF_TYPE = f"{RDF_NS}type"
 RDFS_LABEL = f"{RDFS_NS}label"
 XSD_DATE_TIME = f"{XSD_NS}dateTime"
 DCT_IDENTIFIER = f"{DCT_NS}identifier"
+DCT_FORMAT = f"{DCT_NS}format"
+ORIGINAL_NAME = f"{PREMIS_NS}originalName"
+RELATIONSHIP = f"{PREMIS_NS}relationship"
+STARTED_AT_TIME = f"{PROV_NS}startedAtTime"
+NOTE = f"{PREMIS_NS}note"
+OUTCOME = f"{PREMIS_NS}outcome"
+OUTCOME_NOTE = f"{PREMIS_NS}outcomeNote"
+WAS_ASSOCIATED_WITH = f"{PROV_NS}wasAssociatedWith"
+USED = f"{PROV_NS}used"
+VERSION = f"{PREMIS_NS}version"
 
 URI: Literal["u"] = "u"
 TEXT: Literal["t"] = "t"
@@ -53,11 +71,21 @@ DATE_TIME: Literal["d"] = "d"
 Term = tuple[str, str]
 Triple = tuple[str, str, Term]
 
-_CLASS_OF_CATEGORY = {
-    ObjectCategory.INTELLECTUAL_ENTITY: f"{PREMIS_NS}IntellectualEntity",
-    ObjectCategory.REPRESENTATION: f"{PREMIS_NS}Representation",
-    ObjectCategory.FILE: f"{PREMIS_NS}File",
-    ObjectCategory.BITSTREAM: f"{PREMIS_NS}Bitstream",
+_CLASS_OF_CATEGORY: dict[ObjectCategory, Term] = {
+    ObjectCategory.INTELLECTUAL_ENTITY: (URI, f"{PREMIS_NS}IntellectualEntity"),
+    ObjectCategory.REPRESENTATION: (URI, f"{PREMIS_NS}Representation"),
+    ObjectCategory.FILE: (URI, f"{PREMIS_NS}File"),
+    ObjectCategory.BITSTREAM: (URI, f"{PREMIS_NS}Bitstream"),
+}
+_EVENT: Term = (URI, f"{PREMIS_NS}Event")
+_AGENT: Term = (URI, f"{PREMIS_NS}Agent")
+_FILE_FORMAT: Term = (URI, f"{DCT_NS}FileFormat")
+# Looked up rather than built: LocTerm.uri makes a new string each time, for every event.
+_TERMS: dict[LocTerm, Term] = {
+    term: (URI, term.uri) for scheme in (EventType, EventOutcome, AgentType) for term in scheme
+}
+_PREDICATES: dict[LocTerm, str] = {
+    term: term.uri for scheme in (AgentRole, ObjectRole) for term in scheme
 }
 
 
@@ -98,66 +126,73 @@ class TripleMapper:
     def __init__(self, base_uri: str = DEFAULT_BASE_URI) -> None:
         check_base_uri(base_uri)
         self.base_uri = base_uri
+        self._linked: dict[Identifier, Term] = {}
 
     def uri(self, identifier: Identifier) -> Term:
-        return (URI, resource_uri(identifier, self.base_uri))
+        # Agents and objects recur in every event: their URIs are worth keeping.
+        term = self._linked.get(identifier)
+        if term is None:
+            term = (URI, resource_uri(identifier, self.base_uri))
+            if len(self._linked) < 4096:
+                self._linked[identifier] = term
+        return term
 
     def object_triples(self, obj: PremisObject) -> list[Triple]:
         subject = resource_uri(obj.identifier, self.base_uri)
         triples = [
             (subject, DCT_IDENTIFIER, _text(obj.identifier.value)),
-            (subject, RDF_TYPE, (URI, _CLASS_OF_CATEGORY[obj.category])),
+            (subject, RDF_TYPE, _CLASS_OF_CATEGORY[obj.category]),
         ]
         if obj.original_name is not None:
-            triples.append((subject, f"{PREMIS_NS}originalName", _text(obj.original_name)))
-        if obj.format_name is not None:
-            file_format = f"{subject}#format"
-            triples.append((subject, f"{DCT_NS}format", (URI, file_format)))
-            triples.append((file_format, RDF_TYPE, (URI, f"{DCT_NS}FileFormat")))
-            triples.append((file_format, RDFS_LABEL, _text(obj.format_name)))
+            triples.append((subject, ORIGINAL_NAME, _text(obj.original_name)))
         for relationship in obj.relationships:
-            triples.append((subject, f"{PREMIS_NS}relationship", self.uri(relationship.related)))
+            triples.append((subject, RELATIONSHIP, self.uri(relationship.related)))
+        if obj.format_name is not None:  # last: each subject's triples are adjacent
+            file_format = f"{subject}#format"
+            triples.append((subject, DCT_FORMAT, (URI, file_format)))
+            triples.append((file_format, RDF_TYPE, _FILE_FORMAT))
+            triples.append((file_format, RDFS_LABEL, _text(obj.format_name)))
         return triples
 
     def event_triples(self, event: Event) -> list[Triple]:
         subject = resource_uri(event.identifier, self.base_uri)
         triples = [
             (subject, DCT_IDENTIFIER, _text(event.identifier.value)),
-            (subject, RDF_TYPE, (URI, f"{PREMIS_NS}Event")),
-            (subject, RDF_TYPE, (URI, event.type.uri)),
-            (subject, f"{PROV_NS}startedAtTime", (DATE_TIME, format_date_time(event.date_time))),
+            (subject, RDF_TYPE, _EVENT),
+            (subject, RDF_TYPE, _TERMS[event.type]),
+            (subject, STARTED_AT_TIME, (DATE_TIME, format_date_time(event.date_time))),
         ]
         if event.detail is not None:
-            triples.append((subject, f"{PREMIS_NS}note", _text(event.detail)))
+            triples.append((subject, NOTE, _text(event.detail)))
         if event.outcome is not None:
-            triples.append((subject, f"{PREMIS_NS}outcome", (URI, event.outcome.uri)))
+            triples.append((subject, OUTCOME, _TERMS[event.outcome]))
         for note in event.outcome_notes:
-            triples.append((subject, f"{PREMIS_NS}outcomeNote", _text(note)))
+            triples.append((subject, OUTCOME_NOTE, _text(note)))
         for agent_link in event.agents:
             agent = self.uri(agent_link.identifier)
             # The role properties are sub-properties of prov:wasAssociatedWith; stating the
             # super-property too keeps the link visible to consumers that do no inference.
-            triples.append((subject, f"{PROV_NS}wasAssociatedWith", agent))
+            triples.append((subject, WAS_ASSOCIATED_WITH, agent))
             for agent_role in agent_link.roles:
-                triples.append((subject, agent_role.uri, agent))
+                triples.append((subject, _PREDICATES[agent_role], agent))
         for object_link in event.objects:
             linked = self.uri(object_link.identifier)
             if not object_link.roles:
-                triples.append((subject, f"{PROV_NS}used", linked))
+                triples.append((subject, USED, linked))
             for object_role in object_link.roles:
-                triples.append((subject, object_role.uri, linked))
+                triples.append((subject, _PREDICATES[object_role], linked))
         return triples
 
     def agent_triples(self, agent: Agent) -> list[Triple]:
         subject = resource_uri(agent.identifier, self.base_uri)
         triples = [
             (subject, DCT_IDENTIFIER, _text(agent.identifier.value)),
-            (subject, RDF_TYPE, (URI, f"{PREMIS_NS}Agent")),
-            (subject, RDF_TYPE, (URI, agent.type.uri)),
+            (subject, RDF_TYPE, _AGENT),
+            (subject, RDF_TYPE, _TERMS[agent.type]),
             (subject, RDFS_LABEL, _text(agent.name)),
         ]
         if agent.version is not None:
-            triples.append((subject, f"{PREMIS_NS}version", _text(agent.version)))
+            triples.append((subject, VERSION, _text(agent.version)))
         for note in agent.notes:
-            triples.append((subject, f"{PREMIS_NS}note", _text(note)))
+            triples.append((subject, NOTE, _text(note)))
         return triples

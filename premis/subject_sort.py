@@ -13,20 +13,24 @@ from __future__ import annotations
 import heapq
 import marshal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import groupby
 from operator import itemgetter
 from types import TracebackType
 from typing import IO, Self
 
 from premis.rdf_triples import Term, Triple
 
-Record = tuple[str, tuple[tuple[str, str, str], ...]]
-"""A subject URI and its triples as (predicate, kind, text)."""
-Properties = dict[str, set[Term]]
-"""A subject's triples: each predicate's set of objects."""
+Body = tuple[tuple[str, str, str], ...]
+"""A subject's triples as (predicate, kind, text), each once."""
+Record = tuple[str, Body]
+Properties = dict[str, list[Term]]
+"""A subject's triples: each predicate's objects, each once, in no particular order."""
 
 DEFAULT_BUDGET = 48 * 1024 * 1024
-"""Bytes of records held before a run is spilled; ~3 KB of Python objects per event beside."""
+"""Bytes of records held before a run is spilled; about as much again in Python objects."""
+
+_subject = itemgetter(0)
 
 
 def _run_records(run: IO[bytes]) -> Iterator[Record]:
@@ -60,21 +64,17 @@ class SubjectSorter:
             run.close()
 
     def add(self, triples: list[Triple]) -> None:
-        """Holds `triples` as one record per subject (consecutive triples share a subject)."""
-        start = 0
-        for end in range(1, len(triples) + 1):
-            if end == len(triples) or triples[end][0] != triples[start][0]:
-                subject = triples[start][0]
-                body = tuple((p, kind, text) for _, p, (kind, text) in triples[start:end])
-                data = marshal.dumps((subject, body))
-                self._held.append((subject, data))
-                self._held_bytes += len(data) + len(subject)
-                start = end
+        """Holds `triples` (unique) as one record per subject; a subject's triples are adjacent."""
+        for subject, group in groupby(triples, key=_subject):
+            body = tuple((p, kind, text) for _, p, (kind, text) in group)
+            data = marshal.dumps((subject, body))
+            self._held.append((subject, data))
+            self._held_bytes += len(data) + len(subject)
         if self._held_bytes > self.budget:
             self._spill()
 
     def _spill(self) -> None:
-        self._held.sort(key=itemgetter(0))
+        self._held.sort(key=_subject)
         run = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
         for _, data in self._held:
             run.write(data)
@@ -84,23 +84,36 @@ class SubjectSorter:
         self._held_bytes = 0
 
     def _records(self) -> Iterator[Record]:
-        self._held.sort(key=itemgetter(0))
+        self._held.sort(key=_subject)
         held = (marshal.loads(data) for _, data in self._held)
         if not self._runs:
             return held
         sources = [_run_records(run) for run in self._runs]
-        return heapq.merge(held, *sources, key=itemgetter(0))
+        return heapq.merge(held, *sources, key=_subject)
+
+    def repeats_a_subject(self) -> bool:
+        """Whether two records have the same subject (their triples are then united)."""
+        if self._runs:
+            subjects: Iterator[str] = map(_subject, self._records())
+        else:
+            self._held.sort(key=_subject)
+            subjects = map(_subject, self._held)
+        previous = None
+        for subject in subjects:
+            if subject == previous:
+                return True
+            previous = subject
+        return False
 
     def subjects(self) -> Iterator[tuple[str, Properties]]:
         """Every subject once, in URI order, with the union of its triples; may be repeated."""
-        current: str | None = None
-        properties: Properties = {}
-        for subject, body in self._records():
-            if subject != current:
-                if current is not None:
-                    yield current, properties
-                current, properties = subject, {}
-            for predicate, kind, text in body:
-                properties.setdefault(predicate, set()).add((kind, text))
-        if current is not None:
-            yield current, properties
+        for subject, records in groupby(self._records(), key=_subject):
+            bodies = [body for _, body in records]
+            if len(bodies) == 1:  # the usual case: one record, its triples unique already
+                triples: Iterable[tuple[str, str, str]] = bodies[0]
+            else:
+                triples = dict.fromkeys(triple for body in bodies for triple in body)
+            properties: Properties = {}
+            for predicate, kind, text in triples:
+                properties.setdefault(predicate, []).append((kind, text))
+            yield subject, properties
