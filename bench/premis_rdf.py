@@ -5,9 +5,10 @@ RSS; see `common.py`), `--repeats` times round-robin, medians reported:
 
 - `prov premis druid:bc123df4567 --store ... --format turtle|json-ld -o <tmp>/out`, the real
   console script: the streamed writer (`premis.rdf_stream.write_rdf`);
-- `graph turtle|json-ld`: the road before issue 13, `export_object` with the writer replaced by
-  `premis.serialize(premis.to_graph(...))` (one rdflib graph of the whole document), once per
-  run as it is slow; its output must be byte-identical to the streamed one;
+- with `--before DIR`, `before: prov premis --format turtle|json-ld`: the same command run
+  from a tree of the code before the streamed writer (`python -c` in DIR, so DIR's packages
+  come first), which built one rdflib graph of the whole document; once per run as it is slow;
+  its output must be byte-identical to the streamed one;
 - `prov premis` XML (`--format xml`), for scale;
 - `read+map only` (bench/premis_export.py's child): reading and mapping the events with no
   writer, the floor every writer stands on.
@@ -15,7 +16,8 @@ RSS; see `common.py`), `--repeats` times round-robin, medians reported:
 The store is bench/premis_export.py's (prescat audit lines for one druid). Aims (issue 13):
 streamed, peak RSS at most 250 MB at any size, at most 10 s.
 
-Run: `.venv/bin/python bench/premis_rdf.py [--events 100000] [--repeats 3] [--no-graph]`.
+Run: `git archive d18fca9 | tar -x -C /tmp/before` (the commit before), then
+`.venv/bin/python bench/premis_rdf.py [--events 100000] [--repeats 3] [--before /tmp/before]`.
 """
 
 from __future__ import annotations
@@ -35,21 +37,10 @@ AIM_MB = 250
 HERE = Path(__file__).resolve().parent
 
 
-def _graph_child(url: str, fmt: str, out: Path) -> None:
-    """Main's road: the whole document as one rdflib graph, then serialized."""
-    import premis
-    from eventstore import open_store
-    from provenance.query import premis_export
-
-    def graph_writer(target: Any, objects: Any, events: Any, agents: Any, fmt: str) -> None:
-        target.write(premis.serialize(premis.to_graph(objects, events, agents), fmt))
-
-    premis.write_rdf = graph_writer  # what export_object calls
-    with open_store(url) as store:
-        premis_export.export_object(store, DRUID, fmt=fmt, target=out)
+_PROV_MAIN = "import sys; from provenance.cli.main import main; sys.exit(main())"
 
 
-def measure(count: int, repeats: int, graph: bool) -> dict[str, Any]:
+def measure(count: int, repeats: int, before: Path | None) -> dict[str, Any]:
     prov = prov_command()
     with tempfile.TemporaryDirectory(prefix="bench-premis-rdf-") as tmp:
         directory = Path(tmp)
@@ -80,12 +71,15 @@ def measure(count: int, repeats: int, graph: bool) -> dict[str, Any]:
             f"prov premis --format {fmt}": path.stat().st_size for fmt, path in outputs.items()
         }
         identical: dict[str, bool] = {}
-        if graph:
+        if before is not None:
             for fmt in ("turtle", "json-ld"):
-                path = directory / f"graph.{fmt}"
-                cmd = [PYTHON, __file__, "--child", fmt, "--store", url, "--out", str(path)]
-                runs[f"graph {fmt} (before)"] = [run_measured(cmd)]
-                sizes[f"graph {fmt} (before)"] = path.stat().st_size
+                path = directory / f"before.{fmt}"
+                name = f"before: prov premis --format {fmt}"
+                cmd = [PYTHON, "-c", _PROV_MAIN, "premis", DRUID, "--store", url,
+                       "--format", fmt, "-o", str(path)]  # fmt: skip
+                # `python -c` puts the working directory first on sys.path: the old tree's code
+                runs[name] = [run_measured(cmd, cwd=before)]
+                sizes[name] = path.stat().st_size
                 identical[fmt] = path.read_bytes() == outputs[fmt].read_bytes()
     summary = {
         name: {
@@ -104,7 +98,7 @@ def markdown(figures: dict[str, Any]) -> str:
     runs = figures["runs"]
     out = [
         f"PREMIS Turtle / JSON-LD export of {fmt_int(figures['events'])} events "
-        f"({DRUID}); median of {figures['repeats']} runs (graph road: one run), fresh process "
+        f"({DRUID}); median of {figures['repeats']} runs (before: one run), fresh process "
         f"per run, peak RSS the largest. Aims: ≤ {AIM_SECONDS:.0f} s, ≤ {AIM_MB} MB.",
         "",
         "| run | wall s | CPU s | peak RSS MiB | output MiB |",
@@ -126,10 +120,10 @@ def markdown(figures: dict[str, Any]) -> str:
             f"- {fmt}: {run['wall_s']:.2f} s ({run['wall_s'] / floor:.1f}× read+map), "
             f"{mb:.0f} MB: {'meets' if ok else 'misses'} the aims"
         )
-        before = runs.get(f"graph {fmt} (before)")
+        before = runs.get(f"before: prov premis --format {fmt}")
         if before:
             line += (
-                f"; graph road {before['wall_s']:.1f} s, "
+                f"; before {before['wall_s']:.1f} s, "
                 f"{before['max_rss_mib'] * MIB / 1e6:.0f} MB "
                 f"({before['wall_s'] / run['wall_s']:.0f}× the time); byte-identical: "
                 f"{'yes' if figures['identical'][fmt] else 'NO'}"
@@ -142,16 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-graph", action="store_true", help="skip the slow graph road")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a tree of the code before (git archive COMMIT | tar -x -C DIR): its prov premis "
+        "is run too, once (slow), and its output compared byte for byte",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    parser.add_argument("--child", choices=("turtle", "json-ld"), help=argparse.SUPPRESS)
-    parser.add_argument("--store", help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        _graph_child(args.store, args.child, args.out)
-        return 0
-    figures = measure(args.events, args.repeats, not args.no_graph)
+    before = args.before.resolve() if args.before else None
+    figures = measure(args.events, args.repeats, before)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
     print(markdown(figures))

@@ -63,6 +63,11 @@ class SubjectSorter:
         for run in self._runs:
             run.close()
 
+    @property
+    def runs(self) -> int:
+        """How many runs were spilled to temporary files so far."""
+        return len(self._runs)
+
     def add(self, triples: list[Triple]) -> None:
         """Holds `triples` (unique) as one record per subject; a subject's triples are adjacent."""
         for subject, group in groupby(triples, key=_subject):
