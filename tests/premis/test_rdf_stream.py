@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -199,3 +202,16 @@ def test_the_streamed_writer_checks_what_the_graph_checks() -> None:
     with pytest.raises(ValueError, match="unknown RDF format"):
         write_rdf(out, full.objects, full.events, full.agents, "n3")
     assert out.getvalue() == b""
+
+
+def test_the_streamed_writer_does_not_load_rdflib() -> None:
+    code = (
+        "import io, sys\n"
+        "from premis.rdf_stream import write_rdf\n"
+        "from tests.premis import documents\n"
+        "full = documents.full()\n"
+        "for fmt in ('turtle', 'json-ld'):\n"
+        "    write_rdf(io.BytesIO(), full.objects, full.events, full.agents, fmt)\n"
+        "assert 'rdflib' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
