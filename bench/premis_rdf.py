@@ -33,6 +33,7 @@ from common import MIB, PYTHON, fmt_int, median, prov_command, run_measured
 from premis_export import DRUID, build_store
 
 AIM_SECONDS = 10.0
+AIM_EVENTS = 100_000
 AIM_MB = 250
 HERE = Path(__file__).resolve().parent
 
@@ -115,10 +116,15 @@ def markdown(figures: dict[str, Any]) -> str:
     for fmt in ("turtle", "json-ld"):
         run = runs[f"prov premis --format {fmt}"]
         mb = run["max_rss_mib"] * MIB / 1e6
-        ok = run["wall_s"] <= AIM_SECONDS and mb <= AIM_MB
+        memory = "meets" if mb <= AIM_MB else "misses"
+        if figures["events"] == AIM_EVENTS:
+            time = "meets" if run["wall_s"] <= AIM_SECONDS else "misses"
+            verdict = f"{time} the time aim, {memory} the memory aim"
+        else:  # the time aim is for 100,000 events; the memory aim is for any size
+            verdict = f"{memory} the memory aim (the time aim is for {fmt_int(AIM_EVENTS)} events)"
         line = (
             f"- {fmt}: {run['wall_s']:.2f} s ({run['wall_s'] / floor:.1f}× read+map), "
-            f"{mb:.0f} MB: {'meets' if ok else 'misses'} the aims"
+            f"{mb:.0f} MB: {verdict}"
         )
         before = runs.get(f"before: prov premis --format {fmt}")
         if before:
