@@ -5,9 +5,12 @@ per measurement):
 
 1. `bench/prescat_parse.py`  prescat parse-and-type vs a bare regex (about 1 min);
 2. `bench/ingest_1m.py`      `prov ingest` of 1,000,000 lines, twice per input (about 4 min);
-3. `bench/premis_export.py`  `prov premis` of 100,000 events vs metsrw (about 5 min), and
+3. `bench/premis_export.py`  `prov premis` of 100,000 events vs metsrw (about 5 min);
    `bench/premis_xml.py`     its XML writer vs a bare `lxml.etree.xmlfile` writer of the same
    document, and `prov premis` with the writer before issue 13 (about 3 min);
+   `bench/premis_rdf.py`     `prov premis --format turtle|json-ld` of 100,000 events, with
+   the XML and the read+map floor (about 2 min; the before/after comparison is run by hand
+   with `--before`, see its docstring);
 4. `bench/clf_ingest.py`     `prov ingest --source clf` of 1,000,000 access-log lines vs
    apache-log-parser's parse of the same lines (about 8 min);
 5. `bench/access_report.py`  `prov report access` over 1,000,000 access events, seven
@@ -48,6 +51,7 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("ingest_1m.py", ["--lines", "1000000"], ["--lines", "50000"]),
     ("premis_export.py", ["--events", "100000", "--repeats", "3"], ["--events", "5000"]),
     ("premis_xml.py", ["--events", "100000", "--repeats", "5"], ["--events", "5000"]),
+    ("premis_rdf.py", ["--events", "100000", "--repeats", "3"], ["--events", "5000"]),
     ("clf_ingest.py", ["--lines", "1000000"], ["--lines", "20000"]),
     ("access_report.py", ["--lines", "1000000"], ["--lines", "20000", "--repeats", "2"]),
     ("aws_cold_start.py", ["--rounds", "9"], ["--rounds", "2"]),

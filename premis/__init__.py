@@ -1,8 +1,9 @@
 """A standalone, typed PREMIS 3 library: model, LoC vocabularies, XML, RDF, XSD validation.
 
 The model, vocabularies and errors are imported at once (stdlib only). The XML writer (lxml),
-the schema tools (lxml) and the RDF mapping (rdflib) are loaded on first use of one of their
-names, so `import premis` stays cheap and `python -m premis.schema` runs cleanly.
+the schema tools (lxml), the RDF graph (rdflib) and the streamed RDF writer are loaded on
+first use of one of their names, so `import premis` stays cheap and `python -m premis.schema`
+runs cleanly.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from premis.vocabulary import (
 
 if TYPE_CHECKING:
     from premis.rdf import resource_uri, serialize, to_graph
+    from premis.rdf_stream import write_rdf
     from premis.schema import fetch, is_valid, load_schema, schema_path, validate
     from premis.xml import document_bytes, write_document
 
@@ -51,6 +53,7 @@ _LAZY = {
     "resource_uri": "premis.rdf",
     "serialize": "premis.rdf",
     "to_graph": "premis.rdf",
+    "write_rdf": "premis.rdf_stream",
 }
 
 __all__ = [
@@ -87,6 +90,7 @@ __all__ = [
     "validate",
     "visible_surrogates",
     "write_document",
+    "write_rdf",
     "xml_safe",
 ]
 

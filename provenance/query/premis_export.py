@@ -253,7 +253,7 @@ def export_object(
         if fmt == "xml":
             premis.write_document(out, objects, events, mapper.agents)
         else:
-            graph = premis.to_graph(objects, events, mapper.agents)
-            out.write(premis.serialize(graph, fmt))  # type: ignore[arg-type]
+            # Streamed: the bytes of serialize(to_graph(...)) without the whole graph in memory.
+            premis.write_rdf(out, objects, events, mapper.agents, fmt)
     written = None if name == STDOUT else Path(name)
     return ExportResult(events.count, written)
