@@ -35,9 +35,8 @@ from typing import Any, Literal
 from rdflib import Graph, Namespace, URIRef
 from rdflib import Literal as RdfLiteral
 
-from premis.errors import PremisModelError
 from premis.escaping import escape_disguised
-from premis.model import AgentSource, Event, PremisObject, ReferencedAgents
+from premis.model import AgentSource, Event, PremisObject
 from premis.rdf_triples import (
     DATE_TIME,
     DEFAULT_BASE_URI,
@@ -47,6 +46,7 @@ from premis.rdf_triples import (
     XSD_DATE_TIME,
     Triple,
     TripleMapper,
+    document_triples,
     resource_uri,
 )
 
@@ -87,18 +87,8 @@ def to_graph(
     graph = Graph(bind_namespaces="none")
     for prefix, namespace in _PREFIXES.items():
         graph.bind(prefix, namespace)
-    object_count = 0
-    for obj in objects:
-        _add(graph, mapper.object_triples(obj))
-        object_count += 1
-    if not object_count:
-        raise PremisModelError("a PREMIS document needs at least one object; none was given")
-    referenced = ReferencedAgents(agents)
-    for event in events:
-        referenced.add_links(event)
-        _add(graph, mapper.event_triples(event))
-    for agent in referenced:
-        _add(graph, mapper.agent_triples(agent))
+    for triples in document_triples(mapper, objects, events, agents):
+        _add(graph, triples)
     return graph
 
 

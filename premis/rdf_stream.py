@@ -21,8 +21,7 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from premis import json_ld_text
-from premis.errors import PremisModelError
-from premis.model import AgentSource, Event, PremisObject, ReferencedAgents
+from premis.model import AgentSource, Event, PremisObject
 from premis.rdf_triples import (
     DATE_TIME,
     DEFAULT_BASE_URI,
@@ -32,6 +31,7 @@ from premis.rdf_triples import (
     XSD_DATE_TIME,
     Triple,
     TripleMapper,
+    document_triples,
 )
 from premis.subject_sort import DEFAULT_BUDGET, SubjectSorter
 from premis.turtle_text import TurtleBlocks, TurtleNames, header, prefixed
@@ -96,24 +96,10 @@ def write_rdf(
         return
     census = _Census()
     with SubjectSorter(budget) as sorter:
-
-        def add(triples: list[Triple]) -> None:
+        for triples in document_triples(mapper, objects, events, agents):
             unique = list(dict.fromkeys(triples))  # a graph holds a triple once
             sorter.add(unique)
             census.count(unique)
-
-        object_count = 0
-        for obj in objects:
-            add(mapper.object_triples(obj))
-            object_count += 1
-        if not object_count:
-            raise PremisModelError("a PREMIS document needs at least one object; none was given")
-        referenced = ReferencedAgents(agents)
-        for event in events:
-            referenced.add_links(event)
-            add(mapper.event_triples(event))
-        for agent in referenced:
-            add(mapper.agent_triples(agent))
         if fmt == "turtle":
             if sorter.repeats_a_subject():  # the same triple in two records counted twice
                 census = _Census()

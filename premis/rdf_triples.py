@@ -9,12 +9,22 @@ object is a `Term`: `(kind, text)` with kind `URI`, `TEXT` (a plain literal) or 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Literal
 from urllib.parse import quote
 
 from premis.errors import PremisModelError
 from premis.escaping import xml_safe
-from premis.model import Agent, Event, Identifier, ObjectCategory, PremisObject, format_date_time
+from premis.model import (
+    Agent,
+    AgentSource,
+    Event,
+    Identifier,
+    ObjectCategory,
+    PremisObject,
+    ReferencedAgents,
+    format_date_time,
+)
 from premis.vocabulary import (
     LOC_PRESERVATION,
     AgentRole,
@@ -196,3 +206,28 @@ class TripleMapper:
         for note in agent.notes:
             triples.append((subject, NOTE, _text(note)))
         return triples
+
+
+def document_triples(
+    mapper: TripleMapper,
+    objects: Iterable[PremisObject],
+    events: Iterable[Event],
+    agents: AgentSource,
+) -> Iterator[list[Triple]]:
+    """The document's triples, a record (object, event, agent) at a time: the objects, then
+    the events as they come, then the agents the events link to. The checks of
+    `premis.xml.write_document`: at least one object (`PremisModelError` before any event is
+    read), and every agent link resolves. The one walk the graph (`premis.rdf.to_graph`) and
+    the streamed writer (`premis.rdf_stream`) share."""
+    object_count = 0
+    for obj in objects:
+        yield mapper.object_triples(obj)
+        object_count += 1
+    if not object_count:
+        raise PremisModelError("a PREMIS document needs at least one object; none was given")
+    referenced = ReferencedAgents(agents)
+    for event in events:
+        referenced.add_links(event)
+        yield mapper.event_triples(event)
+    for agent in referenced:
+        yield mapper.agent_triples(agent)
