@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -157,3 +158,19 @@ def count_lines(path: Path) -> int:
 
 def fmt_int(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def runs_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """The markdown table of measured runs (`run_measured`'s figures, medians), a row each:
+    wall and CPU seconds, peak RSS, and the output's size where the run wrote one."""
+    lines = [
+        "| run | wall s | CPU s | peak RSS MiB | output MiB |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, run in runs.items():
+        size = f"{run['size_mib']:.0f}" if "size_mib" in run else "-"
+        lines.append(
+            f"| {name} | {run['wall_s']:.2f} | {run['cpu_s']:.2f} | {run['max_rss_mib']:.0f} "
+            f"| {size} |"
+        )
+    return lines

@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import MIB, PYTHON, fmt_int, median, prov_command, run_measured
+from common import MIB, PYTHON, fmt_int, median, prov_command, run_measured, runs_table
 
 DRUID = "druid:bc123df4567"
 TZ = "America/Los_Angeles"
@@ -335,15 +335,8 @@ def markdown(figures: dict[str, Any]) -> str:
         f"{figures['repeats']} runs each, fresh process per run; peak RSS is the largest. "
         f"Aims: under {AIM_SECONDS:.0f} s and under {AIM_MIB} MB.",
         "",
-        "| run | wall s | CPU s | peak RSS MiB | output MiB |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        *runs_table(runs),
     ]
-    for name, run in runs.items():
-        size = f"{run['size_mib']:.0f}" if "size_mib" in run else "-"
-        out.append(
-            f"| {name} | {run['wall_s']:.2f} | {run['cpu_s']:.2f} | {run['max_rss_mib']:.0f} "
-            f"| {size} |"
-        )
     low, high = figures["per_round_ratio"]
     prov_writer = prov["wall_s"] - base["wall_s"]
     metsrw_writer = metsrw["wall_s"] - base["wall_s"]

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from common import MIB, PYTHON, fmt_int, median, prov_command, run_measured
+from common import MIB, PYTHON, fmt_int, median, prov_command, run_measured, runs_table
 from premis_export import DRUID, build_store
 
 AIM_SECONDS = 10.0
@@ -102,15 +102,8 @@ def markdown(figures: dict[str, Any]) -> str:
         f"({DRUID}); median of {figures['repeats']} runs (before: one run), fresh process "
         f"per run, peak RSS the largest. Aims: ≤ {AIM_SECONDS:.0f} s, ≤ {AIM_MB} MB.",
         "",
-        "| run | wall s | CPU s | peak RSS MiB | output MiB |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        *runs_table(runs),
     ]
-    for name, run in runs.items():
-        size = f"{run['size_mib']:.0f}" if "size_mib" in run else "-"
-        out.append(
-            f"| {name} | {run['wall_s']:.2f} | {run['cpu_s']:.2f} | {run['max_rss_mib']:.0f} "
-            f"| {size} |"
-        )
     floor = runs["read+map only"]["wall_s"]
     out.append("")
     for fmt in ("turtle", "json-ld"):
