@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from eventstore.errors import (
@@ -40,7 +40,17 @@ from eventstore.records import (
     ExpireResult,
     ProjectionRow,
     ProjectionWrite,
-    time_key,
+)
+from eventstore.sqlite_codec import (
+    RAW,
+    Dictionaries,
+    event_id_of,
+    id_value,
+    moment_of,
+    pack_value,
+    time_value,
+    time_value_of_key,
+    unpack_value,
 )
 from eventstore.sqlite_schema import SQLiteSchema
 from eventstore.store import (
@@ -83,15 +93,24 @@ _MAX_POSITION = 2**63 - 1
 # SQLite's default is a few hundred bound variables per statement on old builds.
 _IN_CHUNK = 500
 
-_COLUMNS = "position, event_id, stream, type, time_key, payload, expires_key"
+_COLUMNS = "position, event_id, stream, type, time, dictionary, payload, expires"
 _INSERT_EVENT = (
-    "INSERT INTO events (event_id, stream, type, time_key, payload, expires_key) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
+    "INSERT INTO events (event_id, stream, type, time, dictionary, payload, expires) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
+)
+_INSERT_PLACED = (
+    "INSERT INTO events (event_id, stream, type, time, dictionary, payload, expires, position) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPSERT_ROW = (
-    "INSERT INTO projections (projection, key, value, version) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value, version = excluded.version"
+    "INSERT INTO projections (projection, key, value, packed, version) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value, "
+    "version = excluded.version, packed = excluded.packed"
 )
+_LATEST_DICTIONARY = "SELECT id, data FROM dictionaries WHERE type = ? ORDER BY id DESC LIMIT 1"
+# Tables numbering names: (table, what a name is, for messages).
+_STREAMS = "streams"
+_TYPES = "types"
 
 # Primary result codes meaning "the file cannot be used right now", as opposed to a bug.
 _UNAVAILABLE_CODES = frozenset(
@@ -122,6 +141,16 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         if self._where != MEMORY:
             _check_location(Path(path), create=create)
         self._con: sqlite3.Connection | None = None
+        # Numbers of stream and type names (`streams`, `types`), both ways: a number, once
+        # committed, names the same thing for ever, so what was read once is kept.
+        self._numbers: dict[str, dict[str, int]] = {_STREAMS: {}, _TYPES: {}}
+        self._names: dict[str, dict[int, str]] = {_STREAMS: {}, _TYPES: {}}
+        self._dictionaries = Dictionaries()
+        # Types whose stored dictionary this process has looked for (another process may have
+        # trained one: it is used rather than a second one trained).
+        self._looked_up: set[str] = set()
+        # Names numbered in the write transaction under way (`_forget_uncommitted`).
+        self._fresh: list[tuple[str, str]] = []
         try:
             self._con = _connect(self._where, create=create)
             self._ensure_schema(create=create)
@@ -138,39 +167,42 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
     # -- events ---------------------------------------------------------------------------------
 
     def append(self, records: Sequence[EventRecord]) -> AppendResult:
-        rows: list[tuple[str, str, str, str, bytes, str | None]] = []
+        unique: list[EventRecord] = []
         distinct: set[str] = set()
         for record in records:
-            key = check_record(record)
+            check_record(record)
             if record.event_id not in distinct:
                 distinct.add(record.event_id)
-                expires = record.expires_at
-                rows.append(
-                    (
-                        record.event_id,
-                        record.stream,
-                        record.type,
-                        key,
-                        record.payload,
-                        None if expires is None else time_key(expires),
-                    )
-                )
-        if not rows:
+                unique.append(record)
+        if not unique:
             return AppendResult()
-        with self._write("append to") as con:
-            (last,) = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-            con.executemany(_INSERT_EVENT, rows)
-            # We hold the write lock, so the rows past the old maximum position are exactly
-            # the ones this call inserted, in insertion order: an exact answer even when
-            # another process appended the same ids a moment ago.
-            placed = dict(
-                con.execute(
-                    "SELECT event_id, position FROM events WHERE position > ? ORDER BY position",
-                    (last,),
-                ).fetchall()
-            )
-        written = [row[0] for row in rows if row[0] in placed]
-        positions = [placed[event_id] for event_id in written]
+        trained: list[str] = []
+        self._fresh.clear()
+        try:
+            with self._write("append to") as con:
+                (last,) = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+                trained = self._insert(con, unique, keep_positions=False)
+                # We hold the write lock, so the rows past the old maximum position are
+                # exactly the ones this call inserted, in insertion order: an exact answer
+                # even when another process appended the same ids a moment ago.
+                placed = dict(
+                    con.execute(
+                        "SELECT event_id, position FROM events WHERE position > ? "
+                        "ORDER BY position",
+                        (last,),
+                    ).fetchall()
+                )
+        except BaseException:
+            # Names and dictionaries numbered in a transaction that did not commit are not.
+            self._forget_uncommitted(trained)
+            raise
+        written: list[str] = []
+        positions: list[int] = []
+        for record in unique:
+            at = placed.get(id_value(record.event_id))
+            if at is not None:
+                written.append(record.event_id)
+                positions.append(at)
         if len(written) == len(records):
             return AppendResult(written=written, positions=positions, previous=last)
         # The first occurrence of a newly written id is the write; every other one a duplicate.
@@ -185,6 +217,137 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
             written=written, duplicates=duplicates, positions=positions, previous=last
         )
 
+    def _insert(
+        self, con: sqlite3.Connection, records: Sequence[EventRecord], *, keep_positions: bool
+    ) -> list[str]:
+        """Insert records (checked, ids distinct) in the compact layout, inside the caller's
+        write transaction; the types whose dictionary this trained (and stored) are returned,
+        to be forgotten if the transaction does not commit. `keep_positions`: at each
+        record's own position (a migration), else at new ones, passing stored ids by."""
+        streams = self._number(con, _STREAMS, {record.stream for record in records})
+        types = self._number(con, _TYPES, {record.type for record in records})
+        trained = self._choose_dictionaries(con, records)
+        pack = self._dictionaries.pack
+        rows = []
+        for record in records:
+            expires = record.expires_at
+            number, payload = pack(record.type, record.payload)
+            row: tuple[Any, ...] = (
+                id_value(record.event_id),
+                streams[record.stream],
+                types[record.type],
+                time_value(record.occurred_at),
+                number,
+                payload,
+                None if expires is None else time_value(expires),
+            )
+            rows.append((*row, record.position) if keep_positions else row)
+        con.executemany(_INSERT_PLACED if keep_positions else _INSERT_EVENT, rows)
+        return trained
+
+    def _choose_dictionaries(
+        self, con: sqlite3.Connection, records: Sequence[EventRecord]
+    ) -> list[str]:
+        """Make sure every type of `records` that has (or can now train) a dictionary uses it;
+        return the types whose dictionary was trained here."""
+        dictionaries = self._dictionaries
+        waiting: dict[str, list[bytes]] = {}
+        for record in records:
+            if record.type not in dictionaries.current:
+                waiting.setdefault(record.type, []).append(record.payload)
+        trained: list[str] = []
+        for type_, payloads in waiting.items():
+            if type_ not in self._looked_up:
+                self._looked_up.add(type_)
+                stored = con.execute(_LATEST_DICTIONARY, (type_,)).fetchone()
+                if stored is not None:
+                    dictionaries.adopt(type_, stored[0], stored[1])
+                    continue
+            if dictionaries.wants(type_):
+                dictionaries.offer(type_, payloads)
+            if dictionaries.ready(type_):
+                # Someone may have stored one since this process last looked.
+                stored = con.execute(_LATEST_DICTIONARY, (type_,)).fetchone()
+                if stored is None:
+                    data = dictionaries.train(type_)
+                    cursor = con.execute(
+                        "INSERT INTO dictionaries (type, data) VALUES (?, ?)", (type_, data)
+                    )
+                    stored = (cursor.lastrowid, data)
+                    trained.append(type_)
+                dictionaries.adopt(type_, stored[0], stored[1])
+        return trained
+
+    def _forget_uncommitted(self, trained: list[str]) -> None:
+        for type_ in trained:
+            self._dictionaries.drop(type_)
+            self._looked_up.discard(type_)
+        for table, name in self._fresh:
+            self._numbers[table].pop(name, None)
+        self._fresh.clear()
+
+    def _number(self, con: sqlite3.Connection, table: str, names: set[str]) -> dict[str, int]:
+        """The numbers of these names in `table` (streams or types), numbering new ones."""
+        numbers = self._numbers[table]
+        missing = [name for name in names if name not in numbers]
+        if missing:
+            con.executemany(
+                f"INSERT INTO {table} (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+                [(name,) for name in missing],
+            )
+            for start in range(0, len(missing), _IN_CHUNK):
+                chunk = missing[start : start + _IN_CHUNK]
+                numbers.update(
+                    con.execute(
+                        f"SELECT name, id FROM {table} "
+                        f"WHERE name IN ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    ).fetchall()
+                )
+            # Until the transaction commits, these numbers may still be given back.
+            self._fresh.extend((table, name) for name in missing)
+        return numbers
+
+    def _number_of(self, table: str, name: str) -> int | None:
+        """A stored name's number, or None if no record ever had it."""
+        number = self._numbers[table].get(name)
+        if number is None:
+            rows = self._fetch("read", f"SELECT id FROM {table} WHERE name = ?", [name])
+            if rows:
+                number = self._numbers[table][name] = rows[0][0]
+        return number
+
+    def _name_of(self, table: str, number: int) -> str:
+        names = self._names[table]
+        name = names.get(number)
+        if name is None:
+            rows = self._fetch("read", f"SELECT name FROM {table} WHERE id = ?", [number])
+            name = names[number] = rows[0][0]
+        return name
+
+    def _payload(self, number: int, data: bytes) -> bytes:
+        if number != RAW and number not in self._dictionaries.known:
+            rows = self._fetch("read", "SELECT data FROM dictionaries WHERE id = ?", [number])
+            if not rows:
+                raise EventStoreError(
+                    f"the event store at {self._where} is damaged: a payload names "
+                    f"dictionary {number}, which it does not hold"
+                )
+            self._dictionaries.known[number] = rows[0][0]
+        return self._dictionaries.unpack(number, data)
+
+    def _record(self, row: Sequence[Any]) -> EventRecord:
+        position, key, stream, type_, moment, number, payload, expires = row
+        return EventRecord(
+            event_id=event_id_of(key),
+            stream=self._name_of(_STREAMS, stream),
+            type=self._name_of(_TYPES, type_),
+            occurred_at=moment_of(moment),
+            payload=self._payload(number, payload),
+            position=position,
+            expires_at=None if expires is None else moment_of(expires),
+        )
+
     def read_stream(
         self,
         stream: str,
@@ -194,15 +357,19 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         descending: bool = False,
     ) -> list[EventRecord]:
         check_limit(limit)
+        cursor = None if after is None else parse_cursor(after)
+        number = self._number_of(_STREAMS, stream)
+        if number is None:
+            return []
         sql = f"SELECT {_COLUMNS} FROM events WHERE stream = ?"
-        params: list[Any] = [stream]
-        if after is not None:
-            params.extend(parse_cursor(after))
-            sql += " AND (time_key, event_id) " + ("< (?, ?)" if descending else "> (?, ?)")
+        params: list[Any] = [number]
+        if cursor is not None:
+            params.extend((time_value_of_key(cursor[0]), id_value(cursor[1])))
+            sql += " AND (time, event_id) " + ("< (?, ?)" if descending else "> (?, ?)")
         order = "DESC" if descending else "ASC"
-        sql += f" ORDER BY time_key {order}, event_id {order} LIMIT ?"
+        sql += f" ORDER BY time {order}, event_id {order} LIMIT ?"
         params.append(-1 if limit is None else limit)
-        return [_record(row) for row in self._fetch("read", sql, params)]
+        return [self._record(row) for row in self._fetch("read", sql, params)]
 
     def read_all(
         self,
@@ -224,18 +391,17 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         where: list[str] = []
         params: list[Any] = []
         if types is not None:
-            wanted = sorted({types} if isinstance(types, str) else set(types))
+            names = sorted({types} if isinstance(types, str) else set(types))
+            numbers = [self._number_of(_TYPES, name) for name in names]
+            wanted = [number for number in numbers if number is not None]
             if not wanted:
                 return iter(())
             where.append(f"type IN ({', '.join('?' * len(wanted))})")
             params.extend(wanted)
-        since_key, until_key = bound_key("since", since), bound_key("until", until)
-        if since_key is not None:
-            where.append("time_key >= ?")
-            params.append(since_key)
-        if until_key is not None:
-            where.append("time_key < ?")
-            params.append(until_key)
+        for name, bound, test in (("since", since, ">="), ("until", until, "<")):
+            if bound_key(name, bound) is not None:
+                where.append(f"time {test} ?")
+                params.append(time_value(cast(datetime, bound)))
         condition = "".join(f" AND {clause}" for clause in where)
         sql = (
             f"SELECT {_COLUMNS} FROM events WHERE position > ?{condition} "
@@ -248,38 +414,43 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         # would stop WAL checkpoints) and may append or write projections while iterating.
         while True:
             rows = self._fetch("read", sql, [position, *params])
-            yield from map(_record, rows)
+            yield from map(self._record, rows)
             if len(rows) < _PAGE_ROWS:
                 return
             position = rows[-1][0]
 
     def expire(self, now: datetime, *, through_position: int | None = None) -> ExpireResult:
-        due = bound_key("now", now)
+        bound_key("now", now)
         if through_position is not None and (
             not isinstance(through_position, int) or isinstance(through_position, bool)
         ):
             raise InvalidRequestError(
                 f"through_position must be None or an integer, got {through_position!r}"
             )
-        condition = "expires_key <= ? AND position <= ?"
-        params = (due, _MAX_POSITION if through_position is None else through_position)
+        condition = "expires <= ? AND position <= ?"
+        params = (
+            time_value(now),
+            _MAX_POSITION if through_position is None else through_position,
+        )
         with self._write("expire records in") as con:
             count, latest = con.execute(
-                f"SELECT count(*), max(time_key) FROM events WHERE {condition}", params
+                f"SELECT count(*), max(time) FROM events WHERE {condition}", params
             ).fetchone()
             if count:
                 con.execute(f"DELETE FROM events WHERE {condition}", params)
-        return ExpireResult(
-            deleted=count, latest=datetime.fromisoformat(latest) if latest is not None else None
-        )
+        return ExpireResult(deleted=count, latest=None if latest is None else moment_of(latest))
 
     def streams(self, *, prefix: str = "") -> Iterator[str]:
         return self._streams(prefix)
 
     def _streams(self, prefix: str) -> Iterator[str]:
         # Names sharing a prefix are contiguous in the (binary) index order, starting at the
-        # prefix itself, so the walk stops at the first name without it.
-        sql = "SELECT DISTINCT stream FROM events WHERE stream {} ? ORDER BY stream LIMIT ?"
+        # prefix itself, so the walk stops at the first name without it. A name stays numbered
+        # after its records expired: only streams with a record are listed.
+        sql = (
+            "SELECT name FROM streams WHERE name {} ? AND EXISTS "
+            "(SELECT 1 FROM events WHERE events.stream = streams.id) ORDER BY name LIMIT ?"
+        )
         rows = self._fetch("read", sql.format(">="), [prefix, _PAGE_ROWS])
         while rows:
             for (name,) in rows:
@@ -295,23 +466,28 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
     def get_projection(self, projection: str, key: str) -> ProjectionRow | None:
         rows = self._fetch(
             "read",
-            "SELECT value, version FROM projections WHERE projection = ? AND key = ?",
+            "SELECT value, version, packed FROM projections WHERE projection = ? AND key = ?",
             [projection, key],
         )
-        return ProjectionRow(key=key, value=rows[0][0], version=rows[0][1]) if rows else None
+        if not rows:
+            return None
+        value, version, packed = rows[0]
+        return ProjectionRow(key=key, value=unpack_value(value, packed), version=version)
 
     def get_projections(self, projection: str, keys: Iterable[str]) -> dict[str, ProjectionRow]:
         wanted = sorted(set(keys))
         found: dict[str, ProjectionRow] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
-            for key, value, version in self._fetch(
+            for key, value, version, packed in self._fetch(
                 "read",
-                "SELECT key, value, version FROM projections WHERE projection = ? "
+                "SELECT key, value, version, packed FROM projections WHERE projection = ? "
                 f"AND key IN ({', '.join('?' * len(chunk))})",
                 [projection, *chunk],
             ):
-                found[key] = ProjectionRow(key=key, value=value, version=version)
+                found[key] = ProjectionRow(
+                    key=key, value=unpack_value(value, packed), version=version
+                )
         return found
 
     def read_projection(
@@ -327,7 +503,8 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
     ) -> Iterator[ProjectionRow]:
         upper = "" if stop is None else " AND key < ?"
         sql = (
-            f"SELECT key, value, version FROM projections WHERE projection = ? AND key {{}} ?"
+            "SELECT key, value, version, packed FROM projections "
+            f"WHERE projection = ? AND key {{}} ?"
             f"{upper} ORDER BY key LIMIT {_PAGE_ROWS}"
         )
         tail = [] if stop is None else [stop]
@@ -335,7 +512,10 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         first = (">=", start) if start is not None else (">", "")
         rows = self._fetch("read", sql.format(first[0]), [projection, first[1], *tail])
         while rows:
-            yield from (ProjectionRow(key=k, value=v, version=n) for k, v, n in rows)
+            yield from (
+                ProjectionRow(key=k, value=unpack_value(v, packed), version=n)
+                for k, v, n, packed in rows
+            )
             if len(rows) < _PAGE_ROWS:
                 return
             rows = self._fetch("read", sql.format(">"), [projection, rows[-1][0], *tail])
@@ -363,7 +543,7 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
             con.executemany(
                 _UPSERT_ROW,
                 [
-                    (projection, w.key, w.value, w.expected_version + 1)
+                    (projection, w.key, *pack_value(w.value), w.expected_version + 1)
                     for w in writes
                     if w.value is not None
                 ],
@@ -502,19 +682,6 @@ def _enter_wal(con: sqlite3.Connection) -> None:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
-
-
-def _record(row: Sequence[Any]) -> EventRecord:
-    position, event_id, stream, type_, key, payload, expires = row
-    return EventRecord(
-        event_id=event_id,
-        stream=stream,
-        type=type_,
-        occurred_at=datetime.fromisoformat(key),
-        payload=payload,
-        position=position,
-        expires_at=None if expires is None else datetime.fromisoformat(expires),
-    )
 
 
 def _translate(exc: sqlite3.Error, where: str, action: str) -> EventStoreError:

@@ -7,46 +7,73 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eventstore.errors import StoreUnavailableError
+from eventstore.records import EventRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The layout this module writes and reads; a file with a newer one is refused, not guessed at.
-Older layouts are migrated in place when opened (`_MIGRATIONS`)."""
+Older layouts are migrated in place when opened (`_MIGRATIONS`; version 2 -> 3 also `_repack`s
+the records)."""
 
 # Only records with an expiry are indexed for `expire` (a partial index costs the others nothing).
-_EXPIRY_INDEX = (
-    "CREATE INDEX events_by_expiry ON events (expires_key) WHERE expires_key IS NOT NULL"
-)
-# How to bring an older layout to the next version, keyed by the version it upgrades from.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: ("ALTER TABLE events ADD COLUMN expires_key TEXT", _EXPIRY_INDEX),
-}
+_EXPIRY_INDEX = "CREATE INDEX events_by_expiry ON events (expires) WHERE expires IS NOT NULL"
+_STREAM_INDEX = "CREATE INDEX events_by_stream ON events (stream, time, event_id)"
 
-# Tables, in creation order. `position` is AUTOINCREMENT so a position is never reused, even
-# after the newest rows were deleted by hand; `time_key` (records.time_key) sorts as time and is
-# also how occurred_at is kept (UTC, to the microsecond); `expires_key` likewise for expires_at.
+# Tables, in creation order (the fields' encodings: `eventstore.sqlite_codec`). `position` is
+# AUTOINCREMENT so a position is never reused, even after the newest rows were deleted by hand;
+# `time` and `expires` are microseconds since 1970 UTC; `stream` and `type` number names in
+# tables of their own (an access stream's name is 25 bytes, in the row and in its index);
+# `dictionary` is the preset dictionary the payload is compressed with (0: none).
+_EVENTS = """CREATE TABLE events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id BLOB NOT NULL UNIQUE,
+        stream INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        time INTEGER NOT NULL,
+        dictionary INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        expires INTEGER
+    )"""
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    """CREATE TABLE events (
-        position INTEGER PRIMARY KEY AUTOINCREMENT,
-        event_id TEXT NOT NULL UNIQUE,
-        stream TEXT NOT NULL,
-        type TEXT NOT NULL,
-        time_key TEXT NOT NULL,
-        payload BLOB NOT NULL,
-        expires_key TEXT
-    )""",
-    "CREATE INDEX events_by_stream ON events (stream, time_key, event_id)",
+    "CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, type TEXT NOT NULL, data BLOB NOT NULL)",
+    _EVENTS,
+    _STREAM_INDEX,
     _EXPIRY_INDEX,
+    # `packed`: the value is zlib-compressed (`sqlite_codec.pack_value`).
     """CREATE TABLE projections (
         projection TEXT NOT NULL,
         key TEXT NOT NULL,
         value BLOB NOT NULL,
         version INTEGER NOT NULL,
+        packed INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (projection, key)
     ) WITHOUT ROWID""",
+)
+
+# How to bring an older layout to the next version, keyed by the version it upgrades from.
+# Version 2 -> 3 (the compact rows) also copies every record (`SQLiteSchema._repack`).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE events ADD COLUMN expires_key TEXT",),
+    2: (
+        "DROP INDEX IF EXISTS events_by_stream",
+        "DROP INDEX IF EXISTS events_by_expiry",
+        "ALTER TABLE events RENAME TO old_events",
+        *_SCHEMA[1:4],
+        _EVENTS,
+        _STREAM_INDEX,
+        _EXPIRY_INDEX,
+        "ALTER TABLE projections ADD COLUMN packed INTEGER NOT NULL DEFAULT 0",
+    ),
+}
+_OLD_ROWS = (
+    "SELECT position, event_id, stream, type, time_key, payload, expires_key FROM old_events "
+    "WHERE position > ? ORDER BY position LIMIT 5000"
 )
 
 _TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
@@ -62,6 +89,10 @@ class SQLiteSchema:
         def _fetch(self, action: str, sql: str, params: Sequence[Any]) -> list[Any]: ...
 
         def _write(self, action: str) -> contextlib.AbstractContextManager[sqlite3.Connection]: ...
+
+        def _insert(
+            self, con: sqlite3.Connection, records: Sequence[EventRecord], *, keep_positions: bool
+        ) -> list[str]: ...
 
     def _ensure_schema(self, *, create: bool) -> None:
         version = self._schema_version()
@@ -113,7 +144,46 @@ class SQLiteSchema:
             while version < SCHEMA_VERSION:
                 for statement in _MIGRATIONS[version]:
                     con.execute(statement)
+                if version == 2:
+                    self._repack(con)
                 version += 1
             con.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
+
+    def _repack(self, con: sqlite3.Connection) -> None:
+        """Copy the records of a version 2 file (`old_events`) into the compact rows, each at
+        its own position, then drop the old table. The position sequence carries over, so a
+        position is never handed out twice."""
+        position = 0
+        while True:
+            rows = con.execute(_OLD_ROWS, (position,)).fetchall()
+            if not rows:
+                break
+            self._insert(
+                con,
+                [
+                    EventRecord(
+                        event_id=event_id,
+                        stream=stream,
+                        type=type_,
+                        occurred_at=datetime.fromisoformat(key),
+                        payload=payload,
+                        position=at,
+                        expires_at=None if expires is None else datetime.fromisoformat(expires),
+                    )
+                    for at, event_id, stream, type_, key, payload, expires in rows
+                ],
+                keep_positions=True,
+            )
+            position = rows[-1][0]
+        (used,) = con.execute(
+            "SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
+            "WHERE name IN ('events', 'old_events')"
+        ).fetchone()
+        con.execute("DROP TABLE old_events")
+        con.execute("DELETE FROM sqlite_sequence WHERE name IN ('events', 'old_events')")
+        (top,) = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+        con.execute(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (max(used, top),)
+        )
