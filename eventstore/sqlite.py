@@ -1,7 +1,8 @@
 """The embedded event store: one SQLite file in WAL mode, shared safely by several processes.
 
 Owns the translation of sqlite3 exceptions into the store's errors (`_translate`, the only place
-that looks at them); the file's layout, its version and migrations are `eventstore.sqlite_schema`.
+that looks at them); the file's layout, its version and migrations are `eventstore.sqlite_schema`,
+how each field is packed into it (ids, times, compressed payloads) `eventstore.sqlite_codec`.
 
 Concurrency: any number of processes may open the same file. Writers take SQLite's write lock
 with `BEGIN IMMEDIATE` (waiting up to `BUSY_TIMEOUT_S` for it), so each append and each projection
@@ -108,9 +109,13 @@ _UPSERT_ROW = (
     "version = excluded.version, packed = excluded.packed"
 )
 _LATEST_DICTIONARY = "SELECT id, data FROM dictionaries WHERE type = ? ORDER BY id DESC LIMIT 1"
-# Tables numbering names: (table, what a name is, for messages).
+# The tables numbering names.
 _STREAMS = "streams"
 _TYPES = "types"
+# Names kept in memory each way, at most: an object's stream is named by its druid, and an
+# audit run names millions of them; a cache emptied when full keeps memory flat, and a batch
+# numbers its names in two statements whatever the cache holds.
+_NAMES_KEPT = 100_000
 
 # Primary result codes meaning "the file cannot be used right now", as opposed to a bug.
 _UNAVAILABLE_CODES = frozenset(
@@ -289,6 +294,8 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
     def _number(self, con: sqlite3.Connection, table: str, names: set[str]) -> dict[str, int]:
         """The numbers of these names in `table` (streams or types), numbering new ones."""
         numbers = self._numbers[table]
+        if len(numbers) > _NAMES_KEPT:
+            numbers.clear()
         missing = [name for name in names if name not in numbers]
         if missing:
             con.executemany(
@@ -314,13 +321,15 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         if number is None:
             rows = self._fetch("read", f"SELECT id FROM {table} WHERE name = ?", [name])
             if rows:
-                number = self._numbers[table][name] = rows[0][0]
+                number = rows[0][0]
         return number
 
     def _name_of(self, table: str, number: int) -> str:
         names = self._names[table]
         name = names.get(number)
         if name is None:
+            if len(names) > _NAMES_KEPT:
+                names.clear()
             rows = self._fetch("read", f"SELECT name FROM {table} WHERE id = ?", [number])
             name = names[number] = rows[0][0]
         return name

@@ -187,3 +187,20 @@ def test_payloads_are_compressed_once_a_type_has_enough_samples(tmp_path: Path) 
     assert stored < sum(map(len, payloads)) / 2
     with SQLiteEventStore(path) as again:  # another process reads with the stored dictionary
         assert [r.payload for r in again.read_all()] == payloads
+
+
+def test_names_are_right_when_the_name_cache_overflows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("eventstore.sqlite._NAMES_KEPT", 3)
+    records = [
+        EventRecord(f"e{i:03d}", f"druid:s{i % 17}", f"T{i % 5}", T0, b"{}") for i in range(200)
+    ]
+    with SQLiteEventStore(tmp_path / "s.db") as store:
+        for start in range(0, 200, 30):
+            store.append(records[start : start + 30])
+        assert [r.stream for r in store.read_all()] == [r.stream for r in records]
+        assert [r.type for r in store.read_all()] == [r.type for r in records]
+        assert len(store._numbers["streams"]) <= 17 and len(store._names["streams"]) <= 4
+        for i in range(17):
+            assert len(store.read_stream(f"druid:s{i}")) == len(records[i::17])
