@@ -87,7 +87,7 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from provenance.domain.events import SourceRef
+    from provenance.domain.event_shapes import source_ref
     from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
     from provenance.sources.base import Entry, SourceContext
     from provenance.sources.prescat import PrescatSource
@@ -106,14 +106,9 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
                 continue
             digest = line_digest(entry.head)
             occurrence = counter.next(digest)
-            ref = SourceRef(type=source_name, origin="", file=name, line=entry.line_no)
+            ref = source_ref(source_name, "", name, entry.line_no)
             for index, draft in enumerate(entry.drafts):
-                draft.model(
-                    event_id=event_id(source_name, "", digest, occurrence, index),
-                    recorded_at=recorded_at,
-                    source=ref,
-                    **draft.fields,
-                )
+                draft.event(event_id(source_name, "", digest, occurrence, index), recorded_at, ref)
                 made += 1
         return made
 
