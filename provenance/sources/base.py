@@ -184,9 +184,12 @@ class MultilineSource(Source):
                 self._pending[2].append(line)
                 return []
             return [Entry(line_no, [line], quarantined=f"not a {self.name} line")]
-        done = self.flush()
+        # `flush`, then this line opens the next entry (written out: once per line).
+        pending = self._pending
         self._pending = (line_no, match, [line])
-        return done
+        if pending is None:
+            return []
+        return [self.make_entry(*pending)]
 
     def flush(self) -> list[Entry]:
         if self._pending is None:

@@ -222,11 +222,10 @@ class PrescatSource(MultilineSource):
         self._bases: dict[tuple[str, str, str], tuple[type[AuditResult], dict[str, Any]]] = {}
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
-        ruby_time, rails_time, check, raw_druid, area, result = head.group(
-            "rts", "ts", "check", "druid", "area", "result"
-        )
+        # The groups in `_HEAD`'s order (one call instead of one per group).
+        ruby_time, rails_time, check, raw_druid, area, result, header = head.groups()
         if check is None:
-            if head["header"] is not None:
+            if header is not None:
                 return Entry(line_no, lines, ignored="logger file header")
             return Entry(line_no, lines, ignored=NOT_AN_AUDIT_RESULT)
         druid = self._druids.get(raw_druid)
