@@ -1,8 +1,9 @@
 """prescat parse-and-type throughput against a bare regex match over the same lines.
 
 What it measures: lines per second, in-process and single-threaded, for four stages over the
-same lines, each stage timed in its own fresh child process (the lines are read into memory
-before the clock starts; imports and start-up are not timed):
+same lines, each stage timed in its own fresh child process, in CPU time (`process_time`: the
+machine is shared; the lines are read into memory before the clock starts; imports and
+start-up are not timed):
 
 - `regex`: a bare `re.compile(<simple layout regex>).match(line)` loop, the floor any parser
   pays (a Ruby Logger regex for the audit logs, a Rails tagged-line regex for the Rails log:
@@ -10,8 +11,11 @@ before the clock starts; imports and start-up are not timed):
 - `feed`: `PrescatSource.feed` / `finish` only (layout, audit and template regexes, drafts);
 - `type`: the issue's "parse and type": `feed` plus building the typed pydantic event of every
   draft exactly as `provenance.ingest.reader.Reader._records` does (line digest, occurrence
-  count, `event_id`, `SourceRef`, `draft.model(event_id=..., recorded_at=..., source=...,
-  **fields)`);
+  count, `event_id`, `SourceRef`, `draft.event(event_id, recorded_at, source)`: built from the
+  parser's typed values, not validated again);
+- `identity`: the line digest, occurrence count and `event_id` of every line, nothing else:
+  the part of `type` that event identity costs whatever the parser does (not a stage of the
+  pipeline: a floor under `type`);
 - `ingest`: `provenance.ingest.pipeline.ingest_stream` into an in-memory SQLite store: the whole
   pipeline (accounting, JSON payloads, appends, the ObjectState projection) without file I/O.
 
@@ -21,8 +25,12 @@ line is an audit result, so an event) and the Rails `production.log` (request no
 every line is ignored as "not an audit result"). Stages are run round-robin, `--repeats`
 rounds, and medians are reported, with `type` / `regex` as the headline ratio.
 
-Run: `.venv/bin/python bench/prescat_parse.py [--repeats 5] [--quick]`. All data is made in a
-temporary directory that is removed at the end.
+With `--before DIR` (a tree of the code before: `git archive COMMIT | tar -x -C DIR`), DIR's own
+`bench/prescat_parse.py` runs its `feed` and `type` stages over the same lines in the same
+rounds, with DIR's packages first on the path, as `before: feed` and `before: type`.
+
+Run: `.venv/bin/python bench/prescat_parse.py [--repeats 5] [--quick] [--before DIR]`. All data
+is made in a temporary directory that is removed at the end.
 """
 
 from __future__ import annotations
@@ -38,7 +46,15 @@ from typing import Any
 
 from common import PYTHON, fmt_int, median, run_measured
 
-STAGES = ("regex", "feed", "type", "ingest")
+STAGES = ("regex", "identity", "feed", "type", "ingest")
+BEFORE_STAGES = ("feed", "type")
+# The before tree's script, run with the tree first on the path (`-c`: the working directory).
+# Its loops are timed in CPU time too: its `time.perf_counter` is `time.process_time`.
+_RUN_BEFORE = (
+    "import runpy, sys, time; time.perf_counter = time.process_time; "
+    "sys.path.insert(0, 'bench'); sys.argv[0] = 'bench/prescat_parse.py'; "
+    "runpy.run_path('bench/prescat_parse.py', run_name='__main__')"
+)
 TZ = "America/Los_Angeles"
 AUDIT_FILES = ("audit_checksum_validation.log", "audit_catalog_to_moab.log", "c2a.log")
 RAILS_FILES = ("production.log",)
@@ -59,6 +75,10 @@ SETS = {  # label -> (demo files, bare regex)
 
 
 def _child(stage: str, path: Path, layout: str) -> dict[str, float | int]:
+    # CPU time of the loop (process_time), not wall time: on a shared machine (two cores, a
+    # load of 17 when this was last run) wall time measures the neighbours; the loops are
+    # single-threaded and do no I/O, so their CPU time is their cost.
+    time.perf_counter = time.process_time
     raw = path.read_bytes()
     lines = raw.decode("utf-8", "surrogateescape").split("\n")
     if lines and lines[-1] == "":
@@ -67,8 +87,10 @@ def _child(stage: str, path: Path, layout: str) -> dict[str, float | int]:
         return _time_regex(lines, BARE[layout])
     if stage in ("feed", "type"):
         return _time_source(lines, path.name, build=stage == "type")
+    if stage == "identity":
+        return _time_identity(lines)
     if stage == "ingest":
-        return _time_ingest(raw.splitlines(keepends=True), path.name)
+        return _time_ingest(raw, path.name)
     raise SystemExit(f"unknown stage {stage}")
 
 
@@ -83,11 +105,23 @@ def _time_regex(lines: list[str], pattern: str) -> dict[str, float | int]:
     return {"lines": len(lines), "seconds": seconds, "matched": matched, "events": 0}
 
 
+def _time_identity(lines: list[str]) -> dict[str, float | int]:
+    from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
+
+    counter = OccurrenceCounter()
+    start = time.perf_counter()
+    for line in lines:
+        digest = line_digest(line)
+        event_id("prescat", "", digest, counter.next(digest), 0)
+    seconds = time.perf_counter() - start
+    return {"lines": len(lines), "seconds": seconds, "events": len(lines), "matched": 0}
+
+
 def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float | int]:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from provenance.domain.events import SourceRef
+    from provenance.domain.event_shapes import source_ref
     from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
     from provenance.sources.base import Entry, SourceContext
     from provenance.sources.prescat import PrescatSource
@@ -106,14 +140,9 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
                 continue
             digest = line_digest(entry.head)
             occurrence = counter.next(digest)
-            ref = SourceRef(type=source_name, origin="", file=name, line=entry.line_no)
+            ref = source_ref(source_name, "", name, entry.line_no)
             for index, draft in enumerate(entry.drafts):
-                draft.model(
-                    event_id=event_id(source_name, "", digest, occurrence, index),
-                    recorded_at=recorded_at,
-                    source=ref,
-                    **draft.fields,
-                )
+                draft.event(event_id(source_name, "", digest, occurrence, index), recorded_at, ref)
                 made += 1
         return made
 
@@ -135,7 +164,8 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     return {"lines": len(lines), "seconds": seconds, "events": events or drafts, "matched": 0}
 
 
-def _time_ingest(raw_lines: list[bytes], name: str) -> dict[str, float | int]:
+def _time_ingest(raw: bytes, name: str) -> dict[str, float | int]:
+    import io
     from zoneinfo import ZoneInfo
 
     from eventstore.sqlite import MEMORY, SQLiteEventStore
@@ -145,7 +175,7 @@ def _time_ingest(raw_lines: list[bytes], name: str) -> dict[str, float | int]:
     store = SQLiteEventStore(MEMORY)
     options = IngestOptions(source="prescat", tz=ZoneInfo(TZ))
     start = time.perf_counter()
-    report = ingest_stream(store, raw_lines, name, options)
+    report = ingest_stream(store, io.BytesIO(raw), name, options)
     seconds = time.perf_counter() - start
     store.close()
     return {"lines": report.lines, "seconds": seconds, "events": report.events, "matched": 0}
@@ -170,24 +200,28 @@ def _make_inputs(directory: Path, *, quick: bool) -> dict[str, tuple[Path, str]]
     return inputs
 
 
-def measure(repeats: int, *, quick: bool) -> list[dict[str, Any]]:
+def measure(repeats: int, *, quick: bool, before: Path | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    stages = [*STAGES, *(f"before: {stage}" for stage in BEFORE_STAGES if before)]
     with tempfile.TemporaryDirectory(prefix="bench-prescat-") as tmp:
         inputs = _make_inputs(Path(tmp), quick=quick)
         for label, (path, layout) in inputs.items():
-            results: dict[str, list[dict[str, float | int]]] = {stage: [] for stage in STAGES}
+            results: dict[str, list[dict[str, float | int]]] = {stage: [] for stage in stages}
             for _ in range(repeats):
-                for stage in STAGES:  # round-robin: drift on a shared machine hits all alike
-                    cmd = [PYTHON, __file__, "--child", stage, "--input", str(path)]
-                    cmd += ["--layout", layout]
-                    results[stage].append(json.loads(run_measured(cmd).stdout))
+                for stage in stages:  # round-robin: drift on a shared machine hits all alike
+                    args = ["--child", stage.removeprefix("before: "), "--input", str(path)]
+                    args += ["--layout", layout]
+                    if stage.startswith("before: "):
+                        run = run_measured([PYTHON, "-c", _RUN_BEFORE, *args], cwd=before)
+                    else:
+                        run = run_measured([PYTHON, __file__, *args])
+                    results[stage].append(json.loads(run.stdout))
             regex_s = median([r["seconds"] for r in results["regex"]])
-            per_round = [
-                t["seconds"] / r["seconds"]
-                for t, r in zip(results["type"], results["regex"], strict=True)
-            ]
-            for stage in STAGES:
+            for stage in stages:
                 runs = results[stage]
+                per_round = [
+                    t["seconds"] / r["seconds"] for t, r in zip(runs, results["regex"], strict=True)
+                ]
                 seconds = median([r["seconds"] for r in runs])
                 rows.append(
                     {
@@ -199,7 +233,7 @@ def measure(repeats: int, *, quick: bool) -> list[dict[str, Any]]:
                         "seconds": seconds,
                         "lines_per_s": runs[0]["lines"] / seconds,
                         "x_regex": seconds / regex_s,
-                        "type_ratio_range": (min(per_round), max(per_round)),
+                        "ratio_range": (min(per_round), max(per_round)),
                     }
                 )
     return rows
@@ -209,7 +243,8 @@ def markdown(rows: list[dict[str, Any]], repeats: int) -> str:
     out = [
         "### 1. prescat parse-and-type vs a bare regex",
         "",
-        f"Median of {repeats} runs per stage, each in a fresh process; lines already in memory.",
+        f"Median of {repeats} runs per stage, each in a fresh process, CPU time of the loop; "
+        "lines already in memory.",
         "`events` is the number of typed events built (for `regex`: lines the bare regex matched).",
         "",
         "| line set | stage | lines | events | median s | lines/s | time × bare regex |",
@@ -227,12 +262,26 @@ def markdown(rows: list[dict[str, Any]], repeats: int) -> str:
         if row["set"] not in seen:
             seen.add(row["set"])
             out.append(f"- bare regex for {row['set']}: `{row['bare_regex']}`")
+    by_stage = {(row["set"], row["stage"]): row for row in rows}
     for row in rows:
         if row["stage"] == "type":
-            low, high = row["type_ratio_range"]
-            out.append(
+            low, high = row["ratio_range"]
+            line = (
                 f"- {row['set']}: parse-and-type takes {row['x_regex']:.1f}× the bare regex's "
-                f"time (per-round ratios {low:.1f}–{high:.1f}×)."
+                f"time (per-round ratios {low:.1f}–{high:.1f}×), "
+                f"{1 / row['x_regex']:.3f} of its speed"
+            )
+            before = by_stage.get((row["set"], "before: type"))
+            if before is not None:
+                low, high = before["ratio_range"]
+                line += (
+                    f"; before: {before['x_regex']:.1f}× (per round {low:.1f}–{high:.1f}×), "
+                    f"{before['seconds'] / row['seconds']:.2f}× the time of now"
+                )
+            identity = by_stage[(row["set"], "identity")]
+            out.append(
+                f"{line}. Identity alone (digest, occurrence, id of every line) takes "
+                f"{identity['x_regex']:.1f}×."
             )
     return "\n".join(out)
 
@@ -242,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="small input, for trying it out")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a tree of the code before (git archive COMMIT | tar -x -C DIR): its feed and type "
+        "stages run too, over the same lines",
+    )
     parser.add_argument("--child", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--layout", choices=sorted(BARE), help=argparse.SUPPRESS)
@@ -249,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(_child(args.child, args.input, args.layout)))
         return 0
-    rows = measure(args.repeats, quick=args.quick)
+    rows = measure(args.repeats, quick=args.quick, before=args.before and args.before.resolve())
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     print(markdown(rows, args.repeats))

@@ -15,6 +15,9 @@ import uuid
 NAMESPACE = uuid.UUID("6f1d8a52-3c1e-5b8e-9a57-5f0c2d3e4b61")
 _NAMESPACE_BYTES = NAMESPACE.bytes
 _SEP = "\x1f"
+_sha1 = hashlib.sha1
+# A hex digit with its top two bits set to RFC 9562's variant (binary 10).
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 QUARANTINE_INDEX = -1  # quarantine records never share an id with the events a replay yields
 
 
@@ -31,14 +34,11 @@ def event_id(source: str, origin: str, digest: bytes, occurrence: int, index: in
     The line enters through its digest so that it is hashed once per line, not once per use.
     """
     name = f"{source}{_SEP}{origin}{_SEP}{digest.hex()}{_SEP}{occurrence}{_SEP}{index}"
-    sha = bytearray(
-        hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8", "surrogateescape")).digest()
-    )
-    # RFC 9562 version (5) and variant bits, as uuid.UUID(version=5) sets them, at half its cost.
-    sha[6] = (sha[6] & 0x0F) | 0x50
-    sha[8] = (sha[8] & 0x3F) | 0x80
-    h = sha[:16].hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = _sha1(_NAMESPACE_BYTES + name.encode("utf-8", "surrogateescape")).hexdigest()
+    # The first 16 bytes, with RFC 9562's version (5) and variant bits set as uuid.UUID does,
+    # written straight from the hex digits: the version is the 13th digit, the variant the top
+    # two bits of the 17th (a fifth less time than setting the bits in bytes, then formatting).
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 class OccurrenceCounter:

@@ -34,10 +34,10 @@ from pydantic_core import PydanticSerializationError
 from eventstore import AppendResult, EventRecord, EventStore, InvalidRecordError
 from eventstore.store import MAX_PAYLOAD_BYTES
 from provenance.access.policy import AccessPolicy
+from provenance.domain.event_shapes import source_ref as built_source_ref
 from provenance.domain.event_time import TIME_OUT_OF_RANGE, in_window
 from provenance.domain.events import (
     QUARANTINE_STREAM,
-    DomainEvent,
     ServiceAccessed,
     SourceRef,
     access_stream,
@@ -246,9 +246,7 @@ class Reader:
         """The entry's records, or why there are none (the reason it is quarantined)."""
         origin = self.options.origin
         # Built from this module's own typed values, so not validated again (once per line).
-        source_ref = SourceRef.model_construct(
-            type=source_name, origin=origin, file=self.name, line=entry.line_no
-        )
+        source_ref = built_source_ref(source_name, origin, self.name, entry.line_no)
         records = []
         try:
             for index, draft in enumerate(entry.drafts):
@@ -261,12 +259,7 @@ class Reader:
                 if draft.model is ServiceAccessed:
                     record = self._access_record(draft.fields, source_ref, key)
                 else:
-                    event: DomainEvent = draft.model(
-                        event_id=key,
-                        recorded_at=self.recorded_at,
-                        source=source_ref,
-                        **draft.fields,
-                    )
+                    event = draft.event(key, self.recorded_at, source_ref)
                     if event.object is None:
                         return _REJECTED
                     record = event_record(event, event.object)

@@ -16,10 +16,11 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, ClassVar
 
-from provenance.domain.events import DomainEvent
+from provenance.domain.event_shapes import EventShape
+from provenance.domain.events import DomainEvent, SourceRef
 from provenance.domain.identity import line_digest
 from provenance.records.lines import CutLine, OverlongLine
 
@@ -38,11 +39,22 @@ class SourceContext:
 class Draft:
     """A domain event before identity and envelope: its model and fields.
 
-    The pipeline adds `event_id`, `recorded_at` and `source`; everything else comes from here.
+    The pipeline adds `event_id`, `recorded_at` and `source` (`event`); everything else comes
+    from here. A source whose fields already have the model's types, and exactly the fields
+    its `shape` names, gives that shape: the event is then built without validating them
+    again (`provenance.domain.event_shapes`); without one, the model validates them.
     """
 
     model: type[DomainEvent]
     fields: dict[str, Any]
+    shape: EventShape[Any] | None = None
+
+    def event(self, event_id: str, recorded_at: datetime, source: SourceRef) -> DomainEvent:
+        """The typed event, with its identity and envelope."""
+        if self.shape is not None:
+            built: DomainEvent = self.shape.build(self.fields, event_id, recorded_at, source)
+            return built
+        return self.model(event_id=event_id, recorded_at=recorded_at, source=source, **self.fields)
 
 
 @dataclass(slots=True)
@@ -172,9 +184,12 @@ class MultilineSource(Source):
                 self._pending[2].append(line)
                 return []
             return [Entry(line_no, [line], quarantined=f"not a {self.name} line")]
-        done = self.flush()
+        # `flush`, then this line opens the next entry (written out: once per line).
+        pending = self._pending
         self._pending = (line_no, match, [line])
-        return done
+        if pending is None:
+            return []
+        return [self.make_entry(*pending)]
 
     def flush(self) -> list[Entry]:
         if self._pending is None:

@@ -55,6 +55,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from provenance.domain.druid import Druid, druid_or_none
+from provenance.domain.event_shapes import ENVELOPE, EventShape
 from provenance.domain.events import (
     AgentRef,
     AuditResult,
@@ -106,20 +107,23 @@ NOT_AN_AUDIT_RESULT = "not an audit result"
 _SEVERITY = r"(?:DEBUG|INFO|WARN|ERROR|FATAL|UNKNOWN|ANY)"
 _TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?"
 _ZONE = r"(?: ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?))?"
-# Both layouts in one pattern: the first character decides which branch can match, cheaply.
+# `check_name(druid, storage root or endpoint) result`; the second argument may be empty.
+_AUDIT = (
+    r"(?P<check>[A-Za-z_][A-Za-z0-9_:]*)\((?P<druid>[^,()]*),(?P<area>[^()]*)\)"
+    r"(?: (?P<result>.*))?\Z"
+)
+# Both layouts and the result in one pattern, one match per line: the first character decides
+# which layout can match, cheaply; the result groups are set only when the rest of the line is
+# a result. The atomic groups `(?>...)` keep the layout's split where it is when the result
+# does not match: the rest of a line that is not a result is never re-split to make one.
 _HEAD = re.compile(
     # Ruby Logger: `%s, [%s #%d] %5s -- %s: %s` (severity initial, time, pid, level, progname).
-    rf"[DIWEFAU], \[(?P<rts>{_TIME}{_ZONE}) ?#[0-9]+\] +{_SEVERITY} -- (?P<prog>.*?):(?: |$)"
-    r"(?P<rmsg>.*)"
+    rf"(?:[DIWEFAU], \[(?P<rts>{_TIME}{_ZONE}) ?#[0-9]+\] +{_SEVERITY} -- (?>.*?:(?: |$))"
     # Rails tagged logging: `[time] [LEVEL] [request id] ...` (any number of tags, or none).
-    rf"|\[(?P<ts>{_TIME}{_ZONE})\] \[{_SEVERITY}\](?: \[[^\]]*\])*(?: |$)(?P<msg>.*)"
+    rf"|\[(?P<ts>{_TIME}{_ZONE})\] \[{_SEVERITY}\](?>(?: \[[^\]]*\])*(?: |$)))"
+    rf"(?:{_AUDIT})?.*"
     # The first line Ruby's Logger writes into every new log file.
     r"|(?P<header># Logfile created on .*)",
-    re.DOTALL,
-)
-# `check_name(druid, storage root or endpoint) message`; the second argument may be empty.
-_AUDIT = re.compile(
-    r"(?P<check>[A-Za-z_][A-Za-z0-9_:]*)\((?P<druid>[^,()]*),(?P<area>[^()]*)\)(?: (?P<msg>.*))?",
     re.DOTALL,
 )
 _VERSION_DIR = re.compile(r"/v([0-9]{4,9})(?:/|\Z)")
@@ -180,6 +184,23 @@ REPLICATION_CHECKS = frozenset(
 FIXITY_CHECK = "validate_checksums"
 _GT_NOTE = " (the catalog was behind the Moab on storage and is updated to the actual version)"
 
+# The fields a draft of each model gives (every field but the envelope, the version of the
+# schema and the type): what `_base`, `make_entry` and `_add_values` set.
+_SHAPES: dict[type[AuditResult], EventShape[AuditResult]] = {
+    model: EventShape(
+        model,
+        [name for name in model.model_fields if name not in (*ENVELOPE, "schema_version", "type")],
+    )
+    for model in (
+        FixityChecked,
+        ReplicaAudited,
+        ObjectValidated,
+        VersionAudited,
+        CatalogUpdated,
+        PreservationStatusChanged,
+    )
+}
+
 # --- the source ------------------------------------------------------------------------------
 
 _MAX_CACHED = 10_000
@@ -201,42 +222,28 @@ class PrescatSource(MultilineSource):
         self._bases: dict[tuple[str, str, str], tuple[type[AuditResult], dict[str, Any]]] = {}
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
-        entry = Entry(line_no, lines)
-        if head["header"] is not None:
-            entry.ignored = "logger file header"
-            return entry
-        ruby_time = head["rts"]
-        audit = _AUDIT.fullmatch(head["rmsg"] if ruby_time is not None else head["msg"])
-        if audit is None:
-            entry.ignored = NOT_AN_AUDIT_RESULT
-            return entry
-        raw_druid = audit["druid"]
+        # The groups in `_HEAD`'s order (one call instead of one per group).
+        ruby_time, rails_time, check, raw_druid, area, result, header = head.groups()
+        if check is None:
+            if header is not None:
+                return Entry(line_no, lines, ignored="logger file header")
+            return Entry(line_no, lines, ignored=NOT_AN_AUDIT_RESULT)
         druid = self._druids.get(raw_druid)
         if druid is None:
             druid = self._druid(raw_druid)
             if druid is None:
-                entry.quarantined = "malformed druid"
-                return entry
-        check, area, result = audit.group("check", "area", "msg")
+                return Entry(line_no, lines, quarantined="malformed druid")
         area = area.strip()
         if "," in area:
             # The 2017 handlers logged `(druid, version, size, endpoint)`: not this format.
-            entry.quarantined = "unknown audit arguments"
-            return entry
-        result = (result or "").rstrip()
+            return Entry(line_no, lines, quarantined="unknown audit arguments")
+        result = result.rstrip() if result else ""
         recognised = recognise(result)
         if recognised is None:
-            entry.quarantined = "unknown result message"
-            return entry
-        try:
-            occurred_at = datetime.fromisoformat(ruby_time or head["ts"])
-        except ValueError:
-            entry.quarantined = "malformed timestamp"
-            return entry
-        if occurred_at.tzinfo is None:
-            # Same as `.replace(tzinfo=...)` (fold 0: the earlier of a repeated DST hour), at a
-            # quarter of its cost on Python 3.11.
-            occurred_at = datetime.combine(occurred_at, occurred_at.time(), self._tz)
+            return Entry(line_no, lines, quarantined="unknown result message")
+        occurred_at = self._time(ruby_time or rails_time)
+        if occurred_at is None:
+            return Entry(line_no, lines, quarantined="malformed timestamp")
         code, match = recognised
 
         base = self._bases.get((code, check, area))
@@ -256,8 +263,20 @@ class PrescatSource(MultilineSource):
         )
         if match is not None:
             self._add_values(model, code, match, result, fields)
-        entry.drafts.append(Draft(model=model, fields=fields))
-        return entry
+        # Every field of the model is set, each of its type: built without validation.
+        return Entry(line_no, lines, [Draft(model, fields, _SHAPES[model])])
+
+    def _time(self, text: str) -> datetime | None:
+        """The event time; a zone-less one is read in the context's zone."""
+        try:
+            occurred_at = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if occurred_at.tzinfo is None:
+            # Same as `.replace(tzinfo=...)` (fold 0: the earlier of a repeated DST hour), at a
+            # quarter of its cost on Python 3.11.
+            occurred_at = datetime.combine(occurred_at, occurred_at.time(), self._tz)
+        return occurred_at
 
     def _base(self, code: str, check: str, area: str) -> tuple[type[AuditResult], dict[str, Any]]:
         """The model and the fields that depend only on the code, the check and its argument."""
@@ -306,6 +325,8 @@ class PrescatSource(MultilineSource):
         elif model is VersionAudited:
             fields["actual_version"] = None
             fields["db_version"] = None
+        elif model is ObjectValidated:
+            fields["errors"] = ()
         if len(self._bases) < _MAX_CACHED:
             self._bases[(code, check, area)] = (model, fields)
         return model, fields
