@@ -81,7 +81,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import PYTHON, REPO, fmt_int
+from common import PYTHON, REPO, fmt_int, machine_lines
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # `tests.aws_server` and `tests.aws_lambda`
@@ -520,9 +520,10 @@ def _measure(
 
     _progress("generating the demo logs")
     started = time.perf_counter()
+    objects = max(3, round((lines - BASE_LINES) / LINES_PER_OBJECT))
     data = generate(
         tmp / "demo",
-        objects=max(3, round((lines - BASE_LINES) / LINES_PER_OBJECT)),
+        objects=objects,
         days=DAYS,
         tz=TZ,
     )
@@ -584,6 +585,7 @@ def _measure(
     poller = TableStreamPoller(endpoint, table, batch_size=stream_batch_size)
     project = Timing()
     stream_records = Counter[str]()
+    filtered_records = 0
     rounds = 0
     meter.phase = "projector"
     with quiet_stdout():
@@ -595,10 +597,18 @@ def _measure(
             if not batches:
                 break
             rounds += 1
+            passed: list[dict[str, Any]] = []
             for event in batches:
                 for record in event["Records"]:
                     image = record["dynamodb"].get("NewImage") or record["dynamodb"]["Keys"]
                     stream_records[_category(_plain(image))] += 1
+                    if _passes_filter(record):
+                        passed.append(record)
+            # As deployed: the event source mapping's filter (cdk/projector.py) passes event
+            # items only, and Lambda fills each invocation with what passed.
+            filtered_records += len(passed)
+            for start in range(0, len(passed), stream_batch_size):
+                event = {"Records": passed[start : start + stream_batch_size]}
                 project.run(handlers.projector.handler, event)
     meter.phase = None
 
@@ -632,6 +642,8 @@ def _measure(
     dynamodb_events = ingest_writes["event item"].items if "event item" in ingest_writes else 0
     return {
         "lines": total_lines,
+        "days": DAYS,
+        "objects": objects,
         "input_bytes": input_bytes,
         "files": len(data.files),
         "generate_s": generate_s,
@@ -650,7 +662,7 @@ def _measure(
         },
         "ship": ship.as_json(),
         "ingest": ingest.as_json(),
-        "projector": {**project.as_json(), "rounds": rounds},
+        "projector": {**project.as_json(), "rounds": rounds, "records": filtered_records},
         "stream_records": dict(stream_records),
         "writes": {p: {k: t.as_json() for k, t in w.items()} for p, w in meter.writes.items()},
         "reads": {p: {k: t.as_json() for k, t in r.items()} for p, r in meter.reads.items()},
@@ -660,6 +672,15 @@ def _measure(
         "storage": storage,
         "sqlite": sqlite_runs,
     }
+
+
+def _passes_filter(record: dict[str, Any]) -> bool:
+    """The projector's event source mapping filter (`cdk.projector.event_items_filter`):
+    inserted or removed event items."""
+    schema = _schema()
+    keys = record["dynamodb"].get("Keys") or {}
+    pk = keys.get(schema.PARTITION_KEY, {}).get("S", "")
+    return record.get("eventName") in ("INSERT", "REMOVE") and pk.startswith(schema.EVENT_PREFIX)
 
 
 def _plain(image: dict[str, Any]) -> dict[str, Any]:
@@ -732,6 +753,80 @@ def costs(figures: dict[str, Any]) -> dict[str, Any]:
     fixed = sum(r["dollars"] for r in rows if "provisioned" not in r["item"])
     out["total_on_demand_without_compute"] = fixed
     return out
+
+
+def units_document(figures: dict[str, Any]) -> dict[str, Any]:
+    """What `prov cost` prices (`provenance/aws/units.json`, `--units FILE`): the run's counts,
+    totals and sizes, with the commit and machine that measured them. Every figure is a
+    count of the run (no derived ratio): `provenance.aws.cost_figures` scales them."""
+    writes, reads = figures["writes"], figures["reads"]
+    calls = figures["calls"]
+    stored = figures["storage"]["by_kind"]
+
+    def tally(table: dict[str, Any], kind: str, what: str) -> float:
+        return float(table.get(kind, {}).get(what, 0))
+
+    def kinds(table: dict[str, Any], prefix: str, what: str = "units") -> float:
+        return sum(float(t[what]) for kind, t in table.items() if kind.startswith(prefix))
+
+    def kept(kind: str, what: str) -> int:
+        return int(stored.get(kind, {}).get(what, 0))
+
+    ingest, projector = writes.get("ingest", {}), writes.get("projector", {})
+    object_rows = kept("object_state row", "items")
+    final_row = kept("object_state row", "bytes") / object_rows if object_rows else 0.0
+    counted = {
+        "lines": figures["lines"],
+        "events": figures["dynamodb_event_items"],
+        "days": figures["days"],
+        "objects": figures["objects"],  # those two: what `generate` was asked for
+        # Each event leaves one applied-marker, in the projection of its kind.
+        "preservation_events": tally(projector, "object_state applied-marker", "items"),
+        "access_events": tally(projector, "access_counts applied-marker", "items"),
+        "kinesis_records": figures["kinesis"]["records"],
+        "kinesis_put_units": figures["kinesis"]["payload_units"],
+        "kinesis_kb_rounded": figures["kinesis"]["kb_rounded"],
+        "kinesis_bytes": figures["kinesis"]["bytes"],
+        "ingest_write_units": sum(t["units"] for t in ingest.values()),
+        "ingest_event_write_units": sum(
+            tally(ingest, kind, "units")
+            for kind in ("event item", "id guard", "feed index (GSI) copy")
+        ),
+        "ingest_read_units": sum(t["units"] for t in reads.get("ingest", {}).values()),
+        "object_marker_write_units": tally(projector, "object_state applied-marker", "units"),
+        "object_row_writes": tally(projector, "object_state row", "items"),
+        "object_row_write_units": tally(projector, "object_state row", "units"),
+        "object_read_units": kinds(reads.get("projector", {}), "object_state"),
+        "access_marker_write_units": tally(projector, "access_counts applied-marker", "units"),
+        "access_row_writes": tally(projector, "access_counts row", "items"),
+        "access_row_write_units": tally(projector, "access_counts row", "units"),
+        "access_read_units": kinds(reads.get("projector", {}), "access_counts"),
+        # A rewrite of a row of the size rows ended at: in a transaction (with its markers).
+        "object_row_final_write_units": 2 * units(round(final_row), WRITE_UNIT),
+        "event_items_stored": kept("event item", "items"),
+        "event_item_bytes": kept("event item", "bytes"),
+        "guards": kept("id guard", "items"),
+        "guard_bytes": kept("id guard", "bytes"),
+        "index_bytes": figures["storage"]["index_bytes"],
+        "access_rows": kept("access_counts row", "items"),
+        "access_row_bytes": kept("access_counts row", "bytes"),
+        "object_rows": object_rows,
+        "object_row_bytes": kept("object_state row", "bytes"),
+        "markers": kept("object_state applied-marker", "items")
+        + kept("access_counts applied-marker", "items"),
+        "marker_bytes": kept("object_state applied-marker", "bytes")
+        + kept("access_counts applied-marker", "bytes"),
+        "stream_records": figures["projector"].get(
+            "records", sum(figures["stream_records"].values())
+        ),
+        "projector_invocations": figures["projector"]["invocations"],
+        "ingest_cpu_s": figures["ingest"]["cpu_s"],
+        "ingest_sqlite_cpu_s": figures["sqlite"]["projections left to the stream"]["cpu_s"],
+        "projector_cpu_s": figures["projector"]["cpu_s"],
+        "ingest_calls": sum(calls.get("ingest", {}).values()),
+        "projector_calls": sum(calls.get("projector", {}).values()),
+    }
+    return {"measured": figures.get("measured", {}), "units": counted}
 
 
 def markdown(figures: dict[str, Any]) -> str:
@@ -824,14 +919,19 @@ def markdown(figures: dict[str, Any]) -> str:
     out += [
         "",
         f"Events stored: {fmt_int(events)} ({events / lines * 1000:,.0f} per 1,000 lines). "
-        "Table-stream records the projector was given: "
+        "Records of the table's stream: "
         + ", ".join(
             f"{kind} {fmt_int(n)}"
             for kind, n in sorted(figures["stream_records"].items(), key=lambda kv: -kv[1])
         )
-        + f" ({fmt_int(sum(figures['stream_records'].values()))} in all, "
-        f"{fmt_int(figures['projector']['invocations'])} invocations in "
-        f"{figures['projector']['rounds']} rounds of reading the stream).",
+        + f" ({fmt_int(sum(figures['stream_records'].values()))} in all); "
+        + (
+            f"the deployed filter passed {fmt_int(figures['projector']['records'])} to the "
+            if "records" in figures["projector"]
+            else "all of them went to the "
+        )
+        + f"projector, in {fmt_int(figures['projector']['invocations'])} invocations, "
+        f"{figures['projector']['rounds']} rounds of reading the stream.",
         "",
         "Per 1,000,000 log lines, list prices (us-east-1):",
         "",
@@ -938,6 +1038,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=1, help="shards of the Kinesis stream")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
+        "--units",
+        type=Path,
+        help="also write what `prov cost` prices here (provenance/aws/units.json); with "
+        "--render, from the saved figures",
+    )
+    parser.add_argument(
         "--render", type=Path, help="print the summary of figures saved with --json, run nothing"
     )
     parser.add_argument("--moto-server", action="store_true", help=argparse.SUPPRESS)
@@ -945,12 +1051,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.moto_server:
         return _serve_moto()
     if args.render:
-        print(markdown(json.loads(args.render.read_text())))
+        saved = json.loads(args.render.read_text())
+        if args.units:
+            args.units.write_text(json.dumps(units_document(saved), indent=2) + "\n")
+        print(markdown(saved))
         return 0
+    command = " ".join(["python bench/aws_units.py", *(argv or sys.argv[1:])])
     figures = measure(args.lines, args.batch_size, args.stream_batch_size, args.shards)
     figures["costs"] = costs(figures)
+    # Taken after the run: the commit is the one measured unless it changed meanwhile.
+    figures["measured"] = {"command": command, "machine": [m[2:] for m in machine_lines()]}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
+    if args.units:
+        args.units.write_text(json.dumps(units_document(figures), indent=2) + "\n")
     print(markdown(figures))
     return 0
 

@@ -49,18 +49,22 @@ FEED_BUCKET_BITS = 16
 # written once and never changed; removals are expiry, which counts survive).
 STREAM_VIEW_TYPE: Final = "NEW_IMAGE"
 
-# Attributes of an event item.
+# Attributes of an event item. The id and the stream are in its keys; items written before
+# issue 13 also carry them as attributes (ATTR_EVENT_ID, ATTR_STREAM), and so do id guards
+# written before it (ATTR_EVENT_ID): readers take the keys.
 ATTR_EVENT_ID = "event_id"
 ATTR_STREAM = "stream"
 ATTR_TYPE = "type"
 ATTR_PAYLOAD = "payload"
-ATTR_PAYLOAD_ZLIB = "payload_z"  # the payload zlib-compressed, instead of ATTR_PAYLOAD
+ATTR_PAYLOAD_ZLIB = "payload_z"  # the payload zlib-compressed, instead of ATTR_PAYLOAD (read only)
+ATTR_PAYLOAD_DICT = "payload_d"  # a dictionary's number, then the payload compressed with it
 ATTR_EXPIRES_KEY = "expires_key"  # the exact expiry (time_key); TTL_ATTRIBUTE is whole seconds
 ATTR_COUNTER = "last"
 
 # Attributes of a projection row.
 ATTR_VALUE = "value"
-ATTR_VALUE_ZLIB = "value_z"  # the value zlib-compressed, instead of ATTR_VALUE
+ATTR_VALUE_ZLIB = "value_z"  # the value zlib-compressed, instead of ATTR_VALUE (read only)
+ATTR_VALUE_DICT = "value_d"  # a dictionary's number, then the value compressed with it
 ATTR_VERSION = "version"
 
 # Epoch seconds after which DynamoDB may delete the item; set only where retention policy allows.

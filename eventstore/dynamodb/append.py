@@ -67,8 +67,10 @@ class Appending(Calls):
 
     def _existing_ids(self, event_ids: list[str]) -> set[str]:
         keys = [item_key(schema.EVENT_ID_PREFIX + i, schema.GUARD_SORT_KEY) for i in event_ids]
-        found = self._batch_get(keys, projection=schema.ATTR_EVENT_ID, action="append to")
-        return {item[schema.ATTR_EVENT_ID]["S"] for item in found}
+        # The id from the guard's key: guards no longer repeat it in an attribute.
+        found = self._batch_get(keys, projection=schema.PARTITION_KEY, action="append to")
+        start = len(schema.EVENT_ID_PREFIX)
+        return {item[schema.PARTITION_KEY]["S"][start:] for item in found}
 
     def _register_streams(self, streams: set[str]) -> None:
         # Written before the events, so a listed stream may (after a crash) hold no record,
@@ -123,7 +125,6 @@ class Appending(Calls):
             actions: list[Any] = []
             for record, key, position in pending:
                 guard = item_key(schema.EVENT_ID_PREFIX + record.event_id, schema.GUARD_SORT_KEY)
-                guard[schema.ATTR_EVENT_ID] = {"S": record.event_id}
                 item = event_item(record, key, position)
                 if schema.TTL_ATTRIBUTE in item:
                     guard[schema.TTL_ATTRIBUTE] = item[schema.TTL_ATTRIBUTE]

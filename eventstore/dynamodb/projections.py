@@ -120,7 +120,7 @@ class ProjectionRows(Calls):
                 actions.append({"Delete": {**common, "Key": item_key(pk, write.key)}})
             else:
                 item = item_key(pk, write.key)
-                name, data = pack(write.value, schema.ATTR_VALUE, schema.ATTR_VALUE_ZLIB)
+                name, data = pack(write.value, schema.ATTR_VALUE, schema.ATTR_VALUE_DICT)
                 item[name] = {"B": data}
                 item[schema.ATTR_VERSION] = {"N": str(write.expected_version + 1)}
                 if write.expires_at is not None:

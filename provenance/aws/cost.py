@@ -1,19 +1,20 @@
 """`prov cost`: what running the deployed pipeline costs a month, from measured units.
 
 `estimate(Inputs) -> Estimate` is a pure function: list prices times the units the AWS runtime
-benchmark counted per log line and per event (BENCHMARKS.md, sections 6.2 and 6.3), scaled to
-the caller's volume and mix. Nothing here talks to AWS or reads the store. The model, per
-month of `DAYS_PER_MONTH` days, for `L` log lines of which a share `s` are access lines:
+benchmark counted per log line and per event (`units.json`, from `bench/aws_units.py --units`;
+BENCHMARKS.md, section 6), scaled to the caller's volume and mix. Nothing here talks to AWS or
+reads the store. The model, per month of `DAYS_PER_MONTH` days, for `L` log lines of which a
+share `s` are access lines:
 
 - events: access `A = L*s` (one access event per access line); preservation
   `P = L*(1-s)*p`, `p` the measured preservation events per other line; `E = A + P`.
 - Kinesis: on-demand `hours * stream-hour + GB in * in + GB out * out` (data read once by
   ingest), or provisioned `shards * hours * shard-hour + PUT units * unit`; GB and PUT units
   per line as measured.
-- DynamoDB writes: ingest `5 * E` (event item 2, id guard 2, feed-index copy 1) plus a small
-  per-line remainder; projector per kind (applied-marker plus row rewrites, measured);
-  applied-markers expire by the table's TTL, which writes nothing billed. Reads: ingest one
-  guard check per event; projector per kind, measured.
+- DynamoDB writes: ingest `u * E` (`u` the measured units of an event's item, id guard and
+  feed-index copy) plus a small per-line remainder; projector per kind (applied-marker plus
+  row rewrites, measured); applied-markers expire by the table's TTL, which writes nothing
+  billed. Reads: ingest one guard check per event; projector per kind, measured.
 - DynamoDB storage at the end of the month asked for: bytes per event (event item, its feed
   index copy, its guard) for preservation events since the start, for access events of the
   last `access_days` only; hourly-count rows per access event; 48 hours of applied-markers;
@@ -57,10 +58,12 @@ from provenance.aws.cost_figures import (
     BENCH_KINESIS_RECORDS,
     BENCH_LINES,
     BENCH_MARKER_BYTES,
+    BENCH_MARKERS,
     BENCH_OBJECT_MARKER_WRITE_UNITS,
     BENCH_OBJECT_READ_UNITS,
     BENCH_OBJECT_ROW_BYTES,
     BENCH_OBJECT_ROW_WRITE_UNITS,
+    BENCH_OBJECT_ROWS,
     BENCH_OBJECTS,
     BENCH_PRESERVATION_EVENTS,
     BENCH_PROJECTOR_CALLS,
@@ -336,8 +339,10 @@ def _storage(inputs: Inputs, volumes: Volumes) -> Storage:
     counts_per_access_event = (
         BENCH_ACCESS_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_ACCESS_ROWS
     ) / BENCH_ACCESS_EVENTS
-    marker_bytes = (BENCH_MARKER_BYTES + ITEM_OVERHEAD_BYTES * BENCH_EVENTS) / BENCH_EVENTS
-    row_bytes = (BENCH_OBJECT_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_OBJECTS) / BENCH_OBJECTS
+    marker_bytes = (BENCH_MARKER_BYTES + ITEM_OVERHEAD_BYTES * BENCH_MARKERS) / BENCH_MARKERS
+    row_bytes = (
+        BENCH_OBJECT_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_OBJECT_ROWS
+    ) / BENCH_OBJECT_ROWS
     return Storage(
         month=inputs.month,
         preservation_events_gb=preservation_per_day * days * EVENT_BYTES / GIB,

@@ -1,6 +1,7 @@
 """The figures `prov cost` rests on: list prices, what the CDK app deploys, the assumptions
 that are not measurements, the bounds of an estimate's inputs, and the units the AWS runtime
-benchmark counted per log line and per event (BENCHMARKS.md, section 6).
+benchmark counted (`units.json`, written by `bench/aws_units.py --units`; BENCHMARKS.md,
+section 6), never typed in by hand.
 
 Standard library only: `prov cost --help` shows its defaults from here without loading the
 model (`provenance.aws.cost`) or its text (`provenance.aws.cost_text`).
@@ -8,7 +9,10 @@ model (`provenance.aws.cost`) or its text (`provenance.aws.cost_text`).
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 Service = Literal["Kinesis", "Lambda", "DynamoDB", "API Gateway"]
 SERVICES: tuple[Service, ...] = ("Kinesis", "Lambda", "DynamoDB", "API Gateway")
@@ -77,62 +81,134 @@ MAX_MONTH = 1_200
 LAMBDA_MEMORY_MB = (128, 10_240)
 
 # --- measured: BENCHMARKS.md section 6 --------------------------------------------------------
-# Unless a comment says otherwise, the run "that counts" of section 6.3 (commit 94a00cd):
-# `python bench/aws_units.py --json /tmp/units2.json` (100,000 demo lines, one shard, Lambda
-# batches of 100), whose item-level tables are printed by
-# `python bench/aws_units.py --render /tmp/units2.json` (section 6.2's layout; BENCHMARKS.md
-# prints only 6.3's summary). Byte and CPU-second totals are that run's JSON, which the render
-# prints rounded (means, MiB, ms per 1,000 lines).
-BENCH_LINES = 100_959
-BENCH_EVENTS = 74_622
-BENCH_DAYS = 122
-BENCH_OBJECTS = 431
-# Events by kind: each event leaves exactly one applied-marker, in the projection of its kind
-# (6.2 and 6.3 alike: "object_state applied-marker 45,551", "access_counts applied-marker 29,071").
-BENCH_PRESERVATION_EVENTS = 45_551
-BENCH_ACCESS_EVENTS = 29_071
-# Kinesis, shipped by the real Shipper (`prov ship --once`): 6.2 "Input" (unchanged in 6.3):
-# 76 records, 133 PUT payload units; on-demand data in with each record rounded up to 1 KB.
-BENCH_KINESIS_RECORDS = 76
-BENCH_KINESIS_PUT_UNITS = 133
-BENCH_KINESIS_KB_ROUNDED = 2_628
-BENCH_KINESIS_BYTES = 2_650_091
-# DynamoDB write units, ingest (6.3 render: total 374,146): event item 149,244 (2.00 an
-# event), id guard 149,258, feed-index copy 74,630; the rest is stream names, the position
-# counter and 7 quarantine items.
-BENCH_INGEST_WRITE_UNITS = 374_146
-INGEST_WRITE_UNITS_PER_EVENT = 5  # every event item fit one 1 KB unit: 2 + 2 + 1
-BENCH_INGEST_READ_UNITS = 74_629  # one guard check per event (7 of them quarantine items')
-# DynamoDB units, projector (6.3 render), by kind: applied-marker writes, row rewrites, reads.
-BENCH_OBJECT_MARKER_WRITE_UNITS = 91_102
-BENCH_OBJECT_ROW_WRITES = 30_811
-BENCH_OBJECT_ROW_WRITE_UNITS = 76_242
-BENCH_OBJECT_READ_UNITS = 45_551 + 30_811  # markers + rows
-BENCH_ACCESS_MARKER_WRITE_UNITS = 58_142
-BENCH_ACCESS_ROW_WRITES = 27_624
-BENCH_ACCESS_ROW_WRITE_UNITS = 55_248
-BENCH_ACCESS_READ_UNITS = 29_071 + 27_624  # markers + rows
-OBJECT_ROW_FINAL_WRITE_UNITS = 6
-"""6.3: ObjectState rows were 2,112 bytes at the end of the run, 6 units per rewrite."""
-# Stored bytes at the end (6.3 render, "Items at the end"), without DynamoDB's 100 bytes per item.
+# Counted by `python bench/aws_units.py --units provenance/aws/units.json` (a demo world of about
+# 100,000 log lines through the whole AWS path on a moto server; Lambda batches of 100), which
+# names the commit and machine it measured. `PROV_COST_UNITS=FILE` prices another run's file.
+UNIT_FIELDS: tuple[str, ...] = (
+    "lines",
+    "events",
+    "days",
+    "objects",
+    "preservation_events",
+    "access_events",
+    "kinesis_records",
+    "kinesis_put_units",
+    "kinesis_kb_rounded",
+    "kinesis_bytes",
+    "ingest_write_units",
+    "ingest_event_write_units",
+    "ingest_read_units",
+    "object_marker_write_units",
+    "object_row_writes",
+    "object_row_write_units",
+    "object_read_units",
+    "access_marker_write_units",
+    "access_row_writes",
+    "access_row_write_units",
+    "access_read_units",
+    "object_row_final_write_units",
+    "event_items_stored",
+    "event_item_bytes",
+    "guards",
+    "guard_bytes",
+    "index_bytes",
+    "access_rows",
+    "access_row_bytes",
+    "object_rows",
+    "object_row_bytes",
+    "markers",
+    "marker_bytes",
+    "stream_records",
+    "projector_invocations",
+    "ingest_cpu_s",
+    "ingest_sqlite_cpu_s",
+    "projector_cpu_s",
+    "ingest_calls",
+    "projector_calls",
+)
+"""What a units file holds (`units`), no more and no less: `load_units` refuses anything else,
+so a benchmark that stopped counting something cannot leave a stale figure behind."""
+UNITS_FILE = Path(__file__).with_name("units.json")
+
+
+class UnitsFileError(ValueError):
+    """A units file that is not what `bench/aws_units.py --units` writes."""
+
+
+def load_units(path: Path) -> tuple[dict[str, float], dict[str, Any]]:
+    """The counts of a units file, and what it says about where they were measured."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        counted, measured = document["units"], document["measured"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UnitsFileError(f"cannot read the units file {path}: {exc}") from exc
+    missing = sorted(set(UNIT_FIELDS) - set(counted))
+    unknown = sorted(set(counted) - set(UNIT_FIELDS))
+    if missing or unknown:
+        raise UnitsFileError(
+            f"the units file {path} does not match this version: missing {missing}, "
+            f"unknown {unknown}"
+        )
+    bad = [k for k in UNIT_FIELDS if not isinstance(counted[k], int | float) or counted[k] < 0]
+    if bad or counted["lines"] <= 0 or counted["events"] <= 0:
+        raise UnitsFileError(f"the units file {path} has counts that are not counts: {bad}")
+    return {k: float(counted[k]) for k in UNIT_FIELDS}, dict(measured)
+
+
+_UNITS, MEASURED = load_units(Path(os.environ.get("PROV_COST_UNITS") or UNITS_FILE))
+
+BENCH_LINES = _UNITS["lines"]
+BENCH_EVENTS = _UNITS["events"]
+BENCH_DAYS = _UNITS["days"]
+BENCH_OBJECTS = _UNITS["objects"]
+# Events by kind: each event leaves exactly one applied-marker, in the projection of its kind.
+BENCH_PRESERVATION_EVENTS = _UNITS["preservation_events"]
+BENCH_ACCESS_EVENTS = _UNITS["access_events"]
+# Kinesis, shipped by the real Shipper (`prov ship --once`); on-demand data in with each
+# record rounded up to 1 KB.
+BENCH_KINESIS_RECORDS = _UNITS["kinesis_records"]
+BENCH_KINESIS_PUT_UNITS = _UNITS["kinesis_put_units"]
+BENCH_KINESIS_KB_ROUNDED = _UNITS["kinesis_kb_rounded"]
+BENCH_KINESIS_BYTES = _UNITS["kinesis_bytes"]
+# DynamoDB write units, ingest: per event (its item, id guard and feed-index copy) and the
+# rest (stream names, the position counter, quarantine items), per line.
+BENCH_INGEST_WRITE_UNITS = _UNITS["ingest_write_units"]
+INGEST_WRITE_UNITS_PER_EVENT = _UNITS["ingest_event_write_units"] / BENCH_EVENTS
+BENCH_INGEST_READ_UNITS = _UNITS["ingest_read_units"]
+# DynamoDB units, projector, by kind: applied-marker writes, row rewrites, reads.
+BENCH_OBJECT_MARKER_WRITE_UNITS = _UNITS["object_marker_write_units"]
+BENCH_OBJECT_ROW_WRITES = _UNITS["object_row_writes"]
+BENCH_OBJECT_ROW_WRITE_UNITS = _UNITS["object_row_write_units"]
+BENCH_OBJECT_READ_UNITS = _UNITS["object_read_units"]
+BENCH_ACCESS_MARKER_WRITE_UNITS = _UNITS["access_marker_write_units"]
+BENCH_ACCESS_ROW_WRITES = _UNITS["access_row_writes"]
+BENCH_ACCESS_ROW_WRITE_UNITS = _UNITS["access_row_write_units"]
+BENCH_ACCESS_READ_UNITS = _UNITS["access_read_units"]
+OBJECT_ROW_FINAL_WRITE_UNITS = _UNITS["object_row_final_write_units"]
+"""Write units of rewriting an ObjectState row of the size rows ended the run at."""
+# Stored bytes at the end, without DynamoDB's 100 bytes per item.
 ITEM_OVERHEAD_BYTES = 100
-BENCH_EVENT_ITEM_BYTES = 54_043_148  # 74,622 event items, 724 bytes on average
-BENCH_GUARD_BYTES = 6_791_239  # 74,629 id guards, 91 bytes
-BENCH_GUARDS = 74_629
-BENCH_ACCESS_ROWS = 21_102
-BENCH_ACCESS_ROW_BYTES = 5_696_140  # hourly access-count rows, 270 bytes
-BENCH_OBJECT_ROW_BYTES = 910_314  # 431 ObjectState rows, 2,112 bytes
-BENCH_MARKER_BYTES = 4_555_100 + 2_936_171  # 74,622 applied-markers, 100 bytes
-# The table's stream and the projector (6.3 render): 283,314 stream records, 2,834 invocations.
-BENCH_STREAM_RECORDS = 283_314
-BENCH_PROJECTOR_INVOCATIONS = 2_834
-# Handler CPU (6.3: "Handler CPU per 1,000 lines in this run: ingest 199.1 ms against moto,
-# ... projector 485.4 ms"; the render's seconds), and the DynamoDB calls each made.
-BENCH_INGEST_CPU_S = 20.103
-BENCH_INGEST_SQLITE_CPU_S = 3.998  # the same events into SQLite: the handler without botocore
-BENCH_PROJECTOR_CPU_S = 49.001
-BENCH_INGEST_CALLS = 787 + 74 + 1_527 + 76
-BENCH_PROJECTOR_CALLS = 12_984 + 2 + 6_492
+BENCH_EVENT_ITEMS = _UNITS["event_items_stored"]
+BENCH_EVENT_ITEM_BYTES = _UNITS["event_item_bytes"]
+BENCH_GUARD_BYTES = _UNITS["guard_bytes"]
+BENCH_GUARDS = _UNITS["guards"]
+BENCH_INDEX_BYTES = _UNITS["index_bytes"]
+"""The feed index, DynamoDB's 100 bytes per item included."""
+BENCH_ACCESS_ROWS = _UNITS["access_rows"]
+BENCH_ACCESS_ROW_BYTES = _UNITS["access_row_bytes"]
+BENCH_OBJECT_ROWS = _UNITS["object_rows"]
+BENCH_OBJECT_ROW_BYTES = _UNITS["object_row_bytes"]
+BENCH_MARKERS = _UNITS["markers"]
+BENCH_MARKER_BYTES = _UNITS["marker_bytes"]
+# The table's stream and the projector.
+BENCH_STREAM_RECORDS = _UNITS["stream_records"]
+BENCH_PROJECTOR_INVOCATIONS = _UNITS["projector_invocations"]
+# Handler CPU seconds of the run, and the DynamoDB calls each made.
+BENCH_INGEST_CPU_S = _UNITS["ingest_cpu_s"]
+BENCH_INGEST_SQLITE_CPU_S = _UNITS["ingest_sqlite_cpu_s"]  # the handler without botocore
+BENCH_PROJECTOR_CPU_S = _UNITS["projector_cpu_s"]
+BENCH_INGEST_CALLS = _UNITS["ingest_calls"]
+BENCH_PROJECTOR_CALLS = _UNITS["projector_calls"]
 VCPU_MB = 1769
 """bench/aws_units.py: Lambda gives a function one full vCPU at 1,769 MB, less below it."""
 
@@ -141,7 +217,10 @@ MEASURED_ACCESS_SHARE = BENCH_ACCESS_EVENTS / BENCH_LINES
 """The benchmark's mix, counted as one access line per access event."""
 PRESERVATION_EVENTS_PER_OTHER_LINE = BENCH_PRESERVATION_EVENTS / (BENCH_LINES - BENCH_ACCESS_EVENTS)
 EVENT_BYTES = (
-    2 * (BENCH_EVENT_ITEM_BYTES + ITEM_OVERHEAD_BYTES * BENCH_EVENTS) / BENCH_EVENTS
-    + (BENCH_GUARD_BYTES + ITEM_OVERHEAD_BYTES * BENCH_GUARDS) / BENCH_GUARDS
-)
+    BENCH_EVENT_ITEM_BYTES
+    + ITEM_OVERHEAD_BYTES * BENCH_EVENT_ITEMS
+    + BENCH_INDEX_BYTES
+    + BENCH_GUARD_BYTES
+    + ITEM_OVERHEAD_BYTES * BENCH_GUARDS
+) / BENCH_EVENT_ITEMS
 """Stored bytes per event: its item, the feed index's copy of it, and its id guard."""

@@ -14,9 +14,11 @@ from provenance.aws.cost_figures import (
     BENCH_ACCESS_ROW_WRITE_UNITS,
     BENCH_DAYS,
     BENCH_EVENT_ITEM_BYTES,
+    BENCH_EVENT_ITEMS,
     BENCH_EVENTS,
     BENCH_INGEST_CALLS,
     BENCH_INGEST_CPU_S,
+    BENCH_INGEST_READ_UNITS,
     BENCH_INGEST_SQLITE_CPU_S,
     BENCH_KINESIS_BYTES,
     BENCH_KINESIS_RECORDS,
@@ -26,6 +28,7 @@ from provenance.aws.cost_figures import (
     BENCH_OBJECT_ROW_BYTES,
     BENCH_OBJECT_ROW_WRITE_UNITS,
     BENCH_OBJECT_ROW_WRITES,
+    BENCH_OBJECT_ROWS,
     BENCH_OBJECTS,
     BENCH_PRESERVATION_EVENTS,
     BENCH_PROJECTOR_CALLS,
@@ -37,6 +40,7 @@ from provenance.aws.cost_figures import (
     HOURS_PER_MONTH,
     INGEST_WRITE_UNITS_PER_EVENT,
     MARKER_HOURS,
+    MEASURED,
     MEASURED_ACCESS_SHARE,
     OBJECT_ROW_FINAL_WRITE_UNITS,
     PRESERVATION_EVENTS_PER_OTHER_LINE,
@@ -74,10 +78,11 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         "requests and GB-seconds, DynamoDB's first 25 GB).",
         f"Month: {DAYS_PER_MONTH} days ({HOURS_PER_MONTH:,.1f} hours); the bill of month "
         f"{inputs.month} of running, with storage as at its end.",
-        "Units per line and per event: counted over a moto server, not on AWS: BENCHMARKS.md "
-        f"6.3 (`python bench/aws_units.py`: {BENCH_LINES:,} demo log lines -> {BENCH_EVENTS:,} "
-        "events).",
-        f"Mix: those lines made {BENCH_ACCESS_EVENTS:,} access and {BENCH_PRESERVATION_EVENTS:,} "
+        "Units per line and per event: counted over a moto server, not on AWS, by "
+        f"`{MEASURED.get('command', 'python bench/aws_units.py')}` ({BENCH_LINES:,.0f} demo log "
+        f"lines -> {BENCH_EVENTS:,.0f} events; {_measured_where()}): BENCHMARKS.md section 6.",
+        f"Mix: those lines made {BENCH_ACCESS_EVENTS:,.0f} access and "
+        f"{BENCH_PRESERVATION_EVENTS:,.0f} "
         "preservation events; the benchmark did not count lines by kind. Counting one access "
         "line per access event (true of CLF and lograge; a multi-line Rails request log makes "
         f"one per request), its access share is {MEASURED_ACCESS_SHARE:.3f}, and the other "
@@ -93,17 +98,18 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         f"{BENCH_OBJECT_READ_UNITS / BENCH_PRESERVATION_EVENTS:.2f} read units per event, "
         f"access {access_writes:.2f} and {BENCH_ACCESS_READ_UNITS / BENCH_ACCESS_EVENTS:.2f}); "
         "ingest's "
-        f"{INGEST_WRITE_UNITS_PER_EVENT} write units and 1 read unit per event hold for both "
-        "(every event item fit one 1 KB unit). Kinesis bytes and ingest CPU (per line), "
-        f"projector CPU and event size ({BENCH_EVENT_ITEM_BYTES / BENCH_EVENTS:,.0f} bytes, "
+        f"{INGEST_WRITE_UNITS_PER_EVENT:.2f} write units (event item, id guard, feed-index "
+        f"copy) and {BENCH_INGEST_READ_UNITS / BENCH_EVENTS:.2f} read units per event were "
+        "measured over the mix and are applied to both. Kinesis bytes and ingest CPU (per line), "
+        f"projector CPU and event size ({BENCH_EVENT_ITEM_BYTES / BENCH_EVENT_ITEMS:,.0f} bytes, "
         "per event) were measured over the mix only and applied to both kinds alike.",
         "Access counts: the measured rows per access event come from the demo's thin traffic "
         f"(about {BENCH_ACCESS_EVENTS / (BENCH_DAYS * 24):.0f} access events an hour); busier "
         "hours share rows, so access-count writes and storage are likely overestimated.",
         "ObjectState rows grow with an object's history: the run started from empty rows "
         f"({BENCH_OBJECT_ROW_WRITE_UNITS / BENCH_OBJECT_ROW_WRITES:.2f} write units per "
-        f"rewrite; {OBJECT_ROW_FINAL_WRITE_UNITS} for rows of the size they ended at). At "
-        f"{OBJECT_ROW_FINAL_WRITE_UNITS} units a rewrite, DynamoDB writes would cost "
+        f"rewrite; {OBJECT_ROW_FINAL_WRITE_UNITS:.0f} for rows of the size they ended at). At "
+        f"{OBJECT_ROW_FINAL_WRITE_UNITS:.0f} units a rewrite, DynamoDB writes would cost "
         f"{money(extra_row_units * DYNAMODB_WRITE_UNIT)} more a month.",
         f"Applied-markers expire by DynamoDB's TTL {MARKER_HOURS} hours after their change: "
         "TTL deletes are free (no write units, no reads); storage counts them for "
@@ -141,7 +147,7 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
             "free); their hourly counts stay."
         ),
         f"Objects: {volumes.objects:,} ObjectState rows of "
-        f"{BENCH_OBJECT_ROW_BYTES / BENCH_OBJECTS:,.0f} bytes (the measured size at the end of "
+        f"{BENCH_OBJECT_ROW_BYTES / BENCH_OBJECT_ROWS:,.0f} bytes (the measured size at the end of "
         "the run)"
         + (
             f", derived from the preservation events at the benchmark's rate "
@@ -161,6 +167,12 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _measured_where() -> str:
+    """The commit and machine of the units file, as `bench/aws_units.py` recorded them."""
+    found = [line for line in MEASURED.get("machine", []) if line.startswith(("date:", "code:"))]
+    return "; ".join(found) or "where is not recorded"
+
+
 def _shard_warning(inputs: Inputs, volumes: Volumes) -> str | None:
     """Provisioned shards that cannot take even the average write rate."""
     if inputs.stream_mode != "provisioned":
@@ -175,9 +187,6 @@ def _shard_warning(inputs: Inputs, volumes: Volumes) -> str | None:
         f"Warning: {inputs.shards} shard(s) take 1 MB/s each, but the average write rate is "
         f"{bytes_per_s / 2**20:,.1f} MB/s: give at least {needed} (more for peaks)."
     )
-
-
-# --- printing ---------------------------------------------------------------------------------
 
 
 # --- printing ---------------------------------------------------------------------------------

@@ -1,15 +1,22 @@
-"""`prov cost`: the estimate against figures computed by hand from BENCHMARKS.md section 6.
+"""`prov cost`: the estimate against figures computed by hand from the units file
+(`provenance/aws/units.json`, what `bench/aws_units.py --units` counted; BENCHMARKS.md section 6).
 
-The expected values here are written out from the benchmark's printed tables (6.3's run, as
-`python bench/aws_units.py --render /tmp/units2.json` prints it) and reference/aws.md's prices,
-not computed with `provenance.aws.cost`'s own constants, so a wrong constant or formula fails.
+The expected values are worked out here from the file's raw counts, read with `json` (not through
+`provenance.aws.cost_figures`), and reference/aws.md's prices, not computed with
+`provenance.aws.cost`'s own constants, so a wrong constant or formula fails.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,16 +25,32 @@ from provenance.aws import cost_figures
 from provenance.aws.cost import CostInputError, Estimate, Inputs, estimate
 from tests.cli.test_cli import run as run_prov
 
+REPO = Path(__file__).resolve().parents[2]
+UNITS_FILE = REPO / "provenance" / "aws" / "units.json"
+U = json.loads(UNITS_FILE.read_text())["units"]
+PER_MILLION = 1e6 / U["lines"]
+WRITE_PRICE, READ_PRICE = 0.625 / 1e6, 0.125 / 1e6
+
 MONTH_DAYS = 30.4
 MILLION_LINES_A_DAY = 1_000_000
-# Per 1,000,000 log lines, 6.3's run ("Per 1,000,000 log lines, list prices" table).
-WRITE_DOLLARS_INGEST = 2.3162  # 3,705,920 WRU
-WRITE_DOLLARS_PROJECTOR = 1.7379  # 2,780,673 WRU
-READ_DOLLARS = 0.0924 + 0.1647
-EVENTS_PER_LINE = 74_622 / 100_959
-# Lambda compute per 1,000,000 lines with the CPU share counted (6.3's render): GB-s.
-INGEST_GB_S_AT_1024 = 344.0
-PROJECTOR_GB_S_AT_512 = 838.5
+# Per 1,000,000 log lines.
+WRITE_DOLLARS_INGEST = U["ingest_write_units"] * PER_MILLION * WRITE_PRICE
+PROJECTOR_WRITE_UNITS = (
+    U["object_marker_write_units"]
+    + U["object_row_write_units"]
+    + U["access_marker_write_units"]
+    + U["access_row_write_units"]
+)
+WRITE_DOLLARS_PROJECTOR = PROJECTOR_WRITE_UNITS * PER_MILLION * WRITE_PRICE
+READ_DOLLARS = (
+    (U["ingest_read_units"] + U["object_read_units"] + U["access_read_units"])
+    * PER_MILLION
+    * READ_PRICE
+)
+EVENTS_PER_LINE = U["events"] / U["lines"]
+# Lambda compute per 1,000,000 lines with the CPU share counted (a vCPU at 1,769 MB): GB-s.
+INGEST_GB_S_AT_1024 = U["ingest_cpu_s"] * PER_MILLION * 1769 / 1024
+PROJECTOR_GB_S_AT_512 = U["projector_cpu_s"] * PER_MILLION * 1769 / 512 * 0.5
 ARM64, X86 = 0.0000133334, 0.0000166667
 
 
@@ -70,10 +93,10 @@ def test_lambda_compute_matches_the_benchmarks_gb_seconds() -> None:
     assert quantity(result, "projector compute, x86_64") == pytest.approx(
         MONTH_DAYS * PROJECTOR_GB_S_AT_512, rel=1e-3
     )
-    # Each millisecond of DynamoDB latency: 24,406 ingest calls per 1M lines, at 1 GB.
+    # Each millisecond of DynamoDB latency: the ingest calls per 1M lines, at 1 GB.
     slower = estimate(replace(inputs, architecture="x86_64", dynamodb_latency_ms=10))
     waited = quantity(slower, "ingest compute, x86_64") - quantity(result, "ingest compute, x86_64")
-    assert waited == pytest.approx(MONTH_DAYS * 24_406 * 0.010, rel=1e-3)
+    assert waited == pytest.approx(MONTH_DAYS * U["ingest_calls"] * PER_MILLION * 0.010, rel=1e-3)
 
 
 def test_projector_requests_count_only_what_the_deployed_filter_passes() -> None:
@@ -115,20 +138,21 @@ def test_on_demand_pays_stream_hours_and_provisioned_pays_shard_hours() -> None:
     inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY)
     on_demand = estimate(inputs)
     assert item(on_demand, "on-demand stream-hours") == pytest.approx(24 * MONTH_DAYS * 0.04)
-    # Data in and out: the run's 76 records, rounded up to 1 KB each, were 2,628 KiB for
-    # 100,959 lines (0.025 GB per 1M lines in 6.2's table), at $0.08 and $0.04 per GB.
+    # Data in and out: the run's records, rounded up to 1 KB each, at $0.08 and $0.04 per GB.
     data = item(on_demand, "on-demand data in") + item(
         on_demand, "on-demand data out (read by ingest)"
     )
-    gb = MONTH_DAYS * 1e6 * 2_628 * 1024 / 100_959 / 2**30
+    gb = MONTH_DAYS * 1e6 * U["kinesis_kb_rounded"] * 1024 / U["lines"] / 2**30
     assert data == pytest.approx(gb * 0.12)
 
     one = estimate(replace(inputs, stream_mode="provisioned"))
     three = estimate(replace(inputs, stream_mode="provisioned", shards=3))
     assert item(one, "shard-hours (1 shard)") == pytest.approx(24 * MONTH_DAYS * 0.015)
     assert item(three, "shard-hours (3 shards)") == pytest.approx(3 * 24 * MONTH_DAYS * 0.015)
-    # 1,317 PUT payload units per 1M lines (6.2), $0.014 per million.
-    assert quantity(one, "PUT payload units (25 KB)") == pytest.approx(MONTH_DAYS * 1_317, rel=1e-3)
+    # The run's PUT payload units per 1M lines, $0.014 per million.
+    assert quantity(one, "PUT payload units (25 KB)") == pytest.approx(
+        MONTH_DAYS * U["kinesis_put_units"] * PER_MILLION, rel=1e-3
+    )
     assert one.service_total("Kinesis") < on_demand.service_total("Kinesis")
     assert one.service_total("DynamoDB") == on_demand.service_total("DynamoDB")
 
@@ -146,9 +170,15 @@ def test_access_days_set_the_steady_state_of_access_event_storage() -> None:
     short = estimate(replace(inputs, access_days=30)).storage
     year = estimate(replace(inputs, access_days=365)).storage
     forever = estimate(replace(inputs, access_days=None)).storage
-    # An event keeps its item (724 bytes) and the feed index's copy, and its guard (91),
-    # each with DynamoDB's 100 bytes of overhead.
-    per_event = 2 * (724 + 100) + (91 + 100)
+    # An event keeps its item and the feed index's copy (its bytes counted with DynamoDB's 100
+    # of overhead per item), and its guard.
+    per_event = (
+        U["event_item_bytes"]
+        + 100 * U["event_items_stored"]
+        + U["index_bytes"]
+        + U["guard_bytes"]
+        + 100 * U["guards"]
+    ) / U["event_items_stored"]
     assert short.access_events_gb == pytest.approx(1e6 * 30 * per_event / 2**30, rel=1e-3)
     assert short.access_steady_gb == pytest.approx(short.access_events_gb)
     assert year.access_events_gb == pytest.approx(1e6 * 365 * per_event / 2**30, rel=1e-3)
@@ -177,18 +207,23 @@ def test_the_mix_moves_events_between_kinds() -> None:
     no_access = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=0.0)).volumes
     assert only_access.access_events == pytest.approx(lines)
     assert only_access.preservation_events == 0
-    # The measured other lines: 100,959 - 29,071 made 45,551 preservation events.
-    assert no_access.preservation_events == pytest.approx(lines * 45_551 / 71_888)
+    # The measured other lines made the measured preservation events.
+    other_lines = U["lines"] - U["access_events"]
+    assert no_access.preservation_events == pytest.approx(
+        lines * U["preservation_events"] / other_lines
+    )
     assert no_access.access_events == 0
 
 
-def test_ingest_writes_five_units_an_event_whatever_the_mix() -> None:
-    # 6.3: the event item 2.00, its guard 2.00 and its feed-index copy 1.00 units per event;
-    # stream names, the counter and quarantine items 10,262 units per 1M lines.
+def test_ingest_writes_the_measured_units_an_event_whatever_the_mix() -> None:
+    # The event item, its guard and its feed-index copy per event; stream names, the counter
+    # and quarantine items per line.
+    per_event = U["ingest_event_write_units"] / U["events"]
+    rest = (U["ingest_write_units"] - U["ingest_event_write_units"]) * PER_MILLION
     for share in (0.0, 0.5, 1.0):
         result = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=share))
         events = result.volumes.events
-        expected = 5 * events + MONTH_DAYS * 10_262
+        expected = per_event * events + MONTH_DAYS * rest
         assert quantity(result, "write units, ingest") == pytest.approx(expected, rel=1e-4)
         assert quantity(result, "read units, ingest") == pytest.approx(events, rel=1e-3)
 
@@ -196,7 +231,8 @@ def test_ingest_writes_five_units_an_event_whatever_the_mix() -> None:
 def test_assumptions_say_whether_the_mix_was_measured_or_extrapolated() -> None:
     measured = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY)).assumptions
     extrapolated = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=0.8))
-    assert any("access share is 0.288" in a and "uses the measured mix" in a for a in measured)
+    share = f"access share is {U['access_events'] / U['lines']:.3f}"
+    assert any(share in a and "uses the measured mix" in a for a in measured)
     assert any("0.8 is extrapolated" in a for a in extrapolated.assumptions)
     text = " ".join(measured)
     for word in ("us-east-1", "Free tiers ignored", "Not counted", "CloudWatch", "moto"):
@@ -204,13 +240,14 @@ def test_assumptions_say_whether_the_mix_was_measured_or_extrapolated() -> None:
 
 
 def test_objects_default_to_the_benchmarks_rate_and_can_be_given() -> None:
-    # The benchmark's own volume (100,959 lines over 122 days) had 431 objects.
-    benchmark = estimate(Inputs(lines_per_day=100_959 / 122))
-    assert benchmark.volumes.objects == 431
+    # The benchmark's own volume (its lines over its days) had its objects.
+    benchmark = estimate(Inputs(lines_per_day=U["lines"] / U["days"]))
+    assert benchmark.volumes.objects == U["objects"]
     assert benchmark.volumes.objects_derived
-    given = estimate(Inputs(lines_per_day=100_959 / 122, objects=10_000))
-    # 2,112 bytes a row at the end of the run, plus 100 bytes of overhead.
-    assert given.storage.object_state_gb == pytest.approx(10_000 * 2_212 / 2**30, rel=1e-3)
+    given = estimate(Inputs(lines_per_day=U["lines"] / U["days"], objects=10_000))
+    # The rows' size at the end of the run, plus 100 bytes of overhead.
+    row = U["object_row_bytes"] / U["object_rows"] + 100
+    assert given.storage.object_state_gb == pytest.approx(10_000 * row / 2**30, rel=1e-3)
     assert not given.volumes.objects_derived
 
 
@@ -359,20 +396,151 @@ def test_bad_input_is_one_line_and_exit_1(capsys, args: list[str], message: str)
 
 
 def test_projector_units_are_the_measured_ones_of_each_kind() -> None:
-    # 6.3's render: applied-markers and row rewrites of each projection, and their reads.
+    # Applied-markers and row rewrites of each projection, and their reads.
     access = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=1.0))
     events = access.volumes.access_events
     assert quantity(access, "write units, projector") == pytest.approx(
-        events * (58_142 + 55_248) / 29_071
+        events * (U["access_marker_write_units"] + U["access_row_write_units"]) / U["access_events"]
     )
     assert quantity(access, "read units, projector") == pytest.approx(
-        events * (29_071 + 27_624) / 29_071
+        events * U["access_read_units"] / U["access_events"]
     )
     preservation = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=0.0))
     events = preservation.volumes.preservation_events
     assert quantity(preservation, "write units, projector") == pytest.approx(
-        events * (91_102 + 76_242) / 45_551
+        events
+        * (U["object_marker_write_units"] + U["object_row_write_units"])
+        / U["preservation_events"]
     )
     assert quantity(preservation, "read units, projector") == pytest.approx(
-        events * (45_551 + 30_811) / 45_551
+        events * U["object_read_units"] / U["preservation_events"]
     )
+
+
+# --- the units file -----------------------------------------------------------------------------
+
+
+def _bench_units_document(figures: dict[str, Any]) -> dict[str, Any]:
+    """`bench/aws_units.py`'s `units_document` (the bench scripts import `common` from beside
+    them)."""
+    bench = REPO / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_aws_units", bench / "aws_units.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
+        sys.modules.pop("bench_aws_units", None)
+    document: dict[str, Any] = module.units_document(figures)
+    return document
+
+
+def _figures() -> dict[str, Any]:
+    """A run's saved figures (`bench/aws_units.py --json`), small and made up."""
+
+    def tally(items: int, size: int, units: float) -> dict[str, float]:
+        return {"items": items, "bytes": size, "units": units}
+
+    kept = {"items": 3, "bytes": 300}
+    return {
+        "lines": 1000,
+        "days": 10,
+        "objects": 5,
+        "dynamodb_event_items": 700,
+        "kinesis": {"records": 2, "payload_units": 3, "kb_rounded": 40, "bytes": 39_000},
+        "writes": {
+            "ingest": {"event item": tally(700, 7e5, 1400), "id guard": tally(700, 6e4, 1400)},
+            "projector": {
+                "object_state applied-marker": tally(400, 4e4, 800),
+                "object_state row": tally(300, 3e5, 600),
+                "access_counts applied-marker": tally(300, 3e4, 600),
+                "access_counts row": tally(200, 5e4, 400),
+            },
+        },
+        "reads": {"ingest": {"id guard": tally(700, 0, 700)}, "projector": {}},
+        "calls": {"ingest": {"PutItem": 9}, "projector": {"Query": 4}},
+        "storage": {
+            "by_kind": {k: kept for k in ("event item", "id guard", "object_state row")},
+            "index_bytes": 1000,
+        },
+        "stream_records": {"event item": 700},
+        "projector": {"invocations": 7, "cpu_s": 1.5, "records": 700},
+        "ingest": {"cpu_s": 1.0},
+        "sqlite": {"projections left to the stream": {"cpu_s": 0.5}},
+        "measured": {"command": "python bench/aws_units.py", "machine": ["code: commit abc"]},
+    }
+
+
+def test_the_units_file_the_bench_writes_and_the_model_reads_hold_the_same_fields() -> None:
+    written = _bench_units_document(_figures())
+    committed = json.loads(UNITS_FILE.read_text())
+    assert set(written) == set(committed) == {"measured", "units"}
+    assert set(written["units"]) == set(committed["units"]) == set(cost_figures.UNIT_FIELDS)
+    assert written["units"]["ingest_event_write_units"] == 2800
+    # The committed file names the run: its command and the commit and machine it measured.
+    measured = committed["measured"]
+    assert measured["command"].startswith("python bench/aws_units.py")
+    assert any(line.startswith("code: commit ") for line in measured["machine"])
+
+
+def _prov_cost_with(tmp_path: Path, units: dict[str, Any], *args: str) -> dict[str, Any]:
+    path = tmp_path / "units.json"
+    path.write_text(json.dumps({"measured": {}, "units": units}))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "prov"), "cost", "--format", "json", *args],
+        env={**os.environ, "PROV_COST_UNITS": str(path)},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_prov_cost_prices_what_the_units_file_says(tmp_path: Path) -> None:
+    def line(document: dict[str, Any], name: str) -> float:
+        (found,) = [i["quantity"] for i in document["items"] if i["item"] == name]
+        return float(found)
+
+    args = ("--lines-per-day", "1000000", "--access-share", "0.5")
+    same = _prov_cost_with(tmp_path, U, *args)
+    assert same["total"] == pytest.approx(estimate(Inputs(1_000_000, access_share=0.5)).total)
+    # Twice the units an event costs at ingest, and twice the projector's access rows.
+    doubled = {
+        **U,
+        "ingest_write_units": U["ingest_write_units"] + U["ingest_event_write_units"],
+        "ingest_event_write_units": 2 * U["ingest_event_write_units"],
+        "access_row_write_units": 2 * U["access_row_write_units"],
+    }
+    more = _prov_cost_with(tmp_path, doubled, *args)
+    events = same["volumes"]["events"]
+    extra = events * U["ingest_event_write_units"] / U["events"]
+    assert line(more, "write units, ingest") == pytest.approx(
+        line(same, "write units, ingest") + extra
+    )
+    access = same["volumes"]["access_events"]
+    assert line(more, "write units, projector") == pytest.approx(
+        line(same, "write units, projector")
+        + access * U["access_row_write_units"] / U["access_events"]
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda u: {k: v for k, v in u.items() if k != "guards"}, id="missing"),
+        pytest.param(lambda u: {**u, "bytes_per_wish": 1}, id="unknown"),
+        pytest.param(lambda u: {**u, "lines": 0}, id="no-lines"),
+        pytest.param(lambda u: {**u, "events": "many"}, id="not-a-count"),
+    ],
+)
+def test_a_units_file_that_does_not_match_the_model_is_refused(tmp_path: Path, change: Any) -> None:
+    path = tmp_path / "units.json"
+    path.write_text(json.dumps({"measured": {}, "units": change(U)}))
+    with pytest.raises(cost_figures.UnitsFileError, match=str(path)):
+        cost_figures.load_units(path)

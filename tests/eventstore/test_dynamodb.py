@@ -4,6 +4,7 @@ what only DynamoDB can get wrong (pages, unprocessed items, throttling, the tabl
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,10 +16,21 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
 
-from eventstore import ProjectionRow, ProjectionWrite, StoreUnavailableError, open_store, schema
+from eventstore import (
+    AppendResult,
+    EventStoreError,
+    ProjectionRow,
+    ProjectionWrite,
+    StoreUnavailableError,
+    open_store,
+    schema,
+)
 from eventstore.dynamodb import DynamoDBEventStore, create_table
-from eventstore.dynamodb.items import record_from_image
+from eventstore.dynamodb.dictionary import CURRENT, DICTIONARIES
+from eventstore.dynamodb.items import item_key, pack, record_from_image, row_from_item
 from eventstore.dynamodb.store import dynamodb_client as _store_client
 from eventstore.store import EventStore
 from eventstore.url import init_store
@@ -337,26 +349,112 @@ def test_malformed_dynamodb_urls_are_refused(url: str) -> None:
         open_store(url)
 
 
-def test_payloads_and_values_are_compressed_when_that_pays(moto: MotoServer, table: str) -> None:
+def test_payloads_and_values_are_compressed_with_the_dictionary_when_that_pays(
+    moto: MotoServer, table: str
+) -> None:
     wordy = b'{"type": "FixityChecked", "detail": "checksums match"}' * 20
     noise = random.Random(1).randbytes(2000)
     with _store(moto, table) as store:
-        store.append([event("wordy", payload=wordy), event("noise"), event("n2", payload=noise)])
+        store.append([event("wordy", payload=wordy), event("tiny"), event("n2", payload=noise)])
         store.write_projection("p", [ProjectionWrite("big", wordy, 0)])
 
         assert {r.event_id: r.payload for r in store.read_all()} == {
             "wordy": wordy,
-            "noise": b"payload of noise",
+            "tiny": b"payload of tiny",
             "n2": noise,
         }
         assert store.get_projection("p", "big") == ProjectionRow("big", wordy, 1)
     items = _client(moto).scan(TableName=table)["Items"]
     stored = {
-        item[schema.ATTR_EVENT_ID]["S"]: sorted(set(item) & {"payload", "payload_z"})
+        item[schema.SORT_KEY]["S"].partition("#")[2]: sorted(set(item) & {"payload", "payload_d"})
         for item in items
         if item[schema.PARTITION_KEY]["S"].startswith(schema.EVENT_PREFIX)
     }
-    assert stored == {"wordy": ["payload_z"], "noise": ["payload"], "n2": ["payload"]}
+    assert stored == {"wordy": ["payload_d"], "tiny": ["payload"], "n2": ["payload"]}
     (row,) = [i for i in items if i[schema.PARTITION_KEY]["S"] == "projection#p"]
-    assert schema.ATTR_VALUE_ZLIB in row
-    assert len(row[schema.ATTR_VALUE_ZLIB]["B"]) < len(wordy) // 5
+    assert row[schema.ATTR_VALUE_DICT]["B"][0] == CURRENT
+    assert len(row[schema.ATTR_VALUE_DICT]["B"]) < len(wordy) // 5
+    # The id and the stream are in the keys only (the guard's id too).
+    for item in items:
+        assert schema.ATTR_EVENT_ID not in item and schema.ATTR_STREAM not in item
+
+
+def test_a_typical_payload_packs_to_a_third_with_the_dictionary() -> None:
+    payload = (
+        b'{"schema_version":1,"event_id":"4f0c2d4e-9a53-5d27-a0d4-5b8cf3e1f7aa",'
+        b'"object":"druid:xy123zz4567","object_conforming":true,"version":3,'
+        b'"occurred_at":"2027-02-03T04:05:06Z","recorded_at":"2027-02-03T04:06:00.123456Z",'
+        b'"source":{"type":"prescat","origin":"preservation-catalog-prod-02","file":'
+        b'"/var/log/preservation_catalog/production.log","line":1234},"agent":{"name":'
+        b'"preservation_catalog","kind":"software","version":null,"host":null},'
+        b'"premis_type":"fix","outcome":"success","detail":"checksums match",'
+        b'"linked_objects":[],"type":"FixityChecked","storage_root":"services-disk02"}'
+    )
+    name, packed = pack(payload, schema.ATTR_PAYLOAD, schema.ATTR_PAYLOAD_DICT)
+    assert name == schema.ATTR_PAYLOAD_DICT
+    assert len(packed) < len(payload) // 3
+    assert len(packed) < len(zlib.compress(payload, 9)) // 2
+
+
+@given(st.binary(max_size=3000) | st.sampled_from([d[-1500:] for d in DICTIONARIES.values()]))
+def test_any_bytes_round_trip_packed_and_are_never_stored_bigger(data: bytes) -> None:
+    name, packed = pack(data, schema.ATTR_VALUE, schema.ATTR_VALUE_DICT)
+    assert len(packed) <= len(data)
+    item = item_key(schema.PROJECTION_PREFIX + "p", "k")
+    item[name] = {"B": packed}
+    item[schema.ATTR_VERSION] = {"N": "1"}
+    assert row_from_item(item).value == data
+
+
+def test_items_written_before_issue_13_read_back_as_they_were(moto: MotoServer, table: str) -> None:
+    # The layout of commit 328d8ee: id and stream repeated as attributes, payloads and values
+    # compressed by zlib alone (`payload_z`, `value_z`), guards carrying the id.
+    payload = b'{"type": "FixityChecked", "detail": "checksums match"}' * 10
+    time_key = "2026-03-01T12:00:00.000000Z"
+    old_items = [
+        {
+            "pk": {"S": "stream#druid:bc123df4567"},
+            "sk": {"S": f"{time_key}#old-1"},
+            "event_id": {"S": "old-1"},
+            "stream": {"S": "druid:bc123df4567"},
+            "type": {"S": "FixityChecked"},
+            "payload_z": {"B": zlib.compress(payload, 6)},
+            "feed_bucket": {"N": "0"},
+            "feed_position": {"N": "1"},
+        },
+        {"pk": {"S": "event#old-1"}, "sk": {"S": "-"}, "event_id": {"S": "old-1"}},
+        {"pk": {"S": "counter#position"}, "sk": {"S": "-"}, "last": {"N": "1"}},
+        {
+            "pk": {"S": "projection#p"},
+            "sk": {"S": "row"},
+            "value_z": {"B": zlib.compress(payload, 6)},
+            "version": {"N": "4"},
+        },
+    ]
+    client = _client(moto)
+    for item in old_items:
+        client.put_item(TableName=table, Item=item)
+    with _store(moto, table) as store:
+        (record,) = store.read_stream("druid:bc123df4567")
+        assert (record.event_id, record.stream, record.type, record.payload, record.position) == (
+            "old-1",
+            "druid:bc123df4567",
+            "FixityChecked",
+            payload,
+            1,
+        )
+        assert list(store.read_all()) == [record]
+        assert store.get_projection("p", "row") == ProjectionRow("row", payload, 4)
+        # The old guard still makes the id a duplicate; new records go on from the counter.
+        assert store.append([event("old-1"), event("new-1")]) == AppendResult(
+            written=["new-1"], duplicates=["old-1"], positions=[2], previous=1
+        )
+
+
+def test_an_item_packed_with_an_unknown_dictionary_is_refused(moto: MotoServer, table: str) -> None:
+    item = item_key(schema.PROJECTION_PREFIX + "p", "row")
+    item[schema.ATTR_VALUE_DICT] = {"B": bytes((CURRENT + 1,)) + b"\x78\x9c"}
+    item[schema.ATTR_VERSION] = {"N": "1"}
+    _client(moto).put_item(TableName=table, Item=item)
+    with _store(moto, table) as store, pytest.raises(EventStoreError, match="newer version"):
+        store.get_projection("p", "row")
