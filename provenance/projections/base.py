@@ -164,7 +164,11 @@ class Projector(ABC):
         """
         if self.store.projected_by_stream and not replay:
             return 0
-        if appended is not None and self._checkpoint is not None:
+        if appended is not None:
+            if self._checkpoint is None:
+                # A projector's first batch: if the stored checkpoint is right before these
+                # records, they need not be read back either.
+                self._checkpoint = self.stored_checkpoint()
             checkpoint, version = self._checkpoint
             if checkpoint.floor is None and checkpoint.position == appended.previous:
                 try:
