@@ -28,21 +28,31 @@ the child's own peak RSS, see `common.py`), `--repeats` rounds round-robin, medi
 - the same without that user-agent parsing (`%{user-agent}i`, lower case, misses the library's
   special case and is captured as a plain header): the library's own floor, the fairer view.
 
+With `--before DIR` (a tree of older code: `git archive COMMIT | tar -x -C DIR`), the same
+`prov ingest` is also run from that tree (`python -c` in DIR, so DIR's packages are imported),
+into its own fresh store, and the two stores are compared: the same events in the same order
+with the same ids, streams, times, expiries and payload bytes (each event's `recorded_at`, the
+clock of the run, aside), and the same projection rows.
+
 Lines that do not match apache-log-parser's regex (the binary junk) raise
 `LineDoesntMatchException`, counted as failed; its `"-"` and TLS-handshake lines "parse" with
 empty method and URL. The ratio reported is prov's lines/s over apache-log-parser's, both by
 wall time of the whole child (start-up and imports included on both sides).
 
-Run: `.venv/bin/python bench/clf_ingest.py [--lines 1000000] [--repeats 1]`. Needs the `bench`
-extra (apache-log-parser). All data is made in a temporary directory that is removed after.
+Run: `.venv/bin/python bench/clf_ingest.py [--lines 1000000] [--repeats 1] [--before DIR]`.
+Needs the `bench` extra (apache-log-parser). All data is made in a temporary directory that is
+removed after.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib.util
 import json
+import re
+import sqlite3
 import sys
 import tempfile
 import time
@@ -58,6 +68,28 @@ FORMATS = {
     "user agents not parsed": '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{user-agent}i" %T\n',
 }
 PROV = "prov ingest --source clf"
+BEFORE = f"before: {PROV}"
+_PROV_MAIN = "import sys; from provenance.cli.main import main; sys.exit(main())"
+# Each run's clock: `recorded_at`, and the time of its quarantine records.
+_CLOCK = re.compile(rb'"recorded_at":"([^"]*)"')
+
+
+def _store_digest(path: Path) -> str:
+    """SHA-256 over every event (position, id, stream, type, time, payload, expiry) and every
+    projection row, with the run's clock spelled the same."""
+    digest = hashlib.sha256()
+    with sqlite3.connect(path) as db:
+        for row in db.execute(
+            "SELECT position, event_id, stream, type, time_key, payload, expires_key "
+            "FROM events ORDER BY position"
+        ):
+            clock = _CLOCK.search(row[5])
+            payload = row[5] if clock is None else row[5].replace(clock[1], b"T")
+            time_key = row[4] if clock is None else row[4].replace(clock[1].decode(), "T")
+            digest.update(repr((*row[:4], time_key, payload, row[6])).encode())
+        for row in db.execute("SELECT * FROM projections ORDER BY projection, key"):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
 
 
 def _child(variant: str, path: Path) -> dict[str, Any]:
@@ -82,7 +114,7 @@ def _child(variant: str, path: Path) -> dict[str, Any]:
     return {"parsed": parsed, "failed": failed, "no_duration": no_duration, "seconds": seconds}
 
 
-def measure(lines: int, repeats: int) -> dict[str, Any]:
+def measure(lines: int, repeats: int, before: Path | None = None) -> dict[str, Any]:
     prov = prov_command()
     with tempfile.TemporaryDirectory(prefix="bench-clf-") as tmp:
         directory = Path(tmp)
@@ -91,6 +123,9 @@ def measure(lines: int, repeats: int) -> dict[str, Any]:
         stats = write_access_log(log, lines)
         generated_s = time.perf_counter() - started
         runs: dict[str, list[Any]] = {PROV: []}
+        if before is not None:
+            runs[BEFORE] = []
+        same_store: list[bool] = []
         runs.update({f"apache-log-parser, {variant}": [] for variant in FORMATS})
         reports: list[dict[str, Any]] = []
         children: dict[str, list[dict[str, Any]]] = {variant: [] for variant in FORMATS}
@@ -103,6 +138,15 @@ def measure(lines: int, repeats: int) -> dict[str, Any]:
             runs[PROV].append(run)
             reports.append(json.loads(run.stdout))
             db_mib = sum(p.stat().st_size for p in directory.glob(f"{store.name}*")) / MIB
+            if before is not None:
+                old = directory / f"before-{attempt}.db"
+                # `python -c` puts the working directory first on sys.path: the old tree's code
+                old_cmd = [PYTHON, "-c", _PROV_MAIN, *cmd[1:]]
+                old_cmd[old_cmd.index(f"sqlite:///{store}")] = f"sqlite:///{old}"
+                runs[BEFORE].append(run_measured(old_cmd, cwd=before))
+                same_store.append(_store_digest(old) == _store_digest(store))
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{old}{suffix}").unlink(missing_ok=True)
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{store}{suffix}").unlink(missing_ok=True)
             for variant in FORMATS:
@@ -120,6 +164,7 @@ def measure(lines: int, repeats: int) -> dict[str, Any]:
         "loop_s": {v: median([c["seconds"] for c in done]) for v, done in children.items()},
         "runs": {},
         "ratios": {},
+        "same_store_as_before": all(same_store) if before is not None else None,
     }
     for name, done in runs.items():
         wall = median([run.wall_s for run in done])
@@ -173,6 +218,17 @@ def markdown(figures: dict[str, Any]) -> str:
         f"duplicates, {fmt_int(report['ignored'])} ignored, {fmt_int(report['quarantined'])} "
         f"quarantined ({quarantined or 'none'}); store {figures['db_mib']:.0f} MiB.",
     ]
+    if BEFORE in figures["runs"]:
+        old, new = figures["runs"][BEFORE], figures["runs"][PROV]
+        same = figures["same_store_as_before"]
+        speedup = new["lines_per_s"] / old["lines_per_s"]
+        out.append(
+            f"- against the code before (`--before`): {speedup:.2f}× its throughput "
+            f"({fmt_int(old['lines_per_s'])} → {fmt_int(new['lines_per_s'])} "
+            f"lines/s, CPU {old['cpu_s']:.1f} → {new['cpu_s']:.1f} s); stores "
+            + ("identical" if same else "**DIFFERENT**")
+            + " (events, ids, payload bytes apart from `recorded_at`, expiries, projection rows)."
+        )
     for variant, ratio in figures["ratios"].items():
         child = figures["children"][variant]
         verdict = "meets" if ratio["median"] >= AIM_RATIO else "misses"
@@ -192,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a tree of older code (git archive COMMIT | tar -x -C DIR): its prov ingest too",
+    )
     parser.add_argument("--child", choices=tuple(FORMATS), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -200,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if importlib.util.find_spec("apache_log_parser") is None:
         raise SystemExit("bench: apache-log-parser is not installed (make bench)")
-    figures = measure(args.lines, args.repeats)
+    figures = measure(args.lines, args.repeats, args.before.resolve() if args.before else None)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     print(markdown(figures))

@@ -25,10 +25,11 @@ import hmac
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 from provenance.access.agents import (
     NetworkTable,
@@ -61,6 +62,11 @@ class Resolution:
 
     agent: AgentRef
     client_id: str | None
+    # The agent as a stored event holds it (made once per cached answer, not per request).
+    agent_data: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "agent_data", self.agent.model_dump(mode="json"))
 
 
 class AccessPolicy:

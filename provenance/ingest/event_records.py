@@ -34,6 +34,8 @@ from provenance.domain.events import (
 from provenance.sources.base import Entry
 
 _INGEST_AGENT = AgentRef(name="prov ingest", kind="software")
+# Field values that hold no text: never anything to spell.
+_FLAT = frozenset({type(None), bool, int, float, datetime})
 
 
 def spelled_bytes(text: str) -> str:
@@ -51,7 +53,13 @@ def make_visible(entry: Entry) -> None:
     """Undecodable bytes in the entry's event fields spelled visibly (`\\xNN`, the rule PREMIS
     uses too): a stored payload is UTF-8 and never holds a lone surrogate."""
     for draft in entry.drafts:
-        draft.fields = _visible(draft.fields)
+        # Nearly every draft is flat and ASCII (an access request): nothing to spell, and
+        # rebuilding its fields would cost as much as making its event.
+        if not all(
+            value.isascii() if type(value) is str else type(value) in _FLAT
+            for value in draft.fields.values()
+        ):
+            draft.fields = _visible(draft.fields)
 
 
 def _visible(value: Any) -> Any:

@@ -37,12 +37,14 @@ from provenance.access.policy import AccessPolicy
 from provenance.domain.event_shapes import source_ref as built_source_ref
 from provenance.domain.event_time import TIME_OUT_OF_RANGE, in_window
 from provenance.domain.events import (
+    ACCESS_STREAM_PREFIX,
     QUARANTINE_STREAM,
     ServiceAccessed,
     SourceRef,
     access_stream,
 )
 from provenance.domain.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id
+from provenance.ingest.access_event import access_event, time_text, typed_fields
 from provenance.ingest.event_records import (
     event_record,
     make_visible,
@@ -88,14 +90,18 @@ class Batch:
         self.store = store
         self.report = report
         self.records: list[EventRecord] = []
+        # Each record's event as `load_payload` reads it, where the reader has it (access
+        # events built from typed values), else None: the projections fold these from memory.
+        self.events: list[dict[str, Any] | None] = []
         self.payload_bytes = 0
         self.projectors = (
             object_state.ObjectStateProjector(store),
             access_counts.AccessCountsProjector(store),
         )
 
-    def add(self, record: EventRecord) -> None:
+    def add(self, record: EventRecord, event: dict[str, Any] | None = None) -> None:
         self.records.append(record)
+        self.events.append(event)
         self.payload_bytes += len(record.payload)
 
     def full(self, size: int) -> bool:
@@ -107,7 +113,7 @@ class Batch:
             return
         result = self.store.append(self.records)
         written = set(result.written)
-        appended = _appended(self.records, result)
+        appended = _appended(self.records, self.events, result)
         report = self.report
         for record in self.records:
             is_new = record.event_id in written
@@ -119,6 +125,7 @@ class Batch:
             else:
                 report.duplicates += 1
         self.records = []
+        self.events = []
         self.payload_bytes = 0
         for projector in self.projectors:
             projector.catch_up(appended)
@@ -146,6 +153,10 @@ class Reader:
         self.progress = progress
         self.counter = counter if counter is not None else OccurrenceCounter()
         self.recorded_at = datetime.now(UTC)
+        self._recorded_at_text = time_text(self.recorded_at)
+        # The last access event's time, its text, its stream's day and its expiry: a busy log
+        # has many requests per second, and the clf parser gives them the same time object.
+        self._last_moment: tuple[datetime, str, str, datetime | None] | None = None
         self.policy = options.access_policy
         self.service = options.service or options.origin or UNKNOWN_SERVICE
         context = SourceContext(
@@ -225,8 +236,8 @@ class Reader:
             records = self._records(entry, source_name, digest, occurrence)
             if isinstance(records, list):
                 report.consumed += count
-                for record in records:
-                    self.batch.add(record)
+                for record, event in records:
+                    self.batch.add(record, event)
                 return
             reason = records
         elif entry.ignored is not None:
@@ -242,11 +253,13 @@ class Reader:
 
     def _records(
         self, entry: Entry, source_name: str, digest: bytes, occurrence: int
-    ) -> list[EventRecord] | str:
-        """The entry's records, or why there are none (the reason it is quarantined)."""
+    ) -> list[tuple[EventRecord, dict[str, Any] | None]] | str:
+        """The entry's records (each with its event as plain data where that was built
+        without the model), or why there are none (the reason it is quarantined)."""
         origin = self.options.origin
-        # Built from this module's own typed values, so not validated again (once per line).
-        source_ref = built_source_ref(source_name, origin, self.name, entry.line_no)
+        # Built from this module's own typed values, so not validated again (once per line);
+        # made when a draft needs it (access events are mostly built without).
+        source_ref: SourceRef | None = None
         records = []
         try:
             for index, draft in enumerate(entry.drafts):
@@ -256,9 +269,14 @@ class Reader:
                 if isinstance(occurred_at, datetime) and not in_window(occurred_at):
                     return TIME_OUT_OF_RANGE
                 key = event_id(source_name, origin, digest, occurrence, index)
+                data = None
                 if draft.model is ServiceAccessed:
-                    record = self._access_record(draft.fields, source_ref, key)
+                    record, data = self._access_record(
+                        draft.fields, source_name, entry.line_no, key
+                    )
                 else:
+                    if source_ref is None:
+                        source_ref = built_source_ref(source_name, origin, self.name, entry.line_no)
                     event = draft.event(key, self.recorded_at, source_ref)
                     if event.object is None:
                         return _REJECTED
@@ -268,7 +286,7 @@ class Reader:
                         f"event too large for the store "
                         f"({len(record.payload)} bytes > {MAX_PAYLOAD_BYTES})"
                     )
-                records.append(record)
+                records.append((record, data))
         except (
             ValidationError,
             PydanticSerializationError,
@@ -283,10 +301,12 @@ class Reader:
         return records
 
     def _access_record(
-        self, fields: dict[str, Any], source_ref: SourceRef, key: str
-    ) -> EventRecord:
+        self, fields: dict[str, Any], source_name: str, line_no: int, key: str
+    ) -> tuple[EventRecord, dict[str, Any] | None]:
         """A request: the access policy says who made it, how to name the client and when the
-        event may expire; it lands in its service's stream of the day."""
+        event may expire; it lands in its service's stream of the day. Fields of the exact
+        types the model keeps make the event without it (`access_event`); any others go
+        through the model, which validates them."""
         policy = self.policy
         if policy is None:
             policy = self.policy = AccessPolicy.load()
@@ -294,17 +314,55 @@ class Reader:
             self.report.access_policy = policy.fingerprint
         get = fields.get
         resolution = policy.resolve(get("client"), get("user"), get("user_agent"))
+        if typed_fields(fields):
+            occurred_at: datetime = fields["occurred_at"]
+            service: str = get("service", self.service)
+            last = self._last_moment
+            if last is None or last[0] is not occurred_at:
+                last = self._last_moment = (
+                    occurred_at,
+                    time_text(occurred_at),
+                    occurred_at.astimezone(UTC).date().isoformat(),
+                    policy.expires_at(occurred_at),
+                )
+            data, payload = access_event(
+                fields,
+                event_id=key,
+                occurred_at=last[1],
+                recorded_at=self._recorded_at_text,
+                source={
+                    "type": source_name,
+                    "origin": self.options.origin,
+                    "file": self.name,
+                    "line": line_no,
+                },
+                agent=resolution.agent_data,
+                client_id=resolution.client_id,
+                service=self.service,
+            )
+            stream = f"{ACCESS_STREAM_PREFIX}{service}/{last[2]}"
+            record = EventRecord(
+                event_id=key,
+                stream=stream,
+                type="ServiceAccessed",
+                occurred_at=occurred_at,
+                payload=payload,
+                expires_at=last[3],
+            )
+            return record, data
         event = ServiceAccessed(
             event_id=key,
             recorded_at=self.recorded_at,
-            source=source_ref,
+            source=SourceRef.model_construct(
+                type=source_name, origin=self.options.origin, file=self.name, line=line_no
+            ),
             agent=resolution.agent,
             client_id=resolution.client_id,
             **{"service": self.service, **fields},
         )
         record = event_record(event, access_stream(event.service, event.occurred_at))
         expires_at = policy.expires_at(event.occurred_at)
-        return record if expires_at is None else replace(record, expires_at=expires_at)
+        return (record if expires_at is None else replace(record, expires_at=expires_at)), None
 
     def _quarantine_record(
         self, entry: Entry, source_name: str, digest: bytes, occurrence: int, reason: str
@@ -378,16 +436,24 @@ def bulk_allocation() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
-def _appended(records: list[EventRecord], result: AppendResult) -> Appended | None:
-    """The newly written records, in position order, when the store told where they went."""
+def _appended(
+    records: list[EventRecord], events: list[dict[str, Any] | None], result: AppendResult
+) -> Appended | None:
+    """The newly written records (with the events the reader has of them), in position order,
+    when the store told where they went."""
     if not result.positions or result.previous is None:
         return None
     position = dict(zip(result.written, result.positions, strict=True))
-    placed: list[tuple[int, EventRecord]] = []
-    for record in records:
+    placed: list[tuple[int, EventRecord, dict[str, Any] | None]] = []
+    for record, event in zip(records, events, strict=True):
         # A record whose id came twice in the batch was written once: take the first.
         at = position.pop(record.event_id, None)
         if at is not None:
-            placed.append((at, record))
+            placed.append((at, record, event))
     placed.sort(key=lambda item: item[0])
-    return Appended(result.previous, [record for _, record in placed], max(result.positions))
+    return Appended(
+        result.previous,
+        [record for _, record, _ in placed],
+        max(result.positions),
+        [event for _, _, event in placed],
+    )

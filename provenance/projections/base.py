@@ -43,11 +43,14 @@ Row = dict[str, Any]
 @dataclass(frozen=True, slots=True)
 class Appended:
     """Records one process just appended, in position order, the store's newest position
-    before them (`AppendResult.previous`) and the position of the last of them."""
+    before them (`AppendResult.previous`) and the position of the last of them. `events`,
+    when given, holds each record's event as `load_payload` would read it (None where the
+    appender does not have it), so that catching up need not parse the payloads again."""
 
     previous: int
     records: Sequence[EventRecord]
     last: int
+    events: Sequence[dict[str, Any] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +164,17 @@ class Projector(ABC):
         """
         if self.store.projected_by_stream and not replay:
             return 0
-        if appended is not None and self._checkpoint is not None:
+        if appended is not None:
+            if self._checkpoint is None:
+                # A projector's first batch: if the stored checkpoint is right before these
+                # records, they need not be read back either.
+                self._checkpoint = self.stored_checkpoint()
             checkpoint, version = self._checkpoint
             if checkpoint.floor is None and checkpoint.position == appended.previous:
                 try:
-                    return self._apply(appended.records, checkpoint, version, appended.last)
+                    return self._apply(
+                        appended.records, checkpoint, version, appended.last, appended.events
+                    )
                 except ConcurrencyError:
                     self.forget()
         for _attempt in range(_RETRIES):
@@ -298,22 +307,29 @@ class Projector(ABC):
                 return applied
 
     def _apply(
-        self, records: Sequence[EventRecord], checkpoint: Checkpoint, version: int, last: int
+        self,
+        records: Sequence[EventRecord],
+        checkpoint: Checkpoint,
+        version: int,
+        last: int,
+        events: Sequence[dict[str, Any] | None] | None = None,
     ) -> int:
         """Fold records (in position order, right after the checkpoint, the last of them at
         position `last`) into their rows and write the rows with the new checkpoint,
-        atomically; ConcurrencyError if someone else moved the checkpoint meanwhile."""
+        atomically; ConcurrencyError if someone else moved the checkpoint meanwhile.
+        `events`: the records' events as already read, where known (see `Appended`)."""
         if not records:
             return 0
         types = self.TYPES
         folded: list[tuple[EventRecord, dict[str, Any], Sequence[str]]] = []
         wanted: set[str] = set()
-        for record in records:
+        known = events if events is not None else [None] * len(records)
+        for record, given in zip(records, known, strict=True):
             if record.type in types and not (
                 checkpoint.floor is not None
                 and checkpoint.skips(record, time_key(record.occurred_at))
             ):
-                event = load_payload(record.payload)
+                event = given if given is not None else load_payload(record.payload)
                 keys = self.row_keys(record, event)
                 folded.append((record, event, keys))
                 wanted.update(keys)
