@@ -19,9 +19,12 @@ Item = dict[str, Any]
 COMPRESS_FROM = 32
 """Shorter data is stored as it is: the compressed form has 11 bytes of framing (the
 dictionary's number, zlib's header, dictionary id and checksum)."""
-_PACKER = zlib.compressobj(9, zdict=DICTIONARIES[CURRENT])
+_PACKER = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS, 6, zdict=DICTIONARIES[CURRENT])
 """Copied for each item: a copy starts primed, where a new object would hash the whole
-dictionary again (a sixth of the time)."""
+dictionary again (a sixth of the time). Memory level 6, not zlib's default 8: the state is
+copied per item, and at level 8 the copy alone took ~75 µs (its large buffers are fresh
+pages each time), at 6 ~2 µs, for the same bytes within 1%. The level changes nothing a
+reader needs (`eventstore.sqlite_codec` does the same)."""
 
 
 def record_from_image(image: Item) -> EventRecord | None:
