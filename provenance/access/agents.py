@@ -107,7 +107,7 @@ def crawler_name(user_agent: str) -> str | None:
 def detector_versions() -> dict[str, str]:
     # Imported here, for the ingest function's cold start: only the policy's fingerprint reads
     # package versions, and importlib.metadata is a large import.
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     versions = {}
     for package in _DETECTOR_PACKAGES:

@@ -89,7 +89,7 @@ def read_rules(path: Path, environ: Mapping[str, str] | None = None) -> PolicyRu
     """The validated rules of a policy file; AccessPolicyError names the file and the key."""
     # Imported here, for the ingest function's cold start: a deployment without a policy file
     # (its defaults, retention from the environment) never parses TOML.
-    import tomllib
+    import tomllib  # noqa: PLC0415
 
     env = os.environ if environ is None else environ
     try:
