@@ -36,7 +36,14 @@ where its time goes.
 Also tried: another CPython 3.12 found under `~/.pyenv/versions/3.12*` (Lambda's python3.12
 runtime), only if boto3, Powertools and the project import there.
 
-Run: `.venv/bin/python bench/aws_cold_start.py [--rounds 9] [--before DIR] [--json FILE]`.
+With `--instructions`, each of `pass`, `import boto3` and the `handlers.ingest` rows (and their
+`--before` rows) also runs once under valgrind's callgrind, which counts the instructions the
+process executes: a count the machine's load does not change (times on a shared machine do,
+by more than a 10% change), though it leaves out what instructions do not show (waiting for
+files and memory). Counts are above `pass`'s, with `PYTHONHASHSEED=0`.
+
+Run: `.venv/bin/python bench/aws_cold_start.py [--rounds 9] [--before DIR] [--instructions]
+[--json FILE]`.
 """
 
 from __future__ import annotations
@@ -310,9 +317,45 @@ def markdown(runs: list[dict[str, Any]], skipped: list[tuple[str, str]], rounds:
         ]
         if figures.get("before"):
             out += _before_lines(figures)
+        if figures.get("instructions"):
+            out += instruction_lines(figures["instructions"])
     for python, reason in skipped:
         out.append(f"- Not run under `{python}`: the packages do not import there ({reason}).")
     return "\n".join(out)
+
+
+def instructions(python: str, before: Path | None) -> dict[str, int]:
+    """Instructions executed (callgrind's count) above `python -c pass`, per row."""
+    jobs = {name: (COMMANDS[name], REPO) for name in (FLOOR, BASELINE, *INGEST_ROWS)}
+    if before is not None:
+        jobs.update({BEFORE + name: (COMMANDS[name], before) for name in INGEST_ROWS})
+    counts = {}
+    for name, (code, cwd) in jobs.items():
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-c", code],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        counts[name] = int(done.stderr.split("Collected : ")[1].split()[0])
+    floor = counts.pop(FLOOR)
+    return {name: count - floor for name, count in counts.items()}
+
+
+def instruction_lines(counts: dict[str, int]) -> list[str]:
+    base = counts[BASELINE]
+    out = [
+        "",
+        "Instructions executed (valgrind callgrind, above `python -c pass`, one run each):",
+        "",
+        "| CODE | instructions (millions) | × boto3 |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, count in counts.items():
+        out.append(f"| {name} | {count / 1e6:,.0f} | {count / base:.2f} |")
+    return out
 
 
 def _before_lines(figures: dict[str, Any]) -> list[str]:
@@ -345,9 +388,17 @@ def main(argv: list[str] | None = None) -> int:
         help="a tree of older code (git archive COMMIT | tar -x -C DIR): the handlers.ingest "
         "rows run from it too, in the same rounds",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions of the boto3 and handlers.ingest rows (valgrind)",
+    )
     args = parser.parse_args(argv)
     os.environ.update(ENVIRONMENT)
-    runs = [measure(PYTHON, args.rounds, args.before.resolve() if args.before else None)]
+    before = args.before.resolve() if args.before else None
+    runs = [measure(PYTHON, args.rounds, before)]
+    if args.instructions:
+        runs[0]["instructions"] = instructions(PYTHON, before)
     skipped: list[tuple[str, str]] = []
     for python, reason in other_pythons():
         if reason is None:
