@@ -1,7 +1,7 @@
 """Lambda cold start: importing the handlers against importing boto3 alone, in the same run.
 
-The issue: "`python -X importtime -c "import handlers.ingest"` against `import boto3` alone,
-in the same run (aim: under 2x)".
+Issue 12 asked for `python -X importtime -c "import handlers.ingest"` against `import boto3`
+alone, in the same run, under 2x; issue 13 for at most 1.5x.
 
 Each command below runs in a fresh interpreter (`python -c CODE`, working directory the
 repository), `--rounds` rounds, round-robin in an order that turns by one each round, after
@@ -15,20 +15,35 @@ one warm-up round that is not counted (it leaves the byte-code caches written):
   `import handlers.ingest` plus the setup its first invocation does (`_options` and
   `handlers.container.store()`: the store named by `PROV_STORE` opened, which imports
   `eventstore.dynamodb` and boto3 and makes the client; access policy and zone). Making a
-  client does not touch the network.
+  client does not touch the network;
+- "two records ingested": the ingest setup above, then two Kinesis records ingested as the
+  handler ingests each (`ingest_record`: five access-log lines, then two audit lines of the
+  preservation catalog) into an in-memory SQLite store (DynamoDB would be the network). What
+  the init phase leaves for later (event models built on first use) is paid here.
+
+With `--before DIR` (a tree of older code: `git archive COMMIT | tar -x -C DIR`), the three
+`handlers.ingest` rows run from DIR too (`python -c` in DIR, so DIR's packages are imported),
+in the same rounds: before and after measured side by side.
 
 Each command runs twice per round: once with `-X importtime`, whose report gives the import
 time (the cumulative microseconds of every top-level import made after start-up: the modules
 `python -c pass` imports are left out), and once without, timed from outside (wall time of the
 process, with its CPU time and peak RSS, see `common.py`). Medians are reported, and the ratio
 of each to `import boto3`'s median; the issue's aim is the import time of `handlers.ingest`
-under 2x that of boto3. For `handlers.ingest` the biggest direct imports (median run) show
+at most 1.5x that of boto3. For `handlers.ingest` the biggest direct imports (median run) show
 where its time goes.
 
 Also tried: another CPython 3.12 found under `~/.pyenv/versions/3.12*` (Lambda's python3.12
 runtime), only if boto3, Powertools and the project import there.
 
-Run: `.venv/bin/python bench/aws_cold_start.py [--rounds 9] [--json FILE]`.
+With `--instructions`, each of `pass`, `import boto3` and the `handlers.ingest` rows (and their
+`--before` rows) also runs once under valgrind's callgrind, which counts the instructions the
+process executes: a count the machine's load does not change (times on a shared machine do,
+by more than a 10% change), though it leaves out what instructions do not show (waiting for
+files and memory). Counts are above `pass`'s, with `PYTHONHASHSEED=0`.
+
+Run: `.venv/bin/python bench/aws_cold_start.py [--rounds 9] [--before DIR] [--instructions]
+[--json FILE]`.
 """
 
 from __future__ import annotations
@@ -44,8 +59,25 @@ from typing import Any
 
 from common import PYTHON, REPO, median, run_measured
 
-AIM_RATIO = 2.0
+AIM_RATIO = 1.5
 STORE = "dynamodb://provenance-events?region=us-east-1"
+SETUP = (
+    f"import os; os.environ['PROV_STORE'] = {STORE!r}; "
+    "import handlers.ingest; handlers.ingest._options(()); handlers.container.store()"
+)
+ACCESS_LINES = "".join(
+    f'171.64.{n}.9 - - [01/Mar/2026:22:14:0{n} -0800] "GET /file/druid:bj102hs9687/thesis.pdf '
+    f'HTTP/1.1" 200 1024 "-" "Mozilla/5.0 (X11; Linux x86_64)"\n'
+    for n in range(5)
+)
+AUDIT_LINES = "".join(
+    f"I, [2026-03-01T22:14:05.{n}23456 #4711]  INFO -- : validate_checksums(bj102hs9687, "
+    f"fixture_sr3) {what}\n"
+    for n, what in enumerate(
+        ("checksum(s) match", "MoabRecord status changed from ok to invalid_checksum")
+    )
+)
+INGEST = "handlers.ingest + two records ingested"
 COMMANDS: dict[str, str] = {
     "pass": "pass",
     "import boto3": "import boto3",
@@ -55,11 +87,23 @@ COMMANDS: dict[str, str] = {
     "boto3 + a DynamoDB client": (
         "import boto3; boto3.client('dynamodb', region_name='us-east-1')"
     ),
-    "handlers.ingest + its first invocation's setup": (
-        f"import os; os.environ['PROV_STORE'] = {STORE!r}; "
-        "import handlers.ingest; handlers.ingest._options(()); handlers.container.store()"
+    "handlers.ingest + its first invocation's setup": SETUP,
+    INGEST: (
+        f"{SETUP}; from eventstore import open_store; "
+        "from provenance.ingest.kinesis_records import RecordOrigin, ingest_record; "
+        "store = open_store('sqlite:///:memory:'); "
+        f"[ingest_record(store, data.encode(), RecordOrigin('prov-logs', str(n)), "
+        "handlers.ingest._options(())) "
+        f"for n, data in enumerate(({ACCESS_LINES!r}, {AUDIT_LINES!r}))]"
     ),
 }
+# The rows that also run from `--before DIR`.
+INGEST_ROWS = (
+    "import handlers.ingest",
+    "handlers.ingest + its first invocation's setup",
+    INGEST,
+)
+BEFORE = "before: "
 BASELINE = "import boto3"
 FLOOR = "pass"
 # No user configuration is read (it would vary with the machine) and nothing reaches AWS.
@@ -107,9 +151,12 @@ def direct_imports(entries: list[tuple[int, str, int]], module: str) -> list[tup
     return sorted(children, key=lambda child: -child[1])
 
 
-def measure(python: str, rounds: int) -> dict[str, Any]:
-    names = list(COMMANDS)
-    startup = {name for _, name, _ in parse_importtime(_importtime(python, "pass"))}
+def measure(python: str, rounds: int, before: Path | None = None) -> dict[str, Any]:
+    jobs = {name: (code, REPO) for name, code in COMMANDS.items()}
+    if before is not None:
+        jobs.update({BEFORE + name: (COMMANDS[name], before) for name in INGEST_ROWS})
+    names = list(jobs)
+    startup = {name for _, name, _ in parse_importtime(_importtime(python, "pass", REPO))}
     samples: dict[str, dict[str, list[Any]]] = {
         name: {"import_us": [], "wall_s": [], "cpu_s": [], "rss": [], "entries": []}
         for name in names
@@ -117,8 +164,9 @@ def measure(python: str, rounds: int) -> dict[str, Any]:
     for round_no in range(rounds + 1):
         order = names[round_no % len(names) :] + names[: round_no % len(names)]
         for name in order:
-            entries = parse_importtime(_importtime(python, COMMANDS[name]))
-            run = run_measured([python, "-c", COMMANDS[name]], cwd=REPO)
+            code, cwd = jobs[name]
+            entries = parse_importtime(_importtime(python, code, cwd))
+            run = run_measured([python, "-c", code], cwd=cwd)
             if round_no == 0:
                 continue  # warm-up
             sample = samples[name]
@@ -127,11 +175,16 @@ def measure(python: str, rounds: int) -> dict[str, Any]:
             sample["wall_s"].append(run.wall_s)
             sample["cpu_s"].append(run.cpu_s)
             sample["rss"].append(run.max_rss_mib)
-    figures: dict[str, Any] = {"python": python, "version": _version(python), "rows": {}}
+    figures: dict[str, Any] = {
+        "python": python,
+        "version": _version(python),
+        "before": None if before is None else str(before),
+        "rows": {},
+    }
     floor = median(samples[FLOOR]["wall_s"])
     for name, sample in samples.items():
         figures["rows"][name] = {
-            "code": COMMANDS[name],
+            "code": jobs[name][0],
             "import_ms": median(sample["import_us"]) / 1000,
             "import_ms_range": [min(sample["import_us"]) / 1000, max(sample["import_us"]) / 1000],
             "wall_ms": median(sample["wall_s"]) * 1000,
@@ -148,16 +201,22 @@ def measure(python: str, rounds: int) -> dict[str, Any]:
         row["import_ratio"] = row["import_ms"] / base["import_ms"]
         row["wall_ratio"] = row["above_floor_ms"] / base["above_floor_ms"]
     # Where `import handlers.ingest` spends its time: the run with the median import time.
-    ingest = samples["import handlers.ingest"]
-    ranked = sorted(zip(ingest["import_us"], ingest["entries"], strict=True), key=lambda s: s[0])
-    figures["ingest_imports"] = direct_imports(ranked[len(ranked) // 2][1], "handlers.ingest")[:10]
+    for prefix in ("", BEFORE):
+        ingest = samples.get(prefix + "import handlers.ingest")
+        if ingest is None:
+            continue
+        ranked = sorted(
+            zip(ingest["import_us"], ingest["entries"], strict=True), key=lambda s: s[0]
+        )
+        median_run = ranked[len(ranked) // 2][1]
+        figures[prefix + "ingest_imports"] = direct_imports(median_run, "handlers.ingest")[:10]
     return figures
 
 
-def _importtime(python: str, code: str) -> str:
+def _importtime(python: str, code: str, cwd: Path) -> str:
     done = subprocess.run(
         [python, "-X", "importtime", "-c", code],
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
@@ -238,15 +297,15 @@ def markdown(runs: list[dict[str, Any]], skipped: list[tuple[str, str]], rounds:
                 f"{row['max_rss_mib']:.0f} | {'yes' if row['boto3_imported'] else 'no'} |"
             )
         ingest = rows["import handlers.ingest"]
-        verdict = "meets" if ingest["import_ratio"] < AIM_RATIO else "misses"
+        verdict = "meets" if ingest["import_ratio"] <= AIM_RATIO else "misses"
         ready = rows["handlers.ingest + its first invocation's setup"]
         client = rows["boto3 + a DynamoDB client"]
         out += [
             "",
             f"- `import handlers.ingest`: {ingest['import_ms']:.0f} ms against "
             f"{rows[BASELINE]['import_ms']:.0f} ms for `import boto3`, "
-            f"**{ingest['import_ratio']:.2f}×**: {verdict} the aim of under "
-            f"{AIM_RATIO:.0f}×. Ready to work (store opened) against boto3 with a DynamoDB "
+            f"**{ingest['import_ratio']:.2f}×**: {verdict} the aim of at most "
+            f"{AIM_RATIO:.1f}×. Ready to work (store opened) against boto3 with a DynamoDB "
             f"client: {ready['import_ms']:.0f} ms against {client['import_ms']:.0f} ms of "
             f"imports ({ready['import_ms'] / client['import_ms']:.2f}×), "
             f"{ready['above_floor_ms']:.0f} ms against {client['above_floor_ms']:.0f} ms of "
@@ -256,18 +315,90 @@ def markdown(runs: list[dict[str, Any]], skipped: list[tuple[str, str]], rounds:
             + ", ".join(f"`{name}` {us / 1000:.0f}" for name, us in figures["ingest_imports"])
             + ".",
         ]
+        if figures.get("before"):
+            out += _before_lines(figures)
+        if figures.get("instructions"):
+            out += instruction_lines(figures["instructions"])
     for python, reason in skipped:
         out.append(f"- Not run under `{python}`: the packages do not import there ({reason}).")
     return "\n".join(out)
+
+
+def instructions(python: str, before: Path | None) -> dict[str, int]:
+    """Instructions executed (callgrind's count) above `python -c pass`, per row."""
+    jobs = {name: (COMMANDS[name], REPO) for name in (FLOOR, BASELINE, *INGEST_ROWS)}
+    if before is not None:
+        jobs.update({BEFORE + name: (COMMANDS[name], before) for name in INGEST_ROWS})
+    counts = {}
+    for name, (code, cwd) in jobs.items():
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, "-c", code],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        counts[name] = int(done.stderr.split("Collected : ")[1].split()[0])
+    floor = counts.pop(FLOOR)
+    return {name: count - floor for name, count in counts.items()}
+
+
+def instruction_lines(counts: dict[str, int]) -> list[str]:
+    base = counts[BASELINE]
+    out = [
+        "",
+        "Instructions executed (valgrind callgrind, above `python -c pass`, one run each):",
+        "",
+        "| CODE | instructions (millions) | × boto3 |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, count in counts.items():
+        out.append(f"| {name} | {count / 1e6:,.0f} | {count / base:.2f} |")
+    return out
+
+
+def _before_lines(figures: dict[str, Any]) -> list[str]:
+    """Before against after (`--before DIR`), row by row, in the same run."""
+    rows = figures["rows"]
+    out = [f"- Before (the code in `{figures['before']}`) → after, medians of the same rounds:"]
+    for name in INGEST_ROWS:
+        old, new = rows[BEFORE + name], rows[name]
+        out.append(
+            f"  - {name}: imports {old['import_ms']:.0f} → {new['import_ms']:.0f} ms "
+            f"({old['import_ratio']:.2f}× → {new['import_ratio']:.2f}× boto3), wall above "
+            f"start-up {old['above_floor_ms']:.0f} → {new['above_floor_ms']:.0f} ms, CPU "
+            f"{old['cpu_ms']:.0f} → {new['cpu_ms']:.0f} ms"
+        )
+    out.append(
+        "- Biggest direct imports of `handlers.ingest` before (cumulative ms, median run): "
+        + ", ".join(f"`{name}` {us / 1000:.0f}" for name, us in figures[BEFORE + "ingest_imports"])
+        + "."
+    )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a tree of older code (git archive COMMIT | tar -x -C DIR): the handlers.ingest "
+        "rows run from it too, in the same rounds",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the instructions of the boto3 and handlers.ingest rows (valgrind)",
+    )
     args = parser.parse_args(argv)
     os.environ.update(ENVIRONMENT)
-    runs = [measure(PYTHON, args.rounds)]
+    before = args.before.resolve() if args.before else None
+    runs = [measure(PYTHON, args.rounds, before)]
+    if args.instructions:
+        runs[0]["instructions"] = instructions(PYTHON, before)
     skipped: list[tuple[str, str]] = []
     for python, reason in other_pythons():
         if reason is None:

@@ -47,7 +47,9 @@ The cold start is a metric too (Powertools' ColdStart). The counts and the log l
 are `provenance.ingest.batch_report`'s; the options are the deployment's, built as
 `prov redrive` builds them (`provenance.aws.deployment`); the store is the container's
 (`handlers.container`). Of Powertools, only its batch, logger and metrics are imported: its
-parser and tracer are slow to import.
+parser and tracer are slow to import. Its batch utility is imported before pydantic is: it
+imports (and builds) the parser's models when pydantic is already loaded. The event models
+are built on first use (`provenance.domain.events`), so the init phase builds none.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ import os
 import time
 from typing import Any
 
+# Powertools first, before anything that imports pydantic (see the module doc; isort keeps it).
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import (

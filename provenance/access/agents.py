@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 
 from provenance.access.rules import Network
 
@@ -106,6 +105,10 @@ def crawler_name(user_agent: str) -> str | None:
 
 
 def detector_versions() -> dict[str, str]:
+    # Imported here, for the ingest function's cold start: only the policy's fingerprint reads
+    # package versions, and importlib.metadata is a large import.
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
     versions = {}
     for package in _DETECTOR_PACKAGES:
         try:

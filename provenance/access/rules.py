@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,7 +35,9 @@ PSEUDONYM_PREFIX = "anon:"
 MAX_RETENTION_DAYS = 36_525
 MAX_NAME_LENGTH = 100
 
-UNKNOWN_AGENT = AgentRef(name="unknown", kind="hardware")
+# Constructed, not validated: validating it here would build AgentRef's validator (and load
+# pydantic's plugins) on import, in the ingest function's cold start (events.py, defer_build).
+UNKNOWN_AGENT = AgentRef.model_construct(name="unknown", kind="hardware")
 # Agent names the policy makes itself; configured names must not look like them.
 RESERVED_PREFIXES = ("user:", "client:", "crawler:", PSEUDONYM_PREFIX)
 
@@ -86,6 +87,10 @@ class PolicyRules:
 
 def read_rules(path: Path, environ: Mapping[str, str] | None = None) -> PolicyRules:
     """The validated rules of a policy file; AccessPolicyError names the file and the key."""
+    # Imported here, for the ingest function's cold start: a deployment without a policy file
+    # (its defaults, retention from the environment) never parses TOML.
+    import tomllib  # noqa: PLC0415
+
     env = os.environ if environ is None else environ
     try:
         text = read_small_file(path, MAX_POLICY_BYTES).decode("utf-8")

@@ -29,7 +29,11 @@ ACCESS_STREAM_PREFIX = "$access/"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator and serializer are built on its first use, not when this
+    # module is imported: building all twenty was the largest part of the ingest function's cold
+    # start that is this project's own (BENCHMARKS 6.1), and a container builds only the models
+    # of the events its records hold. The schemas are the same either way.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class SourceRef(_Model):
@@ -249,7 +253,8 @@ AnyEvent = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+# Built on first use too (only reading stored events back needs it: not the ingest function).
+EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent, config=ConfigDict(defer_build=True))
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.model_fields["type"].default: cls
     for cls in (

@@ -33,7 +33,8 @@ from provenance.domain.events import (
 )
 from provenance.sources.base import Entry
 
-_INGEST_AGENT = AgentRef(name="prov ingest", kind="software")
+# Constructed, not validated, as rules.UNKNOWN_AGENT: no validator built on import.
+_INGEST_AGENT = AgentRef.model_construct(name="prov ingest", kind="software")
 # Field values that hold no text: never anything to spell.
 _FLAT = frozenset({type(None), bool, int, float, datetime})
 
