@@ -53,6 +53,7 @@ from eventstore.sqlite_codec import (
     time_value_of_key,
     unpack_value,
 )
+from eventstore.sqlite_files import MEMORY, SIDE_FILE_SUFFIXES, STORE_FILE_NAME
 from eventstore.sqlite_schema import SQLiteSchema
 from eventstore.store import (
     EventStore,
@@ -64,18 +65,10 @@ from eventstore.store import (
     parse_cursor,
 )
 
-STORE_FILE_NAME = "provenance.db"
-"""The file name suggested for a store in a folder (the one `prov demo` uses)."""
-
-SIDE_FILE_SUFFIXES = ("-wal", "-shm", "-journal")
-"""What SQLite appends to a database's path (its symlinks resolved) to name the files it keeps
-beside it: the write-ahead log, its shared-memory index, the rollback journal."""
-
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write lock before giving up."""
 
-MEMORY = ":memory:"
-"""Pass as `path` for a private in-memory store (tests, one-off runs); it vanishes on close."""
+__all__ = ["MEMORY", "SIDE_FILE_SUFFIXES", "STORE_FILE_NAME", "SQLiteEventStore"]
 
 # Rows per query when streaming `read_all`, `streams` and `read_projection`: bounded memory,
 # few enough round trips that paging costs nothing measurable.

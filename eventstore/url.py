@@ -13,7 +13,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from eventstore.errors import StoreUnavailableError
-from eventstore.sqlite import MEMORY, STORE_FILE_NAME, SQLiteEventStore
+from eventstore.sqlite_files import MEMORY, STORE_FILE_NAME
 from eventstore.store import EventStore
 
 ACCEPTED_FORMS = (
@@ -113,6 +113,9 @@ def open_store(url: str, *, create: bool = True) -> EventStore:
     (`--store garbage`) would otherwise create a new, empty store wherever it was run.
     """
     if check_store_url(url) == "sqlite":
+        # Imported here: the Lambda functions open DynamoDB only, and sqlite3 costs them start-up.
+        from eventstore.sqlite import SQLiteEventStore  # noqa: PLC0415
+
         return SQLiteEventStore(_sqlite_path(url, url[len("sqlite://") :]), create=create)
     # Imported here: boto3 costs ~100 ms of start-up the embedded store never needs.
     from eventstore.dynamodb import DynamoDBEventStore  # noqa: PLC0415
