@@ -34,6 +34,9 @@ NOT_IMPORTED = (
     "tomllib",
     # The store (and boto3) are opened on the first invocation.
     "boto3",
+    # The functions open DynamoDB only: the SQLite backend is imported when first named.
+    "sqlite3",
+    "eventstore.sqlite",
 )
 
 
