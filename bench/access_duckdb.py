@@ -1,10 +1,10 @@
 """The peer of `access_report.py`: DuckDB answering each report's question from the raw log.
 
 Each report `prov report access` answers from its store is asked of DuckDB over the same
-access log file the store was built from: every line read as text (`read_csv` with no
-delimiter, quote or escape), split by one regular expression for the Combined Log Format
-(`regexp_extract` into client, time, target, status, bytes, user agent; lines that do not
-match, the five bad ones, are left out as ingest quarantines them) and grouped:
+access log file the store was built from: the Combined Log Format lines split by DuckDB's CSV
+reader (space-delimited, double-quoted: address, time, request, status, bytes, user agent;
+lines without a three-digit status and a request with a target, the five bad ones, are left
+out as ingest quarantines them) and grouped:
 
 - agent and client are the raw user agent and address (prov names agents and pseudonymises
   clients; the groups are not the same, the question and the work are);
@@ -35,22 +35,22 @@ from collections.abc import Sequence
 
 import duckdb
 
-# One regular expression per line, as a log-reading peer would: the groups prov reads too.
-CLF = r'^(\S+) \S+ \S+ \[([^\]]+)\] "[A-Z]+ (\S+)[^"]*" (\d{3}) (\S+) "[^"]*" "([^"]*)"'
+# DuckDB's own CSV reader splits a Combined Log Format line at spaces outside quotes, in
+# parallel: [0] address, [3] and [4] the bracketed time, [5] the request, [6] the status,
+# [7] the bytes, [9] the user agent (one regular expression per line, `regexp_extract`, took
+# five times as long: the peer gets its fastest road).
+COLUMNS = ", ".join(f"'c{n}': 'VARCHAR'" for n in range(11))
 DRUID = r"(?:^|[^a-z0-9])(?:druid:)?([a-z]{2}[0-9]{3}[a-z]{2}[0-9]{4})(?:[^a-z0-9]|$)"
-NAMES = ["client", "at", "path", "status", "bytes", "agent"]
 
 REQUESTS = f"""
 CREATE VIEW requests AS
-SELECT r.client, strptime(r.at, '%d/%b/%Y:%H:%M:%S %z') AS ts, r.path,
-       CAST(r.status AS INTEGER) AS status, coalesce(TRY_CAST(r.bytes AS BIGINT), 0) AS bytes,
-       r.agent
-FROM (
-    SELECT regexp_extract(line, '{CLF}', {NAMES!r}) AS r
-    FROM read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\x01', quote = '', escape = '',
-                  header = false, strict_mode = false, ignore_errors = true)
-)
-WHERE r.status <> ''
+SELECT c0 AS client, strptime(c3 || ' ' || c4, '[%d/%b/%Y:%H:%M:%S %z]') AS ts,
+       split_part(c5, ' ', 2) AS path, CAST(c6 AS INTEGER) AS status,
+       coalesce(TRY_CAST(c7 AS BIGINT), 0) AS bytes, c9 AS agent
+FROM read_csv(?, delim = ' ', quote = '"', escape = '"', header = false,
+              columns = {{{COLUMNS}}}, strict_mode = false, ignore_errors = true,
+              null_padding = true)
+WHERE regexp_matches(c6, '^[0-9]{{3}}$') AND c5 LIKE '% %'
 """
 
 # name: (SELECT list of the group, GROUP BY, WHERE or "", LIMIT or None)

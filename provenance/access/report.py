@@ -166,6 +166,10 @@ def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key]
     services = set(query.services)
     agents = set(query.agents)
     bucket_of = _bucketer(query.bucket, query.tz)
+    if "agent_kind" not in by:
+        # Only agent_kind reads a row's own table (its agents' kinds); without it, entries of
+        # every row are summed by the leading parts of their keys first.
+        return _count_by_prefix(store, query, (kind, field_name, parts_of), getters, bucket_of)
     totals: dict[tuple[str, Key], list[int]] = {}
     for row in _rows(store, query, kind, bucket_of):
         service = row["service"]
@@ -184,6 +188,63 @@ def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key]
     return totals
 
 
+def _count_by_prefix(
+    store: EventStore,
+    query: ReportQuery,
+    view: tuple[str, str, tuple[str, ...]],
+    getters: list[Getter],
+    bucket_of: Callable[[datetime], str],
+) -> dict[tuple[str, Key], list[int]]:
+    """`_count_totals` for groupings that read nothing but the key, the service and the bucket:
+    each entry costs one cut of its key and one addition (a report over a million requests
+    sums about as many entries); keys are split into groups once per distinct (bucket,
+    service, leading parts)."""
+    kind, field_name, parts_of = view
+    position = {part: index for index, part in enumerate(parts_of)}
+    width = 1 + max(
+        (position[_BASE_PART[name]] for name in query.by if name in _BASE_PART), default=-1
+    )
+    if query.agents:
+        width = max(width, position["agent"] + 1)
+    services = set(query.services)
+    sums: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for row in _rows(store, query, kind, bucket_of):
+        service = row["service"]
+        if services and service not in services:
+            continue
+        place = (bucket_of(datetime.fromisoformat(row["hour"])), service)
+        target = sums.get(place)
+        if target is None:
+            target = sums[place] = {}
+        for key, (requests, size) in row[field_name].items():
+            if width == len(parts_of):
+                prefix = key
+            elif width == 1:
+                prefix = key.partition(SEP)[0]
+            elif width == 0:
+                prefix = ""
+            else:
+                prefix = SEP.join(key.split(SEP, width)[:width])
+            pair = target.get(prefix)
+            if pair is None:
+                target[prefix] = [requests, size]
+            else:
+                pair[0] += requests
+                pair[1] += size
+    agents = set(query.agents)
+    agent_at = position.get("agent", 0)
+    no_kinds: dict[str, str] = {}
+    totals: dict[tuple[str, Key], list[int]] = {}
+    for (bucket, service), prefixes in sums.items():
+        for prefix, (requests, size) in prefixes.items():
+            parts = prefix.split(SEP)
+            if agents and parts[agent_at] not in agents:
+                continue
+            group = tuple(get(parts, service, no_kinds) for get in getters)
+            _add(totals, (bucket, group), requests, size)
+    return totals
+
+
 def _add(totals: dict[Any, list[int]], key: Any, requests: int, size: int) -> None:
     counts = totals.get(key)
     if counts is None:
@@ -197,35 +258,36 @@ def _rows(
     store: EventStore, query: ReportQuery, kind: str, bucket_of: Callable[[datetime], str]
 ) -> Iterator[dict[str, Any]]:
     """The rows a report sums: for summaries, a whole UTC day's row wherever the day lies
-    within the range and within one bucket, and the hourly rows of the rest."""
+    within the range and within one bucket, and the hourly rows of the rest. Rows of other
+    services, and daily rows of days that do not qualify, are passed by unparsed."""
+    services = frozenset(query.services)
     if kind != access_counts.SUMMARIES:
-        yield from access_counts.rows(store, query.start, query.stop, kind=kind)
+        yield from access_counts.rows(store, query.start, query.stop, kind=kind, services=services)
         return
     covered: list[datetime] = []
-    for row in access_counts.rows(
-        store, _day_floor(query.start), query.stop, kind=access_counts.DAILY
-    ):
-        day = datetime.fromisoformat(row["hour"])
-        if day.date() == date.max:
-            # Stored before the time window (provenance.domain.event_time): no midnight ends this
-            # day, so its hours are read one by one.
-            continue
-        end = day + timedelta(days=1)
-        if (
-            (query.start is None or query.start <= day)
-            and (query.stop is None or end <= query.stop)
-            and bucket_of(day) == bucket_of(end - timedelta(hours=1))
-        ):
+
+    def whole(day: datetime) -> bool:
+        if _whole_day(day, query.start, query.stop, bucket_of):
             covered.append(day)
-            yield row
+            return True
+        return False
+
+    yield from access_counts.rows(
+        store,
+        _day_floor(query.start),
+        query.stop,
+        kind=access_counts.DAILY,
+        services=services,
+        days=whole,
+    )
     # The hours outside the days read whole: between the covered days, and at both ends.
     start = query.start
     for day in covered:
         if start is None or start < day:
-            yield from access_counts.rows(store, start, day, kind=kind)
+            yield from access_counts.rows(store, start, day, kind=kind, services=services)
         start = day + timedelta(days=1)
     if start is None or query.stop is None or start < query.stop:
-        yield from access_counts.rows(store, start, query.stop, kind=kind)
+        yield from access_counts.rows(store, start, query.stop, kind=kind, services=services)
 
 
 def _day_floor(moment: datetime | None) -> datetime | None:
@@ -299,29 +361,36 @@ def _druid_days(
             return [(start, stop)], []
         spans.append((start, sealed))
         start = sealed
-    days: list[dict[str, Any]] = []
-    whole: dict[datetime, bool] = {}
     # Spans that meet, or have only days without requests between them, are read as one.
     joins = bool(spans)
-    for row in access_counts.rows(store, _day_floor(start), _day_ceiling(stop), kind=DRUIDS):
-        day = datetime.fromisoformat(row["hour"])
-        answered = whole.get(day)
-        if answered is None:
-            answered = whole[day] = _whole_day(day, start, stop, bucket_of)
-            if not answered:
-                # A day stored before the time window (provenance.domain.event_time) has no
-                # midnight to end it.
-                end = None if day.date() == date.max else day + timedelta(days=1)
-                since = day if start is None or start < day else start
-                until = stop if end is None or (stop is not None and stop < end) else end
-                if joins:
-                    spans[-1] = (spans[-1][0], until)
-                else:
-                    spans.append((since, until))
-                joins = True
-        if answered:
-            days.append(row)
+
+    def answered(day: datetime) -> bool:
+        nonlocal joins
+        if _whole_day(day, start, stop, bucket_of):
             joins = False
+            return True
+        # A day stored before the time window (provenance.domain.event_time) has no midnight
+        # to end it.
+        end = None if day.date() == date.max else day + timedelta(days=1)
+        since = day if start is None or start < day else start
+        until = stop if end is None or (stop is not None and stop < end) else end
+        if joins:
+            spans[-1] = (spans[-1][0], until)
+        else:
+            spans.append((since, until))
+        joins = True
+        return False
+
+    days = list(
+        access_counts.rows(
+            store,
+            _day_floor(start),
+            _day_ceiling(stop),
+            kind=DRUIDS,
+            services=frozenset(query.services),
+            days=answered,
+        )
+    )
     return spans, days
 
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -221,16 +221,35 @@ def has_druid_counts(store: EventStore) -> bool:
 
 
 def rows(
-    store: EventStore, start: datetime | None, stop: datetime | None, *, kind: str = CELLS
+    store: EventStore,
+    start: datetime | None,
+    stop: datetime | None,
+    *,
+    kind: str = CELLS,
+    services: frozenset[str] = frozenset(),
+    days: Callable[[datetime], bool] | None = None,
 ) -> Iterator[Row]:
-    """The rows of one kind (CELLS, SUMMARIES or DAILY) of the hours (days) from `start`
-    (inclusive) to `stop` (exclusive), parsed; callers pass whole hours (whole UTC days)."""
+    """The rows of one kind (CELLS, SUMMARIES, DAILY or DRUIDS) of the hours (days) from
+    `start` (inclusive) to `stop` (exclusive), parsed; callers pass whole hours (whole UTC
+    days). Only those of `services` (all if empty) and, for a kind of daily rows, of the days
+    (UTC midnights) that `days` accepts: told by the key, so the others are never parsed."""
     # Keys of the hour `stop` falls in sort after the bare hour prefix, so `< prefix` stops
     # before them.
     width = 10 if kind in DAY_KINDS else 13
     first = kind if start is None else kind + hour_key(start)[:width]
     last = _after(kind) if stop is None else kind + hour_key(stop)[:width]
+    verdicts: dict[str, bool] = {}
     for row in store.read_projection(PROJECTION, start=first, stop=last):
+        key = row.key
+        if services and key[width + 3 : key.rindex("|")] not in services:
+            continue
+        if days is not None:
+            day = key[2 : width + 2]
+            wanted = verdicts.get(day)
+            if wanted is None:
+                wanted = verdicts[day] = days(hour_start(day + "T00"))
+            if not wanted:
+                continue
         yield from_json(row.value)
 
 
