@@ -331,15 +331,23 @@ def _druid_totals(
         if access_counts.has_druid_counts(store):
             spans, days = _druid_days(store, query, sealed, bucket_of)
     totals = _group((cell for span in spans for cell in _event_cells(store, query, span)), query)
-    services = set(query.services)
-    by = query.by
-    for row in days:
-        service = row["service"]
-        if services and service not in services:
-            continue
-        bucket = bucket_of(datetime.fromisoformat(row["hour"]))
+    # Summed per (bucket, service) first: a druid is in a row per day it was asked for.
+    sums: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for row in days:  # of the services asked for only
+        place = (bucket_of(datetime.fromisoformat(row["hour"])), row["service"])
+        target = sums.get(place)
+        if target is None:
+            target = sums[place] = {}
         for druid, (requests, size) in row["druid"].items():
-            group = tuple(druid if name == "druid" else service for name in by)
+            pair = target.get(druid)
+            if pair is None:
+                target[druid] = [requests, size]
+            else:
+                pair[0] += requests
+                pair[1] += size
+    for (bucket, service), druids in sums.items():
+        for druid, (requests, size) in druids.items():
+            group = tuple(druid if name == "druid" else service for name in query.by)
             _add(totals, (bucket, group), requests, size)
     return totals
 
