@@ -1,6 +1,6 @@
 """AccessCounts: requests and bytes per service, hour, agent, client, status and query template.
 
-Two kinds of rows per UTC hour and service, keyed so that an hour range is a key range:
+Rows per UTC hour (or day) and service, keyed so that an hour (day) range is a key range:
 
 - **cells** `c|<YYYY-MM-DDTHH>|<service>|<shard>`: exact counts for every combination of
   agent, client, status and template seen in that hour, split into `SHARDS` by client;
@@ -204,9 +204,10 @@ def _lay_out(store: EventStore) -> None:
     process): every event it will hold is then counted in every kind of row."""
     if store in _LAID_OUT:
         return
-    if (
-        store.get_projection(PROJECTION, LAYOUT) is None
-        and next(iter(store.read_projection(PROJECTION)), None) is None
+    if store.get_projection(PROJECTION, LAYOUT) is None and not any(
+        # The small `$` rows (checkpoint, seal, markers) first: a page of counts is large.
+        next(iter(store.read_projection(PROJECTION, start=start, stop=stop)), None) is not None
+        for start, stop in (("$", "%"), (None, None))
     ):
         with contextlib.suppress(ConcurrencyError):  # another process laid it out first
             store.write_projection(PROJECTION, [ProjectionWrite(LAYOUT, LAYOUT_VERSION, 0)])
