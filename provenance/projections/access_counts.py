@@ -34,9 +34,13 @@ after (`projections.base.Checkpoint.floor`).
 
 Layout: the druid counts came later than the other rows. A projection made before them has
 rows but no druid counts for its past, so `$layout` records the layout a projection was built
-with from its first event (`LAYOUT_VERSION`): the projector writes it when it finds the
-projection empty, `rebuild` when it starts again. Without it (`has_druid_counts` is False),
-druid reports read the events, as before; `prov rebuild` brings the store up to date.
+with from its first event (`LAYOUT_VERSION`): the projector following the feed writes it
+when it finds the projection empty, `rebuild` when it starts again. Without it
+(`has_druid_counts` is False), druid reports read the events, as before; `prov rebuild`
+brings the store up to date. The change-stream projector keeps the druid counts but never
+writes `$layout`: it cannot tell a new table from an old one with the reads its role is
+granted (it gets rows by key, it does not query), so a table it feeds is marked by one
+`prov rebuild` (with the projector stopped, as every rebuild there).
 """
 
 from __future__ import annotations
@@ -58,16 +62,7 @@ from eventstore import (
     ProjectionWrite,
     time_key,
 )
-from provenance.projections.base import (
-    CHECKPOINT,
-    CHUNK,
-    Appended,
-    Change,
-    ChangeReport,
-    Checkpoint,
-    Projector,
-    Row,
-)
+from provenance.projections.base import CHECKPOINT, CHUNK, Appended, Checkpoint, Projector, Row
 
 PROJECTION = "access_counts"
 SEALED = "$sealed"
@@ -117,10 +112,6 @@ class AccessCountsProjector(Projector):
         if replay or not self.store.projected_by_stream:
             _lay_out(self.store)
         return super().catch_up(appended, replay=replay)
-
-    def apply_changes(self, changes: Sequence[Change]) -> ChangeReport:
-        _lay_out(self.store)
-        return super().apply_changes(changes)
 
     def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
         moment = record.occurred_at
