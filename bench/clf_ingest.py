@@ -52,7 +52,6 @@ import hashlib
 import importlib.util
 import json
 import re
-import sqlite3
 import sys
 import tempfile
 import time
@@ -61,6 +60,8 @@ from typing import Any
 
 from access_data import write_access_log
 from common import MIB, PYTHON, fmt_int, median, prov_command, run_measured
+
+from eventstore import SQLiteEventStore, time_key
 
 AIM_RATIO = 2.0
 FORMATS = {
@@ -72,23 +73,28 @@ BEFORE = f"before: {PROV}"
 _PROV_MAIN = "import sys; from provenance.cli.main import main; sys.exit(main())"
 # Each run's clock: `recorded_at`, and the time of its quarantine records.
 _CLOCK = re.compile(rb'"recorded_at":"([^"]*)"')
+PROJECTIONS = ("access_counts", "object_state")
 
 
 def _store_digest(path: Path) -> str:
     """SHA-256 over every event (position, id, stream, type, time, payload, expiry) and every
-    projection row, with the run's clock spelled the same."""
+    projection row, with the run's clock spelled the same. Read through the store's own reader
+    (which upgrades an older layout in place first), so stores of two layouts compare."""
     digest = hashlib.sha256()
-    with sqlite3.connect(path) as db:
-        for row in db.execute(
-            "SELECT position, event_id, stream, type, time_key, payload, expires_key "
-            "FROM events ORDER BY position"
-        ):
-            clock = _CLOCK.search(row[5])
-            payload = row[5] if clock is None else row[5].replace(clock[1], b"T")
-            time_key = row[4] if clock is None else row[4].replace(clock[1].decode(), "T")
-            digest.update(repr((*row[:4], time_key, payload, row[6])).encode())
-        for row in db.execute("SELECT * FROM projections ORDER BY projection, key"):
-            digest.update(repr(row).encode())
+    with SQLiteEventStore(path, create=False) as store:
+        for record in store.read_all():
+            clock = _CLOCK.search(record.payload)
+            payload = record.payload
+            moment = time_key(record.occurred_at)
+            if clock is not None:
+                payload = payload.replace(clock[1], b"T")
+                moment = moment.replace(clock[1].decode(), "T")
+            expires = None if record.expires_at is None else time_key(record.expires_at)
+            fields = (record.position, record.event_id, record.stream, record.type)
+            digest.update(repr((*fields, moment, payload, expires)).encode())
+        for name in PROJECTIONS:
+            for row in store.read_projection(name):
+                digest.update(repr((name, row.key, row.value, row.version)).encode())
     return digest.hexdigest()
 
 

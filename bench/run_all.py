@@ -14,7 +14,8 @@ per measurement):
 4. `bench/clf_ingest.py`     `prov ingest --source clf` of 1,000,000 access-log lines vs
    apache-log-parser's parse of the same lines (about 8 min);
 5. `bench/access_report.py`  `prov report access` over 1,000,000 access events, seven
-   reports, five rounds each, after building the store once (about 5 min);
+   reports, each with its DuckDB peer over the raw log, five rounds each, after building the
+   store once (about 5 min before the peers were added);
 6. `bench/aws_cold_start.py` the Lambda handlers' imports against `import boto3`, fresh
    interpreters, nine rounds (about 1 min);
 7. `bench/aws_units.py`      the AWS runtime over a moto server on 127.0.0.1: 100,000 log

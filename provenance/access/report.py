@@ -3,9 +3,12 @@
 A report groups requests by one or more dimensions (`DIMENSIONS`), optionally per time bucket
 (hour, day, week, month in a chosen zone), between two times, for some services or agents, and
 keeps the top N groups (the rest are summed into one `(other)` group, so every report adds up
-to the same total). It is answered from the AccessCounts projection (hourly rows), except
-when grouping by `druid`, which only the access events themselves carry: those reports read
-the events and so cover only what retention has kept.
+to the same total). It is answered from the AccessCounts projection (hourly rows). Reports
+by `druid` count the stored access events, so they cover only what retention has kept: they
+read the projection's daily druid counts for the whole UTC days whose events are all still
+stored (from the day retention sealed on) and the events themselves for the rest (part-days at
+the ends, days split by a bucket, days before the seal, stores whose projection predates the
+druid counts); the numbers are the events' either way.
 
 No presentation: tables and charts are the CLI's (`provenance.cli.render`,
 `provenance.access.chart`).
@@ -25,7 +28,7 @@ from provenance.domain.event_time import WINDOW_TEXT, clamp
 from provenance.domain.events import load_payload
 from provenance.domain.shown import shown
 from provenance.projections import access_counts
-from provenance.projections.access_counts import NONE, SEP
+from provenance.projections.access_counts import DRUIDS, NONE, SEP
 
 Bucket = Literal["hour", "day", "week", "month"]
 BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
@@ -106,7 +109,7 @@ def access_report(store: EventStore, query: ReportQuery, *, names: Names = OPTIO
     if "druid" in query.by:
         report.basis = "events"
         report.events_since = access_counts.sealed_before(store)
-        totals = _group(_event_cells(store, query), query)
+        totals = _druid_totals(store, query, report.events_since)
     else:
         for name, moment in ((names.start, query.start), (names.stop, query.stop)):
             if moment is not None and moment != _hour_floor(moment):
@@ -163,6 +166,10 @@ def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key]
     services = set(query.services)
     agents = set(query.agents)
     bucket_of = _bucketer(query.bucket, query.tz)
+    if "agent_kind" not in by:
+        # Only agent_kind reads a row's own table (its agents' kinds); without it, entries of
+        # every row are summed by the leading parts of their keys first.
+        return _count_by_prefix(store, query, (kind, field_name, parts_of), getters, bucket_of)
     totals: dict[tuple[str, Key], list[int]] = {}
     for row in _rows(store, query, kind, bucket_of):
         service = row["service"]
@@ -181,6 +188,63 @@ def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key]
     return totals
 
 
+def _count_by_prefix(
+    store: EventStore,
+    query: ReportQuery,
+    view: tuple[str, str, tuple[str, ...]],
+    getters: list[Getter],
+    bucket_of: Callable[[datetime], str],
+) -> dict[tuple[str, Key], list[int]]:
+    """`_count_totals` for groupings that read nothing but the key, the service and the bucket:
+    each entry costs one cut of its key and one addition (a report over a million requests
+    sums about as many entries); keys are split into groups once per distinct (bucket,
+    service, leading parts)."""
+    kind, field_name, parts_of = view
+    position = {part: index for index, part in enumerate(parts_of)}
+    width = 1 + max(
+        (position[_BASE_PART[name]] for name in query.by if name in _BASE_PART), default=-1
+    )
+    if query.agents:
+        width = max(width, position["agent"] + 1)
+    services = set(query.services)
+    sums: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for row in _rows(store, query, kind, bucket_of):
+        service = row["service"]
+        if services and service not in services:
+            continue
+        place = (bucket_of(datetime.fromisoformat(row["hour"])), service)
+        target = sums.get(place)
+        if target is None:
+            target = sums[place] = {}
+        for key, (requests, size) in row[field_name].items():
+            if width == len(parts_of):
+                prefix = key
+            elif width == 1:
+                prefix = key.partition(SEP)[0]
+            elif width == 0:
+                prefix = ""
+            else:
+                prefix = SEP.join(key.split(SEP, width)[:width])
+            pair = target.get(prefix)
+            if pair is None:
+                target[prefix] = [requests, size]
+            else:
+                pair[0] += requests
+                pair[1] += size
+    agents = set(query.agents)
+    agent_at = position.get("agent", 0)
+    no_kinds: dict[str, str] = {}
+    totals: dict[tuple[str, Key], list[int]] = {}
+    for (bucket, service), prefixes in sums.items():
+        for prefix, (requests, size) in prefixes.items():
+            parts = prefix.split(SEP)
+            if agents and parts[agent_at] not in agents:
+                continue
+            group = tuple(get(parts, service, no_kinds) for get in getters)
+            _add(totals, (bucket, group), requests, size)
+    return totals
+
+
 def _add(totals: dict[Any, list[int]], key: Any, requests: int, size: int) -> None:
     counts = totals.get(key)
     if counts is None:
@@ -194,35 +258,36 @@ def _rows(
     store: EventStore, query: ReportQuery, kind: str, bucket_of: Callable[[datetime], str]
 ) -> Iterator[dict[str, Any]]:
     """The rows a report sums: for summaries, a whole UTC day's row wherever the day lies
-    within the range and within one bucket, and the hourly rows of the rest."""
+    within the range and within one bucket, and the hourly rows of the rest. Rows of other
+    services, and daily rows of days that do not qualify, are passed by unparsed."""
+    services = frozenset(query.services)
     if kind != access_counts.SUMMARIES:
-        yield from access_counts.rows(store, query.start, query.stop, kind=kind)
+        yield from access_counts.rows(store, query.start, query.stop, kind=kind, services=services)
         return
     covered: list[datetime] = []
-    for row in access_counts.rows(
-        store, _day_floor(query.start), query.stop, kind=access_counts.DAILY
-    ):
-        day = datetime.fromisoformat(row["hour"])
-        if day.date() == date.max:
-            # Stored before the time window (provenance.domain.event_time): no midnight ends this
-            # day, so its hours are read one by one.
-            continue
-        end = day + timedelta(days=1)
-        if (
-            (query.start is None or query.start <= day)
-            and (query.stop is None or end <= query.stop)
-            and bucket_of(day) == bucket_of(end - timedelta(hours=1))
-        ):
+
+    def whole(day: datetime) -> bool:
+        if _whole_day(day, query.start, query.stop, bucket_of):
             covered.append(day)
-            yield row
+            return True
+        return False
+
+    yield from access_counts.rows(
+        store,
+        _day_floor(query.start),
+        query.stop,
+        kind=access_counts.DAILY,
+        services=services,
+        days=whole,
+    )
     # The hours outside the days read whole: between the covered days, and at both ends.
     start = query.start
     for day in covered:
         if start is None or start < day:
-            yield from access_counts.rows(store, start, day, kind=kind)
+            yield from access_counts.rows(store, start, day, kind=kind, services=services)
         start = day + timedelta(days=1)
     if start is None or query.stop is None or start < query.stop:
-        yield from access_counts.rows(store, start, query.stop, kind=kind)
+        yield from access_counts.rows(store, start, query.stop, kind=kind, services=services)
 
 
 def _day_floor(moment: datetime | None) -> datetime | None:
@@ -247,14 +312,133 @@ def _getter(name: str, position: dict[str, int]) -> Getter:
     return lambda parts, service, kinds: parts[index]
 
 
+# Dimensions the daily druid counts hold (service is the row's own).
+_DRUID_COUNTS_HOLD = frozenset({"druid", "service"})
+# A span of time, either end open (None).
+Span = tuple[datetime | None, datetime | None]
+
+
+def _druid_totals(
+    store: EventStore, query: ReportQuery, sealed: datetime | None
+) -> dict[tuple[str, Key], list[int]]:
+    """Sum a druid report per (bucket, group): from the daily druid counts for the days they
+    answer exactly, from the events for the rest of the range."""
+    spans: list[Span] = [(query.start, query.stop)]
+    days: list[dict[str, Any]] = []
+    bucket_of = _bucketer(query.bucket, query.tz)
+    if not query.agents and set(query.by) <= _DRUID_COUNTS_HOLD:
+        access_counts.catch_up(store)
+        if access_counts.has_druid_counts(store):
+            spans, days = _druid_days(store, query, sealed, bucket_of)
+    totals = _group((cell for span in spans for cell in _event_cells(store, query, span)), query)
+    # Summed per (bucket, service) first: a druid is in a row per day it was asked for.
+    sums: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for row in days:  # of the services asked for only
+        place = (bucket_of(datetime.fromisoformat(row["hour"])), row["service"])
+        target = sums.get(place)
+        if target is None:
+            target = sums[place] = {}
+        for druid, (requests, size) in row["druid"].items():
+            pair = target.get(druid)
+            if pair is None:
+                target[druid] = [requests, size]
+            else:
+                pair[0] += requests
+                pair[1] += size
+    for (bucket, service), druids in sums.items():
+        for druid, (requests, size) in druids.items():
+            group = tuple(druid if name == "druid" else service for name in query.by)
+            _add(totals, (bucket, group), requests, size)
+    return totals
+
+
+def _druid_days(
+    store: EventStore,
+    query: ReportQuery,
+    sealed: datetime | None,
+    bucket_of: Callable[[datetime], str],
+) -> tuple[list[Span], list[dict[str, Any]]]:
+    """The daily druid rows that answer whole days of the range, and the spans of the range
+    left to the events: before the seal (some of those days' events have expired, and the
+    report counts what is stored), and every day with requests that the range or a bucket cuts.
+    A day without rows had no requests (the counts are complete from the seal on)."""
+    start, stop = query.start, query.stop
+    spans: list[Span] = []
+    if sealed is not None and (start is None or start < sealed):
+        if stop is not None and stop <= sealed:
+            return [(start, stop)], []
+        spans.append((start, sealed))
+        start = sealed
+    # Spans that meet, or have only days without requests between them, are read as one.
+    joins = bool(spans)
+
+    def answered(day: datetime) -> bool:
+        nonlocal joins
+        if _whole_day(day, start, stop, bucket_of):
+            joins = False
+            return True
+        # A day stored before the time window (provenance.domain.event_time) has no midnight
+        # to end it.
+        end = None if day.date() == date.max else day + timedelta(days=1)
+        since = day if start is None or start < day else start
+        until = stop if end is None or (stop is not None and stop < end) else end
+        if joins:
+            spans[-1] = (spans[-1][0], until)
+        else:
+            spans.append((since, until))
+        joins = True
+        return False
+
+    days = list(
+        access_counts.rows(
+            store,
+            _day_floor(start),
+            _day_ceiling(stop),
+            kind=DRUIDS,
+            services=frozenset(query.services),
+            days=answered,
+        )
+    )
+    return spans, days
+
+
+def _whole_day(
+    day: datetime,
+    start: datetime | None,
+    stop: datetime | None,
+    bucket_of: Callable[[datetime], str],
+) -> bool:
+    """Whether the UTC day starting at `day` lies within [start, stop) and within one bucket."""
+    if day.date() == date.max:
+        return False
+    end = day + timedelta(days=1)
+    return (
+        (start is None or start <= day)
+        and (stop is None or end <= stop)
+        and bucket_of(day) == bucket_of(end - timedelta(hours=1))
+    )
+
+
+def _day_ceiling(moment: datetime | None) -> datetime | None:
+    """The first UTC midnight at or after `moment` (None: no end, or none in the window)."""
+    floor = _day_floor(moment)
+    if floor is None or moment is None or floor == moment:
+        return floor
+    try:
+        return floor + timedelta(days=1)
+    except OverflowError:
+        return None
+
+
 # An event's contribution: (when, {dimension: value}, requests, bytes).
 Cell = tuple[datetime, dict[str, str], int, int]
 
 
-def _event_cells(store: EventStore, query: ReportQuery) -> Iterator[Cell]:
+def _event_cells(store: EventStore, query: ReportQuery, span: Span) -> Iterator[Cell]:
     services = set(query.services)
     agents = set(query.agents)
-    for record in store.read_all(types=("ServiceAccessed",), since=query.start, until=query.stop):
+    since, until = span
+    for record in store.read_all(types=("ServiceAccessed",), since=since, until=until):
         event = load_payload(record.payload)
         service = event["service"]
         agent = event["agent"]

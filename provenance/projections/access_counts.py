@@ -1,13 +1,16 @@
 """AccessCounts: requests and bytes per service, hour, agent, client, status and query template.
 
-Two kinds of rows per UTC hour and service, keyed so that an hour range is a key range:
+Rows per UTC hour (or day) and service, keyed so that an hour (day) range is a key range:
 
 - **cells** `c|<YYYY-MM-DDTHH>|<service>|<shard>`: exact counts for every combination of
   agent, client, status and template seen in that hour, split into `SHARDS` by client;
 - **summaries** `s|<YYYY-MM-DDTHH>|<service>|<shard>`: the same requests summed per agent,
   per template, per status and per (agent, template), split by agent;
 - **daily summaries** `d|<YYYY-MM-DD>|<service>|<shard>`: the summaries of a whole UTC day,
-  so a report over months reads days, not hours, wherever its buckets allow.
+  so a report over months reads days, not hours, wherever its buckets allow;
+- **daily druid counts** `o|<YYYY-MM-DD>|<service>|<shard>`: requests and bytes per druid
+  (`-` for requests that name none) in a UTC day, split by druid, so `--by druid` reads days,
+  not events.
 
     {"hour": "2026-03-02T18:00:00.000000Z", "service": "stacks",
      "agents": {"crawler:Googlebot": "software", ...},
@@ -15,6 +18,8 @@ Two kinds of rows per UTC hour and service, keyed so that an hour range is a key
     {"hour": ..., "service": ..., "agents": {...},
      "agent": {"<agent>": [requests, bytes]}, "path": {...}, "status": {...},
      "agent_path": {"<agent>\x1f<template>": [requests, bytes]}}
+    {"hour": "2026-03-02T00:00:00.000000Z", "service": "stacks",
+     "druid": {"druid:bb123cd4567": [requests, bytes], "-": [...], ...}}
 
 Exact counts, not top-N lists, because reports must add up under any grouping and a rebuild
 must equal the incremental result (a top-N cut depends on arrival order). The summaries exist
@@ -26,12 +31,24 @@ Retention: access events may expire (the access policy) while these counts stay.
 records `$sealed`, the UTC midnight before which events may be gone (a day boundary, because
 daily rows count whole days); a rebuild keeps the rows before it and replays only what came
 after (`projections.base.Checkpoint.floor`).
+
+Layout: the druid counts came later than the other rows. A projection made before them has
+rows but no druid counts for its past, so `$layout` records the layout a projection was built
+with from its first event (`LAYOUT_VERSION`): the projector following the feed writes it
+when it finds the projection empty, `rebuild` when it starts again. Without it
+(`has_druid_counts` is False), druid reports read the events, as before; `prov rebuild`
+brings the store up to date. The change-stream projector keeps the druid counts but never
+writes `$layout`: it cannot tell a new table from an old one with the reads its role is
+granted (it gets rows by key, it does not query), so a table it feeds is marked by one
+`prov rebuild` (with the projector stopped, as every rebuild there).
 """
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,17 +62,24 @@ from eventstore import (
     ProjectionWrite,
     time_key,
 )
-from provenance.projections.base import CHECKPOINT, CHUNK, Checkpoint, Projector, Row
+from provenance.projections.base import CHECKPOINT, CHUNK, Appended, Checkpoint, Projector, Row
 
 PROJECTION = "access_counts"
 SEALED = "$sealed"
+LAYOUT = "$layout"
+LAYOUT_VERSION = b"2"
+"""1: cells and (daily) summaries; 2: and daily druid counts."""
 CELLS = "c|"
 SUMMARIES = "s|"
 DAILY = "d|"
-KINDS = (CELLS, SUMMARIES, DAILY)
+DRUIDS = "o|"
+KINDS = (CELLS, SUMMARIES, DAILY, DRUIDS)
+DAY_KINDS = (DAILY, DRUIDS)
 SHARDS = 16
 # A day's summary holds 24 hours' agents and templates: more shards keep its rows small.
 DAILY_SHARDS = 64
+# A busy day asks for tens of thousands of druids: split by druid, a row holds a few hundred.
+DRUID_SHARDS = 64
 SEP = "\x1f"
 NONE = "-"  # a dimension the log did not give (no client, no status: an incomplete request)
 # The breakdowns a summary row keeps; each names the report dimensions it can answer.
@@ -84,6 +108,11 @@ class AccessCountsProjector(Projector):
         # Hour keys by hours since the epoch: formatting a time is the costly part.
         self._hours: dict[int, str] = {}
 
+    def catch_up(self, appended: Appended | None = None, *, replay: bool = False) -> int:
+        if replay or not self.store.projected_by_stream:
+            _lay_out(self.store)
+        return super().catch_up(appended, replay=replay)
+
     def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
         moment = record.occurred_at
         since_epoch = int(moment.timestamp() // 3600)
@@ -93,20 +122,26 @@ class AccessCountsProjector(Projector):
         service = event["service"]
         client = zlib.crc32((event.get("client_id") or NONE).encode())
         agent = zlib.crc32(event["agent"]["name"].encode())
+        druid = zlib.crc32((event.get("druid") or NONE).encode())
         return (
             f"{CELLS}{hour}|{service}|{client % SHARDS:02x}",
             f"{SUMMARIES}{hour}|{service}|{agent % SHARDS:02x}",
             f"{DAILY}{hour[:10]}|{service}|{agent % DAILY_SHARDS:02x}",
+            f"{DRUIDS}{hour[:10]}|{service}|{druid % DRUID_SHARDS:02x}",
         )
 
     def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> Row:
-        start = key[2:12] + "T00" if key.startswith(DAILY) else key[2:15]
+        day = key.startswith(DAY_KINDS)
+        start = key[2:12] + "T00" if day else key[2:15]
         row: Row = {
             # The start of the hour (or day) the row counts, as a time_key.
             "hour": time_key(hour_start(start)),
             "service": event["service"],
-            "agents": {},
         }
+        if key.startswith(DRUIDS):
+            row["druid"] = {}
+            return row
+        row["agents"] = {}
         if key.startswith(CELLS):
             row["cells"] = {}
         else:
@@ -115,6 +150,10 @@ class AccessCountsProjector(Projector):
 
     def apply(self, row: Row, record: EventRecord, event: dict[str, Any]) -> None:
         get = event.get
+        druids = row.get("druid")
+        if druids is not None:
+            _add(druids, get("druid") or NONE, get("bytes") or 0)
+            return
         agent = event["agent"]
         name = agent["name"]
         row["agents"][name] = agent.get("kind", "software")
@@ -146,17 +185,63 @@ def catch_up(store: EventStore, *, chunk: int = CHUNK) -> int:
     return AccessCountsProjector(store, chunk=chunk).catch_up()
 
 
+# Stores this process has looked at: whatever layout a projection has, it keeps it until a
+# rebuild, which writes `$layout` itself.
+_LAID_OUT: weakref.WeakSet[EventStore] = weakref.WeakSet()
+
+
+def _lay_out(store: EventStore) -> None:
+    """Record the current layout in a projection that has no rows yet (once per store and
+    process): every event it will hold is then counted in every kind of row."""
+    if store in _LAID_OUT:
+        return
+    if store.get_projection(PROJECTION, LAYOUT) is None and not any(
+        # The small `$` rows (checkpoint, seal, markers) first: a page of counts is large.
+        next(iter(store.read_projection(PROJECTION, start=start, stop=stop)), None) is not None
+        for start, stop in (("$", "%"), (None, None))
+    ):
+        with contextlib.suppress(ConcurrencyError):  # another process laid it out first
+            store.write_projection(PROJECTION, [ProjectionWrite(LAYOUT, LAYOUT_VERSION, 0)])
+    _LAID_OUT.add(store)
+
+
+def has_druid_counts(store: EventStore) -> bool:
+    """Whether the projection counts druids for every day it holds (see the module docstring:
+    a projection made before the druid counts does not until it is rebuilt)."""
+    row = store.get_projection(PROJECTION, LAYOUT)
+    return row is not None and row.value >= LAYOUT_VERSION
+
+
 def rows(
-    store: EventStore, start: datetime | None, stop: datetime | None, *, kind: str = CELLS
+    store: EventStore,
+    start: datetime | None,
+    stop: datetime | None,
+    *,
+    kind: str = CELLS,
+    services: frozenset[str] = frozenset(),
+    days: Callable[[datetime], bool] | None = None,
 ) -> Iterator[Row]:
-    """The rows of one kind (CELLS, SUMMARIES or DAILY) of the hours (days) from `start`
-    (inclusive) to `stop` (exclusive), parsed; callers pass whole hours (whole UTC days)."""
+    """The rows of one kind (CELLS, SUMMARIES, DAILY or DRUIDS) of the hours (days) from
+    `start` (inclusive) to `stop` (exclusive), parsed; callers pass whole hours (whole UTC
+    days). Only those of `services` (all if empty) and, for a kind of daily rows, of the days
+    (UTC midnights) that `days` accepts: told by the key, so the others are never parsed."""
     # Keys of the hour `stop` falls in sort after the bare hour prefix, so `< prefix` stops
     # before them.
-    width = 10 if kind == DAILY else 13
+    width = 10 if kind in DAY_KINDS else 13
     first = kind if start is None else kind + hour_key(start)[:width]
     last = _after(kind) if stop is None else kind + hour_key(stop)[:width]
+    verdicts: dict[str, bool] = {}
     for row in store.read_projection(PROJECTION, start=first, stop=last):
+        key = row.key
+        if services and key[width + 3 : key.rindex("|")] not in services:
+            continue
+        if days is not None:
+            day = key[2 : width + 2]
+            wanted = verdicts.get(day)
+            if wanted is None:
+                wanted = verdicts[day] = days(hour_start(day + "T00"))
+            if not wanted:
+                continue
         yield from_json(row.value)
 
 
@@ -220,6 +305,7 @@ def rebuild(store: EventStore) -> int:
     sealed = store.get_projection(PROJECTION, SEALED)
     if sealed is None:
         store.clear_projection(PROJECTION)
+        store.write_projection(PROJECTION, [ProjectionWrite(LAYOUT, LAYOUT_VERSION, 0)])
         return AccessCountsProjector(store).catch_up(replay=True)
     projector = AccessCountsProjector(store)
     for _attempt in range(_RETRIES):
@@ -230,10 +316,14 @@ def rebuild(store: EventStore) -> int:
             for kind in KINDS
             for row in store.read_projection(
                 PROJECTION,
-                start=kind + (floor[:10] if kind == DAILY else floor),
+                start=kind + (floor[:10] if kind in DAY_KINDS else floor),
                 stop=_after(kind),
             )
         ]
+        # The rows from the floor on are counted again, druids included; the days before it
+        # keep what they had, and druid reports read those days' events (`has_druid_counts`).
+        layout = store.get_projection(PROJECTION, LAYOUT)
+        writes.append(ProjectionWrite(LAYOUT, LAYOUT_VERSION, layout.version if layout else 0))
         # An interrupted rebuild left its own floor: what it had not replayed yet still counts.
         through = max(old.position, old.replay_through)
         restart = Checkpoint(0, replay_through=through, floor=time_key(hour_start(floor)))

@@ -207,7 +207,8 @@ def test_projections_and_reports_read_stored_payloads_through_the_upcaster(
         }
 
     assert counts(store) == expected
-    assert from_the_stream == expected
+    # The change-stream projector never writes `$layout` (it cannot tell a new table).
+    assert from_the_stream == {k: v for k, v in expected.items() if k != access_counts.LAYOUT}
     assert report.rows == expected_report
     assert {row["service"] for row in report.rows} == {"stacks", "purl", "sdr-api"}
     assert events.load_event(stored[0].payload).schema_version == 2
