@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -119,7 +120,8 @@ def inputs(data: Path, kind: str, sizes: list[int]) -> dict[int, Path]:
 
 @contextmanager
 def _store(data: Path) -> Iterator[Path]:
-    store = data / "ingest.db"
+    # Named for this process: several invocations may share `--data`.
+    store = data / f"ingest-{os.getpid()}.db"
     try:
         yield store
     finally:
@@ -170,6 +172,54 @@ def measure(
                 print(f"bench: {kind} {size} {label}: {row[label]}", file=sys.stderr)
             rows.append(row)
     return rows
+
+
+class _PlainCounter:
+    """`OccurrenceCounter` before issue 13: one dict for the whole input (the floor)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[bytes, int] = {}
+
+    def next(self, digest: bytes) -> int:
+        key = digest[:8]
+        seen = self.seen
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        return occurrence
+
+
+def counter_costs(lines: int) -> list[tuple[str, float]]:
+    """CPU microseconds per `next` call over `lines` distinct digests (then each again once, a
+    repeat of a line counted long before), in this process: the plain dict, the counter
+    within its bound (no file), and past it (counts moved to disk, the filter asked)."""
+    import hashlib
+
+    from provenance.domain.identity import MEMORY_BOUND, OccurrenceCounter
+
+    digests = [hashlib.sha1(str(n).encode()).digest() for n in range(lines)]
+    sequence = digests + digests[: lines // 10]
+    makers: list[tuple[str, Any]] = [
+        ("plain dict (before)", _PlainCounter),
+        ("OccurrenceCounter within its bound", lambda: OccurrenceCounter(bound=lines + 1)),
+        (
+            f"OccurrenceCounter past its bound ({fmt_int(MEMORY_BOUND)})",
+            OccurrenceCounter,
+        ),
+    ]
+    costs = []
+    for name, make in makers:
+        best = float("inf")
+        for _ in range(3):
+            counter = make()
+            started = time.process_time()  # CPU time: the machine is shared
+            for digest in sequence:
+                counter.next(digest)
+            best = min(best, time.process_time() - started)
+            close = getattr(counter, "close", None)
+            if close is not None:
+                close()
+        costs.append((name, best * 1e6 / len(sequence)))
+    return costs
 
 
 def _cell(row: dict[str, Any], label: str) -> tuple[str, str]:
@@ -226,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="where the inputs are written (kept)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
+        "--counter",
+        type=int,
+        metavar="LINES",
+        help="only time the occurrence counter over LINES distinct digests, in this process",
+    )
+    parser.add_argument(
         "--before-only", action="store_true", help="run only the --before tree (with --json)"
     )
     parser.add_argument(
@@ -234,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the --json of an earlier --before-only run: its figures are the before column",
     )
     args = parser.parse_args(argv)
+    if args.counter:
+        print("| counter | CPU µs per line (best of 3) |\n| --- | ---: |")
+        for name, seconds in counter_costs(args.counter):
+            print(f"| {name} | {seconds:.2f} |")
+        print("", *machine_lines(), sep="\n")
+        return 0
     sizes = sorted(int(size) for size in args.sizes.split(","))
     kinds = [kind for kind in args.inputs.split(",") if kind]
     unknown = set(kinds) - set(_INPUT_ARGS)
