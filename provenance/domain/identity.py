@@ -46,7 +46,7 @@ def event_id(source: str, origin: str, digest: bytes, occurrence: int, index: in
 
 # Distinct lines an `OccurrenceCounter` keeps in memory (about 100 bytes each); past it the
 # counts move to disk (`occurrence_spill`). Read when a counter is made.
-MEMORY_BOUND = 1 << 17
+MEMORY_BOUND = 1 << 16
 
 
 class OccurrenceCounter:

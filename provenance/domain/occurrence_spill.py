@@ -17,12 +17,12 @@ from collections.abc import Iterator, Mapping
 
 # Bits of the filter per digest it is sized for, and positions per digest: 3 of 8 bits give
 # about one false positive in 30 new lines at full capacity (a lookup each; the filter is
-# resized by doubling, so it is at most full). Past `_MAX_BITS` (8 MiB, full at 8M digests) it
+# resized by doubling, so it is at most full). Past `_MAX_BITS` (4 MiB, full at 4M digests) it
 # stops growing: memory stays flat and the false positives, lookups that find nothing, grow
-# instead (one new line in eight at 16M digests, five in six at 64M).
+# instead (one new line in five at 10M digests, nine in ten at 40M).
 _BITS_PER_DIGEST = 8
 _POSITIONS = 3
-_MAX_BITS = 1 << 26
+_MAX_BITS = 1 << 25
 
 
 def digest_number(key: bytes) -> int:
