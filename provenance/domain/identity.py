@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
+
+from provenance.domain.occurrence_spill import SpilledCounts
 
 # Fixed forever: changing it would give every stored event a new identity.
 NAMESPACE = uuid.UUID("6f1d8a52-3c1e-5b8e-9a57-5f0c2d3e4b61")
@@ -41,24 +44,72 @@ def event_id(source: str, origin: str, digest: bytes, occurrence: int, index: in
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
+# Distinct lines an `OccurrenceCounter` keeps in memory (about 100 bytes each); past it the
+# counts move to disk (`occurrence_spill`). Read when a counter is made.
+MEMORY_BOUND = 1 << 16
+
+
 class OccurrenceCounter:
     """Counts identical lines seen so far in one input.
 
-    Keyed by 8 bytes of the line's digest rather than the line itself: about 80 bytes per
+    Keyed by 8 bytes of the line's digest rather than the line itself: about 100 bytes per
     distinct line instead of the line's size (a collision needs ~4e9 distinct lines to be
-    likely, and is deterministic, so ids stay stable across runs). The state is a plain dict
-    so a producer can persist it with its file offsets.
+    likely, and is deterministic, so ids stay stable across runs). `seen` is a plain dict, so
+    a producer can seed a counter with the counts it persisted with its file offsets.
+
+    The count of every distinct line must be kept to the end of the input, which is memory
+    that grows with it: past `bound` distinct lines in memory, the counts are moved to a
+    temporary file (`occurrence_spill.SpilledCounts`) and `seen` starts empty again; a count
+    read back from there is kept in `seen` until the next move. Below the bound no file is
+    made, and counting costs what a dict does. `items` gives every count; `close` drops the
+    file at once (it also goes when the counter is garbage, or the process ends).
     """
 
-    __slots__ = ("seen",)
+    __slots__ = ("bound", "seen", "spilled")
 
-    def __init__(self, seen: dict[bytes, int] | None = None) -> None:
+    def __init__(self, seen: dict[bytes, int] | None = None, *, bound: int | None = None) -> None:
         self.seen: dict[bytes, int] = seen if seen is not None else {}
+        self.bound = MEMORY_BOUND if bound is None else max(1, bound)
+        self.spilled: SpilledCounts | None = None
 
     def next(self, digest: bytes) -> int:
         """The occurrence index (0 the first time) of the line with this digest, counting it."""
         key = digest[:8]
         seen = self.seen
-        occurrence = seen.get(key, 0)
+        occurrence = seen.get(key)
+        if occurrence is None:
+            if self.spilled is None and len(seen) < self.bound:
+                occurrence = 0
+            else:
+                occurrence = self._earlier(key)
+                seen = self.seen
         seen[key] = occurrence + 1
         return occurrence
+
+    def _earlier(self, key: bytes) -> int:
+        """The count of a key not in memory: 0, or what was moved to disk. Moves `seen` there
+        first when it is full."""
+        spilled = self.spilled
+        if len(self.seen) >= self.bound:
+            if spilled is None:
+                spilled = self.spilled = SpilledCounts(4 * self.bound)
+            spilled.write(self.seen)
+            # A new dict rather than the old one cleared: a seed the caller gave is not
+            # emptied under it.
+            self.seen = {}
+        return 0 if spilled is None else spilled.count(key)
+
+    def items(self) -> Iterator[tuple[bytes, int]]:
+        """Every count: (digest key, how many identical lines were counted)."""
+        seen = self.seen
+        yield from seen.items()
+        if self.spilled is not None:
+            for key, count in self.spilled.items():
+                if key not in seen:
+                    yield key, count
+
+    def close(self) -> None:
+        """Drop the counts moved to disk (the counter is not used after)."""
+        if self.spilled is not None:
+            self.spilled.close()
+            self.spilled = None

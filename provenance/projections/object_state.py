@@ -59,6 +59,9 @@ class ObjectStateProjector(Projector):
 
     NAME = PROJECTION
     TYPES = OBJECT_EVENT_TYPES
+    # A cached row is about 3 KB of Python objects: 50,000 of them (the default) held 150 MiB
+    # once an input named that many objects (BENCHMARKS, "prov ingest peak memory").
+    MAX_CACHED = 2048
 
     def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
         return () if record.stream.startswith("$") else (record.stream,)

@@ -323,6 +323,22 @@ def test_identical_lines_in_different_records_keep_distinct_occurrences(
     assert len(shipped) == 60  # every repeat is an event of its own
 
 
+def test_counters_moved_to_disk_ship_the_ids_of_whole_file_ingest(
+    tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str, monkeypatch: Any
+) -> None:
+    """The shipper's occurrence counter, and the handler's, past their memory bound
+    (`provenance.domain.identity.MEMORY_BOUND`): records carry the same counts."""
+    lines = [CHECKSUM_OK, REPLICATED, STATUS_CHANGED, CHECKSUM_MISMATCH] * 15
+    path = write(tmp_path / "repeats.log", lines)
+    expected = ids_of_file(tmp_path, path)
+    monkeypatch.setattr("provenance.domain.identity.MEMORY_BOUND", 1)
+    ship(client, tmp_path / "ship.db", options(stream, record_bytes=500), [path])
+    envelopes = envelopes_of(kinesis, stream, path)
+    assert len(envelopes) > 5 and any(env.occurrences for env in envelopes)
+    assert ids_of_envelopes(tmp_path, envelopes) == expected
+    assert len(expected) == 60
+
+
 def test_odd_lines_are_shipped_as_ingest_reads_them(
     tmp_path: Path, client: KinesisClient, kinesis: Any, stream: str
 ) -> None:
