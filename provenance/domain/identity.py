@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from provenance.domain.occurrence_spill import SpilledCounts
+if TYPE_CHECKING:
+    from provenance.domain import occurrence_spill
 
 # Fixed forever: changing it would give every stored event a new identity.
 NAMESPACE = uuid.UUID("6f1d8a52-3c1e-5b8e-9a57-5f0c2d3e4b61")
@@ -70,7 +72,7 @@ class OccurrenceCounter:
     def __init__(self, seen: dict[bytes, int] | None = None, *, bound: int | None = None) -> None:
         self.seen: dict[bytes, int] = seen if seen is not None else {}
         self.bound = MEMORY_BOUND if bound is None else max(1, bound)
-        self.spilled: SpilledCounts | None = None
+        self.spilled: occurrence_spill.SpilledCounts | None = None
 
     def next(self, digest: bytes) -> int:
         """The occurrence index (0 the first time) of the line with this digest, counting it."""
@@ -92,6 +94,10 @@ class OccurrenceCounter:
         spilled = self.spilled
         if len(self.seen) >= self.bound:
             if spilled is None:
+                # Imported here: only an input past the bound spills, and sqlite3 costs the
+                # ingest function's cold start.
+                from provenance.domain.occurrence_spill import SpilledCounts  # noqa: PLC0415
+
                 spilled = self.spilled = SpilledCounts(4 * self.bound)
             spilled.write(self.seen)
             # A new dict rather than the old one cleared: a seed the caller gave is not
