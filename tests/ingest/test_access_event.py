@@ -8,7 +8,6 @@ rails), and arbitrary field values (which either give the same bytes or are left
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eventstore import time_key
 from eventstore.sqlite import SQLiteEventStore
 from provenance.access.policy import AccessPolicy
 from provenance.cli.demo.world import DemoFile, generate
@@ -274,20 +274,27 @@ def test_the_demos_access_logs_give_the_models_bytes(demo_logs: list[DemoFile]) 
 def _stored(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Every event and projection row, with each event's `recorded_at` (ingest's clock, also
     the time of quarantine records) spelled the same in every run."""
-    with sqlite3.connect(path) as db:
-        events = db.execute(
-            "SELECT position, event_id, stream, type, time_key, payload, expires_key "
-            "FROM events ORDER BY position"
-        ).fetchall()
-        rows = db.execute(
-            "SELECT projection, key, value, version FROM projections ORDER BY 1, 2"
-        ).fetchall()
     same = []
-    for row in events:
-        clock = load_payload(row[5])["recorded_at"]
-        same.append(
-            (*row[:4], row[4].replace(clock, "T"), row[5].replace(clock.encode(), b"T"), row[6])
-        )
+    with SQLiteEventStore(path, create=False) as store:
+        for record in store.read_all():
+            clock = load_payload(record.payload)["recorded_at"]
+            expires = None if record.expires_at is None else time_key(record.expires_at)
+            same.append(
+                (
+                    record.position,
+                    record.event_id,
+                    record.stream,
+                    record.type,
+                    time_key(record.occurred_at).replace(clock, "T"),
+                    record.payload.replace(clock.encode(), b"T"),
+                    expires,
+                )
+            )
+        rows = [
+            (name, row.key, row.value, row.version)
+            for name in ("access_counts", "object_state")
+            for row in store.read_projection(name)
+        ]
     return same, rows
 
 
