@@ -26,6 +26,8 @@ per measurement):
 9. `bench/long_line.py`      peak memory of `prov ingest` on one line of 5 and of 50 MiB, the
    50 MiB one gzip-compressed, and 2,000 lines of 200 KiB, against one short line (about
    1 min).
+10. `bench/store_size.py`    bytes on disk per event in the SQLite store, 1,000,000 access-log
+   lines and 1,000,000 audit lines (about 6 min).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
@@ -59,6 +61,7 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("aws_units.py", ["--lines", "100000"], ["--lines", "10000"]),
     ("lambda_bundle.py", ["--rounds", "9"], ["--rounds", "2"]),
     ("long_line.py", ["--repeats", "3"], ["--sizes", "2", "3", "--many", "200", "--repeats", "1"]),
+    ("store_size.py", ["--lines", "1000000"], ["--lines", "20000"]),
 )
 
 
