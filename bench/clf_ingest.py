@@ -74,6 +74,7 @@ _PROV_MAIN = "import sys; from provenance.cli.main import main; sys.exit(main())
 # Each run's clock: `recorded_at`, and the time of its quarantine records.
 _CLOCK = re.compile(rb'"recorded_at":"([^"]*)"')
 PROJECTIONS = ("access_counts", "object_state")
+NEWER_ROWS = ("o|", "$layout")
 
 
 def _store_digest(path: Path) -> str:
@@ -94,6 +95,10 @@ def _store_digest(path: Path) -> str:
             digest.update(repr((*fields, moment, payload, expires)).encode())
         for name in PROJECTIONS:
             for row in store.read_projection(name):
+                # Rows only newer code keeps (issue 13's daily druid counts and the layout
+                # row) are left out, so that a tree from before them compares.
+                if name == "access_counts" and row.key.startswith(NEWER_ROWS):
+                    continue
                 digest.update(repr((name, row.key, row.value, row.version)).encode())
     return digest.hexdigest()
 
@@ -233,7 +238,8 @@ def markdown(figures: dict[str, Any]) -> str:
             f"({fmt_int(old['lines_per_s'])} → {fmt_int(new['lines_per_s'])} "
             f"lines/s, CPU {old['cpu_s']:.1f} → {new['cpu_s']:.1f} s); stores "
             + ("identical" if same else "**DIFFERENT**")
-            + " (events, ids, payload bytes apart from `recorded_at`, expiries, projection rows)."
+            + " (events, ids, payload bytes apart from `recorded_at`, expiries, projection rows"
+            + " but the daily druid counts)."
         )
     for variant, ratio in figures["ratios"].items():
         child = figures["children"][variant]

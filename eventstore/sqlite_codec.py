@@ -112,6 +112,7 @@ class Dictionaries:
         self.known: dict[int, bytes] = {}
         self.current: dict[str, int] = {}
         self._compressors: dict[int, zlib._Compress] = {}
+        self._last: zlib._Compress | None = None
         self._samples: dict[str, list[bytes]] = {}
         self._sampled: dict[str, int] = {}
 
@@ -123,6 +124,10 @@ class Dictionaries:
             return RAW, payload
         compressor = self._compressors[number].copy()
         packed = compressor.compress(payload) + compressor.flush()
+        # Kept until the next payload's copy exists: freeing a state before making the next
+        # one lets the allocator hand its pages back to the system and fault them in again,
+        # which at times tripled the cost of a payload.
+        self._last = compressor
         if len(packed) < len(payload):
             return number, packed
         return RAW, payload
