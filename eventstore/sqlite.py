@@ -148,8 +148,10 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         # Types whose stored dictionary this process has looked for (another process may have
         # trained one: it is used rather than a second one trained).
         self._looked_up: set[str] = set()
-        # Names numbered in the write transaction under way (`_forget_uncommitted`).
+        # Names numbered and types whose dictionary was trained in the write transaction under
+        # way (`_forget_uncommitted`).
         self._fresh: list[tuple[str, str]] = []
+        self._trained: list[str] = []
         try:
             self._con = _connect(self._where, create=create)
             self._ensure_schema(create=create)
@@ -175,12 +177,12 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 unique.append(record)
         if not unique:
             return AppendResult()
-        trained: list[str] = []
         self._fresh.clear()
+        self._trained.clear()
         try:
             with self._write("append to") as con:
                 (last,) = con.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-                trained = self._insert(con, unique, keep_positions=False)
+                self._insert(con, unique, keep_positions=False)
                 # We hold the write lock, so the rows past the old maximum position are
                 # exactly the ones this call inserted, in insertion order: an exact answer
                 # even when another process appended the same ids a moment ago.
@@ -193,7 +195,7 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 )
         except BaseException:
             # Names and dictionaries numbered in a transaction that did not commit are not.
-            self._forget_uncommitted(trained)
+            self._forget_uncommitted()
             raise
         written: list[str] = []
         positions: list[int] = []
@@ -218,14 +220,15 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
 
     def _insert(
         self, con: sqlite3.Connection, records: Sequence[EventRecord], *, keep_positions: bool
-    ) -> list[str]:
+    ) -> None:
         """Insert records (checked, ids distinct) in the compact layout, inside the caller's
-        write transaction; the types whose dictionary this trained (and stored) are returned,
-        to be forgotten if the transaction does not commit. `keep_positions`: at each
-        record's own position (a migration), else at new ones, passing stored ids by."""
+        write transaction. The names it numbers (`_fresh`) and the dictionaries it trains
+        (`_trained`) are noted as they are made, to be forgotten if the transaction does not
+        commit. `keep_positions`: at each record's own position (a migration), else at new
+        ones, passing stored ids by."""
         streams = self._number(con, _STREAMS, {record.stream for record in records})
         types = self._number(con, _TYPES, {record.type for record in records})
-        trained = self._choose_dictionaries(con, records)
+        self._choose_dictionaries(con, records)
         pack = self._dictionaries.pack
         rows = []
         for record in records:
@@ -242,19 +245,14 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
             )
             rows.append((*row, record.position) if keep_positions else row)
         con.executemany(_INSERT_PLACED if keep_positions else _INSERT_EVENT, rows)
-        return trained
 
-    def _choose_dictionaries(
-        self, con: sqlite3.Connection, records: Sequence[EventRecord]
-    ) -> list[str]:
-        """Make sure every type of `records` that has (or can now train) a dictionary uses it;
-        return the types whose dictionary was trained here."""
+    def _choose_dictionaries(self, con: sqlite3.Connection, records: Sequence[EventRecord]) -> None:
+        """Make sure every type of `records` that has (or can now train) a dictionary uses it."""
         dictionaries = self._dictionaries
         waiting: dict[str, list[bytes]] = {}
         for record in records:
             if record.type not in dictionaries.current:
                 waiting.setdefault(record.type, []).append(record.payload)
-        trained: list[str] = []
         for type_, payloads in waiting.items():
             if type_ not in self._looked_up:
                 self._looked_up.add(type_)
@@ -268,19 +266,21 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 # Someone may have stored one since this process last looked.
                 stored = con.execute(_LATEST_DICTIONARY, (type_,)).fetchone()
                 if stored is None:
+                    # Noted before it exists: if anything fails from here to the commit, the
+                    # dictionary is forgotten, never used for payloads no one can read.
+                    self._trained.append(type_)
                     data = dictionaries.train(type_)
                     cursor = con.execute(
                         "INSERT INTO dictionaries (type, data) VALUES (?, ?)", (type_, data)
                     )
                     stored = (cursor.lastrowid, data)
-                    trained.append(type_)
                 dictionaries.adopt(type_, stored[0], stored[1])
-        return trained
 
-    def _forget_uncommitted(self, trained: list[str]) -> None:
-        for type_ in trained:
+    def _forget_uncommitted(self) -> None:
+        for type_ in self._trained:
             self._dictionaries.drop(type_)
             self._looked_up.discard(type_)
+        self._trained.clear()
         for table, name in self._fresh:
             self._numbers[table].pop(name, None)
         self._fresh.clear()
@@ -292,6 +292,9 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
             numbers.clear()
         missing = [name for name in names if name not in numbers]
         if missing:
+            # Until the transaction commits, these numbers may still be given back: noted
+            # before any of them is cached.
+            self._fresh.extend((table, name) for name in missing)
             con.executemany(
                 f"INSERT INTO {table} (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
                 [(name,) for name in missing],
@@ -305,8 +308,6 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                         chunk,
                     ).fetchall()
                 )
-            # Until the transaction commits, these numbers may still be given back.
-            self._fresh.extend((table, name) for name in missing)
         return numbers
 
     def _number_of(self, table: str, name: str) -> int | None:
@@ -325,6 +326,11 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
             if len(names) > _NAMES_KEPT:
                 names.clear()
             rows = self._fetch("read", f"SELECT name FROM {table} WHERE id = ?", [number])
+            if not rows:
+                raise EventStoreError(
+                    f"the event store at {self._where} is damaged: a record names "
+                    f"{table[:-1]} number {number}, which it does not hold"
+                )
             name = names[number] = rows[0][0]
         return name
 
@@ -367,7 +373,13 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         sql = f"SELECT {_COLUMNS} FROM events WHERE stream = ?"
         params: list[Any] = [number]
         if cursor is not None:
-            params.extend((time_value_of_key(cursor[0]), id_value(cursor[1])))
+            try:
+                moment = time_value_of_key(cursor[0])
+            except (ValueError, OverflowError):
+                raise InvalidRequestError(
+                    f"{after!r} is not a paging cursor: its time is not a date and time"
+                ) from None
+            params.extend((moment, id_value(cursor[1])))
             sql += " AND (time, event_id) " + ("< (?, ?)" if descending else "> (?, ?)")
         order = "DESC" if descending else "ASC"
         sql += f" ORDER BY time {order}, event_id {order} LIMIT ?"

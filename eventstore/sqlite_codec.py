@@ -95,7 +95,12 @@ def pack_value(value: bytes) -> tuple[bytes, int]:
 
 
 def unpack_value(value: bytes, packed: int) -> bytes:
-    return zlib.decompress(value, _WBITS) if packed else value
+    if not packed:
+        return value
+    try:
+        return zlib.decompress(value, _WBITS)
+    except zlib.error as exc:
+        raise EventStoreError(f"a stored projection value is damaged: {exc}") from exc
 
 
 class Dictionaries:

@@ -41,7 +41,10 @@ _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
     "CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
-    "CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, type TEXT NOT NULL, data BLOB NOT NULL)",
+    # AUTOINCREMENT: a number once handed out (even in a transaction that rolled back, whose
+    # payloads some process may still hold) is never given to another dictionary.
+    "CREATE TABLE dictionaries (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, "
+    "data BLOB NOT NULL)",
     _EVENTS,
     _STREAM_INDEX,
     _EXPIRY_INDEX,
@@ -83,6 +86,7 @@ class SQLiteSchema:
     """Creating, checking and migrating the layout: what `SQLiteEventStore` does on opening."""
 
     _where: str
+    _fresh: list[tuple[str, str]]
 
     if TYPE_CHECKING:
 
@@ -92,7 +96,7 @@ class SQLiteSchema:
 
         def _insert(
             self, con: sqlite3.Connection, records: Sequence[EventRecord], *, keep_positions: bool
-        ) -> list[str]: ...
+        ) -> None: ...
 
     def _ensure_schema(self, *, create: bool) -> None:
         version = self._schema_version()
@@ -176,6 +180,9 @@ class SQLiteSchema:
                 ],
                 keep_positions=True,
             )
+            # Committed with the rest or not at all (the store is not opened then): nothing
+            # to forget one batch at a time, and the list would hold every stream's name.
+            self._fresh.clear()
             position = rows[-1][0]
         (used,) = con.execute(
             "SELECT coalesce(max(seq), 0) FROM sqlite_sequence "

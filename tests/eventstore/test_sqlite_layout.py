@@ -14,12 +14,13 @@ import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventstore import EventRecord, SQLiteEventStore
+from eventstore import EventRecord, EventStoreError, InvalidRequestError, SQLiteEventStore
 from eventstore.sqlite_codec import (
     Dictionaries,
     event_id_of,
@@ -204,3 +205,67 @@ def test_names_are_right_when_the_name_cache_overflows(
         assert len(store._numbers["streams"]) <= 17 and len(store._names["streams"]) <= 4
         for i in range(17):
             assert len(store.read_stream(f"druid:s{i}")) == len(records[i::17])
+
+
+def _json_payloads(prefix: str, count: int) -> list[bytes]:
+    return [
+        f'{{"service":"{prefix}","path":"/file/druid:bc{i:03d}df4567/page_{i}.jp2",'
+        f'"user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/127.0","n":{i}}}'.encode()
+        for i in range(count)
+    ]
+
+
+def test_a_dictionary_trained_in_a_failed_append_is_never_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: a dictionary stored and adopted in a transaction that then failed was
+    kept in use, so later payloads named a dictionary the file did not hold (and, once another
+    type was given that number, decoded into wrong bytes elsewhere)."""
+    path = tmp_path / "s.db"
+    first = _json_payloads("T", 400)
+    writer = SQLiteEventStore(path)
+    real = sqlite3.Connection.executemany
+
+    def failing(con: sqlite3.Connection, sql: str, rows: Any) -> sqlite3.Cursor:
+        if sql.startswith("INSERT INTO events"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(con, sql, rows)
+
+    assert writer._con is not None
+    monkeypatch.setattr(writer, "_con", _Failing(writer._con, failing))
+    with pytest.raises(EventStoreError, match="disk is full"):
+        writer.append([EventRecord(f"t{i}", "s", "T", T0, p) for i, p in enumerate(first)])
+    monkeypatch.undo()
+    assert writer._dictionaries.current == {}
+
+    later = _json_payloads("T", 450)[400:]
+    writer.append([EventRecord(f"t{i}", "s", "T", T0, p) for i, p in enumerate(later)])
+    with SQLiteEventStore(path) as other:
+        other.append(
+            [EventRecord(f"u{i}", "s", "U", T0, p) for i, p in enumerate(_json_payloads("U", 400))]
+        )
+    writer.close()
+    with SQLiteEventStore(path) as reader:
+        assert [r.payload for r in reader.read_all(types=["T"])] == later
+
+
+class _Failing:
+    """A connection whose `executemany` goes through a given function (sqlite3's own objects
+    cannot be patched)."""
+
+    def __init__(self, con: sqlite3.Connection, executemany: Any) -> None:
+        self._con = con
+        self._executemany = executemany
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        return self._executemany(self._con, sql, rows)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def test_a_cursor_whose_time_is_no_date_is_refused(tmp_path: Path) -> None:
+    with SQLiteEventStore(tmp_path / "s.db") as store:
+        store.append([EventRecord("a", "s", "T", T0, b"")])
+        with pytest.raises(InvalidRequestError, match="not a paging cursor"):
+            store.read_stream("s", after="2026-13-01T00:00:00.000000Z#a")
