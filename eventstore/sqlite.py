@@ -58,6 +58,7 @@ from eventstore.sqlite_schema import SQLiteSchema
 from eventstore.store import (
     EventStore,
     bound_key,
+    check_after_position,
     check_limit,
     check_projection_writes,
     check_record,
@@ -395,14 +396,7 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         after_position: int | None = None,
     ) -> Iterator[EventRecord]:
         # Arguments are checked here, eagerly; the generator below runs only when iterated.
-        if after_position is not None and (
-            not isinstance(after_position, int)
-            or isinstance(after_position, bool)
-            or after_position < 0
-        ):
-            raise InvalidRequestError(
-                f"after_position must be None or an integer >= 0, got {after_position!r}"
-            )
+        check_after_position(after_position)
         where: list[str] = []
         params: list[Any] = []
         if types is not None:

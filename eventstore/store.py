@@ -250,6 +250,19 @@ def parse_cursor(cursor: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def check_after_position(after_position: int | None) -> None:
+    """`after_position` of `read_all` is None or an integer >= 0; raise InvalidRequestError
+    otherwise."""
+    if after_position is not None and (
+        not isinstance(after_position, int)
+        or isinstance(after_position, bool)
+        or after_position < 0
+    ):
+        raise InvalidRequestError(
+            f"after_position must be None or an integer >= 0, got {after_position!r}"
+        )
+
+
 def check_limit(limit: int | None) -> None:
     """`limit` is None (no limit) or an integer from 0 to MAX_LIMIT; raise InvalidRequestError
     otherwise."""

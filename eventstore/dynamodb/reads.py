@@ -14,7 +14,7 @@ from eventstore.dynamodb.calls import Calls
 from eventstore.dynamodb.items import item_key, record_from_item
 from eventstore.errors import InvalidRequestError
 from eventstore.records import EventRecord, ExpireResult
-from eventstore.store import bound_key, check_limit, parse_cursor
+from eventstore.store import bound_key, check_after_position, check_limit, parse_cursor
 
 
 class Reading(Calls):
@@ -57,14 +57,7 @@ class Reading(Calls):
         until: datetime | None = None,
         after_position: int | None = None,
     ) -> Iterator[EventRecord]:
-        if after_position is not None and (
-            not isinstance(after_position, int)
-            or isinstance(after_position, bool)
-            or after_position < 0
-        ):
-            raise InvalidRequestError(
-                f"after_position must be None or an integer >= 0, got {after_position!r}"
-            )
+        check_after_position(after_position)
         filters: list[str] = []
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
