@@ -101,6 +101,7 @@ from provenance.aws.cost_figures import (
     PROJECTOR_BATCH_SIZE,
     PROJECTOR_MEMORY_MB,
     SERVICES,
+    STREAM_MODE,
     VCPU_MB,
     ApiKind,
     Architecture,
@@ -125,9 +126,9 @@ class Inputs:
     """Days access events are kept (None: forever)."""
     objects: int | None = None
     """Preserved objects (ObjectState rows); None: as many per preservation event as measured."""
-    stream_mode: StreamMode = "on-demand"
+    stream_mode: StreamMode = STREAM_MODE
     shards: int | None = None
-    """Provisioned streams only (default 1)."""
+    """Provisioned streams only (default 1, as the CDK app deploys)."""
     architecture: Architecture = ARCHITECTURE
     ingest_memory_mb: int = INGEST_MEMORY_MB
     projector_memory_mb: int = PROJECTOR_MEMORY_MB

@@ -48,6 +48,8 @@ INGEST_MEMORY_MB = 1024
 PROJECTOR_MEMORY_MB = 512
 API_MEMORY_MB = 1024
 ARCHITECTURE: Architecture = "arm64"
+STREAM_MODE: StreamMode = "provisioned"
+"""cdk/config.py `stream_mode`: one provisioned shard unless a stage says otherwise."""
 PROJECTOR_BATCH_SIZE = 100  # records per projector invocation (cdk/config.py's default)
 ACCESS_EVENT_DAYS = 365
 """cdk/config.py `access_event_expiry_days`, and docs/access-policy.example.toml's."""

@@ -258,9 +258,9 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[Command]
 @click.option(
     "--stream-mode",
     type=click.Choice(["on-demand", "provisioned"]),
-    default="on-demand",
+    default=_COST.STREAM_MODE,
     show_default=True,
-    help="Kinesis capacity mode",
+    help="Kinesis capacity mode (default: what the CDK app deploys)",
 )
 @click.option(
     "--shards",

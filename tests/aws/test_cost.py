@@ -129,13 +129,13 @@ def test_cost_is_affine_in_lines_and_units_are_linear() -> None:
     assert two.total > one.total
     for name in ("write units, ingest", "write units, projector", "read units, projector"):
         assert quantity(two, name) == pytest.approx(2 * quantity(one, name))
-    # The stream-hour and the API do not grow with lines.
-    assert item(two, "on-demand stream-hours") == item(one, "on-demand stream-hours")
+    # The shard-hours and the API do not grow with lines.
+    assert item(two, "shard-hours (1 shard)") == item(one, "shard-hours (1 shard)")
     assert two.service_total("API Gateway") == one.service_total("API Gateway")
 
 
 def test_on_demand_pays_stream_hours_and_provisioned_pays_shard_hours() -> None:
-    inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY)
+    inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY, stream_mode="on-demand")
     on_demand = estimate(inputs)
     assert item(on_demand, "on-demand stream-hours") == pytest.approx(24 * MONTH_DAYS * 0.04)
     # Data in and out: the run's records, rounded up to 1 KB each, at $0.08 and $0.04 per GB.
@@ -259,7 +259,7 @@ def test_objects_default_to_the_benchmarks_rate_and_can_be_given() -> None:
         ({"access_share": 1.5}, "access share"),
         ({"access_share": -0.1}, "access share"),
         ({"access_days": 0}, "access days"),
-        ({"shards": 2}, "on-demand stream scales itself"),
+        ({"stream_mode": "on-demand", "shards": 2}, "on-demand stream scales itself"),
         ({"stream_mode": "provisioned", "shards": 0}, "shards"),
         ({"ingest_memory_mb": 64}, "ingest_memory_mb"),
         ({"month": 0}, "month"),
@@ -374,7 +374,10 @@ def test_json_is_one_document_with_the_same_figures(capsys) -> None:
         (["--lines-per-day", "-5"], "--lines-per-day"),
         (["--lines-per-day", "5", "--access-share", "1.5"], "--access-share"),
         (["--lines-per-day", "5", "--access-days", "soon"], "--access-days"),
-        (["--lines-per-day", "5", "--shards", "3"], "leave shards out"),
+        (
+            ["--lines-per-day", "5", "--stream-mode", "on-demand", "--shards", "3"],
+            "leave shards out",
+        ),
         (["--lines-per-day", "nan"], "--lines-per-day"),
         (["--lines-per-day", "inf"], "--lines-per-day"),
         (["--lines-per-day", "1e400"], "--lines-per-day"),

@@ -35,8 +35,8 @@ def test_cdk_json_stages_are_valid() -> None:
 
 def test_defaults_are_the_documented_ones() -> None:
     config = parse_stage({"stage": "dev"})
-    assert config.stream_mode == "on-demand"
-    assert config.shards is None
+    assert config.stream_mode == "provisioned"
+    assert config.shards == 1
     assert config.architecture == "arm64"
     assert config.max_record_age_hours < config.stream_retention_hours
     assert config.event_table_name == "provenance-dev"
@@ -66,8 +66,10 @@ def test_unknown_stage_names_the_known_ones() -> None:
     [
         ({"batch_size": 0}, r"stage dev: batch_size: Input should be greater than or equal to 1"),
         ({"batch_size": 10_001}, r"batch_size"),
-        ({"stream_mode": "provisioned"}, r"shards: a provisioned stream needs a shard count"),
-        ({"shards": 2}, r"shards: an on-demand stream scales itself"),
+        (
+            {"stream_mode": "on-demand", "shards": 2},
+            r"shards: an on-demand stream scales itself",
+        ),
         ({"max_record_age_hours": 168}, r"max_record_age_hours must be shorter"),
         ({"log_retention_days": 10}, r"log_retention_days must be one of"),
         ({"architecture": "sparc"}, r"architecture"),
@@ -87,6 +89,12 @@ def test_impossible_settings_are_one_line_errors(settings: dict[str, Any], messa
 def test_provisioned_stream_with_shards() -> None:
     config = parse_stage({"stage": "dev", "stream_mode": "provisioned", "shards": 4})
     assert config.shards == 4
+
+
+def test_a_provisioned_stream_has_one_shard_unless_told_and_on_demand_none() -> None:
+    assert parse_stage({"stage": "dev", "stream_mode": "provisioned"}).shards == 1
+    assert parse_stage({"stage": "dev", "shards": None}).shards == 1
+    assert parse_stage({"stage": "dev", "stream_mode": "on-demand"}).shards is None
 
 
 def test_every_cloudwatch_retention_maps_to_cdk() -> None:
@@ -116,6 +124,8 @@ def test_prov_cost_assumes_what_the_cdk_app_deploys() -> None:
     assert config.architecture == cost_figures.ARCHITECTURE
     assert config.access_event_expiry_days == cost_figures.ACCESS_EVENT_DAYS
     assert config.projector_batch_size == cost_figures.PROJECTOR_BATCH_SIZE
+    assert config.stream_mode == cost_figures.STREAM_MODE
+    assert config.shards == 1  # `prov cost`'s shards of a provisioned stream, unless told
 
 
 def test_prov_cost_keeps_markers_as_long_as_the_projector() -> None:

@@ -40,8 +40,7 @@ from tests.cdk.conftest import REPO, DeploymentFactory, cdk_json_context
 # Every setting that reaches a template, changed from its default and from cdk.json's prod,
 # as strings (what `-c prov:KEY=VALUE` passes).
 CHANGED = {
-    "stream_mode": "provisioned",
-    "shards": "2",
+    "stream_mode": "on-demand",
     "stream_retention_hours": "48",
     "batch_size": "500",
     "batch_window_seconds": "30",
@@ -117,7 +116,8 @@ def changed_store(changed: Deployment) -> Template:
 def test_the_changed_deployment_changes_every_setting(changed: Deployment) -> None:
     """So that a new setting cannot reach the templates untested (add it to CHANGED, then
     assert what it changes), and no value of CHANGED is one prod has anyway."""
-    assert set(CHANGED) == set(StageConfig.model_fields) - {"stage"}
+    # `shards` has its own test: an on-demand stream (CHANGED's) has none.
+    assert set(CHANGED) == set(StageConfig.model_fields) - {"stage", "shards"}
     prod = parse_stage({"stage": "prod", **cdk_json_context()["prov:stages"]["prod"]})
     for key in CHANGED:
         assert getattr(changed.config, key) != getattr(prod, key), key
@@ -304,15 +304,15 @@ def test_store_outputs(store_template: Template) -> None:
 # -- Kinesis ------------------------------------------------------------------------------------
 
 
-def test_stream_is_on_demand_encrypted_with_retention_from_config(
+def test_stream_is_one_provisioned_shard_encrypted_with_retention_from_config(
     dev: Deployment, pipeline_template: Template
 ) -> None:
     pipeline_template.resource_count_is("AWS::Kinesis::Stream", 1)
     pipeline_template.has_resource_properties(
         "AWS::Kinesis::Stream",
         {
-            "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
-            "ShardCount": Match.absent(),
+            "StreamModeDetails": {"StreamMode": "PROVISIONED"},
+            "ShardCount": 1,
             "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
             "RetentionPeriodHours": dev.config.stream_retention_hours,
         },
@@ -333,23 +333,31 @@ def test_the_pipeline_stack_can_be_torn_down(pipeline_template: Template) -> Non
     assert retained <= {"AWS::Logs::LogGroup", "AWS::KMS::Key"}
 
 
-def test_provisioned_stream_has_the_configured_shards(changed_pipeline: Template) -> None:
+def test_on_demand_stream_has_no_shard_count(changed_pipeline: Template) -> None:
     changed_pipeline.has_resource_properties(
         "AWS::Kinesis::Stream",
         {
-            "StreamModeDetails": {"StreamMode": "PROVISIONED"},
-            "ShardCount": 2,
+            "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
+            "ShardCount": Match.absent(),
             "RetentionPeriodHours": 48,
             "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
         },
     )
 
 
-def test_provisioned_stream_without_shards_is_refused_in_one_line(
+def test_provisioned_stream_has_the_configured_shards(make_deployment: DeploymentFactory) -> None:
+    template = Template.from_stack(make_deployment("dev", shards="3").pipeline)
+    template.has_resource_properties(
+        "AWS::Kinesis::Stream",
+        {"StreamModeDetails": {"StreamMode": "PROVISIONED"}, "ShardCount": 3},
+    )
+
+
+def test_on_demand_stream_with_shards_is_refused_in_one_line(
     make_deployment: DeploymentFactory,
 ) -> None:
     with pytest.raises(ConfigError) as refused:
-        make_deployment("dev", stream_mode="provisioned")
+        make_deployment("dev", stream_mode="on-demand", shards="2")
     message = str(refused.value)
     assert "shards" in message
     assert "\n" not in message
