@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
@@ -53,11 +53,12 @@ from provenance.ingest.event_records import (
 )
 from provenance.ingest.inputs import InputError
 from provenance.ingest.report import IngestReport
-from provenance.projections import access_counts, object_state
-from provenance.projections.base import Appended
 from provenance.records.lines import CutLine, Line, OverlongLine, capped, strip_line_end
 from provenance.sources import create_source
 from provenance.sources.base import Entry, SourceContext
+
+if TYPE_CHECKING:
+    from provenance.projections.base import Appended, Projector
 
 BATCH_SIZE = 20_000
 BATCH_BYTES = 16 * 1024 * 1024
@@ -94,10 +95,9 @@ class Batch:
         # events built from typed values), else None: the projections fold these from memory.
         self.events: list[dict[str, Any] | None] = []
         self.payload_bytes = 0
-        self.projectors = (
-            object_state.ObjectStateProjector(store),
-            access_counts.AccessCountsProjector(store),
-        )
+        # A store whose change stream keeps the projections (DynamoDB: the projector function)
+        # needs none here, and the ingest function's cold start does not import them.
+        self.projectors = () if store.projected_by_stream else _projectors(store)
 
     def add(self, record: EventRecord, event: dict[str, Any] | None = None) -> None:
         self.records.append(record)
@@ -113,7 +113,7 @@ class Batch:
             return
         result = self.store.append(self.records)
         written = set(result.written)
-        appended = _appended(self.records, self.events, result)
+        appended = _appended(self.records, self.events, result) if self.projectors else None
         report = self.report
         for record in self.records:
             is_new = record.event_id in written
@@ -436,11 +436,21 @@ def bulk_allocation() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
+def _projectors(store: EventStore) -> tuple[Projector, ...]:
+    """The projectors ingest keeps current itself (imported here: the ingest function, whose
+    store's change stream feeds them instead, never loads them)."""
+    from provenance.projections import access_counts, object_state  # noqa: PLC0415
+
+    return (object_state.ObjectStateProjector(store), access_counts.AccessCountsProjector(store))
+
+
 def _appended(
     records: list[EventRecord], events: list[dict[str, Any] | None], result: AppendResult
 ) -> Appended | None:
     """The newly written records (with the events the reader has of them), in position order,
     when the store told where they went."""
+    from provenance.projections.base import Appended  # noqa: PLC0415
+
     if not result.positions or result.previous is None:
         return None
     position = dict(zip(result.written, result.positions, strict=True))

@@ -37,6 +37,9 @@ NOT_IMPORTED = (
     # The functions open DynamoDB only: the SQLite backend is imported when first named.
     "sqlite3",
     "eventstore.sqlite",
+    # On DynamoDB the table's stream keeps the projections (the projector function): ingest
+    # loads them only for a store that does not (`provenance.ingest.reader._projectors`).
+    "provenance.projections",
 )
 
 
