@@ -61,10 +61,13 @@ if TYPE_CHECKING:
     from provenance.projections.base import Appended, Projector
 
 BATCH_SIZE = 20_000
-BATCH_BYTES = 16 * 1024 * 1024
+BATCH_BYTES = 8 * 1024 * 1024
 """A batch is also written once its records' payloads pass this many bytes: records of long
 lines (quarantined ones hold their bytes twice, as base64 and as text) would otherwise hold
-up to BATCH_SIZE times 256 KiB in memory."""
+up to BATCH_SIZE times 256 KiB in memory. An access event's payload is about 1 KB, and the
+batch holds each one's event and parsed fields too (about 3 KB a request in all), so at
+16 MiB a batch of access events alone took some 50 MiB; at 8 MiB ingest of a 1M-line access
+log peaks 34 MiB lower for the same CPU time within the noise (BENCHMARKS.md section 8)."""
 # The service of access events when neither --service nor --host names one.
 UNKNOWN_SERVICE = "unknown"
 

@@ -85,7 +85,9 @@ def normalise(target: str) -> tuple[str, str | None]:
     return _normalise(target[:MAX_TARGET])
 
 
-@lru_cache(maxsize=65_536)
+# 16,384 entries each (about 26 MiB less at a million requests than 65,536, for no speed
+# measurable on the benchmark's log: BENCHMARKS.md section 8): ingest's memory stays flat.
+@lru_cache(maxsize=16_384)
 def _normalise(target: str) -> tuple[str, str | None]:
     if "#" in target:
         target = target.partition("#")[0]
@@ -121,7 +123,7 @@ def _normalise(target: str) -> tuple[str, str | None]:
 
 # Segments recur far more than whole targets do (`iiif`, `full`, `default.jpg`, one druid's
 # many IIIF tiles), so a target seen for the first time is mostly made of cached segments.
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _segment(segment: str) -> tuple[str, str | None]:
     """(template part, druid or None) of one path segment as logged; an empty one stays empty."""
     text = unquote(segment) if "%" in segment else segment
