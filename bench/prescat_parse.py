@@ -106,13 +106,14 @@ def _time_regex(lines: list[str], pattern: str) -> dict[str, float | int]:
 
 
 def _time_identity(lines: list[str]) -> dict[str, float | int]:
-    from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
+    from provenance.domain.identity import OccurrenceCounter, event_ids, line_digest
 
     counter = OccurrenceCounter()
+    ids = event_ids("prescat", "")
     start = time.perf_counter()
     for line in lines:
         digest = line_digest(line)
-        event_id("prescat", "", digest, counter.next(digest), 0)
+        ids(digest, counter.next(digest), 0)
     seconds = time.perf_counter() - start
     return {"lines": len(lines), "seconds": seconds, "events": len(lines), "matched": 0}
 
@@ -121,8 +122,7 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from provenance.domain.event_shapes import source_ref
-    from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
+    from provenance.domain.identity import OccurrenceCounter, event_ids
     from provenance.sources.base import Entry, SourceContext
     from provenance.sources.prescat import PrescatSource
 
@@ -130,6 +130,7 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     counter = OccurrenceCounter()
     recorded_at = datetime.now(UTC)
     source_name = PrescatSource.name
+    ids = event_ids(source_name, "")
     drafts = 0
     events = 0
 
@@ -138,11 +139,13 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
         for entry in entries:
             if not entry.drafts:
                 continue
-            digest = line_digest(entry.head)
+            digest = entry.digest
             occurrence = counter.next(digest)
-            ref = source_ref(source_name, "", name, entry.line_no)
+            ref = {"type": source_name, "origin": "", "file": name, "line": entry.line_no}
             for index, draft in enumerate(entry.drafts):
-                draft.event(event_id(source_name, "", digest, occurrence, index), recorded_at, ref)
+                shape = draft.shape
+                assert shape is not None
+                shape.values(draft.fields, ids(digest, occurrence, index), recorded_at, ref)
                 made += 1
         return made
 
