@@ -13,9 +13,9 @@ finds nothing, never a wrong count.
 from __future__ import annotations
 
 import sqlite3
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
+from operator import itemgetter
 
 # Bits of the filter per digest it is sized for, and two positions per digest: about one false
 # positive in 70 new lines at full capacity (a lookup each; the filter is resized by doubling,
@@ -24,10 +24,8 @@ from functools import partial
 # twenty at 4M digests, one in five at 10M, eight in ten at 40M).
 _BITS_PER_DIGEST = 16
 _MAX_BITS = 1 << 25
-_LOW = 0xFFFFFFFF
-# The first key whose number is negative, in the keys' own (bytes) order.
-_NEGATIVE = b"\x80"
 _signed = partial(int.from_bytes, byteorder="big", signed=True)
+_first = itemgetter(0)
 
 
 def digest_number(key: bytes) -> int:
@@ -98,15 +96,11 @@ class SpilledCounts:
         """Store `counts` (key -> count), each replacing what the key had."""
         if self._written + len(counts) > self._filter.capacity:
             self._grow(self._written + len(counts))
-        # In the order of the keys as numbers (the bytes' order, the negative half first): the
-        # inserts walk the table's pages once, in order. Each row is made in C (`map`, `zip`),
-        # without a Python frame per key.
-        keys = sorted(counts)
-        half = bisect_left(keys, _NEGATIVE)
-        keys = keys[half:] + keys[:half]
-        numbers = list(map(_signed, keys))
+        # Each row made in C (`map`, `zip`: no Python frame per key), in key order: the inserts
+        # walk the table's pages once, in order.
+        numbers = list(map(_signed, counts))
         self._filter.add_all(numbers)
-        rows = zip(numbers, map(counts.__getitem__, keys), strict=True)
+        rows = sorted(zip(numbers, counts.values(), strict=True), key=_first)
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO counts VALUES (?, ?)", rows)
