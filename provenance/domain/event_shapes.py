@@ -7,6 +7,8 @@ own parse, nested models it made once, the model's defaults applied) gets the sa
 model's field order, which is the order the stored JSON has, and the same set fields) without
 that work. The sources that use it are held to that by their tests (every draft built both
 ways); anything else (other sources, stored payloads, API input) is validated as before.
+Ingest, which only stores the event, takes `EventShape.values` instead: those field values
+without the instance around them (`pydantic_core.to_json` of them is the event's payload).
 """
 
 from __future__ import annotations
