@@ -9,10 +9,11 @@ start-up are not timed):
   pays (a Ruby Logger regex for the audit logs, a Rails tagged-line regex for the Rails log:
   `BARE` below);
 - `feed`: `PrescatSource.feed` / `finish` only (layout, audit and template regexes, drafts);
-- `type`: the issue's "parse and type": `feed` plus building the typed pydantic event of every
-  draft exactly as `provenance.ingest.reader.Reader._records` does (line digest, occurrence
-  count, `event_id`, `SourceRef`, `draft.event(event_id, recorded_at, source)`: built from the
-  parser's typed values, not validated again);
+- `type`: the issue's "parse and type": `feed` plus the typed event of every draft exactly as
+  `provenance.ingest.reader.Reader._records` makes it (line digest, occurrence count, the id
+  from `identity.event_ids`, the source's fields, `EventShape.values`: the event's field values
+  as its model holds them, in its order, from the parser's typed values, not validated again;
+  what the payload is written from);
 - `identity`: the line digest, occurrence count and `event_id` of every line, nothing else:
   the part of `type` that event identity costs whatever the parser does (not a stage of the
   pipeline: a floor under `type`);
@@ -26,8 +27,9 @@ every line is ignored as "not an audit result"). Stages are run round-robin, `--
 rounds, and medians are reported, with `type` / `regex` as the headline ratio.
 
 With `--before DIR` (a tree of the code before: `git archive COMMIT | tar -x -C DIR`), DIR's own
-`bench/prescat_parse.py` runs its `feed` and `type` stages over the same lines in the same
-rounds, with DIR's packages first on the path, as `before: feed` and `before: type`.
+`bench/prescat_parse.py` runs its `feed`, `type` and `ingest` stages over the same lines in the
+same rounds, with DIR's packages first on the path, as `before: feed`, `before: type` and
+`before: ingest`.
 
 Run: `.venv/bin/python bench/prescat_parse.py [--repeats 5] [--quick] [--before DIR]`. All data
 is made in a temporary directory that is removed at the end.
@@ -47,7 +49,7 @@ from typing import Any
 from common import PYTHON, fmt_int, median, run_measured
 
 STAGES = ("regex", "identity", "feed", "type", "ingest")
-BEFORE_STAGES = ("feed", "type")
+BEFORE_STAGES = ("feed", "type", "ingest")
 # The before tree's script, run with the tree first on the path (`-c`: the working directory).
 # Its loops are timed in CPU time too: its `time.perf_counter` is `time.process_time`.
 _RUN_BEFORE = (
@@ -106,13 +108,14 @@ def _time_regex(lines: list[str], pattern: str) -> dict[str, float | int]:
 
 
 def _time_identity(lines: list[str]) -> dict[str, float | int]:
-    from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
+    from provenance.domain.identity import OccurrenceCounter, event_ids, line_digest
 
     counter = OccurrenceCounter()
+    ids = event_ids("prescat", "")
     start = time.perf_counter()
     for line in lines:
         digest = line_digest(line)
-        event_id("prescat", "", digest, counter.next(digest), 0)
+        ids(digest, counter.next(digest), 0)
     seconds = time.perf_counter() - start
     return {"lines": len(lines), "seconds": seconds, "events": len(lines), "matched": 0}
 
@@ -121,8 +124,7 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from provenance.domain.event_shapes import source_ref
-    from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
+    from provenance.domain.identity import OccurrenceCounter, event_ids
     from provenance.sources.base import Entry, SourceContext
     from provenance.sources.prescat import PrescatSource
 
@@ -130,6 +132,7 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
     counter = OccurrenceCounter()
     recorded_at = datetime.now(UTC)
     source_name = PrescatSource.name
+    ids = event_ids(source_name, "")
     drafts = 0
     events = 0
 
@@ -138,11 +141,13 @@ def _time_source(lines: list[str], name: str, *, build: bool) -> dict[str, float
         for entry in entries:
             if not entry.drafts:
                 continue
-            digest = line_digest(entry.head)
+            digest = entry.digest
             occurrence = counter.next(digest)
-            ref = source_ref(source_name, "", name, entry.line_no)
+            ref = {"type": source_name, "origin": "", "file": name, "line": entry.line_no}
             for index, draft in enumerate(entry.drafts):
-                draft.event(event_id(source_name, "", digest, occurrence, index), recorded_at, ref)
+                shape = draft.shape
+                assert shape is not None
+                shape.values(draft.fields, ids(digest, occurrence, index), recorded_at, ref)
                 made += 1
         return made
 
@@ -279,10 +284,20 @@ def markdown(rows: list[dict[str, Any]], repeats: int) -> str:
                     f"{before['seconds'] / row['seconds']:.2f}× the time of now"
                 )
             identity = by_stage[(row["set"], "identity")]
-            out.append(
-                f"{line}. Identity alone (digest, occurrence, id of every line) takes "
+            line += (
+                f". Identity alone (digest, occurrence, id of every line) takes "
                 f"{identity['x_regex']:.1f}×."
             )
+            ingest, before_ingest = (
+                by_stage[(row["set"], "ingest")],
+                by_stage.get((row["set"], "before: ingest")),
+            )
+            if before_ingest is not None:
+                line += (
+                    f" Ingest end to end: {ingest['seconds']:.3f} s, before "
+                    f"{before_ingest['seconds']:.3f} s."
+                )
+            out.append(line)
     return "\n".join(out)
 
 
@@ -294,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--before",
         type=Path,
-        help="a tree of the code before (git archive COMMIT | tar -x -C DIR): its feed and type "
-        "stages run too, over the same lines",
+        help="a tree of the code before (git archive COMMIT | tar -x -C DIR): its feed, type and "
+        "ingest stages run too, over the same lines",
     )
     parser.add_argument("--child", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)

@@ -7,6 +7,8 @@ own parse, nested models it made once, the model's defaults applied) gets the sa
 model's field order, which is the order the stored JSON has, and the same set fields) without
 that work. The sources that use it are held to that by their tests (every draft built both
 ways); anything else (other sources, stored payloads, API input) is validated as before.
+Ingest, which only stores the event, takes `EventShape.values` instead: those field values
+without the instance around them (`pydantic_core.to_json` of them is the event's payload).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class EventShape(Generic[E]):
     as the model's validator would have set them.
     """
 
-    __slots__ = ("_fields_set", "_template", "model")
+    __slots__ = ("_fields_set", "_template", "model", "type_name")
 
     def __init__(self, model: type[E], given: Iterable[str]) -> None:
         _check_plain(model)
@@ -92,6 +94,26 @@ class EventShape(Generic[E]):
             for name, info in fields.items()
         }
         self._fields_set = given_set.union(ENVELOPE)
+        # The event type its records are stored under (the model's `type` literal).
+        self.type_name: str = self._template.get("type") or model.__name__
+
+    def values(
+        self,
+        values: dict[str, Any],
+        event_id: str,
+        recorded_at: datetime,
+        source: SourceRef | dict[str, Any],
+    ) -> dict[str, Any]:
+        """The field values of the event `build` gives (its `__dict__`), without the instance:
+        what ingest stores, as `pydantic_core.to_json` of them is the payload `dump_event` of
+        the event writes. `source` may be the `SourceRef`'s fields as a dict, in its order
+        (the same JSON)."""
+        fields = self._template.copy()
+        fields.update(values)
+        fields["event_id"] = event_id
+        fields["recorded_at"] = recorded_at
+        fields["source"] = source
+        return fields
 
     def build(
         self, values: dict[str, Any], event_id: str, recorded_at: datetime, source: SourceRef
@@ -102,7 +124,13 @@ class EventShape(Generic[E]):
         fields["event_id"] = event_id
         fields["recorded_at"] = recorded_at
         fields["source"] = source
-        return constructed(self.model, fields, self._fields_set.copy())
+        # `constructed`, written out: once per event.
+        instance = _new(self.model)
+        _set(instance, "__dict__", fields)
+        _set(instance, "__pydantic_fields_set__", self._fields_set.copy())
+        _set(instance, "__pydantic_extra__", None)
+        _set(instance, "__pydantic_private__", None)
+        return instance
 
 
 _SOURCE_REF_FIELDS = frozenset(SourceRef.model_fields)
@@ -110,8 +138,10 @@ _SOURCE_REF_FIELDS = frozenset(SourceRef.model_fields)
 
 def source_ref(type_: str, origin: str, file: str | None, line: int | None) -> SourceRef:
     """`SourceRef(type=..., origin=..., file=..., line=...)` of values already of its types."""
-    return constructed(
-        SourceRef,
-        {"type": type_, "origin": origin, "file": file, "line": line},
-        set(_SOURCE_REF_FIELDS),
-    )
+    # `constructed`, written out: once per line.
+    instance = _new(SourceRef)
+    _set(instance, "__dict__", {"type": type_, "origin": origin, "file": file, "line": line})
+    _set(instance, "__pydantic_fields_set__", set(_SOURCE_REF_FIELDS))
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
+    return instance

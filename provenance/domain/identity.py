@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,12 +38,30 @@ def event_id(source: str, origin: str, digest: bytes, occurrence: int, index: in
 
     The line enters through its digest so that it is hashed once per line, not once per use.
     """
-    name = f"{source}{_SEP}{origin}{_SEP}{digest.hex()}{_SEP}{occurrence}{_SEP}{index}"
-    h = _sha1(_NAMESPACE_BYTES + name.encode("utf-8", "surrogateescape")).hexdigest()
-    # The first 16 bytes, with RFC 9562's version (5) and variant bits set as uuid.UUID does,
-    # written straight from the hex digits: the version is the 13th digit, the variant the top
-    # two bits of the 17th (a fifth less time than setting the bits in bytes, then formatting).
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+    return event_ids(source, origin)(digest, occurrence, index)
+
+
+EventIdOf = Callable[[bytes, int, int], str]
+"""`event_id` of (digest, occurrence, index) for one source and origin (`event_ids`)."""
+
+
+def event_ids(source: str, origin: str) -> EventIdOf:
+    """`event_id` for one source and origin, the parts of the name they fix encoded once: what
+    the reader calls for every event. A function rather than an object with `__call__`: half
+    the cost of the call."""
+    # The namespace and the key's fixed parts; each event's part of the name is appended to
+    # it, ASCII (hex digits and numbers): no encoding error handler needed per event.
+    prefix = _NAMESPACE_BYTES + f"{source}{_SEP}{origin}{_SEP}".encode("utf-8", "surrogateescape")
+
+    def event_id_of(digest: bytes, occurrence: int, index: int) -> str:
+        h = _sha1(prefix + f"{digest.hex()}{_SEP}{occurrence}{_SEP}{index}".encode()).hexdigest()
+        # The first 16 bytes, with RFC 9562's version (5) and variant bits set as uuid.UUID
+        # does, written straight from the hex digits: the version is the 13th digit, the
+        # variant the top two bits of the 17th (a fifth less time than setting the bits in
+        # bytes, then formatting).
+        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+    return event_id_of
 
 
 # Distinct lines an `OccurrenceCounter` keeps in memory (about 100 bytes each); past it the
@@ -80,8 +98,9 @@ class OccurrenceCounter:
         seen = self.seen
         occurrence = seen.get(key)
         if occurrence is None:
-            if self.spilled is None and len(seen) < self.bound:
-                occurrence = 0
+            if len(seen) < self.bound:
+                spilled = self.spilled
+                occurrence = 0 if spilled is None else spilled.count(key)
             else:
                 occurrence = self._earlier(key)
                 seen = self.seen

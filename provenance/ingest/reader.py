@@ -29,7 +29,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from eventstore import AppendResult, EventRecord, EventStore, InvalidRecordError
 from eventstore.store import MAX_PAYLOAD_BYTES
@@ -43,7 +43,13 @@ from provenance.domain.events import (
     SourceRef,
     access_stream,
 )
-from provenance.domain.identity import QUARANTINE_INDEX, OccurrenceCounter, event_id
+from provenance.domain.identity import (
+    QUARANTINE_INDEX,
+    EventIdOf,
+    OccurrenceCounter,
+    event_id,
+    event_ids,
+)
 from provenance.ingest.access_event import access_event, time_text, typed_fields
 from provenance.ingest.event_records import (
     event_record,
@@ -155,6 +161,8 @@ class Reader:
         self.options = options
         self.progress = progress
         self.counter = counter if counter is not None else OccurrenceCounter()
+        # `event_id` by source name (`auto` reads several formats), its fixed part encoded once.
+        self._event_ids: dict[str, EventIdOf] = {}
         self.recorded_at = datetime.now(UTC)
         self._recorded_at_text = time_text(self.recorded_at)
         # The last access event's time, its text, its stream's day and its expiry: a busy log
@@ -260,9 +268,14 @@ class Reader:
         """The entry's records (each with its event as plain data where that was built
         without the model), or why there are none (the reason it is quarantined)."""
         origin = self.options.origin
+        ids = self._event_ids.get(source_name)
+        if ids is None:
+            ids = self._event_ids[source_name] = event_ids(source_name, origin)
         # Built from this module's own typed values, so not validated again (once per line);
-        # made when a draft needs it (access events are mostly built without).
+        # made when a draft needs it (access events are mostly built without, and so are
+        # events of a shape, with its fields as a dict).
         source_ref: SourceRef | None = None
+        source_fields: dict[str, Any] | None = None
         records = []
         try:
             for index, draft in enumerate(entry.drafts):
@@ -271,11 +284,33 @@ class Reader:
                 occurred_at = draft.fields.get("occurred_at")
                 if isinstance(occurred_at, datetime) and not in_window(occurred_at):
                     return TIME_OUT_OF_RANGE
-                key = event_id(source_name, origin, digest, occurrence, index)
+                key = ids(digest, occurrence, index)
                 data = None
                 if draft.model is ServiceAccessed:
                     record, data = self._access_record(
                         draft.fields, source_name, entry.line_no, key
+                    )
+                elif draft.shape is not None:
+                    # The event's field values as its model would hold them, stored without
+                    # making the model's instance (`EventShape.values`: the same payload).
+                    if source_fields is None:
+                        source_fields = {
+                            "type": source_name,
+                            "origin": origin,
+                            "file": self.name,
+                            "line": entry.line_no,
+                        }
+                    shape = draft.shape
+                    fields = shape.values(draft.fields, key, self.recorded_at, source_fields)
+                    stream = fields["object"]
+                    if stream is None:
+                        return _REJECTED
+                    record = EventRecord(
+                        event_id=key,
+                        stream=stream,
+                        type=shape.type_name,
+                        occurred_at=fields["occurred_at"],
+                        payload=to_json(fields),
                     )
                 else:
                     if source_ref is None:

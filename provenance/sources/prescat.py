@@ -77,6 +77,7 @@ from provenance.sources.prescat_messages import (
     FILE_NOT_IN_MANIFEST,
     FILE_NOT_IN_MOAB,
     FILE_NOT_IN_SIGNATURE_CATALOG,
+    FIXED_MESSAGES,
     INVALID_MANIFEST,
     INVALID_MOAB,
     MANIFEST_NOT_IN_MOAB,
@@ -201,6 +202,11 @@ _SHAPES: dict[type[AuditResult], EventShape[AuditResult]] = {
     )
 }
 
+# What `PrescatSource._base` works out once per (code, check, argument).
+_Base = tuple[type[AuditResult], dict[str, Any], EventShape[AuditResult]]
+_fromisoformat = datetime.fromisoformat
+_combine = datetime.combine
+
 # --- the source ------------------------------------------------------------------------------
 
 _MAX_CACHED = 10_000
@@ -219,7 +225,7 @@ class PrescatSource(MultilineSource):
         # those is worked out once (this keeps a routine line within the speed budget).
         self._druids: dict[str, Druid | None] = {}
         self._links: dict[tuple[LinkKind, str], LinkedObject] = {}
-        self._bases: dict[tuple[str, str, str], tuple[type[AuditResult], dict[str, Any]]] = {}
+        self._bases: dict[tuple[str, str, str], _Base] = {}
 
     def make_entry(self, line_no: int, head: re.Match[str], lines: list[str]) -> Entry:
         # The groups in `_HEAD`'s order (one call instead of one per group).
@@ -238,18 +244,28 @@ class PrescatSource(MultilineSource):
             # The 2017 handlers logged `(druid, version, size, endpoint)`: not this format.
             return Entry(line_no, lines, quarantined="unknown audit arguments")
         result = result.rstrip() if result else ""
-        recognised = recognise(result)
-        if recognised is None:
-            return Entry(line_no, lines, quarantined="unknown result message")
-        occurred_at = self._time(ruby_time or rails_time)
-        if occurred_at is None:
+        # `recognise`, its first step written out: the commonest message has no values.
+        code = FIXED_MESSAGES.get(result)
+        match = None
+        if code is None:
+            recognised = recognise(result)
+            if recognised is None:
+                return Entry(line_no, lines, quarantined="unknown result message")
+            code, match = recognised
+        # The event time; a zone-less one is read in the context's zone.
+        try:
+            occurred_at = _fromisoformat(ruby_time or rails_time)
+        except ValueError:
             return Entry(line_no, lines, quarantined="malformed timestamp")
-        code, match = recognised
+        if occurred_at.tzinfo is None:
+            # Same as `.replace(tzinfo=...)` (fold 0: the earlier of a repeated DST hour), at a
+            # quarter of its cost on Python 3.11.
+            occurred_at = _combine(occurred_at, occurred_at.time(), self._tz)
 
         base = self._bases.get((code, check, area))
         if base is None:
             base = self._base(code, check, area)
-        model, static = base
+        model, static, shape = base
         fields = static.copy()
         fields["object"] = druid.value
         fields["object_conforming"] = druid.conforming
@@ -262,24 +278,21 @@ class PrescatSource(MultilineSource):
             else f"{check}: {result}"
         )
         if match is not None:
-            self._add_values(model, code, match, result, fields)
+            if code == VERSION_MATCHES and model is VersionAudited:
+                # The second commonest result: its one value is all three versions
+                # (`_add_values` gives the same, at a third of the cost).
+                actual = match["actual"]
+                fields["version"] = fields["actual_version"] = fields["db_version"] = (
+                    int(actual) if actual else None
+                )
+            else:
+                self._add_values(model, code, match, result, fields)
         # Every field of the model is set, each of its type: built without validation.
-        return Entry(line_no, lines, [Draft(model, fields, _SHAPES[model])])
+        return Entry(line_no, lines, [Draft(model, fields, shape)])
 
-    def _time(self, text: str) -> datetime | None:
-        """The event time; a zone-less one is read in the context's zone."""
-        try:
-            occurred_at = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        if occurred_at.tzinfo is None:
-            # Same as `.replace(tzinfo=...)` (fold 0: the earlier of a repeated DST hour), at a
-            # quarter of its cost on Python 3.11.
-            occurred_at = datetime.combine(occurred_at, occurred_at.time(), self._tz)
-        return occurred_at
-
-    def _base(self, code: str, check: str, area: str) -> tuple[type[AuditResult], dict[str, Any]]:
-        """The model and the fields that depend only on the code, the check and its argument."""
+    def _base(self, code: str, check: str, area: str) -> _Base:
+        """The model, the fields that depend only on the code, the check and its argument, and
+        the model's shape."""
         outcome: Outcome | None = outcome_of(code)
         model: type[AuditResult]
         premis: str | None
@@ -327,9 +340,10 @@ class PrescatSource(MultilineSource):
             fields["db_version"] = None
         elif model is ObjectValidated:
             fields["errors"] = ()
+        base = (model, fields, _SHAPES[model])
         if len(self._bases) < _MAX_CACHED:
-            self._bases[(code, check, area)] = (model, fields)
-        return model, fields
+            self._bases[(code, check, area)] = base
+        return base
 
     def _add_values(
         self,

@@ -164,7 +164,7 @@ for _record in ("MoabRecord", "CompleteMoab", "PreservedCopy"):
     )
 
 # Messages without values, matched whole.
-_FIXED_MESSAGES: dict[str, str] = {
+FIXED_MESSAGES: dict[str, str] = {
     "checksum(s) match": MOAB_CHECKSUM_VALID,
     "added object to db as it did not exist": CREATED_NEW_OBJECT,
 }
@@ -217,7 +217,7 @@ def recognise(message: str) -> tuple[str, re.Match[str] | None] | None:
     The match is None for a message with no values (`checksum(s) match`): the commonest line
     of all is then one dict lookup.
     """
-    code = _FIXED_MESSAGES.get(message)
+    code = FIXED_MESSAGES.get(message)
     if code is not None:
         return code, None
     first = message.partition(" ")[0]

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from provenance.domain.identity import OccurrenceCounter, event_id, line_digest
+import hashlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from provenance.domain.identity import (
+    QUARANTINE_INDEX,
+    OccurrenceCounter,
+    event_id,
+    event_ids,
+    line_digest,
+)
+from provenance.sources.base import Entry
 from tests.conftest import ingest_bytes
 from tests.samples import CHECKSUM_MISMATCH, CHECKSUM_OK, OBJECT_LOG
 
@@ -90,3 +102,37 @@ def test_event_ids_are_standard_uuid5() -> None:
     digest = line_digest("a line")
     name = f"prescat\x1fhost\x1f{digest.hex()}\x1f3\x1f1"
     assert event_id("prescat", "host", digest, 3, 1) == str(uuid.uuid5(NAMESPACE, name))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    source=st.text(max_size=10),
+    origin=st.text(max_size=10),
+    line=st.text(max_size=40),
+    occurrence=st.integers(0, 2**40),
+    index=st.integers(QUARANTINE_INDEX, 5),
+)
+def test_event_ids_of_one_source_are_its_uuid5(
+    source: str, origin: str, line: str, occurrence: int, index: int
+) -> None:
+    """`event_ids` (the key's fixed part encoded once) gives what the definition does: the
+    UUIDv5 of the joined key, for any source and origin (undecodable bytes as themselves)."""
+    import uuid
+
+    from provenance.domain.identity import NAMESPACE
+
+    digest = line_digest(line)
+    name = "\x1f".join([source, origin, digest.hex(), str(occurrence), str(index)])
+    # uuid5 encodes the name as UTF-8 strictly: hash the surrogate-escaped bytes the same way.
+    raw = name.encode("utf-8", "surrogateescape")
+    expected = uuid.UUID(bytes=hashlib.sha1(NAMESPACE.bytes + raw).digest()[:16], version=5)
+    assert event_ids(source, origin)(digest, occurrence, index) == str(expected)
+    assert event_id(source, origin, digest, occurrence, index) == str(expected)
+
+
+@given(
+    st.text(max_size=60)
+    | st.binary(max_size=60).map(lambda b: b.decode("utf-8", "surrogateescape"))
+)
+def test_an_entrys_digest_is_its_head_lines_digest(line: str) -> None:
+    assert Entry(1, [line, "more"]).digest == line_digest(line)

@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from provenance.cli.demo.world import generate
-from provenance.domain.events import DomainEvent, SourceRef, dump_event
-from provenance.sources.base import Entry
+from provenance.domain.events import QUARANTINE_STREAM, DomainEvent, SourceRef, dump_event
+from provenance.sources.base import Entry, SourceContext
 from provenance.sources.prescat import _HEAD, PrescatSource
+from provenance.sources.prescat_messages import recognise
 from tests.sources.test_prescat import LA, _any_line, feed
 
 # The two patterns a line went through before (the layout, then the result in its message).
@@ -37,6 +39,7 @@ RESULT = re.compile(
     r"(?P<check>[A-Za-z_][A-Za-z0-9_:]*)\((?P<druid>[^,()]*),(?P<area>[^()]*)\)(?: (?P<msg>.*))?",
     re.DOTALL,
 )
+_RECORDED = re.compile(rb'"recorded_at":"[^"]*"')
 NAMES = ("rts", "ts", "header", "check", "druid", "area", "result")
 
 
@@ -97,6 +100,12 @@ def assert_built_as_validated(entries: list[Entry]) -> int:
             assert _types(fast) == _types(checked)
             assert fast.model_fields_set == checked.model_fields_set
             assert dump_event(fast) == dump_event(checked)
+            # What ingest stores: the event's values without the instance, its source as a
+            # dict (`EventShape.values`, `Reader._records`).
+            values = draft.shape.values(draft.fields, "id-1", recorded_at, dict(ref))
+            assert to_json(values) == dump_event(checked)
+            assert values == {**checked.__dict__, "source": dict(ref)}
+            assert draft.shape.type_name == checked.type  # type: ignore[attr-defined]
             built += 1
     return built
 
@@ -124,3 +133,73 @@ def test_every_demo_line_builds_the_payload_it_validates_to(tmp_path: Path) -> N
             continue
         built += assert_built_as_validated(feed(text.rstrip("\n").split("\n"), tz=LA))
     assert built > 500
+
+
+def test_ingest_stores_what_the_validated_events_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Reader._records` stores a shaped draft's values without making its event: the same
+    records (ids, streams, types, times, payload bytes) as the model validating every draft."""
+    from eventstore.sqlite import SQLiteEventStore
+    from provenance.sources import prescat
+    from tests.conftest import ingest_bytes
+
+    data = generate(tmp_path / "demo", objects=40, days=20)
+    logs = [demo.path.read_bytes() for demo in data.files]
+    text = b"".join(
+        log
+        for log in logs
+        if PrescatSource.detect(log.partition(b"\n")[0].decode("utf-8", "surrogateescape"))
+    )
+    # A line whose bytes are not UTF-8 comes too: the entries after it are made visible.
+    text += (
+        b"I, [2026-03-01T22:14:05.1 #1]  INFO -- : validate_checksums(bj102hs9687, r\xe9)"
+        b" checksum(s) match\n"
+    )
+
+    def records(name: str) -> list[tuple[object, ...]]:
+        with SQLiteEventStore(tmp_path / name) as store:
+            ingest_bytes(store, text, source="prescat", name="a\udce9.log")
+            # Each ingest records its own time (a quarantined line's record is dated by it).
+            return [
+                (r.event_id, r.stream, r.type)
+                if r.stream == QUARANTINE_STREAM
+                else (r.event_id, r.stream, r.type, r.occurred_at, _RECORDED.sub(b"", r.payload))
+                for r in store.read_all()
+            ]
+
+    shaped = records("shaped.db")
+    # Drafts without a shape: the model validates each, and its instance is stored.
+    monkeypatch.setattr(prescat, "_SHAPES", dict.fromkeys(prescat._SHAPES))
+    validated = records("validated.db")
+    assert len(shaped) > 300
+    assert shaped == validated
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    actual=st.one_of(st.just(""), st.from_regex(r"[0-9]{1,12}", fullmatch=True)),
+    check=st.sampled_from(
+        ["check_catalog_version", "validate_checksums", "create", "update_version", "x"]
+    ),
+    record=st.sampled_from(["MoabRecord ", "CompleteMoab ", "", "odd words "]),
+)
+def test_the_commonest_results_values_are_what_the_general_reading_gives(
+    actual: str, check: str, record: str
+) -> None:
+    """VERSION_MATCHES (two lines in five of an audit log) is read by a path of its own in
+    `make_entry`: the same fields as `_add_values`, which reads every other result."""
+    message = f"actual version ({actual}) matches {record}db version"
+    line = f"I, [2026-03-01T22:14:05.123456 #1]  INFO -- : {check}(bj102hs9687, r) {message}"
+    source = PrescatSource(SourceContext(tz=LA))
+    [entry] = source.feed(1, line) + source.finish()
+    [draft] = entry.drafts
+    recognised = recognise(message)
+    assert recognised is not None and recognised[0] == draft.fields["result_code"]
+    # What `make_entry` sets before a result's values, then the general reading of them.
+    _, static, _ = source._bases[(recognised[0], check, "r")]
+    general = static.copy()
+    for name in ("object", "object_conforming", "occurred_at", "detail"):
+        general[name] = draft.fields[name]
+    source._add_values(draft.model, recognised[0], recognised[1], message, general)
+    assert list(draft.fields.items()) == list(general.items())
