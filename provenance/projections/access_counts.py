@@ -96,11 +96,12 @@ SHARDS = 16
 DAILY_SHARDS = 64
 # A busy day asks for tens of thousands of druids: split by druid, a row holds a few hundred.
 DRUID_SHARDS = 64
-# Few: every row an ingest batch touches is a write (on DynamoDB, a paid one). An hour's
-# agents are a fraction of its summaries; a day's (agent, client) pairs about a seventh of
-# its hours' cells.
-AGENT_SHARDS = 4
-CLIENT_SHARDS = 16
+# Few: every row a batch touches is a write (on DynamoDB, a paid one: BENCHMARKS.md section 5
+# counts them). Enough that a busy service's rows stay far below DynamoDB's 400 KB item: an
+# hour's agents hold ~45 bytes per agent (clients without a rule are agents of their own), a
+# day's (agent, client) pairs ~50 bytes each, before compression.
+AGENT_SHARDS = 2
+CLIENT_SHARDS = 8
 SEP = "\x1f"
 NONE = "-"  # a dimension the log did not give (no client, no status: an incomplete request)
 # The breakdowns a summary row keeps; each names the report dimensions it can answer.
