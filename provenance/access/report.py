@@ -5,11 +5,12 @@ A report groups requests by one or more dimensions (`DIMENSIONS`), optionally pe
 keeps the top N groups (the rest are summed into one `(other)` group, so every report adds up
 to the same total). It is answered from the AccessCounts projection: the smallest breakdown
 it keeps that holds what the report groups by, from its daily rows for whole UTC days and its
-hourly rows for the rest (`report_views`), summed by `report_counts`. Reports by `druid` count the stored access events, so they cover only what retention has kept: they
-read the projection's daily druid counts for the whole UTC days whose events are all still
-stored (from the day retention sealed on) and the events themselves for the rest (part-days at
-the ends, days split by a bucket, days before the seal, stores whose projection predates the
-druid counts); the numbers are the events' either way.
+hourly rows for the rest (`report_views`), summed by `report_counts`. Reports by `druid`
+count the stored access events, so they cover only what retention has kept: they read the
+projection's daily druid counts for the whole UTC days whose events are all still stored
+(from the day retention sealed on) and the events themselves for the rest (part-days at the
+ends, days split by a bucket, days before the seal, stores whose projection predates the druid
+counts); the numbers are the events' either way.
 
 No presentation: tables and charts are the CLI's (`provenance.cli.render`,
 `provenance.access.chart`); `report_json` writes the rows as `--format json` prints them.
@@ -17,7 +18,9 @@ No presentation: tables and charts are the CLI's (`provenance.cli.render`,
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
@@ -112,18 +115,38 @@ def access_report(store: EventStore, query: ReportQuery, *, names: Names = OPTIO
     if "druid" in query.by:
         report.basis = "events"
         report.events_since = access_counts.sealed_before(store)
-        totals = _druid_totals(store, query, report.events_since)
-    else:
-        for name, moment in ((names.start, query.start), (names.stop, query.stop)):
-            if moment is not None and moment != _hour_floor(moment):
-                raise ReportError(
-                    f"{name} {moment.isoformat()} is not on the hour: counts are kept per hour "
-                    "(give a date, or a time on the hour)"
-                )
-        access_counts.catch_up(store)
+        with _collector_paused():
+            totals = _druid_totals(store, query, report.events_since)
+            _finish(report, totals)
+        return report
+    for name, moment in ((names.start, query.start), (names.stop, query.stop)):
+        if moment is not None and moment != _hour_floor(moment):
+            raise ReportError(
+                f"{name} {moment.isoformat()} is not on the hour: counts are kept per hour "
+                "(give a date, or a time on the hour)"
+            )
+    access_counts.catch_up(store)
+    with _collector_paused():
         totals = count_totals(store, query, _bucketer(query.bucket, query.tz))
-    _finish(report, totals)
+        _finish(report, totals)
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a report is summed and its rows made. A report
+    makes hundreds of thousands of small dicts, lists and tuples that live until it is done
+    and hold no cycles (freed by their counts as ever): the collector would walk them again
+    at every few hundred allocations, for nothing, half the CPU time of a report per local
+    day over a million requests (BENCHMARKS.md section 5)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # Dimensions the daily druid counts hold (service is the row's own).

@@ -122,7 +122,7 @@ def _count_by_prefix(
     groups: dict[str, dict[str, Key | None]] = {}
     for (bucket, service), prefixes in sums.items():
         known = groups.setdefault(service, {})
-        for prefix, (requests, size) in prefixes.items():
+        for prefix, pair in prefixes.items():
             group = known.get(prefix, ())
             if group == ():
                 parts = prefix.split(SEP)
@@ -131,23 +131,34 @@ def _count_by_prefix(
                     if agents and parts[agent_at] not in agents
                     else tuple(get(parts, service, no_kinds) for get in getters)
                 )
-            if group is not None:
-                add(totals, (bucket, group), requests, size)
+            if group is None:
+                continue
+            counts = totals.get((bucket, group))
+            if counts is None:
+                totals[bucket, group] = pair  # the sums' own list, not used again
+            else:
+                counts[0] += pair[0]
+                counts[1] += pair[1]
     return totals
 
 
 def _sum_prefixes(
     target: dict[str, list[int]], entries: dict[str, list[int]], width: int, parts: int
 ) -> None:
-    """Add each entry's counts to `target` under the first `width` of its key's `parts`."""
+    """Add each entry's counts to `target` under the first `width` of its key's `parts`.
+    A row is parsed afresh for each report and dropped after: its lists become the sums."""
     if width == parts:
-        for key, (requests, size) in entries.items():
-            pair = target.get(key)
-            if pair is None:
-                target[key] = [requests, size]
+        if not target:
+            target.update(entries)
+            return
+        get = target.get
+        for key, pair in entries.items():
+            counts = get(key)
+            if counts is None:
+                target[key] = pair
             else:
-                pair[0] += requests
-                pair[1] += size
+                counts[0] += pair[0]
+                counts[1] += pair[1]
         return
     for key, (requests, size) in entries.items():
         if width == 1:
@@ -156,12 +167,12 @@ def _sum_prefixes(
             prefix = ""
         else:
             prefix = SEP.join(key.split(SEP, width)[:width])
-        pair = target.get(prefix)
-        if pair is None:
+        summed = target.get(prefix)
+        if summed is None:
             target[prefix] = [requests, size]
         else:
-            pair[0] += requests
-            pair[1] += size
+            summed[0] += requests
+            summed[1] += size
 
 
 def add(totals: dict[Any, list[int]], key: Any, requests: int, size: int) -> None:

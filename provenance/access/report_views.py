@@ -2,7 +2,7 @@
 
 A breakdown (`View`) is kept in hourly rows and, for most, in daily rows too: a report reads a
 whole UTC day's row wherever the day lies within its range and within one of its buckets, and
-the hourly rows of the rest. The breakdowns of layout 3 (`access_counts.Layout`: hourly agents,
+the hourly rows of the rest. The breakdowns of layout 3 (`access_counts.Layout`: hourly totals,
 daily clients) are read only for the hours the projection has them for, the older rows
 elsewhere, so a projection made before them answers as it did. Rows of other services, and
 daily rows of days that do not qualify, are passed by unparsed.
@@ -18,11 +18,11 @@ from typing import Any
 from eventstore import EventStore
 from provenance.projections import access_counts
 from provenance.projections.access_counts import (
-    AGENTS,
     CELLS,
     CLIENTS,
     DAILY,
     SUMMARIES,
+    TOTALS,
     Layout,
 )
 
@@ -60,12 +60,12 @@ VIEWS: tuple[View, ...] = (
         ("agent",),
         (SUMMARIES, "agent"),
         (DAILY, "agent"),
-        since_layout_3=(AGENTS, "agent"),
+        since_layout_3=(TOTALS, "agent"),
         kinds=False,
     ),
     View(("agent",), (SUMMARIES, "agent"), (DAILY, "agent")),
-    View(("status",), (SUMMARIES, "status"), (DAILY, "status")),
-    View(("path",), (SUMMARIES, "path"), (DAILY, "path")),
+    View(("status",), (SUMMARIES, "status"), (DAILY, "status"), (TOTALS, "status"), kinds=False),
+    View(("path",), (SUMMARIES, "path"), (DAILY, "path"), (TOTALS, "path"), kinds=False),
     View(("agent", "path"), (SUMMARIES, "agent_path"), (DAILY, "agent_path")),
     View(
         ("agent", "client"),

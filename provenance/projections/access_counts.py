@@ -11,10 +11,11 @@ Rows per UTC hour (or day) and service, keyed so that an hour (day) range is a k
 - **daily druid counts** `o|<YYYY-MM-DD>|<service>|<shard>`: requests and bytes per druid
   (`-` for requests that name none) in a UTC day, split by druid, so `--by druid` reads days,
   not events;
-- **hourly agents** `a|<YYYY-MM-DDTHH>|<service>|<shard>`: the summaries' agent breakdown on
-  its own (without the agents' kinds), split by agent into `AGENT_SHARDS`, so a report per
-  agent over hours that no daily row answers (local days in a zone whose days are not UTC
-  days) reads a few small rows, not every breakdown of the hour;
+- **hourly totals** `a|<YYYY-MM-DDTHH>|<service>|<shard>`: the summaries' one-part breakdowns
+  (per agent, template and status) without their agent × template one and the agents' kinds,
+  split by agent into `TOTAL_SHARDS`, so a report per agent, template or status over hours
+  that no daily row answers (per hour; local days in a zone whose days are not UTC days)
+  reads a few small rows, not every breakdown of the hour;
 - **daily clients** `k|<YYYY-MM-DD>|<service>|<shard>`: requests and bytes per (agent, client)
   in a UTC day, split by client into `CLIENT_SHARDS`, so a report per client reads days (about
   a seventh of the hours' cells), not the cells.
@@ -27,7 +28,7 @@ Rows per UTC hour (or day) and service, keyed so that an hour (day) range is a k
      "agent_path": {"<agent>\x1f<template>": [requests, bytes]}}
     {"hour": "2026-03-02T00:00:00.000000Z", "service": "stacks",
      "druid": {"druid:bb123cd4567": [requests, bytes], "-": [...], ...}}
-    {"hour": ..., "service": ..., "agent": {"<agent>": [requests, bytes]}}
+    {"hour": ..., "service": ..., "agent": {...}, "path": {...}, "status": {...}}
     {"hour": ..., "service": ..., "agent_client": {"<agent>\x1f<client>": [requests, bytes]}}
 
 Exact counts, not top-N lists, because reports must add up under any grouping and a rebuild
@@ -41,7 +42,7 @@ records `$sealed`, the UTC midnight before which events may be gone (a day bound
 daily rows count whole days); a rebuild keeps the rows before it and replays only what came
 after (`projections.base.Checkpoint.floor`).
 
-Layout: the druid counts, and later the hourly agents and daily clients, came later than the
+Layout: the druid counts, and later the hourly totals and daily clients, came later than the
 other rows. A projection made before them has rows but not these for its past, so `$layout`
 records the layout a projection was built with from its first event (`LAYOUT_VERSION`): the
 projector following the feed writes it when it finds the projection empty, `rebuild` when it
@@ -81,15 +82,15 @@ PROJECTION = "access_counts"
 SEALED = "$sealed"
 LAYOUT = "$layout"
 LAYOUT_VERSION = 3
-"""1: cells and (daily) summaries; 2: and daily druid counts; 3: and hourly agents and daily
+"""1: cells and (daily) summaries; 2: and daily druid counts; 3: and hourly totals and daily
 clients."""
 CELLS = "c|"
 SUMMARIES = "s|"
 DAILY = "d|"
 DRUIDS = "o|"
-AGENTS = "a|"
+TOTALS = "a|"
 CLIENTS = "k|"
-KINDS = (CELLS, SUMMARIES, DAILY, DRUIDS, AGENTS, CLIENTS)
+KINDS = (CELLS, SUMMARIES, DAILY, DRUIDS, TOTALS, CLIENTS)
 DAY_KINDS = (DAILY, DRUIDS, CLIENTS)
 SHARDS = 16
 # A day's summary holds 24 hours' agents and templates: more shards keep its rows small.
@@ -98,14 +99,16 @@ DAILY_SHARDS = 64
 DRUID_SHARDS = 64
 # Few: every row a batch touches is a write (on DynamoDB, a paid one: BENCHMARKS.md section 5
 # counts them). Enough that a busy service's rows stay far below DynamoDB's 400 KB item: an
-# hour's agents hold ~45 bytes per agent (clients without a rule are agents of their own), a
-# day's (agent, client) pairs ~50 bytes each, before compression.
-AGENT_SHARDS = 2
+# hour's totals hold ~45 bytes per agent (clients without a rule are agents of their own) and
+# a few templates and statuses, a day's (agent, client) pairs ~50 bytes each, before
+# compression.
+TOTAL_SHARDS = 2
 CLIENT_SHARDS = 8
 SEP = "\x1f"
 NONE = "-"  # a dimension the log did not give (no client, no status: an incomplete request)
 # The breakdowns a summary row keeps; each names the report dimensions it can answer.
 SUMMARY_VIEWS = ("agent", "path", "status", "agent_path")
+TOTAL_VIEWS = ("agent", "path", "status")
 _RETRIES = 50
 
 
@@ -150,7 +153,7 @@ class AccessCountsProjector(Projector):
             f"{SUMMARIES}{hour}|{service}|{agent % SHARDS:02x}",
             f"{DAILY}{hour[:10]}|{service}|{agent % DAILY_SHARDS:02x}",
             f"{DRUIDS}{hour[:10]}|{service}|{druid % DRUID_SHARDS:02x}",
-            f"{AGENTS}{hour}|{service}|{agent % AGENT_SHARDS:02x}",
+            f"{TOTALS}{hour}|{service}|{agent % TOTAL_SHARDS:02x}",
             f"{CLIENTS}{hour[:10]}|{service}|{client % CLIENT_SHARDS:02x}",
         )
 
@@ -168,8 +171,8 @@ class AccessCountsProjector(Projector):
         if key.startswith(CLIENTS):
             row["agent_client"] = {}
             return row
-        if key.startswith(AGENTS):
-            row["agent"] = {}
+        if key.startswith(TOTALS):
+            row.update((view, {}) for view in TOTAL_VIEWS)
             return row
         row["agents"] = {}
         if key.startswith(CELLS):
@@ -192,13 +195,15 @@ class AccessCountsProjector(Projector):
         agent = event["agent"]
         name = agent["name"]
         size = get("bytes") or 0
-        if "agents" not in row:  # hourly agents: the one kind without the agents' kinds
-            _add(row["agent"], name, size)
-            return
-        row["agents"][name] = agent.get("kind", "software")
         status = get("status")
         status_key = NONE if status is None else str(status)
         template = get("template") or NONE
+        if "agents" not in row:  # hourly totals: the one kind without the agents' kinds
+            _add(row["agent"], name, size)
+            _add(row["path"], template, size)
+            _add(row["status"], status_key, size)
+            return
+        row["agents"][name] = agent.get("kind", "software")
         if "cells" in row:
             _add(
                 row["cells"], SEP.join((name, get("client_id") or NONE, status_key, template)), size
@@ -247,7 +252,7 @@ def _lay_out(store: EventStore) -> None:
 class Layout:
     """The kinds of rows a projection has kept from its first event (`$layout`, see the
     module docstring): `version` (1 when there is no `$layout`), and for version 3 the hour
-    from which its hourly agents and daily clients are complete (None: from the start)."""
+    from which its hourly totals and daily clients are complete (None: from the start)."""
 
     version: int = LAYOUT_VERSION
     since: datetime | None = None
@@ -262,7 +267,7 @@ class Layout:
         return cls(int(version), hour_start(since) if since else None)
 
     def has_views(self, hour: datetime | None) -> bool:
-        """Whether the hourly agents and daily clients count every request from `hour` on
+        """Whether the hourly totals and daily clients count every request from `hour` on
         (None: from the start)."""
         return self.version >= 3 and (
             self.since is None or (hour is not None and hour >= self.since)

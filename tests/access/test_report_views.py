@@ -1,4 +1,4 @@
-"""Reports from layout 3's views (hourly agents, daily clients) against the events by hand.
+"""Reports from layout 3's views (hourly totals, daily clients) against the events by hand.
 
 Whether a projection has the views from its first event, has never had them (made by the code
 before them), or has them only from a rebuild's floor on (days before it sealed, their events
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from eventstore import EventRecord, EventStore, ProjectionWrite, SQLiteEventStore
 from provenance.access.report import Bucket, ReportQuery, access_report
 from provenance.projections import access_counts
-from provenance.projections.access_counts import AGENTS, CLIENTS, LAYOUT, PROJECTION, Layout
+from provenance.projections.access_counts import CLIENTS, LAYOUT, PROJECTION, TOTALS, Layout
 from tests.access.test_report_from_counts import by_hand
 from tests.access_helpers import AGENTS as SOME_AGENTS
 from tests.access_helpers import T0, random_records
@@ -43,12 +43,12 @@ SEALED_DAY = T0 + timedelta(days=4)
 
 
 def as_before_the_views(store: EventStore) -> None:
-    """Make `store`'s projection what the code before layout 3 left: no hourly agents or
+    """Make `store`'s projection what the code before layout 3 left: no hourly totals or
     daily clients, `$layout` 2."""
     writes = [
         ProjectionWrite(row.key, None, row.version)
         for row in store.read_projection(PROJECTION)
-        if row.key.startswith((AGENTS, CLIENTS))
+        if row.key.startswith((TOTALS, CLIENTS))
     ]
     layout = store.get_projection(PROJECTION, LAYOUT)
     assert layout is not None
@@ -115,8 +115,8 @@ def test_the_layouts_are_what_the_stores_were_made_with(
     assert Layout.loads(Layout(3, since=seal).dumps()) == Layout(3, since=seal)
     assert not Layout(2).has_views(seal)
     # The sealed store's days before the seal have some of the views' rows (incomplete).
-    keys = [row.key for row in sealed.read_projection(PROJECTION, start=AGENTS, stop="a}")]
-    assert keys and min(keys) < f"{AGENTS}{seal:%Y-%m-%dT%H}"
+    keys = [row.key for row in sealed.read_projection(PROJECTION, start=TOTALS, stop="a}")]
+    assert keys and min(keys) < f"{TOTALS}{seal:%Y-%m-%dT%H}"
 
 
 hours = st.one_of(
@@ -200,9 +200,9 @@ def test_reports_read_the_views_where_they_answer(
     clients = ReportQuery(by=("service", "agent", "client"), top=20)
 
     # Local days that are not UTC days: an hour's agents, not its whole summary.
-    assert kinds_read(new, local_days, monkeypatch) == {AGENTS}
+    assert kinds_read(new, local_days, monkeypatch) == {TOTALS}
     assert kinds_read(old, local_days, monkeypatch) == {access_counts.SUMMARIES}
-    # The hourly agents do not keep the agents' kinds: per kind of agent, the summaries.
+    # The hourly totals do not keep the agents' kinds: per kind of agent, the summaries.
     per_kind = replace(local_days, by=("agent_kind",))
     assert kinds_read(new, per_kind, monkeypatch) == {access_counts.SUMMARIES}
     # Whole UTC days from the daily summaries.
@@ -228,7 +228,7 @@ def test_a_rebuild_gives_a_store_made_before_the_views_all_of_them(tmp_path: Pat
         views = {
             row.key: row.value
             for row in store.read_projection(PROJECTION)
-            if row.key.startswith((AGENTS, CLIENTS))
+            if row.key.startswith((TOTALS, CLIENTS))
         }
         query = ReportQuery(by=("agent", "client"), bucket="day", tz=ZoneInfo("Asia/Kolkata"))
         before = access_report(store, query)
@@ -242,7 +242,7 @@ def test_a_rebuild_gives_a_store_made_before_the_views_all_of_them(tmp_path: Pat
             and {
                 row.key: row.value
                 for row in store.read_projection(PROJECTION)
-                if row.key.startswith((AGENTS, CLIENTS))
+                if row.key.startswith((TOTALS, CLIENTS))
             }
             == views
         )
