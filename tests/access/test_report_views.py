@@ -8,6 +8,7 @@ expired), every report must give the numbers of the events: the views are read o
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eventstore import EventRecord, EventStore, ProjectionWrite, SQLiteEventStore
+from provenance.access import report as report_module
 from provenance.access.report import Bucket, ReportQuery, access_report
 from provenance.projections import access_counts
 from provenance.projections.access_counts import CLIENTS, LAYOUT, PROJECTION, TOTALS, Layout
@@ -205,6 +207,11 @@ def test_reports_read_the_views_where_they_answer(
     # The hourly totals do not keep the agents' kinds: per kind of agent, the summaries.
     per_kind = replace(local_days, by=("agent_kind",))
     assert kinds_read(new, per_kind, monkeypatch) == {access_counts.SUMMARIES}
+    # Per hour, per status or template: the hourly totals too.
+    for per_hour in (("status_class",), ("path",)):
+        hourly = ReportQuery(by=per_hour, bucket="hour")
+        assert kinds_read(new, hourly, monkeypatch) == {TOTALS}
+        assert kinds_read(old, hourly, monkeypatch) == {access_counts.SUMMARIES}
     # Whole UTC days from the daily summaries.
     utc_days = replace(local_days, tz=UTC)
     assert kinds_read(new, utc_days, monkeypatch) == {access_counts.DAILY}
@@ -247,3 +254,27 @@ def test_a_rebuild_gives_a_store_made_before_the_views_all_of_them(tmp_path: Pat
             == views
         )
         assert access_report(store, query) == before
+
+
+def test_a_report_pauses_the_cycle_collector_only_while_it_is_made(
+    stores: tuple[list[EventRecord], list[EventStore]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _records, (new, *_others) = stores
+    seen: list[bool] = []
+    finish = report_module._finish
+
+    def watched(report: Any, totals: Any) -> None:
+        seen.append(gc.isenabled())
+        finish(report, totals)
+
+    monkeypatch.setattr(report_module, "_finish", watched)
+    for by in (("agent",), ("druid",)):
+        access_report(new, ReportQuery(by=by))
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        access_report(new, ReportQuery(by=("agent",)))
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    assert seen == [False, False, False]
