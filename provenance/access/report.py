@@ -3,32 +3,38 @@
 A report groups requests by one or more dimensions (`DIMENSIONS`), optionally per time bucket
 (hour, day, week, month in a chosen zone), between two times, for some services or agents, and
 keeps the top N groups (the rest are summed into one `(other)` group, so every report adds up
-to the same total). It is answered from the AccessCounts projection (hourly rows). Reports
-by `druid` count the stored access events, so they cover only what retention has kept: they
-read the projection's daily druid counts for the whole UTC days whose events are all still
-stored (from the day retention sealed on) and the events themselves for the rest (part-days at
-the ends, days split by a bucket, days before the seal, stores whose projection predates the
-druid counts); the numbers are the events' either way.
+to the same total). It is answered from the AccessCounts projection: the smallest breakdown
+it keeps that holds what the report groups by, from its daily rows for whole UTC days and its
+hourly rows for the rest (`report_views`), summed by `report_counts`. Reports by `druid`
+count the stored access events, so they cover only what retention has kept: they read the
+projection's daily druid counts for the whole UTC days whose events are all still stored
+(from the day retention sealed on) and the events themselves for the rest (part-days at the
+ends, days split by a bucket, days before the seal, stores whose projection predates the druid
+counts); the numbers are the events' either way.
 
 No presentation: tables and charts are the CLI's (`provenance.cli.render`,
-`provenance.access.chart`).
+`provenance.access.chart`); `report_json` writes the rows as `--format json` prints them.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from eventstore import EventStore
 from eventstore.store import MAX_LIMIT
+from provenance.access.report_counts import Key, add, count_totals, status_class
+from provenance.access.report_views import day_floor, whole_day
 from provenance.domain.errors import ProvenanceError
 from provenance.domain.event_time import WINDOW_TEXT, clamp
 from provenance.domain.events import load_payload
 from provenance.domain.shown import shown
 from provenance.projections import access_counts
-from provenance.projections.access_counts import DRUIDS, NONE, SEP
+from provenance.projections.access_counts import DRUIDS, NONE
 
 Bucket = Literal["hour", "day", "week", "month"]
 BUCKETS: tuple[str, ...] = ("hour", "day", "week", "month")
@@ -109,207 +115,38 @@ def access_report(store: EventStore, query: ReportQuery, *, names: Names = OPTIO
     if "druid" in query.by:
         report.basis = "events"
         report.events_since = access_counts.sealed_before(store)
-        totals = _druid_totals(store, query, report.events_since)
-    else:
-        for name, moment in ((names.start, query.start), (names.stop, query.stop)):
-            if moment is not None and moment != _hour_floor(moment):
-                raise ReportError(
-                    f"{name} {moment.isoformat()} is not on the hour: counts are kept per hour "
-                    "(give a date, or a time on the hour)"
-                )
-        access_counts.catch_up(store)
-        totals = _count_totals(store, query)
-    _finish(report, totals)
+        with _collector_paused():
+            totals = _druid_totals(store, query, report.events_since)
+            _finish(report, totals)
+        return report
+    for name, moment in ((names.start, query.start), (names.stop, query.stop)):
+        if moment is not None and moment != _hour_floor(moment):
+            raise ReportError(
+                f"{name} {moment.isoformat()} is not on the hour: counts are kept per hour "
+                "(give a date, or a time on the hour)"
+            )
+    access_counts.catch_up(store)
+    with _collector_paused():
+        totals = count_totals(store, query, _bucketer(query.bucket, query.tz))
+        _finish(report, totals)
     return report
 
 
-# The part of a count key each dimension is read from (agent_kind is the agent's, status_class
-# the status's; service is the row's own).
-_BASE_PART = {
-    "agent": "agent",
-    "agent_kind": "agent",
-    "client": "client",
-    "path": "path",
-    "status": "status",
-    "status_class": "status",
-}
-# Where counts are kept, smallest first, with the parts of their keys: the summary views of
-# AccessCounts, then the cells (every part, so every report).
-_VIEWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (access_counts.SUMMARIES, "agent", ("agent",)),
-    (access_counts.SUMMARIES, "status", ("status",)),
-    (access_counts.SUMMARIES, "path", ("path",)),
-    (access_counts.SUMMARIES, "agent_path", ("agent", "path")),
-    (access_counts.CELLS, "cells", ("agent", "client", "status", "path")),
-)
-
-
-def _view(query: ReportQuery) -> tuple[str, str, tuple[str, ...]]:
-    """The smallest kept breakdown that holds every part the query groups or filters by."""
-    needed = {_BASE_PART[name] for name in query.by if name in _BASE_PART}
-    if query.agents:
-        needed.add("agent")
-    return next(view for view in _VIEWS if needed <= set(view[2]))
-
-
-def _count_totals(store: EventStore, query: ReportQuery) -> dict[tuple[str, Key], list[int]]:
-    """Sum the hourly counts per (bucket, group). This loop is the whole cost of a report over
-    a big store, so each row is summed on its own first (its entries share service, hour and
-    bucket) and a key is split only as far as the grouping needs."""
-    kind, field_name, parts_of = _view(query)
-    position = {part: index for index, part in enumerate(parts_of)}
-    by = query.by
-    getters = [_getter(name, position) for name in by]
-    depth = max((position[_BASE_PART[name]] for name in by if name in _BASE_PART), default=0)
-    agent_at = position.get("agent", 0)
-    depth = max(depth, agent_at) if query.agents else depth
-    services = set(query.services)
-    agents = set(query.agents)
-    bucket_of = _bucketer(query.bucket, query.tz)
-    if "agent_kind" not in by:
-        # Only agent_kind reads a row's own table (its agents' kinds); without it, entries of
-        # every row are summed by the leading parts of their keys first.
-        return _count_by_prefix(store, query, (kind, field_name, parts_of), getters, bucket_of)
-    totals: dict[tuple[str, Key], list[int]] = {}
-    for row in _rows(store, query, kind, bucket_of):
-        service = row["service"]
-        if services and service not in services:
-            continue
-        kinds = row["agents"]
-        per_group: dict[Key, list[int]] = {}
-        for key, (requests, size) in row[field_name].items():
-            parts = key.split(SEP, depth + 1)
-            if agents and parts[agent_at] not in agents:
-                continue
-            _add(per_group, tuple(get(parts, service, kinds) for get in getters), requests, size)
-        bucket = bucket_of(datetime.fromisoformat(row["hour"]))
-        for group, (requests, size) in per_group.items():
-            _add(totals, (bucket, group), requests, size)
-    return totals
-
-
-def _count_by_prefix(
-    store: EventStore,
-    query: ReportQuery,
-    view: tuple[str, str, tuple[str, ...]],
-    getters: list[Getter],
-    bucket_of: Callable[[datetime], str],
-) -> dict[tuple[str, Key], list[int]]:
-    """`_count_totals` for groupings that read nothing but the key, the service and the bucket:
-    each entry costs one cut of its key and one addition (a report over a million requests
-    sums about as many entries); keys are split into groups once per distinct (bucket,
-    service, leading parts)."""
-    kind, field_name, parts_of = view
-    position = {part: index for index, part in enumerate(parts_of)}
-    width = 1 + max(
-        (position[_BASE_PART[name]] for name in query.by if name in _BASE_PART), default=-1
-    )
-    if query.agents:
-        width = max(width, position["agent"] + 1)
-    services = set(query.services)
-    sums: dict[tuple[str, str], dict[str, list[int]]] = {}
-    for row in _rows(store, query, kind, bucket_of):
-        service = row["service"]
-        if services and service not in services:
-            continue
-        place = (bucket_of(datetime.fromisoformat(row["hour"])), service)
-        target = sums.get(place)
-        if target is None:
-            target = sums[place] = {}
-        for key, (requests, size) in row[field_name].items():
-            if width == len(parts_of):
-                prefix = key
-            elif width == 1:
-                prefix = key.partition(SEP)[0]
-            elif width == 0:
-                prefix = ""
-            else:
-                prefix = SEP.join(key.split(SEP, width)[:width])
-            pair = target.get(prefix)
-            if pair is None:
-                target[prefix] = [requests, size]
-            else:
-                pair[0] += requests
-                pair[1] += size
-    agents = set(query.agents)
-    agent_at = position.get("agent", 0)
-    no_kinds: dict[str, str] = {}
-    totals: dict[tuple[str, Key], list[int]] = {}
-    for (bucket, service), prefixes in sums.items():
-        for prefix, (requests, size) in prefixes.items():
-            parts = prefix.split(SEP)
-            if agents and parts[agent_at] not in agents:
-                continue
-            group = tuple(get(parts, service, no_kinds) for get in getters)
-            _add(totals, (bucket, group), requests, size)
-    return totals
-
-
-def _add(totals: dict[Any, list[int]], key: Any, requests: int, size: int) -> None:
-    counts = totals.get(key)
-    if counts is None:
-        totals[key] = [requests, size]
-    else:
-        counts[0] += requests
-        counts[1] += size
-
-
-def _rows(
-    store: EventStore, query: ReportQuery, kind: str, bucket_of: Callable[[datetime], str]
-) -> Iterator[dict[str, Any]]:
-    """The rows a report sums: for summaries, a whole UTC day's row wherever the day lies
-    within the range and within one bucket, and the hourly rows of the rest. Rows of other
-    services, and daily rows of days that do not qualify, are passed by unparsed."""
-    services = frozenset(query.services)
-    if kind != access_counts.SUMMARIES:
-        yield from access_counts.rows(store, query.start, query.stop, kind=kind, services=services)
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a report is summed and its rows made. A report
+    makes hundreds of thousands of small dicts, lists and tuples that live until it is done
+    and hold no cycles (freed by their counts as ever): the collector would walk them again
+    at every few hundred allocations, for nothing, half the CPU time of a report per local
+    day over a million requests (BENCHMARKS.md section 5)."""
+    if not gc.isenabled():
+        yield
         return
-    covered: list[datetime] = []
-
-    def whole(day: datetime) -> bool:
-        if _whole_day(day, query.start, query.stop, bucket_of):
-            covered.append(day)
-            return True
-        return False
-
-    yield from access_counts.rows(
-        store,
-        _day_floor(query.start),
-        query.stop,
-        kind=access_counts.DAILY,
-        services=services,
-        days=whole,
-    )
-    # The hours outside the days read whole: between the covered days, and at both ends.
-    start = query.start
-    for day in covered:
-        if start is None or start < day:
-            yield from access_counts.rows(store, start, day, kind=kind, services=services)
-        start = day + timedelta(days=1)
-    if start is None or query.stop is None or start < query.stop:
-        yield from access_counts.rows(store, start, query.stop, kind=kind, services=services)
-
-
-def _day_floor(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    utc = moment.astimezone(UTC)
-    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-Getter = Callable[[list[str], str, dict[str, str]], str]
-
-
-def _getter(name: str, position: dict[str, int]) -> Getter:
-    """How to read one dimension from a split key, its row's service and agent kinds."""
-    if name == "service":
-        return lambda parts, service, kinds: service
-    index = position[_BASE_PART[name]]
-    if name == "agent_kind":
-        return lambda parts, service, kinds: kinds.get(parts[index], NONE)
-    if name == "status_class":
-        return lambda parts, service, kinds: _status_class(parts[index])
-    return lambda parts, service, kinds: parts[index]
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # Dimensions the daily druid counts hold (service is the row's own).
@@ -348,7 +185,7 @@ def _druid_totals(
     for (bucket, service), druids in sums.items():
         for druid, (requests, size) in druids.items():
             group = tuple(druid if name == "druid" else service for name in query.by)
-            _add(totals, (bucket, group), requests, size)
+            add(totals, (bucket, group), requests, size)
     return totals
 
 
@@ -374,7 +211,7 @@ def _druid_days(
 
     def answered(day: datetime) -> bool:
         nonlocal joins
-        if _whole_day(day, start, stop, bucket_of):
+        if whole_day(day, start, stop, bucket_of):
             joins = False
             return True
         # A day stored before the time window (provenance.domain.event_time) has no midnight
@@ -392,7 +229,7 @@ def _druid_days(
     days = list(
         access_counts.rows(
             store,
-            _day_floor(start),
+            day_floor(start),
             _day_ceiling(stop),
             kind=DRUIDS,
             services=frozenset(query.services),
@@ -402,26 +239,9 @@ def _druid_days(
     return spans, days
 
 
-def _whole_day(
-    day: datetime,
-    start: datetime | None,
-    stop: datetime | None,
-    bucket_of: Callable[[datetime], str],
-) -> bool:
-    """Whether the UTC day starting at `day` lies within [start, stop) and within one bucket."""
-    if day.date() == date.max:
-        return False
-    end = day + timedelta(days=1)
-    return (
-        (start is None or start <= day)
-        and (stop is None or end <= stop)
-        and bucket_of(day) == bucket_of(end - timedelta(hours=1))
-    )
-
-
 def _day_ceiling(moment: datetime | None) -> datetime | None:
     """The first UTC midnight at or after `moment` (None: no end, or none in the window)."""
-    floor = _day_floor(moment)
+    floor = day_floor(moment)
     if floor is None or moment is None or floor == moment:
         return floor
     try:
@@ -455,18 +275,11 @@ def _event_cells(store: EventStore, query: ReportQuery, span: Span) -> Iterator[
                 "path": event.get("template") or NONE,
                 "druid": event.get("druid") or NONE,
                 "status": status,
-                "status_class": _status_class(status),
+                "status_class": status_class(status),
             },
             1,
             event.get("bytes") or 0,
         )
-
-
-def _status_class(status: str) -> str:
-    return f"{status[0]}xx" if status != NONE else NONE
-
-
-Key = tuple[str, ...]
 
 
 def _group(cells: Iterable[Cell], query: ReportQuery) -> dict[tuple[str, Key], list[int]]:
@@ -475,7 +288,7 @@ def _group(cells: Iterable[Cell], query: ReportQuery) -> dict[tuple[str, Key], l
     bucket_of = _bucketer(query.bucket, query.tz)
     totals: dict[tuple[str, Key], list[int]] = {}
     for moment, values, requests, size in cells:
-        _add(totals, (bucket_of(moment), tuple(values[name] for name in by)), requests, size)
+        add(totals, (bucket_of(moment), tuple(values[name] for name in by)), requests, size)
     return totals
 
 
@@ -483,10 +296,10 @@ def _finish(report: Report, totals: dict[tuple[str, Key], list[int]]) -> None:
     """Rank groups by their requests over the whole range, cut at top N, and order rows."""
     query = report.query
     per_group: dict[Key, int] = {}
-    for (_bucket, group), (requests, size) in totals.items():
+    for (_bucket, group), (requests, _size) in totals.items():
         per_group[group] = per_group.get(group, 0) + requests
-        report.requests += requests
-        report.bytes += size
+    report.requests = sum(per_group.values())
+    report.bytes = sum(size for _requests, size in totals.values())
     report.groups = len(per_group)
     ranked = sorted(per_group, key=lambda group: (-per_group[group], group))
     rank = {group: index for index, group in enumerate(ranked)}
@@ -501,9 +314,26 @@ def _finish(report: Report, totals: dict[tuple[str, Key], list[int]]) -> None:
             counts[1] += size
         totals = merged
         rank[other] = len(ranked)
-    ordered = sorted(totals.items(), key=lambda item: (item[0][0], rank[item[0][1]]))
-    for (bucket, group), (requests, size) in ordered:
-        row: dict[str, Any] = dict(zip(query.by, group, strict=True))
+    # (bucket, rank) is unique: the tuples are ordered without comparing the groups.
+    ordered = sorted(
+        [(bucket, rank[group], group, counts) for (bucket, group), counts in totals.items()]
+    )
+    by = query.by
+    if len(by) == 1:  # the usual report, its rows made without zipping
+        (name,) = by
+        if query.bucket is None:
+            report.rows = [
+                {name: group[0], "requests": counts[0], "bytes": counts[1]}
+                for _bucket, _rank, group, counts in ordered
+            ]
+        else:
+            report.rows = [
+                {name: group[0], "bucket": bucket, "requests": counts[0], "bytes": counts[1]}
+                for bucket, _rank, group, counts in ordered
+            ]
+        return
+    for bucket, _rank, group, (requests, size) in ordered:
+        row: dict[str, Any] = dict(zip(by, group, strict=True))
         if query.bucket is not None:
             row["bucket"] = bucket
         row["requests"] = requests

@@ -117,7 +117,9 @@ def access(
 
         write_chart(result, chart, warn=lambda message: echo(f"prov: warning: {message}", err=True))
     if fmt == "json":
-        print_json(result.rows)
+        from provenance.access.report_json import rows_json
+
+        print_json(result.rows, encode=rows_json)
     elif fmt == "csv":
         import csv
 

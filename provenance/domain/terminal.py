@@ -70,7 +70,13 @@ def terminal_lines(lines: Iterable[str]) -> TerminalText:
     return TerminalText("\n".join(visible(line) for line in lines))
 
 
-def json_text(document: Any, *, indent: int | None = 2) -> str:
+def json_text(
+    document: Any, *, indent: int | None = 2, separators: tuple[str, str] | None = None
+) -> str:
     """`document` as JSON for a terminal: the same value as `json.dumps` gives, with no control
     character left raw."""
-    return json.dumps(document, indent=indent, ensure_ascii=False, default=str).translate(_JSON)
+    text = json.dumps(
+        document, indent=indent, separators=separators, ensure_ascii=False, default=str
+    )
+    # Most reports are ASCII: nothing to translate.
+    return text if text.isascii() else text.translate(_JSON)

@@ -10,7 +10,15 @@ Rows per UTC hour (or day) and service, keyed so that an hour (day) range is a k
   so a report over months reads days, not hours, wherever its buckets allow;
 - **daily druid counts** `o|<YYYY-MM-DD>|<service>|<shard>`: requests and bytes per druid
   (`-` for requests that name none) in a UTC day, split by druid, so `--by druid` reads days,
-  not events.
+  not events;
+- **hourly totals** `a|<YYYY-MM-DDTHH>|<service>|<shard>`: the summaries' one-part breakdowns
+  (per agent, template and status) without their agent × template one and the agents' kinds,
+  split by agent into `TOTAL_SHARDS`, so a report per agent, template or status over hours
+  that no daily row answers (per hour; local days in a zone whose days are not UTC days)
+  reads a few small rows, not every breakdown of the hour;
+- **daily clients** `k|<YYYY-MM-DD>|<service>|<shard>`: requests and bytes per (agent, client)
+  in a UTC day, split by client into `CLIENT_SHARDS`, so a report per client reads days (about
+  a seventh of the hours' cells), not the cells.
 
     {"hour": "2026-03-02T18:00:00.000000Z", "service": "stacks",
      "agents": {"crawler:Googlebot": "software", ...},
@@ -20,6 +28,8 @@ Rows per UTC hour (or day) and service, keyed so that an hour (day) range is a k
      "agent_path": {"<agent>\x1f<template>": [requests, bytes]}}
     {"hour": "2026-03-02T00:00:00.000000Z", "service": "stacks",
      "druid": {"druid:bb123cd4567": [requests, bytes], "-": [...], ...}}
+    {"hour": ..., "service": ..., "agent": {...}, "path": {...}, "status": {...}}
+    {"hour": ..., "service": ..., "agent_client": {"<agent>\x1f<client>": [requests, bytes]}}
 
 Exact counts, not top-N lists, because reports must add up under any grouping and a rebuild
 must equal the incremental result (a top-N cut depends on arrival order). The summaries exist
@@ -32,15 +42,18 @@ records `$sealed`, the UTC midnight before which events may be gone (a day bound
 daily rows count whole days); a rebuild keeps the rows before it and replays only what came
 after (`projections.base.Checkpoint.floor`).
 
-Layout: the druid counts came later than the other rows. A projection made before them has
-rows but no druid counts for its past, so `$layout` records the layout a projection was built
-with from its first event (`LAYOUT_VERSION`): the projector following the feed writes it
-when it finds the projection empty, `rebuild` when it starts again. Without it
-(`has_druid_counts` is False), druid reports read the events, as before; `prov rebuild`
-brings the store up to date. The change-stream projector keeps the druid counts but never
-writes `$layout`: it cannot tell a new table from an old one with the reads its role is
-granted (it gets rows by key, it does not query), so a table it feeds is marked by one
-`prov rebuild` (with the projector stopped, as every rebuild there).
+Layout: the druid counts, and later the hourly totals and daily clients, came later than the
+other rows. A projection made before them has rows but not these for its past, so `$layout`
+records the layout a projection was built with from its first event (`LAYOUT_VERSION`): the
+projector following the feed writes it when it finds the projection empty, `rebuild` when it
+starts again. Without it (`layout` says version 1), druid reports read the events and other
+reports the summaries and cells, as before; `prov rebuild` brings the store up to date. A
+rebuild that must keep sealed days it cannot recount (their events expired) writes
+`3 <YYYY-MM-DDTHH>`: the views of layout 3 are complete from that hour on only (`Layout.since`).
+The change-stream projector keeps every kind of row but never writes `$layout`: it cannot tell
+a new table from an old one with the reads its role is granted (it gets rows by key, it does
+not query), so a table it feeds is marked by one `prov rebuild` (with the projector stopped,
+as every rebuild there).
 """
 
 from __future__ import annotations
@@ -49,6 +62,7 @@ import contextlib
 import weakref
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,23 +81,34 @@ from provenance.projections.base import CHECKPOINT, CHUNK, Appended, Checkpoint,
 PROJECTION = "access_counts"
 SEALED = "$sealed"
 LAYOUT = "$layout"
-LAYOUT_VERSION = b"2"
-"""1: cells and (daily) summaries; 2: and daily druid counts."""
+LAYOUT_VERSION = 3
+"""1: cells and (daily) summaries; 2: and daily druid counts; 3: and hourly totals and daily
+clients."""
 CELLS = "c|"
 SUMMARIES = "s|"
 DAILY = "d|"
 DRUIDS = "o|"
-KINDS = (CELLS, SUMMARIES, DAILY, DRUIDS)
-DAY_KINDS = (DAILY, DRUIDS)
+TOTALS = "a|"
+CLIENTS = "k|"
+KINDS = (CELLS, SUMMARIES, DAILY, DRUIDS, TOTALS, CLIENTS)
+DAY_KINDS = (DAILY, DRUIDS, CLIENTS)
 SHARDS = 16
 # A day's summary holds 24 hours' agents and templates: more shards keep its rows small.
 DAILY_SHARDS = 64
 # A busy day asks for tens of thousands of druids: split by druid, a row holds a few hundred.
 DRUID_SHARDS = 64
+# Few: every row a batch touches is a write (on DynamoDB, a paid one: BENCHMARKS.md section 5
+# counts them). Enough that a busy service's rows stay far below DynamoDB's 400 KB item: an
+# hour's totals hold ~45 bytes per agent (clients without a rule are agents of their own) and
+# a few templates and statuses, a day's (agent, client) pairs ~50 bytes each, before
+# compression.
+TOTAL_SHARDS = 2
+CLIENT_SHARDS = 8
 SEP = "\x1f"
 NONE = "-"  # a dimension the log did not give (no client, no status: an incomplete request)
 # The breakdowns a summary row keeps; each names the report dimensions it can answer.
 SUMMARY_VIEWS = ("agent", "path", "status", "agent_path")
+TOTAL_VIEWS = ("agent", "path", "status")
 _RETRIES = 50
 
 
@@ -128,6 +153,8 @@ class AccessCountsProjector(Projector):
             f"{SUMMARIES}{hour}|{service}|{agent % SHARDS:02x}",
             f"{DAILY}{hour[:10]}|{service}|{agent % DAILY_SHARDS:02x}",
             f"{DRUIDS}{hour[:10]}|{service}|{druid % DRUID_SHARDS:02x}",
+            f"{TOTALS}{hour}|{service}|{agent % TOTAL_SHARDS:02x}",
+            f"{CLIENTS}{hour[:10]}|{service}|{client % CLIENT_SHARDS:02x}",
         )
 
     def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> Row:
@@ -140,6 +167,12 @@ class AccessCountsProjector(Projector):
         }
         if key.startswith(DRUIDS):
             row["druid"] = {}
+            return row
+        if key.startswith(CLIENTS):
+            row["agent_client"] = {}
+            return row
+        if key.startswith(TOTALS):
+            row.update((view, {}) for view in TOTAL_VIEWS)
             return row
         row["agents"] = {}
         if key.startswith(CELLS):
@@ -154,13 +187,23 @@ class AccessCountsProjector(Projector):
         if druids is not None:
             _add(druids, get("druid") or NONE, get("bytes") or 0)
             return
+        pairs = row.get("agent_client")
+        if pairs is not None:
+            name = event["agent"]["name"]
+            _add(pairs, f"{name}{SEP}{get('client_id') or NONE}", get("bytes") or 0)
+            return
         agent = event["agent"]
         name = agent["name"]
-        row["agents"][name] = agent.get("kind", "software")
+        size = get("bytes") or 0
         status = get("status")
         status_key = NONE if status is None else str(status)
         template = get("template") or NONE
-        size = get("bytes") or 0
+        if "agents" not in row:  # hourly totals: the one kind without the agents' kinds
+            _add(row["agent"], name, size)
+            _add(row["path"], template, size)
+            _add(row["status"], status_key, size)
+            return
+        row["agents"][name] = agent.get("kind", "software")
         if "cells" in row:
             _add(
                 row["cells"], SEP.join((name, get("client_id") or NONE, status_key, template)), size
@@ -201,15 +244,45 @@ def _lay_out(store: EventStore) -> None:
         for start, stop in (("$", "%"), (None, None))
     ):
         with contextlib.suppress(ConcurrencyError):  # another process laid it out first
-            store.write_projection(PROJECTION, [ProjectionWrite(LAYOUT, LAYOUT_VERSION, 0)])
+            store.write_projection(PROJECTION, [ProjectionWrite(LAYOUT, Layout().dumps(), 0)])
     _LAID_OUT.add(store)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The kinds of rows a projection has kept from its first event (`$layout`, see the
+    module docstring): `version` (1 when there is no `$layout`), and for version 3 the hour
+    from which its hourly totals and daily clients are complete (None: from the start)."""
+
+    version: int = LAYOUT_VERSION
+    since: datetime | None = None
+
+    def dumps(self) -> bytes:
+        since = "" if self.since is None else " " + hour_key(self.since)
+        return f"{self.version}{since}".encode()
+
+    @classmethod
+    def loads(cls, value: bytes) -> Layout:
+        version, _, since = value.decode().partition(" ")
+        return cls(int(version), hour_start(since) if since else None)
+
+    def has_views(self, hour: datetime | None) -> bool:
+        """Whether the hourly totals and daily clients count every request from `hour` on
+        (None: from the start)."""
+        return self.version >= 3 and (
+            self.since is None or (hour is not None and hour >= self.since)
+        )
+
+
+def layout(store: EventStore) -> Layout:
+    row = store.get_projection(PROJECTION, LAYOUT)
+    return Layout(1) if row is None else Layout.loads(row.value)
 
 
 def has_druid_counts(store: EventStore) -> bool:
     """Whether the projection counts druids for every day it holds (see the module docstring:
     a projection made before the druid counts does not until it is rebuilt)."""
-    row = store.get_projection(PROJECTION, LAYOUT)
-    return row is not None and row.value >= LAYOUT_VERSION
+    return layout(store).version >= 2
 
 
 def rows(
@@ -305,7 +378,7 @@ def rebuild(store: EventStore) -> int:
     sealed = store.get_projection(PROJECTION, SEALED)
     if sealed is None:
         store.clear_projection(PROJECTION)
-        store.write_projection(PROJECTION, [ProjectionWrite(LAYOUT, LAYOUT_VERSION, 0)])
+        store.write_projection(PROJECTION, [ProjectionWrite(LAYOUT, Layout().dumps(), 0)])
         return AccessCountsProjector(store).catch_up(replay=True)
     projector = AccessCountsProjector(store)
     for _attempt in range(_RETRIES):
@@ -320,10 +393,15 @@ def rebuild(store: EventStore) -> int:
                 stop=_after(kind),
             )
         ]
-        # The rows from the floor on are counted again, druids included; the days before it
-        # keep what they had, and druid reports read those days' events (`has_druid_counts`).
-        layout = store.get_projection(PROJECTION, LAYOUT)
-        writes.append(ProjectionWrite(LAYOUT, LAYOUT_VERSION, layout.version if layout else 0))
+        # The rows from the floor on are counted again, every kind; the days before it keep
+        # what they had: druid reports read those days' events (`has_druid_counts`), and the
+        # views of layout 3 are used from the floor on if the days before it had none.
+        stored = store.get_projection(PROJECTION, LAYOUT)
+        before = Layout(1) if stored is None else Layout.loads(stored.value)
+        since = before.since if before.version >= 3 else hour_start(floor)
+        writes.append(
+            ProjectionWrite(LAYOUT, Layout(since=since).dumps(), stored.version if stored else 0)
+        )
         # An interrupted rebuild left its own floor: what it had not replayed yet still counts.
         through = max(old.position, old.replay_through)
         restart = Checkpoint(0, replay_through=through, floor=time_key(hour_start(floor)))

@@ -51,6 +51,10 @@ def test_rebuild_equals_incremental_whatever_the_arrival_order(store: EventStore
     assert sum(c[0] for row in cells for c in row["cells"].values()) == len(records)  # type: ignore[index, attr-defined]
     for view in access_counts.SUMMARY_VIEWS:
         assert sum(c[0] for row in summaries for c in row[view].values()) == len(records)  # type: ignore[index, attr-defined]
+    # Layout 3's views: an hour's agents, a day's (agent, client) pairs.
+    for kind, view in ((access_counts.TOTALS, "agent"), (access_counts.CLIENTS, "agent_client")):
+        rows = [row for key, row in incremental.items() if key.startswith(kind)]
+        assert sum(c[0] for row in rows for c in row[view].values()) == len(records)  # type: ignore[index, attr-defined]
 
 
 def test_every_request_is_counted_with_its_bytes(store: EventStore) -> None:
