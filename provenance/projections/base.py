@@ -131,11 +131,18 @@ class Projector(ABC):
     NAME: ClassVar[str]
     TYPES: ClassVar[frozenset[str]]
     MAX_CACHED: ClassVar[int] = 50_000
+    MAX_CACHED_BYTES: ClassVar[int] = 4 * 1024 * 1024
+    """The cache is also dropped once the rows it keeps were this many bytes of JSON when
+    written (as Python objects they take several times that): a row's size grows with what
+    its key gathers (an hour's requests of a busy service), so a bound on rows alone is no
+    bound on memory."""
 
     def __init__(self, store: EventStore, *, chunk: int = CHUNK) -> None:
         self.store = store
         self.chunk = chunk
         self._rows: dict[str, tuple[Row, int]] = {}
+        self._sizes: dict[str, int] = {}
+        self._cached_bytes = 0
         self._checkpoint: tuple[Checkpoint, int] | None = None
 
     @abstractmethod
@@ -284,8 +291,13 @@ class Projector(ABC):
 
     def forget(self) -> None:
         """Drop what this projector remembers of the stored rows (they changed elsewhere)."""
-        self._rows.clear()
+        self._drop_rows()
         self._checkpoint = None
+
+    def _drop_rows(self) -> None:
+        self._rows.clear()
+        self._sizes.clear()
+        self._cached_bytes = 0
 
     def stored_checkpoint(self) -> tuple[Checkpoint, int]:
         row = self.store.get_projection(self.NAME, CHECKPOINT)
@@ -343,7 +355,9 @@ class Projector(ABC):
                 entry = touched.get(key)
                 if entry is None:
                     entry = cached.pop(key, None)
-                    if entry is None:
+                    if entry is not None:
+                        self._cached_bytes -= self._sizes.pop(key)
+                    else:
                         found = stored.get(key)
                         entry = (
                             (from_json(found.value), found.version)
@@ -352,15 +366,21 @@ class Projector(ABC):
                         )
                     touched[key] = entry
                 self.apply(entry[0], record, event)
+        values = {key: to_json(row) for key, (row, _version) in touched.items()}
         writes = [
-            ProjectionWrite(key, to_json(row), row_version)
-            for key, (row, row_version) in touched.items()
+            ProjectionWrite(key, values[key], row_version)
+            for key, (_row, row_version) in touched.items()
         ]
         done = _advance(checkpoint, last)
         writes.append(ProjectionWrite(CHECKPOINT, done.dumps(), version))
         self.store.write_projection(self.NAME, writes)
-        if len(self._rows) + len(touched) > self.MAX_CACHED:
-            self._rows.clear()
+        size = sum(map(len, values.values()))
+        full = len(self._rows) + len(touched) > self.MAX_CACHED
+        if full or self._cached_bytes + size > self.MAX_CACHED_BYTES:
+            self._drop_rows()
+        for key, value in values.items():
+            self._sizes[key] = len(value)
+        self._cached_bytes += size
         for key, (row, row_version) in touched.items():
             self._rows[key] = (row, row_version + 1)
         self._checkpoint = (done, version + 1)

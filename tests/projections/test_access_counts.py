@@ -216,3 +216,39 @@ def test_projections_and_reports_read_stored_payloads_through_the_upcaster(
     assert report.rows == expected_report
     assert {row["service"] for row in report.rows} == {"stacks", "purl", "sdr-api"}
     assert events.load_event(stored[0].payload).schema_version == 2
+
+
+def test_the_row_cache_stays_within_its_bytes_and_counts_the_same(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row grows with what its key gathers (a busy hour), so the cache is bounded by the
+    # rows' bytes too: with a small bound it is dropped every few batches, and the counts
+    # must not care. Past the bound it keeps only the rows the last batch wrote.
+    bound = 20_000
+    monkeypatch.setattr(AccessCountsProjector, "MAX_CACHED_BYTES", bound)
+    last_written: list[str] = []
+    write = store.write_projection
+
+    def spy(projection: str, writes: Any) -> None:
+        last_written[:] = [w.key for w in writes if w.key != CHECKPOINT]
+        write(projection, writes)
+
+    monkeypatch.setattr(store, "write_projection", spy)
+    projector = AccessCountsProjector(store)
+    records = sorted(random_records(3000, seed=11, days=1), key=lambda r: r.occurred_at)
+    dropped = 0
+    for start in range(0, len(records), 100):
+        before = len(projector._rows)
+        store.append(records[start : start + 100])
+        projector.catch_up()
+        cached = projector._rows.keys()
+        assert projector._sizes.keys() == cached
+        assert projector._cached_bytes == sum(projector._sizes.values())
+        assert projector._cached_bytes <= bound or set(cached) == set(last_written)
+        dropped += len(cached) < before
+    incremental = counts(store)
+
+    access_counts.rebuild(store)
+
+    assert counts(store) == incremental
+    assert dropped > 0  # the bound was reached, and the counts are still exact
