@@ -62,10 +62,11 @@ bills too; the script prints the number of calls and what each millisecond of av
 latency adds, instead of guessing the latency.
 
 Run: `.venv/bin/python bench/aws_units.py [--lines 100000] [--batch-size 100] [--shards 1]
-[--days 122] [--json FILE] [--units FILE]` (15-35 minutes for 100,000 lines on a loaded
-2-core machine, most of it moto's; `--render FILE` prints the summary of a run saved with
-`--json` again). `--days` spreads the same lines over fewer days (more objects, denser access
-traffic: fuller bundles and shared count rows), closer to a busy deployment's density.
+[--access-log LINES] [--json FILE] [--units FILE]` (15-35 minutes for 100,000 lines on a
+loaded 2-core machine, most of it moto's; `--render FILE` prints the summary of a run saved
+with `--json` again). The demo's web traffic is thin (about 4 access events per service and
+hour); `--access-log LINES` adds `bench/access_data.py`'s stacks log of that many lines (30
+days), traffic closer to a busy service's: fuller bundles, count rows shared by more events.
 Needs the dev dependencies (moto[server]). Everything is made in a temporary directory and
 on the private moto server, both removed at the end; nothing talks to real AWS.
 """
@@ -500,7 +501,12 @@ class Timing:
 
 
 def measure(
-    lines: int, batch_size: int, stream_batch_size: int, shards: int, days: int = DAYS
+    lines: int,
+    batch_size: int,
+    stream_batch_size: int,
+    shards: int,
+    days: int = DAYS,
+    access_lines: int = 0,
 ) -> dict[str, Any]:
     os.environ.update(_fake_credentials())
     os.environ["PROV_TZ"] = TZ
@@ -517,7 +523,15 @@ def measure(
     meter.register(session.events)
     with tempfile.TemporaryDirectory(prefix="bench-aws-") as tmp, moto_server() as endpoint:
         return _measure(
-            Path(tmp), endpoint, meter, lines, batch_size, stream_batch_size, shards, days
+            Path(tmp),
+            endpoint,
+            meter,
+            lines,
+            batch_size,
+            stream_batch_size,
+            shards,
+            days,
+            access_lines,
         )
 
 
@@ -530,7 +544,9 @@ def _measure(
     stream_batch_size: int,
     shards: int,
     days: int,
+    access_lines: int,
 ) -> dict[str, Any]:
+    from types import SimpleNamespace
     from zoneinfo import ZoneInfo
 
     import boto3
@@ -549,8 +565,7 @@ def _measure(
 
     _progress("generating the demo logs")
     started = time.perf_counter()
-    # The demo's volume grows with objects x days: fewer days, more objects, the same lines.
-    objects = max(3, round((lines - BASE_LINES * days / DAYS) / (LINES_PER_OBJECT * days / DAYS)))
+    objects = max(3, round((lines - BASE_LINES) / LINES_PER_OBJECT))
     data = generate(
         tmp / "demo",
         objects=objects,
@@ -558,8 +573,17 @@ def _measure(
         tz=TZ,
     )
     generate_s = time.perf_counter() - started
-    total_lines = sum(file.lines for file in data.files)
-    input_bytes = sum(file.path.stat().st_size for file in data.files)
+    files: list[Any] = list(data.files)
+    if access_lines:
+        # A busy service's traffic on top: bench/access_data.py's stacks log (30 days from
+        # 2026-03-01), shipped as `prov ship FILE --source clf --service stacks` would.
+        from access_data import write_access_log
+
+        path = tmp / "stacks-busy.log"
+        write_access_log(path, access_lines)
+        files.append(SimpleNamespace(path=path, source="clf", service="stacks", lines=access_lines))
+    total_lines = sum(file.lines for file in files)
+    input_bytes = sum(file.path.stat().st_size for file in files)
 
     _progress("creating the table and the stream")
     table, stream = "bench-events", "bench-logs"
@@ -576,7 +600,7 @@ def _measure(
     ship = Timing()
     shipped_lines = shipper_units = 0
     with ShipState(tmp / "ship.db") as state:
-        for file in data.files:
+        for file in files:
             # idle_flush_seconds=0: the demo's logs are finished, read to their ends at once.
             options = ShipOptions(
                 stream=stream,
@@ -676,7 +700,8 @@ def _measure(
         "days": days,
         "objects": objects,
         "input_bytes": input_bytes,
-        "files": len(data.files),
+        "files": len(files),
+        "access_lines": access_lines,
         "generate_s": generate_s,
         "batch_size": batch_size,
         "shards": shards,
@@ -871,6 +896,55 @@ def units_document(figures: dict[str, Any]) -> dict[str, Any]:
     return {"measured": figures.get("measured", {}), "units": counted}
 
 
+def per_kind(figures: dict[str, Any]) -> list[str]:
+    """Units and stored bytes per preservation event and per access event (what `prov cost`
+    prices, from the same counts as the units file)."""
+    u = units_document(figures)["units"]
+    p, a = u["preservation_events"] or 1, u["access_events"] or 1
+    object_markers = u["markers"] - u["access_markers"]
+    rows = [
+        (
+            "ingest: write units (preservation: item, id guard, index copy; access: bundle, "
+            "index copy)",
+            u["ingest_preservation_write_units"] / p,
+            u["ingest_access_write_units"] / a,
+        ),
+        (
+            "ingest: read units (id guard; the stream-hour's ids)",
+            u["ingest_preservation_read_units"] / p,
+            u["ingest_access_read_units"] / a,
+        ),
+        (
+            "projector: applied-marker write units",
+            u["object_marker_write_units"] / p,
+            u["access_marker_write_units"] / a,
+        ),
+        (
+            "projector: row write units",
+            u["object_row_write_units"] / p,
+            u["access_row_write_units"] / a,
+        ),
+        ("projector: read units", u["object_read_units"] / p, u["access_read_units"] / a),
+        (
+            "stored bytes (items, index copies, guards; 100 bytes a piece of overhead)",
+            (2 * (u["event_item_bytes"] + 100 * u["event_items_stored"]))
+            / (u["event_items_stored"] or 1)
+            + (u["guard_bytes"] + 100 * u["guards"]) / (u["event_items_stored"] or 1),
+            2 * (u["bundle_bytes"] + 100 * u["bundles"]) / a,
+        ),
+        ("applied-markers per event", object_markers / p, u["access_markers"] / a),
+    ]
+    out = [
+        f"Per kind ({fmt_int(p)} preservation events in event items, {fmt_int(a)} access "
+        f"events in {fmt_int(u['bundles'])} bundles, {a / (u['bundles'] or 1):.1f} a bundle):",
+        "",
+        "| per event | preservation | access |",
+        "| --- | ---: | ---: |",
+    ]
+    out += [f"| {name} | {pv:,.2f} | {av:,.2f} |" for name, pv, av in rows]
+    return out
+
+
 def markdown(figures: dict[str, Any]) -> str:
     cost = costs(figures)
     scale = cost["scale"]
@@ -956,6 +1030,8 @@ def markdown(figures: dict[str, Any]) -> str:
             for phase, calls in figures["calls"].items()
         )
         + ".",
+        "",
+        *per_kind(figures),
     ]
     events = figures["dynamodb_event_items"]
     out += [
@@ -1079,10 +1155,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--shards", type=int, default=1, help="shards of the Kinesis stream")
     parser.add_argument(
-        "--days",
+        "--access-log",
         type=int,
-        default=DAYS,
-        help="days the demo's lines span (fewer: denser traffic, fuller bundles and rows)",
+        default=0,
+        metavar="LINES",
+        help="also ship this many lines of bench/access_data.py's busy stacks log (denser access "
+        "traffic: fuller bundles and shared count rows)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
@@ -1105,7 +1183,9 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(saved))
         return 0
     command = " ".join(["python bench/aws_units.py", *(argv or sys.argv[1:])])
-    figures = measure(args.lines, args.batch_size, args.stream_batch_size, args.shards, args.days)
+    figures = measure(
+        args.lines, args.batch_size, args.stream_batch_size, args.shards, DAYS, args.access_log
+    )
     figures["costs"] = costs(figures)
     # Taken after the run: the commit is the one measured unless it changed meanwhile.
     figures["measured"] = {"command": command, "machine": [m[2:] for m in machine_lines()]}
