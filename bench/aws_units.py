@@ -505,7 +505,6 @@ def measure(
     batch_size: int,
     stream_batch_size: int,
     shards: int,
-    days: int = DAYS,
     access_lines: int = 0,
 ) -> dict[str, Any]:
     os.environ.update(_fake_credentials())
@@ -530,7 +529,6 @@ def measure(
             batch_size,
             stream_batch_size,
             shards,
-            days,
             access_lines,
         )
 
@@ -543,7 +541,6 @@ def _measure(
     batch_size: int,
     stream_batch_size: int,
     shards: int,
-    days: int,
     access_lines: int,
 ) -> dict[str, Any]:
     from types import SimpleNamespace
@@ -569,7 +566,7 @@ def _measure(
     data = generate(
         tmp / "demo",
         objects=objects,
-        days=days,
+        days=DAYS,
         tz=TZ,
     )
     generate_s = time.perf_counter() - started
@@ -697,7 +694,7 @@ def _measure(
     access = meter.bundled_records["ingest"]
     return {
         "lines": total_lines,
-        "days": days,
+        "days": DAYS,
         "objects": objects,
         "input_bytes": input_bytes,
         "files": len(files),
@@ -1184,7 +1181,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command = " ".join(["python bench/aws_units.py", *(argv or sys.argv[1:])])
     figures = measure(
-        args.lines, args.batch_size, args.stream_batch_size, args.shards, DAYS, args.access_log
+        args.lines, args.batch_size, args.stream_batch_size, args.shards, args.access_log
     )
     figures["costs"] = costs(figures)
     # Taken after the run: the commit is the one measured unless it changed meanwhile.
