@@ -35,8 +35,12 @@ running at the time. DynamoDB's sizing rules: an item's size is the sum of its a
 (UTF-8 bytes) and values (strings and binary: their length; numbers: about one byte per two
 significant digits plus one); a write costs one write unit per 1 KB of the item, rounded up
 per item, twice that inside TransactWriteItems; a Put of an item that carries the feed
-index's key (`feed_bucket`: event items) costs one more write of the same size in the GSI
-(projection ALL). A Delete and the counter's UpdateItem are counted as one unit (tiny items).
+index's key (`feed_bucket`: event items and bundles) costs one more write of the same size in
+the GSI (projection ALL). Units are kept per kind of item: preservation events are event items
+(with their id guards), access events are the records of bundles (`eventstore.dynamodb.bundles`:
+the handlers bundle `$access/` streams), whose number each bundle's Put is decoded for; the
+Query an append makes for a stream-hour's ids is counted as "stream-hour ids". A Delete and
+the counter's UpdateItem are counted as one unit (tiny items).
 Reads: a strongly consistent read of an item costs one read unit per 4 KB, rounded up per
 item; a key that finds nothing costs one unit too; the size is that of what came back (a
 ProjectionExpression does not make DynamoDB's read cheaper, but it only trims guards, which
@@ -58,8 +62,11 @@ bills too; the script prints the number of calls and what each millisecond of av
 latency adds, instead of guessing the latency.
 
 Run: `.venv/bin/python bench/aws_units.py [--lines 100000] [--batch-size 100] [--shards 1]
-[--json FILE]` (about 8 minutes for 100,000 lines, three quarters of it moto's; `--render FILE`
-prints the summary of a run saved with `--json` again).
+[--access-log LINES] [--json FILE] [--units FILE]` (15-35 minutes for 100,000 lines on a
+loaded 2-core machine, most of it moto's; `--render FILE` prints the summary of a run saved
+with `--json` again). The demo's web traffic is thin (about 4 access events per service and
+hour); `--access-log LINES` adds `bench/access_data.py`'s stacks log of that many lines (30
+days), traffic closer to a busy service's: fuller bundles, count rows shared by more events.
 Needs the dev dependencies (moto[server]). Everything is made in a temporary directory and
 on the private moto server, both removed at the end; nothing talks to real AWS.
 """
@@ -115,6 +122,10 @@ PRICE = {
     "lambda_gb_s": 0.0000166667,
     "ddb_storage_gb_month": 0.25,
 }
+
+BUNDLE = "access bundle"
+"""Items of bundled streams (`eventstore.dynamodb.bundles`): the handlers bundle access events."""
+BUNDLE_INDEX_COPY = "bundle's feed index (GSI) copy"
 
 _DATA_OPERATIONS = frozenset(
     {
@@ -203,6 +214,8 @@ class Meter:
     doubling: Counter[str] = field(default_factory=Counter)
     # Size of every item in the table now, by key (what Puts wrote, less what was deleted).
     stored: dict[tuple[str, str], tuple[int, bool]] = field(default_factory=dict)
+    # Records written in bundles (access events), by phase.
+    bundled_records: Counter[str] = field(default_factory=Counter)
 
     def storage(self) -> dict[str, Any]:
         """Bytes the table and its feed GSI hold, with DynamoDB's 100 bytes per item."""
@@ -233,7 +246,13 @@ class Meter:
         self, item: dict[str, Any], *, factor: int, key_only: bool = False, delete: bool = False
     ) -> None:
         size = 0 if key_only else item_size(item)
-        self._tally(self.writes, _category(item)).add(1, size, factor * units(size, WRITE_UNIT))
+        kind = _category(item)
+        self._tally(self.writes, kind).add(1, size, factor * units(size, WRITE_UNIT))
+        if kind == BUNDLE and not key_only:
+            from eventstore.dynamodb.bundles import records_from_bundle
+
+            assert self.phase is not None
+            self.bundled_records[self.phase] += len(records_from_bundle(item))
         assert self.phase is not None
         self.doubling[self.phase] += (factor - 1) * units(size, WRITE_UNIT)
         indexed = _schema().FEED_PARTITION_KEY in item
@@ -245,7 +264,8 @@ class Meter:
             self.stored[_identity(item)] = (item_size(item) + 8, False)
         if not key_only and indexed:
             # The feed GSI (projection ALL) stores a copy: one more write of the same size.
-            self._tally(self.writes, "feed index (GSI) copy").add(1, size, units(size, WRITE_UNIT))
+            copy = BUNDLE_INDEX_COPY if kind == BUNDLE else "feed index (GSI) copy"
+            self._tally(self.writes, copy).add(1, size, units(size, WRITE_UNIT))
 
     def _before(
         self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
@@ -284,8 +304,11 @@ class Meter:
             context["bench_keys"] = [(params["Key"], bool(params.get("ConsistentRead")))]
         elif operation in ("Query", "Scan"):
             consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
-            pk = params.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S", "")
+            values = params.get("ExpressionAttributeValues", {})
+            pk = values.get(":pk", {}).get("S", "")
             kind = _category({"pk": {"S": pk}, "sk": {"S": ""}}) if pk else "feed index query"
+            if ":hour" in values:  # the ids of a stream-hour's bundles, before writing more
+                kind = "stream-hour ids"
             context["bench_query"] = (kind + " (Query)", consistent)
 
     def _after(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
@@ -356,7 +379,9 @@ def _category(item: dict[str, Any]) -> str:
     if pk == schema.EVENT_PREFIX + QUARANTINE_STREAM:
         return "quarantine item"
     if pk.startswith(schema.EVENT_PREFIX):
-        return "event item"
+        from eventstore.dynamodb.bundles import is_bundle_key
+
+        return BUNDLE if is_bundle_key(sk) else "event item"
     if pk.startswith(schema.EVENT_ID_PREFIX):
         return "id guard"
     if pk.startswith(schema.STREAM_NAME_PREFIX):
@@ -475,7 +500,13 @@ class Timing:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def measure(lines: int, batch_size: int, stream_batch_size: int, shards: int) -> dict[str, Any]:
+def measure(
+    lines: int,
+    batch_size: int,
+    stream_batch_size: int,
+    shards: int,
+    access_lines: int = 0,
+) -> dict[str, Any]:
     os.environ.update(_fake_credentials())
     os.environ["PROV_TZ"] = TZ
     # The deployed function reads its key from Secrets Manager once per container (no write
@@ -490,7 +521,16 @@ def measure(lines: int, batch_size: int, stream_batch_size: int, shards: int) ->
     # Clients made later from the default session (the handlers' stores) copy these hooks.
     meter.register(session.events)
     with tempfile.TemporaryDirectory(prefix="bench-aws-") as tmp, moto_server() as endpoint:
-        return _measure(Path(tmp), endpoint, meter, lines, batch_size, stream_batch_size, shards)
+        return _measure(
+            Path(tmp),
+            endpoint,
+            meter,
+            lines,
+            batch_size,
+            stream_batch_size,
+            shards,
+            access_lines,
+        )
 
 
 def _measure(
@@ -501,7 +541,9 @@ def _measure(
     batch_size: int,
     stream_batch_size: int,
     shards: int,
+    access_lines: int,
 ) -> dict[str, Any]:
+    from types import SimpleNamespace
     from zoneinfo import ZoneInfo
 
     import boto3
@@ -528,8 +570,17 @@ def _measure(
         tz=TZ,
     )
     generate_s = time.perf_counter() - started
-    total_lines = sum(file.lines for file in data.files)
-    input_bytes = sum(file.path.stat().st_size for file in data.files)
+    files: list[Any] = list(data.files)
+    if access_lines:
+        # A busy service's traffic on top: bench/access_data.py's stacks log (30 days from
+        # 2026-03-01), shipped as `prov ship FILE --source clf --service stacks` would.
+        from access_data import write_access_log
+
+        path = tmp / "stacks-busy.log"
+        write_access_log(path, access_lines)
+        files.append(SimpleNamespace(path=path, source="clf", service="stacks", lines=access_lines))
+    total_lines = sum(file.lines for file in files)
+    input_bytes = sum(file.path.stat().st_size for file in files)
 
     _progress("creating the table and the stream")
     table, stream = "bench-events", "bench-logs"
@@ -546,7 +597,7 @@ def _measure(
     ship = Timing()
     shipped_lines = shipper_units = 0
     with ShipState(tmp / "ship.db") as state:
-        for file in data.files:
+        for file in files:
             # idle_flush_seconds=0: the demo's logs are finished, read to their ends at once.
             options = ShipOptions(
                 stream=stream,
@@ -639,13 +690,15 @@ def _measure(
         sqlite_runs[label] = {**timing.as_json(), "events": events, "quarantined": quarantined}
 
     ingest_writes = meter.writes["ingest"]
-    dynamodb_events = ingest_writes["event item"].items if "event item" in ingest_writes else 0
+    preservation = ingest_writes["event item"].items if "event item" in ingest_writes else 0
+    access = meter.bundled_records["ingest"]
     return {
         "lines": total_lines,
         "days": DAYS,
         "objects": objects,
         "input_bytes": input_bytes,
-        "files": len(data.files),
+        "files": len(files),
+        "access_lines": access_lines,
         "generate_s": generate_s,
         "batch_size": batch_size,
         "shards": shards,
@@ -668,7 +721,9 @@ def _measure(
         "reads": {p: {k: t.as_json() for k, t in r.items()} for p, r in meter.reads.items()},
         "calls": {phase: dict(calls) for phase, calls in meter.calls.items()},
         "transaction_doubling": dict(meter.doubling),
-        "dynamodb_event_items": dynamodb_events,
+        "dynamodb_event_items": preservation + access,
+        "preservation_events": preservation,
+        "access_events": access,
         "storage": storage,
         "sqlite": sqlite_runs,
     }
@@ -780,19 +835,26 @@ def units_document(figures: dict[str, Any]) -> dict[str, Any]:
         "events": figures["dynamodb_event_items"],
         "days": figures["days"],
         "objects": figures["objects"],  # those two: what `generate` was asked for
-        # Each event leaves one applied-marker, in the projection of its kind.
-        "preservation_events": tally(projector, "object_state applied-marker", "items"),
-        "access_events": tally(projector, "access_counts applied-marker", "items"),
+        # Preservation events are event items; access events are the records of bundles.
+        "preservation_events": figures["preservation_events"],
+        "access_events": figures["access_events"],
         "kinesis_records": figures["kinesis"]["records"],
         "kinesis_put_units": figures["kinesis"]["payload_units"],
         "kinesis_kb_rounded": figures["kinesis"]["kb_rounded"],
         "kinesis_bytes": figures["kinesis"]["bytes"],
         "ingest_write_units": sum(t["units"] for t in ingest.values()),
-        "ingest_event_write_units": sum(
+        "ingest_preservation_write_units": sum(
             tally(ingest, kind, "units")
             for kind in ("event item", "id guard", "feed index (GSI) copy")
         ),
+        "ingest_access_write_units": sum(
+            tally(ingest, kind, "units") for kind in (BUNDLE, BUNDLE_INDEX_COPY)
+        ),
         "ingest_read_units": sum(t["units"] for t in reads.get("ingest", {}).values()),
+        "ingest_preservation_read_units": tally(reads.get("ingest", {}), "id guard", "units"),
+        "ingest_access_read_units": tally(
+            reads.get("ingest", {}), "stream-hour ids (Query)", "units"
+        ),
         "object_marker_write_units": tally(projector, "object_state applied-marker", "units"),
         "object_row_writes": tally(projector, "object_state row", "items"),
         "object_row_write_units": tally(projector, "object_state row", "units"),
@@ -807,7 +869,8 @@ def units_document(figures: dict[str, Any]) -> dict[str, Any]:
         "event_item_bytes": kept("event item", "bytes"),
         "guards": kept("id guard", "items"),
         "guard_bytes": kept("id guard", "bytes"),
-        "index_bytes": figures["storage"]["index_bytes"],
+        "bundles": kept(BUNDLE, "items"),
+        "bundle_bytes": kept(BUNDLE, "bytes"),
         "access_rows": kept("access_counts row", "items"),
         "access_row_bytes": kept("access_counts row", "bytes"),
         "object_rows": object_rows,
@@ -816,6 +879,7 @@ def units_document(figures: dict[str, Any]) -> dict[str, Any]:
         + kept("access_counts applied-marker", "items"),
         "marker_bytes": kept("object_state applied-marker", "bytes")
         + kept("access_counts applied-marker", "bytes"),
+        "access_markers": kept("access_counts applied-marker", "items"),
         "stream_records": figures["projector"].get(
             "records", sum(figures["stream_records"].values())
         ),
@@ -827,6 +891,55 @@ def units_document(figures: dict[str, Any]) -> dict[str, Any]:
         "projector_calls": sum(calls.get("projector", {}).values()),
     }
     return {"measured": figures.get("measured", {}), "units": counted}
+
+
+def per_kind(figures: dict[str, Any]) -> list[str]:
+    """Units and stored bytes per preservation event and per access event (what `prov cost`
+    prices, from the same counts as the units file)."""
+    u = units_document(figures)["units"]
+    p, a = u["preservation_events"] or 1, u["access_events"] or 1
+    object_markers = u["markers"] - u["access_markers"]
+    rows = [
+        (
+            "ingest: write units (preservation: item, id guard, index copy; access: bundle, "
+            "index copy)",
+            u["ingest_preservation_write_units"] / p,
+            u["ingest_access_write_units"] / a,
+        ),
+        (
+            "ingest: read units (id guard; the stream-hour's ids)",
+            u["ingest_preservation_read_units"] / p,
+            u["ingest_access_read_units"] / a,
+        ),
+        (
+            "projector: applied-marker write units",
+            u["object_marker_write_units"] / p,
+            u["access_marker_write_units"] / a,
+        ),
+        (
+            "projector: row write units",
+            u["object_row_write_units"] / p,
+            u["access_row_write_units"] / a,
+        ),
+        ("projector: read units", u["object_read_units"] / p, u["access_read_units"] / a),
+        (
+            "stored bytes (items, index copies, guards; 100 bytes a piece of overhead)",
+            (2 * (u["event_item_bytes"] + 100 * u["event_items_stored"]))
+            / (u["event_items_stored"] or 1)
+            + (u["guard_bytes"] + 100 * u["guards"]) / (u["event_items_stored"] or 1),
+            2 * (u["bundle_bytes"] + 100 * u["bundles"]) / a,
+        ),
+        ("applied-markers per event", object_markers / p, u["access_markers"] / a),
+    ]
+    out = [
+        f"Per kind ({fmt_int(p)} preservation events in event items, {fmt_int(a)} access "
+        f"events in {fmt_int(u['bundles'])} bundles, {a / (u['bundles'] or 1):.1f} a bundle):",
+        "",
+        "| per event | preservation | access |",
+        "| --- | ---: | ---: |",
+    ]
+    out += [f"| {name} | {pv:,.2f} | {av:,.2f} |" for name, pv, av in rows]
+    return out
 
 
 def markdown(figures: dict[str, Any]) -> str:
@@ -914,6 +1027,8 @@ def markdown(figures: dict[str, Any]) -> str:
             for phase, calls in figures["calls"].items()
         )
         + ".",
+        "",
+        *per_kind(figures),
     ]
     events = figures["dynamodb_event_items"]
     out += [
@@ -1036,6 +1151,14 @@ def main(argv: list[str] | None = None) -> int:
         "--stream-batch-size", type=int, default=100, help="table-stream records per event"
     )
     parser.add_argument("--shards", type=int, default=1, help="shards of the Kinesis stream")
+    parser.add_argument(
+        "--access-log",
+        type=int,
+        default=0,
+        metavar="LINES",
+        help="also ship this many lines of bench/access_data.py's busy stacks log (denser access "
+        "traffic: fuller bundles and shared count rows)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
         "--units",
@@ -1057,7 +1180,9 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(saved))
         return 0
     command = " ".join(["python bench/aws_units.py", *(argv or sys.argv[1:])])
-    figures = measure(args.lines, args.batch_size, args.stream_batch_size, args.shards)
+    figures = measure(
+        args.lines, args.batch_size, args.stream_batch_size, args.shards, args.access_log
+    )
     figures["costs"] = costs(figures)
     # Taken after the run: the commit is the one measured unless it changed meanwhile.
     figures["measured"] = {"command": command, "machine": [m[2:] for m in machine_lines()]}

@@ -21,14 +21,16 @@ from eventstore import schema
 Role = Literal["ingest", "projector", "api"]
 
 TABLE_ACTIONS: dict[Role, tuple[str, ...]] = {
-    # Appends: which event ids exist already (batch read), the stream-name registry (batch
-    # write), the position counter (update), and each event with its id guard in one
-    # transaction of Puts (the guard's condition is authorised by PutItem).
+    # Appends: which event ids exist already (batch read; for bundled access events, a Query
+    # of the stream-hour), the stream-name registry (batch write), the position counter
+    # (update), and each event with its id guard in one transaction of Puts, or a bundle in
+    # one conditional Put (conditions are authorised by PutItem).
     "ingest": (
         "dynamodb:BatchGetItem",
         "dynamodb:BatchWriteItem",
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
+        "dynamodb:Query",
     ),
     # Projection rows and applied-markers: read in batches, written in transactions of
     # Puts with version conditions (markers carry a TTL: the table deletes them, not the

@@ -12,7 +12,11 @@ One table holds every kind of item, told apart by the partition key's prefix:
 - the position counter: `pk` = `COUNTER_KEY`: the last position handed out;
 - a stream name: `pk` = `STREAM_NAME_PREFIX` + a bucket (0..STREAM_NAME_BUCKETS-1, by a hash of
   the name), `sk` = the stream: what `streams()` lists, spread so no one key is hot;
-- a projection row: `pk` = `PROJECTION_PREFIX` + projection, `sk` = the row's key.
+- a projection row: `pk` = `PROJECTION_PREFIX` + projection, `sk` = the row's key;
+- a bundle (streams the store was told to bundle): `pk` = `EVENT_PREFIX` + stream, `sk` = the
+  records' UTC hour (`YYYY-MM-DDTHH`), `#` and a digest of their ids: the records of one
+  stream-hour that one append wrote, in one compressed item with no guards
+  (`eventstore.dynamodb.bundles`).
 
 The global feed (`read_all`) is the `FEED_INDEX` GSI over event items only (the other items do
 not carry its keys): partition key the position's bucket (`position >> FEED_BUCKET_BITS`, so
@@ -60,6 +64,9 @@ ATTR_PAYLOAD_ZLIB = "payload_z"  # the payload zlib-compressed, instead of ATTR_
 ATTR_PAYLOAD_DICT = "payload_d"  # a dictionary's number, then the payload compressed with it
 ATTR_EXPIRES_KEY = "expires_key"  # the exact expiry (time_key); TTL_ATTRIBUTE is whole seconds
 ATTR_COUNTER = "last"
+# A bundle's records (`eventstore.dynamodb.bundles`): a dictionary's number, then the records
+# compressed with it.
+ATTR_BUNDLE = "bundle"
 
 # Attributes of a projection row.
 ATTR_VALUE = "value"

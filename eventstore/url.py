@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from eventstore.errors import StoreUnavailableError
@@ -103,8 +104,15 @@ def check_store_url(url: str) -> str:
     return scheme
 
 
-def open_store(url: str, *, create: bool = True) -> EventStore:
+def open_store(
+    url: str, *, create: bool = True, bundled_prefixes: Sequence[str] = ()
+) -> EventStore:
     """Open the store `url` names; `create=False` refuses to start a new, empty store.
+
+    `bundled_prefixes`: streams whose records DynamoDB writes in bundles (one compressed item
+    per stream, hour and append, deduplicated per stream-hour: `eventstore.dynamodb`'s notes)
+    instead of an item and an id guard each. The embedded store ignores it: a record there
+    costs little, and its guarantees are the stronger ones.
 
     As in SQLAlchemy, the path of an `sqlite:` URL is what follows its third slash:
     `sqlite:///events.db` is `events.db` in the working directory and
@@ -125,6 +133,7 @@ def open_store(url: str, *, create: bool = True) -> EventStore:
         location["table"] or "",
         region=location["region"],
         endpoint_url=location["endpoint_url"],
+        bundled_prefixes=bundled_prefixes,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from eventstore import EventStore, StoreUnavailableError, open_store
+from provenance.domain.events import ACCESS_STREAM_PREFIX
 
 _opened: dict[str, EventStore] = {}
 
@@ -25,7 +26,10 @@ def store() -> EventStore:
         for old in _opened.values():
             old.close()
         _opened.clear()
-        opened = _opened[url] = open_store(url, create=False)
+        # Access events in bundles on DynamoDB (one item per service, hour and append).
+        opened = _opened[url] = open_store(
+            url, create=False, bundled_prefixes=(ACCESS_STREAM_PREFIX,)
+        )
     return opened
 
 

@@ -7,6 +7,7 @@ isolate themselves by unique table and stream names (`unique_name`), not by rest
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -42,6 +44,7 @@ class MotoServer:
 
     def __init__(self) -> None:
         _patch_transactions()
+        _patch_queries()
         # One line per request on stderr would bury test output.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -63,6 +66,45 @@ def unique_name(prefix: str) -> str:
 
 
 _TRANSACTIONS = threading.Lock()
+_QUERIED = threading.local()
+
+
+def _patch_queries() -> None:
+    """Make moto's Query on the table's own keys cost what its partition holds.
+
+    moto 5 answers it by listing and sorting every item of the table, then keeping those of
+    the partition asked for: O(table) per Query, which made appends to bundled streams (a
+    Query per stream-hour) minutes long once a table holds some thousands of items. Here the
+    table's item list is that partition's while such a Query runs (per thread: the server
+    answers requests in threads). Index queries (the feed) are left as they are."""
+    if getattr(Table.query, "_by_partition", False):
+        return
+    all_items, query = Table.all_items, Table.query
+    signature = inspect.signature(query)
+
+    def partition_items(self: Table) -> list[Any]:
+        asked = getattr(_QUERIED, "partition", None)
+        if asked is None or asked[0] is not self:
+            return all_items(self)
+        found = self.items.get(asked[1])
+        if found is None:
+            return []
+        items = list(found.values()) if self.range_key_attr else [found]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    def partition_query(self: Table, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        if arguments.get("index_name") or arguments.get("hash_key") is None:
+            return query(self, *args, **kwargs)
+        _QUERIED.partition = (self, arguments["hash_key"])
+        try:
+            return query(self, *args, **kwargs)
+        finally:
+            _QUERIED.partition = None
+
+    partition_query._by_partition = True  # type: ignore[attr-defined]
+    Table.all_items = partition_items  # type: ignore[method-assign]
+    Table.query = partition_query  # type: ignore[method-assign]
 
 
 def _patch_transactions() -> None:

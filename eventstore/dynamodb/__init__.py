@@ -1,9 +1,10 @@
 """The DynamoDB backend: one table (layout in `eventstore.schema`), spoken to with boto3.
 
 One module per job: `items` (the item layout: keys, compression, TTL, items back to records
-and rows), `calls` (one DynamoDB call with the store's error handling, paging, retries of
-unprocessed items, backoff, and the translation of botocore errors into the store's errors:
-`translate`, the only place that looks at them), `append`, `reads` and `projections` (the
+and rows), `bundles` (the records of a bundled stream-hour in one item), `calls` (one
+DynamoDB call with the store's error handling, paging, retries of unprocessed items, backoff,
+and the translation of botocore errors into the store's errors: `translate`, the only place
+that looks at them), `append`, `reads` and `projections` (the
 store's operations, one mixin each), `store` (`DynamoDBEventStore` and its client: the store
 URL's `region=`, else AWS_REGION, else botocore's), `table` (`create_table`) and `stream`
 (decoding the table's change-stream records, for the projector).
@@ -41,6 +42,34 @@ How the contract is kept:
 - **Size.** An event item is its payload (at most `MAX_PAYLOAD_BYTES`, 256 KiB) plus names of
   at most 512 bytes each, so it always fits DynamoDB's 400 KB item limit; `check_record`
   refuses anything bigger before any write (ingest quarantines such an entry instead).
+- **Bundled streams** (`bundled_prefixes`; provenance bundles access events, `$access/`:
+  one stream per service and UTC day). An event item with its id guard, written in a
+  transaction, costs 5 write units whatever its size (item 2 and guard 2, the transaction
+  doubling both, and the feed index's copy); an access event's payload compresses to about
+  200 bytes. So the new records of one stream and one UTC hour that one append brings go into
+  one item (`bundles`: compressed as a whole, with the preset dictionary, which measured
+  smaller than zlib alone), cut only to stay under DynamoDB's 400 KB item limit and
+  `bundles.MAX_RECORDS`; the item's sort key starts with the hour. No guards, no transaction:
+  **dedup rule: an id is stored at most once per (stream, UTC hour)**. Before writing, the
+  writer reads the ids the stream-hour holds (one strongly consistent Query: bundles, and
+  event items written before the stream was bundled), drops those (reported as
+  duplicates), and writes each bundle with a conditional put on a key that is a digest of its
+  ids: a retried or redelivered append (Lambda retries, bisection, redrive) adds nothing,
+  also after a crash between two of its bundles, since the retry reads what the first wrote.
+  What is weaker than the id guard, and stated rather than hidden: the same id in another
+  stream or hour is another record (access event ids include the line's content, time and
+  service, so a real repeat never crosses a stream-hour); and two writers adding the same
+  new id to the same stream-hour at the same instant, in bundles of different content (the
+  same log line shipped on two shards at once), can both store it. Positions: the append's
+  block is reserved from the counter as for any append; a bundle's records take consecutive
+  positions, its feed keys carry the first, and `read_all(after_position=p)` also reads the
+  one feed item before `p` in case a bundle straddles it. `read_stream` reads a bundled
+  stream hour by hour (an hour's bundles sort just before its event items: `#` < `:`),
+  expands and sorts them, so order, cursors and `limit` are exact; `read_all` filters a
+  bundle's records one by one. A bundle expires when all its records are due (its TTL is its
+  last record's expiry). The table's stream gives a bundle's records in one INSERT
+  (`stream.inserted_bundle`) and its stream and hour in one REMOVE; the projector applies a
+  bundle under one applied-marker. The embedded store ignores `bundled_prefixes`.
 - **Retention.** Records with `expires_at` carry the TTL attribute (epoch seconds), on the
   event and its guard, so DynamoDB deletes them for free once due; `expire` does the same
   deletion at once (for tests and for the CLI) by reading the feed. Projection rows written

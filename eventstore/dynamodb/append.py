@@ -1,5 +1,6 @@
 """Appending events to the DynamoDB table: idempotent by each event's id guard, positions
-from the counter item, transactions in groups (see the package's notes).
+from the counter item, transactions in groups; records of bundled streams in bundles,
+idempotent per stream-hour (see the package's notes).
 """
 
 from __future__ import annotations
@@ -8,6 +9,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventstore import schema
+from eventstore.dynamodb.bundles import (
+    HOUR_LENGTH,
+    MAX_RAW_BYTES,
+    MAX_RECORDS,
+    bundle_item,
+    encoded_size,
+    ids_in_bundle,
+    is_bundle_key,
+)
 from eventstore.dynamodb.calls import (
     ATTEMPTS,
     MAX_TRANSACTION_BYTES,
@@ -36,21 +46,39 @@ class Appending(Calls):
                 first[record.event_id] = (record, key)
         if not first:
             return AppendResult()
-        stored = self._existing_ids(list(first))
-        new = [entry for event_id, entry in first.items() if event_id not in stored]
+        singles: list[tuple[EventRecord, str]] = []
+        hours: dict[tuple[str, str], list[EventRecord]] = {}
+        for record, key in first.values():
+            if self._bundled(record.stream):
+                hours.setdefault((record.stream, key[:HOUR_LENGTH]), []).append(record)
+            else:
+                singles.append((record, key))
+        if singles:
+            stored = self._existing_ids([record.event_id for record, _ in singles])
+            singles = [entry for entry in singles if entry[0].event_id not in stored]
+        bundles = self._new_bundles(hours)
+        count = len(singles) + sum(len(bundle) for _, _, bundle in bundles)
         written: list[str] = []
         positions: list[int] = []
         previous: int | None = None
-        if new:
-            self._register_streams({record.stream for record, _ in new})
-            last = self._reserve_positions(len(new))
-            previous = last - len(new)
-            placed = [(record, key, previous + 1 + i) for i, (record, key) in enumerate(new)]
-            won = self._write_events(placed)
+        if count:
+            self._register_streams(
+                {record.stream for record, _ in singles} | {stream for stream, _, _ in bundles}
+            )
+            previous = self._reserve_positions(count) - count
+            placed = [(record, key, previous + 1 + i) for i, (record, key) in enumerate(singles)]
+            won = self._write_events(placed) if placed else set()
             for record, _key, position in placed:
                 if record.event_id in won:
                     written.append(record.event_id)
                     positions.append(position)
+            # Bundles take the positions after the single events', each a consecutive block.
+            next_position = previous + 1 + len(placed)
+            for stream, hour, bundle in bundles:
+                if self._write_bundle(stream, hour, bundle, next_position):
+                    written += [record.event_id for record in bundle]
+                    positions += range(next_position, next_position + len(bundle))
+                next_position += len(bundle)
         # The first occurrence of a newly written id is the write; every other one a duplicate.
         unclaimed = set(written)
         duplicates: list[str] = []
@@ -64,6 +92,67 @@ class Appending(Calls):
         return AppendResult(
             written=written, duplicates=duplicates, positions=positions, previous=previous
         )
+
+    def _new_bundles(
+        self, hours: dict[tuple[str, str], list[EventRecord]]
+    ) -> list[tuple[str, str, list[EventRecord]]]:
+        """The bundles to write: per stream-hour, the records whose ids that stream-hour does
+        not hold yet (one strongly consistent Query each), cut to the bundle's bounds."""
+        bundles: list[tuple[str, str, list[EventRecord]]] = []
+        for (stream, hour), group in hours.items():
+            stored = self._ids_in_hour(stream, hour)
+            bundle: list[EventRecord] = []
+            size = 0
+            for record in group:
+                if record.event_id in stored:
+                    continue
+                bytes_ = encoded_size(record)
+                if bundle and (len(bundle) >= MAX_RECORDS or size + bytes_ > MAX_RAW_BYTES):
+                    bundles.append((stream, hour, bundle))
+                    bundle, size = [], 0
+                bundle.append(record)
+                size += bytes_
+            if bundle:
+                bundles.append((stream, hour, bundle))
+        return bundles
+
+    def _ids_in_hour(self, stream: str, hour: str) -> set[str]:
+        """The ids a stream holds in one hour: in its bundles, and in event items (written
+        before the stream was bundled, or by an older version)."""
+        query: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :hour)",
+            "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": schema.EVENT_PREFIX + stream},
+                ":hour": {"S": hour},
+            },
+            "ConsistentRead": True,
+        }
+        ids: set[str] = set()
+        for item in self._query(query, "append to"):
+            sk = item[schema.SORT_KEY]["S"]
+            if is_bundle_key(sk):
+                ids.update(ids_in_bundle(item))
+            else:
+                ids.add(sk[sk.index("#") + 1 :])
+        return ids
+
+    def _write_bundle(self, stream: str, hour: str, bundle: list[EventRecord], first: int) -> bool:
+        """Write one bundle unless an item of the same key (the same ids) exists: False when
+        it does (a retried append that got this far before)."""
+        try:
+            self._call(
+                "append to",
+                "put_item",
+                TableName=self.table,
+                Item=bundle_item(stream, hour, bundle, first),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": schema.PARTITION_KEY},
+            )
+        except CancelledError:
+            return False
+        return True
 
     def _existing_ids(self, event_ids: list[str]) -> set[str]:
         keys = [item_key(schema.EVENT_ID_PREFIX + i, schema.GUARD_SORT_KEY) for i in event_ids]

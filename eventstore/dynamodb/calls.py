@@ -64,9 +64,14 @@ class Calls:
     """What every part of `DynamoDBEventStore` calls DynamoDB through."""
 
     table: str
+    bundled_prefixes: tuple[str, ...]
     _where: str
     _client: DynamoDBClient | None
     _sleep: Callable[[float], None]
+
+    def _bundled(self, stream: str) -> bool:
+        """Whether this handle writes (and reads) `stream`'s records in bundles."""
+        return any(stream.startswith(prefix) for prefix in self.bundled_prefixes)
 
     def _call(self, action: str, operation: str, **request: Any) -> Any:
         """Call one DynamoDB operation (a client method name) with the store's error handling."""
@@ -84,6 +89,9 @@ class Calls:
                 ]
                 if any(r == "ConditionalCheckFailed" or r in _TRANSIENT_REASONS for r in reasons):
                     raise CancelledError(reasons) from exc
+            if error.get("Code") == "ConditionalCheckFailedException":
+                # A conditional put (a bundle's) that found its item: the caller decides.
+                raise CancelledError(["ConditionalCheckFailed"]) from exc
             raise translate(exc, self._where, action) from exc
         except BotoCoreError as exc:
             raise translate(exc, self._where, action) from exc

@@ -29,10 +29,10 @@ reader needs (`eventstore.sqlite_codec` does the same)."""
 
 def record_from_image(image: Item) -> EventRecord | None:
     """The record a table stream image holds (DynamoDB JSON), or None for items that are not
-    events (guards, counters, stream names, projection rows)."""
+    event items (guards, counters, stream names, projection rows, bundles)."""
     pk = image.get(schema.PARTITION_KEY, {}).get("S", "")
-    if not pk.startswith(schema.EVENT_PREFIX):
-        return None
+    if not pk.startswith(schema.EVENT_PREFIX) or schema.ATTR_BUNDLE in image:
+        return None  # a bundle's records: `stream.inserted_bundle`
     return record_from_item(image)
 
 

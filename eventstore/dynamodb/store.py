@@ -5,7 +5,7 @@ through. Its operations are the mixins of `append`, `reads` and `projections`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from eventstore.aws_client import AwsClientError, aws_client
@@ -60,8 +60,13 @@ class DynamoDBEventStore(Appending, Reading, ProjectionRows, EventStore):
         region: str | None = None,
         endpoint_url: str | None = None,
         client: DynamoDBClient | None = None,
+        bundled_prefixes: Sequence[str] = (),
     ) -> None:
+        """`bundled_prefixes`: records of streams starting with one of these are written in
+        bundles, one item per stream-hour and append, deduplicated per stream-hour (the
+        package's notes); every other stream keeps an item and an id guard per record."""
         self.table = table
+        self.bundled_prefixes = tuple(bundled_prefixes)
         self.region = region
         self.endpoint_url = endpoint_url
         where = f"dynamodb://{table}" + (f" at {endpoint_url}" if endpoint_url else "")

@@ -11,14 +11,17 @@ share `s` are access lines:
 - Kinesis: on-demand `hours * stream-hour + GB in * in + GB out * out` (data read once by
   ingest), or provisioned `shards * hours * shard-hour + PUT units * unit`; GB and PUT units
   per line as measured.
-- DynamoDB writes: ingest `u * E` (`u` the measured units of an event's item, id guard and
-  feed-index copy) plus a small per-line remainder; projector per kind (applied-marker plus
+- DynamoDB writes: ingest per kind, measured: `u_P * P` (`u_P` the units of a preservation
+  event's item, id guard and feed-index copy) plus `u_A * A` (`u_A` an access event's share
+  of its bundle and of the bundle's feed-index copy), plus a small per-line remainder;
+  projector per kind (applied-markers, one per preservation event and one per bundle, plus
   row rewrites, measured); applied-markers expire by the table's TTL, which writes nothing
-  billed. Reads: ingest one guard check per event; projector per kind, measured.
-- DynamoDB storage at the end of the month asked for: bytes per event (event item, its feed
-  index copy, its guard) for preservation events since the start, for access events of the
-  last `access_days` only; hourly-count rows per access event; 48 hours of applied-markers;
-  one ObjectState row per object.
+  billed. Reads: ingest per kind, measured (a guard check per preservation event; the Query
+  for the ids a stream-hour holds, per bundle); projector per kind, measured.
+- DynamoDB storage at the end of the month asked for: bytes per preservation event (event
+  item, its feed index copy, its guard) since the start, per access event (its share of its
+  bundle and of the bundle's feed-index copy) for the last `access_days` only; hourly-count
+  rows per access event; 48 hours of applied-markers; one ObjectState row per object.
 - Lambda: CPU seconds (ingest per line, projector per event, measured), stretched by Lambda's
   CPU share below a full vCPU, plus DynamoDB calls times an assumed latency, times the memory
   in GB and the architecture's GB-second price; requests per Kinesis record (ingest) and per
@@ -35,7 +38,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from provenance.aws.cost_figures import (
+    ACCESS_EVENT_BYTES,
     ACCESS_EVENT_DAYS,
+    ACCESS_MARKERS_PER_ACCESS_EVENT,
     API_GATEWAY_REQUEST,
     API_MEMORY_MB,
     API_MS_PER_REQUEST,
@@ -51,8 +56,6 @@ from provenance.aws.cost_figures import (
     BENCH_EVENTS,
     BENCH_INGEST_CALLS,
     BENCH_INGEST_CPU_S,
-    BENCH_INGEST_READ_UNITS,
-    BENCH_INGEST_WRITE_UNITS,
     BENCH_KINESIS_KB_ROUNDED,
     BENCH_KINESIS_PUT_UNITS,
     BENCH_KINESIS_RECORDS,
@@ -68,16 +71,21 @@ from provenance.aws.cost_figures import (
     BENCH_PRESERVATION_EVENTS,
     BENCH_PROJECTOR_CALLS,
     BENCH_PROJECTOR_CPU_S,
+    BUNDLES_PER_ACCESS_EVENT,
     DAYS_PER_MONTH,
     DYNAMODB_GB_MONTH,
     DYNAMODB_LATENCY_MS,
     DYNAMODB_READ_UNIT,
     DYNAMODB_WRITE_UNIT,
-    EVENT_BYTES,
     GIB,
     HOURS_PER_MONTH,
     INGEST_MEMORY_MB,
-    INGEST_WRITE_UNITS_PER_EVENT,
+    INGEST_OTHER_READ_UNITS_PER_LINE,
+    INGEST_OTHER_WRITE_UNITS_PER_LINE,
+    INGEST_READ_UNITS_PER_ACCESS_EVENT,
+    INGEST_READ_UNITS_PER_PRESERVATION_EVENT,
+    INGEST_WRITE_UNITS_PER_ACCESS_EVENT,
+    INGEST_WRITE_UNITS_PER_PRESERVATION_EVENT,
     ITEM_OVERHEAD_BYTES,
     KINESIS_ON_DEMAND_IN_GB,
     KINESIS_ON_DEMAND_OUT_GB,
@@ -97,6 +105,7 @@ from provenance.aws.cost_figures import (
     MAX_SHARDS,
     MEASURED_ACCESS_SHARE,
     MONTH_SHOWN,
+    PRESERVATION_EVENT_BYTES,
     PRESERVATION_EVENTS_PER_OTHER_LINE,
     PROJECTOR_BATCH_SIZE,
     PROJECTOR_MEMORY_MB,
@@ -341,24 +350,26 @@ def _storage(inputs: Inputs, volumes: Volumes) -> Storage:
         BENCH_ACCESS_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_ACCESS_ROWS
     ) / BENCH_ACCESS_EVENTS
     marker_bytes = (BENCH_MARKER_BYTES + ITEM_OVERHEAD_BYTES * BENCH_MARKERS) / BENCH_MARKERS
+    # One marker per preservation event; one per bundle of access events.
+    markers = volumes.preservation_events + volumes.access_events * ACCESS_MARKERS_PER_ACCESS_EVENT
     row_bytes = (
         BENCH_OBJECT_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_OBJECT_ROWS
     ) / BENCH_OBJECT_ROWS
     return Storage(
         month=inputs.month,
-        preservation_events_gb=preservation_per_day * days * EVENT_BYTES / GIB,
-        access_events_gb=access_per_day * kept_days * EVENT_BYTES / GIB,
+        preservation_events_gb=preservation_per_day * days * PRESERVATION_EVENT_BYTES / GIB,
+        access_events_gb=access_per_day * kept_days * ACCESS_EVENT_BYTES / GIB,
         access_counts_gb=access_per_day * days * counts_per_access_event / GIB,
-        markers_gb=volumes.events * per_day * (MARKER_HOURS / 24) * marker_bytes / GIB,
+        markers_gb=markers * per_day * (MARKER_HOURS / 24) * marker_bytes / GIB,
         object_state_gb=volumes.objects * row_bytes / GIB,
         preservation_growth_gb=(
-            volumes.preservation_events * EVENT_BYTES
+            volumes.preservation_events * PRESERVATION_EVENT_BYTES
             + volumes.access_events * counts_per_access_event
         )
         / GIB,
         access_steady_gb=None
         if inputs.access_days is None
-        else access_per_day * inputs.access_days * EVENT_BYTES / GIB,
+        else access_per_day * inputs.access_days * ACCESS_EVENT_BYTES / GIB,
     )
 
 
@@ -442,10 +453,11 @@ def _lambda(inputs: Inputs, volumes: Volumes) -> list[LineItem]:
 
 def _stream_records(inputs: Inputs, volumes: Volumes) -> float:
     """Table-stream records that reach the projector in the month: the deployed event source
-    mapping's filter (cdk/projector.py) passes only event items, inserted (every event) or
-    removed by the TTL (expired access events); guards, markers, projection rows and their
-    TTL removals never invoke it."""
-    return volumes.events + volumes.access_events * _expiring_share(inputs)
+    mapping's filter (cdk/projector.py) passes only event items and bundles, inserted (every
+    preservation event, every bundle of access events) or removed by the TTL (expired
+    bundles); guards, markers, projection rows and their TTL removals never invoke it."""
+    bundles = volumes.access_events * BUNDLES_PER_ACCESS_EVENT
+    return volumes.preservation_events + bundles * (1 + _expiring_share(inputs))
 
 
 def _expiring_share(inputs: Inputs) -> float:
@@ -458,10 +470,9 @@ def _expiring_share(inputs: Inputs) -> float:
 
 def _dynamodb(volumes: Volumes, storage: Storage) -> list[LineItem]:
     ingest_writes = (
-        volumes.events * INGEST_WRITE_UNITS_PER_EVENT
-        + volumes.lines
-        * (BENCH_INGEST_WRITE_UNITS - INGEST_WRITE_UNITS_PER_EVENT * BENCH_EVENTS)
-        / BENCH_LINES
+        volumes.preservation_events * INGEST_WRITE_UNITS_PER_PRESERVATION_EVENT
+        + volumes.access_events * INGEST_WRITE_UNITS_PER_ACCESS_EVENT
+        + volumes.lines * INGEST_OTHER_WRITE_UNITS_PER_LINE
     )
     projector_writes = (
         volumes.preservation_events
@@ -472,7 +483,9 @@ def _dynamodb(volumes: Volumes, storage: Storage) -> list[LineItem]:
         / BENCH_ACCESS_EVENTS
     )
     ingest_reads = (
-        volumes.events + volumes.lines * (BENCH_INGEST_READ_UNITS - BENCH_EVENTS) / BENCH_LINES
+        volumes.preservation_events * INGEST_READ_UNITS_PER_PRESERVATION_EVENT
+        + volumes.access_events * INGEST_READ_UNITS_PER_ACCESS_EVENT
+        + volumes.lines * INGEST_OTHER_READ_UNITS_PER_LINE
     )
     projector_reads = (
         volumes.preservation_events * BENCH_OBJECT_READ_UNITS / BENCH_PRESERVATION_EVENTS

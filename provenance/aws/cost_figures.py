@@ -98,8 +98,11 @@ UNIT_FIELDS: tuple[str, ...] = (
     "kinesis_kb_rounded",
     "kinesis_bytes",
     "ingest_write_units",
-    "ingest_event_write_units",
+    "ingest_preservation_write_units",
+    "ingest_access_write_units",
     "ingest_read_units",
+    "ingest_preservation_read_units",
+    "ingest_access_read_units",
     "object_marker_write_units",
     "object_row_writes",
     "object_row_write_units",
@@ -113,13 +116,15 @@ UNIT_FIELDS: tuple[str, ...] = (
     "event_item_bytes",
     "guards",
     "guard_bytes",
-    "index_bytes",
+    "bundles",
+    "bundle_bytes",
     "access_rows",
     "access_row_bytes",
     "object_rows",
     "object_row_bytes",
     "markers",
     "marker_bytes",
+    "access_markers",
     "stream_records",
     "projector_invocations",
     "ingest_cpu_s",
@@ -163,7 +168,7 @@ BENCH_LINES = _UNITS["lines"]
 BENCH_EVENTS = _UNITS["events"]
 BENCH_DAYS = _UNITS["days"]
 BENCH_OBJECTS = _UNITS["objects"]
-# Events by kind: each event leaves exactly one applied-marker, in the projection of its kind.
+# Events by kind: preservation events are event items, access events the records of bundles.
 BENCH_PRESERVATION_EVENTS = _UNITS["preservation_events"]
 BENCH_ACCESS_EVENTS = _UNITS["access_events"]
 # Kinesis, shipped by the real Shipper (`prov ship --once`); on-demand data in with each
@@ -172,11 +177,16 @@ BENCH_KINESIS_RECORDS = _UNITS["kinesis_records"]
 BENCH_KINESIS_PUT_UNITS = _UNITS["kinesis_put_units"]
 BENCH_KINESIS_KB_ROUNDED = _UNITS["kinesis_kb_rounded"]
 BENCH_KINESIS_BYTES = _UNITS["kinesis_bytes"]
-# DynamoDB write units, ingest: per event (its item, id guard and feed-index copy) and the
-# rest (stream names, the position counter, quarantine items), per line.
+# DynamoDB units, ingest, by kind: a preservation event's item, id guard and feed-index copy,
+# and the id guard's read; access events' bundles (one item per stream, hour and append) with
+# their feed-index copies, and the Query for the ids a stream-hour holds already; the rest
+# (stream names, the position counter, quarantine items), per line.
 BENCH_INGEST_WRITE_UNITS = _UNITS["ingest_write_units"]
-INGEST_WRITE_UNITS_PER_EVENT = _UNITS["ingest_event_write_units"] / BENCH_EVENTS
+BENCH_INGEST_PRESERVATION_WRITE_UNITS = _UNITS["ingest_preservation_write_units"]
+BENCH_INGEST_ACCESS_WRITE_UNITS = _UNITS["ingest_access_write_units"]
 BENCH_INGEST_READ_UNITS = _UNITS["ingest_read_units"]
+BENCH_INGEST_PRESERVATION_READ_UNITS = _UNITS["ingest_preservation_read_units"]
+BENCH_INGEST_ACCESS_READ_UNITS = _UNITS["ingest_access_read_units"]
 # DynamoDB units, projector, by kind: applied-marker writes, row rewrites, reads.
 BENCH_OBJECT_MARKER_WRITE_UNITS = _UNITS["object_marker_write_units"]
 BENCH_OBJECT_ROW_WRITES = _UNITS["object_row_writes"]
@@ -194,14 +204,15 @@ BENCH_EVENT_ITEMS = _UNITS["event_items_stored"]
 BENCH_EVENT_ITEM_BYTES = _UNITS["event_item_bytes"]
 BENCH_GUARD_BYTES = _UNITS["guard_bytes"]
 BENCH_GUARDS = _UNITS["guards"]
-BENCH_INDEX_BYTES = _UNITS["index_bytes"]
-"""The feed index, DynamoDB's 100 bytes per item included."""
+BENCH_BUNDLES = _UNITS["bundles"]
+BENCH_BUNDLE_BYTES = _UNITS["bundle_bytes"]
 BENCH_ACCESS_ROWS = _UNITS["access_rows"]
 BENCH_ACCESS_ROW_BYTES = _UNITS["access_row_bytes"]
 BENCH_OBJECT_ROWS = _UNITS["object_rows"]
 BENCH_OBJECT_ROW_BYTES = _UNITS["object_row_bytes"]
 BENCH_MARKERS = _UNITS["markers"]
 BENCH_MARKER_BYTES = _UNITS["marker_bytes"]
+BENCH_ACCESS_MARKERS = _UNITS["access_markers"]
 # The table's stream and the projector.
 BENCH_STREAM_RECORDS = _UNITS["stream_records"]
 BENCH_PROJECTOR_INVOCATIONS = _UNITS["projector_invocations"]
@@ -218,11 +229,37 @@ VCPU_MB = 1769
 MEASURED_ACCESS_SHARE = BENCH_ACCESS_EVENTS / BENCH_LINES
 """The benchmark's mix, counted as one access line per access event."""
 PRESERVATION_EVENTS_PER_OTHER_LINE = BENCH_PRESERVATION_EVENTS / (BENCH_LINES - BENCH_ACCESS_EVENTS)
-EVENT_BYTES = (
-    BENCH_EVENT_ITEM_BYTES
-    + ITEM_OVERHEAD_BYTES * BENCH_EVENT_ITEMS
-    + BENCH_INDEX_BYTES
+INGEST_WRITE_UNITS_PER_PRESERVATION_EVENT = (
+    BENCH_INGEST_PRESERVATION_WRITE_UNITS / BENCH_PRESERVATION_EVENTS
+)
+INGEST_WRITE_UNITS_PER_ACCESS_EVENT = BENCH_INGEST_ACCESS_WRITE_UNITS / BENCH_ACCESS_EVENTS
+INGEST_OTHER_WRITE_UNITS_PER_LINE = (
+    BENCH_INGEST_WRITE_UNITS
+    - BENCH_INGEST_PRESERVATION_WRITE_UNITS
+    - BENCH_INGEST_ACCESS_WRITE_UNITS
+) / BENCH_LINES
+"""Stream names, the position counter, quarantine items."""
+INGEST_READ_UNITS_PER_PRESERVATION_EVENT = (
+    BENCH_INGEST_PRESERVATION_READ_UNITS / BENCH_PRESERVATION_EVENTS
+)
+INGEST_READ_UNITS_PER_ACCESS_EVENT = BENCH_INGEST_ACCESS_READ_UNITS / BENCH_ACCESS_EVENTS
+INGEST_OTHER_READ_UNITS_PER_LINE = (
+    BENCH_INGEST_READ_UNITS - BENCH_INGEST_PRESERVATION_READ_UNITS - BENCH_INGEST_ACCESS_READ_UNITS
+) / BENCH_LINES
+PRESERVATION_EVENT_BYTES = (
+    2 * (BENCH_EVENT_ITEM_BYTES + ITEM_OVERHEAD_BYTES * BENCH_EVENT_ITEMS)
     + BENCH_GUARD_BYTES
     + ITEM_OVERHEAD_BYTES * BENCH_GUARDS
 ) / BENCH_EVENT_ITEMS
-"""Stored bytes per event: its item, the feed index's copy of it, and its id guard."""
+"""Stored bytes per preservation event: its item, the feed index's copy of it (projection
+ALL: the same bytes), and its id guard."""
+ACCESS_EVENT_BYTES = (
+    2 * (BENCH_BUNDLE_BYTES + ITEM_OVERHEAD_BYTES * BENCH_BUNDLES) / BENCH_ACCESS_EVENTS
+)
+"""Stored bytes per access event: its share of its bundle and of the feed index's copy."""
+BUNDLES_PER_ACCESS_EVENT = BENCH_BUNDLES / BENCH_ACCESS_EVENTS
+"""Bundle items (table-stream records for the projector) per access event: the benchmark's
+demo traffic is thin (a few events per service-hour), busier hours fill bundles further."""
+ACCESS_MARKERS_PER_ACCESS_EVENT = BENCH_ACCESS_MARKERS / BENCH_ACCESS_EVENTS
+"""Applied-markers per access event: one per bundle (or per part of a bundle too big for
+one atomic write)."""

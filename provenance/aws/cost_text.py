@@ -8,17 +8,16 @@ import math
 from typing import TYPE_CHECKING
 
 from provenance.aws.cost_figures import (
+    ACCESS_EVENT_BYTES,
     BENCH_ACCESS_EVENTS,
     BENCH_ACCESS_MARKER_WRITE_UNITS,
     BENCH_ACCESS_READ_UNITS,
     BENCH_ACCESS_ROW_WRITE_UNITS,
+    BENCH_BUNDLES,
     BENCH_DAYS,
-    BENCH_EVENT_ITEM_BYTES,
-    BENCH_EVENT_ITEMS,
     BENCH_EVENTS,
     BENCH_INGEST_CALLS,
     BENCH_INGEST_CPU_S,
-    BENCH_INGEST_READ_UNITS,
     BENCH_INGEST_SQLITE_CPU_S,
     BENCH_KINESIS_BYTES,
     BENCH_KINESIS_RECORDS,
@@ -35,14 +34,19 @@ from provenance.aws.cost_figures import (
     BENCH_PROJECTOR_CPU_S,
     BENCH_PROJECTOR_INVOCATIONS,
     BENCH_STREAM_RECORDS,
+    BUNDLES_PER_ACCESS_EVENT,
     DAYS_PER_MONTH,
     DYNAMODB_WRITE_UNIT,
     HOURS_PER_MONTH,
-    INGEST_WRITE_UNITS_PER_EVENT,
+    INGEST_READ_UNITS_PER_ACCESS_EVENT,
+    INGEST_READ_UNITS_PER_PRESERVATION_EVENT,
+    INGEST_WRITE_UNITS_PER_ACCESS_EVENT,
+    INGEST_WRITE_UNITS_PER_PRESERVATION_EVENT,
     MARKER_HOURS,
     MEASURED,
     MEASURED_ACCESS_SHARE,
     OBJECT_ROW_FINAL_WRITE_UNITS,
+    PRESERVATION_EVENT_BYTES,
     PRESERVATION_EVENTS_PER_OTHER_LINE,
     PRICES_SEEN,
     PROJECTOR_BATCH_SIZE,
@@ -93,16 +97,24 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
             if measured_mix
             else f"An access share of {inputs.access_share:g} is extrapolated from it."
         ),
-        "Per kind: the projector's units were measured per kind (preservation "
-        f"{preservation_writes:.2f} write and "
-        f"{BENCH_OBJECT_READ_UNITS / BENCH_PRESERVATION_EVENTS:.2f} read units per event, "
-        f"access {access_writes:.2f} and {BENCH_ACCESS_READ_UNITS / BENCH_ACCESS_EVENTS:.2f}); "
-        "ingest's "
-        f"{INGEST_WRITE_UNITS_PER_EVENT:.2f} write units (event item, id guard, feed-index "
-        f"copy) and {BENCH_INGEST_READ_UNITS / BENCH_EVENTS:.2f} read units per event were "
-        "measured over the mix and are applied to both. Kinesis bytes and ingest CPU (per line), "
-        f"projector CPU and event size ({BENCH_EVENT_ITEM_BYTES / BENCH_EVENT_ITEMS:,.0f} bytes, "
-        "per event) were measured over the mix only and applied to both kinds alike.",
+        "Per kind, measured: ingest writes "
+        f"{INGEST_WRITE_UNITS_PER_PRESERVATION_EVENT:.2f} units per preservation event (event "
+        f"item, id guard, feed-index copy) and {INGEST_WRITE_UNITS_PER_ACCESS_EVENT:.2f} per "
+        "access event (its share of a bundle, one compressed item per service, hour and "
+        f"append, and of its feed-index copy), and reads "
+        f"{INGEST_READ_UNITS_PER_PRESERVATION_EVENT:.2f} (the id guard) and "
+        f"{INGEST_READ_UNITS_PER_ACCESS_EVENT:.2f} (the ids the stream-hour holds); the "
+        "projector writes "
+        f"{preservation_writes:.2f} and reads "
+        f"{BENCH_OBJECT_READ_UNITS / BENCH_PRESERVATION_EVENTS:.2f} units per preservation "
+        f"event, {access_writes:.2f} and {BENCH_ACCESS_READ_UNITS / BENCH_ACCESS_EVENTS:.2f} per "
+        "access event (one applied-marker per bundle); stored bytes "
+        f"{PRESERVATION_EVENT_BYTES:,.0f} per preservation event and "
+        f"{ACCESS_EVENT_BYTES:,.0f} per access event. The benchmark's access traffic is "
+        f"thin ({BENCH_ACCESS_EVENTS / BENCH_BUNDLES:.1f} events per bundle): busier services "
+        "fill bundles further, so access units are likely overestimated. Kinesis bytes and "
+        "ingest CPU (per line) and projector CPU (per event) were measured over the mix only "
+        "and applied to both kinds alike.",
         "Access counts: the measured rows per access event come from the demo's thin traffic "
         f"(about {BENCH_ACCESS_EVENTS / (BENCH_DAYS * 24):.0f} access events an hour); busier "
         "hours share rows, so access-count writes and storage are likely overestimated.",
@@ -129,7 +141,9 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         f"{PROJECTOR_BATCH_SIZE} table-stream records (the deployment's batch size, full "
         "batches as at volume: the benchmark's were, "
         f"{BENCH_STREAM_RECORDS / BENCH_PROJECTOR_INVOCATIONS:.0f} records each), counting "
-        "only what the deployed filter lets through: new events and expired access events.",
+        "only what the deployed filter lets through: new preservation events, new bundles of "
+        f"access events ({BUNDLES_PER_ACCESS_EVENT:.3f} per access event, measured) and "
+        "expired bundles.",
         f"api function: {inputs.api_ms_per_request:g} ms a request at "
         f"{inputs.api_memory_mb:,} MB, assumed (no benchmark times it); the API's DynamoDB "
         "reads are not counted.",
@@ -139,12 +153,12 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         "unit or 1 KB of on-demand data. Retention beyond 24 hours (the CDK app keeps records "
         "168 hours) is billed extra and not counted: reference/aws.md has no price for it.",
         "Storage: items as DynamoDB sizes them plus 100 bytes each, the feed index's copy of "
-        "every event included, billed on the size at the end of the month; "
+        "every event item and bundle included, billed on the size at the end of the month; "
         + (
             "access events are kept forever (no TTL)."
             if inputs.access_days is None
             else f"access events expire after {inputs.access_days:,} days (TTL deletes are "
-            "free); their hourly counts stay."
+            "free; a bundle goes with its last record's expiry); their hourly counts stay."
         ),
         f"Objects: {volumes.objects:,} ObjectState rows of "
         f"{BENCH_OBJECT_ROW_BYTES / BENCH_OBJECT_ROWS:,.0f} bytes (the measured size at the end of "

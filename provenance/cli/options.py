@@ -161,7 +161,10 @@ def open_store(url: str | None, *, create: bool = False) -> EventStore:
             DEFAULT_STORE_PATH.parent.mkdir(parents=True, exist_ok=True)
     else:
         check_store_url(url)
-    return eventstore.open_store(url, create=create)
+    from provenance.domain.events import ACCESS_STREAM_PREFIX
+
+    # Access events in bundles on DynamoDB (one item per service, hour and append).
+    return eventstore.open_store(url, create=create, bundled_prefixes=(ACCESS_STREAM_PREFIX,))
 
 
 def refuse_writing_the_store(target: str | None, store_url: str | None) -> None:

@@ -30,7 +30,9 @@ from provenance.domain.events import load_payload
 
 CHECKPOINT = "$checkpoint"
 APPLIED = "$applied/"
-"""Key prefix of the markers `apply_changes` leaves: `$applied/<hour>/<event id>`."""
+"""Key prefix of the markers `apply_changes` leaves: `$applied/<hour>/<event id>`, or for a
+bundle `$applied/<hour>/<BUNDLE_MARKER><bundle's identity>`."""
+BUNDLE_MARKER = "bundle:"
 MARKER_HOURS = 48
 """How long markers are kept after their change's hour: a change stream redelivers for at
 most 24 hours (DynamoDB Streams' retention), so an older marker can never be needed again."""
@@ -55,14 +57,28 @@ class Appended:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One record from the store's change stream, and the UTC hour (`YYYY-MM-DDTHH`) the
-    stream says it was written in: the same on every redelivery."""
+    """One change from the store's change stream, and the UTC hour (`YYYY-MM-DDTHH`) the
+    stream says it was written in: the same on every redelivery. The change is one record, or
+    a bundle of records the store wrote as one item (`Change.of_bundle`: `bundle` is its
+    identity, `more` the records after the first), applied with one marker."""
 
     record: EventRecord
     hour: str
+    bundle: str | None = None
+    more: tuple[EventRecord, ...] = ()
+
+    @classmethod
+    def of_bundle(cls, bundle: str, records: Sequence[EventRecord], hour: str) -> Change:
+        return cls(records[0], hour, bundle, tuple(records[1:]))
+
+    @property
+    def records(self) -> tuple[EventRecord, ...]:
+        return (self.record, *self.more)
 
     @property
     def marker(self) -> str:
+        if self.bundle is not None:
+            return f"{APPLIED}{self.hour}/{BUNDLE_MARKER}{self.bundle}"
         return f"{APPLIED}{self.hour}/{self.record.event_id}"
 
     @property
@@ -73,6 +89,22 @@ class Change:
         23 hours (DynamoDB's TTL deletes late, never early). Counted from the change, not from
         when it was applied, so that it is the same on every delivery and every retry."""
         return datetime.fromisoformat(self.hour + ":00+00:00") + timedelta(hours=MARKER_HOURS)
+
+
+Folded = tuple[EventRecord, dict[str, Any], Sequence[str]]
+"""A record, its event, and the keys of the rows it changes."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """What one applied-marker stands for: a change's records of this projection's types
+    (a bundle whose rows would not fit one atomic write is cut into parts, each marked
+    `<marker>/<part>`: the cut depends on the records only, so it is the same every time)."""
+
+    marker: str
+    expires_at: datetime
+    folded: list[Folded]
+    keys: frozenset[str]
 
 
 @dataclass
@@ -196,73 +228,81 @@ class Projector(ABC):
         """Apply records delivered by the store's change stream, each exactly once.
 
         A stream delivers at least once, in any order across its shards, and several
-        consumers may update the same row (hourly counts) at once. So each applied event
-        leaves a marker row, written in the same atomic call as the rows it changed; a
-        change whose marker exists is skipped, and a write that lost a race (a row or a
-        marker changed since it was read) is read and applied again. Calls stay within the
-        store's `max_atomic_writes`, so each one is all-or-nothing. Markers are written to
-        expire (`Change.marker_expires_at`), so a store that expires rows drops them itself.
+        consumers may update the same row (hourly counts) at once. So each applied change (an
+        event, or a bundle of them) leaves a marker row, written in the same atomic call as
+        the rows it changed; a change whose marker exists is skipped, and a write that lost a
+        race (a row or a marker changed since it was read) is read and applied again. Calls
+        stay within the store's `max_atomic_writes`, so each one is all-or-nothing. Markers
+        are written to expire (`Change.marker_expires_at`), so a store that expires rows drops
+        them itself. The report counts records, not changes.
         """
         report = ChangeReport()
-        wanted = [c for c in changes if c.record.type in self.TYPES]
-        report.passed_by = len(changes) - len(wanted)
-        limit = self.store.max_atomic_writes or len(wanted) * 8 + 8
-        chunk: list[tuple[Change, dict[str, Any], Sequence[str]]] = []
+        limit = self.store.max_atomic_writes or sum(len(c.records) for c in changes) * 8 + 8
+        units: list[_Unit] = []
+        for change in changes:
+            folded: list[Folded] = []
+            for record in change.records:
+                if record.type in self.TYPES:
+                    event = load_payload(record.payload)
+                    folded.append((record, event, self.row_keys(record, event)))
+                else:
+                    report.passed_by += 1
+            if folded:
+                units += _units(change, folded, limit)
+        chunk: list[_Unit] = []
         keys: set[str] = set()
-        for change in wanted:
-            event = load_payload(change.record.payload)
-            row_keys = self.row_keys(change.record, event)
-            if chunk and len(keys | set(row_keys)) + len(chunk) + 1 > limit:
+        for unit in units:
+            if chunk and len(keys | unit.keys) + len(chunk) + 1 > limit:
                 self._apply_chunk(chunk, report)
                 chunk, keys = [], set()
-            chunk.append((change, event, row_keys))
-            keys.update(row_keys)
+            chunk.append(unit)
+            keys |= unit.keys
         if chunk:
             self._apply_chunk(chunk, report)
         return report
 
-    def _apply_chunk(
-        self, chunk: list[tuple[Change, dict[str, Any], Sequence[str]]], report: ChangeReport
-    ) -> None:
-        wanted = {key for _, _, keys in chunk for key in keys}
-        wanted.update(change.marker for change, _, _ in chunk)
+    def _apply_chunk(self, chunk: list[_Unit], report: ChangeReport) -> None:
+        wanted = {key for unit in chunk for key in unit.keys}
+        wanted.update(unit.marker for unit in chunk)
+        records = sum(len(unit.folded) for unit in chunk)
         for _attempt in range(_RETRIES):
             # Markers and rows in one round trip: they are rows of the same projection.
             stored = self.store.get_projections(self.NAME, wanted)
-            todo = [item for item in chunk if item[0].marker not in stored]
+            todo = [unit for unit in chunk if unit.marker not in stored]
             if not todo:
-                report.already_applied += len(chunk)
+                report.already_applied += records
                 return
             touched: dict[str, tuple[Row, int]] = {}
-            for change, event, keys in todo:
-                for key in keys:
-                    entry = touched.get(key)
-                    if entry is None:
-                        found = stored.get(key)
-                        entry = (
-                            (from_json(found.value), found.version)
-                            if found is not None
-                            else (self.new_row(key, change.record, event), 0)
-                        )
-                        touched[key] = entry
-                    self.apply(entry[0], change.record, event)
+            for unit in todo:
+                for record, event, keys in unit.folded:
+                    for key in keys:
+                        entry = touched.get(key)
+                        if entry is None:
+                            found = stored.get(key)
+                            entry = (
+                                (from_json(found.value), found.version)
+                                if found is not None
+                                else (self.new_row(key, record, event), 0)
+                            )
+                            touched[key] = entry
+                        self.apply(entry[0], record, event)
             writes = [
                 ProjectionWrite(key, to_json(row), version)
                 for key, (row, version) in touched.items()
             ]
             writes += [
-                ProjectionWrite(change.marker, b"", 0, expires_at=change.marker_expires_at)
-                for change, _, _ in todo
+                ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
             ]
             try:
                 self.store.write_projection(self.NAME, writes)
             except ConcurrencyError:
                 # Another consumer changed one of these rows (or applied one of these
-                # events) since they were read: read again.
+                # changes) since they were read: read again.
                 report.conflicts += 1
                 continue
-            report.applied += len(todo)
-            report.already_applied += len(chunk) - len(todo)
+            applied = sum(len(unit.folded) for unit in todo)
+            report.applied += applied
+            report.already_applied += records - applied
             return
         raise ConcurrencyError(f"projection {self.NAME} kept changing under {_RETRIES} retries")
 
@@ -385,6 +425,28 @@ class Projector(ABC):
             self._rows[key] = (row, row_version + 1)
         self._checkpoint = (done, version + 1)
         return len(records)
+
+
+def _units(change: Change, folded: list[Folded], limit: int) -> list[_Unit]:
+    """A change's records of one projection as marked units: one, unless a bundle's rows and
+    marker would not fit one atomic write of `limit` rows."""
+    expires = change.marker_expires_at
+    if change.bundle is None:
+        return [_Unit(change.marker, expires, folded, frozenset(folded[0][2]))]
+    parts: list[tuple[list[Folded], set[str]]] = [([], set())]
+    for entry in folded:
+        part, keys = parts[-1]
+        if part and len(keys | set(entry[2])) + 1 > limit:
+            parts.append(([], set()))
+            part, keys = parts[-1]
+        part.append(entry)
+        keys.update(entry[2])
+    if len(parts) == 1:
+        return [_Unit(change.marker, expires, folded, frozenset(parts[0][1]))]
+    return [
+        _Unit(f"{change.marker}/{i}", expires, part, frozenset(keys))
+        for i, (part, keys) in enumerate(parts)
+    ]
 
 
 def _advance(checkpoint: Checkpoint, position: int) -> Checkpoint:

@@ -5,9 +5,10 @@ projector Lambda's algorithm, with the store passed in).
   passed by. Removals are the TTL expiring access events: their counts stay, and the
   projection is sealed up to their day, so a rebuild keeps those days' counts.
 - Each event is applied exactly once, however often the stream delivers it:
-  `Projector.apply_changes` leaves a marker per applied event in the same atomic write as the
-  rows it changed, and rereads and retries when another invocation changed a row first
-  (optimistic concurrency; several shards update the same hourly rows).
+  `Projector.apply_changes` leaves a marker per applied event, or per bundle (the records of
+  a bundled stream-hour the store wrote as one item: one marker for all of them), in the same
+  atomic write as the rows it changed, and rereads and retries when another invocation
+  changed a row first (optimistic concurrency; several shards update the same hourly rows).
 - The batch is applied in order, in slices. If a slice fails, its first record's sequence
   number is reported: Lambda checkpoints before it and delivers it and everything after it
   again; what was applied already is skipped by its marker.
@@ -29,7 +30,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventstore import EventStore, EventStoreError
-from eventstore.dynamodb.stream import inserted_record, removed_event, sequence_number, written_at
+from eventstore.dynamodb.stream import (
+    inserted_bundle,
+    inserted_record,
+    removed_event,
+    sequence_number,
+    written_at,
+)
 from provenance.domain.events import ACCESS_STREAM_PREFIX
 from provenance.projections import access_counts
 from provenance.projections.access_counts import AccessCountsProjector
@@ -68,7 +75,7 @@ def apply_batch(store: EventStore, records: list[dict[str, Any]]) -> Batch:
         ObjectStateProjector(store),
         AccessCountsProjector(store),
     )
-    batch = Batch(len(records), sum(1 for change in changes if change is not None))
+    batch = Batch(len(records), sum(len(change.records) for change in changes if change))
     total = batch.total
     for start in range(0, len(records), SLICE):
         piece = [c for c in changes[start : start + SLICE] if c is not None]
@@ -88,12 +95,17 @@ def apply_batch(store: EventStore, records: list[dict[str, Any]]) -> Batch:
 
 
 def _change(record: dict[str, Any]) -> Change | None:
-    """The change a stream record brings, or None when it is not a new event."""
+    """The change a stream record brings, or None when it is not a new event or bundle."""
     event = inserted_record(record)
-    if event is None:
+    bundle = inserted_bundle(record) if event is None else None
+    if event is None and bundle is None:
         return None
     written = written_at(record) or time.time()
-    return Change(event, datetime.fromtimestamp(written, UTC).strftime("%Y-%m-%dT%H"))
+    hour = datetime.fromtimestamp(written, UTC).strftime("%Y-%m-%dT%H")
+    if bundle is not None:
+        return Change.of_bundle(bundle[0], bundle[1], hour)
+    assert event is not None
+    return Change(event, hour)
 
 
 def _seal_expired(store: EventStore, records: list[dict[str, Any]]) -> None:

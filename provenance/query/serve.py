@@ -37,6 +37,7 @@ from aws_lambda_powertools import Logger
 
 from eventstore import EventStore, open_store
 from provenance.domain.errors import ProvenanceError
+from provenance.domain.events import ACCESS_STREAM_PREFIX
 from provenance.domain.terminal import json_text
 from provenance.query.http_api import QueryApi, has_content
 
@@ -174,7 +175,9 @@ class PerThreadStore:
     def __call__(self) -> EventStore:
         store: EventStore | None = getattr(self._local, "store", None)
         if store is None:
-            store = self._local.store = open_store(self.url, create=False)
+            store = self._local.store = open_store(
+                self.url, create=False, bundled_prefixes=(ACCESS_STREAM_PREFIX,)
+            )
         return store
 
 

@@ -253,7 +253,9 @@ def test_a_store_outage_reports_the_record_for_redelivery(
         config=Config(retries={"mode": "standard", "max_attempts": 1}),
     )
     throttled = Throttle(times=10_000)
-    client.meta.events.register("before-send.dynamodb.TransactWriteItems", throttled)
+    # Events in transactions, bundles of access events in conditional puts.
+    for operation in ("TransactWriteItems", "PutItem"):
+        client.meta.events.register(f"before-send.dynamodb.{operation}", throttled)
     monkeypatch.setattr(runtime_store, "_client", client)
     monkeypatch.setattr(runtime_store, "_sleep", lambda seconds: None)
     poller = KinesisPoller(pipeline.moto.endpoint_url, pipeline.stream)

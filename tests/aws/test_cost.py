@@ -47,7 +47,6 @@ READ_DOLLARS = (
     * PER_MILLION
     * READ_PRICE
 )
-EVENTS_PER_LINE = U["events"] / U["lines"]
 # Lambda compute per 1,000,000 lines with the CPU share counted (a vCPU at 1,769 MB): GB-s.
 INGEST_GB_S_AT_1024 = U["ingest_cpu_s"] * PER_MILLION * 1769 / 1024
 PROJECTOR_GB_S_AT_512 = U["projector_cpu_s"] * PER_MILLION * 1769 / 512 * 0.5
@@ -100,11 +99,15 @@ def test_lambda_compute_matches_the_benchmarks_gb_seconds() -> None:
 
 
 def test_projector_requests_count_only_what_the_deployed_filter_passes() -> None:
-    # The filter (cdk/projector.py) passes event items only: new events, and access events
-    # the TTL removes. In month 1 nothing has expired yet (365-day retention).
+    # The filter (cdk/projector.py) passes event items and bundles only: new preservation
+    # events, new bundles of access events, and bundles the TTL removes. In month 1 nothing
+    # has expired yet (365-day retention).
     result = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, month=1))
-    events = MONTH_DAYS * MILLION_LINES_A_DAY * EVENTS_PER_LINE
-    projector = events / 100  # one invocation per 100 records, the deployment's batch size
+    volumes = result.volumes
+    records = (
+        volumes.preservation_events + volumes.access_events * U["bundles"] / U["access_events"]
+    )
+    projector = records / 100  # one invocation per 100 records, the deployment's batch size
     others = result.volumes.kinesis_records + result.inputs.api_requests_per_month
     assert quantity(result, "requests") == pytest.approx(others + projector, rel=1e-6)
 
@@ -170,15 +173,9 @@ def test_access_days_set_the_steady_state_of_access_event_storage() -> None:
     short = estimate(replace(inputs, access_days=30)).storage
     year = estimate(replace(inputs, access_days=365)).storage
     forever = estimate(replace(inputs, access_days=None)).storage
-    # An event keeps its item and the feed index's copy (its bytes counted with DynamoDB's 100
-    # of overhead per item), and its guard.
-    per_event = (
-        U["event_item_bytes"]
-        + 100 * U["event_items_stored"]
-        + U["index_bytes"]
-        + U["guard_bytes"]
-        + 100 * U["guards"]
-    ) / U["event_items_stored"]
+    # An access event keeps its share of its bundle and of the feed index's copy of it (bytes
+    # counted with DynamoDB's 100 of overhead per item); bundles have no guards.
+    per_event = 2 * (U["bundle_bytes"] + 100 * U["bundles"]) / U["access_events"]
     assert short.access_events_gb == pytest.approx(1e6 * 30 * per_event / 2**30, rel=1e-3)
     assert short.access_steady_gb == pytest.approx(short.access_events_gb)
     assert year.access_events_gb == pytest.approx(1e6 * 365 * per_event / 2**30, rel=1e-3)
@@ -215,17 +212,50 @@ def test_the_mix_moves_events_between_kinds() -> None:
     assert no_access.access_events == 0
 
 
-def test_ingest_writes_the_measured_units_an_event_whatever_the_mix() -> None:
-    # The event item, its guard and its feed-index copy per event; stream names, the counter
-    # and quarantine items per line.
-    per_event = U["ingest_event_write_units"] / U["events"]
-    rest = (U["ingest_write_units"] - U["ingest_event_write_units"]) * PER_MILLION
+def test_preservation_event_storage_is_item_index_copy_and_guard() -> None:
+    inputs = Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=0.0, objects=0, month=1)
+    storage = estimate(inputs).storage
+    per_event = (
+        2 * (U["event_item_bytes"] + 100 * U["event_items_stored"])
+        + U["guard_bytes"]
+        + 100 * U["guards"]
+    ) / U["event_items_stored"]
+    events = estimate(inputs).volumes.preservation_events
+    assert storage.preservation_events_gb == pytest.approx(events * per_event / 2**30, rel=1e-3)
+
+
+def test_ingest_writes_and_reads_the_measured_units_of_each_kind() -> None:
+    # Preservation events: the event item, its guard and its feed-index copy, and the guard's
+    # read; access events: their share of bundles and of the bundles' feed-index copies, and
+    # of the Query for a stream-hour's ids; stream names, the counter and quarantine items
+    # per line.
+    preservation = U["ingest_preservation_write_units"] / U["preservation_events"]
+    access = U["ingest_access_write_units"] / U["access_events"]
+    rest = (
+        U["ingest_write_units"]
+        - U["ingest_preservation_write_units"]
+        - U["ingest_access_write_units"]
+    ) * PER_MILLION
+    read_preservation = U["ingest_preservation_read_units"] / U["preservation_events"]
+    read_access = U["ingest_access_read_units"] / U["access_events"]
+    read_rest = (
+        U["ingest_read_units"] - U["ingest_preservation_read_units"] - U["ingest_access_read_units"]
+    ) * PER_MILLION
     for share in (0.0, 0.5, 1.0):
         result = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, access_share=share))
-        events = result.volumes.events
-        expected = per_event * events + MONTH_DAYS * rest
+        v = result.volumes
+        expected = (
+            preservation * v.preservation_events + access * v.access_events + MONTH_DAYS * rest
+        )
         assert quantity(result, "write units, ingest") == pytest.approx(expected, rel=1e-4)
-        assert quantity(result, "read units, ingest") == pytest.approx(events, rel=1e-3)
+        reads = (
+            read_preservation * v.preservation_events
+            + read_access * v.access_events
+            + MONTH_DAYS * read_rest
+        )
+        assert quantity(result, "read units, ingest") == pytest.approx(reads, rel=1e-4)
+    # Bundled, an access event costs far less at ingest than a preservation event.
+    assert access < preservation / 3
 
 
 def test_assumptions_say_whether_the_mix_was_measured_or_extrapolated() -> None:
@@ -453,9 +483,16 @@ def _figures() -> dict[str, Any]:
         "days": 10,
         "objects": 5,
         "dynamodb_event_items": 700,
+        "preservation_events": 400,
+        "access_events": 300,
         "kinesis": {"records": 2, "payload_units": 3, "kb_rounded": 40, "bytes": 39_000},
         "writes": {
-            "ingest": {"event item": tally(700, 7e5, 1400), "id guard": tally(700, 6e4, 1400)},
+            "ingest": {
+                "event item": tally(400, 4e5, 800),
+                "id guard": tally(400, 4e4, 800),
+                "access bundle": tally(30, 6e4, 60),
+                "bundle's feed index (GSI) copy": tally(30, 6e4, 60),
+            },
             "projector": {
                 "object_state applied-marker": tally(400, 4e4, 800),
                 "object_state row": tally(300, 3e5, 600),
@@ -463,11 +500,18 @@ def _figures() -> dict[str, Any]:
                 "access_counts row": tally(200, 5e4, 400),
             },
         },
-        "reads": {"ingest": {"id guard": tally(700, 0, 700)}, "projector": {}},
+        "reads": {
+            "ingest": {
+                "id guard": tally(400, 0, 400),
+                "stream-hour ids (Query)": tally(30, 0, 30),
+            },
+            "projector": {},
+        },
         "calls": {"ingest": {"PutItem": 9}, "projector": {"Query": 4}},
         "storage": {
-            "by_kind": {k: kept for k in ("event item", "id guard", "object_state row")},
-            "index_bytes": 1000,
+            "by_kind": {
+                k: kept for k in ("event item", "id guard", "object_state row", "access bundle")
+            },
         },
         "stream_records": {"event item": 700},
         "projector": {"invocations": 7, "cpu_s": 1.5, "records": 700},
@@ -482,7 +526,9 @@ def test_the_units_file_the_bench_writes_and_the_model_reads_hold_the_same_field
     committed = json.loads(UNITS_FILE.read_text())
     assert set(written) == set(committed) == {"measured", "units"}
     assert set(written["units"]) == set(committed["units"]) == set(cost_figures.UNIT_FIELDS)
-    assert written["units"]["ingest_event_write_units"] == 2800
+    assert written["units"]["ingest_preservation_write_units"] == 1600
+    assert written["units"]["ingest_access_write_units"] == 120
+    assert written["units"]["ingest_access_read_units"] == 30
     # The committed file names the run: its command and the commit and machine it measured.
     measured = committed["measured"]
     assert measured["command"].startswith("python bench/aws_units.py")
@@ -513,16 +559,16 @@ def test_prov_cost_prices_what_the_units_file_says(tmp_path: Path) -> None:
     args = ("--lines-per-day", "1000000", "--access-share", "0.5")
     same = _prov_cost_with(tmp_path, U, *args)
     assert same["total"] == pytest.approx(estimate(Inputs(1_000_000, access_share=0.5)).total)
-    # Twice the units an event costs at ingest, and twice the projector's access rows.
+    # Twice the units an access event costs at ingest, and twice the projector's access rows.
     doubled = {
         **U,
-        "ingest_write_units": U["ingest_write_units"] + U["ingest_event_write_units"],
-        "ingest_event_write_units": 2 * U["ingest_event_write_units"],
+        "ingest_write_units": U["ingest_write_units"] + U["ingest_access_write_units"],
+        "ingest_access_write_units": 2 * U["ingest_access_write_units"],
         "access_row_write_units": 2 * U["access_row_write_units"],
     }
     more = _prov_cost_with(tmp_path, doubled, *args)
-    events = same["volumes"]["events"]
-    extra = events * U["ingest_event_write_units"] / U["events"]
+    events = same["volumes"]["access_events"]
+    extra = events * U["ingest_access_write_units"] / U["access_events"]
     assert line(more, "write units, ingest") == pytest.approx(
         line(same, "write units, ingest") + extra
     )

@@ -324,7 +324,7 @@ def flaky(lambda_store: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[F
     monkeypatch.setattr(
         handlers.container,
         "open_store",
-        lambda url, create: FlakyStore(url.removeprefix("sqlite:///")),
+        lambda url, create, **_: FlakyStore(url.removeprefix("sqlite:///")),
     )
     yield FlakyStore
     FlakyStore.failing = None

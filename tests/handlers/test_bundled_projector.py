@@ -1,0 +1,163 @@
+"""Bundles of access events through the table's stream into AccessCounts: one change and one
+applied-marker per bundle, every record counted exactly once, equal to a replay of the same
+events (`prov rebuild`'s counting)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eventstore import EventRecord, EventStore, SQLiteEventStore
+from eventstore.dynamodb import DynamoDBEventStore, create_table
+from provenance.domain.events import ACCESS_STREAM_PREFIX
+from provenance.projections import access_counts
+from provenance.projections.access_counts import AccessCountsProjector
+from provenance.projections.base import APPLIED, BUNDLE_MARKER, Change
+from provenance.projections.change_stream import apply_batch
+from tests.access_helpers import random_records
+from tests.aws_lambda import TableStreamPoller
+from tests.aws_server import REGION, MotoServer, unique_name
+
+HOUR = "2026-03-11T10"
+
+
+def _rows(store: EventStore) -> dict[str, Any]:
+    return {
+        row.key: json.loads(row.value)
+        for row in store.read_projection(access_counts.PROJECTION)
+        if not row.key.startswith("$")
+    }
+
+
+def _markers(store: EventStore) -> list[str]:
+    return [
+        row.key
+        for row in store.read_projection(access_counts.PROJECTION)
+        if row.key.startswith(APPLIED)
+    ]
+
+
+def _replayed(records: list[EventRecord], path: Path) -> dict[str, Any]:
+    with SQLiteEventStore(path) as store:
+        store.append(records)
+        access_counts.catch_up(store)
+        return _rows(store)
+
+
+@pytest.fixture
+def dynamodb(moto: MotoServer) -> Iterator[DynamoDBEventStore]:
+    table = unique_name("events")
+    create_table(table, region=REGION, endpoint_url=moto.endpoint_url)
+    with DynamoDBEventStore(
+        table,
+        region=REGION,
+        endpoint_url=moto.endpoint_url,
+        bundled_prefixes=(ACCESS_STREAM_PREFIX,),
+    ) as store:
+        yield store
+    boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
+        TableName=table
+    )
+
+
+def test_a_bundle_is_applied_once_under_one_marker(tmp_path: Path) -> None:
+    records = random_records(60, seed=3, days=1)
+    bundle = Change.of_bundle("b1", records, HOUR)
+    with SQLiteEventStore(tmp_path / "stream.db") as store:
+        projector = AccessCountsProjector(store)
+
+        first = projector.apply_changes([bundle])
+        again = projector.apply_changes([bundle, Change.of_bundle("b1", records[:5], HOUR)])
+
+        assert (first.applied, first.already_applied) == (60, 0)
+        assert (again.applied, again.already_applied) == (0, 65)
+        assert _markers(store) == [f"{APPLIED}{HOUR}/{BUNDLE_MARKER}b1"]
+        assert _rows(store) == _replayed(records, tmp_path / "replayed.db")
+
+
+def test_a_bundle_too_big_for_one_atomic_write_is_applied_in_marked_parts(
+    dynamodb: DynamoDBEventStore, tmp_path: Path
+) -> None:
+    # A month of varied requests touches far more rows than one transaction holds.
+    records = random_records(300, seed=8, days=30)
+    bundle = Change.of_bundle("big", records, HOUR)
+    projector = AccessCountsProjector(dynamodb)
+
+    first = projector.apply_changes([bundle])
+    again = projector.apply_changes([bundle])
+
+    markers = _markers(dynamodb)
+    assert (first.applied, again.already_applied) == (300, 300)
+    assert len(markers) > 1
+    assert all(m.startswith(f"{APPLIED}{HOUR}/{BUNDLE_MARKER}big/") for m in markers)
+    assert _rows(dynamodb) == _replayed(records, tmp_path / "replayed.db")
+
+
+def _project(store: DynamoDBEventStore, moto: MotoServer, *, twice: bool = False) -> int:
+    """Feed the table's stream to the projector as Lambda does (redelivering it all once more
+    when `twice`); return how many bundles it carried."""
+    batches = list(TableStreamPoller(moto.endpoint_url, store.table).batches())
+    bundles = 0
+    for _ in range(2 if twice else 1):
+        for batch in batches:
+            result = apply_batch(store, batch["Records"])
+            assert result.failed_from is None, result.error
+            bundles += sum(
+                1 for r in batch["Records"] if "bundle" in (r["dynamodb"].get("NewImage") or {})
+            )
+    return bundles
+
+
+@given(
+    appends=st.lists(
+        st.lists(st.integers(min_value=0, max_value=59), min_size=1, max_size=25),
+        min_size=1,
+        max_size=4,
+    ),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_bundled_appends_through_the_stream_count_like_a_replay(
+    moto: MotoServer, tmp_path_factory: pytest.TempPathFactory, appends: list[list[int]], seed: int
+) -> None:
+    """Any appends of access events (repeated within and across appends, over hours,
+    services and days), bundled, fed to the projector from the table's stream (and delivered
+    twice), give the AccessCounts rows a replay of the distinct events gives."""
+    pool = random_records(60, seed=seed, days=2)
+    table = unique_name("events")
+    create_table(table, region=REGION, endpoint_url=moto.endpoint_url)
+    with DynamoDBEventStore(
+        table,
+        region=REGION,
+        endpoint_url=moto.endpoint_url,
+        bundled_prefixes=(ACCESS_STREAM_PREFIX,),
+    ) as store:
+        for numbers in appends:
+            store.append([pool[n] for n in numbers])
+        distinct = sorted({n for numbers in appends for n in numbers})
+
+        bundles = _project(store, moto, twice=random.Random(seed).random() < 0.5)
+
+        assert bundles >= 1
+        assert sorted(r.event_id for r in store.read_all()) == sorted(
+            pool[n].event_id for n in distinct
+        )
+        replayed = _replayed(
+            [pool[n] for n in distinct], tmp_path_factory.mktemp("replay") / "r.db"
+        )
+        assert _rows(store) == replayed
+    boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
+        TableName=table
+    )
