@@ -186,7 +186,13 @@ class LocalServer:
     ProvenanceError, in one line, when it cannot listen there."""
 
     def __init__(self, application: WSGIApplication, *, host: str, port: int, threads: int) -> None:
-        from waitress.server import create_server  # noqa: PLC0415  (only serving needs it)
+        try:
+            from waitress.server import create_server  # noqa: PLC0415  (only serving needs it)
+        except ImportError:
+            # `make demo` installs the runtime alone: say what to install, not a traceback.
+            raise ProvenanceError(
+                "prov serve needs waitress: pip install 'sdr-provenance[serve]' (or make dev)"
+            ) from None
 
         self._map: dict[int, Any] = {}
         try:

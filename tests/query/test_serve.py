@@ -436,3 +436,15 @@ def test_handler_events_and_served_events_agree(server, demo) -> None:
     _, _, body = fetch(f"{url}{target}?limit=4")
 
     assert body.decode() == by_gateway["body"]
+
+
+def test_prov_serve_without_waitress_says_what_to_install(capsys, demo, monkeypatch) -> None:
+    # `make demo` installs the runtime alone; `prov serve` then names the extra, in one line.
+    monkeypatch.setitem(sys.modules, "waitress.server", None)
+
+    code, out, err = run(capsys, "serve", "--store", demo.url, "--port", "0")
+
+    assert code == 1
+    assert out == ""
+    expected = "prov serve needs waitress: pip install 'sdr-provenance[serve]' (or make dev)"
+    assert err == f"prov: error: {expected}\n"
