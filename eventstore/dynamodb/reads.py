@@ -43,23 +43,31 @@ class Reading(Calls):
         if limit == 0:
             return []
         if not self._bundled(stream):
-            items = list(self._stream_items(stream, after, descending, limit))
+            bound = None if after is None else ("<" if descending else ">", after)
+            items = list(self._partition_items(stream, bound, descending, limit))
             if not any(is_bundle_key(item[schema.SORT_KEY]["S"]) for item in items):
                 return [record_from_item(item) for item in items]
             # Bundles in a stream this handle was not told to bundle (another handle wrote
             # them): read it hour by hour like a bundled one.
         return list(itertools.islice(self._bundled_stream(stream, after, descending), limit))
 
-    def _stream_items(
-        self, stream: str, after: str | None, descending: bool, limit: int | None
+    def _partition_items(
+        self,
+        stream: str,
+        bound: tuple[str, str] | None,
+        descending: bool,
+        limit: int | None = None,
     ) -> Iterator[Item]:
+        """The stream partition's items in sort-key order, those whose sort key stands in
+        `bound` (an operator and a key) only."""
         names = {"#pk": schema.PARTITION_KEY}
         values: dict[str, Any] = {":pk": {"S": schema.EVENT_PREFIX + stream}}
         condition = "#pk = :pk"
-        if after is not None:
+        if bound is not None:
+            operator, key = bound
             names["#sk"] = schema.SORT_KEY
-            values[":after"] = {"S": after}
-            condition += " AND #sk " + ("< :after" if descending else "> :after")
+            values[":bound"] = {"S": key}
+            condition += f" AND #sk {operator} :bound"
         query: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": condition,
@@ -81,7 +89,8 @@ class Reading(Calls):
             # Every item of the cursor's hour: its bundles ("H#...") sort before the cursor.
             hour = after[:HOUR_LENGTH]
             start = hour + (";" if descending else SEPARATOR)
-        items = self._hour_items(stream, start, descending)
+        bound = None if start is None else ("<" if descending else ">=", start)
+        items = self._partition_items(stream, bound, descending)
         for _hour, group in itertools.groupby(
             items, key=lambda item: item[schema.SORT_KEY]["S"][:HOUR_LENGTH]
         ):
@@ -97,24 +106,6 @@ class Reading(Calls):
                     record.cursor < after if descending else record.cursor > after
                 ):
                     yield record
-
-    def _hour_items(self, stream: str, start: str | None, descending: bool) -> Iterator[Item]:
-        names = {"#pk": schema.PARTITION_KEY}
-        values: dict[str, Any] = {":pk": {"S": schema.EVENT_PREFIX + stream}}
-        condition = "#pk = :pk"
-        if start is not None:
-            names["#sk"] = schema.SORT_KEY
-            values[":start"] = {"S": start}
-            condition += " AND #sk " + ("< :start" if descending else ">= :start")
-        query: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": not descending,
-            "ConsistentRead": True,
-        }
-        return self._query(query, "read")
 
     def read_all(
         self,

@@ -176,12 +176,7 @@ def _druid_totals(
         if target is None:
             target = sums[place] = {}
         for druid, (requests, size) in row["druid"].items():
-            pair = target.get(druid)
-            if pair is None:
-                target[druid] = [requests, size]
-            else:
-                pair[0] += requests
-                pair[1] += size
+            add(target, druid, requests, size)
     for (bucket, service), druids in sums.items():
         for druid, (requests, size) in druids.items():
             group = tuple(druid if name == "druid" else service for name in query.by)

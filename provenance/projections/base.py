@@ -25,7 +25,14 @@ from typing import Any, ClassVar
 
 from pydantic_core import from_json, to_json
 
-from eventstore import ConcurrencyError, EventRecord, EventStore, ProjectionWrite, time_key
+from eventstore import (
+    ConcurrencyError,
+    EventRecord,
+    EventStore,
+    ProjectionRow,
+    ProjectionWrite,
+    time_key,
+)
 from provenance.domain.events import load_payload
 
 CHECKPOINT = "$checkpoint"
@@ -278,13 +285,7 @@ class Projector(ABC):
                     for key in keys:
                         entry = touched.get(key)
                         if entry is None:
-                            found = stored.get(key)
-                            entry = (
-                                (from_json(found.value), found.version)
-                                if found is not None
-                                else (self.new_row(key, record, event), 0)
-                            )
-                            touched[key] = entry
+                            entry = touched[key] = self._loaded(key, stored, record, event)
                         self.apply(entry[0], record, event)
             writes = [
                 ProjectionWrite(key, to_json(row), version)
@@ -328,6 +329,19 @@ class Projector(ABC):
                 continue  # someone else is pruning the same markers
             deleted += len(group)
         return deleted
+
+    def _loaded(
+        self,
+        key: str,
+        stored: dict[str, ProjectionRow],
+        record: EventRecord,
+        event: dict[str, Any],
+    ) -> tuple[Row, int]:
+        """Row `key` as stored (parsed, with its version), or a new one at version 0."""
+        found = stored.get(key)
+        if found is None:
+            return self.new_row(key, record, event), 0
+        return from_json(found.value), found.version
 
     def forget(self) -> None:
         """Drop what this projector remembers of the stored rows (they changed elsewhere)."""
@@ -398,12 +412,7 @@ class Projector(ABC):
                     if entry is not None:
                         self._cached_bytes -= self._sizes.pop(key)
                     else:
-                        found = stored.get(key)
-                        entry = (
-                            (from_json(found.value), found.version)
-                            if found is not None
-                            else (self.new_row(key, record, event), 0)
-                        )
+                        entry = self._loaded(key, stored, record, event)
                     touched[key] = entry
                 self.apply(entry[0], record, event)
         values = {key: to_json(row) for key, (row, _version) in touched.items()}
