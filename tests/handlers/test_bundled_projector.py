@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,20 +53,30 @@ def _replayed(records: list[EventRecord], path: Path) -> dict[str, Any]:
         return _rows(store)
 
 
-@pytest.fixture
-def dynamodb(moto: MotoServer) -> Iterator[DynamoDBEventStore]:
+@contextmanager
+def _bundled_table(moto: MotoServer) -> Iterator[DynamoDBEventStore]:
+    """A fresh table whose access streams are bundled, deleted afterwards (a context manager,
+    not only a fixture: hypothesis examples each need their own)."""
     table = unique_name("events")
     create_table(table, region=REGION, endpoint_url=moto.endpoint_url)
-    with DynamoDBEventStore(
-        table,
-        region=REGION,
-        endpoint_url=moto.endpoint_url,
-        bundled_prefixes=(ACCESS_STREAM_PREFIX,),
-    ) as store:
+    try:
+        with DynamoDBEventStore(
+            table,
+            region=REGION,
+            endpoint_url=moto.endpoint_url,
+            bundled_prefixes=(ACCESS_STREAM_PREFIX,),
+        ) as store:
+            yield store
+    finally:
+        boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
+            TableName=table
+        )
+
+
+@pytest.fixture
+def dynamodb(moto: MotoServer) -> Iterator[DynamoDBEventStore]:
+    with _bundled_table(moto) as store:
         yield store
-    boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
-        TableName=table
-    )
 
 
 def test_a_bundle_is_applied_once_under_one_marker(tmp_path: Path) -> None:
@@ -136,14 +147,7 @@ def test_bundled_appends_through_the_stream_count_like_a_replay(
     services and days), bundled, fed to the projector from the table's stream (and delivered
     twice), give the AccessCounts rows a replay of the distinct events gives."""
     pool = random_records(60, seed=seed, days=2)
-    table = unique_name("events")
-    create_table(table, region=REGION, endpoint_url=moto.endpoint_url)
-    with DynamoDBEventStore(
-        table,
-        region=REGION,
-        endpoint_url=moto.endpoint_url,
-        bundled_prefixes=(ACCESS_STREAM_PREFIX,),
-    ) as store:
+    with _bundled_table(moto) as store:
         for numbers in appends:
             store.append([pool[n] for n in numbers])
         distinct = sorted({n for numbers in appends for n in numbers})
@@ -158,6 +162,3 @@ def test_bundled_appends_through_the_stream_count_like_a_replay(
             [pool[n] for n in distinct], tmp_path_factory.mktemp("replay") / "r.db"
         )
         assert _rows(store) == replayed
-    boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
-        TableName=table
-    )
