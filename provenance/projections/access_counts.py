@@ -35,7 +35,10 @@ Exact counts, not top-N lists, because reports must add up under any grouping an
 must equal the incremental result (a top-N cut depends on arrival order). The summaries exist
 for speed: most reports (who, what, how often) need no client, and a summary holds several
 times fewer entries than the cells (clients outnumber agents, and templates repeat). The
-shards keep a busy service-hour far below the store's row size limit.
+shards spread a busy service-hour over several rows, and no number of them fixed in advance
+bounds a row: a row whose JSON passes `SPLIT_BYTES` moves its entries to continuation rows
+`<key>+<n>` and starts over (`Projector.SPLIT_BYTES`). Readers sum every row of a key range,
+continuations included, so a key counted in several of them adds up.
 
 Retention: access events may expire (the access policy) while these counts stay. Expiring
 records `$sealed`, the UTC midnight before which events may be gone (a day boundary, because
@@ -76,7 +79,15 @@ from eventstore import (
     ProjectionWrite,
     time_key,
 )
-from provenance.projections.base import CHECKPOINT, CHUNK, Appended, Checkpoint, Projector, Row
+from provenance.projections.base import (
+    CHECKPOINT,
+    CHUNK,
+    MORE,
+    Appended,
+    Checkpoint,
+    Projector,
+    Row,
+)
 
 PROJECTION = "access_counts"
 SEALED = "$sealed"
@@ -127,6 +138,10 @@ class AccessCountsProjector(Projector):
     # Logs arrive in time order, so only the latest hours' rows are touched again; keeping
     # all rows would hold the whole projection in memory (a million cells is ~150 MB).
     MAX_CACHED = 2048
+    # A busy service's hour (day) gathers more distinct keys than any number of shards fixed in
+    # advance would keep under the store's 256 KiB: past this, a row's entries move to
+    # continuation rows (`Projector.SPLIT_BYTES`), which `rows` reads with the rest.
+    SPLIT_BYTES = 128 * 1024
 
     def __init__(self, store: EventStore, *, chunk: int = CHUNK) -> None:
         super().__init__(store, chunk=chunk)
@@ -213,6 +228,35 @@ class AccessCountsProjector(Projector):
             _add(row["path"], template, size)
             _add(row["status"], status_key, size)
             _add(row["agent_path"], f"{name}{SEP}{template}", size)
+
+    def split(self, row: Row, parts: int) -> list[Row]:
+        pieces: list[Row] = [
+            {name: {} if isinstance(part, dict) else part for name, part in row.items()}
+            for _ in range(parts)
+        ]
+        for name, part in row.items():
+            if isinstance(part, dict) and name != "agents":
+                for number, (key, counts) in enumerate(part.items()):
+                    pieces[number % parts][name][key] = counts
+        kept = [piece for piece in pieces if any(piece[name] for name in _counted(piece))]
+        kinds = row.get("agents")
+        if kinds:
+            # Each piece names the kinds of its own agents only: a report by agent kind
+            # reads them from the row it sums.
+            for piece in kept:
+                named = piece["agents"]
+                for name in ("cells", "agent", "agent_path"):
+                    for key in piece.get(name, ()):
+                        agent = key.split(SEP, 1)[0]
+                        named[agent] = kinds.get(agent, "software")
+        for piece in kept:
+            piece.pop(MORE, None)
+        return kept
+
+
+def _counted(row: Row) -> list[str]:
+    """The fields of a row that hold counts."""
+    return [name for name, part in row.items() if isinstance(part, dict) and name != "agents"]
 
 
 def _add(counts: dict[str, list[int]], key: str, size: int) -> None:

@@ -16,6 +16,7 @@ Rows are stored JSON; pydantic-core's parser is used for speed. Events are read 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -45,6 +46,11 @@ MARKER_HOURS = 48
 most 24 hours (DynamoDB Streams' retention), so an older marker can never be needed again."""
 CHUNK = 50_000
 _RETRIES = 50
+MORE = "more"
+"""The field of a row that has been split (`Projector.SPLIT_BYTES`): how many continuation
+rows (`<key>+0`, `<key>+1`, ...) hold what it had gathered before."""
+PIECE_BYTES = 64 * 1024
+"""About how large a continuation row is made: a quarter of the store's largest value."""
 
 Row = dict[str, Any]
 
@@ -176,6 +182,15 @@ class Projector(ABC):
     its key gathers (an hour's requests of a busy service), so a bound on rows alone is no
     bound on memory."""
 
+    SPLIT_BYTES: ClassVar[int | None] = None
+    """A row whose JSON grows past this is split (None: never; a projector that sets it says
+    how in `split`). Rows that count (hourly, daily) grow with the traffic of their hour or
+    day, without bound, and a stored value may not exceed 256 KiB. The row's entries move to
+    new continuation rows `<key>+<n>`, written once and never touched again, and the row
+    starts over empty, keeping their number in its `more` field: a sum over the row and its
+    continuations is unchanged (a key may be counted in several of them; readers add), and a
+    writer never needs more than the row itself."""
+
     def __init__(self, store: EventStore, *, chunk: int = CHUNK) -> None:
         self.store = store
         self.chunk = chunk
@@ -195,6 +210,65 @@ class Projector(ABC):
     @abstractmethod
     def apply(self, row: Row, record: EventRecord, event: dict[str, Any]) -> None:
         """Fold one event into its row (order-independent)."""
+
+    def split(self, row: Row, parts: int) -> list[Row]:
+        """The entries of `row`, dealt into at most `parts` rows of about equal size, each
+        readable on its own (for projectors that set SPLIT_BYTES)."""
+        raise NotImplementedError(f"projection {self.NAME} does not split its rows")
+
+    def _split(
+        self, key: str, row: Row, version: int, value: bytes
+    ) -> tuple[Row, bytes, list[ProjectionWrite]]:
+        """Row `key` (at `version`, `value` its JSON) emptied, its new JSON, and the writes
+        that store it with its entries moved to new continuation rows (see SPLIT_BYTES)."""
+        first = row.get(MORE, 0)
+        pieces = self.split(row, len(value) // PIECE_BYTES + 1)
+        emptied = {name: {} if isinstance(part, dict) else part for name, part in row.items()}
+        emptied[MORE] = first + len(pieces)
+        writes = [
+            ProjectionWrite(f"{key}+{first + number}", to_json(piece), 0)
+            for number, piece in enumerate(pieces)
+        ]
+        new_value = to_json(emptied)
+        writes.append(ProjectionWrite(key, new_value, version))
+        return emptied, new_value, writes
+
+    def _row_writes(
+        self, touched: dict[str, tuple[Row, int]], *, split: bool = True
+    ) -> tuple[dict[str, bytes], list[ProjectionWrite], dict[str, Row]]:
+        """The JSON each touched row is stored as, the writes that store them, and the rows
+        that were split (past SPLIT_BYTES, unless `split` is False) as they are left: emptied."""
+        values: dict[str, bytes] = {}
+        writes: list[ProjectionWrite] = []
+        emptied: dict[str, Row] = {}
+        bound = self.SPLIT_BYTES if split else None
+        for key, (row, version) in touched.items():
+            value = to_json(row)
+            if bound is not None and len(value) > bound:
+                emptied[key], value, pieces = self._split(key, row, version, value)
+                writes += pieces
+            else:
+                writes.append(ProjectionWrite(key, value, version))
+            values[key] = value
+        return values, writes, emptied
+
+    def _split_stored(self, stored: dict[str, ProjectionRow], keys: Sequence[str]) -> bool:
+        """Split the stored rows `keys` on their own, each in one atomic write (it changes no
+        sum); whether any was. For a change whose rows, split, would not fit one atomic write
+        with its marker: once the stored rows are empty it fits."""
+        done = False
+        for key in keys:
+            found = stored.get(key)
+            if found is None:
+                continue
+            row = from_json(found.value)
+            if not any(part for part in row.values() if isinstance(part, dict)):
+                continue  # nothing to move
+            _row, _value, writes = self._split(key, row, found.version, found.value)
+            with contextlib.suppress(ConcurrencyError):  # changed meanwhile: read again
+                self.store.write_projection(self.NAME, writes)
+                done = True
+        return done
 
     def get(self, key: str) -> Row | None:
         row = self.store.get_projection(self.NAME, key)
@@ -287,10 +361,16 @@ class Projector(ABC):
                         if entry is None:
                             entry = touched[key] = self._loaded(key, stored, record, event)
                         self.apply(entry[0], record, event)
-            writes = [
-                ProjectionWrite(key, to_json(row), version)
-                for key, (row, version) in touched.items()
-            ]
+            _values, writes, emptied = self._row_writes(touched)
+            limit = self.store.max_atomic_writes
+            if emptied and limit is not None and len(writes) + len(todo) > limit:
+                # Split rows would not fit one atomic write with the markers: split the
+                # stored rows on their own first, then apply the change to emptied rows.
+                if self._split_stored(stored, list(emptied)):
+                    continue
+                # Nothing stored to move (the change alone is that large): unsplit it fits
+                # the store's bound or the write says why not.
+                _values, writes, _emptied = self._row_writes(touched, split=False)
             writes += [
                 ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
             ]
@@ -415,11 +495,9 @@ class Projector(ABC):
                         entry = self._loaded(key, stored, record, event)
                     touched[key] = entry
                 self.apply(entry[0], record, event)
-        values = {key: to_json(row) for key, (row, _version) in touched.items()}
-        writes = [
-            ProjectionWrite(key, values[key], row_version)
-            for key, (_row, row_version) in touched.items()
-        ]
+        values, writes, emptied = self._row_writes(touched)
+        for key, row in emptied.items():
+            touched[key] = (row, touched[key][1])
         done = _advance(checkpoint, last)
         writes.append(ProjectionWrite(CHECKPOINT, done.dumps(), version))
         self.store.write_projection(self.NAME, writes)

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from eventstore import EventRecord, EventStore, SQLiteEventStore
+from eventstore import EventRecord, EventStore, ProjectionWrite, SQLiteEventStore
 from provenance.access.report import ReportQuery, access_report
-from provenance.projections import access_counts
+from provenance.domain.events import AgentRef
+from provenance.projections import access_counts, base
 from provenance.projections.access_counts import AccessCountsProjector
 from provenance.projections.base import APPLIED, CHECKPOINT, Change
-from tests.access_helpers import T0, access_record, random_records
+from tests.access_helpers import AGENTS, T0, TEMPLATES, access_record, random_records
 
 
 def counts(store: EventStore) -> dict[str, object]:
@@ -252,3 +253,139 @@ def test_the_row_cache_stays_within_its_bytes_and_counts_the_same(
 
     assert counts(store) == incremental
     assert dropped > 0  # the bound was reached, and the counts are still exact
+
+
+def busy_records(count: int, seed: int) -> list[EventRecord]:
+    """Requests of a busy service over three hours: most clients, druids and agents are new,
+    so every kind of row gathers more distinct keys than a fixed number of shards would hold."""
+    rng = random.Random(seed)
+    records = []
+    for number in range(count):
+        client = f"anon:{rng.randrange(16**12):012x}"
+        agent = (
+            rng.choice(AGENTS)
+            if rng.random() < 0.5
+            else AgentRef(name=f"client:{client}", kind="hardware")
+        )
+        records.append(
+            access_record(
+                number,
+                at=T0 + timedelta(seconds=rng.randrange(3 * 3600)),
+                agent=agent,
+                client_id=client,
+                status=rng.choice((200, 304, 404, None)),
+                template=rng.choice(TEMPLATES),
+                druid=f"druid:bb{rng.randrange(1000):03d}cd{rng.randrange(10000):04d}",
+                size=rng.choice((0, 512, None)),
+            )
+        )
+    return sorted(records, key=lambda record: record.occurred_at)
+
+
+REPORTS = [
+    ReportQuery(by=by, bucket=bucket)
+    for by in (
+        ("service",),
+        ("agent",),
+        ("agent_kind", "service"),
+        ("client",),
+        ("path", "status"),
+        ("druid",),
+        ("agent", "client"),
+    )
+    for bucket in (None, "hour", "day")
+]
+
+
+def reports(store: EventStore) -> list[list[dict[str, Any]]]:
+    return [access_report(store, query).rows for query in REPORTS]
+
+
+@pytest.fixture
+def small_rows(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Rows split at a few kilobytes, into pieces of about one, so a test's thousands of
+    requests split every kind of row, most of them many times."""
+    monkeypatch.setattr(AccessCountsProjector, "SPLIT_BYTES", 2_000)
+    monkeypatch.setattr(base, "PIECE_BYTES", 700)
+    return 2_000
+
+
+def test_rows_past_their_bound_split_and_every_report_stays_the_same(
+    tmp_path: Path, store: EventStore, monkeypatch: pytest.MonkeyPatch, small_rows: int
+) -> None:
+    records = busy_records(4000, seed=3)
+    monkeypatch.setattr(AccessCountsProjector, "SPLIT_BYTES", None)
+    with SQLiteEventStore(tmp_path / "whole.db") as whole:
+        whole.append(records)
+        access_counts.catch_up(whole)
+        largest = max(len(row.value) for row in whole.read_projection("access_counts"))
+        assert largest > 2 * small_rows
+        expected = reports(whole)
+    monkeypatch.setattr(AccessCountsProjector, "SPLIT_BYTES", small_rows)
+
+    projector = AccessCountsProjector(store)
+    for start in range(0, len(records), 300):
+        store.append(records[start : start + 300])
+        projector.catch_up()
+
+    stored = counts(store)
+    continued = [key for key in stored if "+" in key]
+    assert {key[:2] for key in continued} == set(access_counts.KINDS)
+    # A split row's entries moved on: what it holds now came after.
+    for key, row in stored.items():
+        if not key.startswith("$"):
+            assert len(json.dumps(row, separators=(",", ":"))) <= small_rows + 300 * 120
+    assert reports(store) == expected
+    access_counts.rebuild(store)
+    assert reports(store) == expected
+
+
+class Limited(SQLiteEventStore):
+    """The embedded store as the stream's projector sees DynamoDB: atomic up to a few rows at
+    a time, and its projections kept by the change stream, not by catching up."""
+
+    max_atomic_writes = 40
+    projected_by_stream = True
+
+
+def test_the_change_stream_splits_rows_too_within_its_atomic_writes(
+    tmp_path: Path, small_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = busy_records(1500, seed=5)
+    monkeypatch.setattr(AccessCountsProjector, "SPLIT_BYTES", None)
+    with SQLiteEventStore(tmp_path / "whole.db") as whole:
+        whole.append(records)
+        access_counts.catch_up(whole)
+        expected = reports(whole)
+    monkeypatch.setattr(AccessCountsProjector, "SPLIT_BYTES", small_rows)
+    writes: list[int] = []
+    with Limited(tmp_path / "stream.db") as streamed:
+        write = streamed.write_projection
+
+        def counted(projection: str, rows: Any) -> None:
+            writes.append(len(rows))
+            write(projection, rows)
+
+        monkeypatch.setattr(streamed, "write_projection", counted)
+        streamed.append(records)
+        # Marked as `prov rebuild` marks a table the stream feeds: every view is complete.
+        write("access_counts", [ProjectionWrite(access_counts.LAYOUT, b"3", 0)])
+        projector = AccessCountsProjector(streamed)
+        hour = "2026-03-01T00"
+        # One change per event (some rows split in the same write as their markers), then
+        # bundles large enough that their rows, split, would not fit one atomic write.
+        single = [Change(record, hour) for record in records[:600]]
+        report = projector.apply_changes(single)
+        bundles = [
+            Change.of_bundle(f"b{start}", records[start : start + 30], hour)
+            for start in range(600, len(records), 30)
+        ]
+        report_bundles = projector.apply_changes(bundles)
+        again = projector.apply_changes(single + bundles)
+
+        assert (report.applied, report_bundles.applied) == (600, len(records) - 600)
+        assert again.applied == 0
+        assert max(writes) <= Limited.max_atomic_writes
+        assert any("+" in row.key for row in streamed.read_projection("access_counts"))
+        monkeypatch.setattr(streamed, "write_projection", write)
+        assert reports(streamed) == expected
