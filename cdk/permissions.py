@@ -34,9 +34,11 @@ TABLE_ACTIONS: dict[Role, tuple[str, ...]] = {
     ),
     # Projection rows and applied-markers: read in batches, written in transactions of
     # Puts with version conditions (markers carry a TTL: the table deletes them, not the
-    # projector); the `$sealed` row (GetItem, Put) when the TTL removes access events.
+    # projector); access counts put in rows per change (batch write); the `$sealed` row
+    # (GetItem, Put) when the TTL removes access events.
     "projector": (
         "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
     ),

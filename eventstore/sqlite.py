@@ -24,7 +24,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -560,6 +560,16 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
             con.executemany(
                 "DELETE FROM projections WHERE projection = ? AND key = ?",
                 [(projection, w.key) for w in writes if w.value is None],
+            )
+
+    def put_projection(self, projection: str, rows: Mapping[str, bytes]) -> None:
+        check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])
+        if not rows:
+            return
+        with self._write("write a projection to") as con:
+            con.executemany(
+                _UPSERT_ROW,
+                [(projection, key, *pack_value(value), 1) for key, value in rows.items()],
             )
 
     def clear_projection(self, projection: str) -> None:

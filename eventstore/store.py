@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -127,6 +127,13 @@ class EventStore(ABC):
         a write whose value is None deletes its row instead (its version starts again at 0).
         A write's `expires_at` lets a backend with `expires_projection_rows` delete the row
         once it has passed."""
+
+    @abstractmethod
+    def put_projection(self, projection: str, rows: Mapping[str, bytes]) -> None:
+        """Write rows whatever they held, without comparing versions; each row's version
+        becomes 1. Not atomic across rows: for rows that are written once and whose value is
+        fixed by their key (a repeated put writes the same bytes), which need no read before
+        their write and no transaction (on DynamoDB, half the write units)."""
 
     @abstractmethod
     def clear_projection(self, projection: str) -> None:

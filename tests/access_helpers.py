@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from eventstore import EventRecord
 from provenance.domain.events import AgentRef, ServiceAccessed, SourceRef, access_stream, dump_event
@@ -75,3 +78,26 @@ def random_records(count: int, seed: int, *, days: int = 10) -> list[EventRecord
         )
         for number in range(count)
     ]
+
+
+def summed_rows(rows: Iterable[tuple[str, bytes]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """AccessCounts rows summed per kind, hour (or day) and service: what any reader sees,
+    whatever shards, continuation rows or rows per change hold the counts. The agents' kinds
+    are merged; `$` rows are left out."""
+    summed: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, value in rows:
+        if key.startswith("$"):
+            continue
+        row = json.loads(value)
+        place = (key[: key.rindex("|")], row["hour"])
+        target = summed.setdefault(place, {})
+        for name, part in row.items():
+            if name == "agents":
+                target.setdefault(name, {}).update(part)
+            elif isinstance(part, dict):
+                counts = target.setdefault(name, {})
+                for entry, (requests, size) in part.items():
+                    total = counts.setdefault(entry, [0, 0])
+                    total[0] += requests
+                    total[1] += size
+    return summed

@@ -68,18 +68,16 @@ How the contract is kept:
   expands and sorts them, so order, cursors and `limit` are exact; `read_all` filters a
   bundle's records one by one. A bundle expires when all its records are due (its TTL is its
   last record's expiry). The table's stream gives a bundle's records in one INSERT
-  (`stream.inserted_bundle`) and its stream and hour in one REMOVE; the projector applies a
-  bundle under one applied-marker. The embedded store ignores `bundled_prefixes`.
+  (`stream.inserted_bundle`) and its stream and hour in one REMOVE; the projector counts a
+  bundle in rows of its own (`put_projection`: a batch write, no transaction).
+  The embedded store ignores `bundled_prefixes`.
   Known limits, from a review (not fixed yet): the dedup Query reads every bundle of the
   stream-hour, so its cost grows with the square of an hour's appends (live traffic makes
   hundreds: a small per-hour id item would bound it); a `put_item` whose response was lost
   and that botocore retried fails its condition, and the append then reports records it
   stored as duplicates (counts only: nothing is lost or doubled); a handle opened without
   `bundled_prefixes` reading after a cursor misses that cursor's hour's bundles (every
-  handle the application opens passes them); a bundle too big for one projector
-  transaction is applied in parts, each with its own marker, and the parts follow the
-  projection's row keys, so a deploy that changes them while the stream redelivers a
-  bundle (within its 24 hours) could apply part of it twice.
+  handle the application opens passes them).
 - **Retention.** Records with `expires_at` carry the TTL attribute (epoch seconds), on the
   event and its guard, so DynamoDB deletes them for free once due; `expire` does the same
   deletion at once (for tests and for the CLI) by reading the feed. Projection rows written

@@ -6,7 +6,7 @@ first, then writes in groups).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from eventstore import schema
@@ -154,6 +154,18 @@ class ProjectionRows(Calls):
             f"cannot write a projection to the event store {self._where}: transactions kept "
             f"being cancelled (throttling or conflicts) after {ATTEMPTS} attempts"
         )
+
+    def put_projection(self, projection: str, rows: Mapping[str, bytes]) -> None:
+        check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])
+        pk = schema.PROJECTION_PREFIX + projection
+        puts = []
+        for key, value in rows.items():
+            item = item_key(pk, key)
+            name, data = pack(value, schema.ATTR_VALUE, schema.ATTR_VALUE_DICT)
+            item[name] = {"B": data}
+            item[schema.ATTR_VERSION] = {"N": "1"}
+            puts.append({"PutRequest": {"Item": item}})
+        self._batch_write(puts, "write a projection to")
 
     def clear_projection(self, projection: str) -> None:
         query = {

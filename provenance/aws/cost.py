@@ -14,8 +14,8 @@ share `s` are access lines:
 - DynamoDB writes: ingest per kind, measured: `u_P * P` (`u_P` the units of a preservation
   event's item, id guard and feed-index copy) plus `u_A * A` (`u_A` an access event's share
   of its bundle and of the bundle's feed-index copy), plus a small per-line remainder;
-  projector per kind (applied-markers, one per preservation event and one per bundle, plus
-  row rewrites, measured); applied-markers expire by the table's TTL, which writes nothing
+  projector per kind (an applied-marker per preservation event and row rewrites; a bundle's
+  count rows put as rows of its own; measured); applied-markers expire by the table's TTL, which writes nothing
   billed. Reads: ingest per kind, measured (a guard check per preservation event; the Query
   for the ids a stream-hour holds, per bundle); projector per kind, measured.
 - DynamoDB storage at the end of the month asked for: bytes per preservation event (event
@@ -350,7 +350,8 @@ def _storage(inputs: Inputs, volumes: Volumes) -> Storage:
         BENCH_ACCESS_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_ACCESS_ROWS
     ) / BENCH_ACCESS_EVENTS
     marker_bytes = (BENCH_MARKER_BYTES + ITEM_OVERHEAD_BYTES * BENCH_MARKERS) / BENCH_MARKERS
-    # One marker per preservation event; one per bundle of access events.
+    # One marker per preservation event; access events' bundles as measured (none since
+    # their counts are put in rows of their own; an older units file has one per bundle).
     markers = volumes.preservation_events + volumes.access_events * ACCESS_MARKERS_PER_ACCESS_EVENT
     row_bytes = (
         BENCH_OBJECT_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_OBJECT_ROWS

@@ -261,5 +261,6 @@ BUNDLES_PER_ACCESS_EVENT = BENCH_BUNDLES / BENCH_ACCESS_EVENTS
 """Bundle items (table-stream records for the projector) per access event: the benchmark's
 demo traffic is thin (a few events per service-hour), busier hours fill bundles further."""
 ACCESS_MARKERS_PER_ACCESS_EVENT = BENCH_ACCESS_MARKERS / BENCH_ACCESS_EVENTS
-"""Applied-markers per access event: one per bundle (or per part of a bundle too big for
+"""Applied-markers per access event, as measured: none since a bundle's counts are put in rows
+of its own (a units file from before has one per bundle, or per part of a bundle too big for
 one atomic write)."""

@@ -108,7 +108,7 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         f"{preservation_writes:.2f} and reads "
         f"{BENCH_OBJECT_READ_UNITS / BENCH_PRESERVATION_EVENTS:.2f} units per preservation "
         f"event, {access_writes:.2f} and {BENCH_ACCESS_READ_UNITS / BENCH_ACCESS_EVENTS:.2f} per "
-        "access event (one applied-marker per bundle); stored bytes "
+        "access event (a bundle's count rows put as rows of its own, no marker); stored bytes "
         f"{PRESERVATION_EVENT_BYTES:,.0f} per preservation event and "
         f"{ACCESS_EVENT_BYTES:,.0f} per access event. The benchmark's access traffic is "
         f"thin ({BENCH_ACCESS_EVENTS / BENCH_BUNDLES:.1f} events per bundle): busier services "
@@ -116,8 +116,9 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         "ingest CPU (per line) and projector CPU (per event) were measured over the mix only "
         "and applied to both kinds alike.",
         "Access counts: the measured rows per access event come from the demo's thin traffic "
-        f"(about {BENCH_ACCESS_EVENTS / (BENCH_DAYS * 24):.0f} access events an hour); busier "
-        "hours share rows, so access-count writes and storage are likely overestimated.",
+        f"(about {BENCH_ACCESS_EVENTS / (BENCH_DAYS * 24):.0f} access events an hour, a few per "
+        "bundle); a bundle of a busy hour puts the same six rows for many more events, so "
+        "access-count writes and storage are likely overestimated.",
         "ObjectState rows grow with an object's history: the run started from empty rows "
         f"({BENCH_OBJECT_ROW_WRITE_UNITS / BENCH_OBJECT_ROW_WRITES:.2f} write units per "
         f"rewrite; {OBJECT_ROW_FINAL_WRITE_UNITS:.0f} for rows of the size they ended at). At "

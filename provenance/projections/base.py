@@ -16,7 +16,6 @@ Rows are stored JSON; pydantic-core's parser is used for speed. Events are read 
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -109,7 +108,7 @@ Folded = tuple[EventRecord, dict[str, Any], Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
-class _Unit:
+class Unit:
     """What one applied-marker stands for: a change's records of this projection's types
     (a bundle whose rows would not fit one atomic write is cut into parts, each marked
     `<marker>/<part>`: the cut depends on the records only, so it is the same every time)."""
@@ -252,24 +251,6 @@ class Projector(ABC):
             values[key] = value
         return values, writes, emptied
 
-    def _split_stored(self, stored: dict[str, ProjectionRow], keys: Sequence[str]) -> bool:
-        """Split the stored rows `keys` on their own, each in one atomic write (it changes no
-        sum); whether any was. For a change whose rows, split, would not fit one atomic write
-        with its marker: once the stored rows are empty it fits."""
-        done = False
-        for key in keys:
-            found = stored.get(key)
-            if found is None:
-                continue
-            row = from_json(found.value)
-            if not any(part for part in row.values() if isinstance(part, dict)):
-                continue  # nothing to move
-            _row, _value, writes = self._split(key, row, found.version, found.value)
-            with contextlib.suppress(ConcurrencyError):  # changed meanwhile: read again
-                self.store.write_projection(self.NAME, writes)
-                done = True
-        return done
-
     def get(self, key: str) -> Row | None:
         row = self.store.get_projection(self.NAME, key)
         return from_json(row.value) if row is not None else None
@@ -319,7 +300,7 @@ class Projector(ABC):
         """
         report = ChangeReport()
         limit = self.store.max_atomic_writes or sum(len(c.records) for c in changes) * 8 + 8
-        units: list[_Unit] = []
+        units: list[Unit] = []
         for change in changes:
             folded: list[Folded] = []
             for record in change.records:
@@ -329,8 +310,8 @@ class Projector(ABC):
                 else:
                     report.passed_by += 1
             if folded:
-                units += _units(change, folded, limit)
-        chunk: list[_Unit] = []
+                units += units_of(change, folded, limit)
+        chunk: list[Unit] = []
         keys: set[str] = set()
         for unit in units:
             if chunk and len(keys | unit.keys) + len(chunk) + 1 > limit:
@@ -342,7 +323,7 @@ class Projector(ABC):
             self._apply_chunk(chunk, report)
         return report
 
-    def _apply_chunk(self, chunk: list[_Unit], report: ChangeReport) -> None:
+    def _apply_chunk(self, chunk: list[Unit], report: ChangeReport) -> None:
         wanted = {key for unit in chunk for key in unit.keys}
         wanted.update(unit.marker for unit in chunk)
         records = sum(len(unit.folded) for unit in chunk)
@@ -361,16 +342,9 @@ class Projector(ABC):
                         if entry is None:
                             entry = touched[key] = self._loaded(key, stored, record, event)
                         self.apply(entry[0], record, event)
-            _values, writes, emptied = self._row_writes(touched)
-            limit = self.store.max_atomic_writes
-            if emptied and limit is not None and len(writes) + len(todo) > limit:
-                # Split rows would not fit one atomic write with the markers: split the
-                # stored rows on their own first, then apply the change to emptied rows.
-                if self._split_stored(stored, list(emptied)):
-                    continue
-                # Nothing stored to move (the change alone is that large): unsplit it fits
-                # the store's bound or the write says why not.
-                _values, writes, _emptied = self._row_writes(touched, split=False)
+            # Not split here: the pieces could overflow one atomic write with the markers. A
+            # projector with SPLIT_BYTES writes its own rows per change (AccessCounts).
+            _values, writes, _split = self._row_writes(touched, split=False)
             writes += [
                 ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
             ]
@@ -514,12 +488,12 @@ class Projector(ABC):
         return len(records)
 
 
-def _units(change: Change, folded: list[Folded], limit: int) -> list[_Unit]:
+def units_of(change: Change, folded: list[Folded], limit: int) -> list[Unit]:
     """A change's records of one projection as marked units: one, unless a bundle's rows and
     marker would not fit one atomic write of `limit` rows."""
     expires = change.marker_expires_at
     if change.bundle is None:
-        return [_Unit(change.marker, expires, folded, frozenset(folded[0][2]))]
+        return [Unit(change.marker, expires, folded, frozenset(folded[0][2]))]
     parts: list[tuple[list[Folded], set[str]]] = [([], set())]
     for entry in folded:
         part, keys = parts[-1]
@@ -529,9 +503,9 @@ def _units(change: Change, folded: list[Folded], limit: int) -> list[_Unit]:
         part.append(entry)
         keys.update(entry[2])
     if len(parts) == 1:
-        return [_Unit(change.marker, expires, folded, frozenset(parts[0][1]))]
+        return [Unit(change.marker, expires, folded, frozenset(parts[0][1]))]
     return [
-        _Unit(f"{change.marker}/{i}", expires, part, frozenset(keys))
+        Unit(f"{change.marker}/{i}", expires, part, frozenset(keys))
         for i, (part, keys) in enumerate(parts)
     ]
 

@@ -378,13 +378,15 @@ def test_every_path_was_exercised(recording: Recording) -> None:
     for key in ("project inserts", "project redelivered", "project ttl", "project later"):
         assert seen[key] and all(r == {"batchItemFailures": []} for r in seen[key]), key
     # A redelivered batch only asks which ids exist (guards; a bundled stream-hour's ids);
-    # the projector finds its markers.
+    # the projector finds its markers (preservation events) and puts a bundle's count rows
+    # again, the same bytes (a batch write).
     assert {str(c) for c in recording.scenario("ingest", "redelivered")} == {
         "dynamodb:BatchGetItem",
         "dynamodb:Query",
     }
     assert {str(c) for c in recording.scenario("projector", "redelivered")} == {
-        "dynamodb:BatchGetItem"
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
     }
     assert seen["expired access events"] == 1  # both access events are in one bundle
     assert seen["sealed"] is not None  # the TTL's removals sealed their day

@@ -541,6 +541,24 @@ class EventStoreContract(ABC):
         assert [row.key for row in rows] == [w.key for w in writes]
         assert {(row.value, row.version) for row in rows} == {(b"again", 2)}
 
+    def test_put_projection_writes_rows_whatever_they_held(self, store: EventStore) -> None:
+        store.write_projection("counts", [ProjectionWrite("k001", b"old", 0)])
+        store.write_projection("counts", [ProjectionWrite("k001", b"older", 1)])
+        rows = {f"k{i:03d}": bytes([i % 256]) * (i + 1) for i in range(60)}
+
+        store.put_projection("counts", rows)
+        store.put_projection("counts", rows)  # again: the same rows
+        store.put_projection("counts", {})
+
+        stored = list(store.read_projection("counts"))
+        assert [(row.key, row.value) for row in stored] == sorted(rows.items())
+        assert {row.version for row in stored} == {1}
+        assert store.get_projection("other", "k001") is None
+        with pytest.raises(InvalidRecordError):
+            store.put_projection("counts", {"": b"x"})
+        with pytest.raises(InvalidRecordError):
+            store.put_projection("counts", {"big": b"x" * (MAX_PAYLOAD_BYTES + 1)})
+
     def test_read_projection_is_sorted_by_key_and_scoped(self, store: EventStore) -> None:
         keys = ["m", "a", "z", "B", "ä", "a/1"]
         store.write_projection("p", [ProjectionWrite(key, key.encode(), 0) for key in keys])
