@@ -15,8 +15,8 @@ share `s` are access lines:
   event's item, id guard and feed-index copy) plus `u_A * A` (`u_A` an access event's share
   of its bundle and of the bundle's feed-index copy), plus a small per-line remainder;
   projector per kind (an applied-marker per preservation event and row rewrites; a bundle's
-  count rows put as rows of its own; measured); applied-markers expire by the table's TTL, which writes nothing
-  billed. Reads: ingest per kind, measured (a guard check per preservation event; the Query
+  count rows put as rows of its own; measured); applied-markers expire by the table's TTL,
+  which writes nothing billed. Reads: ingest per kind, measured (a guard check per preservation event; the Query
   for the ids a stream-hour holds, per bundle); projector per kind, measured.
 - DynamoDB storage at the end of the month asked for: bytes per preservation event (event
   item, its feed index copy, its guard) since the start, per access event (its share of its
