@@ -16,8 +16,9 @@ share `s` are access lines:
   of its bundle and of the bundle's feed-index copy), plus a small per-line remainder;
   projector per kind (an applied-marker per preservation event and row rewrites; a bundle's
   count rows put as rows of its own; measured); applied-markers expire by the table's TTL,
-  which writes nothing billed. Reads: ingest per kind, measured (a guard check per preservation event; the Query
-  for the ids a stream-hour holds, per bundle); projector per kind, measured.
+  which writes nothing billed. Reads: ingest per kind, measured (a guard check per
+  preservation event; the Query for the ids a stream-hour holds, per bundle); projector per
+  kind, measured.
 - DynamoDB storage at the end of the month asked for: bytes per preservation event (event
   item, its feed index copy, its guard) since the start, per access event (its share of its
   bundle and of the bundle's feed-index copy) for the last `access_days` only; hourly-count
