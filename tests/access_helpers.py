@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from eventstore import EventRecord
+from eventstore import EventRecord, EventStore
 from provenance.domain.events import AgentRef, ServiceAccessed, SourceRef, access_stream, dump_event
+from provenance.projections import access_counts
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 AGENTS = (
@@ -80,24 +79,32 @@ def random_records(count: int, seed: int, *, days: int = 10) -> list[EventRecord
     ]
 
 
-def summed_rows(rows: Iterable[tuple[str, bytes]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """AccessCounts rows summed per kind, hour (or day) and service: what any reader sees,
-    whatever shards, continuation rows or rows per change hold the counts. The agents' kinds
-    are merged; `$` rows are left out."""
-    summed: dict[tuple[str, str], dict[str, Any]] = {}
-    for key, value in rows:
-        if key.startswith("$"):
-            continue
-        row = json.loads(value)
-        place = (key[: key.rindex("|")], row["hour"])
-        target = summed.setdefault(place, {})
-        for name, part in row.items():
-            if name == "agents":
-                target.setdefault(name, {}).update(part)
-            elif isinstance(part, dict):
+VIEW_FIELDS = {
+    access_counts.CELLS: ("cells",),
+    access_counts.SUMMARIES: ("agent", "path", "status", "agent_path"),
+    access_counts.DAILY: ("agent", "path", "status", "agent_path"),
+    access_counts.DRUIDS: ("druid",),
+    access_counts.TOTALS: ("agent", "path", "status"),
+    access_counts.CLIENTS: ("agent_client",),
+}
+
+
+def summed_views(store: EventStore) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
+    """Every kind of AccessCounts row as `access_counts.rows` gives it to reports, summed per
+    service and hour (day): what any reader sees, whatever shards, continuation rows or rows
+    per change hold the counts. The agents' kinds are merged where the kind keeps them."""
+    views: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+    for kind, fields in VIEW_FIELDS.items():
+        width = 10 if kind in access_counts.DAY_KINDS else 13
+        summed = views[kind] = {}
+        for row in access_counts.rows(store, None, None, kind=kind):
+            target = summed.setdefault((row["service"], row["hour"][:width]), {})
+            if kind in (access_counts.CELLS, access_counts.SUMMARIES, access_counts.DAILY):
+                target.setdefault("agents", {}).update(row["agents"])
+            for name in fields:
                 counts = target.setdefault(name, {})
-                for entry, (requests, size) in part.items():
+                for entry, (requests, size) in row[name].items():
                     total = counts.setdefault(entry, [0, 0])
                     total[0] += requests
                     total[1] += size
-    return summed
+    return views

@@ -42,13 +42,14 @@ continuations included, so a key counted in several of them adds up.
 
 Rows per change: the projector that follows DynamoDB's change stream (`apply_changes`) does
 not read, add to and write back the shared rows above. It counts each change (a bundle of one
-service-hour's requests, or one event) in rows of its own, one per kind and hour (day),
-`<kind><hour or day>|<service>|~<change>` (pieces `.<n>` past SPLIT_BYTES), and puts them
-without a version, a marker or a transaction: their content is a function of the change, so
-a redelivery writes the same bytes, and concurrent consumers never conflict. On DynamoDB this
-costs one write unit per kilobyte of what the change adds, instead of two per kilobyte of
-every shared row it touches (a transaction's double price, rows rewritten whole, a marker),
-and no reads. Readers sum them with the rest; a rebuild replaces them with shared rows.
+service-hour's requests, or one event) in a row of its own, `x|<hour>|<service>|~<change>`
+(pieces `.<n>` past SPLIT_BYTES), holding every breakdown of the kinds above (`CHANGE_FIELDS`),
+and puts it without a version, a marker or a transaction: its content is a function of the
+change, so a redelivery writes the same bytes, and concurrent consumers never conflict. On
+DynamoDB this costs one write unit per kilobyte of what the change adds, instead of two per
+kilobyte of every shared row it touches (a transaction's double price, rows rewritten whole,
+a marker), and no reads. `rows` reads them with every kind, in time order; a rebuild replaces
+them with shared rows.
 
 Retention: access events may expire (the access policy) while these counts stay. Expiring
 records `$sealed`, the UTC midnight before which events may be gone (a day boundary, because
@@ -72,6 +73,7 @@ as every rebuild there).
 from __future__ import annotations
 
 import contextlib
+import heapq
 import weakref
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -86,6 +88,7 @@ from eventstore import (
     EventRecord,
     EventStore,
     ExpireResult,
+    ProjectionRow,
     ProjectionWrite,
     time_key,
 )
@@ -118,6 +121,9 @@ DAILY = "d|"
 DRUIDS = "o|"
 TOTALS = "a|"
 CLIENTS = "k|"
+CHANGES = "x|"
+"""Rows per change (the change-stream projector's): every breakdown of one change's requests
+of one hour in one row (see the module docstring)."""
 KINDS = (CELLS, SUMMARIES, DAILY, DRUIDS, TOTALS, CLIENTS)
 DAY_KINDS = (DAILY, DRUIDS, CLIENTS)
 SHARDS = 16
@@ -286,17 +292,23 @@ class AccessCountsProjector(Projector):
         return report
 
     def _change_rows(self, change: Change, folded: list[Folded]) -> dict[str, bytes]:
-        """The rows that count one change's records: one per kind and hour (day) its records
-        fall in, split into pieces `<key>.<n>` past SPLIT_BYTES (the same pieces every time)."""
+        """The rows that count one change's records: one per hour and service they fall in
+        (a bundle has one), holding every breakdown, split into pieces `<key>.<n>` past
+        SPLIT_BYTES (the same pieces every time)."""
         ident = "b" + change.bundle if change.bundle is not None else "e" + change.record.event_id
         rows: dict[str, Row] = {}
-        for record, event, keys in folded:
-            for key in keys:
-                own = f"{key[: key.rindex('|')]}|~{ident}"
-                row = rows.get(own)
-                if row is None:
-                    row = rows[own] = self.new_row(own, record, event)
-                self.apply(row, record, event)
+        for _record, event, keys in folded:
+            # The hourly cells' key names the hour and the service.
+            cells = keys[0]
+            own = f"{CHANGES}{cells[2 : cells.rindex('|')]}|~{ident}"
+            row = rows.get(own)
+            if row is None:
+                row = rows[own] = {
+                    "hour": time_key(hour_start(cells[2:15])),
+                    "service": event["service"],
+                    **{name: {} for name in CHANGE_FIELDS},
+                }
+            _count_all(row, event)
         values: dict[str, bytes] = {}
         for key, row in rows.items():
             value = to_json(row)
@@ -335,6 +347,40 @@ class AccessCountsProjector(Projector):
 def _counted(row: Row) -> list[str]:
     """The fields of a row that hold counts."""
     return [name for name, part in row.items() if isinstance(part, dict) and name != "agents"]
+
+
+CHANGE_FIELDS = (
+    "agents",
+    "cells",
+    "agent",
+    "path",
+    "status",
+    "agent_path",
+    "druid",
+    "agent_client",
+)
+"""A row per change's breakdowns: the hourly cells, the summaries (whose agent, path and status
+are also the hourly totals'), the druids and the (agent, client) pairs."""
+
+
+def _count_all(row: Row, event: dict[str, Any]) -> None:
+    """Fold one request into a row per change: every breakdown the other kinds keep."""
+    get = event.get
+    agent = event["agent"]
+    name = agent["name"]
+    size = get("bytes") or 0
+    status = get("status")
+    status_key = NONE if status is None else str(status)
+    template = get("template") or NONE
+    client = get("client_id") or NONE
+    row["agents"][name] = agent.get("kind", "software")
+    _add(row["cells"], SEP.join((name, client, status_key, template)), size)
+    _add(row["agent"], name, size)
+    _add(row["path"], template, size)
+    _add(row["status"], status_key, size)
+    _add(row["agent_path"], f"{name}{SEP}{template}", size)
+    _add(row["druid"], get("druid") or NONE, size)
+    _add(row["agent_client"], f"{name}{SEP}{client}", size)
 
 
 def _add(counts: dict[str, list[int]], key: str, size: int) -> None:
@@ -416,28 +462,41 @@ def rows(
     services: frozenset[str] = frozenset(),
     days: Callable[[datetime], bool] | None = None,
 ) -> Iterator[Row]:
-    """The rows of one kind (CELLS, SUMMARIES, DAILY or DRUIDS) of the hours (days) from
-    `start` (inclusive) to `stop` (exclusive), parsed; callers pass whole hours (whole UTC
-    days). Only those of `services` (all if empty) and, for a kind of daily rows, of the days
-    (UTC midnights) that `days` accepts: told by the key, so the others are never parsed."""
-    # Keys of the hour `stop` falls in sort after the bare hour prefix, so `< prefix` stops
-    # before them.
+    """The rows of one kind (CELLS, SUMMARIES, DAILY, DRUIDS, TOTALS or CLIENTS) of the hours
+    (days) from `start` (inclusive) to `stop` (exclusive), with the rows per change of those
+    hours (they hold every kind's breakdown), parsed, in time order; callers pass whole hours
+    (whole UTC days). Only those of `services` (all if empty) and, for a kind of daily rows,
+    of the days (UTC midnights) that `days` accepts: told by the key, so the others are never
+    parsed."""
     width = 10 if kind in DAY_KINDS else 13
-    first = kind if start is None else kind + hour_key(start)[:width]
-    last = _after(kind) if stop is None else kind + hour_key(stop)[:width]
+    ordered = heapq.merge(
+        _key_range(store, kind, start, stop, width),
+        _key_range(store, CHANGES, start, stop, 13),
+        key=lambda row: row.key[2 : 2 + width],
+    )
     verdicts: dict[str, bool] = {}
-    for row in store.read_projection(PROJECTION, start=first, stop=last):
+    for row in ordered:
         key = row.key
-        if services and key[width + 3 : key.rindex("|")] not in services:
+        if services and key[key.index("|", 2) + 1 : key.rindex("|")] not in services:
             continue
         if days is not None:
-            day = key[2 : width + 2]
+            day = key[2:12]
             wanted = verdicts.get(day)
             if wanted is None:
                 wanted = verdicts[day] = days(hour_start(day + "T00"))
             if not wanted:
                 continue
         yield from_json(row.value)
+
+
+def _key_range(
+    store: EventStore, kind: str, start: datetime | None, stop: datetime | None, width: int
+) -> Iterator[ProjectionRow]:
+    # Keys of the hour (day) `stop` falls in sort after its bare prefix, so `< prefix` stops
+    # before them.
+    first = kind if start is None else kind + hour_key(start)[:width]
+    last = _after(kind) if stop is None else kind + hour_key(stop)[:width]
+    return iter(store.read_projection(PROJECTION, start=first, stop=last))
 
 
 def _after(prefix: str) -> str:
@@ -508,7 +567,7 @@ def rebuild(store: EventStore) -> int:
         floor = sealed.value.decode()
         writes = [
             ProjectionWrite(row.key, None, row.version)
-            for kind in KINDS
+            for kind in (*KINDS, CHANGES)
             for row in store.read_projection(
                 PROJECTION,
                 start=kind + (floor[:10] if kind in DAY_KINDS else floor),

@@ -24,7 +24,7 @@ from provenance.domain.events import load_payload
 from provenance.projections import access_counts
 from provenance.projections.access_counts import DRUIDS, LAYOUT, PROJECTION, AccessCountsProjector
 from provenance.projections.base import Change, Projector
-from tests.access_helpers import AGENTS, T0, access_record, random_records, summed_rows
+from tests.access_helpers import AGENTS, T0, access_record, random_records, summed_views
 from tests.access_helpers import DRUIDS as SOME_DRUIDS
 
 ZONES: tuple[tzinfo, ...] = (UTC, ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Kolkata"))
@@ -256,12 +256,9 @@ def test_a_projection_kept_by_the_change_stream_has_the_druid_counts(tmp_path: P
         for first in range(0, len(changes), 50):
             AccessCountsProjector(streamed).apply_changes(changes[first : first + 50])
 
-        # Counted in rows of their own per change, the same sums.
-        rows = streamed.read_projection(PROJECTION, start=DRUIDS, stop="p")
+        # Counted in rows of their own per change, read with the druid counts: the same sums.
         assert any("|~" in row.key for row in streamed.read_projection(PROJECTION))
-        assert summed_rows((r.key, r.value) for r in rows) == summed_rows(
-            (r.key, r.value) for r in fed.read_projection(PROJECTION, start=DRUIDS, stop="p")
-        )
+        assert summed_views(streamed)[DRUIDS] == summed_views(fed)[DRUIDS]
         # It cannot tell whether the table is new (it only gets rows by key): until a rebuild
         # marks the counts complete, druid reports read the events.
         query = ReportQuery(by=("druid", "service"))
