@@ -36,6 +36,7 @@ LOG_RETENTION_DAYS = (
 
 Architecture = Literal["arm64", "x86_64"]
 StreamMode = Literal["on-demand", "provisioned"]
+TableClass = Literal["standard", "standard-ia"]
 
 
 class ConfigError(ValueError):
@@ -74,6 +75,13 @@ class StageConfig(BaseModel):
     # Raw access events (with their client addresses) expire after this many days; their
     # hourly counts stay. None (`never`) keeps them forever.
     access_event_expiry_days: int | None = Field(default=365, ge=1, le=36_525)
+
+    # The event table's DynamoDB table class. Standard-IA stores for 60% less and charges 25%
+    # more per read and write unit: it pays once storage is more than about 5/12 of the
+    # table's request bill (the record only grows: preservation events and access counts are
+    # kept forever), so an old, large table gains and a young, busy one loses. `prov cost
+    # --table-class` prices both; a live table's class can be changed in place.
+    table_class: TableClass = "standard"
 
     # Who gets the alarms; without an address the SNS topic has no subscriber yet.
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

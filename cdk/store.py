@@ -23,6 +23,10 @@ _STREAM_VIEWS = {
     "KEYS_ONLY": dynamodb.StreamViewType.KEYS_ONLY,
     "OLD_IMAGE": dynamodb.StreamViewType.OLD_IMAGE,
 }
+_TABLE_CLASSES = {
+    "standard": dynamodb.TableClass.STANDARD,
+    "standard-ia": dynamodb.TableClass.STANDARD_INFREQUENT_ACCESS,
+}
 PSEUDONYM_KEY_LENGTH = 48  # characters; the access policy asks for at least 16
 
 
@@ -40,6 +44,8 @@ class EventTable(Construct):
             ),
             sort_key=dynamodb.Attribute(name=schema.SORT_KEY, type=_KEY_TYPES[schema.KEY_TYPE]),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            # cdk/config.py says when Standard-IA pays; the feed index is billed in the same class.
+            table_class=_TABLE_CLASSES[config.table_class],
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

@@ -19,6 +19,8 @@ share `s` are access lines:
   which writes nothing billed. Reads: ingest per kind, measured (a guard check per
   preservation event; the Query for the ids a stream-hour holds, per bundle); projector per
   kind, measured.
+- DynamoDB prices: the table class's (Standard, or Standard-IA: storage 60% cheaper, request
+  units 25% dearer); the units and bytes are the same in either class.
 - DynamoDB storage at the end of the month asked for: bytes per preservation event (event
   item, its feed index copy, its guard) since the start, per access event (its share of its
   bundle and of the bundle's feed-index copy) for the last `access_days` only; hourly-count
@@ -74,10 +76,8 @@ from provenance.aws.cost_figures import (
     BENCH_PROJECTOR_CPU_S,
     BUNDLES_PER_ACCESS_EVENT,
     DAYS_PER_MONTH,
-    DYNAMODB_GB_MONTH,
     DYNAMODB_LATENCY_MS,
-    DYNAMODB_READ_UNIT,
-    DYNAMODB_WRITE_UNIT,
+    DYNAMODB_PRICES,
     GIB,
     HOURS_PER_MONTH,
     INGEST_MEMORY_MB,
@@ -112,11 +112,14 @@ from provenance.aws.cost_figures import (
     PROJECTOR_MEMORY_MB,
     SERVICES,
     STREAM_MODE,
+    TABLE_CLASS,
+    TABLE_CLASSES,
     VCPU_MB,
     ApiKind,
     Architecture,
     Service,
     StreamMode,
+    TableClass,
 )
 from provenance.aws.cost_text import assumptions_of
 from provenance.domain.errors import ProvenanceError
@@ -139,6 +142,7 @@ class Inputs:
     stream_mode: StreamMode = STREAM_MODE
     shards: int | None = None
     """Provisioned streams only (default 1, as the CDK app deploys)."""
+    table_class: TableClass = TABLE_CLASS
     architecture: Architecture = ARCHITECTURE
     ingest_memory_mb: int = INGEST_MEMORY_MB
     projector_memory_mb: int = PROJECTOR_MEMORY_MB
@@ -241,7 +245,7 @@ def estimate(inputs: Inputs) -> Estimate:
     items = (
         *_kinesis(inputs, volumes),
         *_lambda(inputs, volumes),
-        *_dynamodb(volumes, storage),
+        *_dynamodb(inputs, volumes, storage),
         _api_gateway(inputs),
     )
     result = Estimate(inputs, volumes, items, storage)
@@ -284,6 +288,10 @@ def _checked(inputs: Inputs) -> Inputs:
             inputs.shards is None or within(inputs.shards, 1, MAX_SHARDS),
             f"shards must be from 1 to {MAX_SHARDS:,}, got {inputs.shards}",
         )
+    need(
+        inputs.table_class in TABLE_CLASSES,
+        f"table class must be standard or standard-ia, got {inputs.table_class}",
+    )
     need(
         inputs.architecture in LAMBDA_GB_SECOND,
         f"architecture must be arm64 or x86_64, got {inputs.architecture}",
@@ -470,7 +478,8 @@ def _expiring_share(inputs: Inputs) -> float:
     return min(1.0, max(0.0, past / DAYS_PER_MONTH))
 
 
-def _dynamodb(volumes: Volumes, storage: Storage) -> list[LineItem]:
+def _dynamodb(inputs: Inputs, volumes: Volumes, storage: Storage) -> list[LineItem]:
+    prices = DYNAMODB_PRICES[inputs.table_class]
     ingest_writes = (
         volumes.preservation_events * INGEST_WRITE_UNITS_PER_PRESERVATION_EVENT
         + volumes.access_events * INGEST_WRITE_UNITS_PER_ACCESS_EVENT
@@ -500,31 +509,31 @@ def _dynamodb(volumes: Volumes, storage: Storage) -> list[LineItem]:
             "write units, ingest",
             ingest_writes,
             "WRU",
-            ingest_writes * DYNAMODB_WRITE_UNIT,
+            ingest_writes * prices.write_unit,
         ),
         LineItem(
             "DynamoDB",
             "write units, projector",
             projector_writes,
             "WRU",
-            projector_writes * DYNAMODB_WRITE_UNIT,
+            projector_writes * prices.write_unit,
         ),
         LineItem(
-            "DynamoDB", "read units, ingest", ingest_reads, "RRU", ingest_reads * DYNAMODB_READ_UNIT
+            "DynamoDB", "read units, ingest", ingest_reads, "RRU", ingest_reads * prices.read_unit
         ),
         LineItem(
             "DynamoDB",
             "read units, projector",
             projector_reads,
             "RRU",
-            projector_reads * DYNAMODB_READ_UNIT,
+            projector_reads * prices.read_unit,
         ),
         LineItem(
             "DynamoDB",
             f"storage at the end of month {storage.month}",
             gb,
             "GB-month",
-            gb * DYNAMODB_GB_MONTH,
+            gb * prices.gb_month,
         ),
     ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,8 @@ SERVICES: tuple[Service, ...] = ("Kinesis", "Lambda", "DynamoDB", "API Gateway")
 StreamMode = Literal["on-demand", "provisioned"]
 Architecture = Literal["arm64", "x86_64"]
 ApiKind = Literal["http", "rest"]
+TableClass = Literal["standard", "standard-ia"]
+TABLE_CLASSES: tuple[TableClass, ...] = ("standard", "standard-ia")
 
 DAYS_PER_MONTH = 30.4
 HOURS_PER_MONTH = 24 * DAYS_PER_MONTH
@@ -42,6 +45,33 @@ DYNAMODB_GB_MONTH = 0.25
 API_GATEWAY_REQUEST: dict[ApiKind, float] = {"http": 1.00 / 1e6, "rest": 3.50 / 1e6}
 PRICES_SEEN = "2026-11-28"
 
+# DynamoDB's Standard-IA table class is not in reference/aws.md. AWS's DynamoDB pricing page
+# and its table classes page ("Considerations when choosing a table class") give it as storage
+# 60% cheaper and reads and writes 25% dearer than Standard in the same region: derived from
+# the Standard prices above by those ratios (us-east-1 on-demand: $0.10 a GB-month, $0.78125
+# and $0.15625 per million write and read units). Recheck before quoting money.
+STANDARD_IA_STORAGE_RATIO = 1 - 0.60
+STANDARD_IA_REQUEST_RATIO = 1 + 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class DynamoDBPrices:
+    """What a table of one table class pays: per write and read request unit, per GB-month."""
+
+    write_unit: float
+    read_unit: float
+    gb_month: float
+
+
+DYNAMODB_PRICES: dict[TableClass, DynamoDBPrices] = {
+    "standard": DynamoDBPrices(DYNAMODB_WRITE_UNIT, DYNAMODB_READ_UNIT, DYNAMODB_GB_MONTH),
+    "standard-ia": DynamoDBPrices(
+        DYNAMODB_WRITE_UNIT * STANDARD_IA_REQUEST_RATIO,
+        DYNAMODB_READ_UNIT * STANDARD_IA_REQUEST_RATIO,
+        DYNAMODB_GB_MONTH * STANDARD_IA_STORAGE_RATIO,
+    ),
+}
+
 # --- what the CDK app deploys ----------------------------------------------------------------
 # The defaults of cdk/config.py (StageConfig) must match these (a test checks that they agree).
 INGEST_MEMORY_MB = 1024
@@ -50,6 +80,8 @@ API_MEMORY_MB = 1024
 ARCHITECTURE: Architecture = "arm64"
 STREAM_MODE: StreamMode = "provisioned"
 """cdk/config.py `stream_mode`: one provisioned shard unless a stage says otherwise."""
+TABLE_CLASS: TableClass = "standard"
+"""cdk/config.py `table_class`: DynamoDB's default class unless a stage says otherwise."""
 PROJECTOR_BATCH_SIZE = 100  # records per projector invocation (cdk/config.py's default)
 ACCESS_EVENT_DAYS = 365
 """cdk/config.py `access_event_expiry_days`, and docs/access-policy.example.toml's."""

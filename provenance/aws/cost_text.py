@@ -36,7 +36,7 @@ from provenance.aws.cost_figures import (
     BENCH_STREAM_RECORDS,
     BUNDLES_PER_ACCESS_EVENT,
     DAYS_PER_MONTH,
-    DYNAMODB_WRITE_UNIT,
+    DYNAMODB_PRICES,
     HOURS_PER_MONTH,
     INGEST_READ_UNITS_PER_ACCESS_EVENT,
     INGEST_READ_UNITS_PER_PRESERVATION_EVENT,
@@ -51,7 +51,11 @@ from provenance.aws.cost_figures import (
     PRICES_SEEN,
     PROJECTOR_BATCH_SIZE,
     SERVICES,
+    STANDARD_IA_REQUEST_RATIO,
+    STANDARD_IA_STORAGE_RATIO,
+    TABLE_CLASS,
     VCPU_MB,
+    TableClass,
 )
 from provenance.domain.terminal import TerminalText, terminal_lines
 
@@ -80,6 +84,7 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         f"Prices: us-east-1 list prices of reference/aws.md (undated table, last seen "
         f"{PRICES_SEEN}; recheck before quoting money). Free tiers ignored (Lambda's free "
         "requests and GB-seconds, DynamoDB's first 25 GB).",
+        _table_class(result),
         f"Month: {DAYS_PER_MONTH} days ({HOURS_PER_MONTH:,.1f} hours); the bill of month "
         f"{inputs.month} of running, with storage as at its end.",
         "Units per line and per event: counted over a moto server, not on AWS, by "
@@ -123,7 +128,8 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         f"({BENCH_OBJECT_ROW_WRITE_UNITS / BENCH_OBJECT_ROW_WRITES:.2f} write units per "
         f"rewrite; {OBJECT_ROW_FINAL_WRITE_UNITS:.0f} for rows of the size they ended at). At "
         f"{OBJECT_ROW_FINAL_WRITE_UNITS:.0f} units a rewrite, DynamoDB writes would cost "
-        f"{money(extra_row_units * DYNAMODB_WRITE_UNIT)} more a month.",
+        f"{money(extra_row_units * DYNAMODB_PRICES[inputs.table_class].write_unit)} more a "
+        "month.",
         f"Applied-markers expire by DynamoDB's TTL {MARKER_HOURS} hours after their change: "
         "TTL deletes are free (no write units, no reads); storage counts them for "
         f"{MARKER_HOURS} hours, though TTL deletes in the background, typically within days.",
@@ -180,6 +186,37 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
     if warning:
         out.append(warning)
     return tuple(out)
+
+
+def _table_class(result: Estimate) -> str:
+    """The table class priced, its prices, and what the same units cost in the other class."""
+    chosen = result.inputs.table_class
+    other: TableClass = "standard" if chosen == "standard-ia" else "standard-ia"
+    names = {"standard": "Standard", "standard-ia": "Standard-IA"}
+    prices = DYNAMODB_PRICES[chosen]
+    dynamodb = result.service_total("DynamoDB")
+    # The same units and bytes at the other class's prices: the class changes prices only.
+    elsewhere = sum(
+        item.quantity * _unit_price(item.unit, other)
+        for item in result.items
+        if item.service == "DynamoDB"
+    )
+    return (
+        f"DynamoDB table class: {names[chosen]} (the CDK app deploys {names[TABLE_CLASS]} "
+        f"unless a stage sets `table_class`), ${prices.write_unit * 1e6:.5g} and "
+        f"${prices.read_unit * 1e6:.5g} per million write and read request units, "
+        f"{money(prices.gb_month)} a GB-month. Standard-IA is not in "
+        "reference/aws.md: its prices are Standard's with storage "
+        f"{1 - STANDARD_IA_STORAGE_RATIO:.0%} cheaper and request units "
+        f"{STANDARD_IA_REQUEST_RATIO - 1:.0%} dearer, as AWS's DynamoDB pricing and table "
+        f"classes pages give them (recheck). The same units in {names[other]} would cost "
+        f"{money(elsewhere)} for DynamoDB ({money(dynamodb)} here)."
+    )
+
+
+def _unit_price(unit: str, table_class: TableClass) -> float:
+    prices = DYNAMODB_PRICES[table_class]
+    return {"WRU": prices.write_unit, "RRU": prices.read_unit, "GB-month": prices.gb_month}[unit]
 
 
 def _measured_where() -> str:

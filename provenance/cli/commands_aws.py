@@ -270,6 +270,14 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[Command]
     help="shards of a provisioned stream [default: 1]",
 )
 @click.option(
+    "--table-class",
+    type=click.Choice(["standard", "standard-ia"]),
+    default=_COST.TABLE_CLASS,
+    show_default=True,
+    help="DynamoDB table class (default: what the CDK app deploys): standard-ia stores for "
+    "60% less and charges 25% more per read and write; a live table's class can be changed",
+)
+@click.option(
     "--architecture",
     type=click.Choice(["arm64", "x86_64"]),
     default=_COST.ARCHITECTURE,
@@ -326,6 +334,7 @@ def cost(
     objects: int | None,
     stream_mode: str,
     shards: int | None,
+    table_class: str,
     architecture: str,
     ingest_memory_mb: int,
     projector_memory_mb: int,
@@ -345,6 +354,7 @@ def cost(
     # The choices were checked by click; the estimate checks the rest.
     chosen: dict[str, Any] = {
         "stream_mode": stream_mode,
+        "table_class": table_class,
         "architecture": architecture,
         "api_gateway": api_gateway,
     }

@@ -30,6 +30,8 @@ UNITS_FILE = REPO / "provenance" / "aws" / "units.json"
 U = json.loads(UNITS_FILE.read_text())["units"]
 PER_MILLION = 1e6 / U["lines"]
 WRITE_PRICE, READ_PRICE = 0.625 / 1e6, 0.125 / 1e6
+# Standard-IA, us-east-1 on-demand (AWS's pricing page: storage 60% less, requests 25% more).
+IA_WRITE_PRICE, IA_READ_PRICE, IA_GB_MONTH = 0.78125 / 1e6, 0.15625 / 1e6, 0.10
 
 MONTH_DAYS = 30.4
 MILLION_LINES_A_DAY = 1_000_000
@@ -81,6 +83,41 @@ def test_dynamodb_writes_at_the_measured_mix_are_lines_times_measured_units_time
     )
     reads = item(result, "read units, ingest") + item(result, "read units, projector")
     assert reads == pytest.approx(millions * READ_DOLLARS, rel=1e-3)
+
+
+def test_standard_ia_prices_the_same_units_and_bytes_at_its_own_prices() -> None:
+    standard = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY))
+    ia = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY, table_class="standard-ia"))
+    assert standard.inputs.table_class == "standard"
+    millions = MONTH_DAYS
+    assert item(ia, "write units, ingest") == pytest.approx(
+        millions * U["ingest_write_units"] * PER_MILLION * IA_WRITE_PRICE, rel=1e-4
+    )
+    assert item(ia, "write units, projector") == pytest.approx(
+        millions * PROJECTOR_WRITE_UNITS * PER_MILLION * IA_WRITE_PRICE, rel=1e-4
+    )
+    reads = item(ia, "read units, ingest") + item(ia, "read units, projector")
+    assert reads == pytest.approx(millions * READ_DOLLARS * IA_READ_PRICE / READ_PRICE, rel=1e-3)
+    (storage,) = [i for i in ia.items if i.unit == "GB-month"]
+    assert storage.quantity == pytest.approx(standard.storage.total_gb)
+    assert storage.dollars == pytest.approx(standard.storage.total_gb * IA_GB_MONTH)
+    # The class changes DynamoDB's prices and nothing else.
+    assert [(i.item, i.quantity) for i in ia.items] == [
+        (i.item, i.quantity) for i in standard.items
+    ]
+    for service in ("Kinesis", "Lambda", "API Gateway"):
+        assert ia.service_total(service) == standard.service_total(service)
+
+
+def test_each_class_says_what_the_other_would_cost() -> None:
+    inputs = Inputs(lines_per_day=2_000_000, month=12)
+    standard = estimate(inputs)
+    ia = estimate(replace(inputs, table_class="standard-ia"))
+    (said,) = [a for a in standard.assumptions if a.startswith("DynamoDB table class: Standard ")]
+    assert f"in Standard-IA would cost ${ia.service_total('DynamoDB'):,.2f}" in said
+    (said,) = [a for a in ia.assumptions if a.startswith("DynamoDB table class: Standard-IA ")]
+    assert "$0.78125 and $0.15625 per million" in said and "$0.10 a GB-month" in said
+    assert f"in Standard would cost ${standard.service_total('DynamoDB'):,.2f}" in said
 
 
 def test_lambda_compute_matches_the_benchmarks_gb_seconds() -> None:
@@ -291,6 +328,7 @@ def test_objects_default_to_the_benchmarks_rate_and_can_be_given() -> None:
         ({"access_days": 0}, "access days"),
         ({"stream_mode": "on-demand", "shards": 2}, "on-demand stream scales itself"),
         ({"stream_mode": "provisioned", "shards": 0}, "shards"),
+        ({"table_class": "glacier"}, "table class must be standard or standard-ia"),
         ({"ingest_memory_mb": 64}, "ingest_memory_mb"),
         ({"month": 0}, "month"),
         ({"month": 10**20}, "month"),
@@ -375,6 +413,8 @@ def test_json_is_one_document_with_the_same_figures(capsys) -> None:
         "2",
         "--architecture",
         "x86_64",
+        "--table-class",
+        "standard-ia",
         "--format",
         "json",
     )
@@ -388,9 +428,11 @@ def test_json_is_one_document_with_the_same_figures(capsys) -> None:
             stream_mode="provisioned",
             shards=2,
             architecture="x86_64",
+            table_class="standard-ia",
         )
     )
     assert document["total"] == pytest.approx(expected.total)
+    assert document["inputs"]["table_class"] == "standard-ia"
     assert document["inputs"]["access_days"] is None
     assert set(document["services"]) == {"Kinesis", "Lambda", "DynamoDB", "API Gateway"}
     assert sum(document["services"].values()) == pytest.approx(document["total"])
@@ -409,6 +451,7 @@ def test_json_is_one_document_with_the_same_figures(capsys) -> None:
             "leave shards out",
         ),
         (["--lines-per-day", "nan"], "--lines-per-day"),
+        (["--lines-per-day", "5", "--table-class", "glacier"], "--table-class"),
         (["--lines-per-day", "inf"], "--lines-per-day"),
         (["--lines-per-day", "1e400"], "--lines-per-day"),
         (["--lines-per-day", "1e308"], "--lines-per-day"),

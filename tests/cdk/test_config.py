@@ -73,6 +73,7 @@ def test_unknown_stage_names_the_known_ones() -> None:
         ({"max_record_age_hours": 168}, r"max_record_age_hours must be shorter"),
         ({"log_retention_days": 10}, r"log_retention_days must be one of"),
         ({"architecture": "sparc"}, r"architecture"),
+        ({"table_class": "glacier"}, r"stage dev: table_class: Input should be 'standard'"),
         ({"alarm_email": "not an address"}, r"alarm_email"),
         ({"bacth_size": 10}, r"bacth_size: Extra inputs are not permitted"),
         ({"access_event_expiry_days": 0}, r"access_event_expiry_days"),
@@ -125,6 +126,7 @@ def test_prov_cost_assumes_what_the_cdk_app_deploys() -> None:
     assert config.access_event_expiry_days == cost_figures.ACCESS_EVENT_DAYS
     assert config.projector_batch_size == cost_figures.PROJECTOR_BATCH_SIZE
     assert config.stream_mode == cost_figures.STREAM_MODE
+    assert config.table_class == cost_figures.TABLE_CLASS
     assert config.shards == 1  # `prov cost`'s shards of a provisioned stream, unless told
 
 

@@ -62,6 +62,7 @@ CHANGED = {
     "api_rate_limit": "20",
     "api_burst_limit": "40",
     "table_name": "sdr-provenance-events",
+    "table_class": "standard-ia",
 }
 
 RUNTIME_SOURCES = ("handlers", "provenance", "eventstore")
@@ -250,6 +251,16 @@ def test_table_is_on_demand_recoverable_encrypted_and_streamed(store_template: T
             "StreamSpecification": {"StreamViewType": schema.STREAM_VIEW_TYPE},
             "DeletionProtectionEnabled": True,
         },
+    )
+
+
+def test_table_class_is_the_configured_one(
+    store_template: Template, changed_store: Template
+) -> None:
+    # Written out even for the default, so that the template says which prices apply.
+    store_template.has_resource_properties("AWS::DynamoDB::Table", {"TableClass": "STANDARD"})
+    changed_store.has_resource_properties(
+        "AWS::DynamoDB::Table", {"TableClass": "STANDARD_INFREQUENT_ACCESS"}
     )
 
 
