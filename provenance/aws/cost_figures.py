@@ -194,7 +194,21 @@ def load_units(path: Path) -> tuple[dict[str, float], dict[str, Any]]:
     return {k: float(counted[k]) for k in UNIT_FIELDS}, dict(measured)
 
 
-_UNITS, MEASURED = load_units(Path(os.environ.get("PROV_COST_UNITS") or UNITS_FILE))
+def _units_at_import() -> tuple[dict[str, float], dict[str, Any], str | None]:
+    """The units `$PROV_COST_UNITS` names (a benchmark's file, to price another run), else the
+    committed ones; with why the named file was not used, if it was not: the committed units
+    stand in so that importing this module (every `prov` command's help reads its defaults)
+    never fails, and `prov cost` reports the error instead of pricing anything."""
+    chosen = os.environ.get("PROV_COST_UNITS")
+    if chosen:
+        try:
+            return (*load_units(Path(chosen)), None)
+        except UnitsFileError as exc:
+            return (*load_units(UNITS_FILE), str(exc))
+    return (*load_units(UNITS_FILE), None)
+
+
+_UNITS, MEASURED, UNITS_ERROR = _units_at_import()
 
 BENCH_LINES = _UNITS["lines"]
 BENCH_EVENTS = _UNITS["events"]

@@ -351,6 +351,8 @@ def cost(
     from provenance.aws.cost import Inputs, estimate
     from provenance.aws.cost_text import render_table
 
+    if _COST.UNITS_ERROR is not None:
+        raise FailError(f"$PROV_COST_UNITS: {_COST.UNITS_ERROR}")
     # The choices were checked by click; the estimate checks the rest.
     chosen: dict[str, Any] = {
         "stream_mode": stream_mode,

@@ -622,6 +622,30 @@ def test_prov_cost_prices_what_the_units_file_says(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("broken", ["missing", "not json"])
+def test_a_bad_units_file_fails_prov_cost_in_one_line_and_nothing_else(
+    tmp_path: Path, broken: str
+) -> None:
+    path = tmp_path / "units.json"
+    if broken == "not json":
+        path.write_text("{units")
+    prov = str(Path(sys.executable).parent / "prov")
+    env = {**os.environ, "PROV_COST_UNITS": str(path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [prov, *args], env=env, capture_output=True, text=True, check=False, cwd=REPO
+        )
+
+    cost = run("cost", "--lines-per-day", "1000")
+    assert cost.returncode != 0 and cost.stdout == ""
+    assert cost.stderr.count("\n") == 1 and "Traceback" not in cost.stderr
+    assert f"$PROV_COST_UNITS: cannot read the units file {path}" in cost.stderr
+    # Every other command is untouched by it (the CLI reads prov cost's defaults at import).
+    assert run("cost", "--help").returncode == 0
+    assert run("--help").returncode == 0
+
+
 @pytest.mark.parametrize(
     "change",
     [
