@@ -19,7 +19,10 @@ bytes):
   `ingest_1m.py`'s `audit only` makes them), concatenated: nearly every line is a distinct
   event;
 - `clf`: the synthetic stacks access log (`access_data.py`), written 1,000,000 lines at a time
-  with successive seeds, so each line is distinct and the writer stays small.
+  with successive seeds, so each line is distinct and the writer stays small;
+- `clf-dense`: the same logs of successive seeds, each cut to its first three days: ten times
+  the density (about 333,000 requests a day for one service), where the count rows of an
+  hour and a day are largest (not in the default `--inputs`).
 
 A size's file is the first N lines of the largest one. The floor is the same command over the
 first 10,000 lines (imports, caches, the store's page cache: what any input costs). Before each
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -54,7 +58,8 @@ FLOOR_LINES = 10_000
 DISK_BYTES_PER_LINE = 2_500
 CLF_CHUNK = 1_000_000
 _PROV_MAIN = "import sys; from provenance.cli.main import main; sys.exit(main())"
-_INPUT_ARGS = {"audit": [], "clf": ["--source", "clf", "--service", "stacks"]}
+_CLF_ARGS = ["--source", "clf", "--service", "stacks"]
+_INPUT_ARGS = {"audit": [], "clf": _CLF_ARGS, "clf-dense": _CLF_ARGS}
 
 
 def _write_audit(path: Path, lines: int) -> None:
@@ -93,6 +98,30 @@ def _write_clf(path: Path, lines: int) -> None:
             seed += 1
 
 
+_FIRST_THREE_DAYS = re.compile(rb"\[0[123]/Mar/2026")
+
+
+def _write_clf_dense(path: Path, lines: int) -> None:
+    """Ten times the stacks log's density: the stacks log of seed after seed (a million lines
+    over 30 days each), each cut to the lines of its first three days, until `lines` lines are
+    written. Ten seeds give a million lines at about 333,000 requests a day, with ten seeds'
+    clients, agents and druids: the hours and days of a busy service."""
+    written, seed = 0, 1
+    with path.open("wb") as out:
+        while written < lines:
+            part = path.with_suffix(f".part{seed}")
+            write_access_log(part, CLF_CHUNK, seed=seed)
+            with part.open("rb") as chunk:
+                for line in chunk:
+                    if written == lines:
+                        break
+                    if _FIRST_THREE_DAYS.search(line):
+                        out.write(line)
+                        written += 1
+            part.unlink()
+            seed += 1
+
+
 def _prefix(source: Path, target: Path, lines: int) -> None:
     with source.open("rb") as full, target.open("wb") as out:
         for number, line in enumerate(full):
@@ -101,13 +130,16 @@ def _prefix(source: Path, target: Path, lines: int) -> None:
             out.write(line)
 
 
+_WRITERS = {"audit": _write_audit, "clf": _write_clf, "clf-dense": _write_clf_dense}
+
+
 def inputs(data: Path, kind: str, sizes: list[int]) -> dict[int, Path]:
     """The input file of each size (the largest written first, the others its prefixes)."""
     largest = max(sizes)
     full = data / f"{kind}-{largest}.log"
     if not full.exists() or count_lines(full) != largest:
         started = time.perf_counter()
-        (_write_audit if kind == "audit" else _write_clf)(full, largest)
+        _WRITERS[kind](full, largest)
         print(f"bench: wrote {full} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     files = {largest: full}
     for size in sizes:

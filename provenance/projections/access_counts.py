@@ -43,7 +43,7 @@ continuations included, so a key counted in several of them adds up.
 Rows per change: the projector that follows DynamoDB's change stream (`apply_changes`) does
 not read, add to and write back the shared rows above. It counts each change (a bundle of one
 service-hour's requests, or one event) in a row of its own, `x|<hour>|<service>|~<change>`
-(pieces `.<n>` past SPLIT_BYTES), holding every breakdown of the kinds above (`CHANGE_FIELDS`),
+(pieces `.<n>` past 64 KiB), holding every breakdown of the kinds above (`CHANGE_FIELDS`),
 and puts it without a version, a marker or a transaction: its content is a function of the
 change, so a redelivery writes the same bytes, and concurrent consumers never conflict. On
 DynamoDB this costs one write unit per kilobyte of what the change adds, instead of two per
@@ -163,8 +163,12 @@ class AccessCountsProjector(Projector):
     MAX_CACHED = 2048
     # A busy service's hour (day) gathers more distinct keys than any number of shards fixed in
     # advance would keep under the store's 256 KiB: past this, a row's entries move to
-    # continuation rows (`Projector.SPLIT_BYTES`), which `rows` reads with the rest.
-    SPLIT_BYTES = 128 * 1024
+    # continuation rows (`Projector.SPLIT_BYTES`), which `rows` reads with the rest. Small,
+    # because a batch holds every row its hours and days touch (about 170 for a busy service),
+    # parsed, at several times their JSON size: at 16 KiB a log ten times the benchmark's
+    # density peaks near the memory aim where 128 KiB took twice that (BENCHMARKS.md 8), for a
+    # few more bytes stored (continuation rows repeat keys that recur).
+    SPLIT_BYTES = 16 * 1024
 
     def __init__(self, store: EventStore, *, chunk: int = CHUNK) -> None:
         super().__init__(store, chunk=chunk)
@@ -294,7 +298,7 @@ class AccessCountsProjector(Projector):
     def _change_rows(self, change: Change, folded: list[Folded]) -> dict[str, bytes]:
         """The rows that count one change's records: one per hour and service they fall in
         (a bundle has one), holding every breakdown, split into pieces `<key>.<n>` past
-        SPLIT_BYTES (the same pieces every time)."""
+        `base.PIECE_BYTES` (the same pieces every time)."""
         ident = "b" + change.bundle if change.bundle is not None else "e" + change.record.event_id
         rows: dict[str, Row] = {}
         for _record, event, keys in folded:
@@ -312,7 +316,8 @@ class AccessCountsProjector(Projector):
         values: dict[str, bytes] = {}
         for key, row in rows.items():
             value = to_json(row)
-            if self.SPLIT_BYTES is not None and len(value) > self.SPLIT_BYTES:
+            # Written once and never held for long: only the store's bound on a value matters.
+            if len(value) > base.PIECE_BYTES:
                 pieces = self.split(row, len(value) // base.PIECE_BYTES + 1)
                 values.update((f"{key}.{n}", to_json(piece)) for n, piece in enumerate(pieces))
             else:
