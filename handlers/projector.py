@@ -47,6 +47,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="FailedSlices", unit=MetricUnit.Count, value=1)
     if batch.prune_error is not None:
         logger.warning("pruning applied-markers failed", extra={"error": batch.prune_error})
+    if batch.fold_error is not None:
+        logger.warning("folding access counts failed", extra={"error": batch.fold_error})
     metrics.add_metric(name="Changes", unit=MetricUnit.Count, value=batch.event_changes)
     metrics.add_metric(name="Applied", unit=MetricUnit.Count, value=total.applied)
     metrics.add_metric(name="AlreadyApplied", unit=MetricUnit.Count, value=total.already_applied)
@@ -65,6 +67,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "applied": total.applied,
             "already_applied": total.already_applied,
             "conflicts": total.conflicts,
+            "folded": batch.folded,
             "failed_from": batch.failed_from,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
         },

@@ -108,3 +108,30 @@ def summed_views(store: EventStore) -> dict[str, dict[tuple[str, str], dict[str,
                     total[0] += requests
                     total[1] += size
     return views
+
+
+def busy_records(count: int, seed: int) -> list[EventRecord]:
+    """Requests of a busy service over three hours: most clients, druids and agents are new,
+    so every kind of row gathers more distinct keys than a fixed number of shards would hold."""
+    rng = random.Random(seed)
+    records = []
+    for number in range(count):
+        client = f"anon:{rng.randrange(16**12):012x}"
+        agent = (
+            rng.choice(AGENTS)
+            if rng.random() < 0.5
+            else AgentRef(name=f"client:{client}", kind="hardware")
+        )
+        records.append(
+            access_record(
+                number,
+                at=T0 + timedelta(seconds=rng.randrange(3 * 3600)),
+                agent=agent,
+                client_id=client,
+                status=rng.choice((200, 304, 404, None)),
+                template=rng.choice(TEMPLATES),
+                druid=f"druid:bb{rng.randrange(1000):03d}cd{rng.randrange(10000):04d}",
+                size=rng.choice((0, 512, None)),
+            )
+        )
+    return sorted(records, key=lambda record: record.occurred_at)

@@ -179,10 +179,10 @@ def load_units(path: Path) -> tuple[dict[str, float], dict[str, Any]]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         counted, measured = document["units"], document["measured"]
+        missing = sorted(set(UNIT_FIELDS) - set(counted))
+        unknown = sorted(set(counted) - set(UNIT_FIELDS))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UnitsFileError(f"cannot read the units file {path}: {exc}") from exc
-    missing = sorted(set(UNIT_FIELDS) - set(counted))
-    unknown = sorted(set(counted) - set(UNIT_FIELDS))
     if missing or unknown:
         raise UnitsFileError(
             f"the units file {path} does not match this version: missing {missing}, "
@@ -191,6 +191,8 @@ def load_units(path: Path) -> tuple[dict[str, float], dict[str, Any]]:
     bad = [k for k in UNIT_FIELDS if not isinstance(counted[k], int | float) or counted[k] < 0]
     if bad or counted["lines"] <= 0 or counted["events"] <= 0:
         raise UnitsFileError(f"the units file {path} has counts that are not counts: {bad}")
+    if not isinstance(measured, dict):
+        raise UnitsFileError(f"the units file {path}: 'measured' is not an object")
     return {k: float(counted[k]) for k in UNIT_FIELDS}, dict(measured)
 
 

@@ -122,7 +122,7 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         "and applied to both kinds alike.",
         "Access counts: the measured rows per access event come from the demo's thin traffic "
         f"(about {BENCH_ACCESS_EVENTS / (BENCH_DAYS * 24):.0f} access events an hour, a few per "
-        "bundle); a bundle of a busy hour puts the same six rows for many more events, so "
+        "bundle); a bundle of a busy hour puts its one count row for many more events, so "
         "access-count writes and storage are likely overestimated.",
         "ObjectState rows grow with an object's history: the run started from empty rows "
         f"({BENCH_OBJECT_ROW_WRITE_UNITS / BENCH_OBJECT_ROW_WRITES:.2f} write units per "

@@ -49,7 +49,16 @@ change, so a redelivery writes the same bytes, and concurrent consumers never co
 DynamoDB this costs one write unit per kilobyte of what the change adds, instead of two per
 kilobyte of every shared row it touches (a transaction's double price, rows rewritten whole,
 a marker), and no reads. `rows` reads them with every kind, in time order; a rebuild replaces
-them with shared rows.
+them with shared rows. Once the stream can no longer deliver a change again (26 hours after
+it was written), `access_compaction` folds its row into merged rows of every kind (`~m`) and
+deletes it in one atomic write, so reports go on reading days, not bundles. Limits: the row's
+pieces follow `base.PIECE_BYTES` and `CHANGE_FIELDS`, so a deploy that changes either while
+the stream still redelivers could count those changes twice (deploy such a change with the
+projector caught up); the put is not atomic across a change's pieces, so a slice Lambda gives
+up on may leave part of a change counted until `prov rebuild`; a reader paging through rows
+while one splits may count the moved entries twice in that one report (never in the store);
+and the applied-markers of the version before rows per change are read for every change,
+0.26 read units an access event, though they matter only for 48 hours after the upgrade.
 
 Retention: access events may expire (the access policy) while these counts stay. Expiring
 records `$sealed`, the UTC midnight before which events may be gone (a day boundary, because
@@ -259,8 +268,9 @@ class AccessCountsProjector(Projector):
     def apply_changes(self, changes: Sequence[Change]) -> ChangeReport:
         """Apply changes from the store's change stream, each exactly once, as rows of their
         own: a change (a bundle of one service-hour's requests, or one event) is counted in
-        one row per kind, `<kind><hour or day>|<service>|~<change>`, put without a version,
-        a marker or a transaction (see the module docstring: rows per change). Its content is
+        one row per hour and service it spans, `x|<hour>|<service>|~<change>`, holding every
+        breakdown, put without a version, a marker or a transaction (see the module
+        docstring: rows per change; `access_compaction` folds them later). Its content is
         a function of the change, so a redelivery puts the same bytes again, and rows that
         several consumers update never conflict. Only the applied-markers an earlier version
         left for these changes (or parts of them) are read: what they mark is not counted
@@ -310,6 +320,9 @@ class AccessCountsProjector(Projector):
                 row = rows[own] = {
                     "hour": time_key(hour_start(cells[2:15])),
                     "service": event["service"],
+                    # When the stream says the change was written: the same on every
+                    # redelivery, and what `access_compaction` waits on before folding it.
+                    "written": change.hour,
                     **{name: {} for name in CHANGE_FIELDS},
                 }
             _count_all(row, event)

@@ -232,7 +232,7 @@ class Projector(ABC):
         writes.append(ProjectionWrite(key, new_value, version))
         return emptied, new_value, writes
 
-    def _row_writes(
+    def row_writes(
         self, touched: dict[str, tuple[Row, int]], *, split: bool = True
     ) -> tuple[dict[str, bytes], list[ProjectionWrite], dict[str, Row]]:
         """The JSON each touched row is stored as, the writes that store them, and the rows
@@ -344,7 +344,7 @@ class Projector(ABC):
                         self.apply(entry[0], record, event)
             # Not split here: the pieces could overflow one atomic write with the markers. A
             # projector with SPLIT_BYTES writes its own rows per change (AccessCounts).
-            _values, writes, _split = self._row_writes(touched, split=False)
+            _values, writes, _split = self.row_writes(touched, split=False)
             writes += [
                 ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
             ]
@@ -469,7 +469,7 @@ class Projector(ABC):
                         entry = self._loaded(key, stored, record, event)
                     touched[key] = entry
                 self.apply(entry[0], record, event)
-        values, writes, emptied = self._row_writes(touched)
+        values, writes, emptied = self.row_writes(touched)
         for key, row in emptied.items():
             touched[key] = (row, touched[key][1])
         done = _advance(checkpoint, last)

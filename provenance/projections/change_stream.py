@@ -5,13 +5,18 @@ projector Lambda's algorithm, with the store passed in).
   passed by. Removals are the TTL expiring access events: their counts stay, and the
   projection is sealed up to their day, so a rebuild keeps those days' counts.
 - Each event is applied exactly once, however often the stream delivers it:
-  `Projector.apply_changes` leaves a marker per applied event, or per bundle (the records of
-  a bundled stream-hour the store wrote as one item: one marker for all of them), in the same
-  atomic write as the rows it changed, and rereads and retries when another invocation
-  changed a row first (optimistic concurrency; several shards update the same hourly rows).
+  `Projector.apply_changes` (ObjectState) leaves a marker per applied event in the same
+  atomic write as the row it changed, and rereads and retries when another invocation
+  changed a row first (optimistic concurrency); AccessCounts puts each change, an event or a
+  bundle (the records of a bundled stream-hour the store wrote as one item), in a row of its
+  own whose content the change fixes, so a redelivery writes the same bytes.
 - The batch is applied in order, in slices. If a slice fails, its first record's sequence
   number is reported: Lambda checkpoints before it and delivers it and everything after it
-  again; what was applied already is skipped by its marker.
+  again; what was applied already is skipped by its marker (ObjectState) or put again, the
+  same bytes (AccessCounts).
+- Access counts arrive as a row per change (no marker); once the stream can no longer
+  deliver a change again, its row is folded into the merged count rows
+  (`access_compaction`), at most once an hour per container.
 - Markers expire 48 hours after their change's hour (twice the stream's retention): the
   table's TTL deletes them in the background, for free, and the event source mapping's filter
   keeps those removals from invoking the function. On a store that does not expire rows by
@@ -38,7 +43,7 @@ from eventstore.dynamodb.stream import (
     written_at,
 )
 from provenance.domain.events import ACCESS_STREAM_PREFIX
-from provenance.projections import access_counts
+from provenance.projections import access_compaction, access_counts
 from provenance.projections.access_counts import AccessCountsProjector
 from provenance.projections.base import Change, ChangeReport, Projector
 from provenance.projections.object_state import ObjectStateProjector
@@ -50,6 +55,7 @@ once per quarter of the batch (every rewrite is billed whole, and twice in a tra
 A failure redelivers the rest of the batch, whose applied events cost a marker read each."""
 
 _pruned_hour: str | None = None
+_folded_hour: str | None = None
 
 
 @dataclass
@@ -66,6 +72,8 @@ class Batch:
     error: str | None = None
     newest: float = 0.0
     prune_error: str | None = None
+    folded: int = 0
+    fold_error: str | None = None
 
 
 def apply_batch(store: EventStore, records: list[dict[str, Any]]) -> Batch:
@@ -89,6 +97,7 @@ def apply_batch(store: EventStore, records: list[dict[str, Any]]) -> Batch:
     if batch.failed_from is None:
         _seal_expired(store, records)
     batch.prune_error = _prune(store)
+    batch.folded, batch.fold_error = _fold(store)
     if records and batch.failed_from is None:
         batch.newest = max(written_at(r) for r in records)
     return batch
@@ -125,6 +134,22 @@ def _add(total: ChangeReport, part: ChangeReport) -> None:
     total.already_applied += part.already_applied
     total.passed_by += part.passed_by
     total.conflicts += part.conflicts
+
+
+def _fold(store: EventStore) -> tuple[int, str | None]:
+    """Fold the access counts' settled rows per change into their merged rows, at most once
+    an hour per container (`access_compaction`); how many were folded, and why it failed, if
+    it did (housekeeping: the next hour tries again, and nothing is counted twice or lost)."""
+    global _folded_hour  # noqa: PLW0603  (once an hour per container)
+    now = datetime.now(UTC)
+    hour = now.strftime("%Y-%m-%dT%H")
+    if hour == _folded_hour:
+        return 0, None
+    _folded_hour = hour
+    try:
+        return access_compaction.fold_settled(store, now).rows, None
+    except EventStoreError as exc:
+        return 0, str(exc)
 
 
 def _prune(store: EventStore) -> str | None:

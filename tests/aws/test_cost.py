@@ -622,13 +622,15 @@ def test_prov_cost_prices_what_the_units_file_says(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("broken", ["missing", "not json"])
+@pytest.mark.parametrize("broken", ["missing", "not json", "not objects"])
 def test_a_bad_units_file_fails_prov_cost_in_one_line_and_nothing_else(
     tmp_path: Path, broken: str
 ) -> None:
     path = tmp_path / "units.json"
     if broken == "not json":
         path.write_text("{units")
+    elif broken == "not objects":
+        path.write_text('{"units": 5, "measured": 5}')
     prov = str(Path(sys.executable).parent / "prov")
     env = {**os.environ, "PROV_COST_UNITS": str(path)}
 
@@ -640,7 +642,9 @@ def test_a_bad_units_file_fails_prov_cost_in_one_line_and_nothing_else(
     cost = run("cost", "--lines-per-day", "1000")
     assert cost.returncode != 0 and cost.stdout == ""
     assert cost.stderr.count("\n") == 1 and "Traceback" not in cost.stderr
-    assert f"$PROV_COST_UNITS: cannot read the units file {path}" in cost.stderr
+    assert f"$PROV_COST_UNITS: cannot read the units file {path}" in cost.stderr or (
+        f"$PROV_COST_UNITS: the units file {path}" in cost.stderr
+    )
     # Every other command is untouched by it (the CLI reads prov cost's defaults at import).
     assert run("cost", "--help").returncode == 0
     assert run("--help").returncode == 0

@@ -13,15 +13,13 @@ import pytest
 
 from eventstore import EventRecord, EventStore, ProjectionWrite, SQLiteEventStore
 from provenance.access.report import ReportQuery, access_report
-from provenance.domain.events import AgentRef
 from provenance.projections import access_counts, base
 from provenance.projections.access_counts import AccessCountsProjector
 from provenance.projections.base import APPLIED, CHECKPOINT, Change, Projector
 from tests.access_helpers import (
-    AGENTS,
     T0,
-    TEMPLATES,
     access_record,
+    busy_records,
     random_records,
     summed_views,
 )
@@ -260,33 +258,6 @@ def test_the_row_cache_stays_within_its_bytes_and_counts_the_same(
 
     assert counts(store) == incremental
     assert dropped > 0  # the bound was reached, and the counts are still exact
-
-
-def busy_records(count: int, seed: int) -> list[EventRecord]:
-    """Requests of a busy service over three hours: most clients, druids and agents are new,
-    so every kind of row gathers more distinct keys than a fixed number of shards would hold."""
-    rng = random.Random(seed)
-    records = []
-    for number in range(count):
-        client = f"anon:{rng.randrange(16**12):012x}"
-        agent = (
-            rng.choice(AGENTS)
-            if rng.random() < 0.5
-            else AgentRef(name=f"client:{client}", kind="hardware")
-        )
-        records.append(
-            access_record(
-                number,
-                at=T0 + timedelta(seconds=rng.randrange(3 * 3600)),
-                agent=agent,
-                client_id=client,
-                status=rng.choice((200, 304, 404, None)),
-                template=rng.choice(TEMPLATES),
-                druid=f"druid:bb{rng.randrange(1000):03d}cd{rng.randrange(10000):04d}",
-                size=rng.choice((0, 512, None)),
-            )
-        )
-    return sorted(records, key=lambda record: record.occurred_at)
 
 
 REPORTS = [

@@ -1,0 +1,163 @@
+"""Folding the change-stream projector's rows per change into merged count rows: nothing
+counted twice or lost, only rows the stream can no longer put again, within one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+
+from eventstore import EventRecord, EventStore, ProjectionWrite, SQLiteEventStore
+from eventstore.dynamodb import DynamoDBEventStore, create_table
+from provenance.access.report import ReportQuery, access_report
+from provenance.projections import access_compaction, access_counts
+from provenance.projections.access_compaction import SETTLED, fold_settled
+from provenance.projections.access_counts import CHANGES, PROJECTION, AccessCountsProjector
+from provenance.projections.base import Change
+from tests.access_helpers import busy_records, random_records, summed_views
+from tests.aws_server import REGION, MotoServer, unique_name
+
+WRITTEN = "2026-03-11T10"
+WRITTEN_AT = datetime(2026, 3, 11, 10, tzinfo=UTC)
+QUERIES = [
+    ReportQuery(by=by, bucket=bucket)
+    for by in (("service",), ("agent",), ("agent_kind",), ("client",), ("druid",), ("path",))
+    for bucket in (None, "hour", "day")
+]
+
+
+def _bundles(records: list[EventRecord], hour: str = WRITTEN, size: int = 7) -> list[Change]:
+    return [
+        Change.of_bundle(f"{hour}-{start:06d}", records[start : start + size], hour)
+        for start in range(0, len(records), size)
+    ]
+
+
+def _reports(store: EventStore) -> list[list[dict[str, object]]]:
+    return [access_report(store, query).rows for query in QUERIES]
+
+
+def _changes(store: EventStore) -> list[str]:
+    return [row.key for row in store.read_projection(PROJECTION, start=CHANGES, stop="x}")]
+
+
+class Streamed(SQLiteEventStore):
+    """The embedded store as the stream's projector sees DynamoDB: projections kept by the
+    change stream, not by catching up."""
+
+    projected_by_stream = True
+
+
+@pytest.fixture
+def streamed(tmp_path: Path) -> Iterator[Streamed]:
+    with Streamed(tmp_path / "streamed.db") as store:
+        # Marked as `prov rebuild` marks a table the stream feeds: every view is complete.
+        store.write_projection(PROJECTION, [ProjectionWrite(access_counts.LAYOUT, b"3", 0)])
+        yield store
+
+
+def _replayed(records: list[EventRecord], path: Path) -> tuple[object, object]:
+    with SQLiteEventStore(path) as store:
+        store.append(records)
+        access_counts.catch_up(store)
+        return summed_views(store), _reports(store)
+
+
+def test_settled_rows_fold_into_merged_rows_and_count_the_same(
+    tmp_path: Path, streamed: Streamed
+) -> None:
+    records = random_records(800, seed=21, days=3)
+    expected_views, expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    projector = AccessCountsProjector(streamed)
+    old, recent = _bundles(records[:600]), _bundles(records[600:], hour="2026-03-12T09")
+    projector.apply_changes(old + recent)
+    before = _changes(streamed)
+    settled = [
+        row.key
+        for row in streamed.read_projection(PROJECTION, start=CHANGES, stop="x}")
+        if json.loads(row.value)["written"] == WRITTEN
+    ]
+
+    too_early = fold_settled(streamed, WRITTEN_AT + SETTLED)
+    folded = fold_settled(streamed, WRITTEN_AT + SETTLED + timedelta(hours=1))
+    again = fold_settled(streamed, WRITTEN_AT + SETTLED + timedelta(hours=1))
+
+    assert too_early.rows == 0
+    assert folded.rows == len(settled) > 0
+    left = _changes(streamed)
+    # The recent changes may still be delivered again: they stay rows of their own.
+    assert left and sorted(left) == sorted(set(before) - set(settled))
+    assert again.rows == 0
+    merged = [row.key for row in streamed.read_projection(PROJECTION) if row.key.endswith("~m")]
+    assert {key[:2] for key in merged} == set(access_counts.KINDS)
+    assert summed_views(streamed) == expected_views
+    assert _reports(streamed) == expected_reports
+
+
+def test_merged_rows_split_as_they_grow(
+    tmp_path: Path, streamed: Streamed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance.projections import base
+
+    monkeypatch.setattr(AccessCountsProjector, "SPLIT_BYTES", 2_000)
+    monkeypatch.setattr(base, "PIECE_BYTES", 700)
+    monkeypatch.setattr(access_compaction, "GROUP", 5)
+    records = busy_records(600, seed=22)
+    expected_views, expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    AccessCountsProjector(streamed).apply_changes(_bundles(records))
+
+    folded = fold_settled(streamed, WRITTEN_AT + timedelta(days=3))
+
+    assert folded.rows and folded.writes > 1 and not _changes(streamed)
+    assert any("~m+" in row.key for row in streamed.read_projection(PROJECTION))
+    assert summed_views(streamed) == expected_views
+    assert _reports(streamed) == expected_reports
+
+
+def test_a_rebuild_replaces_rows_per_change_and_merged_rows(
+    tmp_path: Path, streamed: Streamed
+) -> None:
+    records = random_records(300, seed=23, days=2)
+    expected_views, _expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    AccessCountsProjector(streamed).apply_changes(_bundles(records))
+    fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
+    AccessCountsProjector(streamed).apply_changes(_bundles(records, hour="2026-03-13T00"))
+    # Both kinds of row exist now, and count every request twice (the same events were
+    # delivered as new changes): a rebuild recounts from the events alone.
+    assert _changes(streamed)
+
+    access_counts.rebuild(streamed)
+
+    assert not _changes(streamed)
+    assert not any(row.key.endswith("~m") for row in streamed.read_projection(PROJECTION))
+    assert summed_views(streamed) == expected_views
+
+
+def test_folding_on_dynamodb_stays_within_its_transactions(
+    moto: MotoServer, tmp_path: Path
+) -> None:
+    table = unique_name("events")
+    create_table(table, region=REGION, endpoint_url=moto.endpoint_url)
+    records = random_records(900, seed=24, days=1)
+    expected_views, _expected_reports = _replayed(records, tmp_path / "replayed.db")
+    try:
+        with DynamoDBEventStore(table, region=REGION, endpoint_url=moto.endpoint_url) as store:
+            AccessCountsProjector(store).apply_changes(_bundles(records, size=3))
+            rows = len(_changes(store))
+
+            folded = fold_settled(store, WRITTEN_AT + timedelta(days=2))
+
+            assert folded.rows == rows > access_compaction.GROUP
+            assert not _changes(store)
+            assert summed_views(store) == expected_views
+    finally:
+        boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
+            TableName=table
+        )
