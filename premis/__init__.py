@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from premis.errors import PremisError, PremisModelError, PremisSchemaError, PremisValidationError
-from premis.escaping import visible_surrogates, xml_safe
+from premis.escaping import unescape, visible_surrogates, xml_safe
 from premis.model import (
     Agent,
     AgentSource,
@@ -87,6 +87,7 @@ __all__ = [
     "schema_path",
     "serialize",
     "to_graph",
+    "unescape",
     "validate",
     "visible_surrogates",
     "write_document",

@@ -109,9 +109,11 @@ def resource_uri(identifier: Identifier, base_uri: str = DEFAULT_BASE_URI) -> st
 
     - type `UUID` (any case) with a value that parses as a UUID: `urn:uuid:<canonical uuid>`
       (a UUID is globally unique already, so no base is needed);
-    - otherwise `<base_uri><type>/<value>`, type and value percent-encoded (UTF-8, nothing
-      kept unescaped), e.g. `urn:premis:druid/bc123df4567`, or with
-      `base_uri="https://example.org/premis/"`, `https://example.org/premis/druid/bc123df4567`.
+    - otherwise `<base_uri><type>/<value>`, type and value spelled by `xml_safe` as in the
+      XML, then percent-encoded (UTF-8, nothing kept unescaped), e.g.
+      `urn:premis:druid/bc123df4567`, or with `base_uri="https://example.org/premis/"`,
+      `https://example.org/premis/druid/bc123df4567`. Both steps are reversible, so two
+      identifiers never share a URI (a literal backslash is `%5C%5C`, U+0001 is `%5Cu0001`).
 
     `base_uri` must end with "/" or ":" (raises `PremisModelError` otherwise).
     """

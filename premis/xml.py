@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 from premis.errors import PremisModelError
-from premis.escaping import DISGUISED, FORBIDDEN_RANGES, xml_safe
+from premis.escaping import DISGUISED, ESCAPED_RANGES, xml_safe
 from premis.model import (
     Agent,
     AgentSource,
@@ -72,9 +72,10 @@ _TAIL = "\n</premis:premis>\n"
 _INDENT = tuple("\n" + "  " * depth for depth in range(8))
 
 # Text: one search finds whatever needs work (the common case has nothing and costs only that).
-# Characters XML cannot carry are spelled visibly by `xml_safe` first (its spellings are plain
-# ASCII), then markup characters and CR are escaped as libxml2 escapes text, and DISGUISED
-# characters become hexadecimal character references, upper case as lxml writes an Entity.
+# Characters XML cannot carry are spelled visibly by `xml_safe` first, and backslashes doubled
+# so that spelling is reversible (its spellings are plain ASCII), then markup characters and CR
+# are escaped as libxml2 escapes text, and DISGUISED characters become hexadecimal character
+# references, upper case as lxml writes an Entity.
 _TEXT_ESCAPES = {
     ord("&"): "&amp;",
     ord("<"): "&lt;",
@@ -83,9 +84,10 @@ _TEXT_ESCAPES = {
     **{code: f"&#x{code:X};" for code in DISGUISED},
 }
 _TEXT_NEEDS_WORK = re.compile(
-    f"[{FORBIDDEN_RANGES}{''.join(re.escape(chr(code)) for code in sorted(_TEXT_ESCAPES))}]"
+    f"[{ESCAPED_RANGES}{''.join(re.escape(chr(code)) for code in sorted(_TEXT_ESCAPES))}]"
 )
-# Attribute values (only the vocabulary's, built once per term), as libxml2 escapes them.
+# Attribute values (only the vocabulary's, built once per term), as libxml2 escapes them: no
+# log text reaches an attribute, so none needs `xml_safe` (the vocabulary has no backslash).
 _ATTRIBUTE_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;"}
     | {"\t": "&#9;"}

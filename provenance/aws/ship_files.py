@@ -127,7 +127,12 @@ def file_identity(status: os.stat_result) -> str:
 
 
 def shown_path(path: str) -> str:
-    """A path as events, records and messages show it: bytes that are not UTF-8 as `\\xNN`."""
+    """A path as events, records and messages show it: bytes that are not UTF-8 as `\\xNN`.
+
+    The spelling `prov ingest` stores a file name in (`spelled_bytes`), not the reversible one:
+    it becomes the envelope's `file`, which must match what ingest gives the same name, and the
+    ship state keeps the path's own bytes, so nothing is resumed from this spelling.
+    """
     return visible_surrogates(path)
 
 

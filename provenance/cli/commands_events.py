@@ -113,6 +113,7 @@ def ingest(
         if binary is None:
             inputs.append(item)
         elif item.found:
+            # Spelled as the report's other file names (`spelled_bytes`): a list for a person.
             report.passed_by[visible_surrogates(item.name)] = binary
             echo(f"prov: note: passing by {item.name}: {binary} (--force reads it)", err=True)
         else:

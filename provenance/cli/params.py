@@ -52,6 +52,7 @@ class Text(click.ParamType[str, Any]):
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
+            # A message for a person: readable is enough, nothing reads the name back from it.
             from premis.escaping import visible_surrogates  # noqa: PLC0415
 
             raise click.BadParameter(

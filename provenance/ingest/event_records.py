@@ -40,7 +40,14 @@ _FLAT = frozenset({type(None), bool, int, float, datetime})
 
 
 def spelled_bytes(text: str) -> str:
-    """Text (a file name, an event's field) with bytes that are not UTF-8 spelled visibly."""
+    """Text (a file name, an event's field) with bytes that are not UTF-8 spelled visibly.
+
+    Not the reversible `premis.escaping.xml_safe` (backslashes kept): this spelling is stored,
+    and an event id comes from the line's bytes, not its fields, so a line stored before would
+    keep the old spelling on re-ingest and one store would hold both. The original bytes stay
+    findable through the event's source (file and line); PREMIS escapes what is stored
+    reversibly. Only undecodable bytes are spelled, so only a literal `\\xNN` can be mistaken.
+    """
     if text.isascii():
         # Nothing to spell, and no need to import the premis package for it: the ingest
         # Lambda's cold start should not pay for it when no line has such bytes.
