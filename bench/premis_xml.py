@@ -110,7 +110,8 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
             for obj in objects:
                 xf.write("\n  ")
                 with xf.element(
-                    p + "object", {f"{{{XSI_NS}}}type": f"premis:{obj.category.value}"}
+                    p + "object",
+                    {f"{{{XSI_NS}}}type": f"premis:{obj.category.value}", "version": "3.0"},
                 ):
                     identifier(xf, 2, "objectIdentifier", obj.identifier)
                     for rel in obj.relationships:  # this store's objects have no format
@@ -123,7 +124,7 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
                     xf.write("\n  ")
             for event in events:
                 xf.write("\n  ")
-                with xf.element(p + "event"):
+                with xf.element(p + "event", {"version": "3.0"}):
                     identifier(xf, 2, "eventIdentifier", event.identifier)
                     term(xf, "\n    ", "eventType", event.type)
                     leaf(xf, "\n    ", "eventDateTime", event.date_time.isoformat())
@@ -150,7 +151,7 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
                     xf.write("\n  ")
             for agent in referenced.values():
                 xf.write("\n  ")
-                with xf.element(p + "agent"):
+                with xf.element(p + "agent", {"version": "3.0"}):
                     identifier(xf, 2, "agentIdentifier", agent.identifier)
                     leaf(xf, "\n    ", "agentName", agent.name)
                     term(xf, "\n    ", "agentType", agent.type)

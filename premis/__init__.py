@@ -1,4 +1,4 @@
-"""A standalone, typed PREMIS 3 library: model, LoC vocabularies, XML, RDF, XSD validation.
+"""A standalone, typed PREMIS 3 library: model, LoC vocabularies, XML, METS, RDF, XSD validation.
 
 The model, vocabularies and errors are imported at once (stdlib only). The XML writer (lxml),
 the schema tools (lxml), the RDF graph (rdflib) and the streamed RDF writer are loaded on
@@ -37,6 +37,7 @@ from premis.vocabulary import (
 )
 
 if TYPE_CHECKING:
+    from premis.mets import mets_bytes, write_mets
     from premis.rdf import resource_uri, serialize, to_graph
     from premis.rdf_stream import write_rdf
     from premis.schema import fetch, is_valid, load_schema, schema_path, validate
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "document_bytes": "premis.xml",
     "write_document": "premis.xml",
+    "mets_bytes": "premis.mets",
+    "write_mets": "premis.mets",
     "fetch": "premis.schema",
     "is_valid": "premis.schema",
     "load_schema": "premis.schema",
@@ -83,6 +86,7 @@ __all__ = [
     "format_date_time",
     "is_valid",
     "load_schema",
+    "mets_bytes",
     "resource_uri",
     "schema_path",
     "serialize",
@@ -91,6 +95,7 @@ __all__ = [
     "validate",
     "visible_surrogates",
     "write_document",
+    "write_mets",
     "write_rdf",
     "xml_safe",
 ]

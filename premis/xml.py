@@ -57,8 +57,12 @@ __all__ = [
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-SCHEMA_LOCATION = f"{PREMIS_NS} https://www.loc.gov/standards/premis/premis.xsd"
+# The version-specific schema (the unversioned premis.xsd follows whatever LoC publishes last).
+SCHEMA_LOCATION = f"{PREMIS_NS} http://www.loc.gov/standards/premis/v3/premis.xsd"
 PREMIS_VERSION = "3.0"
+# On every object, event and agent too, not only the root: a reader that meets one of them on
+# its own (metsrw, in a METS mdWrap) takes a missing version for PREMIS 2.2 and reads nothing.
+_VERSION = f'version="{PREMIS_VERSION}"'
 
 # The declaration and the root's start tag as lxml wrote them: single-quoted declaration,
 # namespace declarations first, then the attributes in the order given.
@@ -112,6 +116,12 @@ def _wrap(depth: int, name: str, *children: str) -> str:
     return f"{indent}<premis:{name}>{''.join(children)}{indent}</premis:{name}>"
 
 
+def _versioned(name: str, children: list[str]) -> str:
+    """<premis:{name} version="3.0"> around `children`: an event or agent, at depth 1."""
+    indent = _INDENT[1]
+    return f"{indent}<premis:{name} {_VERSION}>{''.join(children)}{indent}</premis:{name}>"
+
+
 def _identifier(depth: int, prefix: str, identifier: Identifier) -> str:
     """<premis:{prefix}Type>{type}</...> and <premis:{prefix}Value>{value}</...>"""
     return _leaf(depth, f"{prefix}Type", identifier.type) + _leaf(
@@ -142,7 +152,7 @@ def _term(depth: int, name: str, term: LocTerm) -> str:
 def _object(obj: PremisObject) -> str:
     """An object, children in the XSD order of its category.
 
-    <premis:object xsi:type="premis:file">
+    <premis:object xsi:type="premis:file" version="3.0">
       <premis:objectIdentifier>
         <premis:objectIdentifierType>druid</premis:objectIdentifierType>
         <premis:objectIdentifierValue>bc123df4567/content/page1.tif</...>
@@ -185,7 +195,7 @@ def _object(obj: PremisObject) -> str:
     # The category's value is an XSD type name: nothing in it needs escaping.
     indent = _INDENT[1]
     return (
-        f'{indent}<premis:object xsi:type="premis:{obj.category.value}">'
+        f'{indent}<premis:object xsi:type="premis:{obj.category.value}" {_VERSION}>'
         f"{''.join(children)}{indent}</premis:object>"
     )
 
@@ -215,7 +225,7 @@ def _linking_object(link: LinkingObject) -> str:
 def _event(event: Event) -> str:
     """An event, children in the XSD order.
 
-    <premis:event>
+    <premis:event version="3.0">
       <premis:eventIdentifier>
         <premis:eventIdentifierType>UUID</premis:eventIdentifierType>
         <premis:eventIdentifierValue>2b1e...</premis:eventIdentifierValue>
@@ -260,13 +270,13 @@ def _event(event: Event) -> str:
         parts.append(_wrap(2, "eventOutcomeInformation", *outcome))
     parts.extend(map(_linking_agent, event.agents))
     parts.extend(map(_linking_object, event.objects))
-    return _wrap(1, "event", *parts)
+    return _versioned("event", parts)
 
 
 def _agent(agent: Agent) -> str:
     """An agent, children in the XSD order.
 
-    <premis:agent>
+    <premis:agent version="3.0">
       <premis:agentIdentifier>
         <premis:agentIdentifierType>local</premis:agentIdentifierType>
         <premis:agentIdentifierValue>preservation_catalog</premis:agentIdentifierValue>
@@ -285,7 +295,7 @@ def _agent(agent: Agent) -> str:
     if agent.version is not None:
         parts.append(_leaf(2, "agentVersion", agent.version))
     parts.extend(_leaf(2, "agentNote", note) for note in agent.notes)
-    return _wrap(1, "agent", *parts)
+    return _versioned("agent", parts)
 
 
 def write_document(
@@ -310,10 +320,10 @@ def write_document(
     <premis:premis xmlns:premis="http://www.loc.gov/premis/v3"
         xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="3.0"
         xsi:schemaLocation="http://www.loc.gov/premis/v3
-                            https://www.loc.gov/standards/premis/premis.xsd">
-      <premis:object xsi:type="premis:intellectualEntity">...</premis:object>
-      <premis:event>...</premis:event>
-      <premis:agent>...</premis:agent>
+                            http://www.loc.gov/standards/premis/v3/premis.xsd">
+      <premis:object xsi:type="premis:intellectualEntity" version="3.0">...</premis:object>
+      <premis:event version="3.0">...</premis:event>
+      <premis:agent version="3.0">...</premis:agent>
     </premis:premis>
     """
     written_objects = "".join(map(_object, objects))

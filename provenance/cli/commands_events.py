@@ -225,6 +225,11 @@ def state(
 )
 @click.option("--validate", is_flag=True, help="validate against the PREMIS 3 XSD before writing")
 @click.option(
+    "--mets",
+    is_flag=True,
+    help="wrap the PREMIS XML in a METS document (amdSec), as Archivematica's metsrw reads it",
+)
+@click.option(
     "--organization",
     type=Text(),
     envvar="PROV_ORGANIZATION",
@@ -239,6 +244,7 @@ def premis(
     fmt: str,
     output: str | None,
     validate: bool,
+    mets: bool,
     organization: str | None,
 ) -> None:
     """Export one object's history as a PREMIS 3 document."""
@@ -248,6 +254,8 @@ def premis(
 
         from provenance.aws.api_client import write_premis
 
+        if mets:
+            raise click.UsageError("--mets reads a store: the API serves PREMIS XML only")
         if click.get_current_context().get_parameter_source("organization") is (
             ParameterSource.COMMANDLINE
         ):
@@ -265,7 +273,9 @@ def premis(
     refuse_writing_the_store(output, store_url)
     options = ExportOptions(organization=organization) if organization else ExportOptions()
     with open_store(store_url) as store:
-        export_object(store, druid, fmt=fmt, target=output, validate=validate, options=options)
+        export_object(
+            store, druid, fmt=fmt, target=output, validate=validate, options=options, mets=mets
+        )
     _wrote(output)
 
 

@@ -233,13 +233,20 @@ def export_object(
     validate: bool = False,
     options: ExportOptions | None = None,
     stdout: BinaryIO | None = None,
+    mets: bool = False,
 ) -> ExportResult:
     """Write one object's PREMIS document to `target` (None or `-`: standard output) by the
     rules of `provenance.files.output_file`; with `validate`, nothing is written unless the XML is
-    valid."""
+    valid. With `mets`, the PREMIS XML goes in a METS document (`premis.mets`), labelled with
+    the druid."""
     stream = parse_druid(druid).value
     if validate and fmt != "xml":
         raise ProvenanceError("--validate checks the XML against the PREMIS XSD: use --format xml")
+    if mets and fmt != "xml":
+        raise ProvenanceError("--mets wraps the PREMIS XML: use --format xml")
+    if mets and validate:
+        # The METS schema is not at hand offline (it imports xlink.xsd from the web).
+        raise ProvenanceError("--validate checks PREMIS XML, not METS: leave out --mets")
     if not store.read_stream(stream, limit=1):
         raise NotFoundError(f"no events for {stream} in this store")
     object_state.catch_up(store)
@@ -250,7 +257,9 @@ def export_object(
 
     name = STDOUT if target is None else target
     with open_output(name, check=premis.validate if validate else None, stdout=stdout) as out:
-        if fmt == "xml":
+        if mets:
+            premis.write_mets(out, objects, events, mapper.agents, label=stream)
+        elif fmt == "xml":
             premis.write_document(out, objects, events, mapper.agents)
         else:
             # Streamed: the bytes of serialize(to_graph(...)) without the whole graph in memory.

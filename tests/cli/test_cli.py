@@ -113,6 +113,8 @@ def test_history_paging_with_limit_and_cursor(capsys, log_file, url) -> None:
         (["history", "druid:bc123df4567"], 2, "no events for druid:bc123df4567"),
         (["state", "bc123df4567"], 2, "no events"),
         (["premis", "bc123df4567"], 2, "no events"),
+        (["premis", "bj102hs9687", "--mets", "--format", "turtle"], 1, "--mets wraps the PREMIS"),
+        (["premis", "bj102hs9687", "--mets", "--validate"], 1, "not METS: leave out --mets"),
         (["history", "not-a-druid"], 1, "not a druid"),
         (["ingest", "/nonexistent/file.log"], 1, "cannot read /nonexistent/file.log"),
         (["ingest", "--source", "nope", "x.log"], 1, "unknown source 'nope'"),
@@ -297,3 +299,21 @@ def test_an_untrustworthy_version_is_quarantined_not_stored_as_unknown(
     ]
     code, out, _ = run(capsys, "history", "bj102hs9687", "--store", url, "--format", "json")
     assert sorted(event["version"] for event in json.loads(out)) == [2, 3]
+
+
+def test_premis_mets_writes_a_mets_document_metsrw_reads(capsys, url, log_file, tmp_path):
+    from tests.mets_helpers import assert_valid_mets, events_in_premis, events_read_by_metsrw
+
+    run(capsys, "ingest", "--store", url, str(log_file))
+    target = tmp_path / "bj102hs9687.mets.xml"
+    code, _, err = run(capsys, "premis", "bj102hs9687", "--store", url, "--mets", "-o", str(target))
+    assert (code, err) == (0, f"wrote {target}\n")
+    mets = target.read_bytes()
+    assert_valid_mets(mets)
+    assert events_read_by_metsrw(mets, "druid:bj102hs9687") == events_in_premis(mets) != []
+
+
+def test_premis_mets_is_refused_with_the_api(capsys):
+    code, out, err = run(capsys, "premis", "bj102hs9687", "--api", "http://127.0.0.1:9", "--mets")
+    assert (code, out) == (1, "")
+    assert "--mets reads a store: the API serves PREMIS XML only" in err

@@ -87,11 +87,13 @@ def test_document_shape() -> None:
     root = etree.fromstring(produced)
     assert root.get("version") == "3.0"
     assert root.get("{http://www.w3.org/2001/XMLSchema-instance}schemaLocation") == (
-        "http://www.loc.gov/premis/v3 https://www.loc.gov/standards/premis/premis.xsd"
+        "http://www.loc.gov/premis/v3 http://www.loc.gov/standards/premis/v3/premis.xsd"
     )
     assert [etree.QName(child).localname for child in root] == (
         ["object"] * 4 + ["event"] * 4 + ["agent"] * 4
     )
+    # On each of them too: a reader given one alone (metsrw in a METS mdWrap) needs it.
+    assert [child.get("version") for child in root] == ["3.0"] * 12
     assert _strings(root, "premis:object/@*[local-name()='type']") == [
         "premis:intellectualEntity",
         "premis:representation",

@@ -1,6 +1,7 @@
 """The PREMIS XML writer as it was before the fragment writer (commit d18fca9's premis/xml.py),
-kept unchanged below this docstring as the reference the fragment writer must match byte for byte
-(tests/premis/test_xml_reference.py) and as the "before" of bench/premis_xml.py.
+kept unchanged below this docstring (but for issue 14's `version` on every object, event and
+agent and its version-specific schemaLocation) as the reference the fragment writer must match
+byte for byte (tests/premis/test_xml_reference.py) and as the "before" of bench/premis_xml.py.
 
 It builds a node tree per event and writes it element by element through lxml's `xmlfile`,
 which escapes the text: slower, but independent of the new writer's own escaping.
@@ -39,12 +40,13 @@ __all__ = [
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-SCHEMA_LOCATION = f"{PREMIS_NS} https://www.loc.gov/standards/premis/premis.xsd"
+SCHEMA_LOCATION = f"{PREMIS_NS} http://www.loc.gov/standards/premis/v3/premis.xsd"
 PREMIS_VERSION = "3.0"
 
 _P = f"{{{PREMIS_NS}}}"
 _XSI_TYPE = f"{{{XSI_NS}}}type"
 _NSMAP = {"premis": PREMIS_NS, "xsi": XSI_NS}
+_VERSIONED = {"version": PREMIS_VERSION}
 # Newline plus indentation per depth, precomputed: the writer emits one per element.
 _INDENT = tuple("\n" + "  " * depth for depth in range(8))
 
@@ -141,7 +143,7 @@ def _object_node(obj: PremisObject) -> _Node:
                 _element("relatedObjectIdentifier", *related),
             )
         )
-    attrib = {_XSI_TYPE: f"premis:{obj.category.value}"}
+    attrib = {_XSI_TYPE: f"premis:{obj.category.value}", "version": PREMIS_VERSION}
     return _element("object", *children, attrib=attrib)
 
 
@@ -207,7 +209,7 @@ def _event_node(event: Event) -> _Node:
                 *(_term("linkingObjectRole", role) for role in object_link.roles),
             )
         )
-    return _element("event", *children)
+    return _element("event", *children, attrib=_VERSIONED)
 
 
 def _agent_node(agent: Agent) -> _Node:
@@ -232,7 +234,7 @@ def _agent_node(agent: Agent) -> _Node:
     if agent.version is not None:
         children.append(_text("agentVersion", agent.version))
     children.extend(_text("agentNote", note) for note in agent.notes)
-    return _element("agent", *children)
+    return _element("agent", *children, attrib=_VERSIONED)
 
 
 def _emit(xf: etree._IncrementalFileWriter, node: _Node, depth: int) -> None:
@@ -280,7 +282,7 @@ def write_document(
     <premis:premis xmlns:premis="http://www.loc.gov/premis/v3"
         xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="3.0"
         xsi:schemaLocation="http://www.loc.gov/premis/v3
-                            https://www.loc.gov/standards/premis/premis.xsd">
+                            http://www.loc.gov/standards/premis/v3/premis.xsd">
       <premis:object xsi:type="premis:intellectualEntity">...</premis:object>
       <premis:event>...</premis:event>
       <premis:agent>...</premis:agent>

@@ -38,6 +38,17 @@ def test_xml_matches_the_golden_file_byte_for_byte_and_is_valid(store) -> None:
     assert document == GOLDEN.read_bytes()
 
 
+def test_mets_is_valid_and_metsrw_reads_every_event_as_the_golden_xml_states_it(store) -> None:
+    from tests.mets_helpers import assert_valid_mets, events_in_premis, events_read_by_metsrw
+
+    ingest_bytes(store, OBJECT_LOG.encode())
+    mets = _export(store, mets=True)
+    assert_valid_mets(mets)
+    expected = events_in_premis(GOLDEN.read_bytes())
+    assert len(expected) > 1 and all(fact.agents for fact in expected)
+    assert events_read_by_metsrw(mets, "druid:bj102hs9687") == expected
+
+
 def test_same_store_same_bytes_whatever_the_ingest_order(tmp_path: Path) -> None:
     from eventstore.sqlite import SQLiteEventStore
 
