@@ -35,13 +35,11 @@ TABLE_ACTIONS: dict[Role, tuple[str, ...]] = {
     # Projection rows and applied-markers: read in batches, written in transactions of
     # Puts with version conditions (markers carry a TTL: the table deletes them, not the
     # projector); access counts put in rows per change (batch write), which it later finds
-    # (Query of their key range) and folds into merged rows, deleting them in the same
-    # transaction (Delete authorised by DeleteItem); the `$sealed` row (GetItem, Put) when
-    # the TTL removes access events.
+    # (Query of their key range), folds into merged rows and deletes (batch writes); the
+    # `$sealed` row (GetItem, Put) when the TTL removes access events.
     "projector": (
         "dynamodb:BatchGetItem",
         "dynamodb:BatchWriteItem",
-        "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",

@@ -562,14 +562,22 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 [(projection, w.key) for w in writes if w.value is None],
             )
 
-    def put_projection(self, projection: str, rows: Mapping[str, bytes]) -> None:
+    def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
         check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])
         if not rows:
             return
         with self._write("write a projection to") as con:
             con.executemany(
                 _UPSERT_ROW,
-                [(projection, key, *pack_value(value), 1) for key, value in rows.items()],
+                [
+                    (projection, key, *pack_value(value), 1)
+                    for key, value in rows.items()
+                    if value is not None
+                ],
+            )
+            con.executemany(
+                "DELETE FROM projections WHERE projection = ? AND key = ?",
+                [(projection, key) for key, value in rows.items() if value is None],
             )
 
     def clear_projection(self, projection: str) -> None:

@@ -129,11 +129,12 @@ class EventStore(ABC):
         once it has passed."""
 
     @abstractmethod
-    def put_projection(self, projection: str, rows: Mapping[str, bytes]) -> None:
+    def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
         """Write rows whatever they held, without comparing versions; each row's version
-        becomes 1. Not atomic across rows: for rows that are written once and whose value is
-        fixed by their key (a repeated put writes the same bytes), which need no read before
-        their write and no transaction (on DynamoDB, half the write units)."""
+        becomes 1; a value of None deletes its row (if there is one). Not atomic across rows:
+        for rows that are written once and whose value is fixed by their key (a repeated put
+        writes the same bytes), which need no read before their write and no transaction (on
+        DynamoDB, half the write units)."""
 
     @abstractmethod
     def clear_projection(self, projection: str) -> None:

@@ -155,12 +155,15 @@ class ProjectionRows(Calls):
             f"being cancelled (throttling or conflicts) after {ATTEMPTS} attempts"
         )
 
-    def put_projection(self, projection: str, rows: Mapping[str, bytes]) -> None:
+    def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
         check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])
         pk = schema.PROJECTION_PREFIX + projection
-        puts = []
+        puts: list[Any] = []
         for key, value in rows.items():
             item = item_key(pk, key)
+            if value is None:
+                puts.append({"DeleteRequest": {"Key": item}})
+                continue
             name, data = pack(value, schema.ATTR_VALUE, schema.ATTR_VALUE_DICT)
             item[name] = {"B": data}
             item[schema.ATTR_VERSION] = {"N": "1"}

@@ -49,9 +49,11 @@ change, so a redelivery writes the same bytes, and concurrent consumers never co
 DynamoDB this costs one write unit per kilobyte of what the change adds, instead of two per
 kilobyte of every shared row it touches (a transaction's double price, rows rewritten whole,
 a marker), and no reads. `rows` reads them with every kind, in time order; a rebuild replaces
-them with shared rows. Once the stream can no longer deliver a change again (26 hours after
-it was written), `access_compaction` folds its row into merged rows of every kind (`~m`) and
-deletes it in one atomic write, so reports go on reading days, not bundles. Limits: the row's
+them with shared rows. Once the stream can no longer deliver a change again (`SETTLED`, 26
+hours after it was written), `access_compaction` folds the rows of a day, service and written
+hour into merged rows of every kind, `<kind><hour or day>|<service>|~m<written hour>`, then
+deletes them; `rows` skips a settled row per change that a merged row covers, so reports read
+days, not bundles, and a fold stopped between its writes counts nothing twice. Limits: the row's
 pieces follow `base.PIECE_BYTES` and `CHANGE_FIELDS`, so a deploy that changes either while
 the stream still redelivers could count those changes twice (deploy such a change with the
 projector caught up); the put is not atomic across a change's pieces, so a slice Lambda gives
@@ -87,7 +89,7 @@ import weakref
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic_core import from_json, to_json
@@ -133,6 +135,13 @@ CLIENTS = "k|"
 CHANGES = "x|"
 """Rows per change (the change-stream projector's): every breakdown of one change's requests
 of one hour in one row (see the module docstring)."""
+SETTLED = timedelta(hours=26)
+"""How long after the hour a row per change was written it may be folded into merged rows
+(`access_compaction`): the table stream delivers a change for at most 24 hours after it was
+written, and a Lambda retry of the last of them ends well within the next hour."""
+MERGED = "~m"
+"""The merged rows' shard name, before their written hour (the catch-up projector's shards
+are hex digits)."""
 KINDS = (CELLS, SUMMARIES, DAILY, DRUIDS, TOTALS, CLIENTS)
 DAY_KINDS = (DAILY, DRUIDS, CLIENTS)
 SHARDS = 16
@@ -493,9 +502,12 @@ def rows(
         key=lambda row: row.key[2 : 2 + width],
     )
     verdicts: dict[str, bool] = {}
+    settled = hour_key(datetime.now(UTC) - SETTLED)
+    covered: dict[str, bool] = {}
     for row in ordered:
         key = row.key
-        if services and key[key.index("|", 2) + 1 : key.rindex("|")] not in services:
+        service_at = key.index("|", 2) + 1
+        if services and key[service_at : key.rindex("|")] not in services:
             continue
         if days is not None:
             day = key[2:12]
@@ -504,7 +516,24 @@ def rows(
                 wanted = verdicts[day] = days(hour_start(day + "T00"))
             if not wanted:
                 continue
-        yield from_json(row.value)
+        parsed = from_json(row.value)
+        if key.startswith(CHANGES) and parsed["written"] < settled:
+            # It may be folded already (the fold writes the merged rows first, then deletes
+            # the rows per change): then the merged row counts it. Rare: only between a
+            # fold's two writes, or before the first fold after it settled.
+            merged = merged_key(kind, key[2:15], parsed["service"], parsed["written"])
+            if merged not in covered:
+                covered[merged] = store.get_projection(PROJECTION, merged) is not None
+            if covered[merged]:
+                continue
+        yield parsed
+
+
+def merged_key(kind: str, hour: str, service: str, written: str) -> str:
+    """The merged row of one kind that counts a service's rows per change of `hour` (its
+    day, for a daily kind) written in the hour `written` (`access_compaction`)."""
+    period = hour[:10] if kind in DAY_KINDS else hour
+    return f"{kind}{period}|{service}|{MERGED}{written}"
 
 
 def _key_range(

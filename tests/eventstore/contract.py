@@ -553,6 +553,10 @@ class EventStoreContract(ABC):
         stored = list(store.read_projection("counts"))
         assert [(row.key, row.value) for row in stored] == sorted(rows.items())
         assert {row.version for row in stored} == {1}
+        # None deletes, whether the row is there or not.
+        store.put_projection("counts", {"k001": None, "k002": None, "never": None})
+        assert store.get_projection("counts", "k001") is None
+        assert len(list(store.read_projection("counts"))) == len(rows) - 2
         assert store.get_projection("other", "k001") is None
         with pytest.raises(InvalidRecordError):
             store.put_projection("counts", {"": b"x"})

@@ -11,10 +11,16 @@ from pathlib import Path
 import boto3
 import pytest
 
-from eventstore import EventRecord, EventStore, ProjectionWrite, SQLiteEventStore
+from eventstore import (
+    EventRecord,
+    EventStore,
+    ProjectionWrite,
+    SQLiteEventStore,
+    StoreUnavailableError,
+)
 from eventstore.dynamodb import DynamoDBEventStore, create_table
 from provenance.access.report import ReportQuery, access_report
-from provenance.projections import access_compaction, access_counts
+from provenance.projections import access_counts
 from provenance.projections.access_compaction import SETTLED, fold_settled
 from provenance.projections.access_counts import CHANGES, PROJECTION, AccessCountsProjector
 from provenance.projections.base import Change
@@ -93,8 +99,9 @@ def test_settled_rows_fold_into_merged_rows_and_count_the_same(
     # The recent changes may still be delivered again: they stay rows of their own.
     assert left and sorted(left) == sorted(set(before) - set(settled))
     assert again.rows == 0
-    merged = [row.key for row in streamed.read_projection(PROJECTION) if row.key.endswith("~m")]
+    merged = [row.key for row in streamed.read_projection(PROJECTION) if "|~m" in row.key]
     assert {key[:2] for key in merged} == set(access_counts.KINDS)
+    assert all(key.endswith("|~m" + WRITTEN) for key in merged)
     assert summed_views(streamed) == expected_views
     assert _reports(streamed) == expected_reports
 
@@ -106,7 +113,6 @@ def test_merged_rows_split_as_they_grow(
 
     monkeypatch.setattr(AccessCountsProjector, "SPLIT_BYTES", 2_000)
     monkeypatch.setattr(base, "PIECE_BYTES", 700)
-    monkeypatch.setattr(access_compaction, "GROUP", 5)
     records = busy_records(600, seed=22)
     expected_views, expected_reports = _replayed(records, tmp_path / "replayed.db")
     streamed.append(records)
@@ -114,10 +120,43 @@ def test_merged_rows_split_as_they_grow(
 
     folded = fold_settled(streamed, WRITTEN_AT + timedelta(days=3))
 
-    assert folded.rows and folded.writes > 1 and not _changes(streamed)
-    assert any("~m+" in row.key for row in streamed.read_projection(PROJECTION))
+    assert folded.rows and not _changes(streamed)
+    # Merged rows past the piece size are put in pieces: the first under the bare key.
+    keys = [row.key for row in streamed.read_projection(PROJECTION) if "|~m" in row.key]
+    pieces = [key for key in keys if "." in key.rsplit("|", 1)[1]]
+    assert pieces and all(key.rsplit(".", 1)[0] in keys for key in pieces)
     assert summed_views(streamed) == expected_views
     assert _reports(streamed) == expected_reports
+
+
+def test_a_fold_stopped_between_its_writes_counts_every_request_once(
+    tmp_path: Path, streamed: Streamed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = random_records(500, seed=25, days=2)
+    expected_views, expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    AccessCountsProjector(streamed).apply_changes(_bundles(records))
+    rows = _changes(streamed)
+    put = streamed.put_projection
+
+    def merged_only(projection: str, values: dict[str, bytes | None]) -> None:
+        if any(value is None for value in values.values()):
+            raise StoreUnavailableError("the process stopped here")
+        put(projection, values)
+
+    monkeypatch.setattr(streamed, "put_projection", merged_only)
+    with pytest.raises(StoreUnavailableError):
+        fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
+    # Merged rows and rows per change both stored: each request counted once still.
+    assert _changes(streamed) == rows
+    assert summed_views(streamed) == expected_views
+    assert _reports(streamed) == expected_reports
+
+    monkeypatch.setattr(streamed, "put_projection", put)
+    again = fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
+
+    assert again.rows == len(rows) and not _changes(streamed)
+    assert summed_views(streamed) == expected_views
 
 
 def test_a_rebuild_replaces_rows_per_change_and_merged_rows(
@@ -136,7 +175,7 @@ def test_a_rebuild_replaces_rows_per_change_and_merged_rows(
     access_counts.rebuild(streamed)
 
     assert not _changes(streamed)
-    assert not any(row.key.endswith("~m") for row in streamed.read_projection(PROJECTION))
+    assert not any("|~m" in row.key for row in streamed.read_projection(PROJECTION))
     assert summed_views(streamed) == expected_views
 
 
@@ -154,7 +193,7 @@ def test_folding_on_dynamodb_stays_within_its_transactions(
 
             folded = fold_settled(store, WRITTEN_AT + timedelta(days=2))
 
-            assert folded.rows == rows > access_compaction.GROUP
+            assert folded.rows == rows > 100
             assert not _changes(store)
             assert summed_views(store) == expected_views
     finally:
