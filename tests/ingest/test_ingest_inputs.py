@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from eventstore.sqlite import SQLiteEventStore
+from premis import unescape
 from provenance.domain.events import load_event
 from provenance.domain.identity import QUARANTINE_INDEX, event_id, line_digest
 from provenance.ingest.report import natural_order
@@ -397,9 +398,16 @@ def test_a_fixity_failure_naming_an_undecodable_file_is_in_history_state_and_pre
     code, _, err = prov(capsys, "premis", DRUID, "--store", url, "-o", str(premis))
     assert code == 0, err
     assert_valid_premis(premis)
-    assert b"/services-disk02/caf\\xe9\\xff.pdf</premis:linkingObjectIdentifierValue>" in (
-        premis.read_bytes()
-    )
+    # The event holds the bytes as the text `\xe9\xff`; PREMIS spells a backslash `\\`, so
+    # that the text comes back exactly (`premis.unescape`) and never reads as the byte itself.
+    written = premis.read_bytes()
+    assert b"disk02/caf\\\\xe9\\\\xff.pdf</premis:linkingObjectIdentifierValue>" in written
+    linked = [
+        part.rsplit(b"disk02/", 1)[1].decode()
+        for part in written.split(b"</premis:linkingObjectIdentifierValue>")
+        if b"disk02/caf" in part.rsplit(b">", 1)[-1]
+    ]
+    assert [unescape(name) for name in linked] == ["caf\\xe9\\xff.pdf"]
 
 
 def test_a_line_quarantined_before_for_its_bytes_alone_becomes_its_event_on_replay(
