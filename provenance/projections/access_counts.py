@@ -162,6 +162,7 @@ NONE = "-"  # a dimension the log did not give (no client, no status: an incompl
 SUMMARY_VIEWS = ("agent", "path", "status", "agent_path")
 TOTAL_VIEWS = ("agent", "path", "status")
 _RETRIES = 50
+_EVERY_POSITION = 2**63 - 1
 
 
 def hour_key(moment: datetime) -> str:
@@ -632,6 +633,11 @@ def rebuild(store: EventStore) -> int:
         )
         # An interrupted rebuild left its own floor: what it had not replayed yet still counts.
         through = max(old.position, old.replay_through)
+        if store.projected_by_stream:
+            # The change stream applied every stored event (the rebuild runs with the
+            # projector caught up and stopped) and never moves the checkpoint: all of them
+            # are counted already, so none before the floor is counted again.
+            through = _EVERY_POSITION
         restart = Checkpoint(0, replay_through=through, floor=time_key(hour_start(floor)))
         writes.append(ProjectionWrite(CHECKPOINT, restart.dumps(), version))
         try:

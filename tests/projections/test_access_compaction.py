@@ -200,3 +200,22 @@ def test_folding_on_dynamodb_stays_within_its_transactions(
         boto3.client("dynamodb", region_name=REGION, endpoint_url=moto.endpoint_url).delete_table(
             TableName=table
         )
+
+
+def test_a_rebuild_with_a_sealed_floor_on_a_stream_fed_store_counts_once(
+    tmp_path: Path, streamed: Streamed
+) -> None:
+    # The stream applied every event (no checkpoint moved); the oldest day's events then
+    # expired, its counts sealed. A rebuild keeps the rows before the floor and counts the
+    # stored events from the floor on, never the older ones a second time.
+    records = random_records(600, seed=26, days=4)
+    streamed.append(records)
+    AccessCountsProjector(streamed).apply_changes(_bundles(records))
+    fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
+    expected = summed_views(streamed)
+    access_counts.seal_through(streamed, datetime(2026, 3, 1, 12, tzinfo=UTC))
+    assert access_counts.sealed_before(streamed) == datetime(2026, 3, 2, tzinfo=UTC)
+
+    access_counts.rebuild(streamed)
+
+    assert summed_views(streamed) == expected
