@@ -10,11 +10,11 @@ was written, so `SETTLED` after that hour no row of it can appear or change agai
 per change of one service, one UTC day and one written hour are then final, and their sum is
 a fixed value. The fold writes it, for every kind of row, as merged rows keyed by that hour:
 `<kind><hour or day>|<service>|~m<written hour>` (pieces `.<n>` past 64 KiB, the first under
-the bare key), with `put_projection` (no transaction, no read first: the same bytes every
-time), and then deletes the rows per change. A row per change whose merged row exists is
-counted by the merged row only: `access_counts.rows` skips it. So a fold that stops between
-the two writes, or runs twice, or races another, never counts a request twice or loses one,
-and the next fold deletes what is left.
+the bare key, written last), with `put_projection` (no transaction: the same bytes every
+time), unless its bare key exists already, and then deletes the rows per change. A row per
+change whose merged row exists is counted by the merged row only: `access_counts.rows` skips
+it. So a fold that stops between its writes, or runs twice, or races another, never counts a
+request twice or loses one, and the next fold deletes what is left.
 
 A report then reads, per service, a day's merged rows (one per written hour, usually one or
 two per day and kind), not its bundles.
@@ -90,14 +90,24 @@ def fold_settled(store: EventStore, now: datetime) -> Folded:
                 if target is None:
                     target = merged[own] = _new_row(kind, hour, service)
                 _add_fields(target, parsed, fields)
-        values: dict[str, bytes | None] = {}
+        # A merged row whose bare key exists was written whole by an earlier or concurrent
+        # fold (the bare key goes last): it is not written again, so a fold that scanned
+        # after another had begun deleting (and saw only part of the group) adds nothing.
+        written_before = store.get_projections(PROJECTION, list(merged))
+        pieces: dict[str, bytes | None] = {}
+        bare: dict[str, bytes | None] = {}
         for own, counted in merged.items():
-            values.update(_pieces(projector, own, counted))
-        store.put_projection(PROJECTION, values)
+            if own not in written_before:
+                for key, value in _pieces(projector, own, counted).items():
+                    (bare if key == own else pieces)[key] = value
+        # Pieces first, the bare key last: a reader skips the rows per change once the bare
+        # key is there, so by then every piece is.
+        store.put_projection(PROJECTION, pieces)
+        store.put_projection(PROJECTION, bare)
         # Covered by the merged rows now: deleted (a stop before this leaves them skipped).
         store.put_projection(PROJECTION, {key: None for key, _parsed in changes})
         done.rows += len(changes)
-        done.merged += len(values)
+        done.merged += len(pieces) + len(bare)
     return done
 
 

@@ -219,3 +219,26 @@ def test_a_rebuild_with_a_sealed_floor_on_a_stream_fed_store_counts_once(
     access_counts.rebuild(streamed)
 
     assert summed_views(streamed) == expected
+
+
+def test_a_fold_that_sees_part_of_a_group_leaves_the_merged_rows_alone(
+    tmp_path: Path, streamed: Streamed
+) -> None:
+    # Two folds at once: one has written the merged rows and deleted some of the rows per
+    # change when the other scans, and sees only the rest. It must not write merged rows
+    # from that part over the whole.
+    records = random_records(400, seed=27, days=2)
+    expected_views, _expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    AccessCountsProjector(streamed).apply_changes(_bundles(records))
+    rows = {row.key: row.value for row in streamed.read_projection(PROJECTION, start=CHANGES)}
+    rows = {key: value for key, value in rows.items() if key.startswith(CHANGES)}
+    fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
+    part = dict(list(rows.items())[: len(rows) // 3])
+    streamed.put_projection(PROJECTION, part)  # as the late fold still finds them
+
+    late = fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
+
+    assert late.rows == len(part) and late.merged == 0
+    assert not _changes(streamed)
+    assert summed_views(streamed) == expected_views
