@@ -22,6 +22,7 @@ two per day and kind), not its bundles.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,20 +68,43 @@ class Folded:
     merged: int = 0
 
 
-def fold_settled(store: EventStore, now: datetime) -> Folded:
+def fold_settled(store: EventStore, now: datetime, *, budget_s: float | None = None) -> Folded:
     """Fold every row per change written at least SETTLED before `now` into the merged rows
-    of its day, service and written hour, then delete it."""
+    of its day, service and written hour, then delete it. One UTC day of rows at a time, in
+    key order; with `budget_s`, it stops after the first day that ends past that many seconds
+    (the rest waits for the next fold)."""
     done = Folded()
     projector = AccessCountsProjector(store)
     cutoff = hour_key(now - SETTLED)
-    groups: dict[tuple[str, str, str], list[tuple[str, dict[str, Any]]]] = {}
-    for row in store.read_projection(PROJECTION, start=CHANGES, stop=_after(CHANGES)):
+    started = time.monotonic()
+    # A change is written after its requests happen, so no row of an hour at or after the
+    # cutoff is settled: the scan stops there.
+    day: str | None = None
+    groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    for row in store.read_projection(PROJECTION, start=CHANGES, stop=CHANGES + cutoff):
+        key = row.key
+        if key[2:12] != day:
+            if day is not None:
+                _fold_day(store, projector, groups, done)
+                if budget_s is not None and time.monotonic() - started > budget_s:
+                    return done
+            day, groups = key[2:12], {}
         parsed = from_json(row.value)
-        written = parsed["written"]
-        if written < cutoff:
-            key = row.key
-            groups.setdefault((key[2:12], parsed["service"], written), []).append((key, parsed))
-    for (_day, service, written), changes in groups.items():
+        written = parsed.get("written")  # rows of a build before it was recorded: left alone
+        if written is not None and written < cutoff:
+            groups.setdefault((parsed["service"], written), []).append((key, parsed))
+    _fold_day(store, projector, groups, done)
+    return done
+
+
+def _fold_day(
+    store: EventStore,
+    projector: AccessCountsProjector,
+    groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]],
+    done: Folded,
+) -> None:
+    """Fold one day's settled rows per change, by service and written hour."""
+    for (service, written), changes in groups.items():
         merged: dict[str, Row] = {}
         for key, parsed in changes:
             hour = key[2:15]
@@ -108,7 +132,6 @@ def fold_settled(store: EventStore, now: datetime) -> Folded:
         store.put_projection(PROJECTION, {key: None for key, _parsed in changes})
         done.rows += len(changes)
         done.merged += len(pieces) + len(bare)
-    return done
 
 
 def _pieces(projector: AccessCountsProjector, key: str, row: Row) -> dict[str, bytes | None]:

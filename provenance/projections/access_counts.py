@@ -503,7 +503,9 @@ def rows(
         key=lambda row: row.key[2 : 2 + width],
     )
     verdicts: dict[str, bool] = {}
-    settled = hour_key(datetime.now(UTC) - SETTLED)
+    # Rows per change a fold may have covered: written before the stream's 24 hours (the fold
+    # waits 26 from its own clock; the two hours between absorb a reader's clock behind it).
+    may_be_folded = hour_key(datetime.now(UTC) - timedelta(hours=24))
     covered: dict[str, bool] = {}
     for row in ordered:
         key = row.key
@@ -518,11 +520,12 @@ def rows(
             if not wanted:
                 continue
         parsed = from_json(row.value)
-        if key.startswith(CHANGES) and parsed["written"] < settled:
+        written = parsed.get("written") if key.startswith(CHANGES) else None
+        if written is not None and written < may_be_folded:
             # It may be folded already (the fold writes the merged rows first, then deletes
             # the rows per change): then the merged row counts it. Rare: only between a
             # fold's two writes, or before the first fold after it settled.
-            merged = merged_key(kind, key[2:15], parsed["service"], parsed["written"])
+            merged = merged_key(kind, key[2:15], parsed["service"], written)
             if merged not in covered:
                 covered[merged] = store.get_projection(PROJECTION, merged) is not None
             if covered[merged]:

@@ -242,3 +242,67 @@ def test_a_fold_that_sees_part_of_a_group_leaves_the_merged_rows_alone(
     assert late.rows == len(part) and late.merged == 0
     assert not _changes(streamed)
     assert summed_views(streamed) == expected_views
+
+
+def test_a_reader_whose_clock_is_behind_the_fold_still_counts_once(
+    tmp_path: Path, streamed: Streamed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Changes written 25 hours ago: not settled by this clock, settled by a fold whose clock
+    # runs two hours ahead, which stops after writing the merged rows.
+    records = random_records(300, seed=28, days=1)
+    expected_views, _expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    written = access_counts.hour_key(datetime.now(UTC) - timedelta(hours=25))
+    AccessCountsProjector(streamed).apply_changes(_bundles(records, hour=written))
+    put = streamed.put_projection
+
+    def merged_only(projection: str, values: dict[str, bytes | None]) -> None:
+        if any(value is None for value in values.values()):
+            raise StoreUnavailableError("the process stopped here")
+        put(projection, values)
+
+    monkeypatch.setattr(streamed, "put_projection", merged_only)
+    with pytest.raises(StoreUnavailableError):
+        fold_settled(streamed, datetime.now(UTC) + timedelta(hours=2))
+
+    assert _changes(streamed)
+    assert summed_views(streamed) == expected_views
+
+
+def test_rows_per_change_without_their_written_hour_are_counted_and_left_alone(
+    tmp_path: Path, streamed: Streamed
+) -> None:
+    # Rows of a build before `written` was recorded: nobody can tell when they settle.
+    records = random_records(200, seed=29, days=1)
+    expected_views, _expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    AccessCountsProjector(streamed).apply_changes(_bundles(records))
+    old = {}
+    for row in streamed.read_projection(PROJECTION, start=CHANGES, stop="x}"):
+        value = json.loads(row.value)
+        del value["written"]
+        old[row.key] = json.dumps(value).encode()
+    streamed.put_projection(PROJECTION, old)
+
+    folded = fold_settled(streamed, WRITTEN_AT + timedelta(days=3))
+
+    assert folded.rows == 0 and sorted(_changes(streamed)) == sorted(old)
+    assert summed_views(streamed) == expected_views
+
+
+def test_a_fold_with_a_budget_stops_between_days_and_the_next_goes_on(
+    tmp_path: Path, streamed: Streamed
+) -> None:
+    records = random_records(400, seed=30, days=4)
+    expected_views, _expected_reports = _replayed(records, tmp_path / "replayed.db")
+    streamed.append(records)
+    AccessCountsProjector(streamed).apply_changes(_bundles(records))
+    days = {key[2:12] for key in _changes(streamed)}
+
+    first = fold_settled(streamed, WRITTEN_AT + timedelta(days=2), budget_s=0)
+    left = {key[2:12] for key in _changes(streamed)}
+    rest = fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
+
+    assert len(days) > 1 and first.rows > 0 and left == days - {min(days)}
+    assert rest.rows > 0 and not _changes(streamed)
+    assert summed_views(streamed) == expected_views
