@@ -18,6 +18,14 @@ request twice or loses one, and the next fold deletes what is left.
 
 A report then reads, per service, a day's merged rows (one per written hour, usually one or
 two per day and kind), not its bundles.
+
+The fold reads rows per change of the hours before its cutoff only (a change is written after
+its requests happen), one UTC day at a time; the projector gives it at most
+`change_stream.FOLD_BUDGET_S` an hour, and the next hour's fold goes on where it stopped. A
+change whose requests are dated after it was written (a log whose clock runs ahead) is never
+folded: its row stays, counted as it is. Readers check every row per change written more
+than the stream's 24 hours ago against its merged row, so a reader's clock up to two hours
+behind the fold's counts nothing twice.
 """
 
 from __future__ import annotations
