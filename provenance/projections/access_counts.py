@@ -523,8 +523,9 @@ def rows(
         written = parsed.get("written") if key.startswith(CHANGES) else None
         if written is not None and written < may_be_folded:
             # It may be folded already (the fold writes the merged rows first, then deletes
-            # the rows per change): then the merged row counts it. Rare: only between a
-            # fold's two writes, or before the first fold after it settled.
+            # the rows per change): then the merged row counts it. One look-up per merged
+            # row, not per row per change: a report meets only the last two hours' worth
+            # of these, and any a stopped fold left.
             merged = merged_key(kind, key[2:15], parsed["service"], written)
             if merged not in covered:
                 covered[merged] = store.get_projection(PROJECTION, merged) is not None
