@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from eventstore import EventRecord, EventStore
+from eventstore import EventRecord, EventStore, SQLiteEventStore
 from provenance.domain.events import AgentRef, ServiceAccessed, SourceRef, access_stream, dump_event
 from provenance.projections import access_counts
 
@@ -87,6 +88,17 @@ VIEW_FIELDS = {
     access_counts.TOTALS: ("agent", "path", "status"),
     access_counts.CLIENTS: ("agent_client",),
 }
+
+
+def replayed_views(
+    records: list[EventRecord], path: Path
+) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
+    """`summed_views` of what the checkpointed projector makes of `records` in a new store
+    at `path` (the count a replay, `prov rebuild`, gives)."""
+    with SQLiteEventStore(path) as store:
+        store.append(records)
+        access_counts.catch_up(store)
+        return summed_views(store)
 
 
 def summed_views(store: EventStore) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:

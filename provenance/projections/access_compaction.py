@@ -69,19 +69,19 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass
-class Folded:
+class FoldReport:
     """What one `fold_settled` call did."""
 
     rows: int = 0
     merged: int = 0
 
 
-def fold_settled(store: EventStore, now: datetime, *, budget_s: float | None = None) -> Folded:
+def fold_settled(store: EventStore, now: datetime, *, budget_s: float | None = None) -> FoldReport:
     """Fold every row per change written at least SETTLED before `now` into the merged rows
     of its day, service and written hour, then delete it. One UTC day of rows at a time, in
     key order; with `budget_s`, it stops after the first day that ends past that many seconds
     (the rest waits for the next fold)."""
-    done = Folded()
+    done = FoldReport()
     projector = AccessCountsProjector(store)
     cutoff = hour_key(now - SETTLED)
     started = time.monotonic()
@@ -109,7 +109,7 @@ def _fold_day(
     store: EventStore,
     projector: AccessCountsProjector,
     groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]],
-    done: Folded,
+    done: FoldReport,
 ) -> None:
     """Fold one day's settled rows per change, by service and written hour."""
     for (service, written), changes in groups.items():

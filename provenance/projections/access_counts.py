@@ -103,7 +103,6 @@ from eventstore import (
     ProjectionWrite,
     time_key,
 )
-from provenance.domain.events import load_payload
 from provenance.projections import base
 from provenance.projections.base import (
     CHECKPOINT,
@@ -116,8 +115,6 @@ from provenance.projections.base import (
     Folded,
     Projector,
     Row,
-    Unit,
-    units_of,
 )
 
 PROJECTION = "access_counts"
@@ -287,19 +284,8 @@ class AccessCountsProjector(Projector):
         again. A change delivered again is put again and reported applied (nothing tells it
         from its first delivery, and nothing changes)."""
         report = ChangeReport()
-        limit = self.store.max_atomic_writes or 2**31
-        pending: list[tuple[Change, list[Unit]]] = []
-        for change in changes:
-            folded: list[Folded] = []
-            for record in change.records:
-                if record.type in self.TYPES:
-                    event = load_payload(record.payload)
-                    folded.append((record, event, self.row_keys(record, event)))
-                else:
-                    report.passed_by += 1
-            if folded:
-                # The units the change-stream projector of layout 3 marked, as it cut them.
-                pending.append((change, units_of(change, folded, limit)))
+        # The units the marking projector (the version before rows per change) cut them into.
+        pending = self.marked_units(changes, report)
         if not pending:
             return report
         marked = self.store.get_projections(

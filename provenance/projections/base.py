@@ -299,18 +299,8 @@ class Projector(ABC):
         them itself. The report counts records, not changes.
         """
         report = ChangeReport()
-        limit = self.store.max_atomic_writes or sum(len(c.records) for c in changes) * 8 + 8
-        units: list[Unit] = []
-        for change in changes:
-            folded: list[Folded] = []
-            for record in change.records:
-                if record.type in self.TYPES:
-                    event = load_payload(record.payload)
-                    folded.append((record, event, self.row_keys(record, event)))
-                else:
-                    report.passed_by += 1
-            if folded:
-                units += units_of(change, folded, limit)
+        units = [unit for _change, cut in self.marked_units(changes, report) for unit in cut]
+        limit = self._atomic_limit(changes)
         chunk: list[Unit] = []
         keys: set[str] = set()
         for unit in units:
@@ -322,6 +312,30 @@ class Projector(ABC):
         if chunk:
             self._apply_chunk(chunk, report)
         return report
+
+    def _atomic_limit(self, changes: Sequence[Change]) -> int:
+        """Rows one atomic write may hold: the store's limit, or more than these changes need."""
+        return self.store.max_atomic_writes or sum(len(c.records) for c in changes) * 8 + 8
+
+    def marked_units(
+        self, changes: Sequence[Change], report: ChangeReport
+    ) -> list[tuple[Change, list[Unit]]]:
+        """Each change with its records of this projection's types, cut into the units
+        `apply_changes` marks (`units_of`, at the store's atomic limit); the records of other
+        types are counted as passed by in `report`."""
+        limit = self._atomic_limit(changes)
+        marked: list[tuple[Change, list[Unit]]] = []
+        for change in changes:
+            folded: list[Folded] = []
+            for record in change.records:
+                if record.type in self.TYPES:
+                    event = load_payload(record.payload)
+                    folded.append((record, event, self.row_keys(record, event)))
+                else:
+                    report.passed_by += 1
+            if folded:
+                marked.append((change, units_of(change, folded, limit)))
+        return marked
 
     def _apply_chunk(self, chunk: list[Unit], report: ChangeReport) -> None:
         wanted = {key for unit in chunk for key in unit.keys}

@@ -16,14 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstore import EventRecord, EventStore, SQLiteEventStore
+from eventstore import EventStore, SQLiteEventStore
 from eventstore.dynamodb import DynamoDBEventStore, create_table
 from provenance.domain.events import ACCESS_STREAM_PREFIX
 from provenance.projections import access_counts
 from provenance.projections.access_counts import PROJECTION, AccessCountsProjector
 from provenance.projections.base import APPLIED, Change
 from provenance.projections.change_stream import apply_batch
-from tests.access_helpers import random_records, summed_views
+from tests.access_helpers import random_records, replayed_views, summed_views
 from tests.aws_lambda import TableStreamPoller
 from tests.aws_server import REGION, MotoServer, unique_name
 
@@ -42,15 +42,6 @@ def _markers(store: EventStore) -> list[str]:
         for row in store.read_projection(access_counts.PROJECTION)
         if row.key.startswith(APPLIED)
     ]
-
-
-def _replayed(
-    records: list[EventRecord], path: Path
-) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
-    with SQLiteEventStore(path) as store:
-        store.append(records)
-        access_counts.catch_up(store)
-        return _rows(store)
 
 
 @contextmanager
@@ -97,7 +88,7 @@ def test_a_bundle_is_counted_once_in_rows_of_its_own(tmp_path: Path) -> None:
             row.key.startswith(access_counts.CHANGES) and row.key.endswith("|~bb1")
             for row in stored
         )
-        assert _rows(store) == _replayed(records, tmp_path / "replayed.db")
+        assert _rows(store) == replayed_views(records, tmp_path / "replayed.db")
 
 
 def test_a_bundle_with_more_rows_than_one_transaction_is_counted_once(
@@ -116,7 +107,7 @@ def test_a_bundle_with_more_rows_than_one_transaction_is_counted_once(
     assert (first.applied, again.applied) == (300, 300)
     assert len(rows) > dynamodb.max_atomic_writes
     assert _markers(dynamodb) == []
-    assert _rows(dynamodb) == _replayed(records, tmp_path / "replayed.db")
+    assert _rows(dynamodb) == replayed_views(records, tmp_path / "replayed.db")
 
 
 def _project(store: DynamoDBEventStore, moto: MotoServer, *, twice: bool = False) -> int:
@@ -165,7 +156,7 @@ def test_bundled_appends_through_the_stream_count_like_a_replay(
         assert sorted(r.event_id for r in store.read_all()) == sorted(
             pool[n].event_id for n in distinct
         )
-        replayed = _replayed(
+        replayed = replayed_views(
             [pool[n] for n in distinct], tmp_path_factory.mktemp("replay") / "r.db"
         )
         assert _rows(store) == replayed

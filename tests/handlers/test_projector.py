@@ -20,7 +20,7 @@ from eventstore.dynamodb import DynamoDBEventStore, create_table
 from provenance.projections import access_counts
 from provenance.projections.access_counts import AccessCountsProjector
 from provenance.projections.base import APPLIED, Change, ChangeReport, Projector
-from tests.access_helpers import random_records, summed_views
+from tests.access_helpers import random_records, replayed_views, summed_views
 from tests.aws_server import REGION, MotoServer, unique_name
 
 
@@ -42,16 +42,6 @@ def _rows(store: EventStore) -> dict[str, dict[tuple[str, str], dict[str, Any]]]
     """The projection's counts as readers sum them (whatever rows hold them; not its markers
     or checkpoint)."""
     return summed_views(store)
-
-
-def _replayed(
-    records: list[EventRecord], path: Path
-) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
-    """What the checkpointed projector makes of the same events in one store."""
-    with SQLiteEventStore(path) as store:
-        store.append(records)
-        access_counts.catch_up(store)
-        return _rows(store)
 
 
 def _changes(records: list[EventRecord], hour: str = "2026-03-11T10") -> list[Change]:
@@ -84,7 +74,7 @@ def test_redelivered_and_reordered_changes_are_counted_once(
             assert (second.applied, second.already_applied) == (100, 100)
         else:  # a change delivered again is put again, the same rows
             assert (second.applied, second.already_applied) == (200, 0)
-        assert _rows(store) == _replayed(records, tmp_path / "replayed.db")
+        assert _rows(store) == replayed_views(records, tmp_path / "replayed.db")
 
 
 @PROJECTORS
@@ -113,7 +103,7 @@ def test_concurrent_consumers_over_the_wire_count_each_event_once(
         thread.join(timeout=120)
 
     assert not errors
-    assert _rows(dynamodb) == _replayed(records, tmp_path / "replayed.db")
+    assert _rows(dynamodb) == replayed_views(records, tmp_path / "replayed.db")
 
 
 def test_each_atomic_write_stays_within_the_store_limit(

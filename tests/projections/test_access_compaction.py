@@ -4,7 +4,7 @@ counted twice or lost, only rows the stream can no longer put again, within one 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -129,6 +129,22 @@ def test_merged_rows_split_as_they_grow(
     assert _reports(streamed) == expected_reports
 
 
+def _stop_before_deletes(
+    store: Streamed, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, Mapping[str, bytes | None]], None]:
+    """Make the store fail a fold's deletes, as if its process stopped after the merged rows
+    were written; return the real `put_projection`."""
+    put = store.put_projection
+
+    def merged_only(projection: str, values: Mapping[str, bytes | None]) -> None:
+        if any(value is None for value in values.values()):
+            raise StoreUnavailableError("the process stopped here")
+        put(projection, values)
+
+    monkeypatch.setattr(store, "put_projection", merged_only)
+    return put
+
+
 def test_a_fold_stopped_between_its_writes_counts_every_request_once(
     tmp_path: Path, streamed: Streamed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,14 +153,7 @@ def test_a_fold_stopped_between_its_writes_counts_every_request_once(
     streamed.append(records)
     AccessCountsProjector(streamed).apply_changes(_bundles(records))
     rows = _changes(streamed)
-    put = streamed.put_projection
-
-    def merged_only(projection: str, values: dict[str, bytes | None]) -> None:
-        if any(value is None for value in values.values()):
-            raise StoreUnavailableError("the process stopped here")
-        put(projection, values)
-
-    monkeypatch.setattr(streamed, "put_projection", merged_only)
+    put = _stop_before_deletes(streamed, monkeypatch)
     with pytest.raises(StoreUnavailableError):
         fold_settled(streamed, WRITTEN_AT + timedelta(days=2))
     # Merged rows and rows per change both stored: each request counted once still.
@@ -254,14 +263,7 @@ def test_a_reader_whose_clock_is_behind_the_fold_still_counts_once(
     streamed.append(records)
     written = access_counts.hour_key(datetime.now(UTC) - timedelta(hours=25))
     AccessCountsProjector(streamed).apply_changes(_bundles(records, hour=written))
-    put = streamed.put_projection
-
-    def merged_only(projection: str, values: dict[str, bytes | None]) -> None:
-        if any(value is None for value in values.values()):
-            raise StoreUnavailableError("the process stopped here")
-        put(projection, values)
-
-    monkeypatch.setattr(streamed, "put_projection", merged_only)
+    _stop_before_deletes(streamed, monkeypatch)
     with pytest.raises(StoreUnavailableError):
         fold_settled(streamed, datetime.now(UTC) + timedelta(hours=2))
 
