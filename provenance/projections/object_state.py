@@ -7,15 +7,27 @@ records' cursors (UTC time, then event id), which are total and deterministic.
 
 Following the feed exactly once is `projections.base.Projector`'s job. The state works on
 stored JSON (upcast by `events.load_payload`), not on models.
+
+The state is made of actions, not reports (`provenance.domain.actions`): a notification that
+repeats a report of the same action (a `preservation_audit_failure` after the catalog's log
+line, `shelving_complete` after the robot's step) is kept aside in `notices`, joined when the
+report it repeats is stored (looked up in the store when the notification is applied, and
+checked again when a later report is applied), and counted in the state only while nothing it
+repeats is stored: `get_state` folds the unjoined ones in. Whether a notification repeats a
+stored report only ever turns from no to yes, so the result does not depend on arrival order.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
 from eventstore import EventRecord, EventStore
+from provenance.domain.actions import WINDOW, facts_of, is_notice
+from provenance.domain.actions import candidate as repeats
 from provenance.projections.base import CHUNK, Projector
+from provenance.projections.object_actions import repeats_stored_report
 
 PROJECTION = "object_state"
 
@@ -51,7 +63,22 @@ def rebuild(store: EventStore) -> int:
 
 
 def get_state(store: EventStore, druid: str) -> State | None:
-    return ObjectStateProjector(store).get(druid)
+    """The object's state: the stored row with the notifications nothing repeats folded in."""
+    row = ObjectStateProjector(store).get(druid)
+    if row is None:
+        return None
+    return with_lone_notices(row)
+
+
+def with_lone_notices(row: State) -> State:
+    """`row` with its unjoined notifications applied as the actions they are (a copy)."""
+    lone = [item for item in row.get("notices", {}).values() if not item["joined"]]
+    if not lone:
+        return row
+    state = copy.deepcopy(row)
+    for item in sorted(lone, key=lambda item: item["cursor"]):
+        _apply(state, item["cursor"], item["event"])
+    return state
 
 
 class ObjectStateProjector(Projector):
@@ -70,7 +97,33 @@ class ObjectStateProjector(Projector):
         return _new(record)
 
     def apply(self, row: State, record: EventRecord, event: dict[str, Any]) -> None:
+        notices: dict[str, Any] = row.setdefault("notices", {})
+        if is_notice(event):
+            facts = facts_of(event)
+            joined = repeats_stored_report(self.store, record.stream, facts)
+            notices[event["event_id"]] = {
+                "cursor": record.cursor,
+                "joined": joined,
+                # Kept whole only while it may still be counted as an action of its own.
+                "event": None if joined else event,
+            }
+            return
         apply(row, record, event)
+        if notices:
+            join_notices(notices, event)
+
+
+def join_notices(notices: dict[str, Any], event: dict[str, Any]) -> None:
+    """Mark the stored notifications that `event` (a report that is not one) repeats."""
+    facts = None
+    for item in notices.values():
+        if item["joined"]:
+            continue
+        facts = facts or facts_of(event)
+        notice = facts_of(item["event"])
+        if abs(notice.at - facts.at) <= WINDOW and repeats(notice, facts):
+            item["joined"] = True
+            item["event"] = None
 
 
 def _new(record: EventRecord) -> State:
@@ -90,6 +143,7 @@ def _new(record: EventRecord) -> State:
         "replication": {},
         "steps": {},
         "checks": {},
+        "notices": {},
     }
 
 
@@ -114,7 +168,10 @@ def apply(state: State, record: EventRecord, event: dict[str, Any]) -> None:
     One summary dict per event, shared by every slot it lands in: slots are only ever
     replaced, never edited, so sharing is safe and keeps this hot path cheap.
     """
-    cursor = record.cursor
+    _apply(state, record.cursor, event)
+
+
+def _apply(state: State, cursor: str, event: dict[str, Any]) -> None:
     kind = event["type"]
     get = event.get
     counts = state["events_by_type"]

@@ -8,7 +8,8 @@ Events are read from the store page by page and written as they come, so an obje
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -33,9 +34,10 @@ from premis import (
 )
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
-from provenance.domain.events import AnyEvent, load_event
+from provenance.domain.events import EVENT_ADAPTER, AnyEvent
 from provenance.files.output_file import STDOUT, open_output
 from provenance.projections import object_state
+from provenance.projections.object_actions import Report, object_actions
 
 Format = Literal["xml", "turtle", "json-ld"]
 PAGE = 1_000
@@ -172,6 +174,32 @@ class EventMapper:
             objects=tuple(objects),
         )
 
+    def action_to_premis(self, event: AnyEvent, notices: Sequence[AnyEvent]) -> Event | None:
+        """The PREMIS event of one action: its report's, enriched by the notifications that
+        repeat it (`provenance.domain.actions`): each adds its agent (when another), the
+        objects it names, and a note with its own identifier; none adds an event."""
+        premis_event = self.to_premis(event)
+        if premis_event is None or not notices:
+            return premis_event
+        agents = list(premis_event.agents)
+        objects = list(premis_event.objects)
+        notes = list(premis_event.outcome_notes)
+        for notice in notices:
+            link = self.agent_link(notice)
+            if all(link.identifier != known.identifier for known in agents):
+                agents.append(link)
+            repeated = self.to_premis(notice)
+            for linked in repeated.objects if repeated is not None else ():
+                if all(linked.identifier != known.identifier for known in objects):
+                    objects.append(linked)
+            notes.append(
+                f"also reported by {notice.source.type} as event {notice.event_id}"
+                + (f": {notice.detail}" if notice.detail else "")
+            )
+        return dataclasses.replace(
+            premis_event, agents=tuple(agents), objects=tuple(objects), outcome_notes=tuple(notes)
+        )
+
 
 def _result_note(event: AnyEvent) -> str | None:
     code = getattr(event, "result_code", None)
@@ -198,17 +226,18 @@ def _describe(event: AnyEvent) -> str:
 
 
 def premis_events(store: EventStore, mapper: EventMapper, stream: str) -> Iterator[Event]:
-    """One object's PREMIS events in time order, read page by page and mapped as they come."""
-    after: str | None = None
-    while True:
-        records = store.read_stream(stream, after=after, limit=PAGE)
-        for record in records:
-            converted = mapper.to_premis(load_event(record.payload))
-            if converted is not None:
-                yield converted
-        if len(records) < PAGE:
-            return
-        after = records[-1].cursor
+    """One object's PREMIS events, one per action, in time order, read page by page and
+    mapped as they come."""
+    for action in object_actions(store, stream, page=PAGE):
+        converted = mapper.action_to_premis(
+            _typed(action.report), [_typed(notice) for notice in action.notices]
+        )
+        if converted is not None:
+            yield converted
+
+
+def _typed(report: Report) -> AnyEvent:
+    return EVENT_ADAPTER.validate_python(report.event)
 
 
 class _Counted:

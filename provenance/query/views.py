@@ -16,6 +16,7 @@ from provenance.domain.errors import NotFoundError, ProvenanceError
 from provenance.domain.events import QUARANTINE_STREAM, load_event
 from provenance.domain.shown import shown
 from provenance.projections import object_state
+from provenance.projections.object_actions import PAGE, object_actions
 
 PREMIS_EVENT_TYPE_URI = "http://id.loc.gov/vocabulary/preservation/eventType/"
 _LEADING = (
@@ -56,6 +57,11 @@ def summary(event: dict[str, Any]) -> str:
 def object_history(
     store: EventStore, druid: str, *, limit: int | None = None, after: str | None = None
 ) -> list[dict[str, Any]]:
+    """One object's actions after the cursor `after` (at most `limit`), in time order.
+
+    Each is the view of its report, with `also_reported_by`: the views of the notifications
+    that repeat it (`provenance.domain.actions`); those are not listed on their own.
+    """
     stream = parse_druid(druid).value
     if after is not None:
         try:
@@ -66,10 +72,21 @@ def object_history(
                 f"{shown(after)!r} is not a paging cursor: pass the cursor of the last event "
                 "of the previous page"
             ) from None
-    records = store.read_stream(stream, after=after, limit=limit)
-    if not records and after is None and limit != 0:
+    views: list[dict[str, Any]] = []
+    if limit == 0:
+        if after is None and not store.read_stream(stream, limit=1):
+            raise NotFoundError(f"no events for {stream} in this store")
+        return views
+    page = PAGE if limit is None else min(PAGE, limit + 8)
+    for action in object_actions(store, stream, after=after, page=page):
+        view = event_view(action.report.record)
+        view["also_reported_by"] = [event_view(notice.record) for notice in action.notices]
+        views.append(view)
+        if limit is not None and len(views) >= limit:
+            break
+    if not views and after is None:
         raise NotFoundError(f"no events for {stream} in this store")
-    return [event_view(record) for record in records]
+    return views
 
 
 def object_state_view(store: EventStore, druid: str) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from provenance.cli.demo.world import DemoData, generate
 from provenance.cli.main import cli
 from provenance.ingest.pipeline import ingest_stream
 from provenance.ingest.reader import IngestOptions
-from provenance.query.views import event_view, object_state_view
+from provenance.query.views import event_view, object_history, object_state_view
 from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
 from tests.aws_server import REGION, MotoServer, Throttle, unique_name
 
@@ -180,8 +180,12 @@ def test_shipped_logs_give_the_embedded_history_state_counts_and_premis(
     schema = load_schema()
     assert schema.validate(document), schema.error_log
     events = json.loads(_api(f"/objects/{featured}/events", query="limit=1000")["body"])
-    assert [e["event_id"] for e in events["events"]] == [
-        e["event_id"] for e in _history(embedded, featured)
+    # One entry per action, the notifications repeating it inside, as the embedded history.
+    assert [
+        (e["event_id"], [n["event_id"] for n in e["also_reported_by"]]) for e in events["events"]
+    ] == [
+        (e["event_id"], [n["event_id"] for n in e["also_reported_by"]])
+        for e in object_history(embedded, featured)
     ]
 
     # Lambda delivers again: every Kinesis batch and every table-stream batch, from the start.
