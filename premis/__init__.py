@@ -34,6 +34,7 @@ from premis.vocabulary import (
     HashFunction,
     LocTerm,
     ObjectRole,
+    StructuralRelationship,
 )
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ __all__ = [
     "PremisValidationError",
     "Relationship",
     "RelationshipSubType",
+    "StructuralRelationship",
     "document_bytes",
     "fetch",
     "format_date_time",

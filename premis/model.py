@@ -61,12 +61,26 @@ def _require_unique(items: tuple[Any, ...], what: str) -> None:
         raise PremisModelError(f"{what} must not repeat a value: {items!r}")
 
 
+def _require_moment(value: object, what: str) -> None:
+    """A timezone-aware datetime with a whole-minute UTC offset."""
+    if not isinstance(value, datetime):
+        raise PremisModelError(f"{what} must be a datetime, not {value!r}")
+    offset = value.utcoffset()
+    if offset is None:
+        raise PremisModelError(
+            f"{what} {value.isoformat()} is naive; give it a timezone (e.g. datetime.now(UTC))"
+        )
+    if offset % timedelta(minutes=1):
+        raise PremisModelError(f"{what}: UTC offset {offset} is not a whole minute")
+
+
 def format_date_time(value: datetime) -> str:
     """The one way this library writes a date-time: ISO 8601 with the value's own UTC offset.
 
     `datetime.isoformat()`: microseconds only when non-zero, the offset as `+HH:MM` (UTC is
     `+00:00`), e.g. `2026-03-01T22:14:05.123456+00:00` or `2026-03-01T22:14:05-08:00`.
-    Both XML (`eventDateTime`) and RDF (`prov:startedAtTime`) use it, so the two agree.
+    Both XML (`eventDateTime`) and RDF (`prov:endedAtTime`, `prov:startedAtTime`) use it, so
+    the two agree.
     """
     return value.isoformat()
 
@@ -201,16 +215,21 @@ class LinkingObject:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """A PREMIS event (keyword arguments only: eight fields are too many to pass by position).
+    """A PREMIS event (keyword arguments only: nine fields are too many to pass by position).
 
-    `date_time` must be timezone-aware with a whole-minute offset (ISO 8601 and xsd:dateTime
-    cannot write seconds in an offset). At least one agent link is required: an event nobody
-    did cannot be audited. `detail` and each outcome note must be non-blank when given.
+    `date_time` is when the event was done (its source reported it finished): XML's single
+    `eventDateTime`, RDF's `prov:endedAtTime`. `started_at`, when a source states it, is when
+    it began: RDF's `prov:startedAtTime` (XML has one date-time per event, so it shows only the
+    finish there); it must not be after `date_time`. Both must be timezone-aware with a
+    whole-minute offset (ISO 8601 and xsd:dateTime cannot write seconds in an offset). At least
+    one agent link is required: an event nobody did cannot be audited. `detail` and each
+    outcome note must be non-blank when given.
     """
 
     identifier: Identifier
     type: EventType
     date_time: datetime
+    started_at: datetime | None = None
     detail: str | None = None
     outcome: EventOutcome | None = None
     outcome_notes: tuple[str, ...] = ()
@@ -221,15 +240,14 @@ class Event:
         _require_instance(self.identifier, Identifier, "event identifier")
         where = f"event {self.identifier}"
         _require_instance(self.type, EventType, f"{where}: type")
-        _require_instance(self.date_time, datetime, f"{where}: date_time")
-        offset = self.date_time.utcoffset()
-        if offset is None:
-            raise PremisModelError(
-                f"{where}: date_time {self.date_time.isoformat()} is naive; "
-                "give it a timezone (e.g. datetime.now(UTC))"
-            )
-        if offset % timedelta(minutes=1):
-            raise PremisModelError(f"{where}: UTC offset {offset} is not a whole minute")
+        _require_moment(self.date_time, f"{where}: date_time")
+        if self.started_at is not None:
+            _require_moment(self.started_at, f"{where}: started_at")
+            if self.started_at > self.date_time:
+                raise PremisModelError(
+                    f"{where}: started_at {self.started_at.isoformat()} is after date_time "
+                    f"{self.date_time.isoformat()} (when it was done)"
+                )
         _require_optional_text(self.detail, f"{where}: detail")
         if self.outcome is not None:
             _require_instance(self.outcome, EventOutcome, f"{where}: outcome")

@@ -5,19 +5,28 @@ The mapping (its triples are made by `premis.rdf_triples`, shared with the strea
 serialization, the reference whose bytes `premis.rdf_stream` writes without the graph:
 
 - event: `rdf:type` premis:Event and the LoC eventType term (each term is a subclass of
-  premis:Event); `prov:startedAtTime` (xsd:dateTime, same text as the XML); `premis:note` for
-  the detail; `premis:outcome` -> the eventOutcome term; `premis:outcomeNote`;
+  premis:Event); `prov:endedAtTime` for `date_time` (when the event was done; the same text as
+  the XML's `eventDateTime`) and `prov:startedAtTime` for `started_at` when a source stated it;
+  `premis:note` for the detail; `premis:outcome` -> the eventOutcome term; `premis:outcomeNote`;
   `prov:wasAssociatedWith` plus one eventRelatedAgentRole property per role for each agent;
-  the eventRelatedObjectRole properties (`sou`, `out`) for objects, `prov:used` for an object
-  link without a role;
+  for each object, the eventRelatedObjectRole property of each role together with the PROV-O
+  property it refines (`sou` with `prov:used`, `out` with `prov:generated`), and `prov:used`
+  alone for a link without a role (it says the object took part and no more), so a reader
+  that knows only PROV-O sees what each event used and made;
 - object: premis:IntellectualEntity | Representation | File | Bitstream; `premis:originalName`;
-  `premis:relationship` to related objects; a file's or bitstream's format as `dct:format` ->
-  `<object URI>#format`, a `dct:FileFormat` labelled with the format name;
+  each relationship as `premis:relationship` and as the LoC relationshipSubType term that keeps
+  its direction (`rep` represents, `isr` is Represented By, `hsp` has Part, `isp` is Part Of);
+  a file's or bitstream's format as `dct:format` -> `<object URI>#format`, a `dct:FileFormat`
+  labelled with the format name;
 - agent: premis:Agent and the LoC agentType term; `rdfs:label` name; `premis:version`;
   `premis:note`;
-- every described resource: `dct:identifier` (the identifier value).
+- every described resource: `premis:identifier` -> `<its URI>#identifier`, a premis:Identifier
+  with `rdf:value` the identifier value and, as its other class, the identifier type
+  (`<base URI><type>/`, see `premis.rdf_triples.identifier_type_uri`).
 
-None of the v1 `has*` properties, no `premis:eventType`. Resource URIs: see `resource_uri`.
+None of the v1 `has*` properties, no `premis:eventType`. Resource URIs: see `resource_uri`;
+those not minted from a UUID start with the base URI (`base_uri`, default `DEFAULT_BASE_URI`,
+`urn:x-local:premis:`, a name that resolves nowhere and says it is local).
 All literal text goes through `xml_safe`, so RDF and XML show the same text; the serialized
 document writes its `DISGUISED` characters (C1 and bidi controls) as escapes of the same value
 (`premis.escaping`).

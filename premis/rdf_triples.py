@@ -8,6 +8,7 @@ object is a `Term`: `(kind, text)` with kind `URI`, `TEXT` (a plain literal) or 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Literal
@@ -23,6 +24,7 @@ from premis.model import (
     ObjectCategory,
     PremisObject,
     ReferencedAgents,
+    RelationshipSubType,
     format_date_time,
 )
 from premis.vocabulary import (
@@ -33,10 +35,16 @@ from premis.vocabulary import (
     EventType,
     LocTerm,
     ObjectRole,
+    StructuralRelationship,
 )
 
-DEFAULT_BASE_URI = "urn:premis:"
-"""Prefix of the URI of a resource whose identifier is not a UUID (see `resource_uri`)."""
+DEFAULT_BASE_URI = "urn:x-local:premis:"
+"""Prefix of the URI of a resource whose identifier is not a UUID (see `resource_uri`).
+
+A name, not an address: a URN resolves nowhere, so nobody's server is implied, and "x-local"
+says what such an identifier is, unique only in the repository that assigned it (an
+`objectIdentifierType` such as `druid` is a local scheme). A repository that publishes its
+resources gives its own base (`base_uri`), e.g. `https://sdr.example.edu/premis/`."""
 
 PREMIS_NS = "http://www.loc.gov/premis/rdf/v3/"
 DCT_NS = "http://purl.org/dc/terms/"
@@ -57,22 +65,26 @@ PREFIXES = {
     "prov": PROV_NS,
     "rdf": RDF_NS,
     "rdfs": RDFS_NS,
+    "relationshipSubType": f"{LOC_PRESERVATION}relationshipSubType/",
     "xsd": XSD_NS,
 }
 
 RDF_TYPE = f"{RDF_NS}type"
+RDF_VALUE = f"{RDF_NS}value"
 RDFS_LABEL = f"{RDFS_NS}label"
 XSD_DATE_TIME = f"{XSD_NS}dateTime"
-DCT_IDENTIFIER = f"{DCT_NS}identifier"
 DCT_FORMAT = f"{DCT_NS}format"
 ORIGINAL_NAME = f"{PREMIS_NS}originalName"
 RELATIONSHIP = f"{PREMIS_NS}relationship"
+IDENTIFIER = f"{PREMIS_NS}identifier"
 STARTED_AT_TIME = f"{PROV_NS}startedAtTime"
+ENDED_AT_TIME = f"{PROV_NS}endedAtTime"
 NOTE = f"{PREMIS_NS}note"
 OUTCOME = f"{PREMIS_NS}outcome"
 OUTCOME_NOTE = f"{PREMIS_NS}outcomeNote"
 WAS_ASSOCIATED_WITH = f"{PROV_NS}wasAssociatedWith"
 USED = f"{PROV_NS}used"
+GENERATED = f"{PROV_NS}generated"
 VERSION = f"{PREMIS_NS}version"
 
 URI: Literal["u"] = "u"
@@ -89,6 +101,7 @@ _CLASS_OF_CATEGORY: dict[ObjectCategory, Term] = {
 }
 _EVENT: Term = (URI, f"{PREMIS_NS}Event")
 _AGENT: Term = (URI, f"{PREMIS_NS}Agent")
+_IDENTIFIER: Term = (URI, f"{PREMIS_NS}Identifier")
 _FILE_FORMAT: Term = (URI, f"{DCT_NS}FileFormat")
 # Looked up rather than built: LocTerm.uri makes a new string each time, for every event.
 _TERMS: dict[LocTerm, Term] = {
@@ -97,11 +110,39 @@ _TERMS: dict[LocTerm, Term] = {
 _PREDICATES: dict[LocTerm, str] = {
     term: term.uri for scheme in (AgentRole, ObjectRole) for term in scheme
 }
+# Each role property refines a PROV-O one (vocabularies.md: `sou` subPropertyOf prov:used, `out`
+# of prov:generated); both are written, so a reader without the LoC terms or inference still
+# sees what the event used and made.
+_PROV_OF_ROLE: dict[ObjectRole, str] = {ObjectRole.SOURCE: USED, ObjectRole.OUTCOME: GENERATED}
+_SUB_TYPE_PREDICATES: dict[RelationshipSubType, str] = {
+    sub_type: StructuralRelationship[sub_type.name].uri for sub_type in RelationshipSubType
+}
+# RFC 3987: a scheme, then no character an IRI cannot hold (space, controls, <>"{}|\^`, lone
+# surrogates); no '#' either: the minted URIs put their own fragments after the base.
+_ABSOLUTE_IRI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`#\x7f-\x9f\ud800-\udfff]*"
+)
+
+
+def base_uri_problem(base_uri: str) -> str | None:
+    """What keeps `base_uri` from prefixing resource URIs, or None: it must be an absolute IRI
+    (a scheme, then no character an IRI cannot hold), without a fragment (the minted URIs add
+    their own), ending with "/" or ":"."""
+    if not isinstance(base_uri, str) or _ABSOLUTE_IRI.fullmatch(base_uri) is None:
+        return (
+            "is not an absolute IRI (a scheme such as https: or urn:, then no spaces, "
+            'controls or <>"{}|\\^`# characters)'
+        )
+    if not base_uri.endswith(("/", ":")):
+        return "must end with '/' or ':'"
+    return None
 
 
 def check_base_uri(base_uri: str) -> None:
-    if not base_uri.endswith(("/", ":")):
-        raise PremisModelError(f"base_uri {base_uri!r} must end with '/' or ':'")
+    """`PremisModelError` when `base_uri_problem` finds one."""
+    problem = base_uri_problem(base_uri)
+    if problem is not None:
+        raise PremisModelError(f"base_uri {base_uri!r} {problem}")
 
 
 def resource_uri(identifier: Identifier, base_uri: str = DEFAULT_BASE_URI) -> str:
@@ -111,11 +152,13 @@ def resource_uri(identifier: Identifier, base_uri: str = DEFAULT_BASE_URI) -> st
       (a UUID is globally unique already, so no base is needed);
     - otherwise `<base_uri><type>/<value>`, type and value spelled by `xml_safe` as in the
       XML, then percent-encoded (UTF-8, nothing kept unescaped), e.g.
-      `urn:premis:druid/bc123df4567`, or with `base_uri="https://example.org/premis/"`,
+      `urn:x-local:premis:druid/bc123df4567`, or with `base_uri="https://example.org/premis/"`,
       `https://example.org/premis/druid/bc123df4567`. Both steps are reversible, so two
       identifiers never share a URI (a literal backslash is `%5C%5C`, U+0001 is `%5Cu0001`).
 
-    `base_uri` must end with "/" or ":" (raises `PremisModelError` otherwise).
+    `base_uri` must be an absolute IRI without a fragment, ending with "/" or ":" (raises
+    `PremisModelError` otherwise). The URI names the resource in this graph; the identifier
+    itself (type and value) is stated by its `premis:identifier` node (`identifier_triples`).
     """
     check_base_uri(base_uri)
     if identifier.type.casefold() == "uuid":
@@ -123,9 +166,15 @@ def resource_uri(identifier: Identifier, base_uri: str = DEFAULT_BASE_URI) -> st
             return uuid.UUID(identifier.value).urn
         except ValueError:
             pass  # not really a UUID: falls back to the general form
-    kind = quote(xml_safe(identifier.type), safe="")
     value = quote(xml_safe(identifier.value), safe="")
-    return f"{base_uri}{kind}/{value}"
+    return f"{identifier_type_uri(identifier, base_uri)}{value}"
+
+
+def identifier_type_uri(identifier: Identifier, base_uri: str = DEFAULT_BASE_URI) -> str:
+    """The class of the identifiers of this one's type: `<base_uri><type>/`, the prefix of the
+    URI of every resource identified in that scheme (and never one of them: a value is never
+    empty), e.g. `urn:x-local:premis:druid/`."""
+    return f"{base_uri}{quote(xml_safe(identifier.type), safe='')}/"
 
 
 def _text(value: str) -> Term:
@@ -149,19 +198,37 @@ class TripleMapper:
                 self._linked[identifier] = term
         return term
 
+    def identifier_triples(self, subject: str, identifier: Identifier) -> list[Triple]:
+        """The resource's `premis:identifier` node, `<subject>#identifier`: a premis:Identifier
+        whose `rdf:value` is the value and whose other class is its type
+        (`identifier_type_uri`). The PREMIS 3 ontology has no identifier-type property; a typed
+        node with `rdf:value` is its pattern for such pairs (a fixity is typed by its hash
+        function). A URI rather than a blank node: the same bytes every time, in every writer.
+        Last of the subject's triples: each subject's triples are adjacent."""
+        node = f"{subject}#identifier"
+        return [
+            (subject, IDENTIFIER, (URI, node)),
+            (node, RDF_TYPE, _IDENTIFIER),
+            (node, RDF_TYPE, (URI, identifier_type_uri(identifier, self.base_uri))),
+            (node, RDF_VALUE, _text(identifier.value)),
+        ]
+
     def object_triples(self, obj: PremisObject) -> list[Triple]:
         subject = resource_uri(obj.identifier, self.base_uri)
-        triples = [
-            (subject, DCT_IDENTIFIER, _text(obj.identifier.value)),
-            (subject, RDF_TYPE, _CLASS_OF_CATEGORY[obj.category]),
-        ]
+        triples = [(subject, RDF_TYPE, _CLASS_OF_CATEGORY[obj.category])]
         if obj.original_name is not None:
             triples.append((subject, ORIGINAL_NAME, _text(obj.original_name)))
         for relationship in obj.relationships:
-            triples.append((subject, RELATIONSHIP, self.uri(relationship.related)))
-        if obj.format_name is not None:  # last: each subject's triples are adjacent
-            file_format = f"{subject}#format"
+            related = self.uri(relationship.related)
+            # The sub-type property keeps the direction; premis:relationship, the property it
+            # refines, keeps the link visible to a reader that knows only the ontology.
+            triples.append((subject, RELATIONSHIP, related))
+            triples.append((subject, _SUB_TYPE_PREDICATES[relationship.sub_type], related))
+        file_format = f"{subject}#format"
+        if obj.format_name is not None:
             triples.append((subject, DCT_FORMAT, (URI, file_format)))
+        triples += self.identifier_triples(subject, obj.identifier)
+        if obj.format_name is not None:
             triples.append((file_format, RDF_TYPE, _FILE_FORMAT))
             triples.append((file_format, RDFS_LABEL, _text(obj.format_name)))
         return triples
@@ -169,11 +236,14 @@ class TripleMapper:
     def event_triples(self, event: Event) -> list[Triple]:
         subject = resource_uri(event.identifier, self.base_uri)
         triples = [
-            (subject, DCT_IDENTIFIER, _text(event.identifier.value)),
             (subject, RDF_TYPE, _EVENT),
             (subject, RDF_TYPE, _TERMS[event.type]),
-            (subject, STARTED_AT_TIME, (DATE_TIME, format_date_time(event.date_time))),
+            (subject, ENDED_AT_TIME, (DATE_TIME, format_date_time(event.date_time))),
         ]
+        if event.started_at is not None:
+            triples.append(
+                (subject, STARTED_AT_TIME, (DATE_TIME, format_date_time(event.started_at)))
+            )
         if event.detail is not None:
             triples.append((subject, NOTE, _text(event.detail)))
         if event.outcome is not None:
@@ -190,15 +260,19 @@ class TripleMapper:
         for object_link in event.objects:
             linked = self.uri(object_link.identifier)
             if not object_link.roles:
+                # A link without a role says only that the object took part. Of PROV-O's two
+                # relations between an activity and an entity, prov:used claims no more (an
+                # event that read or checked an object used it); prov:generated claims the
+                # event made it, which PREMIS says only with the role `out`.
                 triples.append((subject, USED, linked))
             for object_role in object_link.roles:
                 triples.append((subject, _PREDICATES[object_role], linked))
-        return triples
+                triples.append((subject, _PROV_OF_ROLE[object_role], linked))
+        return triples + self.identifier_triples(subject, event.identifier)
 
     def agent_triples(self, agent: Agent) -> list[Triple]:
         subject = resource_uri(agent.identifier, self.base_uri)
         triples = [
-            (subject, DCT_IDENTIFIER, _text(agent.identifier.value)),
             (subject, RDF_TYPE, _AGENT),
             (subject, RDF_TYPE, _TERMS[agent.type]),
             (subject, RDFS_LABEL, _text(agent.name)),
@@ -207,7 +281,7 @@ class TripleMapper:
             triples.append((subject, VERSION, _text(agent.version)))
         for note in agent.notes:
             triples.append((subject, NOTE, _text(note)))
-        return triples
+        return triples + self.identifier_triples(subject, agent.identifier)
 
 
 def document_triples(

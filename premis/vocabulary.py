@@ -1,10 +1,10 @@
 """The Library of Congress preservation vocabularies PREMIS 3 uses, as enums.
 
 Owns the codes, the authoritative labels and the URIs of: eventType, eventOutcome, agentType,
-eventRelatedAgentRole, eventRelatedObjectRole and cryptographicHashFunctions
-(https://id.loc.gov/vocabulary/preservation). Every member has `.code`, `.label` (the LoC
-`madsrdf:authoritativeLabel`, exactly), `.uri`, and its scheme's `.authority` and
-`.authority_uri`; `from_code()` looks a member up by its code.
+eventRelatedAgentRole, eventRelatedObjectRole, cryptographicHashFunctions and the structural
+terms of relationshipSubType (https://id.loc.gov/vocabulary/preservation). Every member has
+`.code`, `.label` (the LoC `madsrdf:authoritativeLabel`, exactly), `.uri`, and its scheme's
+`.authority` and `.authority_uri`; `from_code()` looks a member up by its code.
 """
 
 from __future__ import annotations
@@ -153,6 +153,21 @@ class ObjectRole(LocTerm, authority="eventRelatedObjectRole"):
 
     OUTCOME = ("out", "outcome")
     SOURCE = ("sou", "source")
+
+
+class StructuralRelationship(LocTerm, authority="relationshipSubType"):
+    """relationshipSubType, the terms of relationshipType "structural" this library writes (in
+    RDF each term is a property, a refinement of `premis:relationship` that keeps the direction:
+    `<representation> relationshipSubType:rep <entity>`). The members are named as
+    `premis.model.RelationshipSubType`'s, whose values are the labels the XML has always shown.
+
+    Codes and labels from the LoC data (relationshipSubType.rdf, `madsrdf:code` and
+    `madsrdf:authoritativeLabel`), as data dumps and PREMIS XML of other systems use them."""
+
+    IS_PART_OF = ("isp", "is Part Of")
+    HAS_PART = ("hsp", "has Part")
+    REPRESENTS = ("rep", "represents")
+    IS_REPRESENTED_BY = ("isr", "is Represented By")
 
 
 class HashFunction(LocTerm, authority="cryptographicHashFunctions"):

@@ -241,10 +241,12 @@ class ApiClient:
             raise ApiClientError(f"the API at {self.base_url} answered no object state")
         return view
 
-    def premis(self, druid: str, fmt: str) -> bytes:
-        """The PREMIS 3 document in `fmt` (xml, turtle, json-ld), as the API wrote it."""
+    def premis(self, druid: str, fmt: str, base_uri: str | None = None) -> bytes:
+        """The PREMIS 3 document in `fmt` (xml, turtle, json-ld), as the API wrote it; RDF with
+        its resources named under `base_uri` when given (the API's `base_uri` parameter)."""
         media_type = PREMIS_MEDIA_TYPES[fmt]
-        response = self.get(_object_path(druid, "premis"), accept=media_type)
+        params = [("base_uri", base_uri)] if base_uri else []
+        response = self.get(_object_path(druid, "premis"), params, accept=media_type)
         answered = response.headers.get("content-type", "").split(";")[0].strip()
         if answered != media_type:
             raise ApiClientError(

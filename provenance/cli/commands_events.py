@@ -4,6 +4,7 @@ commands over the event store (the three queries ask a deployed API instead with
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -22,7 +23,7 @@ from provenance.cli.options import (
     refuse_writing_the_store,
     store_option,
 )
-from provenance.cli.params import Text, WholeNumber
+from provenance.cli.params import BaseUri, Text, WholeNumber
 
 
 @click.command(cls=ProvCommand)
@@ -236,6 +237,14 @@ def state(
     default=None,
     help="the organisation agent's name [env PROV_ORGANIZATION]",
 )
+@click.option(
+    "--base-uri",
+    type=BaseUri(),
+    envvar="PROV_PREMIS_BASE_URI",
+    default=None,
+    help="absolute IRI ending in / or : under which Turtle and JSON-LD name resources not "
+    "named by a UUID [default urn:x-local:premis:; env PROV_PREMIS_BASE_URI]",
+)
 def premis(
     druid: str,
     store_url: str | None,
@@ -246,32 +255,41 @@ def premis(
     validate: bool,
     mets: bool,
     organization: str | None,
+    base_uri: str | None,
 ) -> None:
     """Export one object's history as a PREMIS 3 document."""
+    from click.core import ParameterSource
+
+    given = click.get_current_context().get_parameter_source
+    if fmt == "xml":
+        # The XML names every resource by its identifier; only RDF mints URIs.
+        if given("base_uri") is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--base-uri names RDF resources: use --format turtle or json-ld")
+        base_uri = None  # from $PROV_PREMIS_BASE_URI, which may be set for every export
     client = api_client(store_url, api_url, region)
     if client is not None:
-        from click.core import ParameterSource
-
         from provenance.aws.api_client import write_premis
 
         if mets:
             raise click.UsageError("--mets reads a store: the API serves PREMIS XML only")
-        if click.get_current_context().get_parameter_source("organization") is (
-            ParameterSource.COMMANDLINE
-        ):
+        if given("organization") is ParameterSource.COMMANDLINE:
             raise click.UsageError(
                 "--organization names the agent when PREMIS is made from a store; the API uses "
                 "the one it was deployed with"
             )
         if validate and fmt != "xml":
             raise FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
-        write_premis(client.premis(druid, fmt), target=output, validate=validate)
+        write_premis(client.premis(druid, fmt, base_uri), target=output, validate=validate)
         _wrote(output)
         return
     from provenance.query.premis_export import ExportOptions, export_object
 
     refuse_writing_the_store(output, store_url)
-    options = ExportOptions(organization=organization) if organization else ExportOptions()
+    options = ExportOptions()
+    if organization:
+        options = replace(options, organization=organization)
+    if base_uri:
+        options = replace(options, base_uri=base_uri)
     with open_store(store_url) as store:
         export_object(
             store, druid, fmt=fmt, target=output, validate=validate, options=options, mets=mets

@@ -84,6 +84,25 @@ class EndpointUrl(Text):
         return text
 
 
+class BaseUri(Text):
+    """The base of the URIs Turtle and JSON-LD mint (`prov premis --base-uri`), checked by
+    `premis.rdf_triples.base_uri_problem`, the rule the library and the query API follow: one
+    line naming the option and the value, not a traceback from the writer."""
+
+    name = "iri"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        from premis.rdf_triples import base_uri_problem  # noqa: PLC0415  (only when given)
+
+        problem = base_uri_problem(text)
+        if problem is not None:
+            raise click.BadParameter(
+                f"{shown(text)!r} {problem}", ctx, param, _environment_hint(param, ctx)
+            )
+        return text
+
+
 def _environment_hint(param: click.Parameter | None, ctx: click.Context | None) -> str | None:
     """How to name `param` when its value came from its environment variable, not the command
     line (the user typed no such option)."""

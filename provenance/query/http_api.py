@@ -9,8 +9,10 @@ the GET body's where GET has one (2xx and errors; never on a 304), for monitorin
 
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
-    /objects/{druid}/premis                 PREMIS 3 (`prov premis`): XML, Turtle or JSON-LD by
-                                            Accept or ?format=
+    /objects/{druid}/premis?format=&base_uri=
+                                            PREMIS 3 (`prov premis`): XML, Turtle or JSON-LD by
+                                            Accept or ?format=; RDF names resources under
+                                            ?base_uri= (`--base-uri`)
     /reports/access?by=&bucket=&from=&to=&top=&service=&agent=&tz=&format=
                                             `prov report access`: JSON rows, or CSV; headers
                                             Prov-Report-Groups (groups before the top-N cut)
@@ -221,7 +223,7 @@ class QueryApi:
     def premis(self, request: Request, druid: str) -> Reply:
         from provenance.query.premis_export import ExportOptions, export_object  # noqa: PLC0415
 
-        _check_params(request, ("format",))
+        _check_params(request, ("format", "base_uri"))
         wanted = _param(request, "format")
         if wanted is not None:
             by_format = {fmt: media for media, fmt in PREMIS_TYPES.items()}
@@ -234,6 +236,9 @@ class QueryApi:
         else:
             media_type = negotiate_or_406(request, tuple(PREMIS_TYPES))
         options = ExportOptions(self._organization) if self._organization else ExportOptions()
+        base_uri = _param(request, "base_uri")
+        if base_uri is not None:
+            options = replace(options, base_uri=_base_uri(base_uri, PREMIS_TYPES[media_type]))
         document = io.BytesIO()
         export_object(
             self._store(), druid, fmt=PREMIS_TYPES[media_type], options=options, stdout=document
@@ -399,6 +404,20 @@ def _param(request: Request, name: str) -> str | None:
     """A parameter's value; given empty, it counts as not given."""
     value = request.params.get(name)
     return value if value else None
+
+
+def _base_uri(value: str, fmt: str) -> str:
+    """`base_uri`, the rule of `prov premis --base-uri` (`premis.rdf_triples.base_uri_problem`)."""
+    from premis.rdf_triples import base_uri_problem  # noqa: PLC0415
+
+    if fmt == "xml":
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, "base_uri names RDF resources: ask for turtle or json-ld"
+        )
+    problem = base_uri_problem(value)
+    if problem is not None:
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"base_uri {shown(value)!r} {problem}")
+    return value
 
 
 def _list_param(request: Request, name: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -32,9 +33,10 @@ from premis import (
     Relationship,
     RelationshipSubType,
 )
+from premis.rdf_triples import DEFAULT_BASE_URI
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
-from provenance.domain.events import EVENT_ADAPTER, AnyEvent
+from provenance.domain.events import EVENT_ADAPTER, AnyEvent, StepRecorded
 from provenance.files.output_file import STDOUT, open_output
 from provenance.projections import object_state
 from provenance.projections.object_actions import Report, object_actions
@@ -42,6 +44,7 @@ from provenance.projections.object_actions import Report, object_actions
 Format = Literal["xml", "turtle", "json-ld"]
 PAGE = 1_000
 _MAX_CACHED_LINKS = 10_000
+_LONGEST_STEP_S = 366 * 24 * 3600.0
 DEFAULT_ORGANIZATION = "Stanford Digital Repository"
 ID_DRUID = "druid"
 ID_VERSION = "druid version"
@@ -63,8 +66,12 @@ _LINK_ROLES = {"source": (ObjectRole.SOURCE,), "outcome": (ObjectRole.OUTCOME,),
 
 @dataclass(frozen=True, slots=True)
 class ExportOptions:
-    # The CLI reads $PROV_ORGANIZATION (click's envvar); the library takes no hidden input.
+    # The CLI reads $PROV_ORGANIZATION and $PROV_PREMIS_BASE_URI (click's envvar); the library
+    # takes no hidden input.
     organization: str = DEFAULT_ORGANIZATION
+    # Where Turtle and JSON-LD mint the URIs of resources not named by a UUID (the XML names
+    # everything by its identifier and has no use for it); checked by the `premis` library.
+    base_uri: str = DEFAULT_BASE_URI
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +174,7 @@ class EventMapper:
             identifier=Identifier(ID_EVENT, event.event_id),
             type=EventType.from_code(event.premis_type),
             date_time=event.occurred_at,
+            started_at=started_at(event),
             detail=_describe(event),
             outcome=_OUTCOMES[event.outcome] if event.outcome else None,
             outcome_notes=tuple(notes),
@@ -199,6 +207,17 @@ class EventMapper:
         return dataclasses.replace(
             premis_event, agents=tuple(agents), objects=tuple(objects), outcome_notes=tuple(notes)
         )
+
+
+def started_at(event: AnyEvent) -> datetime | None:
+    """When the action began, where its report says: a robot step's `Finished ... in Ns` line
+    is logged when the step is done (`occurred_at`) and says how long it took."""
+    if not isinstance(event, StepRecorded) or event.duration_s is None:
+        return None
+    # A duration that is no time span (negative, NaN, past datetime's range) states no start.
+    if not 0 <= event.duration_s < _LONGEST_STEP_S:
+        return None
+    return event.occurred_at - timedelta(seconds=event.duration_s)
 
 
 def _result_note(event: AnyEvent) -> str | None:
@@ -292,6 +311,7 @@ def export_object(
             premis.write_document(out, objects, events, mapper.agents)
         else:
             # Streamed: the bytes of serialize(to_graph(...)) without the whole graph in memory.
-            premis.write_rdf(out, objects, events, mapper.agents, fmt)
+            base_uri = (options or ExportOptions()).base_uri
+            premis.write_rdf(out, objects, events, mapper.agents, fmt, base_uri=base_uri)
     written = None if name == STDOUT else Path(name)
     return ExportResult(events.count, written)

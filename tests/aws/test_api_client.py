@@ -295,6 +295,19 @@ def test_premis_is_the_stores_document(capsys, api, tmp_path, fmt) -> None:
     assert request.response_headers["content-encoding"] == "gzip"
 
 
+def test_premis_base_uri_goes_to_the_api(capsys, api, tmp_path) -> None:
+    remote, local = tmp_path / "remote", tmp_path / "local"
+    base = ("--base-uri", "https://sdr.example.edu/p/")
+    args = ["premis", api.demo.druid, "--format", "json-ld", *base]
+
+    assert run(capsys, *args, "-o", str(remote), "--api", api.url)[0] == 0
+    assert run(capsys, *args, "-o", str(local), "--store", api.demo.url)[0] == 0
+
+    assert remote.read_bytes() == local.read_bytes()
+    assert b'"@id": "https://sdr.example.edu/p/druid/' in remote.read_bytes()
+    assert api.gate.seen[0].query == "base_uri=https%3A%2F%2Fsdr.example.edu%2Fp%2F"
+
+
 def test_premis_to_stdout_validated_is_the_stores(capsys, api) -> None:
     remote, local = both(capsys, api, "premis", api.demo.druid, "--validate")
 
@@ -328,7 +341,7 @@ def test_premis_from_the_api_follows_the_output_file_rule(
 def test_premis_validation_failure_writes_nothing(capsys, api, tmp_path, monkeypatch) -> None:
     target = tmp_path / "out.xml"
     monkeypatch.setattr(
-        ApiClient, "premis", lambda self, druid, fmt: b"<premis xmlns='urn:not-premis'/>"
+        ApiClient, "premis", lambda self, druid, fmt, base_uri: b"<premis xmlns='urn:not-premis'/>"
     )
 
     code, out, err = run(

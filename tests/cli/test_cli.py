@@ -115,6 +115,9 @@ def test_history_paging_with_limit_and_cursor(capsys, log_file, url) -> None:
         (["premis", "bc123df4567"], 2, "no events"),
         (["premis", "bj102hs9687", "--mets", "--format", "turtle"], 1, "--mets wraps the PREMIS"),
         (["premis", "bj102hs9687", "--mets", "--validate"], 1, "not METS: leave out --mets"),
+        (["premis", "bj102hs9687", "--base-uri", "sdr/"], 1, "'sdr/' is not an"),
+        (["premis", "bj102hs9687", "--base-uri", "urn:sdr"], 1, "end with '/'"),
+        (["premis", "bj102hs9687", "--base-uri", "urn:sdr:"], 1, "--base-uri names RDF"),
         (["history", "not-a-druid"], 1, "not a druid"),
         (["ingest", "/nonexistent/file.log"], 1, "cannot read /nonexistent/file.log"),
         (["ingest", "--source", "nope", "x.log"], 1, "unknown source 'nope'"),
@@ -311,6 +314,25 @@ def test_premis_mets_writes_a_mets_document_metsrw_reads(capsys, url, log_file, 
     mets = target.read_bytes()
     assert_valid_mets(mets)
     assert events_read_by_metsrw(mets, "druid:bj102hs9687") == events_in_premis(mets) != []
+
+
+def test_premis_base_uri_names_the_rdf_resources(capsys, url, log_file, monkeypatch):
+    run(capsys, "ingest", "--store", url, str(log_file))
+    args = ("premis", "bj102hs9687", "--store", url, "--format", "turtle")
+    code, default, _ = run(capsys, *args)
+    assert code == 0 and "<urn:x-local:premis:druid/druid%3Abj102hs9687>" in default
+    code, given, _ = run(capsys, *args, "--base-uri", "https://sdr.example.edu/premis/")
+    assert code == 0 and "urn:x-local:" not in given
+    assert "<https://sdr.example.edu/premis/druid/druid%3Abj102hs9687>" in given
+    monkeypatch.setenv("PROV_PREMIS_BASE_URI", "https://sdr.example.edu/premis/")
+    assert run(capsys, *args) == (0, given, "")
+    # Set for every export, the variable does not stop an XML one (which mints no URIs).
+    code, xml, _ = run(capsys, "premis", "bj102hs9687", "--store", url)
+    assert code == 0 and xml.startswith("<?xml")
+    monkeypatch.setenv("PROV_PREMIS_BASE_URI", "not an iri")
+    code, out, err = run(capsys, *args)
+    assert (code, out) == (1, "") and err.count("\n") == 1
+    assert "PROV_PREMIS_BASE_URI" in err and "is not an absolute IRI" in err
 
 
 def test_premis_mets_is_refused_with_the_api(capsys):

@@ -129,6 +129,7 @@ def full() -> Document:
             identifier=_event_id(3),
             type=EventType.REPLICATION,
             date_time=datetime(2026, 3, 2, 4, 0, tzinfo=UTC),
+            started_at=datetime(2026, 3, 2, 3, 52, 30, tzinfo=UTC),  # RDF only: XML has one time
             outcome=EventOutcome.WARNING,
             outcome_notes=("ZIP_PARTS_NOT_ALL_REPLICATED",),
             agents=(

@@ -12,7 +12,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from rdflib import Literal
-from rdflib.namespace import DCTERMS
+from rdflib.namespace import RDF
 
 from premis import (
     Identifier,
@@ -26,6 +26,7 @@ from premis import (
     xml_safe,
 )
 from premis.escaping import FORBIDDEN_RANGES
+from premis.rdf import PREMIS
 from tests.premis_helpers import assert_valid_premis
 
 NS = {"premis": "http://www.loc.gov/premis/v3"}
@@ -80,8 +81,8 @@ def test_a_literal_escape_and_the_character_it_spells_are_written_apart() -> Non
     assert xml_safe("caf\\xe9") == "caf\\\\xe9"
     assert xml_safe("caf\udce9") == "caf\\xe9"
     assert xml_safe("C:\\logs\\") == "C:\\\\logs\\\\"
-    assert resource_uri(Identifier("path", "a\\u0001")) == "urn:premis:path/a%5C%5Cu0001"
-    assert resource_uri(Identifier("path", "a\x01")) == "urn:premis:path/a%5Cu0001"
+    assert resource_uri(Identifier("path", "a\\u0001")) == "urn:x-local:premis:path/a%5C%5Cu0001"
+    assert resource_uri(Identifier("path", "a\x01")) == "urn:x-local:premis:path/a%5Cu0001"
 
 
 @pytest.mark.parametrize(
@@ -140,8 +141,8 @@ def test_a_literal_escape_and_its_character_are_two_resources_in_rdf() -> None:
     graph = to_graph(_objects(names), [], {})
     values = sorted(
         unescape(str(value))
-        for value in graph.objects(None, DCTERMS.identifier)
+        for value in graph.objects(None, RDF.value)
         if isinstance(value, Literal)
     )
     assert values == sorted(names)
-    assert len(set(graph.subjects(DCTERMS.identifier, None))) == len(names)
+    assert len(set(graph.subjects(PREMIS.identifier, None))) == len(names)

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from premis import (
     Agent,
@@ -61,6 +63,34 @@ def test_an_offset_with_seconds_is_refused() -> None:
     odd = timezone(timedelta(minutes=9, seconds=21))  # e.g. Paris mean time, pre-1911
     with pytest.raises(PremisModelError, match="not a whole minute"):
         event(date_time=datetime(1900, 1, 1, tzinfo=odd))
+
+
+def test_started_at_has_the_checks_of_date_time() -> None:
+    assert event(started_at=WHEN).started_at == WHEN  # an instant event: start and end agree
+    with pytest.raises(PremisModelError, match=r"started_at .* is naive"):
+        event(started_at=datetime(2026, 3, 1, 22, 14, 5))
+    with pytest.raises(PremisModelError, match=r"started_at: UTC offset .* not a whole minute"):
+        event(started_at=datetime(1900, 1, 1, tzinfo=timezone(timedelta(seconds=561))))
+    with pytest.raises(PremisModelError, match="started_at must be a datetime"):
+        event(started_at="2026-03-01T22:00:00Z")
+
+
+@given(
+    took=st.integers(-86_400, 86_400),
+    start_offset=st.integers(-12 * 60, 14 * 60),
+    end_offset=st.integers(-12 * 60, 14 * 60),
+)
+def test_an_event_cannot_start_after_it_was_done(
+    took: int, start_offset: int, end_offset: int
+) -> None:
+    # Instants are compared, whatever offset each time is written with.
+    done = WHEN.astimezone(timezone(timedelta(minutes=end_offset)))
+    started = (WHEN - timedelta(seconds=took)).astimezone(timezone(timedelta(minutes=start_offset)))
+    if took >= 0:
+        assert event(date_time=done, started_at=started).started_at == started
+    else:
+        with pytest.raises(PremisModelError, match=r"started_at .* is after date_time"):
+            event(date_time=done, started_at=started)
 
 
 def test_an_event_needs_an_agent() -> None:

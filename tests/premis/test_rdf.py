@@ -1,4 +1,7 @@
-"""The RDF mapping: expected triples, Turtle and JSON-LD that parse back, stable bytes."""
+"""The RDF mapping: expected triples, Turtle and JSON-LD that parse back, stable bytes.
+
+The golden Turtle and JSON-LD files are regenerated with `UPDATE_GOLDEN=1 pytest tests/premis`;
+review the diff."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
@@ -16,23 +20,32 @@ from rdflib.namespace import DCTERMS, OWL, PROV
 from premis import (
     Identifier,
     ObjectCategory,
+    ObjectRole,
     PremisModelError,
     PremisObject,
+    RelationshipSubType,
+    StructuralRelationship,
     resource_uri,
     serialize,
     to_graph,
 )
 from premis.escaping import DISGUISED
-from premis.rdf import PREMIS, RdfFormat
+from premis.rdf import DEFAULT_BASE_URI, PREMIS, RdfFormat
 from tests.premis import documents
 
 REFERENCE = Path(__file__).parents[2].parent / "shared/reference/premis"
 REPO_ROOT = Path(__file__).parents[2]
+GOLDEN = Path(__file__).parent / "golden"
 LOC = "http://id.loc.gov/vocabulary/preservation/"
+BASE = "urn:x-local:premis:"
 FIXITY_EVENT = URIRef("urn:uuid:00000000-0000-5000-8000-000000000002")
-CATALOG = URIRef("urn:premis:local/preservation_catalog")
-ENTITY = URIRef("urn:premis:druid/bc123df4567")
-PDF = URIRef("urn:premis:local/bc123df4567%2Fv2%2Fcontent%2Fthesis.pdf")
+REPLICATION = URIRef("urn:uuid:00000000-0000-5000-8000-000000000003")
+CATALOG = URIRef(f"{BASE}local/preservation_catalog")
+ENTITY = URIRef(f"{BASE}druid/bc123df4567")
+VERSION_2 = URIRef(f"{BASE}local/bc123df4567%2Fv2")
+PDF = URIRef(f"{BASE}local/bc123df4567%2Fv2%2Fcontent%2Fthesis.pdf")
+SOURCE = URIRef(f"{LOC}eventRelatedObjectRole/sou")
+OUTCOME = URIRef(f"{LOC}eventRelatedObjectRole/out")
 # Not rdflib's XSD namespace object: pytest's collection probes module attributes, and that
 # namespace warns about every name it does not define.
 XSD_DATE_TIME = URIRef("http://www.w3.org/2001/XMLSchema#dateTime")
@@ -49,16 +62,43 @@ def test_an_event_is_typed_by_its_loc_term(graph: Graph) -> None:
         PREMIS.Event,
         URIRef(f"{LOC}eventType/fix"),
     }
-    assert graph.value(FIXITY_EVENT, DCTERMS.identifier) == Literal(
-        "00000000-0000-5000-8000-000000000002"
-    )
 
 
-def test_an_event_has_its_time_outcome_and_notes(graph: Graph) -> None:
-    started = graph.value(FIXITY_EVENT, PROV.startedAtTime)
-    assert isinstance(started, Literal)
-    assert started.datatype == XSD_DATE_TIME
-    assert str(started) == "2026-03-01T22:14:05.123456+00:00"
+def _identifier(graph: Graph, resource: URIRef) -> tuple[set[URIRef], Literal]:
+    """The classes and the value of the resource's one premis:identifier node."""
+    nodes = list(graph.objects(resource, PREMIS.identifier))
+    assert len(nodes) == 1, nodes
+    value = graph.value(nodes[0], RDF.value)
+    assert isinstance(value, Literal)
+    return {cast(URIRef, kind) for kind in graph.objects(nodes[0], RDF.type)}, value
+
+
+def test_every_resource_states_its_identifier_type_and_value(graph: Graph) -> None:
+    full = documents.full()
+    identifiers = [obj.identifier for obj in full.objects]
+    identifiers += [event.identifier for event in full.events]
+    identifiers += [agent.identifier for agent in full.agents.values()]  # all four are linked
+    for identifier in identifiers:
+        kinds, value = _identifier(graph, URIRef(resource_uri(identifier)))
+        assert kinds == {PREMIS.Identifier, URIRef(f"{BASE}{identifier.type}/")}
+        assert value == Literal(identifier.value)
+    # dct:identifier said the value without its type; the node says both.
+    assert not list(graph.subject_objects(DCTERMS.identifier))
+
+
+def test_an_event_ended_at_its_date_time_and_started_when_known(graph: Graph) -> None:
+    ended = graph.value(FIXITY_EVENT, PROV.endedAtTime)
+    assert isinstance(ended, Literal)
+    assert ended.datatype == XSD_DATE_TIME
+    assert str(ended) == "2026-03-01T22:14:05.123456+00:00"
+    assert graph.value(FIXITY_EVENT, PROV.startedAtTime) is None  # its source said no start
+    started = graph.value(REPLICATION, PROV.startedAtTime)
+    assert isinstance(started, Literal) and started.datatype == XSD_DATE_TIME
+    assert str(started) == "2026-03-02T03:52:30+00:00"
+    assert str(graph.value(REPLICATION, PROV.endedAtTime)) == "2026-03-02T04:00:00+00:00"
+
+
+def test_an_event_has_its_outcome_and_notes(graph: Graph) -> None:
     assert graph.value(FIXITY_EVENT, PREMIS.outcome) == URIRef(f"{LOC}eventOutcome/fai")
     assert set(graph.objects(FIXITY_EVENT, PREMIS.outcomeNote)) == {
         Literal("MOAB_FILE_CHECKSUM_MISMATCH"),
@@ -71,33 +111,75 @@ def test_an_event_has_its_time_outcome_and_notes(graph: Graph) -> None:
 def test_agents_are_linked_by_role_and_by_association(graph: Graph) -> None:
     assert (FIXITY_EVENT, URIRef(f"{LOC}eventRelatedAgentRole/exe"), CATALOG) in graph
     assert (FIXITY_EVENT, PROV.wasAssociatedWith, CATALOG) in graph
-    server = URIRef("urn:premis:local/sdr-storage-01")
+    server = URIRef(f"{BASE}local/sdr-storage-01")
     assert (FIXITY_EVENT, PROV.wasAssociatedWith, server) in graph  # a link without a role
     assert set(graph.objects(CATALOG, RDF.type)) == {PREMIS.Agent, URIRef(f"{LOC}agentType/sof")}
     assert graph.value(CATALOG, RDFS.label) == Literal("Preservation Catalog")
     assert graph.value(CATALOG, PREMIS.version) == Literal("4.2.0")
 
 
-def test_objects_are_linked_by_role_or_used(graph: Graph) -> None:
-    source = URIRef(f"{LOC}eventRelatedObjectRole/sou")
-    assert (FIXITY_EVENT, source, ENTITY) in graph
-    assert (FIXITY_EVENT, source, PDF) in graph
-    zipped = URIRef("urn:premis:local/bc123df4567.v0002.zip")
-    replication = URIRef("urn:uuid:00000000-0000-5000-8000-000000000003")
-    assert (replication, URIRef(f"{LOC}eventRelatedObjectRole/out"), zipped) in graph
+def test_objects_are_linked_by_role_and_by_prov_o(graph: Graph) -> None:
+    assert {(SOURCE, ENTITY), (SOURCE, PDF), (PROV.used, ENTITY), (PROV.used, PDF)} <= set(
+        graph.predicate_objects(FIXITY_EVENT)
+    )
+    zipped = URIRef(f"{BASE}local/bc123df4567.v0002.zip")
+    assert {
+        (OUTCOME, zipped),
+        (PROV.generated, zipped),
+        (SOURCE, VERSION_2),
+        (PROV.used, VERSION_2),
+    } <= set(graph.predicate_objects(REPLICATION))
+    assert (REPLICATION, PROV.generated, VERSION_2) not in graph  # a source is not made
     validation = URIRef("urn:uuid:00000000-0000-5000-8000-000000000004")
-    assert (validation, PROV.used, ENTITY) in graph
+    assert (validation, PROV.used, ENTITY) in graph  # a link without a role
+    assert (validation, PROV.generated, ENTITY) not in graph
 
 
-def test_objects_are_typed_and_related(graph: Graph) -> None:
+def test_objects_are_typed_and_related_in_their_direction(graph: Graph) -> None:
     assert graph.value(ENTITY, RDF.type) == PREMIS.IntellectualEntity
     assert graph.value(PDF, RDF.type) == PREMIS.File
     assert graph.value(PDF, PREMIS.originalName) == Literal("thesis.pdf")
     file_format = graph.value(PDF, DCTERMS.format)
     assert graph.value(file_format, RDFS.label) == Literal("application/pdf")
-    version_2 = URIRef("urn:premis:local/bc123df4567%2Fv2")
-    assert graph.value(version_2, RDF.type) == PREMIS.Representation
-    assert set(graph.objects(version_2, PREMIS.relationship)) == {ENTITY, PDF}
+    assert graph.value(VERSION_2, RDF.type) == PREMIS.Representation
+    assert set(graph.objects(VERSION_2, PREMIS.relationship)) == {ENTITY, PDF}
+    sub_type = f"{LOC}relationshipSubType/"
+    assert set(graph.predicate_objects(VERSION_2)) >= {
+        (URIRef(f"{sub_type}rep"), ENTITY),
+        (URIRef(f"{sub_type}hsp"), PDF),
+    }
+    assert (PDF, URIRef(f"{sub_type}isp"), VERSION_2) in graph
+    assert (ENTITY, URIRef(f"{sub_type}isr"), VERSION_2) in graph
+    assert (VERSION_2, URIRef(f"{sub_type}isr"), ENTITY) not in graph
+
+
+def test_every_relationship_sub_type_has_its_loc_term() -> None:
+    assert [term.name for term in StructuralRelationship] == [
+        sub_type.name for sub_type in RelationshipSubType
+    ]
+    for term in StructuralRelationship:
+        # The model's labels are the XML's; LoC capitalizes a few words differently.
+        assert term.label.casefold() == RelationshipSubType[term.name].value.casefold()
+        assert term.uri == f"{LOC}relationshipSubType/{term.code}"
+
+
+def test_the_prov_o_view_connects_every_event_to_its_agents_and_objects(graph: Graph) -> None:
+    # What a reader that knows only PROV-O sees: rdf:type and the prov: predicates.
+    prov_only = Graph()
+    for triple in graph:
+        if triple[1] == RDF.type or str(triple[1]).startswith(str(PROV)):
+            prov_only.add(triple)
+    full = documents.full()
+    for event in full.events:
+        subject = URIRef(resource_uri(event.identifier))
+        agents = set(prov_only.objects(subject, PROV.wasAssociatedWith))
+        assert agents == {URIRef(resource_uri(link.identifier)) for link in event.agents}
+        used = set(prov_only.objects(subject, PROV.used))
+        generated = set(prov_only.objects(subject, PROV.generated))
+        assert used | generated == {URIRef(resource_uri(link.identifier)) for link in event.objects}
+        for link in event.objects:
+            made = ObjectRole.OUTCOME in link.roles
+            assert (URIRef(resource_uri(link.identifier)) in generated) == made
 
 
 def test_no_v1_properties_and_only_terms_of_the_v3_ontology(graph: Graph) -> None:
@@ -131,8 +213,18 @@ def test_serializations_parse_back_to_the_same_graph(
     parsed = Graph().parse(data=data, format=parser)
     assert isomorphic(parsed, graph)
     assert (FIXITY_EVENT, RDF.type, URIRef(f"{LOC}eventType/fix")) in parsed
-    started = parsed.value(FIXITY_EVENT, PROV.startedAtTime)
-    assert isinstance(started, Literal) and started.datatype == XSD_DATE_TIME
+    ended = parsed.value(FIXITY_EVENT, PROV.endedAtTime)
+    assert isinstance(ended, Literal) and ended.datatype == XSD_DATE_TIME
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("turtle", "ttl"), ("json-ld", "jsonld")])
+def test_golden_rdf(graph: Graph, fmt: RdfFormat, suffix: str) -> None:
+    produced = serialize(graph, fmt)
+    golden = GOLDEN / f"full.{suffix}"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_bytes(produced)
+    assert golden.is_file(), f"{golden} missing: run UPDATE_GOLDEN=1 pytest tests/premis"
+    assert produced == golden.read_bytes()
 
 
 @pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
@@ -183,6 +275,13 @@ def test_json_ld_is_sorted_and_uses_the_fixed_context(graph: Graph) -> None:
     assert document["@context"]["premis"] == str(PREMIS)
 
 
+def test_the_default_base_uri_is_a_local_name_not_an_address() -> None:
+    assert DEFAULT_BASE_URI == BASE
+    assert resource_uri(Identifier("local", "software/argo")) == (
+        "urn:x-local:premis:local/software%2Fargo"
+    )
+
+
 @pytest.mark.parametrize(
     ("identifier", "base", "uri"),
     [
@@ -205,6 +304,29 @@ def test_a_base_uri_must_end_with_a_separator() -> None:
     full = documents.full()
     with pytest.raises(PremisModelError, match="must end with '/' or ':'"):
         to_graph(full.objects, full.events, full.agents, base_uri="https://example.org/premis")
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["premis/", "/premis/", "example.org/", "1urn:x:", "urn:a b:", "urn:<x>:", "https://x/#a/",
+     "urn:\u0085:", "urn:\udce9:", ""],
+)  # fmt: skip
+def test_a_base_uri_must_be_an_absolute_iri(base: str) -> None:
+    with pytest.raises(PremisModelError, match="is not an absolute IRI"):
+        resource_uri(Identifier("local", "x"), base)
+
+
+@pytest.mark.parametrize("base", ["https://sdr.example.edu/premis/", "urn:bücher:", "tag:x:"])
+def test_minted_uris_follow_the_base_uri(base: str) -> None:
+    full = documents.full()
+    graph = to_graph(full.objects, full.events, full.agents, base_uri=base)
+    minted = {
+        str(term)
+        for triple in graph
+        for term in triple
+        if isinstance(term, URIRef) and not str(term).startswith(("http://", "urn:uuid:"))
+    }
+    assert minted and all(uri.startswith(base) for uri in minted)
 
 
 def test_the_graph_checks_what_the_xml_writer_checks() -> None:

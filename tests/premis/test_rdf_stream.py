@@ -83,11 +83,14 @@ def _documents(draw: st.DrawFn) -> tuple[list[PremisObject], list[Event], dict[s
         moment = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
             seconds=draw(st.integers(0, 10**8)), microseconds=draw(st.integers(0, 999_999))
         )
+        took = draw(st.none() | st.integers(0, 10**5))
+        started = None if took is None else moment - timedelta(seconds=took)
         events.append(
             Event(
                 identifier=identifier,
                 type=draw(st.sampled_from(list(EventType))),
                 date_time=moment.astimezone(timezone(timedelta(minutes=offset))),
+                started_at=started,
                 detail=draw(st.none() | _text),
                 outcome=draw(st.none() | st.sampled_from(list(EventOutcome))),
                 outcome_notes=tuple(draw(st.lists(_text, max_size=2))),
@@ -177,13 +180,13 @@ def test_every_vocabulary_term_is_named_as_rdflib_names_it() -> None:
 
 
 @pytest.mark.parametrize(
-    "base", ["http://www.loc.gov/premis/", "http://purl.org/dc/terms/x/", "a b:"]
+    "base", ["http://www.loc.gov/premis/", "http://purl.org/dc/terms/x/", "urn:bücher:"]
 )
 def test_a_base_uri_near_a_prefix_takes_rdflibs_road(base: str) -> None:
     assert not streamable(base)
     full = documents.full()
     objects, events = list(full.objects), list(full.events)
-    for fmt in ("json-ld",) if " " in base else FORMATS:  # rdflib refuses such a URI in Turtle
+    for fmt in FORMATS:
         out = io.BytesIO()
         write_rdf(out, objects, events, full.agents, fmt, base_uri=base)
         expected = serialize(to_graph(objects, events, full.agents, base_uri=base), fmt)  # type: ignore[arg-type]

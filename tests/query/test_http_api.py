@@ -213,6 +213,18 @@ def test_premis_format_parameter_overrides_accept(call, demo) -> None:
     assert response["headers"]["Content-Type"] == "text/turtle; charset=utf-8"
 
 
+def test_premis_base_uri_parameter_is_the_cli_base_uri(call, capsys, tmp_path, demo) -> None:
+    base = "https://sdr.example.edu/premis/"
+    response = call(f"/objects/{demo.druid}/premis", {"format": "turtle", "base_uri": base})
+
+    assert response["statusCode"] == 200
+    expected = cli_premis(
+        capsys, tmp_path, demo.druid, "--store", demo.url, "--format", "turtle", "--base-uri", base
+    )
+    assert response["body"].encode() == expected
+    assert f"<{base}druid/" in response["body"]
+
+
 def test_gzip_for_clients_that_take_it(call, demo) -> None:
     plain = call(f"/objects/{demo.druid}/premis")
     packed = call(f"/objects/{demo.druid}/premis", headers={"Accept-Encoding": "gzip, br"})
@@ -307,6 +319,17 @@ def assert_error(response: dict[str, Any], status: int, *words: str) -> str:
         ("/objects/xx/events", {}, ["not a druid", "'xx'"]),
         ("/objects/druid:ae123cd4567x/state", {}, ["not a druid"]),
         ("/objects/bc123df4567/premis", {"format": "pdf"}, ["format", "'pdf'"]),
+        (
+            "/objects/{druid}/premis",
+            {"format": "turtle", "base_uri": "sdr/"},
+            ["base_uri", "'sdr/'", "absolute IRI"],
+        ),
+        (
+            "/objects/{druid}/premis",
+            {"format": "json-ld", "base_uri": "urn:sdr"},
+            ["base_uri", "end with '/'"],
+        ),
+        ("/objects/{druid}/premis", {"base_uri": "urn:sdr:"}, ["base_uri names RDF resources"]),
         ("/objects/{druid}/events", {"limit": "0"}, ["limit", "1 to 1000"]),
         ("/objects/{druid}/events", {"limit": "1001"}, ["limit"]),
         ("/objects/{druid}/events", {"limit": "ten"}, ["limit", "'ten'"]),
@@ -342,6 +365,7 @@ LONG = "x" * 3_000
         ("/objects/{druid}/events", {LONG: "1"}),
         (f"/objects/{LONG}/events", {}),
         ("/objects/{druid}/premis", {"format": LONG}),
+        ("/objects/{druid}/premis", {"format": "turtle", "base_uri": LONG}),
         ("/reports/access", {"by": LONG}),
         ("/reports/access", {"bucket": LONG}),
         ("/reports/access", {"from": LONG}),

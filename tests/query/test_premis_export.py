@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,10 @@ from lxml import etree
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
 
-from provenance.query.premis_export import ExportOptions, export_object
+from provenance.query.premis_export import ExportOptions, export_object, started_at
 from tests.conftest import ingest_bytes
 from tests.premis_helpers import assert_valid_premis
-from tests.samples import CHECKSUM_MISMATCH, OBJECT_LOG
+from tests.samples import CHECKSUM_MISMATCH, OBJECT_LOG, ROBOT_FINISHED
 
 GOLDEN = Path(__file__).parent / "golden" / "bj102hs9687.premis.xml"
 P = "{http://www.loc.gov/premis/v3}"
@@ -141,8 +142,8 @@ def test_rdf_parses_back_with_the_expected_triples(store, fmt: str) -> None:
     outcomes = {graph.value(event, premis.outcome) for event in fixity}
     assert outcomes == {URIRef(f"{LOC}eventOutcome/suc"), URIRef(f"{LOC}eventOutcome/fai")}
     for event in fixity:
-        started = graph.value(event, prov.startedAtTime)
-        assert isinstance(started, Literal) and started.datatype == XSD.dateTime
+        ended = graph.value(event, prov.endedAtTime)
+        assert isinstance(ended, Literal) and ended.datatype == XSD.dateTime
         executor = graph.value(event, URIRef(f"{LOC}eventRelatedAgentRole/exe"))
         assert executor is not None and (executor, RDF.type, premis.Agent) in graph
     assert not any(str(p).startswith(str(premis) + "has") for p in graph.predicates())
@@ -154,3 +155,49 @@ def test_validate_needs_xml(store) -> None:
     ingest_bytes(store, OBJECT_LOG.encode())
     with pytest.raises(ProvenanceError, match="--format xml"):
         _export(store, fmt="turtle", validate=True)
+
+
+def test_a_robot_step_started_its_duration_before_it_finished(store) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    graph = Graph().parse(data=_export(store, fmt="turtle"), format="turtle")
+    prov = Namespace("http://www.w3.org/ns/prov#")
+    started = list(graph.subject_objects(prov.startedAtTime))
+    assert len(started) == 1  # the robot step: its "Finished ... in Ns" line gives a duration
+    step, start = started[0]
+    end = graph.value(step, prov.endedAtTime)
+    assert isinstance(start, Literal) and isinstance(end, Literal)
+    took = end.toPython() - start.toPython()
+    assert took.total_seconds() == pytest.approx(float(_duration_in(ROBOT_FINISHED)))
+    # The XML keeps the one date-time it has: when the step was done.
+    root = etree.fromstring(_export(store))
+    times = {e.findtext(f"{P}eventDateTime") for e in root.iter(f"{P}event")}
+    assert str(end) in times and str(start) not in times
+
+
+def _duration_in(line: str) -> str:
+    match = re.search(r" in ([0-9.]+)s", line)
+    assert match is not None, line
+    return match.group(1)
+
+
+@pytest.mark.parametrize("duration", [None, -1.0, float("nan"), 1e300])
+def test_no_start_without_a_time_span(duration: float | None) -> None:
+    from provenance.domain.events import IngestStepRecorded
+
+    # Unchecked: the parsers write no such duration, a store from elsewhere might.
+    done = datetime(2026, 2, 1, 9, 0, 3, tzinfo=UTC)
+    step = IngestStepRecorded.model_construct(occurred_at=done, duration_s=duration)
+    assert started_at(step) is None
+
+
+def test_rdf_mints_uris_under_the_base_uri(store) -> None:
+    ingest_bytes(store, OBJECT_LOG.encode())
+    base = "https://sdr.example.edu/premis/"
+    out = io.BytesIO()
+    options = ExportOptions(organization="Stanford Digital Repository", base_uri=base)
+    export_object(store, "bj102hs9687", fmt="turtle", options=options, stdout=out)
+    graph = Graph().parse(data=out.getvalue(), format="turtle")
+    entity = URIRef(f"{base}druid/druid%3Abj102hs9687")
+    premis = Namespace("http://www.loc.gov/premis/rdf/v3/")
+    assert (entity, RDF.type, premis.IntellectualEntity) in graph
+    assert not any(str(term).startswith("urn:x-local:") for triple in graph for term in triple)
