@@ -12,7 +12,12 @@ serialization, the reference whose bytes `premis.rdf_stream` writes without the 
   link without a role;
 - object: premis:IntellectualEntity | Representation | File | Bitstream; `premis:originalName`;
   `premis:relationship` to related objects; a file's or bitstream's format as `dct:format` ->
-  `<object URI>#format`, a `dct:FileFormat` labelled with the format name;
+  `<object URI>#format`, a `dct:FileFormat` labelled with the format name; `premis:size`
+  (xsd:nonNegativeInteger); each fixity as `premis:fixity` -> `<object URI>#fixity-<n>`, a
+  premis:Fixity of the LoC cryptographicHashFunctions class with the digest as `rdf:value`;
+  each storage as `premis:storedAt` -> `<object URI>#storage-<n>`, a premis:StorageLocation
+  with the content location as `rdf:value`, its type as `dct:type` and any medium as
+  `premis:medium` -> a premis:StorageMedium labelled with it;
 - agent: premis:Agent and the LoC agentType term; `rdfs:label` name; `premis:version`;
   `premis:note`;
 - every described resource: `dct:identifier` (the identifier value).
@@ -38,12 +43,14 @@ from rdflib import Literal as RdfLiteral
 from premis.escaping import escape_disguised
 from premis.model import AgentSource, Event, PremisObject
 from premis.rdf_triples import (
+    COUNT,
     DATE_TIME,
     DEFAULT_BASE_URI,
     PREFIXES,
     PREMIS_NS,
     URI,
     XSD_DATE_TIME,
+    XSD_NON_NEGATIVE_INTEGER,
     Triple,
     TripleMapper,
     document_triples,
@@ -64,6 +71,8 @@ def _add(graph: Graph, triples: list[Triple]) -> None:
             value: URIRef | RdfLiteral = URIRef(text)
         elif kind == DATE_TIME:
             value = RdfLiteral(text, datatype=URIRef(XSD_DATE_TIME))
+        elif kind == COUNT:
+            value = RdfLiteral(text, datatype=URIRef(XSD_NON_NEGATIVE_INTEGER))
         else:
             value = RdfLiteral(text)
         graph.add((URIRef(subject), URIRef(predicate), value))
