@@ -188,13 +188,11 @@ def _object_data(obj: Any) -> tuple[Any, ...]:
 def _child(mode: str, url: str, out: Path | None) -> dict[str, Any]:
     from eventstore import open_store
     from provenance.domain.druid import parse_druid
-    from provenance.projections import object_state
     from provenance.query.premis_export import EventMapper, ExportOptions, objects_for
 
     start = time.perf_counter()
     store = open_store(url, create=False)
     stream = parse_druid(DRUID).value
-    state = object_state.get_state(store, stream) or {"versions": []}
     mapper = EventMapper(stream, ExportOptions())
     count = 0
     if mode == "read-map":
@@ -214,7 +212,7 @@ def _child(mode: str, url: str, out: Path | None) -> dict[str, Any]:
         {"version": v3, f"{{{xsi}}}schemaLocation": premisrw.PREMIS_3_0_SCHEMA_LOCATION},
         nsmap={"premis": ns, "xsi": xsi},
     )
-    for obj in objects_for(stream, state["versions"]):
+    for obj in objects_for(store, stream):
         root.append(premisrw.data_to_premis(_object_data(obj), v3))
     referenced: dict[str, None] = {}
     for event in _events(store, mapper, stream):

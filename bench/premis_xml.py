@@ -170,7 +170,6 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
 def _model(url: str) -> tuple[list[Any], list[Any], Any, float]:
     from eventstore import open_store
     from provenance.domain.druid import parse_druid
-    from provenance.projections import object_state
     from provenance.query.premis_export import (
         EventMapper,
         ExportOptions,
@@ -181,9 +180,8 @@ def _model(url: str) -> tuple[list[Any], list[Any], Any, float]:
     start = time.perf_counter()
     store = open_store(url, create=False)
     stream = parse_druid(DRUID).value
-    state = object_state.get_state(store, stream) or {"versions": []}
     mapper = EventMapper(stream, ExportOptions())
-    objects = list(objects_for(stream, state["versions"]))
+    objects = list(objects_for(store, stream))
     events = list(premis_events(store, mapper, stream))
     store.close()
     return objects, events, mapper.agents, time.perf_counter() - start

@@ -17,6 +17,7 @@ from premis.model import (
     Agent,
     AgentSource,
     Event,
+    Fixity,
     Identifier,
     LinkingAgent,
     LinkingObject,
@@ -24,6 +25,7 @@ from premis.model import (
     PremisObject,
     Relationship,
     RelationshipSubType,
+    Storage,
     format_date_time,
 )
 from premis.vocabulary import (
@@ -68,6 +70,7 @@ __all__ = [
     "Event",
     "EventOutcome",
     "EventType",
+    "Fixity",
     "HashFunction",
     "Identifier",
     "LinkingAgent",
@@ -82,6 +85,7 @@ __all__ = [
     "PremisValidationError",
     "Relationship",
     "RelationshipSubType",
+    "Storage",
     "StructuralRelationship",
     "document_bytes",
     "fetch",

@@ -14,7 +14,16 @@ import json
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
 
 from premis.escaping import escape_disguised
-from premis.rdf_triples import DATE_TIME, PREFIXES, RDF_TYPE, URI, XSD_DATE_TIME, Term
+from premis.rdf_triples import (
+    COUNT,
+    DATE_TIME,
+    PREFIXES,
+    RDF_TYPE,
+    URI,
+    XSD_DATE_TIME,
+    XSD_NON_NEGATIVE_INTEGER,
+    Term,
+)
 from premis.subject_sort import Properties
 
 _PREFIX_OF = {namespace: prefix for prefix, namespace in PREFIXES.items()}
@@ -42,6 +51,7 @@ class JsonLdNodes:
         self._resources = (base_uri, "urn:uuid:")
         self._vocabulary: dict[str, str] = {}
         self._date_time_type = encode_basestring(compact(XSD_DATE_TIME))
+        self._count_type = encode_basestring(compact(XSD_NON_NEGATIVE_INTEGER))
 
     def compact(self, iri: str) -> str:
         known = self._vocabulary.get(iri)
@@ -61,8 +71,8 @@ class JsonLdNodes:
             iri = encode_basestring(self.compact(text))
             return f'{{"@id": {iri}}}', f'{{\n{pad}  "@id": {iri}\n{pad}}}'
         literal = encode_basestring(text)
-        if kind == DATE_TIME:
-            kind_text = self._date_time_type
+        if kind in (DATE_TIME, COUNT):
+            kind_text = self._date_time_type if kind == DATE_TIME else self._count_type
             return (
                 f'{{"@type": {kind_text}, "@value": {literal}}}',
                 f'{{\n{pad}  "@type": {kind_text},\n{pad}  "@value": {literal}\n{pad}}}',

@@ -18,7 +18,14 @@ from enum import Enum
 from typing import Any, TypeAlias
 
 from premis.errors import PremisModelError
-from premis.vocabulary import AgentRole, AgentType, EventOutcome, EventType, ObjectRole
+from premis.vocabulary import (
+    AgentRole,
+    AgentType,
+    EventOutcome,
+    EventType,
+    HashFunction,
+    ObjectRole,
+)
 
 
 def _require_text(value: object, what: str) -> None:
@@ -152,12 +159,48 @@ class Relationship:
 
 
 @dataclass(frozen=True, slots=True)
+class Storage:
+    """Where an object is kept (PREMIS `storage`): a content location and, if known, the
+    medium.
+
+    `location_type` says how to read `location` (e.g. `file path`, `storage root`, `endpoint
+    key`): PREMIS leaves contentLocationType to the repository. The XSD also allows a storage
+    with a medium and no location; this model always names the location, as a storage an
+    auditor cannot find is no help.
+    """
+
+    location_type: str
+    location: str
+    medium: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_text(self.location_type, "storage location_type")
+        _require_text(self.location, "storage location")
+        _require_optional_text(self.medium, "storage medium")
+
+
+@dataclass(frozen=True, slots=True)
+class Fixity:
+    """A message digest of a file or bitstream, with the LoC hash function that made it."""
+
+    algorithm: HashFunction
+    digest: str
+
+    def __post_init__(self) -> None:
+        _require_instance(self.algorithm, HashFunction, "fixity algorithm")
+        _require_text(self.digest, "fixity digest")
+
+
+@dataclass(frozen=True, slots=True)
 class PremisObject:
     """A PREMIS object of one category.
 
     `format_name` is required for a file or bitstream (the XSD requires `objectCharacteristics`
-    with a `format` there) and refused for the other categories, which have no place for it.
-    `original_name` is refused for a bitstream (the XSD has no `originalName` there).
+    with a `format` there) and refused for the other categories, which have no place for it;
+    so are `fixity` (each algorithm and digest once) and `size` (bytes, not negative), the
+    other object characteristics. `original_name` is refused for a bitstream (the XSD has no
+    `originalName` there), `storage` for an intellectual entity (a concept is not stored: its
+    representations and files are).
     """
 
     identifier: Identifier
@@ -165,6 +208,9 @@ class PremisObject:
     original_name: str | None = None
     format_name: str | None = None
     relationships: tuple[Relationship, ...] = ()
+    storage: tuple[Storage, ...] = ()
+    fixity: tuple[Fixity, ...] = ()
+    size: int | None = None
 
     def __post_init__(self) -> None:
         _require_instance(self.identifier, Identifier, "object identifier")
@@ -172,20 +218,34 @@ class PremisObject:
         _require_optional_text(self.original_name, "object original_name")
         _require_optional_text(self.format_name, "object format_name")
         _freeze_tuple(self, "relationships", Relationship, "object relationships")
+        where = f"object {self.identifier}"
+        _require_unique(_freeze_tuple(self, "storage", Storage, f"{where}: storage"), "storage")
+        _require_unique(_freeze_tuple(self, "fixity", Fixity, f"{where}: fixity"), "fixity")
+        if self.size is not None and (
+            isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0
+        ):
+            raise PremisModelError(f"{where}: size must be a number of bytes, not {self.size!r}")
         has_format = self.category in (ObjectCategory.FILE, ObjectCategory.BITSTREAM)
         if has_format and self.format_name is None:
             raise PremisModelError(
-                f"object {self.identifier}: a {self.category.value} needs a format_name "
+                f"{where}: a {self.category.value} needs a format_name "
                 "(PREMIS requires a format for files and bitstreams)"
             )
         if not has_format and self.format_name is not None:
             raise PremisModelError(
-                f"object {self.identifier}: a {self.category.value} has no format; "
-                "describe the format on its files"
+                f"{where}: a {self.category.value} has no format; describe the format on its files"
+            )
+        if not has_format and (self.fixity or self.size is not None):
+            raise PremisModelError(
+                f"{where}: a {self.category.value} has no fixity or size in PREMIS; "
+                "describe them on its files"
             )
         if self.category is ObjectCategory.BITSTREAM and self.original_name is not None:
+            raise PremisModelError(f"{where}: a bitstream has no original name in PREMIS")
+        if self.category is ObjectCategory.INTELLECTUAL_ENTITY and self.storage:
             raise PremisModelError(
-                f"object {self.identifier}: a bitstream has no original name in PREMIS"
+                f"{where}: an intellectual entity has no storage in PREMIS; "
+                "give it to its representations and files"
             )
 
 

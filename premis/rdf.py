@@ -17,7 +17,12 @@ serialization, the reference whose bytes `premis.rdf_stream` writes without the 
   each relationship as `premis:relationship` and as the LoC relationshipSubType term that keeps
   its direction (`rep` represents, `isr` is Represented By, `hsp` has Part, `isp` is Part Of);
   a file's or bitstream's format as `dct:format` -> `<object URI>#format`, a `dct:FileFormat`
-  labelled with the format name;
+  labelled with the format name; `premis:size` (xsd:nonNegativeInteger); each fixity as
+  `premis:fixity` -> `<object URI>#fixity-<n>`, a premis:Fixity of the LoC
+  cryptographicHashFunctions class with the digest as `rdf:value`; each storage as
+  `premis:storedAt` -> `<object URI>#storage-<n>`, a premis:StorageLocation with the content
+  location as `rdf:value`, its type as `dct:type` and any medium as `premis:medium` -> a
+  premis:StorageMedium labelled with it;
 - agent: premis:Agent and the LoC agentType term; `rdfs:label` name; `premis:version`;
   `premis:note`;
 - every described resource: `premis:identifier` -> `<its URI>#identifier`, a premis:Identifier
@@ -47,12 +52,14 @@ from rdflib import Literal as RdfLiteral
 from premis.escaping import escape_disguised
 from premis.model import AgentSource, Event, PremisObject
 from premis.rdf_triples import (
+    COUNT,
     DATE_TIME,
     DEFAULT_BASE_URI,
     PREFIXES,
     PREMIS_NS,
     URI,
     XSD_DATE_TIME,
+    XSD_NON_NEGATIVE_INTEGER,
     Triple,
     TripleMapper,
     document_triples,
@@ -73,6 +80,8 @@ def _add(graph: Graph, triples: list[Triple]) -> None:
             value: URIRef | RdfLiteral = URIRef(text)
         elif kind == DATE_TIME:
             value = RdfLiteral(text, datatype=URIRef(XSD_DATE_TIME))
+        elif kind == COUNT:
+            value = RdfLiteral(text, datatype=URIRef(XSD_NON_NEGATIVE_INTEGER))
         else:
             value = RdfLiteral(text)
         graph.add((URIRef(subject), URIRef(predicate), value))

@@ -23,12 +23,14 @@ from typing import BinaryIO
 from premis import json_ld_text
 from premis.model import AgentSource, Event, PremisObject
 from premis.rdf_triples import (
+    COUNT,
     DATE_TIME,
     DEFAULT_BASE_URI,
     PREFIXES,
     RDF_TYPE,
     URI,
     XSD_DATE_TIME,
+    XSD_NON_NEGATIVE_INTEGER,
     Triple,
     TripleMapper,
     document_triples,
@@ -55,6 +57,7 @@ class _Census:
         self.references: dict[str, int] = {}
         self.predicates: set[str] = set()
         self.date_times = False
+        self.counts = False
 
     def count(self, triples: Iterable[Triple]) -> None:
         references = self.references
@@ -64,11 +67,15 @@ class _Census:
                 references[text] = references.get(text, 0) + 1
             elif kind == DATE_TIME:
                 self.date_times = True
+            elif kind == COUNT:
+                self.counts = True
 
     def prefixes(self) -> set[str]:
         used = (self.predicates - {RDF_TYPE}) | self.references.keys()
         if self.date_times:
             used.add(XSD_DATE_TIME)
+        if self.counts:
+            used.add(XSD_NON_NEGATIVE_INTEGER)
         return {parts[0] for parts in map(prefixed, used) if parts is not None}
 
 

@@ -2,8 +2,9 @@
 
 One mapping, two writers: `premis.rdf.to_graph` turns these triples into an rdflib graph (the
 reference the tests compare with), `premis.rdf_stream` serializes them as they come. A triple's
-object is a `Term`: `(kind, text)` with kind `URI`, `TEXT` (a plain literal) or `DATE_TIME`
-(an xsd:dateTime literal); literal text has been through `xml_safe` already.
+object is a `Term`: `(kind, text)` with kind `URI`, `TEXT` (a plain literal), `DATE_TIME`
+(an xsd:dateTime literal) or `COUNT` (an xsd:nonNegativeInteger literal, a size); literal text
+has been through `xml_safe` already.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from premis.vocabulary import (
     AgentType,
     EventOutcome,
     EventType,
+    HashFunction,
     LocTerm,
     ObjectRole,
     StructuralRelationship,
@@ -73,6 +75,12 @@ RDF_TYPE = f"{RDF_NS}type"
 RDF_VALUE = f"{RDF_NS}value"
 RDFS_LABEL = f"{RDFS_NS}label"
 XSD_DATE_TIME = f"{XSD_NS}dateTime"
+XSD_NON_NEGATIVE_INTEGER = f"{XSD_NS}nonNegativeInteger"
+DCT_TYPE = f"{DCT_NS}type"
+STORED_AT = f"{PREMIS_NS}storedAt"
+MEDIUM = f"{PREMIS_NS}medium"
+FIXITY = f"{PREMIS_NS}fixity"
+SIZE = f"{PREMIS_NS}size"
 DCT_FORMAT = f"{DCT_NS}format"
 ORIGINAL_NAME = f"{PREMIS_NS}originalName"
 RELATIONSHIP = f"{PREMIS_NS}relationship"
@@ -90,6 +98,7 @@ VERSION = f"{PREMIS_NS}version"
 URI: Literal["u"] = "u"
 TEXT: Literal["t"] = "t"
 DATE_TIME: Literal["d"] = "d"
+COUNT: Literal["n"] = "n"
 Term = tuple[str, str]
 Triple = tuple[str, str, Term]
 
@@ -103,9 +112,14 @@ _EVENT: Term = (URI, f"{PREMIS_NS}Event")
 _AGENT: Term = (URI, f"{PREMIS_NS}Agent")
 _IDENTIFIER: Term = (URI, f"{PREMIS_NS}Identifier")
 _FILE_FORMAT: Term = (URI, f"{DCT_NS}FileFormat")
+_STORAGE_LOCATION: Term = (URI, f"{PREMIS_NS}StorageLocation")
+_STORAGE_MEDIUM: Term = (URI, f"{PREMIS_NS}StorageMedium")
+_FIXITY: Term = (URI, f"{PREMIS_NS}Fixity")
 # Looked up rather than built: LocTerm.uri makes a new string each time, for every event.
 _TERMS: dict[LocTerm, Term] = {
-    term: (URI, term.uri) for scheme in (EventType, EventOutcome, AgentType) for term in scheme
+    term: (URI, term.uri)
+    for scheme in (EventType, EventOutcome, AgentType, HashFunction)
+    for term in scheme
 }
 _PREDICATES: dict[LocTerm, str] = {
     term: term.uri for scheme in (AgentRole, ObjectRole) for term in scheme
@@ -224,14 +238,38 @@ class TripleMapper:
             # refines, keeps the link visible to a reader that knows only the ontology.
             triples.append((subject, RELATIONSHIP, related))
             triples.append((subject, _SUB_TYPE_PREDICATES[relationship.sub_type], related))
-        file_format = f"{subject}#format"
+        if obj.size is not None:
+            triples.append((subject, SIZE, (COUNT, str(obj.size))))
+        # The nodes the object points to come after its own triples, each node's together (each
+        # subject's triples are adjacent). A node is `<object URI>#<part>`, numbered in the
+        # object's order.
+        nodes: list[Triple] = []
+        for number, storage in enumerate(obj.storage, 1):
+            location = f"{subject}#storage-{number}"
+            triples.append((subject, STORED_AT, (URI, location)))
+            nodes.append((location, RDF_TYPE, _STORAGE_LOCATION))
+            nodes.append((location, RDF_VALUE, _text(storage.location)))
+            # PREMIS leaves contentLocationType to the repository: a label, not a class.
+            nodes.append((location, DCT_TYPE, _text(storage.location_type)))
+            if storage.medium is not None:
+                medium = f"{subject}#storage-{number}-medium"
+                nodes.append((location, MEDIUM, (URI, medium)))
+                nodes.append((medium, RDF_TYPE, _STORAGE_MEDIUM))
+                nodes.append((medium, RDFS_LABEL, _text(storage.medium)))
+        for number, fixity in enumerate(obj.fixity, 1):
+            digest = f"{subject}#fixity-{number}"
+            triples.append((subject, FIXITY, (URI, digest)))
+            # Each LoC hash function is a subclass of premis:Fixity (premis3.owl's guidelines).
+            nodes.append((digest, RDF_TYPE, _FIXITY))
+            nodes.append((digest, RDF_TYPE, _TERMS[fixity.algorithm]))
+            nodes.append((digest, RDF_VALUE, _text(fixity.digest)))
         if obj.format_name is not None:
+            file_format = f"{subject}#format"
             triples.append((subject, DCT_FORMAT, (URI, file_format)))
-        triples += self.identifier_triples(subject, obj.identifier)
-        if obj.format_name is not None:
-            triples.append((file_format, RDF_TYPE, _FILE_FORMAT))
-            triples.append((file_format, RDFS_LABEL, _text(obj.format_name)))
-        return triples
+            nodes.append((file_format, RDF_TYPE, _FILE_FORMAT))
+            nodes.append((file_format, RDFS_LABEL, _text(obj.format_name)))
+        # The identifier link last of the subject's own triples, its node first of the nodes.
+        return triples + self.identifier_triples(subject, obj.identifier) + nodes
 
     def event_triples(self, event: Event) -> list[Triple]:
         subject = resource_uri(event.identifier, self.base_uri)

@@ -15,7 +15,17 @@ from datetime import datetime
 from functools import lru_cache
 
 from premis.escaping import escape_disguised
-from premis.rdf_triples import DATE_TIME, PREFIXES, RDF_TYPE, RDFS_LABEL, URI, XSD_DATE_TIME, Term
+from premis.rdf_triples import (
+    COUNT,
+    DATE_TIME,
+    PREFIXES,
+    RDF_TYPE,
+    RDFS_LABEL,
+    URI,
+    XSD_DATE_TIME,
+    XSD_NON_NEGATIVE_INTEGER,
+    Term,
+)
 from premis.subject_sort import Properties
 
 _PREFIX_OF = {namespace: prefix for prefix, namespace in PREFIXES.items()}
@@ -88,6 +98,7 @@ class TurtleBlocks:
     def __init__(self, names: TurtleNames) -> None:
         self.names = names
         self.date_time_type = names.name(XSD_DATE_TIME)
+        self.count_type = names.name(XSD_NON_NEGATIVE_INTEGER)
         # The URIs objects repeat (vocabulary, linked agents and objects), as written.
         self._uri_text: dict[str, str] = {}
 
@@ -102,6 +113,8 @@ class TurtleBlocks:
             return shown
         if kind == DATE_TIME:
             return f"{quote(text)}^^{self.date_time_type}"
+        if kind == COUNT:
+            return f"{quote(text)}^^{self.count_type}"
         return quote(text)
 
     def block(self, subject: str, properties: Properties) -> str:

@@ -158,6 +158,11 @@ def _object(obj: PremisObject) -> str:
         <premis:objectIdentifierValue>bc123df4567/content/page1.tif</...>
       </premis:objectIdentifier>
       <premis:objectCharacteristics>            (file and bitstream only)
+        <premis:fixity>                         (one per digest)
+          <premis:messageDigestAlgorithm authority=".." ..>MD5</premis:messageDigestAlgorithm>
+          <premis:messageDigest>4a1f...</premis:messageDigest>
+        </premis:fixity>
+        <premis:size>1048576</premis:size>      (when known)
         <premis:format>
           <premis:formatDesignation>
             <premis:formatName>image/tiff</premis:formatName>
@@ -165,6 +170,13 @@ def _object(obj: PremisObject) -> str:
         </premis:format>
       </premis:objectCharacteristics>
       <premis:originalName>page1.tif</premis:originalName>     (not for bitstream)
+      <premis:storage>                          (one per location; not for an entity)
+        <premis:contentLocation>
+          <premis:contentLocationType>file path</premis:contentLocationType>
+          <premis:contentLocationValue>/services-disk02/sdr2objects/...</...>
+        </premis:contentLocation>
+        <premis:storageMedium>hard disk</premis:storageMedium>   (when known)
+      </premis:storage>
       <premis:relationship>
         <premis:relationshipType>structural</premis:relationshipType>
         <premis:relationshipSubType>is Part of</premis:relationshipSubType>
@@ -177,10 +189,31 @@ def _object(obj: PremisObject) -> str:
     """
     children = [_wrap(2, "objectIdentifier", _identifier(3, "objectIdentifier", obj.identifier))]
     if obj.format_name is not None:
+        characteristics = [
+            _wrap(
+                3,
+                "fixity",
+                _term(4, "messageDigestAlgorithm", fixity.algorithm),
+                _leaf(4, "messageDigest", fixity.digest),
+            )
+            for fixity in obj.fixity
+        ]
+        if obj.size is not None:
+            characteristics.append(_leaf(3, "size", str(obj.size)))
         designation = _wrap(4, "formatDesignation", _leaf(5, "formatName", obj.format_name))
-        children.append(_wrap(2, "objectCharacteristics", _wrap(3, "format", designation)))
+        characteristics.append(_wrap(3, "format", designation))
+        children.append(_wrap(2, "objectCharacteristics", *characteristics))
     if obj.original_name is not None:
         children.append(_leaf(2, "originalName", obj.original_name))
+    for storage in obj.storage:
+        location = _wrap(
+            3,
+            "contentLocation",
+            _leaf(4, "contentLocationType", storage.location_type),
+            _leaf(4, "contentLocationValue", storage.location),
+        )
+        medium = () if storage.medium is None else (_leaf(3, "storageMedium", storage.medium),)
+        children.append(_wrap(2, "storage", location, *medium))
     for rel in obj.relationships:
         related = _identifier(4, "relatedObjectIdentifier", rel.related)
         children.append(

@@ -1,7 +1,9 @@
 """The PREMIS mapping: one object's stored events -> a PREMIS 3 document (XML, Turtle, JSON-LD).
 
 Owns the choices the `premis` library leaves to its caller: identifier types, which domain
-events are PREMIS events, how agents and linked objects are named, the organisation agent.
+events are PREMIS events, how agents are named, the organisation agent. Which objects a
+document describes, and each event's links to them with their roles, are
+`provenance.query.premis_objects`'s: the stream is read twice, the objects first.
 Events are read from the store page by page and written as they come, so an object with
 100,000 events never sits in memory as a whole (XML; RDF graphs are built in memory).
 """
@@ -26,28 +28,20 @@ from premis import (
     EventType,
     Identifier,
     LinkingAgent,
-    LinkingObject,
-    ObjectCategory,
-    ObjectRole,
     PremisObject,
-    Relationship,
-    RelationshipSubType,
 )
 from premis.rdf_triples import DEFAULT_BASE_URI
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
-from provenance.domain.events import EVENT_ADAPTER, AnyEvent, StepRecorded
+from provenance.domain.events import EVENT_ADAPTER, AnyEvent, StepRecorded, load_event
 from provenance.files.output_file import STDOUT, open_output
-from provenance.projections import object_state
 from provenance.projections.object_actions import Report, object_actions
+from provenance.query.premis_objects import ID_DRUID, PremisObjects
 
 Format = Literal["xml", "turtle", "json-ld"]
 PAGE = 1_000
-_MAX_CACHED_LINKS = 10_000
 _LONGEST_STEP_S = 366 * 24 * 3600.0
 DEFAULT_ORGANIZATION = "Stanford Digital Repository"
-ID_DRUID = "druid"
-ID_VERSION = "druid version"
 ID_EVENT = "UUID"
 ID_AGENT = "local"
 _OUTCOMES = {
@@ -61,7 +55,6 @@ _AGENT_TYPES = {
     "person": AgentType.PERSON,
     "hardware": AgentType.HARDWARE,
 }
-_LINK_ROLES = {"source": (ObjectRole.SOURCE,), "outcome": (ObjectRole.OUTCOME,), None: ()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,38 +73,26 @@ class ExportResult:
     path: Path | None
 
 
-def version_identifier(druid: str, version: int) -> Identifier:
-    return Identifier(ID_VERSION, f"{druid}/v{version:04d}")
-
-
-def objects_for(druid: str, versions: list[int]) -> list[PremisObject]:
-    """The intellectual entity (the druid) and one representation per known version."""
-    entity = Identifier(ID_DRUID, druid)
-    reps = [version_identifier(druid, version) for version in versions]
-    objects = [
-        PremisObject(
-            identifier=entity,
-            category=ObjectCategory.INTELLECTUAL_ENTITY,
-            relationships=tuple(
-                Relationship(RelationshipSubType.IS_REPRESENTED_BY, rep) for rep in reps
-            ),
-        )
-    ]
-    objects += [
-        PremisObject(
-            identifier=rep,
-            category=ObjectCategory.REPRESENTATION,
-            relationships=(Relationship(RelationshipSubType.REPRESENTS, entity),),
-        )
-        for rep in reps
-    ]
+def scan_objects(store: EventStore, stream: str) -> PremisObjects:
+    """The first pass over one object's stored events, page by page: what its document's
+    objects and its events' links need (`premis_objects`), not the events."""
+    objects = PremisObjects(stream)
+    for event in _domain_events(store, stream):
+        objects.scan(event)
     return objects
+
+
+def objects_for(store: EventStore, stream: str) -> list[PremisObject]:
+    """The objects one object's document describes."""
+    return scan_objects(store, stream).objects()
 
 
 class EventMapper:
     """Turns domain events into PREMIS events, collecting the agent records they link to."""
 
-    def __init__(self, druid: str, options: ExportOptions) -> None:
+    def __init__(
+        self, druid: str, options: ExportOptions, objects: PremisObjects | None = None
+    ) -> None:
         self.druid = druid
         self.entity = Identifier(ID_DRUID, druid)
         self.organization = Agent(
@@ -123,9 +104,9 @@ class EventMapper:
         self._organization_link = LinkingAgent(
             self.organization.identifier, (AgentRole.IMPLEMENTER,)
         )
-        self._entity_link = LinkingObject(self.entity, (ObjectRole.SOURCE,))
+        # The scanned objects when given (a robot step's version is known only after the scan).
+        self.objects = objects if objects is not None else PremisObjects(druid)
         self._agent_links: dict[str, LinkingAgent] = {}
-        self._object_links: dict[tuple[Identifier, tuple[ObjectRole, ...]], LinkingObject] = {}
 
     def agent_link(self, event: AnyEvent) -> LinkingAgent:
         ref = event.agent
@@ -142,33 +123,10 @@ class EventMapper:
             self._agent_links[value] = link
         return link
 
-    def _object_link(self, identifier: Identifier, roles: tuple[ObjectRole, ...]) -> LinkingObject:
-        # Links are immutable and repeat across an object's events: build (and validate) once.
-        key = (identifier, roles)
-        link = self._object_links.get(key)
-        if link is None:
-            if len(self._object_links) > _MAX_CACHED_LINKS:
-                self._object_links.clear()
-            link = self._object_links[key] = LinkingObject(identifier, roles)
-        return link
-
     def to_premis(self, event: AnyEvent) -> Event | None:
         """The PREMIS event for a domain event, or None when it is not a PREMIS event."""
         if event.premis_type is None:
             return None
-        objects = [self._entity_link]
-        if event.version is not None:
-            objects.append(
-                self._object_link(
-                    version_identifier(self.druid, event.version), (ObjectRole.SOURCE,)
-                )
-            )
-        seen = {link.identifier for link in objects}
-        for linked in event.linked_objects:
-            identifier = Identifier(linked.kind.replace("_", " "), linked.identifier)
-            if identifier not in seen:
-                seen.add(identifier)
-                objects.append(self._object_link(identifier, _LINK_ROLES[linked.role]))
         notes = [note for note in (_result_note(event), event.detail) if note]
         return Event(
             identifier=Identifier(ID_EVENT, event.event_id),
@@ -179,7 +137,7 @@ class EventMapper:
             outcome=_OUTCOMES[event.outcome] if event.outcome else None,
             outcome_notes=tuple(notes),
             agents=(self.agent_link(event), self._organization_link),
-            objects=tuple(objects),
+            objects=self.objects.links(event),
         )
 
     def action_to_premis(self, event: AnyEvent, notices: Sequence[AnyEvent]) -> Event | None:
@@ -244,6 +202,18 @@ def _describe(event: AnyEvent) -> str:
     return "; ".join(parts)
 
 
+def _domain_events(store: EventStore, stream: str) -> Iterator[AnyEvent]:
+    """One object's stored events in time order, read page by page."""
+    after: str | None = None
+    while True:
+        records = store.read_stream(stream, after=after, limit=PAGE)
+        for record in records:
+            yield load_event(record.payload)
+        if len(records) < PAGE:
+            return
+        after = records[-1].cursor
+
+
 def premis_events(store: EventStore, mapper: EventMapper, stream: str) -> Iterator[Event]:
     """One object's PREMIS events, one per action, in time order, read page by page and
     mapped as they come."""
@@ -297,10 +267,11 @@ def export_object(
         raise ProvenanceError("--validate checks PREMIS XML, not METS: leave out --mets")
     if not store.read_stream(stream, limit=1):
         raise NotFoundError(f"no events for {stream} in this store")
-    object_state.catch_up(store)
-    state = object_state.get_state(store, stream) or {"versions": []}
-    mapper = EventMapper(stream, options or ExportOptions())
-    objects = objects_for(stream, state["versions"])
+    # Two passes over the stream, never all events at once: the objects first (the XSD puts
+    # them before the events), then the events as they are written.
+    scanned = scan_objects(store, stream)
+    objects = scanned.objects()
+    mapper = EventMapper(stream, options or ExportOptions(), scanned)
     events = _Counted(premis_events(store, mapper, stream))
 
     name = STDOUT if target is None else target

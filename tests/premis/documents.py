@@ -14,6 +14,8 @@ from premis import (
     Event,
     EventOutcome,
     EventType,
+    Fixity,
+    HashFunction,
     Identifier,
     LinkingAgent,
     LinkingObject,
@@ -22,6 +24,7 @@ from premis import (
     PremisObject,
     Relationship,
     RelationshipSubType,
+    Storage,
 )
 
 PACIFIC = timezone(timedelta(hours=-8))
@@ -88,6 +91,10 @@ def full() -> Document:
                 Relationship(RelationshipSubType.REPRESENTS, ENTITY),
                 Relationship(RelationshipSubType.HAS_PART, PDF),
             ),
+            storage=(
+                Storage("storage root", "fixture_sr3"),
+                Storage("endpoint", "aws_s3_west_2", medium="cloud storage"),
+            ),
         ),
         PremisObject(
             PDF,
@@ -95,6 +102,21 @@ def full() -> Document:
             original_name="thesis.pdf",
             format_name="application/pdf",
             relationships=(Relationship(RelationshipSubType.IS_PART_OF, VERSION_2),),
+            storage=(
+                Storage(
+                    "file path",
+                    "/services-disk02/sdr2objects/bc/123/df/4567/bc123df4567/v0002/data/content/"
+                    "thesis.pdf",
+                ),
+            ),
+            fixity=(
+                Fixity(HashFunction.MD5, "8c5b1f2d3e4a5b6c7d8e9f0a1b2c3d4e"),
+                Fixity(
+                    HashFunction.SHA256,
+                    "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                ),
+            ),
+            size=1048576,
         ),
     )
     events = (

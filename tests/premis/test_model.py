@@ -15,6 +15,8 @@ from premis import (
     AgentType,
     Event,
     EventType,
+    Fixity,
+    HashFunction,
     Identifier,
     LinkingAgent,
     LinkingObject,
@@ -22,6 +24,7 @@ from premis import (
     ObjectRole,
     PremisModelError,
     PremisObject,
+    Storage,
     format_date_time,
 )
 
@@ -139,6 +142,43 @@ def test_a_bitstream_needs_a_format_and_has_no_original_name() -> None:
 def test_an_entity_has_no_format() -> None:
     with pytest.raises(PremisModelError, match="has no format"):
         PremisObject(Identifier("druid", "x"), ObjectCategory.INTELLECTUAL_ENTITY, format_name="x")
+
+
+MD5 = Fixity(HashFunction.MD5, "00112233445566778899aabbccddeeff")
+
+
+def test_fixity_and_size_belong_to_files_and_bitstreams() -> None:
+    zip_part = Identifier("zip part copy", "aws_s3_west_2:bc/123/df/4567/bc123df4567.v0001.zip")
+    given = PremisObject(zip_part, ObjectCategory.FILE, format_name="ZIP", fixity=[MD5], size=0)
+    assert given.fixity == (MD5,) and given.size == 0
+    version = Identifier("druid version", "druid:bc123df4567/v0001")
+    with pytest.raises(PremisModelError, match="no fixity or size"):
+        PremisObject(version, ObjectCategory.REPRESENTATION, fixity=(MD5,))
+    with pytest.raises(PremisModelError, match="no fixity or size"):
+        PremisObject(version, ObjectCategory.REPRESENTATION, size=1)
+    with pytest.raises(PremisModelError, match="must not repeat"):
+        PremisObject(zip_part, ObjectCategory.FILE, format_name="ZIP", fixity=(MD5, MD5))
+    for size in (-1, True, 1.0, "1"):
+        with pytest.raises(PremisModelError, match="size must be a number of bytes"):
+            PremisObject(zip_part, ObjectCategory.FILE, format_name="ZIP", size=size)  # type: ignore[arg-type]
+    with pytest.raises(PremisModelError, match="fixity algorithm must be a HashFunction"):
+        Fixity("md5", "00")  # type: ignore[arg-type]
+    with pytest.raises(PremisModelError, match="fixity digest must not be empty"):
+        Fixity(HashFunction.MD5, " ")
+
+
+def test_storage_names_its_location_and_an_entity_has_none() -> None:
+    root = Storage("storage root", "fixture_sr3")
+    version = Identifier("druid version", "druid:bc123df4567/v0001")
+    assert PremisObject(version, ObjectCategory.REPRESENTATION, storage=[root]).storage == (root,)
+    with pytest.raises(PremisModelError, match="an intellectual entity has no storage"):
+        PremisObject(Identifier("druid", "x"), ObjectCategory.INTELLECTUAL_ENTITY, storage=(root,))
+    with pytest.raises(PremisModelError, match="must not repeat"):
+        PremisObject(version, ObjectCategory.REPRESENTATION, storage=(root, root))
+    with pytest.raises(PremisModelError, match="storage location must not be empty"):
+        Storage("file path", "")
+    with pytest.raises(PremisModelError, match="storage medium"):
+        Storage("file path", "/a", medium="  ")
 
 
 def test_an_agent_needs_a_name_and_a_type() -> None:

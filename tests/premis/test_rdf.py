@@ -182,6 +182,51 @@ def test_the_prov_o_view_connects_every_event_to_its_agents_and_objects(graph: G
             assert (URIRef(resource_uri(link.identifier)) in generated) == made
 
 
+def test_storage_fixity_and_size_follow_the_ontology(graph: Graph) -> None:
+    locations = {
+        (graph.value(node, DCTERMS.type), graph.value(node, RDF.value))
+        for node in graph.objects(PDF, PREMIS.storedAt)
+        if (node, RDF.type, PREMIS.StorageLocation) in graph
+    }
+    assert locations == {
+        (
+            Literal("file path"),
+            Literal(
+                "/services-disk02/sdr2objects/bc/123/df/4567/bc123df4567/v0002/data/content/"
+                "thesis.pdf"
+            ),
+        )
+    }
+    version_2 = URIRef(f"{BASE}local/bc123df4567%2Fv2")
+    (endpoint,) = (
+        node
+        for node in graph.objects(version_2, PREMIS.storedAt)
+        if graph.value(node, RDF.value) == Literal("aws_s3_west_2")
+    )
+    medium = graph.value(endpoint, PREMIS.medium)
+    assert (medium, RDF.type, PREMIS.StorageMedium) in graph
+    assert graph.value(medium, RDFS.label) == Literal("cloud storage")
+    digests = {
+        (kind, graph.value(node, RDF.value))
+        for node in graph.objects(PDF, PREMIS.fixity)
+        for kind in graph.objects(node, RDF.type)
+        if kind != PREMIS.Fixity and (node, RDF.type, PREMIS.Fixity) in graph
+    }
+    assert digests == {
+        (
+            URIRef(f"{LOC}cryptographicHashFunctions/md5"),
+            Literal("8c5b1f2d3e4a5b6c7d8e9f0a1b2c3d4e"),
+        ),
+        (
+            URIRef(f"{LOC}cryptographicHashFunctions/sha256"),
+            Literal("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+        ),
+    }
+    size = graph.value(PDF, PREMIS.size)
+    assert isinstance(size, Literal) and size.toPython() == 1048576
+    assert size.datatype == URIRef("http://www.w3.org/2001/XMLSchema#nonNegativeInteger")
+
+
 def test_no_v1_properties_and_only_terms_of_the_v3_ontology(graph: Graph) -> None:
     premis_terms = {
         term

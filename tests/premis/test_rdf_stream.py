@@ -21,6 +21,8 @@ from premis import (
     Event,
     EventOutcome,
     EventType,
+    Fixity,
+    HashFunction,
     Identifier,
     LinkingAgent,
     LinkingObject,
@@ -30,6 +32,7 @@ from premis import (
     PremisObject,
     Relationship,
     RelationshipSubType,
+    Storage,
     serialize,
     to_graph,
 )
@@ -53,6 +56,9 @@ _agents = st.lists(_ids, min_size=1, max_size=4, unique=True).map(
     lambda ids: {i.value: Agent(i, f"agent {i.value}", AgentType.SOFTWARE) for i in ids}
 )
 
+_storage = st.builds(Storage, _text, _text, st.none() | _text)
+_fixity = st.builds(Fixity, st.sampled_from(list(HashFunction)), _text)
+
 
 @st.composite
 def _documents(draw: st.DrawFn) -> tuple[list[PremisObject], list[Event], dict[str, Agent]]:
@@ -74,6 +80,13 @@ def _documents(draw: st.DrawFn) -> tuple[list[PremisObject], list[Event], dict[s
                     Relationship(draw(st.sampled_from(list(RelationshipSubType))), related)
                     for related in draw(st.lists(_ids, max_size=2))
                 ),
+                storage=()
+                if category is ObjectCategory.INTELLECTUAL_ENTITY
+                else tuple(draw(st.lists(_storage, max_size=2, unique=True))),
+                fixity=tuple(draw(st.lists(_fixity, max_size=2, unique=True)))
+                if needs_format
+                else (),
+                size=draw(st.none() | st.integers(0, 2**63 - 1)) if needs_format else None,
             )
         )
     events = []

@@ -111,7 +111,12 @@ def test_controlled_terms_carry_authority_attributes_and_nothing_else_does() -> 
         "linkingAgentRole",
         "linkingObjectRole",
         "agentType",
+        "messageDigestAlgorithm",
     }
+    (md5,) = _elements(root, "//premis:messageDigestAlgorithm[.='MD5']")
+    assert md5.get("valueURI") == (
+        "http://id.loc.gov/vocabulary/preservation/cryptographicHashFunctions/md5"
+    )
     (fix,) = _elements(root, "//premis:eventType[.='fixity check']")
     assert dict(fix.items()) == {
         "authority": "eventType",

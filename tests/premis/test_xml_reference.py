@@ -24,6 +24,8 @@ from premis import (
     Event,
     EventOutcome,
     EventType,
+    Fixity,
+    HashFunction,
     Identifier,
     LinkingAgent,
     LinkingObject,
@@ -33,6 +35,7 @@ from premis import (
     PremisObject,
     Relationship,
     RelationshipSubType,
+    Storage,
     document_bytes,
     write_document,
 )
@@ -90,6 +93,8 @@ _event = st.builds(
     objects=st.lists(_linking_object, max_size=3).map(tuple),
 )
 _relationship = st.builds(Relationship, st.sampled_from(list(RelationshipSubType)), _identifier)
+_storage = st.builds(Storage, _text, _text, st.none() | _text)
+_fixity = st.builds(Fixity, st.sampled_from(list(HashFunction)), _text)
 
 
 @st.composite
@@ -102,6 +107,11 @@ def _object(draw: st.DrawFn) -> PremisObject:
         original_name=None if category is ObjectCategory.BITSTREAM else draw(st.none() | _text),
         format_name=draw(_text) if has_format else None,
         relationships=tuple(draw(st.lists(_relationship, max_size=2))),
+        storage=()
+        if category is ObjectCategory.INTELLECTUAL_ENTITY
+        else tuple(draw(st.lists(_storage, max_size=2, unique=True))),
+        fixity=tuple(draw(st.lists(_fixity, max_size=2, unique=True))) if has_format else (),
+        size=draw(st.none() | st.integers(0, 2**63 - 1)) if has_format else None,
     )
 
 

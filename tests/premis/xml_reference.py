@@ -1,7 +1,8 @@
 """The PREMIS XML writer as it was before the fragment writer (commit d18fca9's premis/xml.py),
 kept unchanged below this docstring (but for issue 14's `version` on every object, event and
-agent and its version-specific schemaLocation) as the reference the fragment writer must match
-byte for byte (tests/premis/test_xml_reference.py) and as the "before" of bench/premis_xml.py.
+agent, its version-specific schemaLocation, and an object's fixity, size and storage) as the
+reference the fragment writer must match byte for byte (tests/premis/test_xml_reference.py)
+and as the "before" of bench/premis_xml.py.
 
 It builds a node tree per event and writes it element by element through lxml's `xmlfile`,
 which escapes the text: slower, but independent of the new writer's own escaping.
@@ -129,10 +130,29 @@ def _object_node(obj: PremisObject) -> _Node:
     """
     children = [_element("objectIdentifier", *_identifier("objectIdentifier", obj.identifier))]
     if obj.format_name is not None:
+        characteristics = [
+            _element(
+                "fixity",
+                _term("messageDigestAlgorithm", fixity.algorithm),
+                _text("messageDigest", fixity.digest),
+            )
+            for fixity in obj.fixity
+        ]
+        if obj.size is not None:
+            characteristics.append(_text("size", str(obj.size)))
         designation = _element("formatDesignation", _text("formatName", obj.format_name))
-        children.append(_element("objectCharacteristics", _element("format", designation)))
+        characteristics.append(_element("format", designation))
+        children.append(_element("objectCharacteristics", *characteristics))
     if obj.original_name is not None:
         children.append(_text("originalName", obj.original_name))
+    for storage in obj.storage:
+        location = _element(
+            "contentLocation",
+            _text("contentLocationType", storage.location_type),
+            _text("contentLocationValue", storage.location),
+        )
+        medium = () if storage.medium is None else (_text("storageMedium", storage.medium),)
+        children.append(_element("storage", location, *medium))
     for rel in obj.relationships:
         related = _identifier("relatedObjectIdentifier", rel.related)
         children.append(

@@ -77,12 +77,17 @@ def test_every_event_is_linked_to_the_object_and_every_agent_resolves(store) -> 
     assert len(events) == 5
     times = [e.findtext(f"{P}eventDateTime") for e in events]
     assert all(datetime.fromisoformat(t).tzinfo is not None for t in times)
+    described = {
+        o.findtext(f"{P}objectIdentifier/{P}objectIdentifierValue") for o in root.iter(f"{P}object")
+    }
     for event in events:
         objects = [
             o.findtext(f"{P}linkingObjectIdentifierValue")
             for o in event.iter(f"{P}linkingObjectIdentifier")
         ]
-        assert "druid:bj102hs9687" in objects
+        # The druid, or the version the event is about, comes first; every link is described.
+        assert objects[0] in {"druid:bj102hs9687", "druid:bj102hs9687/v0001"}
+        assert set(objects) <= described
         links = event.findall(f"{P}linkingAgentIdentifier")
         assert links
         for link in links:
@@ -97,7 +102,7 @@ def test_every_event_is_linked_to_the_object_and_every_agent_resolves(store) -> 
     assert kinds == {"software", "organization"}
 
 
-def test_versions_are_representations_of_the_entity(store) -> None:
+def test_versions_are_representations_of_the_entity_and_files_their_parts(store) -> None:
     ingest_bytes(store, OBJECT_LOG.encode())
     root = etree.fromstring(_export(store))
     xsi = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -108,6 +113,9 @@ def test_versions_are_representations_of_the_entity(store) -> None:
     assert objects == [
         ("premis:intellectualEntity", "druid:bj102hs9687"),
         ("premis:representation", "druid:bj102hs9687/v0001"),
+        # The file the failed check names, and the zip part copy the replication made.
+        ("premis:file", "druid:bj102hs9687/v0001/data/content/eric-smith-dissertation.pdf"),
+        ("premis:file", "aws_s3_west_2:bj/102/hs/9687/bj102hs9687.v0001.zip"),
     ]
 
 
