@@ -4,6 +4,7 @@ commands over the event store (the three queries ask a deployed API instead with
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -236,6 +237,14 @@ def state(
     default=None,
     help="the organisation agent's name [env PROV_ORGANIZATION]",
 )
+@click.option(
+    "--agents",
+    "agents_file",
+    type=Text(),
+    envvar="PROV_AGENTS",
+    default=None,
+    help="TOML file of agents and the names they are known by (see the README) [env PROV_AGENTS]",
+)
 def premis(
     druid: str,
     store_url: str | None,
@@ -246,6 +255,7 @@ def premis(
     validate: bool,
     mets: bool,
     organization: str | None,
+    agents_file: str | None,
 ) -> None:
     """Export one object's history as a PREMIS 3 document."""
     client = api_client(store_url, api_url, region)
@@ -263,6 +273,13 @@ def premis(
                 "--organization names the agent when PREMIS is made from a store; the API uses "
                 "the one it was deployed with"
             )
+        if click.get_current_context().get_parameter_source("agents_file") is (
+            ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError(
+                "--agents names agents when PREMIS is made from a store; the API uses the "
+                "registry it was deployed with"
+            )
         if validate and fmt != "xml":
             raise FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
         write_premis(client.premis(druid, fmt), target=output, validate=validate)
@@ -272,6 +289,10 @@ def premis(
 
     refuse_writing_the_store(output, store_url)
     options = ExportOptions(organization=organization) if organization else ExportOptions()
+    if agents_file:
+        from provenance.domain.agent_registry import load_registry
+
+        options = replace(options, agents=load_registry(agents_file))
     with open_store(store_url) as store:
         export_object(
             store, druid, fmt=fmt, target=output, validate=validate, options=options, mets=mets

@@ -1,7 +1,9 @@
 """The PREMIS mapping: one object's stored events -> a PREMIS 3 document (XML, Turtle, JSON-LD).
 
 Owns the choices the `premis` library leaves to its caller: identifier types, which domain
-events are PREMIS events, how agents and linked objects are named, the organisation agent.
+events are PREMIS events, how linked objects are named, the organisation agent. Agents are
+named by the agent registry (`provenance.domain.agent_registry`); an event's detail and outcome
+come from `provenance.query.premis_outcomes`.
 Events are read from the store page by page and written as they come, so an object with
 100,000 events never sits in memory as a whole (XML; RDF graphs are built in memory).
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import BinaryIO, Literal
 
 import premis
 from eventstore import EventStore
@@ -20,7 +22,6 @@ from premis import (
     AgentRole,
     AgentType,
     Event,
-    EventOutcome,
     EventType,
     Identifier,
     LinkingAgent,
@@ -31,11 +32,13 @@ from premis import (
     Relationship,
     RelationshipSubType,
 )
+from provenance.domain.agent_registry import DEFAULT_REGISTRY, AgentRegistry, ResolvedAgent
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
 from provenance.domain.events import AnyEvent, load_event
 from provenance.files.output_file import STDOUT, open_output
 from provenance.projections import object_state
+from provenance.query.premis_outcomes import describe
 
 Format = Literal["xml", "turtle", "json-ld"]
 PAGE = 1_000
@@ -45,11 +48,6 @@ ID_DRUID = "druid"
 ID_VERSION = "druid version"
 ID_EVENT = "UUID"
 ID_AGENT = "local"
-_OUTCOMES = {
-    "success": EventOutcome.SUCCESS,
-    "fail": EventOutcome.FAIL,
-    "warning": EventOutcome.WARNING,
-}
 _AGENT_TYPES = {
     "software": AgentType.SOFTWARE,
     "organization": AgentType.ORGANIZATION,
@@ -61,8 +59,10 @@ _LINK_ROLES = {"source": (ObjectRole.SOURCE,), "outcome": (ObjectRole.OUTCOME,),
 
 @dataclass(frozen=True, slots=True)
 class ExportOptions:
-    # The CLI reads $PROV_ORGANIZATION (click's envvar); the library takes no hidden input.
+    # The CLI reads $PROV_ORGANIZATION and $PROV_AGENTS (click's envvar); the library takes no
+    # hidden input.
     organization: str = DEFAULT_ORGANIZATION
+    agents: AgentRegistry = DEFAULT_REGISTRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,7 @@ class EventMapper:
 
     def __init__(self, druid: str, options: ExportOptions) -> None:
         self.druid = druid
+        self.registry = options.agents
         self.entity = Identifier(ID_DRUID, druid)
         self.organization = Agent(
             identifier=Identifier(ID_AGENT, f"organization/{options.organization}"),
@@ -118,16 +119,23 @@ class EventMapper:
         self._agent_links: dict[str, LinkingAgent] = {}
         self._object_links: dict[tuple[Identifier, tuple[ObjectRole, ...]], LinkingObject] = {}
 
-    def agent_link(self, event: AnyEvent) -> LinkingAgent:
+    def registered_agent(self, event: AnyEvent) -> ResolvedAgent:
+        """The registry's agent of `event.agent`: one per system (and version)."""
         ref = event.agent
-        value = f"{ref.kind}/{ref.name}" + (f"@{ref.version}" if ref.version else "")
+        return self.registry.resolve(ref.name, ref.kind, ref.version or None)
+
+    def agent_link(self, event: AnyEvent) -> LinkingAgent:
+        """The executing-program link of `event`'s agent, its agent record kept for the
+        document."""
+        agent = self.registered_agent(event)
+        value = agent.identifier
         link = self._agent_links.get(value)
         if link is None:
             self.agents[value] = Agent(
                 identifier=Identifier(ID_AGENT, value),
-                name=ref.name,
-                type=_AGENT_TYPES[ref.kind],
-                version=ref.version,
+                name=agent.name,
+                type=_AGENT_TYPES[agent.kind],
+                version=agent.version,
             )
             link = LinkingAgent(Identifier(ID_AGENT, value), (AgentRole.EXECUTING_PROGRAM,))
             self._agent_links[value] = link
@@ -160,41 +168,19 @@ class EventMapper:
             if identifier not in seen:
                 seen.add(identifier)
                 objects.append(self._object_link(identifier, _LINK_ROLES[linked.role]))
-        notes = [note for note in (_result_note(event), event.detail) if note]
+        described = describe(event, self.registered_agent(event))
         return Event(
             identifier=Identifier(ID_EVENT, event.event_id),
             type=EventType.from_code(event.premis_type),
             date_time=event.occurred_at,
-            detail=_describe(event),
-            outcome=_OUTCOMES[event.outcome] if event.outcome else None,
-            outcome_notes=tuple(notes),
+            detail=described.detail,
+            detail_extensions=described.detail_extensions,
+            outcome=described.outcome,
+            outcome_notes=described.outcome_notes,
+            outcome_extensions=described.outcome_extensions,
             agents=(self.agent_link(event), self._organization_link),
             objects=tuple(objects),
         )
-
-
-def _result_note(event: AnyEvent) -> str | None:
-    code = getattr(event, "result_code", None)
-    return f"result code {code}" if code else None
-
-
-def _describe(event: AnyEvent) -> str:
-    """eventDetail: what was done, where, by which check or step (the message goes to notes)."""
-    fields: dict[str, Any] = event.__dict__
-    parts: list[str] = [event.type]
-    for label, key in (
-        ("check", "check"),
-        ("workflow", "workflow"),
-        ("step", "step"),
-        ("storage root", "storage_root"),
-        ("endpoint", "endpoint"),
-        ("event type", "event_type"),
-        ("status", "status"),
-    ):
-        value = fields.get(key)
-        if value:
-            parts.append(f"{label} {value}")
-    return "; ".join(parts)
 
 
 def premis_events(store: EventStore, mapper: EventMapper, stream: str) -> Iterator[Event]:
