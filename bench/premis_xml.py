@@ -92,6 +92,17 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
             leaf(xf, inner, prefix + "Value", ident.value)
             xf.write(outer)
 
+    def extension(xf: Any, depth: int, name: str, ext: Any) -> None:
+        outer, inner = "\n" + "  " * depth, "\n" + "  " * (depth + 1)
+        ns = f"{{{ext.namespace}}}"
+        xf.write(outer)
+        with xf.element(p + name, nsmap={ext.prefix: ext.namespace}):
+            for field in ext.fields:
+                xf.write(inner)
+                with xf.element(ns + field.name):
+                    xf.write(field.value)
+            xf.write(outer)
+
     def links(xf: Any, prefix: str, role_name: str, linked: Any) -> None:
         for link in linked:
             xf.write("\n    ")
@@ -128,20 +139,30 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
                     identifier(xf, 2, "eventIdentifier", event.identifier)
                     term(xf, "\n    ", "eventType", event.type)
                     leaf(xf, "\n    ", "eventDateTime", event.date_time.isoformat())
-                    if event.detail is not None:
+                    if event.detail is not None or event.detail_extensions:
                         xf.write("\n    ")
                         with xf.element(p + "eventDetailInformation"):
-                            leaf(xf, "\n      ", "eventDetail", event.detail)
+                            if event.detail is not None:
+                                leaf(xf, "\n      ", "eventDetail", event.detail)
+                            for ext in event.detail_extensions:
+                                extension(xf, 3, "eventDetailExtension", ext)
                             xf.write("\n    ")
-                    if event.outcome is not None or event.outcome_notes:
+                    outcome_details = [(note,) for note in event.outcome_notes]
+                    if event.outcome_extensions and not outcome_details:
+                        outcome_details = [()]
+                    if event.outcome is not None or outcome_details:
                         xf.write("\n    ")
                         with xf.element(p + "eventOutcomeInformation"):
                             if event.outcome is not None:
                                 term(xf, "\n      ", "eventOutcome", event.outcome)
-                            for note in event.outcome_notes:
+                            for index, note in enumerate(outcome_details):
                                 xf.write("\n      ")
                                 with xf.element(p + "eventOutcomeDetail"):
-                                    leaf(xf, "\n        ", "eventOutcomeDetailNote", note)
+                                    if note:
+                                        leaf(xf, "\n        ", "eventOutcomeDetailNote", note[0])
+                                    # The extensions go with the first detail.
+                                    for ext in () if index else event.outcome_extensions:
+                                        extension(xf, 4, "eventOutcomeDetailExtension", ext)
                                     xf.write("\n      ")
                             xf.write("\n    ")
                     links(xf, "linkingAgentIdentifier", "linkingAgentRole", event.agents)

@@ -11,7 +11,8 @@ Also owns the two rules both serializers share: how a date-time is written
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -273,9 +274,64 @@ class LinkingObject:
         _require_unique(_freeze_tuple(self, "roles", ObjectRole, "linking object roles"), "roles")
 
 
+# Extension content: element names are ASCII NCNames, and the namespace an absolute URI with
+# nothing an attribute would have to escape (it is written as an `xmlns:` declaration).
+_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*")
+_NAMESPACE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[!#-%'-;=?-\[\]-~]+")
+# Prefixes the document declares itself (and `xml*`, reserved by XML): never an extension's.
+_RESERVED_PREFIXES = ("premis", "xsi", "mets", "xlink")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionField:
+    """One element of an extension: a local name in the extension's namespace and its text."""
+
+    name: str
+    value: str
+
+    def __post_init__(self) -> None:
+        _require_instance(self.name, str, "extension field name")
+        if _NCNAME.fullmatch(self.name) is None:
+            raise PremisModelError(f"extension field name {self.name!r} is not an XML name")
+        _require_text(self.value, f"extension field {self.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """The content of an `eventDetailExtension` or `eventOutcomeDetailExtension`: flat elements
+    in one namespace, in the order given (a name may repeat, e.g. one `error` per error).
+
+    The writers declare `namespace` with `prefix` on the extension element itself, so the
+    document's root and its other elements are the same with or without extensions.
+    """
+
+    namespace: str
+    prefix: str
+    fields: tuple[ExtensionField, ...]
+
+    def __post_init__(self) -> None:
+        _require_instance(self.namespace, str, "extension namespace")
+        if _NAMESPACE.fullmatch(self.namespace) is None:
+            raise PremisModelError(f"extension namespace {self.namespace!r} is not a plain URI")
+        _require_instance(self.prefix, str, "extension prefix")
+        if (
+            _NCNAME.fullmatch(self.prefix) is None
+            or self.prefix in _RESERVED_PREFIXES
+            or self.prefix.casefold().startswith("xml")
+        ):
+            raise PremisModelError(f"extension prefix {self.prefix!r} is not a free XML prefix")
+        if not _freeze_tuple(self, "fields", ExtensionField, "extension fields"):
+            raise PremisModelError("an extension needs at least one field")
+
+    @classmethod
+    def of(cls, namespace: str, prefix: str, pairs: Iterable[tuple[str, str]]) -> Extension:
+        """An extension from (name, value) pairs."""
+        return cls(namespace, prefix, tuple(ExtensionField(name, value) for name, value in pairs))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """A PREMIS event (keyword arguments only: nine fields are too many to pass by position).
+    """A PREMIS event (keyword arguments only: ten fields are too many to pass by position).
 
     `date_time` is when the event was done (its source reported it finished): XML's single
     `eventDateTime`, RDF's `prov:endedAtTime`. `started_at`, when a source states it, is when
@@ -284,6 +340,11 @@ class Event:
     whole-minute offset (ISO 8601 and xsd:dateTime cannot write seconds in an offset). At least
     one agent link is required: an event nobody did cannot be audited. `detail` and each
     outcome note must be non-blank when given.
+
+    Structured parts: `detail_extensions` go in `eventDetailInformation` after `detail`;
+    `outcome_extensions` in the first `eventOutcomeDetail`, with the first outcome note (or on
+    their own when there is no note): human text in notes, fields an auditor filters by in
+    extensions.
     """
 
     identifier: Identifier
@@ -291,8 +352,10 @@ class Event:
     date_time: datetime
     started_at: datetime | None = None
     detail: str | None = None
+    detail_extensions: tuple[Extension, ...] = ()
     outcome: EventOutcome | None = None
     outcome_notes: tuple[str, ...] = ()
+    outcome_extensions: tuple[Extension, ...] = ()
     agents: tuple[LinkingAgent, ...]
     objects: tuple[LinkingObject, ...] = ()
 
@@ -312,6 +375,8 @@ class Event:
         if self.outcome is not None:
             _require_instance(self.outcome, EventOutcome, f"{where}: outcome")
         _freeze_tuple(self, "outcome_notes", str, f"{where}: outcome_notes")
+        _freeze_tuple(self, "detail_extensions", Extension, f"{where}: detail_extensions")
+        _freeze_tuple(self, "outcome_extensions", Extension, f"{where}: outcome_extensions")
         if not _freeze_tuple(self, "agents", LinkingAgent, f"{where}: agents"):
             raise PremisModelError(f"{where}: needs at least one linking agent")
         _freeze_tuple(self, "objects", LinkingObject, f"{where}: objects")

@@ -288,6 +288,8 @@ class TripleMapper:
             triples.append((subject, OUTCOME, _TERMS[event.outcome]))
         for note in event.outcome_notes:
             triples.append((subject, OUTCOME_NOTE, _text(note)))
+        # Detail and outcome extensions are XML only: the PREMIS ontology has no place for them,
+        # and their elements belong to the caller's namespace, with no published RDF terms.
         for agent_link in event.agents:
             agent = self.uri(agent_link.identifier)
             # The role properties are sub-properties of prov:wasAssociatedWith; stating the

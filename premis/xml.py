@@ -37,6 +37,7 @@ from premis.model import (
     Agent,
     AgentSource,
     Event,
+    Extension,
     Identifier,
     LinkingAgent,
     LinkingObject,
@@ -255,6 +256,45 @@ def _linking_object(link: LinkingObject) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _extension(depth: int, name: str, extension: Extension) -> str:
+    """An extension element declaring its namespace, one child per field (values are few and
+    repeat across events: each fragment is made once).
+
+    <premis:eventDetailExtension xmlns:sdr="urn:example:sdr">
+      <sdr:check>validate_checksums</sdr:check>
+    </premis:eventDetailExtension>
+    """
+    prefix = extension.prefix
+    indent = _INDENT[depth]
+    inner = _INDENT[depth + 1]
+    # The model allows only a namespace with nothing to escape and an NCName prefix.
+    children = "".join(
+        f"{inner}<{prefix}:{field.name}>{_text(field.value)}</{prefix}:{field.name}>"
+        for field in extension.fields
+    )
+    return (
+        f'{indent}<premis:{name} xmlns:{prefix}="{extension.namespace}">'
+        f"{children}{indent}</premis:{name}>"
+    )
+
+
+def _outcome_details(event: Event) -> list[str]:
+    """One eventOutcomeDetail per note; the extensions go with the first (alone if none)."""
+    extensions = [
+        _extension(4, "eventOutcomeDetailExtension", extension)
+        for extension in event.outcome_extensions
+    ]
+    notes = [_leaf(4, "eventOutcomeDetailNote", note) for note in event.outcome_notes]
+    if not notes:
+        return [_wrap(3, "eventOutcomeDetail", *extensions)] if extensions else []
+    first, *others = notes
+    return [
+        _wrap(3, "eventOutcomeDetail", first, *extensions),
+        *(_wrap(3, "eventOutcomeDetail", note) for note in others),
+    ]
+
+
 def _event(event: Event) -> str:
     """An event, children in the XSD order.
 
@@ -265,13 +305,19 @@ def _event(event: Event) -> str:
       </premis:eventIdentifier>
       <premis:eventType authority=".." authorityURI=".." valueURI="..">fixity check</...>
       <premis:eventDateTime>2026-03-01T22:14:05.123456+00:00</premis:eventDateTime>
-      <premis:eventDetailInformation>                     (when there is a detail)
-        <premis:eventDetail>checksums match</premis:eventDetail>
+      <premis:eventDetailInformation>                     (when detail or extensions)
+        <premis:eventDetail>program="preservation_catalog"</premis:eventDetail>
+        <premis:eventDetailExtension xmlns:sdr="urn:example:sdr">   (one per extension)
+          <sdr:check>validate_checksums</sdr:check>
+        </premis:eventDetailExtension>
       </premis:eventDetailInformation>
-      <premis:eventOutcomeInformation>                    (when outcome or notes)
+      <premis:eventOutcomeInformation>                    (when outcome, notes or extensions)
         <premis:eventOutcome authority=".." authorityURI=".." valueURI="..">success</...>
-        <premis:eventOutcomeDetail>
+        <premis:eventOutcomeDetail>                       (one per note)
           <premis:eventOutcomeDetailNote>3 files</premis:eventOutcomeDetailNote>
+          <premis:eventOutcomeDetailExtension xmlns:sdr="urn:example:sdr">  (first detail)
+            <sdr:result_code>FILE_NOT_IN_MOAB</sdr:result_code>
+          </premis:eventOutcomeDetailExtension>
         </premis:eventOutcomeDetail>
       </premis:eventOutcomeInformation>
       <premis:linkingAgentIdentifier>
@@ -291,15 +337,18 @@ def _event(event: Event) -> str:
         _term(2, "eventType", event.type),
         _leaf(2, "eventDateTime", format_date_time(event.date_time)),
     ]
-    if event.detail is not None:
-        parts.append(_wrap(2, "eventDetailInformation", _leaf(3, "eventDetail", event.detail)))
-    if event.outcome is not None or event.outcome_notes:
+    if event.detail is not None or event.detail_extensions:
+        detail = [] if event.detail is None else [_leaf(3, "eventDetail", event.detail)]
+        detail.extend(
+            _extension(3, "eventDetailExtension", extension)
+            for extension in event.detail_extensions
+        )
+        parts.append(_wrap(2, "eventDetailInformation", *detail))
+    outcome_details = _outcome_details(event)
+    if event.outcome is not None or outcome_details:
         # An empty eventOutcomeInformation is invalid, hence the guard above.
         outcome = [] if event.outcome is None else [_term(3, "eventOutcome", event.outcome)]
-        outcome.extend(
-            _wrap(3, "eventOutcomeDetail", _leaf(4, "eventOutcomeDetailNote", note))
-            for note in event.outcome_notes
-        )
+        outcome.extend(outcome_details)
         parts.append(_wrap(2, "eventOutcomeInformation", *outcome))
     parts.extend(map(_linking_agent, event.agents))
     parts.extend(map(_linking_object, event.objects))

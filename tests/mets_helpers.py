@@ -74,13 +74,15 @@ def assert_valid_mets(document: bytes) -> None:
 
 
 class EventFacts(NamedTuple):
-    """What an auditor reads off an event: identifier, type, time, outcome, linked agents."""
+    """What an auditor reads off an event: identifier, type, time, outcome, linked agents, and
+    the eventDetail (`program="..."; version="..."` in this project's exports)."""
 
     identifier: str
     type: str
     date_time: str
     outcome: str
     agents: tuple[tuple[str, str, tuple[str, ...]], ...]
+    detail: str
 
 
 def events_read_by_metsrw(document: bytes, label: str) -> list[EventFacts]:
@@ -102,6 +104,7 @@ def events_read_by_metsrw(document: bytes, label: str) -> list[EventFacts]:
             for link in event.findall("linking_agent_identifier")
         )
         outcome = event.findtext("event_outcome_information/event_outcome")
+        detail = event.findtext("event_detail_information/event_detail")
         facts.append(
             EventFacts(
                 event.event_identifier_value,
@@ -109,9 +112,17 @@ def events_read_by_metsrw(document: bytes, label: str) -> list[EventFacts]:
                 event.event_date_time,
                 outcome or "",
                 agents,
+                detail or "",
             )
         )
     return facts
+
+
+def program_and_version_read_by_metsrw(document: bytes, label: str) -> list[dict[str, str]]:
+    """Each event's eventDetail as metsrw 0.7 parses it (`PREMISEvent.parsed_event_detail`),
+    the way Archivematica reads the program and version of an event."""
+    entry = metsrw.METSDocument.fromstring(document).get_file(type="Directory", label=label)
+    return [dict(event.parsed_event_detail) for event in entry.get_premis_events()]
 
 
 def premis_find(link: Any, name: str) -> str:
@@ -140,6 +151,7 @@ def events_in_premis(document: bytes) -> list[EventFacts]:
                 event.findtext(f"{PREMIS}eventDateTime") or "",
                 event.findtext(f"{PREMIS}eventOutcomeInformation/{PREMIS}eventOutcome") or "",
                 agents,
+                event.findtext(f"{PREMIS}eventDetailInformation/{PREMIS}eventDetail") or "",
             )
         )
     return facts

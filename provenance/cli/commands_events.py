@@ -245,6 +245,14 @@ def state(
     help="absolute IRI ending in / or : under which Turtle and JSON-LD name resources not "
     "named by a UUID [default urn:x-local:premis:; env PROV_PREMIS_BASE_URI]",
 )
+@click.option(
+    "--agents",
+    "agents_file",
+    type=Text(),
+    envvar="PROV_AGENTS",
+    default=None,
+    help="TOML file of agents and the names they are known by (see the README) [env PROV_AGENTS]",
+)
 def premis(
     druid: str,
     store_url: str | None,
@@ -256,6 +264,7 @@ def premis(
     mets: bool,
     organization: str | None,
     base_uri: str | None,
+    agents_file: str | None,
 ) -> None:
     """Export one object's history as a PREMIS 3 document."""
     from click.core import ParameterSource
@@ -277,6 +286,13 @@ def premis(
                 "--organization names the agent when PREMIS is made from a store; the API uses "
                 "the one it was deployed with"
             )
+        if click.get_current_context().get_parameter_source("agents_file") is (
+            ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError(
+                "--agents names agents when PREMIS is made from a store; the API uses the "
+                "registry it was deployed with"
+            )
         if validate and fmt != "xml":
             raise FailError("--validate checks the XML against the PREMIS XSD: use --format xml")
         write_premis(client.premis(druid, fmt, base_uri), target=output, validate=validate)
@@ -290,6 +306,10 @@ def premis(
         options = replace(options, organization=organization)
     if base_uri:
         options = replace(options, base_uri=base_uri)
+    if agents_file:
+        from provenance.domain.agent_registry import load_registry
+
+        options = replace(options, agents=load_registry(agents_file))
     with open_store(store_url) as store:
         export_object(
             store, druid, fmt=fmt, target=output, validate=validate, options=options, mets=mets

@@ -1,9 +1,12 @@
 """The PREMIS mapping: one object's stored events -> a PREMIS 3 document (XML, Turtle, JSON-LD).
 
 Owns the choices the `premis` library leaves to its caller: identifier types, which domain
-events are PREMIS events, how agents are named, the organisation agent. Which objects a
-document describes, and each event's links to them with their roles, are
-`provenance.query.premis_objects`'s: the stream is read twice, the objects first.
+events are PREMIS events, the organisation agent. Which objects a document describes, and
+each event's links to them with their roles, are `provenance.query.premis_objects`'s: the stream
+is read twice, the objects first. Agents are named by the agent registry
+(`provenance.domain.agent_registry`); an event's detail and outcome come from
+`provenance.query.premis_outcomes`. One PREMIS event per action (`provenance.domain.actions`):
+the notifications that repeat an action enrich its event (`EventMapper.action_to_premis`).
 Events are read from the store page by page and written as they come, so an object with
 100,000 events never sits in memory as a whole (XML; RDF graphs are built in memory).
 """
@@ -15,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import BinaryIO, Literal
 
 import premis
 from eventstore import EventStore
@@ -24,19 +27,20 @@ from premis import (
     AgentRole,
     AgentType,
     Event,
-    EventOutcome,
     EventType,
     Identifier,
     LinkingAgent,
     PremisObject,
 )
 from premis.rdf_triples import DEFAULT_BASE_URI
+from provenance.domain.agent_registry import DEFAULT_REGISTRY, AgentRegistry, ResolvedAgent
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
 from provenance.domain.events import EVENT_ADAPTER, AnyEvent, StepRecorded, load_event
 from provenance.files.output_file import STDOUT, open_output
 from provenance.projections.object_actions import Report, object_actions
 from provenance.query.premis_objects import ID_DRUID, PremisObjects
+from provenance.query.premis_outcomes import describe, outcome_notes, repeated_by
 
 Format = Literal["xml", "turtle", "json-ld"]
 PAGE = 1_000
@@ -44,11 +48,6 @@ _LONGEST_STEP_S = 366 * 24 * 3600.0
 DEFAULT_ORGANIZATION = "Stanford Digital Repository"
 ID_EVENT = "UUID"
 ID_AGENT = "local"
-_OUTCOMES = {
-    "success": EventOutcome.SUCCESS,
-    "fail": EventOutcome.FAIL,
-    "warning": EventOutcome.WARNING,
-}
 _AGENT_TYPES = {
     "software": AgentType.SOFTWARE,
     "organization": AgentType.ORGANIZATION,
@@ -59,12 +58,13 @@ _AGENT_TYPES = {
 
 @dataclass(frozen=True, slots=True)
 class ExportOptions:
-    # The CLI reads $PROV_ORGANIZATION and $PROV_PREMIS_BASE_URI (click's envvar); the library
-    # takes no hidden input.
+    # The CLI reads $PROV_ORGANIZATION, $PROV_PREMIS_BASE_URI and $PROV_AGENTS (click's
+    # envvar); the library takes no hidden input.
     organization: str = DEFAULT_ORGANIZATION
     # Where Turtle and JSON-LD mint the URIs of resources not named by a UUID (the XML names
     # everything by its identifier and has no use for it); checked by the `premis` library.
     base_uri: str = DEFAULT_BASE_URI
+    agents: AgentRegistry = DEFAULT_REGISTRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,7 @@ class EventMapper:
         self, druid: str, options: ExportOptions, objects: PremisObjects | None = None
     ) -> None:
         self.druid = druid
+        self.registry = options.agents
         self.entity = Identifier(ID_DRUID, druid)
         self.organization = Agent(
             identifier=Identifier(ID_AGENT, f"organization/{options.organization}"),
@@ -108,16 +109,23 @@ class EventMapper:
         self.objects = objects if objects is not None else PremisObjects(druid)
         self._agent_links: dict[str, LinkingAgent] = {}
 
-    def agent_link(self, event: AnyEvent) -> LinkingAgent:
+    def registered_agent(self, event: AnyEvent) -> ResolvedAgent:
+        """The registry's agent of `event.agent`: one per system (and version)."""
         ref = event.agent
-        value = f"{ref.kind}/{ref.name}" + (f"@{ref.version}" if ref.version else "")
+        return self.registry.resolve(ref.name, ref.kind, ref.version or None)
+
+    def agent_link(self, event: AnyEvent) -> LinkingAgent:
+        """The executing-program link of `event`'s agent, its agent record kept for the
+        document."""
+        agent = self.registered_agent(event)
+        value = agent.identifier
         link = self._agent_links.get(value)
         if link is None:
             self.agents[value] = Agent(
                 identifier=Identifier(ID_AGENT, value),
-                name=ref.name,
-                type=_AGENT_TYPES[ref.kind],
-                version=ref.version,
+                name=agent.name,
+                type=_AGENT_TYPES[agent.kind],
+                version=agent.version,
             )
             link = LinkingAgent(Identifier(ID_AGENT, value), (AgentRole.EXECUTING_PROGRAM,))
             self._agent_links[value] = link
@@ -127,43 +135,48 @@ class EventMapper:
         """The PREMIS event for a domain event, or None when it is not a PREMIS event."""
         if event.premis_type is None:
             return None
-        notes = [note for note in (_result_note(event), event.detail) if note]
+        described = describe(event, self.registered_agent(event))
         return Event(
             identifier=Identifier(ID_EVENT, event.event_id),
             type=EventType.from_code(event.premis_type),
             date_time=event.occurred_at,
             started_at=started_at(event),
-            detail=_describe(event),
-            outcome=_OUTCOMES[event.outcome] if event.outcome else None,
-            outcome_notes=tuple(notes),
+            detail=described.detail,
+            detail_extensions=described.detail_extensions,
+            outcome=described.outcome,
+            outcome_notes=described.outcome_notes,
+            outcome_extensions=described.outcome_extensions,
             agents=(self.agent_link(event), self._organization_link),
             objects=self.objects.links(event),
         )
 
     def action_to_premis(self, event: AnyEvent, notices: Sequence[AnyEvent]) -> Event | None:
         """The PREMIS event of one action: its report's, enriched by the notifications that
-        repeat it (`provenance.domain.actions`): each adds its agent (when another), the
-        objects it names, and a note with its own identifier; none adds an event."""
+        repeat it (`provenance.domain.actions`). Each adds its agent (when another), the
+        objects it names, its human text (when new) and a detail extension naming it
+        (`premis_outcomes.repeated_by`); none adds an event."""
         premis_event = self.to_premis(event)
         if premis_event is None or not notices:
             return premis_event
         agents = list(premis_event.agents)
         objects = list(premis_event.objects)
         notes = list(premis_event.outcome_notes)
+        extensions = list(premis_event.detail_extensions)
         for notice in notices:
             link = self.agent_link(notice)
             if all(link.identifier != known.identifier for known in agents):
                 agents.append(link)
-            repeated = self.to_premis(notice)
-            for linked in repeated.objects if repeated is not None else ():
+            for linked in self.objects.links(notice):
                 if all(linked.identifier != known.identifier for known in objects):
                     objects.append(linked)
-            notes.append(
-                f"also reported by {notice.source.type} as event {notice.event_id}"
-                + (f": {notice.detail}" if notice.detail else "")
-            )
+            notes += (note for note in outcome_notes(notice) if note not in notes)
+            extensions.append(repeated_by(notice))
         return dataclasses.replace(
-            premis_event, agents=tuple(agents), objects=tuple(objects), outcome_notes=tuple(notes)
+            premis_event,
+            agents=tuple(agents),
+            objects=tuple(objects),
+            outcome_notes=tuple(notes),
+            detail_extensions=tuple(extensions),
         )
 
 
@@ -176,30 +189,6 @@ def started_at(event: AnyEvent) -> datetime | None:
     if not 0 <= event.duration_s < _LONGEST_STEP_S:
         return None
     return event.occurred_at - timedelta(seconds=event.duration_s)
-
-
-def _result_note(event: AnyEvent) -> str | None:
-    code = getattr(event, "result_code", None)
-    return f"result code {code}" if code else None
-
-
-def _describe(event: AnyEvent) -> str:
-    """eventDetail: what was done, where, by which check or step (the message goes to notes)."""
-    fields: dict[str, Any] = event.__dict__
-    parts: list[str] = [event.type]
-    for label, key in (
-        ("check", "check"),
-        ("workflow", "workflow"),
-        ("step", "step"),
-        ("storage root", "storage_root"),
-        ("endpoint", "endpoint"),
-        ("event type", "event_type"),
-        ("status", "status"),
-    ):
-        value = fields.get(key)
-        if value:
-            parts.append(f"{label} {value}")
-    return "; ".join(parts)
 
 
 def _domain_events(store: EventStore, stream: str) -> Iterator[AnyEvent]:

@@ -339,3 +339,54 @@ def test_premis_mets_is_refused_with_the_api(capsys):
     code, out, err = run(capsys, "premis", "bj102hs9687", "--api", "http://127.0.0.1:9", "--mets")
     assert (code, out) == (1, "")
     assert "--mets reads a store: the API serves PREMIS XML only" in err
+
+
+def test_premis_agents_file_names_the_agents(capsys, url, log_file, tmp_path, monkeypatch):
+    run(capsys, "ingest", "--store", url, str(log_file))
+    agents = tmp_path / "agents.toml"
+    agents.write_text('[agents.preservation_catalog]\nname = "SDR Preservation Catalog"\n')
+    code, out, err = run(capsys, "premis", "bj102hs9687", "--store", url, "--agents", str(agents))
+    assert (code, err) == (0, "")
+    assert out.count("<premis:agentName>SDR Preservation Catalog</premis:agentName>") == 1
+    assert 'program="SDR Preservation Catalog"' in out
+    monkeypatch.setenv("PROV_AGENTS", str(agents))
+    assert run(capsys, "premis", "bj102hs9687", "--store", url)[1] == out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[agents.a]\nname = 1\n", "agents.a.name must be a non-empty string"),
+        ("[agents.a\n", "not TOML: "),
+        (None, "cannot read it: No such file or directory"),
+    ],
+)
+def test_premis_bad_agents_file_is_a_one_line_error(capsys, url, log_file, tmp_path, text, message):
+    run(capsys, "ingest", "--store", url, str(log_file))
+    agents = tmp_path / "agents.toml"
+    if text is not None:
+        agents.write_text(text)
+    code, out, err = run(capsys, "premis", "bj102hs9687", "--store", url, "--agents", str(agents))
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and f"agents file {agents}: {message}" in err
+
+
+def test_premis_agents_is_refused_with_the_api(capsys, tmp_path):
+    code, _, err = run(
+        capsys, "premis", "bj102hs9687", "--api", "http://127.0.0.1:9", "--agents", "a.toml"
+    )
+    assert code == 1 and "--agents names agents when PREMIS is made from a store" in err
+
+
+def test_premis_output_file_mode_follows_the_umask(capsys, url, log_file, tmp_path):
+    """Issue 11: new files follow the umask (PREMIS is not a secret: no 0600 here)."""
+    import os
+
+    run(capsys, "ingest", "--store", url, str(log_file))
+    target = tmp_path / "out.xml"
+    old = os.umask(0o027)
+    try:
+        assert run(capsys, "premis", "bj102hs9687", "--store", url, "-o", str(target))[0] == 0
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o640

@@ -116,7 +116,7 @@ def test_history_state_and_premis_are_the_same_whatever_the_ingest_order(tmp_pat
         "WorkflowStepRecorded": 2,
     }
     assert document.count(b"<premis:event ") == 5  # the status change is no PREMIS event
-    assert document.count(b"also reported by sdr-events") == 3
+    assert document.count(b"<sdrprov:report_source>sdr-events<") == 3
 
 
 def test_history_pages_give_the_actions_of_one_read(store) -> None:

@@ -14,6 +14,7 @@ from premis import (
     Event,
     EventOutcome,
     EventType,
+    Extension,
     Fixity,
     HashFunction,
     Identifier,
@@ -60,6 +61,14 @@ SERVER = Agent(
     AgentType.HARDWARE,
     notes=("primary storage root", "fixture_sr3"),
 )
+
+
+SDR = "urn:example:sdr"
+"""The namespace of the extensions in `full` (one prefix, `sdr`)."""
+
+
+def _sdr(*pairs: tuple[str, str]) -> tuple[Extension, ...]:
+    return (Extension.of(SDR, "sdr", pairs),)
 
 
 def _event_id(n: int) -> Identifier:
@@ -125,6 +134,7 @@ def full() -> Document:
             type=EventType.INGESTION_START,
             date_time=datetime(2026, 2, 27, 9, 30, tzinfo=PACIFIC),
             outcome=EventOutcome.SUCCESS,
+            outcome_extensions=_sdr(("status", "completed")),  # an extension without a note
             agents=(
                 LinkingAgent(CATALOG.identifier, (AgentRole.EXECUTING_PROGRAM,)),
                 LinkingAgent(CURATOR.identifier, (AgentRole.AUTHORIZER,)),
@@ -138,6 +148,10 @@ def full() -> Document:
             detail=NASTY_DETAIL,
             outcome=EventOutcome.FAIL,
             outcome_notes=("MOAB_FILE_CHECKSUM_MISMATCH", "1 of 12 files"),
+            # With the first note; the second value has what text escapes.
+            outcome_extensions=_sdr(
+                ("result_code", "MOAB_FILE_CHECKSUM_MISMATCH"), ("file_path", "a<&>\x01b.pdf")
+            ),
             agents=(
                 LinkingAgent(CATALOG.identifier, (AgentRole.EXECUTING_PROGRAM,)),
                 LinkingAgent(SERVER.identifier),
@@ -153,6 +167,7 @@ def full() -> Document:
             date_time=datetime(2026, 3, 2, 4, 0, tzinfo=UTC),
             started_at=datetime(2026, 3, 2, 3, 52, 30, tzinfo=UTC),  # RDF only: XML has one time
             outcome=EventOutcome.WARNING,
+            detail_extensions=_sdr(("endpoint", "aws_s3_west_2")),  # no eventDetail
             outcome_notes=("ZIP_PARTS_NOT_ALL_REPLICATED",),
             agents=(
                 LinkingAgent(LIBRARY.identifier, (AgentRole.IMPLEMENTER,)),
@@ -167,7 +182,11 @@ def full() -> Document:
             identifier=_event_id(4),
             type=EventType.VALIDATION,
             date_time=datetime(2026, 3, 3, 12, 0, 0, 1, tzinfo=UTC),
-            detail="check_catalog_version: VERSION_MATCHES",
+            detail='program="Preservation Catalog"; version="4.2.0"',
+            detail_extensions=(
+                *_sdr(("check", "check_catalog_version"), ("host", "sdr-storage-01")),
+                Extension.of("https://example.org/other#", "other", [("error", "one")]),
+            ),
             agents=(
                 LinkingAgent(
                     CATALOG.identifier, (AgentRole.VALIDATOR, AgentRole.EXECUTING_PROGRAM)

@@ -15,6 +15,8 @@ from premis import (
     AgentType,
     Event,
     EventType,
+    Extension,
+    ExtensionField,
     Fixity,
     HashFunction,
     Identifier,
@@ -116,6 +118,35 @@ def test_blank_text_is_refused(field: str) -> None:
 def test_a_single_string_is_not_taken_for_a_tuple_of_notes() -> None:
     with pytest.raises(PremisModelError, match="must be a tuple of str"):
         event(outcome_notes="one note")
+
+
+@pytest.mark.parametrize(
+    ("namespace", "prefix", "fields", "message"),
+    [
+        ("urn:x", "sdr", (), "at least one field"),
+        ("not a uri", "sdr", (("a", "b"),), "not a plain URI"),
+        ('urn:x"', "sdr", (("a", "b"),), "not a plain URI"),
+        ("urn:x", "premis", (("a", "b"),), "not a free XML prefix"),
+        ("urn:x", "XMLns", (("a", "b"),), "not a free XML prefix"),
+        ("urn:x", "a:b", (("a", "b"),), "not a free XML prefix"),
+        ("urn:x", "sdr", (("1a", "b"),), "not an XML name"),
+        ("urn:x", "sdr", (("a", " "),), "must not be empty"),
+    ],
+)
+def test_an_extension_is_checked(
+    namespace: str, prefix: str, fields: tuple[tuple[str, str], ...], message: str
+) -> None:
+    with pytest.raises(PremisModelError, match=message):
+        Extension.of(namespace, prefix, fields)
+
+
+def test_an_event_takes_extensions_as_tuples_of_extensions() -> None:
+    extension = Extension.of("urn:x", "sdr", [("a", "1"), ("a", "2")])
+    assert extension.fields == (ExtensionField("a", "1"), ExtensionField("a", "2"))
+    made = event(detail_extensions=[extension], outcome_extensions=[extension])
+    assert made.detail_extensions == made.outcome_extensions == (extension,)
+    with pytest.raises(PremisModelError, match="must be a Extension"):
+        event(outcome_extensions=(ExtensionField("a", "1"),))
 
 
 def test_roles_must_be_their_enum_and_unique() -> None:

@@ -24,6 +24,7 @@ from premis import (
     Event,
     EventOutcome,
     EventType,
+    Extension,
     Fixity,
     HashFunction,
     Identifier,
@@ -81,14 +82,26 @@ def _unique(kind: type[AgentRole] | type[ObjectRole]) -> st.SearchStrategy[tuple
 
 _linking_agent = st.builds(LinkingAgent, _identifier, _unique(AgentRole))
 _linking_object = st.builds(LinkingObject, _identifier, _unique(ObjectRole))
+_extension = st.builds(
+    Extension.of,
+    st.sampled_from(["urn:example:sdr", "https://example.org/ns#", "tag:example.org,2026:x"]),
+    st.sampled_from(["sdr", "x_1", "a.b-c"]),
+    st.lists(
+        st.tuples(st.from_regex(r"[A-Za-z_][A-Za-z0-9._-]{0,8}", fullmatch=True), _text),
+        min_size=1,
+        max_size=3,
+    ),
+)
 _event = st.builds(
     Event,
     identifier=_identifier,
     type=st.sampled_from(list(EventType)),
     date_time=_date_time,
     detail=st.none() | _text,
+    detail_extensions=st.lists(_extension, max_size=2).map(tuple),
     outcome=st.none() | st.sampled_from(list(EventOutcome)),
     outcome_notes=st.lists(_text, max_size=2).map(tuple),
+    outcome_extensions=st.lists(_extension, max_size=2).map(tuple),
     agents=st.lists(_linking_agent, min_size=1, max_size=3).map(tuple),
     objects=st.lists(_linking_object, max_size=3).map(tuple),
 )

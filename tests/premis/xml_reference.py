@@ -1,7 +1,8 @@
 """The PREMIS XML writer as it was before the fragment writer (commit d18fca9's premis/xml.py),
 kept unchanged below this docstring (but for issue 14's `version` on every object, event and
-agent, its version-specific schemaLocation, and an object's fixity, size and storage) as the
-reference the fragment writer must match byte for byte (tests/premis/test_xml_reference.py)
+agent, its version-specific schemaLocation, an object's fixity, size and storage, and the
+event's detail and outcome extensions) as the reference the fragment writer must match byte for
+byte (tests/premis/test_xml_reference.py)
 and as the "before" of bench/premis_xml.py.
 
 It builds a node tree per event and writes it element by element through lxml's `xmlfile`,
@@ -23,6 +24,7 @@ from premis.model import (
     Agent,
     AgentSource,
     Event,
+    Extension,
     Identifier,
     PremisObject,
     ReferencedAgents,
@@ -59,6 +61,7 @@ class _Node(NamedTuple):
     text: str | None = None
     attrib: Mapping[str, str] | None = None
     children: tuple[_Node, ...] = ()
+    nsmap: Mapping[str, str] | None = None
 
 
 # The writer is called once per element of every event: the tags and the attributes of each
@@ -167,6 +170,13 @@ def _object_node(obj: PremisObject) -> _Node:
     return _element("object", *children, attrib=attrib)
 
 
+def _extension_node(name: str, extension: Extension) -> _Node:
+    """An extension element declaring its namespace, one child per field."""
+    ns = f"{{{extension.namespace}}}"
+    children = tuple(_Node(ns + field.name, xml_safe(field.value)) for field in extension.fields)
+    return _Node(_tag(name), None, None, children, {extension.prefix: extension.namespace})
+
+
 def _event_node(event: Event) -> _Node:
     """An event, children in the XSD order.
 
@@ -203,15 +213,25 @@ def _event_node(event: Event) -> _Node:
         _term("eventType", event.type),
         _text("eventDateTime", format_date_time(event.date_time)),
     ]
-    if event.detail is not None:
-        children.append(_element("eventDetailInformation", _text("eventDetail", event.detail)))
-    if event.outcome is not None or event.outcome_notes:
+    if event.detail is not None or event.detail_extensions:
+        detail = [] if event.detail is None else [_text("eventDetail", event.detail)]
+        detail.extend(_extension_node("eventDetailExtension", e) for e in event.detail_extensions)
+        children.append(_element("eventDetailInformation", *detail))
+    extensions = [
+        _extension_node("eventOutcomeDetailExtension", e) for e in event.outcome_extensions
+    ]
+    details = [
+        _element("eventOutcomeDetail", _text("eventOutcomeDetailNote", note))
+        for note in event.outcome_notes
+    ]
+    if details and extensions:
+        details[0] = _element("eventOutcomeDetail", *details[0].children, *extensions)
+    elif extensions:
+        details = [_element("eventOutcomeDetail", *extensions)]
+    if event.outcome is not None or details:
         # An empty eventOutcomeInformation is invalid, hence the guard above.
         outcome = [] if event.outcome is None else [_term("eventOutcome", event.outcome)]
-        outcome.extend(
-            _element("eventOutcomeDetail", _text("eventOutcomeDetailNote", note))
-            for note in event.outcome_notes
-        )
+        outcome.extend(details)
         children.append(_element("eventOutcomeInformation", *outcome))
     for agent_link in event.agents:
         children.append(
@@ -259,7 +279,7 @@ def _agent_node(agent: Agent) -> _Node:
 
 def _emit(xf: etree._IncrementalFileWriter, node: _Node, depth: int) -> None:
     xf.write(_INDENT[depth])
-    with xf.element(node.tag, node.attrib):
+    with xf.element(node.tag, node.attrib, nsmap=node.nsmap):
         if node.children:
             for child in node.children:
                 _emit(xf, child, depth + 1)

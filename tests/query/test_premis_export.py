@@ -50,6 +50,26 @@ def test_mets_is_valid_and_metsrw_reads_every_event_as_the_golden_xml_states_it(
     assert events_read_by_metsrw(mets, "druid:bj102hs9687") == expected
 
 
+def test_metsrw_reads_the_program_of_every_event_as_its_executing_agent(store) -> None:
+    from tests.mets_helpers import program_and_version_read_by_metsrw
+
+    ingest_bytes(store, OBJECT_LOG.encode())
+    root = etree.fromstring(_export(store))
+    names = {
+        a.findtext(f"{P}agentIdentifier/{P}agentIdentifierValue"): a.findtext(f"{P}agentName")
+        for a in root.iter(f"{P}agent")
+    }
+    executing = [
+        names[e.findtext(f"{P}linkingAgentIdentifier/{P}linkingAgentIdentifierValue")]
+        for e in root.iter(f"{P}event")
+    ]
+    parsed = program_and_version_read_by_metsrw(_export(store, mets=True), "druid:bj102hs9687")
+    assert parsed == [{"program": name} for name in executing]
+    assert (
+        "Preservation Catalog" in executing and "preservationIngestWF/transfer-object" in executing
+    )
+
+
 def test_same_store_same_bytes_whatever_the_ingest_order(tmp_path: Path) -> None:
     from eventstore.sqlite import SQLiteEventStore
 
