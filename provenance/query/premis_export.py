@@ -33,6 +33,7 @@ from premis import (
     PremisObject,
 )
 from premis.rdf_triples import DEFAULT_BASE_URI
+from provenance.domain.actions import facts_of
 from provenance.domain.agent_registry import DEFAULT_REGISTRY, AgentRegistry, ResolvedAgent
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
@@ -162,6 +163,7 @@ class EventMapper:
         objects = list(premis_event.objects)
         notes = list(premis_event.outcome_notes)
         extensions = list(premis_event.detail_extensions)
+        message = facts_of(event).message
         for notice in notices:
             link = self.agent_link(notice)
             if all(link.identifier != known.identifier for known in agents):
@@ -169,7 +171,13 @@ class EventMapper:
             for linked in self.objects.links(notice):
                 if all(linked.identifier != known.identifier for known in objects):
                     objects.append(linked)
-            notes += (note for note in outcome_notes(notice) if note not in notes)
+            # A notification quoting the report's own message tells nothing new (its other
+            # messages, if any, are the other reports it repeats, each an event of its own).
+            notes += (
+                note
+                for note in outcome_notes(notice)
+                if note not in notes and not (message and message in note)
+            )
             extensions.append(repeated_by(notice))
         return dataclasses.replace(
             premis_event,
