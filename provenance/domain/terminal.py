@@ -78,5 +78,5 @@ def json_text(
     text = json.dumps(
         document, indent=indent, separators=separators, ensure_ascii=False, default=str
     )
-    # Most reports are ASCII: nothing to translate.
-    return text if text.isascii() else text.translate(_JSON)
+    # Most reports are ASCII with no DEL (json.dumps escapes C0 itself): nothing to translate.
+    return text if text.isascii() and "\x7f" not in text else text.translate(_JSON)
