@@ -18,6 +18,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 from pydantic_core import from_json
 
+from provenance.domain.result_codes import RESULT_CODES
+from provenance.domain.result_codes import meaning as result_meaning
+
 Outcome = Literal["success", "fail", "warning"]
 AgentKind = Literal["software", "organization", "person", "hardware"]
 LinkKind = Literal["file", "manifest", "zip_part", "endpoint", "storage_root", "bag"]
@@ -26,6 +29,10 @@ LinkRole = Literal["source", "outcome"]
 # Streams that are not objects. Object streams are named by the normalised druid.
 QUARANTINE_STREAM = "$quarantine"
 ACCESS_STREAM_PREFIX = "$access/"
+
+# The version new payloads are written in; older ones are upcast on read (`UPCASTERS`).
+# 2: the reviewed result-code table (issue 14): audit results mean what the table says.
+CURRENT_SCHEMA_VERSION = 2
 
 
 class _Model(BaseModel):
@@ -71,7 +78,7 @@ class ZipPart(_Model):
 class DomainEvent(_Model):
     """The common envelope; every concrete event adds a `type` literal and its own fields."""
 
-    schema_version: int = 1
+    schema_version: int = CURRENT_SCHEMA_VERSION
     event_id: str
     object: str | None
     object_conforming: bool = True
@@ -128,6 +135,16 @@ class CatalogUpdated(AuditResult):
     """The catalog's own bookkeeping after ingest (create/update results, db errors)."""
 
     type: Literal["CatalogUpdated"] = "CatalogUpdated"
+
+
+class AuditSkipped(AuditResult):
+    """A check that did not run (UNABLE_TO_CHECK_STATUS: the Moab's status forbids it).
+
+    Not a check that failed: no PREMIS event, outcome "warning", so history and state show
+    that the object went unchecked.
+    """
+
+    type: Literal["AuditSkipped"] = "AuditSkipped"
 
 
 class PreservationStatusChanged(AuditResult):
@@ -243,6 +260,7 @@ AnyEvent = Annotated[
     | ObjectValidated
     | VersionAudited
     | CatalogUpdated
+    | AuditSkipped
     | PreservationStatusChanged
     | ReplicationCompleted
     | IngestStepRecorded
@@ -263,6 +281,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ObjectValidated,
         VersionAudited,
         CatalogUpdated,
+        AuditSkipped,
         PreservationStatusChanged,
         ReplicationCompleted,
         IngestStepRecorded,
@@ -272,11 +291,49 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         LineQuarantined,
     )
 }
-CURRENT_SCHEMA_VERSION = 1
-
 # (type, stored schema_version) -> function turning that payload into the next version's shape.
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def _unchanged(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
+def _audit_result_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 catalog result (a `prescat` line) read with the meaning the reviewed table
+    gives its result code and check: its type, PREMIS type and outcome may change
+    (UNABLE_TO_CHECK_STATUS was a failed fixity check, the catalog's database errors were
+    validations, ZIP_PARTS_* fixity checks), and with them the type's own fields.
+
+    A version-1 preservation_audit_failure notification (`sdr-events`) keeps its meaning: its
+    result codes are in its message text, which only the sources read; the table gives its
+    moab-valid and unrecognised failures the meaning version 1 gave them.
+    """
+    source = data.get("source")
+    code = data.get("result_code")
+    if not (
+        isinstance(source, dict)
+        and source.get("type") == "prescat"
+        and isinstance(code, str)
+        and code in RESULT_CODES
+    ):
+        return data
+    row = result_meaning(code, data.get("check") or "")
+    fields = EVENT_TYPES[row.event].model_fields
+    # The new type's fields: those the old one had keep their values, the others their
+    # defaults (the table moves a result only to a type with no fields of its own).
+    shaped = {name: value for name, value in data.items() if name in fields}
+    for name, info in fields.items():
+        if name not in shaped and not info.is_required():
+            shaped[name] = info.get_default()
+    shaped.update(type=row.event, premis_type=row.premis_type, outcome=row.outcome)
+    return shaped
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    (name, 1): _audit_result_v1 if issubclass(model, AuditResult) else _unchanged
+    for name, model in EVENT_TYPES.items()
+}
 
 
 def access_stream(service: str, occurred_at: datetime) -> str:
@@ -301,8 +358,7 @@ def load_payload(payload: bytes) -> dict[str, Any]:
     Parsed with pydantic-core's parser, for speed. A payload of an older `schema_version` is
     upcast one version at a time by `UPCASTERS`: when a schema changes, bump
     `CURRENT_SCHEMA_VERSION` and add the upcaster from the old version there, keyed by
-    (event type, the version it upgrades from). Today every stored payload is current, and
-    this is the parse alone.
+    (event type, the version it upgrades from). A current payload is the parse alone.
     """
     data: dict[str, Any] = from_json(payload)
     version = data.get("schema_version", 1)

@@ -17,35 +17,18 @@ druid is malformed ("malformed druid"), its message matches no template below ("
 message"), it has more than two arguments (the 2017 handlers: "unknown audit arguments") or its
 time is impossible ("malformed timestamp").
 
-Mapping, by result code first (the code is recognised from the message template; the outcome
-comes from the code's documented severity, never from the level it was logged at):
-
-| result code                                    | domain event              | PREMIS | outcome |
-| ---------------------------------------------- | ------------------------- | ------ | ------- |
-| MOAB_CHECKSUM_VALID                            | FixityChecked             | fix    | success |
-| MOAB_FILE_CHECKSUM_MISMATCH, FILE_NOT_IN_*,    | FixityChecked             | fix    | fail    |
-|   SIGNATURE_CATALOG_NOT_IN_MOAB,               |                           |        |         |
-|   INVALID_MANIFEST, MANIFEST_NOT_IN_MOAB       |                           |        |         |
-| INVALID_MOAB (any check)                       | ObjectValidated           | val    | fail    |
-| MOAB_RECORD_STATUS_CHANGED                     | PreservationStatusChanged | -      | -       |
-| ZIP_* (ZIP_PARTS_NOT_ALL_REPLICATED and        | ReplicaAudited            | fix    | fail    |
-|   ZIP_PARTS_NOT_CREATED: warning)              |                           |        |         |
-| VERSION_MATCHES, ACTUAL_VERS_GT_DB_OBJ;        | VersionAudited            | val    | success |
-|   ACTUAL_VERS_LT_DB_OBJ, UNEXPECTED_VERSION,   |                           |        | fail    |
-|   MOAB_NOT_FOUND, DB_VERSIONS_DISAGREE         |                           |        |         |
-| CREATED_NEW_OBJECT; DB_OBJ_DOES_NOT_EXIST;     | validate_checksums:       | fix    | success |
-|   DB_OBJ_ALREADY_EXISTS, DB_UPDATE_FAILED,     |   FixityChecked;          |        | warning |
-|   INVALID_ARGUMENTS, UNABLE_TO_CHECK_STATUS    | replication checks:       | fix    | fail    |
-|                                                |   ReplicaAudited;         |        |         |
-|                                                | otherwise VersionAudited  | val    |         |
-| version and other codes under the catalog's    | CatalogUpdated            | -      | by code |
-|   bookkeeping checks (create, update, ...)     |                           |        |         |
+Mapping: by result code, and for some codes by the check that reported it, as the reviewed
+table `provenance.domain.result_codes` says (the domain event, PREMIS eventType and outcome of
+every code, with the reason). The outcome comes from the table (the code's documented severity,
+with the exceptions it states), never from the level a line was logged at. A replication
+check's second argument is a zip endpoint (linked as such, never a storage root), whatever
+event its result makes.
 
 Older wordings are recognised too: the `CompleteMoab` (before 2022-12) and `PreservedCopy`
 record names, `checksums for {file} version {n} do not match.`, ZIP_PARTS_COUNT_INCONSISTENCY,
-ZIP_PARTS_NOT_ALL_REPLICATED ending with the unreplicated parts, and ZMV_BACKFILL
-(CatalogUpdated, warning). The codes, their templates and their severities are
-`provenance.sources.prescat_messages`; this module owns the layouts and the mapping above.
+ZIP_PARTS_NOT_ALL_REPLICATED ending with the unreplicated parts, and ZMV_BACKFILL. The codes,
+their templates and their severities are `provenance.sources.prescat_messages`; this module owns
+the layouts and applies the table.
 """
 
 from __future__ import annotations
@@ -59,46 +42,23 @@ from provenance.domain.event_shapes import ENVELOPE, EventShape
 from provenance.domain.events import (
     AgentRef,
     AuditResult,
+    AuditSkipped,
     CatalogUpdated,
     FixityChecked,
     LinkedObject,
     LinkKind,
     ObjectValidated,
-    Outcome,
     PreservationStatusChanged,
     ReplicaAudited,
     VersionAudited,
 )
+from provenance.domain.result_codes import REPLICATION_CHECKS, meaning
 from provenance.sources.base import Draft, Entry, MultilineSource, SourceContext
 from provenance.sources.prescat_messages import (
     ACTUAL_VERS_GT_DB_OBJ,
-    ACTUAL_VERS_LT_DB_OBJ,
-    DB_VERSIONS_DISAGREE,
-    FILE_NOT_IN_MANIFEST,
-    FILE_NOT_IN_MOAB,
-    FILE_NOT_IN_SIGNATURE_CATALOG,
     FIXED_MESSAGES,
-    INVALID_MANIFEST,
-    INVALID_MOAB,
-    MANIFEST_NOT_IN_MOAB,
-    MOAB_CHECKSUM_VALID,
-    MOAB_FILE_CHECKSUM_MISMATCH,
-    MOAB_NOT_FOUND,
-    MOAB_RECORD_STATUS_CHANGED,
-    SIGNATURE_CATALOG_NOT_IN_MOAB,
-    UNEXPECTED_VERSION,
     VERSION_MATCHES,
-    ZIP_PART_CHECKSUM_FILE_MISMATCH,
-    ZIP_PART_CHECKSUM_MISMATCH,
-    ZIP_PART_NOT_FOUND,
-    ZIP_PARTS_COUNT_DIFFERS_FROM_ACTUAL,
-    ZIP_PARTS_COUNT_INCONSISTENCY,
-    ZIP_PARTS_NOT_ALL_REPLICATED,
-    ZIP_PARTS_NOT_CREATED,
-    ZIP_PARTS_SIZE_INCONSISTENCY,
-    ZMV_BACKFILL,
     moab_errors,
-    outcome_of,
     recognise,
 )
 
@@ -132,57 +92,19 @@ _ZIP_KEY_VERSION = re.compile(r"\.v([0-9]{1,9})\.z(?:ip|[0-9]{2,})\Z")
 _SIGNATURE_CATALOG = "signatureCatalog.xml"
 
 
-# The event a result code makes (the mapping above); `outcome_of` gives its outcome.
-_FIXITY_CODES = frozenset(
-    {
-        MOAB_CHECKSUM_VALID,
-        MOAB_FILE_CHECKSUM_MISMATCH,
-        FILE_NOT_IN_MANIFEST,
-        FILE_NOT_IN_MOAB,
-        FILE_NOT_IN_SIGNATURE_CATALOG,
-        SIGNATURE_CATALOG_NOT_IN_MOAB,
-        INVALID_MANIFEST,
-        MANIFEST_NOT_IN_MOAB,
-    }
-)
-_VERSION_CODES = frozenset(
-    {
-        VERSION_MATCHES,
-        ACTUAL_VERS_GT_DB_OBJ,
-        ACTUAL_VERS_LT_DB_OBJ,
-        UNEXPECTED_VERSION,
-        MOAB_NOT_FOUND,
-        DB_VERSIONS_DISAGREE,
-    }
-)
-_ZIP_CODES = frozenset(
-    {
-        ZIP_PART_CHECKSUM_FILE_MISMATCH,
-        ZIP_PART_CHECKSUM_MISMATCH,
-        ZIP_PART_NOT_FOUND,
-        ZIP_PARTS_COUNT_DIFFERS_FROM_ACTUAL,
-        ZIP_PARTS_SIZE_INCONSISTENCY,
-        ZIP_PARTS_NOT_ALL_REPLICATED,
-        ZIP_PARTS_NOT_CREATED,
-        ZIP_PARTS_COUNT_INCONSISTENCY,
-    }
-)
-# The catalog's own bookkeeping after ingest (the `update_version*` names are the older ones).
-BOOKKEEPING_CHECKS = frozenset(
-    {
-        "create",
-        "update",
-        "create_after_validation",
-        "update_after_validation",
-        "update_version",
-        "update_version_after_validation",
-    }
-)
-# Checks whose second argument is a zip endpoint rather than a Moab storage root.
-REPLICATION_CHECKS = frozenset(
-    {"ReplicationAudit", "ReplicateZipPartService", "ZipPartsToZipFilesAudit"}
-)
-FIXITY_CHECK = "validate_checksums"
+# The model of each event the result-code table names.
+_MODELS: dict[str, type[AuditResult]] = {
+    model.model_fields["type"].default: model
+    for model in (
+        FixityChecked,
+        ReplicaAudited,
+        ObjectValidated,
+        VersionAudited,
+        CatalogUpdated,
+        AuditSkipped,
+        PreservationStatusChanged,
+    )
+}
 _GT_NOTE = " (the catalog was behind the Moab on storage and is updated to the actual version)"
 
 # The fields a draft of each model gives (every field but the envelope, the version of the
@@ -192,14 +114,7 @@ _SHAPES: dict[type[AuditResult], EventShape[AuditResult]] = {
         model,
         [name for name in model.model_fields if name not in (*ENVELOPE, "schema_version", "type")],
     )
-    for model in (
-        FixityChecked,
-        ReplicaAudited,
-        ObjectValidated,
-        VersionAudited,
-        CatalogUpdated,
-        PreservationStatusChanged,
-    )
+    for model in _MODELS.values()
 }
 
 # What `PrescatSource._base` works out once per (code, check, argument).
@@ -293,46 +208,30 @@ class PrescatSource(MultilineSource):
     def _base(self, code: str, check: str, area: str) -> _Base:
         """The model, the fields that depend only on the code, the check and its argument, and
         the model's shape."""
-        outcome: Outcome | None = outcome_of(code)
-        model: type[AuditResult]
-        premis: str | None
-        if code == INVALID_MOAB:
-            model, premis = ObjectValidated, "val"
-        elif code == MOAB_RECORD_STATUS_CHANGED:
-            model, premis, outcome = PreservationStatusChanged, None, None
-        elif code in _FIXITY_CODES:
-            model, premis = FixityChecked, "fix"
-        elif code in _ZIP_CODES:
-            model, premis = ReplicaAudited, "fix"
-        elif check in BOOKKEEPING_CHECKS or code == ZMV_BACKFILL:
-            model, premis = CatalogUpdated, None
-        elif code in _VERSION_CODES:
-            model, premis = VersionAudited, "val"
-        elif check == FIXITY_CHECK:
-            model, premis = FixityChecked, "fix"
-        elif check in REPLICATION_CHECKS:
-            model, premis = ReplicaAudited, "fix"
-        else:
-            model, premis = VersionAudited, "val"
+        row = meaning(code, check)
+        model = _MODELS[row.event]
         fields: dict[str, Any] = {
             "version": None,
             "agent": AGENT,
-            "premis_type": premis,
-            "outcome": outcome,
+            "premis_type": row.premis_type,
+            "outcome": row.outcome,
             "linked_objects": (),
             "check": check,
             "result_code": code,
             "storage_root": None,
         }
+        # A replication check's second argument is the zip endpoint, not a storage root,
+        # whichever event its result makes.
+        on_endpoint = model is ReplicaAudited or check in REPLICATION_CHECKS
         if model is ReplicaAudited:
-            # A replication check's second argument is the zip endpoint, not a storage root.
             fields["endpoint"] = area or None
             fields["zip_part"] = None
-            if area:
+        if area:
+            if on_endpoint:
                 fields["linked_objects"] = (self._link("endpoint", area),)
-        elif area:
-            fields["storage_root"] = area
-            fields["linked_objects"] = (self._link("storage_root", area),)
+            else:
+                fields["storage_root"] = area
+                fields["linked_objects"] = (self._link("storage_root", area),)
         if model is FixityChecked:
             fields["file_path"] = None
         elif model is VersionAudited:

@@ -5,7 +5,9 @@ and the INVALID_MOAB error arrays (`moab_errors`).
 The catalog's wordings, current and older: the `CompleteMoab` (before 2022-12) and
 `PreservedCopy` record names, `checksums for {file} version {n} do not match.`,
 ZIP_PARTS_COUNT_INCONSISTENCY, ZIP_PARTS_NOT_ALL_REPLICATED ending with the unreplicated parts,
-and ZMV_BACKFILL. `provenance.sources.prescat` maps each code to its event.
+and ZMV_BACKFILL. What each code means (its event, PREMIS type and outcome) is the reviewed
+table `provenance.domain.result_codes`, which `provenance.sources.prescat` applies; its outcomes
+follow `outcome_of` but for the exceptions it states.
 """
 
 from __future__ import annotations

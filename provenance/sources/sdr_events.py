@@ -11,15 +11,20 @@ and their mapping:
 | ---------------------------------------- | ----------------------- | --------- | ------- |
 | druid_version_replicated                 | ReplicationCompleted    | rep       | success |
 | preservation_audit_failure, check_name:  |                         |           |         |
-|   moab-valid                             | ObjectValidated         | val       | fail    |
-|   preservation-audit, validate_checksums | FixityChecked           | fix       | fail    |
-|   preservation-audit, any other audit    | VersionAudited          | val       | fail    |
+|   moab-valid                             | INVALID_MOAB's row of the result-code table |
+|   preservation-audit                     | the row of its deciding result (below)      |
 |   any other check_name                   | ObjectValidated         | val       | fail    |
 | preservation_audit_success               | ObjectValidated         | val       | success |
 | anything else                            | RepositoryEventRecorded | see below | below   |
 
 The audit named in a preservation-audit failure is the start of `data.error`
-(`validate_checksums (actual location: fixture_sr1; actual version: 6) <msg> && <msg>`);
+(`validate_checksums (actual location: fixture_sr1; actual version: 6) <msg> && <msg>`). Its
+meaning comes from the reviewed table (`provenance.domain.result_codes.notified_failure`):
+the first of its messages whose result code makes a PREMIS event decides, else the first
+recognised one (a catalog database error is CatalogUpdated, a check that could not run
+AuditSkipped), and its code is the event's `result_code`; with none recognised (no result
+code), a validate_checksums failure is a failed fixity check and any other a failed version
+audit.
 `storage_root` is `data.storage_area` (older events: `data.storage_root`) or that location,
 `version` is `data.actual_version` or that version. Replication links the endpoint and every zip
 part as outcome objects.
@@ -53,17 +58,24 @@ from typing import Any, ClassVar
 
 from provenance.domain.druid import Druid, druid_or_none
 from provenance.domain.events import (
+    EVENT_TYPES,
     AgentRef,
-    DomainEvent,
-    FixityChecked,
     LinkedObject,
     ObjectValidated,
+    ReplicaAudited,
     ReplicationCompleted,
     RepositoryEventRecorded,
     VersionAudited,
     ZipPart,
 )
+from provenance.domain.result_codes import (
+    NOTIFIED_SUCCESS,
+    PRESERVATION_AUDIT,
+    NotifiedResult,
+    notified_failure,
+)
 from provenance.sources.base import Draft, Entry, Source, SourceContext
+from provenance.sources.prescat_messages import recognise
 
 # PREMIS eventType code of the repository event types that have one.
 REPOSITORY_PREMIS: dict[str, str] = {
@@ -281,42 +293,46 @@ class SdrEventsSource(Source):
         version = _version(data.get("actual_version"), "actual_version")
         if version is None and prefix is not None and prefix["version"] is not None:
             version = _version(prefix["version"].strip(), "actual version in error")
+        notified = notified_failure(check_name, audit, notified_results(messages))
+        row = notified.meaning
         fields.update(
             version=version,
-            outcome="fail",
+            premis_type=row.premis_type,
+            outcome=row.outcome,
             detail=error or f"{check_name or 'preservation audit'} failed",
             storage_root=storage_root,
+            result_code=notified.code,
         )
-        model: type[DomainEvent]
-        if check_name == "preservation-audit":
-            if audit == "validate_checksums":
-                model = FixityChecked
-                fields.update(premis_type="fix", check=audit)
-            else:
-                model = VersionAudited
-                fields.update(premis_type="val", check=audit or check_name, actual_version=version)
+        model = EVENT_TYPES[row.event]
+        if check_name == PRESERVATION_AUDIT:
+            fields["check"] = audit or check_name
         else:
-            model = ObjectValidated
-            errors = _moab_errors(messages)
-            fields.update(premis_type="val", check=check_name or "unknown", errors=errors)
-            if check_name == "moab-valid":
-                # One moab-valid failure event per INVALID_MOAB result (reference, section 3).
-                fields["result_code"] = "INVALID_MOAB"
+            fields["check"] = check_name or "unknown"
+        if model is VersionAudited:
+            fields["actual_version"] = version
+        elif model is ObjectValidated:
+            fields["errors"] = _moab_errors(messages)
+        elif model is ReplicaAudited:
+            # A replication audit's place is the endpoint its message names.
+            fields["endpoint"] = notified.values.get("endpoint") or storage_root
+            fields["zip_part"] = notified.values.get("key")
+            fields["storage_root"] = None
         return Draft(model, fields)
 
     def _audit_success(
         self, druid: Druid, event_type: str, data: dict[str, Any], fields: dict[str, Any]
     ) -> Draft:
         check_name = _text(data.get("check_name")) or "unknown"
+        row = NOTIFIED_SUCCESS
         fields.update(
             version=_version(data.get("actual_version"), "actual_version"),
-            premis_type="val",
-            outcome="success",
+            premis_type=row.premis_type,
+            outcome=row.outcome,
             detail=f"{check_name} passed",
             check=check_name,
             storage_root=_text(data.get("storage_area")) or _text(data.get("storage_root")),
         )
-        return Draft(ObjectValidated, fields)
+        return Draft(EVENT_TYPES[row.event], fields)
 
     def _repository_event(
         self, druid: Druid, event_type: str, data: dict[str, Any], fields: dict[str, Any]
@@ -342,6 +358,18 @@ class SdrEventsSource(Source):
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite_float)
+
+
+def notified_results(messages: str) -> list[NotifiedResult]:
+    """The result codes of a failure's messages (joined by ` && `), in order, each with the
+    values its message names (an endpoint, a zip part key, a file)."""
+    results: list[NotifiedResult] = []
+    for part in messages.split(" && "):
+        recognised = recognise(part.strip())
+        if recognised is not None:
+            code, match = recognised
+            results.append((code, match.groupdict() if match is not None else {}))
+    return results
 
 
 def _parse_druid(text: str) -> Druid:

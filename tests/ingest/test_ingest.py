@@ -179,16 +179,17 @@ def test_old_payloads_are_upcast_on_read_never_rewritten(store, monkeypatch) -> 
     ingest_bytes(store, f"{CHECKSUM_OK}\n".encode(), source="prescat")
     (record,) = store.read_all()
     stored = json.loads(record.payload)
-    # Pretend the schema moved on to version 2, whose upcaster rewrites the detail.
-    monkeypatch.setattr(events, "CURRENT_SCHEMA_VERSION", 2)
+    # Pretend the schema moved on a version, whose upcaster rewrites the detail.
+    now = events.CURRENT_SCHEMA_VERSION
+    monkeypatch.setattr(events, "CURRENT_SCHEMA_VERSION", now + 1)
 
-    def v1_to_v2(data: dict) -> dict:
+    def to_next(data: dict) -> dict:
         data["detail"] = f"[upcast] {data['detail']}"
         return data
 
-    monkeypatch.setitem(events.UPCASTERS, ("FixityChecked", 1), v1_to_v2)
+    monkeypatch.setitem(events.UPCASTERS, ("FixityChecked", now), to_next)
     upcast = load_event(record.payload)
-    assert upcast.schema_version == 2
+    assert upcast.schema_version == now + 1
     assert upcast.detail == f"[upcast] {stored['detail']}"
     assert next(iter(store.read_all())).payload == record.payload
 

@@ -196,12 +196,13 @@ def test_projections_and_reports_read_stored_payloads_through_the_upcaster(
         data["service_name"] = data.pop("service")
         return replace(record, payload=json.dumps(data).encode())
 
-    def v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    def to_next(data: dict[str, Any]) -> dict[str, Any]:
         data["service"] = data.pop("service_name")
         return data
 
-    monkeypatch.setattr(events, "CURRENT_SCHEMA_VERSION", 2)
-    monkeypatch.setitem(events.UPCASTERS, ("ServiceAccessed", 1), v1_to_v2)
+    now = events.CURRENT_SCHEMA_VERSION
+    monkeypatch.setattr(events, "CURRENT_SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(events.UPCASTERS, ("ServiceAccessed", now), to_next)
     stored = [old(record) for record in records]
     store.append(stored)
 
@@ -221,7 +222,7 @@ def test_projections_and_reports_read_stored_payloads_through_the_upcaster(
     assert from_the_stream == expected_sums
     assert report.rows == expected_report
     assert {row["service"] for row in report.rows} == {"stacks", "purl", "sdr-api"}
-    assert events.load_event(stored[0].payload).schema_version == 2
+    assert events.load_event(stored[0].payload).schema_version == now + 1
 
 
 def test_the_row_cache_stays_within_its_bytes_and_counts_the_same(

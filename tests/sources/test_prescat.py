@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provenance.domain.events import (
+    AuditSkipped,
     CatalogUpdated,
     DomainEvent,
     FixityChecked,
@@ -239,37 +240,37 @@ CASES: dict[str, Case] = {
         REPLICATION,
         f"2 on {WEST}: ZippedMoabVersion stated parts count (3) doesn't match actual number of "
         "zip parts rows (2)",
-        "ZIP_PARTS_COUNT_DIFFERS_FROM_ACTUAL", ReplicaAudited, "fix", "fail", 2, (EP,),
+        "ZIP_PARTS_COUNT_DIFFERS_FROM_ACTUAL", ReplicaAudited, "val", "fail", 2, (EP,),
         area=WEST, fields={"endpoint": WEST, "zip_part": None, "storage_root": None},
     ),
     "ZIP_PARTS_SIZE_INCONSISTENCY": Case(
         REPLICATION,
         f"2 on {WEST}: Sum of ZippedMoabVersion child part sizes (1024) is less than what is in "
         "the Moab: 2048",
-        "ZIP_PARTS_SIZE_INCONSISTENCY", ReplicaAudited, "fix", "fail", 2, (EP,),
+        "ZIP_PARTS_SIZE_INCONSISTENCY", ReplicaAudited, "val", "fail", 2, (EP,),
         area=WEST, fields={"endpoint": WEST},
     ),
     "ZIP_PARTS_NOT_ALL_REPLICATED": Case(
         REPLICATION, f"2 on {WEST}: not all ZippedMoabVersion parts are replicated yet",
-        "ZIP_PARTS_NOT_ALL_REPLICATED", ReplicaAudited, "fix", "warning", 2, (EP,),
+        "ZIP_PARTS_NOT_ALL_REPLICATED", ReplicaAudited, "val", "warning", 2, (EP,),
         area=WEST, fields={"endpoint": WEST},
     ),
     "ZIP_PARTS_NOT_ALL_REPLICATED (with parts list)": Case(
         REPLICATION,
         f"2 on {WEST}: not all ZippedMoabVersion parts are replicated yet: "
         '[#<ZipPart id: 7, size: 1024, suffix: ".z01", status: "unreplicated">]',
-        "ZIP_PARTS_NOT_ALL_REPLICATED", ReplicaAudited, "fix", "warning", 2, (EP,),
+        "ZIP_PARTS_NOT_ALL_REPLICATED", ReplicaAudited, "val", "warning", 2, (EP,),
         area=WEST, fields={"endpoint": WEST},
     ),
     "ZIP_PARTS_NOT_CREATED": Case(
         REPLICATION, "3 on gcp_s3_south_1: no zip_parts exist yet for this ZippedMoabVersion",
-        "ZIP_PARTS_NOT_CREATED", ReplicaAudited, "fix", "warning", 3,
+        "ZIP_PARTS_NOT_CREATED", ReplicaAudited, "val", "warning", 3,
         (link("endpoint", "gcp_s3_south_1"),), area="gcp_s3_south_1",
         fields={"endpoint": "gcp_s3_south_1"},
     ),
     "ZIP_PARTS_COUNT_INCONSISTENCY": Case(
         REPLICATION, f"2 on {WEST}: ZippedMoabVersion has variation in child parts_counts: [2, 3]",
-        "ZIP_PARTS_COUNT_INCONSISTENCY", ReplicaAudited, "fix", "fail", 2, (EP,),
+        "ZIP_PARTS_COUNT_INCONSISTENCY", ReplicaAudited, "val", "fail", 2, (EP,),
         area=WEST, fields={"endpoint": WEST},
     ),
     # versions
@@ -307,49 +308,56 @@ CASES: dict[str, Case] = {
         "exists but Moab not found",
         "MOAB_NOT_FOUND", VersionAudited, "val", "fail", None, (SR,),
     ),
+    # the catalog's own records: bookkeeping and database errors, whichever check
     "DB_VERSIONS_DISAGREE": Case(
         CATALOG, "MoabRecord version 2 does not match PreservedObject current_version 3",
-        "DB_VERSIONS_DISAGREE", VersionAudited, "val", "fail", None, (SR,),
-        fields={"actual_version": None, "db_version": 3},
+        "DB_VERSIONS_DISAGREE", CatalogUpdated, None, "fail", None, (SR,),
     ),
     "DB_VERSIONS_DISAGREE (CompleteMoab)": Case(
         CATALOG,
         "CompleteMoab online Moab version 2 does not match PreservedObject current_version 3",
-        "DB_VERSIONS_DISAGREE", VersionAudited, "val", "fail", None, (SR,),
-        fields={"db_version": 3},
+        "DB_VERSIONS_DISAGREE", CatalogUpdated, None, "fail", None, (SR,),
     ),
-    # other codes: the audit decides the event type
     "CREATED_NEW_OBJECT": Case(
         EXISTENCE, "added object to db as it did not exist",
-        "CREATED_NEW_OBJECT", VersionAudited, "val", "success", None, (SR,),
+        "CREATED_NEW_OBJECT", CatalogUpdated, None, "success", None, (SR,),
     ),
     "DB_OBJ_DOES_NOT_EXIST (validate_checksums)": Case(
         CHECKSUM, "PreservedObject db object does not exist",
-        "DB_OBJ_DOES_NOT_EXIST", FixityChecked, "fix", "warning", None, (SR,),
+        "DB_OBJ_DOES_NOT_EXIST", CatalogUpdated, None, "warning", None, (SR,),
     ),
     "DB_OBJ_DOES_NOT_EXIST (check_catalog_version)": Case(
         CATALOG, "MoabRecord db object does not exist",
-        "DB_OBJ_DOES_NOT_EXIST", VersionAudited, "val", "warning", None, (SR,),
+        "DB_OBJ_DOES_NOT_EXIST", CatalogUpdated, None, "warning", None, (SR,),
     ),
     "DB_OBJ_ALREADY_EXISTS": Case(
         EXISTENCE, "MoabRecord db object already exists",
-        "DB_OBJ_ALREADY_EXISTS", VersionAudited, "val", "fail", None, (SR,),
+        "DB_OBJ_ALREADY_EXISTS", CatalogUpdated, None, "fail", None, (SR,),
     ),
     "DB_UPDATE_FAILED": Case(
         CATALOG, f"db update failed: {DB_ERROR}",
-        "DB_UPDATE_FAILED", VersionAudited, "val", "fail", None, (SR,),
+        "DB_UPDATE_FAILED", CatalogUpdated, None, "fail", None, (SR,),
     ),
     "INVALID_ARGUMENTS": Case(
         CHECKSUM, 'encountered validation error(s): ["Druid is invalid"]',
-        "INVALID_ARGUMENTS", FixityChecked, "fix", "fail", None, (SR,),
+        "INVALID_ARGUMENTS", CatalogUpdated, None, "fail", None, (SR,),
     ),
+    "INVALID_ARGUMENTS (ReplicationAudit: the argument is an endpoint)": Case(
+        REPLICATION, 'encountered validation error(s): ["Druid is invalid"]',
+        "INVALID_ARGUMENTS", CatalogUpdated, None, "fail", None, (EP,), area=WEST,
+    ),
+    "ZMV_BACKFILL (retired)": Case(
+        "backfill", "backfilled the following ZippedMoabVersions: 1 on aws_s3_west_2",
+        "ZMV_BACKFILL", CatalogUpdated, None, "warning", None, (SR,),
+    ),
+    # a check that did not run
     "UNABLE_TO_CHECK_STATUS": Case(
         CHECKSUM, "unable to validate when MoabRecord status is invalid_moab",
-        "UNABLE_TO_CHECK_STATUS", FixityChecked, "fix", "fail", None, (SR,),
+        "UNABLE_TO_CHECK_STATUS", AuditSkipped, None, "warning", None, (SR,),
     ),
     "UNABLE_TO_CHECK_STATUS (CompleteMoab, check_catalog_version)": Case(
         CATALOG, "unable to validate when CompleteMoab status is invalid_checksum",
-        "UNABLE_TO_CHECK_STATUS", VersionAudited, "val", "fail", None, (SR,),
+        "UNABLE_TO_CHECK_STATUS", AuditSkipped, None, "warning", None, (SR,),
     ),
     # the catalog's own bookkeeping after ingest
     "CREATED_NEW_OBJECT (create)": Case(
@@ -412,7 +420,8 @@ def test_result_line(name: str, layout: str) -> None:
     assert event.agent.name == "preservation_catalog" and event.agent.kind == "software"
     assert event.detail is not None
     assert event.detail.startswith(f"{case.check}: {case.message}")
-    expected_root = None if case.model is ReplicaAudited else case.area
+    on_endpoint = case.model is ReplicaAudited or case.check == REPLICATION
+    expected_root = None if on_endpoint else case.area
     assert event.storage_root == expected_root  # type: ignore[attr-defined]
     for key, value in case.fields.items():
         assert getattr(event, key) == value, key
@@ -517,7 +526,7 @@ def test_druid_prefixed_and_test_style_druids() -> None:
 
 def test_empty_second_argument_gives_no_storage_root() -> None:
     event = one([rails(f"{EXISTENCE}({DRUID}, ) added object to db as it did not exist")])
-    assert isinstance(event, VersionAudited)
+    assert isinstance(event, CatalogUpdated)
     assert event.storage_root is None and event.linked_objects == ()
 
 
@@ -529,10 +538,11 @@ def test_the_endpoint_the_message_names_wins_over_the_argument() -> None:
     assert event.linked_objects == (link("endpoint", "aws_s3_east_1"), link("zip_part", KEY))
 
 
-def test_other_codes_under_a_replication_check_are_replica_audits() -> None:
+def test_a_catalog_error_under_a_replication_check_names_the_endpoint_not_a_storage_root() -> None:
     event = one([ruby(f"{REPLICATION}({DRUID}, {WEST}) encountered validation error(s): x")])
-    assert isinstance(event, ReplicaAudited)
-    assert (event.endpoint, event.storage_root, event.premis_type) == (WEST, None, "fix")
+    assert isinstance(event, CatalogUpdated)
+    assert (event.storage_root, event.premis_type, event.outcome) == (None, None, "fail")
+    assert event.linked_objects == (EP,)
 
 
 # --- continuation lines ----------------------------------------------------------------------
@@ -571,7 +581,7 @@ def test_a_backtrace_belongs_to_the_result_before_it() -> None:
         "/app/app/services/moab_record_service/base.rb:12:in `execute'",
     ]
     event = one(lines)
-    assert isinstance(event, VersionAudited) and event.result_code == "DB_UPDATE_FAILED"
+    assert isinstance(event, CatalogUpdated) and event.result_code == "DB_UPDATE_FAILED"
     assert event.detail is not None and event.detail.endswith("in `execute'")
 
 
