@@ -128,10 +128,10 @@ class RelationshipSubType(Enum):
     relationshipType "structural".
     """
 
-    IS_PART_OF = "is Part of"
+    IS_PART_OF = "is Part Of"
     HAS_PART = "has Part"
     REPRESENTS = "represents"
-    IS_REPRESENTED_BY = "is Represented by"
+    IS_REPRESENTED_BY = "is Represented By"
 
 
 RELATIONSHIP_TYPE_STRUCTURAL = "structural"

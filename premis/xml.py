@@ -45,7 +45,7 @@ from premis.model import (
     ReferencedAgents,
     format_date_time,
 )
-from premis.vocabulary import LocTerm
+from premis.vocabulary import LocTerm, StructuralRelationship
 
 __all__ = [
     "PREMIS_NS",
@@ -180,7 +180,7 @@ def _object(obj: PremisObject) -> str:
       </premis:storage>
       <premis:relationship>
         <premis:relationshipType>structural</premis:relationshipType>
-        <premis:relationshipSubType>is Part of</premis:relationshipSubType>
+        <premis:relationshipSubType authority=".." ..>is Part Of</premis:relationshipSubType>
         <premis:relatedObjectIdentifier>
           <premis:relatedObjectIdentifierType>druid</premis:relatedObjectIdentifierType>
           <premis:relatedObjectIdentifierValue>bc123df4567/v1</...>
@@ -222,7 +222,7 @@ def _object(obj: PremisObject) -> str:
                 2,
                 "relationship",
                 _leaf(3, "relationshipType", rel.type),
-                _leaf(3, "relationshipSubType", rel.sub_type.value),
+                _term(3, "relationshipSubType", StructuralRelationship[rel.sub_type.name]),
                 _wrap(3, "relatedObjectIdentifier", related),
             )
         )

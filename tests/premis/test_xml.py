@@ -112,6 +112,7 @@ def test_controlled_terms_carry_authority_attributes_and_nothing_else_does() -> 
         "linkingObjectRole",
         "agentType",
         "messageDigestAlgorithm",
+        "relationshipSubType",
     }
     (md5,) = _elements(root, "//premis:messageDigestAlgorithm[.='MD5']")
     assert md5.get("valueURI") == (

@@ -30,7 +30,7 @@ from premis.model import (
     ReferencedAgents,
     format_date_time,
 )
-from premis.vocabulary import LocTerm
+from premis.vocabulary import LocTerm, StructuralRelationship
 
 __all__ = [
     "PREMIS_NS",
@@ -162,7 +162,7 @@ def _object_node(obj: PremisObject) -> _Node:
             _element(
                 "relationship",
                 _text("relationshipType", rel.type),
-                _text("relationshipSubType", rel.sub_type.value),
+                _term("relationshipSubType", StructuralRelationship[rel.sub_type.name]),
                 _element("relatedObjectIdentifier", *related),
             )
         )
