@@ -16,7 +16,7 @@ import click
 from provenance.cli.app import echo
 from provenance.domain.shown import shown
 from provenance.domain.terminal import TerminalText, terminal_lines, visible
-from provenance.query.views import summary
+from provenance.query.views import action_summary
 
 if TYPE_CHECKING:
     from provenance.access.report import Report
@@ -79,25 +79,12 @@ def history_table(events: list[dict[str, Any]]) -> TerminalText:
     lines = [f"{'occurred (UTC)':<27} {'event':<26} {'PREMIS':<6} {'outcome':<8} what"]
     for event in events:
         premis = (event["premis_event_type"] or "").rsplit("/", 1)[-1]
-        what = summary(event)
-        also = event.get("also_reported_by")
-        if also:
-            # The notification that repeats the action, by its event type or check.
-            names = sorted({_notice_name(a) for a in also})
-            what = f"[+{len(also)} {', '.join(names)}] {what}"
+        what = action_summary(event)
         lines.append(
             f"{event['cursor'][:26]:<27} {event['type']:<26} {premis:<6} "
             f"{event['outcome'] or '':<8} {shorten(what, 100)}"
         )
     return terminal_lines(lines)
-
-
-def _notice_name(event: dict[str, Any]) -> str:
-    """What a notification was called where it came from (`shelving_complete`, ...)."""
-    if event.get("event_type"):
-        return str(event["event_type"])
-    failed = event.get("outcome") in ("fail", "warning")
-    return "preservation_audit_failure" if failed else "preservation_audit_success"
 
 
 def shorten(text: str, width: int) -> str:

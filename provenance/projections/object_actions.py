@@ -78,9 +78,8 @@ def repeats_stored_report(store: EventStore, stream: str, notice: Facts) -> bool
     """Whether a notification repeats a report already in the store (its action's primary)."""
     until = notice.at + WINDOW
     neighbours: list[Facts] = []
-    for report in reports(
-        store, stream, after=cursor_before(notice.at - WINDOW), page=min(PAGE, 200)
-    ):
+    # An object's reports within two hours are few: small pages, read on only when needed.
+    for report in reports(store, stream, after=cursor_before(notice.at - WINDOW), page=32):
         if report.facts.at > until:
             break
         neighbours.append(report.facts)

@@ -54,6 +54,24 @@ def summary(event: dict[str, Any]) -> str:
     return event.get("detail") or ""
 
 
+def action_summary(event: dict[str, Any]) -> str:
+    """`summary`, led by the notifications that repeat the action when there are any:
+    `[+1 shelving_complete] accessionWF/shelve completed in 9.8 s`."""
+    also = event.get("also_reported_by")
+    if not also:
+        return summary(event)
+    names = sorted({_notice_name(notice) for notice in also})
+    return f"[+{len(also)} {', '.join(names)}] {summary(event)}"
+
+
+def _notice_name(event: dict[str, Any]) -> str:
+    """What a notification was called where it came from (`shelving_complete`, ...)."""
+    if event.get("event_type"):
+        return str(event["event_type"])
+    failed = event.get("outcome") in ("fail", "warning")
+    return "preservation_audit_failure" if failed else "preservation_audit_success"
+
+
 def object_history(
     store: EventStore, druid: str, *, limit: int | None = None, after: str | None = None
 ) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from provenance.ingest.pipeline import ingest_stream
 from provenance.ingest.reader import IngestOptions
 from provenance.ingest.report import IngestReport
 from provenance.query.premis_export import export_object
-from provenance.query.views import object_history, object_state_view, summary
+from provenance.query.views import action_summary, object_history, object_state_view
 
 DEMO_TZ = "America/Los_Angeles"
 # The demo's agent rules: the campus and a partner library by network (the generator's
@@ -133,7 +133,7 @@ def _tour(folder: DemoFolder, *, objects: int, days: int, echo: Callable[[str], 
         events = object_history(store, druid)
         echo("")
         echo(
-            f"3. the history of {druid} ({len(events)} events, times in UTC; step starts "
+            f"3. the history of {druid} ({len(events)} actions, times in UTC; step starts "
             "left out, runs of passing audits folded):"
         )
         for line in story(events):
@@ -209,5 +209,5 @@ def _event_line(event: dict[str, Any]) -> str:
     premis = (event["premis_event_type"] or "").rsplit("/", 1)[-1]
     return (
         f"{event['cursor'][:19]}Z  {event['type']:<26} {premis:<4} "
-        f"{event['outcome'] or '':<8} {summary(event)[:70]}"
+        f"{event['outcome'] or '':<8} {action_summary(event)[:70]}"
     )
