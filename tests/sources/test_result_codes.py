@@ -7,6 +7,7 @@ The example lines are test_prescat's (built from the catalog's templates; none i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -340,3 +341,8 @@ def test_a_skipped_check_is_an_open_warning_until_that_check_passes(
     ingest_bytes(store, f"{later}\n".encode(), source="prescat", name="later.log")
     state = get_state(store, "druid:bj102hs9687")
     assert state is not None and open_failures(state) == []
+
+
+def test_the_readme_shows_the_table_as_the_code_has_it() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert markdown_table().rstrip("\n") in readme
