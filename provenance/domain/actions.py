@@ -31,17 +31,20 @@ the same actions (the tests feed the same reports in both orders).
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-WINDOW = timedelta(hours=1)
+WINDOW = timedelta(hours=2)
 """How far apart (by occurred_at) a notification and the report it repeats may be. A catalog
 notification is sent within seconds of its log line and a robot's within seconds of its step;
-the same audit of the same Moab runs again days later at the earliest, so an hour cannot join
-two different runs and leaves room for clock skew and a slow message queue."""
+the same audit of the same Moab runs again days later at the earliest, and two accessions of
+one object are hours apart. Two hours leave room for clock skew, a slow message queue and the
+hour a zone-less log time is ambiguous in when clocks go back (read as its first occurrence);
+where two runs do fall inside it, the nearest (or the quoted) one is joined."""
 
 PRIMARY_SOURCE = "prescat"
 NOTIFYING_SOURCE = "sdr-events"
@@ -51,6 +54,7 @@ _AUDIT_TYPES = frozenset(
 # The robot step a repository notification repeats.
 _NOTIFIED_STEPS = {"shelving_complete": "shelve", "publishing_complete": "publish"}
 _INVALID_MOAB = "INVALID_MOAB"
+_NOTICE_PREFIX = re.compile(r"[^\s(]+ \([^)]*\) ?(?:\|\| ?)?")
 _FAILED = ("fail", "warning")
 
 
@@ -66,6 +70,7 @@ class Facts:
     check: str | None
     storage_root: str | None
     result_code: str | None
+    premis_type: str | None
     detail: str
     step: str | None
     status: str | None
@@ -120,6 +125,7 @@ def facts_of(event: Mapping[str, Any] | Any) -> Facts:
         check=get("check"),
         storage_root=get("storage_root"),
         result_code=get("result_code"),
+        premis_type=get("premis_type"),
         detail=get("detail") or "",
         step=get("step"),
         status=get("status"),
@@ -145,7 +151,9 @@ def candidate(notice: Facts, primary: Facts) -> bool:
             and primary.step == _NOTIFIED_STEPS[notice.event_type or ""]
             and primary.status == "completed"
         )
-    if primary.source != PRIMARY_SOURCE or primary.type == "PreservationStatusChanged":
+    # Only a result that is a PREMIS event can stand for the notified audit: a bookkeeping line
+    # of the same moment (`update_after_validation`, no PREMIS type) would swallow it.
+    if primary.source != PRIMARY_SOURCE or primary.premis_type is None:
         return False
     if not _same_root(notice, primary):
         return False
@@ -172,10 +180,19 @@ def matched(notice: Facts, neighbours: Iterable[Facts]) -> list[Facts]:
     if not candidates:
         return []
     if notice.notice_kind == "audit" and notice.outcome in _FAILED:
-        quoted = [p for p in candidates if p.message and p.message in notice.detail]
+        messages = quoted_messages(notice)
+        quoted = [p for p in candidates if p.message in messages]
         if quoted:
             return sorted(quoted, key=lambda p: (p.at, p.event_id))
     return [min(candidates, key=lambda p: _distance(notice, p))]
+
+
+def quoted_messages(notice: Facts) -> frozenset[str]:
+    """The result messages a catalog notification carries: its error after the
+    `<audit> (actual location: ...; actual version: ...)` prefix (and a moab-valid `|| `), split
+    at ` && ` (one message per result of the run)."""
+    text = _NOTICE_PREFIX.sub("", notice.detail, count=1)
+    return frozenset(part.strip() for part in text.split(" && ") if part.strip())
 
 
 T = TypeVar("T")
@@ -203,15 +220,27 @@ def actions(reports: Iterable[T], facts: Callable[[T], Facts] = facts_of) -> Ite
     notices: deque[Facts] = deque()  # the notifications among them
     settled = 0  # how many of `window` (from the left) have been settled
 
+    # What each notification repeats, worked out once, not once per primary near it. The first
+    # ask comes when the notification or a primary within WINDOW of it is settled: reports are
+    # then read two windows past that report and kept two windows behind it, so the window
+    # holds every report within WINDOW of the notification, and the answer cannot change.
+    repeats: dict[str, frozenset[str]] = {}
+
+    def repeated_by(notice: Facts) -> frozenset[str]:
+        found = repeats.get(notice.event_id)
+        if found is None:
+            neighbours = [f for f, _ in window]
+            found = repeats[notice.event_id] = frozenset(
+                primary.event_id for primary in matched(notice, neighbours)
+            )
+        return found
+
     def settle(fact: Facts, item: T) -> Action[T] | None:
-        neighbours = [f for f, _ in window]
         if fact.notice_kind is not None:
-            return None if matched(fact, neighbours) else Action(item)
+            return None if repeated_by(fact) else Action(item)
         action = Action(item)
         for notice in notices:
-            if abs(notice.at - fact.at) <= WINDOW and any(
-                primary.event_id == fact.event_id for primary in matched(notice, neighbours)
-            ):
+            if abs(notice.at - fact.at) <= WINDOW and fact.event_id in repeated_by(notice):
                 action.notices.append(items[notice.event_id])
         return action
 
@@ -235,6 +264,7 @@ def actions(reports: Iterable[T], facts: Callable[[T], Facts] = facts_of) -> Ite
             if old.notice_kind is not None:
                 notices.popleft()
                 del items[old.event_id]
+                repeats.pop(old.event_id, None)
 
     for item in reports:
         fact = facts(item)

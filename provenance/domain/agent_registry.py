@@ -8,9 +8,12 @@ look-up: no I/O after loading).
 
 A name matches a registered agent when it equals its key or one of its aliases, compared without
 case and with runs of `_`, `-` and spaces read as one `-` (so `preservation_catalog` and
-`Preservation-Catalog` are one name). A name nobody registered stays its own agent, identified
-by its own spelling: `software/<name>`. A stated version makes a separate agent record,
-`software/<key>@<version>`, with `agentVersion`.
+`Preservation-Catalog` are one name). A robot step, `<workflow>/<step>`, is the agent its
+workflow's name stands for (`accessionWF/shelve` is common-accessioning, whose events say
+`invoked_by: common-accessioning`), so a step and the notification of it have one agent. A
+name nobody registered stays its own agent, identified by its own spelling: `software/<name>`.
+A stated version makes a separate agent record, `software/<key>@<version>`, with
+`agentVersion`.
 
 Built in: the SDR systems the sources of this repository name (`BUILT_IN`). A TOML file adds
 agents or replaces built-in ones of the same key (`prov premis --agents FILE`, env
@@ -88,9 +91,13 @@ BUILT_IN: tuple[RegisteredAgent, ...] = (
     ),
     # The repository events' `invoked_by` of registrations, updates and accessioning.
     RegisteredAgent("argo", "Argo"),
-    RegisteredAgent("common-accessioning", "common-accessioning"),
+    # The robots: a step is named `<workflow>/<step>` by the robots source, and a workflow is
+    # run by one system, which the repository events name as `invoked_by`.
+    RegisteredAgent("common-accessioning", "common-accessioning", aliases=("accessionWF",)),
     RegisteredAgent("dor-services-app", "DOR Services App", aliases=("dor_services_app",)),
-    RegisteredAgent("preservation_robots", "preservation_robots"),
+    RegisteredAgent(
+        "preservation_robots", "preservation_robots", aliases=("preservationIngestWF",)
+    ),
 )
 
 
@@ -119,6 +126,10 @@ class AgentRegistry:
         resolved = self._cache.get(key)
         if resolved is None:
             registered = self._by_spelling.get(_spelling(name))
+            if registered is None and "/" in name:
+                # A robot step (`accessionWF/shelve`): the system that runs its workflow (the
+                # step itself is in the event's detail).
+                registered = self._by_spelling.get(_spelling(name.split("/", 1)[0]))
             if registered is None:
                 identifier, shown, kind_of = f"{kind}/{name}", name, kind
             else:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eventstore import EventRecord, EventStore
+from eventstore import EventRecord, EventStore, time_key
 from provenance.domain.actions import WINDOW, Action, Facts, actions, facts_of, matched
 from provenance.domain.events import load_payload
 
 PAGE = 1_000
+_FIRST_DAY = datetime(1, 1, 2, tzinfo=UTC)  # stored times lie a day inside the calendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +29,12 @@ class Report:
     facts: Facts
 
 
-def cursor_before(at: datetime) -> str:
-    """A paging cursor that sorts before every record of time `at` (the store's time key is
-    UTC with microseconds; `!` sorts before every event id)."""
-    return f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#!"
+def cursor_before(at: datetime) -> str | None:
+    """A paging cursor that sorts before every record of time `at` (`!` sorts before every
+    event id); None (read from the start) when `at` is before the store's first day."""
+    if at < _FIRST_DAY:
+        return None
+    return f"{time_key(at)}#!"
 
 
 def reports(
@@ -60,11 +63,7 @@ def object_actions(
     if after is not None:
         at = datetime.fromisoformat(after.split("#", 1)[0].replace("Z", "+00:00"))
         # A cursor in the first hours of year 1 (users type anything): read from the start.
-        start = (
-            cursor_before(at - 2 * WINDOW)
-            if at > datetime.min.replace(tzinfo=UTC) + 2 * WINDOW
-            else None
-        )
+        start = cursor_before(at - 2 * WINDOW) if at > _FIRST_DAY + 2 * WINDOW else None
     for action in actions(reports(store, stream, after=start, page=page), _facts):
         if after is None or action.report.record.cursor > after:
             yield action
@@ -79,7 +78,8 @@ def repeats_stored_report(store: EventStore, stream: str, notice: Facts) -> bool
     until = notice.at + WINDOW
     neighbours: list[Facts] = []
     # An object's reports within two hours are few: small pages, read on only when needed.
-    for report in reports(store, stream, after=cursor_before(notice.at - WINDOW), page=32):
+    start = notice.at - WINDOW if notice.at > _FIRST_DAY + WINDOW else _FIRST_DAY
+    for report in reports(store, stream, after=cursor_before(start), page=32):
         if report.facts.at > until:
             break
         neighbours.append(report.facts)

@@ -10,11 +10,11 @@ stored JSON (upcast by `events.load_payload`), not on models.
 
 The state is made of actions, not reports (`provenance.domain.actions`): a notification that
 repeats a report of the same action (a `preservation_audit_failure` after the catalog's log
-line, `shelving_complete` after the robot's step) is kept aside in `notices`, joined when the
-report it repeats is stored (looked up in the store when the notification is applied, and
-checked again when a later report is applied), and counted in the state only while nothing it
-repeats is stored: `get_state` folds the unjoined ones in. Whether a notification repeats a
-stored report only ever turns from no to yes, so the result does not depend on arrival order.
+line, `shelving_complete` after the robot's step) is kept aside in `notices` while nothing it
+repeats is stored (looked up in the store when the notification is applied, and checked again
+as later reports are applied, which drop it), and `get_state` folds those left in as the
+actions they are. Whether a notification repeats a stored report only ever turns from no to
+yes, so the result does not depend on arrival order.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def get_state(store: EventStore, druid: str) -> State | None:
 
 def with_lone_notices(row: State) -> State:
     """`row` with its unjoined notifications applied as the actions they are (a copy)."""
-    lone = [item for item in row.get("notices", {}).values() if not item["joined"]]
+    lone = list(row.get("notices", {}).values())
     if not lone:
         return row
     state = copy.deepcopy(row)
@@ -101,13 +101,9 @@ class ObjectStateProjector(Projector):
         notices: dict[str, Any] = row.setdefault("notices", {})
         if is_notice(event):
             facts = facts_of(event)
-            joined = repeats_stored_report(self.store, record.stream, facts)
-            notices[event["event_id"]] = {
-                "cursor": record.cursor,
-                "joined": joined,
-                # Kept whole only while it may still be counted as an action of its own.
-                "event": None if joined else event,
-            }
+            if not repeats_stored_report(self.store, record.stream, facts):
+                # Kept whole while it may still be counted as an action of its own.
+                notices[event["event_id"]] = {"cursor": record.cursor, "event": event}
             return
         apply(row, record, event)
         if notices:
@@ -115,16 +111,13 @@ class ObjectStateProjector(Projector):
 
 
 def join_notices(notices: dict[str, Any], event: dict[str, Any]) -> None:
-    """Mark the stored notifications that `event` (a report that is not one) repeats."""
-    facts = None
-    for item in notices.values():
-        if item["joined"]:
-            continue
-        facts = facts or facts_of(event)
+    """Forget the stored notifications that `event` (a report that is not one) repeats: once
+    a report they repeat is stored they never count again (joining only ever turns yes)."""
+    facts = facts_of(event)
+    for event_id, item in list(notices.items()):
         notice = facts_of(item["event"])
         if abs(notice.at - facts.at) <= WINDOW and repeats(notice, facts):
-            item["joined"] = True
-            item["event"] = None
+            del notices[event_id]
 
 
 def _new(record: EventRecord) -> State:
@@ -164,6 +157,7 @@ _STEP_EVENTS = frozenset({"IngestStepRecorded", "WorkflowStepRecorded"})
 # The event a skipped check's results are when it runs (the catalog's other checks: version
 # audits).
 _SKIPPED_CHECK_KINDS = {"validate_checksums": "FixityChecked"}
+_SKIPPED = "skipped|"
 
 
 def apply(state: State, record: EventRecord, event: dict[str, Any]) -> None:
@@ -235,16 +229,26 @@ def _check_key(kind: str, event: dict[str, Any], place: str) -> str:
         return f"replication|{place}|v{event.get('version')}"
     check = event.get("check") or event.get("step") or event.get("event_type") or kind
     if kind == "AuditSkipped":
-        # A check that could not run stays open until that check next runs and passes.
-        kind = _SKIPPED_CHECK_KINDS.get(check, "VersionAudited")
+        # Beside the check's own slot, so a skip never hides an open failure of that check
+        # (`open_failures` pairs them up).
+        return f"{_SKIPPED}{_SKIPPED_CHECK_KINDS.get(check, 'VersionAudited')}|{check}|{place}"
     return f"{kind}|{check}|{place}"
 
 
 def open_failures(state: State) -> list[dict[str, Any]]:
-    """The checks whose latest outcome is a failure or warning, newest first."""
-    failing = [
-        {"check": key, **value}
-        for key, value in state["checks"].items()
-        if value["outcome"] in ("fail", "warning")
-    ]
+    """The checks whose latest outcome is a failure or warning, newest first.
+
+    A check that could not run (`AuditSkipped`) is open while nothing later ran that check; it
+    never closes, nor hides, a failure of the check itself: both can be open at once.
+    """
+    checks = state["checks"]
+    failing = []
+    for key, value in checks.items():
+        if value["outcome"] not in ("fail", "warning"):
+            continue
+        if key.startswith(_SKIPPED):
+            ran = checks.get(key.removeprefix(_SKIPPED))
+            if ran is not None and ran["cursor"] > value["cursor"]:
+                continue
+        failing.append({"check": key, **value})
     return sorted(failing, key=lambda item: item["cursor"], reverse=True)

@@ -33,7 +33,7 @@ from premis import (
     PremisObject,
 )
 from premis.rdf_triples import DEFAULT_BASE_URI
-from provenance.domain.actions import facts_of
+from provenance.domain.actions import facts_of, quoted_messages
 from provenance.domain.agent_registry import DEFAULT_REGISTRY, AgentRegistry, ResolvedAgent
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
@@ -171,13 +171,11 @@ class EventMapper:
             for linked in self.objects.links(notice):
                 if all(linked.identifier != known.identifier for known in objects):
                     objects.append(linked)
-            # A notification quoting the report's own message tells nothing new (its other
-            # messages, if any, are the other reports it repeats, each an event of its own).
-            notes += (
-                note
-                for note in outcome_notes(notice)
-                if note not in notes and not (message and message in note)
-            )
+            # A notification that says only the report's own message tells nothing new; one
+            # that carries more (other results of its run, which may have no log line here)
+            # keeps its text, so nothing it says is lost.
+            if quoted_messages(facts_of(notice)) != {message}:
+                notes += (note for note in outcome_notes(notice) if note not in notes)
             extensions.append(repeated_by(notice))
         return dataclasses.replace(
             premis_event,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -158,6 +160,7 @@ def _facts(
         check=check,
         storage_root=root,
         result_code=None,
+        premis_type="fix",
         detail=detail,
         step=None,
         status=None,
@@ -227,3 +230,87 @@ def test_facts_read_stored_payloads_and_typed_events_alike(store) -> None:
     _load(store, EVENTS)
     for record in store.read_stream(f"druid:{DRUID}"):
         assert facts_of(load_payload(record.payload)) == facts_of(load_event(record.payload))
+
+
+# --- what an independent review found ---------------------------------------------------------
+
+
+def test_a_notification_from_before_year_1000_does_not_stop_the_state(store) -> None:
+    # The look-up cursor of such a time was written without its leading zero and refused.
+    early = SHELVED.replace("2026-02-01T09:10:11Z", "0999-03-02T06:14:07Z")
+    _load(store, early, LOG)
+    state = _stable_state(store)
+    assert state["events_by_type"]["RepositoryEventRecorded"] == 1
+    assert object_history(store, DRUID, after="0500-01-01T00:00:00.000000Z#x")
+
+
+def test_each_notification_is_matched_once_however_many_reports_are_near_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import provenance.domain.actions as module
+
+    calls: list[str] = []
+    real = module.matched
+
+    def counted(notice: Facts, neighbours: Iterable[Facts]) -> list[Facts]:
+        calls.append(notice.event_id)
+        return real(notice, neighbours)
+
+    monkeypatch.setattr(module, "matched", counted)
+    failures = [
+        _facts(f"p{i:04d}", i / 10, detail=f"validate_checksums: bad {i}") for i in range(300)
+    ]
+    notice = _notice("n", 31, detail=" && ".join(f"bad {i}" for i in range(300)))
+    found = _run([*failures, notice])
+    assert len(found) == 300 and all(notices == ["n"] for _, notices in found)
+    assert calls == ["n"]
+
+
+def test_a_notification_never_joins_a_report_that_is_no_premis_event(store) -> None:
+    # The catalog's bookkeeping line of the same moment has no PREMIS type: the validation the
+    # notification reports must not vanish into it.
+    bookkeeping = (
+        "I, [2026-03-01T22:14:05.100000 #4711]  INFO -- : update_after_validation(bj102hs9687, "
+        "fixture_sr3) actual version (2) greater than MoabRecord db version (1)"
+    )
+    success = (
+        '{"druid": "druid:bj102hs9687", "event_type": "preservation_audit_success", "data": '
+        '{"host": "h", "invoked_by": "preservation-catalog", "storage_area": "fixture_sr3", '
+        '"check_name": "moab-valid", "actual_version": 2}, "created_at": "2026-03-02T06:14:07Z"}'
+    )
+    _load(store, bookkeeping + "\n", success + "\n")
+    assert _premis(store).count(b"<premis:event ") == 1
+    assert [len(e["also_reported_by"]) for e in object_history(store, DRUID)] == [0, 0]
+
+
+def test_what_only_the_notification_says_stays_in_the_premis_event(store) -> None:
+    # Only the first failure's log line was loaded; the notification names both.
+    _load(store, CHECKSUM_MISMATCH + "\n", TWO_FAILURES + "\n")
+    document = _premis(store)
+    assert document.count(b"<premis:event ") == 1
+    assert b"appendix.pdf" in document
+
+
+def test_a_log_time_in_the_hour_clocks_go_back_still_meets_its_notification(store) -> None:
+    # 01:30 on 2026-11-01 in Los Angeles happens twice; a zone-less log time is read as the
+    # first (PDT, 08:30Z); the catalog's notification came at the second (PST, 09:30Z).
+    line = CHECKSUM_MISMATCH.replace("2026-03-01T22:14:05.123456", "2026-11-01T01:30:00.000000")
+    notice = AUDIT_FAILURE.replace("2026-03-02T06:14:07Z", "2026-11-01T09:30:02Z")
+    _load(store, line + "\n", notice + "\n")
+    assert [len(e["also_reported_by"]) for e in object_history(store, DRUID)] == [1]
+
+
+def test_a_check_that_could_not_run_leaves_the_failure_before_it_open(store) -> None:
+    skipped = (
+        "E, [2026-03-05T03:00:00.000001 #4711] ERROR -- : validate_checksums(bj102hs9687, "
+        "fixture_sr3) unable to validate when MoabRecord status is invalid_checksum"
+    )
+    _load(store, CHECKSUM_MISMATCH + "\n" + skipped + "\n")
+    open_checks = [item["check"] for item in _stable_state(store)["open_failures"]]
+    assert open_checks == [
+        "skipped|FixityChecked|validate_checksums|fixture_sr3",
+        "FixityChecked|validate_checksums|fixture_sr3",
+    ]
+    later_pass = CHECKSUM_OK.replace("2026-03-01T22:14:05.223456", "2026-03-09T03:00:00.000001")
+    _load(store, later_pass + "\n")
+    assert _stable_state(store)["open_failures"] == []

@@ -37,10 +37,22 @@ def test_a_stated_version_is_its_own_agent_record_of_the_same_system() -> None:
 
 
 def test_a_name_nobody_registered_is_its_own_agent() -> None:
-    assert DEFAULT_REGISTRY.resolve("accessionWF/shelve", "software", "2.0") == ResolvedAgent(
-        "software/accessionWF/shelve@2.0", "accessionWF/shelve", "software", "2.0"
+    assert DEFAULT_REGISTRY.resolve("ocrWF/ocr-create", "software", "2.0") == ResolvedAgent(
+        "software/ocrWF/ocr-create@2.0", "ocrWF/ocr-create", "software", "2.0"
     )
     assert DEFAULT_REGISTRY.resolve("x", "person").identifier == "person/x"
+
+
+def test_a_robot_step_is_the_system_that_runs_its_workflow() -> None:
+    # The step's robot and the notification it sends (`invoked_by`) are one agent.
+    assert DEFAULT_REGISTRY.resolve("accessionWF/shelve", "software", "2.0") == ResolvedAgent(
+        "software/common-accessioning@2.0", "common-accessioning", "software", "2.0"
+    )
+    assert DEFAULT_REGISTRY.resolve("common-accessioning", "software").identifier == (
+        "software/common-accessioning"
+    )
+    robots = DEFAULT_REGISTRY.resolve("preservationIngestWF/update-moab", "software")
+    assert robots.identifier == "software/preservation_robots"
 
 
 _separators = st.lists(st.sampled_from(["_", "-", " ", "__", " - "]), min_size=2, max_size=2)

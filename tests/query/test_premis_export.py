@@ -65,9 +65,7 @@ def test_metsrw_reads_the_program_of_every_event_as_its_executing_agent(store) -
     ]
     parsed = program_and_version_read_by_metsrw(_export(store, mets=True), "druid:bj102hs9687")
     assert parsed == [{"program": name} for name in executing]
-    assert (
-        "Preservation Catalog" in executing and "preservationIngestWF/transfer-object" in executing
-    )
+    assert "Preservation Catalog" in executing and "preservation_robots" in executing
 
 
 def test_same_store_same_bytes_whatever_the_ingest_order(tmp_path: Path) -> None:

@@ -238,10 +238,10 @@ def test_a_version_stated_by_a_log_is_in_the_detail_and_its_own_agent_record(sto
     ingest_bytes(store, "\n".join(lines).encode() + b"\n", source="robots")
     root = _export(store)
     [event] = _events(root)
-    assert event["detail"] == 'program="accessionWF/shelve"; version="2.4.1"'
-    assert event["agent"] == "software/accessionWF/shelve@2.4.1"
+    assert event["detail"] == 'program="common-accessioning"; version="2.4.1"'
+    assert event["agent"] == "software/common-accessioning@2.4.1"
     versions = {
         a.findtext(f"{P}agentIdentifier/{P}agentIdentifierValue"): a.findtext(f"{P}agentVersion")
         for a in root.iter(f"{P}agent")
     }
-    assert versions["software/accessionWF/shelve@2.4.1"] == "2.4.1"
+    assert versions["software/common-accessioning@2.4.1"] == "2.4.1"
