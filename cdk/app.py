@@ -22,6 +22,7 @@ from cdk.bundling import BundlingError, build_bundle
 from cdk.config import ConfigError, StageConfig, stage_config
 from cdk.functions import RUNTIME_PYTHON
 from cdk.nag import add_checks
+from cdk.query_api import agents_text
 from cdk.stacks import LambdaAssets, PipelineStack, StoreStack, stack_names
 
 
@@ -42,13 +43,20 @@ def create_app(
     """The app with both stacks and the checks; `assets` defaults to a fresh bundle."""
     app = cdk.App(context=dict(context) if context is not None else None, outdir=outdir)
     config = stage_config(app.node)
+    agents_toml = agents_text(config)  # like a setting, refused before anything is built
     if assets is None:
         assets = build_assets(config)
     environment = _environment()
     store_name, pipeline_name = stack_names(config)
     store = StoreStack(app, store_name, config=config, env=environment)
     pipeline = PipelineStack(
-        app, pipeline_name, config=config, store=store, assets=assets, env=environment
+        app,
+        pipeline_name,
+        config=config,
+        store=store,
+        assets=assets,
+        agents_toml=agents_toml,
+        env=environment,
     )
     for stack in (store, pipeline):
         cdk.Tags.of(stack).add("application", "sdr-provenance")

@@ -90,6 +90,10 @@ class StageConfig(BaseModel):
 
     # The PREMIS organisation agent's name (None: the exporter's default).
     organization: str | None = Field(default=None, min_length=1, max_length=200)
+    # A TOML agents file for the API's PREMIS (as `prov premis --agents`; None: the built-in
+    # agents), relative to where cdk runs (cdk.json's directory). Read and checked at synth,
+    # its text goes into the api function's environment (`cdk.query_api.agents_text`).
+    agents_file: str | None = Field(default=None, min_length=1)
     # Zone of zone-less log times (the Ruby and Sidekiq logs carry none).
     log_time_zone: str = "UTC"
 

@@ -11,6 +11,7 @@ Every function gets the same treatment, decided here once:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy
@@ -19,11 +20,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk.config import LOG_RETENTION_DAYS, StageConfig
+from cdk.config import LOG_RETENTION_DAYS, ConfigError, StageConfig
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 RUNTIME_PYTHON = "3.12"  # the Python the asset's wheels are chosen for: keep equal to RUNTIME
 ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
+# Lambda refuses a function whose variables, measured as their JSON object, exceed 4 KB: a
+# deploy would fail half-way through, so synth refuses it first.
+ENVIRONMENT_LIMIT = 4096
 
 
 class PipelineFunction(Construct):
@@ -44,6 +48,14 @@ class PipelineFunction(Construct):
         environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
+        variables = {
+            # Every function works on the stage's event table (region: the function's own).
+            "PROV_STORE": f"dynamodb://{config.event_table_name}",
+            "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            **environment,
+        }
+        _check_environment_size(config, handler, variables)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -70,17 +82,24 @@ class PipelineFunction(Construct):
             timeout=timeout,
             role=self.role,
             log_group=self.log_group,
-            environment={
-                # Every function works on the stage's event table (region: the function's own).
-                "PROV_STORE": f"dynamodb://{config.event_table_name}",
-                "POWERTOOLS_METRICS_NAMESPACE": config.metrics_namespace,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                **environment,
-            },
+            environment=variables,
         )
         # The inline policy CDK would add for the log group is enough; say so explicitly, so
         # that the role's only log permissions are on this one group.
         self.log_group.grant_write(self.role)
+
+
+def _check_environment_size(
+    config: StageConfig, handler: str, variables: Mapping[str, str]
+) -> None:
+    size = len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > ENVIRONMENT_LIMIT:
+        largest = max(variables, key=lambda name: len(variables[name]))
+        raise ConfigError(
+            f"stage {config.stage}: the environment of {handler} would be {size:,} bytes, over "
+            f"Lambda's 4 KB ({ENVIRONMENT_LIMIT:,}); its largest variable, {largest}, is "
+            f"{len(variables[largest].encode()):,}"
+        )
 
 
 def retention_days(days: int) -> logs.RetentionDays:

@@ -11,6 +11,10 @@ up the table's read bill.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import jsii
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -23,7 +27,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk.config import StageConfig
+from cdk.bundling.runtime import REPO_ROOT
+from cdk.config import ConfigError, StageConfig
 from cdk.functions import PipelineFunction, retention_days
 from cdk.permissions import grant_table
 from cdk.store import EventTable
@@ -70,13 +75,17 @@ class QueryApi(Construct):
         store: EventTable,
         code: lambda_.Code,
         layer: lambda_.ILayerVersion,
+        agents_toml: str | None = None,
     ) -> None:
+        """`agents_toml`: the text of the stage's agents file (`agents_text`), if it has one."""
         super().__init__(scope, construct_id)
         environment = {
             "POWERTOOLS_SERVICE_NAME": "prov-api",
         }
         if config.organization:
             environment["PROV_ORGANIZATION"] = config.organization
+        if agents_toml is not None:
+            environment["PROV_AGENTS_TOML"] = agents_toml
         self.handler = PipelineFunction(
             self,
             "Handler",
@@ -152,6 +161,56 @@ class QueryApi(Construct):
     @property
     def url(self) -> str:
         return self.api.api_endpoint
+
+
+# The runtime's own parser, run as a program: the app imports nothing of the runtime (an
+# import-linter contract), yet synth must refuse exactly what the function would refuse at its
+# cold start. Exit status 3 is a registry error, printed as its one line.
+_CHECK_AGENTS = """
+import sys
+from provenance.domain.agent_registry import AgentRegistryError, registry_from_text
+try:
+    registry_from_text(sys.stdin.buffer.read().decode("utf-8"), sys.argv[1])
+except AgentRegistryError as exc:
+    print(exc, file=sys.stderr)
+    sys.exit(3)
+"""
+
+
+def agents_text(config: StageConfig) -> str | None:
+    """The text of the stage's agents file (None without one), checked by `prov`'s agents
+    parser (a problem is a `ConfigError`, one line): the api function reads it from
+    PROV_AGENTS_TOML."""
+    path = config.agents_file
+    if path is None:
+        return None
+    # As `prov premis --agents` says it (`agents file PATH: ...`), naming the setting.
+    where = f"stage {config.stage}: agents_file {path}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{where}: cannot read it: {reason}") from None
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _CHECK_AGENTS, where],
+            input=text,
+            cwd=REPO_ROOT,
+            # Agents' names need not be ASCII, whatever this machine's locale.
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            capture_output=True,
+            encoding="utf-8",
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(f"{where}: cannot check it with {sys.executable}: {exc}") from None
+    if result.returncode == 3:
+        raise ConfigError(result.stderr.strip())
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ConfigError(f"{where}: cannot check it with {sys.executable}: {last}")
+    return text
 
 
 def route_pattern(path: str) -> str:

@@ -74,6 +74,7 @@ class PipelineStack(Stack):
         config: StageConfig,
         store: StoreStack,
         assets: LambdaAssets,
+        agents_toml: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(
@@ -104,7 +105,13 @@ class PipelineStack(Stack):
             self, "Projector", config=config, store=store.events, code=code, layer=layer
         )
         self.query_api = QueryApi(
-            self, "QueryApi", config=config, store=store.events, code=code, layer=layer
+            self,
+            "QueryApi",
+            config=config,
+            store=store.events,
+            code=code,
+            layer=layer,
+            agents_toml=agents_toml,
         )
         self.monitoring = Monitoring(
             self,

@@ -281,17 +281,19 @@ def premis(
 
         if mets:
             raise click.UsageError("--mets reads a store: the API serves PREMIS XML only")
+        # Given on the command line they would be silently not applied: refused. From the
+        # environment ($PROV_ORGANIZATION, $PROV_AGENTS) they are ignored, as $PROV_PREMIS_BASE_URI
+        # is with XML: set for every export, they must not stop the API's (whose agents file is
+        # not even read).
         if given("organization") is ParameterSource.COMMANDLINE:
             raise click.UsageError(
                 "--organization names the agent when PREMIS is made from a store; the API uses "
-                "the one it was deployed with"
+                "the one it was deployed with (stage setting organization)"
             )
-        if click.get_current_context().get_parameter_source("agents_file") is (
-            ParameterSource.COMMANDLINE
-        ):
+        if given("agents_file") is ParameterSource.COMMANDLINE:
             raise click.UsageError(
                 "--agents names agents when PREMIS is made from a store; the API uses the "
-                "registry it was deployed with"
+                "agents it was deployed with (stage setting agents_file)"
             )
         if validate and fmt != "xml":
             raise FailError("--validate checks the XML against the PREMIS XSD: use --format xml")

@@ -33,14 +33,34 @@ from provenance.cli.params import MAX_SERVE_THREADS, Text, WholeNumber
     default=None,
     help="the PREMIS organisation agent's name [env PROV_ORGANIZATION]",
 )
+@click.option(
+    "--agents",
+    "agents_file",
+    type=Text(),
+    envvar="PROV_AGENTS",
+    default=None,
+    help="TOML file of agents and the names they are known by, for PREMIS (see the README) "
+    "[env PROV_AGENTS]",
+)
 def serve(
-    store_url: str | None, host: str, port: int, threads: int, organization: str | None
+    store_url: str | None,
+    host: str,
+    port: int,
+    threads: int,
+    organization: str | None,
+    agents_file: str | None,
 ) -> None:
     """Serve the query API over HTTP (the Lambda's routes; waitress, until Ctrl-C)."""
     import ipaddress
 
     from provenance.query.serve import serve_api
 
+    agents = None
+    if agents_file:
+        from provenance.domain.agent_registry import load_registry
+
+        # Read once, before serving: a bad file is one line now, not a 400 on every export.
+        agents = load_registry(agents_file)
     url = store_url or f"sqlite:///{DEFAULT_STORE_PATH}"
     with open_store(url):  # a missing or unreadable store fails now, not on the first request
         pass
@@ -59,6 +79,7 @@ def serve(
         port=port,
         threads=threads,
         organization=organization,
+        agents=agents,
         echo=echo,
         log_failed=_request_log_failed,
     )

@@ -16,8 +16,10 @@ A stated version makes a separate agent record, `software/<key>@<version>`, with
 `agentVersion`.
 
 Built in: the SDR systems the sources of this repository name (`BUILT_IN`). A TOML file adds
-agents or replaces built-in ones of the same key (`prov premis --agents FILE`, env
-`PROV_AGENTS`); an alias a file entry names is taken from whichever built-in agent had it:
+agents or replaces built-in ones of the same key (`prov premis --agents FILE`, `prov serve
+--agents FILE`, env `PROV_AGENTS`; the API function, which has no such file, gets its text in
+`PROV_AGENTS_TOML`: `registry_from_text`); an alias a file entry names is taken from whichever
+built-in agent had it:
 
     [agents.preservation_catalog]            # the key: the identifier is "<type>/<key>"
     name = "Preservation Catalog"            # agentName, and the program= of eventDetail
@@ -166,6 +168,15 @@ def load_registry(path: str | Path, base: AgentRegistry = DEFAULT_REGISTRY) -> A
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise AgentRegistryError(f"{where}: cannot read it: {reason}") from None
+    return registry_from_text(text, where, base)
+
+
+def registry_from_text(
+    text: str, where: str, base: AgentRegistry = DEFAULT_REGISTRY
+) -> AgentRegistry:
+    """`base` with the agents of `text`, an agents file's content, checked as `load_registry`
+    checks a file; `where` starts every error message (the deployed API has no file: its
+    agents come as the text of an environment variable, which `where` names)."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -60,6 +60,7 @@ from provenance.domain.whole_numbers import read_whole_number
 
 if TYPE_CHECKING:
     from eventstore import EventStore
+    from provenance.domain.agent_registry import AgentRegistry
 
 JSON = "application/json"
 XML = "application/xml"
@@ -129,7 +130,9 @@ class QueryApi:
     """The query API over one store (see the module docstring).
 
     `store` is called for every request and returns the store to read: the Lambda handler opens
-    one per container, `prov serve` one per worker thread. `max_body_bytes` refuses bodies a
+    one per container, `prov serve` one per worker thread. `organization` and `agents` (the
+    registry, loaded once by the caller: None is the built-in one) are the PREMIS exports', as
+    `prov premis --organization --agents` gives them. `max_body_bytes` refuses bodies a
     platform cannot return (Lambda's limit) with a clear error instead of the platform's 502.
     """
 
@@ -138,11 +141,13 @@ class QueryApi:
         store: Callable[[], EventStore],
         *,
         organization: str | None = None,
+        agents: AgentRegistry | None = None,
         max_body_bytes: int | None = None,
         logger: Logger | None = None,
     ) -> None:
         self._store = store
         self._organization = organization
+        self._agents = agents
         self._max_body_bytes = max_body_bytes
         self._logger = logger or Logger(service="prov-api")
 
@@ -236,6 +241,8 @@ class QueryApi:
         else:
             media_type = negotiate_or_406(request, tuple(PREMIS_TYPES))
         options = ExportOptions(self._organization) if self._organization else ExportOptions()
+        if self._agents is not None:
+            options = replace(options, agents=self._agents)
         base_uri = _param(request, "base_uri")
         if base_uri is not None:
             options = replace(options, base_uri=_base_uri(base_uri, PREMIS_TYPES[media_type]))

@@ -44,6 +44,8 @@ from provenance.query.http_api import QueryApi, has_content
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from provenance.domain.agent_registry import AgentRegistry
+
 Handle = Callable[[dict[str, Any]], dict[str, Any]]
 # CGI names of the headers WSGI keeps outside HTTP_*.
 _UNPREFIXED_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
@@ -306,6 +308,7 @@ def serve_api(
     port: int,
     threads: int,
     organization: str | None,
+    agents: AgentRegistry | None,
     echo: Callable[[str], None],
     log_failed: Callable[[OSError], None],
 ) -> None:
@@ -318,7 +321,9 @@ def serve_api(
         logger_handler=_RequestLog(log_failed),
         json_serializer=lambda log: json_text(log, indent=None),
     )
-    api = QueryApi(PerThreadStore(store_url), organization=organization, logger=logger)
+    api = QueryApi(
+        PerThreadStore(store_url), organization=organization, agents=agents, logger=logger
+    )
     server = LocalServer(wsgi_app(api.handle), host=host, port=port, threads=threads)
     echo(f"serving the query API on {server.url}/ (Ctrl-C to stop)")
     server.run()

@@ -366,6 +366,30 @@ def test_premis_options_that_only_a_store_can_honour(capsys, api) -> None:
     assert api.gate.seen == []
 
 
+def test_premis_agents_and_organization_in_the_environment_are_not_the_apis(
+    capsys, api, tmp_path, monkeypatch
+) -> None:
+    """Set for every export, $PROV_AGENTS and $PROV_ORGANIZATION are ignored with --api, as
+    $PROV_PREMIS_BASE_URI is with XML: the API's document is its deployment's (not even a file
+    that cannot be read stops it), and on the command line they are refused."""
+    monkeypatch.delenv("PROV_AGENTS", raising=False)
+    monkeypatch.delenv("PROV_ORGANIZATION", raising=False)
+    plain = run(capsys, "premis", api.demo.druid, "--api", api.url)
+    assert plain[0] == 0
+    monkeypatch.setenv("PROV_AGENTS", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("PROV_ORGANIZATION", "Other")
+
+    assert run(capsys, "premis", api.demo.druid, "--api", api.url) == plain
+
+    api.gate.seen.clear()
+    code, _, err = run(
+        capsys, "premis", api.demo.druid, "--agents", str(tmp_path / "a.toml"), "--api", api.url
+    )
+    assert code == 1 and err.count("\n") == 1
+    assert "(stage setting agents_file)" in err
+    assert api.gate.seen == []
+
+
 REPORTS = [
     [],
     ["--by", "agent,service", "--bucket", "day", "--tz", "America/Los_Angeles", "--top", "5"],

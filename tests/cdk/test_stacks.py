@@ -34,6 +34,7 @@ from eventstore.url import dynamodb_location
 from provenance.access.policy import AccessPolicy
 from provenance.access.pseudonym_key import KEY_ENV, MIN_KEY_LENGTH
 from provenance.access.rules import RETENTION_ENV
+from provenance.domain.agent_registry import registry_from_text
 from provenance.query.http_api import ALLOWED_METHODS, ROUTE_LIST
 from tests.cdk.conftest import REPO, DeploymentFactory, cdk_json_context
 
@@ -63,6 +64,7 @@ CHANGED = {
     "api_burst_limit": "40",
     "table_name": "sdr-provenance-events",
     "table_class": "standard-ia",
+    "agents_file": str(REPO / "tests" / "cdk" / "agents.toml"),
 }
 
 RUNTIME_SOURCES = ("handlers", "provenance", "eventstore")
@@ -364,6 +366,37 @@ def test_provisioned_stream_has_the_configured_shards(make_deployment: Deploymen
     )
 
 
+def test_a_bad_agents_file_is_refused_in_one_line_before_anything_is_built(
+    make_deployment: DeploymentFactory, tmp_path: Path
+) -> None:
+    agents = tmp_path / "agents.toml"
+    agents.write_text("[agents.a]\ntype = 'robot'\n")
+    with pytest.raises(ConfigError) as refused:
+        make_deployment("dev", agents_file=str(agents))
+    assert str(refused.value) == (
+        f"stage dev: agents_file {agents}: agents.a.type must be one of software, organization, "
+        "person, hardware"
+    )
+    with pytest.raises(ConfigError, match=r"^stage dev: agents_file \S+: cannot read it: No such"):
+        make_deployment("dev", agents_file=str(tmp_path / "absent.toml"))
+
+
+def test_an_agents_file_past_lambdas_4_kb_of_environment_is_refused_in_one_line(
+    make_deployment: DeploymentFactory, tmp_path: Path
+) -> None:
+    agents = tmp_path / "agents.toml"
+    aliases = ", ".join(f'"catalog-{n}"' for n in range(320))
+    agents.write_text(f"[agents.preservation_catalog]\naliases = [{aliases}]\n")
+    with pytest.raises(ConfigError) as refused:
+        make_deployment("dev", agents_file=str(agents))
+    message = str(refused.value)
+    assert message.startswith("stage dev: the environment of handlers.api.handler would be ")
+    assert message.endswith(
+        f"bytes, over Lambda's 4 KB (4,096); its largest variable, PROV_AGENTS_TOML, is "
+        f"{agents.stat().st_size:,}"
+    )
+
+
 def test_on_demand_stream_with_shards_is_refused_in_one_line(
     make_deployment: DeploymentFactory,
 ) -> None:
@@ -641,6 +674,10 @@ def test_function_environments_follow_settings(
     assert found["api"]["PROV_ORGANIZATION"] == CHANGED["organization"]
     assert "PROV_ORGANIZATION" not in found["ingest"]
     assert "PROV_ORGANIZATION" not in found["projector"]
+    # So do the agents: the file's text, since the function has no file of the deployer's.
+    assert found["api"]["PROV_AGENTS_TOML"] == Path(CHANGED["agents_file"]).read_text()
+    assert "PROV_AGENTS_TOML" not in found["ingest"]
+    assert "PROV_AGENTS_TOML" not in found["projector"]
 
 
 def test_environment_values_are_what_the_runtime_accepts(
@@ -676,6 +713,9 @@ def test_environment_values_are_what_the_runtime_accepts(
             allow_default_key=False,
         )
         assert policy.retention_days == deployment.config.access_event_expiry_days
+        if deployment.config.agents_file is not None:
+            agents = registry_from_text(found["api"]["PROV_AGENTS_TOML"], "PROV_AGENTS_TOML")
+            assert agents.resolve("pres-cat", "software").name == "SDR Preservation Catalog"
 
 
 def test_every_environment_variable_is_read_by_the_runtime(

@@ -79,3 +79,15 @@ def test_an_impossible_setting_stops_synth_with_one_line(tmp_path: Path) -> None
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_agents_file_stops_synth_with_one_line(tmp_path: Path) -> None:
+    agents = tmp_path / "agents.toml"
+    agents.write_text("[agents.a]\nname = 1\n")
+    result = _synth(tmp_path / "cdk.out", f"prov:agents_file={agents}")
+    assert result.returncode != 0
+    assert (
+        f"cdk: stage dev: agents_file {agents}: agents.a.name must be a non-empty string\n"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr

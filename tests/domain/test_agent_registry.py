@@ -15,6 +15,7 @@ from provenance.domain.agent_registry import (
     RegisteredAgent,
     ResolvedAgent,
     load_registry,
+    registry_from_text,
 )
 
 CATALOG = ResolvedAgent("software/preservation_catalog", "Preservation Catalog", "software")
@@ -132,6 +133,21 @@ def test_a_bad_agents_file_is_a_one_line_error_naming_the_file(
         load_registry(path)
     assert message in str(raised.value)
     assert str(raised.value).startswith(f"agents file {path}: ")
+    assert "\n" not in str(raised.value)
+
+
+def test_a_text_is_read_as_a_file_is_and_its_errors_name_where_it_came_from(
+    tmp_path: Path,
+) -> None:
+    """The API function has no file: it reads the file's text from PROV_AGENTS_TOML."""
+    text = "[agents.preservation_catalog]\nname = 'SDR Catalog'\naliases = ['pres-cat']\n"
+    from_text = registry_from_text(text, "PROV_AGENTS_TOML")
+    from_file = load_registry(_write(tmp_path, text))
+    for name in ("preservation_catalog", "pres-cat", "prescat", "argo"):
+        assert from_text.resolve(name, "software") == from_file.resolve(name, "software")
+    with pytest.raises(AgentRegistryError) as raised:
+        registry_from_text("[agents.a]\ntype = 'robot'", "PROV_AGENTS_TOML")
+    assert str(raised.value).startswith("PROV_AGENTS_TOML: agents.a.type must be one of ")
     assert "\n" not in str(raised.value)
 
 

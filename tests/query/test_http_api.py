@@ -19,6 +19,7 @@ import handlers.api as api_handler
 from eventstore import open_store
 from handlers import container
 from provenance.cli.demo.tour import run_demo
+from provenance.domain.agent_registry import load_registry
 from provenance.query.http_api import QueryApi, negotiate
 from provenance.query.views import object_history
 from tests.aws_lambda import Params, http_event
@@ -203,6 +204,24 @@ def test_premis_by_accept_with_q_values_is_the_cli_format(
     assert response["headers"]["Content-Type"].split(";")[0] == media_type
     expected = cli_premis(capsys, tmp_path, demo.druid, "--store", demo.url, "--format", fmt)
     assert response["body"].encode() == expected
+
+
+def test_premis_names_the_agents_it_is_given_as_the_cli_does(capsys, tmp_path, demo) -> None:
+    agents = tmp_path / "agents.toml"
+    agents.write_text('[agents.preservation_catalog]\nname = "SDR Preservation Catalog"\n')
+    with open_store(demo.url, create=False) as store:
+        api = QueryApi(
+            lambda: store, organization="Stanford Libraries", agents=load_registry(agents)
+        )
+        response = api.handle(http_event(f"/objects/{demo.druid}/premis"))
+
+    assert response["statusCode"] == 200
+    document = response["body"].encode()
+    assert b"<premis:agentName>SDR Preservation Catalog</premis:agentName>" in document
+    assert document == cli_premis(
+        capsys, tmp_path, demo.druid, "--store", demo.url,
+        "--agents", str(agents), "--organization", "Stanford Libraries",
+    )  # fmt: skip
 
 
 def test_premis_format_parameter_overrides_accept(call, demo) -> None:

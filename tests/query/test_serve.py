@@ -448,3 +448,53 @@ def test_prov_serve_without_waitress_says_what_to_install(capsys, demo, monkeypa
     assert out == ""
     expected = "prov serve needs waitress: pip install 'sdr-provenance[serve]' (or make dev)"
     assert err == f"prov: error: {expected}\n"
+
+
+def _served_with(monkeypatch, capsys, *args: str) -> tuple[int, str, dict[str, Any]]:
+    """`prov serve ARGS` up to the server: its exit code, stderr, and what it would serve with."""
+    import provenance.query.serve as serve_module
+
+    given: dict[str, Any] = {}
+    monkeypatch.setattr(serve_module, "serve_api", lambda url, **options: given.update(options))
+    code, _, err = run(capsys, "serve", *args)
+    return code, err, given
+
+
+def test_prov_serve_exports_premis_with_the_agents_file(capsys, demo, tmp_path, monkeypatch):
+    agents = tmp_path / "agents.toml"
+    agents.write_text('[agents.preservation_catalog]\nname = "SDR Preservation Catalog"\n')
+    monkeypatch.delenv("PROV_AGENTS", raising=False)
+
+    code, err, given = _served_with(
+        monkeypatch, capsys, "--store", demo.url, "--agents", str(agents)
+    )
+    assert (code, err) == (0, "")
+    api = QueryApi(PerThreadStore(demo.url), agents=given["agents"])
+    served = api.handle(http_event(f"/objects/{demo.druid}/premis"))["body"]
+    code, exported, _ = run(
+        capsys, "premis", demo.druid, "--store", demo.url, "--agents", str(agents)
+    )
+    assert code == 0
+    assert "<premis:agentName>SDR Preservation Catalog</premis:agentName>" in served
+    assert served == exported
+
+    # From the environment, as `prov premis` reads it; without either, the built-in agents.
+    monkeypatch.setenv("PROV_AGENTS", str(agents))
+    assert _served_with(monkeypatch, capsys, "--store", demo.url)[2]["agents"] is not None
+    monkeypatch.delenv("PROV_AGENTS")
+    assert _served_with(monkeypatch, capsys, "--store", demo.url)[2]["agents"] is None
+
+
+def test_prov_serve_refuses_a_bad_agents_file_in_one_line(capsys, demo, tmp_path, monkeypatch):
+    agents = tmp_path / "agents.toml"
+    agents.write_text("[agents.a]\ntype = 'robot'\n")
+
+    code, err, given = _served_with(
+        monkeypatch, capsys, "--store", demo.url, "--agents", str(agents)
+    )
+
+    assert (code, given) == (1, {})
+    assert err == (
+        f"prov: error: agents file {agents}: agents.a.type must be one of software, "
+        "organization, person, hardware\n"
+    )
