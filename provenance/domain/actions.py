@@ -204,15 +204,19 @@ def actions(reports: Iterable[T], facts: Callable[[T], Facts] = facts_of) -> Ite
     settled = 0  # how many of `window` (from the left) have been settled
 
     def settle(fact: Facts, item: T) -> Action[T] | None:
-        neighbours = [f for f, _ in window]
         if fact.notice_kind is not None:
-            return None if matched(fact, neighbours) else Action(item)
+            return None if matched(fact, [f for f, _ in window]) else Action(item)
         action = Action(item)
-        for notice in notices:
-            if abs(notice.at - fact.at) <= WINDOW and any(
-                primary.event_id == fact.event_id for primary in matched(notice, neighbours)
-            ):
-                action.notices.append(items[notice.event_id])
+        # Most reports have no notification near them: the window's list is made only for
+        # those that have (once per report, not per notification).
+        near = [notice for notice in notices if abs(notice.at - fact.at) <= WINDOW]
+        if near:
+            neighbours = [f for f, _ in window]
+            for notice in near:
+                if any(
+                    primary.event_id == fact.event_id for primary in matched(notice, neighbours)
+                ):
+                    action.notices.append(items[notice.event_id])
         return action
 
     items: dict[str, T] = {}
@@ -238,7 +242,10 @@ def actions(reports: Iterable[T], facts: Callable[[T], Facts] = facts_of) -> Ite
 
     for item in reports:
         fact = facts(item)
-        yield from drain(fact.at)
+        # Nothing to settle (nor to forget: the oldest unsettled report is the same as at the
+        # last drain) until a report is more than two windows after the oldest unsettled one.
+        if window and fact.at - window[settled][0].at > 2 * WINDOW:
+            yield from drain(fact.at)
         window.append((fact, item))
         if fact.notice_kind is not None:
             notices.append(fact)
