@@ -3,8 +3,8 @@
 The store is bench/premis_export.py's (100,000 prescat `validate_checksums` lines for one druid,
 every 100th a checksum mismatch naming a file and version). Its events are read and mapped once,
 exactly as `prov premis` does (`objects_for`, then `premis_events`: `read_stream` pages read as
-actions, `EventMapper.action_to_premis`), into a list of `premis.model.Event`s in memory; then, round-robin
-`--repeats` times in this process, each writer writes the whole document to a file in a
+actions, `EventMapper.action_to_premis`), into a list of `premis.model.Event`s in memory; then,
+round-robin `--repeats` times in this process, each writer writes the whole document to a file in a
 temporary directory (`open(path, "wb")`), timed with `time.perf_counter` (medians reported):
 
 - `premis.xml.write_document`: the writer `prov premis` uses (the fragment writer);

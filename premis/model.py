@@ -397,8 +397,7 @@ def _event_is_well_formed(event: Event) -> bool:
         and (started is None or (_is_moment(started) and started <= when))
         and (event.detail is None or (isinstance(event.detail, str) and bool(event.detail.strip())))
         and (event.outcome is None or isinstance(event.outcome, EventOutcome))
-        and type(event.outcome_notes) is tuple
-        and all(isinstance(note, str) and note.strip() for note in event.outcome_notes)
+        and _all_text(event.outcome_notes)
         and _all_of(event.detail_extensions, Extension)
         and _all_of(event.outcome_extensions, Extension)
         and bool(event.agents)
@@ -417,8 +416,23 @@ def _is_moment(value: object) -> bool:
 _MINUTE = timedelta(minutes=1)
 
 
+def _all_text(items: object) -> bool:
+    if type(items) is not tuple:
+        return False
+    for item in items:  # noqa: SIM110 (see _all_of)
+        if not isinstance(item, str) or not item.strip():
+            return False
+    return True
+
+
 def _all_of(items: object, kind: type[Any]) -> bool:
-    return type(items) is tuple and all(isinstance(item, kind) for item in items)
+    if type(items) is not tuple:
+        return False
+    # A loop, not all(<generator>), which costs more for the one to three items these hold.
+    for item in items:  # noqa: SIM110
+        if not isinstance(item, kind):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

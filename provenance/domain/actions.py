@@ -242,10 +242,7 @@ def actions(reports: Iterable[T], facts: Callable[[T], Facts] = facts_of) -> Ite
 
     for item in reports:
         fact = facts(item)
-        # Nothing to settle (nor to forget: the oldest unsettled report is the same as at the
-        # last drain) until a report is more than two windows after the oldest unsettled one.
-        if window and fact.at - window[settled][0].at > 2 * WINDOW:
-            yield from drain(fact.at)
+        yield from drain(fact.at)
         window.append((fact, item))
         if fact.notice_kind is not None:
             notices.append(fact)
