@@ -2,9 +2,9 @@
 
 The store is bench/premis_export.py's (100,000 prescat `validate_checksums` lines for one druid,
 every 100th a checksum mismatch naming a file and version). Its events are read and mapped once,
-exactly as `prov premis` does (`premis_events`: `read_stream` pages, `load_event`,
-`EventMapper.to_premis`), into a list of `premis.model.Event`s in memory; then, round-robin
-`--repeats` times in this process, each writer writes the whole document to a file in a
+exactly as `prov premis` does (`objects_for`, then `premis_events`: `read_stream` pages read as
+actions, `EventMapper.action_to_premis`), into a list of `premis.model.Event`s in memory; then,
+round-robin `--repeats` times in this process, each writer writes the whole document to a file in a
 temporary directory (`open(path, "wb")`), timed with `time.perf_counter` (medians reported):
 
 - `premis.xml.write_document`: the writer `prov premis` uses (the fragment writer);
@@ -64,6 +64,7 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
     """The document `premis.xml.write_document` writes, element by element with `xmlfile`."""
     from lxml import etree
 
+    from premis.vocabulary import StructuralRelationship
     from premis.xml import PREMIS_NS, SCHEMA_LOCATION, XSI_NS
 
     p = f"{{{PREMIS_NS}}}"
@@ -125,11 +126,32 @@ def floor_writer(out: BinaryIO, objects: Any, events: Iterable[Any], agents: Any
                     {f"{{{XSI_NS}}}type": f"premis:{obj.category.value}", "version": "3.0"},
                 ):
                     identifier(xf, 2, "objectIdentifier", obj.identifier)
-                    for rel in obj.relationships:  # this store's objects have no format
+                    if obj.format_name is not None:  # this store's files: no fixity, no size
+                        xf.write("\n    ")
+                        with xf.element(p + "objectCharacteristics"):
+                            xf.write("\n      ")
+                            with xf.element(p + "format"):
+                                xf.write("\n        ")
+                                with xf.element(p + "formatDesignation"):
+                                    leaf(xf, "\n          ", "formatName", obj.format_name)
+                                    xf.write("\n        ")
+                                xf.write("\n      ")
+                            xf.write("\n    ")
+                    for storage in obj.storage:  # no storage medium in this store
+                        xf.write("\n    ")
+                        with xf.element(p + "storage"):
+                            xf.write("\n      ")
+                            with xf.element(p + "contentLocation"):
+                                leaf(xf, "\n        ", "contentLocationType", storage.location_type)
+                                leaf(xf, "\n        ", "contentLocationValue", storage.location)
+                                xf.write("\n      ")
+                            xf.write("\n    ")
+                    for rel in obj.relationships:
                         xf.write("\n    ")
                         with xf.element(p + "relationship"):
                             leaf(xf, "\n      ", "relationshipType", rel.type)
-                            leaf(xf, "\n      ", "relationshipSubType", rel.sub_type.value)
+                            sub_type = StructuralRelationship[rel.sub_type.name]
+                            term(xf, "\n      ", "relationshipSubType", sub_type)
                             identifier(xf, 3, "relatedObjectIdentifier", rel.related)
                             xf.write("\n    ")
                     xf.write("\n  ")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import marshal
+import struct
 import tempfile
 from collections.abc import Iterable, Iterator
 from itertools import groupby
@@ -33,13 +34,20 @@ DEFAULT_BUDGET = 48 * 1024 * 1024
 _subject = itemgetter(0)
 
 
+# Each record in a run is its length, then its marshal bytes: `marshal.load` on a file reads a
+# record in many small Python-level reads (16 µs for a 1 KB record of 12 triples in a trial,
+# against 1.7 µs for one `read` and `marshal.loads`). An export spills once its records pass
+# the budget (100,000 events do since each resource has an identifier node) and reads the runs
+# twice (`repeats_a_subject`, then `subjects`).
+_LENGTH = struct.Struct("<I")
+
+
 def _run_records(run: IO[bytes]) -> Iterator[Record]:
     run.seek(0)
-    while True:
-        try:
-            yield marshal.load(run)
-        except EOFError:
-            return
+    read, size, unpack = run.read, _LENGTH.size, _LENGTH.unpack
+    while header := read(size):
+        (length,) = unpack(header)
+        yield marshal.loads(read(length))
 
 
 class SubjectSorter:
@@ -81,7 +89,9 @@ class SubjectSorter:
     def _spill(self) -> None:
         self._held.sort(key=_subject)
         run = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
+        pack = _LENGTH.pack
         for _, data in self._held:
+            run.write(pack(len(data)))
             run.write(data)
         run.flush()
         self._runs.append(run)

@@ -37,7 +37,7 @@ from provenance.domain.actions import facts_of, quoted_messages
 from provenance.domain.agent_registry import DEFAULT_REGISTRY, AgentRegistry, ResolvedAgent
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
-from provenance.domain.events import EVENT_ADAPTER, AnyEvent, StepRecorded, load_event
+from provenance.domain.events import EVENT_ADAPTER, AnyEvent, StepRecorded, load_payload
 from provenance.files.output_file import STDOUT, open_output
 from provenance.projections.object_actions import Report, object_actions
 from provenance.query.premis_objects import ID_DRUID, PremisObjects
@@ -78,9 +78,15 @@ def scan_objects(store: EventStore, stream: str) -> PremisObjects:
     """The first pass over one object's stored events, page by page: what its document's
     objects and its events' links need (`premis_objects`), not the events."""
     objects = PremisObjects(stream)
-    for event in _domain_events(store, stream):
-        objects.scan(event)
-    return objects
+    after: str | None = None
+    while True:
+        records = store.read_stream(stream, after=after, limit=PAGE)
+        for record in records:
+            # The plain payload: the events are validated once, when they are mapped.
+            objects.scan_payload(load_payload(record.payload))
+        if len(records) < PAGE:
+            return objects
+        after = records[-1].cursor
 
 
 def objects_for(store: EventStore, stream: str) -> list[PremisObject]:
@@ -118,7 +124,9 @@ class EventMapper:
     def agent_link(self, event: AnyEvent) -> LinkingAgent:
         """The executing-program link of `event`'s agent, its agent record kept for the
         document."""
-        agent = self.registered_agent(event)
+        return self._agent_link(self.registered_agent(event))
+
+    def _agent_link(self, agent: ResolvedAgent) -> LinkingAgent:
         value = agent.identifier
         link = self._agent_links.get(value)
         if link is None:
@@ -136,7 +144,8 @@ class EventMapper:
         """The PREMIS event for a domain event, or None when it is not a PREMIS event."""
         if event.premis_type is None:
             return None
-        described = describe(event, self.registered_agent(event))
+        agent = self.registered_agent(event)
+        described = describe(event, agent)
         return Event(
             identifier=Identifier(ID_EVENT, event.event_id),
             type=EventType.from_code(event.premis_type),
@@ -147,7 +156,7 @@ class EventMapper:
             outcome=described.outcome,
             outcome_notes=described.outcome_notes,
             outcome_extensions=described.outcome_extensions,
-            agents=(self.agent_link(event), self._organization_link),
+            agents=(self._agent_link(agent), self._organization_link),
             objects=self.objects.links(event),
         )
 
@@ -195,18 +204,6 @@ def started_at(event: AnyEvent) -> datetime | None:
     if not 0 <= event.duration_s < _LONGEST_STEP_S:
         return None
     return event.occurred_at - timedelta(seconds=event.duration_s)
-
-
-def _domain_events(store: EventStore, stream: str) -> Iterator[AnyEvent]:
-    """One object's stored events in time order, read page by page."""
-    after: str | None = None
-    while True:
-        records = store.read_stream(stream, after=after, limit=PAGE)
-        for record in records:
-            yield load_event(record.payload)
-        if len(records) < PAGE:
-            return
-        after = records[-1].cursor
 
 
 def premis_events(store: EventStore, mapper: EventMapper, stream: str) -> Iterator[Event]:

@@ -59,8 +59,9 @@ the event alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from premis import (
     Fixity,
@@ -75,8 +76,11 @@ from premis import (
     Storage,
 )
 from provenance.domain.events import (
+    EVENT_ADAPTER,
+    EVENT_TYPES,
     AnyEvent,
     AuditResult,
+    DomainEvent,
     ReplicationCompleted,
     RepositoryEventRecorded,
     StepRecorded,
@@ -124,6 +128,62 @@ def version_identifier(druid: str, version: int) -> Identifier:
     return Identifier(ID_VERSION, f"{druid}/v{version:04d}")
 
 
+class _Fields(NamedTuple):
+    """What `scan` and the links read of one report, from a typed event or a stored payload
+    alike (the scan reads payloads: a second typed decode of every report would cost about as
+    much as the scan itself)."""
+
+    event_id: str
+    kind: type[DomainEvent]
+    version: int | None  # as stated (0 included)
+    storage_root: str | None
+    endpoint: str | None
+    file_path: str | None
+    event_type: str | None
+    parts: tuple[tuple[str, str | None, int | None], ...]  # (s3_key, md5, size)
+    linked: tuple[tuple[str, str], ...]  # (kind, identifier)
+
+
+def _fields(event: AnyEvent) -> _Fields:
+    # A pydantic model keeps its fields in __dict__; a type without the field has no entry.
+    values = vars(event)
+    get = values.get
+    parts = event.parts if isinstance(event, ReplicationCompleted) else ()
+    return _Fields(
+        event.event_id,
+        type(event),
+        event.version,
+        get("storage_root"),
+        get("endpoint"),
+        get("file_path"),
+        get("event_type"),
+        tuple((part.s3_key, part.md5, part.size) for part in parts),
+        tuple((linked.kind, linked.identifier) for linked in event.linked_objects),
+    )
+
+
+def _payload_fields(data: Mapping[str, Any]) -> _Fields:
+    """`_fields` of a stored payload (`load_payload`'s dict: the current schema's shape, every
+    value as validation left it, a field at its default possibly absent)."""
+    kind = EVENT_TYPES.get(data.get("type"))  # type: ignore[arg-type]
+    if kind is None:
+        # Not a type this schema knows: validation names the fault.
+        return _fields(EVENT_ADAPTER.validate_python(data))
+    get = data.get
+    parts = get("parts") or () if issubclass(kind, ReplicationCompleted) else ()
+    return _Fields(
+        data["event_id"],
+        kind,
+        get("version"),
+        get("storage_root"),
+        get("endpoint"),
+        get("file_path"),
+        get("event_type"),
+        tuple((part["s3_key"], part.get("md5"), part.get("size")) for part in parts),
+        tuple((linked["kind"], linked["identifier"]) for linked in get("linked_objects") or ()),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Named:
     """An object an event names (not the druid or its version): how to describe it."""
@@ -160,29 +220,37 @@ class PremisObjects:
         self._links: dict[tuple[Identifier, tuple[ObjectRole, ...]], LinkingObject] = {}
         self._announced: int | None = None
         self._step_versions: dict[str, int] = {}
+        self._subject_links: dict[tuple[int | None, str | None], LinkingObject] = {}
 
     # --- the first pass ------------------------------------------------------------------
 
     def scan(self, event: AnyEvent) -> None:
         """Note the versions, locations and named objects of one stored event."""
+        self._scan(_fields(event))
+
+    def scan_payload(self, data: Mapping[str, Any]) -> None:
+        """`scan` of a stored payload as `load_payload` returns it."""
+        self._scan(_payload_fields(data))
+
+    def _scan(self, event: _Fields) -> None:
         version = _version(event.version)
-        if version is None and isinstance(event, StepRecorded) and self._announced is not None:
+        if version is None and issubclass(event.kind, StepRecorded) and self._announced is not None:
             version = self._step_versions[event.event_id] = self._announced
         if version is not None:
             self._versions.setdefault(version, set())
         if (
-            isinstance(event, RepositoryEventRecorded)
+            issubclass(event.kind, RepositoryEventRecorded)
             and event.event_type in _ANNOUNCES_VERSION
             and version is not None
         ):
             self._announced = version
-        if isinstance(event, AuditResult) and event.storage_root:
+        if issubclass(event.kind, AuditResult) and event.storage_root:
             if version is None:
                 self._all_versions_roots.add(event.storage_root)
             else:
                 self._versions[version].add(Storage(LOCATION_ROOT, event.storage_root))
-        if isinstance(event, ReplicationCompleted) and version is not None:
-            self._versions[version].add(Storage(LOCATION_ENDPOINT, event.endpoint))
+        if issubclass(event.kind, ReplicationCompleted) and version is not None:
+            self._versions[version].add(Storage(LOCATION_ENDPOINT, event.endpoint or ""))
         for named in self._named_in(event):
             described = self._named.get(named.identifier)
             if described is None:
@@ -280,17 +348,21 @@ class PremisObjects:
         """The event's linked objects with their roles (the table in the module docstring)."""
         code = event.premis_type
         version = self.version_of(event)
-        druid_role = _DRUID_EVENTS.get(code or "")
-        if druid_role is not None or version is None:
-            subject = self.entity
-        else:
-            subject = version_identifier(self.druid, version)
-        if druid_role is None:
-            druid_role = _OUT if code in _MAKES_VERSION else _SOU
-        links = [self._link(subject, druid_role)]
-        seen = {subject}
+        # The druid's or version's link is a function of the two: made once per pair.
+        first = self._subject_links.get((version, code))
+        if first is None:
+            druid_role = _DRUID_EVENTS.get(code or "")
+            if druid_role is not None or version is None:
+                subject = self.entity
+            else:
+                subject = version_identifier(self.druid, version)
+            if druid_role is None:
+                druid_role = _OUT if code in _MAKES_VERSION else _SOU
+            first = self._subject_links[(version, code)] = self._link(subject, druid_role)
+        links = [first]
+        seen = {first.identifier}
         named_role = _OUT if code == _REPLICATION else _SOU
-        for named in self._named_in(event):
+        for named in self._named_in(_fields(event)):
             if named.identifier not in seen:
                 seen.add(named.identifier)
                 links.append(self._link(named.identifier, named_role))
@@ -308,28 +380,26 @@ class PremisObjects:
 
     # --- what an event names -------------------------------------------------------------
 
-    def _named_in(self, event: AnyEvent) -> Iterator[_Named]:
+    def _named_in(self, event: _Fields) -> Iterator[_Named]:
         """The objects an event names besides the druid and its version, in its order."""
         version = _version(event.version)
-        if isinstance(event, ReplicationCompleted):
-            for part in event.parts:
-                yield self._zip_part(part.s3_key, event.endpoint, version, part.md5, part.size)
-        file_path = getattr(event, "file_path", None)
-        if file_path:
-            yield self._file(file_path, version)
-        endpoint = getattr(event, "endpoint", None)
-        for linked in event.linked_objects:
-            if linked.kind in ("file", "manifest"):
-                yield self._file(linked.identifier, version)
-            elif linked.kind == "zip_part" and not isinstance(event, ReplicationCompleted):
-                yield self._zip_part(linked.identifier, endpoint, version, None, None)
-            elif linked.kind == "bag":
+        replication = issubclass(event.kind, ReplicationCompleted)
+        for key, md5, size in event.parts:
+            yield self._zip_part(key, event.endpoint, version, md5, size)
+        if event.file_path:
+            yield self._file(event.file_path, version)
+        for kind, identifier in event.linked:
+            if kind in ("file", "manifest"):
+                yield self._file(identifier, version)
+            elif kind == "zip_part" and not replication:
+                yield self._zip_part(identifier, event.endpoint, version, None, None)
+            elif kind == "bag":
                 yield _Named(
-                    Identifier(ID_BAG, linked.identifier),
+                    Identifier(ID_BAG, identifier),
                     ObjectCategory.REPRESENTATION,
                     None,
                     None,
-                    Storage(LOCATION_PATH, linked.identifier),
+                    Storage(LOCATION_PATH, identifier),
                 )
             # storage_root and endpoint: places, described as the versions' storage.
 

@@ -107,6 +107,8 @@ def describe(event: AnyEvent, agent: ResolvedAgent) -> Description:
     )
 
 
+# An object's events name a handful of agents: each one's detail is written once.
+@functools.lru_cache(maxsize=256)
 def event_detail(agent: ResolvedAgent) -> str:
     """`program="<name>"; version="<version>"` (see the module docstring for the escaping)."""
     detail = f'program="{_detail_value(agent.name)}"'

@@ -543,3 +543,20 @@ def test_every_link_resolves_in_every_demo_document(demo_store: Any) -> None:
     assert ("ine", "druid version", "outcome") in seen
     assert ("tra", "druid version", "source") in seen
     assert not {s for s in seen if s[0] == "rep" and s[1] == "druid"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_event(), min_size=1, max_size=12), st.booleans())
+def test_scanning_stored_payloads_finds_what_scanning_typed_events_finds(
+    events: list[dict[str, Any]], defaults_left_out: bool
+) -> None:
+    # `export_object` scans plain payloads (`scan_payload`) and links typed events: both must
+    # read the same values, whether or not a payload spells out the fields at their default.
+    built = _built(events)
+    typed, plain = PremisObjects(DRUID), PremisObjects(DRUID)
+    for event in built:
+        typed.scan(event)
+        payload = event.model_dump(mode="json", exclude_defaults=defaults_left_out)
+        plain.scan_payload({**payload, "type": event.type})
+    assert plain.objects() == typed.objects()
+    assert [plain.links(event) for event in built] == [typed.links(event) for event in built]
