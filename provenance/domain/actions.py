@@ -53,6 +53,7 @@ _AUDIT_TYPES = frozenset(
 )
 # The robot step a repository notification repeats.
 _NOTIFIED_STEPS = {"shelving_complete": "shelve", "publishing_complete": "publish"}
+_STEPS_NOTIFIED = frozenset(_NOTIFIED_STEPS.values())
 _INVALID_MOAB = "INVALID_MOAB"
 _NOTICE_PREFIX = re.compile(r"[^\s(]+ \([^)]*\) ?(?:\|\| ?)?")
 _FAILED = ("fail", "warning")
@@ -105,6 +106,16 @@ def is_notice(event: Mapping[str, Any]) -> bool:
     return kind in _AUDIT_TYPES or (
         kind == "RepositoryEventRecorded" and event.get("event_type") in _NOTIFIED_STEPS
     )
+
+
+def may_repeat(event: Mapping[str, Any]) -> bool:
+    """Whether a stored payload could be the report a notification repeats (`candidate`'s
+    conditions on the report alone): most reports cannot, and need no facts built."""
+    source = event.get("source")
+    kind = source.get("type") if isinstance(source, Mapping) else None
+    if kind == PRIMARY_SOURCE:
+        return event.get("premis_type") is not None
+    return event.get("step") in _STEPS_NOTIFIED and event.get("status") == "completed"
 
 
 def facts_of(event: Mapping[str, Any] | Any) -> Facts:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventstore import EventRecord, EventStore
-from provenance.domain.actions import WINDOW, facts_of, is_notice
+from provenance.domain.actions import WINDOW, facts_of, is_notice, may_repeat
 from provenance.domain.actions import candidate as repeats
 from provenance.projections.base import CHUNK, Projector
 from provenance.projections.object_actions import repeats_stored_report
@@ -113,6 +113,8 @@ class ObjectStateProjector(Projector):
 def join_notices(notices: dict[str, Any], event: dict[str, Any]) -> None:
     """Forget the stored notifications that `event` (a report that is not one) repeats: once
     a report they repeat is stored they never count again (joining only ever turns yes)."""
+    if not may_repeat(event):
+        return
     facts = facts_of(event)
     for event_id, item in list(notices.items()):
         notice = facts_of(item["event"])

@@ -314,3 +314,16 @@ def test_a_check_that_could_not_run_leaves_the_failure_before_it_open(store) -> 
     later_pass = CHECKSUM_OK.replace("2026-03-01T22:14:05.223456", "2026-03-09T03:00:00.000001")
     _load(store, later_pass + "\n")
     assert _stable_state(store)["open_failures"] == []
+
+
+def test_the_quick_filter_never_drops_a_report_a_notification_repeats(store) -> None:
+    from provenance.domain.actions import candidate, may_repeat
+    from provenance.domain.events import load_payload
+
+    _load(store, LOG, EVENTS)
+    payloads = [load_payload(r.payload) for r in store.read_stream(f"druid:{DRUID}")]
+    notices = [facts_of(p) for p in payloads if facts_of(p).notice_kind is not None]
+    reports = [p for p in payloads if facts_of(p).notice_kind is None]
+    repeated = [p for p in reports if any(candidate(n, facts_of(p)) for n in notices)]
+    assert repeated and all(may_repeat(p) for p in repeated)
+    assert not all(may_repeat(p) for p in reports)
