@@ -52,15 +52,34 @@ OBJECT_EVENT_TYPES = frozenset(
 )
 
 
+# What the rows are made of, kept in the projection beside them: 2 = actions (notifications
+# kept aside until joined), skipped checks beside their check. Rows an older version made count
+# a notification as an action of its own, so they are rebuilt rather than added to.
+LAYOUT = b"2"
+LAYOUT_KEY = "$layout"
+
+
 def catch_up(store: EventStore, *, chunk: int = CHUNK) -> int:
-    """Apply every event appended since the checkpoint; return how many were read."""
+    """Apply every event appended since the checkpoint; return how many were read. Rows made
+    by an older version of this projection (`LAYOUT`) are rebuilt first, on the embedded
+    store (a stream-fed one is rebuilt by its operator: `prov rebuild`, see the README)."""
+    if not store.projected_by_stream:
+        found = store.get_projection(PROJECTION, LAYOUT_KEY)
+        if found is None or found.value != LAYOUT:
+            applied = ObjectStateProjector(store).stored_checkpoint()[0].position
+            # A store this projection has never applied anything to needs no rebuild.
+            read = rebuild(store) if applied else 0
+            store.put_projection(PROJECTION, {LAYOUT_KEY: LAYOUT})
+            return read + ObjectStateProjector(store, chunk=chunk).catch_up()
     return ObjectStateProjector(store, chunk=chunk).catch_up()
 
 
 def rebuild(store: EventStore) -> int:
     """Forget the projection and replay the whole store."""
     store.clear_projection(PROJECTION)
-    return ObjectStateProjector(store).catch_up(replay=True)
+    read = ObjectStateProjector(store).catch_up(replay=True)
+    store.put_projection(PROJECTION, {LAYOUT_KEY: LAYOUT})
+    return read
 
 
 def get_state(store: EventStore, druid: str) -> State | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eventstore import ProjectionWrite
 from eventstore.sqlite import SQLiteEventStore
 from provenance.domain.actions import WINDOW, Action, Facts, actions, facts_of, matched
 from provenance.projections import object_state
@@ -327,3 +329,28 @@ def test_the_quick_filter_never_drops_a_report_a_notification_repeats(store) -> 
     repeated = [p for p in reports if any(candidate(n, facts_of(p)) for n in notices)]
     assert repeated and all(may_repeat(p) for p in repeated)
     assert not all(may_repeat(p) for p in reports)
+
+
+def test_state_rows_an_older_version_made_are_rebuilt_before_they_are_read(store) -> None:
+    from provenance.projections.object_state import LAYOUT_KEY, PROJECTION
+
+    _load(store, LOG, EVENTS)
+    expected = _stable_state(store)
+    # What an older version left: no layout row, and the notifications counted as actions.
+    projector = object_state.ObjectStateProjector(store)
+    row = projector.get(f"druid:{DRUID}")
+    assert row is not None
+    row["events_by_type"]["FixityChecked"] = 99
+    row.pop("notices", None)
+    stored = store.get_projection(PROJECTION, f"druid:{DRUID}")
+    assert stored is not None
+    store.put_projection(PROJECTION, {LAYOUT_KEY: None})
+    store.write_projection(
+        PROJECTION, [ProjectionWrite(f"druid:{DRUID}", json.dumps(row).encode(), stored.version)]
+    )
+    assert (
+        object_state.get_state(store, f"druid:{DRUID}")["events_by_type"]
+        != (expected["events_by_type"])
+    )
+    assert _stable_state(store) == expected
+    assert store.get_projection(PROJECTION, LAYOUT_KEY) is not None
