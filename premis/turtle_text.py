@@ -4,8 +4,9 @@ rdflib (7.x) writes: the prefixes the triples use, sorted by name; each subject 
 (`\\n<subject> verb object, object ;\\n    verb object .\\n`), subjects ordered by how many
 triples have them as object, then by URI; rdf:type (as `a`), rdfs:label, then the other
 predicates by URI; a predicate's objects sorted (URIs and plain literals by text, xsd:dateTime
-literals by instant); literals quoted as `Literal._quote_encode` does. `premis.rdf` then writes
-C1 and bidi controls as `\\uXXXX`. `premis.rdf_stream` puts the blocks in order.
+literals by instant, sizes by value); literals quoted as `Literal._quote_encode` does.
+`premis.rdf` then writes C1 and bidi controls as `\\uXXXX`. `premis.rdf_stream` puts the
+blocks in order.
 """
 
 from __future__ import annotations
@@ -85,11 +86,17 @@ def _escape(code: int) -> str:
     return f"\\u{code:04X}"  # as premis.rdf writes a C1 or bidi control
 
 
-def _order(term: Term) -> tuple[datetime | None, str]:
+def _order(term: Term) -> tuple[datetime | None, int, str]:
     # Equal instants written with different offsets have no order in rdflib (each literal is
-    # "less" than the other); only events sharing an identifier can have two times.
+    # "less" than the other); only events sharing an identifier can have two times. Sizes are
+    # ordered by value, as rdflib compares integer literals (only objects sharing an identifier
+    # can have two). A predicate's objects are all of one kind, so the keys always compare.
     kind, text = term
-    return (datetime.fromisoformat(text) if kind == DATE_TIME else None), text
+    return (
+        datetime.fromisoformat(text) if kind == DATE_TIME else None,
+        int(text) if kind == COUNT else 0,
+        text,
+    )
 
 
 class TurtleBlocks:

@@ -479,6 +479,10 @@ def _projectors(store: EventStore) -> tuple[Projector, ...]:
     store's change stream feeds them instead, never loads them)."""
     from provenance.projections import access_counts, object_state  # noqa: PLC0415
 
+    # A new store's object state is marked with its row layout before its first rows; an old
+    # one's is rebuilt when the state is next read (`object_state.catch_up`).
+    if not store.projected_by_stream:
+        object_state.layout_is_current(store)
     return (object_state.ObjectStateProjector(store), access_counts.AccessCountsProjector(store))
 
 

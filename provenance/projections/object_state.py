@@ -63,15 +63,21 @@ def catch_up(store: EventStore, *, chunk: int = CHUNK) -> int:
     """Apply every event appended since the checkpoint; return how many were read. Rows made
     by an older version of this projection (`LAYOUT`) are rebuilt first, on the embedded
     store (a stream-fed one is rebuilt by its operator: `prov rebuild`, see the README)."""
-    if not store.projected_by_stream:
-        found = store.get_projection(PROJECTION, LAYOUT_KEY)
-        if found is None or found.value != LAYOUT:
-            applied = ObjectStateProjector(store).stored_checkpoint()[0].position
-            # A store this projection has never applied anything to needs no rebuild.
-            read = rebuild(store) if applied else 0
-            store.put_projection(PROJECTION, {LAYOUT_KEY: LAYOUT})
-            return read + ObjectStateProjector(store, chunk=chunk).catch_up()
+    if not store.projected_by_stream and not layout_is_current(store):
+        return rebuild(store) + ObjectStateProjector(store, chunk=chunk).catch_up()
     return ObjectStateProjector(store, chunk=chunk).catch_up()
+
+
+def layout_is_current(store: EventStore) -> bool:
+    """Whether the rows are of this version's `LAYOUT`; a projection nothing was applied to
+    yet is given it (so ingest into a new store marks it before its first rows)."""
+    found = store.get_projection(PROJECTION, LAYOUT_KEY)
+    if found is not None and found.value == LAYOUT:
+        return True
+    if ObjectStateProjector(store).stored_checkpoint()[0].position:
+        return False
+    store.put_projection(PROJECTION, {LAYOUT_KEY: LAYOUT})
+    return True
 
 
 def rebuild(store: EventStore) -> int:

@@ -231,3 +231,19 @@ def test_the_streamed_writer_does_not_load_rdflib() -> None:
         "assert 'rdflib' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_two_sizes_of_one_identifier_are_ordered_as_rdflib_orders_them() -> None:
+    # Hypothesis found it: rdflib orders integer literals by value ("2" before "10").
+    from premis import Identifier, ObjectCategory, PremisObject
+    from premis.rdf import serialize, to_graph
+    from premis.rdf_stream import write_rdf
+
+    same = Identifier("local", "x#y")
+    objects = [
+        PremisObject(same, ObjectCategory.BITSTREAM, format_name="0", size=size) for size in (2, 10)
+    ]
+    for fmt in ("turtle", "json-ld"):
+        out = io.BytesIO()
+        write_rdf(out, objects, [], {}, fmt)
+        assert out.getvalue() == serialize(to_graph(objects, [], {}), fmt)
