@@ -36,7 +36,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_args
+
+from provenance.domain.result_codes import AuditEvent
 
 WINDOW = timedelta(hours=2)
 """How far apart (by occurred_at) a notification and the report it repeats may be. A catalog
@@ -48,9 +50,8 @@ where two runs do fall inside it, the nearest (or the quoted) one is joined."""
 
 PRIMARY_SOURCE = "prescat"
 NOTIFYING_SOURCE = "sdr-events"
-_AUDIT_TYPES = frozenset(
-    {"FixityChecked", "ObjectValidated", "VersionAudited", "ReplicaAudited", "AuditSkipped"}
-)
+# The events a catalog notification can be (the result-code table's), as stored payloads say.
+_AUDIT_TYPES = frozenset(get_args(AuditEvent))
 # The robot step a repository notification repeats.
 _NOTIFIED_STEPS = {"shelving_complete": "shelve", "publishing_complete": "publish"}
 _STEPS_NOTIFIED = frozenset(_NOTIFIED_STEPS.values())

@@ -26,6 +26,8 @@ from typing import Any
 from eventstore import EventRecord, EventStore
 from provenance.domain.actions import WINDOW, facts_of, is_notice, may_repeat
 from provenance.domain.actions import candidate as repeats
+from provenance.domain.events import EVENT_TYPES
+from provenance.domain.result_codes import FIXITY_CHECK
 from provenance.projections.base import CHUNK, Projector
 from provenance.projections.object_actions import repeats_stored_report
 
@@ -35,21 +37,7 @@ State = dict[str, Any]
 
 # What an object's state is made of: every event of an object stream (not access events, not
 # quarantine records, which live in `$` streams).
-OBJECT_EVENT_TYPES = frozenset(
-    {
-        "FixityChecked",
-        "ReplicaAudited",
-        "ObjectValidated",
-        "VersionAudited",
-        "CatalogUpdated",
-        "AuditSkipped",
-        "PreservationStatusChanged",
-        "ReplicationCompleted",
-        "IngestStepRecorded",
-        "WorkflowStepRecorded",
-        "RepositoryEventRecorded",
-    }
-)
+OBJECT_EVENT_TYPES = frozenset(EVENT_TYPES) - {"ServiceAccessed", "LineQuarantined"}
 
 
 # What the rows are made of, kept in the projection beside them: 2 = actions (notifications
@@ -183,7 +171,7 @@ _PLACE_SLOTS = {
 _STEP_EVENTS = frozenset({"IngestStepRecorded", "WorkflowStepRecorded"})
 # The event a skipped check's results are when it runs (the catalog's other checks: version
 # audits).
-_SKIPPED_CHECK_KINDS = {"validate_checksums": "FixityChecked"}
+_SKIPPED_CHECK_KINDS = {FIXITY_CHECK: "FixityChecked"}
 _SKIPPED = "skipped|"
 
 

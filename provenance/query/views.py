@@ -95,6 +95,7 @@ def object_history(
         if after is None and not store.read_stream(stream, limit=1):
             raise NotFoundError(f"no events for {stream} in this store")
         return views
+    # A page of a few more reports than actions asked for: most actions are one report.
     page = PAGE if limit is None else min(PAGE, limit + 8)
     for action in object_actions(store, stream, after=after, page=page):
         view = event_view(action.report.record)

@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast, get_args
 
 from provenance.domain.druid import Druid, druid_or_none
 from provenance.domain.event_shapes import ENVELOPE, EventShape
 from provenance.domain.events import (
+    EVENT_TYPES,
     AgentRef,
     AuditResult,
-    AuditSkipped,
-    CatalogUpdated,
     FixityChecked,
     LinkedObject,
     LinkKind,
@@ -52,7 +51,7 @@ from provenance.domain.events import (
     ReplicaAudited,
     VersionAudited,
 )
-from provenance.domain.result_codes import REPLICATION_CHECKS, meaning
+from provenance.domain.result_codes import REPLICATION_CHECKS, AuditEvent, meaning
 from provenance.sources.base import Draft, Entry, MultilineSource, SourceContext
 from provenance.sources.prescat_messages import (
     ACTUAL_VERS_GT_DB_OBJ,
@@ -94,16 +93,7 @@ _SIGNATURE_CATALOG = "signatureCatalog.xml"
 
 # The model of each event the result-code table names.
 _MODELS: dict[str, type[AuditResult]] = {
-    model.model_fields["type"].default: model
-    for model in (
-        FixityChecked,
-        ReplicaAudited,
-        ObjectValidated,
-        VersionAudited,
-        CatalogUpdated,
-        AuditSkipped,
-        PreservationStatusChanged,
-    )
+    name: cast("type[AuditResult]", EVENT_TYPES[name]) for name in get_args(AuditEvent)
 }
 _GT_NOTE = " (the catalog was behind the Moab on storage and is updated to the actual version)"
 
