@@ -291,8 +291,11 @@ def check_index_query(
     """Check the arguments of `read_index`; raise InvalidRequestError."""
     problem = _name_problem("projection", projection) or index_name_problem(index)
     for name, bound in (("start", start), ("stop", stop)):
-        if bound is not None and not isinstance(bound, str):
-            problem = problem or f"{name} must be None or a string, got {bound!r}"
+        if bound is not None:
+            # Bounds are terms too: a backend compares them with terms that have a key
+            # appended after a control character.
+            found = term_problem(bound)
+            problem = problem or (f"{name}: {found}" if found else None)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_LIMIT:
         problem = problem or f"limit must be an integer from 0 to {MAX_LIMIT:,}, got {limit!r}"
     if problem:

@@ -7,6 +7,10 @@ events. Routing, parameters, content negotiation, caching headers and errors are
 Routes (GET, and HEAD wherever GET: the same status and headers, no body, and Content-Length
 the GET body's where GET has one (2xx and errors; never on a 304), for monitoring probes):
 
+    /objects?failing=&kind=&status=&root=&not_checked_since=&unreplicated=&limit=&after=
+                                            a page of the objects that match (`prov objects`);
+                                            header Prov-Next-After: the next page's token
+    /reports/fleet?overdue_days=            the repository's totals (`prov report fleet`)
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
     /objects/{druid}/premis?format=&base_uri=
@@ -45,6 +49,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import unquote
@@ -61,6 +66,7 @@ from provenance.domain.whole_numbers import read_whole_number
 if TYPE_CHECKING:
     from eventstore import EventStore
     from provenance.domain.agent_registry import AgentRegistry
+    from provenance.query.fleet import FleetQuery
 
 JSON = "application/json"
 XML = "application/xml"
@@ -144,8 +150,10 @@ class QueryApi:
         agents: AgentRegistry | None = None,
         max_body_bytes: int | None = None,
         logger: Logger | None = None,
+        endpoints: Sequence[str] | None = None,
     ) -> None:
         self._store = store
+        self._endpoints = list(endpoints) if endpoints else None
         self._organization = organization
         self._agents = agents
         self._max_body_bytes = max_body_bytes
@@ -298,6 +306,24 @@ class QueryApi:
         reply = json_reply(report.rows)
         return Reply(reply.body, reply.media_type, about)
 
+    def objects(self, request: Request, _: str) -> Reply:
+        from provenance.query.fleet import fleet_objects  # noqa: PLC0415
+
+        _check_params(request, OBJECTS_PARAMS)
+        negotiate_or_406(request, (JSON,))
+        page = fleet_objects(self._store(), fleet_query(request), endpoints=self._endpoints)
+        reply = json_reply(page.objects)
+        about = {NEXT_PAGE_HEADER: page.next} if page.next is not None else {}
+        return Reply(reply.body, reply.media_type, about)
+
+    def fleet_report(self, request: Request, _: str) -> Reply:
+        from provenance.query.fleet import fleet_report  # noqa: PLC0415
+
+        _check_params(request, ("overdue_days",))
+        negotiate_or_406(request, (JSON,))
+        days = _int_param(request, "overdue_days", 90, 1, 36_500)
+        return json_reply(fleet_report(self._store(), endpoints=self._endpoints, overdue_days=days))
+
     # -- encoding -------------------------------------------------------------------------------
 
     def _encode(self, reply: Reply, request: Request) -> dict[str, Any]:
@@ -347,14 +373,70 @@ _ROUTES: tuple[tuple[re.Pattern[str], Route], ...] = (
     (re.compile(r"/objects/([^/]+)/state"), QueryApi.state),
     (re.compile(r"/objects/([^/]+)/premis"), QueryApi.premis),
     (re.compile(r"/reports/access"), QueryApi.access_report),
+    (re.compile(r"/objects"), QueryApi.objects),
+    (re.compile(r"/reports/fleet"), QueryApi.fleet_report),
 )
 ROUTE_LIST = (
-    "/objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, /reports/access"
+    "/objects, /objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, "
+    "/reports/access, /reports/fleet"
 )
+OBJECTS_PARAMS = (
+    "failing",
+    "kind",
+    "status",
+    "root",
+    "not_checked_since",
+    "unreplicated",
+    "limit",
+    "after",
+)
+NEXT_PAGE_HEADER = "Prov-Next-After"
+"""`GET /objects`: the token of the next page (`after=`), absent on the last page."""
 EVENTS_PARAMS = ("limit", "after")
 REPORT_PARAMS = ("by", "bucket", "from", "to", "top", "service", "agent", "tz", "format")
 REPORT_GROUPS_HEADER = "Prov-Report-Groups"
 REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"
+
+
+def fleet_query(request: Request) -> FleetQuery:
+    """`GET /objects`'s parameters, the options of `prov objects` in snake_case."""
+    from provenance.query.fleet import FAILURE_KINDS, MAX_LIMIT, FleetQuery  # noqa: PLC0415
+
+    kind = _param(request, "kind")
+    if kind is not None and kind not in FAILURE_KINDS:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            f"kind must be one of {', '.join(FAILURE_KINDS)}, got {shown(kind)!r}",
+        )
+    day = _param(request, "not_checked_since")
+    try:
+        since = date.fromisoformat(day) if day is not None else None
+    except ValueError:
+        since = None
+    if day is not None and (since is None or len(day) != 10):
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            f"not_checked_since must be a day, YYYY-MM-DD, got {shown(day)!r}",
+        )
+    return FleetQuery(
+        failing=_flag_param(request, "failing") or kind is not None,
+        kind=kind,
+        status=_param(request, "status"),
+        root=_param(request, "root"),
+        not_checked_since=since,
+        unreplicated=_flag_param(request, "unreplicated"),
+        limit=_int_param(request, "limit", 50, 1, MAX_LIMIT),
+        after=_param(request, "after"),
+    )
+
+
+def _flag_param(request: Request, name: str) -> bool:
+    value = _param(request, name)
+    if value is None or value in ("false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be true or false, got {shown(value)!r}")
 
 
 def json_reply(document: Any) -> Reply:
