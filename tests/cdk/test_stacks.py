@@ -72,10 +72,12 @@ ROUTE_KEYS = {
     f"{method} {path}"
     for method in ("GET", "HEAD")
     for path in (
+        "/objects",
         "/objects/{druid}/events",
         "/objects/{druid}/state",
         "/objects/{druid}/premis",
         "/reports/access",
+        "/reports/fleet",
     )
 }
 # One entry per function: its handler string, its POWERTOOLS_SERVICE_NAME, its timeout (s).
@@ -912,7 +914,7 @@ def api_ids(deployment: Deployment) -> tuple[str, str]:
     return logical_id(deployment.pipeline.query_api.api), function_ids(deployment)["api"]
 
 
-def test_http_api_has_exactly_the_four_iam_routes_for_get_and_head(
+def test_http_api_has_exactly_the_iam_routes_for_get_and_head(
     dev: Deployment, pipeline_template: Template
 ) -> None:
     api_id, function_id = api_ids(dev)
@@ -982,7 +984,7 @@ def test_api_stage_is_throttled_and_logs_each_request_as_json(
         assert {"caller", "routeKey", "status"} <= set(fields)
 
 
-def test_reader_policy_allows_invoking_the_four_routes_by_get_and_head_only(
+def test_reader_policy_allows_invoking_the_routes_by_get_and_head_only(
     dev: Deployment, pipeline_template: Template
 ) -> None:
     api_id, _ = api_ids(dev)
@@ -995,10 +997,12 @@ def test_reader_policy_allows_invoking_the_four_routes_by_get_and_head_only(
         f"<token>/$default/{method}{path}"
         for method in ("GET", "HEAD")
         for path in (
+            "/objects",
             "/objects/*/events",
             "/objects/*/state",
             "/objects/*/premis",
             "/reports/access",
+            "/reports/fleet",
         )
     }
     assert all(joined(arn).startswith("arn:<token>:execute-api:") for arn in resources_)
