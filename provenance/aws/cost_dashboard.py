@@ -31,9 +31,12 @@ ALB_HOUR = 0.0225
 ALB_LCU_HOUR = 0.008
 LCU_NEW_CONNECTIONS_PER_SECOND = 25
 LCU_LAMBDA_GB_PER_HOUR = 0.4
-# Amazon VPC pricing, "Public IPv4 Address" (https://aws.amazon.com/vpc/pricing/): since
-# 2024-02-01 every public IPv4 address is billed $0.005 an hour, those AWS gives a load
-# balancer included. An internet-facing ALB has one per zone: two (cdk/dashboard.py's VPC).
+# Public IPv4 addresses: "Starting on February 1, 2024, Amazon Web Services will charge for all
+# public IPv4 addresses" (EC2 API reference, Subnet.map_public_ip_on_launch, pointing at the
+# "Public IPv4 Address" tab of https://aws.amazon.com/vpc/pricing/), load balancers' included;
+# $0.005 an address-hour as AWS announced it in July 2023 (quoted by
+# https://github.com/LeanerCloud/aws-ipv4-cost-viewer, "3.65 USD monthly" per address, and
+# cmbuckley.github.io, 2024-01-28). An internet-facing ALB has one per zone: two here.
 PUBLIC_IPV4_HOUR = 0.005
 ALB_PUBLIC_IPV4_ADDRESSES = 2
 # Amazon Cognito pricing (https://aws.amazon.com/cognito/pricing/, as transcribed in
