@@ -36,7 +36,7 @@ from provenance.access.pseudonym_key import KEY_ENV, MIN_KEY_LENGTH
 from provenance.access.rules import RETENTION_ENV
 from provenance.domain.agent_registry import registry_from_text
 from provenance.query.http_api import ALLOWED_METHODS, ROUTE_LIST
-from tests.cdk.conftest import REPO, DeploymentFactory, cdk_json_context
+from tests.cdk.conftest import DASHBOARD, REPO, DeploymentFactory, cdk_json_context
 
 # Every setting that reaches a template, changed from its default and from cdk.json's prod,
 # as strings (what `-c prov:KEY=VALUE` passes).
@@ -65,6 +65,8 @@ CHANGED = {
     "table_name": "sdr-provenance-events",
     "table_class": "standard-ia",
     "agents_file": str(REPO / "tests" / "cdk" / "agents.toml"),
+    # What the dashboard builds: tests/cdk/test_dashboard.py.
+    "dashboard": json.dumps(DASHBOARD),
 }
 
 RUNTIME_SOURCES = ("handlers", "provenance", "eventstore")
@@ -126,6 +128,14 @@ def test_the_changed_deployment_changes_every_setting(changed: Deployment) -> No
     prod = parse_stage({"stage": "prod", **cdk_json_context()["prov:stages"]["prod"]})
     for key in CHANGED:
         assert getattr(changed.config, key) != getattr(prod, key), key
+
+
+def test_the_dashboard_setting_adds_the_dashboard(
+    changed_pipeline: Template, pipeline_template: Template
+) -> None:
+    changed_pipeline.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+    changed_pipeline.resource_count_is("AWS::Cognito::UserPool", 1)
+    pipeline_template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 0)
 
 
 def logical_id(construct: IConstruct) -> str:
