@@ -42,6 +42,8 @@ def _agents(text: str | None) -> AgentRegistry | None:
 
 _organization = os.environ.get("PROV_ORGANIZATION") or None
 _registry = _agents(os.environ.get(AGENTS_ENV))
+# The endpoints every version belongs on (comma-separated; default: every endpoint seen).
+_endpoints = [name for name in os.environ.get("PROV_ENDPOINTS", "").split(",") if name] or None
 # One application per front door, alike but for the largest answer each platform can return.
 api = QueryApi(
     store,
@@ -49,8 +51,7 @@ api = QueryApi(
     agents=_registry,
     max_body_bytes=LAMBDA_MAX_BODY,
     logger=logger,
-    # The endpoints every version belongs on (comma-separated; default: every endpoint seen).
-    endpoints=[name for name in os.environ.get("PROV_ENDPOINTS", "").split(",") if name] or None,
+    endpoints=_endpoints,
 )
 dashboard = QueryApi(
     store,
@@ -58,6 +59,7 @@ dashboard = QueryApi(
     agents=_registry,
     max_body_bytes=alb.ALB_MAX_BODY,
     logger=logger,
+    endpoints=_endpoints,
 )
 
 
