@@ -14,7 +14,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -216,6 +216,11 @@ class StageConfig(BaseModel):
     # agents), relative to where cdk runs (cdk.json's directory). Read and checked at synth,
     # its text goes into the api function's environment (`cdk.query_api.agents_text`).
     agents_file: str | None = Field(default=None, min_length=1)
+    # The replication endpoints every version belongs on, for the fleet's replication gaps
+    # (`prov objects --unreplicated`; empty: every endpoint any version was replicated to).
+    endpoints: list[Annotated[str, Field(pattern=r"^[^,\s]+$", max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
     # Zone of zone-less log times (the Ruby and Sidekiq logs carry none).
     log_time_zone: str = "UTC"
 

@@ -88,6 +88,8 @@ class QueryApi(Construct):
             environment["PROV_ORGANIZATION"] = config.organization
         if agents_toml is not None:
             environment["PROV_AGENTS_TOML"] = agents_toml
+        if config.endpoints:
+            environment["PROV_ENDPOINTS"] = ",".join(config.endpoints)
         self.handler = PipelineFunction(
             self,
             "Handler",

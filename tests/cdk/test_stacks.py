@@ -54,6 +54,7 @@ CHANGED = {
     "alarm_email": "preservation-ops@example.edu",
     "iterator_age_alarm_minutes": "7",
     "organization": "Stanford University Libraries",
+    "endpoints": ["aws_s3_west_2", "aws_s3_east_1", "gcp_s3_south_1"],
     "log_time_zone": "America/New_York",
     "architecture": "x86_64",
     "ingest_memory_mb": "2048",
@@ -690,6 +691,9 @@ def test_function_environments_follow_settings(
     assert found["api"]["PROV_AGENTS_TOML"] == Path(CHANGED["agents_file"]).read_text()
     assert "PROV_AGENTS_TOML" not in found["ingest"]
     assert "PROV_AGENTS_TOML" not in found["projector"]
+    # The endpoints every version belongs on: the fleet's replication gaps, which the API lists.
+    assert found["api"]["PROV_ENDPOINTS"] == "aws_s3_west_2,aws_s3_east_1,gcp_s3_south_1"
+    assert "PROV_ENDPOINTS" not in found["ingest"]
 
 
 def test_environment_values_are_what_the_runtime_accepts(
