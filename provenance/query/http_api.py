@@ -60,6 +60,7 @@ from provenance.domain.whole_numbers import read_whole_number
 
 if TYPE_CHECKING:
     from eventstore import EventStore
+    from provenance.access.report import ReportQuery
     from provenance.domain.agent_registry import AgentRegistry
 
 JSON = "application/json"
@@ -67,10 +68,18 @@ XML = "application/xml"
 TURTLE = "text/turtle"
 JSON_LD = "application/ld+json"
 CSV = "text/csv"
+HTML = "text/html"
 # PREMIS representations in the order preferred when the client has no preference.
 PREMIS_TYPES: dict[str, str] = {XML: "xml", TURTLE: "turtle", JSON_LD: "json-ld"}
 REPORT_TYPES: dict[str, str] = {JSON: "json", CSV: "csv"}
-_CHARSET = {JSON: "", XML: "", JSON_LD: "", TURTLE: "; charset=utf-8", CSV: "; charset=utf-8"}
+_CHARSET = {
+    JSON: "",
+    XML: "",
+    JSON_LD: "",
+    TURTLE: "; charset=utf-8",
+    CSV: "; charset=utf-8",
+    HTML: "; charset=utf-8",
+}
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1_000
 # Lambda's synchronous response payload is at most 6 MB (6,291,456 bytes) for the whole JSON
@@ -196,7 +205,7 @@ class QueryApi:
                 )
             return route(self, request, unquote(match.group(1)) if match.groups() else "")
         raise ApiError(
-            HTTPStatus.NOT_FOUND, f"no such resource: {request.path} (routes: {ROUTE_LIST})"
+            HTTPStatus.NOT_FOUND, f"no such resource: {request.path} (routes: {ROUTE_LIST}, {PAGE_ROUTE_LIST})"
         )
 
     # -- routes ---------------------------------------------------------------------------------
@@ -228,7 +237,7 @@ class QueryApi:
     def premis(self, request: Request, druid: str) -> Reply:
         from provenance.query.premis_export import ExportOptions, export_object  # noqa: PLC0415
 
-        _check_params(request, ("format", "base_uri"))
+        _check_params(request, ("format", "base_uri", "download"))
         wanted = _param(request, "format")
         if wanted is not None:
             by_format = {fmt: media for media, fmt in PREMIS_TYPES.items()}
@@ -250,7 +259,13 @@ class QueryApi:
         export_object(
             self._store(), druid, fmt=PREMIS_TYPES[media_type], options=options, stdout=document
         )
-        return Reply(document.getvalue(), media_type)
+        headers = {}
+        if _param(request, "download") is not None:
+            # The dashboard's download links: saved as <druid>.premis.<ext>, not shown.
+            name = parse_druid(druid).value.removeprefix("druid:")
+            extension = PREMIS_EXTENSIONS[PREMIS_TYPES[media_type]]
+            headers["Content-Disposition"] = f'attachment; filename="{name}.premis.{extension}"'
+        return Reply(document.getvalue(), media_type, headers)
 
     def access_report(self, request: Request, _: str) -> Reply:
         from provenance.access import report as reports  # noqa: PLC0415
@@ -262,30 +277,14 @@ class QueryApi:
                 HTTPStatus.BAD_REQUEST, f"format must be json or csv, got {shown(wanted)!r}"
             )
         media_type = CSV if wanted == "csv" else JSON if wanted else None
-        media_type = media_type or negotiate_or_406(request, tuple(REPORT_TYPES))
-        bucket = _param(request, "bucket")
-        if bucket is not None and bucket not in reports.BUCKETS:
-            raise ApiError(
-                HTTPStatus.BAD_REQUEST,
-                f"bucket must be one of {', '.join(reports.BUCKETS)}, got {shown(bucket)!r}",
-            )
-        by = _list_param(request, "by") or ["service"]
-        zone = resolve_zone(_param(request, "tz"))
+        # A browser gets the dashboard's page; JSON stays first for everyone else.
+        media_type = media_type or negotiate_or_406(request, (*REPORT_TYPES, HTML))
+        query = access_query(request)
+        if media_type == HTML:
+            from provenance.query.pages.report_pages import access_page  # noqa: PLC0415
+
+            return access_page(self._store(), request, query)
         names = reports.PARAMETER_NAMES
-        query = reports.report_query(
-            by=by,
-            bucket=bucket,
-            start=_param(request, "from"),
-            stop=_param(request, "to"),
-            top=None,
-            services=_list_param(request, "service"),
-            agents=_list_param(request, "agent"),
-            tz=zone,
-            names=names,
-        )
-        # `top` after the times, as the API has always checked them: of two bad parameters,
-        # the same one is reported.
-        query = replace(query, top=_int_param(request, "top", None, 1, reports.MAX_TOP))
         report = reports.access_report(self._store(), query, names=names)
         # What `prov report access` prints besides the rows (`provenance.aws.api_client` reads it).
         about = {REPORT_GROUPS_HEADER: str(report.groups)}
@@ -298,15 +297,46 @@ class QueryApi:
         reply = json_reply(report.rows)
         return Reply(reply.body, reply.media_type, about)
 
+    def object_page(self, request: Request, druid: str) -> Reply:
+        """`/objects/{druid}`: the dashboard's page of the object, or its state as JSON."""
+        if not wants_html(request):
+            _check_params(request, ("format",))
+            return self.state(replace(request, params={}), druid)
+        from provenance.query.pages.object_page import object_page  # noqa: PLC0415
+
+        return object_page(self._store(), request, druid)
+
+    def quarantine(self, request: Request, _: str) -> Reply:
+        """`/quarantine`: counts by reason and samples of `prov quarantine`'s entries."""
+        from provenance.query.pages import quarantine_page as pages  # noqa: PLC0415
+
+        if wants_html(request):
+            return pages.quarantine_page(self._store(), request)
+        return json_reply(pages.quarantine_summary(self._store(), request))
+
+    def static(self, request: Request, name: str) -> Reply:
+        """The dashboard's stylesheet and icon, under names holding their content hash."""
+        from provenance.query.pages import templating  # noqa: PLC0415
+
+        _check_params(request, ())
+        found = templating.asset(name)
+        if found is None:
+            raise ApiError(HTTPStatus.NOT_FOUND, f"no such asset: {shown(name)}")
+        return Reply(
+            found.body,
+            found.media_type,
+            {"Cache-Control": templating.ASSET_CACHE_CONTROL, "X-Content-Type-Options": "nosniff"},
+        )
+
     # -- encoding -------------------------------------------------------------------------------
 
     def _encode(self, reply: Reply, request: Request) -> dict[str, Any]:
         """Headers, ETag and 304, gzip for clients that take it, and the body as the payload
         carries it (text, or base64 when compressed)."""
         headers = {"Content-Type": reply.media_type + _CHARSET.get(reply.media_type, "")}
-        headers.update(reply.headers)
-        headers["Vary"] = "Accept, Accept-Encoding"
         headers["Cache-Control"] = "no-cache"
+        headers.update(reply.headers)  # a static asset is kept for long (its own Cache-Control)
+        headers["Vary"] = "Accept, Accept-Encoding"
         # The reply's own headers are part of what it says (a report's group count).
         tagged = reply.body + (
             repr(sorted(reply.headers.items())).encode() if reply.headers else b""
@@ -347,12 +377,20 @@ _ROUTES: tuple[tuple[re.Pattern[str], Route], ...] = (
     (re.compile(r"/objects/([^/]+)/state"), QueryApi.state),
     (re.compile(r"/objects/([^/]+)/premis"), QueryApi.premis),
     (re.compile(r"/reports/access"), QueryApi.access_report),
+    # The dashboard (pages for browsers; `/objects/{druid}` and `/quarantine` answer JSON too).
+    (re.compile(r"/objects/([^/]+)"), QueryApi.object_page),
+    (re.compile(r"/quarantine"), QueryApi.quarantine),
+    (re.compile(r"/static/([^/]+)"), QueryApi.static),
 )
 ROUTE_LIST = (
     "/objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, /reports/access"
 )
+# The dashboard's routes, served where staff sign in (`prov serve`, the load balancer), not on
+# the IAM-signed HTTP API that ROUTE_LIST describes.
+PAGE_ROUTE_LIST = "/objects/{druid}, /quarantine, /static/{asset}"
 EVENTS_PARAMS = ("limit", "after")
 REPORT_PARAMS = ("by", "bucket", "from", "to", "top", "service", "agent", "tz", "format")
+PREMIS_EXTENSIONS = {"xml": "xml", "turtle": "ttl", "json-ld": "jsonld"}
 REPORT_GROUPS_HEADER = "Prov-Report-Groups"
 REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"
 
@@ -392,6 +430,46 @@ def error_response(
         "body": json.dumps({"error": one_line}, ensure_ascii=False),
         "isBase64Encoded": False,
     }
+
+
+def access_query(request: Request) -> ReportQuery:
+    """The report `/reports/access` asks for (as JSON, CSV or the dashboard's page alike)."""
+    from provenance.access import report as reports  # noqa: PLC0415
+
+    bucket = _param(request, "bucket")
+    if bucket is not None and bucket not in reports.BUCKETS:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            f"bucket must be one of {', '.join(reports.BUCKETS)}, got {shown(bucket)!r}",
+        )
+    by = _list_param(request, "by") or ["service"]
+    zone = resolve_zone(_param(request, "tz"))
+    names = reports.PARAMETER_NAMES
+    query = reports.report_query(
+        by=by,
+        bucket=bucket,
+        start=_param(request, "from"),
+        stop=_param(request, "to"),
+        top=None,
+        services=_list_param(request, "service"),
+        agents=_list_param(request, "agent"),
+        tz=zone,
+        names=names,
+    )
+    # `top` after the times, as the API has always checked them: of two bad parameters,
+    # the same one is reported.
+    return replace(query, top=_int_param(request, "top", None, 1, reports.MAX_TOP))
+
+
+def wants_html(request: Request) -> bool:
+    """Whether a page route answers with its page: when Accept prefers text/html to JSON (a
+    browser), never with `?format=json`; 406 when neither is acceptable."""
+    wanted = _param(request, "format")
+    if wanted is not None:
+        if wanted != "json":
+            raise ApiError(HTTPStatus.BAD_REQUEST, f"format must be json, got {shown(wanted)!r}")
+        return False
+    return negotiate_or_406(request, (JSON, HTML)) == HTML
 
 
 # -- parameters ---------------------------------------------------------------------------------
