@@ -52,7 +52,19 @@ _DEMO = _demo_world()
     help="replace the demo's files even where the folder holds a store or files the demo "
     "did not make, or changed since (other files are left alone)",
 )
-def demo(directory: str, objects: int, days: int, force: bool) -> None:
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="then serve the dashboard and the query API on the demo's store (as prov serve)",
+)
+@click.option(
+    "--port",
+    type=WholeNumber(0, 65535),
+    default=8080,
+    show_default=True,
+    help="with --serve: the port on 127.0.0.1 (0: any free one)",
+)
+def demo(directory: str, objects: int, days: int, force: bool, serve: bool, port: int) -> None:
     """Generate sample logs, ingest them into a fresh store, and show a tour.
 
     A folder the demo filled before is filled again; one holding anything else (a store, files
@@ -64,3 +76,20 @@ def demo(directory: str, objects: int, days: int, force: bool) -> None:
     if not directory:
         raise click.BadParameter("the folder name is empty", param_hint="'--dir'")
     run_demo(Path(directory), objects=objects, days=days, echo=echo, force=force)
+    if serve:
+        from provenance.cli.commands_serve import request_log_failed
+        from provenance.cli.demo.folder import STORE
+        from provenance.query.serve import serve_api
+
+        store = Path(directory) / STORE
+        echo("")
+        serve_api(
+            f"sqlite:///{store.resolve()}",
+            host="127.0.0.1",
+            port=port,
+            threads=4,
+            organization=None,
+            agents=None,
+            echo=echo,
+            log_failed=request_log_failed,
+        )

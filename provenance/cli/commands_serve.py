@@ -81,11 +81,11 @@ def serve(
         organization=organization,
         agents=agents,
         echo=echo,
-        log_failed=_request_log_failed,
+        log_failed=request_log_failed,
     )
 
 
-def _request_log_failed(error: OSError) -> None:
+def request_log_failed(error: OSError) -> None:
     """`prov serve`'s request log cannot be written to stdout: what is still buffered for it
     is dropped (it would fail again on the way out), and unless its reader just left (`prov
     serve | head -1`, not an error) a warning says the log stopped."""

@@ -181,6 +181,9 @@ class QueryApi:
         except Exception:
             self._logger.exception("unexpected error")
             response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+        status = response["statusCode"]
+        if request is not None and status >= 400 and status != 406 and prefers_html(request):
+            response = self._error_page(response)
         if request is not None and request.method == "HEAD":
             response = without_body(response)
         self._logger.info(
@@ -191,6 +194,20 @@ class QueryApi:
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return response
+
+    def _error_page(self, response: dict[str, Any]) -> dict[str, Any]:
+        """An error as the dashboard's page, for a browser: the same status, headers and
+        one-line message (a page that cannot be made leaves the JSON error as it is)."""
+        try:
+            from provenance.query.pages.templating import PAGE_HEADERS, error_page  # noqa: PLC0415
+
+            status = int(response["statusCode"])
+            body = error_page(status, json.loads(response["body"])["error"])
+        except Exception:
+            self._logger.exception("error page")
+            return response
+        headers = {**response["headers"], **PAGE_HEADERS, "Content-Type": HTML + "; charset=utf-8"}
+        return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
     def _dispatch(self, request: Request) -> Reply:
         for pattern, route in _ROUTES:
@@ -205,7 +222,8 @@ class QueryApi:
                 )
             return route(self, request, unquote(match.group(1)) if match.groups() else "")
         raise ApiError(
-            HTTPStatus.NOT_FOUND, f"no such resource: {request.path} (routes: {ROUTE_LIST}, {PAGE_ROUTE_LIST})"
+            HTTPStatus.NOT_FOUND,
+            f"no such resource: {request.path} (routes: {ROUTE_LIST}, {PAGE_ROUTE_LIST})",
         )
 
     # -- routes ---------------------------------------------------------------------------------
@@ -459,6 +477,14 @@ def access_query(request: Request) -> ReportQuery:
     # `top` after the times, as the API has always checked them: of two bad parameters,
     # the same one is reported.
     return replace(query, top=_int_param(request, "top", None, 1, reports.MAX_TOP))
+
+
+def prefers_html(request: Request) -> bool:
+    """Whether an error goes to a browser: Accept prefers text/html to JSON and no format was
+    asked. Not for 406 (the client accepts nothing offered)."""
+    if "format" in request.params:
+        return False
+    return negotiate(request.headers.get("accept"), (JSON, HTML)) == HTML
 
 
 def wants_html(request: Request) -> bool:

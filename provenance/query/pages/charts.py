@@ -61,7 +61,7 @@ def nice_ceiling(value: int) -> int:
     """The round number (1, 2 or 5 times a power of ten) at or above `value`: the axis' top."""
     if value <= 0:
         return 1
-    power = 10 ** math.floor(math.log10(value))
+    power: int = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
         if value <= step * power:
             return step * power
@@ -79,7 +79,14 @@ def columns(points: Sequence[tuple[str, int]], *, title: str, unit: str) -> Char
     for index, (label, value) in enumerate(points):
         height = plot_height * value / top
         bars.append(
-            Bar(label, value, LEFT + index * slot + gap / 2, plot_bottom - height, slot - gap, height)
+            Bar(
+                label,
+                value,
+                LEFT + index * slot + gap / 2,
+                plot_bottom - height,
+                slot - gap,
+                height,
+            )
         )
     ticks = tuple(
         Tick(plot_bottom - plot_height * share, f"{round(top * share):,}")
@@ -111,4 +118,3 @@ def rows(points: Sequence[tuple[str, int]], *, title: str, unit: str) -> Chart:
     )
     height = TOP * 2 + ROW_HEIGHT * max(len(points), 1)
     return Chart("rows", title, unit, WIDTH, height, bars, (), (), LABEL_WIDTH, height - TOP)
-

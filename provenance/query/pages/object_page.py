@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from eventstore import EventStore
 from provenance.domain.events import EVENT_TYPES
 from provenance.query.http_api import (
+    HTML,
     MAX_LIMIT,
     PREMIS_TYPES,
     Reply,
@@ -22,7 +23,7 @@ from provenance.query.http_api import (
     _int_param,
     _param,
 )
-from provenance.query.pages.templating import HTML, PAGE_HEADERS, render
+from provenance.query.pages.templating import PAGE_HEADERS, render
 from provenance.query.views import action_summary, object_history, object_state_view
 
 OBJECT_PARAMS = ("type", "outcome", "q", "limit", "after", "format")
@@ -37,7 +38,7 @@ def object_page(store: EventStore, request: Request, druid: str) -> Reply:
     _check_params(request, OBJECT_PARAMS)
     state = object_state_view(store, druid)  # 404 for an unknown object, 400 for a bad druid
     stream = state["object"]
-    filters = {
+    filters: dict[str, Any] = {
         "type": _param(request, "type"),
         "outcome": _param(request, "outcome"),
         "q": _param(request, "q"),
@@ -47,7 +48,9 @@ def object_page(store: EventStore, request: Request, druid: str) -> Reply:
     history, following = filtered_history(store, stream, filters, after=after)
     for event in history:
         event["summary"] = action_summary(event)
-    shown_filters = {key: value for key, value in filters.items() if value and key != "limit"}
+    shown_filters: dict[str, Any] = {
+        key: value for key, value in filters.items() if value and key != "limit"
+    }
     if filters["limit"] != HISTORY_LIMIT:
         shown_filters["limit"] = filters["limit"]
     base = f"/objects/{stream}"

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from http import HTTPStatus
 from importlib import resources
 from typing import Any
 
@@ -22,7 +23,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from provenance.domain.terminal import visible
 
-HTML = "text/html"
 # Nothing from another origin, no inline style or script, no framing, forms post back here.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
@@ -89,6 +89,19 @@ def environment() -> Environment:
 
 def render(template: str, **context: Any) -> bytes:
     return environment().get_template(template).render(**context).encode()
+
+
+def error_page(status: int, message: str) -> str:
+    """The page of an error answer: its status, reason and one-line message."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return (
+        environment()
+        .get_template("error.html")
+        .render(section="", json_url=None, status=status, phrase=phrase, message=message)
+    )
 
 
 def number(value: int | None) -> str:
