@@ -463,7 +463,7 @@ def test_an_unknown_object_is_404_on_later_pages_too(call, demo) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/objects/bc123df4567", "/objects/bc123df4567/events/", "/reports/other"]
+    "path", ["/", "/objects/bc123df4567/other", "/objects/bc123df4567/events/", "/reports/other"]
 )
 def test_an_unknown_route_is_404(call, path) -> None:
     assert_error(call(path), 404, "no such resource", "/objects/{druid}/events")

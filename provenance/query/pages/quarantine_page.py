@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from eventstore import EventStore
 from provenance.query.http_api import HTML, Reply, Request, _check_params, _int_param, _param
-from provenance.query.pages.templating import PAGE_HEADERS, render
 from provenance.query.views import quarantined_lines
 
 SCAN = 10_000
@@ -55,6 +54,9 @@ def quarantine_summary(store: EventStore, request: Request) -> dict[str, Any]:
 
 
 def quarantine_page(store: EventStore, request: Request) -> Reply:
+    # Here, not above: the JSON answer needs no templates (Jinja2 stays out of its imports).
+    from provenance.query.pages.templating import PAGE_HEADERS, render  # noqa: PLC0415
+
     summary = quarantine_summary(store, request)
     reason = summary["reason"]
     body = render(
