@@ -37,7 +37,12 @@ def access_page(store: EventStore, request: Request, query: reports.ReportQuery)
     if query.bucket is not None:
         figures.append(
             charts.columns(
-                sorted(per_bucket.items()), title=f"Requests per {query.bucket}", unit="requests"
+                [
+                    (period_label(bucket, query.bucket), n)
+                    for bucket, n in sorted(per_bucket.items())
+                ],
+                title=f"Requests per {query.bucket}",
+                unit="requests",
             )
         )
     figures.append(
@@ -68,6 +73,16 @@ def access_page(store: EventStore, request: Request, query: reports.ReportQuery)
         zone=str(query.tz),
     )
     return Reply(body, HTML, dict(PAGE_HEADERS))
+
+
+def period_label(bucket: str, size: str) -> str:
+    """A period's start (`2026-01-05T00:00:00-08:00`) as short as its size allows under a
+    column: `2026-01` for a month, `01-05` for a day or a week, `01-05 14h` for an hour."""
+    if size == "month":
+        return bucket[:7]
+    if size == "hour":
+        return f"{bucket[5:10]} {bucket[11:13]}h"
+    return bucket[5:10]
 
 
 def group_name(row: dict[str, Any], by: list[str]) -> str:
