@@ -50,7 +50,8 @@ def serve(
     organization: str | None,
     agents_file: str | None,
 ) -> None:
-    """Serve the query API over HTTP (the Lambda's routes; waitress, until Ctrl-C)."""
+    """Serve the query API and the dashboard over HTTP (the Lambda's routes; waitress, until
+    Ctrl-C): a browser gets the dashboard's pages, other clients JSON."""
     import ipaddress
 
     from provenance.query.serve import serve_api

@@ -9,15 +9,22 @@ the GET body's where GET has one (2xx and errors; never on a 304), for monitorin
 
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
-    /objects/{druid}/premis?format=&base_uri=
+    /objects/{druid}/premis?format=&base_uri=&download=
                                             PREMIS 3 (`prov premis`): XML, Turtle or JSON-LD by
                                             Accept or ?format=; RDF names resources under
-                                            ?base_uri= (`--base-uri`)
+                                            ?base_uri= (`--base-uri`); ?download=1 names it as
+                                            a file to save (Content-Disposition)
     /reports/access?by=&bucket=&from=&to=&top=&service=&agent=&tz=&format=
                                             `prov report access`: JSON rows, or CSV; headers
                                             Prov-Report-Groups (groups before the top-N cut)
                                             and Prov-Report-Events-Since (by druid: events
                                             before it have expired) say what rows cannot
+
+The dashboard (`provenance.query.pages`): where Accept prefers text/html to JSON (a browser)
+and no ?format= is given, /reports/access, /objects/{druid}?type=&outcome=&q=&limit=&after= (the
+object's state and filtered history; JSON: its state) and /quarantine?reason=&limit= (counts by
+reason, samples; JSON: the same) answer pages, and a browser's errors are pages too; the pages'
+stylesheet and icon are /static/{asset}, named by content hash and cached for a year.
 
 Errors are JSON `{"error": "one line"}`: 400 malformed druid or parameter, 404 unknown object or
 route, 405 another method (Allow: GET, HEAD), 406 no acceptable type, 503 store unreachable,
@@ -72,14 +79,7 @@ HTML = "text/html"
 # PREMIS representations in the order preferred when the client has no preference.
 PREMIS_TYPES: dict[str, str] = {XML: "xml", TURTLE: "turtle", JSON_LD: "json-ld"}
 REPORT_TYPES: dict[str, str] = {JSON: "json", CSV: "csv"}
-_CHARSET = {
-    JSON: "",
-    XML: "",
-    JSON_LD: "",
-    TURTLE: "; charset=utf-8",
-    CSV: "; charset=utf-8",
-    HTML: "; charset=utf-8",
-}
+_CHARSET = {TURTLE: "; charset=utf-8", CSV: "; charset=utf-8", HTML: "; charset=utf-8"}
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1_000
 # Lambda's synchronous response payload is at most 6 MB (6,291,456 bytes) for the whole JSON
@@ -181,9 +181,10 @@ class QueryApi:
         except Exception:
             self._logger.exception("unexpected error")
             response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
-        status = response["statusCode"]
-        if request is not None and status >= 400 and status != 406 and prefers_html(request):
-            response = self._error_page(response)
+        if request is not None and response["statusCode"] >= 400:
+            from provenance.query.pages.routing import error_for_browser  # noqa: PLC0415
+
+            response = error_for_browser(request, response, self._logger)
         if request is not None and request.method == "HEAD":
             response = without_body(response)
         self._logger.info(
@@ -194,20 +195,6 @@ class QueryApi:
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return response
-
-    def _error_page(self, response: dict[str, Any]) -> dict[str, Any]:
-        """An error as the dashboard's page, for a browser: the same status, headers and
-        one-line message (a page that cannot be made leaves the JSON error as it is)."""
-        try:
-            from provenance.query.pages.templating import PAGE_HEADERS, error_page  # noqa: PLC0415
-
-            status = int(response["statusCode"])
-            body = error_page(status, json.loads(response["body"])["error"])
-        except Exception:
-            self._logger.exception("error page")
-            return response
-        headers = {**response["headers"], **PAGE_HEADERS, "Content-Type": HTML + "; charset=utf-8"}
-        return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
     def _dispatch(self, request: Request) -> Reply:
         for pattern, route in _ROUTES:
@@ -317,6 +304,8 @@ class QueryApi:
 
     def object_page(self, request: Request, druid: str) -> Reply:
         """`/objects/{druid}`: the dashboard's page of the object, or its state as JSON."""
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
+
         if not wants_html(request):
             _check_params(request, ("format",))
             return self.state(replace(request, params={}), druid)
@@ -327,6 +316,7 @@ class QueryApi:
     def quarantine(self, request: Request, _: str) -> Reply:
         """`/quarantine`: counts by reason and samples of `prov quarantine`'s entries."""
         from provenance.query.pages import quarantine_page as pages  # noqa: PLC0415
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
 
         if wants_html(request):
             return pages.quarantine_page(self._store(), request)
@@ -334,17 +324,9 @@ class QueryApi:
 
     def static(self, request: Request, name: str) -> Reply:
         """The dashboard's stylesheet and icon, under names holding their content hash."""
-        from provenance.query.pages import templating  # noqa: PLC0415
+        from provenance.query.pages.routing import static_asset  # noqa: PLC0415
 
-        _check_params(request, ())
-        found = templating.asset(name)
-        if found is None:
-            raise ApiError(HTTPStatus.NOT_FOUND, f"no such asset: {shown(name)}")
-        return Reply(
-            found.body,
-            found.media_type,
-            {"Cache-Control": templating.ASSET_CACHE_CONTROL, "X-Content-Type-Options": "nosniff"},
-        )
+        return static_asset(request, name)
 
     # -- encoding -------------------------------------------------------------------------------
 
@@ -477,25 +459,6 @@ def access_query(request: Request) -> ReportQuery:
     # `top` after the times, as the API has always checked them: of two bad parameters,
     # the same one is reported.
     return replace(query, top=_int_param(request, "top", None, 1, reports.MAX_TOP))
-
-
-def prefers_html(request: Request) -> bool:
-    """Whether an error goes to a browser: Accept prefers text/html to JSON and no format was
-    asked. Not for 406 (the client accepts nothing offered)."""
-    if "format" in request.params:
-        return False
-    return negotiate(request.headers.get("accept"), (JSON, HTML)) == HTML
-
-
-def wants_html(request: Request) -> bool:
-    """Whether a page route answers with its page: when Accept prefers text/html to JSON (a
-    browser), never with `?format=json`; 406 when neither is acceptable."""
-    wanted = _param(request, "format")
-    if wanted is not None:
-        if wanted != "json":
-            raise ApiError(HTTPStatus.BAD_REQUEST, f"format must be json, got {shown(wanted)!r}")
-        return False
-    return negotiate_or_406(request, (JSON, HTML)) == HTML
 
 
 # -- parameters ---------------------------------------------------------------------------------
