@@ -86,9 +86,28 @@ class ProjectionWrite:
     `expires_at`, when set, is when the store may delete the row by itself: bookkeeping rows
     that are useless after a while (applied-markers). A backend with `expires_projection_rows`
     deletes it some time after that (never before); the others keep it until it is deleted.
-    Each write sets the expiry anew: a rewrite without one keeps the row until deleted."""
+    Each write sets the expiry anew: a rewrite without one keeps the row until deleted.
+
+    A projection may keep **indexes** of its rows and **totals** over them, written in the same
+    atomic call as the rows (what fleet-wide lists and counts are answered from, with no scan):
+    `index_add`/`index_drop` are the (index, term) entries this row gains and loses (the writer
+    knows them: it read the row it changes), `totals` what to add to the projection's totals
+    (name, delta). The store keeps no memory of a row's entries besides the entries: a writer
+    that deletes a row drops its entries itself."""
 
     key: str
     value: bytes | None
     expected_version: int
     expires_at: datetime | None = None
+    index_add: frozenset[tuple[str, str]] = frozenset()
+    index_drop: frozenset[tuple[str, str]] = frozenset()
+    totals: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class IndexEntry:
+    """One entry of a projection's index (`EventStore.read_index`): row `key` under `term`,
+    ordered as the index is (term, then key)."""
+
+    term: str
+    key: str

@@ -13,6 +13,7 @@ One table holds every kind of item, told apart by the partition key's prefix:
 - a stream name: `pk` = `STREAM_NAME_PREFIX` + a bucket (0..STREAM_NAME_BUCKETS-1, by a hash of
   the name), `sk` = the stream: what `streams()` lists, spread so no one key is hot;
 - a projection row: `pk` = `PROJECTION_PREFIX` + projection, `sk` = the row's key;
+- a projection's index entry or total: see `INDEX_PREFIX` below;
 - a bundle (streams the store was told to bundle): `pk` = `EVENT_PREFIX` + stream, `sk` = the
   records' UTC hour (`YYYY-MM-DDTHH`), `#` and a digest of their ids: the records of one
   stream-hour that one append wrote, in one compressed item with no guards
@@ -42,6 +43,20 @@ COUNTER_KEY = "counter#position"
 SINGLE_SORT_KEY = "-"
 GUARD_SORT_KEY = SINGLE_SORT_KEY
 STREAM_NAME_BUCKETS = 16
+
+# A projection's indexes and totals (`ProjectionWrite`): an index entry is an item of its own,
+# `pk` = `INDEX_PREFIX` + projection + `#` + a shard (0..INDEX_SHARDS-1, by a hash of the row's
+# key), `sk` = index + `#` + term + `INDEX_TERM_SEPARATOR` + the row's key, so a page of one
+# index is one Query per shard, merged; no one key takes every write. A total is kept in
+# TOTALS_SHARDS items, `pk` = `TOTALS_PREFIX` + projection, `sk` = name + separator + shard,
+# each transaction adding its deltas to one shard: concurrent projectors rarely touch the same
+# item, and one Query reads them all.
+INDEX_PREFIX = "index#"
+INDEX_SHARDS = 8
+INDEX_TERM_SEPARATOR = "\x1f"
+TOTALS_PREFIX = "totals#"
+TOTALS_SHARDS = 8
+ATTR_TOTAL = "total"
 
 FEED_INDEX = "feed"
 FEED_PARTITION_KEY = "feed_bucket"

@@ -39,6 +39,7 @@ from eventstore.records import (
     AppendResult,
     EventRecord,
     ExpireResult,
+    IndexEntry,
     ProjectionRow,
     ProjectionWrite,
 )
@@ -59,6 +60,7 @@ from eventstore.store import (
     EventStore,
     bound_key,
     check_after_position,
+    check_index_query,
     check_limit,
     check_projection_writes,
     check_record,
@@ -561,6 +563,48 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 "DELETE FROM projections WHERE projection = ? AND key = ?",
                 [(projection, w.key) for w in writes if w.value is None],
             )
+            _write_index(con, projection, writes)
+
+    def read_index(
+        self,
+        projection: str,
+        index: str,
+        *,
+        start: str | None = None,
+        stop: str | None = None,
+        after: IndexEntry | None = None,
+        limit: int,
+        descending: bool = False,
+    ) -> list[IndexEntry]:
+        check_index_query(projection, index, start, stop, limit)
+        where = ["projection = ?", "idx = ?"]
+        params: list[Any] = [projection, index]
+        if start is not None:
+            where.append("term >= ?")
+            params.append(start)
+        if stop is not None:
+            where.append("term < ?")
+            params.append(stop)
+        if after is not None:
+            # A row value comparison: SQLite walks the primary key from there.
+            where.append(f"(term, key) {'<' if descending else '>'} (?, ?)")
+            params += [after.term, after.key]
+        order = "DESC" if descending else "ASC"
+        rows = self._fetch(
+            "read",
+            f"SELECT term, key FROM projection_index WHERE {' AND '.join(where)} "
+            f"ORDER BY term {order}, key {order} LIMIT ?",
+            [*params, limit],
+        )
+        return [IndexEntry(term, key) for term, key in rows]
+
+    def projection_totals(self, projection: str) -> dict[str, int]:
+        rows = self._fetch(
+            "read",
+            "SELECT name, value FROM projection_totals WHERE projection = ? AND value != 0",
+            [projection],
+        )
+        return dict(rows)
 
     def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
         check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])
@@ -582,7 +626,8 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
 
     def clear_projection(self, projection: str) -> None:
         with self._write("clear a projection in") as con:
-            con.execute("DELETE FROM projections WHERE projection = ?", (projection,))
+            for table in ("projections", "projection_index", "projection_totals"):
+                con.execute(f"DELETE FROM {table} WHERE projection = ?", (projection,))
 
     def close(self) -> None:
         if self._con is not None:
@@ -620,6 +665,38 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 raise
         except sqlite3.Error as exc:
             raise _translate(exc, self._where, action) from exc
+
+
+def _write_index(
+    con: sqlite3.Connection, projection: str, writes: Sequence[ProjectionWrite]
+) -> None:
+    """The index entries and totals the writes carry, in their transaction."""
+    drops = [(projection, i, t, w.key) for w in writes for i, t in w.index_drop]
+    adds = [(projection, i, t, w.key) for w in writes for i, t in w.index_add]
+    if drops:
+        con.executemany(
+            "DELETE FROM projection_index WHERE projection = ? AND idx = ? AND term = ? "
+            "AND key = ?",
+            drops,
+        )
+    if adds:
+        con.executemany("INSERT OR IGNORE INTO projection_index VALUES (?, ?, ?, ?)", adds)
+    deltas: dict[str, int] = {}
+    for write in writes:
+        for name, delta in write.totals:
+            deltas[name] = deltas.get(name, 0) + delta
+    changed = [(projection, name, delta) for name, delta in deltas.items() if delta]
+    if changed:
+        con.executemany(
+            "INSERT INTO projection_totals VALUES (?, ?, ?) ON CONFLICT (projection, name) "
+            "DO UPDATE SET value = value + excluded.value",
+            changed,
+        )
+        # Zeros are not kept: the names a projection has ever used would pile up.
+        con.executemany(
+            "DELETE FROM projection_totals WHERE projection = ? AND name = ? AND value = 0",
+            [(projection, name) for _p, name, _d in changed],
+        )
 
 
 def _check_location(path: Path, *, create: bool) -> None:

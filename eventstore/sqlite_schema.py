@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from eventstore.errors import StoreUnavailableError
 from eventstore.records import EventRecord
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The layout this module writes and reads; a file with a newer one is refused, not guessed at.
 Older layouts are migrated in place when opened (`_MIGRATIONS`; version 2 -> 3 also `_repack`s
-the records)."""
+the records; 3 -> 4 adds the projections' indexes and totals)."""
 
 # Only records with an expiry are indexed for `expire` (a partial index costs the others nothing).
 _EXPIRY_INDEX = "CREATE INDEX events_by_expiry ON events (expires) WHERE expires IS NOT NULL"
@@ -37,6 +37,23 @@ _EVENTS = """CREATE TABLE events (
         payload BLOB NOT NULL,
         expires INTEGER
     )"""
+# A projection's indexes (entries in (term, key) order, for pages of fleet-wide lists) and its
+# totals (kept by deltas in the same transaction as its rows).
+_INDEX_TABLES = (
+    """CREATE TABLE projection_index (
+        projection TEXT NOT NULL,
+        idx TEXT NOT NULL,
+        term TEXT NOT NULL,
+        key TEXT NOT NULL,
+        PRIMARY KEY (projection, idx, term, key)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE projection_totals (
+        projection TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (projection, name)
+    ) WITHOUT ROWID""",
+)
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
@@ -57,6 +74,7 @@ _SCHEMA = (
         packed INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (projection, key)
     ) WITHOUT ROWID""",
+    *_INDEX_TABLES,
 )
 
 # How to bring an older layout to the next version, keyed by the version it upgrades from.
@@ -73,6 +91,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         _EXPIRY_INDEX,
         "ALTER TABLE projections ADD COLUMN packed INTEGER NOT NULL DEFAULT 0",
     ),
+    3: _INDEX_TABLES,
 }
 _OLD_ROWS = (
     "SELECT position, event_id, stream, type, time_key, payload, expires_key FROM old_events "

@@ -19,6 +19,7 @@ from eventstore.records import (
     AppendResult,
     EventRecord,
     ExpireResult,
+    IndexEntry,
     ProjectionRow,
     ProjectionWrite,
     time_key,
@@ -129,6 +130,27 @@ class EventStore(ABC):
         once it has passed."""
 
     @abstractmethod
+    def read_index(
+        self,
+        projection: str,
+        index: str,
+        *,
+        start: str | None = None,
+        stop: str | None = None,
+        after: IndexEntry | None = None,
+        limit: int,
+        descending: bool = False,
+    ) -> list[IndexEntry]:
+        """Up to `limit` entries of one of a projection's indexes (see `ProjectionWrite`), in
+        (term, key) order or its reverse: those with `start <= term < stop`, strictly after
+        `after` in the order asked for (the last entry of the previous page)."""
+
+    @abstractmethod
+    def projection_totals(self, projection: str) -> dict[str, int]:
+        """The projection's totals: the sum of every `totals` delta written, by name; names
+        whose sum is 0 are left out."""
+
+    @abstractmethod
     def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
         """Write rows whatever they held, without comparing versions; each row's version
         becomes 1; a value of None deletes its row (if there is one). Not atomic across rows:
@@ -138,7 +160,8 @@ class EventStore(ABC):
 
     @abstractmethod
     def clear_projection(self, projection: str) -> None:
-        """Delete every row of a projection (before a rebuild)."""
+        """Delete every row of a projection, its index entries and its totals (before a
+        rebuild)."""
 
     @abstractmethod
     def close(self) -> None:
@@ -218,12 +241,65 @@ def check_projection_writes(projection: str, writes: Sequence[ProjectionWrite]) 
                 f"integer >= 0 (0 = the row must not exist yet), got {version!r}"
             )
         _check_row_expiry(projection, write)
+        _check_row_index(projection, write)
         if write.key in seen:
             raise InvalidRequestError(
                 f"projection {projection!r}: key {write.key!r} is written twice in one call; "
                 "merge the writes"
             )
         seen.add(write.key)
+
+
+def _check_row_index(projection: str, write: ProjectionWrite) -> None:
+    where = f"projection {projection!r}, key {write.key!r}"
+    for index, term in write.index_add | write.index_drop:
+        problem = index_name_problem(index) or term_problem(term)
+        if problem:
+            raise InvalidRecordError(f"{where}: {problem}")
+    if write.index_add & write.index_drop:
+        raise InvalidRecordError(f"{where}: an index entry is both added and dropped")
+    for name, delta in write.totals:
+        problem = _name_problem("total's name", name)
+        if problem or not isinstance(delta, int) or isinstance(delta, bool):
+            raise InvalidRecordError(
+                f"{where}: {problem or f'the delta of total {name!r} must be an integer'}"
+            )
+
+
+def index_name_problem(index: object) -> str | None:
+    problem = _name_problem("index name", index)
+    if problem is None and isinstance(index, str) and "#" in index:
+        return f"index name {index!r} has a '#', which separates names in keys"
+    return problem
+
+
+def term_problem(term: object) -> str | None:
+    """Terms are text without control characters: a backend may append a control character
+    and the row's key to a term and sort on that (DynamoDB's sort keys)."""
+    if not isinstance(term, str):
+        return f"an index term must be a string, got {term!r}"
+    if any(char < " " for char in term):
+        return f"index term {term!r} has a control character"
+    if len(term.encode(errors="replace")) > MAX_NAME_BYTES:
+        return f"an index term is at most {MAX_NAME_BYTES} bytes long"
+    return None
+
+
+def check_index_query(
+    projection: str, index: str, start: str | None, stop: str | None, limit: int
+) -> None:
+    """Check the arguments of `read_index`; raise InvalidRequestError."""
+    problem = _name_problem("projection", projection) or index_name_problem(index)
+    for name, bound in (("start", start), ("stop", stop)):
+        if bound is not None:
+            # Bounds are terms too: a backend compares them with terms that have a key
+            # appended after a control character.
+            found = term_problem(bound)
+            problem = problem or (f"{name}: {found}" if found else None)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= MAX_LIMIT:
+        problem = problem or f"limit must be an integer from 0 to {MAX_LIMIT:,}, got {limit!r}"
+    if problem:
+        raise InvalidRequestError(problem)
 
 
 def _check_row_expiry(projection: str, write: ProjectionWrite) -> None:

@@ -44,6 +44,8 @@ api = QueryApi(
     agents=_agents(os.environ.get(AGENTS_ENV)),
     max_body_bytes=LAMBDA_MAX_BODY,
     logger=logger,
+    # The endpoints every version belongs on (comma-separated; default: every endpoint seen).
+    endpoints=[name for name in os.environ.get("PROV_ENDPOINTS", "").split(",") if name] or None,
 )
 
 

@@ -5,7 +5,9 @@ first, then writes in groups).
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -19,8 +21,8 @@ from eventstore.dynamodb.calls import (
 )
 from eventstore.dynamodb.items import item_key, pack, row_from_item, ttl_seconds
 from eventstore.errors import ConcurrencyError, InvalidRequestError, StoreUnavailableError
-from eventstore.records import ProjectionRow, ProjectionWrite
-from eventstore.store import check_projection_writes, conflict_error
+from eventstore.records import IndexEntry, ProjectionRow, ProjectionWrite
+from eventstore.store import check_index_query, check_projection_writes, conflict_error
 
 
 class ProjectionRows(Calls):
@@ -116,6 +118,7 @@ class ProjectionRows(Calls):
             }
             if values:
                 common["ExpressionAttributeValues"] = values
+            actions += _index_actions(self.table, projection, write)
             if write.value is None:
                 actions.append({"Delete": {**common, "Key": item_key(pk, write.key)}})
             else:
@@ -127,6 +130,7 @@ class ProjectionRows(Calls):
                     # A Put replaces the whole item: a rewrite without expiry drops the TTL.
                     item[schema.TTL_ATTRIBUTE] = {"N": ttl_seconds(write.expires_at)}
                 actions.append({"Put": {**common, "Item": item}})
+        actions += _totals_actions(self.table, projection, writes)
         for attempt in range(ATTEMPTS):
             try:
                 self._call(
@@ -136,9 +140,15 @@ class ProjectionRows(Calls):
                 )
                 return
             except CancelledError as cancelled:
+                # Only row actions have conditions: the reasons of the others are "None".
+                reasons = [
+                    reason
+                    for action, reason in zip(actions, cancelled.reasons, strict=False)
+                    if "ConditionExpression" in next(iter(action.values()))
+                ]
                 stale = [
                     write
-                    for write, reason in zip(writes, cancelled.reasons, strict=False)
+                    for write, reason in zip(writes, reasons, strict=False)
                     if reason == "ConditionalCheckFailed"
                 ]
                 if stale:
@@ -154,6 +164,60 @@ class ProjectionRows(Calls):
             f"cannot write a projection to the event store {self._where}: transactions kept "
             f"being cancelled (throttling or conflicts) after {ATTEMPTS} attempts"
         )
+
+    def read_index(
+        self,
+        projection: str,
+        index: str,
+        *,
+        start: str | None = None,
+        stop: str | None = None,
+        after: IndexEntry | None = None,
+        limit: int,
+        descending: bool = False,
+    ) -> list[IndexEntry]:
+        check_index_query(projection, index, start, stop, limit)
+        if limit == 0 or (start is not None and stop is not None and stop <= start):
+            return []
+        low = f"{index}#{start or ''}"
+        # `#` + 1: above every sort key of this index, below those of the next.
+        high = f"{index}#{stop}" if stop is not None else f"{index}$"
+        pages = []
+        for shard in range(schema.INDEX_SHARDS):
+            pk = f"{schema.INDEX_PREFIX}{projection}#{shard}"
+            query: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+                "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": pk},
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                },
+                "ProjectionExpression": "#sk",
+                "ScanIndexForward": not descending,
+                # A page of a list may lag a write by a moment: half the read units.
+                "ConsistentRead": False,
+            }
+            if after is not None:
+                query["ExclusiveStartKey"] = item_key(pk, _index_sort_key(index, after))
+            pages.append([_entry(item, index) for item in self._query(query, "read", limit=limit)])
+        merged = heapq.merge(*pages, reverse=descending)
+        return list(itertools.islice(merged, limit))
+
+    def projection_totals(self, projection: str) -> dict[str, int]:
+        query = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
+            "ExpressionAttributeValues": {":pk": {"S": schema.TOTALS_PREFIX + projection}},
+            "ConsistentRead": False,
+        }
+        totals: dict[str, int] = {}
+        for item in self._query(query, "read"):
+            name = item[schema.SORT_KEY]["S"].rpartition(schema.INDEX_TERM_SEPARATOR)[0]
+            totals[name] = totals.get(name, 0) + int(item[schema.ATTR_TOTAL]["N"])
+        return {name: value for name, value in totals.items() if value}
 
     def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
         check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])
@@ -171,28 +235,107 @@ class ProjectionRows(Calls):
         self._batch_write(puts, "write a projection to")
 
     def clear_projection(self, projection: str) -> None:
-        query = {
-            "TableName": self.table,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
-            "ExpressionAttributeValues": {":pk": {"S": schema.PROJECTION_PREFIX + projection}},
-            "ProjectionExpression": "#pk, #sk",
-            "ConsistentRead": True,
+        partitions = [
+            schema.PROJECTION_PREFIX + projection,
+            schema.TOTALS_PREFIX + projection,
+            *(f"{schema.INDEX_PREFIX}{projection}#{n}" for n in range(schema.INDEX_SHARDS)),
+        ]
+        for pk in partitions:
+            query = {
+                "TableName": self.table,
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY, "#sk": schema.SORT_KEY},
+                "ExpressionAttributeValues": {":pk": {"S": pk}},
+                "ProjectionExpression": "#pk, #sk",
+                "ConsistentRead": True,
+            }
+            deletes = [{"DeleteRequest": {"Key": item}} for item in self._query(query, "read")]
+            self._batch_write(deletes, "clear a projection in")
+
+
+def _index_sort_key(index: str, entry: IndexEntry) -> str:
+    return f"{index}#{entry.term}{schema.INDEX_TERM_SEPARATOR}{entry.key}"
+
+
+def _entry(item: dict[str, Any], index: str) -> IndexEntry:
+    sort_key = item[schema.SORT_KEY]["S"][len(index) + 1 :]
+    term, _, key = sort_key.partition(schema.INDEX_TERM_SEPARATOR)
+    return IndexEntry(term, key)
+
+
+def _index_shard(key: str) -> int:
+    return zlib.crc32(key.encode()) % schema.INDEX_SHARDS
+
+
+def _index_actions(table: str, projection: str, write: ProjectionWrite) -> list[Any]:
+    """The index items a row write adds and deletes (no conditions: the row's own condition
+    makes the transaction all-or-nothing)."""
+    pk = f"{schema.INDEX_PREFIX}{projection}#{_index_shard(write.key)}"
+    actions: list[Any] = []
+    for index, term in sorted(write.index_drop):
+        key = item_key(pk, _index_sort_key(index, IndexEntry(term, write.key)))
+        actions.append({"Delete": {"TableName": table, "Key": key}})
+    for index, term in sorted(write.index_add):
+        item = item_key(pk, _index_sort_key(index, IndexEntry(term, write.key)))
+        actions.append({"Put": {"TableName": table, "Item": item}})
+    return actions
+
+
+def _totals_deltas(writes: Sequence[ProjectionWrite]) -> dict[str, int]:
+    deltas: dict[str, int] = {}
+    for write in writes:
+        for name, delta in write.totals:
+            deltas[name] = deltas.get(name, 0) + delta
+    return {name: delta for name, delta in deltas.items() if delta}
+
+
+def _totals_actions(table: str, projection: str, writes: Sequence[ProjectionWrite]) -> list[Any]:
+    """One ADD per total the writes change, to the shard their first row picks (the same
+    rows land on the same shard, and concurrent writers of other rows on other shards)."""
+    deltas = _totals_deltas(writes)
+    if not deltas:
+        return []
+    shard = zlib.crc32(writes[0].key.encode()) % schema.TOTALS_SHARDS
+    pk = schema.TOTALS_PREFIX + projection
+    return [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": item_key(pk, f"{name}{schema.INDEX_TERM_SEPARATOR}{shard}"),
+                "UpdateExpression": "ADD #total :delta",
+                "ExpressionAttributeNames": {"#total": schema.ATTR_TOTAL},
+                "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+            }
         }
-        deletes = [{"DeleteRequest": {"Key": item}} for item in self._query(query, "read")]
-        self._batch_write(deletes, "clear a projection in")
+        for name, delta in sorted(deltas.items())
+    ]
 
 
 def _groups(
     writes: Sequence[ProjectionWrite], most: int, most_bytes: int
 ) -> list[Sequence[ProjectionWrite]]:
+    """The writes cut into transactions of at most `most` items (a row, its index entries,
+    and one item per total the group changes) and about `most_bytes`."""
     groups: list[Sequence[ProjectionWrite]] = []
-    start = size = 0
+    start = size = items = 0
+    names: set[str] = set()
     for i, write in enumerate(writes):
         bytes_ = len(write.value or b"") + len(write.key) + 100
-        if i > start and (i - start >= most or size + bytes_ > most_bytes):
+        own = 1 + len(write.index_add) + len(write.index_drop)
+        more = {name for name, _ in write.totals} - names
+        if own + len(write.totals) > most:
+            raise InvalidRequestError(
+                f"projection row {write.key!r} changes {own - 1} index entries and "
+                f"{len(write.totals)} totals: more than one transaction holds ({most} items)"
+            )
+        if i > start and (
+            items + own + len(names) + len(more) > most or size + bytes_ > most_bytes
+        ):
             groups.append(writes[start:i])
-            start, size = i, 0
-        size += bytes_
+            start, size, items, names = i, 0, 0, set()
+            more = {name for name, _ in write.totals}
+        size += bytes_ + 100 * (own - 1)
+        items += own
+        names |= more
     groups.append(writes[start:])
     return groups

@@ -43,6 +43,7 @@ from provenance.files.output_file import STDOUT, write_bytes
 
 if TYPE_CHECKING:
     from provenance.access.report import Report, ReportQuery
+    from provenance.query.fleet import FleetPage, FleetQuery
 
 SERVICE = "execute-api"
 JSON = "application/json"
@@ -56,6 +57,7 @@ PREMIS_MEDIA_TYPES: dict[str, str] = {
 # /reports/access).
 REPORT_GROUPS_HEADER = "Prov-Report-Groups"
 REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"
+NEXT_PAGE_HEADER = "Prov-Next-After"  # /objects: the next page's token
 HISTORY_PAGE = 1_000  # the API's largest page
 CONNECT_TIMEOUT = 10.0
 # An HTTP API gives up on its Lambda after 30 s (and answers 503): wait a little longer.
@@ -279,6 +281,24 @@ class ApiClient:
             events_since=datetime.fromisoformat(since) if since else None,
         )
 
+    def objects(self, query: FleetQuery) -> FleetPage:
+        """A page of `prov objects` answered by the API (`GET /objects`)."""
+        from provenance.query.fleet import FleetPage  # noqa: PLC0415
+
+        response = self.get("/objects", fleet_params(query))
+        objects = response.json(self.base_url)
+        if not isinstance(objects, list) or not all(isinstance(item, dict) for item in objects):
+            raise ApiClientError(f"the API at {self.base_url} answered no list of objects")
+        return FleetPage(objects, response.headers.get(NEXT_PAGE_HEADER.lower()) or None)
+
+    def fleet_report(self, *, overdue_days: int) -> dict[str, Any]:
+        """`prov report fleet` answered by the API (`GET /reports/fleet`)."""
+        params = [("overdue_days", str(overdue_days))]
+        report = self.get("/reports/fleet", params).json(self.base_url)
+        if not isinstance(report, dict) or "objects" not in report:
+            raise ApiClientError(f"the API at {self.base_url} answered no fleet report")
+        return report
+
     # -- HTTP -----------------------------------------------------------------------------------
 
     def get(
@@ -425,6 +445,23 @@ def report_params(query: ReportQuery) -> list[tuple[str, str]]:
         params.append(("top", str(query.top)))
     params += [("service", name) for name in query.services]
     params += [("agent", name) for name in query.agents]
+    return params
+
+
+def fleet_params(query: FleetQuery) -> list[tuple[str, str]]:
+    """A fleet query as `GET /objects` takes it."""
+    params: list[tuple[str, str]] = []
+    if query.failing:
+        params.append(("failing", "true"))
+    if query.unreplicated:
+        params.append(("unreplicated", "true"))
+    for name in ("kind", "status", "root", "after"):
+        value = getattr(query, name)
+        if value is not None:
+            params.append((name, value))
+    if query.not_checked_since is not None:
+        params.append(("not_checked_since", query.not_checked_since.isoformat()))
+    params.append(("limit", str(query.limit)))
     return params
 
 

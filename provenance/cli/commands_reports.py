@@ -8,6 +8,7 @@ import click
 
 from eventstore.store import MAX_LIMIT
 from provenance.cli.app import ProvGroup, echo, print_json, writing_stdout
+from provenance.cli.commands_fleet import endpoint_list, endpoints_option
 from provenance.cli.options import (
     api_client,
     api_options,
@@ -134,3 +135,48 @@ def access(
         echo(access_table(result))
     if chart is not None and fmt == "table":
         echo(f"chart: {chart}")
+
+
+@report.command("fleet")
+@store_option
+@api_options
+@endpoints_option
+@click.option(
+    "--overdue-days",
+    type=WholeNumber(1, 36_500),
+    default=90,
+    show_default=True,
+    help="a fixity check older than this is overdue",
+)
+@format_option("table", "json")
+def fleet(
+    store_url: str | None,
+    api_url: str | None,
+    region: str | None,
+    endpoints: str | None,
+    overdue_days: int,
+    fmt: str,
+) -> None:
+    """The whole repository at a glance: objects, versions and events; failing objects by
+    kind; status by storage root; overdue fixity checks; versions not on every endpoint;
+    failures per day.
+
+    Counted back from the newest event (`as_of`), so a store loaded from old logs reads as
+    the repository was then.
+    """
+    client = api_client(store_url, api_url, region)
+    if client is not None:
+        result = client.fleet_report(overdue_days=overdue_days)
+    else:
+        from provenance.query.fleet import fleet_report
+
+        with open_store(store_url) as store:
+            result = fleet_report(
+                store, endpoints=endpoint_list(endpoints), overdue_days=overdue_days
+            )
+    if fmt == "json":
+        print_json(result)
+        return
+    from provenance.cli.render import fleet_table
+
+    echo(fleet_table(result))

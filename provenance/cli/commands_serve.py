@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from provenance.cli.app import ProvCommand, discard_stdout, echo, reason
+from provenance.cli.commands_fleet import endpoint_list, endpoints_option
 from provenance.cli.options import DEFAULT_STORE_PATH, open_store, store_option
 from provenance.cli.params import MAX_SERVE_THREADS, Text, WholeNumber
 
@@ -42,6 +43,7 @@ from provenance.cli.params import MAX_SERVE_THREADS, Text, WholeNumber
     help="TOML file of agents and the names they are known by, for PREMIS (see the README) "
     "[env PROV_AGENTS]",
 )
+@endpoints_option
 def serve(
     store_url: str | None,
     host: str,
@@ -49,6 +51,7 @@ def serve(
     threads: int,
     organization: str | None,
     agents_file: str | None,
+    endpoints: str | None,
 ) -> None:
     """Serve the query API and the dashboard over HTTP (the Lambda's routes; waitress, until
     Ctrl-C): a browser gets the dashboard's pages, other clients JSON."""
@@ -83,6 +86,7 @@ def serve(
         agents=agents,
         echo=echo,
         log_failed=request_log_failed,
+        endpoints=endpoint_list(endpoints),
     )
 
 

@@ -23,6 +23,7 @@ from provenance.cli import (
     commands_aws,
     commands_demo,
     commands_events,
+    commands_fleet,
     commands_reports,
     commands_serve,
 )
@@ -46,6 +47,7 @@ cli.add_command(commands_events.history)
 cli.add_command(commands_events.state)
 cli.add_command(commands_events.premis)
 cli.add_command(commands_events.quarantine)
+cli.add_command(commands_fleet.objects)
 cli.add_command(commands_events.rebuild)
 cli.add_command(commands_events.expire)
 cli.add_command(commands_reports.report)

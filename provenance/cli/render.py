@@ -74,6 +74,63 @@ def state_table(view: dict[str, Any]) -> TerminalText:
     return terminal_lines(lines)
 
 
+def objects_table(objects: list[dict[str, Any]]) -> TerminalText:
+    """One line per object of a fleet list: status per root, open failures, last fixity
+    check, versions not on every endpoint."""
+    lines = [
+        f"{'object':<18} {'status':<34} {'open failures':<28} {'last fixity (UTC)':<20} "
+        "unreplicated"
+    ]
+    for item in objects:
+        status = ", ".join(f"{root}={state}" for root, state in item["status"].items()) or "-"
+        failures = ", ".join(
+            f"{f['kind']}:{f['result_code'] or f['outcome']}" for f in item["open_failures"]
+        )
+        fixity = (item["last_fixity_at"] or "never")[:19] if item["status"] else "-"
+        gaps = ", ".join(
+            f"v{gap['version']} not on {'+'.join(gap['missing'])}" for gap in item["unreplicated"]
+        )
+        lines.append(
+            f"{visible(item['druid']):<18} {shorten(visible(status), 34):<34} "
+            f"{shorten(failures or '-', 28):<28} {fixity:<20} {gaps or '-'}"
+        )
+    if not objects:
+        lines.append("(no object matches)")
+    return terminal_lines(lines)
+
+
+def fleet_table(report: dict[str, Any]) -> TerminalText:
+    """The repository's totals (`prov report fleet`)."""
+    overdue = report["overdue"]
+    lines = [
+        f"as of           {report['as_of'] or '-'}",
+        f"objects         {report['objects']:>10,}",
+        f"versions        {report['versions']:>10,}",
+        f"events          {report['events']:>10,}",
+        f"failing         {report['failing']:>10,}   "
+        + ", ".join(f"{kind} {n:,}" for kind, n in report["failing_by_kind"].items()),
+        f"overdue audits  {overdue['count']:>10,}   no successful fixity check in "
+        f"{overdue['days']} days (before {overdue['before']}); never checked: "
+        f"{overdue['never']:,}",
+        f"unreplicated    {report['unreplicated']:>10,}   objects with a version not on every "
+        f"endpoint ({report['unreplicated_versions']:,} versions)",
+        "",
+        "by status:",
+    ]
+    lines += [f"  {visible(name):<30} {n:>10,}" for name, n in report["by_status"].items()]
+    lines += ["", "by storage root:"]
+    for root, statuses in report["by_root"].items():
+        shown_statuses = ", ".join(f"{visible(name)} {n:,}" for name, n in statuses.items())
+        lines.append(f"  {visible(root):<30} {sum(statuses.values()):>10,}   {shown_statuses}")
+    lines += ["", "versions by endpoint:"]
+    lines += [f"  {visible(name):<30} {n:>10,}" for name, n in report["by_endpoint"].items()]
+    recent = list(report["failures_by_day"].items())[-14:]
+    if recent:
+        lines += ["", "failures per day (last 14 days with failures):"]
+        lines += [f"  {day}  {n:>6,}" for day, n in recent]
+    return terminal_lines(lines)
+
+
 def history_table(events: list[dict[str, Any]]) -> TerminalText:
     """One line per event: UTC time, type, PREMIS code, outcome, what happened."""
     lines = [f"{'occurred (UTC)':<27} {'event':<26} {'PREMIS':<6} {'outcome':<8} what"]

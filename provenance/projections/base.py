@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -103,6 +103,19 @@ class Change:
         return datetime.fromisoformat(self.hour + ":00+00:00") + timedelta(hours=MARKER_HOURS)
 
 
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """A row's index entries (index, term) and its share of the projection's totals: a pure
+    function of the row (`Projector.index_of`), so what a write adds and drops is the
+    difference between the row as read and as written."""
+
+    entries: frozenset[tuple[str, str]] = frozenset()
+    totals: Mapping[str, int] = field(default_factory=dict)
+
+
+NOT_INDEXED = Indexed()
+
+
 Folded = tuple[EventRecord, dict[str, Any], Sequence[str]]
 """A record, its event, and the keys of the rows it changes."""
 
@@ -181,6 +194,12 @@ class Projector(ABC):
     its key gathers (an hour's requests of a busy service), so a bound on rows alone is no
     bound on memory."""
 
+    INDEXED: ClassVar[bool] = False
+    """Whether rows have index entries and totals (`index_of`), written with them."""
+    ROW_ITEMS: ClassVar[int] = 1
+    """How many of the store's atomic writes one row may take (an indexed row's entries and
+    totals are items of their own on DynamoDB), so that `apply_changes` stays atomic."""
+
     SPLIT_BYTES: ClassVar[int | None] = None
     """A row whose JSON grows past this is split (None: never; a projector that sets it says
     how in `split`). Rows that count (hourly, daily) grow with the traffic of their hour or
@@ -210,6 +229,14 @@ class Projector(ABC):
     def apply(self, row: Row, record: EventRecord, event: dict[str, Any]) -> None:
         """Fold one event into its row (order-independent)."""
 
+    def index_of(self, row: Row) -> Indexed:
+        """A row's index entries and totals (for projectors that set INDEXED)."""
+        return NOT_INDEXED
+
+    def _indexed(self, entry: tuple[Row, int]) -> Indexed:
+        """The entries and totals of a row as read (none for a new one)."""
+        return self.index_of(entry[0]) if self.INDEXED and entry[1] else NOT_INDEXED
+
     def split(self, row: Row, parts: int) -> list[Row]:
         """The entries of `row`, dealt into at most `parts` rows of about equal size, each
         readable on its own (for projectors that set SPLIT_BYTES)."""
@@ -233,10 +260,16 @@ class Projector(ABC):
         return emptied, new_value, writes
 
     def row_writes(
-        self, touched: dict[str, tuple[Row, int]], *, split: bool = True
+        self,
+        touched: dict[str, tuple[Row, int]],
+        *,
+        split: bool = True,
+        before: Mapping[str, Indexed] | None = None,
     ) -> tuple[dict[str, bytes], list[ProjectionWrite], dict[str, Row]]:
         """The JSON each touched row is stored as, the writes that store them, and the rows
-        that were split (past SPLIT_BYTES, unless `split` is False) as they are left: emptied."""
+        that were split (past SPLIT_BYTES, unless `split` is False) as they are left: emptied.
+        `before`: each row's entries and totals as read (INDEXED projectors), so each write
+        carries what changed."""
         values: dict[str, bytes] = {}
         writes: list[ProjectionWrite] = []
         emptied: dict[str, Row] = {}
@@ -246,6 +279,8 @@ class Projector(ABC):
             if bound is not None and len(value) > bound:
                 emptied[key], value, pieces = self._split(key, row, version, value)
                 writes += pieces
+            elif before is not None:
+                writes.append(_indexed_write(key, value, version, before[key], self.index_of(row)))
             else:
                 writes.append(ProjectionWrite(key, value, version))
             values[key] = value
@@ -315,7 +350,8 @@ class Projector(ABC):
 
     def _atomic_limit(self, changes: Sequence[Change]) -> int:
         """Rows one atomic write may hold: the store's limit, or more than these changes need."""
-        return self.store.max_atomic_writes or sum(len(c.records) for c in changes) * 8 + 8
+        most = self.store.max_atomic_writes
+        return most // self.ROW_ITEMS if most else sum(len(c.records) for c in changes) * 8 + 8
 
     def marked_units(
         self, changes: Sequence[Change], report: ChangeReport
@@ -349,16 +385,20 @@ class Projector(ABC):
                 report.already_applied += records
                 return
             touched: dict[str, tuple[Row, int]] = {}
+            before: dict[str, Indexed] = {}
             for unit in todo:
                 for record, event, keys in unit.folded:
                     for key in keys:
                         entry = touched.get(key)
                         if entry is None:
                             entry = touched[key] = self._loaded(key, stored, record, event)
+                            before[key] = self._indexed(entry)
                         self.apply(entry[0], record, event)
             # Not split here: the pieces could overflow one atomic write with the markers. A
             # projector with SPLIT_BYTES writes its own rows per change (AccessCounts).
-            _values, writes, _split = self.row_writes(touched, split=False)
+            _values, writes, _split = self.row_writes(
+                touched, split=False, before=before if self.INDEXED else None
+            )
             writes += [
                 ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
             ]
@@ -472,6 +512,7 @@ class Projector(ABC):
         cached = self._rows
         stored = self.store.get_projections(self.NAME, [k for k in wanted if k not in cached])
         touched: dict[str, tuple[Row, int]] = {}
+        before: dict[str, Indexed] = {}
         for record, event, keys in folded:
             for key in keys:
                 entry = touched.get(key)
@@ -482,8 +523,9 @@ class Projector(ABC):
                     else:
                         entry = self._loaded(key, stored, record, event)
                     touched[key] = entry
+                    before[key] = self._indexed(entry)
                 self.apply(entry[0], record, event)
-        values, writes, emptied = self.row_writes(touched)
+        values, writes, emptied = self.row_writes(touched, before=before if self.INDEXED else None)
         for key, row in emptied.items():
             touched[key] = (row, touched[key][1])
         done = _advance(checkpoint, last)
@@ -500,6 +542,22 @@ class Projector(ABC):
             self._rows[key] = (row, row_version + 1)
         self._checkpoint = (done, version + 1)
         return len(records)
+
+
+def _indexed_write(
+    key: str, value: bytes, version: int, was: Indexed, now: Indexed
+) -> ProjectionWrite:
+    """A row's write with the entries it gains and loses and what it adds to the totals."""
+    names = set(was.totals) | set(now.totals)
+    deltas = ((n, now.totals.get(n, 0) - was.totals.get(n, 0)) for n in sorted(names))
+    return ProjectionWrite(
+        key,
+        value,
+        version,
+        index_add=now.entries - was.entries,
+        index_drop=was.entries - now.entries,
+        totals=tuple((name, delta) for name, delta in deltas if delta),
+    )
 
 
 def units_of(change: Change, folded: list[Folded], limit: int) -> list[Unit]:

@@ -23,13 +23,16 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic_core import from_json
+
 from eventstore import EventRecord, EventStore
 from provenance.domain.actions import WINDOW, facts_of, is_notice, may_repeat
 from provenance.domain.actions import candidate as repeats
 from provenance.domain.events import EVENT_TYPES
 from provenance.domain.result_codes import FIXITY_CHECK
-from provenance.projections.base import CHUNK, Projector
+from provenance.projections.base import CHUNK, Indexed, Projector
 from provenance.projections.object_actions import repeats_stored_report
+from provenance.projections.object_fleet import fleet_index
 
 PROJECTION = "object_state"
 
@@ -41,9 +44,10 @@ OBJECT_EVENT_TYPES = frozenset(EVENT_TYPES) - {"ServiceAccessed", "LineQuarantin
 
 
 # What the rows are made of, kept in the projection beside them: 2 = actions (notifications
-# kept aside until joined), skipped checks beside their check. Rows an older version made count
-# a notification as an action of its own, so they are rebuilt rather than added to.
-LAYOUT = b"2"
+# kept aside until joined), skipped checks beside their check; 3 = the fleet's fields
+# (`fixity_ok`, `version_seen`, `failed_on`), index entries and totals. Rows an older version
+# made lack what this one adds to or counts from, so they are rebuilt rather than added to.
+LAYOUT = b"3"
 LAYOUT_KEY = "$layout"
 
 
@@ -84,6 +88,12 @@ def get_state(store: EventStore, druid: str) -> State | None:
     return with_lone_notices(row)
 
 
+def from_value(value: bytes) -> State:
+    """A stored row's state (`EventStore.get_projection(s)`'s value)."""
+    state: State = from_json(value)
+    return state
+
+
 def with_lone_notices(row: State) -> State:
     """`row` with its unjoined notifications applied as the actions they are (a copy)."""
     lone = list(row.get("notices", {}).values())
@@ -104,8 +114,17 @@ class ObjectStateProjector(Projector):
     # once an input named that many objects (BENCHMARKS, "prov ingest peak memory").
     MAX_CACHED = 2048
 
+    INDEXED = True
+    # A row write is the row, the index entries it gains and loses and the totals it changes
+    # (shared with the rows beside it): 10 items leaves room for a new object's.
+    ROW_ITEMS = 10
+
     def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
         return () if record.stream.startswith("$") else (record.stream,)
+
+    def index_of(self, row: State) -> Indexed:
+        state = with_lone_notices(row)
+        return fleet_index(state, open_failures(state))
 
     def new_row(self, key: str, record: EventRecord, event: dict[str, Any]) -> State:
         return _new(record)
@@ -153,6 +172,9 @@ def _new(record: EventRecord) -> State:
         "steps": {},
         "checks": {},
         "notices": {},
+        "fixity_ok": {},
+        "version_seen": {},
+        "failed_on": {},
     }
 
 
@@ -169,6 +191,18 @@ _PLACE_SLOTS = {
     "VersionAudited": "version_audits",
 }
 _STEP_EVENTS = frozenset({"IngestStepRecorded", "WorkflowStepRecorded"})
+# The events that say a version is in preservation (so it should be on every endpoint).
+_PRESERVED_VERSION_EVENTS = frozenset(
+    {
+        "IngestStepRecorded",
+        "ReplicationCompleted",
+        "ReplicaAudited",
+        "VersionAudited",
+        "FixityChecked",
+        "ObjectValidated",
+    }
+)
+_FAILED = frozenset({"fail", "warning"})
 # The event a skipped check's results are when it runs (the catalog's other checks: version
 # audits).
 _SKIPPED_CHECK_KINDS = {FIXITY_CHECK: "FixityChecked"}
@@ -212,9 +246,20 @@ def _apply(state: State, cursor: str, event: dict[str, Any]) -> None:
         "detail": get("detail"),
     }
     place = get("storage_root") or get("endpoint") or ""
+    if version is not None and kind in _PRESERVED_VERSION_EVENTS:
+        seen = state["version_seen"]
+        if str(version) not in seen or cursor < seen[str(version)]:
+            seen[str(version)] = cursor
+    if outcome in _FAILED:
+        failed_on = state["failed_on"]
+        failed_on[cursor[:10]] = failed_on.get(cursor[:10], 0) + 1
     slot = _PLACE_SLOTS.get(kind)
     if slot is not None:
         _later(state[slot], place, summary)
+        if kind == "FixityChecked" and outcome == "success":
+            ok = state["fixity_ok"]
+            if cursor > ok.get(place, ""):
+                ok[place] = cursor
     elif kind in _STEP_EVENTS:
         summary["status"] = event["status"]
         summary["duration_s"] = get("duration_s")

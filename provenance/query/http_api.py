@@ -7,6 +7,10 @@ events. Routing, parameters, content negotiation, caching headers and errors are
 Routes (GET, and HEAD wherever GET: the same status and headers, no body, and Content-Length
 the GET body's where GET has one (2xx and errors; never on a 304), for monitoring probes):
 
+    /objects?failing=&kind=&status=&root=&not_checked_since=&unreplicated=&limit=&after=
+                                            a page of the objects that match (`prov objects`);
+                                            header Prov-Next-After: the next page's token
+    /reports/fleet?overdue_days=            the repository's totals (`prov report fleet`)
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
     /objects/{druid}/premis?format=&base_uri=&download=
@@ -62,12 +66,11 @@ from eventstore.errors import InvalidRequestError, StoreUnavailableError
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
 from provenance.domain.shown import shown
-from provenance.domain.timezones import resolve_zone
 from provenance.domain.whole_numbers import read_whole_number
+from provenance.query.negotiation import accepts_gzip, etag_matches, negotiate
 
 if TYPE_CHECKING:
     from eventstore import EventStore
-    from provenance.access.report import ReportQuery
     from provenance.domain.agent_registry import AgentRegistry
 
 JSON = "application/json"
@@ -153,8 +156,10 @@ class QueryApi:
         agents: AgentRegistry | None = None,
         max_body_bytes: int | None = None,
         logger: Logger | None = None,
+        endpoints: Sequence[str] | None = None,
     ) -> None:
         self._store = store
+        self._endpoints = list(endpoints) if endpoints else None
         self._organization = organization
         self._agents = agents
         self._max_body_bytes = max_body_bytes
@@ -284,6 +289,8 @@ class QueryApi:
         media_type = CSV if wanted == "csv" else JSON if wanted else None
         # A browser gets the dashboard's page; JSON stays first for everyone else.
         media_type = media_type or negotiate_or_406(request, (*REPORT_TYPES, HTML))
+        from provenance.query.api_queries import access_query  # noqa: PLC0415
+
         query = access_query(request)
         if media_type == HTML:
             from provenance.query.pages.report_pages import access_page  # noqa: PLC0415
@@ -328,6 +335,40 @@ class QueryApi:
 
         return static_asset(request, name)
 
+    def objects(self, request: Request, _: str) -> Reply:
+        from provenance.query.api_queries import fleet_query  # noqa: PLC0415
+        from provenance.query.fleet import fleet_objects  # noqa: PLC0415
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
+
+        _check_params(request, (*OBJECTS_PARAMS, "format"))
+        page = fleet_objects(self._store(), fleet_query(request), endpoints=self._endpoints)
+        if wants_html(request):
+            from provenance.query.pages.fleet_pages import objects_page  # noqa: PLC0415
+
+            report = self._fleet_report(90)
+            asked = {name: _param(request, name) for name in OBJECTS_PARAMS}
+            return objects_page(asked, page.objects, page.next, report)
+        reply = json_reply(page.objects)
+        about = {NEXT_PAGE_HEADER: page.next} if page.next is not None else {}
+        return Reply(reply.body, reply.media_type, about)
+
+    def fleet_report(self, request: Request, _: str) -> Reply:
+        """`/reports/fleet`, and `/`: the overview page for a browser, else the report."""
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
+
+        _check_params(request, ("overdue_days", "format"))
+        days = _int_param(request, "overdue_days", 90, 1, 36_500)
+        if wants_html(request):
+            from provenance.query.pages.fleet_pages import overview_page  # noqa: PLC0415
+
+            return overview_page(self._fleet_report(days))
+        return json_reply(self._fleet_report(days))
+
+    def _fleet_report(self, overdue_days: int) -> dict[str, Any]:
+        from provenance.query.fleet import fleet_report  # noqa: PLC0415
+
+        return fleet_report(self._store(), endpoints=self._endpoints, overdue_days=overdue_days)
+
     # -- encoding -------------------------------------------------------------------------------
 
     def _encode(self, reply: Reply, request: Request) -> dict[str, Any]:
@@ -343,7 +384,7 @@ class QueryApi:
         )
         etag = 'W/"' + hashlib.sha256(tagged).hexdigest()[:32] + '"'
         headers["ETag"] = etag
-        if _etag_matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return {
                 "statusCode": HTTPStatus.NOT_MODIFIED,
                 "headers": {name: headers[name] for name in ("ETag", "Cache-Control", "Vary")},
@@ -377,17 +418,33 @@ _ROUTES: tuple[tuple[re.Pattern[str], Route], ...] = (
     (re.compile(r"/objects/([^/]+)/state"), QueryApi.state),
     (re.compile(r"/objects/([^/]+)/premis"), QueryApi.premis),
     (re.compile(r"/reports/access"), QueryApi.access_report),
-    # The dashboard (pages for browsers; `/objects/{druid}` and `/quarantine` answer JSON too).
+    (re.compile(r"/objects"), QueryApi.objects),
+    (re.compile(r"/reports/fleet"), QueryApi.fleet_report),
+    # The dashboard (pages for browsers; each answers JSON too but the assets).
+    (re.compile(r"/"), QueryApi.fleet_report),
     (re.compile(r"/objects/([^/]+)"), QueryApi.object_page),
     (re.compile(r"/quarantine"), QueryApi.quarantine),
     (re.compile(r"/static/([^/]+)"), QueryApi.static),
 )
 ROUTE_LIST = (
-    "/objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, /reports/access"
+    "/objects, /objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, "
+    "/reports/access, /reports/fleet"
 )
 # The dashboard's routes, served where staff sign in (`prov serve`, the load balancer), not on
 # the IAM-signed HTTP API that ROUTE_LIST describes.
-PAGE_ROUTE_LIST = "/objects/{druid}, /quarantine, /static/{asset}"
+PAGE_ROUTE_LIST = "/, /objects/{druid}, /quarantine, /static/{asset}"
+OBJECTS_PARAMS = (
+    "failing",
+    "kind",
+    "status",
+    "root",
+    "not_checked_since",
+    "unreplicated",
+    "limit",
+    "after",
+)
+NEXT_PAGE_HEADER = "Prov-Next-After"
+"""`GET /objects`: the token of the next page (`after=`), absent on the last page."""
 EVENTS_PARAMS = ("limit", "after")
 REPORT_PARAMS = ("by", "bucket", "from", "to", "top", "service", "agent", "tz", "format")
 PREMIS_EXTENSIONS = {"xml": "xml", "turtle": "ttl", "json-ld": "jsonld"}
@@ -430,35 +487,6 @@ def error_response(
         "body": json.dumps({"error": one_line}, ensure_ascii=False),
         "isBase64Encoded": False,
     }
-
-
-def access_query(request: Request) -> ReportQuery:
-    """The report `/reports/access` asks for (as JSON, CSV or the dashboard's page alike)."""
-    from provenance.access import report as reports  # noqa: PLC0415
-
-    bucket = _param(request, "bucket")
-    if bucket is not None and bucket not in reports.BUCKETS:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST,
-            f"bucket must be one of {', '.join(reports.BUCKETS)}, got {shown(bucket)!r}",
-        )
-    by = _list_param(request, "by") or ["service"]
-    zone = resolve_zone(_param(request, "tz"))
-    names = reports.PARAMETER_NAMES
-    query = reports.report_query(
-        by=by,
-        bucket=bucket,
-        start=_param(request, "from"),
-        stop=_param(request, "to"),
-        top=None,
-        services=_list_param(request, "service"),
-        agents=_list_param(request, "agent"),
-        tz=zone,
-        names=names,
-    )
-    # `top` after the times, as the API has always checked them: of two bad parameters,
-    # the same one is reported.
-    return replace(query, top=_int_param(request, "top", None, 1, reports.MAX_TOP))
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -520,51 +548,7 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
     return number
 
 
-# -- negotiation --------------------------------------------------------------------------------
-
-
-def qualities(header: str | None) -> list[tuple[str, float]]:
-    """An Accept-style header as (lower-cased value, q) pairs; a malformed q counts as 0."""
-    pairs: list[tuple[str, float]] = []
-    for part in (header or "").split(","):
-        value, *params = (item.strip() for item in part.split(";"))
-        if not value:
-            continue
-        q = 1.0
-        for param in params:
-            key, _, raw = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = min(max(float(raw), 0.0), 1.0)
-                except ValueError:
-                    q = 0.0
-        pairs.append((value.lower(), q))
-    return pairs
-
-
-def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
-    """The offered media type the client prefers (RFC 9110: the most specific matching range
-    gives an offer its q), the first offer on a tie or without Accept; None if none is
-    acceptable."""
-    ranges = qualities(accept)
-    if not ranges:
-        return offers[0]
-    best: tuple[float, int] | None = None
-    chosen = None
-    for order, offer in enumerate(offers):
-        kind = offer.split("/", 1)[0]
-        matches = [
-            (specificity, q)
-            for value, q in ranges
-            for specificity, pattern in ((3, offer), (2, f"{kind}/*"), (1, "*/*"))
-            if value == pattern
-        ]
-        if not matches:
-            continue
-        q = max(matches)[1]
-        if q > 0 and (best is None or (q, -order) > best):
-            best, chosen = (q, -order), offer
-    return chosen
+# -- negotiation (`provenance.query.negotiation`) ----------------------------------------------
 
 
 def negotiate_or_406(request: Request, offers: Sequence[str]) -> str:
@@ -576,16 +560,3 @@ def negotiate_or_406(request: Request, offers: Sequence[str]) -> str:
             f"available as {', '.join(offers)}",
         )
     return chosen
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    codings = dict(qualities(accept_encoding))
-    return codings.get("gzip", codings.get("*", 0.0)) > 0
-
-
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    # Weak comparison (RFC 9110, 13.1.2), as If-None-Match asks.
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags

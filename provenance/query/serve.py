@@ -25,7 +25,7 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -311,6 +311,7 @@ def serve_api(
     agents: AgentRegistry | None,
     echo: Callable[[str], None],
     log_failed: Callable[[OSError], None],
+    endpoints: Sequence[str] | None = None,
 ) -> None:
     """Run the query API over `store_url` on host:port until interrupted (raised again, see
     `LocalServer.run`). `log_failed` is told when the request log can no longer be written
@@ -322,7 +323,11 @@ def serve_api(
         json_serializer=lambda log: json_text(log, indent=None),
     )
     api = QueryApi(
-        PerThreadStore(store_url), organization=organization, agents=agents, logger=logger
+        PerThreadStore(store_url),
+        organization=organization,
+        agents=agents,
+        logger=logger,
+        endpoints=endpoints,
     )
     server = LocalServer(wsgi_app(api.handle), host=host, port=port, threads=threads)
     # The URL stays the line's sixth word: scripts and tests read it there.

@@ -271,6 +271,37 @@ def test_state_is_the_stores_state(capsys, api, fmt) -> None:
     assert remote == local and remote[0] == 0
 
 
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+@pytest.mark.parametrize(
+    "filters",
+    [(), ("--failing",), ("--kind", "fixity"), ("--not-checked-since", "2026-01-02")],
+)
+def test_objects_are_the_stores_objects(capsys, api, fmt, filters) -> None:
+    remote, local = both(capsys, api, "objects", *filters, "--limit", "3", "--format", fmt)
+
+    assert remote == local and remote[0] == 0
+    if fmt == "json":
+        assert isinstance(json.loads(remote[1]), list)
+
+
+def test_objects_page_on_through_the_api(capsys, api) -> None:
+    code, out, err = run(capsys, "objects", "--limit", "2", "--format", "json", "--api", api.url)
+    assert code == 0 and len(json.loads(out)) == 2
+    token = err.strip().rpartition("--after ")[2]
+    remote, local = both(capsys, api, "objects", "--limit", "2", "--after", token)
+    assert remote == local and remote[0] == 0
+    assert ("/objects", [("after", token), ("limit", "2")]) in [
+        (seen.path, sorted(parse_qsl(seen.query))) for seen in api.gate.seen
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_fleet_report_is_the_stores_report(capsys, api, fmt) -> None:
+    remote, local = both(capsys, api, "report", "fleet", "--format", fmt)
+
+    assert remote == local and remote[0] == 0
+
+
 def test_a_stage_path_in_the_url_is_kept(capsys, api) -> None:
     code, out, err = run(capsys, "state", api.demo.druid, "--api", f"{api.url}{STAGE}/")
 

@@ -40,6 +40,7 @@ from provenance.cli.demo.world import DemoData, generate
 from provenance.cli.main import cli
 from provenance.ingest.pipeline import ingest_stream
 from provenance.ingest.reader import IngestOptions
+from provenance.query.fleet import FleetQuery, fleet_objects, fleet_report
 from provenance.query.views import event_view, object_history, object_state_view
 from tests.aws_lambda import KinesisPoller, LambdaContext, TableStreamPoller, http_event
 from tests.aws_server import REGION, MotoServer, Throttle, unique_name
@@ -200,6 +201,10 @@ def test_shipped_logs_give_the_embedded_history_state_counts_and_premis(
     for druid in data.druids:
         assert object_state_view(aws, druid) == object_state_view(embedded, druid), druid
     assert access_report(aws, query) == access_report(embedded, query)
+    # The fleet's indexes and totals, kept by the stream's projector exactly once.
+    assert fleet_report(aws) == fleet_report(embedded)
+    for fleet_query in (FleetQuery(failing=True, limit=3), FleetQuery(limit=7)):
+        assert fleet_objects(aws, fleet_query) == fleet_objects(embedded, fleet_query)
     aws.close()
     embedded.close()
 

@@ -38,6 +38,7 @@ from eventstore import (
     StoreUnavailableError,
 )
 from eventstore.store import MAX_LIMIT, MAX_NAME_BYTES, MAX_PAYLOAD_BYTES
+from tests.eventstore.contract_index import IndexContract
 
 T0 = datetime(2026, 3, 1, 22, 14, 5, 123456, tzinfo=UTC)
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -75,7 +76,7 @@ def stream_order(records: Sequence[EventRecord]) -> list[EventRecord]:
     return sorted(records, key=lambda record: (record.occurred_at, record.event_id))
 
 
-class EventStoreContract(ABC):
+class EventStoreContract(IndexContract, ABC):
     """Tests every backend must pass. Subclasses implement the two factory methods."""
 
     # Sizes a slow backend may lower in its subclass; the defaults cross the SQLite page size.

@@ -20,7 +20,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventstore import EventRecord, EventStoreError, InvalidRequestError, SQLiteEventStore
+from eventstore import (
+    EventRecord,
+    EventStoreError,
+    IndexEntry,
+    InvalidRequestError,
+    ProjectionRow,
+    ProjectionWrite,
+    SQLiteEventStore,
+)
 from eventstore.sqlite_codec import (
     Dictionaries,
     event_id_of,
@@ -269,3 +277,27 @@ def test_a_cursor_whose_time_is_no_date_is_refused(tmp_path: Path) -> None:
         store.append([EventRecord("a", "s", "T", T0, b"")])
         with pytest.raises(InvalidRequestError, match="not a paging cursor"):
             store.read_stream("s", after="2026-13-01T00:00:00.000000Z#a")
+
+
+def test_a_version_3_store_gets_the_projection_index_tables(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    with SQLiteEventStore(path) as store:
+        store.write_projection("p", [ProjectionWrite("a", b"row", 0)])
+    with closing(sqlite3.connect(path)) as raw, raw:
+        # What a version 3 file is: the same, without the index and totals tables.
+        raw.execute("DROP TABLE projection_index")
+        raw.execute("DROP TABLE projection_totals")
+        raw.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+    with SQLiteEventStore(path) as store:
+        assert store.get_projection("p", "a") == ProjectionRow("a", b"row", 1)
+        store.write_projection(
+            "p",
+            [
+                ProjectionWrite(
+                    "a", b"new", 1, index_add=frozenset({("i", "t")}), totals=(("n", 1),)
+                )
+            ],
+        )
+        assert store.read_index("p", "i", limit=5) == [IndexEntry("t", "a")]
+        assert store.projection_totals("p") == {"n": 1}

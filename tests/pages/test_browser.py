@@ -162,3 +162,78 @@ def test_an_error_is_a_page_for_a_browser(visit: Visit, path: str) -> None:
     assert_page_headers(response)
     assert "404" in visit.page.title()
     visit.errors.clear()  # the browser logs the 404 status itself
+
+
+# -- the fleet: the overview and the list -------------------------------------------------------
+
+
+def cli_fleet(capsys, demo: Demo, *args: str) -> object:
+    code, out, err = run(capsys, *args, "--store", demo.url, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def listed(visit: Visit) -> list[str]:
+    return visit.page.locator("table#objects tbody th a").all_inner_texts()
+
+
+def test_overview_numbers_are_prov_report_fleet(visit: Visit, demo: Demo, capsys) -> None:
+    response = visit.open("/")
+    assert_page_headers(response)
+    report = cli_fleet(capsys, demo, "report", "fleet")
+    assert isinstance(report, dict)
+    page = visit.page
+    totals = {
+        name: int(page.locator(f"[data-total={name}]").inner_text().replace(",", ""))
+        for name in ("objects", "versions", "events", "failing", "overdue", "unreplicated")
+    }
+    assert totals == {
+        "objects": report["objects"],
+        "versions": report["versions"],
+        "events": report["events"],
+        "failing": report["failing"],
+        "overdue": report["overdue"]["count"],
+        "unreplicated": report["unreplicated"],
+    }
+    recent = page.locator("table#recent-failures tbody th a").all_inner_texts()
+    assert recent == [item["druid"] for item in report["recent_failures"]]
+    assert report["failing"] > 0, "the demo store has failing objects to show"
+    if report["failures_by_day"]:
+        assert page.locator("figure.chart rect.bar").count() > 0
+
+
+def test_the_failing_list_is_prov_objects_failing(visit: Visit, demo: Demo, capsys) -> None:
+    visit.open("/")
+    visit.page.click("[data-total=failing] a")
+    assert "failing=true" in visit.page.url
+    failing = cli_fleet(capsys, demo, "objects", "--failing")
+    assert isinstance(failing, list) and failing
+    assert listed(visit) == [item["druid"] for item in failing]
+    assert visit.page.locator("#o-kind").input_value() == ""
+    assert visit.page.locator("input[name=failing]").is_checked()
+
+
+def test_objects_filters_and_paging_work_by_clicking(visit: Visit, demo: Demo, capsys) -> None:
+    everything = cli_fleet(capsys, demo, "objects", "--limit", "1000")
+    assert isinstance(everything, list) and len(everything) > 2
+    response = visit.open("/objects")
+    assert_page_headers(response)
+    page = visit.page
+    page.fill("#o-limit", "2")
+    page.click("form.filters button")
+    seen = listed(visit)
+    while page.locator("a[rel=next]").count():
+        page.click("a[rel=next]")
+        assert page.locator("#o-limit").input_value() == "2"
+        seen += listed(visit)
+    assert seen == [item["druid"] for item in everything]
+
+    root = next(iter(everything[0]["status"]))
+    page.select_option("#o-root", root)
+    page.fill("#o-limit", "50")
+    page.click("form.filters button")
+    on_root = cli_fleet(capsys, demo, "objects", "--root", root)
+    assert isinstance(on_root, list)
+    assert listed(visit) == [item["druid"] for item in on_root] and on_root
+    page.click("table#objects tbody th a >> nth=0")
+    assert page.locator("h1").inner_text() == on_root[0]["druid"]

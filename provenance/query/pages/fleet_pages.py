@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from provenance.query.fleet import FAILURE_KINDS
 from provenance.query.http_api import HTML, Reply
 from provenance.query.pages import charts
 from provenance.query.pages.templating import PAGE_HEADERS, render
 
-FAILURE_KINDS = ("fixity", "moab", "version", "replication", "other")
 FLEET_FILTERS = (
     "failing",
     "kind",
@@ -43,14 +43,14 @@ def overview_page(report: Mapping[str, Any]) -> Reply:
     body = render(
         "overview.html",
         section="overview",
-        json_url="/reports/fleet",
+        json_url="/reports/fleet?format=json",
         report=report,
         kinds=[(kind, report["failing_by_kind"].get(kind, 0)) for kind in FAILURE_KINDS],
         statuses=statuses,
         days=days,
         failures_chart=charts.columns(
             [(day[5:], count) for day, count in days],
-            title=f"Failures per day (the last {len(days)} days with events)",
+            title=f"Failures per day (the {len(days)} days to the latest)",
             unit="failures",
         ),
         link=objects_link,

@@ -1,7 +1,7 @@
 """`/reports/access` for a browser: the report `prov report access` prints, with charts.
 
 The numbers are `provenance.access.report.access_report`'s for the query the JSON route reads
-from the same parameters (`http_api.access_query`), so the page, the JSON and the CLI agree.
+from the same parameters (`api_queries.access_query`), so the page, the JSON and the CLI agree.
 The form asks for the same parameters, and submitting it is a GET of this page.
 """
 

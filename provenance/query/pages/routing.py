@@ -22,9 +22,9 @@ from provenance.query.http_api import (
     Request,
     _check_params,
     _param,
-    negotiate,
     negotiate_or_406,
 )
+from provenance.query.negotiation import negotiate
 
 
 def wants_html(request: Request) -> bool:

@@ -1,0 +1,153 @@
+"""What the fleet-wide questions are answered from: the index entries and totals of one
+ObjectState row (written with the row, in the same atomic call: `Projector.index_of`).
+
+Staff ask across two million objects which are failing, which have not been checked for
+months, which versions are missing from an endpoint, and how many are in each status; a scan
+of every row per question would not do. So each row states, as a pure function of its state:
+
+- index entries (index, term), kept by the store in (term, key) order, one page per request:
+  `failing`          the newest open failure's time (most recent first when read backwards);
+  `failing_kind`     `<kind>|<time>` per kind of open failure;
+  `status`/`root`    `<status>|<root>` and `<root>|<status>` per storage root;
+  `fixity`           the oldest of its roots' last successful fixity check (`""`: never);
+  `fixity_root`      `<root>|<time>` per root;
+  `replicas`         `<copies>|<waiting since>` of its least replicated preserved version
+                     (`copies` two digits, so a page of "fewer than N copies" is one range);
+  `activity`         the hour of its newest event.
+- totals (name, count), summed by the store over every row: objects, versions, events,
+  statuses, failures by kind and by day, last-fixity days, copies per endpoint.
+
+Times are UTC `time_key`s (to the microsecond, sortable), cut to the hour or day where a
+coarser term changes less often (a row whose entries do not change costs no index write).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from provenance.projections.base import Indexed
+
+State = dict[str, Any]
+
+FAILING = "failing"
+FAILING_KIND = "failing_kind"
+STATUS = "status"
+ROOT = "root"
+FIXITY = "fixity"
+FIXITY_ROOT = "fixity_root"
+REPLICAS = "replicas"
+ACTIVITY = "activity"
+
+FAILURE_KINDS = ("fixity", "moab", "version", "replication", "ingest", "other")
+"""What an open failure is about: a fixity check, a Moab's validity, a version audit (the
+catalog against the storage), a replica or its zip parts, an ingest or workflow step, other."""
+_KIND_OF_CHECK = {
+    "FixityChecked": "fixity",
+    "ObjectValidated": "moab",
+    "VersionAudited": "version",
+    "replication": "replication",
+    "ReplicaAudited": "replication",
+    "IngestStepRecorded": "ingest",
+    "WorkflowStepRecorded": "ingest",
+}
+UNKNOWN_STATUS = "unknown"
+"""The status of a storage root the catalog has reported no status for (yet)."""
+NEVER = ""
+"""The fixity term of an object no successful check is known for: before every time."""
+COPIES_DIGITS = 2
+
+
+def failure_kind(check: str) -> str:
+    """The kind of an open failure, from its check key (`object_state._check_key`): for a
+    skipped check, the kind of the check that could not run."""
+    parts = check.split("|")
+    name = parts[1] if parts[0] == "skipped" else parts[0]
+    return _KIND_OF_CHECK.get(name, "other")
+
+
+def storage_roots(state: State) -> list[str]:
+    """The storage roots the object is on (not replication endpoints)."""
+    endpoints = set(state["replica_audits"])
+    places = set(state["status"]) | set(state["fixity"]) | set(state["validation"])
+    return sorted(place for place in places if place and place not in endpoints)
+
+
+def root_statuses(state: State) -> dict[str, str]:
+    """The catalog status of each storage root the object is on."""
+    status = state["status"]
+    return {
+        root: status[root]["status"] if root in status else UNKNOWN_STATUS
+        for root in storage_roots(state)
+    }
+
+
+def last_fixity(state: State) -> dict[str, str | None]:
+    """Per storage root, the time_key of the last successful fixity check (None: none known)."""
+    ok = state.get("fixity_ok", {})
+    return {root: _time(ok[root]) if root in ok else None for root in storage_roots(state)}
+
+
+def replication_gaps(state: State) -> list[dict[str, Any]]:
+    """Each preserved version with the endpoints holding it and since when it has waited."""
+    gaps = []
+    for version, seen in sorted(state.get("version_seen", {}).items(), key=lambda kv: int(kv[0])):
+        copies = state["replication"].get(version, {})
+        endpoints = sorted(ep for ep, item in copies.items() if item["outcome"] != "fail")
+        gaps.append({"version": int(version), "endpoints": endpoints, "since": _time(seen)})
+    return gaps
+
+
+def fleet_index(state: State, failures: list[dict[str, Any]]) -> Indexed:
+    """The index entries and totals of one object's state (its lone notifications folded in:
+    `object_state.with_lone_notices`) and its open failures (`object_state.open_failures`,
+    newest first)."""
+    entries: set[tuple[str, str]] = set()
+    totals: Counter[str] = Counter()
+    totals["objects"] = 1
+    totals["versions"] = len(state["versions"])
+    totals["events"] = sum(state["events_by_type"].values())
+    if state["last_event"]:
+        entries.add((ACTIVITY, state["last_event"][:13]))
+
+    if failures:
+        entries.add((FAILING, _time(failures[0]["cursor"])))
+        totals["failing"] = 1
+        newest: dict[str, str] = {}
+        for failure in failures:
+            kind = failure_kind(failure["check"])
+            newest.setdefault(kind, _time(failure["cursor"]))
+        for kind, when in newest.items():
+            entries.add((FAILING_KIND, f"{kind}|{when}"))
+            totals[f"failing:{kind}"] = 1
+    for day, count in state.get("failed_on", {}).items():
+        totals[f"failures_on:{day}"] = count
+
+    for root, status in root_statuses(state).items():
+        entries.add((STATUS, f"{status}|{root}"))
+        entries.add((ROOT, f"{root}|{status}"))
+        totals[f"status:{status}"] += 1
+        totals[f"root:{root}|{status}"] += 1
+    checked = last_fixity(state)
+    if checked:
+        oldest = min(when or NEVER for when in checked.values())
+        entries.add((FIXITY, oldest))
+        totals[f"fixity_on:{oldest[:10] or 'never'}"] = 1
+        for root, last in checked.items():
+            entries.add((FIXITY_ROOT, f"{root}|{last or NEVER}"))
+
+    gaps = replication_gaps(state)
+    if gaps:
+        worst = min(gaps, key=lambda gap: (len(gap["endpoints"]), gap["since"]))
+        entries.add((REPLICAS, f"{len(worst['endpoints']):0{COPIES_DIGITS}d}|{worst['since']}"))
+        totals[f"least_copies:{len(worst['endpoints'])}"] = 1
+        for gap in gaps:
+            totals[f"version_copies:{len(gap['endpoints'])}"] += 1
+            for endpoint in gap["endpoints"]:
+                totals[f"endpoint:{endpoint}"] += 1
+    return Indexed(frozenset(entries), {name: n for name, n in totals.items() if n})
+
+
+def _time(cursor: str) -> str:
+    """A cursor's time_key (`<time_key>#<event id>`)."""
+    return cursor.partition("#")[0]

@@ -1,0 +1,390 @@
+"""The whole repository at a glance: lists of objects and totals across every ObjectState row,
+answered from the indexes and totals the projector keeps with the rows
+(`projections.object_fleet`), never by reading every row or event.
+
+A list is driven by one index (the most selective filter asked for) and read a page at a
+time; other filters asked for at the same time are checked on the rows of each page, reading
+at most `MAX_INDEX_PAGES` pages of the index per request (a page can then come back short,
+with a `next` token to go on from). Paging tokens are opaque: where the last page stopped in
+that index.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from eventstore import EventStore, IndexEntry
+from provenance.domain.errors import ProvenanceError
+from provenance.projections import object_state
+from provenance.projections.object_fleet import (
+    ACTIVITY,
+    COPIES_DIGITS,
+    FAILING,
+    FAILING_KIND,
+    FAILURE_KINDS,
+    FIXITY,
+    FIXITY_ROOT,
+    REPLICAS,
+    ROOT,
+    STATUS,
+    failure_kind,
+    last_fixity,
+    replication_gaps,
+    root_statuses,
+)
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "FAILURE_KINDS",
+    "MAX_LIMIT",
+    "FleetPage",
+    "FleetQuery",
+    "fleet_objects",
+    "fleet_report",
+]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1_000
+MAX_INDEX_PAGES = 20
+"""How many pages of its index one request reads at most while other filters reject rows."""
+OVERDUE_DAYS = 90
+"""SDR audits every Moab on a cycle: an object not checked for this long is overdue."""
+RECENT_FAILURES = 10
+
+
+class FleetQueryError(ProvenanceError):
+    """A list asked for with a filter or token that cannot be answered."""
+
+
+@dataclass(frozen=True)
+class FleetQuery:
+    """Which objects to list (filters combine with AND) and which page."""
+
+    failing: bool = False
+    kind: str | None = None
+    status: str | None = None
+    root: str | None = None
+    not_checked_since: date | None = None
+    unreplicated: bool = False
+    limit: int = DEFAULT_LIMIT
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class FleetPage:
+    """A page of objects (`object_view`s) and the token of the next page (None: the last)."""
+
+    objects: list[dict[str, Any]]
+    next: str | None
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """The index a query is read from, its term range and direction."""
+
+    index: str
+    start: str | None = None
+    stop: str | None = None
+    descending: bool = False
+
+
+def fleet_objects(
+    store: EventStore, query: FleetQuery, *, endpoints: Sequence[str] | None = None
+) -> FleetPage:
+    """A page of the objects `query` asks for, brought up to date first."""
+    check_query(query)
+    object_state.catch_up(store)
+    wanted = _endpoints(store, endpoints)
+    scan = _scan(query, len(wanted))
+    if scan is None:
+        return FleetPage([], None)
+    after = _token_entry(query.after, scan.index)
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _page in range(MAX_INDEX_PAGES):
+        remaining = query.limit - len(found)
+        # One more than needed: whether it comes says if there is a next page.
+        entries = store.read_index(
+            object_state.PROJECTION,
+            scan.index,
+            start=scan.start,
+            stop=scan.stop,
+            after=after,
+            limit=remaining + 1,
+            descending=scan.descending,
+        )
+        mine = entries[:remaining]
+        rows = store.get_projections(object_state.PROJECTION, {e.key for e in mine})
+        for entry in mine:
+            row = rows.get(entry.key)
+            if row is None or entry.key in seen:
+                continue
+            seen.add(entry.key)
+            state = object_state.with_lone_notices(object_state.from_value(row.value))
+            view = object_view(state, wanted)
+            if _matches(view, query, len(wanted)):
+                found.append(view)
+        if len(entries) <= remaining:
+            return FleetPage(found, None)
+        after = mine[-1]
+        if len(found) >= query.limit:
+            break
+    return FleetPage(found, _token(scan.index, after) if after is not None else None)
+
+
+def check_query(query: FleetQuery) -> None:
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise FleetQueryError(f"limit must be from 1 to {MAX_LIMIT}, got {query.limit}")
+    if query.kind is not None and query.kind not in FAILURE_KINDS:
+        raise FleetQueryError(f"kind must be one of {', '.join(FAILURE_KINDS)}, got {query.kind!r}")
+    for name, value in (("status", query.status), ("root", query.root)):
+        if value is not None and (not value or "|" in value or not value.isprintable()):
+            raise FleetQueryError(f"{name} {value!r} is not a {name} name")
+
+
+def _scan(query: FleetQuery, copies: int) -> _Scan | None:
+    """The index to read: the most selective filter's."""
+    if query.kind is not None:
+        return _Scan(FAILING_KIND, *_prefix(f"{query.kind}|"), descending=True)
+    if query.failing:
+        return _Scan(FAILING, descending=True)
+    if query.unreplicated:
+        if copies == 0:
+            return None
+        return _Scan(REPLICAS, stop=f"{copies:0{COPIES_DIGITS}d}")
+    if query.not_checked_since is not None:
+        day = query.not_checked_since.isoformat()
+        if query.root is not None:
+            return _Scan(FIXITY_ROOT, f"{query.root}|", f"{query.root}|{day}")
+        return _Scan(FIXITY, stop=day)
+    if query.status is not None:
+        exact = f"{query.status}|{query.root}" if query.root is not None else None
+        return (
+            _Scan(STATUS, exact, exact + " ")
+            if exact
+            else _Scan(STATUS, *_prefix(f"{query.status}|"))
+        )
+    if query.root is not None:
+        return _Scan(ROOT, *_prefix(f"{query.root}|"))
+    return _Scan(ACTIVITY, descending=True)
+
+
+def _prefix(prefix: str) -> tuple[str, str]:
+    """The term range of every term that starts with `prefix`."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _matches(view: dict[str, Any], query: FleetQuery, copies: int) -> bool:
+    """Whether an object the index gave meets every other filter too."""
+    if (query.failing or query.kind) and not view["open_failures"]:
+        return False
+    if query.kind and all(f["kind"] != query.kind for f in view["open_failures"]):
+        return False
+    if query.status is not None and query.status not in view["status"].values():
+        return False
+    if query.root is not None and query.root not in view["status"]:
+        return False
+    if (
+        query.status is not None
+        and query.root is not None
+        and view["status"].get(query.root) != query.status
+    ):
+        return False
+    if query.not_checked_since is not None:
+        day = query.not_checked_since.isoformat()
+        checked = view["last_fixity"]
+        if query.root is not None:
+            checked = {query.root: checked.get(query.root)} if query.root in checked else {}
+        if not checked or all(when is not None and when >= day for when in checked.values()):
+            return False
+    return not query.unreplicated or (copies > 0 and bool(view["unreplicated"]))
+
+
+def object_view(state: dict[str, Any], endpoints: Sequence[str]) -> dict[str, Any]:
+    """One object as the lists show it (see fleet-spec in the README)."""
+    failures = [_failure_view(item) for item in object_state.open_failures(state)]
+    fixity = last_fixity(state)
+    checked = [when for when in fixity.values()]
+    gaps = []
+    for gap in replication_gaps(state):
+        missing = [ep for ep in endpoints if ep not in gap["endpoints"]]
+        if missing:
+            gaps.append(
+                {
+                    "version": gap["version"],
+                    "endpoints": gap["endpoints"],
+                    "missing": missing,
+                    "waiting_since": gap["since"],
+                }
+            )
+    return {
+        "druid": state["object"],
+        "latest_version": state["latest_version"],
+        "versions": len(state["versions"]),
+        "status": root_statuses(state),
+        "open_failures": failures,
+        "failing_since": min((f["since"] for f in failures), default=None),
+        "last_fixity": fixity,
+        "last_fixity_at": None if not checked or None in checked else min(checked),  # type: ignore[type-var]
+        "unreplicated": gaps,
+        "last_event": _time(state["last_event"]) if state["last_event"] else None,
+    }
+
+
+def _failure_view(failure: dict[str, Any]) -> dict[str, Any]:
+    parts = failure["check"].split("|")
+    place = parts[1] if parts[0] == "replication" else parts[-1]
+    return {
+        "kind": failure_kind(failure["check"]),
+        "check": failure["check"],
+        "place": place or None,
+        "since": _time(failure["cursor"]),
+        "outcome": failure["outcome"],
+        "result_code": failure.get("result_code"),
+        "version": failure.get("version"),
+        "detail": failure.get("detail"),
+    }
+
+
+def fleet_report(
+    store: EventStore,
+    *,
+    endpoints: Sequence[str] | None = None,
+    overdue_days: int = OVERDUE_DAYS,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The totals of the whole repository, from the totals the projector keeps.
+
+    Overdue audits are counted back from `now`, by default the newest event's time: a store
+    loaded from old logs reads as the repository was then (`as_of` says when that is)."""
+    object_state.catch_up(store)
+    totals = store.projection_totals(object_state.PROJECTION)
+    wanted = _endpoints(store, endpoints, totals)
+    as_of = _as_of(store)
+    moment = now or (datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else None)
+    moment = moment or datetime.now(UTC)
+    before = (moment - timedelta(days=overdue_days)).date().isoformat()
+    by_root: dict[str, dict[str, int]] = {}
+    for name, count in _named(totals, "root:"):
+        root, _, status = name.rpartition("|")
+        by_root.setdefault(root, {})[status] = count
+    copies = len(wanted)
+    recent = fleet_objects(
+        store, FleetQuery(failing=True, limit=RECENT_FAILURES), endpoints=wanted
+    ).objects
+    return {
+        "objects": totals.get("objects", 0),
+        "versions": totals.get("versions", 0),
+        "events": totals.get("events", 0),
+        "failing": totals.get("failing", 0),
+        "failing_by_kind": {
+            k: totals[f"failing:{k}"] for k in FAILURE_KINDS if totals.get(f"failing:{k}")
+        },
+        "by_status": dict(sorted(_named(totals, "status:"))),
+        "by_root": dict(sorted(by_root.items())),
+        "by_endpoint": {ep: totals.get(f"endpoint:{ep}", 0) for ep in wanted},
+        "endpoints": list(wanted),
+        "unreplicated": sum(n for c, n in _named(totals, "least_copies:") if int(c) < copies),
+        "unreplicated_versions": sum(
+            n for c, n in _named(totals, "version_copies:") if int(c) < copies
+        ),
+        "overdue": {
+            "days": overdue_days,
+            "before": before,
+            "count": sum(
+                n for day, n in _named(totals, "fixity_on:") if day < before or day == "never"
+            ),
+            "never": totals.get("fixity_on:never", 0),
+        },
+        "failures_by_day": dict(sorted(_named(totals, "failures_on:"))),
+        "recent_failures": recent,
+        "as_of": as_of,
+    }
+
+
+def _named(totals: dict[str, int], prefix: str) -> Iterator[tuple[str, int]]:
+    for name, count in totals.items():
+        if name.startswith(prefix):
+            yield name[len(prefix) :], count
+
+
+def _endpoints(
+    store: EventStore, given: Sequence[str] | None, totals: dict[str, int] | None = None
+) -> list[str]:
+    """The endpoints every version should be on: those given (configuration), or every
+    endpoint any version was replicated to."""
+    if given:
+        return list(dict.fromkeys(given))
+    known = totals if totals is not None else store.projection_totals(object_state.PROJECTION)
+    return sorted(name for name, _ in _named(known, "endpoint:"))
+
+
+def _as_of(store: EventStore) -> str | None:
+    """The newest event's time (of the most recently active object)."""
+    newest = store.read_index(object_state.PROJECTION, ACTIVITY, limit=1, descending=True)
+    if not newest:
+        return None
+    row = store.get_projection(object_state.PROJECTION, newest[0].key)
+    if row is None:
+        return None
+    last = object_state.from_value(row.value)["last_event"]
+    return _time(last) if last else None
+
+
+def _time(cursor: str) -> str:
+    return cursor.partition("#")[0]
+
+
+def _token(index: str, entry: IndexEntry) -> str:
+    raw = f"{index}\x1f{entry.term}\x1f{entry.key}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _token_entry(token: str | None, index: str) -> IndexEntry | None:
+    if token is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        name, term, key = raw.split("\x1f")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise FleetQueryError("after must be the `next` token the previous page gave") from None
+    if name != index:
+        raise FleetQueryError(
+            "after is the token of a list with other filters: start that list again"
+        )
+    return IndexEntry(term, key)
+
+
+CSV_HEADER = (
+    "druid",
+    "status",
+    "open_failures",
+    "failing_since",
+    "last_fixity_at",
+    "unreplicated_versions",
+    "latest_version",
+    "last_event",
+)
+
+
+def csv_rows(objects: Sequence[dict[str, Any]]) -> Iterator[Sequence[Any]]:
+    """The objects of a page as CSV rows (several values in a cell joined by spaces)."""
+    yield CSV_HEADER
+    for item in objects:
+        yield (
+            item["druid"],
+            " ".join(f"{root}={status}" for root, status in item["status"].items()),
+            " ".join(
+                f"{f['kind']}:{f['result_code'] or f['outcome']}" for f in item["open_failures"]
+            ),
+            item["failing_since"] or "",
+            item["last_fixity_at"] or "",
+            " ".join(f"v{gap['version']}" for gap in item["unreplicated"]),
+            "" if item["latest_version"] is None else item["latest_version"],
+            item["last_event"] or "",
+        )
