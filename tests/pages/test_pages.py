@@ -3,10 +3,14 @@ of pages and assets, escaping, the charts' geometry, and Jinja2 kept out of the 
 
 from __future__ import annotations
 
+import base64
 import gzip
+import os
 import re
+import signal
 import subprocess
 import sys
+import urllib.request
 from typing import Any
 
 import pytest
@@ -31,7 +35,7 @@ def api(demo: Demo) -> QueryApi:
 
 
 def page_paths(druid: str) -> list[str]:
-    return [f"/objects/{druid}", "/reports/access", "/quarantine"]
+    return ["/", "/objects", f"/objects/{druid}", "/reports/access", "/quarantine"]
 
 
 def text(response: dict[str, Any]) -> str:
@@ -90,8 +94,6 @@ def test_pages_keep_etag_head_and_gzip(api: QueryApi, demo: Demo) -> None:
     assert head["body"] == "" and head["headers"]["Content-Length"] == str(len(text(page).encode()))
     zipped = api.handle(http_event(path, headers={**BROWSER, "accept-encoding": "gzip"}))
     assert zipped["headers"]["Content-Encoding"] == "gzip"
-    import base64
-
     assert gzip.decompress(base64.b64decode(zipped["body"])).decode() == text(page)
 
 
@@ -265,3 +267,37 @@ def test_objects_page_keeps_the_filters_in_the_form_and_the_next_link() -> None:
         "/objects?failing=true&kind=fixity&root=services-disk01&limit=2&after=token%2F%2B1"
     )
     assert document.xpath("//table[@id='objects']/tbody/tr/th/a/text()") == ["druid:bc123df4567"]
+
+
+def test_prov_demo_serve_serves_the_dashboard_of_its_store(tmp_path) -> None:
+    """`prov demo --serve`: the tour, then the dashboard on the URL it prints, until Ctrl-C."""
+    command = [
+        sys.executable, "-c", "from provenance.cli.main import main; main()",
+        "demo", "--dir", str(tmp_path / "demo"), "--objects", "3", "--days", "5",
+        "--serve", "--port", "0",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("serving the query API on "):
+                break
+        assert any(line.startswith("the dashboard: ") for line in lines), lines
+        url = lines[-1].split()[5]
+        request = urllib.request.Request(url, headers=BROWSER)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert b"<h1>Overview</h1>" in response.read()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert process.returncode == 128 + signal.SIGINT
