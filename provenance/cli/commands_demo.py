@@ -4,6 +4,7 @@ its tour are `provenance.cli.demo.tour`.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import click
 
 from provenance.cli.app import ProvCommand, echo
 from provenance.cli.params import WholeNumber
+from provenance.domain.errors import ProvenanceError
 
 
 def _demo_world() -> Any:
@@ -75,6 +77,12 @@ def demo(directory: str, objects: int, days: int, force: bool, serve: bool, port
 
     if not directory:
         raise click.BadParameter("the folder name is empty", param_hint="'--dir'")
+    if serve and importlib.util.find_spec("waitress") is None:
+        # Said before the tour runs, not after it (`make demo` installs the runtime alone).
+        raise ProvenanceError(
+            "prov demo --serve needs waitress: pip install 'sdr-provenance[serve]' "
+            "(make test installs it)"
+        )
     run_demo(Path(directory), objects=objects, days=days, echo=echo, force=force)
     if serve:
         from provenance.cli.commands_serve import request_log_failed

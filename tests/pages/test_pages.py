@@ -301,3 +301,21 @@ def test_prov_demo_serve_serves_the_dashboard_of_its_store(tmp_path) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
     assert process.returncode == 128 + signal.SIGINT
+
+
+def test_prov_demo_serve_without_waitress_says_so_before_the_tour(
+    capsys, tmp_path, monkeypatch
+) -> None:
+    import importlib.util
+
+    from tests.cli.test_cli import run
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "waitress" else found(name)
+    )
+    folder = tmp_path / "demo"
+    code, out, err = run(capsys, "demo", "--dir", str(folder), "--serve", "--objects", "3")
+    assert (code, out) == (1, "")
+    assert err.startswith("prov: error: prov demo --serve needs waitress") and err.count("\n") == 1
+    assert not folder.exists()
