@@ -26,7 +26,7 @@ from provenance.domain.terminal import visible
 # Nothing from another origin, no inline style or script, no framing, forms post back here.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
