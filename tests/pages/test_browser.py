@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from provenance.query.pages.templating import CONTENT_SECURITY_POLICY
 from tests.cli.test_cli import run
@@ -22,6 +23,13 @@ def assert_page_headers(response) -> None:
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def follow(page: Page, selector: str) -> None:
+    """Click what leads to another page, and wait until that page has loaded (reading the
+    page right after the click could read the one before)."""
+    with page.expect_navigation():
+        page.click(selector)
 
 
 def history_rows(visit: Visit) -> list[list[str]]:
@@ -54,29 +62,29 @@ def test_history_filters_and_paging_work_by_clicking(visit: Visit, demo: Demo, c
     visit.open(f"/objects/{demo.druid}")
     page = visit.page
     page.fill("#f-limit", "7")
-    page.click("form.filters button")
+    follow(page, "form.filters button")
     assert len(history_rows(visit)) == 7
-    page.click("text=Next page")
+    follow(page, "text=Next page")
     second = history_rows(visit)
     times = [event["occurred_at"] for event in history[7:14]]
     shown = page.locator("table.timeline tbody time").evaluate_all(
         "nodes => nodes.map(node => node.getAttribute('datetime'))"
     )
     assert shown == times and len(second) == 7
-    page.click("text=First page")
+    follow(page, "text=First page")
     assert "after=" not in page.url
 
     kinds = Counter(event["type"] for event in history)
     kind = min(kinds, key=lambda name: (kinds[name], name))
     page.select_option("#f-type", kind)
     page.fill("#f-limit", "50")
-    page.click("form.filters button")
+    follow(page, "form.filters button")
     rows = history_rows(visit)
     assert [row[1] for row in rows] == [kind] * min(kinds[kind], 50)
 
     page.select_option("#f-type", "")
     page.select_option("#f-outcome", "success")
-    page.click("form.filters button")
+    follow(page, "form.filters button")
     outcomes = page.locator("table.timeline tbody td:nth-child(3)").all_inner_texts()
     assert outcomes and set(outcomes) == {"success"}
 
@@ -110,7 +118,7 @@ def test_access_page_numbers_are_prov_report_access(visit: Visit, demo: Demo, ca
     page.select_option("#a-bucket", "week")
     page.fill("#a-tz", "UTC")
     page.fill("#a-top", "6")
-    page.click("form.filters button")
+    follow(page, "form.filters button")
     assert "bucket=week" in page.url
     code, out, _ = run(
         capsys, "report", "access", "--store", demo.url, "--by", "service,agent",
@@ -141,7 +149,7 @@ def test_quarantine_page_counts_are_prov_quarantine(visit: Visit, demo: Demo, ca
     }
     assert shown == dict(counts)
     reason = min(counts)
-    page.click(f"#reasons >> text={reason}")
+    follow(page, f"#reasons >> text={reason}")
     assert page.locator("section.samples h2").all_inner_texts() == [reason]
     assert page.locator("section.samples li").count() == counts[reason]
 
@@ -204,7 +212,7 @@ def test_overview_numbers_are_prov_report_fleet(visit: Visit, demo: Demo, capsys
 
 def test_the_failing_list_is_prov_objects_failing(visit: Visit, demo: Demo, capsys) -> None:
     visit.open("/")
-    visit.page.click("[data-total=failing] a")
+    follow(visit.page, "[data-total=failing] a")
     assert "failing=true" in visit.page.url
     failing = cli_fleet(capsys, demo, "objects", "--failing")
     assert isinstance(failing, list) and failing
@@ -220,10 +228,10 @@ def test_objects_filters_and_paging_work_by_clicking(visit: Visit, demo: Demo, c
     assert_page_headers(response)
     page = visit.page
     page.fill("#o-limit", "2")
-    page.click("form.filters button")
+    follow(page, "form.filters button")
     seen = listed(visit)
     while page.locator("a[rel=next]").count():
-        page.click("a[rel=next]")
+        follow(page, "a[rel=next]")
         assert page.locator("#o-limit").input_value() == "2"
         seen += listed(visit)
     assert seen == [item["druid"] for item in everything]
@@ -231,9 +239,9 @@ def test_objects_filters_and_paging_work_by_clicking(visit: Visit, demo: Demo, c
     root = next(iter(everything[0]["status"]))
     page.select_option("#o-root", root)
     page.fill("#o-limit", "50")
-    page.click("form.filters button")
+    follow(page, "form.filters button")
     on_root = cli_fleet(capsys, demo, "objects", "--root", root)
     assert isinstance(on_root, list)
     assert listed(visit) == [item["druid"] for item in on_root] and on_root
-    page.click("table#objects tbody th a >> nth=0")
+    follow(page, "table#objects tbody th a >> nth=0")
     assert page.locator("h1").inner_text() == on_root[0]["druid"]
