@@ -36,17 +36,23 @@ TABLE_ACTIONS: dict[Role, tuple[str, ...]] = {
     # Puts with version conditions (markers carry a TTL: the table deletes them, not the
     # projector); access counts put in rows per change (batch write), which it later finds
     # (Query of their key range), folds into merged rows and deletes (batch writes); the
-    # `$sealed` row (GetItem, Put) when the TTL removes access events.
+    # `$sealed` row (GetItem, Put) when the TTL removes access events. The object state's
+    # rows carry index entries (Puts and Deletes in their transaction) and totals (Updates
+    # that ADD).
     "projector": (
         "dynamodb:BatchGetItem",
         "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
+        "dynamodb:UpdateItem",
     ),
-    # The query API only reads: histories and projection rows (Query), an object's state
-    # and the feed's last position (GetItem).
+    # The query API only reads: histories, projection rows, index pages and totals (Query),
+    # an object's state and the feed's last position (GetItem), the rows of a page of
+    # objects (BatchGetItem).
     "api": (
+        "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:Query",
     ),

@@ -24,7 +24,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -39,9 +39,6 @@ from eventstore.records import (
     AppendResult,
     EventRecord,
     ExpireResult,
-    IndexEntry,
-    ProjectionRow,
-    ProjectionWrite,
 )
 from eventstore.sqlite_codec import (
     RAW,
@@ -49,22 +46,18 @@ from eventstore.sqlite_codec import (
     event_id_of,
     id_value,
     moment_of,
-    pack_value,
     time_value,
     time_value_of_key,
-    unpack_value,
 )
 from eventstore.sqlite_files import MEMORY, SIDE_FILE_SUFFIXES, STORE_FILE_NAME
+from eventstore.sqlite_projections import IN_CHUNK, PAGE_ROWS, SQLiteProjections
 from eventstore.sqlite_schema import SQLiteSchema
 from eventstore.store import (
     EventStore,
     bound_key,
     check_after_position,
-    check_index_query,
     check_limit,
-    check_projection_writes,
     check_record,
-    conflict_error,
     parse_cursor,
 )
 
@@ -73,9 +66,6 @@ BUSY_TIMEOUT_S = 30.0
 
 __all__ = ["MEMORY", "SIDE_FILE_SUFFIXES", "STORE_FILE_NAME", "SQLiteEventStore"]
 
-# Rows per query when streaming `read_all`, `streams` and `read_projection`: bounded memory,
-# few enough round trips that paging costs nothing measurable.
-_PAGE_ROWS = 5000
 # Per-connection page cache (KiB). Appends update two indexes with random keys (event ids,
 # streams); keeping their pages cached makes appends to a 500,000-event store ~15% faster
 # than SQLite's 2 MB default. 32 MiB since the compact layout (3): its indexes take about 70
@@ -88,8 +78,6 @@ _CACHE_KIB = 32 * 1024
 _CHECKPOINT_PAGES = 10_000
 # Larger than any position SQLite hands out (a signed 64-bit rowid).
 _MAX_POSITION = 2**63 - 1
-# SQLite's default is a few hundred bound variables per statement on old builds.
-_IN_CHUNK = 500
 
 _COLUMNS = "position, event_id, stream, type, time, dictionary, payload, expires"
 _INSERT_EVENT = (
@@ -99,11 +87,6 @@ _INSERT_EVENT = (
 _INSERT_PLACED = (
     "INSERT INTO events (event_id, stream, type, time, dictionary, payload, expires, position) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_UPSERT_ROW = (
-    "INSERT INTO projections (projection, key, value, packed, version) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (projection, key) DO UPDATE SET value = excluded.value, "
-    "version = excluded.version, packed = excluded.packed"
 )
 _LATEST_DICTIONARY = "SELECT id, data FROM dictionaries WHERE type = ? ORDER BY id DESC LIMIT 1"
 # The tables numbering names.
@@ -131,7 +114,7 @@ _UNAVAILABLE_CODES = frozenset(
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-class SQLiteEventStore(SQLiteSchema, EventStore):
+class SQLiteEventStore(SQLiteSchema, SQLiteProjections, EventStore):
     """The event store in one SQLite file (see the module docstring for concurrency).
 
     `create=False` refuses to make a new file: opening a missing path raises
@@ -302,8 +285,8 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 f"INSERT INTO {table} (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
                 [(name,) for name in missing],
             )
-            for start in range(0, len(missing), _IN_CHUNK):
-                chunk = missing[start : start + _IN_CHUNK]
+            for start in range(0, len(missing), IN_CHUNK):
+                chunk = missing[start : start + IN_CHUNK]
                 numbers.update(
                     con.execute(
                         f"SELECT name, id FROM {table} "
@@ -416,7 +399,7 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         condition = "".join(f" AND {clause}" for clause in where)
         sql = (
             f"SELECT {_COLUMNS} FROM events WHERE position > ?{condition} "
-            f"ORDER BY position LIMIT {_PAGE_ROWS}"
+            f"ORDER BY position LIMIT {PAGE_ROWS}"
         )
         return self._feed(sql, params, after_position or 0)
 
@@ -426,7 +409,7 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
         while True:
             rows = self._fetch("read", sql, [position, *params])
             yield from map(self._record, rows)
-            if len(rows) < _PAGE_ROWS:
+            if len(rows) < PAGE_ROWS:
                 return
             position = rows[-1][0]
 
@@ -462,172 +445,15 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
             "SELECT name FROM streams WHERE name {} ? AND EXISTS "
             "(SELECT 1 FROM events WHERE events.stream = streams.id) ORDER BY name LIMIT ?"
         )
-        rows = self._fetch("read", sql.format(">="), [prefix, _PAGE_ROWS])
+        rows = self._fetch("read", sql.format(">="), [prefix, PAGE_ROWS])
         while rows:
             for (name,) in rows:
                 if not name.startswith(prefix):
                     return
                 yield name
-            if len(rows) < _PAGE_ROWS:
+            if len(rows) < PAGE_ROWS:
                 return
-            rows = self._fetch("read", sql.format(">"), [rows[-1][0], _PAGE_ROWS])
-
-    # -- projections ----------------------------------------------------------------------------
-
-    def get_projection(self, projection: str, key: str) -> ProjectionRow | None:
-        rows = self._fetch(
-            "read",
-            "SELECT value, version, packed FROM projections WHERE projection = ? AND key = ?",
-            [projection, key],
-        )
-        if not rows:
-            return None
-        value, version, packed = rows[0]
-        return ProjectionRow(key=key, value=unpack_value(value, packed), version=version)
-
-    def get_projections(self, projection: str, keys: Iterable[str]) -> dict[str, ProjectionRow]:
-        wanted = sorted(set(keys))
-        found: dict[str, ProjectionRow] = {}
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start : start + _IN_CHUNK]
-            for key, value, version, packed in self._fetch(
-                "read",
-                "SELECT key, value, version, packed FROM projections WHERE projection = ? "
-                f"AND key IN ({', '.join('?' * len(chunk))})",
-                [projection, *chunk],
-            ):
-                found[key] = ProjectionRow(
-                    key=key, value=unpack_value(value, packed), version=version
-                )
-        return found
-
-    def read_projection(
-        self, projection: str, *, start: str | None = None, stop: str | None = None
-    ) -> Iterator[ProjectionRow]:
-        for name, bound in (("start", start), ("stop", stop)):
-            if bound is not None and not isinstance(bound, str):
-                raise InvalidRequestError(f"{name} must be None or a string, got {bound!r}")
-        return self._projection_rows(projection, start, stop)
-
-    def _projection_rows(
-        self, projection: str, start: str | None, stop: str | None
-    ) -> Iterator[ProjectionRow]:
-        upper = "" if stop is None else " AND key < ?"
-        sql = (
-            "SELECT key, value, version, packed FROM projections "
-            f"WHERE projection = ? AND key {{}} ?"
-            f"{upper} ORDER BY key LIMIT {_PAGE_ROWS}"
-        )
-        tail = [] if stop is None else [stop]
-        # The empty key is never stored (names are checked), so "> ''" starts at the first row.
-        first = (">=", start) if start is not None else (">", "")
-        rows = self._fetch("read", sql.format(first[0]), [projection, first[1], *tail])
-        while rows:
-            yield from (
-                ProjectionRow(key=k, value=unpack_value(v, packed), version=n)
-                for k, v, n, packed in rows
-            )
-            if len(rows) < _PAGE_ROWS:
-                return
-            rows = self._fetch("read", sql.format(">"), [projection, rows[-1][0], *tail])
-
-    def write_projection(self, projection: str, writes: Sequence[ProjectionWrite]) -> None:
-        check_projection_writes(projection, writes)
-        if not writes:
-            return
-        with self._write("write a projection to") as con:
-            # Versions are compared and rows written under one write lock, so no other writer
-            # can slip in between; a mismatch raises before anything is written.
-            current: dict[str, int] = {}
-            for start in range(0, len(writes), _IN_CHUNK):
-                keys = [write.key for write in writes[start : start + _IN_CHUNK]]
-                current.update(
-                    con.execute(
-                        "SELECT key, version FROM projections WHERE projection = ? "
-                        f"AND key IN ({', '.join('?' * len(keys))})",
-                        [projection, *keys],
-                    ).fetchall()
-                )
-            stale = [w for w in writes if current.get(w.key, 0) != w.expected_version]
-            if stale:
-                raise conflict_error(projection, stale, current)
-            con.executemany(
-                _UPSERT_ROW,
-                [
-                    (projection, w.key, *pack_value(w.value), w.expected_version + 1)
-                    for w in writes
-                    if w.value is not None
-                ],
-            )
-            con.executemany(
-                "DELETE FROM projections WHERE projection = ? AND key = ?",
-                [(projection, w.key) for w in writes if w.value is None],
-            )
-            _write_index(con, projection, writes)
-
-    def read_index(
-        self,
-        projection: str,
-        index: str,
-        *,
-        start: str | None = None,
-        stop: str | None = None,
-        after: IndexEntry | None = None,
-        limit: int,
-        descending: bool = False,
-    ) -> list[IndexEntry]:
-        check_index_query(projection, index, start, stop, limit)
-        where = ["projection = ?", "idx = ?"]
-        params: list[Any] = [projection, index]
-        if start is not None:
-            where.append("term >= ?")
-            params.append(start)
-        if stop is not None:
-            where.append("term < ?")
-            params.append(stop)
-        if after is not None:
-            # A row value comparison: SQLite walks the primary key from there.
-            where.append(f"(term, key) {'<' if descending else '>'} (?, ?)")
-            params += [after.term, after.key]
-        order = "DESC" if descending else "ASC"
-        rows = self._fetch(
-            "read",
-            f"SELECT term, key FROM projection_index WHERE {' AND '.join(where)} "
-            f"ORDER BY term {order}, key {order} LIMIT ?",
-            [*params, limit],
-        )
-        return [IndexEntry(term, key) for term, key in rows]
-
-    def projection_totals(self, projection: str) -> dict[str, int]:
-        rows = self._fetch(
-            "read",
-            "SELECT name, value FROM projection_totals WHERE projection = ? AND value != 0",
-            [projection],
-        )
-        return dict(rows)
-
-    def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
-        check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])
-        if not rows:
-            return
-        with self._write("write a projection to") as con:
-            con.executemany(
-                _UPSERT_ROW,
-                [
-                    (projection, key, *pack_value(value), 1)
-                    for key, value in rows.items()
-                    if value is not None
-                ],
-            )
-            con.executemany(
-                "DELETE FROM projections WHERE projection = ? AND key = ?",
-                [(projection, key) for key, value in rows.items() if value is None],
-            )
-
-    def clear_projection(self, projection: str) -> None:
-        with self._write("clear a projection in") as con:
-            for table in ("projections", "projection_index", "projection_totals"):
-                con.execute(f"DELETE FROM {table} WHERE projection = ?", (projection,))
+            rows = self._fetch("read", sql.format(">"), [rows[-1][0], PAGE_ROWS])
 
     def close(self) -> None:
         if self._con is not None:
@@ -665,38 +491,6 @@ class SQLiteEventStore(SQLiteSchema, EventStore):
                 raise
         except sqlite3.Error as exc:
             raise _translate(exc, self._where, action) from exc
-
-
-def _write_index(
-    con: sqlite3.Connection, projection: str, writes: Sequence[ProjectionWrite]
-) -> None:
-    """The index entries and totals the writes carry, in their transaction."""
-    drops = [(projection, i, t, w.key) for w in writes for i, t in w.index_drop]
-    adds = [(projection, i, t, w.key) for w in writes for i, t in w.index_add]
-    if drops:
-        con.executemany(
-            "DELETE FROM projection_index WHERE projection = ? AND idx = ? AND term = ? "
-            "AND key = ?",
-            drops,
-        )
-    if adds:
-        con.executemany("INSERT OR IGNORE INTO projection_index VALUES (?, ?, ?, ?)", adds)
-    deltas: dict[str, int] = {}
-    for write in writes:
-        for name, delta in write.totals:
-            deltas[name] = deltas.get(name, 0) + delta
-    changed = [(projection, name, delta) for name, delta in deltas.items() if delta]
-    if changed:
-        con.executemany(
-            "INSERT INTO projection_totals VALUES (?, ?, ?) ON CONFLICT (projection, name) "
-            "DO UPDATE SET value = value + excluded.value",
-            changed,
-        )
-        # Zeros are not kept: the names a projection has ever used would pile up.
-        con.executemany(
-            "DELETE FROM projection_totals WHERE projection = ? AND name = ? AND value = 0",
-            [(projection, name) for _p, name, _d in changed],
-        )
 
 
 def _check_location(path: Path, *, create: bool) -> None:

@@ -78,21 +78,23 @@ def objects_table(objects: list[dict[str, Any]]) -> TerminalText:
     """One line per object of a fleet list: status per root, open failures, last fixity
     check, versions not on every endpoint."""
     lines = [
-        f"{'object':<18} {'status':<34} {'open failures':<28} {'last fixity (UTC)':<20} "
+        f"{'object':<18} {'status':<34} {'open failures':<30} {'last fixity (UTC)':<20} "
         "unreplicated"
     ]
     for item in objects:
         status = ", ".join(f"{root}={state}" for root, state in item["status"].items()) or "-"
-        failures = ", ".join(
-            f"{f['kind']}:{f['result_code'] or f['outcome']}" for f in item["open_failures"]
+        failures = "".join(
+            f"{f['kind']}:{f['result_code'] or f['outcome']}" for f in item["open_failures"][:1]
         )
+        if len(item["open_failures"]) > 1:
+            failures = f"{shorten(failures, 24)} +{len(item['open_failures']) - 1}"
         fixity = (item["last_fixity_at"] or "never")[:19] if item["status"] else "-"
         gaps = ", ".join(
             f"v{gap['version']} not on {'+'.join(gap['missing'])}" for gap in item["unreplicated"]
         )
         lines.append(
             f"{visible(item['druid']):<18} {shorten(visible(status), 34):<34} "
-            f"{shorten(failures or '-', 28):<28} {fixity:<20} {gaps or '-'}"
+            f"{shorten(failures or '-', 30):<30} {fixity:<20} {gaps or '-'}"
         )
     if not objects:
         lines.append("(no object matches)")

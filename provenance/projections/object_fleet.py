@@ -51,8 +51,9 @@ _KIND_OF_CHECK = {
     "IngestStepRecorded": "ingest",
     "WorkflowStepRecorded": "ingest",
 }
-UNKNOWN_STATUS = "unknown"
-"""The status of a storage root the catalog has reported no status for (yet)."""
+UNKNOWN_STATUS = "no_change_logged"
+"""The status of a storage root the catalog has logged no status change for (`prov state`'s
+"no change logged"): it kept the status it had when the logs begin."""
 NEVER = ""
 """The fixity term of an object no successful check is known for: before every time."""
 COPIES_DIGITS = 2

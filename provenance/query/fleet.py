@@ -207,7 +207,12 @@ def _matches(view: dict[str, Any], query: FleetQuery, copies: int) -> bool:
 
 def object_view(state: dict[str, Any], endpoints: Sequence[str]) -> dict[str, Any]:
     """One object as the lists show it (see fleet-spec in the README)."""
-    failures = [_failure_view(item) for item in object_state.open_failures(state)]
+    # Failures before warnings (a skipped check's warning follows from a failure), newest
+    # first within each.
+    failures = sorted(
+        (_failure_view(item) for item in object_state.open_failures(state)),
+        key=lambda failure: failure["outcome"] != "fail",
+    )
     fixity = last_fixity(state)
     checked = [when for when in fixity.values()]
     gaps = []

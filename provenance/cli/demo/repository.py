@@ -31,6 +31,8 @@ from provenance.cli.demo.vocabulary import (
 )
 from provenance.cli.demo.world_base import WorldBase
 
+BACKLOG_DAYS = 21
+
 
 class Repository(WorldBase):
     """Registration, versions, accessioning, ingest and replication."""
@@ -315,6 +317,9 @@ class Repository(WorldBase):
         host = rng.choice(PRESCAT_HOSTS)
         for endpoint in ENDPOINTS:
             at = zipped + self.secs(60, 5 * 3600)
+            # The last endpoint has a backlog for the logs' last fortnight: versions zipped
+            # then are not there yet when the logs end (the dashboard's replication gaps).
+            backlogged = endpoint == ENDPOINTS[-1] and zipped > self.end - BACKLOG_DAYS * DAY
             if endpoint == late:
                 audited = zipped + self.secs(60, 900)
                 self.ruby(
@@ -326,6 +331,8 @@ class Repository(WorldBase):
                     "not all ZippedMoabVersion parts are replicated yet",
                 )
                 at = max(at, audited + self.secs(1800, 10 * 3600))
+            if backlogged:
+                continue
             self.event(
                 at,
                 bare,
