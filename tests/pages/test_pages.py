@@ -319,3 +319,22 @@ def test_prov_demo_serve_without_waitress_says_so_before_the_tour(
     assert (code, out) == (1, "")
     assert err.startswith("prov: error: prov demo --serve needs waitress") and err.count("\n") == 1
     assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "shown_as"),
+    [
+        ("ok", "good"),
+        ("invalid_checksum", "bad"),
+        ("invalid_moab", "bad"),
+        ("online_moab_not_found", "bad"),
+        ("unexpected_version_on_storage", "bad"),
+        ("validity_unknown", "muted"),
+        ("no_change_logged", "muted"),
+        (None, "muted"),
+    ],
+)
+def test_a_catalog_status_is_coloured_by_what_it_says(status: str | None, shown_as: str) -> None:
+    from provenance.query.pages.templating import status_class
+
+    assert status_class(status) == shown_as

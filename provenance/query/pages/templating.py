@@ -84,6 +84,7 @@ def environment() -> Environment:
     env.filters["number"] = number
     env.filters["when"] = when
     env.filters["bytes"] = byte_size
+    env.filters["status_class"] = status_class
     return env
 
 
@@ -102,6 +103,16 @@ def error_page(status: int, message: str) -> str:
         .get_template("error.html")
         .render(section="", json_url=None, status=status, phrase=phrase, message=message)
     )
+
+
+def status_class(status: str | None) -> str:
+    """How a catalog status is coloured: ok is good, a found problem is bad (invalid_*,
+    unexpected_*, *_not_found), the rest (validity_unknown, no_change_logged) is muted."""
+    if status == "ok":
+        return "good"
+    if status and (status.startswith(("invalid", "unexpected")) or "not_found" in status):
+        return "bad"
+    return "muted"
 
 
 def number(value: int | None) -> str:
