@@ -396,6 +396,10 @@ def _category(item: dict[str, Any]) -> str:
         if sk == CHECKPOINT:
             return f"{name} checkpoint"
         return f"{name} row"
+    if pk.startswith(schema.INDEX_PREFIX):
+        return f"{pk[len(schema.INDEX_PREFIX) :].rpartition('#')[0]} index entry"
+    if pk.startswith(schema.TOTALS_PREFIX):
+        return f"{pk[len(schema.TOTALS_PREFIX) :]} total"
     return "other"
 
 
@@ -873,6 +877,9 @@ def units_document(figures: dict[str, Any]) -> dict[str, Any]:
         "object_marker_write_units": tally(projector, "object_state applied-marker", "units"),
         "object_row_writes": tally(projector, "object_state row", "items"),
         "object_row_write_units": tally(projector, "object_state row", "units"),
+        # The fleet's index entries and totals, written in the rows' transactions.
+        "object_index_write_units": tally(projector, "object_state index entry", "units")
+        + tally(projector, "object_state total", "units"),
         "object_read_units": kinds(reads.get("projector", {}), "object_state"),
         "access_marker_write_units": tally(projector, "access_counts applied-marker", "units"),
         "access_row_writes": tally(projector, "access_counts row", "items"),
@@ -890,6 +897,10 @@ def units_document(figures: dict[str, Any]) -> dict[str, Any]:
         "access_row_bytes": kept("access_counts row", "bytes"),
         "object_rows": object_rows,
         "object_row_bytes": kept("object_state row", "bytes"),
+        "object_index_items": kept("object_state index entry", "items")
+        + kept("object_state total", "items"),
+        "object_index_bytes": kept("object_state index entry", "bytes")
+        + kept("object_state total", "bytes"),
         "markers": kept("object_state applied-marker", "items")
         + kept("access_counts applied-marker", "items"),
         "marker_bytes": kept("object_state applied-marker", "bytes")
@@ -935,6 +946,11 @@ def per_kind(figures: dict[str, Any]) -> list[str]:
             "projector: row write units",
             u["object_row_write_units"] / p,
             u["access_row_write_units"] / a,
+        ),
+        (
+            "projector: index entry and total write units (the fleet's)",
+            u["object_index_write_units"] / p,
+            0.0,
         ),
         ("projector: read units", u["object_read_units"] / p, u["access_read_units"] / a),
         (

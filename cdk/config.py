@@ -10,9 +10,11 @@ anything is synthesised, with one line naming the key.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,6 +43,126 @@ TableClass = Literal["standard", "standard-ia"]
 
 class ConfigError(ValueError):
     """A stage's settings cannot be deployed; the message is one line naming the setting."""
+
+
+# A hosted-UI domain prefix: Cognito refuses these words in it.
+_RESERVED_IN_PREFIX = ("aws", "amazon", "cognito")
+
+
+class SamlProvider(BaseModel):
+    """The institution's SAML 2.0 identity provider, federated into the dashboard's user pool."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # The name staff see on the sign-in page's button (Cognito: 1 to 32 characters).
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$")
+    # The IdP's metadata: a URL Cognito reads (and re-reads as keys rotate), or a file read at
+    # synth (relative to where cdk runs, as `agents_file`). One of the two.
+    metadata_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+    metadata_file: str | None = Field(default=None, min_length=1)
+    # The SAML attribute that carries the user's email address.
+    email_attribute: str = Field(
+        default="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+        min_length=1,
+    )
+
+    @model_validator(mode="after")
+    def _one_metadata(self) -> SamlProvider:
+        if (self.metadata_url is None) == (self.metadata_file is None):
+            raise ValueError("give the IdP's metadata_url or its metadata_file (one of the two)")
+        return self
+
+
+class OidcProvider(BaseModel):
+    """The institution's OpenID Connect identity provider, federated into the user pool."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,31}$")
+    issuer: str = Field(pattern=r"^https://\S+$")
+    client_id: str = Field(min_length=1, max_length=255)
+    # The client secret stays in Secrets Manager: its ARN or name (CloudFormation resolves it at
+    # deploy time; it is never in the template or cdk.json).
+    client_secret: str = Field(
+        pattern=r"^(arn:aws[a-z-]*:secretsmanager:\S+|[A-Za-z0-9_/+=.@-]+)$", max_length=2048
+    )
+    scopes: tuple[str, ...] = ("openid", "email")
+    # The claim that carries the user's email address.
+    email_attribute: str = Field(default="email", min_length=1)
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, scopes: tuple[str, ...]) -> tuple[str, ...]:
+        if "openid" not in scopes:
+            raise ValueError("scopes must include openid")
+        return scopes
+
+
+class DashboardConfig(BaseModel):
+    """The staff dashboard on AWS (`cdk/dashboard.py`): an Application Load Balancer that signs
+    staff in with a Cognito user pool before the api function answers any page or JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # The name staff open (a DNS record of yours points it at the load balancer), which the
+    # certificate covers: the ALB's sign-in needs HTTPS, and Cognito returns to this name.
+    host_name: str = Field(
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", max_length=253
+    )
+    # An ACM certificate for host_name, in the stack's region.
+    certificate_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-fA-F-]+$"
+    )
+    # The hosted sign-in page's prefix, <prefix>.auth.<region>.amazoncognito.com (unique in the
+    # region; default sdr-provenance-<stage>).
+    domain_prefix: str | None = Field(
+        default=None, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    )
+    # Who may reach the load balancer at all (IPv4 CIDRs; the sign-in still applies to all).
+    allowed_cidrs: tuple[str, ...] = Field(default=("0.0.0.0/0",), min_length=1)
+    # An existing VPC with public subnets in two or more zones, instead of the one the
+    # construct makes (two zones, public subnets only, no NAT gateway).
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    subnet_ids: tuple[str, ...] = ()
+    # MFA for users of the pool itself (federated users get their IdP's): required, or
+    # optional (each user may turn TOTP on). TOTP only: no SMS.
+    mfa: Literal["required", "optional"] = "required"
+    # Hours a signed-in session lasts before the ALB asks again.
+    session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    saml: SamlProvider | None = None
+    oidc: OidcProvider | None = None
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _ipv4_networks(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in cidrs:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a network: {exc}") from None
+            if network.version != 4:
+                raise ValueError(f"{cidr!r}: the load balancer is IPv4 only")
+        return cidrs
+
+    @field_validator("domain_prefix")
+    @classmethod
+    def _allowed_prefix(cls, prefix: str | None) -> str | None:
+        if prefix is not None and any(word in prefix for word in _RESERVED_IN_PREFIX):
+            raise ValueError(f"Cognito refuses a prefix with {', '.join(_RESERVED_IN_PREFIX)}")
+        return prefix
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DashboardConfig:
+        if self.saml is not None and self.oidc is not None:
+            raise ValueError("federate one identity provider: saml or oidc, not both")
+        if self.vpc_id is None and self.subnet_ids:
+            raise ValueError("subnet_ids belong to a vpc_id: give both, or neither")
+        if self.vpc_id is not None and len(set(self.subnet_ids)) < 2:
+            raise ValueError(
+                "an existing vpc_id needs subnet_ids: two or more public subnets in different "
+                "zones (a load balancer spans at least two)"
+            )
+        return self
 
 
 class StageConfig(BaseModel):
@@ -94,6 +216,11 @@ class StageConfig(BaseModel):
     # agents), relative to where cdk runs (cdk.json's directory). Read and checked at synth,
     # its text goes into the api function's environment (`cdk.query_api.agents_text`).
     agents_file: str | None = Field(default=None, min_length=1)
+    # The replication endpoints every version belongs on, for the fleet's replication gaps
+    # (`prov objects --unreplicated`; empty: every endpoint any version was replicated to).
+    endpoints: list[Annotated[str, Field(pattern=r"^[^,\s]+$", max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
     # Zone of zone-less log times (the Ruby and Sidekiq logs carry none).
     log_time_zone: str = "UTC"
 
@@ -111,6 +238,20 @@ class StageConfig(BaseModel):
     # The event table's name (default `provenance-<stage>`): staff may also open it with
     # `--store dynamodb://NAME`, so it is predictable rather than generated.
     table_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+
+    # The staff dashboard behind a sign-in (`cdk/dashboard.py`); a stage without it has none.
+    dashboard: DashboardConfig | None = None
+
+    @field_validator("dashboard", mode="before")
+    @classmethod
+    def _dashboard_json(cls, value: object) -> object:
+        # `-c prov:dashboard='{"host_name": ...}'`: context values are strings.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("give the dashboard's settings as a JSON object") from None
+        return value
 
     @field_validator("access_event_expiry_days", mode="before")
     @classmethod
@@ -147,6 +288,13 @@ class StageConfig(BaseModel):
         if self.api_burst_limit < self.api_rate_limit:
             raise ValueError("api_burst_limit must be at least api_rate_limit")
         return self
+
+    @property
+    def cognito_domain_prefix(self) -> str | None:
+        """The hosted sign-in page's prefix (None without a dashboard)."""
+        if self.dashboard is None:
+            return None
+        return self.dashboard.domain_prefix or f"sdr-provenance-{self.stage}"
 
     @property
     def event_table_name(self) -> str:

@@ -8,15 +8,18 @@ a new resource still fails synthesis.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, cast
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from cdk.query_api import METHODS, ROUTES, STAGE_NAME, route_pattern
 
 if TYPE_CHECKING:
+    from cdk.dashboard import Dashboard
     from cdk.stacks import PipelineStack, StoreStack
 
 PACK = "AwsSolutions::"
@@ -67,10 +70,14 @@ def add_checks(app: cdk.App, *, store: StoreStack, pipeline: PipelineStack) -> N
     api_id = pipeline.resolve(
         pipeline.get_logical_id(cast(cdk.CfnElement, api.api.node.default_child))
     )
+    # cdk-nag names a pseudo parameter `<AWS::Region>`, but a stack with an environment (as
+    # `cdk deploy` makes it) has the region and account written out.
+    region = "<AWS::Region>" if cdk.Token.is_unresolved(pipeline.region) else pipeline.region
+    account = "<AWS::AccountId>" if cdk.Token.is_unresolved(pipeline.account) else pipeline.account
     for path in (path for path in ROUTES if "{" in path):
         for method in METHODS:
             resource = (
-                "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+                f"arn:<AWS::Partition>:execute-api:{region}:{account}:"
                 f"<{api_id}>/{STAGE_NAME}/{method}{route_pattern(path)}"
             )
             acknowledge(
@@ -79,3 +86,48 @@ def add_checks(app: cdk.App, *, store: StoreStack, pipeline: PipelineStack) -> N
                 f"execute-api:Invoke on {method} {path} of this API's one stage: the wildcard "
                 "stands for the path parameter, which names any preserved object by design.",
             )
+    if pipeline.dashboard is not None:
+        _acknowledge_dashboard(pipeline.dashboard)
+
+
+def _acknowledge_dashboard(dashboard: Dashboard) -> None:
+    acknowledge(
+        dashboard.user_pool,
+        "AwsSolutions-COG8",
+        "Lite feature plan on purpose: Plus (threat protection, $0.02 per monthly active user, "
+        "no free tier) guards public sign-ups against credential stuffing; this pool has no "
+        "self sign-up, only staff an administrator created, behind TOTP MFA or the "
+        "institution's identity provider, and Lite's first 10,000 users are free.",
+    )
+    if isinstance(dashboard.vpc, ec2.Vpc):
+        acknowledge(
+            dashboard.vpc,
+            "AwsSolutions-VPC7",
+            "Nothing runs in this VPC but the dashboard's load balancer (public subnets, no "
+            "NAT, no instances): its access logs record every request; flow logs would add "
+            "CloudWatch costs and no one to watch.",
+        )
+    if any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in dashboard.settings.allowed_cidrs):
+        acknowledge(
+            dashboard.security_group,
+            "AwsSolutions-EC23",
+            "The dashboard is for staff wherever they work (the stage's allowed_cidrs narrows "
+            "it): every request on 443 must sign in (authenticate-cognito precedes forward), "
+            "and port 80 only redirects to HTTPS.",
+        )
+    if dashboard.access_logs is not None:
+        acknowledge(
+            dashboard.access_logs,
+            "AwsSolutions-S1",
+            "This bucket holds the load balancer's access logs; logging access to the log "
+            "bucket would need yet another bucket, and so on. Only the ELB log-delivery "
+            "principal writes here.",
+        )
+    else:
+        acknowledge(
+            dashboard.load_balancer,
+            "AwsSolutions-ELB2",
+            "Synthesised without a region (no credentials): the access-log bucket's policy "
+            "names the region's ELB log-delivery principal, so only a template for a known "
+            "region (`cdk deploy`) has access logs, and it does.",
+        )

@@ -1,6 +1,6 @@
 """Staff queries: an HTTP API with IAM authorization on every route, answered by the api Lambda.
 
-The routes are the four of `provenance.query.http_api`, each for GET and HEAD (monitoring probes ask
+The routes are those of `provenance.query.http_api`, each for GET and HEAD (monitoring probes ask
 with HEAD); anything else is refused by API Gateway before it reaches the function. Callers
 sign requests with SigV4 (`prov ... --api URL`); the `ReaderPolicy` managed policy lets a role
 or user call exactly these routes and methods.
@@ -39,10 +39,12 @@ API_TIMEOUT = Duration.seconds(29)
 # The one stage, served at the API's root URL (no stage name in paths).
 STAGE_NAME = "$default"
 ROUTES = (
+    "/objects",
     "/objects/{druid}/events",
     "/objects/{druid}/state",
     "/objects/{druid}/premis",
     "/reports/access",
+    "/reports/fleet",
 )
 # What `provenance.query.http_api` answers on every route (its ALLOWED_METHODS; a test compares
 # them).
@@ -86,6 +88,8 @@ class QueryApi(Construct):
             environment["PROV_ORGANIZATION"] = config.organization
         if agents_toml is not None:
             environment["PROV_AGENTS_TOML"] = agents_toml
+        if config.endpoints:
+            environment["PROV_ENDPOINTS"] = ",".join(config.endpoints)
         self.handler = PipelineFunction(
             self,
             "Handler",

@@ -2,7 +2,8 @@
 
 - `StoreStack`: the event table and the pseudonym key. Both retained on deletion, and the
   stack has termination protection: it is the record itself.
-- `PipelineStack`: the stream, the three functions, the query API and the monitoring. Nothing
+- `PipelineStack`: the stream, the three functions, the query API, the staff dashboard's
+  sign-in and load balancer (a stage with `dashboard` settings) and the monitoring. Nothing
   in it is irreplaceable (the stream holds records for days at most), so it can be destroyed
   and deployed again without losing provenance.
 
@@ -15,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from cdk.config import StageConfig
+from cdk.dashboard import Dashboard
 from cdk.functions import ARCHITECTURES, RUNTIME
 from cdk.ingest import Ingest
 from cdk.monitoring import Monitoring, Watched
@@ -113,6 +115,20 @@ class PipelineStack(Stack):
             layer=layer,
             agents_toml=agents_toml,
         )
+        self.dashboard: Dashboard | None = None
+        if config.dashboard is not None:
+            self.dashboard = Dashboard(
+                self,
+                "Dashboard",
+                config=config,
+                settings=config.dashboard,
+                function=self.query_api.handler.function,
+            )
+        else:
+            Annotations.of(self).add_info(
+                f"stage {config.stage} has no dashboard: add `dashboard` settings to its table "
+                "in cdk.json (host_name, certificate_arn) for the signed-in staff dashboard"
+            )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -151,6 +167,8 @@ class PipelineStack(Stack):
                 "table stream records given up on",
             ),
         }
+        if self.dashboard is not None:
+            outputs.update(self.dashboard.outputs)
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
 

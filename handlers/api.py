@@ -1,4 +1,6 @@
-"""Lambda entry point of the query API (API Gateway HTTP API, payload format 2.0).
+"""Lambda entry point of the query API: API Gateway's HTTP API (payload format 2.0, IAM auth, for
+`prov --api`) and the dashboard's Application Load Balancer (staff signed in by Cognito; its
+events translated by `provenance.query.alb`). The event's shape says which sent it.
 
 Thin on purpose: the routes live in `provenance.query.http_api`, which `prov serve` runs too. The
 store named by `PROV_STORE` is opened on the first request and kept for the container's life
@@ -15,10 +17,10 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging import correlation_paths
 
 from handlers.container import store
 from provenance.domain.agent_registry import AgentRegistry, AgentRegistryError, registry_from_text
+from provenance.query import alb
 from provenance.query.http_api import LAMBDA_MAX_BODY, QueryApi
 
 AGENTS_ENV = "PROV_AGENTS_TOML"
@@ -38,17 +40,37 @@ def _agents(text: str | None) -> AgentRegistry | None:
         raise
 
 
+_organization = os.environ.get("PROV_ORGANIZATION") or None
+_registry = _agents(os.environ.get(AGENTS_ENV))
+# The endpoints every version belongs on (comma-separated; default: every endpoint seen).
+_endpoints = [name for name in os.environ.get("PROV_ENDPOINTS", "").split(",") if name] or None
+# One application per front door, alike but for the largest answer each platform can return.
 api = QueryApi(
     store,
-    organization=os.environ.get("PROV_ORGANIZATION") or None,
-    agents=_agents(os.environ.get(AGENTS_ENV)),
+    organization=_organization,
+    agents=_registry,
     max_body_bytes=LAMBDA_MAX_BODY,
     logger=logger,
-    # The endpoints every version belongs on (comma-separated; default: every endpoint seen).
-    endpoints=[name for name in os.environ.get("PROV_ENDPOINTS", "").split(",") if name] or None,
+    endpoints=_endpoints,
+)
+dashboard = QueryApi(
+    store,
+    organization=_organization,
+    agents=_registry,
+    max_body_bytes=alb.ALB_MAX_BODY,
+    logger=logger,
+    endpoints=_endpoints,
 )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+# clear_state: the signed-in user is one request's, never the next one's.
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return api.handle(event)
+    if alb.is_alb_event(event):
+        logger.set_correlation_id(alb.request_id(event))
+        # Who asked, for the audit trail (the ALB verified the sign-in; its `sub`, no token).
+        logger.append_keys(user=alb.signed_in_user(event))
+        response = dashboard.handle(alb.http_api_event(event))
+        return alb.alb_response(response, multi_value_headers=alb.multi_value(event))
+    logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
+    return api.handle(alb.without_sign_in_headers(event))

@@ -9,12 +9,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings
 
 from eventstore.sqlite import SQLiteEventStore
 from provenance.ingest.pipeline import ingest_stream
 from provenance.ingest.reader import IngestOptions
 from provenance.ingest.report import IngestReport
 from tests.aws_server import FAKE_CREDENTIALS, MotoServer
+
+# No deadline on any property: a loaded CI machine can take longer than hypothesis's 200 ms
+# for one example, which says nothing about the code (tests assert no timings).
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 LA = ZoneInfo("America/Los_Angeles")
 TEST_KEY = "test-pseudonym-key-0123456789"

@@ -30,6 +30,9 @@ share `s` are access lines:
   in GB and the architecture's GB-second price; requests per Kinesis record (ingest) and per
   100 table-stream records (projector); the api function per request, at an assumed duration.
 - API Gateway: requests times the HTTP (or REST) API price.
+- The staff dashboard, for a stage that has one (`dashboard`): the load balancer's hours, LCUs
+  and public IPv4 addresses, Cognito's monthly active users, the api function's work for the
+  dashboard's requests (`provenance.aws.cost_dashboard`).
 
 The figures are in `provenance.aws.cost_figures`; the assumptions and the table printed, in
 `provenance.aws.cost_text`.
@@ -40,6 +43,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from provenance.aws.cost_dashboard import (
+    DASHBOARD_REQUESTS_PER_MONTH,
+    DASHBOARD_USERS,
+    MAX_DASHBOARD_REQUESTS,
+    MAX_DASHBOARD_USERS,
+    dashboard_charges,
+)
 from provenance.aws.cost_figures import (
     ACCESS_EVENT_BYTES,
     ACCESS_EVENT_DAYS,
@@ -75,6 +85,7 @@ from provenance.aws.cost_figures import (
     BENCH_PROJECTOR_CALLS,
     BENCH_PROJECTOR_CPU_S,
     BUNDLES_PER_ACCESS_EVENT,
+    DASHBOARD_SERVICES,
     DAYS_PER_MONTH,
     DYNAMODB_LATENCY_MS,
     DYNAMODB_PRICES,
@@ -152,6 +163,11 @@ class Inputs:
     api_gateway: ApiKind = "http"
     dynamodb_latency_ms: float = DYNAMODB_LATENCY_MS
     month: int = MONTH_SHOWN
+    dashboard: bool = False
+    """The stage has the staff dashboard (cdk.json `dashboard`): its fixed and used costs."""
+    dashboard_users: int = DASHBOARD_USERS
+    dashboard_federated_users: int = 0
+    dashboard_requests_per_month: int = DASHBOARD_REQUESTS_PER_MONTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +237,11 @@ class Estimate:
         return sum(item.dollars for item in self.items if item.service == service)
 
     @property
+    def services(self) -> tuple[Service, ...]:
+        """The services billed: the dashboard's only for a stage that has one."""
+        return SERVICES + (DASHBOARD_SERVICES if self.inputs.dashboard else ())
+
+    @property
     def total(self) -> float:
         return sum(item.dollars for item in self.items)
 
@@ -229,7 +250,7 @@ class Estimate:
             "inputs": asdict(self.inputs),
             "days_per_month": DAYS_PER_MONTH,
             "volumes": {**asdict(self.volumes), "events": self.volumes.events},
-            "services": {service: self.service_total(service) for service in SERVICES},
+            "services": {service: self.service_total(service) for service in self.services},
             "total": self.total,
             "items": [asdict(item) for item in self.items],
             "storage": {**asdict(self.storage), "total_gb": self.storage.total_gb},
@@ -247,6 +268,7 @@ def estimate(inputs: Inputs) -> Estimate:
         *_lambda(inputs, volumes),
         *_dynamodb(inputs, volumes, storage),
         _api_gateway(inputs),
+        *_dashboard(inputs),
     )
     result = Estimate(inputs, volumes, items, storage)
     return replace(result, assumptions=assumptions_of(result))
@@ -325,6 +347,13 @@ def _checked(inputs: Inputs) -> Inputs:
         within(inputs.month, 1, MAX_MONTH),
         f"month must be from 1 to {MAX_MONTH:,}, got {inputs.month}",
     )
+    for name, high in (
+        ("dashboard_users", MAX_DASHBOARD_USERS),
+        ("dashboard_federated_users", MAX_DASHBOARD_USERS),
+        ("dashboard_requests_per_month", MAX_DASHBOARD_REQUESTS),
+    ):
+        value = getattr(inputs, name)
+        need(within(value, 0, high), f"{name} must be from 0 to {high:,}, got {value}")
     if inputs.stream_mode == "provisioned" and inputs.shards is None:
         return replace(inputs, shards=1)
     return inputs
@@ -548,3 +577,17 @@ def _api_gateway(inputs: Inputs) -> LineItem:
         "requests",
         requests * API_GATEWAY_REQUEST[kind],
     )
+
+
+def _dashboard(inputs: Inputs) -> list[LineItem]:
+    if not inputs.dashboard:
+        return []
+    charges = dashboard_charges(
+        users=inputs.dashboard_users,
+        federated_users=inputs.dashboard_federated_users,
+        requests_per_month=inputs.dashboard_requests_per_month,
+        api_ms_per_request=inputs.api_ms_per_request,
+        api_memory_mb=inputs.api_memory_mb,
+        architecture=inputs.architecture,
+    )
+    return [LineItem(c.service, c.item, c.quantity, c.unit, c.dollars) for c in charges]

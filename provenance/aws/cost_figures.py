@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-Service = Literal["Kinesis", "Lambda", "DynamoDB", "API Gateway"]
+Service = Literal["Kinesis", "Lambda", "DynamoDB", "API Gateway", "ELB", "Cognito"]
 SERVICES: tuple[Service, ...] = ("Kinesis", "Lambda", "DynamoDB", "API Gateway")
+DASHBOARD_SERVICES: tuple[Service, ...] = ("ELB", "Cognito")
+"""Billed only for a stage with the staff dashboard (`provenance.aws.cost_dashboard`)."""
 StreamMode = Literal["on-demand", "provisioned"]
 Architecture = Literal["arm64", "x86_64"]
 ApiKind = Literal["http", "rest"]

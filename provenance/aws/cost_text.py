@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from provenance.aws.cost_dashboard import dashboard_assumption
 from provenance.aws.cost_figures import (
     ACCESS_EVENT_BYTES,
     BENCH_ACCESS_EVENTS,
@@ -50,7 +51,6 @@ from provenance.aws.cost_figures import (
     PRESERVATION_EVENTS_PER_OTHER_LINE,
     PRICES_SEEN,
     PROJECTOR_BATCH_SIZE,
-    SERVICES,
     STANDARD_IA_REQUEST_RATIO,
     STANDARD_IA_STORAGE_RATIO,
     TABLE_CLASS,
@@ -182,6 +182,20 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         "point-in-time recovery and other backup storage; data transfer out; the machines "
         "that run the shippers.",
     ]
+    if inputs.dashboard:
+        out.append(
+            dashboard_assumption(
+                inputs.dashboard_users,
+                inputs.dashboard_federated_users,
+                inputs.dashboard_requests_per_month,
+            )
+        )
+    else:
+        out.append(
+            "No staff dashboard: a stage with `dashboard` settings adds an Application Load "
+            "Balancer, its public IPv4 addresses and Cognito users (about $24 a month fixed): "
+            "--dashboard prices them."
+        )
     warning = _shard_warning(inputs, volumes)
     if warning:
         out.append(warning)
@@ -269,7 +283,7 @@ def render_table(result: Estimate) -> TerminalText:
         "",
         f"{'service':<14}{'$ a month':>14}",
     ]
-    for service in SERVICES:
+    for service in result.services:
         lines.append(f"{service:<14}{money(result.service_total(service)):>14}")
     lines += [f"{'total':<14}{money(result.total):>14}", "", "Line items:"]
     width = max(len(item.item) for item in result.items)

@@ -213,6 +213,16 @@ def _cost_model() -> Any:
 _COST = _cost_model()
 
 
+def _dashboard_model() -> Any:
+    """`provenance.aws.cost_dashboard`, for its defaults (standard library only)."""
+    from provenance.aws import cost_dashboard
+
+    return cost_dashboard
+
+
+_DASHBOARD = _dashboard_model()
+
+
 def _memory_option(name: str, default: int, function: str) -> Callable[[Command], Command]:
     return click.option(
         name,
@@ -326,6 +336,36 @@ def _memory_option(name: str, default: int, function: str) -> Callable[[Command]
     metavar="N",
     help="the month of running whose bill is shown (storage grows month by month)",
 )
+@click.option(
+    "--dashboard",
+    is_flag=True,
+    help="the stage has the staff dashboard (cdk.json `dashboard`): add its load balancer, "
+    "public IPv4 addresses and Cognito users (about $24 a month fixed)",
+)
+@click.option(
+    "--dashboard-users",
+    type=WholeNumber(0, _DASHBOARD.MAX_DASHBOARD_USERS),
+    default=_DASHBOARD.DASHBOARD_USERS,
+    show_default=True,
+    metavar="N",
+    help="with --dashboard: staff signing in to the user pool itself in a month",
+)
+@click.option(
+    "--dashboard-federated-users",
+    type=WholeNumber(0, _DASHBOARD.MAX_DASHBOARD_USERS),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="with --dashboard: staff signing in through the institution's SAML or OIDC provider",
+)
+@click.option(
+    "--dashboard-requests-per-month",
+    type=WholeNumber(0, _DASHBOARD.MAX_DASHBOARD_REQUESTS),
+    default=_DASHBOARD.DASHBOARD_REQUESTS_PER_MONTH,
+    show_default=True,
+    metavar="N",
+    help="with --dashboard: pages and answers through the load balancer",
+)
 @format_option("table", "json")
 def cost(
     lines_per_day: float,
@@ -344,10 +384,15 @@ def cost(
     api_gateway: str,
     dynamodb_latency_ms: float,
     month: int,
+    dashboard: bool,
+    dashboard_users: int,
+    dashboard_federated_users: int,
+    dashboard_requests_per_month: int,
     fmt: str,
 ) -> None:
     """Estimate the monthly AWS bill of the deployed pipeline (Kinesis, Lambda, DynamoDB, API
-    Gateway) from list prices and the units the AWS benchmark measured, with its assumptions."""
+    Gateway; with --dashboard, the staff dashboard's load balancer and Cognito) from list
+    prices and the units the AWS benchmark measured, with its assumptions."""
     from provenance.aws.cost import Inputs, estimate
     from provenance.aws.cost_text import render_table
 
@@ -375,6 +420,10 @@ def cost(
             api_ms_per_request=api_ms_per_request,
             dynamodb_latency_ms=dynamodb_latency_ms,
             month=month,
+            dashboard=dashboard,
+            dashboard_users=dashboard_users,
+            dashboard_federated_users=dashboard_federated_users,
+            dashboard_requests_per_month=dashboard_requests_per_month,
             **chosen,
         )
     )

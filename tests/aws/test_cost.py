@@ -341,6 +341,9 @@ def test_objects_default_to_the_benchmarks_rate_and_can_be_given() -> None:
         ({"api_ms_per_request": float("inf")}, "API milliseconds"),
         ({"dynamodb_latency_ms": float("nan")}, "DynamoDB latency"),
         ({"stream_mode": "provisioned", "shards": 10**20}, "shards"),
+        ({"dashboard": True, "dashboard_users": -1}, "dashboard_users"),
+        ({"dashboard": True, "dashboard_federated_users": 10**20}, "dashboard_federated_users"),
+        ({"dashboard": True, "dashboard_requests_per_month": -5}, "dashboard_requests"),
     ],
 )
 def test_impossible_inputs_are_refused_with_one_line(change: dict, message: str) -> None:
@@ -375,6 +378,98 @@ def test_every_figure_is_finite_at_the_largest_inputs() -> None:
 
 def test_the_retention_bound_is_the_access_policys() -> None:
     assert cost_figures.MAX_ACCESS_DAYS == MAX_RETENTION_DAYS
+
+
+# --- the staff dashboard -----------------------------------------------------------------------
+# us-east-1 list prices (the pages cited in provenance/aws/cost_dashboard.py): ALB $0.0225 an
+# hour and $0.008 per LCU-hour, public IPv4 $0.005 an address-hour (two: one per zone), Cognito
+# Lite $0.0055 per MAU above 10,000 free, federated $0.015 per MAU above 50 free.
+DASHBOARD_SERVICES = {"ELB", "Cognito"}
+MONTH_HOURS = 24 * MONTH_DAYS
+
+
+def dashboard_items(result: Estimate) -> dict[str, float]:
+    return {
+        i.item: i.dollars
+        for i in result.items
+        if i.service in DASHBOARD_SERVICES or "dashboard" in i.item
+    }
+
+
+def test_a_stage_without_a_dashboard_pays_nothing_for_one() -> None:
+    result = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY))
+
+    assert dashboard_items(result) == {}
+    assert set(result.as_json()["services"]) == {"Kinesis", "Lambda", "DynamoDB", "API Gateway"}
+    assert any(
+        a.startswith("No staff dashboard") and "--dashboard" in a for a in result.assumptions
+    )
+
+
+def test_the_dashboards_fixed_costs_are_load_balancer_hours_and_its_addresses() -> None:
+    base = estimate(Inputs(lines_per_day=MILLION_LINES_A_DAY))
+    # No one looks: what is left is what any month costs.
+    idle = estimate(
+        replace(base.inputs, dashboard=True, dashboard_users=0, dashboard_requests_per_month=0)
+    )
+
+    fixed = MONTH_HOURS * 0.0225 + 2 * MONTH_HOURS * 0.005
+    assert idle.total - base.total == pytest.approx(fixed, rel=1e-9)
+    assert idle.service_total("ELB") == pytest.approx(fixed, rel=1e-9)
+    assert idle.service_total("Cognito") == 0
+    (said,) = [a for a in idle.assumptions if a.startswith("Dashboard")]
+    assert f"${fixed:,.2f} a month is fixed" in said
+
+
+def test_the_dashboards_use_adds_lcus_users_over_the_free_tiers_and_lambda() -> None:
+    inputs = Inputs(
+        lines_per_day=MILLION_LINES_A_DAY,
+        dashboard=True,
+        dashboard_users=10_400,
+        dashboard_federated_users=250,
+        dashboard_requests_per_month=2_000_000,
+    )
+    result = estimate(inputs)
+    items = dashboard_items(result)
+
+    assert items["Lite MAUs (10,400; first 10,000 free)"] == pytest.approx(400 * 0.0055)
+    assert items["federated MAUs (250; first 50 free)"] == pytest.approx(200 * 0.015)
+    # 40 KB a request: 0.4 GB an hour of Lambda-target bytes is one LCU (new connections, 25 a
+    # second, are fewer LCUs at this rate).
+    gb_per_hour = 2_000_000 / MONTH_HOURS * 40 * 1024 / 1024**3
+    assert items["ALB LCU-hours"] == pytest.approx(gb_per_hour / 0.4 * MONTH_HOURS * 0.008)
+    # The api function answers each request: 100 ms at 1,024 MB, arm64, and a request each.
+    assert items["api compute, dashboard requests, arm64"] == pytest.approx(2_000_000 * 0.1 * ARM64)
+    assert items["requests, dashboard"] == pytest.approx(2_000_000 * 0.20 / 1e6)
+    # API Gateway does not see them.
+    assert result.service_total("API Gateway") == pytest.approx(
+        estimate(replace(inputs, dashboard=False)).service_total("API Gateway")
+    )
+
+
+def test_prov_cost_dashboard_prices_it_in_table_and_json(capsys) -> None:
+    code, out, err = run(capsys, "--lines-per-day", "1000", "--dashboard")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    for service in ("ELB", "Cognito"):
+        assert any(line.startswith(service + " ") for line in lines), service
+
+    code, out, _ = run(
+        capsys,
+        "--lines-per-day",
+        "1000",
+        "--dashboard",
+        "--dashboard-federated-users",
+        "80",
+        "--format",
+        "json",
+    )
+    document = json.loads(out)
+    assert code == 0
+    assert set(document["services"]) >= DASHBOARD_SERVICES
+    assert document["services"]["Cognito"] == pytest.approx(30 * 0.015)
+    assert sum(document["services"].values()) == pytest.approx(document["total"])
+    assert document["inputs"]["dashboard"] is True
 
 
 # --- the command -------------------------------------------------------------------------------

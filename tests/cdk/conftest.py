@@ -25,6 +25,13 @@ from cdk.stacks import LambdaAssets
 
 REPO = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO / "cdk.json"
+# A stage's `dashboard` settings (cdk/dashboard.py), as a stage in cdk.json would give them.
+DASHBOARD: dict[str, Any] = {
+    "host_name": "provenance.example.edu",
+    "certificate_arn": (
+        "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    ),
+}
 
 
 def cdk_json_context() -> dict[str, Any]:

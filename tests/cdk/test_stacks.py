@@ -36,7 +36,7 @@ from provenance.access.pseudonym_key import KEY_ENV, MIN_KEY_LENGTH
 from provenance.access.rules import RETENTION_ENV
 from provenance.domain.agent_registry import registry_from_text
 from provenance.query.http_api import ALLOWED_METHODS, ROUTE_LIST
-from tests.cdk.conftest import REPO, DeploymentFactory, cdk_json_context
+from tests.cdk.conftest import DASHBOARD, REPO, DeploymentFactory, cdk_json_context
 
 # Every setting that reaches a template, changed from its default and from cdk.json's prod,
 # as strings (what `-c prov:KEY=VALUE` passes).
@@ -54,6 +54,7 @@ CHANGED = {
     "alarm_email": "preservation-ops@example.edu",
     "iterator_age_alarm_minutes": "7",
     "organization": "Stanford University Libraries",
+    "endpoints": ["aws_s3_west_2", "aws_s3_east_1", "gcp_s3_south_1"],
     "log_time_zone": "America/New_York",
     "architecture": "x86_64",
     "ingest_memory_mb": "2048",
@@ -65,6 +66,8 @@ CHANGED = {
     "table_name": "sdr-provenance-events",
     "table_class": "standard-ia",
     "agents_file": str(REPO / "tests" / "cdk" / "agents.toml"),
+    # What the dashboard builds: tests/cdk/test_dashboard.py.
+    "dashboard": json.dumps(DASHBOARD),
 }
 
 RUNTIME_SOURCES = ("handlers", "provenance", "eventstore")
@@ -72,10 +75,12 @@ ROUTE_KEYS = {
     f"{method} {path}"
     for method in ("GET", "HEAD")
     for path in (
+        "/objects",
         "/objects/{druid}/events",
         "/objects/{druid}/state",
         "/objects/{druid}/premis",
         "/reports/access",
+        "/reports/fleet",
     )
 }
 # One entry per function: its handler string, its POWERTOOLS_SERVICE_NAME, its timeout (s).
@@ -124,6 +129,14 @@ def test_the_changed_deployment_changes_every_setting(changed: Deployment) -> No
     prod = parse_stage({"stage": "prod", **cdk_json_context()["prov:stages"]["prod"]})
     for key in CHANGED:
         assert getattr(changed.config, key) != getattr(prod, key), key
+
+
+def test_the_dashboard_setting_adds_the_dashboard(
+    changed_pipeline: Template, pipeline_template: Template
+) -> None:
+    changed_pipeline.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+    changed_pipeline.resource_count_is("AWS::Cognito::UserPool", 1)
+    pipeline_template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 0)
 
 
 def logical_id(construct: IConstruct) -> str:
@@ -678,6 +691,9 @@ def test_function_environments_follow_settings(
     assert found["api"]["PROV_AGENTS_TOML"] == Path(CHANGED["agents_file"]).read_text()
     assert "PROV_AGENTS_TOML" not in found["ingest"]
     assert "PROV_AGENTS_TOML" not in found["projector"]
+    # The endpoints every version belongs on: the fleet's replication gaps, which the API lists.
+    assert found["api"]["PROV_ENDPOINTS"] == "aws_s3_west_2,aws_s3_east_1,gcp_s3_south_1"
+    assert "PROV_ENDPOINTS" not in found["ingest"]
 
 
 def test_environment_values_are_what_the_runtime_accepts(
@@ -912,7 +928,7 @@ def api_ids(deployment: Deployment) -> tuple[str, str]:
     return logical_id(deployment.pipeline.query_api.api), function_ids(deployment)["api"]
 
 
-def test_http_api_has_exactly_the_four_iam_routes_for_get_and_head(
+def test_http_api_has_exactly_the_iam_routes_for_get_and_head(
     dev: Deployment, pipeline_template: Template
 ) -> None:
     api_id, function_id = api_ids(dev)
@@ -982,7 +998,7 @@ def test_api_stage_is_throttled_and_logs_each_request_as_json(
         assert {"caller", "routeKey", "status"} <= set(fields)
 
 
-def test_reader_policy_allows_invoking_the_four_routes_by_get_and_head_only(
+def test_reader_policy_allows_invoking_the_routes_by_get_and_head_only(
     dev: Deployment, pipeline_template: Template
 ) -> None:
     api_id, _ = api_ids(dev)
@@ -995,10 +1011,12 @@ def test_reader_policy_allows_invoking_the_four_routes_by_get_and_head_only(
         f"<token>/$default/{method}{path}"
         for method in ("GET", "HEAD")
         for path in (
+            "/objects",
             "/objects/*/events",
             "/objects/*/state",
             "/objects/*/premis",
             "/reports/access",
+            "/reports/fleet",
         )
     }
     assert all(joined(arn).startswith("arn:<token>:execute-api:") for arn in resources_)

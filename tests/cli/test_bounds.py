@@ -294,6 +294,8 @@ def _base(path: tuple[str, ...], option: click.Option, url: str, folder: Path) -
         ("history",): ["history", DRUID, *store],
         ("quarantine",): ["quarantine", *store, *(["--replay"] if option.name == "tz" else [])],
         ("report", "access"): ["report", "access", *store],
+        ("report", "fleet"): ["report", "fleet", *store],
+        ("objects",): ["objects", *store],
         ("ingest",): ["ingest", *store, str(folder / "ship.log")],
         ("serve",): ["serve", *store],
         ("demo",): ["demo", "--dir", str(folder / "demo")],
