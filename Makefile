@@ -9,6 +9,11 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 BENCH_STAMP   := $(VENV)/.bench-installed
 NODE_STAMP    := node_modules/.installed
+# The browser tests (tests/pages/) drive Debian's Chromium: Playwright's own download is not
+# reachable from every machine, and the distribution's package gets security updates.
+CHROMIUM      := /usr/bin/chromium
+# apt-get as root (CI), else through sudo; never a question on a terminal (CI has no stdin).
+APT_GET       := $(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get
 # The tool that resolves the lock files (`make lock` only; nothing else needs it).
 UV_VERSION := 0.13.9
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --generate-hashes \
@@ -42,6 +47,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
+# Chromium for the browser tests, installed when missing.
+$(CHROMIUM):
+	$(APT_GET) update -qq
+	$(APT_GET) install -y -qq --no-install-recommends chromium
+
 demo: $(RUNTIME_STAMP)
 	$(BIN)/prov demo
 
@@ -55,7 +65,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(DEV_STAMP) $(NODE_STAMP)
+unit: $(DEV_STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2
 
 # The CloudFormation templates of the `dev` stage (STAGE=prod for another), checked by cdk-nag.

@@ -53,7 +53,8 @@ def serve(
     agents_file: str | None,
     endpoints: str | None,
 ) -> None:
-    """Serve the query API over HTTP (the Lambda's routes; waitress, until Ctrl-C)."""
+    """Serve the query API and the dashboard over HTTP (the Lambda's routes; waitress, until
+    Ctrl-C): a browser gets the dashboard's pages, other clients JSON."""
     import ipaddress
 
     from provenance.query.serve import serve_api
@@ -84,12 +85,12 @@ def serve(
         organization=organization,
         agents=agents,
         echo=echo,
-        log_failed=_request_log_failed,
+        log_failed=request_log_failed,
         endpoints=endpoint_list(endpoints),
     )
 
 
-def _request_log_failed(error: OSError) -> None:
+def request_log_failed(error: OSError) -> None:
     """`prov serve`'s request log cannot be written to stdout: what is still buffered for it
     is dropped (it would fail again on the way out), and unless its reader just left (`prov
     serve | head -1`, not an error) a warning says the log stopped."""

@@ -13,15 +13,22 @@ the GET body's where GET has one (2xx and errors; never on a 304), for monitorin
     /reports/fleet?overdue_days=            the repository's totals (`prov report fleet`)
     /objects/{druid}/events?limit=&after=   a page of the history (the dicts of `prov history`)
     /objects/{druid}/state                  the Object State Dashboard (`prov state`)
-    /objects/{druid}/premis?format=&base_uri=
+    /objects/{druid}/premis?format=&base_uri=&download=
                                             PREMIS 3 (`prov premis`): XML, Turtle or JSON-LD by
                                             Accept or ?format=; RDF names resources under
-                                            ?base_uri= (`--base-uri`)
+                                            ?base_uri= (`--base-uri`); ?download=1 names it as
+                                            a file to save (Content-Disposition)
     /reports/access?by=&bucket=&from=&to=&top=&service=&agent=&tz=&format=
                                             `prov report access`: JSON rows, or CSV; headers
                                             Prov-Report-Groups (groups before the top-N cut)
                                             and Prov-Report-Events-Since (by druid: events
                                             before it have expired) say what rows cannot
+
+The dashboard (`provenance.query.pages`): where Accept prefers text/html to JSON (a browser)
+and no ?format= is given, /reports/access, /objects/{druid}?type=&outcome=&q=&limit=&after= (the
+object's state and filtered history; JSON: its state) and /quarantine?reason=&limit= (counts by
+reason, samples; JSON: the same) answer pages, and a browser's errors are pages too; the pages'
+stylesheet and icon are /static/{asset}, named by content hash and cached for a year.
 
 Errors are JSON `{"error": "one line"}`: 400 malformed druid or parameter, 404 unknown object or
 route, 405 another method (Allow: GET, HEAD), 406 no acceptable type, 503 store unreachable,
@@ -49,7 +56,6 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import unquote
@@ -60,23 +66,23 @@ from eventstore.errors import InvalidRequestError, StoreUnavailableError
 from provenance.domain.druid import parse_druid
 from provenance.domain.errors import NotFoundError, ProvenanceError
 from provenance.domain.shown import shown
-from provenance.domain.timezones import resolve_zone
 from provenance.domain.whole_numbers import read_whole_number
+from provenance.query.negotiation import accepts_gzip, etag_matches, negotiate
 
 if TYPE_CHECKING:
     from eventstore import EventStore
     from provenance.domain.agent_registry import AgentRegistry
-    from provenance.query.fleet import FleetQuery
 
 JSON = "application/json"
 XML = "application/xml"
 TURTLE = "text/turtle"
 JSON_LD = "application/ld+json"
 CSV = "text/csv"
+HTML = "text/html"
 # PREMIS representations in the order preferred when the client has no preference.
 PREMIS_TYPES: dict[str, str] = {XML: "xml", TURTLE: "turtle", JSON_LD: "json-ld"}
 REPORT_TYPES: dict[str, str] = {JSON: "json", CSV: "csv"}
-_CHARSET = {JSON: "", XML: "", JSON_LD: "", TURTLE: "; charset=utf-8", CSV: "; charset=utf-8"}
+_CHARSET = {TURTLE: "; charset=utf-8", CSV: "; charset=utf-8", HTML: "; charset=utf-8"}
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1_000
 # Lambda's synchronous response payload is at most 6 MB (6,291,456 bytes) for the whole JSON
@@ -180,6 +186,10 @@ class QueryApi:
         except Exception:
             self._logger.exception("unexpected error")
             response = error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+        if request is not None and response["statusCode"] >= 400:
+            from provenance.query.pages.routing import error_for_browser  # noqa: PLC0415
+
+            response = error_for_browser(request, response, self._logger)
         if request is not None and request.method == "HEAD":
             response = without_body(response)
         self._logger.info(
@@ -204,7 +214,8 @@ class QueryApi:
                 )
             return route(self, request, unquote(match.group(1)) if match.groups() else "")
         raise ApiError(
-            HTTPStatus.NOT_FOUND, f"no such resource: {request.path} (routes: {ROUTE_LIST})"
+            HTTPStatus.NOT_FOUND,
+            f"no such resource: {request.path} (routes: {ROUTE_LIST}, {PAGE_ROUTE_LIST})",
         )
 
     # -- routes ---------------------------------------------------------------------------------
@@ -236,7 +247,7 @@ class QueryApi:
     def premis(self, request: Request, druid: str) -> Reply:
         from provenance.query.premis_export import ExportOptions, export_object  # noqa: PLC0415
 
-        _check_params(request, ("format", "base_uri"))
+        _check_params(request, ("format", "base_uri", "download"))
         wanted = _param(request, "format")
         if wanted is not None:
             by_format = {fmt: media for media, fmt in PREMIS_TYPES.items()}
@@ -258,7 +269,13 @@ class QueryApi:
         export_object(
             self._store(), druid, fmt=PREMIS_TYPES[media_type], options=options, stdout=document
         )
-        return Reply(document.getvalue(), media_type)
+        headers = {}
+        if _param(request, "download") is not None:
+            # The dashboard's download links: saved as <druid>.premis.<ext>, not shown.
+            name = parse_druid(druid).value.removeprefix("druid:")
+            extension = PREMIS_EXTENSIONS[PREMIS_TYPES[media_type]]
+            headers["Content-Disposition"] = f'attachment; filename="{name}.premis.{extension}"'
+        return Reply(document.getvalue(), media_type, headers)
 
     def access_report(self, request: Request, _: str) -> Reply:
         from provenance.access import report as reports  # noqa: PLC0415
@@ -270,30 +287,16 @@ class QueryApi:
                 HTTPStatus.BAD_REQUEST, f"format must be json or csv, got {shown(wanted)!r}"
             )
         media_type = CSV if wanted == "csv" else JSON if wanted else None
-        media_type = media_type or negotiate_or_406(request, tuple(REPORT_TYPES))
-        bucket = _param(request, "bucket")
-        if bucket is not None and bucket not in reports.BUCKETS:
-            raise ApiError(
-                HTTPStatus.BAD_REQUEST,
-                f"bucket must be one of {', '.join(reports.BUCKETS)}, got {shown(bucket)!r}",
-            )
-        by = _list_param(request, "by") or ["service"]
-        zone = resolve_zone(_param(request, "tz"))
+        # A browser gets the dashboard's page; JSON stays first for everyone else.
+        media_type = media_type or negotiate_or_406(request, (*REPORT_TYPES, HTML))
+        from provenance.query.api_queries import access_query  # noqa: PLC0415
+
+        query = access_query(request)
+        if media_type == HTML:
+            from provenance.query.pages.report_pages import access_page  # noqa: PLC0415
+
+            return access_page(self._store(), request, query)
         names = reports.PARAMETER_NAMES
-        query = reports.report_query(
-            by=by,
-            bucket=bucket,
-            start=_param(request, "from"),
-            stop=_param(request, "to"),
-            top=None,
-            services=_list_param(request, "service"),
-            agents=_list_param(request, "agent"),
-            tz=zone,
-            names=names,
-        )
-        # `top` after the times, as the API has always checked them: of two bad parameters,
-        # the same one is reported.
-        query = replace(query, top=_int_param(request, "top", None, 1, reports.MAX_TOP))
         report = reports.access_report(self._store(), query, names=names)
         # What `prov report access` prints besides the rows (`provenance.aws.api_client` reads it).
         about = {REPORT_GROUPS_HEADER: str(report.groups)}
@@ -306,23 +309,65 @@ class QueryApi:
         reply = json_reply(report.rows)
         return Reply(reply.body, reply.media_type, about)
 
-    def objects(self, request: Request, _: str) -> Reply:
-        from provenance.query.fleet import fleet_objects  # noqa: PLC0415
+    def object_page(self, request: Request, druid: str) -> Reply:
+        """`/objects/{druid}`: the dashboard's page of the object, or its state as JSON."""
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
 
-        _check_params(request, OBJECTS_PARAMS)
-        negotiate_or_406(request, (JSON,))
+        if not wants_html(request):
+            _check_params(request, ("format",))
+            return self.state(replace(request, params={}), druid)
+        from provenance.query.pages.object_page import object_page  # noqa: PLC0415
+
+        return object_page(self._store(), request, druid)
+
+    def quarantine(self, request: Request, _: str) -> Reply:
+        """`/quarantine`: counts by reason and samples of `prov quarantine`'s entries."""
+        from provenance.query.pages import quarantine_page as pages  # noqa: PLC0415
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
+
+        if wants_html(request):
+            return pages.quarantine_page(self._store(), request)
+        return json_reply(pages.quarantine_summary(self._store(), request))
+
+    def static(self, request: Request, name: str) -> Reply:
+        """The dashboard's stylesheet and icon, under names holding their content hash."""
+        from provenance.query.pages.routing import static_asset  # noqa: PLC0415
+
+        return static_asset(request, name)
+
+    def objects(self, request: Request, _: str) -> Reply:
+        from provenance.query.api_queries import fleet_query  # noqa: PLC0415
+        from provenance.query.fleet import fleet_objects  # noqa: PLC0415
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
+
+        _check_params(request, (*OBJECTS_PARAMS, "format"))
         page = fleet_objects(self._store(), fleet_query(request), endpoints=self._endpoints)
+        if wants_html(request):
+            from provenance.query.pages.fleet_pages import objects_page  # noqa: PLC0415
+
+            report = self._fleet_report(90)
+            asked = {name: _param(request, name) for name in OBJECTS_PARAMS}
+            return objects_page(asked, page.objects, page.next, report)
         reply = json_reply(page.objects)
         about = {NEXT_PAGE_HEADER: page.next} if page.next is not None else {}
         return Reply(reply.body, reply.media_type, about)
 
     def fleet_report(self, request: Request, _: str) -> Reply:
+        """`/reports/fleet`, and `/`: the overview page for a browser, else the report."""
+        from provenance.query.pages.routing import wants_html  # noqa: PLC0415
+
+        _check_params(request, ("overdue_days", "format"))
+        days = _int_param(request, "overdue_days", 90, 1, 36_500)
+        if wants_html(request):
+            from provenance.query.pages.fleet_pages import overview_page  # noqa: PLC0415
+
+            return overview_page(self._fleet_report(days))
+        return json_reply(self._fleet_report(days))
+
+    def _fleet_report(self, overdue_days: int) -> dict[str, Any]:
         from provenance.query.fleet import fleet_report  # noqa: PLC0415
 
-        _check_params(request, ("overdue_days",))
-        negotiate_or_406(request, (JSON,))
-        days = _int_param(request, "overdue_days", 90, 1, 36_500)
-        return json_reply(fleet_report(self._store(), endpoints=self._endpoints, overdue_days=days))
+        return fleet_report(self._store(), endpoints=self._endpoints, overdue_days=overdue_days)
 
     # -- encoding -------------------------------------------------------------------------------
 
@@ -330,16 +375,16 @@ class QueryApi:
         """Headers, ETag and 304, gzip for clients that take it, and the body as the payload
         carries it (text, or base64 when compressed)."""
         headers = {"Content-Type": reply.media_type + _CHARSET.get(reply.media_type, "")}
-        headers.update(reply.headers)
-        headers["Vary"] = "Accept, Accept-Encoding"
         headers["Cache-Control"] = "no-cache"
+        headers.update(reply.headers)  # a static asset is kept for long (its own Cache-Control)
+        headers["Vary"] = "Accept, Accept-Encoding"
         # The reply's own headers are part of what it says (a report's group count).
         tagged = reply.body + (
             repr(sorted(reply.headers.items())).encode() if reply.headers else b""
         )
         etag = 'W/"' + hashlib.sha256(tagged).hexdigest()[:32] + '"'
         headers["ETag"] = etag
-        if _etag_matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return {
                 "statusCode": HTTPStatus.NOT_MODIFIED,
                 "headers": {name: headers[name] for name in ("ETag", "Cache-Control", "Vary")},
@@ -375,11 +420,19 @@ _ROUTES: tuple[tuple[re.Pattern[str], Route], ...] = (
     (re.compile(r"/reports/access"), QueryApi.access_report),
     (re.compile(r"/objects"), QueryApi.objects),
     (re.compile(r"/reports/fleet"), QueryApi.fleet_report),
+    # The dashboard (pages for browsers; each answers JSON too but the assets).
+    (re.compile(r"/"), QueryApi.fleet_report),
+    (re.compile(r"/objects/([^/]+)"), QueryApi.object_page),
+    (re.compile(r"/quarantine"), QueryApi.quarantine),
+    (re.compile(r"/static/([^/]+)"), QueryApi.static),
 )
 ROUTE_LIST = (
     "/objects, /objects/{druid}/events, /objects/{druid}/state, /objects/{druid}/premis, "
     "/reports/access, /reports/fleet"
 )
+# The dashboard's routes, served where staff sign in (`prov serve`, the load balancer), not on
+# the IAM-signed HTTP API that ROUTE_LIST describes.
+PAGE_ROUTE_LIST = "/, /objects/{druid}, /quarantine, /static/{asset}"
 OBJECTS_PARAMS = (
     "failing",
     "kind",
@@ -394,49 +447,9 @@ NEXT_PAGE_HEADER = "Prov-Next-After"
 """`GET /objects`: the token of the next page (`after=`), absent on the last page."""
 EVENTS_PARAMS = ("limit", "after")
 REPORT_PARAMS = ("by", "bucket", "from", "to", "top", "service", "agent", "tz", "format")
+PREMIS_EXTENSIONS = {"xml": "xml", "turtle": "ttl", "json-ld": "jsonld"}
 REPORT_GROUPS_HEADER = "Prov-Report-Groups"
 REPORT_EVENTS_SINCE_HEADER = "Prov-Report-Events-Since"
-
-
-def fleet_query(request: Request) -> FleetQuery:
-    """`GET /objects`'s parameters, the options of `prov objects` in snake_case."""
-    from provenance.query.fleet import FAILURE_KINDS, MAX_LIMIT, FleetQuery  # noqa: PLC0415
-
-    kind = _param(request, "kind")
-    if kind is not None and kind not in FAILURE_KINDS:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST,
-            f"kind must be one of {', '.join(FAILURE_KINDS)}, got {shown(kind)!r}",
-        )
-    day = _param(request, "not_checked_since")
-    try:
-        since = date.fromisoformat(day) if day is not None else None
-    except ValueError:
-        since = None
-    if day is not None and (since is None or len(day) != 10):
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST,
-            f"not_checked_since must be a day, YYYY-MM-DD, got {shown(day)!r}",
-        )
-    return FleetQuery(
-        failing=_flag_param(request, "failing") or kind is not None,
-        kind=kind,
-        status=_param(request, "status"),
-        root=_param(request, "root"),
-        not_checked_since=since,
-        unreplicated=_flag_param(request, "unreplicated"),
-        limit=_int_param(request, "limit", 50, 1, MAX_LIMIT),
-        after=_param(request, "after"),
-    )
-
-
-def _flag_param(request: Request, name: str) -> bool:
-    value = _param(request, name)
-    if value is None or value in ("false", "0"):
-        return False
-    if value in ("true", "1"):
-        return True
-    raise ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be true or false, got {shown(value)!r}")
 
 
 def json_reply(document: Any) -> Reply:
@@ -535,51 +548,7 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
     return number
 
 
-# -- negotiation --------------------------------------------------------------------------------
-
-
-def qualities(header: str | None) -> list[tuple[str, float]]:
-    """An Accept-style header as (lower-cased value, q) pairs; a malformed q counts as 0."""
-    pairs: list[tuple[str, float]] = []
-    for part in (header or "").split(","):
-        value, *params = (item.strip() for item in part.split(";"))
-        if not value:
-            continue
-        q = 1.0
-        for param in params:
-            key, _, raw = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = min(max(float(raw), 0.0), 1.0)
-                except ValueError:
-                    q = 0.0
-        pairs.append((value.lower(), q))
-    return pairs
-
-
-def negotiate(accept: str | None, offers: Sequence[str]) -> str | None:
-    """The offered media type the client prefers (RFC 9110: the most specific matching range
-    gives an offer its q), the first offer on a tie or without Accept; None if none is
-    acceptable."""
-    ranges = qualities(accept)
-    if not ranges:
-        return offers[0]
-    best: tuple[float, int] | None = None
-    chosen = None
-    for order, offer in enumerate(offers):
-        kind = offer.split("/", 1)[0]
-        matches = [
-            (specificity, q)
-            for value, q in ranges
-            for specificity, pattern in ((3, offer), (2, f"{kind}/*"), (1, "*/*"))
-            if value == pattern
-        ]
-        if not matches:
-            continue
-        q = max(matches)[1]
-        if q > 0 and (best is None or (q, -order) > best):
-            best, chosen = (q, -order), offer
-    return chosen
+# -- negotiation (`provenance.query.negotiation`) ----------------------------------------------
 
 
 def negotiate_or_406(request: Request, offers: Sequence[str]) -> str:
@@ -591,16 +560,3 @@ def negotiate_or_406(request: Request, offers: Sequence[str]) -> str:
             f"available as {', '.join(offers)}",
         )
     return chosen
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    codings = dict(qualities(accept_encoding))
-    return codings.get("gzip", codings.get("*", 0.0)) > 0
-
-
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    # Weak comparison (RFC 9110, 13.1.2), as If-None-Match asks.
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags

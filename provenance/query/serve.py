@@ -330,5 +330,6 @@ def serve_api(
         endpoints=endpoints,
     )
     server = LocalServer(wsgi_app(api.handle), host=host, port=port, threads=threads)
-    echo(f"serving the query API on {server.url}/ (Ctrl-C to stop)")
+    # The URL stays the line's sixth word: scripts and tests read it there.
+    echo(f"serving the query API on {server.url}/ and the dashboard there (Ctrl-C to stop)")
     server.run()

@@ -20,7 +20,8 @@ from eventstore import open_store
 from handlers import container
 from provenance.cli.demo.tour import run_demo
 from provenance.domain.agent_registry import load_registry
-from provenance.query.http_api import QueryApi, negotiate
+from provenance.query.http_api import QueryApi
+from provenance.query.negotiation import negotiate
 from provenance.query.views import object_history
 from tests.aws_lambda import Params, http_event
 from tests.cli.test_cli import run
@@ -463,7 +464,8 @@ def test_an_unknown_object_is_404_on_later_pages_too(call, demo) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/objects/bc123df4567", "/objects/bc123df4567/events/", "/reports/other"]
+    "path",
+    ["/index.html", "/objects/bc123df4567/other", "/objects/bc123df4567/events/", "/reports/other"],
 )
 def test_an_unknown_route_is_404(call, path) -> None:
     assert_error(call(path), 404, "no such resource", "/objects/{druid}/events")

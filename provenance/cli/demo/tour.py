@@ -72,6 +72,7 @@ def run_demo(
         "prov report access --by path --agent user:argo",
     ):
         echo(f"  {command}")
+    echo("the dashboard: `prov serve`, then open http://127.0.0.1:8080/ (`prov demo --serve`)")
     echo(f"done in {time.perf_counter() - started:.1f} s")
 
 
