@@ -32,6 +32,7 @@ from provenance.cli.demo.vocabulary import (
 from provenance.cli.demo.world_base import WorldBase
 
 BACKLOG_DAYS = 21
+BACKLOG_FROM_DAYS = 90
 
 
 class Repository(WorldBase):
@@ -317,9 +318,15 @@ class Repository(WorldBase):
         host = rng.choice(PRESCAT_HOSTS)
         for endpoint in ENDPOINTS:
             at = zipped + self.secs(60, 5 * 3600)
-            # The last endpoint has a backlog for the logs' last fortnight: versions zipped
-            # then are not there yet when the logs end (the dashboard's replication gaps).
-            backlogged = endpoint == ENDPOINTS[-1] and zipped > self.end - BACKLOG_DAYS * DAY
+            # In a world of months, the last endpoint has a backlog for the logs' last three
+            # weeks: versions zipped then are not there yet when the logs end (the
+            # dashboard's replication gaps). The featured object's story stays whole.
+            backlogged = (
+                self.span >= BACKLOG_FROM_DAYS * DAY
+                and not obj.featured
+                and endpoint == ENDPOINTS[-1]
+                and zipped > self.end - BACKLOG_DAYS * DAY
+            )
             if endpoint == late:
                 audited = zipped + self.secs(60, 900)
                 self.ruby(
