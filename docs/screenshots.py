@@ -1,6 +1,6 @@
 """Screenshots of the dashboard for the README: each page at a laptop's and a phone's width.
 
-    .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--objects 40 --days 60]
+    .venv/bin/python docs/screenshots.py [--out docs/screenshots] [--objects 300 --days 120]
 
 Builds a demo store in a temporary folder (`prov demo`'s generator), serves it as `prov serve`
 does (in this process, on a free port of 127.0.0.1), and photographs each page with headless
@@ -52,8 +52,8 @@ def pages(druid: str) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "screenshots")
-    parser.add_argument("--objects", type=int, default=40)
-    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--objects", type=int, default=300)
+    parser.add_argument("--days", type=int, default=120)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
