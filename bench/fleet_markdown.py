@@ -44,26 +44,41 @@ def _sqlite(figures: dict[str, Any]) -> list[str]:
         f"Deep: the page after following `next` {figures.get('deep', 100)} pages (50 objects "
         "each).",
         "",
-        "| query | objects | warm first | warm deep | cold first | cold deep |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "Middle: the page after the entry halfway down the list's index (its token made "
+        "from that entry), with the index's length.",
+        "",
+        "| query | objects | warm first | warm deep | warm middle (of entries) | cold first "
+        "| cold deep | cold middle |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     report_cold = cold[("report", "first")]
     lines.append(
         f"| fleet report (`prov report fleet`) | {fmt_int(sqlite['report']['objects'])} "
-        f"| {_ms(sqlite['report']['s'])} | - | {_ms(report_cold['query_s'])} "
-        f"({report_cold['wall_s']:.2f} s) | - |"
+        f"| {_ms(sqlite['report']['s'])} | - | - | {_ms(report_cold['query_s'])} "
+        f"({report_cold['wall_s']:.2f} s) | - | - |"
     )
     for name, run in sqlite["lists"].items():
-        first, deep = cold[(name, "first")], cold.get((name, "deep"))
-        deep_cold = "-" if deep is None else f"{_ms(deep['query_s'])} ({deep['wall_s']:.2f} s)"
+        first = cold[(name, "first")]
+        deep_cold, middle_cold = (
+            "-"
+            if (got := cold.get((name, which))) is None
+            else f"{_ms(got['query_s'])} ({got['wall_s']:.2f} s)"
+            for which in ("deep", "middle")
+        )
         pages = f" (page {run['followed'] + 1})" if run["deep_s"] is not None else ""
         lines.append(
             f"| {name} | {run['first_count']} | {_ms(run['first_s'])} | {_ms(run['deep_s'])}"
-            f"{pages} | {_ms(first['query_s'])} ({first['wall_s']:.2f} s) | {deep_cold} |"
+            f"{pages} | {_ms(run['middle_s'])} ({fmt_int(run['entries'])}) "
+            f"| {_ms(first['query_s'])} ({first['wall_s']:.2f} s) | {deep_cold} | {middle_cold} |"
         )
     slowest = max(
         [sqlite["report"]["s"]]
-        + [s for run in sqlite["lists"].values() for s in (run["first_s"], run["deep_s"]) if s]
+        + [
+            s
+            for run in sqlite["lists"].values()
+            for s in (run["first_s"], run["deep_s"], run["middle_s"])
+            if s
+        ]
         + [run["query_s"] for run in sqlite["cold"]]
     )
     plans = sqlite["plans"]

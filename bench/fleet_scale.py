@@ -236,7 +236,16 @@ def warm(path: Path, repeats: int, deep: int) -> dict[str, Any]:
             if token is None
             else [_timed(store, fleet_query(fields, token)) for _ in range(repeats + 1)]
         )
+        middle, entries = middle_token(path, fleet_query(fields))
+        halfway = (
+            []
+            if middle is None
+            else [_timed(store, fleet_query(fields, middle)) for _ in range(repeats + 1)]
+        )
         figures["lists"][name] = {
+            "entries": entries,
+            "middle_token": middle,
+            "middle_s": median([s for _, s in halfway[1:]]) if halfway else None,
             "first_s": median([s for _, s in first[1:]]),
             "first_count": len(page.objects),
             "followed": followed,
@@ -247,6 +256,37 @@ def warm(path: Path, repeats: int, deep: int) -> dict[str, Any]:
         }
     figures["plans"] = plans(path, statements)
     return figures
+
+
+def middle_token(path: Path, query: Any) -> tuple[str | None, int]:
+    """The `next` token of the page that starts halfway down the list's index range (made
+    from that entry, as a page ending there would give it), and the range's length."""
+    from fleet_data import ENDPOINTS
+
+    from eventstore import IndexEntry
+    from provenance.query.fleet import _scan, _token
+
+    scan = _scan(query, len(ENDPOINTS))
+    if scan is None:
+        return None, 0
+    where, params = "projection = ? AND idx = ?", [PROJECTION, scan.index]
+    if scan.start is not None:
+        where, params = where + " AND term >= ?", [*params, scan.start]
+    if scan.stop is not None:
+        where, params = where + " AND term < ?", [*params, scan.stop]
+    order = "DESC" if scan.descending else "ASC"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        (count,) = con.execute(
+            f"SELECT count(*) FROM projection_index WHERE {where}", params
+        ).fetchone()
+        found = con.execute(
+            f"SELECT term, key FROM projection_index WHERE {where} "
+            f"ORDER BY term {order}, key {order} LIMIT 1 OFFSET ?",
+            [*params, count // 2],
+        ).fetchone()
+    if count < 2 * PAGE or found is None:
+        return None, count
+    return _token(scan.index, IndexEntry(*found)), count
 
 
 def _timed(store: Any, query: Any) -> tuple[Any, float]:
@@ -316,8 +356,10 @@ def measure_sqlite(path: Path, repeats: int, deep: int) -> dict[str, Any]:
     cold_runs = []
     for name, fields in [("report", None), *cases(date.fromisoformat(figures["end"])).items()]:
         pages = [("first", None)]
-        if fields is not None and figures["lists"][name]["deep_token"]:
-            pages.append(("deep", figures["lists"][name]["deep_token"]))
+        if fields is not None:
+            for which in ("deep", "middle"):
+                if figures["lists"][name][f"{which}_token"]:
+                    pages.append((which, figures["lists"][name][f"{which}_token"]))
         for which, token in pages:
             args = ["--cold", str(path), "--fields", json.dumps(fields)]
             run = run_measured([*me, *args, *(["--after", token] if token else [])])
