@@ -5,7 +5,7 @@ fleet report, on SQLite; and their read units per page on DynamoDB (issue 15, "S
    `--objects` ObjectState rows, written through `store.write_projection` with the index
    entries and totals `fleet_index` gives them, 20,000 rows per call: exactly what the
    projector stores (`bench/fleet_data.py` says how the rows are drawn). Drawing a row
-   applies some 28 events to it (about 1 ms each on this machine), so `--distinct` rows are
+   applies some 28 events to it (about 1 ms a row on this machine), so `--distinct` rows are
    drawn and each is written under `--objects / --distinct` druids (its index terms and
    totals repeated; the row's druid is its own). The store has no events: its checkpoint
    (`$checkpoint` 0) and `$layout` say the projection is current, so no query rebuilds it
@@ -26,10 +26,10 @@ fleet report, on SQLite; and their read units per page on DynamoDB (issue 15, "S
 
 Run: `.venv/bin/python bench/fleet_scale.py [--objects 2000000] [--distinct 100000]
 [--repeats 5] [--deep 100] [--ddb-objects 5000] [--store FILE] [--json FILE]` (about 25
-minutes for 2,000,000 objects on a loaded 2-core machine, most of it building the store, which
-takes 5 GB in /tmp; `--store FILE` keeps the store there, and measures it again without
-building when it exists). `--quick`: 20,000 objects and 500 on DynamoDB, to try it out.
-Needs the dev dependencies (moto[server]).
+minutes for 2,000,000 objects on a loaded 2-core machine, 17 of them building the store, which
+takes 10 GiB in the temporary directory; `--store FILE` keeps the store there, and measures it
+again without building when it exists). `--quick`: 20,000 objects and 500 on DynamoDB, to
+try it out. Needs the dev dependencies (moto[server]).
 """
 
 from __future__ import annotations

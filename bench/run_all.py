@@ -30,8 +30,8 @@ per measurement):
    lines and 1,000,000 audit lines (about 6 min).
 11. `bench/fleet_scale.py`   the fleet queries (`prov objects`, `prov report fleet`) over a
    generated store of 2,000,000 objects, cold and warm, with their query plans; and their
-   DynamoDB read units per page over moto (about 30 min, most of it building the store;
-   11 GB in the temporary directory).
+   DynamoDB read units per page over moto (about 25 min, 17 of them building the store;
+   10 GiB in the temporary directory).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
