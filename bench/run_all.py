@@ -28,6 +28,10 @@ per measurement):
    1 min).
 10. `bench/store_size.py`    bytes on disk per event in the SQLite store, 1,000,000 access-log
    lines and 1,000,000 audit lines (about 6 min).
+11. `bench/fleet_scale.py`   the fleet queries (`prov objects`, `prov report fleet`) over a
+   generated store of 2,000,000 objects, cold and warm, with their query plans; and their
+   DynamoDB read units per page over moto (about 25 min, 17 of them building the store;
+   10 GiB in the temporary directory).
 
 The summary starts with the machine and the date, then each script's section with its figures.
 `--markdown FILE` also writes it to FILE; `--quick` runs small sizes (for trying the scripts
@@ -62,6 +66,7 @@ SCRIPTS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("lambda_bundle.py", ["--rounds", "9"], ["--rounds", "2"]),
     ("long_line.py", ["--repeats", "3"], ["--sizes", "2", "3", "--many", "200", "--repeats", "1"]),
     ("store_size.py", ["--lines", "1000000"], ["--lines", "20000"]),
+    ("fleet_scale.py", ["--objects", "2000000"], ["--quick"]),
 )
 
 

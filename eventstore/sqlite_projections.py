@@ -143,14 +143,19 @@ class SQLiteProjections:
         check_index_query(projection, index, start, stop, limit)
         where = ["projection = ?", "idx = ?"]
         params: list[Any] = [projection, index]
-        if start is not None:
+        # `after` (a row value comparison) is the bound SQLite seeks to, in place of the
+        # range's own bound on that side when it is at least as tight: given both, SQLite
+        # seeks to the range's bound and filters every entry up to `after`, so a page deep in
+        # a list cost its depth (bench/fleet_scale.py).
+        seek_start = after is not None and not descending and (start is None or after.term >= start)
+        seek_stop = after is not None and descending and (stop is None or after.term < stop)
+        if start is not None and not seek_start:
             where.append("term >= ?")
             params.append(start)
-        if stop is not None:
+        if stop is not None and not seek_stop:
             where.append("term < ?")
             params.append(stop)
         if after is not None:
-            # A row value comparison: SQLite walks the primary key from there.
             where.append(f"(term, key) {'<' if descending else '>'} (?, ?)")
             params += [after.term, after.key]
         order = "DESC" if descending else "ASC"

@@ -106,6 +106,31 @@ class IndexContract:
         assert whole(store, "p", "since", start="2026-01-03", stop="2026-01-05") == [
             e for e in expected if "2026-01-03" <= e.term < "2026-01-05"
         ]
+        inside = [e for e in expected if "2026-01-03" <= e.term < "2026-01-05"]
+        assert (
+            whole(store, "p", "since", start="2026-01-03", stop="2026-01-05", descending=True)
+            == inside[::-1]
+        )
+        # After an entry outside the range: the range from its start (or end).
+        before, beyond = expected[0], expected[-1]
+        assert (
+            store.read_index(
+                "p", "since", start="2026-01-03", stop="2026-01-05", after=before, limit=100
+            )
+            == inside
+        )
+        assert (
+            store.read_index(
+                "p",
+                "since",
+                start="2026-01-03",
+                stop="2026-01-05",
+                after=beyond,
+                limit=100,
+                descending=True,
+            )
+            == inside[::-1]
+        )
         # After an entry that is no longer there: from where it was.
         gone = expected[10]
         store.write_projection(

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from eventstore import EventRecord, EventStoreError, ProjectionWrite, StoreUnavailableError
+from eventstore import (
+    EventRecord,
+    EventStoreError,
+    IndexEntry,
+    ProjectionWrite,
+    StoreUnavailableError,
+)
 from eventstore import sqlite as sqlite_backend
 from eventstore.sqlite import MEMORY, SQLiteEventStore
 from eventstore.sqlite_schema import SCHEMA_VERSION
@@ -222,3 +228,37 @@ def test_rows_written_with_an_expiry_stay_until_deleted(tmp_path: Path) -> None:
 
         assert not store.expires_projection_rows
         assert [row.key for row in store.read_projection("p")] == ["$applied/a"]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_page_deep_in_an_index_range_costs_what_the_first_page_costs(
+    tmp_path: Path, descending: bool
+) -> None:
+    # `prov objects --status ok --root R` reads one term's entries (thousands of objects) by
+    # a range: a page after an entry deep in it must start there, not walk up to it.
+    store = SQLiteEventStore(tmp_path / "events.db")
+    keys = [f"druid:{n:05d}" for n in range(3000)]
+    store.write_projection(
+        "p", [ProjectionWrite(k, b"{}", 0, index_add=frozenset({("status", "ok|r")})) for k in keys]
+    )
+    near = IndexEntry("ok|r", keys[2950 if descending else 50])
+    deep = IndexEntry("ok|r", keys[200 if descending else 2800])
+
+    def steps(after: IndexEntry) -> int:
+        counted = [0]
+
+        def count() -> int:
+            counted[0] += 1
+            return 0
+
+        assert store._con is not None
+        store._con.set_progress_handler(count, 1)
+        page = store.read_index(
+            "p", "status", start="ok|r", stop="ok|r ", after=after, limit=50, descending=descending
+        )
+        store._con.set_progress_handler(None, 1)
+        assert len(page) == 50
+        return counted[0]
+
+    # SQLite's virtual machine steps, not time: the same for any depth, give or take.
+    assert steps(deep) < 1.2 * steps(near)
