@@ -167,13 +167,14 @@ class SQLiteProjections:
         )
         return [IndexEntry(term, key) for term, key in rows]
 
-    def projection_totals(self, projection: str) -> dict[str, int]:
+    def projection_totals(self, projection: str, *, prefix: str = "") -> dict[str, int]:
         rows = self._fetch(
             "read",
-            "SELECT name, value FROM projection_totals WHERE projection = ? AND value != 0",
-            [projection],
+            "SELECT name, value FROM projection_totals WHERE projection = ? AND name >= ? "
+            "AND value != 0",
+            [projection, prefix],
         )
-        return dict(rows)
+        return {name: value for name, value in rows if name.startswith(prefix)}
 
     def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
         check_projection_writes(projection, [ProjectionWrite(k, v, 0) for k, v in rows.items()])

@@ -146,9 +146,10 @@ class EventStore(ABC):
         `after` in the order asked for (the last entry of the previous page)."""
 
     @abstractmethod
-    def projection_totals(self, projection: str) -> dict[str, int]:
+    def projection_totals(self, projection: str, *, prefix: str = "") -> dict[str, int]:
         """The projection's totals: the sum of every `totals` delta written, by name; names
-        whose sum is 0 are left out."""
+        whose sum is 0 are left out. With `prefix`, only the names that start with it (what
+        a caller needs of many)."""
 
     @abstractmethod
     def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:

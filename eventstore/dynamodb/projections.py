@@ -205,14 +205,18 @@ class ProjectionRows(Calls):
         merged = heapq.merge(*pages, reverse=descending)
         return list(itertools.islice(merged, limit))
 
-    def projection_totals(self, projection: str) -> dict[str, int]:
-        query = {
+    def projection_totals(self, projection: str, *, prefix: str = "") -> dict[str, int]:
+        query: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
             "ExpressionAttributeValues": {":pk": {"S": schema.TOTALS_PREFIX + projection}},
             "ConsistentRead": False,
         }
+        if prefix:
+            query["KeyConditionExpression"] += " AND begins_with(#sk, :prefix)"
+            query["ExpressionAttributeNames"]["#sk"] = schema.SORT_KEY
+            query["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
         totals: dict[str, int] = {}
         for item in self._query(query, "read"):
             name = item[schema.SORT_KEY]["S"].rpartition(schema.INDEX_TERM_SEPARATOR)[0]

@@ -325,8 +325,9 @@ def _endpoints(
     endpoint any version was replicated to."""
     if given:
         return list(dict.fromkeys(given))
-    known = totals if totals is not None else store.projection_totals(object_state.PROJECTION)
-    return sorted(name for name, _ in _named(known, "endpoint:"))
+    if totals is None:
+        totals = store.projection_totals(object_state.PROJECTION, prefix="endpoint:")
+    return sorted(name for name, _ in _named(totals, "endpoint:"))
 
 
 def _as_of(store: EventStore) -> str | None:

@@ -176,6 +176,9 @@ class IndexContract:
         # A total back at zero is left out.
         assert store.projection_totals("p") == {"objects": 2, "status:ok": 1}
         assert store.projection_totals("other") == {}
+        assert store.projection_totals("p", prefix="status:") == {"status:ok": 1}
+        assert store.projection_totals("p", prefix="status:x") == {}
+        assert store.projection_totals("p", prefix="objects") == {"objects": 2}
 
     def test_a_stale_write_changes_no_entry_and_no_total(self, store: EventStore) -> None:
         store.write_projection("p", [indexed("a", 0, add={("i", "t")}, totals={"n": 1})])
