@@ -59,6 +59,27 @@ NEVER = ""
 COPIES_DIGITS = 2
 
 
+TERM_PART_CHARS = 200
+"""At most this much of a name (a storage root, a status, an endpoint) goes into a term or a
+total's name: terms have a size limit, and names come from logs anyone can write."""
+
+
+def term_part(name: str) -> str:
+    """A name as it goes into a term or a total's name: a backslash, `|` (which separates
+    the parts) and control characters (which terms may not hold) escaped, so different names
+    stay different; then cut to TERM_PART_CHARS (a long name may share its term with another:
+    lists check every row they give against the filter itself)."""
+    escaped = "".join(
+        f"\\x{ord(char):02x}"
+        if char < " " or char in "|\\\x7f"
+        else f"\\u{ord(char):04x}"
+        if "\ud800" <= char <= "\udfff"
+        else char
+        for char in name
+    )
+    return escaped[:TERM_PART_CHARS]
+
+
 def failure_kind(check: str) -> str:
     """The kind of an open failure, from its check key (`object_state._check_key`): for a
     skipped check, the kind of the check that could not run."""
@@ -124,7 +145,8 @@ def fleet_index(state: State, failures: list[dict[str, Any]]) -> Indexed:
     for day, count in state.get("failed_on", {}).items():
         totals[f"failures_on:{day}"] = count
 
-    for root, status in root_statuses(state).items():
+    for name, status_name in root_statuses(state).items():
+        root, status = term_part(name), term_part(status_name)
         entries.add((STATUS, f"{status}|{root}"))
         entries.add((ROOT, f"{root}|{status}"))
         totals[f"status:{status}"] += 1
@@ -135,7 +157,7 @@ def fleet_index(state: State, failures: list[dict[str, Any]]) -> Indexed:
         entries.add((FIXITY, oldest))
         totals[f"fixity_on:{oldest[:10] or 'never'}"] = 1
         for root, last in checked.items():
-            entries.add((FIXITY_ROOT, f"{root}|{last or NEVER}"))
+            entries.add((FIXITY_ROOT, f"{term_part(root)}|{last or NEVER}"))
 
     gaps = replication_gaps(state)
     if gaps:
@@ -145,7 +167,7 @@ def fleet_index(state: State, failures: list[dict[str, Any]]) -> Indexed:
         for gap in gaps:
             totals[f"version_copies:{len(gap['endpoints'])}"] += 1
             for endpoint in gap["endpoints"]:
-                totals[f"endpoint:{endpoint}"] += 1
+                totals[f"endpoint:{term_part(endpoint)}"] += 1
     return Indexed(frozenset(entries), {name: n for name, n in totals.items() if n})
 
 

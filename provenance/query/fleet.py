@@ -36,6 +36,7 @@ from provenance.projections.object_fleet import (
     last_fixity,
     replication_gaps,
     root_statuses,
+    term_part,
 )
 
 __all__ = [
@@ -143,8 +144,8 @@ def check_query(query: FleetQuery) -> None:
     if query.kind is not None and query.kind not in FAILURE_KINDS:
         raise FleetQueryError(f"kind must be one of {', '.join(FAILURE_KINDS)}, got {query.kind!r}")
     for name, value in (("status", query.status), ("root", query.root)):
-        if value is not None and (not value or "|" in value or not value.isprintable()):
-            raise FleetQueryError(f"{name} {value!r} is not a {name} name")
+        if value is not None and not value:
+            raise FleetQueryError(f"{name} must not be empty")
 
 
 def _scan(query: FleetQuery, copies: int) -> _Scan | None:
@@ -157,20 +158,24 @@ def _scan(query: FleetQuery, copies: int) -> _Scan | None:
         if copies == 0:
             return None
         return _Scan(REPLICAS, stop=f"{copies:0{COPIES_DIGITS}d}")
+    # Names as the index holds them (`term_part`); the rows a page gives are checked against
+    # the names themselves (`_matches`).
+    root = term_part(query.root) if query.root is not None else None
+    status = term_part(query.status) if query.status is not None else None
     if query.not_checked_since is not None:
         day = query.not_checked_since.isoformat()
-        if query.root is not None:
-            return _Scan(FIXITY_ROOT, f"{query.root}|", f"{query.root}|{day}")
+        if root is not None:
+            return _Scan(FIXITY_ROOT, f"{root}|", f"{root}|{day}")
         return _Scan(FIXITY, stop=day)
-    if query.status is not None:
-        exact = f"{query.status}|{query.root}" if query.root is not None else None
-        return (
-            _Scan(STATUS, exact, exact + " ")
-            if exact
-            else _Scan(STATUS, *_prefix(f"{query.status}|"))
-        )
-    if query.root is not None:
-        return _Scan(ROOT, *_prefix(f"{query.root}|"))
+    if status is not None:
+        if root is None:
+            return _Scan(STATUS, *_prefix(f"{status}|"))
+        # One term: from it to the smallest term after it (a space is the lowest character
+        # a term may hold).
+        exact = f"{status}|{root}"
+        return _Scan(STATUS, exact, exact + " ")
+    if root is not None:
+        return _Scan(ROOT, *_prefix(f"{root}|"))
     return _Scan(ACTIVITY, descending=True)
 
 
@@ -217,7 +222,9 @@ def object_view(state: dict[str, Any], endpoints: Sequence[str]) -> dict[str, An
     checked = [when for when in fixity.values()]
     gaps = []
     for gap in replication_gaps(state):
-        missing = [ep for ep in endpoints if ep not in gap["endpoints"]]
+        # `endpoints` are names as the totals hold them (`term_part`).
+        have = {term_part(endpoint) for endpoint in gap["endpoints"]}
+        missing = [endpoint for endpoint in endpoints if endpoint not in have]
         if missing:
             gaps.append(
                 {
@@ -324,7 +331,7 @@ def _endpoints(
     """The endpoints every version should be on: those given (configuration), or every
     endpoint any version was replicated to."""
     if given:
-        return list(dict.fromkeys(given))
+        return list(dict.fromkeys(map(term_part, given)))
     if totals is None:
         totals = store.projection_totals(object_state.PROJECTION, prefix="endpoint:")
     return sorted(name for name, _ in _named(totals, "endpoint:"))

@@ -48,7 +48,9 @@ boto3==1.44.18 --hash=sha256:cc
 click==8.5.1 --hash=sha256:cc
 colorama==0.4.6 ; sys_platform == 'win32' --hash=sha256:cc
 crawlerdetect==0.4.2 --hash=sha256:cc
+jinja2==3.1.6 --hash=sha256:cc
 lxml==6.2.1 --hash=sha256:cc
+markupsafe==3.0.4 --hash=sha256:cc
 numpy==2.4.6 ; python_full_version < '3.12' --hash=sha256:cc
 numpy==2.5.5 ; python_full_version >= '3.12' --hash=sha256:cc
 pydantic==2.14.4 --hash=sha256:cc
