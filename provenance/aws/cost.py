@@ -75,6 +75,9 @@ from provenance.aws.cost_figures import (
     BENCH_LINES,
     BENCH_MARKER_BYTES,
     BENCH_MARKERS,
+    BENCH_OBJECT_INDEX_BYTES,
+    BENCH_OBJECT_INDEX_ITEMS,
+    BENCH_OBJECT_INDEX_WRITE_UNITS,
     BENCH_OBJECT_MARKER_WRITE_UNITS,
     BENCH_OBJECT_READ_UNITS,
     BENCH_OBJECT_ROW_BYTES,
@@ -391,8 +394,12 @@ def _storage(inputs: Inputs, volumes: Volumes) -> Storage:
     # One marker per preservation event; access events' bundles as measured (none since
     # their counts are put in rows of their own; an older units file has one per bundle).
     markers = volumes.preservation_events + volumes.access_events * ACCESS_MARKERS_PER_ACCESS_EVENT
+    # An object's row, and its index entries and share of the totals (the fleet's).
     row_bytes = (
-        BENCH_OBJECT_ROW_BYTES + ITEM_OVERHEAD_BYTES * BENCH_OBJECT_ROWS
+        BENCH_OBJECT_ROW_BYTES
+        + ITEM_OVERHEAD_BYTES * BENCH_OBJECT_ROWS
+        + BENCH_OBJECT_INDEX_BYTES
+        + ITEM_OVERHEAD_BYTES * BENCH_OBJECT_INDEX_ITEMS
     ) / BENCH_OBJECT_ROWS
     return Storage(
         month=inputs.month,
@@ -516,7 +523,11 @@ def _dynamodb(inputs: Inputs, volumes: Volumes, storage: Storage) -> list[LineIt
     )
     projector_writes = (
         volumes.preservation_events
-        * (BENCH_OBJECT_MARKER_WRITE_UNITS + BENCH_OBJECT_ROW_WRITE_UNITS)
+        * (
+            BENCH_OBJECT_MARKER_WRITE_UNITS
+            + BENCH_OBJECT_ROW_WRITE_UNITS
+            + BENCH_OBJECT_INDEX_WRITE_UNITS
+        )
         / BENCH_PRESERVATION_EVENTS
         + volumes.access_events
         * (BENCH_ACCESS_MARKER_WRITE_UNITS + BENCH_ACCESS_ROW_WRITE_UNITS)

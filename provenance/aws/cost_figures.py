@@ -140,6 +140,7 @@ UNIT_FIELDS: tuple[str, ...] = (
     "object_marker_write_units",
     "object_row_writes",
     "object_row_write_units",
+    "object_index_write_units",
     "object_read_units",
     "access_marker_write_units",
     "access_row_writes",
@@ -156,6 +157,8 @@ UNIT_FIELDS: tuple[str, ...] = (
     "access_row_bytes",
     "object_rows",
     "object_row_bytes",
+    "object_index_items",
+    "object_index_bytes",
     "markers",
     "marker_bytes",
     "access_markers",
@@ -241,6 +244,8 @@ BENCH_INGEST_ACCESS_READ_UNITS = _UNITS["ingest_access_read_units"]
 BENCH_OBJECT_MARKER_WRITE_UNITS = _UNITS["object_marker_write_units"]
 BENCH_OBJECT_ROW_WRITES = _UNITS["object_row_writes"]
 BENCH_OBJECT_ROW_WRITE_UNITS = _UNITS["object_row_write_units"]
+# The fleet's index entries and totals, written in the object rows' transactions.
+BENCH_OBJECT_INDEX_WRITE_UNITS = _UNITS["object_index_write_units"]
 BENCH_OBJECT_READ_UNITS = _UNITS["object_read_units"]
 BENCH_ACCESS_MARKER_WRITE_UNITS = _UNITS["access_marker_write_units"]
 BENCH_ACCESS_ROW_WRITES = _UNITS["access_row_writes"]
@@ -260,6 +265,8 @@ BENCH_ACCESS_ROWS = _UNITS["access_rows"]
 BENCH_ACCESS_ROW_BYTES = _UNITS["access_row_bytes"]
 BENCH_OBJECT_ROWS = _UNITS["object_rows"]
 BENCH_OBJECT_ROW_BYTES = _UNITS["object_row_bytes"]
+BENCH_OBJECT_INDEX_ITEMS = _UNITS["object_index_items"]
+BENCH_OBJECT_INDEX_BYTES = _UNITS["object_index_bytes"]
 BENCH_MARKERS = _UNITS["markers"]
 BENCH_MARKER_BYTES = _UNITS["marker_bytes"]
 BENCH_ACCESS_MARKERS = _UNITS["access_markers"]

@@ -23,6 +23,7 @@ from provenance.aws.cost_figures import (
     BENCH_KINESIS_BYTES,
     BENCH_KINESIS_RECORDS,
     BENCH_LINES,
+    BENCH_OBJECT_INDEX_WRITE_UNITS,
     BENCH_OBJECT_MARKER_WRITE_UNITS,
     BENCH_OBJECT_READ_UNITS,
     BENCH_OBJECT_ROW_BYTES,
@@ -74,7 +75,9 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
     )
     per_million = 1_000_000 / BENCH_LINES
     preservation_writes = (
-        BENCH_OBJECT_MARKER_WRITE_UNITS + BENCH_OBJECT_ROW_WRITE_UNITS
+        BENCH_OBJECT_MARKER_WRITE_UNITS
+        + BENCH_OBJECT_ROW_WRITE_UNITS
+        + BENCH_OBJECT_INDEX_WRITE_UNITS
     ) / BENCH_PRESERVATION_EVENTS
     access_writes = (
         BENCH_ACCESS_MARKER_WRITE_UNITS + BENCH_ACCESS_ROW_WRITE_UNITS
@@ -110,7 +113,8 @@ def assumptions_of(result: Estimate) -> tuple[str, ...]:
         f"{INGEST_READ_UNITS_PER_PRESERVATION_EVENT:.2f} (the id guard) and "
         f"{INGEST_READ_UNITS_PER_ACCESS_EVENT:.2f} (the ids the stream-hour holds); the "
         "projector writes "
-        f"{preservation_writes:.2f} and reads "
+        f"{preservation_writes:.2f} (row, marker, and the fleet's index entries and totals) "
+        "and reads "
         f"{BENCH_OBJECT_READ_UNITS / BENCH_PRESERVATION_EVENTS:.2f} units per preservation "
         f"event, {access_writes:.2f} and {BENCH_ACCESS_READ_UNITS / BENCH_ACCESS_EVENTS:.2f} per "
         "access event (a bundle's count rows put as rows of its own, no marker); stored bytes "
