@@ -196,9 +196,6 @@ class Projector(ABC):
 
     INDEXED: ClassVar[bool] = False
     """Whether rows have index entries and totals (`index_of`), written with them."""
-    ROW_ITEMS: ClassVar[int] = 1
-    """How many of the store's atomic writes one row may take (an indexed row's entries and
-    totals are items of their own on DynamoDB), so that `apply_changes` stays atomic."""
 
     SPLIT_BYTES: ClassVar[int | None] = None
     """A row whose JSON grows past this is split (None: never; a projector that sets it says
@@ -350,8 +347,7 @@ class Projector(ABC):
 
     def _atomic_limit(self, changes: Sequence[Change]) -> int:
         """Rows one atomic write may hold: the store's limit, or more than these changes need."""
-        most = self.store.max_atomic_writes
-        return most // self.ROW_ITEMS if most else sum(len(c.records) for c in changes) * 8 + 8
+        return self.store.max_atomic_writes or sum(len(c.records) for c in changes) * 8 + 8
 
     def marked_units(
         self, changes: Sequence[Change], report: ChangeReport
@@ -402,6 +398,15 @@ class Projector(ABC):
             writes += [
                 ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
             ]
+            most = self.store.max_atomic_writes
+            if most is not None and len(todo) > 1 and store_items(writes) > most:
+                # Index entries and totals made the write bigger than one atomic call: the
+                # units in two halves, each all-or-nothing (a unit alone always fits).
+                report.already_applied += records - sum(len(unit.folded) for unit in todo)
+                half = len(todo) // 2
+                self._apply_chunk(todo[:half], report)
+                self._apply_chunk(todo[half:], report)
+                return
             try:
                 self.store.write_projection(self.NAME, writes)
             except ConcurrencyError:
@@ -542,6 +547,14 @@ class Projector(ABC):
             self._rows[key] = (row, row_version + 1)
         self._checkpoint = (done, version + 1)
         return len(records)
+
+
+def store_items(writes: Sequence[ProjectionWrite]) -> int:
+    """How many items an atomic write of these takes where each index entry and each total is
+    an item of its own (DynamoDB): the rows, the entries they gain and lose, and one per total
+    they change (a total changed by several rows is one item)."""
+    entries = sum(len(w.index_add) + len(w.index_drop) for w in writes)
+    return len(writes) + entries + len({name for w in writes for name, _delta in w.totals})
 
 
 def _indexed_write(

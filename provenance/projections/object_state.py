@@ -115,9 +115,6 @@ class ObjectStateProjector(Projector):
     MAX_CACHED = 2048
 
     INDEXED = True
-    # A row write is the row, the index entries it gains and loses and the totals it changes
-    # (shared with the rows beside it): 10 items leaves room for a new object's.
-    ROW_ITEMS = 10
 
     def row_keys(self, record: EventRecord, event: dict[str, Any]) -> Sequence[str]:
         return () if record.stream.startswith("$") else (record.stream,)

@@ -289,6 +289,7 @@ def fleet_report(
     recent = fleet_objects(
         store, FleetQuery(failing=True, limit=RECENT_FAILURES), endpoints=wanted
     ).objects
+    active = fleet_objects(store, FleetQuery(limit=RECENT_FAILURES), endpoints=wanted).objects
     return {
         "objects": totals.get("objects", 0),
         "versions": totals.get("versions", 0),
@@ -315,6 +316,7 @@ def fleet_report(
         },
         "failures_by_day": dict(sorted(_named(totals, "failures_on:"))),
         "recent_failures": recent,
+        "recent_activity": active,
         "as_of": as_of,
     }
 

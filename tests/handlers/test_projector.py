@@ -239,3 +239,50 @@ def test_the_handler_seals_days_whose_access_events_the_ttl_removed(
     assert response == {"batchItemFailures": []}
     with SQLiteEventStore(tmp_path / "store.db") as store:
         assert access_counts.sealed_before(store) == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_object_state_writes_stay_atomic_with_their_index_entries_and_totals(
+    dynamodb: DynamoDBEventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each object row's write carries its index entries and totals, items of their own on
+    DynamoDB: a chunk whose write would not fit one transaction is applied in halves, so every
+    call stays all-or-nothing, and the fleet's indexes and totals are the replay's."""
+    from zoneinfo import ZoneInfo
+
+    from provenance.cli.demo.world import generate
+    from provenance.ingest.pipeline import ingest_stream
+    from provenance.ingest.reader import IngestOptions
+    from provenance.projections import object_state
+    from provenance.projections.base import store_items
+
+    data = generate(tmp_path / "world", objects=6, days=12)
+    embedded = SQLiteEventStore(tmp_path / "embedded.db")
+    for file in data.files:
+        with file.path.open("rb") as stream:
+            ingest_stream(
+                embedded, stream, file.path.name, IngestOptions(tz=ZoneInfo("America/Los_Angeles"))
+            )
+    records = [r for r in embedded.read_all() if r.type in object_state.OBJECT_EVENT_TYPES]
+    dynamodb.append(records)
+    items: list[int] = []
+    real = dynamodb.write_projection
+
+    def counting(projection: str, writes: list) -> None:  # type: ignore[type-arg]
+        items.append(store_items(writes))
+        real(projection, writes)
+
+    monkeypatch.setattr(dynamodb, "write_projection", counting)
+    projector = object_state.ObjectStateProjector(dynamodb)
+    for start in range(0, len(records), 100):
+        projector.apply_changes(_changes(records[start : start + 100]))
+
+    assert dynamodb.max_atomic_writes is not None
+    assert max(items) <= dynamodb.max_atomic_writes and len(items) > len(records) // 100
+    object_state.catch_up(embedded)
+    totals = embedded.projection_totals(object_state.PROJECTION)
+    assert dynamodb.projection_totals(object_state.PROJECTION) == totals
+    for index in ("failing", "status", "fixity", "replicas", "activity"):
+        assert dynamodb.read_index(object_state.PROJECTION, index, limit=1000) == (
+            embedded.read_index(object_state.PROJECTION, index, limit=1000)
+        ), index
+    embedded.close()

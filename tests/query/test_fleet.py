@@ -142,6 +142,9 @@ def test_the_report_is_what_every_object_says(store: EventStore) -> None:
     assert [o["druid"] for o in report["recent_failures"]] == [
         o["druid"] for o in fleet_objects(store, FleetQuery(failing=True, limit=10)).objects
     ]
+    assert report["recent_activity"] == fleet_objects(store, FleetQuery(limit=10)).objects
+    newest = sorted((v["last_event"] for v in views.values()), reverse=True)[:10]
+    assert [o["last_event"][:13] for o in report["recent_activity"]] == [t[:13] for t in newest]
     json.dumps(report)  # plain JSON
 
 
