@@ -372,53 +372,73 @@ class Projector(ABC):
     def _apply_chunk(self, chunk: list[Unit], report: ChangeReport) -> None:
         wanted = {key for unit in chunk for key in unit.keys}
         wanted.update(unit.marker for unit in chunk)
-        records = sum(len(unit.folded) for unit in chunk)
+        done: set[str] = set()  # markers this call wrote (a retry finds them stored)
         for _attempt in range(_RETRIES):
             # Markers and rows in one round trip: they are rows of the same projection.
             stored = self.store.get_projections(self.NAME, wanted)
             todo = [unit for unit in chunk if unit.marker not in stored]
-            if not todo:
-                report.already_applied += records
-                return
-            touched: dict[str, tuple[Row, int]] = {}
-            before: dict[str, Indexed] = {}
-            for unit in todo:
-                for record, event, keys in unit.folded:
-                    for key in keys:
-                        entry = touched.get(key)
-                        if entry is None:
-                            entry = touched[key] = self._loaded(key, stored, record, event)
-                            before[key] = self._indexed(entry)
-                        self.apply(entry[0], record, event)
-            # Not split here: the pieces could overflow one atomic write with the markers. A
-            # projector with SPLIT_BYTES writes its own rows per change (AccessCounts).
-            _values, writes, _split = self.row_writes(
-                touched, split=False, before=before if self.INDEXED else None
-            )
-            writes += [
-                ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
-            ]
-            most = self.store.max_atomic_writes
-            if most is not None and len(todo) > 1 and store_items(writes) > most:
-                # Index entries and totals made the write bigger than one atomic call: the
-                # units in two halves, each all-or-nothing (a unit alone always fits).
-                report.already_applied += records - sum(len(unit.folded) for unit in todo)
-                half = len(todo) // 2
-                self._apply_chunk(todo[:half], report)
-                self._apply_chunk(todo[half:], report)
-                return
             try:
-                self.store.write_projection(self.NAME, writes)
+                halves = self._write_units(todo, stored, report, done) if todo else None
             except ConcurrencyError:
                 # Another consumer changed one of these rows (or applied one of these
                 # changes) since they were read: read again.
                 report.conflicts += 1
                 continue
-            applied = sum(len(unit.folded) for unit in todo)
-            report.applied += applied
-            report.already_applied += records - applied
+            report.already_applied += sum(
+                len(unit.folded)
+                for unit in chunk
+                if unit.marker in stored and unit.marker not in done
+            )
+            for half in halves or ():
+                self._apply_chunk(half, report)
             return
         raise ConcurrencyError(f"projection {self.NAME} kept changing under {_RETRIES} retries")
+
+    def _write_units(
+        self,
+        todo: list[Unit],
+        stored: dict[str, ProjectionRow],
+        report: ChangeReport,
+        done: set[str],
+    ) -> list[list[Unit]] | None:
+        """Apply units to their rows as read (`stored`) and write the rows with the units'
+        markers, in one atomic call. When index entries and totals make that call bigger than
+        the store takes, the units go in two groups that share no row, each written from the
+        same reads; when they all share one, the halves are returned to be read and applied
+        again (`_apply_chunk`), each all-or-nothing (a unit alone always fits)."""
+        touched: dict[str, tuple[Row, int]] = {}
+        before: dict[str, Indexed] = {}
+        for unit in todo:
+            for record, event, keys in unit.folded:
+                for key in keys:
+                    entry = touched.get(key)
+                    if entry is None:
+                        entry = touched[key] = self._loaded(key, stored, record, event)
+                        before[key] = self._indexed(entry)
+                    self.apply(entry[0], record, event)
+        # Not split here: the pieces could overflow one atomic write with the markers. A
+        # projector with SPLIT_BYTES writes its own rows per change (AccessCounts).
+        _values, writes, _split = self.row_writes(
+            touched, split=False, before=before if self.INDEXED else None
+        )
+        writes += [
+            ProjectionWrite(unit.marker, b"", 0, expires_at=unit.expires_at) for unit in todo
+        ]
+        most = self.store.max_atomic_writes
+        if most is not None and len(todo) > 1 and store_items(writes) > most:
+            groups = _apart(todo)
+            if groups is None:
+                middle = len(todo) // 2
+                return [todo[:middle], todo[middle:]]
+            for group in groups:
+                # `stored` holds the rows as read; the rows of one group are not the other's.
+                for part in self._write_units(group, stored, report, done) or ():
+                    self._apply_chunk(part, report)
+            return None
+        self.store.write_projection(self.NAME, writes)
+        report.applied += sum(len(unit.folded) for unit in todo)
+        done.update(unit.marker for unit in todo)
+        return None
 
     def prune_markers(self, now_hour: str) -> int:
         """Delete the markers of `apply_changes` older than MARKER_HOURS before `now_hour`
@@ -547,6 +567,27 @@ class Projector(ABC):
             self._rows[key] = (row, row_version + 1)
         self._checkpoint = (done, version + 1)
         return len(records)
+
+
+def _apart(units: list[Unit]) -> tuple[list[Unit], list[Unit]] | None:
+    """The units in two groups of about equal size that share no row, or None if every unit
+    is joined to every other by the rows they change."""
+    groups: list[tuple[set[str], list[Unit]]] = []
+    for unit in units:
+        joined = [group for group in groups if group[0] & unit.keys]
+        keys, members = set(unit.keys), [unit]
+        for group in joined:
+            keys |= group[0]
+            members += group[1]
+            groups.remove(group)
+        groups.append((keys, members))
+    if len(groups) < 2:
+        return None
+    first: list[Unit] = []
+    second: list[Unit] = []
+    for _keys, members in sorted(groups, key=lambda group: -len(group[1])):
+        (first if len(first) <= len(second) else second).extend(members)
+    return first, second
 
 
 def store_items(writes: Sequence[ProjectionWrite]) -> int:

@@ -219,7 +219,9 @@ def object_view(state: dict[str, Any], endpoints: Sequence[str]) -> dict[str, An
         key=lambda failure: failure["outcome"] != "fail",
     )
     fixity = last_fixity(state)
-    checked = [when for when in fixity.values()]
+    # The oldest of its roots' last checks; none (never) if a root was never checked.
+    checked = [when for when in fixity.values() if when is not None]
+    oldest = min(checked) if checked and len(checked) == len(fixity) else None
     gaps = []
     for gap in replication_gaps(state):
         # `endpoints` are names as the totals hold them (`term_part`).
@@ -242,7 +244,7 @@ def object_view(state: dict[str, Any], endpoints: Sequence[str]) -> dict[str, An
         "open_failures": failures,
         "failing_since": min((f["since"] for f in failures), default=None),
         "last_fixity": fixity,
-        "last_fixity_at": None if not checked or None in checked else min(checked),  # type: ignore[type-var]
+        "last_fixity_at": oldest,
         "unreplicated": gaps,
         "last_event": _time(state["last_event"]) if state["last_event"] else None,
     }

@@ -40,6 +40,7 @@ WRITE_DOLLARS_INGEST = U["ingest_write_units"] * PER_MILLION * WRITE_PRICE
 PROJECTOR_WRITE_UNITS = (
     U["object_marker_write_units"]
     + U["object_row_write_units"]
+    + U["object_index_write_units"]
     + U["access_marker_write_units"]
     + U["access_row_write_units"]
 )
@@ -312,8 +313,10 @@ def test_objects_default_to_the_benchmarks_rate_and_can_be_given() -> None:
     assert benchmark.volumes.objects == U["objects"]
     assert benchmark.volumes.objects_derived
     given = estimate(Inputs(lines_per_day=U["lines"] / U["days"], objects=10_000))
-    # The rows' size at the end of the run, plus 100 bytes of overhead.
+    # The rows' size at the end of the run, plus 100 bytes of overhead; and their index
+    # entries and totals (the fleet's), items of their own.
     row = U["object_row_bytes"] / U["object_rows"] + 100
+    row += (U["object_index_bytes"] + 100 * U["object_index_items"]) / U["object_rows"]
     assert given.storage.object_state_gb == pytest.approx(10_000 * row / 2**30, rel=1e-3)
     assert not given.volumes.objects_derived
 
@@ -580,7 +583,11 @@ def test_projector_units_are_the_measured_ones_of_each_kind() -> None:
     events = preservation.volumes.preservation_events
     assert quantity(preservation, "write units, projector") == pytest.approx(
         events
-        * (U["object_marker_write_units"] + U["object_row_write_units"])
+        * (
+            U["object_marker_write_units"]
+            + U["object_row_write_units"]
+            + U["object_index_write_units"]
+        )
         / U["preservation_events"]
     )
     assert quantity(preservation, "read units, projector") == pytest.approx(
