@@ -399,7 +399,7 @@ def _category(item: dict[str, Any]) -> str:
     if pk.startswith(schema.INDEX_PREFIX):
         return f"{pk[len(schema.INDEX_PREFIX) :].rpartition('#')[0]} index entry"
     if pk.startswith(schema.TOTALS_PREFIX):
-        return f"{pk[len(schema.TOTALS_PREFIX) :]} total"
+        return f"{pk[len(schema.TOTALS_PREFIX) :].rpartition('#')[0]} total"
     return "other"
 
 

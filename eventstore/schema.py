@@ -48,9 +48,9 @@ STREAM_NAME_BUCKETS = 16
 # `pk` = `INDEX_PREFIX` + projection + `#` + a shard (0..INDEX_SHARDS-1, by a hash of the row's
 # key), `sk` = index + `#` + term + `INDEX_TERM_SEPARATOR` + the row's key, so a page of one
 # index is one Query per shard, merged; no one key takes every write. A total is kept in
-# TOTALS_SHARDS items, `pk` = `TOTALS_PREFIX` + projection, `sk` = name + separator + shard,
-# each transaction adding its deltas to one shard: concurrent projectors rarely touch the same
-# item, and one Query reads them all.
+# TOTALS_SHARDS items, `pk` = `TOTALS_PREFIX` + projection + `#` + a shard, `sk` = its name,
+# each transaction adding its deltas to the shard its first row's key picks: concurrent
+# projectors rarely touch the same item or partition, and one Query per shard reads them.
 INDEX_PREFIX = "index#"
 INDEX_SHARDS = 8
 INDEX_TERM_SEPARATOR = "\x1f"

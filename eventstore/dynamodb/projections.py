@@ -87,19 +87,21 @@ class ProjectionRows(Calls):
             stale = [w for w in writes if current.get(w.key, 0) != w.expected_version]
             if stale:
                 raise conflict_error(projection, stale, current)
-        for number, group in enumerate(groups):
+        for number, (group, deltas) in enumerate(groups):
             try:
-                self._write_rows(projection, group)
+                self._write_rows(projection, group, deltas)
             except ConcurrencyError as exc:
                 if number == 0:
                     raise
-                written = sum(len(done) for done in groups[:number])
+                written = sum(len(done) for done, _deltas in groups[:number])
                 raise ConcurrencyError(
                     f"{exc} (the first {written} of {len(writes)} rows were written: a write "
                     f"of more than {MAX_TRANSACTION_ITEMS} rows is not atomic)"
                 ) from exc
 
-    def _write_rows(self, projection: str, writes: Sequence[ProjectionWrite]) -> None:
+    def _write_rows(
+        self, projection: str, writes: Sequence[ProjectionWrite], deltas: dict[str, int]
+    ) -> None:
         pk = schema.PROJECTION_PREFIX + projection
         actions: list[Any] = []
         for write in writes:
@@ -130,7 +132,7 @@ class ProjectionRows(Calls):
                     # A Put replaces the whole item: a rewrite without expiry drops the TTL.
                     item[schema.TTL_ATTRIBUTE] = {"N": ttl_seconds(write.expires_at)}
                 actions.append({"Put": {**common, "Item": item}})
-        actions += _totals_actions(self.table, projection, writes)
+        actions += _totals_actions(self.table, projection, writes, deltas)
         for attempt in range(ATTEMPTS):
             try:
                 self._call(
@@ -182,6 +184,15 @@ class ProjectionRows(Calls):
         low = f"{index}#{start or ''}"
         # `#` + 1: above every sort key of this index, below those of the next.
         high = f"{index}#{stop}" if stop is not None else f"{index}$"
+        start_key = None
+        if after is not None:
+            # DynamoDB refuses a start key outside the key condition: one before the range
+            # reads it from its start, one past it reads nothing.
+            start_key = _index_sort_key(index, after)
+            if (start_key >= high) if not descending else (start_key <= low):
+                return []
+            if (start_key < low) if not descending else (start_key > high):
+                start_key = None
         pages = []
         for shard in range(schema.INDEX_SHARDS):
             pk = f"{schema.INDEX_PREFIX}{projection}#{shard}"
@@ -199,28 +210,31 @@ class ProjectionRows(Calls):
                 # A page of a list may lag a write by a moment: half the read units.
                 "ConsistentRead": False,
             }
-            if after is not None:
-                query["ExclusiveStartKey"] = item_key(pk, _index_sort_key(index, after))
+            if start_key is not None:
+                query["ExclusiveStartKey"] = item_key(pk, start_key)
             pages.append([_entry(item, index) for item in self._query(query, "read", limit=limit)])
         merged = heapq.merge(*pages, reverse=descending)
         return list(itertools.islice(merged, limit))
 
     def projection_totals(self, projection: str, *, prefix: str = "") -> dict[str, int]:
-        query: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "#pk = :pk",
-            "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
-            "ExpressionAttributeValues": {":pk": {"S": schema.TOTALS_PREFIX + projection}},
-            "ConsistentRead": False,
-        }
-        if prefix:
-            query["KeyConditionExpression"] += " AND begins_with(#sk, :prefix)"
-            query["ExpressionAttributeNames"]["#sk"] = schema.SORT_KEY
-            query["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
         totals: dict[str, int] = {}
-        for item in self._query(query, "read"):
-            name = item[schema.SORT_KEY]["S"].rpartition(schema.INDEX_TERM_SEPARATOR)[0]
-            totals[name] = totals.get(name, 0) + int(item[schema.ATTR_TOTAL]["N"])
+        for shard in range(schema.TOTALS_SHARDS):
+            query: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": schema.PARTITION_KEY},
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": f"{schema.TOTALS_PREFIX}{projection}#{shard}"}
+                },
+                "ConsistentRead": False,
+            }
+            if prefix:
+                query["KeyConditionExpression"] += " AND begins_with(#sk, :prefix)"
+                query["ExpressionAttributeNames"]["#sk"] = schema.SORT_KEY
+                query["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
+            for item in self._query(query, "read"):
+                name = item[schema.SORT_KEY]["S"]
+                totals[name] = totals.get(name, 0) + int(item[schema.ATTR_TOTAL]["N"])
         return {name: value for name, value in totals.items() if value}
 
     def put_projection(self, projection: str, rows: Mapping[str, bytes | None]) -> None:
@@ -241,7 +255,7 @@ class ProjectionRows(Calls):
     def clear_projection(self, projection: str) -> None:
         partitions = [
             schema.PROJECTION_PREFIX + projection,
-            schema.TOTALS_PREFIX + projection,
+            *(f"{schema.TOTALS_PREFIX}{projection}#{n}" for n in range(schema.TOTALS_SHARDS)),
             *(f"{schema.INDEX_PREFIX}{projection}#{n}" for n in range(schema.INDEX_SHARDS)),
         ]
         for pk in partitions:
@@ -293,19 +307,21 @@ def _totals_deltas(writes: Sequence[ProjectionWrite]) -> dict[str, int]:
     return {name: delta for name, delta in deltas.items() if delta}
 
 
-def _totals_actions(table: str, projection: str, writes: Sequence[ProjectionWrite]) -> list[Any]:
-    """One ADD per total the writes change, to the shard their first row picks (the same
-    rows land on the same shard, and concurrent writers of other rows on other shards)."""
-    deltas = _totals_deltas(writes)
+def _totals_actions(
+    table: str, projection: str, writes: Sequence[ProjectionWrite], deltas: dict[str, int]
+) -> list[Any]:
+    """One ADD per total in `deltas`, to the shard the first row picks (the same rows land
+    on the same shard, and concurrent writers of other rows on other shards)."""
     if not deltas:
         return []
-    shard = zlib.crc32(writes[0].key.encode()) % schema.TOTALS_SHARDS
-    pk = schema.TOTALS_PREFIX + projection
+    first = writes[0].key if writes else min(deltas)
+    shard = zlib.crc32(first.encode()) % schema.TOTALS_SHARDS
+    pk = f"{schema.TOTALS_PREFIX}{projection}#{shard}"
     return [
         {
             "Update": {
                 "TableName": table,
-                "Key": item_key(pk, f"{name}{schema.INDEX_TERM_SEPARATOR}{shard}"),
+                "Key": item_key(pk, name),
                 "UpdateExpression": "ADD #total :delta",
                 "ExpressionAttributeNames": {"#total": schema.ATTR_TOTAL},
                 "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
@@ -317,29 +333,49 @@ def _totals_actions(table: str, projection: str, writes: Sequence[ProjectionWrit
 
 def _groups(
     writes: Sequence[ProjectionWrite], most: int, most_bytes: int
-) -> list[Sequence[ProjectionWrite]]:
+) -> list[tuple[Sequence[ProjectionWrite], dict[str, int]]]:
     """The writes cut into transactions of at most `most` items (a row, its index entries,
-    and one item per total the group changes) and about `most_bytes`."""
-    groups: list[Sequence[ProjectionWrite]] = []
+    and one item per total the group changes) and about `most_bytes`, each with the totals it
+    adds. A row whose own entries and totals are more than one transaction holds (a rebuild
+    writing an object's many days at once) has its totals spread over the transactions
+    after its own: no more atomic than any write of several transactions."""
+    groups: list[tuple[Sequence[ProjectionWrite], dict[str, int]]] = []
     start = size = items = 0
     names: set[str] = set()
+
+    def close(end: int) -> None:
+        if end > start:
+            groups.append((writes[start:end], _totals_deltas(writes[start:end])))
+
     for i, write in enumerate(writes):
         bytes_ = len(write.value or b"") + len(write.key) + 100
         own = 1 + len(write.index_add) + len(write.index_drop)
-        more = {name for name, _ in write.totals} - names
-        if own + len(write.totals) > most:
+        mine = {name for name, _ in write.totals}
+        if own >= most:
             raise InvalidRequestError(
-                f"projection row {write.key!r} changes {own - 1} index entries and "
-                f"{len(write.totals)} totals: more than one transaction holds ({most} items)"
+                f"projection row {write.key!r} changes {own - 1} index entries: more than one "
+                f"transaction holds ({most} items)"
             )
+        if own + len(mine) > most:
+            close(i)
+            ordered = sorted(_totals_deltas([write]).items())
+            room = most - own
+            groups.append(([write], dict(ordered[:room])))
+            groups.extend(
+                ((), dict(ordered[offset : offset + most]))
+                for offset in range(room, len(ordered), most)
+            )
+            start, size, items, names = i + 1, 0, 0, set()
+            continue
+        more = mine - names
         if i > start and (
             items + own + len(names) + len(more) > most or size + bytes_ > most_bytes
         ):
-            groups.append(writes[start:i])
+            close(i)
             start, size, items, names = i, 0, 0, set()
-            more = {name for name, _ in write.totals}
+            more = mine
         size += bytes_ + 100 * (own - 1)
         items += own
         names |= more
-    groups.append(writes[start:])
+    close(len(writes))
     return groups

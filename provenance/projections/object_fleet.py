@@ -23,6 +23,7 @@ coarser term changes less often (a row whose entries do not change costs no inde
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -59,15 +60,18 @@ NEVER = ""
 COPIES_DIGITS = 2
 
 
-TERM_PART_CHARS = 200
-"""At most this much of a name (a storage root, a status, an endpoint) goes into a term or a
-total's name: terms have a size limit, and names come from logs anyone can write."""
+TERM_PART_BYTES = 120
+"""At most this many UTF-8 bytes of a name (a storage root, a status, an endpoint) go into a
+term or a total's name: both are at most 512 bytes (`eventstore.store.MAX_NAME_BYTES`), and
+names come from logs anyone can write."""
+_ESCAPED = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4})")
 
 
 def term_part(name: str) -> str:
     """A name as it goes into a term or a total's name: a backslash, `|` (which separates
-    the parts) and control characters (which terms may not hold) escaped, so different names
-    stay different; then cut to TERM_PART_CHARS (a long name may share its term with another:
+    the parts), DEL, control characters (which terms may not hold) and lone surrogates
+    escaped, so different names stay different (`part_name` reads it back); then cut to
+    TERM_PART_BYTES at a character's end (a long name may then share its term with another:
     lists check every row they give against the filter itself)."""
     escaped = "".join(
         f"\\x{ord(char):02x}"
@@ -77,7 +81,14 @@ def term_part(name: str) -> str:
         else char
         for char in name
     )
-    return escaped[:TERM_PART_CHARS]
+    cut = escaped.encode("utf-8", "surrogatepass")[:TERM_PART_BYTES]
+    return cut.decode("utf-8", "ignore")
+
+
+def part_name(part: str) -> str:
+    """The name `term_part` made `part` of (what a total's name says, for people and links;
+    of a name that was cut, its beginning)."""
+    return _ESCAPED.sub(lambda match: chr(int(match.group(1)[1:], 16)), part)
 
 
 def failure_kind(check: str) -> str:
@@ -149,7 +160,8 @@ def fleet_index(state: State, failures: list[dict[str, Any]]) -> Indexed:
         root, status = term_part(name), term_part(status_name)
         entries.add((STATUS, f"{status}|{root}"))
         entries.add((ROOT, f"{root}|{status}"))
-        totals[f"status:{status}"] += 1
+        # Objects by status (one on two roots in one status counts once); by root, copies.
+        totals[f"status:{status}"] = 1
         totals[f"root:{root}|{status}"] += 1
     checked = last_fixity(state)
     if checked:

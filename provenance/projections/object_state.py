@@ -243,18 +243,26 @@ def _apply(state: State, cursor: str, event: dict[str, Any]) -> None:
         "detail": get("detail"),
     }
     place = get("storage_root") or get("endpoint") or ""
-    if version is not None and kind in _PRESERVED_VERSION_EVENTS:
-        seen = state["version_seen"]
+    # A version is preserved once an event says so without failing (a failed audit may name
+    # a version that is not there: 0, or one the catalog does not know). Rows of layout 2
+    # lack these fields until rebuilt: `setdefault` keeps a stream-fed projector going.
+    if (
+        isinstance(version, int)
+        and version >= 1
+        and kind in _PRESERVED_VERSION_EVENTS
+        and outcome not in _FAILED
+    ):
+        seen = state.setdefault("version_seen", {})
         if str(version) not in seen or cursor < seen[str(version)]:
             seen[str(version)] = cursor
     if outcome in _FAILED:
-        failed_on = state["failed_on"]
+        failed_on = state.setdefault("failed_on", {})
         failed_on[cursor[:10]] = failed_on.get(cursor[:10], 0) + 1
     slot = _PLACE_SLOTS.get(kind)
     if slot is not None:
         _later(state[slot], place, summary)
         if kind == "FixityChecked" and outcome == "success":
-            ok = state["fixity_ok"]
+            ok = state.setdefault("fixity_ok", {})
             if cursor > ok.get(place, ""):
                 ok[place] = cursor
     elif kind in _STEP_EVENTS:

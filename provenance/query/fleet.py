@@ -4,15 +4,16 @@ answered from the indexes and totals the projector keeps with the rows
 
 A list is driven by one index (the most selective filter asked for) and read a page at a
 time; other filters asked for at the same time are checked on the rows of each page, reading
-at most `MAX_INDEX_PAGES` pages of the index per request (a page can then come back short,
+at most `MAX_ENTRIES_READ` entries of the index per request (a page can then come back short,
 with a `next` token to go on from). Paging tokens are opaque: where the last page stopped in
-that index.
+that index, and which list (index, range, direction) it belongs to.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +35,7 @@ from provenance.projections.object_fleet import (
     STATUS,
     failure_kind,
     last_fixity,
+    part_name,
     replication_gaps,
     root_statuses,
     term_part,
@@ -51,8 +53,9 @@ __all__ = [
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1_000
-MAX_INDEX_PAGES = 20
-"""How many pages of its index one request reads at most while other filters reject rows."""
+MAX_ENTRIES_READ = 2_000
+"""How many index entries (and so rows) one request reads at most while other filters reject
+rows: the page then comes back short, with a token to go on from."""
 OVERDUE_DAYS = 90
 """SDR audits every Moab on a cycle: an object not checked for this long is overdue."""
 RECENT_FAILURES = 10
@@ -104,11 +107,12 @@ def fleet_objects(
     scan = _scan(query, len(wanted))
     if scan is None:
         return FleetPage([], None)
-    after = _token_entry(query.after, scan.index)
+    after = _token_entry(query.after, scan)
     found: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for _page in range(MAX_INDEX_PAGES):
-        remaining = query.limit - len(found)
+    read = 0
+    while read < MAX_ENTRIES_READ:
+        remaining = min(query.limit - len(found), MAX_ENTRIES_READ - read)
         # One more than needed: whether it comes says if there is a next page.
         entries = store.read_index(
             object_state.PROJECTION,
@@ -120,6 +124,7 @@ def fleet_objects(
             descending=scan.descending,
         )
         mine = entries[:remaining]
+        read += len(mine)
         rows = store.get_projections(object_state.PROJECTION, {e.key for e in mine})
         for entry in mine:
             row = rows.get(entry.key)
@@ -135,7 +140,7 @@ def fleet_objects(
         after = mine[-1]
         if len(found) >= query.limit:
             break
-    return FleetPage(found, _token(scan.index, after) if after is not None else None)
+    return FleetPage(found, _token(scan, after) if after is not None else None)
 
 
 def check_query(query: FleetQuery) -> None:
@@ -224,9 +229,7 @@ def object_view(state: dict[str, Any], endpoints: Sequence[str]) -> dict[str, An
     oldest = min(checked) if checked and len(checked) == len(fixity) else None
     gaps = []
     for gap in replication_gaps(state):
-        # `endpoints` are names as the totals hold them (`term_part`).
-        have = {term_part(endpoint) for endpoint in gap["endpoints"]}
-        missing = [endpoint for endpoint in endpoints if endpoint not in have]
+        missing = [endpoint for endpoint in endpoints if endpoint not in gap["endpoints"]]
         if missing:
             gaps.append(
                 {
@@ -286,7 +289,7 @@ def fleet_report(
     by_root: dict[str, dict[str, int]] = {}
     for name, count in _named(totals, "root:"):
         root, _, status = name.rpartition("|")
-        by_root.setdefault(root, {})[status] = count
+        by_root.setdefault(part_name(root), {})[part_name(status)] = count
     copies = len(wanted)
     recent = fleet_objects(
         store, FleetQuery(failing=True, limit=RECENT_FAILURES), endpoints=wanted
@@ -300,9 +303,9 @@ def fleet_report(
         "failing_by_kind": {
             k: totals[f"failing:{k}"] for k in FAILURE_KINDS if totals.get(f"failing:{k}")
         },
-        "by_status": dict(sorted(_named(totals, "status:"))),
+        "by_status": dict(sorted((part_name(name), n) for name, n in _named(totals, "status:"))),
         "by_root": dict(sorted(by_root.items())),
-        "by_endpoint": {ep: totals.get(f"endpoint:{ep}", 0) for ep in wanted},
+        "by_endpoint": {ep: totals.get(f"endpoint:{term_part(ep)}", 0) for ep in wanted},
         "endpoints": list(wanted),
         "unreplicated": sum(n for c, n in _named(totals, "least_copies:") if int(c) < copies),
         "unreplicated_versions": sum(
@@ -335,10 +338,10 @@ def _endpoints(
     """The endpoints every version should be on: those given (configuration), or every
     endpoint any version was replicated to."""
     if given:
-        return list(dict.fromkeys(map(term_part, given)))
+        return list(dict.fromkeys(given))
     if totals is None:
         totals = store.projection_totals(object_state.PROJECTION, prefix="endpoint:")
-    return sorted(name for name, _ in _named(totals, "endpoint:"))
+    return sorted(part_name(name) for name, _ in _named(totals, "endpoint:"))
 
 
 def _as_of(store: EventStore) -> str | None:
@@ -357,20 +360,27 @@ def _time(cursor: str) -> str:
     return cursor.partition("#")[0]
 
 
-def _token(index: str, entry: IndexEntry) -> str:
-    raw = f"{index}\x1f{entry.term}\x1f{entry.key}".encode()
+def _scan_tag(scan: _Scan) -> str:
+    """What a token belongs to: the index, range and direction its list reads (a token of
+    another list would start outside the range, which DynamoDB refuses)."""
+    text = f"{scan.index}\x1f{scan.start}\x1f{scan.stop}\x1f{scan.descending}"
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def _token(scan: _Scan, entry: IndexEntry) -> str:
+    raw = f"{_scan_tag(scan)}\x1f{entry.term}\x1f{entry.key}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _token_entry(token: str | None, index: str) -> IndexEntry | None:
+def _token_entry(token: str | None, scan: _Scan) -> IndexEntry | None:
     if token is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        name, term, key = raw.split("\x1f")
+        tag, term, key = raw.split("\x1f")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise FleetQueryError("after must be the `next` token the previous page gave") from None
-    if name != index:
+    if tag != _scan_tag(scan):
         raise FleetQueryError(
             "after is the token of a list with other filters: start that list again"
         )

@@ -212,6 +212,20 @@ class IndexContract:
         assert len(whole(store, "p", "a")) == 150
         assert store.projection_totals("p") == {"rows": 150} | {f"mod:{m}": 5 for m in range(30)}
 
+    def test_one_row_with_more_totals_than_a_transaction_holds(self, store: EventStore) -> None:
+        # A rebuild writes an object's whole history at once: a total per day it failed.
+        totals = {f"failures_on:2026-01-{n:03d}": 1 for n in range(250)}
+        store.write_projection(
+            "p",
+            [
+                indexed("druid:a", 0, add={("i", f"t{n}") for n in range(8)}, totals=totals),
+                indexed("druid:b", 0, add={("i", "u")}, totals={"objects": 1}),
+            ],
+        )
+
+        assert store.projection_totals("p") == totals | {"objects": 1}
+        assert len(store.read_index("p", "i", limit=100)) == 9
+
     def test_clear_projection_clears_its_index_and_totals(self, store: EventStore) -> None:
         store.write_projection("p", [indexed("a", 0, add={("i", "t")}, totals={"n": 1})])
         store.write_projection("q", [indexed("a", 0, add={("i", "t")}, totals={"n": 1})])
