@@ -294,7 +294,7 @@ def test_the_commands_the_demo_suggests_work_after_the_export_it_prints(
     monkeypatch.setenv("PROV_STORE", export.removeprefix("export PROV_STORE="))
     monkeypatch.chdir(tmp_path)
     commands = [line.strip() for line in lines[start + 2 :] if line.startswith("  prov ")]
-    assert len(commands) == 6
+    assert len(commands) == 8
     for command in commands:
         code, out, err = run(capsys, *command.split()[1:])
         assert code == 0 and "error" not in err, (command, err)

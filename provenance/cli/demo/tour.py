@@ -67,6 +67,8 @@ def run_demo(
         f"prov history {druid}",
         f"prov state {druid}",
         f"prov premis {druid} --format turtle",
+        "prov report fleet",
+        "prov objects --failing",
         "prov quarantine",
         "prov report access --by agent --bucket week --service stacks --top 5",
         "prov report access --by path --agent user:argo",
