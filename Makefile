@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEMO_STAMP    := $(VENV)/.demo-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 BENCH_STAMP   := $(VENV)/.bench-installed
 NODE_STAMP    := node_modules/.installed
@@ -33,8 +34,13 @@ $(RUNTIME_STAMP): requirements/runtime.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m premis.schema fetch
 	touch $@
 
-# `make test` adds the test, lint, chart, serve and CDK packages.
-$(DEV_STAMP): requirements/dev.txt $(RUNTIME_STAMP)
+# `make demo` adds waitress (`prov serve`, `prov demo --serve`: the dashboard on this machine).
+$(DEMO_STAMP): requirements/demo.txt $(RUNTIME_STAMP)
+	$(PIP) install --require-hashes -r requirements/demo.txt
+	touch $@
+
+# `make test` adds the test, lint, chart and CDK packages.
+$(DEV_STAMP): requirements/dev.txt $(DEMO_STAMP)
 	$(PIP) install --require-hashes -r requirements/dev.txt
 	touch $@
 
@@ -52,7 +58,7 @@ $(CHROMIUM):
 	$(APT_GET) update -qq
 	$(APT_GET) install -y -qq --no-install-recommends chromium
 
-demo: $(RUNTIME_STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/prov demo
 
 test: lint typecheck unit
@@ -80,7 +86,8 @@ bench: $(BENCH_STAMP)
 lock: | $(BIN)/python
 	$(PIP) install 'uv==$(UV_VERSION)'
 	$(UV_COMPILE) -o requirements/runtime.txt
-	$(UV_COMPILE) --extra dev -c requirements/runtime.txt -o requirements/dev.txt
+	$(UV_COMPILE) --extra serve -c requirements/runtime.txt -o requirements/demo.txt
+	$(UV_COMPILE) --extra dev -c requirements/demo.txt -o requirements/dev.txt
 	$(UV_COMPILE) --extra dev --extra bench -c requirements/dev.txt -o requirements/bench.txt
 
 clean:

@@ -1,6 +1,7 @@
 """The lock files in requirements/ are what this environment runs, and agree with each other.
 
-`make demo` installs requirements/runtime.txt, `make test` requirements/dev.txt on top, and the
+`make demo` installs requirements/runtime.txt and demo.txt (waitress, for the dashboard),
+`make test` requirements/dev.txt on top, and the
 Lambda layer is built from runtime.txt (tests/cdk/test_bundling.py): so the tests exercise
 exactly the versions every other machine and the deployed functions get.
 """
@@ -31,7 +32,10 @@ def test_every_locked_package_is_installed_here_at_its_locked_version() -> None:
     assert installed == {name: pin.version for name, pin in locked.items()}
 
 
-@pytest.mark.parametrize(("lower", "upper"), [("runtime.txt", "dev.txt"), ("dev.txt", "bench.txt")])
+@pytest.mark.parametrize(
+    ("lower", "upper"),
+    [("runtime.txt", "demo.txt"), ("demo.txt", "dev.txt"), ("dev.txt", "bench.txt")],
+)
 def test_each_lock_keeps_the_versions_of_the_one_below(lower: str, upper: str) -> None:
     for python in ("3.11", "3.12", "3.13"):
         environment = {**default_environment(), "python_version": python}

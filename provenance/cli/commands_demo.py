@@ -81,7 +81,7 @@ def demo(directory: str, objects: int, days: int, force: bool, serve: bool, port
         # Said before the tour runs, not after it (`make demo` installs the runtime alone).
         raise ProvenanceError(
             "prov demo --serve needs waitress: pip install 'sdr-provenance[serve]' "
-            "(make test installs it)"
+            "(make demo installs it)"
         )
     run_demo(Path(directory), objects=objects, days=days, echo=echo, force=force)
     if serve:

@@ -191,9 +191,10 @@ class LocalServer:
         try:
             from waitress.server import create_server  # noqa: PLC0415  (only serving needs it)
         except ImportError:
-            # `make demo` installs the runtime alone: say what to install, not a traceback.
+            # A runtime installed alone (the Lambda's): say what to install, not a traceback.
             raise ProvenanceError(
-                "prov serve needs waitress: pip install 'sdr-provenance[serve]' (or make dev)"
+                "prov serve needs waitress: pip install 'sdr-provenance[serve]' "
+                "(make demo installs it)"
             ) from None
 
         self._map: dict[int, Any] = {}

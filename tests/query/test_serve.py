@@ -446,7 +446,9 @@ def test_prov_serve_without_waitress_says_what_to_install(capsys, demo, monkeypa
 
     assert code == 1
     assert out == ""
-    expected = "prov serve needs waitress: pip install 'sdr-provenance[serve]' (or make dev)"
+    expected = (
+        "prov serve needs waitress: pip install 'sdr-provenance[serve]' (make demo installs it)"
+    )
     assert err == f"prov: error: {expected}\n"
 
 
