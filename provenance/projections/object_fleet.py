@@ -99,6 +99,22 @@ def failure_kind(check: str) -> str:
     return _KIND_OF_CHECK.get(name, "other")
 
 
+def check_label(check: str) -> str:
+    """An open failure's check key (`object_state._check_key`) for people: which check, where
+    (`validate_checksums at services-disk02`, `replication of v2 to aws_s3_west_2`,
+    `check_existence at services-disk02, which could not run`)."""
+    parts = check.split("|")
+    if parts[0] == "replication" and len(parts) == 3:
+        return f"replication of {parts[2]} to {parts[1]}"
+    skipped = parts[0] == "skipped"
+    if skipped:
+        parts = parts[1:]
+    name = parts[1] if len(parts) > 1 and parts[1] else parts[0]
+    place = parts[2] if len(parts) > 2 else ""
+    label = f"{name} at {place}" if place else name
+    return f"{label}, which could not run" if skipped else label
+
+
 def storage_roots(state: State) -> list[str]:
     """The storage roots the object is on (not replication endpoints)."""
     endpoints = set(state["replica_audits"])

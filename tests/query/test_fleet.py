@@ -361,3 +361,25 @@ def test_any_storage_root_name_is_indexed_and_found(tmp_path: Path, root: str) -
         assert stored_root.startswith(named)
         if len(stored_root.encode()) < 100:
             assert named == stored_root
+
+
+@pytest.mark.parametrize(
+    ("check", "label"),
+    [
+        (
+            "FixityChecked|validate_checksums|services-disk02",
+            "validate_checksums at services-disk02",
+        ),
+        ("replication|aws_s3_west_2|v2", "replication of v2 to aws_s3_west_2"),
+        (
+            "skipped|VersionAudited|check_existence|services-disk02",
+            "check_existence at services-disk02, which could not run",
+        ),
+        ("IngestStepRecorded|transfer-object|", "transfer-object"),
+        ("ObjectValidated||", "ObjectValidated"),
+    ],
+)
+def test_check_labels_say_which_check_and_where(check: str, label: str) -> None:
+    from provenance.projections.object_fleet import check_label
+
+    assert check_label(check) == label

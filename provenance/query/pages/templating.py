@@ -22,6 +22,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from provenance.domain.terminal import visible
+from provenance.projections.object_fleet import check_label
 
 # Nothing from another origin, no inline style or script, no framing, forms post back here.
 CONTENT_SECURITY_POLICY = (
@@ -85,6 +86,7 @@ def environment() -> Environment:
     env.filters["when"] = when
     env.filters["bytes"] = byte_size
     env.filters["status_class"] = status_class
+    env.filters["check"] = check_label
     return env
 
 
