@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 from eventstore.errors import InvalidRequestError
 from eventstore.records import IndexEntry, ProjectionRow, ProjectionWrite
 from eventstore.sqlite_codec import pack_value, unpack_value
-from eventstore.store import check_index_query, check_projection_writes, conflict_error
+from eventstore.store import (
+    check_index_query,
+    check_projection_writes,
+    conflict_error,
+    summed_totals,
+)
 
 # Rows per query when streaming `read_all`, `streams` and `read_projection`: bounded memory,
 # few enough round trips that paging costs nothing measurable.
@@ -214,11 +219,7 @@ def _write_index(
         )
     if adds:
         con.executemany("INSERT OR IGNORE INTO projection_index VALUES (?, ?, ?, ?)", adds)
-    deltas: dict[str, int] = {}
-    for write in writes:
-        for name, delta in write.totals:
-            deltas[name] = deltas.get(name, 0) + delta
-    changed = [(projection, name, delta) for name, delta in deltas.items() if delta]
+    changed = [(projection, name, delta) for name, delta in summed_totals(writes).items()]
     if changed:
         con.executemany(
             "INSERT INTO projection_totals VALUES (?, ?, ?) ON CONFLICT (projection, name) "

@@ -251,6 +251,16 @@ def check_projection_writes(projection: str, writes: Sequence[ProjectionWrite]) 
         seen.add(write.key)
 
 
+def summed_totals(writes: Sequence[ProjectionWrite]) -> dict[str, int]:
+    """What the writes add to each total, those that add nothing left out (every backend
+    adds these to its totals in the writes' atomic call)."""
+    deltas: dict[str, int] = {}
+    for write in writes:
+        for name, delta in write.totals:
+            deltas[name] = deltas.get(name, 0) + delta
+    return {name: delta for name, delta in deltas.items() if delta}
+
+
 def _check_row_index(projection: str, write: ProjectionWrite) -> None:
     where = f"projection {projection!r}, key {write.key!r}"
     for index, term in write.index_add | write.index_drop:

@@ -22,7 +22,12 @@ from eventstore.dynamodb.calls import (
 from eventstore.dynamodb.items import item_key, pack, row_from_item, ttl_seconds
 from eventstore.errors import ConcurrencyError, InvalidRequestError, StoreUnavailableError
 from eventstore.records import IndexEntry, ProjectionRow, ProjectionWrite
-from eventstore.store import check_index_query, check_projection_writes, conflict_error
+from eventstore.store import (
+    check_index_query,
+    check_projection_writes,
+    conflict_error,
+    summed_totals,
+)
 
 
 class ProjectionRows(Calls):
@@ -299,14 +304,6 @@ def _index_actions(table: str, projection: str, write: ProjectionWrite) -> list[
     return actions
 
 
-def _totals_deltas(writes: Sequence[ProjectionWrite]) -> dict[str, int]:
-    deltas: dict[str, int] = {}
-    for write in writes:
-        for name, delta in write.totals:
-            deltas[name] = deltas.get(name, 0) + delta
-    return {name: delta for name, delta in deltas.items() if delta}
-
-
 def _totals_actions(
     table: str, projection: str, writes: Sequence[ProjectionWrite], deltas: dict[str, int]
 ) -> list[Any]:
@@ -345,7 +342,7 @@ def _groups(
 
     def close(end: int) -> None:
         if end > start:
-            groups.append((writes[start:end], _totals_deltas(writes[start:end])))
+            groups.append((writes[start:end], summed_totals(writes[start:end])))
 
     for i, write in enumerate(writes):
         bytes_ = len(write.value or b"") + len(write.key) + 100
@@ -358,7 +355,7 @@ def _groups(
             )
         if own + len(mine) > most:
             close(i)
-            ordered = sorted(_totals_deltas([write]).items())
+            ordered = sorted(summed_totals([write]).items())
             room = most - own
             groups.append(([write], dict(ordered[:room])))
             groups.extend(

@@ -210,6 +210,10 @@ class Projector(ABC):
         self.store = store
         self.chunk = chunk
         self._rows: dict[str, tuple[Row, int]] = {}
+        # The entries and totals of the rows in `_rows` (INDEXED projectors), so the next write
+        # of a cached row need not work them out again from the row.
+        self._indexes: dict[str, Indexed] = {}
+        self._written_indexes: dict[str, Indexed] = {}
         self._sizes: dict[str, int] = {}
         self._cached_bytes = 0
         self._checkpoint: tuple[Checkpoint, int] | None = None
@@ -271,13 +275,16 @@ class Projector(ABC):
         writes: list[ProjectionWrite] = []
         emptied: dict[str, Row] = {}
         bound = self.SPLIT_BYTES if split else None
+        self._written_indexes = {}  # this call's, for `_apply` to keep with its cached rows
         for key, (row, version) in touched.items():
             value = to_json(row)
             if bound is not None and len(value) > bound:
                 emptied[key], value, pieces = self._split(key, row, version, value)
                 writes += pieces
             elif before is not None:
-                writes.append(_indexed_write(key, value, version, before[key], self.index_of(row)))
+                now = self.index_of(row)
+                self._written_indexes[key] = now
+                writes.append(_indexed_write(key, value, version, before[key], now))
             else:
                 writes.append(ProjectionWrite(key, value, version))
             values[key] = value
@@ -483,6 +490,7 @@ class Projector(ABC):
 
     def _drop_rows(self) -> None:
         self._rows.clear()
+        self._indexes.clear()
         self._sizes.clear()
         self._cached_bytes = 0
 
@@ -543,12 +551,13 @@ class Projector(ABC):
                 entry = touched.get(key)
                 if entry is None:
                     entry = cached.pop(key, None)
+                    was = self._indexes.pop(key, None)
                     if entry is not None:
                         self._cached_bytes -= self._sizes.pop(key)
                     else:
-                        entry = self._loaded(key, stored, record, event)
+                        entry, was = self._loaded(key, stored, record, event), None
                     touched[key] = entry
-                    before[key] = self._indexed(entry)
+                    before[key] = was if was is not None else self._indexed(entry)
                 self.apply(entry[0], record, event)
         values, writes, emptied = self.row_writes(touched, before=before if self.INDEXED else None)
         for key, row in emptied.items():
@@ -565,6 +574,8 @@ class Projector(ABC):
         self._cached_bytes += size
         for key, (row, row_version) in touched.items():
             self._rows[key] = (row, row_version + 1)
+            if key in self._written_indexes and key not in emptied:
+                self._indexes[key] = self._written_indexes[key]
         self._checkpoint = (done, version + 1)
         return len(records)
 

@@ -103,7 +103,11 @@ def fleet_objects(
     """A page of the objects `query` asks for, brought up to date first."""
     check_query(query)
     object_state.catch_up(store)
-    wanted = _endpoints(store, endpoints)
+    return _page(store, query, _endpoints(store, endpoints))
+
+
+def _page(store: EventStore, query: FleetQuery, wanted: list[str]) -> FleetPage:
+    """`fleet_objects` on a projection already caught up, for these endpoints."""
     scan = _scan(query, len(wanted))
     if scan is None:
         return FleetPage([], None)
@@ -282,7 +286,12 @@ def fleet_report(
     object_state.catch_up(store)
     totals = store.projection_totals(object_state.PROJECTION)
     wanted = _endpoints(store, endpoints, totals)
-    as_of = _as_of(store)
+    recent = _page(store, FleetQuery(failing=True, limit=RECENT_FAILURES), wanted).objects
+    active = _page(store, FleetQuery(limit=RECENT_FAILURES), wanted).objects
+    # The newest event of the objects active in the newest hour (the index orders by hour):
+    # exact unless more than RECENT_FAILURES objects were active in that hour, and then
+    # within it.
+    as_of = max((item["last_event"] for item in active if item["last_event"]), default=None)
     moment = now or (datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of else None)
     moment = moment or datetime.now(UTC)
     before = (moment - timedelta(days=overdue_days)).date().isoformat()
@@ -291,10 +300,6 @@ def fleet_report(
         root, _, status = name.rpartition("|")
         by_root.setdefault(part_name(root), {})[part_name(status)] = count
     copies = len(wanted)
-    recent = fleet_objects(
-        store, FleetQuery(failing=True, limit=RECENT_FAILURES), endpoints=wanted
-    ).objects
-    active = fleet_objects(store, FleetQuery(limit=RECENT_FAILURES), endpoints=wanted).objects
     return {
         "objects": totals.get("objects", 0),
         "versions": totals.get("versions", 0),
@@ -342,18 +347,6 @@ def _endpoints(
     if totals is None:
         totals = store.projection_totals(object_state.PROJECTION, prefix="endpoint:")
     return sorted(part_name(name) for name, _ in _named(totals, "endpoint:"))
-
-
-def _as_of(store: EventStore) -> str | None:
-    """The newest event's time (of the most recently active object)."""
-    newest = store.read_index(object_state.PROJECTION, ACTIVITY, limit=1, descending=True)
-    if not newest:
-        return None
-    row = store.get_projection(object_state.PROJECTION, newest[0].key)
-    if row is None:
-        return None
-    last = object_state.from_value(row.value)["last_event"]
-    return _time(last) if last else None
 
 
 def _time(cursor: str) -> str:

@@ -806,6 +806,9 @@ def test_the_client_and_the_api_name_things_alike() -> None:
     assert {fmt: media for media, fmt in PREMIS_TYPES.items()} == api_client.PREMIS_MEDIA_TYPES
     assert REPORT_GROUPS_HEADER == api_client.REPORT_GROUPS_HEADER
     assert REPORT_EVENTS_SINCE_HEADER == api_client.REPORT_EVENTS_SINCE_HEADER
+    from provenance.query.http_api import NEXT_PAGE_HEADER
+
+    assert NEXT_PAGE_HEADER == api_client.NEXT_PAGE_HEADER
 
 
 def test_help_does_not_import_botocore() -> None:

@@ -383,3 +383,10 @@ def test_check_labels_say_which_check_and_where(check: str, label: str) -> None:
     from provenance.projections.object_fleet import check_label
 
     assert check_label(check) == label
+
+
+def test_the_command_line_offers_the_failure_kinds_there_are() -> None:
+    # The CLI names them itself, so that `prov --help` imports nothing of the projections.
+    from provenance.cli import commands_fleet
+
+    assert commands_fleet.FAILURE_KINDS == FAILURE_KINDS
